@@ -1,0 +1,35 @@
+"""The two exceptions a caller can get back from trendcalc for bad or unsupported input."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+PathElem = str | int
+
+
+def format_path(path: Sequence[PathElem]) -> str:
+    """Render a JSON path like ``events[0].math`` (``$`` for the root)."""
+    out = "$"
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else f".{p}"
+    return out
+
+
+class ValidationError(ValueError):
+    """Bad input: ``path`` locates the offending value, ``message`` says what was expected."""
+
+    def __init__(self, path: Sequence[PathElem], message: str):
+        self.path: tuple[PathElem, ...] = tuple(path)
+        self.message = message
+        super().__init__(f"{format_path(self.path)}: {message}")
+
+    def prefixed(self, prefix: Sequence[PathElem]) -> ValidationError:
+        """The same error located under ``prefix``."""
+        return type(self)(tuple(prefix) + self.path, self.message)
+
+
+class UnsupportedError(ValidationError):
+    """A valid PostHog field or value that trendcalc does not implement (yet); names it.
+
+    A subclass of ValidationError so callers that only guard against bad input still catch it.
+    """
