@@ -1,0 +1,30 @@
+"""trendcalc: PostHog Trends semantics, in process, over an in-memory columnar event store.
+
+    import trendcalc as tc
+    store = tc.EventStore.from_records(events, persons=persons)
+    result = tc.trends(store, {"events": [{"id": "$pageview", "math": "dau"}], "date_from": "-30d"})
+    result.to_dicts()
+"""
+
+from .api import parse_filter, trends
+from .errors import UnsupportedError, ValidationError
+from .filters.model import TrendsFilter
+from .limits import Limits
+from .project import Project
+from .results import SeriesResult, TrendsResult
+from .store import EventStore
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "EventStore",
+    "Limits",
+    "Project",
+    "SeriesResult",
+    "TrendsFilter",
+    "TrendsResult",
+    "UnsupportedError",
+    "ValidationError",
+    "parse_filter",
+    "trends",
+]

@@ -1,0 +1,375 @@
+"""The time axis of a query: the date range, event bounds and buckets (spec §1–2).
+
+Dates are resolved in the project timezone exactly as PostHog's QueryDateRange does; bucket
+starts are computed in local wall-clock time (day/week/month at local midnight, hours as
+consecutive absolute hours aligned to local hour starts, so DST days have 23 or 25 hours) and
+then converted to UTC µs, where rows are binned with ``searchsorted``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+from collections.abc import Callable
+
+import attrs
+import numpy as np
+from dateutil import parser as du_parser
+from dateutil.relativedelta import relativedelta
+
+from ..errors import ValidationError
+from ..timeutil import UTC, datetime_to_us
+
+_RELATIVE = re.compile(r"-?(?P<number>[0-9]+)?(?P<kind>[a-zA-Z])(?P<position>Start|End)?")
+STEP = {
+    "minute": relativedelta(minutes=1),
+    "hour": relativedelta(hours=1),
+    "day": relativedelta(days=1),
+    "week": relativedelta(weeks=1),
+    "month": relativedelta(months=1),
+}
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+EN_DASH = "\u2013"
+
+
+def delta_mapping(kind: str, number: str | None, position: str | None, *, human_friendly: bool = False) -> dict:
+    """The relativedelta arguments of one relative-date token (posthog.utils get_delta_mapping_for)."""
+    n = int(number) if number else None
+    m: dict = {}
+    if kind == "h":
+        if n:
+            m["hours"] = n
+        if position == "Start":
+            m.update(minute=0, second=0, microsecond=0)
+        elif position == "End":
+            m.update(minute=59, second=59, microsecond=999999)
+    elif kind == "d":
+        if n:
+            m["days"] = n
+        if position == "Start":
+            m.update(hour=0, minute=0, second=0, microsecond=0)
+        elif position == "End":
+            m.update(hour=23, minute=59, second=59, microsecond=999999)
+    elif kind == "w":
+        if n:
+            m["weeks"] = n
+    elif kind == "m":
+        if n:
+            if human_friendly:
+                m["weeks"] = 4
+            else:
+                m["months"] = n
+        if position == "Start":
+            m["day"] = 1
+        elif position == "End":
+            m["day"] = 31
+    elif kind == "q":
+        if n:
+            m["weeks"] = 13 * n
+    elif kind == "y":
+        if n:
+            if human_friendly:
+                m["weeks"] = 52
+            else:
+                m["years"] = n
+        if position == "Start":
+            m.update(month=1, day=1)
+        elif position == "End":
+            m["day"] = 31
+    elif kind == "M":
+        if n:
+            m["minutes"] = n
+    elif kind == "s":
+        if n:
+            m["seconds"] = n
+    return m
+
+
+def parse_relative(text: str, now: dt.datetime, *, human_friendly: bool = False) -> tuple[dt.datetime, dict]:
+    """``now`` minus the first relative token found in ``text``; no match → (now, {})."""
+    match = _RELATIVE.search(text)
+    if not match:
+        return now, {}
+    mapping = delta_mapping(match["kind"], match["number"], match["position"], human_friendly=human_friendly)
+    return now - relativedelta(**mapping), mapping
+
+
+def parse_absolute(text: str, tz: dt.tzinfo) -> dt.datetime | None:
+    """An absolute date/datetime in ``tz`` (naive = local), or None when ``text`` is not one."""
+    try:
+        d = du_parser.isoparse(text)
+    except (ValueError, OverflowError):
+        try:
+            d = dt.datetime.strptime(text, "%Y-%m-%d")
+        except ValueError:
+            return None
+    if d.tzinfo is None:
+        return d.replace(tzinfo=tz)
+    return d.astimezone(tz)
+
+
+@attrs.frozen
+class ParsedDate:
+    """A resolved date: ``mapping`` is None for absolute values, else the relative delta."""
+
+    value: dt.datetime
+    mapping: dict | None
+
+    @property
+    def relative(self) -> bool:
+        return self.mapping is not None
+
+
+def parse_date(text: str, now: dt.datetime, tz: dt.tzinfo, path: tuple) -> ParsedDate:
+    """Absolute first (isoparse, then %Y-%m-%d); otherwise relative (which never fails)."""
+    d = parse_absolute(text, tz)
+    if d is not None:
+        if not 1900 <= d.year <= 2299:
+            raise ValidationError(path, f"date {text!r} outside years 1900..2299")
+        return ParsedDate(d, None)
+    try:
+        value, mapping = parse_relative(text, now)
+    except (OverflowError, ValueError) as exc:
+        raise ValidationError(path, f"relative date {text!r} out of range") from exc
+    if not 1900 <= value.year <= 2299:
+        raise ValidationError(path, f"relative date {text!r} reaches outside years 1900..2299")
+    return ParsedDate(value, mapping)
+
+
+def start_of_interval(d: dt.datetime, interval: str, week_start_day: int) -> dt.datetime:
+    """Local wall-clock start of the interval containing ``d``."""
+    if interval == "minute":
+        return d.replace(second=0, microsecond=0)
+    if interval == "hour":
+        return d.replace(minute=0, second=0, microsecond=0)
+    day = d.replace(hour=0, minute=0, second=0, microsecond=0)
+    if interval == "day":
+        return day
+    if interval == "week":
+        # weekday(): Monday=0. Sunday-start weeks go back (weekday+1)%7 days, Monday-start weekday days.
+        back = d.weekday() if week_start_day == 1 else (d.weekday() + 1) % 7
+        return day - dt.timedelta(days=back)
+    return day.replace(day=1)
+
+
+def _resolve_local(d: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
+    """A wall-clock time that is skipped by DST moves forward to the next valid instant."""
+    u = d.astimezone(UTC)
+    back = u.astimezone(tz)
+    return back
+
+
+@attrs.frozen
+class DateRange:
+    """The resolved [date_from, date_to] of a query in the project timezone, before bucketing."""
+
+    date_from: dt.datetime
+    date_to: dt.datetime
+    from_mapping: dict | None  # None = absolute
+    to_mapping: dict | None  # None = absolute or missing (see to_given)
+    to_given: bool
+    interval: str
+    explicit: bool = False
+    exact: bool = False  # exact_timerange (BoldNumber)
+
+    @property
+    def from_relative(self) -> bool:
+        return self.from_mapping is not None
+
+
+def resolve_range(
+    date_from: str | None,
+    date_to: str | None,
+    *,
+    interval: str,
+    now: dt.datetime,
+    tz: zoneinfo.ZoneInfo,
+    explicit: bool = False,
+    exact: bool = False,
+    earliest: Callable[[], dt.datetime] | None = None,
+) -> DateRange:
+    """date_from() and date_to() of QueryDateRange (spec §1.4–1.5, 1.7–1.9)."""
+    now_local = now.astimezone(tz)
+    # date_from()
+    if date_from == "all":
+        start = (earliest() if earliest else now_local - dt.timedelta(weeks=1)).astimezone(tz)
+        from_mapping: dict | None = {}
+    elif date_from is None:
+        start = now_local.replace(hour=0, minute=0, second=0, microsecond=0) - relativedelta(days=7)
+        from_mapping = {"days": 7}
+    else:
+        p = parse_date(date_from, now_local, tz, ("date_from",))
+        start, from_mapping = p.value, p.mapping
+        if p.relative and not (interval == "minute" or exact or explicit):
+            if "hours" in p.mapping:
+                start = start.replace(minute=0, second=0, microsecond=0)
+            else:
+                start = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    # date_to()
+    to_mapping: dict | None = None
+    if date_to is None:
+        end = now_local
+        if exact and not explicit:
+            return DateRange(start, end, from_mapping, None, False, interval, explicit, exact)
+        relative_to = True
+    else:
+        p = parse_date(date_to, now_local, tz, ("date_to",))
+        end, to_mapping = p.value, p.mapping
+        relative_to = p.relative
+    if not explicit:
+        if interval not in ("hour", "minute"):
+            end = end.replace(hour=23, minute=59, second=59, microsecond=999999)
+        elif relative_to and interval == "hour":
+            end = end.replace(minute=59, second=59, microsecond=999999)
+        elif relative_to:
+            end = end.replace(second=59, microsecond=999999)
+    return DateRange(start, _resolve_local(end, tz), from_mapping, to_mapping, date_to is not None, interval, explicit, exact)
+
+
+@attrs.frozen
+class TimeAxis:
+    """Buckets and event bounds of one query period.
+
+    ``lo_us``/``hi_us``: events with ``lo_us <= ts < hi_us`` are in range (whole-second bounds).
+    ``starts`` are the bucket starts (local datetimes); ``edges_us`` their UTC µs plus one more
+    edge, the end of the last bucket.
+    """
+
+    range: DateRange
+    interval: str
+    week_start_day: int
+    lo_us: int
+    hi_us: int
+    starts: tuple[dt.datetime, ...]
+    edges_us: np.ndarray
+    label_range: DateRange  # the range week labels clamp to (the current one, even for compare)
+
+    @property
+    def n_buckets(self) -> int:
+        return len(self.starts)
+
+    def bucket_of(self, ts: np.ndarray) -> np.ndarray:
+        """Bucket index per timestamp (-1 outside every bucket)."""
+        b = np.searchsorted(self.edges_us, ts, "right") - 1
+        b[(b >= len(self.starts)) | (b < 0)] = -1
+        return b.astype(np.int32, copy=False)
+
+    def days(self) -> list[str]:
+        fmt = "%Y-%m-%d %H:%M:%S" if self.interval in ("hour", "minute") else "%Y-%m-%d"
+        return [s.strftime(fmt) for s in self.starts]
+
+    def labels(self) -> list[str]:
+        return [format_label(s, self.interval, self.label_range, self.week_start_day) for s in self.starts]
+
+    def action_days(self) -> list[dt.datetime]:
+        """PostHog's `action.days`: aligned date_from stepping by the interval while <= date_to."""
+        out = []
+        d = start_of_interval(self.range.date_from, self.interval, self.week_start_day)
+        step = STEP[self.interval]
+        while d <= self.range.date_to and len(out) <= len(self.starts):
+            out.append(d)
+            d = d + step
+        return out
+
+
+def lower_bound(r: DateRange, week_start_day: int) -> dt.datetime:
+    """The WHERE lower bound (spec §1.6)."""
+    f = r.date_from
+    exact = (
+        r.explicit
+        or r.exact
+        or (r.from_relative and r.interval in ("hour", "minute"))
+        or (r.from_relative and r.interval == "day" and "hours" in (r.from_mapping or {}))
+    )
+    if exact:
+        return f
+    if r.interval == "week":
+        return f.replace(hour=0, minute=0, second=0, microsecond=0)
+    return start_of_interval(f, r.interval, week_start_day)
+
+
+def _floor_second_us(d: dt.datetime) -> int:
+    return datetime_to_us(d.astimezone(UTC).replace(microsecond=0))
+
+
+def bucket_starts(r: DateRange, week_start_day: int, max_buckets: int) -> list[dt.datetime]:
+    """Inclusive list of bucket starts from date_from's interval to date_to's (spec §2.3)."""
+    tz = r.date_from.tzinfo
+    s = start_of_interval(r.date_from, r.interval, week_start_day)
+    e = start_of_interval(r.date_to.astimezone(tz), r.interval, week_start_day)
+    if r.interval in ("hour", "minute"):
+        step_us = (3600 if r.interval == "hour" else 60) * 1_000_000
+        s_us, e_us = datetime_to_us(s.astimezone(UTC)), datetime_to_us(e.astimezone(UTC))
+        if e_us < s_us:
+            return []
+        n = (e_us - s_us) // step_us + 1
+        _check_buckets(n, max_buckets)
+        s_utc = s.astimezone(UTC)
+        return [(s_utc + dt.timedelta(microseconds=k * step_us)).astimezone(tz) for k in range(n)]
+    if e < s:
+        return []
+    if r.interval == "month":
+        n = (e.year - s.year) * 12 + (e.month - s.month) + 1
+    else:
+        days = (e.date() - s.date()).days
+        n = (days // 7 if r.interval == "week" else days) + 1
+    _check_buckets(n, max_buckets)
+    step = STEP[r.interval]
+    out = []
+    naive = s.replace(tzinfo=None)
+    for k in range(n):
+        out.append(_resolve_local((naive + step * k).replace(tzinfo=tz), tz))
+    return out
+
+
+def _check_buckets(n: int, max_buckets: int) -> None:
+    if n > max_buckets:
+        raise ValidationError(
+            ("interval",),
+            f"the date range has {n} buckets at this interval, more than max_buckets={max_buckets}; "
+            "use a coarser interval or a shorter range",
+        )
+
+
+def build_axis(r: DateRange, week_start_day: int, *, max_buckets: int, label_range: DateRange | None = None,
+               single_bucket: bool = False) -> TimeAxis:
+    """The TimeAxis of a resolved range; ``single_bucket`` gives one bucket over the whole range."""
+    lo = _floor_second_us(lower_bound(r, week_start_day))
+    hi = _floor_second_us(r.date_to) + 1  # ts <= date_to rendered to whole seconds
+    if single_bucket:
+        starts: list[dt.datetime] = [r.date_from]
+        edges = np.array([lo, max(hi, lo)], dtype=np.int64)
+    else:
+        starts = bucket_starts(r, week_start_day, max_buckets)
+        if starts:
+            last_end = starts[-1] + STEP[r.interval] if r.interval not in ("hour", "minute") else None
+            if last_end is None:
+                last_end_us = datetime_to_us(starts[-1].astimezone(UTC)) + (3600 if r.interval == "hour" else 60) * 1_000_000
+            else:
+                last_end_us = datetime_to_us(_resolve_local(last_end.replace(tzinfo=None).replace(tzinfo=r.date_from.tzinfo), r.date_from.tzinfo).astimezone(UTC))
+            edges = np.array([datetime_to_us(s.astimezone(UTC)) for s in starts] + [last_end_us], dtype=np.int64)
+        else:
+            edges = np.zeros(1, dtype=np.int64)
+    return TimeAxis(r, r.interval, week_start_day, lo, hi, tuple(starts), edges, label_range or r)
+
+
+def format_label(d: dt.datetime, interval: str, r: DateRange, week_start_day: int) -> str:
+    """PostHog's label for a bucket start (spec §2.6)."""
+    if interval == "day":
+        return f"{d.day}-{MONTHS[d.month - 1]}-{d.year}"
+    if interval in ("hour", "minute"):
+        return f"{d.day}-{MONTHS[d.month - 1]} {d:%H:%M}"
+    if interval == "month":
+        return f"{MONTHS[d.month - 1]} {d.year}"
+    ws = start_of_interval(d, "week", week_start_day).date()
+    we = ws + dt.timedelta(days=6)
+    start = max(ws, r.date_from.date())
+    end = max(min(we, r.date_to.astimezone(r.date_from.tzinfo).date()), start)
+    if start == end:
+        return f"{start.day}-{MONTHS[start.month - 1]}-{start.year}"
+    if start.year != end.year:
+        return f"{start.day}-{MONTHS[start.month - 1]}-{start.year} {EN_DASH} {end.day}-{MONTHS[end.month - 1]}-{end.year}"
+    if start.month != end.month:
+        return f"{start.day}-{MONTHS[start.month - 1]} {EN_DASH} {end.day}-{MONTHS[end.month - 1]}"
+    return f"{start.day}{EN_DASH}{end.day} {MONTHS[start.month - 1]}"

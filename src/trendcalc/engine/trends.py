@@ -1,0 +1,370 @@
+"""The trends pipeline: plan queries → select rows → mask → bucket → group → math → shape.
+
+One *query* is one series in one period (and, for cohort breakdowns that PostHog splits, one
+cohort). Every query is computed independently, exactly as PostHog runs one SQL query each.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import attrs
+import numpy as np
+
+from ..errors import UnsupportedError, ValidationError
+from ..filters.model import Series, TrendsFilter
+from ..filters.properties import mask_rows
+from ..filters.properties_parse import parse_test_account_filters
+from ..limits import Limits
+from ..project import Project
+from ..results import SeriesResult, TrendsResult, numbers
+from ..store import EventStore
+from ..timeutil import UTC, datetime_to_us, us_to_datetime
+from . import breakdown as bd
+from .context import Frame, QueryContext
+from .display import DISPLAYS
+from .math import MATHS
+from .post import cumulative, smooth
+from .select import event_rows
+from .timeaxis import DateRange, TimeAxis, build_axis, resolve_range
+
+EARLIEST_FLOOR = dt.datetime(1980, 1, 1, tzinfo=UTC)
+
+
+@attrs.frozen
+class Query:
+    """One series in one period: what a single upstream SQL query computes."""
+
+    series: Series
+    axis: TimeAxis
+    period: str | None = None  # "current" / "previous" with compare, else None
+    cohort: Any = None  # for cohort breakdowns split per cohort
+
+
+def run_trends(store: EventStore, filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits) -> TrendsResult:
+    display = DISPLAYS[filt.display]
+    ctx = QueryContext(store, filt, project, now, limits, display)
+    queries = plan_queries(ctx)
+    if len(queries) > limits.max_series:
+        raise ValidationError(("events",), f"{len(queries)} series queries exceed max_series={limits.max_series}")
+    n_real = len(queries)
+    if filt.compare:
+        n_real = (n_real + 1) // 2
+    per_query = [run_query(ctx, q, n_real) for q in queries]
+    if filt.formulas:
+        from .formulas import apply_formulas
+
+        results = apply_formulas(ctx, queries, per_query)
+    else:
+        results = [r for rows in per_query for r in rows]
+    if filt.breakdown is not None and filt.breakdown.hide_other:
+        results = [r for r in results if not _is_other(r.breakdown_value)]
+    return TrendsResult(results, timezone=project.timezone, interval=filt.interval, total_value=display.total_value)
+
+
+def _is_other(v: Any) -> bool:
+    if isinstance(v, tuple):
+        return any(x == bd.BREAKDOWN_OTHER for x in v)
+    return v == bd.BREAKDOWN_OTHER
+
+
+# --- planning ---------------------------------------------------------------------------------
+
+
+def current_range(ctx: QueryContext, series: tuple[Series, ...]) -> DateRange:
+    filt = ctx.filter
+    interval = "day" if ctx.display.total_value else filt.interval
+    return resolve_range(
+        filt.date_from,
+        filt.date_to,
+        interval=interval,
+        now=ctx.now,
+        tz=ctx.project.tz,
+        explicit=filt.explicit_date,
+        exact=ctx.display.exact_timerange,
+        earliest=lambda: earliest_timestamp(ctx, series),
+    )
+
+
+def make_axis(ctx: QueryContext, r: DateRange, label_range: DateRange | None = None) -> TimeAxis:
+    return build_axis(
+        r,
+        ctx.project.week_start_day,
+        max_buckets=ctx.limits.max_buckets,
+        label_range=label_range,
+        single_bucket=ctx.display.total_value,
+    )
+
+
+def plan_queries(ctx: QueryContext) -> list[Query]:
+    """Series (cohort-expanded) for the current period, then the previous period with compare."""
+    filt = ctx.filter
+    if not filt.series:
+        raise ValidationError(("events",), "Trends insights require at least one series.")
+    r = current_range(ctx, filt.series)
+    axis = make_axis(ctx, r)
+    current = [Query(s, axis, "current" if filt.compare else None) for s in filt.series]
+    if filt.compare:
+        from .compare import previous_queries
+
+        return current + previous_queries(ctx, current)
+    return current
+
+
+def earliest_timestamp(ctx: QueryContext, series: tuple[Series, ...]) -> dt.datetime:
+    """date_from="all": the earliest event of any series' events, floored at 1980-01-01."""
+    store = ctx.store
+    best: int | None = None
+    for s in series:
+        for name in series_event_names(ctx, s):
+            codes = range(len(store.event_names)) if name is None else [store.event_code(name)]
+            for c in codes:
+                if c is None or store.offsets[c] == store.offsets[c + 1]:
+                    continue
+                first = int(store.ts[store.offsets[c]])
+                best = first if best is None else min(best, first)
+    if best is None:
+        return EARLIEST_FLOOR
+    return max(us_to_datetime(best), EARLIEST_FLOOR)
+
+
+def series_event_names(ctx: QueryContext, s: Series) -> list[str | None]:
+    if s.kind == "events":
+        return [s.id]
+    action = ctx.project.action(s.id)
+    if action is None:
+        return []
+    return [step.get("event") for step in action.get("steps") or [] if isinstance(step, dict)]
+
+
+# --- one query --------------------------------------------------------------------------------
+
+
+def select_rows(ctx: QueryContext, q: Query, lo_us: int, hi_us: int) -> np.ndarray | None:
+    """Candidate rows of a series in [lo, hi); None when the series does not exist (dropped)."""
+    s = q.series
+    if s.kind == "events":
+        return event_rows(ctx.store, [s.id], lo_us, hi_us)
+    from ..filters.actions import action_rows
+
+    return action_rows(ctx, s.id, lo_us, hi_us)
+
+
+def series_mask(ctx: QueryContext, q: Query, rows: np.ndarray) -> np.ndarray:
+    """AND of test-account filters, global properties, series properties and group-math filter."""
+    filt, s = ctx.filter, q.series
+    mask = np.ones(len(rows), dtype=bool)
+    if filt.filter_test_accounts and ctx.project.test_account_filters:
+        group = ctx.memo("test_accounts", lambda: parse_test_account_filters(ctx.project.test_account_filters, ctx.limits))
+        mask &= mask_rows(ctx, group, rows)
+    if filt.properties:
+        mask &= mask_rows(ctx, filt.properties, rows)
+    if s.properties:
+        mask &= mask_rows(ctx, s.properties, rows)
+    gti = s.math_group_type_index if s.math in ("unique_group", "dau", "weekly_active", "monthly_active") else None
+    for idx in {gti, filt.aggregation_group_type_index} - {None}:
+        mask &= group_key_set(ctx, idx, rows)
+    if q.cohort is not None:
+        from ..filters.cohorts import cohort_row_mask
+
+        mask &= cohort_row_mask(ctx, q.cohort, rows)
+    return mask
+
+
+def group_key_set(ctx: QueryContext, gti: int, rows: np.ndarray) -> np.ndarray:
+    """``$group_N != ''``: rows that carry a non-empty group key."""
+    col = ctx.store.column(f"$group_{gti}")
+    if col is None:
+        return np.zeros(len(rows), dtype=bool)
+    lut = col.dictionary.view("nonempty", lambda v: v != "", bool, False)
+    return lut[col.codes[rows]]
+
+
+def build_frame(ctx: QueryContext, q: Query) -> Frame | None:
+    """Selected, masked, bucketed and grouped rows of one query (None: series dropped)."""
+    axis = q.axis
+    rows = select_rows(ctx, q, axis.lo_us, axis.hi_us)
+    if rows is None:
+        return None
+    rows = rows[series_mask(ctx, q, rows)]
+    bucket = axis.bucket_of(ctx.store.ts[rows])
+    keep = bucket >= 0
+    if not keep.all():
+        rows, bucket = rows[keep], bucket[keep]
+    frame = Frame(ctx, q.series, axis, rows, bucket, np.zeros(len(rows), np.int32), axis.n_buckets, 1)
+    return frame
+
+
+def run_query(ctx: QueryContext, q: Query, n_real_series: int) -> list[SeriesResult]:
+    frame = build_frame(ctx, q)
+    if frame is None:
+        return []
+    math = MATHS[q.series.math]
+    breakdown = ctx.filter.breakdown
+    grouping = None
+    if breakdown is not None and q.cohort is None:
+        grouping = bd.group_rows(ctx, breakdown, frame.rows)
+        frame.group, frame.n_groups = grouping.codes, len(grouping.values)
+    if ctx.display.cumulative and math.new_actors_cumulative:
+        from .math import first_seen
+
+        values = first_seen(frame)
+    else:
+        values = math.compute(frame)
+    present = np.zeros((frame.n_groups, frame.n_buckets), dtype=bool)
+    present.reshape(-1)[np.unique(frame.cell())] = True
+    return shape_query(ctx, q, frame, math, values, present, grouping, n_real_series)
+
+
+def shape_query(ctx, q, frame, math, values, present, grouping, n_real_series) -> list[SeriesResult]:
+    """Rank breakdown values, fold Other, apply cumulative/smoothing, build result series."""
+    display = ctx.display
+    filt = ctx.filter
+    if grouping is None:
+        if q.cohort is not None:
+            from ..filters.cohorts import cohort_breakdown_value
+
+            value, label_value = cohort_breakdown_value(ctx, q.cohort)
+            label = f"{q.series.label} - {label_value}" if n_real_series > 1 else label_value
+            return [make_series(ctx, q, values[0], present[0], math, label=label, breakdown_value=value, has_breakdown=True, forward_fill=True)]
+        return [make_series(ctx, q, values[0], present[0], math, label=q.series.label, forward_fill=True)]
+    limit = display.breakdown_limit or filt.breakdown.limit
+    totals = values.sum(axis=1)
+    keep, other = bd.rank(grouping.values, grouping.kinds, totals, limit)
+    out = []
+    for g in keep:
+        out.append(make_group_series(ctx, q, values[g], present[g], math, grouping.values[g], n_real_series))
+    if other:
+        other_vals = values[other].sum(axis=0)
+        other_present = present[other].any(axis=0)
+        width = len(filt.breakdown.items)
+        out.append(make_group_series(ctx, q, other_vals, other_present, math, bd.other_value(filt.breakdown.multi, width), n_real_series))
+    return out
+
+
+def breakdown_label(ctx: QueryContext, value: Any) -> str:
+    items = ctx.filter.breakdown.items
+    parts = value if isinstance(value, tuple) else (value,)
+    rendered = []
+    for item, v in zip(items, parts):
+        if item.type in ("event", "person", "group") and v in ("1", "0"):
+            kind = item.type
+            if ctx.project.property_type(item.property, kind, item.group_type_index) == "Boolean":
+                v = "true" if v == "1" else "false"
+        rendered.append(str(v))
+    return "::".join(rendered)
+
+
+def make_group_series(ctx, q, vals, present, math, value, n_real_series) -> SeriesResult:
+    label_value = breakdown_label(ctx, value)
+    label = f"{q.series.label} - {label_value}" if n_real_series > 1 else label_value
+    return make_series(ctx, q, vals, present, math, label=label, breakdown_value=value, has_breakdown=True, forward_fill=False)
+
+
+def make_series(ctx, q, vals, present, math, *, label, breakdown_value=None, has_breakdown=False, forward_fill) -> SeriesResult:
+    display, filt = ctx.display, ctx.filter
+    axis = q.axis
+    res = SeriesResult(
+        label=label,
+        order=q.series.index,
+        action=action_dict(ctx, q),
+        filter=filter_dict(ctx, q),
+        breakdown_value=breakdown_value,
+        has_breakdown=has_breakdown,
+        compare_label=q.period,
+        total_value=display.total_value,
+    )
+    if display.total_value:
+        v = float(vals[0]) if len(vals) else 0.0
+        res.aggregated_value = numbers([v], math.integer)[0]
+        res.data, res.days, res.count = [], [], 0
+        return res
+    data = np.asarray(vals, dtype=np.float64)
+    if display.cumulative:
+        data = cumulative(data, present, forward_fill=forward_fill)
+    if filt.smoothing_intervals > 1 and not has_breakdown:
+        data = smooth(data, filt.smoothing_intervals)
+    integer = math.integer or filt.smoothing_intervals > 1
+    res.data = numbers(data, integer and bool(np.all(data == np.round(data))))
+    res.days = axis.days()
+    res.labels = axis.labels()
+    if display.cumulative:
+        res.count = res.data[-1] if res.data else 0
+    else:
+        res.count = float(data.sum())
+    return res
+
+
+def action_dict(ctx: QueryContext, q: Query) -> dict[str, Any]:
+    s = q.series
+    axis_days = ctx.memo(("action_days", id(q.axis)), lambda: [d.isoformat() for d in q.axis.action_days()])
+    return {
+        "days": list(axis_days),
+        "id": s.id if s.kind == "events" else s.id,
+        "type": "events",
+        "order": s.index,
+        "name": s.label,
+        "custom_name": s.custom_name,
+        "math": s.math,
+        "math_property": s.math_property,
+        "math_hogql": s.math_hogql,
+        "math_group_type_index": s.math_group_type_index,
+        "properties": {},
+    }
+
+
+def filter_dict(ctx: QueryContext, q: Query) -> dict[str, Any]:
+    def build() -> dict[str, Any]:
+        filt = ctx.filter
+        r = q.axis.range
+        d: dict[str, Any] = {
+            "insight": "TRENDS",
+            "properties": properties_dict(filt.properties),
+            "filter_test_accounts": filt.filter_test_accounts,
+            "date_from": r.date_from.isoformat(),
+            "date_to": r.date_to.isoformat(),
+            "entity_type": "events",
+            "interval": filt.interval,
+            "display": filt.display,
+        }
+        if filt.sampling_factor is not None:
+            d["sampling_factor"] = filt.sampling_factor
+        if filt.aggregation_group_type_index is not None:
+            d["aggregation_group_type_index"] = filt.aggregation_group_type_index
+        if filt.smoothing_intervals != 1:
+            d["smoothingIntervals"] = filt.smoothing_intervals
+        if filt.formulas:
+            d["formula"] = filt.formulas[0].text
+        if filt.compare:
+            d["compare"] = True
+        if filt.breakdown is not None:
+            b = filt.breakdown
+            if b.multi:
+                d["breakdowns"] = [attrs.asdict(i) for i in b.items]
+            else:
+                d["breakdown"] = b.items[0].property if not isinstance(b.items[0].property, tuple) else list(b.items[0].property)
+                d["breakdown_type"] = b.items[0].type
+            d["breakdown_limit"] = b.limit
+        d.update(dict(filt.echo))
+        return d
+
+    return ctx.memo(("filter_dict", id(q.axis)), build)
+
+
+def properties_dict(group) -> Any:
+    if not group.values:
+        return {}
+    return attrs.asdict(group)
+
+
+def resolve_now(now: Any) -> dt.datetime:
+    """The frozen clock: str (ISO, naive = UTC), datetime, or None for the current time."""
+    if now is None:
+        return dt.datetime.now(UTC)
+    from ..timeutil import to_us
+
+    return us_to_datetime(to_us(now, ("now",)))
+
+
+__all__ = ["run_trends", "resolve_now", "Query", "UnsupportedError", "datetime_to_us"]

@@ -1,0 +1,107 @@
+"""The parsed, validated filter model: small frozen attrs classes the engine consumes.
+
+Parsing (``filters/parse.py`` for the legacy dict, ``filters/trends_query.py`` for TrendsQuery)
+happens once at the edge; nothing downstream ever sees a raw dict.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+INTERVALS = ("minute", "hour", "day", "week", "month")
+
+
+@attrs.frozen
+class PropertyFilter:
+    """One leaf condition: ``type`` says where ``key`` is read (event, person, group, cohort, ...)."""
+
+    key: Any
+    operator: str
+    value: Any = None  # scalars as given; lists become tuples
+    type: str = "event"
+    group_type_index: int | None = None
+
+
+@attrs.frozen
+class PropertyGroup:
+    """AND/OR over leaves and nested groups. An empty group matches everything."""
+
+    type: str = "AND"
+    values: tuple[PropertyFilter | PropertyGroup, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.values)
+
+
+TRUE_GROUP = PropertyGroup("AND", ())
+
+
+@attrs.frozen
+class Series:
+    """One event, action or all-events series, in final (sorted) order at ``index``."""
+
+    kind: str  # "events" | "actions"
+    id: Any  # event name (None = all events) or action id
+    index: int
+    label: str  # event name / "All events" / action name
+    name: str | None = None
+    custom_name: str | None = None
+    order: int | None = None
+    math: str = "total"
+    math_property: str | None = None
+    math_property_type: str | None = None
+    math_group_type_index: int | None = None
+    math_hogql: str | None = None
+    properties: PropertyGroup = TRUE_GROUP
+
+
+@attrs.frozen
+class BreakdownItem:
+    """One breakdown dimension. Cohort breakdowns carry the cohort ids (or "all") in ``property``."""
+
+    property: Any
+    type: str = "event"
+    normalize_url: bool = False
+    histogram_bin_count: int | None = None
+    group_type_index: int | None = None
+
+
+@attrs.frozen
+class Breakdown:
+    items: tuple[BreakdownItem, ...]
+    multi: bool = False  # from `breakdowns`: breakdown_value is a list of strings
+    limit: int = 25
+    limit_given: bool = False
+    hide_other: bool = False
+
+
+@attrs.frozen
+class Formula:
+    text: str  # as written (labels keep the original case)
+    expr: Any  # formula AST
+    custom_name: str | None = None
+
+
+@attrs.frozen
+class TrendsFilter:
+    """A complete, validated Trends query."""
+
+    series: tuple[Series, ...]
+    date_from: str | None = "-7d"
+    date_to: str | None = None
+    explicit_date: bool = False
+    interval: str = "day"
+    display: str = "ActionsLineGraph"
+    properties: PropertyGroup = TRUE_GROUP
+    filter_test_accounts: bool = False
+    breakdown: Breakdown | None = None
+    formulas: tuple[Formula, ...] = ()
+    compare: bool = False
+    compare_to: str | None = None
+    smoothing_intervals: int = 1
+    sampling_factor: float | None = None
+    aggregation_group_type_index: int | None = None
+    source: str = "filter"  # "filter" (legacy dict) | "query" (TrendsQuery)
+    echo: tuple[tuple[str, Any], ...] = ()  # display-only fields, echoed into result `filter` dicts

@@ -1,0 +1,40 @@
+"""Explicit resource limits: every one has a documented default a caller can change.
+
+Limits protect services that pass user-built filters straight through: each one, when exceeded,
+raises ``ValidationError`` naming the limit and the path of the input that exceeded it.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+
+def _positive(inst: object, attr: attrs.Attribute, value: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"Limits.{attr.name} must be a positive int, got {value!r}")
+
+
+@attrs.frozen
+class Limits:
+    """Caps applied while parsing and running one query.
+
+    max_buckets: time buckets in one series (e.g. minutes over months).
+    max_series: series in one query, counted after cohort expansion and compare.
+    max_breakdown_values: breakdown values returned per query (breakdown_limit is capped to it).
+    max_formula_length / max_formula_depth: characters and nesting depth of a formula.
+    max_property_depth: nesting depth of property groups.
+    max_regex_length: characters of a regex operand.
+    max_string_length: characters of any string operand in a filter.
+    """
+
+    max_buckets: int = attrs.field(default=50_000, validator=_positive)
+    max_series: int = attrs.field(default=200, validator=_positive)
+    max_breakdown_values: int = attrs.field(default=10_000, validator=_positive)
+    max_formula_length: int = attrs.field(default=1_000, validator=_positive)
+    max_formula_depth: int = attrs.field(default=64, validator=_positive)
+    max_property_depth: int = attrs.field(default=16, validator=_positive)
+    max_regex_length: int = attrs.field(default=2_000, validator=_positive)
+    max_string_length: int = attrs.field(default=65_536, validator=_positive)
+
+
+DEFAULT_LIMITS = Limits()

@@ -1,0 +1,131 @@
+"""Project (team) settings that change trend numbers: timezone, week start, actions, cohorts, ..."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from .errors import ValidationError
+
+PROPERTY_TYPES = ("String", "Numeric", "Boolean", "DateTime", "Duration")
+PROPERTY_KINDS = ("event", "person", "group", "session")
+
+
+def load_timezone(name: object, path: tuple = ("timezone",)) -> zoneinfo.ZoneInfo:
+    """An IANA zone, or ValidationError naming the path."""
+    if not isinstance(name, str) or not name or len(name) > 64:
+        raise ValidationError(path, f"expected an IANA timezone name, got {name!r}")
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise ValidationError(path, f"unknown timezone {name!r}") from exc
+
+
+@attrs.frozen
+class PropertyDefinition:
+    """The declared type of one property key (upstream PropertyDefinition)."""
+
+    name: str
+    type: str
+    kind: str = "event"
+    group_type_index: int | None = None
+
+
+@attrs.frozen
+class Project:
+    """Immutable project settings. Raw dict-shaped members (actions, cohorts, test_account_filters)
+    are validated and parsed by the filter layer when a query uses them."""
+
+    timezone: str = "UTC"
+    week_start_day: int = 0
+    actions: tuple[Mapping[str, Any], ...] = ()
+    cohorts: tuple[Mapping[str, Any], ...] = ()
+    test_account_filters: tuple[Mapping[str, Any], ...] = ()
+    property_definitions: tuple[PropertyDefinition, ...] = ()
+    group_types: tuple[Mapping[str, Any], ...] = ()
+    aggregate_users_by_distinct_id: bool = False
+    human_friendly_comparison_periods: bool = False
+    tz: zoneinfo.ZoneInfo = attrs.field(init=False, eq=False, repr=False)
+    _types: dict = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "tz", load_timezone(self.timezone))
+        if self.week_start_day not in (0, 1) or isinstance(self.week_start_day, bool):
+            raise ValidationError(("week_start_day",), "expected 0 (Sunday) or 1 (Monday)")
+        object.__setattr__(self, "actions", _tuple_of_dicts(self.actions, "actions"))
+        object.__setattr__(self, "cohorts", _tuple_of_dicts(self.cohorts, "cohorts"))
+        object.__setattr__(
+            self, "test_account_filters", _tuple_of_dicts(self.test_account_filters, "test_account_filters")
+        )
+        object.__setattr__(self, "group_types", _tuple_of_dicts(self.group_types, "group_types"))
+        defs = []
+        for i, d in enumerate(self.property_definitions or ()):
+            defs.append(_parse_definition(d, ("property_definitions", i)))
+        object.__setattr__(self, "property_definitions", tuple(defs))
+        types: dict = {}
+        for d in defs:  # first definition of a (kind, group type, name) wins, as upstream
+            types.setdefault((d.kind, d.group_type_index, d.name), d.type)
+        object.__setattr__(self, "_types", types)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Project:
+        """Build from the conformance/SCHEMA.md "project" dict (plus actions and cohorts)."""
+        if not isinstance(d, Mapping):
+            raise ValidationError((), "expected a project object")
+        known = {f.name for f in attrs.fields(cls) if f.init}
+        for k in d:
+            if k not in known:
+                raise ValidationError((k,), f"unknown project field; expected one of {sorted(known)}")
+        return cls(**{k: v for k, v in d.items() if v is not None})
+
+    def property_type(self, name: str, kind: str = "event", group_type_index: int | None = None) -> str | None:
+        """The declared type of a property, or None when the project does not define it."""
+        return self._types.get((kind, group_type_index if kind == "group" else None, name))
+
+    def action(self, action_id: Any) -> Mapping[str, Any] | None:
+        for a in self.actions:
+            if a.get("id") == action_id or str(a.get("id")) == str(action_id):
+                return a
+        return None
+
+    def cohort(self, cohort_id: Any) -> Mapping[str, Any] | None:
+        for c in self.cohorts:
+            if c.get("id") == cohort_id or str(c.get("id")) == str(cohort_id):
+                return c
+        return None
+
+
+def _tuple_of_dicts(items: Any, name: str) -> tuple:
+    if items is None:
+        return ()
+    if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Sequence):
+        raise ValidationError((name,), "expected a list of objects")
+    out = []
+    for i, it in enumerate(items):
+        if not isinstance(it, Mapping):
+            raise ValidationError((name, i), "expected an object")
+        out.append(it)
+    return tuple(out)
+
+
+def _parse_definition(d: Any, path: tuple) -> PropertyDefinition:
+    if isinstance(d, PropertyDefinition):
+        return d
+    if not isinstance(d, Mapping):
+        raise ValidationError(path, "expected an object with name, type and kind")
+    name = d.get("name")
+    if not isinstance(name, str):
+        raise ValidationError(path + ("name",), "expected a string")
+    typ = d.get("type", d.get("property_type"))
+    if typ not in PROPERTY_TYPES:
+        raise ValidationError(path + ("type",), f"expected one of {list(PROPERTY_TYPES)}, got {typ!r}")
+    kind = d.get("kind", "event")
+    if kind not in PROPERTY_KINDS:
+        raise ValidationError(path + ("kind",), f"expected one of {list(PROPERTY_KINDS)}, got {kind!r}")
+    gti = d.get("group_type_index")
+    if kind == "group" and (not isinstance(gti, int) or not 0 <= gti <= 4):
+        raise ValidationError(path + ("group_type_index",), "expected an int 0..4 for a group property")
+    return PropertyDefinition(name=name, type=typ, kind=kind, group_type_index=gti if kind == "group" else None)

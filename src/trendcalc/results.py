@@ -1,0 +1,164 @@
+"""Trend results in PostHog's response shape, plus CSV export."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+
+
+@attrs.define
+class SeriesResult:
+    """One result series (one series × breakdown value × period, or one formula output)."""
+
+    label: str
+    order: int
+    action: dict[str, Any] | None
+    filter: dict[str, Any]
+    data: list[Any] | None = None
+    labels: list[str] | None = None
+    days: list[str] | None = None
+    count: Any = 0
+    aggregated_value: Any = None
+    breakdown_value: Any = None
+    has_breakdown: bool = False
+    compare_label: str | None = None
+    total_value: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """A fresh dict with the keys PostHog returns for this kind of series (spec §3)."""
+        d: dict[str, Any] = {
+            "data": list(self.data) if self.data is not None else None,
+            "days": list(self.days) if self.days is not None else [],
+            "count": self.count,
+            "label": self.label,
+            "filter": copy.deepcopy(self.filter),
+            "action": copy.deepcopy(self.action),
+            "order": self.order,
+        }
+        if self.total_value:
+            d["aggregated_value"] = self.aggregated_value
+        else:
+            d["labels"] = list(self.labels or [])
+        if self.has_breakdown:
+            v = self.breakdown_value
+            d["breakdown_value"] = list(v) if isinstance(v, tuple) else v
+        if self.compare_label is not None:
+            d["compare"] = True
+            d["compare_label"] = self.compare_label
+        return d
+
+
+@attrs.define
+class TrendsResult:
+    """The answer to one ``trends()`` call: an ordered list of series."""
+
+    series: list[SeriesResult]
+    timezone: str = "UTC"
+    interval: str = "day"
+    total_value: bool = False
+
+    def __len__(self) -> int:
+        return len(self.series)
+
+    def __iter__(self):
+        return iter(self.to_dicts())
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return self.series[i].to_dict()
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """The list of series dicts, as PostHog's ``result`` (fresh objects on every call)."""
+        return [s.to_dict() for s in self.series]
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """Long form: one record per (series, date) — or per series for total-value displays."""
+        out = []
+        for s in self.series:
+            base = {
+                "series": s.label,
+                "breakdown_value": "::".join(map(str, s.breakdown_value)) if isinstance(s.breakdown_value, tuple) else s.breakdown_value,
+                "compare_label": s.compare_label,
+            }
+            if s.total_value:
+                out.append({**base, "date": None, "value": s.aggregated_value})
+            else:
+                for day, v in zip(s.days or [], s.data or []):
+                    out.append({**base, "date": day, "value": v})
+        return out
+
+    def to_csv(self) -> str:
+        """Wide CSV: one row per series, one column per bucket (or a single value column)."""
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        if self.total_value or not self.series:
+            w.writerow(["series", "breakdown_value", "compare_label", "value"])
+            for s in self.series:
+                w.writerow([s.label, _cell(s.breakdown_value), s.compare_label or "", _num(s.aggregated_value)])
+            return buf.getvalue()
+        days = self.series[0].days or []
+        w.writerow(["series", "breakdown_value", "compare_label", *days, "total"])
+        for s in self.series:
+            w.writerow([s.label, _cell(s.breakdown_value), s.compare_label or "", *map(_num, s.data or []), _num(s.count)])
+        return buf.getvalue()
+
+    def table(self, max_columns: int = 12) -> str:
+        """A readable fixed-width text table (used by the CLI and the demo)."""
+        if not self.series:
+            return "(no series)"
+        names = [_series_name(s) for s in self.series]
+        width = max(len(n) for n in names)
+        width = min(max(width, 6), 48)
+        if self.total_value:
+            lines = [f"{'series':<{width}}  value"]
+            lines += [f"{n[:width]:<{width}}  {_num(s.aggregated_value)}" for n, s in zip(names, self.series)]
+            return "\n".join(lines)
+        labels = self.series[0].labels or []
+        cols = list(range(len(labels)))
+        if len(cols) > max_columns:
+            cols = cols[-max_columns:]
+        cw = max([len(labels[c]) for c in cols] + [5])
+        head = f"{'series':<{width}}  " + "  ".join(f"{labels[c]:>{cw}}" for c in cols) + f"  {'total':>8}"
+        lines = [head]
+        for n, s in zip(names, self.series):
+            vals = "  ".join(f"{_num(s.data[c]):>{cw}}" for c in cols)
+            lines.append(f"{n[:width]:<{width}}  {vals}  {_num(s.count):>8}")
+        if len(labels) > len(cols):
+            lines.append(f"({len(labels) - len(cols)} earlier buckets not shown)")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<TrendsResult {len(self.series)} series>\n{self.table()}"
+
+
+def _series_name(s: SeriesResult) -> str:
+    return s.label + (f" ({s.compare_label})" if s.compare_label else "")
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, (tuple, list)):
+        return "::".join(map(str, v))
+    return str(v)
+
+
+def _num(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)
+
+
+def numbers(values: Sequence[float], integer: bool) -> list[Any]:
+    """Plain Python numbers for JSON: ints for counting maths, floats otherwise."""
+    if integer:
+        return [int(v) for v in values]
+    return [float(v) for v in values]

@@ -1,0 +1,195 @@
+"""Dictionary-encoded property columns and the typed views derived from their dictionaries.
+
+A property column is ``codes`` (int32, one per row; -1 = absent or JSON null) into a
+``ValueDictionary`` of the distinct raw JSON values. Every predicate and every typed read is
+computed once per distinct value and then gathered with ``view[codes]``; the views carry one
+extra trailing slot for "absent" so that ``view[-1]`` is the NULL result without branching.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+BREAKDOWN_NULL = "$$_posthog_breakdown_null_$$"
+BREAKDOWN_OTHER = "$$_posthog_breakdown_other_$$"
+
+_NUMBER_RE = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+
+
+def render_text(v: Any) -> str:
+    """R(v): the comparable text PostHog reads out of the JSON blob (filters.md §0.2).
+
+    Strings keep their JSON escapes (the backslash stays), numbers keep their JSON spelling,
+    booleans are ``true``/``false``, containers are compact JSON.
+    """
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)[1:-1]
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return json.dumps(v)
+    return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+
+
+def to_float(v: Any) -> float:
+    """``toFloat(R)`` = ``accurateCastOrNull(R, Float64)``; NaN stands for NULL."""
+    if isinstance(v, bool):
+        return math.nan
+    if isinstance(v, (int, float)):
+        return float(v)
+    if isinstance(v, str):
+        s = render_text(v)
+        if _NUMBER_RE.match(s):
+            return float(s)
+        low = s.lower()
+        if low in ("inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"):
+            return float(low.replace("infinity", "inf"))
+    return math.nan
+
+
+def float_text(f: float) -> str:
+    """ClickHouse's shortest text of a Float64: ``10.0`` → ``10``, ``10.5`` → ``10.5``."""
+    if math.isnan(f):
+        return "nan"
+    if math.isinf(f):
+        return "inf" if f > 0 else "-inf"
+    if f == int(f) and abs(f) < 1e16:
+        return str(int(f))
+    r = repr(f)
+    return r.replace("e+", "e")
+
+
+def intern_key(v: Any) -> Any:
+    """A hashable key that keeps 1, 1.0, True and "1" distinct."""
+    t = type(v)
+    if t is str:
+        return v
+    if t is bool:
+        return (1, v)
+    if t is int:
+        return (2, v)
+    if t is float:
+        return (3, v)
+    return (4, json.dumps(v, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
+
+
+class ValueDictionary:
+    """The distinct raw values of one column, with lazily computed, cached typed views.
+
+    Views have length ``len(values) + 1``; the last slot is the value for a missing property.
+    """
+
+    __slots__ = ("values", "_cache", "_lock")
+
+    def __init__(self, values: Sequence[Any]):
+        self.values: tuple[Any, ...] = tuple(values)
+        self._cache: dict[Any, Any] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def cached(self, key: Any, build: Callable[[], Any]) -> Any:
+        """Compute ``build()`` once per key, thread-safely."""
+        try:
+            return self._cache[key]
+        except KeyError:
+            pass
+        value = build()
+        with self._lock:
+            return self._cache.setdefault(key, value)
+
+    # --- typed views ----------------------------------------------------------------------------
+    def text(self) -> np.ndarray:
+        """R per value (object array of str) plus None for missing."""
+        return self.cached("text", lambda: np.array([render_text(v) for v in self.values] + [None], dtype=object))
+
+    def floats(self) -> np.ndarray:
+        """toFloat(R) per value, NaN for NULL (and for the missing slot)."""
+        return self.cached("float", lambda: np.array([to_float(v) for v in self.values] + [math.nan], dtype=np.float64))
+
+    def bools(self) -> np.ndarray:
+        """Boolean cast of R: 1 for ``true``, 0 for ``false``, -1 for anything else (NULL)."""
+
+        def build() -> np.ndarray:
+            out = np.full(len(self.values) + 1, -1, dtype=np.int8)
+            for i, v in enumerate(self.values):
+                r = render_text(v)
+                if r == "true":
+                    out[i] = 1
+                elif r == "false":
+                    out[i] = 0
+            return out
+
+        return self.cached("bool", build)
+
+    def view(self, key: Any, fn: Callable[[Any], Any], dtype: Any, missing: Any) -> np.ndarray:
+        """A custom per-value view ``fn(raw)`` with ``missing`` in the trailing slot, cached by key."""
+        return self.cached(
+            ("view", key), lambda: np.array([fn(v) for v in self.values] + [missing], dtype=dtype)
+        )
+
+
+class PropertyColumn:
+    """One property key over a table: ``codes`` (int32, -1 = NULL) into ``dictionary``."""
+
+    __slots__ = ("codes", "dictionary")
+
+    def __init__(self, codes: np.ndarray, dictionary: ValueDictionary):
+        self.codes = codes
+        self.dictionary = dictionary
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def take(self, rows: Any) -> np.ndarray:
+        """Codes at ``rows`` (an index array or a slice)."""
+        return self.codes[rows]
+
+    def value(self, i: int) -> Any:
+        """The raw value at row ``i`` (None when absent)."""
+        c = int(self.codes[i])
+        return None if c < 0 else self.dictionary.values[c]
+
+
+class ColumnBuilder:
+    """Interns values during ingest; ``build(n)`` returns a PropertyColumn over n rows."""
+
+    __slots__ = ("_index", "_values", "_rows", "_codes")
+
+    def __init__(self) -> None:
+        self._index: dict[Any, int] = {}
+        self._values: list[Any] = []
+        self._rows: list[int] = []
+        self._codes: list[int] = []
+
+    def add(self, row: int, value: Any) -> None:
+        if value is None:
+            return
+        k = intern_key(value)
+        code = self._index.get(k)
+        if code is None:
+            code = self._index[k] = len(self._values)
+            self._values.append(value)
+        self._rows.append(row)
+        self._codes.append(code)
+
+    def build(self, n: int, order: np.ndarray | None = None) -> PropertyColumn:
+        """The column over n rows; ``order`` (a permutation) reorders rows as ``codes[order]``."""
+        codes = np.full(n, -1, dtype=np.int32)
+        if self._rows:
+            codes[np.asarray(self._rows, dtype=np.int64)] = np.asarray(self._codes, dtype=np.int32)
+        if order is not None:
+            codes = codes[order]
+        return PropertyColumn(codes, ValueDictionary(self._values))

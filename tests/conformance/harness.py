@@ -1,0 +1,99 @@
+"""Runs one conformance case through the public API and checks its assertions.
+
+Shared by the pytest module and ``python -m tests.conformance.report``-style tooling.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import trendcalc as tc
+
+CASES_DIR = Path(__file__).parent / "cases"
+
+
+def load_cases() -> list[dict[str, Any]]:
+    return [json.loads(p.read_text()) for p in sorted(CASES_DIR.glob("*/*.json"))]
+
+
+def run_case(case: dict[str, Any]) -> list[dict[str, Any]]:
+    store = tc.EventStore.from_records(case["events"], persons=case.get("persons"), groups=case.get("groups"))
+    project = tc.Project.from_dict({**case["project"], "actions": case.get("actions", []), "cohorts": case.get("cohorts", [])})
+    query = case["query"] if case["query_kind"] == "trends_query" else case["filter"]
+    return tc.trends(store, query, project=project, now=case["now"]).to_dicts()
+
+
+def resolve(result: Any, path: list[Any]) -> Any:
+    cur = result
+    for p in path:
+        if isinstance(p, dict):
+            matches = [x for x in cur if all(x.get(k) == v for k, v in p.items())]
+            if not matches:
+                raise AssertionError(f"no element matches {p}")
+            cur = matches[0]
+        else:
+            cur = cur[p]
+    return cur
+
+
+def _num_eq(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b or (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b))
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_num_eq(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_num_eq(a[k], b[k]) for k in a)
+    return a == b
+
+
+def _key(v: Any) -> str:
+    return json.dumps(v, sort_keys=True)
+
+
+def check(result: list[dict[str, Any]], assertion: dict[str, Any]) -> None:
+    op, expected = assertion["op"], assertion.get("value")
+    actual = resolve(result, assertion["path"])
+    where = f"{assertion['path']} {op}"
+    if op == "eq":
+        assert _num_eq(actual, expected), f"{where}: expected {expected!r}, got {actual!r}"
+    elif op == "approx":
+        rel, ab = assertion.get("rel"), assertion.get("abs")
+        ok = math.isclose(actual, expected, rel_tol=rel or 0.0, abs_tol=ab or (0.0 if rel else 1e-9))
+        assert ok, f"{where}: expected ≈{expected!r}, got {actual!r}"
+    elif op == "len":
+        assert len(actual) == expected, f"{where}: expected length {expected}, got {len(actual)}"
+    elif op == "contains":
+        assert any(_num_eq(x, expected) for x in actual), f"{where}: {expected!r} not in {actual!r}"
+    elif op == "sorted_eq":
+        assert Counter(map(_key, actual)) == Counter(map(_key, expected)), f"{where}: expected {expected!r}, got {actual!r}"
+    elif op == "subset":
+        for k, v in expected.items():
+            assert k in actual and _num_eq(actual[k], v), f"{where}: key {k!r} expected {v!r}, got {actual.get(k)!r}"
+    elif op == "sum":
+        assert _num_eq(sum(actual), expected), f"{where}: expected sum {expected!r}, got {sum(actual)!r}"
+    elif op == "field_sorted_eq":
+        got = [x.get(assertion["field"]) for x in actual]
+        assert Counter(map(_key, got)) == Counter(map(_key, expected)), f"{where}: expected {expected!r}, got {got!r}"
+    else:
+        raise AssertionError(f"unknown assertion op {op!r}")
+
+
+def verify(case: dict[str, Any]) -> None:
+    """Raise AssertionError (or the engine's error) unless the case passes."""
+    if case["query_kind"] == "actors":
+        raise NotImplementedError("actors queries are outside trendcalc's Trends API")
+    if case.get("expect_error"):
+        try:
+            run_case(case)
+        except tc.ValidationError:
+            return
+        raise AssertionError("expected a ValidationError")
+    result = run_case(case)
+    for a in case["assertions"]:
+        check(result, a)
