@@ -142,8 +142,6 @@ def parse_math(entity: Mapping, path: tuple) -> tuple[str, str | None, int | Non
         raise ValidationError(path + ("math",), f"expected a math name, got {m!r}")
     if m not in KNOWN_MATHS:
         raise ValidationError(path + ("math",), f"unknown math {m!r}{suggest(m, KNOWN_MATHS)}")
-    if m not in MATHS:
-        raise UnsupportedError(path + ("math",), f"math {m!r} is not implemented yet")
     prop = entity.get("math_property")
     if m in PROPERTY_MATHS:
         if not isinstance(prop, str) or not prop:
@@ -157,6 +155,8 @@ def parse_math(entity: Mapping, path: tuple) -> tuple[str, str | None, int | Non
         raise ValidationError(path + ("math_group_type_index",), "math 'unique_group' needs math_group_type_index 0..4")
     if m == "hogql":
         raise UnsupportedError(path + ("math",), "math 'hogql' (HogQL expressions) is not supported")
+    if m not in MATHS:
+        raise UnsupportedError(path + ("math",), f"math {m!r} is not implemented yet")
     return m, prop if m in PROPERTY_MATHS or prop else None, gti
 
 
