@@ -363,10 +363,10 @@ def parse_breakdown(q: Mapping, limits: Limits, *, legacy: bool = True) -> Break
 
 
 def parse_formula_text(text: Any, path: tuple, limits: Limits, *, legacy: bool, custom_name: Any = None) -> Formula | None:
-    from ..formula import clean_legacy_formula, parse_formula
-
     if text is None or text == "":
         return None
+    from ..formula import clean_legacy_formula, parse_formula
+
     if not isinstance(text, str):
         raise ValidationError(path, f"expected a formula string, got {text!r}")
     if legacy:
