@@ -243,7 +243,7 @@ class TimeAxis:
     hi_us: int
     starts: tuple[dt.datetime, ...]
     edges_us: np.ndarray
-    label_range: DateRange  # the range week labels clamp to (the current one, even for compare)
+    label_range: DateRange  # the current period's range (week labels clamp to it, even for compare)
 
     @property
     def n_buckets(self) -> int:
@@ -263,11 +263,14 @@ class TimeAxis:
         return [format_label(s, self.interval, self.label_range, self.week_start_day) for s in self.starts]
 
     def action_days(self) -> list[dt.datetime]:
-        """PostHog's `action.days`: aligned date_from stepping by the interval while <= date_to."""
+        """PostHog's `action.days`: aligned date_from stepping by the interval while <= date_to.
+
+        Always the current period's (``label_range``), also on a previous-period axis (§8.4)."""
+        r = self.label_range
         out = []
-        d = start_of_interval(self.range.date_from, self.interval, self.week_start_day)
-        step = STEP[self.interval]
-        while d <= self.range.date_to and len(out) <= len(self.starts):
+        d = start_of_interval(r.date_from, r.interval, self.week_start_day)
+        step = STEP[r.interval]
+        while d <= r.date_to and len(out) <= len(self.starts) + 1:
             out.append(d)
             d = d + step
         return out

@@ -317,7 +317,7 @@ def action_dict(ctx: QueryContext, q: Query) -> dict[str, Any]:
 def filter_dict(ctx: QueryContext, q: Query) -> dict[str, Any]:
     def build() -> dict[str, Any]:
         filt = ctx.filter
-        r = q.axis.range
+        r = q.axis.label_range  # the current period's dates, also on previous-period series
         d: dict[str, Any] = {
             "insight": "TRENDS",
             "properties": properties_dict(filt.properties),

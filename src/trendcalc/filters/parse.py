@@ -201,6 +201,7 @@ def _entities(query: Mapping, limits: Limits, project_actions: Any = None) -> tu
 
 
 def parse_entity(e: Mapping, path: tuple, index: int, limits: Limits) -> Series:
+    """One legacy ``events``/``actions`` entry (``path[0]`` says which) → Series."""
     kind = path[0]
     for k in e:
         if k not in ENTITY_KEYS and k not in ENTITY_IGNORED:
@@ -210,19 +211,27 @@ def parse_entity(e: Mapping, path: tuple, index: int, limits: Limits) -> Series:
         if typ == "data_warehouse":
             raise UnsupportedError(path + ("type",), "data warehouse series are not supported")
         raise ValidationError(path + ("type",), f"expected 'events' or 'actions', got {typ!r}")
-    ident = e.get("id")
+    ident, label = entity_identity(kind, e.get("id"), e.get("name"), path + ("id",))
+    return entity_series(e, kind, ident, label, path, index, limits)
+
+
+def entity_identity(kind: str, ident: Any, name: Any, path: tuple) -> tuple[Any, str]:
+    """(id, label) of an events or actions series: event name (None = all events) or action id."""
     if kind == "events":
         if ident is not None and not isinstance(ident, str):
-            raise ValidationError(path + ("id",), f"expected an event name or null (all events), got {ident!r}")
+            raise ValidationError(path, f"expected an event name or null (all events), got {ident!r}")
         if isinstance(ident, str) and len(ident) > 4096:
-            raise ValidationError(path + ("id",), "event name longer than 4096 characters")
-        label = "All events" if ident is None else ident
-    else:
-        if isinstance(ident, bool) or not isinstance(ident, (int, str)):
-            raise ValidationError(path + ("id",), f"expected an action id, got {ident!r}")
-        if isinstance(ident, str) and ident.strip().isdigit():
-            ident = int(ident)
-        label = e.get("name") if isinstance(e.get("name"), str) else str(ident)
+            raise ValidationError(path, "event name longer than 4096 characters")
+        return ident, "All events" if ident is None else ident
+    if isinstance(ident, bool) or not isinstance(ident, (int, str)):
+        raise ValidationError(path, f"expected an action id, got {ident!r}")
+    if isinstance(ident, str) and ident.strip().isdigit():
+        ident = int(ident)
+    return ident, name if isinstance(name, str) else str(ident)
+
+
+def entity_series(e: Mapping, kind: str, ident: Any, label: str, path: tuple, index: int, limits: Limits) -> Series:
+    """The Series of one entity dict whose identity is resolved: math, names, properties."""
     m, prop, gti = parse_math(e, path)
     name = e.get("name")
     custom = e.get("custom_name")
@@ -379,6 +388,13 @@ def parse_formula_text(text: Any, path: tuple, limits: Limits, *, legacy: bool, 
     return Formula(text=text, expr=expr, custom_name=custom_name)
 
 
+def check_formula_refs(formula: Formula, n_series: int, path: tuple) -> None:
+    """A letter past the last series → ValidationError naming the letter and its position."""
+    from ..formula import check_refs
+
+    check_refs(formula.expr, n_series, path=path)
+
+
 def parse_sampling(v: Any, path: tuple) -> float | None:
     if v in (None, "", 0):
         return None
@@ -425,6 +441,8 @@ def parse_legacy(q: Mapping, *, limits: Limits = DEFAULT_LIMITS) -> TrendsFilter
     smoothing = q.get("smoothing_intervals")
     smoothing = 1 if smoothing in (None, "") else _int(smoothing, ("smoothing_intervals",), lo=1, hi=10_000)
     formula = parse_formula_text(q.get("formula"), ("formula",), limits, legacy=True)
+    if formula is not None:
+        check_formula_refs(formula, len(series), ("formula",))
     compare_to = q.get("compare_to")
     if compare_to is not None and (not isinstance(compare_to, str) or len(compare_to) > 64):
         raise ValidationError(("compare_to",), f"expected a relative date such as '-1w', got {compare_to!r}")
