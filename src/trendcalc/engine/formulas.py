@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -186,14 +187,16 @@ _DIGITS = re.compile(r"(\d+)")
 
 def natural_key(v: Any) -> tuple:
     """natsort's key with ``ns.IGNORECASE`` (the order PostHog first puts breakdown values in):
-    case-folded text split into text and unsigned-integer chunks; numbers sort before text."""
+    NFD-normalised, case-folded text split into text and unsigned-integer chunks; a value that
+    starts with a number sorts before any text."""
     if isinstance(v, tuple):
         return tuple(natural_key(x) for x in v)
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return ("", v)
     if v is None:
         return ("",)
-    parts: list[Any] = [int(p) if p.isdecimal() else p for p in _DIGITS.split(str(v).casefold()) if p]
+    text = unicodedata.normalize("NFD", str(v)).casefold()
+    parts: list[Any] = [int(p) if p.isdecimal() else p for p in _DIGITS.split(text) if p]
     if parts and isinstance(parts[0], int):
         parts.insert(0, "")
     return tuple(parts)
