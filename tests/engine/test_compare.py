@@ -215,6 +215,7 @@ def test_all_time_compare_uses_the_earliest_event():
 
 
 def test_year_range_is_validated():
-    with pytest.raises(tc.ValidationError):
+    with pytest.raises(tc.ValidationError) as exc:
         tc.trends(STORE, {"events": [{"id": "e"}], "date_from": "1901-01-01", "interval": "month",
-                              "compare": True, "compare_to": "-5y"}, now=NOW)
+                          "compare": True, "compare_to": "-5y"}, now=NOW)
+    assert exc.value.path == ("compare_to",) and "1896" in exc.value.message

@@ -203,3 +203,10 @@ def test_input_is_not_mutated():
     before = repr(q)
     tc.parse_filter(q)
     assert repr(q) == before
+
+
+def test_empty_series_fails_at_run_time_on_the_series_path():
+    f = tc.parse_filter({"kind": "TrendsQuery", "series": []})
+    with pytest.raises(tc.ValidationError) as exc:
+        tc.trends(tc.EventStore.from_records([]), f)
+    assert exc.value.path == ("series",) and "at least one series" in exc.value.message

@@ -54,7 +54,9 @@ def previous_range(ctx: QueryContext) -> DateRange:
         start, end = previous_period_dates(cur.date_from, cur.date_to, from_mapping, cur.to_mapping, filt.interval)
     for d, name in ((start, "start"), (end, "end")):
         if not 1900 <= d.year <= 2299:
-            raise ValidationError(("compare",), f"the previous period's {name} {d:%Y-%m-%d} is outside years 1900..2299")
+            field = "compare_to" if filt.compare_to is not None else "compare"
+            path = ("compareFilter", field) if filt.source == "query" else (field,)
+            raise ValidationError(path, f"the previous period's {name} {d:%Y-%m-%d} is outside years 1900..2299")
     return attrs.evolve(cur, date_from=start, date_to=end)
 
 

@@ -47,7 +47,7 @@ def run_trends(store: EventStore, filt: TrendsFilter, project: Project, now: dt.
     ctx = QueryContext(store, filt, project, now, limits, display)
     queries = plan_queries(ctx)
     if len(queries) > limits.max_series:
-        raise ValidationError(("events",), f"{len(queries)} series queries exceed max_series={limits.max_series}")
+        raise ValidationError(_series_path(filt), f"{len(queries)} series queries exceed max_series={limits.max_series}")
     n_real = len(queries)
     if filt.compare:
         n_real = (n_real + 1) // 2
@@ -61,6 +61,10 @@ def run_trends(store: EventStore, filt: TrendsFilter, project: Project, now: dt.
     if filt.breakdown is not None and filt.breakdown.hide_other:
         results = [r for r in results if not _is_other(r.breakdown_value)]
     return TrendsResult(results, timezone=project.timezone, interval=filt.interval, total_value=display.total_value)
+
+
+def _series_path(filt: TrendsFilter) -> tuple[str]:
+    return ("series",) if filt.source == "query" else ("events",)
 
 
 def _is_other(v: Any) -> bool:
@@ -101,7 +105,7 @@ def plan_queries(ctx: QueryContext) -> list[Query]:
     """Series (cohort-expanded) for the current period, then the previous period with compare."""
     filt = ctx.filter
     if not filt.series:
-        raise ValidationError(("events",), "Trends insights require at least one series.")
+        raise ValidationError(_series_path(filt), "Trends insights require at least one series.")
     r = current_range(ctx, filt.series)
     axis = make_axis(ctx, r)
     current = [Query(s, axis, "current" if filt.compare else None) for s in filt.series]
