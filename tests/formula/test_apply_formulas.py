@@ -286,3 +286,48 @@ def test_formula_with_breakdown_equals_arithmetic_per_value(rows, op):
 def test_world_fixture_is_the_spec_one():
     res = tc.trends(spec_store(), {"events": [PV], **RANGE}, project=PROJECT, now=NOW).to_dicts()
     assert res[0]["data"] == PAGEVIEW
+
+
+def _row(value, data, period=None):
+    return tc.SeriesResult(label="x", order=0, action={}, filter={}, data=data, labels=["l"] * len(data),
+                           days=["d"] * len(data), count=float(sum(data)), breakdown_value=value,
+                           has_breakdown=True, compare_label=period)
+
+
+def _ctx(query):
+    from types import SimpleNamespace
+
+    from trendcalc.engine.display import DISPLAYS
+
+    filt = tc.parse_filter(query)
+    return SimpleNamespace(filter=filt, display=DISPLAYS[filt.display])
+
+
+def test_cohort_breakdown_with_all_is_evaluated_per_cohort_block():
+    from types import SimpleNamespace
+
+    from trendcalc.engine.formulas import apply_formulas
+
+    ctx = _ctx({"events": [PV, PL], "breakdown": ["all", 7], "breakdown_type": "cohort", "formula": "A+B"})
+    queries = [SimpleNamespace(period=None)] * 4  # cohort-major: (all, A), (all, B), (7, A), (7, B)
+    results = [[_row("all", [1, 2])], [_row("all", [10, 20])], [_row(7, [3, 0])], [_row(7, [0, 5])]]
+    out = apply_formulas(ctx, queries, results)
+    assert [(r.breakdown_value, r.data, r.label) for r in out] == [
+        ("all", [11, 22], "Formula (A+B)"), (7, [3, 5], "Formula (A+B)")]
+
+
+def test_compare_halves_are_split_by_period_and_fillers_keep_the_period():
+    from types import SimpleNamespace
+
+    from trendcalc.engine.formulas import apply_formulas
+
+    ctx = _ctx({"events": [PV, PL], "breakdown": "$browser", "formula": "A-B", "compare": True})
+    queries = [SimpleNamespace(period=p) for p in ("current", "current", "previous", "previous")]
+    results = [
+        [_row("x", [1, 1], "current")], [_row("x", [0, 1], "current"), _row("y", [4, 0], "current")],
+        [_row("x", [2, 2], "previous")], [],
+    ]
+    out = [r.to_dict() for r in apply_formulas(ctx, queries, results)]
+    assert [(r["compare_label"], r["breakdown_value"], r["data"]) for r in out] == [
+        ("current", "x", [1, 0]), ("current", "y", [-4, 0]), ("previous", "x", [2, 2])]
+    assert "filter" not in out[1] and out[1]["aggregated_value"] == 0  # built on the filler row
