@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from .channel import channel_type
-from .columns import ColumnBuilder, PropertyColumn, ValueDictionary, render_text
+from .columns import PropertyColumn, ValueDictionary, render_text
 
 UUID7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 BOUNCE_SECONDS = 10
@@ -110,11 +110,7 @@ class SessionTable:
     def _default_code(self, name: str, col: PropertyColumn) -> int:
         if ALIASES.get(name, name) not in NUMERIC_FIELDS:
             return -1
-        values = col.dictionary.values
-        for i, v in enumerate(values):
-            if v == 0 and not isinstance(v, bool):
-                return i
-        return -1  # 0 is added to every numeric dictionary at build time, so this is not reached
+        return col.dictionary.values.index(0)  # numeric_column puts 0 in every numeric dictionary
 
     # --- columns ----------------------------------------------------------------------------------
     def column(self, name: str) -> PropertyColumn | None:
@@ -122,17 +118,16 @@ class SessionTable:
         name = ALIASES.get(name, name)
         if name not in self._columns:
             build = FIELDS.get(name)
-            self._columns[name] = None if build is None else _column(build(self), numeric=name in NUMERIC_FIELDS)
+            self._columns[name] = None if build is None else build(self)
         return self._columns[name]
 
-    def event_values(self, key: str, rows_kind: str) -> list[Any]:
-        """Raw property ``key`` of each session's entry (or exit) event."""
+    def event_codes(self, key: str, rows_kind: str) -> tuple[np.ndarray, ValueDictionary]:
+        """Codes of property ``key`` at each session's entry (or exit) event, and its dictionary."""
         rows = self.entry_row if rows_kind == "entry" else self.exit_row
         col = self.store.column(key)
-        if col is None:
-            return [None] * len(self.ids)
-        codes = col.codes[rows] if len(rows) else np.zeros(0, np.int32)
-        return [col.dictionary.values[c] if c >= 0 else None for c in codes.tolist()]
+        if col is None or not len(rows):
+            return np.full(len(self.ids), -1, np.int32), ValueDictionary(())
+        return col.codes[rows], col.dictionary
 
     def event_counts(self, event: str) -> np.ndarray:
         code = self.store.event_code(event)
@@ -144,80 +139,89 @@ class SessionTable:
         return np.bincount(s[hit], minlength=len(self.ids)).astype(np.int64)
 
 
-def _column(values: list[Any], numeric: bool) -> PropertyColumn:
-    b = ColumnBuilder()
-    if numeric:
-        b.add(-1, 0)  # every numeric field knows the value 0 (the default for session-less events)
-    for i, v in enumerate(values):
-        b.add(i, v)
-    col = b.build(len(values) + 1)
-    return PropertyColumn(col.codes[: len(values)].copy(), col.dictionary)
+def mapped_column(codes: np.ndarray, dictionary: ValueDictionary, fn: Callable[[Any], Any]) -> PropertyColumn:
+    """A column of ``fn(value)`` computed once per dictionary value (None results are NULL)."""
+    mapped = [fn(v) for v in dictionary.values] + [fn(None)]
+    distinct: dict[Any, int] = {}
+    lut = np.array([-1 if m is None else distinct.setdefault(m, len(distinct)) for m in mapped], dtype=np.int32)
+    return PropertyColumn(lut[codes], ValueDictionary(list(distinct)))
 
 
-def _urls(t: SessionTable, kind: str) -> list[str | None]:
-    return [_text_or_none(v) for v in t.event_values("$current_url", kind)]
+def numeric_column(values: np.ndarray) -> PropertyColumn:
+    """An integer field; its dictionary always holds 0, the value session-less events read."""
+    uniq, inverse = np.unique(np.concatenate((np.asarray(values, dtype=np.int64), [0])), return_inverse=True)
+    return PropertyColumn(inverse[:-1].astype(np.int32), ValueDictionary([int(v) for v in uniq.tolist()]))
 
 
-def _int_list(a: np.ndarray) -> list[int]:
-    return [int(x) for x in a.tolist()]
+def _text_field(key: str, kind: str, transform: Callable[[str | None], Any] = lambda v: v) -> Callable[[SessionTable], PropertyColumn]:
+    """The entry/exit event's property ``key`` as a nullable string, then ``transform``."""
+
+    def build(t: SessionTable) -> PropertyColumn:
+        codes, dictionary = t.event_codes(key, kind)
+        return mapped_column(codes, dictionary, lambda v: transform(_text_or_none(v)))
+
+    return build
 
 
-def _is_bounce(t: SessionTable) -> list[bool | None]:
+def _is_bounce(t: SessionTable) -> PropertyColumn:
     pv, ac = t.event_counts("$pageview"), t.event_counts("$autocapture")
-    out: list[bool | None] = []
-    for p, a, d in zip(pv.tolist(), ac.tolist(), t.duration.tolist()):
-        out.append(None if p == 0 else not (p > 1 or a > 0 or d >= BOUNCE_SECONDS))
-    return out
+    bounce = ~((pv > 1) | (ac > 0) | (t.duration >= BOUNCE_SECONDS))
+    codes = np.where(pv == 0, -1, np.where(bounce, 1, 0)).astype(np.int32)
+    return PropertyColumn(codes, ValueDictionary([False, True]))
 
 
-def _channel(t: SessionTable) -> list[str]:
-    fields = ("utm_source", "utm_medium", "utm_campaign", "$referring_domain", "gclid", "fbclid", "gad_source")
-    cols = [[_text_or_none(v) for v in t.event_values(k, "entry")] for k in fields]
-    memo: dict[tuple, str] = {}
-    out = []
-    for src, med, camp, ref, gclid, fbclid, gad in zip(*cols):
-        key = (src, med, camp, ref, gclid is not None, fbclid is not None, gad)
-        if key not in memo:
-            memo[key] = channel_type(src, med, camp, ref, key[4], key[5], gad)
-        out.append(memo[key])
-    return out
+CHANNEL_KEYS = ("utm_source", "utm_medium", "utm_campaign", "$referring_domain", "gclid", "fbclid", "gad_source")
 
 
-def _num_uniq_urls(t: SessionTable) -> list[int]:
+def _channel(t: SessionTable) -> PropertyColumn:
+    """$channel_type, computed once per distinct entry attribution tuple."""
+    parts = [t.event_codes(k, "entry") for k in CHANNEL_KEYS]
+    if not len(t.ids):
+        return PropertyColumn(np.zeros(0, np.int32), ValueDictionary(()))
+    stacked = np.stack([c for c, _ in parts], axis=1)
+    uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    labels = []
+    for row in uniq.tolist():  # one per distinct tuple
+        src, med, camp, ref, gclid, fbclid, gad = (
+            _text_or_none(d.values[c]) if c >= 0 else None for c, (_, d) in zip(row, parts)
+        )
+        labels.append(channel_type(src, med, camp, ref, gclid is not None, fbclid is not None, gad))
+    distinct = sorted(set(labels))
+    lut = np.array([distinct.index(x) for x in labels], dtype=np.int32)
+    return PropertyColumn(lut[inverse.reshape(-1)], ValueDictionary(distinct))
+
+
+def _num_uniq_urls(t: SessionTable) -> PropertyColumn:
     col = t.store.column("$current_url")
     if col is None:
-        return [0] * len(t.ids)
+        return numeric_column(np.zeros(len(t.ids), np.int64))
     order, s = t._rows_by_session
     nonempty = col.dictionary.view("nonempty_text", lambda v: _text_or_none(v) is not None, bool, False)
     codes = col.codes[order]
     ok = nonempty[codes]
-    pairs = np.unique(s[ok].astype(np.int64) * (len(col.dictionary) + 1) + codes[ok])
-    return _int_list(np.bincount(pairs // (len(col.dictionary) + 1), minlength=len(t.ids)))
+    width = len(col.dictionary) + 1
+    pairs = np.unique(s[ok].astype(np.int64) * width + codes[ok])
+    return numeric_column(np.bincount(pairs // width, minlength=len(t.ids)))
 
 
-def _entry_field(key: str) -> Callable[[SessionTable], list[Any]]:
-    """The entry event's property ``key`` as a nullable string."""
-    return lambda t: [_text_or_none(v) for v in t.event_values(key, "entry")]
-
-
-FIELDS: dict[str, Callable[[SessionTable], list[Any]]] = {
-    "$session_duration": lambda t: _int_list(t.duration.astype(np.int64)),
-    "$start_timestamp": lambda t: _int_list(t.start_us // 1_000_000),
-    "$end_timestamp": lambda t: _int_list(t.end_us // 1_000_000),
-    "$entry_current_url": lambda t: _urls(t, "entry"),
-    "$end_current_url": lambda t: _urls(t, "exit"),
-    "$entry_pathname": lambda t: [url_path(u) for u in _urls(t, "entry")],
-    "$end_pathname": lambda t: [url_path(u) for u in _urls(t, "exit")],
-    "$entry_hostname": lambda t: [url_host(u) for u in _urls(t, "entry")],
-    "$end_hostname": lambda t: [url_host(u) for u in _urls(t, "exit")],
-    "$pageview_count": lambda t: _int_list(t.event_counts("$pageview")),
-    "$autocapture_count": lambda t: _int_list(t.event_counts("$autocapture")),
-    "$screen_count": lambda t: _int_list(t.event_counts("$screen")),
+FIELDS: dict[str, Callable[[SessionTable], PropertyColumn]] = {
+    "$session_duration": lambda t: numeric_column(t.duration.astype(np.int64)),
+    "$start_timestamp": lambda t: numeric_column(t.start_us // 1_000_000),
+    "$end_timestamp": lambda t: numeric_column(t.end_us // 1_000_000),
+    "$entry_current_url": _text_field("$current_url", "entry"),
+    "$end_current_url": _text_field("$current_url", "exit"),
+    "$entry_pathname": _text_field("$current_url", "entry", url_path),
+    "$end_pathname": _text_field("$current_url", "exit", url_path),
+    "$entry_hostname": _text_field("$current_url", "entry", url_host),
+    "$end_hostname": _text_field("$current_url", "exit", url_host),
+    "$pageview_count": lambda t: numeric_column(t.event_counts("$pageview")),
+    "$autocapture_count": lambda t: numeric_column(t.event_counts("$autocapture")),
+    "$screen_count": lambda t: numeric_column(t.event_counts("$screen")),
     "$num_uniq_urls": _num_uniq_urls,
     "$is_bounce": _is_bounce,
     "$channel_type": _channel,
-    "$last_external_click_url": lambda t: [_text_or_none(v) for v in t.event_values("$external_click_url", "exit")],
-    **{name: _entry_field(key) for name, key in ENTRY_PROPERTIES.items()},
+    "$last_external_click_url": _text_field("$external_click_url", "exit"),
+    **{name: _text_field(key, "entry") for name, key in ENTRY_PROPERTIES.items()},
 }
 
 
