@@ -202,3 +202,36 @@ def test_all_known_maths_are_registered_or_rejected():
     assert set(KNOWN_MATHS) - set(MATHS) == {"hogql"}
     with pytest.raises(tc.UnsupportedError):
         tc.parse_filter({"events": [{"id": "e", "math": "hogql", "math_hogql": "count()"}]})
+
+
+def test_time_math_property_reads_unix_seconds():
+    events = [
+        {"event": "e", "distinct_id": "a", "timestamp": "2020-01-10T01:00:00Z", "properties": {"$time": 1578618000.7}},
+        {"event": "e", "distinct_id": "a", "timestamp": "2020-01-10T02:00:00Z", "properties": {"$time": "2020-01-10T02:00:00Z"}},
+    ]
+    world = tc.EventStore.from_records(events)
+    q = {"events": [{"id": "e", "math": "max", "math_property": "$time"}], "date_from": "2020-01-10", "date_to": "2020-01-10"}
+    assert data(q, world=world) == [1578621600]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_weekly_active_matches_a_row_at_a_time_reference_across_dst(seed):
+    import datetime as dt
+    import random
+    import zoneinfo
+
+    rng = random.Random(seed)
+    tz = zoneinfo.ZoneInfo("Europe/Berlin")
+    start = dt.datetime(2024, 3, 20, tzinfo=dt.timezone.utc)
+    events = [
+        {"event": "e", "distinct_id": f"u{rng.randrange(8)}",
+         "timestamp": (start + dt.timedelta(minutes=rng.randrange(20 * 24 * 60))).isoformat()}
+        for _ in range(150)
+    ]
+    world = tc.EventStore.from_records(events)
+    q = {"events": [{"id": "e", "math": "weekly_active"}], "date_from": "2024-03-28", "date_to": "2024-04-06"}
+    got = run(q, world=world, project={"timezone": "Europe/Berlin"})[0]["data"]
+    days = [dt.date(2024, 3, 28) + dt.timedelta(days=i) for i in range(10)]
+    local = [(e["distinct_id"], dt.datetime.fromisoformat(e["timestamp"]).astimezone(tz).date()) for e in events]
+    expected = [len({d for d, day in local if b - dt.timedelta(days=6) <= day <= b}) for b in days]
+    assert got == expected
