@@ -204,3 +204,43 @@ def test_virtual_initial_channel_type():
 def test_unknown_session_field_is_unsupported():
     with pytest.raises(tc.UnsupportedError):
         run({**pageviews(), "breakdown": "$nope", "breakdown_type": "session"}, world=session_world())
+
+
+@pytest.mark.parametrize("math", ["total", "dau", "avg", "p75", "max_count_per_actor", "unique_session"])
+def test_breakdown_cells_match_a_row_at_a_time_reference(math):
+    import random
+
+    rng = random.Random(7)
+    events = []
+    for _ in range(200):
+        props = {"k": rng.choice(["a", "b", "c", None]), "v": rng.choice([1, 2.5, "x", None, 7]),
+                 "$session_id": rng.choice(["s1", "s2", None])}
+        events.append({"event": "e", "distinct_id": rng.choice("pqrst"), "timestamp": f"2020-01-{rng.randrange(10, 14)}T0{rng.randrange(10)}:00:00Z",
+                       "properties": {k: v for k, v in props.items() if v is not None}})
+    world = tc.EventStore.from_records(events)
+    q = {"events": [{"id": "e", "math": math, "math_property": "v" if math in ("avg", "p75") else None}],
+         "breakdown": "k", "date_from": "2020-01-10", "date_to": "2020-01-13"}
+    if q["events"][0]["math_property"] is None:
+        del q["events"][0]["math_property"]
+    got = {r["breakdown_value"]: r["data"] for r in run(q, world=world)}
+    for value, series in got.items():
+        for i, day in enumerate(range(10, 14)):
+            rows = [e for e in events if e["timestamp"].startswith(f"2020-01-{day}")
+                    and e["properties"].get("k", NULL) == value]
+            nums = sorted(float(e["properties"]["v"]) for e in rows if isinstance(e["properties"].get("v"), (int, float)))
+            if math == "total":
+                expected = len(rows)
+            elif math == "dau":
+                expected = len({e["distinct_id"] for e in rows})
+            elif math == "unique_session":
+                expected = len({e["properties"].get("$session_id", "") for e in rows})
+            elif math == "max_count_per_actor":
+                counts = {}
+                for e in rows:
+                    counts[e["distinct_id"]] = counts.get(e["distinct_id"], 0) + 1
+                expected = max(counts.values(), default=0)
+            elif math == "avg":
+                expected = sum(nums) / len(nums) if nums else 0
+            else:
+                expected = float(np.quantile(nums, 0.75)) if nums else 0
+            assert series[i] == pytest.approx(expected), (value, day)
