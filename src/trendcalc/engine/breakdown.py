@@ -1,8 +1,10 @@
 """Breakdowns: the breakdown value of every row, then PostHog's ranking, top-N and "Other".
 
-Values are rendered once per dictionary value (never per row): a source gives each row a code
-into a dictionary, the renderer turns each dictionary value into its breakdown string (or the
-null marker), and rows are grouped by the resulting label ids.
+A *source* (one per breakdown type) gives each row a code into a dictionary of raw values; a
+*renderer* turns each dictionary value into its breakdown string (§6.2) or, for histograms,
+each distinct number into its bin (§6.4). Strings are built once per dictionary value, never
+per row. Maths run on *fine* groups (the values PostHog's events query groups by: for
+histograms the raw numbers) and are then summed into the final groups (the bins).
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ import numpy as np
 
 from ..errors import UnsupportedError
 from ..filters.model import Breakdown, BreakdownItem
-from ..store.columns import BREAKDOWN_NULL, BREAKDOWN_OTHER, float_text, render_text, to_float
+from ..store.columns import (
+    BREAKDOWN_NULL,
+    BREAKDOWN_OTHER,
+    ValueDictionary,
+    float_text,
+    render_text,
+    to_float,
+)
 from .context import QueryContext
 
 NORMAL, NULL, OTHER = 0, 1, 2
@@ -23,19 +32,48 @@ NORMAL, NULL, OTHER = 0, 1, 2
 
 @attrs.frozen
 class Grouping:
-    """Rows grouped by breakdown value: ``codes`` per row in 0..len(values)-1."""
+    """Rows grouped by breakdown value.
+
+    ``codes``: fine group per row (0..n_fine-1); ``fine_to_final``: the final group of each fine
+    group; ``values``/``kinds``: per final group (str, or tuple of str for multi-breakdowns)."""
 
     codes: np.ndarray
-    values: tuple[Any, ...]  # str, or tuple of str for multi-breakdowns
-    kinds: np.ndarray  # NORMAL / NULL per group
+    fine_to_final: np.ndarray
+    values: tuple[Any, ...]
+    kinds: np.ndarray
+
+    @property
+    def n_fine(self) -> int:
+        return len(self.fine_to_final)
+
+    def fold(self, fine_values: np.ndarray) -> np.ndarray:
+        """Per-final-group values: the sum of their fine groups' values (identity when 1:1)."""
+        if len(self.fine_to_final) == len(self.values) and np.array_equal(self.fine_to_final, np.arange(len(self.values))):
+            return fine_values
+        out = np.zeros((len(self.values),) + fine_values.shape[1:], dtype=np.float64)
+        np.add.at(out, self.fine_to_final, fine_values)
+        return out
+
+
+@attrs.frozen
+class RawColumn:
+    """One breakdown dimension's raw values over the rows: codes (-1 = NULL) into a dictionary."""
+
+    codes: np.ndarray
+    dictionary: ValueDictionary
+    prop_type: str | None = None
 
 
 @attrs.frozen
 class ItemValues:
-    """One breakdown dimension over the rows: label id per row, and the label strings."""
+    """One rendered dimension: fine id per row, the final label id of each fine id, the labels."""
 
-    ids: np.ndarray
+    fine: np.ndarray
+    fine_label: np.ndarray
     labels: Sequence[str]
+
+
+EMPTY = ValueDictionary(())
 
 
 def render_value(v: Any, prop_type: str | None, normalize: bool = False) -> str:
@@ -68,67 +106,132 @@ def column_values(codes: np.ndarray, dictionary_values: Sequence[Any], prop_type
     rendered = [render_value(v, prop_type, normalize) for v in dictionary_values] + [BREAKDOWN_NULL]
     index: dict[str, int] = {}
     lut = np.fromiter((index.setdefault(s, len(index)) for s in rendered), dtype=np.int32, count=len(rendered))
-    return ItemValues(lut[codes], list(index))
+    ids = lut[codes]
+    return ItemValues(ids, np.arange(len(index), dtype=np.int32), list(index))
 
 
-def _event_source(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray) -> ItemValues:
+def histogram_values(raw: RawColumn, bins: int) -> ItemValues:
+    """Numeric bins between the min and max value of the rows (§6.4); fine ids are the numbers.
+
+    Bin i is [min + d/n*i, min + d/n*(i+1)) with +0.01 on the last upper edge; a value takes the
+    first bin that holds it. Non-numeric and missing values give the null marker."""
+    floats = raw.dictionary.floats()
+    values = floats[raw.codes]
+    uniq, fine = np.unique(values, return_inverse=True)  # NaN sorts last and is kept once
+    fine = fine.reshape(-1).astype(np.int32)
+    numeric = ~np.isnan(uniq)
+    labels: list[str] = []
+    fine_label = np.full(len(uniq), -1, dtype=np.int32)
+    if numeric.any():
+        lo_v, hi_v = float(uniq[numeric].min()), float(uniq[numeric].max())
+        diff = hi_v - lo_v
+        edges = [((diff / bins) * x + lo_v, (diff / bins) * (x + 1) + lo_v + (0.01 if x + 1 == bins else 0.0)) for x in range(bins)]
+        for lo, hi in edges:  # a loop over bins, not rows
+            hit = numeric & (fine_label < 0) & (uniq >= lo) & (uniq < hi)
+            if hit.any():
+                fine_label[hit] = len(labels)
+                labels.append(f"[{float_text(lo)},{float_text(hi)}]")
+    if (fine_label < 0).any():
+        fine_label[fine_label < 0] = len(labels)
+        labels.append(BREAKDOWN_NULL)
+    return ItemValues(fine, fine_label, labels)
+
+
+# --- sources: where a breakdown value is read ----------------------------------------------------
+
+
+def _missing(rows: np.ndarray) -> RawColumn:
+    return RawColumn(np.full(len(rows), -1, np.int32), EMPTY)
+
+
+def _event_source(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray) -> RawColumn:
     col = ctx.store.column(item.property)
-    ptype = ctx.project.property_type(item.property, "event")
     if col is None:
-        return column_values(np.full(len(rows), -1, np.int32), (), ptype, item.normalize_url)
-    return column_values(col.codes[rows], col.dictionary.values, ptype, item.normalize_url)
+        return _missing(rows)
+    return RawColumn(col.codes[rows], col.dictionary, ctx.project.property_type(item.property, "event"))
 
 
-def _person_source(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray) -> ItemValues:
-    col = ctx.store.persons.column(item.property)
-    ptype = ctx.project.property_type(item.property, "person")
+def _person_source(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray) -> RawColumn:
+    from ..store.virtual import person_column
+
+    col = person_column(ctx.store, item.property)
     if col is None:
-        return column_values(np.full(len(rows), -1, np.int32), (), ptype, item.normalize_url)
-    return column_values(col.codes[ctx.store.person[rows]], col.dictionary.values, ptype, item.normalize_url)
+        return _missing(rows)
+    return RawColumn(col.codes[ctx.store.person[rows]], col.dictionary, ctx.project.property_type(item.property, "person"))
 
 
-def _group_source(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray) -> ItemValues:
+def _group_source(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray) -> RawColumn:
     gti = item.group_type_index
     table = ctx.store.groups.get(gti)
     col = table.column(item.property) if table is not None else None
-    ptype = ctx.project.property_type(item.property, "group", gti)
     if col is None:
-        return column_values(np.full(len(rows), -1, np.int32), (), ptype, item.normalize_url)
+        return _missing(rows)
     grows = ctx.store.group_rows(gti)[rows]
     codes = np.where(grows >= 0, col.codes[np.maximum(grows, 0)], -1).astype(np.int32)
-    return column_values(codes, col.dictionary.values, ptype, item.normalize_url)
+    return RawColumn(codes, col.dictionary, ctx.project.property_type(item.property, "group", gti))
 
 
-SOURCES: dict[str, Callable[[QueryContext, BreakdownItem, np.ndarray], ItemValues]] = {
+def _session_source(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray) -> RawColumn:
+    from ..store.sessions import session_table
+
+    found = session_table(ctx.store).row_codes(item.property, rows)
+    if found is None:
+        raise UnsupportedError(("breakdown",), f"session property {item.property!r} is not supported")
+    codes, dictionary = found
+    return RawColumn(codes, dictionary)
+
+
+def _event_metadata_source(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray) -> RawColumn:
+    """An event column (``distinct_id``, ``event``, ``person_id``) or an event field like ``$group_0``."""
+    store = ctx.store
+    if item.property == "distinct_id":
+        return RawColumn(store.distinct_id[rows], ValueDictionary(store.distinct_ids.tolist()))
+    if item.property == "event":
+        return RawColumn(store.event[rows], ValueDictionary(store.event_names))
+    if item.property == "person_id":
+        ids = [str(i) if i is not None else f"person:{k}" for k, i in enumerate(store.persons.ids.tolist())]
+        return RawColumn(store.person[rows], ValueDictionary(ids))
+    return _event_source(ctx, attrs.evolve(item, type="event"), rows)
+
+
+SOURCES: dict[str, Callable[[QueryContext, BreakdownItem, np.ndarray], RawColumn]] = {
     "event": _event_source,
     "person": _person_source,
     "group": _group_source,
+    "session": _session_source,
+    "event_metadata": _event_metadata_source,
 }
 
 
+def item_values(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray) -> ItemValues:
+    source = SOURCES.get(item.type)
+    if source is None:
+        raise UnsupportedError(("breakdown",), f"{item.type} breakdowns are not implemented yet")
+    raw = source(ctx, item, rows)
+    if item.histogram_bin_count is not None:
+        return histogram_values(raw, item.histogram_bin_count)
+    return column_values(raw.codes, raw.dictionary.values, raw.prop_type, item.normalize_url)
+
+
 def group_rows(ctx: QueryContext, breakdown: Breakdown, rows: np.ndarray) -> Grouping:
-    """Breakdown group per row (property breakdowns, single or multiple)."""
-    parts = []
-    for item in breakdown.items:
-        source = SOURCES.get(item.type)
-        if source is None or item.histogram_bin_count is not None:
-            what = "histogram" if item.histogram_bin_count is not None else item.type
-            raise UnsupportedError(("breakdown",), f"{what} breakdowns are not implemented yet")
-        parts.append(source(ctx, item, rows))
-    if len(parts) == 1:
-        key = parts[0].ids.astype(np.int64)
-    else:
-        key = np.ravel_multi_index(tuple(p.ids for p in parts), tuple(max(len(p.labels), 1) for p in parts))
-    uniq, inverse = np.unique(key, return_inverse=True)
-    if len(parts) == 1:
-        labels = parts[0].labels
-        values: tuple[Any, ...] = tuple(labels[i] for i in uniq.tolist())
-    else:
-        idx = np.unravel_index(uniq, tuple(max(len(p.labels), 1) for p in parts))
-        values = tuple(tuple(p.labels[j] for p, j in zip(parts, col)) for col in zip(*(a.tolist() for a in idx)))
+    """Breakdown group per row (single or multiple breakdowns)."""
+    parts = [item_values(ctx, item, rows) for item in breakdown.items]
+    fine_shape = tuple(max(len(p.fine_label), 1) for p in parts)
+    label_shape = tuple(max(len(p.labels), 1) for p in parts)
+    fine_key = np.ravel_multi_index(tuple(p.fine for p in parts), fine_shape) if len(parts) > 1 else parts[0].fine.astype(np.int64)
+    uniq_fine, codes = np.unique(fine_key, return_inverse=True)
+    fine_idx = np.unravel_index(uniq_fine, fine_shape)
+    label_ids = tuple(p.fine_label[i] for p, i in zip(parts, fine_idx))
+    final_key = np.ravel_multi_index(label_ids, label_shape) if len(parts) > 1 else label_ids[0].astype(np.int64)
+    uniq_final, fine_to_final = np.unique(final_key, return_inverse=True)
+    final_idx = np.unravel_index(uniq_final, label_shape)
+    values: tuple[Any, ...] = tuple(
+        tuple(p.labels[j] for p, j in zip(parts, col)) for col in zip(*(a.tolist() for a in final_idx))
+    )
+    if not breakdown.multi:
+        values = tuple(v[0] for v in values)
     kinds = np.array([NULL if _has_null(v) else NORMAL for v in values], dtype=np.int8)
-    wrapped = values if not breakdown.multi else tuple(v if isinstance(v, tuple) else (v,) for v in values)
-    return Grouping(inverse.astype(np.int32).reshape(-1), wrapped, kinds)
+    return Grouping(codes.astype(np.int32).reshape(-1), fine_to_final.astype(np.int64).reshape(-1), values, kinds)
 
 
 def _has_null(v: Any) -> bool:
@@ -141,17 +244,24 @@ def _value_key(v: Any) -> Any:
     return str(v)
 
 
-def rank(values: Sequence[Any], kinds: np.ndarray, totals: np.ndarray, limit: int) -> tuple[list[int], list[int]]:
-    """(kept groups in display order, groups folded into Other) per spec §6.3/6.9:
-    by class (normal, then null), total desc, value asc as strings.
+def rank(
+    values: Sequence[Any], kinds: np.ndarray, totals: np.ndarray, limit: int, *, total_value: bool = False
+) -> tuple[list[int], list[int]]:
+    """(kept groups in display order, groups folded into Other) per spec §6.3/6.9.
 
-    The spec says total-value displays give the null marker no penalty; the conformance case
-    trends_c__breakdown_filtering_bar_chart_by_value shows it ranked last there too."""
-    order = sorted(range(len(values)), key=lambda g: (int(kinds[g]), -float(totals[g]), _value_key(values[g])))
-    if len(order) <= limit:
-        return order, []
-    keep = order[: max(limit, 0)]
-    return keep, order[max(limit, 0):]
+    Display order is class (normal, then null), total desc, value asc as strings. Time series
+    choose the top ``limit`` in that same order, so the null bucket falls into Other first;
+    total-value displays choose by total alone (PostHog's ``row_number() OVER (ORDER BY total
+    DESC)``, ties taken by value), and then sort the kept values by class, so a kept null marker
+    is still shown last (case trends_c__breakdown_filtering_bar_chart_by_value)."""
+    display = sorted(range(len(values)), key=lambda g: (int(kinds[g]), -float(totals[g]), _value_key(values[g])))
+    n = max(limit, 0)
+    if len(values) <= limit:
+        return display, []
+    if total_value:
+        chosen = set(sorted(range(len(values)), key=lambda g: (-float(totals[g]), _value_key(values[g])))[:n])
+        return [g for g in display if g in chosen], [g for g in display if g not in chosen]
+    return display[:n], display[n:]
 
 
 def other_value(multi: bool, width: int) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 import numpy as np
@@ -35,12 +35,30 @@ class QueryContext:
         return self.cache[key]
 
 
+class RowSource(Protocol):
+    """How a math reads its series: candidate rows by time, and the query's filter mask."""
+
+    ctx: QueryContext
+    series: Series
+    axis: TimeAxis
+
+    def rows(self, lo_us: int, hi_us: int) -> np.ndarray | None:
+        """Rows of the series' event(s)/action with lo <= ts < hi, sampled (None: no such action)."""
+        ...
+
+    def mask(self, rows: np.ndarray) -> np.ndarray:
+        """Test-account, global, series, group-math and cohort filters over ``rows``."""
+        ...
+
+
 @attrs.define
 class Frame:
     """Rows of one series query after selection and masking.
 
     ``rows`` index the store (ascending within each event block); ``bucket`` and ``group`` are
     the time bucket and breakdown group of each row. Column reads go through ``take``.
+    ``breakdown_rows`` (default: ``rows``) are the rows breakdown values are read from; the
+    first-time maths read them from each person's first event, not the counted one.
     """
 
     ctx: QueryContext
@@ -51,6 +69,16 @@ class Frame:
     group: np.ndarray
     n_buckets: int
     n_groups: int
+    breakdown_rows: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, src: RowSource, rows: np.ndarray, bucket: np.ndarray, n_buckets: int, **kw: Any) -> Frame:
+        """A frame of one (not yet grouped) group."""
+        return cls(src.ctx, src.series, src.axis, rows, bucket, np.zeros(len(rows), np.int32), n_buckets, 1, **kw)
+
+    @property
+    def n_cells(self) -> int:
+        return self.n_groups * self.n_buckets
 
     @property
     def store(self) -> EventStore:
@@ -78,6 +106,11 @@ class Frame:
             if col is None:
                 return np.zeros(len(self.rows), np.int64), 1
             return col.codes[self.rows].astype(np.int64), len(col.dictionary) + 1
+        return self.person_actors()
+
+    def person_actors(self) -> tuple[np.ndarray, int]:
+        """Persons (distinct_ids with aggregate_users_by_distinct_id) per row, and how many exist."""
+        store = self.store
         if self.ctx.project.aggregate_users_by_distinct_id:
-            return store.distinct_id[self.rows].astype(np.int64), len(store.distinct_ids)
+            return store.distinct_id[self.rows].astype(np.int64), max(len(store.distinct_ids), 1)
         return store.person[self.rows].astype(np.int64), max(len(store.persons), 1)

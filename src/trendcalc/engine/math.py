@@ -1,42 +1,57 @@
-"""The math registry: one entry per math type with its vectorised per-cell rule.
+"""The math registry: one entry per math type, owning its row selection and its cell rule.
 
-``compute(frame)`` returns a (n_groups, n_buckets) float array. Total-value displays call the
-same function with a single whole-range bucket, so an entry's per-bucket rule and its
-aggregated-value rule agree unless the entry overrides ``total``.
+``frame`` picks and buckets the rows (engine/frames.py); ``compute(frame)`` returns a
+(n_groups, n_buckets) float array. Total-value displays run the same pair over a single
+whole-range bucket, so an entry's aggregated value is its own whole-range rule (a distinct
+count over the range, a percentile over all values, ...), never a sum of per-bucket values.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 import attrs
 import numpy as np
 
+from ..filters.model import Series
+from ..store.columns import render_text
 from . import cells
 from .context import Frame
+from .frames import FrameBuilder, date_range, first_event, look_back, raw_date_from
+from .localtime import shift_days, truncate
+from .timeaxis import bucket_starts
+
+QUANTILES = {"median": 0.5, "p75": 0.75, "p90": 0.9, "p95": 0.95, "p99": 0.99}
+INTERVAL_ORDER = {"minute": 0, "hour": 1, "day": 2, "week": 3, "month": 4}
 
 
 @attrs.frozen
 class MathType:
+    """One math: how its rows are selected (``frame``) and reduced per cell (``compute``)."""
+
     name: str
     compute: Callable[[Frame], np.ndarray]
+    frame: FrameBuilder = date_range
     integer: bool = True  # results are counts (rendered as ints)
     new_actors_cumulative: bool = False  # cumulative display counts each actor once (§5.2)
+    sampling_corrected: bool = True  # round(value / sampling_factor) applies (§10.1)
+    dau_from: str | None = None  # converted to dau at this interval and longer (§4.3)
 
 
 def _shape(frame: Frame, flat: np.ndarray) -> np.ndarray:
-    return flat.reshape(frame.n_groups, frame.n_buckets)
+    return np.asarray(flat, dtype=np.float64).reshape(frame.n_groups, frame.n_buckets)
 
 
 def total(frame: Frame) -> np.ndarray:
     """count(): events per cell."""
-    return _shape(frame, cells.count(frame.cell(), frame.n_groups * frame.n_buckets))
+    return _shape(frame, cells.count(frame.cell(), frame.n_cells))
 
 
-def dau(frame: Frame) -> np.ndarray:
-    """Distinct actors per cell."""
+def distinct_actors(frame: Frame) -> np.ndarray:
+    """Distinct actors per cell (persons, distinct_ids, or group keys for group maths)."""
     actors, n = frame.actors()
-    return _shape(frame, cells.count_distinct(frame.cell(), actors, n, frame.n_groups * frame.n_buckets))
+    return _shape(frame, cells.count_distinct(frame.cell(), actors, n, frame.n_cells))
 
 
 def first_seen(frame: Frame) -> np.ndarray:
@@ -44,22 +59,204 @@ def first_seen(frame: Frame) -> np.ndarray:
 
     Cumulative display of dau/unique_group accumulates these (spec §5.2)."""
     actors, n = frame.actors()
-    n_cells = frame.n_groups * frame.n_buckets
     if len(actors) == 0:
-        return _shape(frame, np.zeros(n_cells))
+        return _shape(frame, np.zeros(frame.n_cells))
     key = frame.group.astype(np.int64) * n + actors
     order = np.lexsort((frame.bucket, key))
     first = np.ones(len(order), dtype=bool)
     first[1:] = key[order][1:] != key[order][:-1]
     rows = order[first]
     cell = frame.group[rows].astype(np.int64) * frame.n_buckets + frame.bucket[rows]
-    return _shape(frame, cells.count(cell, n_cells))
+    return _shape(frame, cells.count(cell, frame.n_cells))
 
 
-MATHS: dict[str, MathType] = {
-    m.name: m
-    for m in (
-        MathType("total", total),
-        MathType("dau", dau, new_actors_cumulative=True),
-    )
+def session_keys(frame: Frame) -> tuple[np.ndarray, int]:
+    """``$session_id`` per row as an int id; rows without one share the id of ``''``."""
+    col = frame.store.column("$session_id")
+    if col is None:
+        return np.zeros(len(frame.rows), np.int64), 1
+
+    def build() -> np.ndarray:
+        texts = [render_text(v) for v in col.dictionary.values] + [""]
+        _, ids = np.unique(np.array(texts, dtype=object), return_inverse=True)
+        return ids.astype(np.int64).reshape(-1)
+
+    lut = col.dictionary.cached("session_key_ids", build)
+    return lut[col.codes[frame.rows]], int(lut.max()) + 1
+
+
+def unique_session(frame: Frame) -> np.ndarray:
+    """count(DISTINCT $session_id); session-less events form the one session ``''``."""
+    keys, n = session_keys(frame)
+    return _shape(frame, cells.count_distinct(frame.cell(), keys, n, frame.n_cells))
+
+
+# --- property maths ---------------------------------------------------------------------------
+
+Reducer = Callable[[np.ndarray, np.ndarray, int], np.ndarray]
+REDUCERS: dict[str, Reducer] = {
+    "sum": cells.sum_,
+    "avg": cells.mean,
+    "min": cells.minimum,
+    "max": cells.maximum,
+    **{name: (lambda level: lambda c, v, n: cells.quantile(c, v, n, level))(q) for name, q in QUANTILES.items()},
 }
+
+
+def property_values(frame: Frame) -> tuple[np.ndarray, np.ndarray]:
+    """(cell, value) pairs the property math aggregates: toFloat(property) per row (NaN = NULL).
+
+    ``$session_duration`` is collapsed to one value per (cell, session) first (§4.2) and
+    ``$time`` reads toUnixTimestamp of the property."""
+    prop = frame.series.math_property
+    cell = frame.cell()
+    reader = SPECIAL_PROPERTIES.get(prop or "")
+    if reader is not None:
+        return reader(frame, cell)
+    col = frame.store.column(prop) if prop else None
+    if col is None:
+        return cell, np.full(len(cell), np.nan)
+    return cell, col.dictionary.floats()[col.codes[frame.rows]]
+
+
+def _session_duration(frame: Frame, cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from ..store.sessions import session_table
+
+    keys, n = session_keys(frame)
+    c, _, first = cells.distinct_pairs(cell, keys, n)
+    table = session_table(frame.store)
+    return c, table.duration_of_rows(frame.rows[first])
+
+
+def _unix_time(frame: Frame, cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    col = frame.store.column("$time")
+    if col is None:
+        return cell, np.full(len(cell), np.nan)
+    lut = col.dictionary.view("unix_timestamp", _to_unix_timestamp, np.float64, np.nan)
+    return cell, lut[col.codes[frame.rows]]
+
+
+def _to_unix_timestamp(v: object) -> float:
+    """toUnixTimestamp of a property: whole seconds of a number or an ISO datetime string."""
+    if isinstance(v, bool):
+        return np.nan
+    if isinstance(v, (int, float)):
+        return float(int(v))
+    if isinstance(v, str):
+        try:
+            d = dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
+        except ValueError:
+            try:
+                return float(int(float(v)))
+            except ValueError:
+                return np.nan
+        if d.tzinfo is None:
+            d = d.replace(tzinfo=dt.timezone.utc)
+        return float(int(d.timestamp()))
+    return np.nan
+
+
+SPECIAL_PROPERTIES: dict[str, Callable[[Frame, np.ndarray], tuple[np.ndarray, np.ndarray]]] = {
+    "$session_duration": _session_duration,
+    "$time": _unix_time,
+}
+
+
+def property_math(reduce: Reducer) -> Callable[[Frame], np.ndarray]:
+    """agg(toFloat(property)) per cell; NULL (no numeric value) becomes 0."""
+
+    def compute(frame: Frame) -> np.ndarray:
+        cell, values = property_values(frame)
+        return _shape(frame, np.nan_to_num(reduce(cell, values, frame.n_cells), nan=0.0))
+
+    return compute
+
+
+def per_actor(reduce: Reducer) -> Callable[[Frame], np.ndarray]:
+    """Events per actor in the cell, then agg over the cell's actors (0 for an empty cell)."""
+
+    def compute(frame: Frame) -> np.ndarray:
+        actors, n = frame.person_actors()
+        cell = frame.cell()
+        if len(cell) == 0:
+            return _shape(frame, np.zeros(frame.n_cells))
+        key = cell * n + actors
+        uniq, counts = np.unique(key, return_counts=True)
+        return _shape(frame, np.nan_to_num(reduce(uniq // n, counts.astype(np.float64), frame.n_cells), nan=0.0))
+
+    return compute
+
+
+# --- weekly / monthly active ------------------------------------------------------------------
+
+
+def active_actors(days: int) -> Callable[[Frame], np.ndarray]:
+    """Distinct actors active in the ``days`` ending at each bucket start (§4.3).
+
+    Rows are truncated to their hour (hour interval), minute, or local day; bucket B counts the
+    actors with a truncated time t in (B - days, B]. On total-value displays the buckets are the
+    range's days and the value is the distinct actors of their union."""
+
+    def compute(frame: Frame) -> np.ndarray:
+        ctx, axis = frame.ctx, frame.axis
+        tz = ctx.project.tz
+        unit = axis.interval if axis.interval in ("hour", "minute") else "day"
+        t = truncate(frame.ts(), unit, tz)
+        actors, _ = frame.actors()
+        total_value = ctx.display.total_value
+        starts = (
+            bucket_starts(axis.range, ctx.project.week_start_day, ctx.limits.max_buckets)
+            if total_value
+            else list(axis.starts)
+        )
+        starts_us = np.array([_us(s) for s in starts], dtype=np.int64)
+        window_us = np.array([_us(shift_days(s, -days)) for s in starts], dtype=np.int64)
+        grid = cells.rolling_distinct(actors, frame.group, t, starts_us, window_us, frame.n_groups)
+        if not total_value:
+            return grid
+        lo = np.searchsorted(starts_us, t, "left")
+        hi = np.searchsorted(window_us, t, "left") - 1
+        ok = lo <= hi
+        n = int(actors.max()) + 1 if len(actors) else 1
+        flat = cells.count_distinct(frame.group[ok].astype(np.int64), actors[ok], n, frame.n_groups)
+        return flat.reshape(frame.n_groups, 1)
+
+    return compute
+
+
+def _us(d: dt.datetime) -> int:
+    from ..timeutil import datetime_to_us
+
+    return datetime_to_us(d)
+
+
+def _registry() -> dict[str, MathType]:
+    entries = [
+        MathType("total", total),
+        MathType("dau", distinct_actors, new_actors_cumulative=True),
+        MathType("unique_group", distinct_actors, new_actors_cumulative=True),
+        MathType("unique_session", unique_session),
+        MathType("weekly_active", active_actors(7), frame=look_back(7), dau_from="week"),
+        MathType("monthly_active", active_actors(30), frame=look_back(30), dau_from="month"),
+        MathType("first_time_for_user", total, frame=first_event(matching=False)),
+        MathType("first_matching_event_for_user", total, frame=first_event(matching=True)),
+    ]
+    for name, reduce in REDUCERS.items():
+        entries.append(MathType(name, property_math(reduce), integer=False, sampling_corrected=name == "sum"))
+        if name != "sum":
+            entries.append(
+                MathType(f"{name}_count_per_actor", per_actor(reduce), frame=raw_date_from, integer=False,
+                         sampling_corrected=False)
+            )
+    return {m.name: m for m in entries}
+
+
+MATHS: dict[str, MathType] = _registry()
+
+
+def effective_series(series: Series, interval: str) -> Series:
+    """WAU at week/month intervals and MAU at month become dau (PostHog rewrites the query)."""
+    m = MATHS.get(series.math)
+    if m is not None and m.dau_from is not None and INTERVAL_ORDER[interval] >= INTERVAL_ORDER[m.dau_from]:
+        return attrs.evolve(series, math="dau")
+    return series

@@ -5,20 +5,22 @@ from __future__ import annotations
 import numpy as np
 
 
-def cumulative(values: np.ndarray, present: np.ndarray, *, forward_fill: bool) -> np.ndarray:
-    """Running total. Without a breakdown PostHog sums over buckets that have rows and then
-    forward-fills every non-positive bucket with the previous value (first bucket kept)."""
-    running = np.cumsum(values)
-    if not forward_fill:
+def cumulative(values: np.ndarray, present: np.ndarray | None = None, *, forward_fill: bool) -> np.ndarray:
+    """Running total of per-bucket values.
+
+    Without a breakdown PostHog runs the sum over buckets that have rows and then applies
+    ``arrayFill(x -> x > 0)``: every non-positive bucket after the first takes the previous value.
+    A bucket without rows repeats the running total, which that fill would give it anyway, so
+    ``present`` does not change the result (kept for callers that pass it). With a breakdown the
+    running sum is exact (no fill)."""
+    running = np.cumsum(np.asarray(values, dtype=np.float64))
+    if not forward_fill or len(running) < 2:
         return running
-    out = np.where(present, running, 0.0)
-    if len(out) > 1:
-        keep = out > 0
-        keep[0] = True
-        idx = np.where(keep, np.arange(len(out)), 0)
-        np.maximum.accumulate(idx, out=idx)
-        out = out[idx]
-    return out
+    keep = running > 0
+    keep[0] = True
+    idx = np.where(keep, np.arange(len(running)), 0)
+    np.maximum.accumulate(idx, out=idx)
+    return running[idx]
 
 
 def smooth(values: np.ndarray, n: int) -> np.ndarray:

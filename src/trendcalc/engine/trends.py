@@ -22,10 +22,12 @@ from ..results import SeriesResult, TrendsResult, numbers
 from ..store import EventStore
 from ..timeutil import UTC, datetime_to_us, us_to_datetime
 from . import breakdown as bd
+from . import sampling
 from .context import Frame, QueryContext
 from .display import DISPLAYS
-from .math import MATHS
+from .math import MATHS, effective_series, first_seen
 from .post import cumulative, smooth
+from .sampling import sample_mask
 from .select import event_rows
 from .timeaxis import DateRange, TimeAxis, build_axis, resolve_range
 
@@ -185,43 +187,62 @@ def group_key_set(ctx: QueryContext, gti: int, rows: np.ndarray) -> np.ndarray:
     return lut[col.codes[rows]]
 
 
+@attrs.define
+class SeriesSource:
+    """The RowSource of one query: its series' rows (sampled) and its filter mask."""
+
+    ctx: QueryContext
+    query: Query
+
+    @property
+    def series(self) -> Series:
+        return self.query.series
+
+    @property
+    def axis(self) -> TimeAxis:
+        return self.query.axis
+
+    def rows(self, lo_us: int, hi_us: int) -> np.ndarray | None:
+        rows = select_rows(self.ctx, self.query, lo_us, hi_us)
+        if rows is None:
+            return None
+        keep = sample_mask(self.ctx.store, rows, self.ctx.filter.sampling_factor)
+        return rows if keep is None else rows[keep]
+
+    def mask(self, rows: np.ndarray) -> np.ndarray:
+        return series_mask(self.ctx, self.query, rows)
+
+
 def build_frame(ctx: QueryContext, q: Query) -> Frame | None:
-    """Selected, masked, bucketed and grouped rows of one query (None: series dropped)."""
-    axis = q.axis
-    rows = select_rows(ctx, q, axis.lo_us, axis.hi_us)
-    if rows is None:
-        return None
-    rows = rows[series_mask(ctx, q, rows)]
-    bucket = axis.bucket_of(ctx.store.ts[rows])
-    keep = bucket >= 0
-    if not keep.all():
-        rows, bucket = rows[keep], bucket[keep]
-    frame = Frame(ctx, q.series, axis, rows, bucket, np.zeros(len(rows), np.int32), axis.n_buckets, 1)
-    return frame
+    """The rows of one query as its math selects and buckets them (None: series dropped)."""
+    return MATHS[q.series.math].frame(SeriesSource(ctx, q))
 
 
 def run_query(ctx: QueryContext, q: Query, n_real_series: int) -> list[SeriesResult]:
+    """One series in one period: frame → breakdown groups → math → ranked result series."""
+    series = effective_series(q.series, ctx.filter.interval)
+    if series is not q.series:
+        q = attrs.evolve(q, series=series)
+    math = MATHS[series.math]
     frame = build_frame(ctx, q)
     if frame is None:
         return []
-    math = MATHS[q.series.math]
     breakdown = ctx.filter.breakdown
     grouping = None
     if breakdown is not None and q.cohort is None:
-        grouping = bd.group_rows(ctx, breakdown, frame.rows)
-        frame.group, frame.n_groups = grouping.codes, len(grouping.values)
+        source_rows = frame.rows if frame.breakdown_rows is None else frame.breakdown_rows
+        grouping = bd.group_rows(ctx, breakdown, source_rows)
+        frame.group, frame.n_groups = grouping.codes, grouping.n_fine
     if ctx.display.cumulative and math.new_actors_cumulative:
-        from .math import first_seen
-
         values = first_seen(frame)
     else:
         values = math.compute(frame)
-    present = np.zeros((frame.n_groups, frame.n_buckets), dtype=bool)
-    present.reshape(-1)[np.unique(frame.cell())] = True
-    return shape_query(ctx, q, frame, math, values, present, grouping, n_real_series)
+    if grouping is not None:
+        values = grouping.fold(values)
+    return shape_query(ctx, q, math, values, grouping, n_real_series)
 
 
-def shape_query(ctx, q, frame, math, values, present, grouping, n_real_series) -> list[SeriesResult]:
+def shape_query(ctx, q, math, values, grouping, n_real_series) -> list[SeriesResult]:
     """Rank breakdown values, fold Other, apply cumulative/smoothing, build result series."""
     display = ctx.display
     filt = ctx.filter
@@ -231,19 +252,18 @@ def shape_query(ctx, q, frame, math, values, present, grouping, n_real_series) -
 
             value, label_value = cohort_breakdown_value(ctx, q.cohort)
             label = f"{q.series.label} - {label_value}" if n_real_series > 1 else label_value
-            return [make_series(ctx, q, values[0], present[0], math, label=label, breakdown_value=value, has_breakdown=True, forward_fill=True)]
-        return [make_series(ctx, q, values[0], present[0], math, label=q.series.label, forward_fill=True)]
+            return [make_series(ctx, q, values[0], math, label=label, breakdown_value=value, has_breakdown=True, forward_fill=True)]
+        return [make_series(ctx, q, values[0], math, label=q.series.label, forward_fill=True)]
     limit = display.breakdown_limit or filt.breakdown.limit
     totals = values.sum(axis=1)
-    keep, other = bd.rank(grouping.values, grouping.kinds, totals, limit)
+    keep, other = bd.rank(grouping.values, grouping.kinds, totals, limit, total_value=display.total_value)
     out = []
     for g in keep:
-        out.append(make_group_series(ctx, q, values[g], present[g], math, grouping.values[g], n_real_series))
+        out.append(make_group_series(ctx, q, values[g], math, grouping.values[g], n_real_series))
     if other:
         other_vals = values[other].sum(axis=0)
-        other_present = present[other].any(axis=0)
         width = len(filt.breakdown.items)
-        out.append(make_group_series(ctx, q, other_vals, other_present, math, bd.other_value(filt.breakdown.multi, width), n_real_series))
+        out.append(make_group_series(ctx, q, other_vals, math, bd.other_value(filt.breakdown.multi, width), n_real_series))
     return out
 
 
@@ -260,13 +280,13 @@ def breakdown_label(ctx: QueryContext, value: Any) -> str:
     return "::".join(rendered)
 
 
-def make_group_series(ctx, q, vals, present, math, value, n_real_series) -> SeriesResult:
+def make_group_series(ctx, q, vals, math, value, n_real_series) -> SeriesResult:
     label_value = breakdown_label(ctx, value)
     label = f"{q.series.label} - {label_value}" if n_real_series > 1 else label_value
-    return make_series(ctx, q, vals, present, math, label=label, breakdown_value=value, has_breakdown=True, forward_fill=False)
+    return make_series(ctx, q, vals, math, label=label, breakdown_value=value, has_breakdown=True, forward_fill=False)
 
 
-def make_series(ctx, q, vals, present, math, *, label, breakdown_value=None, has_breakdown=False, forward_fill) -> SeriesResult:
+def make_series(ctx, q, vals, math, *, label, breakdown_value=None, has_breakdown=False, forward_fill) -> SeriesResult:
     display, filt = ctx.display, ctx.filter
     axis = q.axis
     res = SeriesResult(
@@ -279,24 +299,26 @@ def make_series(ctx, q, vals, present, math, *, label, breakdown_value=None, has
         compare_label=q.period,
         total_value=display.total_value,
     )
+    factor = filt.sampling_factor
     if display.total_value:
         v = float(vals[0]) if len(vals) else 0.0
-        res.aggregated_value = numbers([v], math.integer)[0]
+        res.aggregated_value = sampling.correct(numbers([v], math.integer)[0], factor, math.sampling_corrected)
         res.data, res.days, res.count = [], [], 0
         return res
     data = np.asarray(vals, dtype=np.float64)
     if display.cumulative:
-        data = cumulative(data, present, forward_fill=forward_fill)
+        data = cumulative(data, forward_fill=forward_fill)
     if filt.smoothing_intervals > 1 and not has_breakdown:
         data = smooth(data, filt.smoothing_intervals)
-    integer = math.integer or filt.smoothing_intervals > 1
-    res.data = numbers(data, integer and bool(np.all(data == np.round(data))))
+    # Integral series render as ints whatever the math (the conformance cases transcribe
+    # upstream's float series such as median session durations as ints); aggregated values of
+    # float maths stay floats.
+    rendered = numbers(data, bool(np.all(data == np.round(data))))
+    res.data = [sampling.correct(v, factor, math.sampling_corrected) for v in rendered]  # per bucket, not per row
     res.days = axis.days()
     res.labels = axis.labels()
-    if display.cumulative:
-        res.count = res.data[-1] if res.data else 0
-    else:
-        res.count = float(data.sum())
+    count = (rendered[-1] if rendered else 0) if display.cumulative else float(data.sum())
+    res.count = sampling.correct(count, factor, math.sampling_corrected)
     return res
 
 
