@@ -28,6 +28,7 @@ class Grouping:
     codes: np.ndarray
     values: tuple[Any, ...]  # str, or tuple of str for multi-breakdowns
     kinds: np.ndarray  # NORMAL / NULL per group
+    take: np.ndarray | None = None  # rows counted in several groups (cohorts): positions into rows
 
 
 @attrs.frozen
@@ -107,7 +108,11 @@ SOURCES: dict[str, Callable[[QueryContext, BreakdownItem, np.ndarray], ItemValue
 
 
 def group_rows(ctx: QueryContext, breakdown: Breakdown, rows: np.ndarray) -> Grouping:
-    """Breakdown group per row (property breakdowns, single or multiple)."""
+    """Breakdown group per row (property breakdowns, single or multiple; several cohorts)."""
+    if breakdown.items[0].type == "cohort":
+        from ..filters.cohorts import cohort_grouping
+
+        return cohort_grouping(ctx, breakdown.items[0], rows)
     parts = []
     for item in breakdown.items:
         source = SOURCES.get(item.type)

@@ -104,7 +104,14 @@ def plan_queries(ctx: QueryContext) -> list[Query]:
         raise ValidationError(("events",), "Trends insights require at least one series.")
     r = current_range(ctx, filt.series)
     axis = make_axis(ctx, r)
-    current = [Query(s, axis, "current" if filt.compare else None) for s in filt.series]
+    period = "current" if filt.compare else None
+    current = [Query(s, axis, period) for s in filt.series]
+    b = filt.breakdown
+    if b is not None and b.items[0].type == "cohort":
+        from ..filters.cohorts import split_per_cohort
+
+        if split_per_cohort(b.items[0]):  # cohort-major: for cohort in list, for series in series
+            current = [Query(s, axis, period, cohort=c) for c in b.items[0].property for s in filt.series]
     if filt.compare:
         from .compare import previous_queries
 
@@ -205,6 +212,8 @@ def run_query(ctx: QueryContext, q: Query, n_real_series: int) -> list[SeriesRes
     grouping = None
     if breakdown is not None and q.cohort is None:
         grouping = bd.group_rows(ctx, breakdown, frame.rows)
+        if grouping.take is not None:  # a row in several cohorts counts in each
+            frame.rows, frame.bucket = frame.rows[grouping.take], frame.bucket[grouping.take]
         frame.group, frame.n_groups = grouping.codes, len(grouping.values)
     if ctx.display.cumulative and math.new_actors_cumulative:
         from .math import first_seen
@@ -224,6 +233,9 @@ def shape_query(ctx, q, frame, math, values, present, grouping, n_real_series) -
     if grouping is None:
         if q.cohort is not None:
             from ..filters.cohorts import cohort_breakdown_value
+
+            if not len(frame.rows):  # a breakdown query without rows has no breakdown value
+                return []
 
             value, label_value = cohort_breakdown_value(ctx, q.cohort)
             label = f"{q.series.label} - {label_value}" if n_real_series > 1 else label_value
@@ -248,6 +260,10 @@ def breakdown_label(ctx: QueryContext, value: Any) -> str:
     parts = value if isinstance(value, tuple) else (value,)
     rendered = []
     for item, v in zip(items, parts):
+        if item.type == "cohort":
+            from ..filters.cohorts import cohort_label
+
+            v = cohort_label(ctx, v)
         if item.type in ("event", "person", "group") and v in ("1", "0"):
             kind = item.type
             if ctx.project.property_type(item.property, kind, item.group_type_index) == "Boolean":
@@ -355,7 +371,7 @@ def filter_dict(ctx: QueryContext, q: Query) -> dict[str, Any]:
 def properties_dict(group) -> Any:
     if not group.values:
         return {}
-    return attrs.asdict(group)
+    return attrs.asdict(group, filter=lambda a, _v: not a.metadata.get("internal"))
 
 
 def resolve_now(now: Any) -> dt.datetime:
