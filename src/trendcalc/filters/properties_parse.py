@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import UnsupportedError, ValidationError
 from ..limits import Limits
-from .model import PropertyFilter, PropertyGroup
+from .model import TRUE_GROUP, PropertyFilter, PropertyGroup
 from .operators import KNOWN_OPERATORS, OPERATORS, check_operand
 from .suggest import suggest
 
@@ -187,8 +187,7 @@ def parse_group(d: Mapping, path: tuple, limits: Limits, depth: int = 1, *, raw:
         if isinstance(item, Mapping) and not item:
             continue  # falsy entries are dropped
         node = _leaf_or_group(item, path + ("values", i), limits, depth, raw)
-        if node is not None:
-            out.append(node)
+        out.append(node if node is not None else TRUE_GROUP)  # a dropped leaf is TRUE, even under OR
     return PropertyGroup(typ.upper(), tuple(out))
 
 

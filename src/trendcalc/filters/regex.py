@@ -34,10 +34,12 @@ def _compile(pattern: str, case_sensitive: bool) -> Pattern:
 def _position(pattern: str, message: str) -> int:
     """Best-effort character position of an RE2 error (RE2 reports the offending fragment)."""
     _, _, fragment = message.partition(": ")
-    if message.startswith(("missing )", "unexpected )")) or not fragment:
-        return len(pattern) if message.startswith("missing") else max(pattern.find(")"), 0)
     if message.startswith("trailing \\"):
         return len(pattern) - 1
+    if message.startswith("missing )"):
+        return len(pattern)
+    if message.startswith("unexpected )") or not fragment:
+        return max(pattern.find(")"), 0)
     at = pattern.find(fragment)
     return at if at >= 0 else 0
 
@@ -54,7 +56,7 @@ def compile_regex(pattern: Any, path: tuple, limits: Limits, *, what: str = "reg
         raw = exc.args[0] if exc.args else str(exc)
         message = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
         pos = _position(pattern, message)
-        raise ValidationError(path, f"invalid regular expression {pattern!r} at position {pos}: {message}") from None
+        raise ValidationError(path, f"invalid {what} {pattern!r} at position {pos}: {message}") from None
 
 
 def like_regex(pattern: str) -> str:
