@@ -8,6 +8,10 @@ codes into it; the operator's result per domain entry is computed once per query
 with ``lut[codes]``.
 
 Rows are event rows for ``SOURCES`` and person rows for ``PERSON_SOURCES`` (cohort definitions).
+
+Adding a source (e.g. ``session``): register ``SOURCES["session"] = fn(ctx, leaf, rows)`` that
+builds a ``Domain`` once (``text_domain(...)``, or ``Domain("float", values, null, tz)`` for typed
+fields, last entry NULL) and returns ``lut_mask(ctx, leaf, scope, domain, codes)``.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ UNSUPPORTED_PROPERTY_TYPES = (
     "revenue_analytics", "workflow_variable", "behavioral", "dynamic-cohort",
 )  # fmt: skip
 TYPE_ALIASES = {"events": "event", "precalculated-cohort": "cohort", "static-cohort": "cohort"}
-NO_VALUE_OPERATORS = ("is_set", "is_not_set", "flag_evaluates_to")
+NO_VALUE_OPERATORS = tuple(name for name, op in OPERATORS.items() if not op.needs_value)
 LEAF_KEYS = {"key", "value", "values", "operator", "type", "group_type_index", "negation", "label", "cohort_name", "name"}
 
 
