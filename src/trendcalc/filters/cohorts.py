@@ -81,12 +81,12 @@ def _static_members(ctx: Any, cohort: Mapping[str, Any], path: tuple) -> np.ndar
         if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
             raise ValidationError(path + (name,), "expected a list")
     if dids:
-        code = {d: i for i, d in enumerate(ctx.store.distinct_ids.tolist())}
+        code = ctx.store.cached(("distinct_id_index",), lambda: {d: i for i, d in enumerate(ctx.store.distinct_ids.tolist())})
         idx = [code[str(d)] for d in dids if str(d) in code]
         out[persons.person_of_distinct_id[np.asarray(idx, dtype=np.int64)]] = True
     if pids:
-        wanted = {str(p) for p in pids}
-        out |= np.array([i is not None and str(i) in wanted for i in persons.ids.tolist()], dtype=bool)
+        row = ctx.store.cached(("person_id_index",), lambda: {str(i): r for r, i in enumerate(persons.ids.tolist()) if i is not None})
+        out[np.asarray([row[str(p)] for p in pids if str(p) in row], dtype=np.int64)] = True
     return out
 
 
