@@ -48,6 +48,7 @@ class Project:
     group_types: tuple[Mapping[str, Any], ...] = ()
     aggregate_users_by_distinct_id: bool = False
     human_friendly_comparison_periods: bool = False
+    path_cleaning_filters: tuple[Mapping[str, Any], ...] = ()  # [{"regex", "alias"}], for is_cleaned_path_exact
     tz: zoneinfo.ZoneInfo = attrs.field(init=False, eq=False, repr=False)
     _types: dict = attrs.field(init=False, eq=False, repr=False)
 
@@ -61,6 +62,9 @@ class Project:
             self, "test_account_filters", _tuple_of_dicts(self.test_account_filters, "test_account_filters")
         )
         object.__setattr__(self, "group_types", _tuple_of_dicts(self.group_types, "group_types"))
+        object.__setattr__(
+            self, "path_cleaning_filters", _tuple_of_dicts(self.path_cleaning_filters, "path_cleaning_filters")
+        )
         defs = []
         for i, d in enumerate(self.property_definitions or ()):
             defs.append(_parse_definition(d, ("property_definitions", i)))

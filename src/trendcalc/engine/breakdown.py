@@ -35,12 +35,15 @@ class Grouping:
     """Rows grouped by breakdown value.
 
     ``codes``: fine group per row (0..n_fine-1); ``fine_to_final``: the final group of each fine
-    group; ``values``/``kinds``: per final group (str, or tuple of str for multi-breakdowns)."""
+    group; ``values``/``kinds``: per final group (str, or tuple of str for multi-breakdowns);
+    ``take``: when a row counts in several groups (a person in several cohorts), the positions
+    into the query's rows that ``codes`` refer to."""
 
     codes: np.ndarray
     fine_to_final: np.ndarray
     values: tuple[Any, ...]
     kinds: np.ndarray
+    take: np.ndarray | None = None
 
     @property
     def n_fine(self) -> int:
@@ -214,7 +217,11 @@ def item_values(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray) -> Ite
 
 
 def group_rows(ctx: QueryContext, breakdown: Breakdown, rows: np.ndarray) -> Grouping:
-    """Breakdown group per row (single or multiple breakdowns)."""
+    """Breakdown group per row (single or multiple breakdowns; several cohorts)."""
+    if breakdown.items[0].type == "cohort":
+        from ..filters.cohorts import cohort_grouping
+
+        return cohort_grouping(ctx, breakdown.items[0], rows)
     parts = [item_values(ctx, item, rows) for item in breakdown.items]
     fine_shape = tuple(max(len(p.fine_label), 1) for p in parts)
     label_shape = tuple(max(len(p.labels), 1) for p in parts)

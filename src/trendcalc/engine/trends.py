@@ -110,7 +110,14 @@ def plan_queries(ctx: QueryContext) -> list[Query]:
         raise ValidationError(_series_path(filt), "Trends insights require at least one series.")
     r = current_range(ctx, filt.series)
     axis = make_axis(ctx, r)
-    current = [Query(s, axis, "current" if filt.compare else None) for s in filt.series]
+    period = "current" if filt.compare else None
+    current = [Query(s, axis, period) for s in filt.series]
+    b = filt.breakdown
+    if b is not None and b.items[0].type == "cohort":
+        from ..filters.cohorts import split_per_cohort
+
+        if split_per_cohort(b.items[0]):  # cohort-major: for cohort in list, for series in series
+            current = [Query(s, axis, period, cohort=c) for c in b.items[0].property for s in filt.series]
     if filt.compare:
         from .compare import previous_queries
 
@@ -232,6 +239,10 @@ def run_query(ctx: QueryContext, q: Query, n_real_series: int) -> list[SeriesRes
     if breakdown is not None and q.cohort is None:
         source_rows = frame.rows if frame.breakdown_rows is None else frame.breakdown_rows
         grouping = bd.group_rows(ctx, breakdown, source_rows)
+        if grouping.take is not None:  # a row in several cohorts counts in each
+            frame.rows, frame.bucket = frame.rows[grouping.take], frame.bucket[grouping.take]
+            if frame.breakdown_rows is not None:
+                frame.breakdown_rows = frame.breakdown_rows[grouping.take]
         frame.group, frame.n_groups = grouping.codes, grouping.n_fine
     if ctx.display.cumulative and math.new_actors_cumulative:
         values = first_seen(frame)
@@ -239,16 +250,19 @@ def run_query(ctx: QueryContext, q: Query, n_real_series: int) -> list[SeriesRes
         values = math.compute(frame)
     if grouping is not None:
         values = grouping.fold(values)
-    return shape_query(ctx, q, math, values, grouping, n_real_series)
+    return shape_query(ctx, q, math, values, grouping, n_real_series, has_rows=len(frame.rows) > 0)
 
 
-def shape_query(ctx, q, math, values, grouping, n_real_series) -> list[SeriesResult]:
+def shape_query(ctx, q, math, values, grouping, n_real_series, *, has_rows: bool = True) -> list[SeriesResult]:
     """Rank breakdown values, fold Other, apply cumulative/smoothing, build result series."""
     display = ctx.display
     filt = ctx.filter
     if grouping is None:
         if q.cohort is not None:
             from ..filters.cohorts import cohort_breakdown_value
+
+            if not has_rows:  # a breakdown query without rows has no breakdown value
+                return []
 
             value, label_value = cohort_breakdown_value(ctx, q.cohort)
             label = f"{q.series.label} - {label_value}" if n_real_series > 1 else label_value
@@ -272,6 +286,10 @@ def breakdown_label(ctx: QueryContext, value: Any) -> str:
     parts = value if isinstance(value, tuple) else (value,)
     rendered = []
     for item, v in zip(items, parts):
+        if item.type == "cohort":
+            from ..filters.cohorts import cohort_label
+
+            v = cohort_label(ctx, v)
         if item.type in ("event", "person", "group") and v in ("1", "0"):
             kind = item.type
             if ctx.project.property_type(item.property, kind, item.group_type_index) == "Boolean":
@@ -381,7 +399,7 @@ def filter_dict(ctx: QueryContext, q: Query) -> dict[str, Any]:
 def properties_dict(group) -> Any:
     if not group.values:
         return {}
-    return attrs.asdict(group)
+    return attrs.asdict(group, filter=lambda a, _v: not a.metadata.get("internal"))
 
 
 def resolve_now(now: Any) -> dt.datetime:

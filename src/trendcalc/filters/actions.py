@@ -1,7 +1,16 @@
 """Actions: named unions of steps; a step matches an event name plus conditions (filters.md §5).
 
-An action series is the union of its steps' rows; each step reads only the slices of its event
-(or every event when the step names none) and masks them with the step's conditions.
+Steps are OR-ed and the conditions inside a step AND-ed. An action series is the union of its
+steps' rows; each step reads only the slices of its event (or every event when the step names
+none) and masks them with the step's conditions, each condition one property-filter leaf:
+
+- ``url`` (any event): ``$current_url`` exact / LIKE ``%url%`` (case-sensitive, ``%``/``_`` are
+  wildcards; the default) / RE2 regex; a missing URL never matches;
+- on ``$autocapture`` steps only: ``selector``, ``tag_name``, ``href`` (exact / ILIKE contains /
+  regex on the chain's first href) and ``text`` (the same on any element text);
+- ``properties``: a list of property filters, AND-ed.
+
+An action with no steps, or a step with no conditions, matches every event.
 """
 
 from __future__ import annotations
@@ -12,12 +21,17 @@ from typing import Any
 import numpy as np
 
 from ..engine.select import event_rows
-from ..errors import UnsupportedError, ValidationError
-from .properties import mask_rows
-from .properties_parse import parse_entity_properties
+from ..errors import ValidationError
+from .model import PropertyFilter, PropertyGroup
+from .operators import check_operand
+from .properties import leaf_mask, mask_rows
+from .properties_parse import check_element, parse_entity_properties
 
-STEP_CONDITIONS = ("url", "url_matching", "selector", "tag_name", "text", "text_matching", "href", "href_matching")
-STEP_KEYS = ("event", "properties", "name", "id") + STEP_CONDITIONS
+AUTOCAPTURE = "$autocapture"
+STEP_KEYS = ("event", "properties", "url", "url_matching", "selector", "tag_name", "text", "text_matching",
+             "href", "href_matching", "name", "id")  # fmt: skip
+URL_OPERATORS = {"exact": "exact", "regex": "regex", "contains": "_like_contains"}
+ELEMENT_OPERATORS = {"regex": "regex", "contains": "icontains"}  # anything else: exact
 
 
 def action_rows(ctx: Any, action_id: Any, lo_us: int, hi_us: int) -> np.ndarray | None:
@@ -26,27 +40,68 @@ def action_rows(ctx: Any, action_id: Any, lo_us: int, hi_us: int) -> np.ndarray 
     if action is None:
         return None
     steps = action.get("steps") or []
+    base = ("project", "actions", action_id, "steps")
     if not isinstance(steps, list):
-        raise ValidationError(("project", "actions", action_id, "steps"), "expected a list of steps")
+        raise ValidationError(base, "expected a list of steps")
+    if not steps:
+        return event_rows(ctx.store, [None], lo_us, hi_us)
     matched = []
     for i, step in enumerate(steps):
-        path = ("project", "actions", action_id, "steps", i)
-        if not isinstance(step, Mapping):
-            raise ValidationError(path, "expected a step object")
-        rows = event_rows(ctx.store, [step.get("event")], lo_us, hi_us)
-        matched.append(rows[step_mask(ctx, step, rows, path)])
-    if not matched:
-        return np.zeros(0, dtype=np.int64)
+        conditions = ctx.memo(("action_step", str(action_id), i), lambda s=step, p=base + (i,): step_conditions(ctx, s, p))
+        rows = event_rows(ctx.store, [step.get("event") or None], lo_us, hi_us)
+        matched.append(rows[mask_rows(ctx, conditions, rows)])
     return np.unique(np.concatenate(matched))
 
 
+def step_conditions(ctx: Any, step: Any, path: tuple) -> PropertyGroup:
+    """One step's conditions as an AND group of leaves (validated once per query)."""
+    if not isinstance(step, Mapping):
+        raise ValidationError(path, "expected a step object")
+    for k in step:
+        if k not in STEP_KEYS:
+            raise ValidationError(path + (k,), f"unknown action step field; expected one of {list(STEP_KEYS)}")
+    event = step.get("event")
+    if event is not None and not isinstance(event, str):
+        raise ValidationError(path + ("event",), f"expected an event name, got {event!r}")
+    leaves: list[PropertyFilter | PropertyGroup] = []
+    if event == AUTOCAPTURE:
+        if step.get("selector"):
+            leaves.append(_element(ctx, "selector", "exact", step["selector"], path + ("selector",)))
+        if step.get("tag_name") is not None:
+            leaves.append(_element(ctx, "tag_name", "exact", step["tag_name"], path + ("tag_name",)))
+        for key in ("href", "text"):
+            if step.get(key) is not None:
+                op = ELEMENT_OPERATORS.get(step.get(f"{key}_matching"), "exact")
+                leaves.append(_element(ctx, key, op, step[key], path + (key,)))
+    url = step.get("url")
+    if url:
+        matching = step.get("url_matching") or "contains"
+        op = URL_OPERATORS.get(matching)
+        if op is None:
+            raise ValidationError(path + ("url_matching",), f"expected one of {list(URL_OPERATORS)}, got {matching!r}")
+        if not isinstance(url, str):
+            raise ValidationError(path + ("url",), f"expected a string, got {url!r}")
+        if op == "regex":
+            check_operand("regex", url, path + ("url",), ctx.limits, "$current_url")
+        leaves.append(PropertyFilter(key="$current_url", operator=op, value=url, type="event", path=path + ("url",)))
+    props = parse_entity_properties(step.get("properties"), path + ("properties",), ctx.limits, raw=True)
+    leaves.extend(props.values)
+    return PropertyGroup("AND", tuple(leaves))
+
+
+def _element(ctx: Any, key: str, op: str, value: Any, path: tuple) -> PropertyFilter:
+    if not isinstance(value, str):
+        raise ValidationError(path, f"expected a string, got {value!r}")
+    try:
+        check_element(key, op, value, path, ctx.limits)
+    except ValidationError as exc:
+        raise ValidationError(path, exc.message) from None
+    return PropertyFilter(key=key, operator=op, value=value, type="element", path=path)
+
+
 def step_mask(ctx: Any, step: Mapping, rows: np.ndarray, path: tuple) -> np.ndarray:
-    """AND of one step's conditions over its event's rows."""
-    mask = np.ones(len(rows), dtype=bool)
-    for key in STEP_CONDITIONS:
-        if step.get(key) not in (None, "") and not key.endswith("_matching"):
-            raise UnsupportedError(path + (key,), f"action step condition {key!r} is not implemented yet")
-    props = ctx.memo(("step_props", id(step)), lambda: parse_entity_properties(step.get("properties"), path + ("properties",), ctx.limits))
-    if props:
-        mask &= mask_rows(ctx, props, rows)
-    return mask
+    """AND of one step's conditions over ``rows``."""
+    return mask_rows(ctx, step_conditions(ctx, step, path), rows)
+
+
+__all__ = ["action_rows", "step_conditions", "step_mask", "leaf_mask"]

@@ -22,6 +22,8 @@ class PropertyFilter:
     value: Any = None  # scalars as given; lists become tuples
     type: str = "event"
     group_type_index: int | None = None
+    # Where the leaf was written (JSON path), for errors found when it meets the data.
+    path: tuple = attrs.field(default=(), eq=False, repr=False, metadata={"internal": True})
 
 
 @attrs.frozen

@@ -13,8 +13,8 @@ from typing import Any
 
 from ..errors import UnsupportedError, ValidationError
 from ..limits import Limits
-from .model import PropertyFilter, PropertyGroup
-from .operators import KNOWN_OPERATORS, OPERATORS
+from .model import TRUE_GROUP, PropertyFilter, PropertyGroup
+from .operators import KNOWN_OPERATORS, OPERATORS, check_operand
 from .suggest import suggest
 
 PROPERTY_TYPES = ("event", "person", "group", "cohort", "element", "session", "feature", "event_metadata")
@@ -24,7 +24,7 @@ UNSUPPORTED_PROPERTY_TYPES = (
     "revenue_analytics", "workflow_variable", "behavioral", "dynamic-cohort",
 )  # fmt: skip
 TYPE_ALIASES = {"events": "event", "precalculated-cohort": "cohort", "static-cohort": "cohort"}
-NO_VALUE_OPERATORS = ("is_set", "is_not_set", "flag_evaluates_to")
+NO_VALUE_OPERATORS = tuple(name for name, op in OPERATORS.items() if not op.needs_value)
 LEAF_KEYS = {"key", "value", "values", "operator", "type", "group_type_index", "negation", "label", "cohort_name", "name"}
 
 
@@ -53,8 +53,13 @@ def parse_value(v: Any, path: tuple, limits: Limits) -> Any:
     return _check_scalar(v, path, limits)
 
 
-def parse_leaf(d: Mapping, path: tuple, limits: Limits) -> PropertyFilter | None:
-    """One leaf; None when PostHog would drop it (treated as TRUE)."""
+def parse_leaf(d: Mapping, path: tuple, limits: Limits, *, raw: bool = False) -> PropertyFilter | None:
+    """One leaf; None when PostHog would drop it (treated as TRUE).
+
+    Query filters pass through upstream's pydantic models, which turn ints into floats (so
+    ``icontains 5`` searches for ``5.0``); ``raw`` leaves values as given (test-account filters,
+    cohort definitions). The operand is checked here against its operator (bad regex, between
+    bounds, ``in`` without a list, ...)."""
     unknown = set(d) - LEAF_KEYS
     if unknown:
         k = sorted(unknown)[0]
@@ -104,6 +109,8 @@ def parse_leaf(d: Mapping, path: tuple, limits: Limits) -> PropertyFilter | None
     value = parse_value(value, path + ("value",), limits)
     if value is None and op not in NO_VALUE_OPERATORS:
         return None  # upstream: a leaf without a value fails construction and becomes TRUE
+    if typ != "cohort" and not raw:
+        value = _pydantic(value)
     if typ == "cohort":
         if op not in ("in", "not_in", "exact", "is_not"):
             raise ValidationError(path + ("operator",), "cohort filters take operator 'in' or 'not_in'")
@@ -114,18 +121,55 @@ def parse_leaf(d: Mapping, path: tuple, limits: Limits) -> PropertyFilter | None
             value = value[0]
         if isinstance(value, bool) or not isinstance(value, (int, str)):
             raise ValidationError(path + ("value",), f"expected a cohort id, got {value!r}")
-    return PropertyFilter(key=key, operator=op, value=value, type=typ, group_type_index=gti)
+    elif typ == "element":
+        check_element(key, op, value, path, limits)
+    else:
+        check_operand(op, value, path + ("value",), limits, key)
+    return PropertyFilter(key=key, operator=op, value=value, type=typ, group_type_index=gti, path=path)
 
 
-def _leaf_or_group(item: Any, path: tuple, limits: Limits, depth: int) -> PropertyFilter | PropertyGroup | None:
+def _pydantic(value: Any) -> Any:
+    """int → float, as pydantic's ``str | float | bool | list[...]`` union does (filters.md §0.4)."""
+    if isinstance(value, tuple):
+        return tuple(_pydantic(v) for v in value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+ELEMENT_KEYS = ("selector", "tag_name", "href", "text")
+
+
+def check_element(key: Any, op: str, value: Any, path: tuple, limits: Limits) -> None:
+    """Element filters: known keys; selector/tag_name only with exact/is_not; valid selectors."""
+    from .elements import parse_selector, tag_name_pattern
+    from .regex import compile_regex
+
+    if key not in ELEMENT_KEYS:
+        raise ValidationError(path + ("key",), f"element filters take key {list(ELEMENT_KEYS)}, got {key!r}")
+    members = value if isinstance(value, tuple) else (value,)
+    if key in ("selector", "tag_name"):
+        if op not in ("exact", "is_not"):
+            raise ValidationError(path + ("operator",), f"element {key} filters support only exact and is_not, not {op!r}")
+        for i, m in enumerate(members):
+            if key == "selector":
+                parse_selector(str(m), path + ("value",) + ((i,) if isinstance(value, tuple) else ()))
+            else:
+                compile_regex(tag_name_pattern(str(m)), path + ("value",), limits, what="tag_name")
+    else:
+        for m in members:
+            check_operand(op, m, path + ("value",), limits, key)
+
+
+def _leaf_or_group(item: Any, path: tuple, limits: Limits, depth: int, raw: bool = False) -> PropertyFilter | PropertyGroup | None:
     if not isinstance(item, Mapping):
         raise ValidationError(path, f"expected a property filter object, got {type(item).__name__}")
     if "values" in item and isinstance(item.get("type"), str) and item["type"].upper() in ("AND", "OR") and "key" not in item:
-        return parse_group(item, path, limits, depth + 1)
-    return parse_leaf(item, path, limits)
+        return parse_group(item, path, limits, depth + 1, raw=raw)
+    return parse_leaf(item, path, limits, raw=raw)
 
 
-def parse_group(d: Mapping, path: tuple, limits: Limits, depth: int = 1) -> PropertyGroup:
+def parse_group(d: Mapping, path: tuple, limits: Limits, depth: int = 1, *, raw: bool = False) -> PropertyGroup:
     """A ``{"type": "AND"|"OR", "values": [...]}`` group at any depth (up to the limit)."""
     if depth > limits.max_property_depth:
         raise ValidationError(path, f"property groups nested deeper than max_property_depth={limits.max_property_depth}")
@@ -142,9 +186,8 @@ def parse_group(d: Mapping, path: tuple, limits: Limits, depth: int = 1) -> Prop
     for i, item in enumerate(values):
         if isinstance(item, Mapping) and not item:
             continue  # falsy entries are dropped
-        node = _leaf_or_group(item, path + ("values", i), limits, depth)
-        if node is not None:
-            out.append(node)
+        node = _leaf_or_group(item, path + ("values", i), limits, depth, raw)
+        out.append(node if node is not None else TRUE_GROUP)  # a dropped leaf is TRUE, even under OR
     return PropertyGroup(typ.upper(), tuple(out))
 
 
@@ -177,7 +220,7 @@ def parse_global_properties(value: Any, path: tuple, limits: Limits) -> Property
     raise ValidationError(path, f"expected a list or group of property filters, got {type(value).__name__}")
 
 
-def parse_entity_properties(value: Any, path: tuple, limits: Limits) -> PropertyGroup:
+def parse_entity_properties(value: Any, path: tuple, limits: Limits, *, raw: bool = False) -> PropertyGroup:
     """Series ``properties``: a flat list or a flat group whose type is discarded (always AND)."""
     if value is None or value == [] or value == {}:
         return PropertyGroup()
@@ -201,12 +244,13 @@ def parse_entity_properties(value: Any, path: tuple, limits: Limits) -> Property
             continue
         if "values" in item and "key" not in item:
             raise ValidationError(path + (i,), "series properties cannot contain nested groups")
-        leaf = parse_leaf(item, path + (i,), limits)
+        leaf = parse_leaf(item, path + (i,), limits, raw=raw)
         if leaf is not None:
             leaves.append(leaf)
     return PropertyGroup("AND", tuple(leaves))
 
 
 def parse_test_account_filters(filters: Sequence[Mapping], limits: Limits) -> PropertyGroup:
-    """The project's test_account_filters as one AND group (each filter its own term)."""
-    return parse_entity_properties(list(filters), ("project", "test_account_filters"), limits)
+    """The project's test_account_filters as one AND group (each filter its own term); raw dicts,
+    not pydantic-coerced, as upstream."""
+    return parse_entity_properties(list(filters), ("project", "test_account_filters"), limits, raw=True)

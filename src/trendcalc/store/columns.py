@@ -8,6 +8,7 @@ extra trailing slot for "absent" so that ``view[-1]`` is the NULL result without
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import re
@@ -16,6 +17,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+
+from .datetimes import NULL_TIME, parse_best_effort
 
 BREAKDOWN_NULL = "$$_posthog_breakdown_null_$$"
 BREAKDOWN_OTHER = "$$_posthog_breakdown_other_$$"
@@ -133,6 +136,21 @@ class ValueDictionary:
             return out
 
         return self.cached("bool", build)
+
+    def datetimes(self, tz: dt.tzinfo) -> np.ndarray:
+        """parseDateTime64BestEffortOrNull(R, 6, tz) per value as µs UTC; NULL_TIME for NULL.
+
+        Keyed by timezone: naive text is wall-clock time in the project's zone."""
+
+        def build() -> np.ndarray:
+            out = np.full(len(self.values) + 1, NULL_TIME, dtype=np.int64)
+            for i, v in enumerate(self.values):
+                us = parse_best_effort(render_text(v), tz)
+                if us is not None:
+                    out[i] = us
+            return out
+
+        return self.cached(("datetime", str(tz)), build)
 
     def view(self, key: Any, fn: Callable[[Any], Any], dtype: Any, missing: Any) -> np.ndarray:
         """A custom per-value view ``fn(raw)`` with ``missing`` in the trailing slot, cached by key."""

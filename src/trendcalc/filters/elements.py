@@ -1,0 +1,280 @@
+"""Autocapture elements: the elements chain, its derived columns, and CSS selector matching.
+
+An ``$autocapture`` event carries ``elements_chain`` (filters.md §5.3): elements from the clicked
+one outward, separated by ``;``; each is ``tag.class1.class2:`` followed by ``key="value"``
+attributes (``nth-child``, ``nth-of-type``, ``text``, ``href``, ``attr_id``, ``attr__<name>``),
+values with ``"`` escaped as ``\\"``. trendcalc reads it from the event property
+``$elements_chain`` (a string), or serialises the ``$elements`` list posthog-js sends.
+
+Everything here runs once per *distinct chain*, never per row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+
+from ..errors import ValidationError
+
+CHAIN_KEY = "$elements_chain"
+ELEMENTS_KEY = "$elements"
+USEFUL_ELEMENTS = ("a", "button", "form", "input", "select", "textarea", "label")
+
+# The materialized columns of the events table, as ClickHouse extracts them from the raw chain.
+_HREF = re.compile(r'(?::|")href="(.*?)"', re.S)
+_TEXT = re.compile(r'(?::|")text="(.*?)"', re.S)
+_ID = re.compile(r'(?::|")attr_id="(.*?)"', re.S)
+_USEFUL = re.compile(r"(?:^|;)(a|button|form|input|select|textarea|label)(?:\.|$|:)", re.S)
+
+_SPLIT_HEAD = re.compile(r"(.*?)($|:([a-zA-Z\-_0-9]*=.*))", re.S)
+_ATTRIBUTE = re.compile(r'(?P<key>(?:\\"|[^="])+)="(?P<value>(?:\\.|[^"\\])*)"', re.S)
+
+
+@attrs.frozen
+class Element:
+    tag: str
+    classes: frozenset[str]
+    attributes: Mapping[str, str]
+
+
+def chain_href(chain: str) -> str:
+    """``elements_chain_href``: the first ``href="…"`` in the chain, ``""`` when none."""
+    m = _HREF.search(chain)
+    return m.group(1) if m else ""
+
+
+def chain_texts(chain: str) -> list[str]:
+    """``elements_chain_texts``: every distinct ``text="…"`` in the chain, in order."""
+    return list(dict.fromkeys(_TEXT.findall(chain)))
+
+
+def chain_ids(chain: str) -> list[str]:
+    return list(dict.fromkeys(_ID.findall(chain)))
+
+
+def chain_useful(chain: str) -> set[str]:
+    return set(_USEFUL.findall(chain))
+
+
+def _split_elements(chain: str) -> list[str]:
+    """Split on ``;`` outside quoted attribute values (values escape ``"`` as ``\\"``)."""
+    out, cur, quoted, i = [], [], False, 0
+    while i < len(chain):
+        ch = chain[i]
+        if quoted and ch == "\\" and i + 1 < len(chain):
+            cur.append(chain[i : i + 2])
+            i += 2
+            continue
+        if ch == '"':
+            quoted = not quoted
+        if ch == ";" and not quoted:
+            out.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+        i += 1
+    out.append("".join(cur))
+    return [e for e in out if e]
+
+
+def parse_chain(chain: str) -> tuple[Element, ...]:
+    """The elements of a chain, innermost (the clicked element) first."""
+    elements = []
+    for text in _split_elements(chain):
+        m = _SPLIT_HEAD.match(text)
+        head, attrs_text = (m.group(1), m.group(3) or "") if m else (text, "")
+        tag, *classes = head.split(".")
+        attributes = {a["key"]: a["value"].replace('\\"', '"') for a in _ATTRIBUTE.finditer(attrs_text)}
+        elements.append(Element(tag, frozenset(c for c in classes if c), attributes))
+    return tuple(elements)
+
+
+def _escape(value: Any) -> str:
+    return str(value).replace('"', '\\"')
+
+
+def elements_to_chain(elements: Any) -> str:
+    """Serialise posthog-js ``$elements`` dicts the way ingestion builds ``elements_chain``."""
+    if not isinstance(elements, Sequence) or isinstance(elements, str):
+        return ""
+    parts = []
+    for el in elements:
+        if not isinstance(el, Mapping):
+            continue
+        classes = el.get("attr__class") or el.get("classes") or []
+        if isinstance(classes, str):
+            classes = classes.split(" ")
+        out = str(el.get("tag_name") or "")
+        out += "".join("." + str(c).replace('"', "") for c in sorted(str(c) for c in classes if c))
+        attributes: dict[str, Any] = {}
+        if el.get("$el_text"):
+            attributes["text"] = str(el["$el_text"])[:400]
+        attributes["nth-child"] = el.get("nth_child") or 0
+        attributes["nth-of-type"] = el.get("nth_of_type") or 0
+        if el.get("attr__href"):
+            attributes["href"] = str(el["attr__href"])[:2048]
+        if el.get("attr__id"):
+            attributes["attr_id"] = el["attr__id"]
+        attributes.update({k: v for k, v in el.items() if isinstance(k, str) and k.startswith("attr__")})
+        if isinstance(attributes.get("attr__class"), list):
+            attributes["attr__class"] = " ".join(map(str, attributes["attr__class"]))
+        out += ":" + "".join(f'{_escape(k)}="{_escape(v)}"' for k, v in sorted(attributes.items()))
+        parts.append(out)
+    return ";".join(parts)
+
+
+# --- selectors --------------------------------------------------------------------------------------
+
+_PART = re.compile(
+    r"""(?P<tag>\*|[A-Za-z][A-Za-z0-9_-]*)?
+        (?P<rest>(?:\.(?:\\.|[^.#\[:\\])+ | \#(?:\\.|[^.#\[:\\])+ | \[[^\]]*\] | :nth-(?:child|of-type)\(\d+\))*)$""",
+    re.X,
+)
+_PIECE = re.compile(r"\.((?:\\.|[^.#\[:\\])+)|#((?:\\.|[^.#\[:\\])+)|\[([^\]=]+)=\s*(?:'([^']*)'|\"((?:\\.|[^\"\\])*)\"|([^\]]*))\s*\]|:(nth-child|nth-of-type)\((\d+)\)")
+_PLAIN_ATTRIBUTES = ("attr_id", "href", "text", "nth-child", "nth-of-type")
+
+
+@attrs.frozen
+class SelectorPart:
+    tag: str | None
+    classes: frozenset[str]
+    attributes: tuple[tuple[str, str], ...]
+    child: bool  # ">" before this part: the element right outside the previous (inner) part
+
+    def matches(self, el: Element) -> bool:
+        if self.tag is not None and el.tag != self.tag:
+            return False
+        if not self.classes <= el.classes:
+            return False
+        return all(el.attributes.get(k) == v for k, v in self.attributes)
+
+
+def _unescape(s: str) -> str:
+    return re.sub(r"\\(.)", r"\1", s)
+
+
+def _tokens(selector: str) -> list[str]:
+    """Whitespace-separated tokens outside ``[...]`` and quotes; ``>`` is its own token."""
+    out, cur, depth, quote = [], [], 0, None
+    for ch in selector:
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"" and depth:
+            quote = ch
+        elif ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth = max(depth - 1, 0)
+        if not quote and not depth and (ch.isspace() or ch == ">"):
+            if cur:
+                out.append("".join(cur))
+                cur = []
+            if ch == ">":
+                out.append(">")
+            continue
+        cur.append(ch)
+    if cur:
+        out.append("".join(cur))
+    return out
+
+
+def _attribute_name(key: str) -> str:
+    key = key.strip()
+    if key == "id":
+        return "attr_id"
+    return key if key in _PLAIN_ATTRIBUTES or key.startswith("attr__") else f"attr__{key}"
+
+
+def parse_selector(selector: str, path: tuple) -> tuple[SelectorPart, ...]:
+    """Selector parts, innermost first; ValidationError on syntax outside the supported subset
+    (tags, ``*``, ``.class``, ``#id``, ``[attr='v']``, ``:nth-child(n)``, ``:nth-of-type(n)``,
+    descendant and ``>`` combinators)."""
+    if not isinstance(selector, str) or not selector.strip():
+        raise ValidationError(path, f"expected a CSS selector string, got {selector!r}")
+    parts: list[SelectorPart] = []
+    child = False
+    for token in _tokens(selector):
+        if token == ">":
+            if not parts or child:
+                raise ValidationError(path, f"misplaced '>' in selector {selector!r}")
+            child = True
+            continue
+        m = _PART.match(token)
+        if not m:
+            raise ValidationError(path, f"unsupported selector syntax {token!r} in {selector!r}")
+        classes, attributes = set(), {}
+        for p in _PIECE.finditer(m["rest"] or ""):
+            cls, ident, key, v1, v2, v3, nth, n = p.groups()
+            if cls is not None:
+                classes.add(_unescape(cls))
+            elif ident is not None:
+                attributes["attr_id"] = _unescape(ident)
+            elif key is not None:
+                value = v1 if v1 is not None else (v2.replace('\\"', '"') if v2 is not None else (v3 or "").strip())
+                attributes[_attribute_name(key)] = value
+            else:
+                attributes[nth] = n
+        tag = None if m["tag"] in (None, "*") else m["tag"]
+        parts.append(SelectorPart(tag, frozenset(classes), tuple(sorted(attributes.items())), child))
+        child = False
+    if child or not parts:
+        raise ValidationError(path, f"selector {selector!r} ends with '>'")
+    # Innermost first; each part's `child` now says whether it must sit right outside the previous one.
+    ordered = parts[::-1]
+    flags = [False] + [parts[len(parts) - k].child for k in range(1, len(parts))]
+    return tuple(attrs.evolve(p, child=f) for p, f in zip(ordered, flags))
+
+
+def selector_matches(parts: tuple[SelectorPart, ...], elements: tuple[Element, ...]) -> bool:
+    """True when some element matches the innermost part and the outer parts match its ancestors
+    (``>``: the direct parent; otherwise any ancestor further out)."""
+
+    def match_from(k: int, pos: int) -> bool:
+        if k == len(parts):
+            return True
+        part = parts[k]
+        candidates = [pos + 1] if part.child else range(pos + 1, len(elements))
+        return any(i < len(elements) and part.matches(elements[i]) and match_from(k + 1, i) for i in candidates)
+
+    return any(parts[0].matches(el) and match_from(1, i) for i, el in enumerate(elements))
+
+
+def tag_name_pattern(tag: str) -> str:
+    """The chain regex of a tag_name condition; the tag is inserted unescaped, as upstream does."""
+    return rf"(^|;){tag}(\.|$|;|:)"
+
+
+def chain_of_values(values: Sequence[Any], serialise: bool) -> list[str]:
+    """Chain text per dictionary value: strings as they are (``$elements_chain``), or serialised
+    ``$elements`` lists; anything else is an empty chain."""
+    if serialise:
+        return [elements_to_chain(v) for v in values]
+    return [v if isinstance(v, str) else "" for v in values]
+
+
+def row_chains(store: Any) -> tuple[list[str], np.ndarray]:
+    """Distinct chains of the store and, per row, the index of its chain (``len(chains)`` = none).
+
+    ``$elements_chain`` wins over ``$elements`` on rows that carry both. Cached per store."""
+
+    def build() -> tuple[list[str], np.ndarray]:
+        n = len(store)
+        chains: list[str] = []
+        codes = np.full(n, -1, dtype=np.int64)
+        for key, serialise in ((ELEMENTS_KEY, True), (CHAIN_KEY, False)):
+            col = store.column(key)
+            if col is None:
+                continue
+            lut = np.arange(len(chains), len(chains) + len(col.dictionary) + 1, dtype=np.int64)
+            lut[-1] = -1
+            chains.extend(chain_of_values(col.dictionary.values, serialise))
+            mapped = lut[col.codes]
+            codes = np.where(mapped >= 0, mapped, codes)
+        codes[codes < 0] = len(chains)
+        return chains, codes
+
+    return store.cached(("elements_chains",), build)
