@@ -168,3 +168,17 @@ def test_inputs_are_not_mutated():
     before = repr(props)
     mask(ROWS, props)
     assert repr(props) == before
+
+
+def test_person_filter_reads_virtual_person_properties():
+    store = tc.EventStore.from_records(
+        [{"event": "e", "distinct_id": d, "timestamp": "2020-01-01T10:00:00Z"} for d in ("a", "b", "c")],
+        persons=[
+            {"distinct_ids": ["a"], "properties": {"$initial_referring_domain": "https://www.google.com"}},
+            {"distinct_ids": ["b"], "properties": {"$initial_referring_domain": "$direct"}},
+            {"distinct_ids": ["c"], "properties": {"$initial_referring_domain": "https://www.google.com"}},
+        ],
+    )
+    q = {"events": [{"id": "e"}], "date_from": "2020-01-01", "date_to": "2020-01-01",
+         "properties": [{"key": "$virt_initial_channel_type", "value": "Organic Search", "type": "person"}]}
+    assert tc.trends(store, q).to_dicts()[0]["data"] == [2]

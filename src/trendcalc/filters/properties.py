@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import UnsupportedError, ValidationError
 from ..store.columns import ValueDictionary, float_text, render_text
+from ..store.virtual import person_column
 from . import elements as el
 from .model import PropertyFilter, PropertyGroup
 from .operators import Domain, Env, dictionary_domain, evaluate, text_domain
@@ -132,7 +133,7 @@ def _person_source(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarr
     store = ctx.store
     if leaf.key == "distinct_id":  # not a person property: the event's own distinct_id (newest upstream)
         return lut_mask(ctx, leaf, "event_distinct_id", lambda: _distinct_id_domain(ctx), store.distinct_id[rows])
-    col = store.persons.column(leaf.key)
+    col = person_column(store, leaf.key)
     codes = col.codes[store.person[rows]] if col is not None else np.full(len(rows), -1, dtype=np.int32)
     return _column_mask(ctx, leaf, col, codes, ctx.project.property_type(leaf.key, "person"), "person")
 
@@ -337,7 +338,7 @@ def _first_distinct_id(ctx: Any) -> np.ndarray:
 def _person_scope_person(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
     if leaf.key == "distinct_id":
         return lut_mask(ctx, leaf, "event_distinct_id", lambda: _distinct_id_domain(ctx), _first_distinct_id(ctx)[rows])
-    col = ctx.store.persons.column(leaf.key)
+    col = person_column(ctx.store, leaf.key)
     codes = col.codes[rows] if col is not None else np.full(len(rows), -1, dtype=np.int32)
     return _column_mask(ctx, leaf, col, codes, ctx.project.property_type(leaf.key, "person"), "person")
 
