@@ -12,13 +12,13 @@ import datetime as dt
 import json
 import math
 import re
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from .datetimes import NULL_TIME, parse_best_effort
+from .memo import Memo
 
 BREAKDOWN_NULL = "$$_posthog_breakdown_null_$$"
 BREAKDOWN_OTHER = "$$_posthog_breakdown_other_$$"
@@ -93,25 +93,18 @@ class ValueDictionary:
     Views have length ``len(values) + 1``; the last slot is the value for a missing property.
     """
 
-    __slots__ = ("values", "_cache", "_lock")
+    __slots__ = ("values", "_memo")
 
     def __init__(self, values: Sequence[Any]):
         self.values: tuple[Any, ...] = tuple(values)
-        self._cache: dict[Any, Any] = {}
-        self._lock = threading.Lock()
+        self._memo = Memo()
 
     def __len__(self) -> int:
         return len(self.values)
 
     def cached(self, key: Any, build: Callable[[], Any]) -> Any:
         """Compute ``build()`` once per key, thread-safely."""
-        try:
-            return self._cache[key]
-        except KeyError:
-            pass
-        value = build()
-        with self._lock:
-            return self._cache.setdefault(key, value)
+        return self._memo.get(key, build)
 
     # --- typed views ----------------------------------------------------------------------------
     def text(self) -> np.ndarray:

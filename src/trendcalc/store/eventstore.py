@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from .ingest import (
     properties_of,
     remap_sorted,
 )
+from .memo import Memo
 from .tables import GroupTable, PersonTable
 
 GROUP_KEYS = tuple(f"$group_{i}" for i in range(5))
@@ -62,8 +62,7 @@ class EventStore:
         self.person = persons.person_of_distinct_id[distinct_id] if len(distinct_id) else np.zeros(0, np.int32)
         self.offsets = np.searchsorted(event, np.arange(len(event_names) + 1)).astype(np.int64)
         self._event_code = {name: i for i, name in enumerate(self.event_names)}
-        self._cache: dict[Any, Any] = {}
-        self._lock = threading.Lock()
+        self._memo = Memo()
         for arr in (self.ts, self.event, self.distinct_id, self.person, self.offsets):
             arr.flags.writeable = False
         for col in self.properties.values():
@@ -180,13 +179,7 @@ class EventStore:
 
     def cached(self, key: Any, build: Callable[[], Any]) -> Any:
         """A value derived once per store (sessions, group row maps, ...), thread-safely."""
-        try:
-            return self._cache[key]
-        except KeyError:
-            pass
-        value = build()
-        with self._lock:
-            return self._cache.setdefault(key, value)
+        return self._memo.get(key, build)
 
     def group_rows(self, group_type_index: int) -> np.ndarray:
         """Per event row: the row of its ``$group_N`` group in the group table (-1 = none)."""
