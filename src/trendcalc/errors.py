@@ -1,4 +1,4 @@
-"""The two exceptions a caller can get back from trendcalc for bad or unsupported input."""
+"""The exceptions a caller can get back from trendcalc for bad or unsupported input."""
 
 from __future__ import annotations
 
@@ -33,3 +33,25 @@ class UnsupportedError(ValidationError):
 
     A subclass of ValidationError so callers that only guard against bad input still catch it.
     """
+
+
+class InputRowError(ValidationError):
+    """A malformed row of an input file: ``source`` is the file, ``row`` its 1-based line (``unit``
+    "line") or 0-based position in a JSON array (``unit`` "item"), and ``path`` the field inside
+    the row. Reads as ``events.csv, line 12: $.timestamp: ...``."""
+
+    def __init__(
+        self, path: Sequence[PathElem], message: str, *, source: str = "", row: int = 0, unit: str = "line"
+    ):
+        super().__init__(path, message)
+        self.source, self.row, self.unit = source, row, unit
+        self.args = (f"{source}, {unit} {row}: {format_path(self.path)}: {message}",)
+
+    def prefixed(self, prefix: Sequence[PathElem]) -> InputRowError:
+        return type(self)(
+            tuple(prefix) + self.path, self.message, source=self.source, row=self.row, unit=self.unit
+        )
+
+
+class StoreFormatError(ValidationError):
+    """A saved store directory that is missing, truncated, corrupted or of another format version."""

@@ -15,20 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ValidationError
-from ..timeutil import to_us, us_to_datetime
-from .columns import ColumnBuilder, PropertyColumn
-from .ingest import (
-    Interner,
-    _frozen_copy,
-    _string_id,
-    build_groups,
-    build_persons,
-    finish_persons,
-    properties_of,
-    remap_sorted,
-)
+from ..timeutil import us_to_datetime
+from . import builder
+from .columns import PropertyColumn
 from .memo import Memo
+from .readers import read_csv, read_records_file
+from .report import IngestReport
 from .tables import GroupTable, PersonTable
 
 GROUP_KEYS = tuple(f"$group_{i}" for i in range(5))
@@ -69,67 +61,32 @@ class EventStore:
             col.codes.flags.writeable = False
 
     # --- construction ---------------------------------------------------------------------------
+    # Every constructor takes persons/groups as records, a DataFrame or a file path, and
+    # ``errors="raise"`` (a bad row raises ValidationError naming where it is) or ``"skip"`` (bad
+    # rows are left out and listed in ``store.ingest_report``, with an IngestWarning). See
+    # store/builder.py for the rules, readers.py for files and CSV columns, frames.py for frames.
+    ingest_report: IngestReport | None = None  # what the constructor read, kept and skipped
+
     @classmethod
     def from_records(
         cls,
         events: Iterable[Mapping[str, Any]],
         persons: Iterable[Mapping[str, Any]] | None = None,
         groups: Iterable[Mapping[str, Any]] | None = None,
+        *,
+        errors: str = "raise",
+        progress: bool | None = None,
     ) -> EventStore:
         """Build from dict records (see DESIGN.md); bad input raises ValidationError naming
-        ``events[i].field`` (or ``persons[i]...``/``groups[i]...``). Inputs are never mutated."""
-        dids = Interner()
-        p_ids, p_created, p_builders, owner = build_persons(persons, dids)
-        group_tables = build_groups(groups)
-        names = Interner()
-        ts_list: list[int] = []
-        ev_list: list[int] = []
-        did_list: list[int] = []
-        uuids: list[Any] = []
-        builders: dict[str, ColumnBuilder] = {}
-        if isinstance(events, (str, bytes, Mapping)):
-            raise ValidationError(("events",), "expected an iterable of event objects")
-        for i, rec in enumerate(events):
-            path = ("events", i)
-            if not isinstance(rec, Mapping):
-                raise ValidationError(path, f"expected an object, got {type(rec).__name__}")
-            name = rec.get("event")
-            if not isinstance(name, str) or not name:
-                raise ValidationError(path + ("event",), f"expected a non-empty event name, got {name!r}")
-            if len(name) > 4096:
-                raise ValidationError(path + ("event",), "event name longer than 4096 characters")
-            did = _string_id(rec.get("distinct_id"), path + ("distinct_id",), "distinct_id")
-            if "timestamp" not in rec or rec["timestamp"] is None:
-                raise ValidationError(path + ("timestamp",), "missing timestamp")
-            ts_list.append(to_us(rec["timestamp"], path + ("timestamp",)))
-            ev_list.append(names(name))
-            did_list.append(dids(did))
-            u = rec.get("uuid")
-            if u is not None and not isinstance(u, str):
-                raise ValidationError(path + ("uuid",), "expected a string uuid")
-            uuids.append(u)
-            for k, v in properties_of(rec, path).items():
-                builders.setdefault(k, ColumnBuilder()).add(i, _frozen_copy(v))
-        n = len(ts_list)
-        sorted_names, new_code = remap_sorted(names)
-        event = new_code[np.asarray(ev_list, dtype=np.int64)] if n else np.zeros(0, np.int32)
-        ts = np.asarray(ts_list, dtype=np.int64)
-        order = np.lexsort((ts, event)) if n else np.zeros(0, np.int64)
-        person_table = finish_persons(p_ids, p_created, p_builders, owner, len(dids.values))
-        uuid_arr = None
-        if any(u is not None for u in uuids):
-            uuid_arr = np.array(uuids, dtype=object)[order]
-        return cls(
-            ts=ts[order],
-            event=event[order].astype(np.int32),
-            event_names=tuple(sorted_names),
-            distinct_id=np.asarray(did_list, dtype=np.int32)[order],
-            distinct_ids=np.array(dids.values, dtype=object),
-            properties={k: b.build(n, order) for k, b in builders.items()},
-            persons=person_table,
-            groups=group_tables,
-            uuid=uuid_arr,
-        )
+        ``events[i].field`` (or ``persons[i]...``/``groups[i]...``). Inputs are never mutated.
+
+        Events may carry PostHog's export fields ``person_id`` and ``person_properties``: a
+        distinct_id not listed in ``persons`` belongs to the person of its latest event."""
+        items = builder.records("events", events)
+        total = len(events) if hasattr(events, "__len__") else None
+        items = builder.counted(items, total, progress, "ingesting events")
+        b = builder.StoreBuilder(errors=errors)
+        return builder.build_store(cls, b, (builder.Source("events"), items), persons, groups, progress)
 
     @classmethod
     def from_jsonl(
@@ -137,16 +94,80 @@ class EventStore:
         path: str | Path,
         persons: str | Path | Iterable[Mapping[str, Any]] | None = None,
         groups: str | Path | Iterable[Mapping[str, Any]] | None = None,
+        *,
+        errors: str = "raise",
+        progress: bool | None = None,
     ) -> EventStore:
-        """Build from a JSON-lines file of events (persons/groups: records or JSON-lines files).
+        """Build from a JSON-lines file of events (``.gz`` is decompressed; a ``.json`` file may
+        hold one array). Records are as in ``from_records``, ``properties`` may be JSON text.
+        A bad line raises InputRowError (a ValidationError) naming the file, line and field."""
+        b = builder.StoreBuilder(errors=errors, copy=False)
+        return builder.build_store(cls, b, read_records_file(path, "events", progress), persons, groups, progress)
 
-        A line that is not a JSON object raises ValidationError naming the file and line."""
-        events = _read_jsonl(path, "events")
-        if isinstance(persons, (str, Path)):
-            persons = _read_jsonl(persons, "persons")
-        if isinstance(groups, (str, Path)):
-            groups = _read_jsonl(groups, "groups")
-        return cls.from_records(events, persons=persons, groups=groups)
+    @classmethod
+    def from_csv(
+        cls,
+        path: str | Path,
+        persons: str | Path | Iterable[Mapping[str, Any]] | None = None,
+        groups: str | Path | Iterable[Mapping[str, Any]] | None = None,
+        *,
+        rename: Mapping[str, str] | None = None,
+        delimiter: str = ",",
+        errors: str = "raise",
+        progress: bool | None = None,
+    ) -> EventStore:
+        """Build from a CSV file with a header: ``event``, ``distinct_id``, ``timestamp``, then
+        ``properties`` (JSON text) and/or one column per property (``$browser``,
+        ``properties.plan``, ...); ``rename`` maps your column names to these. Details in
+        ``trendcalc.store.readers``."""
+        b = builder.StoreBuilder(errors=errors, copy=False)
+        events = read_csv(path, rename=rename, delimiter=delimiter, progress=progress)
+        return builder.build_store(cls, b, events, persons, groups, progress)
+
+    @classmethod
+    def from_pandas(
+        cls, df: Any, persons: Any = None, groups: Any = None, *, rename: Mapping[str, str] | None = None,
+        errors: str = "raise", progress: bool | None = None,
+    ) -> EventStore:
+        """Build from a pandas DataFrame with the CSV columns (typed cells are kept; null/NaN/NaT
+        are absent). Needs ``trendcalc[pandas]``."""
+        from .frames import pandas_items
+
+        return cls._from_frame(pandas_items(_need(df, "pandas"), rename), len(df), persons, groups, errors, progress)
+
+    @classmethod
+    def from_polars(
+        cls, df: Any, persons: Any = None, groups: Any = None, *, rename: Mapping[str, str] | None = None,
+        errors: str = "raise", progress: bool | None = None,
+    ) -> EventStore:
+        """Build from a Polars DataFrame with the CSV columns (typed cells are kept; nulls are
+        absent). Needs ``trendcalc[polars]``."""
+        from .frames import polars_items
+
+        return cls._from_frame(polars_items(_need(df, "polars"), rename), len(df), persons, groups, errors, progress)
+
+    @classmethod
+    def _from_frame(cls, events: Any, n: int, persons: Any, groups: Any, errors: str, progress: bool | None) -> EventStore:
+        source, items = events
+        items = builder.counted(items, n, progress, "ingesting events")
+        b = builder.StoreBuilder(errors=errors, copy=False)
+        return builder.build_store(cls, b, (source, items), persons, groups, progress)
+
+    # --- persistence (store/persist.py) ---------------------------------------------------------
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the store to directory ``path`` atomically (see ``trendcalc.store.persist``)."""
+        from .persist import save_store
+
+        return save_store(self, path, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path: str | Path, *, verify: bool = False) -> EventStore:
+        """Open a saved store with memory-mapped columns; ``verify=True`` also checks every file's
+        sha256 first. A missing, truncated, corrupted or other-version directory raises
+        StoreFormatError."""
+        from .persist import load_store
+
+        return load_store(cls, path, verify=verify)
 
     # --- access ---------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -204,21 +225,11 @@ class EventStore:
         return us_to_datetime(int(self.ts.min())), us_to_datetime(int(self.ts.max()))
 
 
-def _read_jsonl(path: str | Path, what: str) -> list[Mapping[str, Any]]:
-    out = []
+
+def _need(df: Any, module: str) -> Any:
+    """``df`` unchanged, after checking its library is importable (names the extra if not)."""
     try:
-        fh = open(path, encoding="utf-8")
-    except OSError as exc:
-        raise ValidationError((what,), f"cannot read {str(path)!r}: {exc.strerror}") from exc
-    with fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except ValueError as exc:
-                raise ValidationError((what, f"{path}:{lineno}"), f"invalid JSON: {exc.msg}") from exc
-            if not isinstance(rec, dict):
-                raise ValidationError((what, f"{path}:{lineno}"), "expected a JSON object per line")
-            out.append(rec)
-    return out
+        __import__(module)
+    except ImportError:
+        raise ImportError(f"EventStore.from_{module} needs {module}: pip install 'trendcalc[{module}]'") from None
+    return df

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from ..errors import ValidationError
-from ..timeutil import to_us
-from .columns import ColumnBuilder
-from .tables import NO_TIME, GroupTable, PersonTable
+from .tables import NO_TIME, PersonTable
 
 MAX_STRING = 1 << 20  # 1 MiB per string value/key; larger is almost surely a mistake
 MAX_DEPTH = 32
@@ -103,38 +101,6 @@ class Interner:
         return c
 
 
-def build_persons(persons: Iterable[Mapping] | None, dids: Interner) -> tuple[list, list, dict, list]:
-    """Validate person records; intern their distinct_ids; returns ids, created_at, props, owners."""
-    ids: list = []
-    created: list[int] = []
-    builders: dict[str, ColumnBuilder] = {}
-    owner: dict[int, int] = {}  # distinct_id code → person row
-    for i, rec in enumerate(persons or ()):
-        path = ("persons", i)
-        if not isinstance(rec, Mapping):
-            raise ValidationError(path, f"expected an object, got {type(rec).__name__}")
-        did_list = rec.get("distinct_ids")
-        if not isinstance(did_list, (list, tuple)) or not did_list:
-            raise ValidationError(path + ("distinct_ids",), "expected a non-empty list of distinct_ids")
-        for j, d in enumerate(did_list):
-            code = dids(_string_id(d, path + ("distinct_ids", j), "distinct_id"))
-            prev = owner.get(code)
-            if prev is not None and prev != i:
-                raise ValidationError(
-                    path + ("distinct_ids", j), f"distinct_id {dids.values[code]!r} already belongs to persons[{prev}]"
-                )
-            owner[code] = i
-        for k, v in properties_of(rec, path).items():
-            builders.setdefault(k, ColumnBuilder()).add(i, _frozen_copy(v))
-        ca = rec.get("created_at")
-        created.append(NO_TIME if ca is None else to_us(ca, path + ("created_at",)))
-        pid = rec.get("id", rec.get("uuid"))
-        if pid is not None and not isinstance(pid, (str, int)):
-            raise ValidationError(path + ("id",), "expected a string or int id")
-        ids.append(pid)
-    return ids, created, builders, owner
-
-
 def finish_persons(ids: list, created: list, builders: dict, owner: dict, n_dids: int) -> PersonTable:
     """Person rows for every distinct_id: those without a person row get one of their own."""
     n_real = len(ids)
@@ -152,38 +118,6 @@ def finish_persons(ids: list, created: list, builders: dict, owner: dict, n_dids
     synthetic[n_real:] = True
     props = {k: b.build(n) for k, b in builders.items()}
     return PersonTable(all_ids, created_at, props, person_of, synthetic)
-
-
-def build_groups(groups: Iterable[Mapping] | None) -> dict[int, GroupTable]:
-    """Validate group records into one GroupTable per group type index."""
-    per_type: dict[int, tuple[Interner, dict, dict[int, int]]] = {}
-    for i, rec in enumerate(groups or ()):
-        path = ("groups", i)
-        if not isinstance(rec, Mapping):
-            raise ValidationError(path, f"expected an object, got {type(rec).__name__}")
-        gti = rec.get("group_type_index")
-        if isinstance(gti, bool) or not isinstance(gti, int) or not 0 <= gti <= 4:
-            raise ValidationError(path + ("group_type_index",), f"expected an int 0..4, got {gti!r}")
-        key = _string_id(rec.get("group_key"), path + ("group_key",), "group_key")
-        keys, builders, created = per_type.setdefault(gti, (Interner(), {}, {}))
-        if key in keys.index:
-            raise ValidationError(path + ("group_key",), f"duplicate group {key!r} of type {gti}")
-        row = keys(key)
-        for k, v in properties_of(rec, path).items():
-            builders.setdefault(k, ColumnBuilder()).add(row, _frozen_copy(v))
-        ca = rec.get("created_at")
-        if ca is not None:
-            created[row] = to_us(ca, path + ("created_at",))
-    out = {}
-    for gti, (keys, builders, created) in per_type.items():
-        n = len(keys.values)
-        ca = np.full(n, NO_TIME, dtype=np.int64)
-        for r, t in created.items():
-            ca[r] = t
-        out[gti] = GroupTable(
-            gti, np.array(keys.values, dtype=object), ca, {k: b.build(n) for k, b in builders.items()}
-        )
-    return out
 
 
 def remap_sorted(interner: Interner) -> tuple[list[str], np.ndarray]:

@@ -1,0 +1,301 @@
+"""One validating builder behind every record-shaped input (dicts, JSON lines, CSV, DataFrames).
+
+Each record is validated completely before anything of it is kept, so ``errors="skip"`` can drop a
+bad record whole and the store never holds half of one. Errors raised here carry a path relative
+to the record (``("timestamp",)``); ``feed`` puts them where the record came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from os import PathLike
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputRowError, ValidationError
+from ..timeutil import to_us
+from .columns import ColumnBuilder
+from .ingest import Interner, _frozen_copy, _string_id, finish_persons, properties_of, remap_sorted
+from .progress import LARGE_ROWS, progress_bar
+from .report import ERRORS_MODES, IngestReport, SkippedRow
+from .tables import NO_TIME, GroupTable
+
+
+class Source:
+    """Where records come from: ``name`` (a file path, or events/persons/groups for in-memory
+    records) and the ``unit`` their row numbers count in (line, item or index; see SkippedRow)."""
+
+    __slots__ = ("name", "unit")
+
+    def __init__(self, name: str, unit: str = "index"):
+        self.name, self.unit = name, unit
+
+
+# (row, record or the ValidationError met while reading it, timestamp in µs if pre-parsed or None)
+Item = tuple[int, Any, "int | None"]
+
+
+def check_errors_mode(errors: object) -> str:
+    if errors not in ERRORS_MODES:
+        raise ValidationError(("errors",), f"expected one of {ERRORS_MODES}, got {errors!r}")
+    return errors  # type: ignore[return-value]
+
+
+def _person_id(v: Any, path: tuple) -> str | int:
+    if isinstance(v, bool) or not isinstance(v, (str, int)) or v == "":
+        raise ValidationError(path, f"expected a non-empty string or int person id, got {v!r}")
+    return v
+
+
+class StoreBuilder:
+    """Accumulates persons, groups and events; ``build()`` returns the EventStore arguments.
+
+    ``copy=True`` deep-copies container property values (caller-owned records); file readers pass
+    freshly parsed values and skip the copy.
+    """
+
+    def __init__(self, *, errors: str = "raise", copy: bool = True):
+        self.errors = check_errors_mode(errors)
+        self.copy = copy
+        self.dids = Interner()
+        self.skipped: list[SkippedRow] = []
+        self.read = {"events": 0, "persons": 0, "groups": 0}
+        # persons
+        self.p_ids: list[Any] = []
+        self.p_created: list[int] = []
+        self.p_builders: dict[str, ColumnBuilder] = {}
+        self.owner: dict[int, int] = {}  # distinct_id code → explicit person row
+        # groups: type → (keys, property builders, created_at by row)
+        self.groups: dict[int, tuple[Interner, dict[str, ColumnBuilder], dict[int, int]]] = {}
+        # events
+        self.names = Interner()
+        self.ts: list[int] = []
+        self.ev: list[int] = []
+        self.did: list[int] = []
+        self.uuids: list[Any] = []
+        self.e_builders: dict[str, ColumnBuilder] = {}
+        # persons named on events (PostHog export shape): latest person_id per distinct_id, latest
+        # person_properties per person_id
+        self.did_person: dict[int, tuple[int, Any]] = {}
+        self.person_props: dict[Any, tuple[int, Mapping]] = {}
+
+    def _copy(self, v: Any) -> Any:
+        return _frozen_copy(v) if self.copy else v
+
+    # --- one record each; raise ValidationError (path relative to the record) and keep nothing --
+    def person(self, rec: Any) -> None:
+        if not isinstance(rec, Mapping):
+            raise ValidationError((), f"expected an object, got {type(rec).__name__}")
+        did_list = rec.get("distinct_ids")
+        if not isinstance(did_list, (list, tuple)) or not did_list:
+            raise ValidationError(("distinct_ids",), "expected a non-empty list of distinct_ids")
+        row = len(self.p_ids)
+        dids = [_string_id(d, ("distinct_ids", j), "distinct_id") for j, d in enumerate(did_list)]
+        for j, d in enumerate(dids):
+            prev = self.owner.get(self.dids.index.get(d, -1))
+            if prev is not None:
+                raise ValidationError(("distinct_ids", j), f"distinct_id {d!r} already belongs to persons[{prev}]")
+        props = properties_of(rec, ())
+        ca = rec.get("created_at")
+        created = NO_TIME if ca is None else to_us(ca, ("created_at",))
+        pid = rec.get("id", rec.get("uuid"))
+        if pid is not None and (isinstance(pid, bool) or not isinstance(pid, (str, int))):
+            raise ValidationError(("id",), "expected a string or int id")
+        for d in dids:
+            self.owner[self.dids(d)] = row
+        for k, v in props.items():
+            self.p_builders.setdefault(k, ColumnBuilder()).add(row, self._copy(v))
+        self.p_created.append(created)
+        self.p_ids.append(pid)
+
+    def group(self, rec: Any) -> None:
+        if not isinstance(rec, Mapping):
+            raise ValidationError((), f"expected an object, got {type(rec).__name__}")
+        gti = rec.get("group_type_index")
+        if isinstance(gti, bool) or not isinstance(gti, int) or not 0 <= gti <= 4:
+            raise ValidationError(("group_type_index",), f"expected an int 0..4, got {gti!r}")
+        key = _string_id(rec.get("group_key"), ("group_key",), "group_key")
+        keys, builders, created = self.groups.setdefault(gti, (Interner(), {}, {}))
+        if key in keys.index:
+            raise ValidationError(("group_key",), f"duplicate group {key!r} of type {gti}")
+        props = properties_of(rec, ())
+        ca = rec.get("created_at")
+        ca_us = None if ca is None else to_us(ca, ("created_at",))
+        row = keys(key)
+        for k, v in props.items():
+            builders.setdefault(k, ColumnBuilder()).add(row, self._copy(v))
+        if ca_us is not None:
+            created[row] = ca_us
+
+    def event(self, rec: Any, ts_us: int | None = None) -> None:
+        if not isinstance(rec, Mapping):
+            raise ValidationError((), f"expected an object, got {type(rec).__name__}")
+        name = rec.get("event")
+        if not isinstance(name, str) or not name:
+            raise ValidationError(("event",), f"expected a non-empty event name, got {name!r}")
+        if len(name) > 4096:
+            raise ValidationError(("event",), "event name longer than 4096 characters")
+        did = _string_id(rec.get("distinct_id"), ("distinct_id",), "distinct_id")
+        if ts_us is None:
+            if rec.get("timestamp") is None:
+                raise ValidationError(("timestamp",), "missing timestamp")
+            ts_us = to_us(rec["timestamp"], ("timestamp",))
+        u = rec.get("uuid")
+        if u is not None and not isinstance(u, str):
+            raise ValidationError(("uuid",), "expected a string uuid")
+        props = properties_of(rec, ())
+        pid = rec.get("person_id")
+        pprops = None
+        if pid is not None:
+            pid = _person_id(pid, ("person_id",))
+            if rec.get("person_properties") is not None:
+                pprops = properties_of(rec, (), "person_properties")
+        # validated: keep it
+        i = len(self.ts)
+        self.ts.append(ts_us)
+        self.ev.append(self.names(name))
+        code = self.dids(did)
+        self.did.append(code)
+        self.uuids.append(u)
+        for k, v in props.items():
+            self.e_builders.setdefault(k, ColumnBuilder()).add(i, self._copy(v))
+        if pid is not None:
+            seen = self.did_person.get(code)
+            if seen is None or ts_us >= seen[0]:
+                self.did_person[code] = (ts_us, pid)
+            if pprops is not None:
+                seen_p = self.person_props.get(pid)
+                if seen_p is None or ts_us >= seen_p[0]:
+                    self.person_props[pid] = (ts_us, self._copy(dict(pprops)))
+
+    # --- driving ----------------------------------------------------------------------------------
+    def feed(self, kind: str, source: Source, items: Iterable[Item]) -> None:
+        """Add every record of ``items``; a bad one raises, or is reported under ``errors="skip"``."""
+        add: Callable[..., None] = {"events": self.event, "persons": self.person, "groups": self.group}[kind]
+        for row, rec, ts_us in items:
+            self.read[kind] += 1
+            try:
+                if isinstance(rec, ValidationError):
+                    raise rec
+                if ts_us is None:
+                    add(rec)
+                else:
+                    add(rec, ts_us)
+            except ValidationError as exc:
+                if self.errors == "skip":
+                    self.skipped.append(SkippedRow(source.name, row, exc.path, exc.message, source.unit))
+                elif source.unit == "index":
+                    raise exc.prefixed((source.name, row)) from None
+                else:
+                    raise InputRowError(exc.path, exc.message, source=source.name, row=row, unit=source.unit) from None
+
+    def report(self) -> IngestReport:
+        kept = {
+            "events": len(self.ts),
+            "persons": len(self.p_ids),
+            "groups": sum(len(k.values) for k, _, _ in self.groups.values()),
+        }
+        return IngestReport(dict(self.read), kept, tuple(self.skipped))
+
+    # --- columnarise ------------------------------------------------------------------------------
+    def _event_persons(self) -> None:
+        """Persons named by events' ``person_id``: each distinct_id not claimed by a persons record
+        joins the person of its latest event; that person's properties are the latest
+        ``person_properties`` seen for it. A person_id equal to a persons record's ``id`` joins it."""
+        if not self.did_person:
+            return
+        row_of: dict[Any, int] = {pid: r for r, pid in enumerate(self.p_ids) if pid is not None}
+        for code, (_, pid) in self.did_person.items():
+            if code in self.owner:
+                continue
+            row = row_of.get(pid)
+            if row is None:
+                row = row_of[pid] = len(self.p_ids)
+                self.p_ids.append(pid)
+                self.p_created.append(NO_TIME)
+                seen = self.person_props.get(pid)
+                for k, v in (seen[1] if seen else {}).items():
+                    self.p_builders.setdefault(k, ColumnBuilder()).add(row, v)
+            self.owner[code] = row
+
+    def build(self) -> dict[str, Any]:
+        """Keyword arguments for ``EventStore(...)``."""
+        self._event_persons()
+        n = len(self.ts)
+        sorted_names, new_code = remap_sorted(self.names)
+        event = new_code[np.asarray(self.ev, dtype=np.int64)] if n else np.zeros(0, np.int32)
+        ts = np.asarray(self.ts, dtype=np.int64)
+        order = np.lexsort((ts, event)) if n else np.zeros(0, np.int64)
+        persons = finish_persons(self.p_ids, self.p_created, self.p_builders, self.owner, len(self.dids.values))
+        uuid_arr = None
+        if any(u is not None for u in self.uuids):
+            uuid_arr = np.array(self.uuids, dtype=object)[order]
+        return dict(
+            ts=ts[order],
+            event=event[order].astype(np.int32),
+            event_names=tuple(sorted_names),
+            distinct_id=np.asarray(self.did, dtype=np.int32)[order],
+            distinct_ids=np.array(self.dids.values, dtype=object),
+            properties={k: b.build(n, order) for k, b in self.e_builders.items()},
+            persons=persons,
+            groups=self._group_tables(),
+            uuid=uuid_arr,
+        )
+
+    def _group_tables(self) -> dict[int, GroupTable]:
+        out = {}
+        for gti, (keys, builders, created) in self.groups.items():
+            n = len(keys.values)
+            ca = np.full(n, NO_TIME, dtype=np.int64)
+            if created:
+                ca[np.fromiter(created.keys(), np.int64, len(created))] = np.fromiter(created.values(), np.int64, len(created))
+            out[gti] = GroupTable(gti, np.array(keys.values, dtype=object), ca, {k: b.build(n) for k, b in builders.items()})
+        return out
+
+
+def records(kind: str, recs: Iterable[Any] | None) -> Iterable[Item]:
+    """In-memory records as feed items (row = 0-based index)."""
+    if recs is None:
+        return ()
+    if isinstance(recs, (str, bytes, Mapping)):
+        raise ValidationError((kind,), f"expected an iterable of {kind[:-1]} objects")
+    return ((i, rec, None) for i, rec in enumerate(recs))
+
+
+def build_store(
+    cls: type,
+    builder: StoreBuilder,
+    events: tuple[Source, Iterable[Item]],
+    persons: Any = None,
+    groups: Any = None,
+    progress: bool | None = None,
+) -> Any:
+    """Feed persons, groups (records, a DataFrame, or a file path) and events, then build ``cls``
+    with its ``ingest_report`` attached; warns (IngestWarning) when rows were skipped."""
+    from .frames import frame_records
+    from .readers import read_records_file
+
+    for kind, value in (("persons", persons), ("groups", groups)):
+        if isinstance(value, (str, PathLike)):
+            builder.feed(kind, *read_records_file(value, kind, progress))
+        else:
+            builder.feed(kind, Source(kind), records(kind, frame_records(value, kind)))
+    source, items = events
+    builder.feed("events", source, items)
+    store = cls(**builder.build())
+    store.ingest_report = builder.report()
+    store.ingest_report.warn()
+    return store
+
+
+def counted(items: Iterable[Item], total: int | None, progress: bool | None, desc: str) -> Iterator[Item]:
+    """``items`` with a progress bar over ``total`` rows (see progress.progress_bar)."""
+    bar = progress_bar(progress, total, LARGE_ROWS, desc, "rows")
+    try:
+        for k, item in enumerate(items, 1):
+            if k % 8192 == 0:
+                bar.update(8192)
+            yield item
+    finally:
+        bar.close()

@@ -1,0 +1,124 @@
+"""pandas and Polars DataFrames in: the same columns as CSV (see readers.py), typed cells kept.
+
+A numeric column gives numbers, a bool column booleans, a string column strings; null, NaN and
+NaT are absent. A datetime ``timestamp`` column (naive = UTC) is converted to µs in one vectorised
+step; text or epoch seconds are parsed per row like any record.
+
+Both frame kinds go through ``_frame_items`` (column name → Python list): the one place to point at
+``EventStore.from_arrow`` once the Arrow path exists, so that frames skip the per-record builder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from ..errors import ValidationError
+from ..timeutil import MAX_YEAR, MIN_YEAR, datetime_to_us
+from .builder import Item, Source
+from .readers import ColumnLayout
+
+_LO_US = datetime_to_us(dt.datetime(MIN_YEAR, 1, 1, tzinfo=dt.timezone.utc))
+_HI_US = datetime_to_us(dt.datetime(MAX_YEAR + 1, 1, 1, tzinfo=dt.timezone.utc))
+_NAT = np.iinfo(np.int64).min
+
+
+def _no_nan(values: list[Any]) -> list[Any]:
+    """Float NaN cells become None (absent)."""
+    return [None if type(v) is float and math.isnan(v) else v for v in values]
+
+
+def _frame_items(
+    names: list[str], columns: list[list[Any]], ts_us: np.ndarray | None, rename: Mapping[str, str] | None
+) -> tuple[Source, Iterator[Item]]:
+    """Feed items for a frame given as column lists (None = absent) and, when the timestamp column
+    was a datetime, its µs values (NaT = ``_NAT``)."""
+    layout = ColumnLayout(names, rename)
+    n = len(columns[0]) if columns else 0
+
+    def items() -> Iterator[Item]:
+        for i, row in enumerate(zip(*columns)):
+            try:
+                rec = layout.record(row, None)
+            except ValidationError as exc:
+                yield i, exc, None
+                continue
+            if ts_us is None:
+                yield i, rec, None
+                continue
+            t = int(ts_us[i])
+            if t == _NAT:
+                yield i, ValidationError(("timestamp",), "missing timestamp"), None
+            elif not _LO_US <= t < _HI_US:
+                yield i, ValidationError(("timestamp",), f"timestamp outside years {MIN_YEAR}..{MAX_YEAR}"), None
+            else:
+                yield i, rec, t
+
+    return Source("events", "index"), (items() if n else iter(()))
+
+
+
+def _ts_column(names: list[str], rename: Mapping[str, str] | None) -> int:
+    rename = rename or {}
+    for i, c in enumerate(names):
+        if rename.get(c, c) == "timestamp":
+            return i
+    return -1
+
+
+def pandas_items(df: Any, rename: Mapping[str, str] | None = None) -> tuple[Source, Iterator[Item]]:
+    """Feed items for a pandas DataFrame (rows are 0-based positions)."""
+    import pandas as pd
+
+    if not isinstance(df, pd.DataFrame):
+        raise ValidationError(("events",), f"expected a pandas DataFrame, got {type(df).__name__}")
+    names = list(df.columns)
+    t = _ts_column(names, rename)
+    ts_us = None
+    columns: list[list[Any]] = []
+    for i in range(len(names)):
+        s = df.iloc[:, i]
+        if i == t and pd.api.types.is_datetime64_any_dtype(s.dtype):
+            utc = s.dt.tz_convert("UTC").dt.tz_localize(None) if s.dt.tz is not None else s
+            ts_us = utc.to_numpy(dtype="datetime64[us]").view(np.int64)
+        columns.append(_no_nan(s.astype(object).where(s.notna(), None).tolist()))
+    return _frame_items(names, columns, ts_us, rename)
+
+
+def polars_items(df: Any, rename: Mapping[str, str] | None = None) -> tuple[Source, Iterator[Item]]:
+    """Feed items for a Polars DataFrame (rows are 0-based positions)."""
+    import polars as pl
+
+    if not isinstance(df, pl.DataFrame):
+        raise ValidationError(("events",), f"expected a polars DataFrame, got {type(df).__name__}")
+    names = list(df.columns)
+    t = _ts_column(names, rename)
+    ts_us = None
+    columns: list[list[Any]] = []
+    for i, name in enumerate(names):
+        s = df.get_column(name)
+        if i == t and s.dtype == pl.Datetime:
+            ts_us = s.dt.epoch("us").fill_null(_NAT).to_numpy()
+        elif i == t and s.dtype == pl.Date:
+            ts_us = (s.cast(pl.Int64).fill_null(_NAT // 86_400_000_000) * 86_400_000_000).to_numpy()
+        columns.append(_no_nan(s.to_list()))
+    return _frame_items(names, columns, ts_us, rename)
+
+
+def frame_records(df: Any, kind: str) -> Any:
+    """Persons or groups given as a DataFrame: one record per row (``to_dicts``); else as is."""
+    if df is None or isinstance(df, (list, tuple)):
+        return df
+    mod = type(df).__module__.split(".")[0]
+    if mod == "pandas":
+        return [
+            {k: v for k, v in rec.items() if not (v is None or (type(v) is float and math.isnan(v)))}
+            for rec in df.astype(object).where(df.notna(), None).to_dict("records")
+        ]
+    if mod == "polars":
+        return [{k: v for k, v in rec.items() if v is not None} for rec in df.to_dicts()]
+    return df

@@ -1,0 +1,264 @@
+"""File readers: JSON lines, JSON arrays and CSV into the records the StoreBuilder validates.
+
+Each reader yields ``(row, record, None)`` items, or ``(row, ValidationError, None)`` for a row it
+could not read, so the builder raises or skips it with the file and line. Parsing text is
+inherently per record; it happens once, here.
+
+CSV columns (header row required; every cell is text, an empty cell is absent):
+
+==========================  =================================================================
+``event``, ``distinct_id``  required
+``timestamp``               required; ISO-8601, or epoch seconds when the cell is a number
+``uuid``, ``person_id``     optional
+``properties``              optional JSON text of an object (PostHog's export shape)
+``person_properties``       optional JSON text of an object (with ``person_id``)
+``properties.<key>``        event property ``<key>``; overrides the same key in ``properties``
+``person_properties.<key>`` person property ``<key>`` (with ``person_id``)
+any other column            event property named like the column (``$browser``, ``plan``, ...)
+==========================  =================================================================
+
+Flat cells stay strings: PostHog compares a property through its JSON text, so ``29.90`` as text
+filters, sums and breaks down exactly as the number would, and ``1e3`` keeps its spelling.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from ..errors import InputRowError, ValidationError
+from .builder import Item, Source
+from .progress import LARGE_BYTES, progress_bar
+
+RESERVED = ("event", "distinct_id", "timestamp", "uuid", "person_id", "properties", "person_properties")
+_EPOCH_RE = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
+_CSV_FIELD_LIMIT = 16 << 20
+_TICK = 4096  # rows between progress updates
+
+
+def _open_binary(path: Path, kind: str) -> IO[bytes]:
+    try:
+        if path.suffix == ".gz":
+            return gzip.open(path, "rb")
+        return open(path, "rb")
+    except OSError as exc:
+        raise ValidationError((kind,), f"cannot read {str(path)!r}: {exc.strerror}") from exc
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return None if path.suffix == ".gz" else path.stat().st_size
+    except OSError:
+        return None
+
+
+def read_jsonl(path: str | Path, kind: str, progress: bool | None = None) -> tuple[Source, Iterator[Item]]:
+    """One JSON object per line (blank lines ignored); rows are 1-based line numbers."""
+    path = Path(path)
+    fh = _open_binary(path, kind)
+
+    def items() -> Iterator[Item]:
+        bar = progress_bar(progress, _size(path), LARGE_BYTES, f"reading {path.name}", "B")
+        done = 0
+        try:
+            with fh:
+                for lineno, line in enumerate(fh, 1):
+                    done += len(line)
+                    if lineno % _TICK == 0:
+                        bar.update(done)
+                        done = 0
+                    if not line.strip():
+                        continue
+                    try:
+                        rec = json.loads(line)
+                    except ValueError as exc:
+                        msg = getattr(exc, "msg", None) or "not UTF-8"
+                        yield lineno, ValidationError((), f"invalid JSON: {msg}"), None
+                        continue
+                    if not isinstance(rec, dict):
+                        rec = ValidationError((), f"expected a JSON object per line, got {type(rec).__name__}")
+                    yield lineno, rec, None
+        finally:
+            bar.close()
+
+    return Source(str(path), "line"), items()
+
+
+def read_json(path: str | Path, kind: str) -> tuple[Source, Iterator[Item]]:
+    """A JSON array of objects, or an object holding one under ``results`` (PostHog's API) or
+    under ``kind``; rows are 0-based positions in the array."""
+    path = Path(path)
+    with _open_binary(path, kind) as fh:
+        try:
+            doc = json.loads(fh.read())
+        except ValueError as exc:
+            raise ValidationError((kind,), f"{path}: invalid JSON: {getattr(exc, 'msg', exc)}") from exc
+    if isinstance(doc, Mapping):
+        doc = doc.get("results", doc.get(kind))
+    if not isinstance(doc, list):
+        raise ValidationError((kind,), f"{path}: expected a JSON array of {kind} (or an object with 'results')")
+    return Source(str(path), "item"), ((i, rec, None) for i, rec in enumerate(doc))
+
+
+def read_records_file(path: str | Path, kind: str, progress: bool | None = None) -> tuple[Source, Iterator[Item]]:
+    """By extension: ``.json`` (array), ``.csv`` (events only) or JSON lines (anything else,
+    ``.jsonl``/``.ndjson`` usually); a ``.gz`` suffix is decompressed."""
+    p = Path(path)
+    ext = p.suffixes[-2] if p.suffix == ".gz" and len(p.suffixes) > 1 else p.suffix
+    if ext == ".json":
+        return read_json(p, kind)
+    if ext == ".csv":
+        if kind != "events":
+            raise ValidationError((kind,), f"{p}: CSV is read for events only; give {kind} as JSON lines")
+        return read_csv(p, progress=progress)
+    return read_jsonl(p, kind, progress)
+
+
+# --- CSV and DataFrame columns --------------------------------------------------------------------
+class ColumnLayout:
+    """What each column of a CSV header or a DataFrame means (see the module docstring)."""
+
+    def __init__(self, header: list[str], rename: Mapping[str, str] | None):
+        rename = dict(rename or {})
+        self.fixed: list[tuple[int, str]] = []
+        self.flat: list[tuple[int, str]] = []
+        self.person_flat: list[tuple[int, str]] = []
+        self.props_json = self.person_json = -1
+        seen: dict[tuple[str, str], str] = {}
+        for i, raw in enumerate(header):
+            if not isinstance(raw, str):
+                raise ValidationError((i,), f"column names must be strings, got {raw!r}")
+            name = rename.get(raw, raw)
+            if not name:
+                raise ValidationError((i,), "empty column name in the header")
+            if name in ("properties", "person_properties"):
+                role = (name, "")
+            elif name in RESERVED:
+                role = ("fixed", name)
+            elif name.startswith("person_properties."):
+                role = ("person", name[len("person_properties."):])
+            elif name.startswith("properties."):
+                role = ("event", name[len("properties."):])
+            else:
+                role = ("event", name)
+            if role in seen:
+                raise ValidationError((raw,), f"column {raw!r} repeats column {seen[role]!r}")
+            seen[role] = raw
+            kind, key = role
+            if kind == "fixed":
+                self.fixed.append((i, key))
+            elif kind == "event":
+                self.flat.append((i, key))
+            elif kind == "person":
+                self.person_flat.append((i, key))
+            elif kind == "properties":
+                self.props_json = i
+            else:
+                self.person_json = i
+        names = {k for _, k in self.fixed}
+        missing = [c for c in ("event", "distinct_id", "timestamp") if c not in names]
+        if missing:
+            raise ValidationError(
+                tuple(missing[:1]),
+                f"the CSV has no {', '.join(map(repr, missing))} column (columns: {', '.join(header)});"
+                " rename columns with rename={'your_column': 'timestamp'}",
+            )
+        self.width = len(header)
+        self.header = header
+
+    def record(self, row: Any, missing: Any) -> dict[str, Any]:
+        """The event record of one row; cells equal to ``missing`` ("" in CSV, None in frames) are
+        absent. Epoch-second text in ``timestamp`` becomes a number."""
+        if len(row) != self.width:
+            raise ValidationError((), f"expected {self.width} cells like the header, got {len(row)}")
+        rec: dict[str, Any] = {}
+        for i, name in self.fixed:
+            cell = row[i]
+            if cell is not missing and cell != missing:
+                rec[name] = cell
+        ts = rec.get("timestamp")
+        if isinstance(ts, str) and _EPOCH_RE.match(ts):
+            rec["timestamp"] = float(ts) if "." in ts else int(ts)
+        rec["properties"] = self._merge(row, self.props_json, self.flat, missing)
+        if self.person_json >= 0 or self.person_flat:
+            rec["person_properties"] = self._merge(row, self.person_json, self.person_flat, missing)
+        return rec
+
+    def _merge(self, row: Any, json_col: int, flat: list[tuple[int, str]], missing: Any) -> dict:
+        out: dict[str, Any] = {}
+        cell = row[json_col] if json_col >= 0 else missing
+        if isinstance(cell, str) and cell != "":
+            try:
+                cell = json.loads(cell)
+            except ValueError as exc:
+                raise ValidationError((self.header[json_col],), f"invalid JSON: {exc.msg}") from None
+        if isinstance(cell, Mapping):
+            out = dict(cell)
+        elif cell is not missing and cell != missing:
+            raise ValidationError((self.header[json_col],), f"expected an object (or JSON text of one), got {type(cell).__name__}")
+        for i, key in flat:
+            v = row[i]
+            if v is not missing and v != missing:
+                out[key] = v
+        return out
+
+
+def read_csv(
+    path: str | Path, *, rename: Mapping[str, str] | None = None, delimiter: str = ",", progress: bool | None = None
+) -> tuple[Source, Iterator[Item]]:
+    """CSV events (see the module docstring); rows are 1-based line numbers (the header is line 1)."""
+    path = Path(path)
+    if csv.field_size_limit() < _CSV_FIELD_LIMIT:
+        csv.field_size_limit(_CSV_FIELD_LIMIT)
+    raw = _open_binary(path, "events")
+    fh = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+    reader = csv.reader(fh, delimiter=delimiter, strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        fh.close()
+        raise ValidationError(("events",), f"{path}: empty CSV file (a header row is needed)") from None
+    except (csv.Error, UnicodeDecodeError) as exc:
+        fh.close()
+        raise InputRowError((), f"unreadable CSV header: {exc}", source=str(path), row=1) from None
+    try:
+        layout = ColumnLayout(header, rename)
+    except ValidationError as exc:
+        fh.close()
+        raise InputRowError(exc.path, exc.message, source=str(path), row=1) from None
+
+    def items() -> Iterator[Item]:
+        bar = progress_bar(progress, _size(path), LARGE_BYTES, f"reading {path.name}", "B")
+        pos = 0
+        line = reader.line_num
+        try:
+            with fh:
+                while True:
+                    start = line + 1
+                    try:
+                        row = next(reader)
+                    except StopIteration:
+                        break
+                    except (csv.Error, UnicodeDecodeError) as exc:
+                        raise InputRowError((), f"unreadable CSV: {exc}", source=str(path), row=reader.line_num) from None
+                    line = reader.line_num
+                    if start % _TICK == 0 and not isinstance(raw, gzip.GzipFile):
+                        now = raw.tell()
+                        bar.update(now - pos)
+                        pos = now
+                    if not row:
+                        continue
+                    try:
+                        yield start, layout.record(row, ""), None
+                    except ValidationError as exc:
+                        yield start, exc, None
+        finally:
+            bar.close()
+
+    return Source(str(path), "line"), items()
