@@ -75,10 +75,10 @@ class StoreBuilder:
         self.did: list[int] = []
         self.uuids: list[Any] = []
         self.e_builders: dict[str, ColumnBuilder] = {}
-        # persons named on events (PostHog export shape): latest person_id per distinct_id, latest
-        # person_properties per person_id
+        # persons named on events (PostHog export shape): latest person_id per distinct_id; per
+        # person_id and property key, the latest value
         self.did_person: dict[int, tuple[int, Any]] = {}
-        self.person_props: dict[Any, tuple[int, Mapping]] = {}
+        self.person_props: dict[Any, dict[str, tuple[int, Any]]] = {}
 
     def _copy(self, v: Any) -> Any:
         return _frozen_copy(v) if self.copy else v
@@ -164,10 +164,12 @@ class StoreBuilder:
             seen = self.did_person.get(code)
             if seen is None or ts_us >= seen[0]:
                 self.did_person[code] = (ts_us, pid)
-            if pprops is not None:
-                seen_p = self.person_props.get(pid)
-                if seen_p is None or ts_us >= seen_p[0]:
-                    self.person_props[pid] = (ts_us, self._copy(dict(pprops)))
+            if pprops:
+                latest = self.person_props.setdefault(pid, {})
+                for k, v in pprops.items():
+                    seen_v = latest.get(k)
+                    if seen_v is None or ts_us >= seen_v[0]:
+                        latest[k] = (ts_us, self._copy(v))
 
     # --- driving ----------------------------------------------------------------------------------
     def feed(self, kind: str, source: Source, items: Iterable[Item]) -> None:
@@ -201,8 +203,9 @@ class StoreBuilder:
     # --- columnarise ------------------------------------------------------------------------------
     def _event_persons(self) -> None:
         """Persons named by events' ``person_id``: each distinct_id not claimed by a persons record
-        joins the person of its latest event; that person's properties are the latest
-        ``person_properties`` seen for it. A person_id equal to a persons record's ``id`` joins it."""
+        joins the person of its latest event; each of that person's properties takes its value from
+        the latest event whose ``person_properties`` has it (as ``$set`` does). A person_id equal to
+        a persons record's ``id`` joins that record (whose properties are kept as given)."""
         if not self.did_person:
             return
         row_of: dict[Any, int] = {pid: r for r, pid in enumerate(self.p_ids) if pid is not None}
@@ -214,8 +217,7 @@ class StoreBuilder:
                 row = row_of[pid] = len(self.p_ids)
                 self.p_ids.append(pid)
                 self.p_created.append(NO_TIME)
-                seen = self.person_props.get(pid)
-                for k, v in (seen[1] if seen else {}).items():
+                for k, (_, v) in self.person_props.get(pid, {}).items():
                     self.p_builders.setdefault(k, ColumnBuilder()).add(row, v)
             self.owner[code] = row
 

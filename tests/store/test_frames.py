@@ -1,0 +1,115 @@
+"""pandas and Polars DataFrames in: typed cells, datetime columns, nulls, errors with row and field."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import trendcalc as tc
+from trendcalc.store.report import IngestWarning
+
+pd = pytest.importorskip("pandas")
+pl = pytest.importorskip("polars")
+
+NOW = "2024-03-05T12:00:00Z"
+
+
+def frame_data():
+    return {
+        "event": ["$pageview", "$pageview", "purchase"],
+        "distinct_id": ["u1", "u2", "u1"],
+        "timestamp": ["2024-03-01T10:00:00+01:00", "2024-03-02T10:00:00Z", "2024-03-02T11:00:00Z"],
+        "$browser": ["Chrome", None, "Chrome"],
+        "revenue": [None, None, 29.9],
+        "seats": [1, 2, 3],
+        "paid": [False, False, True],
+    }
+
+
+def values(store, key):
+    col = store.column(key)
+    return [col.value(i) for i in range(len(store))]
+
+
+def check(store):
+    assert len(store) == 3
+    assert store.ts.tolist() == [1709283600000000, 1709373600000000, 1709377200000000]
+    assert values(store, "$browser") == ["Chrome", None, "Chrome"]
+    assert values(store, "revenue") == [None, None, 29.9]
+    assert values(store, "seats") == [1, 2, 3] and all(type(v) is int for v in values(store, "seats"))
+    assert values(store, "paid") == [False, False, True]
+
+
+@pytest.mark.parametrize("ts_kind", ["text", "datetime"])
+def test_pandas(ts_kind):
+    df = pd.DataFrame(frame_data())
+    if ts_kind == "datetime":
+        df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True, format="ISO8601").dt.tz_convert("Europe/Berlin")
+    before = df.copy()
+    check(tc.EventStore.from_pandas(df))
+    pd.testing.assert_frame_equal(df, before)
+
+
+@pytest.mark.parametrize("ts_kind", ["text", "datetime"])
+def test_polars(ts_kind):
+    df = pl.DataFrame(frame_data())
+    if ts_kind == "datetime":
+        df = df.with_columns(pl.col("timestamp").str.to_datetime(time_zone="UTC"))
+    check(tc.EventStore.from_polars(df))
+
+
+def test_naive_datetimes_are_utc():
+    df = pd.DataFrame({"event": ["e"], "distinct_id": ["d"], "timestamp": pd.to_datetime(["2024-03-01 10:00"])})
+    assert tc.EventStore.from_pandas(df).ts.tolist() == [1709287200000000]
+    assert tc.EventStore.from_polars(pl.from_pandas(df)).ts.tolist() == [1709287200000000]
+
+
+def test_properties_column_and_rename():
+    df = pd.DataFrame({"name": ["e", "e"], "user": ["a", "b"], "when": ["2024-03-01", "2024-03-02"],
+                       "properties": [{"k": [1, 2]}, '{"k": "text"}']})
+    store = tc.EventStore.from_pandas(df, rename={"name": "event", "user": "distinct_id", "when": "timestamp"})
+    assert values(store, "k") == [[1, 2], "text"]
+
+
+def test_same_numbers_as_records():
+    data = frame_data()
+    records = [{"event": e, "distinct_id": d, "timestamp": t, "properties": {"$browser": b} if b else {}}
+               for e, d, t, b in zip(data["event"], data["distinct_id"], data["timestamp"], data["$browser"])]
+    q = {"events": [{"id": "$pageview"}], "date_from": "2024-03-01", "date_to": "2024-03-03", "breakdown": "$browser"}
+    want = tc.trends(tc.EventStore.from_records(records), q, now=NOW).to_dicts()
+    assert tc.trends(tc.EventStore.from_pandas(pd.DataFrame(data)), q, now=NOW).to_dicts() == want
+    assert tc.trends(tc.EventStore.from_polars(pl.DataFrame(data)), q, now=NOW).to_dicts() == want
+
+
+def test_bad_rows_name_index_and_field():
+    df = pd.DataFrame({"event": ["e", "e", None], "distinct_id": ["a", "b", "c"],
+                       "timestamp": pd.to_datetime(["2024-03-01", None, "2024-03-01"])})
+    with pytest.raises(tc.ValidationError) as info:
+        tc.EventStore.from_pandas(df)
+    assert info.value.path == ("events", 1, "timestamp")
+    with pytest.warns(IngestWarning):
+        store = tc.EventStore.from_polars(pl.from_pandas(df), errors="skip")
+    assert [str(s) for s in store.ingest_report.skipped] == [
+        "events[1]: $.timestamp: missing timestamp",
+        "events[2]: $.event: expected a non-empty event name, got None",
+    ]
+    with pytest.raises(tc.ValidationError, match="expected a pandas DataFrame"):
+        tc.EventStore.from_pandas(pl.from_pandas(df))
+
+
+def test_persons_as_dataframe():
+    events = pd.DataFrame({"event": ["e", "e"], "distinct_id": ["a", "b"], "timestamp": ["2024-03-01", "2024-03-02"]})
+    persons = pd.DataFrame({"distinct_ids": [["a", "b"]], "properties": [{"plan": "pro"}]})
+    store = tc.EventStore.from_pandas(events, persons=persons)
+    assert len(store.persons) == 1 and store.persons.column("plan").value(0) == "pro"
+    store = tc.EventStore.from_polars(pl.from_pandas(events), persons=pl.DataFrame({"distinct_ids": [["a", "b"]]}))
+    assert len(store.persons) == 1
+
+
+def test_import_trendcalc_imports_no_optional_library():
+    code = ("import sys, trendcalc, trendcalc.store.eventstore; "
+            "print([m for m in ('pandas', 'polars', 'pyarrow', 'matplotlib', 'tqdm') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
