@@ -7,7 +7,7 @@
 """
 
 from .api import parse_filter, trends
-from .errors import UnsupportedError, ValidationError
+from .errors import InputRowError, StoreFormatError, UnsupportedError, ValidationError
 from .filters.model import TrendsFilter
 from .limits import Limits
 from .project import Project
@@ -18,9 +18,11 @@ __version__ = "0.1.0"
 
 __all__ = [
     "EventStore",
+    "InputRowError",
     "Limits",
     "Project",
     "SeriesResult",
+    "StoreFormatError",
     "TrendsFilter",
     "TrendsResult",
     "UnsupportedError",

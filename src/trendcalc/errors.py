@@ -54,4 +54,9 @@ class InputRowError(ValidationError):
 
 
 class StoreFormatError(ValidationError):
-    """A saved store directory that is missing, truncated, corrupted or of another format version."""
+    """A saved store directory that is missing, truncated, corrupted or of another format version.
+    ``path`` is (directory, file); reads as ``/data/store/ts.npy: has 12 bytes, ...``."""
+
+    def __init__(self, path: Sequence[PathElem], message: str):
+        super().__init__(path, message)
+        self.args = ("/".join(map(str, self.path)) + ": " + message if self.path else message,)

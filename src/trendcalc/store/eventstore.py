@@ -154,11 +154,12 @@ class EventStore:
         return builder.build_store(cls, b, (source, items), persons, groups, progress)
 
     # --- persistence (store/persist.py) ---------------------------------------------------------
-    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
-        """Write the store to directory ``path`` atomically (see ``trendcalc.store.persist``)."""
+    def save(self, path: str | Path, *, overwrite: bool = False, durable: bool = True) -> Path:
+        """Write the store to directory ``path`` atomically (see ``trendcalc.store.persist``);
+        ``durable=False`` skips fsync (faster; safe against a crash of the process, not of the OS)."""
         from .persist import save_store
 
-        return save_store(self, path, overwrite=overwrite)
+        return save_store(self, path, overwrite=overwrite, durable=durable)
 
     @classmethod
     def load(cls, path: str | Path, *, verify: bool = False) -> EventStore:
