@@ -36,21 +36,24 @@ class UnsupportedError(ValidationError):
 
 
 class InputRowError(ValidationError):
-    """A malformed row of an input file: ``source`` is the file, ``row`` its 1-based line (``unit``
-    "line") or 0-based position in a JSON array (``unit`` "item"), and ``path`` the field inside
-    the row. Reads as ``events.csv, line 12: $.timestamp: ...``."""
+    """A malformed row of an input file. ``source`` is the file, ``row`` its 1-based line (``unit``
+    "line") or 0-based position in a JSON array (``unit`` "item"), ``field`` the path inside the
+    row; ``path`` is ``(kind, "file:line", *field)``. Reads as ``events.csv, line 12: $.timestamp: ...``."""
 
-    def __init__(
-        self, path: Sequence[PathElem], message: str, *, source: str = "", row: int = 0, unit: str = "line"
-    ):
+    def __init__(self, path: Sequence[PathElem], message: str, *, source: str = "", row: int = 0, unit: str = "line"):
         super().__init__(path, message)
         self.source, self.row, self.unit = source, row, unit
-        self.args = (f"{source}, {unit} {row}: {format_path(self.path)}: {message}",)
+        self.field: tuple[PathElem, ...] = self.path[2:]
+        self.args = (f"{source}, {unit} {row}: {format_path(self.field)}: {message}",)
 
-    def prefixed(self, prefix: Sequence[PathElem]) -> InputRowError:
-        return type(self)(
-            tuple(prefix) + self.path, self.message, source=self.source, row=self.row, unit=self.unit
-        )
+    @classmethod
+    def at(cls, kind: str, source: str, row: int, unit: str, field: Sequence[PathElem], message: str) -> InputRowError:
+        """The error for ``field`` of row ``row`` of file ``source`` holding ``kind`` records."""
+        where = f"{source}:{row}" if unit == "line" else f"{source}[{row}]"
+        return cls((kind, where, *field), message, source=source, row=row, unit=unit)
+
+    def prefixed(self, prefix: Sequence[PathElem]) -> ValidationError:
+        return ValidationError(tuple(prefix) + self.path, self.message)
 
 
 class StoreFormatError(ValidationError):

@@ -106,7 +106,8 @@ def test_jsonl_bad_line_names_file_line_and_field(tmp_path):
         tc.EventStore.from_jsonl(path)
     e = info.value
     assert isinstance(e, tc.ValidationError)
-    assert (e.source, e.row, e.path) == (str(path), 2, ())
+    assert (e.source, e.row, e.field) == (str(path), 2, ())
+    assert e.path == ("events", f"{path}:2")
     assert str(e).startswith(f"{path}, line 2: $: invalid JSON")
 
 
@@ -201,7 +202,8 @@ def test_csv_bad_rows_raise_or_skip(tmp_path):
     )
     with pytest.raises(InputRowError) as info:
         tc.EventStore.from_csv(path)
-    assert (info.value.row, info.value.path) == (3, ("distinct_id",))
+    assert (info.value.row, info.value.field) == (3, ("distinct_id",))
+    assert info.value.path == ("events", f"{path}:3", "distinct_id")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", IngestWarning)
         store = tc.EventStore.from_csv(path, errors="skip")

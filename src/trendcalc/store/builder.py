@@ -190,7 +190,7 @@ class StoreBuilder:
                 elif source.unit == "index":
                     raise exc.prefixed((source.name, row)) from None
                 else:
-                    raise InputRowError(exc.path, exc.message, source=source.name, row=row, unit=source.unit) from None
+                    raise InputRowError.at(kind, source.name, row, source.unit, exc.path, exc.message) from None
 
     def report(self) -> IngestReport:
         kept = {

@@ -226,12 +226,12 @@ def read_csv(
         raise ValidationError(("events",), f"{path}: empty CSV file (a header row is needed)") from None
     except (csv.Error, UnicodeDecodeError) as exc:
         fh.close()
-        raise InputRowError((), f"unreadable CSV header: {exc}", source=str(path), row=1) from None
+        raise InputRowError.at("events", str(path), 1, "line", (), f"unreadable CSV header: {exc}") from None
     try:
         layout = ColumnLayout(header, rename)
     except ValidationError as exc:
         fh.close()
-        raise InputRowError(exc.path, exc.message, source=str(path), row=1) from None
+        raise InputRowError.at("events", str(path), 1, "line", exc.path, exc.message) from None
 
     def items() -> Iterator[Item]:
         bar = progress_bar(progress, _size(path), LARGE_BYTES, f"reading {path.name}", "B")
@@ -246,7 +246,7 @@ def read_csv(
                     except StopIteration:
                         break
                     except (csv.Error, UnicodeDecodeError) as exc:
-                        raise InputRowError((), f"unreadable CSV: {exc}", source=str(path), row=reader.line_num) from None
+                        raise InputRowError.at("events", str(path), reader.line_num, "line", (), f"unreadable CSV: {exc}") from None
                     line = reader.line_num
                     if start % _TICK == 0 and not isinstance(raw, gzip.GzipFile):
                         now = raw.tell()
