@@ -134,6 +134,32 @@ class TrendsResult:
     def __repr__(self) -> str:
         return f"<TrendsResult {len(self.series)} series>\n{self.table()}"
 
+    # --- notebooks (optional extras, imported on use) -------------------------------------------
+    def to_pandas(self) -> Any:
+        """Long form as a pandas DataFrame: series, order, breakdown_value, compare_label, date,
+        value (see ``trendcalc._frames``). Needs ``trendcalc[pandas]``."""
+        from ._frames import to_pandas
+
+        return to_pandas(self)
+
+    def to_polars(self) -> Any:
+        """Long form as a Polars DataFrame (same columns as ``to_pandas``). Needs ``trendcalc[polars]``."""
+        from ._frames import to_polars
+
+        return to_polars(self)
+
+    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
+        """A matplotlib Figure drawn as the display asks (lines, bars, pie, a big number); see
+        ``trendcalc._plotting``. Needs ``trendcalc[plot]``."""
+        from ._plotting import plot
+
+        return plot(self, ax, **kwargs)
+
+    def _repr_html_(self) -> str:
+        from ._html import repr_html
+
+        return repr_html(self)
+
 
 def _series_name(s: SeriesResult) -> str:
     return s.label + (f" ({s.compare_label})" if s.compare_label else "")
