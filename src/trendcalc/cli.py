@@ -1,0 +1,187 @@
+"""Command line: ``trendcalc query`` (run a Trends filter over a file of events), ``trendcalc save``
+(build a store once, query it many times) and ``trendcalc demo``. Bad input prints one line with
+where it is (file and line, or the JSON path) and exits with status 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+EXAMPLES = """\
+examples:
+  trendcalc query --events events.csv --filter '{"events": [{"id": "$pageview", "math": "dau"}], "date_from": "-30d"}'
+  trendcalc query --events export.jsonl --persons persons.jsonl --project project.json \\
+                  --filter query.json --now 2024-03-31T12:00:00Z --format csv
+  trendcalc query --events events.csv --timezone Europe/Berlin --plot weekly.png \\
+                  --filter '{"events": [{"id": "sign up"}], "interval": "week", "date_from": "-90d"}'
+  trendcalc save  --events export.jsonl.gz --out ./store      # ingest once ...
+  trendcalc query --store ./store --filter query.json         # ... query many times (memory-mapped)
+  trendcalc demo
+
+events files by extension: .jsonl/.ndjson (JSON lines), .json (an array, or PostHog's
+{"results": [...]}), .csv (header: event, distinct_id, timestamp, then properties as JSON text
+and/or one column per property), .parquet; a .gz suffix is decompressed. --persons and --groups
+take JSON lines or a JSON array. Exit status: 0 ok, 2 bad input (one line on stderr saying where).
+"""
+
+
+class InputError(Exception):
+    """A command-line input problem, reported as one line (exit status 2)."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        from .demo import run_demo
+
+        run_demo()
+        return 0
+    from .errors import ValidationError
+
+    try:
+        return args.run(args)
+    except ValidationError as exc:
+        kind = "unsupported" if type(exc).__name__ == "UnsupportedError" else "error"
+        print(f"trendcalc: {kind}: {exc}", file=sys.stderr)
+    except (InputError, FileExistsError, ImportError) as exc:
+        print(f"trendcalc: error: {exc}", file=sys.stderr)
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trendcalc",
+        description="PostHog Trends semantics over an in-memory event store.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{query,save,demo}")
+
+    q = sub.add_parser("query", help="run a Trends filter over events and print the result", epilog=EXAMPLES,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = q.add_mutually_exclusive_group(required=True)
+    src.add_argument("--events", metavar="FILE", help="events file (.jsonl, .json, .csv, .parquet; .gz ok)")
+    src.add_argument("--store", metavar="DIR", help="a store written by `trendcalc save` or EventStore.save")
+    _ingest_args(q)
+    q.add_argument("--filter", required=True, metavar="FILE_OR_JSON",
+                   help="the query: a legacy filter or TrendsQuery, as a JSON file, inline JSON, or - for stdin")
+    q.add_argument("--project", metavar="FILE_OR_JSON", help="project settings (timezone, week_start_day, actions, ...)")
+    q.add_argument("--timezone", metavar="TZ", help="project timezone (overrides --project's)")
+    q.add_argument("--now", help="the frozen clock, ISO-8601 (default: the current time)")
+    q.add_argument("--format", choices=("table", "json", "csv"), default="table", help="output (default: table)")
+    q.add_argument("--plot", metavar="PNG", help="also draw the result to this image (needs matplotlib)")
+    q.set_defaults(run=_query)
+
+    s = sub.add_parser("save", help="ingest events once into a store directory (memory-mapped on load)",
+                       epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("--events", required=True, metavar="FILE", help="events file (.jsonl, .json, .csv, .parquet; .gz ok)")
+    _ingest_args(s)
+    s.add_argument("--out", required=True, metavar="DIR", help="the store directory to write")
+    s.add_argument("--overwrite", action="store_true", help="replace an existing store at --out")
+    s.set_defaults(run=_save)
+
+    sub.add_parser("demo", help="generate a small product dataset and print a few trend queries")
+    return parser
+
+
+def _ingest_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--persons", metavar="FILE", help="persons: JSON lines or array of {distinct_ids, properties, ...}")
+    p.add_argument("--groups", metavar="FILE", help="groups: JSON lines or array of {group_type_index, group_key, ...}")
+    p.add_argument("--skip-bad-rows", action="store_true",
+                   help="leave malformed rows out (each one is listed on stderr) instead of stopping at the first")
+    p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+
+
+def open_events(path: str, persons: str | None = None, groups: str | None = None, *,
+                errors: str = "raise", progress: bool | None = None) -> Any:
+    """An EventStore from an events file chosen by extension, or a saved store directory."""
+    from .store import EventStore
+
+    p = Path(path)
+    if p.is_dir():
+        return EventStore.load(p)
+    if not p.exists():
+        raise InputError(f"{path}: no such file")
+    ext = p.suffixes[-2] if p.suffix == ".gz" and len(p.suffixes) > 1 else p.suffix
+    kw: dict[str, Any] = {"persons": persons, "groups": groups, "errors": errors, "progress": progress}
+    if ext == ".csv":
+        return EventStore.from_csv(p, **kw)
+    if ext in (".jsonl", ".ndjson", ".json"):
+        return EventStore.from_jsonl(p, **kw)
+    if ext == ".parquet":
+        from_parquet = getattr(EventStore, "from_parquet", None)
+        if from_parquet is None:
+            raise InputError(f"{path}: Parquet input needs EventStore.from_parquet, which this build lacks")
+        return from_parquet(p, persons=persons)
+    raise InputError(f"{path}: unknown events format {p.suffix!r} (use .jsonl, .json, .csv or .parquet)")
+
+
+def _ingest(args: argparse.Namespace) -> Any:
+    progress = False if args.no_progress else None
+    errors = "skip" if args.skip_bad_rows else "raise"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the report is printed below instead
+        store = open_events(args.events, args.persons, args.groups, errors=errors, progress=progress)
+    report = store.ingest_report
+    if report is not None and report.skipped:
+        print(report, file=sys.stderr)
+    return store
+
+
+def _json_arg(value: str, what: str) -> Any:
+    text = value
+    if value == "-":
+        text = sys.stdin.read()
+    elif not value.lstrip().startswith(("{", "[")):
+        try:
+            text = Path(value).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"{what} {value}: {exc.strerror}") from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"{what}: invalid JSON: {exc}") from None
+
+
+def _query(args: argparse.Namespace) -> int:
+    from .api import trends
+    from .project import Project
+    from .store import EventStore
+
+    query = _json_arg(args.filter, "--filter")
+    project_dict = _json_arg(args.project, "--project") if args.project else {}
+    if not isinstance(project_dict, dict):
+        raise InputError("--project: expected a JSON object")
+    if args.timezone:
+        project_dict = {**project_dict, "timezone": args.timezone}
+    project = Project.from_dict(project_dict)
+    if args.store and (args.persons or args.groups or args.skip_bad_rows):
+        raise InputError("--persons, --groups and --skip-bad-rows go with --events (a saved store has them already)")
+    store = EventStore.load(args.store) if args.store else _ingest(args)
+    result = trends(store, query, project=project, now=args.now)
+    if args.format == "json":
+        print(json.dumps(result.to_dicts(), indent=1, ensure_ascii=False))
+    elif args.format == "csv":
+        sys.stdout.write(result.to_csv())
+    else:
+        print(result.table())
+    if args.plot:
+        result.plot().savefig(args.plot)
+        print(f"plot written to {args.plot}", file=sys.stderr)
+    return 0
+
+
+def _save(args: argparse.Namespace) -> int:
+    store = _ingest(args)
+    path = store.save(args.out, overwrite=args.overwrite)
+    print(f"{store}\nsaved to {path}", file=sys.stderr)
+    return 0
