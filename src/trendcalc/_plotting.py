@@ -6,8 +6,9 @@ the same x positions); bar displays draw bars per bucket (stacked for ``ActionsS
 one big number (with the change against the previous period under compare); the other
 total-value displays (``ActionsBarValue``, ``ActionsTable``, ``WorldMap``) horizontal bars.
 
-The figure is a plain ``matplotlib.figure.Figure`` (no pyplot, so no global state and no GUI
-backend: it renders with Agg wherever it is saved); pass ``ax=`` to draw into your own axes.
+The figure is a ``matplotlib.figure.Figure`` made without pyplot (no global state, no GUI backend:
+it renders with Agg wherever it is saved, and is safe in threads); it shows itself in Jupyter as a
+PNG (``_repr_png_``), once. Pass ``ax=`` to draw into your own axes instead.
 """
 
 from __future__ import annotations
@@ -32,13 +33,33 @@ def series_name(s: Any) -> str:
     return s.label + (f" ({s.compare_label})" if s.compare_label else "")
 
 
+_FIGURE: list[type] = []
+
+
+def _figure_class() -> type:
+    """A Figure that renders itself as PNG for Jupyter (a pyplot-less figure has no display)."""
+    if not _FIGURE:
+        from matplotlib.figure import Figure
+
+        class TrendsFigure(Figure):
+            def _repr_png_(self) -> bytes:
+                import io
+
+                buf = io.BytesIO()
+                self.savefig(buf, format="png")
+                return buf.getvalue()
+
+        _FIGURE.append(TrendsFigure)
+    return _FIGURE[0]
+
+
 def plot(result: Any, ax: Any = None, *, title: str | None = None, figsize: tuple[float, float] = (8, 4.5), dpi: int = 100) -> Any:
     try:
-        from matplotlib.figure import Figure
+        import matplotlib  # noqa: F401
     except ImportError:
         raise ImportError("TrendsResult.plot needs matplotlib: pip install 'trendcalc[plot]'") from None
     if ax is None:
-        fig = Figure(figsize=figsize, dpi=dpi, layout="constrained")
+        fig = _figure_class()(figsize=figsize, dpi=dpi, layout="constrained")
         ax = fig.add_subplot()
     else:
         fig = ax.figure
