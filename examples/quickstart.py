@@ -49,7 +49,7 @@ print(store.ingest_report)
 project = tc.Project(timezone="Europe/Berlin")
 dau = tc.trends(store, {"events": [{"id": "$pageview", "math": "dau"}], "date_from": "-14d"},
                 project=project, now=DEMO_NOW)
-dau  # noqa: B018 (in Jupyter: a compact table)
+dau  # noqa: B018 - in Jupyter, a compact table
 
 # %%
 df = dau.to_pandas()  # long form: series, order, breakdown_value, compare_label, date, value
@@ -64,7 +64,7 @@ print(df.tail())
 # %%
 fig = dau.plot(title="Daily active users, last 14 days")
 fig.savefig("dau.png")
-fig  # noqa: B018 (in Jupyter: the picture)
+fig  # noqa: B018 - in Jupyter, the picture
 
 # %%
 weekly = tc.trends(store, {"events": [{"id": "$pageview"}], "breakdown": "$browser", "interval": "week",
