@@ -112,6 +112,8 @@ def test_plot_kind_follows_the_display(store):
     ax = run(store, breakdown="$browser").plot().axes[0]
     assert [line.get_ydata().tolist() for line in ax.get_lines()] == [[2, 0, 0], [0, 1, 0]]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Chrome", "<b>Safari</b>"]
+    ax = run(store, breakdown="$browser", display="ActionsAreaGraph").plot().axes[0]
+    assert [line.get_ydata().tolist() for line in ax.get_lines()] == [[2, 0, 0], [2, 1, 0]]  # stacked
     ax = run(store, breakdown="$browser", display="ActionsStackedBar").plot().axes[0]
     assert [round(p.get_height()) for p in ax.patches] == [2, 0, 0, 0, 1, 0]
     assert [round(p.get_y()) for p in ax.patches][3:] == [2, 0, 0]  # stacked on Chrome
@@ -128,6 +130,12 @@ def test_plot_compare_is_dotted_in_the_same_colour():
     assert current.get_linestyle() == "-" and previous.get_linestyle() == ":"
     assert current.get_color() == previous.get_color()
     assert previous.get_xdata().tolist() == current.get_xdata().tolist() == [0, 1]
+
+
+def test_figure_shows_itself_in_jupyter(store):
+    pytest.importorskip("matplotlib")
+    png = run(store).plot()._repr_png_()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(png[16:20], "big") == 800
 
 
 def test_plot_into_given_axes_and_empty_result(store):

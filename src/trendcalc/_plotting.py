@@ -1,7 +1,7 @@
 """TrendsResult.plot(): a matplotlib Figure drawn the way PostHog shows the display.
 
-Line-like displays draw one line per series (area: filled; compare's previous period dotted, on
-the same x positions); bar displays draw bars per bucket (stacked for ``ActionsStackedBar`` and
+Line-like displays draw one line per series (area: stacked and filled; compare's previous period
+dotted, in its series' colour, on the same x positions); bar displays draw bars per bucket (stacked for ``ActionsStackedBar`` and
 ``ActionsBar``, side by side for ``ActionsUnstackedBar``); ``ActionsPie`` a pie; ``BoldNumber``
 one big number (with the change against the previous period under compare); the other
 total-value displays (``ActionsBarValue``, ``ActionsTable``, ``WorldMap``) horizontal bars.
@@ -99,13 +99,19 @@ def _legend(ax: Any, n: int) -> None:
 def _lines(result: Any, ax: Any, area: bool) -> None:
     x = _x_axis(result, ax)
     colours: dict[tuple[Any, Any], Any] = {}
+    below = [0.0] * len(x)  # the area graph stacks the current period's series
     for s in result.series:
         key = (s.order, str(s.breakdown_value))
-        style = ":" if s.compare_label == "previous" else "-"
-        (line,) = ax.plot(x, s.data, style, color=colours.get(key), marker="o" if len(x) == 1 else None, label=series_name(s))
+        previous = s.compare_label == "previous"
+        y = [float(v) for v in s.data]
+        if area and not previous:
+            y = [b + v for b, v in zip(below, y)]
+        (line,) = ax.plot(x, y, ":" if previous else "-", color=colours.get(key), marker="o" if len(x) == 1 else None,
+                          label=series_name(s))
         colours.setdefault(key, line.get_color())
-        if area:
-            ax.fill_between(x, s.data, alpha=0.15, color=line.get_color())
+        if area and not previous:
+            ax.fill_between(x, below, y, alpha=0.35, color=line.get_color(), linewidth=0)
+            below = y
     ax.set_ylim(bottom=min(0, *(min(s.data or [0]) for s in result.series)))
     _legend(ax, len(result.series))
 

@@ -52,7 +52,7 @@ class EventStore:
         self.groups = dict(groups)
         self.uuid = uuid
         self.person = persons.person_of_distinct_id[distinct_id] if len(distinct_id) else np.zeros(0, np.int32)
-        self.offsets = np.searchsorted(event, np.arange(len(event_names) + 1)).astype(np.int64)
+        self.offsets = np.searchsorted(event, np.arange(len(event_names) + 1, dtype=event.dtype)).astype(np.int64)
         self._event_code = {name: i for i, name in enumerate(self.event_names)}
         self._memo = Memo()
         for arr in (self.ts, self.event, self.distinct_id, self.person, self.offsets):
