@@ -77,6 +77,18 @@ def test_plot(files, capsys):
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(data[16:20], "big") == 800
 
 
+def test_rename_csv_columns(files, capsys):
+    (files / "mine.csv").write_text("user,what,when\nu1,$pageview,2024-03-01T10:00:00Z\nu2,$pageview,2024-03-02T10:00:00Z\n")
+    argv = ["query", "--events", files / "mine.csv", "--filter", files / "filter.json", "--now", NOW, "--format", "json"]
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and "the CSV has no 'event', 'distinct_id', 'timestamp' column" in err
+    code, out, err = run(capsys, *argv, "--rename", "user=distinct_id", "--rename", "what=event", "--rename", "when=timestamp")
+    assert code == 0, err
+    assert json.loads(out)[0]["data"] == [1, 1, 0]
+    code, _, err = run(capsys, *argv, "--rename", "user")
+    assert code == 2 and "expected YOURS=OURS" in err
+
+
 def test_save_then_query_store(files, capsys):
     code, _, err = run(capsys, "save", "--events", files / "events.jsonl", "--persons", files / "persons.jsonl",
                        "--out", files / "store")

@@ -17,7 +17,8 @@ examples:
   trendcalc query --events events.csv --filter '{"events": [{"id": "$pageview", "math": "dau"}], "date_from": "-30d"}'
   trendcalc query --events export.jsonl --persons persons.jsonl --project project.json \\
                   --filter query.json --now 2024-03-31T12:00:00Z --format csv
-  trendcalc query --events events.csv --timezone Europe/Berlin --plot weekly.png \\
+  trendcalc query --events shop.csv --rename user_id=distinct_id --rename created_at=timestamp \\
+                  --timezone Europe/Berlin --plot weekly.png \\
                   --filter '{"events": [{"id": "sign up"}], "interval": "week", "date_from": "-90d"}'
   trendcalc save  --events export.jsonl.gz --out ./store      # ingest once ...
   trendcalc query --store ./store --filter query.json         # ... query many times (memory-mapped)
@@ -96,13 +97,15 @@ def _parser() -> argparse.ArgumentParser:
 def _ingest_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--persons", metavar="FILE", help="persons: JSON lines or array of {distinct_ids, properties, ...}")
     p.add_argument("--groups", metavar="FILE", help="groups: JSON lines or array of {group_type_index, group_key, ...}")
+    p.add_argument("--rename", action="append", default=[], metavar="YOURS=OURS",
+                   help="CSV/DataFrame column rename, repeatable: --rename user_id=distinct_id --rename ts=timestamp")
     p.add_argument("--skip-bad-rows", action="store_true",
                    help="leave malformed rows out (each one is listed on stderr) instead of stopping at the first")
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
 
 
 def open_events(path: str, persons: str | None = None, groups: str | None = None, *,
-                errors: str = "raise", progress: bool | None = None) -> Any:
+                errors: str = "raise", progress: bool | None = None, rename: dict[str, str] | None = None) -> Any:
     """An EventStore from an events file chosen by extension, or a saved store directory."""
     from .store import EventStore
 
@@ -114,7 +117,9 @@ def open_events(path: str, persons: str | None = None, groups: str | None = None
     ext = p.suffixes[-2] if p.suffix == ".gz" and len(p.suffixes) > 1 else p.suffix
     kw: dict[str, Any] = {"persons": persons, "groups": groups, "errors": errors, "progress": progress}
     if ext == ".csv":
-        return EventStore.from_csv(p, **kw)
+        return EventStore.from_csv(p, rename=rename, **kw)
+    if rename:
+        raise InputError("--rename applies to CSV files")
     if ext in (".jsonl", ".ndjson", ".json"):
         return EventStore.from_jsonl(p, **kw)
     if ext == ".parquet":
@@ -128,9 +133,15 @@ def open_events(path: str, persons: str | None = None, groups: str | None = None
 def _ingest(args: argparse.Namespace) -> Any:
     progress = False if args.no_progress else None
     errors = "skip" if args.skip_bad_rows else "raise"
+    rename = {}
+    for item in args.rename:
+        yours, sep, ours = item.partition("=")
+        if not sep or not yours or not ours:
+            raise InputError(f"--rename {item!r}: expected YOURS=OURS, e.g. user_id=distinct_id")
+        rename[yours] = ours
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the report is printed below instead
-        store = open_events(args.events, args.persons, args.groups, errors=errors, progress=progress)
+        store = open_events(args.events, args.persons, args.groups, errors=errors, progress=progress, rename=rename)
     report = store.ingest_report
     if report is not None and report.skipped:
         print(report, file=sys.stderr)
@@ -164,8 +175,8 @@ def _query(args: argparse.Namespace) -> int:
     if args.timezone:
         project_dict = {**project_dict, "timezone": args.timezone}
     project = Project.from_dict(project_dict)
-    if args.store and (args.persons or args.groups or args.skip_bad_rows):
-        raise InputError("--persons, --groups and --skip-bad-rows go with --events (a saved store has them already)")
+    if args.store and (args.persons or args.groups or args.skip_bad_rows or args.rename):
+        raise InputError("--persons, --groups, --rename and --skip-bad-rows go with --events (a saved store has them already)")
     store = EventStore.load(args.store) if args.store else _ingest(args)
     result = trends(store, query, project=project, now=args.now)
     if args.format == "json":

@@ -167,7 +167,7 @@ class ColumnLayout:
             raise ValidationError(
                 tuple(missing[:1]),
                 f"the CSV has no {', '.join(map(repr, missing))} column (columns: {', '.join(header)});"
-                " rename columns with rename={'your_column': 'timestamp'}",
+                " map yours with rename={'your_column': 'timestamp'} (command line: --rename your_column=timestamp)",
             )
         self.width = len(header)
         self.header = header
