@@ -36,6 +36,13 @@ class Source:
 Item = tuple[int, Any, "int | None"]
 
 
+def _column(builders: dict[str, ColumnBuilder], key: str) -> ColumnBuilder:
+    b = builders.get(key)
+    if b is None:
+        b = builders[key] = ColumnBuilder()
+    return b
+
+
 def check_errors_mode(errors: object) -> str:
     if errors not in ERRORS_MODES:
         raise ValidationError(("errors",), f"expected one of {ERRORS_MODES}, got {errors!r}")
@@ -105,7 +112,7 @@ class StoreBuilder:
         for d in dids:
             self.owner[self.dids(d)] = row
         for k, v in props.items():
-            self.p_builders.setdefault(k, ColumnBuilder()).add(row, self._copy(v))
+            _column(self.p_builders, k).add(row, self._copy(v))
         self.p_created.append(created)
         self.p_ids.append(pid)
 
@@ -124,7 +131,7 @@ class StoreBuilder:
         ca_us = None if ca is None else to_us(ca, ("created_at",))
         row = keys(key)
         for k, v in props.items():
-            builders.setdefault(k, ColumnBuilder()).add(row, self._copy(v))
+            _column(builders, k).add(row, self._copy(v))
         if ca_us is not None:
             created[row] = ca_us
 
@@ -158,8 +165,12 @@ class StoreBuilder:
         code = self.dids(did)
         self.did.append(code)
         self.uuids.append(u)
+        builders, copy = self.e_builders, self.copy  # the hot loop of every ingest
         for k, v in props.items():
-            self.e_builders.setdefault(k, ColumnBuilder()).add(i, self._copy(v))
+            b = builders.get(k)
+            if b is None:
+                b = builders[k] = ColumnBuilder()
+            b.add(i, _frozen_copy(v) if copy else v)
         if pid is not None:
             seen = self.did_person.get(code)
             if seen is None or ts_us >= seen[0]:
@@ -218,7 +229,7 @@ class StoreBuilder:
                 self.p_ids.append(pid)
                 self.p_created.append(NO_TIME)
                 for k, (_, v) in self.person_props.get(pid, {}).items():
-                    self.p_builders.setdefault(k, ColumnBuilder()).add(row, v)
+                    _column(self.p_builders, k).add(row, v)
             self.owner[code] = row
 
     def build(self) -> dict[str, Any]:
