@@ -27,7 +27,6 @@ import json
 import os
 import shutil
 import tempfile
-import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ import numpy as np
 
 from ..errors import StoreFormatError
 from .columns import PropertyColumn, ValueDictionary
+from .memo import Memo
 from .report import IngestReport
 from .tables import GroupTable, PersonTable
 
@@ -212,22 +212,16 @@ class LazyValueDictionary(ValueDictionary):
     def __init__(self, n: int, load: Callable[[], list[Any]]):
         self._n = n
         self._load = load
-        self._cache = {}
-        self._lock = threading.Lock()
+        self._memo = Memo()
 
     @property
     def values(self) -> tuple[Any, ...]:  # type: ignore[override]
         try:
             return _VALUES.__get__(self)
         except AttributeError:
-            pass
-        with self._lock:
-            try:
-                return _VALUES.__get__(self)
-            except AttributeError:
-                values = tuple(self._load())
-                _VALUES.__set__(self, values)
-                return values
+            values = self._memo.get("values", lambda: tuple(self._load()))
+            _VALUES.__set__(self, values)
+            return values
 
     def __len__(self) -> int:
         return self._n
@@ -239,14 +233,10 @@ class LazyArray:
     def __init__(self, n: int, load: Callable[[], np.ndarray]):
         self._n = n
         self._load = load
-        self._arr: np.ndarray | None = None
-        self._lock = threading.Lock()
+        self._memo = Memo()
 
     def _get(self) -> np.ndarray:
-        with self._lock:
-            if self._arr is None:
-                self._arr = self._load()
-        return self._arr
+        return self._memo.get("array", self._load)
 
     def __len__(self) -> int:
         return self._n
@@ -261,7 +251,9 @@ class LazyArray:
     def __iter__(self) -> Any:
         return iter(self._get())
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> Any:  # ndarray attributes (tolist, dtype, ...), read on use
+        if name.startswith("_"):
+            raise AttributeError(name)
         return getattr(self._get(), name)
 
     def __repr__(self) -> str:
