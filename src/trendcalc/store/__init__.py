@@ -2,6 +2,7 @@
 
 from .columns import BREAKDOWN_NULL, BREAKDOWN_OTHER, PropertyColumn, ValueDictionary
 from .eventstore import EventStore
+from .report import IngestReport, IngestWarning, SkippedRow
 from .tables import GroupTable, PersonTable
 
 __all__ = [
@@ -9,7 +10,10 @@ __all__ = [
     "BREAKDOWN_OTHER",
     "EventStore",
     "GroupTable",
+    "IngestReport",
+    "IngestWarning",
     "PersonTable",
     "PropertyColumn",
+    "SkippedRow",
     "ValueDictionary",
 ]

@@ -50,9 +50,6 @@ class IngestReport:
     kept: dict[str, int] = attrs.field(factory=dict)
     skipped: tuple[SkippedRow, ...] = ()
 
-    def __bool__(self) -> bool:  # a report is "truthy" when something was skipped
-        return bool(self.skipped)
-
     def __str__(self) -> str:
         counts = ", ".join(f"{k}: {self.kept.get(k, 0):,} of {n:,} kept" for k, n in self.read.items() if n)
         lines = [f"ingest: {counts or 'no rows'}; {len(self.skipped):,} skipped"]
