@@ -10,6 +10,7 @@ from html import escape
 from typing import Any
 
 from ._plotting import display_of
+from .results import _cell
 
 MAX_ROWS = 20
 EDGE_COLUMNS = 4  # buckets shown at each end
@@ -58,7 +59,7 @@ def repr_html(result: Any) -> str:
             body.append(_cells("td", ["…"] * (len(key_cols) + len(cols)), len(key_cols)))
             continue
         s = series[r]
-        key = [s.label] + ([_breakdown(s.breakdown_value)] if has_bd else []) + ([s.compare_label or ""] if has_cmp else [])
+        key = [s.label] + ([_cell(s.breakdown_value)] if has_bd else []) + ([s.compare_label or ""] if has_cmp else [])
         if picks is None:
             vals = [_num(s.aggregated_value)]
         else:
@@ -70,10 +71,3 @@ def repr_html(result: Any) -> str:
     )
     return f"<div><small>{escape(head)}</small>{table}</div>"
 
-
-def _breakdown(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, (tuple, list)):
-        return "::".join(map(str, v))
-    return str(v)

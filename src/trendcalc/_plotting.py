@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .results import _series_name as series_name
+
 LINE = ("ActionsLineGraph", "ActionsLineGraphCumulative", "ActionsAreaGraph")
 STACKED = ("ActionsBar", "ActionsStackedBar")
 
@@ -27,10 +29,6 @@ def display_of(result: Any) -> str:
         if d:
             return d
     return "ActionsBarValue" if result.total_value else "ActionsLineGraph"
-
-
-def series_name(s: Any) -> str:
-    return s.label + (f" ({s.compare_label})" if s.compare_label else "")
 
 
 _FIGURE: list[type] = []
