@@ -38,14 +38,14 @@ class InputError(Exception):
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command == "demo":
-        from .demo import run_demo
-
-        run_demo()
-        return 0
     from .errors import ValidationError
 
     try:
+        if args.command == "demo":
+            from .demo import run_demo
+
+            run_demo()
+            return 0
         return args.run(args)
     except ValidationError as exc:
         kind = "unsupported" if type(exc).__name__ == "UnsupportedError" else "error"
