@@ -1,0 +1,37 @@
+"""The README documents every name the registries accept, so the reference cannot go stale."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from trendcalc.engine.display import DISPLAYS
+from trendcalc.engine.math import MATHS
+from trendcalc.filters.operators import KNOWN_OPERATORS, OPERATORS
+from trendcalc.filters.parse import ENTITY_KEYS, LEGACY_FIELDS
+
+README = (Path(__file__).parent.parent / "README.md").read_text()
+DOCUMENTED = set(re.findall(r"`([^`\s]+)`", README))
+
+
+@pytest.mark.parametrize(
+    "kind, names",
+    [
+        ("filter field", LEGACY_FIELDS),
+        ("series field", ENTITY_KEYS),
+        ("math", tuple(MATHS)),
+        ("display", tuple(DISPLAYS)),
+        ("operator", tuple(o for o in OPERATORS if o in KNOWN_OPERATORS)),
+    ],
+)
+def test_readme_documents_every_name(kind, names):
+    missing = sorted(n for n in names if n not in DOCUMENTED and f'"{n}"' not in README)
+    assert not missing, f"README does not document these {kind}s: {missing}"
+
+
+def test_readme_opens_with_the_two_commands():
+    head = README.splitlines()[:6]
+    assert any("python -m trendcalc demo" in line for line in head)
+    assert any("pytest" in line and ".[test]" in line for line in head)
