@@ -1,0 +1,586 @@
+"""EventStore from Apache Arrow tables and Parquet files (optional extra ``arrow``: pyarrow).
+
+Columns are built with vectorised Arrow/NumPy operations only: strings are dictionary-encoded
+(``unique`` + ``index_in``, or the Parquet reader's own dictionaries), timestamps become int64 µs
+UTC, and Python touches each *distinct* value at most once, never each row. The result is the
+store ``from_records`` builds from the same data (same codes, dictionaries and order).
+
+Events table
+    ``event``        string, non-empty (required)
+    ``distinct_id``  string or integer, non-empty (required)
+    ``timestamp``    timestamp of any unit (naive = UTC), date, ISO-8601 string, or epoch
+                     seconds as a number (required)
+    ``uuid``         string (optional)
+    ``person_id``    string or integer (optional): the person of the row. An alternative to
+                     persons with ``distinct_ids``: each distinct_id belongs to the one person its
+                     rows name (two different persons for one distinct_id is an error).
+    properties, in any combination (a key given twice is an error):
+    ``properties``   a string column of JSON object text per row (PostHog's export form; parsed
+                     once per distinct text), or a struct column with one field per key
+    ``properties.<key>``  one flat column per property key
+    Property values: string, integer, float (finite), boolean; null = absent. Nested values
+    (objects, lists) are carried by the JSON ``properties`` column. Other columns are ignored.
+
+Persons (``persons=``): records as for ``from_records``; or a table (or Parquet path) with
+``id`` (matched against the events' ``person_id``) or ``distinct_ids`` (list of strings), plus
+optional ``created_at`` and properties as above. Groups (``groups=``): records or a table with
+``group_type_index``, ``group_key``, optional ``created_at`` and properties.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import ValidationError
+from ..timeutil import MAX_YEAR, MIN_YEAR, UTC, datetime_to_us, to_us
+from .columns import PropertyColumn, ValueDictionary
+from .ingest import MAX_STRING, Interner, build_groups, build_persons, finish_persons, properties_of
+from .tables import NO_TIME, PersonTable
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
+    from .eventstore import EventStore
+
+PREFIX = "properties."
+RESERVED = ("event", "distinct_id", "timestamp", "uuid", "person_id", "properties")
+_LO_US = datetime_to_us(dt.datetime(MIN_YEAR, 1, 1, tzinfo=UTC))
+_HI_US = datetime_to_us(dt.datetime(MAX_YEAR + 1, 1, 1, tzinfo=UTC))
+
+
+def _pa():
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("EventStore.from_arrow/from_parquet need pyarrow: pip install 'trendcalc[arrow]'") from exc
+    return pa, pc
+
+
+# --- public constructors ----------------------------------------------------------------------
+
+
+def from_parquet(
+    cls: type[EventStore],
+    path: str | Path,
+    persons: Any = None,
+    groups: Any = None,
+) -> EventStore:
+    """Build from a Parquet file of events (schema: see module docstring). ``persons`` and
+    ``groups`` may be records, Arrow tables or Parquet paths."""
+    return cls.from_arrow(_read_parquet(path, "events"), persons=_maybe_parquet(persons, "persons"),
+                          groups=_maybe_parquet(groups, "groups"))
+
+
+def from_arrow(
+    cls: type[EventStore],
+    table: Any,
+    persons: Any = None,
+    groups: Any = None,
+) -> EventStore:
+    """Build from an Arrow table of events (or anything with ``__arrow_c_stream__``)."""
+    pa, pc = _pa()
+    table = _as_table(table, "events")
+    n = table.num_rows
+    for name in ("event", "distinct_id", "timestamp"):
+        if name not in table.column_names:
+            raise ValidationError(("events", name), f"missing required column {name!r}")
+    # event names: codes in string order, as from_records
+    names, ev_codes = _encode_strings(table.column("event"), "events", "event", max_len=4096)
+    if n and len(names) and min(len(s) for s in names) == 0:
+        raise ValidationError(("events", _first_row(ev_codes == _index_of(names, "")), "event"),
+                              "expected a non-empty event name, got ''")
+    order_names = sorted(range(len(names)), key=names.__getitem__)
+    new_of_old = np.empty(len(names) + 1, dtype=np.int32)
+    new_of_old[np.asarray(order_names, dtype=np.int64)] = np.arange(len(names), dtype=np.int32)
+    event = new_of_old[ev_codes] if n else np.zeros(0, np.int32)
+    ts = _timestamps(table.column("timestamp"), "events", "timestamp")
+    dids, did_codes = _encode_ids(table.column("distinct_id"), "events", "distinct_id")
+    order = _sort_order(event, ts)
+
+    # persons and the distinct_id universe
+    person_col = table.column("person_id") if "person_id" in table.column_names else None
+    person_table, distinct_ids = _build_persons(persons, dids, did_codes, person_col)
+
+    props = _property_columns(table, "events", RESERVED)
+    uuid = None
+    if "uuid" in table.column_names:
+        col = table.column("uuid")
+        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type) or pa.types.is_null(col.type)):
+            raise ValidationError(("events", "uuid"), f"expected a string column, got {col.type}")
+        if col.null_count < n:
+            uuid = np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)[order]
+    return cls(
+        ts=ts[order],
+        event=event[order],
+        event_names=tuple(names[i] for i in order_names),
+        distinct_id=did_codes[order],
+        distinct_ids=distinct_ids,
+        properties={k: PropertyColumn(c[order], d) for k, (c, d) in props.items()},
+        persons=person_table,
+        groups=build_groups(_groups_records(groups)),
+        uuid=uuid,
+    )
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def _read_parquet(path: str | Path, what: str) -> pa.Table:
+    """Read a Parquet file, string columns as Arrow dictionaries (no string materialisation)."""
+    pa, _ = _pa()
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+        strings = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+        strings = [s for s in strings if s not in ("uuid", "properties")]  # JSON text is mostly distinct
+        return pq.read_table(path, read_dictionary=strings or None, use_threads=True)
+    except (OSError, pa.ArrowException) as exc:
+        raise ValidationError((what,), f"cannot read Parquet file {str(path)!r}: {exc}") from exc
+
+
+def _maybe_parquet(x: Any, what: str) -> Any:
+    return _read_parquet(x, what) if isinstance(x, (str, Path)) else x
+
+
+def _as_table(x: Any, what: str) -> pa.Table:
+    pa, _ = _pa()
+    if isinstance(x, pa.Table):
+        return x
+    if isinstance(x, pa.RecordBatch):
+        return pa.Table.from_batches([x])
+    if hasattr(x, "__arrow_c_stream__"):
+        return pa.table(x)
+    raise ValidationError((what,), f"expected a pyarrow Table, got {type(x).__name__}")
+
+
+def _is_table(x: Any) -> bool:
+    if x is None or isinstance(x, (list, tuple, Mapping)):
+        return False
+    try:
+        pa, _ = _pa()
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(x, (pa.Table, pa.RecordBatch)) or hasattr(x, "__arrow_c_stream__")
+
+
+# --- column builders --------------------------------------------------------------------------
+
+
+def _first_row(mask: np.ndarray) -> int:
+    return int(np.flatnonzero(mask)[0])
+
+
+def _index_of(values: list, v: Any) -> int:
+    return values.index(v)
+
+
+def _dictionary_codes(col: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """(distinct non-null values in first-seen order, int32 code per row with -1 for null)."""
+    pa, pc = _pa()
+    if pa.types.is_dictionary(col.type):
+        if col.num_chunks == 0:
+            return pa.array([], col.type.value_type), np.zeros(0, np.int32)
+        dictionary, maps = _unify(col.chunks)
+        parts = []
+        for c, m in zip(col.chunks, maps):
+            idx = (c.indices.fill_null(-1) if c.null_count else c.indices).to_numpy(zero_copy_only=False)
+            parts.append(idx if m is None else m[idx])
+        raw = (parts[0] if len(parts) == 1 else np.concatenate(parts)).astype(np.int32, copy=False)
+        used = np.bincount(raw + 1, minlength=len(dictionary) + 1)[1:] > 0
+        if used.all():
+            return dictionary, raw
+        # drop unused entries (an Arrow dictionary may carry them); the rest keep their order
+        remap = np.full(len(dictionary) + 1, -1, dtype=np.int32)
+        remap[:-1][used] = np.arange(int(used.sum()), dtype=np.int32)
+        return dictionary.filter(pa.array(used)), remap[raw]
+    uniq = pc.unique(col)
+    if uniq.null_count:
+        uniq = uniq.drop_null()
+    codes = pc.index_in(col, value_set=uniq)
+    if codes.null_count:
+        codes = pc.fill_null(codes, -1)
+    out = codes.to_numpy() if isinstance(codes, pa.Array) else np.concatenate(
+        [c.to_numpy(zero_copy_only=False) for c in codes.chunks] or [np.zeros(0, np.int32)])
+    return uniq, out.astype(np.int32, copy=False)
+
+
+def _unify(chunks: list) -> tuple[Any, list[np.ndarray | None]]:
+    """One dictionary for dictionary-encoded chunks, and per chunk the map of its codes into it
+    (None = already in it; the map's last slot keeps -1 = null).
+
+    The Parquet reader gives every batch of a row group the row group's whole dictionary, so
+    dictionaries are compared by buffer identity first and each distinct one is hashed once."""
+    pa, pc = _pa()
+    distinct: dict[tuple, int] = {}
+    dicts: list = []
+    which = []
+    for c in chunks:
+        d = c.dictionary
+        key = (len(d), d.offset) + tuple(b.address if b is not None else 0 for b in d.buffers())
+        if key not in distinct:
+            distinct[key] = len(dicts)
+            dicts.append(d)
+        which.append(distinct[key])
+    if len(dicts) == 1:
+        return dicts[0], [None] * len(chunks)
+    enc = pc.dictionary_encode(pa.concat_arrays(dicts))  # one hash pass over all dictionaries
+    codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    maps, pos = [], 0
+    for d in dicts:
+        m = np.empty(len(d) + 1, dtype=np.int32)
+        m[:-1] = codes[pos:pos + len(d)]
+        m[-1] = -1
+        pos += len(d)
+        maps.append(m)
+    return enc.dictionary, [maps[w] for w in which]
+
+
+def _check_nulls(codes: np.ndarray, what: str, name: str, message: str) -> None:
+    if len(codes) and codes.min() < 0:
+        raise ValidationError((what, _first_row(codes < 0), name), message)
+
+
+def _encode_strings(col: pa.ChunkedArray, what: str, name: str, *, max_len: int) -> tuple[list[str], np.ndarray]:
+    pa, pc = _pa()
+    vtype = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
+    if not (pa.types.is_string(vtype) or pa.types.is_large_string(vtype)):
+        if pa.types.is_null(vtype) and len(col):
+            raise ValidationError((what, 0, name), f"expected a non-empty {name}")
+        if not pa.types.is_null(vtype):
+            raise ValidationError((what, name), f"expected a string column, got {col.type}")
+    uniq, codes = _dictionary_codes(col)
+    _check_nulls(codes, what, name, f"expected a non-empty {name}, got None")
+    values = uniq.to_pylist()
+    if values and max(map(len, values)) > max_len:
+        bad = next(i for i, v in enumerate(values) if len(v) > max_len)
+        raise ValidationError((what, _first_row(codes == bad), name), f"{name} longer than {max_len} characters")
+    return values, codes
+
+
+def _encode_ids(col: pa.ChunkedArray, what: str, name: str) -> tuple[list[str], np.ndarray]:
+    """String ids (integers are rendered as their decimal text, as from_records does)."""
+    pa, pc = _pa()
+    vtype = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
+    if pa.types.is_integer(vtype):
+        col = pc.cast(col, pa.string())
+    values, codes = _encode_strings(col, what, name, max_len=4096)
+    if "" in values:
+        raise ValidationError((what, _first_row(codes == values.index("")), name), f"expected a non-empty string {name}, got ''")
+    return values, codes
+
+
+def _timestamps(col: pa.ChunkedArray, what: str, name: str) -> np.ndarray:
+    """int64 µs UTC per row; ValidationError naming the first bad row."""
+    pa, pc = _pa()
+    t = col.type
+    if pa.types.is_dictionary(t):
+        col, t = col.cast(t.value_type), t.value_type
+    if col.null_count:
+        mask = np.asarray(col.is_null().to_numpy(zero_copy_only=False))
+        raise ValidationError((what, _first_row(mask), name), "missing timestamp")
+    if pa.types.is_timestamp(t) or pa.types.is_date(t):
+        if pa.types.is_date(t):
+            col = col.cast(pa.timestamp("us"))
+            t = col.type
+        raw = _int64(col.cast(pa.int64()))
+        us = _to_us_units(raw, t.unit)
+    elif pa.types.is_integer(t) or pa.types.is_floating(t):
+        x = _int64(col.cast(pa.float64())) if pa.types.is_floating(t) else None
+        if x is None:
+            secs = _int64(col.cast(pa.int64()))
+            bad = (secs < -2_208_988_800) | (secs > 10_413_792_000)
+            if bad.any():
+                raise ValidationError((what, _first_row(bad), name), "epoch seconds outside years 1900..2299")
+            us = secs * 1_000_000
+        else:
+            bad = ~np.isfinite(x) | (x < -2_208_988_800) | (x > 10_413_792_000)
+            if bad.any():
+                raise ValidationError((what, _first_row(bad), name), "expected finite epoch seconds within years 1900..2299")
+            us = np.round(x * 1_000_000).astype(np.int64)
+        return us
+    elif pa.types.is_string(t) or pa.types.is_large_string(t):
+        us = _iso_strings(col, what, name)
+    else:
+        raise ValidationError((what, name), f"expected a timestamp, date, ISO-8601 string or epoch seconds column, got {t}")
+    bad = (us < _LO_US) | (us >= _HI_US)
+    if bad.any():
+        raise ValidationError((what, _first_row(bad), name), f"timestamp outside years {MIN_YEAR}..{MAX_YEAR}")
+    return us
+
+
+def _int64(col: pa.ChunkedArray) -> np.ndarray:
+    chunks = [c.to_numpy(zero_copy_only=False) for c in col.chunks]
+    if not chunks:
+        return np.zeros(0, dtype=np.int64)
+    return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+
+
+def _to_us_units(raw: np.ndarray, unit: str) -> np.ndarray:
+    if unit == "us":
+        return raw.astype(np.int64, copy=False)
+    if unit == "ns":
+        return raw // 1000
+    return raw * (1_000_000 if unit == "s" else 1000)
+
+
+def _iso_strings(col: pa.ChunkedArray, what: str, name: str) -> np.ndarray:
+    """ISO-8601 text: Arrow's parser when it can (all with offsets, or all naive = UTC), else
+    the same parser as from_records once per distinct string."""
+    pa, pc = _pa()
+    for target in (pa.timestamp("us", "UTC"), pa.timestamp("us")):
+        try:
+            return _int64(col.cast(target).cast(pa.int64()))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+    uniq, codes = _dictionary_codes(col)
+    values = uniq.to_pylist()
+    out = np.empty(len(values), dtype=np.int64)
+    for i, v in enumerate(values):
+        try:
+            out[i] = to_us(v, ())
+        except ValidationError as exc:
+            raise ValidationError((what, _first_row(codes == i), name), exc.message) from None
+    return out[codes]
+
+
+def _sort_order(event: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """The stable (event, ts) order: a sort by time (skipped when already sorted) followed by a
+    radix sort of the small event codes. Ties keep input order, as ``np.lexsort`` does."""
+    n = len(ts)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    if bool(np.all(ts[1:] >= ts[:-1])):
+        by_time = None
+        ev = event
+    else:
+        by_time = np.argsort(ts, kind="stable")
+        ev = event[by_time]
+    small = ev.astype(np.uint16) if len(ev) and int(ev.max()) < 65536 else ev
+    by_event = np.argsort(small, kind="stable")
+    return by_event if by_time is None else by_time[by_event]
+
+
+# --- properties -------------------------------------------------------------------------------
+
+
+def _property_columns(table: pa.Table, what: str, reserved: tuple[str, ...]) -> dict[str, tuple[np.ndarray, ValueDictionary]]:
+    """Property columns of a table: flat ``properties.<key>``, a struct, or JSON text."""
+    pa, pc = _pa()
+    out: dict[str, tuple[np.ndarray, ValueDictionary]] = {}
+
+    def add(key: str, built: tuple[np.ndarray, ValueDictionary], path: tuple) -> None:
+        if key in out:
+            raise ValidationError(path, f"property {key!r} is given twice")
+        if len(key) > 4096:
+            raise ValidationError(path, "property key longer than 4096 characters")
+        out[key] = built
+
+    if "properties" in table.column_names:
+        col = table.column("properties")
+        t = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
+        if pa.types.is_struct(t):
+            flat = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+            for i in range(t.num_fields):
+                field = t.field(i)
+                child = flat.field(i)
+                if flat.null_count:  # a null struct row means no properties at all
+                    child = pc.if_else(flat.is_null(), pa.scalar(None, child.type), child)
+                add(field.name, _typed_column(pa.chunked_array([child]), what, f"properties.{field.name}"),
+                    (what, "properties", field.name))
+        elif pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t):
+            for key, built in _json_columns(col, what).items():
+                add(key, built, (what, "properties", key))
+        else:
+            raise ValidationError((what, "properties"), f"expected JSON text or a struct column, got {col.type}")
+    for name in table.column_names:
+        if name.startswith(PREFIX) and name not in reserved:
+            add(name[len(PREFIX):], _typed_column(table.column(name), what, name), (what, name))
+    return out
+
+
+def _typed_column(col: pa.ChunkedArray, what: str, name: str) -> tuple[np.ndarray, ValueDictionary]:
+    """One scalar-typed Arrow column → (codes, dictionary of Python values in first-seen order)."""
+    pa, pc = _pa()
+    t = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
+    if pa.types.is_null(t):
+        return np.full(len(col), -1, dtype=np.int32), ValueDictionary(())
+    scalar = (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_integer(t)
+              or pa.types.is_floating(t) or pa.types.is_boolean(t))
+    if not scalar:
+        raise ValidationError((what, name), f"unsupported property column type {col.type}: use string, "
+                              "integer, float or boolean (nested values go in a JSON 'properties' column)")
+    if pa.types.is_floating(t) and not pa.types.is_dictionary(col.type):
+        finite = pc.is_finite(col)
+        if pc.any(pc.invert(pc.fill_null(finite, True))).as_py():
+            mask = ~np.asarray(pc.fill_null(finite, True).to_numpy(zero_copy_only=False))
+            raise ValidationError((what, _first_row(mask), name), "expected a finite number")
+    if pa.types.is_floating(t) and t != pa.float64():
+        col = col.cast(pa.float64())
+    uniq, codes = _dictionary_codes(col)
+    values = uniq.to_pylist()
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        if values and max(map(len, values)) > MAX_STRING:
+            raise ValidationError((what, name), f"string longer than {MAX_STRING} characters")
+    return codes, ValueDictionary(values)
+
+
+def _json_columns(col: pa.ChunkedArray, what: str) -> dict[str, tuple[np.ndarray, ValueDictionary]]:
+    """JSON object text per row → one column per key; each distinct text is parsed once and each
+    key gets a look-up table text-code → value-code, gathered over the rows."""
+    uniq, blob = _dictionary_codes(col)
+    texts = uniq.to_pylist()
+    keys: dict[str, tuple[Interner, np.ndarray]] = {}
+    for j, text in enumerate(texts):
+        try:
+            props = properties_of({"properties": text}, ())
+        except ValidationError as exc:
+            raise ValidationError((what, _first_row(blob == j)) + exc.path, exc.message) from None
+        for k, v in props.items():
+            if v is None:  # JSON null = absent, as from_records
+                continue
+            interner, lut = keys.get(k) or keys.setdefault(k, (_ValueInterner(), np.full(len(texts) + 1, -1, np.int32)))
+            lut[j] = interner(v)
+    return {k: (lut[blob], ValueDictionary(interner.values)) for k, (interner, lut) in keys.items()}
+
+
+class _ValueInterner(Interner):
+    """Interns JSON values with ``intern_key`` (1, 1.0, True and "1" stay distinct)."""
+
+    def __call__(self, v: Any) -> int:  # type: ignore[override]
+        from .columns import intern_key
+        from .ingest import _frozen_copy
+
+        k = intern_key(v)
+        c = self.index.get(k)
+        if c is None:
+            c = self.index[k] = len(self.values)
+            self.values.append(_frozen_copy(v))
+        return c
+
+
+# --- persons and groups -----------------------------------------------------------------------
+
+
+def _build_persons(persons: Any, dids: list[str], did_codes: np.ndarray, person_col: Any) -> tuple[PersonTable, np.ndarray]:
+    """The person table and the distinct_id universe (events' distinct_ids first)."""
+    if persons is not None and not _is_table(persons):
+        if isinstance(persons, (str, bytes, Mapping)) or not isinstance(persons, Iterable):
+            raise ValidationError(("persons",), "expected records, an Arrow table or a Parquet path")
+        if person_col is not None:
+            raise ValidationError(("events", "person_id"), "person_id on events needs persons as a table with an 'id' column")
+        interner = Interner()
+        interner.values = list(dids)
+        interner.index = {d: i for i, d in enumerate(dids)}
+        ids, created, builders, owner = build_persons(persons, interner)
+        table = finish_persons(ids, created, builders, owner, len(interner.values))
+        return table, np.array(interner.values, dtype=object)
+    ptable = _as_table(persons, "persons") if persons is not None else None
+    if ptable is not None and "distinct_ids" in ptable.column_names:
+        if person_col is not None:
+            raise ValidationError(("events", "person_id"), "give persons either by person_id on events or by distinct_ids, not both")
+        return _build_persons(_person_records(ptable), dids, did_codes, None)
+    if ptable is not None and "id" not in ptable.column_names:
+        raise ValidationError(("persons", "id"), "missing required column 'id' (or 'distinct_ids')")
+    return _persons_by_id(ptable, dids, did_codes, person_col)
+
+
+def _persons_by_id(ptable: Any, dids: list[str], did_codes: np.ndarray, person_col: Any) -> tuple[PersonTable, np.ndarray]:
+    """Persons from a person_id column on events and a persons table keyed by ``id``."""
+    pa, pc = _pa()
+    n_dids = len(dids)
+    n_table = ptable.num_rows if ptable is not None else 0
+    table_ids: list = []
+    if ptable is not None:
+        table_ids, tcodes = _encode_ids(ptable.column("id"), "persons", "id")
+        if len(table_ids) != n_table:
+            dup = np.flatnonzero(np.bincount(tcodes, minlength=len(table_ids)) > 1)[0]
+            raise ValidationError(("persons", int(np.flatnonzero(tcodes == dup)[1]), "id"), f"duplicate person id {table_ids[dup]!r}")
+        table_ids = [table_ids[c] for c in tcodes.tolist()]
+    person_of = np.full(n_dids, -1, dtype=np.int32)
+    ids = list(table_ids)
+    if person_col is not None:
+        pids, pcodes = _encode_ids_nullable(person_col)
+        # person row per distinct person_id: the table's row, else a new row in first-seen order
+        row_of = np.full(len(pids) + 1, -1, dtype=np.int32)
+        if len(pids):
+            found = pc.index_in(pa.array(pids, pa.string()), value_set=pa.array(table_ids, pa.string()))
+            row_of[:-1] = pc.fill_null(found, -1).to_numpy(zero_copy_only=False)
+            new = np.flatnonzero(row_of[:-1] < 0)
+            row_of[new] = np.arange(len(ids), len(ids) + len(new), dtype=np.int32)
+            ids.extend(pids[i] for i in new.tolist())
+        prow = row_of[pcodes]
+        has = prow >= 0
+        person_of[did_codes[has]] = prow[has]
+        conflict = has & (person_of[did_codes] != prow)
+        if conflict.any():
+            i = _first_row(conflict)
+            raise ValidationError(("events", i, "person_id"),
+                                  f"distinct_id {dids[did_codes[i]]!r} already belongs to another person")
+    n_real = len(ids)
+    orphans = np.flatnonzero(person_of < 0)
+    person_of[orphans] = np.arange(n_real, n_real + len(orphans), dtype=np.int32)
+    n = n_real + len(orphans)
+    all_ids = np.empty(n, dtype=object)
+    all_ids[:n_real] = ids
+    created_at = np.full(n, NO_TIME, dtype=np.int64)
+    props: dict[str, PropertyColumn] = {}
+    if ptable is not None:
+        if "created_at" in ptable.column_names and ptable.column("created_at").null_count < n_table:
+            col = ptable.column("created_at")
+            ok = ~np.asarray(col.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+            filled = pc.fill_null(col, pa.scalar(0, pa.int64()).cast(col.type)) if not ok.all() else col
+            created_at[:n_table][ok] = _timestamps(filled, "persons", "created_at")[ok]
+        for k, (codes, d) in _property_columns(ptable, "persons", ("id", "distinct_ids", "created_at", "properties")).items():
+            full = np.full(n, -1, dtype=np.int32)
+            full[:n_table] = codes
+            props[k] = PropertyColumn(full, d)
+    synthetic = np.zeros(n, dtype=bool)
+    synthetic[n_real:] = True
+    return PersonTable(all_ids, created_at, props, person_of, synthetic), np.array(dids, dtype=object)
+
+
+def _encode_ids_nullable(col: Any) -> tuple[list[str], np.ndarray]:
+    pa, pc = _pa()
+    vtype = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
+    if pa.types.is_integer(vtype):
+        col = pc.cast(col, pa.string())
+    elif not (pa.types.is_string(vtype) or pa.types.is_large_string(vtype) or pa.types.is_null(vtype)):
+        raise ValidationError(("events", "person_id"), f"expected a string or integer column, got {col.type}")
+    uniq, codes = _dictionary_codes(col)
+    values = uniq.to_pylist()
+    if "" in values:
+        raise ValidationError(("events", _first_row(codes == values.index("")), "person_id"), "expected a non-empty person_id")
+    return values, codes
+
+
+def _table_records(table: Any, what: str, fields: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Rows of a small table (persons by distinct_ids, groups) as records for the record path."""
+    props = _property_columns(table, what, fields + ("properties",))
+    cols = {f: table.column(f).to_pylist() for f in fields if f in table.column_names}
+    n = table.num_rows
+    out = []
+    for i in range(n):
+        rec: dict[str, Any] = {f: v[i] for f, v in cols.items() if v[i] is not None}
+        rec["properties"] = {k: d.values[c] for k, (codes, d) in props.items() if (c := int(codes[i])) >= 0}
+        out.append(rec)
+    return out
+
+
+def _person_records(table: Any) -> list[dict[str, Any]]:
+    return _table_records(table, "persons", ("distinct_ids", "created_at", "id"))
+
+
+def _groups_records(groups: Any) -> Any:
+    if groups is None or not _is_table(groups):
+        return groups
+    return _table_records(_as_table(groups, "groups"), "groups", ("group_type_index", "group_key", "created_at"))
+
+
+__all__ = ["from_arrow", "from_parquet"]

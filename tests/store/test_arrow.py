@@ -1,0 +1,207 @@
+"""EventStore.from_arrow / from_parquet build the same store as from_records."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import trendcalc as tc
+from tests.conformance.harness import load_cases
+
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+
+EVENTS = [
+    {"event": "$pageview", "distinct_id": "a", "timestamp": "2024-01-02T10:00:00Z",
+     "properties": {"$browser": "Chrome", "n": 1, "f": 1.5, "b": True, "$session_id": "s1"}},
+    {"event": "$pageview", "distinct_id": "b", "timestamp": "2024-01-01T10:00:00Z",
+     "properties": {"$browser": "Safari", "n": 2, "b": False}},
+    {"event": "purchase", "distinct_id": "a2", "timestamp": "2024-01-01T09:00:00Z",
+     "properties": {"revenue": 10.0, "$browser": "Chrome"}},
+    {"event": "purchase", "distinct_id": "c", "timestamp": "2024-01-01T09:00:00Z", "properties": {}},
+    {"event": "$pageview", "distinct_id": "a", "timestamp": "2024-01-01T10:00:00Z",
+     "properties": {"$browser": "", "f": 2.0}},
+    {"event": "signup", "distinct_id": "b", "timestamp": "2024-01-03T00:00:00Z", "properties": {"n": 3}},
+]
+PERSONS = [
+    {"id": "p1", "distinct_ids": ["a", "a2"], "properties": {"plan": "pro", "email": "x@posthog.com"}},
+    {"id": "p2", "distinct_ids": ["b"], "properties": {"plan": "free"}},
+]
+
+
+def assert_same_store(x: tc.EventStore, y: tc.EventStore) -> None:
+    """Same rows, codes decoded to values, dictionaries (with value types) and persons."""
+    assert len(x) == len(y)
+    np.testing.assert_array_equal(x.ts, y.ts)
+    assert x.event_names == y.event_names
+    np.testing.assert_array_equal(x.event, y.event)
+    np.testing.assert_array_equal(x.offsets, y.offsets)
+    assert list(x.distinct_ids[x.distinct_id]) == list(y.distinct_ids[y.distinct_id])
+    assert set(x.properties) == set(y.properties)
+    for k, cx in x.properties.items():
+        cy = y.properties[k]
+        assert [cx.value(i) for i in range(len(x))] == [cy.value(i) for i in range(len(y))], k
+        assert [type(v) for v in cx.dictionary.values] == [type(v) for v in cy.dictionary.values], k
+        assert list(cx.dictionary.values) == list(cy.dictionary.values), k
+    # persons seen through the events: same person grouping, ids, properties and created_at
+    px, py = x.person, y.person
+    np.testing.assert_array_equal(_partition(px), _partition(py))
+    assert list(x.persons.ids[px]) == list(y.persons.ids[py])
+    np.testing.assert_array_equal(x.persons.created_at[px], y.persons.created_at[py])
+    np.testing.assert_array_equal(x.persons.synthetic[px], y.persons.synthetic[py])
+    assert set(x.persons.properties) == set(y.persons.properties)
+    for k, cx in x.persons.properties.items():
+        cy = y.persons.properties[k]
+        assert [cx.value(int(i)) for i in px] == [cy.value(int(i)) for i in py], k
+
+
+def _partition(labels: np.ndarray) -> np.ndarray:
+    """Labels renumbered by first occurrence, so equal partitions compare equal."""
+    _, first, inv = np.unique(labels, return_index=True, return_inverse=True)
+    return np.argsort(np.argsort(first))[inv.reshape(-1)]
+
+
+def table_json(events):
+    return pa.table({
+        "event": [e["event"] for e in events],
+        "distinct_id": [e["distinct_id"] for e in events],
+        "timestamp": [e["timestamp"] for e in events],
+        "properties": [json.dumps(e.get("properties") or {}) for e in events],
+    })
+
+
+def table_flat(events):
+    keys = sorted({k for e in events for k in e.get("properties", {})})
+    cols = {
+        "event": [e["event"] for e in events],
+        "distinct_id": [e["distinct_id"] for e in events],
+        "timestamp": pa.array([e["timestamp"] for e in events]).cast(pa.timestamp("us", "UTC")),
+    }
+    for k in keys:
+        cols[f"properties.{k}"] = [e.get("properties", {}).get(k) for e in events]
+    return pa.table(cols)
+
+
+def test_json_properties_and_person_records():
+    a = tc.EventStore.from_records(EVENTS, persons=PERSONS)
+    b = tc.EventStore.from_arrow(table_json(EVENTS), persons=PERSONS)
+    assert_same_store(a, b)
+
+
+def test_flat_columns_identical_including_dictionary_order():
+    a = tc.EventStore.from_records(EVENTS, persons=PERSONS)
+    b = tc.EventStore.from_arrow(table_flat(EVENTS), persons=PERSONS)
+    assert_same_store(a, b)
+    for k in a.properties:  # codes themselves agree: dictionaries are in first-seen order
+        np.testing.assert_array_equal(a.properties[k].codes, b.properties[k].codes)
+
+
+def test_struct_properties():
+    t = table_flat(EVENTS)
+    names = [n for n in t.column_names if n.startswith("properties.")]
+    struct = pa.StructArray.from_arrays([t.column(n).combine_chunks() for n in names],
+                                        names=[n[len("properties."):] for n in names])
+    t2 = t.drop_columns(names).append_column("properties", struct)
+    assert_same_store(tc.EventStore.from_records(EVENTS), tc.EventStore.from_arrow(t2))
+
+
+def test_person_id_column_and_persons_table(tmp_path):
+    events = [dict(e, person_id={"a": "p1", "a2": "p1", "b": "p2"}.get(e["distinct_id"])) for e in EVENTS]
+    t = table_flat(events).append_column("person_id", pa.array([e["person_id"] for e in events]))
+    persons = pa.table({"id": ["p2", "p1"], "properties.plan": ["free", "pro"],
+                        "properties.email": [None, "x@posthog.com"]})
+    b = tc.EventStore.from_arrow(t, persons=persons)
+    a = tc.EventStore.from_records(EVENTS, persons=PERSONS)
+    assert_same_store(a, b)
+    # through Parquet (string columns come back as Arrow dictionaries)
+    pq.write_table(t, tmp_path / "e.parquet", row_group_size=2)
+    pq.write_table(persons, tmp_path / "p.parquet")
+    c = tc.EventStore.from_parquet(tmp_path / "e.parquet", persons=tmp_path / "p.parquet")
+    assert_same_store(a, c)
+
+
+def test_persons_table_with_distinct_ids():
+    persons = pa.table({"id": ["p1", "p2"], "distinct_ids": [["a", "a2"], ["b"]],
+                        "properties": [json.dumps(p["properties"]) for p in PERSONS]})
+    assert_same_store(tc.EventStore.from_records(EVENTS, persons=PERSONS),
+                      tc.EventStore.from_arrow(table_json(EVENTS), persons=persons))
+
+
+def test_timestamp_forms():
+    base = table_flat(EVENTS)
+    ts = base.column("timestamp")
+    ref = tc.EventStore.from_arrow(base)
+    for col in (ts.cast(pa.timestamp("ns", "UTC")), ts.cast(pa.timestamp("ms")),
+                pa.array([e["timestamp"].replace("Z", "") for e in EVENTS]),
+                pa.array([e["timestamp"].replace("Z", "+00:00") for e in EVENTS[:3]]
+                         + [e["timestamp"].replace("Z", "") for e in EVENTS[3:]]),
+                pc_epoch_seconds(ts)):
+        assert_same_store(ref, tc.EventStore.from_arrow(base.set_column(2, "timestamp", col)))
+
+
+def pc_epoch_seconds(ts):
+    return pa.array(ts.cast(pa.int64()).to_numpy() // 1_000_000)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "path"),
+    [
+        (lambda t: t.drop_columns(["event"]), ("events", "event")),
+        (lambda t: t.drop_columns(["timestamp"]), ("events", "timestamp")),
+        (lambda t: t.set_column(0, "event", pa.array([1, 2, 3, 4, 5, 6])), ("events", "event")),
+        (lambda t: t.set_column(0, "event", pa.array(["a", "b", None, "c", "d", "e"])), ("events", 2, "event")),
+        (lambda t: t.set_column(0, "event", pa.array(["a", "b", "c", "", "d", "e"])), ("events", 3, "event")),
+        (lambda t: t.set_column(1, "distinct_id", pa.array(["a", "b", "c", "d", None, "e"])), ("events", 4, "distinct_id")),
+        (lambda t: t.set_column(2, "timestamp", pa.array(["2024-01-01", "x", "2024-01-01", "2024-01-01",
+                                                           "2024-01-01", "2024-01-01"])), ("events", 1, "timestamp")),
+        (lambda t: t.set_column(2, "timestamp", pa.array([1.0, 2.0, None, 3.0, 4.0, 5.0])), ("events", 2, "timestamp")),
+        (lambda t: t.set_column(2, "timestamp", pa.array([True] * 6)), ("events", "timestamp")),
+        (lambda t: t.append_column("properties.x", pa.array([1.0, float("nan"), 1.0, 1.0, 1.0, 1.0])),
+         ("events", 1, "properties.x")),
+        (lambda t: t.append_column("properties.x", pa.array([[1]] * 6)), ("events", "properties.x")),
+        (lambda t: t.append_column("properties", pa.array(["{}", "{}", "[1]", "{}", "{}", "{}"])),
+         ("events", 2, "properties")),
+        (lambda t: t.append_column("properties", pa.array(['{"$browser": 1}'] * 6)), ("events", "properties.$browser")),
+    ],
+)
+def test_validation_names_column_and_row(mutate, path):
+    with pytest.raises(tc.ValidationError) as info:
+        tc.EventStore.from_arrow(mutate(table_flat(EVENTS)))
+    assert info.value.path == path
+
+
+def test_conflicting_person_ids():
+    t = table_flat(EVENTS).append_column("person_id", pa.array(["p1", "p2", "p1", None, "p2", "p2"]))
+    with pytest.raises(tc.ValidationError) as info:
+        tc.EventStore.from_arrow(t)
+    assert info.value.path[0] == "events" and info.value.path[2] == "person_id"
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(tc.ValidationError):
+        tc.EventStore.from_parquet(tmp_path / "nope.parquet")
+
+
+def _json_table(events):
+    return pa.table({
+        "event": pa.array([e["event"] for e in events], pa.string()),
+        "distinct_id": pa.array([str(e["distinct_id"]) for e in events], pa.string()),
+        "timestamp": pa.array([e["timestamp"] for e in events]),
+        "properties": pa.array([json.dumps(e.get("properties") or {}) for e in events], pa.string()),
+    })
+
+
+CASES = [c for c in load_cases() if c["events"]
+         and all(isinstance(e.get("timestamp"), str) and isinstance(e.get("distinct_id"), (str, int))
+                 and not isinstance(e.get("distinct_id"), bool) for e in c["events"])]
+
+
+@pytest.mark.parametrize("case", CASES[::4], ids=lambda c: c["name"] if "name" in c else None)
+def test_conformance_inputs_build_identically(case):
+    """Every (fourth) conformance input: JSON-properties Arrow table ≡ records, and the same
+    trends answer."""
+    a = tc.EventStore.from_records(case["events"], persons=case.get("persons"), groups=case.get("groups"))
+    b = tc.EventStore.from_arrow(_json_table(case["events"]), persons=case.get("persons"), groups=case.get("groups"))
+    assert_same_store(a, b)
