@@ -104,13 +104,19 @@ def normalize_url(s: str) -> str:
     return t if t else "/"
 
 
-def column_values(codes: np.ndarray, dictionary_values: Sequence[Any], prop_type: str | None, normalize: bool) -> ItemValues:
-    """Label ids per row from dictionary codes, rendering each dictionary value once."""
-    rendered = [render_value(v, prop_type, normalize) for v in dictionary_values] + [BREAKDOWN_NULL]
-    index: dict[str, int] = {}
-    lut = np.fromiter((index.setdefault(s, len(index)) for s in rendered), dtype=np.int32, count=len(rendered))
-    ids = lut[codes]
-    return ItemValues(ids, np.arange(len(index), dtype=np.int32), list(index))
+def column_values(codes: np.ndarray, dictionary_values: Sequence[Any], prop_type: str | None, normalize: bool,
+                  dictionary: ValueDictionary | None = None) -> ItemValues:
+    """Label ids per row from dictionary codes, rendering each dictionary value once — once per
+    store when the column's ``dictionary`` is given (the look-up table is cached there)."""
+
+    def build() -> tuple[np.ndarray, list[str]]:
+        rendered = [render_value(v, prop_type, normalize) for v in dictionary_values] + [BREAKDOWN_NULL]
+        index: dict[str, int] = {}
+        lut = np.fromiter((index.setdefault(s, len(index)) for s in rendered), dtype=np.int32, count=len(rendered))
+        return lut, list(index)
+
+    lut, labels = build() if dictionary is None else dictionary.cached(("breakdown_labels", prop_type, normalize), build)
+    return ItemValues(lut[codes], np.arange(len(labels), dtype=np.int32), labels)
 
 
 def histogram_values(raw: RawColumn, bins: int) -> ItemValues:
@@ -143,8 +149,9 @@ def histogram_values(raw: RawColumn, bins: int) -> ItemValues:
 # --- sources: where a breakdown value is read ----------------------------------------------------
 
 
-def _missing(rows: np.ndarray) -> RawColumn:
-    return RawColumn(np.full(len(rows), -1, np.int32), EMPTY)
+def _missing(rows: np.ndarray | slice) -> RawColumn:
+    n = rows.stop - rows.start if isinstance(rows, slice) else len(rows)
+    return RawColumn(np.full(n, -1, np.int32), EMPTY)
 
 
 def _event_source(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray) -> RawColumn:
@@ -213,7 +220,8 @@ def item_values(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray) -> Ite
     raw = source(ctx, item, rows)
     if item.histogram_bin_count is not None:
         return histogram_values(raw, item.histogram_bin_count)
-    return column_values(raw.codes, raw.dictionary.values, raw.prop_type, item.normalize_url)
+    shared = raw.dictionary if raw.dictionary is not EMPTY else None
+    return column_values(raw.codes, raw.dictionary.values, raw.prop_type, item.normalize_url, shared)
 
 
 def group_rows(ctx: QueryContext, breakdown: Breakdown, rows: np.ndarray) -> Grouping:
@@ -226,19 +234,33 @@ def group_rows(ctx: QueryContext, breakdown: Breakdown, rows: np.ndarray) -> Gro
     fine_shape = tuple(max(len(p.fine_label), 1) for p in parts)
     label_shape = tuple(max(len(p.labels), 1) for p in parts)
     fine_key = np.ravel_multi_index(tuple(p.fine for p in parts), fine_shape) if len(parts) > 1 else parts[0].fine.astype(np.int64)
-    uniq_fine, codes = np.unique(fine_key, return_inverse=True)
+    uniq_fine, codes = dense_codes(fine_key, int(np.prod(fine_shape)))
     fine_idx = np.unravel_index(uniq_fine, fine_shape)
     label_ids = tuple(p.fine_label[i] for p, i in zip(parts, fine_idx))
     final_key = np.ravel_multi_index(label_ids, label_shape) if len(parts) > 1 else label_ids[0].astype(np.int64)
-    uniq_final, fine_to_final = np.unique(final_key, return_inverse=True)
-    final_idx = np.unravel_index(uniq_final, label_shape)
-    values: tuple[Any, ...] = tuple(
-        tuple(p.labels[j] for p, j in zip(parts, col)) for col in zip(*(a.tolist() for a in final_idx))
-    )
-    if not breakdown.multi:
-        values = tuple(v[0] for v in values)
-    kinds = np.array([NULL if _has_null(v) else NORMAL for v in values], dtype=np.int8)
-    return Grouping(codes.astype(np.int32).reshape(-1), fine_to_final.astype(np.int64).reshape(-1), values, kinds)
+    uniq_final, fine_to_final = dense_codes(final_key, int(np.prod(label_shape)))
+    if len(parts) == 1 and not breakdown.multi:  # the common case, without a loop per value
+        labels = np.asarray(parts[0].labels, dtype=object)
+        values: tuple[Any, ...] = tuple(labels[uniq_final].tolist())
+        kinds = np.where(labels[uniq_final] == BREAKDOWN_NULL, NULL, NORMAL).astype(np.int8)
+    else:
+        final_idx = np.unravel_index(uniq_final, label_shape)
+        values = tuple(tuple(p.labels[j] for p, j in zip(parts, col)) for col in zip(*(a.tolist() for a in final_idx)))
+        if not breakdown.multi:
+            values = tuple(v[0] for v in values)
+        kinds = np.array([NULL if _has_null(v) else NORMAL for v in values], dtype=np.int8)
+    return Grouping(codes.astype(np.int32, copy=False).reshape(-1), fine_to_final.astype(np.int64).reshape(-1), values, kinds)
+
+
+def dense_codes(key: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(key, return_inverse=True)`` for keys in [0, n_keys): sort-free (a bincount and a
+    look-up table) when the key space is small, as label ids are; the inverse is int32."""
+    if n_keys > 4 * len(key) + 4096:
+        uniq, inv = np.unique(key, return_inverse=True)
+        return uniq, inv.reshape(-1).astype(np.int32)
+    used = np.bincount(key, minlength=n_keys) > 0
+    remap = np.cumsum(used, dtype=np.int32) - 1
+    return np.flatnonzero(used), remap[key]
 
 
 def _has_null(v: Any) -> bool:
@@ -261,14 +283,21 @@ def rank(
     total-value displays choose by total alone (PostHog's ``row_number() OVER (ORDER BY total
     DESC)``, ties taken by value), and then sort the kept values by class, so a kept null marker
     is still shown last (case trends_c__breakdown_filtering_bar_chart_by_value)."""
-    display = sorted(range(len(values)), key=lambda g: (int(kinds[g]), -float(totals[g]), _value_key(values[g])))
+    # One sort of the value strings (a C-level key), then NumPy lexsorts: the same stable orders
+    # as sorting by (class, -total, value) tuples, without a Python key call per group.
+    keys = [_value_key(v) for v in values]
+    by_value = np.empty(len(keys), dtype=np.int64)
+    by_value[np.asarray(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64)] = np.arange(len(keys))
+    neg_totals = -np.asarray(totals, dtype=np.float64)
+    display = np.lexsort((by_value, neg_totals, np.asarray(kinds)))
     n = max(limit, 0)
     if len(values) <= limit:
-        return display, []
+        return display.tolist(), []
     if total_value:
-        chosen = set(sorted(range(len(values)), key=lambda g: (-float(totals[g]), _value_key(values[g])))[:n])
-        return [g for g in display if g in chosen], [g for g in display if g not in chosen]
-    return display[:n], display[n:]
+        chosen = np.zeros(len(values), dtype=bool)
+        chosen[np.lexsort((by_value, neg_totals))[:n]] = True
+        return display[chosen[display]].tolist(), display[~chosen[display]].tolist()
+    return display[:n].tolist(), display[n:].tolist()
 
 
 def other_value(multi: bool, width: int) -> Any:

@@ -1,12 +1,21 @@
 """Vectorised reductions of row values into (group, bucket) cells.
 
-Every function takes ``cell`` (int64 flat cell id per row) and returns one float per cell.
-Distinct counts and order statistics are sort-based; nothing loops over rows.
+Most functions take ``cell`` (int64 flat cell id per row) and return one float per cell. When
+rows come in time order, block by block, the ``*_runs`` variants take the *runs* of each bucket
+instead (``runs[k][b]:runs[k][b+1]`` are block k's rows in bucket b) and need no per-row bucket
+array. Distinct counts use a bitmap while the (cell, key) space is small, else one sort; nothing
+loops over rows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+
+# A (cell, key) bitmap is used for distinct counts while it has at most this many slots
+# (one byte each); larger key spaces fall back to one sort.
+BITMAP_LIMIT = 1 << 25
 
 
 def count(cell: np.ndarray, n_cells: int) -> np.ndarray:
@@ -14,12 +23,71 @@ def count(cell: np.ndarray, n_cells: int) -> np.ndarray:
     return np.bincount(cell, minlength=n_cells).astype(np.float64)
 
 
+def count_runs(runs: Sequence[np.ndarray], n_buckets: int) -> np.ndarray:
+    """Rows per bucket from bucket runs: no pass over the rows."""
+    out = np.zeros(n_buckets, dtype=np.int64)
+    for r in runs:
+        out += np.diff(r)
+    return out.astype(np.float64)
+
+
+def count_grouped_runs(group: np.ndarray, runs: Sequence[np.ndarray], n_groups: int, n_buckets: int) -> np.ndarray:
+    """Rows per (group, bucket): one ``bincount`` of the group ids of each bucket's run.
+
+    ``group`` is aligned with the rows, blocks concatenated in order."""
+    out = np.zeros((n_buckets, n_groups), dtype=np.int64)
+    pos = 0
+    for r in runs:
+        for b in range(n_buckets):
+            a, e = pos + int(r[b]), pos + int(r[b + 1])
+            if e > a:
+                out[b] += np.bincount(group[a:e], minlength=n_groups)
+        pos += int(r[-1])
+    return out.T.reshape(-1).astype(np.float64)
+
+
+
 def count_distinct(cell: np.ndarray, key: np.ndarray, n_keys: int, n_cells: int) -> np.ndarray:
-    """Distinct ``key`` values per cell (sort-based: unique over combined int64 ids)."""
+    """Distinct ``key`` values (0 <= key < n_keys) per cell: a (cell, key) bitmap when small,
+    else one sort of the combined ids (``np.sort``, not ``np.unique``: no inverse needed)."""
     if len(cell) == 0:
         return np.zeros(n_cells, dtype=np.float64)
-    combined = np.unique(cell.astype(np.int64) * int(n_keys) + key.astype(np.int64))
-    return np.bincount(combined // int(n_keys), minlength=n_cells).astype(np.float64)
+    n_keys = max(int(n_keys), 1)
+    combined = cell.astype(np.int64) * n_keys + key
+    if n_cells * n_keys <= BITMAP_LIMIT:
+        seen = np.zeros(n_cells * n_keys, dtype=bool)
+        seen[combined] = True
+        return np.count_nonzero(seen.reshape(n_cells, n_keys), axis=1).astype(np.float64)
+    s = np.sort(combined)
+    first = np.ones(len(s), dtype=bool)
+    first[1:] = s[1:] != s[:-1]
+    return np.bincount(s[first] // n_keys, minlength=n_cells).astype(np.float64)
+
+
+def count_distinct_runs(key: np.ndarray, runs: Sequence[np.ndarray], n_keys: int, n_buckets: int) -> np.ndarray:
+    """Distinct ``key`` values per bucket from bucket runs: one reusable bitmap over the keys,
+    set for a bucket's rows, counted, cleared — no sort and no per-row bucket array."""
+    out = np.zeros(n_buckets, dtype=np.float64)
+    if len(key) == 0:
+        return out
+    seen = np.zeros(max(int(n_keys), 1), dtype=bool)
+    starts = np.cumsum([0] + [int(r[-1]) for r in runs[:-1]])
+    for b in range(n_buckets):
+        parts = [key[p + int(r[b]):p + int(r[b + 1])] for p, r in zip(starts.tolist(), runs)]
+        n = sum(len(x) for x in parts)
+        if n == 0:
+            continue
+        if n * 8 < len(seen):  # few rows: a sort of them beats scanning the bitmap
+            x = np.sort(np.concatenate(parts)) if len(parts) > 1 else np.sort(parts[0])
+            out[b] = 1 + np.count_nonzero(x[1:] != x[:-1])
+            continue
+        for x in parts:
+            seen[x] = True
+        out[b] = np.count_nonzero(seen)
+        seen[:] = False
+    return out
+
+
 
 
 def distinct_pairs(cell: np.ndarray, key: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

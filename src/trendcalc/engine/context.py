@@ -12,7 +12,9 @@ from ..filters.model import Series, TrendsFilter
 from ..limits import Limits
 from ..project import Project
 from ..store import EventStore
+from . import cells
 from .display import DisplayMode
+from .select import Rows
 from .timeaxis import TimeAxis
 
 
@@ -46,35 +48,82 @@ class RowSource(Protocol):
         """Rows of the series' event(s)/action with lo <= ts < hi, sampled (None: no such action)."""
         ...
 
+    def selection(self, lo_us: int, hi_us: int) -> Rows | None:
+        """The same rows as time-ordered blocks (slices while nothing was dropped)."""
+        ...
+
+    def needs_mask(self) -> bool:
+        """False when ``mask`` would keep every row (no filters apply)."""
+        ...
+
     def mask(self, rows: np.ndarray) -> np.ndarray:
         """Test-account, global, series, group-math and cohort filters over ``rows``."""
         ...
 
 
-@attrs.define
 class Frame:
     """Rows of one series query after selection and masking.
 
-    ``rows`` index the store (ascending within each event block); ``bucket`` and ``group`` are
-    the time bucket and breakdown group of each row. Column reads go through ``take``.
-    ``breakdown_rows`` (default: ``rows``) are the rows breakdown values are read from; the
-    first-time maths read them from each person's first event, not the counted one.
+    ``selection`` holds the rows as blocks of the store in time order: slices while no mask has
+    dropped rows, so ``take(column)`` is a view for a single block. ``rows`` is the same rows as
+    an index array (materialised on first use). ``bucket`` and ``group`` are the time bucket and
+    breakdown group per row; when the frame has bucket ``runs`` (each block's rows split by
+    bucket with ``searchsorted``) the per-row bucket array is derived only if a math asks for it,
+    and counts and distinct counts are taken per run. ``breakdown_rows`` (default: ``rows``) are
+    the rows breakdown values are read from; the first-time maths read them from each person's
+    first event, not the counted one.
     """
 
-    ctx: QueryContext
-    series: Series
-    axis: TimeAxis
-    rows: np.ndarray
-    bucket: np.ndarray
-    group: np.ndarray
-    n_buckets: int
-    n_groups: int
-    breakdown_rows: np.ndarray | None = None
+    def __init__(
+        self,
+        ctx: QueryContext,
+        series: Series,
+        axis: TimeAxis,
+        selection: Rows,
+        n_buckets: int,
+        *,
+        bucket: np.ndarray | None = None,
+        runs: list[np.ndarray] | None = None,
+        breakdown_rows: np.ndarray | None = None,
+    ):
+        if bucket is None and runs is None:
+            raise ValueError("a Frame needs per-row buckets or bucket runs")
+        self.ctx = ctx
+        self.series = series
+        self.axis = axis
+        self.selection = selection
+        self.n_buckets = n_buckets
+        self.n_groups = 1
+        self.runs = runs
+        self.breakdown_rows = breakdown_rows
+        self._bucket = bucket
+        self._group: np.ndarray | None = None
+        self._cache: dict[str, Any] = {}
 
     @classmethod
     def of(cls, src: RowSource, rows: np.ndarray, bucket: np.ndarray, n_buckets: int, **kw: Any) -> Frame:
-        """A frame of one (not yet grouped) group."""
-        return cls(src.ctx, src.series, src.axis, rows, bucket, np.zeros(len(rows), np.int32), n_buckets, 1, **kw)
+        """A frame of one (not yet grouped) group over explicit rows and buckets."""
+        return cls(src.ctx, src.series, src.axis, Rows([rows]), n_buckets, bucket=bucket, **kw)
+
+    @classmethod
+    def of_runs(cls, src: RowSource, selection: Rows, runs: list[np.ndarray], n_buckets: int) -> Frame:
+        """A frame whose rows are time-ordered blocks split into bucket runs."""
+        return cls(src.ctx, src.series, src.axis, selection, n_buckets, runs=runs)
+
+    # --- rows, buckets, groups ------------------------------------------------------------------
+    @property
+    def rows(self) -> np.ndarray:
+        """Row indices (int64), blocks concatenated."""
+        return self.selection.index()
+
+    @property
+    def row_key(self) -> slice | np.ndarray:
+        """What to index store columns with: a slice for one unmasked block (a view), else rows."""
+        return self.selection.key
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.selection)
 
     @property
     def n_cells(self) -> int:
@@ -84,19 +133,69 @@ class Frame:
     def store(self) -> EventStore:
         return self.ctx.store
 
+    @property
+    def bucket(self) -> np.ndarray:
+        """Bucket index per row (int32)."""
+        if self._bucket is None:
+            b = np.arange(self.n_buckets, dtype=np.int32)
+            parts = [np.repeat(b, np.diff(r)) for r in self.runs or ()]
+            self._bucket = np.concatenate(parts) if parts else np.zeros(0, np.int32)
+        return self._bucket
+
+    @bucket.setter
+    def bucket(self, value: np.ndarray) -> None:
+        self._bucket, self.runs = value, None
+        self._cache.clear()
+
+    @property
+    def group(self) -> np.ndarray:
+        """Breakdown group per row (all 0 before grouping)."""
+        if self._group is None:
+            return np.zeros(self.n_rows, dtype=np.int32)
+        return self._group
+
+    @group.setter
+    def group(self, value: np.ndarray) -> None:
+        self._group = value
+        self._cache.clear()
+
     def take(self, column: np.ndarray) -> np.ndarray:
-        return column[self.rows]
+        """``column`` at the frame's rows (a view when the rows are one slice)."""
+        return self.selection.take(column)
 
     def ts(self) -> np.ndarray:
-        return self.store.ts[self.rows]
+        return self.take(self.store.ts)
 
     def cell(self) -> np.ndarray:
-        """Flat (group, bucket) cell id per row."""
-        return self.group.astype(np.int64) * self.n_buckets + self.bucket
+        """Flat (group, bucket) cell id per row (int64)."""
+        if "cell" not in self._cache:
+            b = self.bucket.astype(np.int64)
+            self._cache["cell"] = b if self._group is None else self._group.astype(np.int64) * self.n_buckets + b
+        return self._cache["cell"]
+
+    # --- reductions that use the bucket runs when there are any ----------------------------------
+    def count_per_cell(self) -> np.ndarray:
+        """Rows per (group, bucket) cell, flat (float64)."""
+        if "count" not in self._cache:
+            if self.runs is not None and self._group is None:
+                out = cells.count_runs(self.runs, self.n_buckets)
+            elif self.runs is not None:
+                out = cells.count_grouped_runs(self._group, self.runs, self.n_groups, self.n_buckets)
+            else:
+                out = cells.count(self.cell(), self.n_cells)
+            self._cache["count"] = out
+        return self._cache["count"]
+
+    def distinct_per_cell(self, key: np.ndarray, n_keys: int) -> np.ndarray:
+        """Distinct ``key`` values (aligned with the rows, 0 <= key < n_keys) per cell, flat."""
+        if self.runs is not None and self._group is None:
+            return cells.count_distinct_runs(key, self.runs, n_keys, self.n_buckets)
+        return cells.count_distinct(self.cell(), key, n_keys, self.n_cells)
 
     def actors(self) -> tuple[np.ndarray, int]:
         """Actor id per row and the number of possible actors: persons by default, distinct_ids
-        with aggregate_users_by_distinct_id, group rows when the series aggregates groups."""
+        with aggregate_users_by_distinct_id, group keys (code + 1) when the series aggregates
+        groups."""
         s, store = self.series, self.store
         gti = s.math_group_type_index
         if gti is None and self.ctx.filter.aggregation_group_type_index is not None:
@@ -104,13 +203,13 @@ class Frame:
         if gti is not None and s.math in ("dau", "unique_group", "weekly_active", "monthly_active"):
             col = store.column(f"$group_{gti}")
             if col is None:
-                return np.zeros(len(self.rows), np.int64), 1
-            return col.codes[self.rows].astype(np.int64), len(col.dictionary) + 1
+                return np.zeros(self.n_rows, np.int64), 1
+            return self.take(col.codes).astype(np.int64) + 1, len(col.dictionary) + 1
         return self.person_actors()
 
     def person_actors(self) -> tuple[np.ndarray, int]:
         """Persons (distinct_ids with aggregate_users_by_distinct_id) per row, and how many exist."""
         store = self.store
         if self.ctx.project.aggregate_users_by_distinct_id:
-            return store.distinct_id[self.rows].astype(np.int64), max(len(store.distinct_ids), 1)
-        return store.person[self.rows].astype(np.int64), max(len(store.persons), 1)
+            return self.take(store.distinct_id), max(len(store.distinct_ids), 1)
+        return self.take(store.person), max(len(store.persons), 1)

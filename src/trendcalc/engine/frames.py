@@ -14,22 +14,30 @@ import numpy as np
 
 from .context import Frame, RowSource
 from .localtime import floor_second_us, shift_days
+from .select import Rows
 
 FrameBuilder = Callable[[RowSource], "Frame | None"]
 EARLIEST_US = np.iinfo(np.int64).min
 
 
+def _selected(src: RowSource, lo_us: int, hi_us: int) -> Rows | None:
+    """The series' rows in [lo, hi) that pass its filters, as time-ordered blocks."""
+    sel = src.selection(lo_us, hi_us)
+    if sel is not None and src.needs_mask():
+        sel = sel.restrict(src.mask(sel.index()))
+    return sel
+
+
 def _in_axis(src: RowSource, lo_us: int) -> Frame | None:
+    """Rows from ``lo_us`` to the axis end, split into bucket runs (rows outside every bucket
+    dropped): the runs come from ``searchsorted`` of the bucket edges into each time-ordered
+    block, so no per-row bucket array is built unless a math asks for one."""
     axis = src.axis
-    rows = src.rows(lo_us, axis.hi_us)
-    if rows is None:
+    sel = _selected(src, lo_us, axis.hi_us)
+    if sel is None:
         return None
-    rows = rows[src.mask(rows)]
-    bucket = axis.bucket_of(src.ctx.store.ts[rows])
-    keep = bucket >= 0
-    if not keep.all():
-        rows, bucket = rows[keep], bucket[keep]
-    return Frame.of(src, rows, bucket, axis.n_buckets)
+    sel, runs = sel.bucket_runs(src.ctx.store.ts, axis.edges_us)
+    return Frame.of_runs(src, sel, runs, axis.n_buckets)
 
 
 def date_range(src: RowSource) -> Frame | None:
@@ -51,11 +59,10 @@ def look_back(days: int) -> FrameBuilder:
         r = src.axis.range
         anchor = r.date_to if src.ctx.display.total_value else r.date_from
         lo = floor_second_us(shift_days(anchor, -days))
-        rows = src.rows(lo, src.axis.hi_us)
-        if rows is None:
+        sel = _selected(src, lo, src.axis.hi_us)
+        if sel is None:
             return None
-        rows = rows[src.mask(rows)]
-        return Frame.of(src, rows, np.zeros(len(rows), np.int32), src.axis.n_buckets)
+        return Frame(src.ctx, src.series, src.axis, sel, src.axis.n_buckets, bucket=np.zeros(len(sel), np.int32))
 
     return build
 

@@ -45,13 +45,13 @@ def _shape(frame: Frame, flat: np.ndarray) -> np.ndarray:
 
 def total(frame: Frame) -> np.ndarray:
     """count(): events per cell."""
-    return _shape(frame, cells.count(frame.cell(), frame.n_cells))
+    return _shape(frame, frame.count_per_cell())
 
 
 def distinct_actors(frame: Frame) -> np.ndarray:
     """Distinct actors per cell (persons, distinct_ids, or group keys for group maths)."""
     actors, n = frame.actors()
-    return _shape(frame, cells.count_distinct(frame.cell(), actors, n, frame.n_cells))
+    return _shape(frame, frame.distinct_per_cell(actors, n))
 
 
 def first_seen(frame: Frame) -> np.ndarray:
@@ -74,7 +74,7 @@ def session_keys(frame: Frame) -> tuple[np.ndarray, int]:
     """``$session_id`` per row as an int id; rows without one share the id of ``''``."""
     col = frame.store.column("$session_id")
     if col is None:
-        return np.zeros(len(frame.rows), np.int64), 1
+        return np.zeros(frame.n_rows, np.int64), 1
 
     def build() -> np.ndarray:
         texts = [render_text(v) for v in col.dictionary.values] + [""]
@@ -82,13 +82,13 @@ def session_keys(frame: Frame) -> tuple[np.ndarray, int]:
         return ids.astype(np.int64).reshape(-1)
 
     lut = col.dictionary.cached("session_key_ids", build)
-    return lut[col.codes[frame.rows]], int(lut.max()) + 1
+    return lut[frame.take(col.codes)], int(lut.max()) + 1
 
 
 def unique_session(frame: Frame) -> np.ndarray:
     """count(DISTINCT $session_id); session-less events form the one session ``''``."""
     keys, n = session_keys(frame)
-    return _shape(frame, cells.count_distinct(frame.cell(), keys, n, frame.n_cells))
+    return _shape(frame, frame.distinct_per_cell(keys, n))
 
 
 # --- property maths ---------------------------------------------------------------------------
@@ -116,7 +116,7 @@ def property_values(frame: Frame) -> tuple[np.ndarray, np.ndarray]:
     col = frame.store.column(prop) if prop else None
     if col is None:
         return cell, np.full(len(cell), np.nan)
-    return cell, col.dictionary.floats()[col.codes[frame.rows]]
+    return cell, col.dictionary.floats()[frame.take(col.codes)]
 
 
 def _session_duration(frame: Frame, cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -133,7 +133,7 @@ def _unix_time(frame: Frame, cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if col is None:
         return cell, np.full(len(cell), np.nan)
     lut = col.dictionary.view("unix_timestamp", _to_unix_timestamp, np.float64, np.nan)
-    return cell, lut[col.codes[frame.rows]]
+    return cell, lut[frame.take(col.codes)]
 
 
 def _to_unix_timestamp(v: object) -> float:

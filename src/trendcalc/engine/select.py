@@ -1,27 +1,106 @@
-"""Row selection: which store rows a series reads, as index arrays built from the event index.
+"""Row selection: which store rows a series reads, straight from the event index.
 
 An event series over [lo, hi) is one binary-searched slice; "all events" and actions are unions
-of slices (one per event name), never a scan of the whole table.
+of slices (one per event name), never a scan of the whole table. A ``Rows`` keeps those blocks as
+slices for as long as it can — a slice of a column is a view, not a copy — and becomes ascending
+index arrays (per block) only once a mask drops rows. Within a block rows are in time order, so
+the rows of each time bucket are a contiguous run found by ``searchsorted``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from ..store import EventStore
 
+Block = slice | np.ndarray
+
+
+def _len(b: Block) -> int:
+    return b.stop - b.start if isinstance(b, slice) else len(b)
+
+
+class Rows:
+    """Rows of one series: blocks (slices, or ascending int64 index arrays) each sorted by time."""
+
+    __slots__ = ("blocks", "_index")
+
+    def __init__(self, blocks: Sequence[Block]):
+        self.blocks: tuple[Block, ...] = tuple(b for b in blocks if _len(b) > 0)
+        self._index: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return sum(_len(b) for b in self.blocks)
+
+    @classmethod
+    def from_index(cls, store: EventStore, index: np.ndarray) -> Rows:
+        """Ascending row indices (e.g. an action's matched rows) split into per-event blocks,
+        each in time order because the store is ordered by (event, ts)."""
+        index = np.asarray(index, dtype=np.int64)
+        cuts = np.searchsorted(index, store.offsets)
+        return cls([index[a:b] for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist())])
+
+    @property
+    def key(self) -> slice | np.ndarray:
+        """What to index a store column with: a slice when there is one contiguous block (a view
+        then, no copy), else the concatenated index array."""
+        if len(self.blocks) == 1 and isinstance(self.blocks[0], slice):
+            return self.blocks[0]
+        return self.index()
+
+    def index(self) -> np.ndarray:
+        """All row indices, block after block (int64; materialised once)."""
+        if self._index is None:
+            parts = [np.arange(b.start, b.stop, dtype=np.int64) if isinstance(b, slice) else b for b in self.blocks]
+            if not parts:
+                self._index = np.zeros(0, dtype=np.int64)
+            else:
+                self._index = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        return self._index
+
+    def take(self, column: np.ndarray) -> np.ndarray:
+        """``column`` at these rows (a view for a single slice)."""
+        return column[self.key]
+
+    def restrict(self, mask: np.ndarray) -> Rows:
+        """The rows where ``mask`` (aligned with ``index()``) holds; blocks stay in time order."""
+        if mask.all():
+            return self
+        out: list[Block] = []
+        pos = 0
+        for b in self.blocks:
+            n = _len(b)
+            m = mask[pos:pos + n]
+            pos += n
+            if isinstance(b, slice):
+                out.append(np.flatnonzero(m) + b.start)
+            else:
+                out.append(b[m])
+        return Rows(out)
+
+    def bucket_runs(self, ts: np.ndarray, edges: np.ndarray) -> tuple[Rows, list[np.ndarray]]:
+        """(rows inside [edges[0], edges[-1]), per block the start of each bucket's run).
+
+        ``runs[k][b]:runs[k][b+1]`` are block k's rows in bucket b (positions within the block)."""
+        blocks, runs = [], []
+        for b in self.blocks:
+            r = np.searchsorted(ts[b], edges, "left")
+            lo, hi = int(r[0]), int(r[-1])
+            if hi <= lo:
+                continue
+            blocks.append(slice(b.start + lo, b.start + hi) if isinstance(b, slice) else b[lo:hi])
+            runs.append(r - lo)
+        return Rows(blocks), runs
+
 
 def slices_to_rows(slices: Iterable[slice]) -> np.ndarray:
     """Concatenated row indices of the given slices (int64, ascending within each slice)."""
-    parts = [np.arange(s.start, s.stop, dtype=np.int64) for s in slices if s.stop > s.start]
-    if not parts:
-        return np.zeros(0, dtype=np.int64)
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    return Rows(list(slices)).index()
 
 
-def event_rows(store: EventStore, names: Iterable[str | None], lo_us: int, hi_us: int) -> np.ndarray:
+def event_selection(store: EventStore, names: Iterable[str | None], lo_us: int, hi_us: int) -> Rows:
     """Rows of the given event names (None = every event) with lo_us <= ts < hi_us."""
     codes: set[int] = set()
     for name in names:
@@ -31,4 +110,9 @@ def event_rows(store: EventStore, names: Iterable[str | None], lo_us: int, hi_us
         code = store.event_code(name)
         if code is not None:
             codes.add(code)
-    return slices_to_rows(store.event_slice(c, lo_us, hi_us) for c in sorted(codes))
+    return Rows([store.event_slice(c, lo_us, hi_us) for c in sorted(codes)])
+
+
+def event_rows(store: EventStore, names: Iterable[str | None], lo_us: int, hi_us: int) -> np.ndarray:
+    """Row indices of ``event_selection`` (ascending within each event)."""
+    return event_selection(store, names, lo_us, hi_us).index()

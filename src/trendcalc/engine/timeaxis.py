@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 import zoneinfo
 from collections.abc import Callable
 
@@ -244,6 +245,12 @@ class TimeAxis:
     starts: tuple[dt.datetime, ...]
     edges_us: np.ndarray
     label_range: DateRange  # the current period's range (week labels clamp to it, even for compare)
+    _memo: dict = attrs.field(factory=dict, eq=False, repr=False)  # labels/days, computed once
+
+    def _once(self, key: str, build: Callable[[], list]) -> list:
+        if key not in self._memo:
+            self._memo[key] = build()
+        return list(self._memo[key])
 
     @property
     def n_buckets(self) -> int:
@@ -257,15 +264,19 @@ class TimeAxis:
 
     def days(self) -> list[str]:
         fmt = "%Y-%m-%d %H:%M:%S" if self.interval in ("hour", "minute") else "%Y-%m-%d"
-        return [s.strftime(fmt) for s in self.starts]
+        return self._once("days", lambda: [s.strftime(fmt) for s in self.starts])
 
     def labels(self) -> list[str]:
-        return [format_label(s, self.interval, self.label_range, self.week_start_day) for s in self.starts]
+        return self._once("labels", lambda: [format_label(s, self.interval, self.label_range, self.week_start_day)
+                                             for s in self.starts])
 
     def action_days(self) -> list[dt.datetime]:
         """PostHog's `action.days`: aligned date_from stepping by the interval while <= date_to.
 
         Always the current period's (``label_range``), also on a previous-period axis (§8.4)."""
+        return self._once("action_days", self._action_days)
+
+    def _action_days(self) -> list[dt.datetime]:
         r = self.label_range
         out = []
         d = start_of_interval(r.date_from, r.interval, self.week_start_day)
@@ -335,9 +346,48 @@ def _check_buckets(n: int, max_buckets: int) -> None:
         )
 
 
+def _range_key(r: DateRange | None) -> tuple | None:
+    """A hashable key of a range. Datetimes are keyed by wall time, offset *and* zone: equal
+    instants in different zones bucket differently."""
+    if r is None:
+        return None
+
+    def part(v: object) -> object:
+        if isinstance(v, dict):
+            return tuple(sorted(v.items()))
+        if isinstance(v, dt.datetime):
+            return v.isoformat(), str(v.tzinfo)
+        return v
+
+    return tuple(part(v) for v in attrs.astuple(r, recurse=False))
+
+
+_AXES: dict[tuple, TimeAxis] = {}
+_AXES_MAX = 256
+_AXES_LOCK = threading.Lock()
+
+
 def build_axis(r: DateRange, week_start_day: int, *, max_buckets: int, label_range: DateRange | None = None,
                single_bucket: bool = False) -> TimeAxis:
-    """The TimeAxis of a resolved range; ``single_bucket`` gives one bucket over the whole range."""
+    """The TimeAxis of a resolved range; ``single_bucket`` gives one bucket over the whole range.
+
+    An axis is immutable and a function of these arguments alone, so recent ones are reused (a
+    dashboard asks for the same few ranges again and again): bucket starts, labels and days are
+    then computed once."""
+    key = (_range_key(r), week_start_day, max_buckets, _range_key(label_range), single_bucket)
+    axis = _AXES.get(key)
+    if axis is None:
+        axis = _build_axis(r, week_start_day, max_buckets=max_buckets, label_range=label_range,
+                           single_bucket=single_bucket)
+        with _AXES_LOCK:
+            if len(_AXES) >= _AXES_MAX:
+                _AXES.pop(next(iter(_AXES)))
+            _AXES[key] = axis
+    return axis
+
+
+def _build_axis(r: DateRange, week_start_day: int, *, max_buckets: int, label_range: DateRange | None,
+                single_bucket: bool) -> TimeAxis:
     lo = _floor_second_us(lower_bound(r, week_start_day))
     hi = _floor_second_us(r.date_to) + 1  # ts <= date_to rendered to whole seconds
     if single_bucket:

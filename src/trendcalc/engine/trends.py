@@ -28,10 +28,11 @@ from .display import DISPLAYS
 from .math import MATHS, effective_series, first_seen
 from .post import cumulative, smooth
 from .sampling import sample_mask
-from .select import event_rows
+from .select import Rows, event_selection
 from .timeaxis import DateRange, TimeAxis, build_axis, resolve_range
 
 EARLIEST_FLOOR = dt.datetime(1980, 1, 1, tzinfo=UTC)
+GROUP_MATHS = ("unique_group", "dau", "weekly_active", "monthly_active")  # filter out empty $group_N
 
 
 @attrs.frozen
@@ -154,14 +155,16 @@ def series_event_names(ctx: QueryContext, s: Series) -> list[str | None]:
 # --- one query --------------------------------------------------------------------------------
 
 
-def select_rows(ctx: QueryContext, q: Query, lo_us: int, hi_us: int) -> np.ndarray | None:
-    """Candidate rows of a series in [lo, hi); None when the series does not exist (dropped)."""
+def select_rows(ctx: QueryContext, q: Query, lo_us: int, hi_us: int) -> Rows | None:
+    """Candidate rows of a series in [lo, hi) as time-ordered blocks; None when the series does
+    not exist (dropped)."""
     s = q.series
     if s.kind == "events":
-        return event_rows(ctx.store, [s.id], lo_us, hi_us)
+        return event_selection(ctx.store, [s.id], lo_us, hi_us)
     from ..filters.actions import action_rows
 
-    return action_rows(ctx, s.id, lo_us, hi_us)
+    rows = action_rows(ctx, s.id, lo_us, hi_us)
+    return None if rows is None else Rows.from_index(ctx.store, rows)
 
 
 def series_mask(ctx: QueryContext, q: Query, rows: np.ndarray) -> np.ndarray:
@@ -175,7 +178,7 @@ def series_mask(ctx: QueryContext, q: Query, rows: np.ndarray) -> np.ndarray:
         mask &= mask_rows(ctx, filt.properties, rows)
     if s.properties:
         mask &= mask_rows(ctx, s.properties, rows)
-    gti = s.math_group_type_index if s.math in ("unique_group", "dau", "weekly_active", "monthly_active") else None
+    gti = s.math_group_type_index if s.math in GROUP_MATHS else None
     for idx in {gti, filt.aggregation_group_type_index} - {None}:
         mask &= group_key_set(ctx, idx, rows)
     if q.cohort is not None:
@@ -210,14 +213,32 @@ class SeriesSource:
         return self.query.axis
 
     def rows(self, lo_us: int, hi_us: int) -> np.ndarray | None:
-        rows = select_rows(self.ctx, self.query, lo_us, hi_us)
-        if rows is None:
+        sel = self.selection(lo_us, hi_us)
+        return None if sel is None else sel.index()
+
+    def selection(self, lo_us: int, hi_us: int) -> Rows | None:
+        sel = select_rows(self.ctx, self.query, lo_us, hi_us)
+        if sel is None:
             return None
-        keep = sample_mask(self.ctx.store, rows, self.ctx.filter.sampling_factor)
-        return rows if keep is None else rows[keep]
+        if self.ctx.filter.sampling_factor is None:
+            return sel
+        keep = sample_mask(self.ctx.store, sel.key, self.ctx.filter.sampling_factor)
+        return sel if keep is None else sel.restrict(keep)
 
     def mask(self, rows: np.ndarray) -> np.ndarray:
         return series_mask(self.ctx, self.query, rows)
+
+    def needs_mask(self) -> bool:
+        ctx, q = self.ctx, self.query
+        filt, s = ctx.filter, q.series
+        return bool(
+            (filt.filter_test_accounts and ctx.project.test_account_filters)
+            or filt.properties
+            or s.properties
+            or q.cohort is not None
+            or filt.aggregation_group_type_index is not None
+            or (s.math_group_type_index is not None and s.math in GROUP_MATHS)
+        )
 
 
 def build_frame(ctx: QueryContext, q: Query) -> Frame | None:
@@ -237,7 +258,7 @@ def run_query(ctx: QueryContext, q: Query, n_real_series: int) -> list[SeriesRes
     breakdown = ctx.filter.breakdown
     grouping = None
     if breakdown is not None and q.cohort is None:
-        source_rows = frame.rows if frame.breakdown_rows is None else frame.breakdown_rows
+        source_rows = frame.row_key if frame.breakdown_rows is None else frame.breakdown_rows
         grouping = bd.group_rows(ctx, breakdown, source_rows)
         if grouping.take is not None:  # a row in several cohorts counts in each
             frame.rows, frame.bucket = frame.rows[grouping.take], frame.bucket[grouping.take]
