@@ -1,0 +1,84 @@
+"""The engine's fast paths agree with their plain definitions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from trendcalc.engine import cells
+from trendcalc.engine.breakdown import _value_key, dense_codes, rank
+from trendcalc.engine.select import Rows
+
+
+def _rank_reference(values, kinds, totals, limit, total_value):
+    """The plain definition: sort (class, -total, value) tuples."""
+    display = sorted(range(len(values)), key=lambda g: (int(kinds[g]), -float(totals[g]), _value_key(values[g])))
+    n = max(limit, 0)
+    if len(values) <= limit:
+        return display, []
+    if total_value:
+        chosen = set(sorted(range(len(values)), key=lambda g: (-float(totals[g]), _value_key(values[g])))[:n])
+        return [g for g in display if g in chosen], [g for g in display if g not in chosen]
+    return display[:n], display[n:]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_rank_matches_full_sort(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 60))
+    values = [f"v{int(x)}" for x in rng.integers(0, 40, n)]  # duplicates too
+    if seed % 3 == 0:
+        values = [(v, f"w{i % 3}") for i, v in enumerate(values)]
+    kinds = rng.integers(0, 2, n).astype(np.int8)
+    totals = rng.integers(0, 4, n).astype(np.float64)
+    limit = int(rng.integers(0, n + 3))
+    for total_value in (False, True):
+        assert rank(values, kinds, totals, limit, total_value=total_value) == _rank_reference(
+            values, kinds, totals, limit, total_value)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_count_paths_agree(seed):
+    rng = np.random.default_rng(seed)
+    n_buckets, n_groups, n_keys = 7, 5, int(rng.integers(1, 300))
+    sizes = rng.integers(0, 40, size=(3, n_buckets))
+    runs = [np.concatenate([[0], np.cumsum(s)]) for s in sizes]
+    bucket = np.concatenate([np.repeat(np.arange(n_buckets), s) for s in sizes])
+    group = rng.integers(0, n_groups, len(bucket)).astype(np.int32)
+    key = rng.integers(0, n_keys, len(bucket))
+    np.testing.assert_array_equal(cells.count_runs(runs, n_buckets), np.bincount(bucket, minlength=n_buckets))
+    cell = group.astype(np.int64) * n_buckets + bucket
+    np.testing.assert_array_equal(cells.count_grouped_runs(group, runs, n_groups, n_buckets),
+                                  np.bincount(cell, minlength=n_groups * n_buckets))
+    ref = np.array([len(set(key[bucket == b].tolist())) for b in range(n_buckets)])
+    np.testing.assert_array_equal(cells.count_distinct_runs(key, runs, n_keys, n_buckets), ref)
+    ref_cells = np.array([len(set(key[cell == c].tolist())) for c in range(n_groups * n_buckets)])
+    np.testing.assert_array_equal(cells.count_distinct(cell, key, n_keys, n_groups * n_buckets), ref_cells)
+    old = cells.BITMAP_LIMIT
+    cells.BITMAP_LIMIT = 0  # the sort path
+    try:
+        np.testing.assert_array_equal(cells.count_distinct(cell, key, n_keys, n_groups * n_buckets), ref_cells)
+    finally:
+        cells.BITMAP_LIMIT = old
+
+
+def test_dense_codes_is_unique_inverse():
+    key = np.array([5, 3, 5, 9, 0, 3])
+    for n in (10, 10_000):
+        uniq, inv = dense_codes(key, n)
+        ref_u, ref_i = np.unique(key, return_inverse=True)
+        assert inv.dtype == np.int32
+        np.testing.assert_array_equal(uniq, ref_u)
+        np.testing.assert_array_equal(inv, ref_i)
+
+
+def test_rows_restrict_and_runs():
+    ts = np.array([1, 2, 3, 10, 11, 12, 13, 5, 6, 7])
+    rows = Rows([slice(0, 3), slice(3, 7), slice(7, 10)])
+    assert len(rows) == 10
+    np.testing.assert_array_equal(rows.index(), np.arange(10))
+    masked = rows.restrict(np.array([1, 0, 1, 1, 1, 0, 1, 0, 1, 1], dtype=bool))
+    np.testing.assert_array_equal(masked.index(), [0, 2, 3, 4, 6, 8, 9])
+    inside, runs = masked.bucket_runs(ts, np.array([2, 6, 12]))
+    np.testing.assert_array_equal(inside.index(), [2, 3, 4, 8, 9])
+    assert [r.tolist() for r in runs] == [[0, 1, 1], [0, 0, 2], [0, 0, 2]]
