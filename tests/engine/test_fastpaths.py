@@ -82,3 +82,35 @@ def test_rows_restrict_and_runs():
     inside, runs = masked.bucket_runs(ts, np.array([2, 6, 12]))
     np.testing.assert_array_equal(inside.index(), [2, 3, 4, 8, 9])
     assert [r.tolist() for r in runs] == [[0, 1, 1], [0, 0, 2], [0, 0, 2]]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_rolling_distinct_slots_match_the_general_path(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 400))
+    t = rng.integers(0, 40, n) * 10
+    if seed % 2:
+        t = np.sort(t)
+    key = rng.integers(0, int(rng.integers(1, 50)), n)
+    starts = np.sort(rng.choice(np.arange(0, 450, 10), size=int(rng.integers(1, 20)), replace=False))
+    width = rng.integers(1, 12, len(starts)) * 10 if seed % 3 == 0 else int(rng.integers(1, 12)) * 10
+    window = starts - width  # per-bucket widths make windows that do not only slide forward
+    ref = np.array([len(set(key[(t > w) & (t <= s)].tolist())) for s, w in zip(starts, window)], dtype=float)
+    got = cells._rolling_distinct_slots(key, t, starts, window)
+    np.testing.assert_array_equal(got, ref)
+    np.testing.assert_array_equal(cells.rolling_distinct(key, np.zeros(n, np.int64), t, starts, window, 1)[0], ref)
+
+
+@pytest.mark.parametrize("n_cells", [1, 7, 3000])
+def test_quantile_matches_numpy_linear(n_cells):
+    rng = np.random.default_rng(n_cells)
+    cell = rng.integers(0, n_cells, 5000)
+    values = np.round(rng.normal(0, 10, 5000), 1)
+    values[rng.random(5000) < 0.1] = np.nan
+    got = cells.quantile(cell, values, n_cells, 0.9)
+    for c in range(n_cells):
+        v = values[(cell == c) & ~np.isnan(values)]
+        if len(v) == 0:
+            assert np.isnan(got[c])
+        else:
+            assert got[c] == pytest.approx(np.quantile(v, 0.9), rel=1e-12, abs=1e-12)

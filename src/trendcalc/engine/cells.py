@@ -141,11 +141,10 @@ def quantile(cell: np.ndarray, values: np.ndarray, n_cells: int, level: float) -
     out = np.full(n_cells, np.nan, dtype=np.float64)
     if len(v) == 0:
         return out
-    order = np.lexsort((v, c))
-    c, v = c[order], v[order]
     n = np.bincount(c, minlength=n_cells)
     start = np.concatenate(([0], np.cumsum(n)[:-1]))
     has = np.flatnonzero(n)
+    v = _sorted_within_cells(c, v, n_cells, start[has], n[has])
     index = np.clip(level * (n[has] - 1).astype(np.float64), 0.0, (n[has] - 1).astype(np.float64))
     left = index.astype(np.int64)
     right = left + 1
@@ -155,6 +154,21 @@ def quantile(cell: np.ndarray, values: np.ndarray, n_cells: int, level: float) -
     interp = lv * (right - index) + rv * (index - left)
     out[has] = np.where(last, lv, interp)
     return out
+
+
+def _sorted_within_cells(c: np.ndarray, v: np.ndarray, n_cells: int, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """``v`` ordered by (cell, value). Few cells: a radix sort of the small cell ids (skipped
+    when rows already come by cell, as time-ordered rows do by bucket) and one SIMD sort per
+    cell, instead of a two-key ``lexsort``."""
+    if len(starts) > 1024 or n_cells >= 1 << 16:
+        return v[np.lexsort((v, c))]
+    if not np.all(c[1:] >= c[:-1]):
+        v = v[np.argsort(c.astype(np.uint16), kind="stable")]
+    else:
+        v = v.copy()
+    for a, m in zip(starts.tolist(), sizes.tolist()):
+        v[a:a + m].sort()
+    return v
 
 
 def rolling_distinct(
@@ -169,6 +183,11 @@ def rolling_distinct(
     out = np.zeros((n_groups, n_b), dtype=np.float64)
     if n_b == 0 or len(t) == 0:
         return out
+    if n_groups == 1:
+        fast = _rolling_distinct_slots(key, t, starts, window_starts)
+        if fast is not None:
+            out[0] = fast
+            return out
     lo = np.searchsorted(starts, t, "left")
     hi = np.searchsorted(window_starts, t, "left") - 1
     ok = lo <= hi
@@ -190,4 +209,45 @@ def rolling_distinct(
     np.add.at(diff, (block_g, block_lo), 1)
     np.add.at(diff, (block_g, block_hi + 1), -1)
     out[:] = np.cumsum(diff, axis=1)[:, :n_b]
+    return out
+
+
+def _rolling_distinct_slots(key: np.ndarray, t: np.ndarray, starts: np.ndarray, window_starts: np.ndarray) -> np.ndarray | None:
+    """``rolling_distinct`` of one group with a (time slot, key) bitmap and a sliding window.
+
+    ``t`` takes few distinct values (truncated days or hours): each becomes a bitmap row of the
+    keys active then; the window of bucket b is a range of slots, kept as per-key counts that
+    slide with the buckets. None when the bitmap would exceed BITMAP_LIMIT."""
+    if np.all(t[1:] >= t[:-1]):  # rows in time order: slots without a sort
+        change = np.empty(len(t), dtype=bool)
+        change[0] = True
+        np.not_equal(t[1:], t[:-1], out=change[1:])
+        slots = t[change]
+        slot = np.cumsum(change) - 1
+    else:
+        srt = np.sort(t)
+        slots = srt[np.concatenate(([True], srt[1:] != srt[:-1]))]
+        slot = np.searchsorted(slots, t)
+    n_keys = int(key.max()) + 1
+    if len(slots) * n_keys > BITMAP_LIMIT:
+        return None
+    bits = np.zeros((len(slots), n_keys), dtype=bool)
+    bits[slot, key] = True
+    first = np.searchsorted(slots, window_starts, "right")  # window (ws, s] → slots [first, last)
+    last = np.searchsorted(slots, starts, "right")
+    counts = np.zeros(n_keys, dtype=np.uint16 if len(slots) < 65535 else np.uint32)
+    out = np.zeros(len(starts), dtype=np.float64)
+    a = b = 0  # counts = the sum of bits[a:b]
+    for i, (lo, hi) in enumerate(zip(first.tolist(), last.tolist())):
+        hi = max(hi, lo)
+        if lo < a or hi < b:  # a window that does not slide forward: start over
+            counts[:] = 0
+            a = b = lo
+        for j in range(a, min(lo, b)):
+            counts -= bits[j]
+        for j in range(max(b, lo), hi):
+            counts += bits[j]
+        a, b = lo, hi
+        if hi > lo:
+            out[i] = np.count_nonzero(counts)
     return out
