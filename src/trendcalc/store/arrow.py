@@ -30,7 +30,10 @@ optional ``created_at`` and properties as above. Groups (``groups=``): records o
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+import os
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -91,9 +94,10 @@ def from_arrow(
         if name not in table.column_names:
             raise ValidationError(("events", name), f"missing required column {name!r}")
     # event names: codes in string order, as from_records
-    names, ev_codes = _encode_strings(table.column("event"), "events", "event", max_len=4096)
-    if n and len(names) and min(len(s) for s in names) == 0:
-        raise ValidationError(("events", _first_row(ev_codes == _index_of(names, "")), "event"),
+    names_arr, ev_codes = _encode_strings(table.column("event"), "events", "event", max_len=4096)
+    names = names_arr.to_pylist()
+    if "" in names:
+        raise ValidationError(("events", _first_row(ev_codes == names.index("")), "event"),
                               "expected a non-empty event name, got ''")
     order_names = sorted(range(len(names)), key=names.__getitem__)
     new_of_old = np.empty(len(names) + 1, dtype=np.int32)
@@ -103,11 +107,17 @@ def from_arrow(
     dids, did_codes = _encode_ids(table.column("distinct_id"), "events", "distinct_id")
     order = _sort_order(event, ts)
 
-    # persons and the distinct_id universe
-    person_col = table.column("person_id") if "person_id" in table.column_names else None
-    person_table, distinct_ids = _build_persons(persons, dids, did_codes, person_col)
-
-    props = _property_columns(table, "events", RESERVED)
+    # Columns are independent from here on: build them on a small thread pool (Arrow compute and
+    # NumPy gathers release the GIL), collecting results in a fixed order so errors are too.
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        person_col = table.column("person_id") if "person_id" in table.column_names else None
+        persons_job = pool.submit(_build_persons, persons, dids, did_codes, person_col)
+        sources = _property_sources(table, "events", RESERVED)
+        prop_jobs = [(k, pool.submit(_ordered_column, src, order)) for k, src in sources]
+        ts_job, event_job, did_job = (pool.submit(np.take, a, order) for a in (ts, event, did_codes))
+        person_table, distinct_ids = persons_job.result()
+        props = {k: job.result() for k, job in prop_jobs}
+        ts, event, did_codes = ts_job.result(), event_job.result(), did_job.result()
     uuid = None
     if "uuid" in table.column_names:
         col = table.column("uuid")
@@ -116,12 +126,12 @@ def from_arrow(
         if col.null_count < n:
             uuid = np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)[order]
     return cls(
-        ts=ts[order],
-        event=event[order],
+        ts=ts,
+        event=event,
         event_names=tuple(names[i] for i in order_names),
-        distinct_id=did_codes[order],
+        distinct_id=did_codes,
         distinct_ids=distinct_ids,
-        properties={k: PropertyColumn(c[order], d) for k, (c, d) in props.items()},
+        properties=props,
         persons=person_table,
         groups=build_groups(_groups_records(groups)),
         uuid=uuid,
@@ -177,10 +187,6 @@ def _first_row(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 
 
-def _index_of(values: list, v: Any) -> int:
-    return values.index(v)
-
-
 def _dictionary_codes(col: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     """(distinct non-null values in first-seen order, int32 code per row with -1 for null)."""
     pa, pc = _pa()
@@ -193,7 +199,9 @@ def _dictionary_codes(col: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
             idx = (c.indices.fill_null(-1) if c.null_count else c.indices).to_numpy(zero_copy_only=False)
             parts.append(idx if m is None else m[idx])
         raw = (parts[0] if len(parts) == 1 else np.concatenate(parts)).astype(np.int32, copy=False)
-        used = np.bincount(raw + 1, minlength=len(dictionary) + 1)[1:] > 0
+        used = np.zeros(len(dictionary) + 1, dtype=bool)  # a scatter into a small array (-1 → last)
+        used[raw] = True
+        used = used[:-1]
         if used.all():
             return dictionary, raw
         # drop unused entries (an Arrow dictionary may carry them); the rest keep their order
@@ -247,7 +255,9 @@ def _check_nulls(codes: np.ndarray, what: str, name: str, message: str) -> None:
         raise ValidationError((what, _first_row(codes < 0), name), message)
 
 
-def _encode_strings(col: pa.ChunkedArray, what: str, name: str, *, max_len: int) -> tuple[list[str], np.ndarray]:
+def _encode_strings(col: pa.ChunkedArray, what: str, name: str, *, max_len: int) -> tuple[pa.Array, np.ndarray]:
+    """(distinct strings as an Arrow array, int32 code per row); nulls and overlong strings are
+    errors naming the first row."""
     pa, pc = _pa()
     vtype = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
     if not (pa.types.is_string(vtype) or pa.types.is_large_string(vtype)):
@@ -257,23 +267,34 @@ def _encode_strings(col: pa.ChunkedArray, what: str, name: str, *, max_len: int)
             raise ValidationError((what, name), f"expected a string column, got {col.type}")
     uniq, codes = _dictionary_codes(col)
     _check_nulls(codes, what, name, f"expected a non-empty {name}, got None")
-    values = uniq.to_pylist()
-    if values and max(map(len, values)) > max_len:
-        bad = next(i for i, v in enumerate(values) if len(v) > max_len)
-        raise ValidationError((what, _first_row(codes == bad), name), f"{name} longer than {max_len} characters")
-    return values, codes
+    if len(uniq):
+        lengths = pc.utf8_length(uniq).to_numpy(zero_copy_only=False)
+        if lengths.max() > max_len:
+            bad = int(np.argmax(lengths > max_len))
+            raise ValidationError((what, _first_row(codes == bad), name), f"{name} longer than {max_len} characters")
+    return uniq, codes
 
 
-def _encode_ids(col: pa.ChunkedArray, what: str, name: str) -> tuple[list[str], np.ndarray]:
+def _empty_string_row(uniq: pa.Array, codes: np.ndarray) -> int | None:
+    """The first row holding ``""`` (None when no row does)."""
+    _, pc = _pa()
+    if not len(uniq):
+        return None
+    empty = pc.equal(uniq, "").to_numpy(zero_copy_only=False)
+    return _first_row(codes == int(np.argmax(empty))) if empty.any() else None
+
+
+def _encode_ids(col: pa.ChunkedArray, what: str, name: str) -> tuple[pa.Array, np.ndarray]:
     """String ids (integers are rendered as their decimal text, as from_records does)."""
     pa, pc = _pa()
     vtype = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
     if pa.types.is_integer(vtype):
         col = pc.cast(col, pa.string())
-    values, codes = _encode_strings(col, what, name, max_len=4096)
-    if "" in values:
-        raise ValidationError((what, _first_row(codes == values.index("")), name), f"expected a non-empty string {name}, got ''")
-    return values, codes
+    uniq, codes = _encode_strings(col, what, name, max_len=4096)
+    row = _empty_string_row(uniq, codes)
+    if row is not None:
+        raise ValidationError((what, row, name), f"expected a non-empty string {name}, got ''")
+    return uniq, codes
 
 
 def _timestamps(col: pa.ChunkedArray, what: str, name: str) -> np.ndarray:
@@ -370,17 +391,21 @@ def _sort_order(event: np.ndarray, ts: np.ndarray) -> np.ndarray:
 # --- properties -------------------------------------------------------------------------------
 
 
-def _property_columns(table: pa.Table, what: str, reserved: tuple[str, ...]) -> dict[str, tuple[np.ndarray, ValueDictionary]]:
-    """Property columns of a table: flat ``properties.<key>``, a struct, or JSON text."""
+def _property_sources(table: pa.Table, what: str, reserved: tuple[str, ...]) -> list[tuple[str, Callable[[], tuple]]]:
+    """(key, build) per property of a table — flat ``properties.<key>``, a struct's fields, or the
+    keys of JSON text — where ``build()`` returns (codes, dictionary). Keys given twice are an
+    error naming the column."""
     pa, pc = _pa()
-    out: dict[str, tuple[np.ndarray, ValueDictionary]] = {}
+    out: list[tuple[str, Callable[[], tuple]]] = []
+    seen: set[str] = set()
 
-    def add(key: str, built: tuple[np.ndarray, ValueDictionary], path: tuple) -> None:
-        if key in out:
+    def add(key: str, build: Callable[[], tuple], path: tuple) -> None:
+        if key in seen:
             raise ValidationError(path, f"property {key!r} is given twice")
         if len(key) > 4096:
             raise ValidationError(path, "property key longer than 4096 characters")
-        out[key] = built
+        seen.add(key)
+        out.append((key, build))
 
     if "properties" in table.column_names:
         col = table.column("properties")
@@ -392,17 +417,27 @@ def _property_columns(table: pa.Table, what: str, reserved: tuple[str, ...]) -> 
                 child = flat.field(i)
                 if flat.null_count:  # a null struct row means no properties at all
                     child = pc.if_else(flat.is_null(), pa.scalar(None, child.type), child)
-                add(field.name, _typed_column(pa.chunked_array([child]), what, f"properties.{field.name}"),
+                add(field.name, partial(_typed_column, pa.chunked_array([child]), what, f"properties.{field.name}"),
                     (what, "properties", field.name))
         elif pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t):
             for key, built in _json_columns(col, what).items():
-                add(key, built, (what, "properties", key))
+                add(key, partial(lambda b: b, built), (what, "properties", key))
         else:
             raise ValidationError((what, "properties"), f"expected JSON text or a struct column, got {col.type}")
     for name in table.column_names:
         if name.startswith(PREFIX) and name not in reserved:
-            add(name[len(PREFIX):], _typed_column(table.column(name), what, name), (what, name))
+            add(name[len(PREFIX):], partial(_typed_column, table.column(name), what, name), (what, name))
     return out
+
+
+def _property_columns(table: pa.Table, what: str, reserved: tuple[str, ...]) -> dict[str, tuple[np.ndarray, ValueDictionary]]:
+    """Property columns of a table, in table row order."""
+    return {k: build() for k, build in _property_sources(table, what, reserved)}
+
+
+def _ordered_column(build: Callable[[], tuple], order: np.ndarray) -> PropertyColumn:
+    codes, dictionary = build()
+    return PropertyColumn(np.take(codes, order), dictionary)
 
 
 def _typed_column(col: pa.ChunkedArray, what: str, name: str) -> tuple[np.ndarray, ValueDictionary]:
@@ -468,7 +503,7 @@ class _ValueInterner(Interner):
 # --- persons and groups -----------------------------------------------------------------------
 
 
-def _build_persons(persons: Any, dids: list[str], did_codes: np.ndarray, person_col: Any) -> tuple[PersonTable, np.ndarray]:
+def _build_persons(persons: Any, dids: pa.Array, did_codes: np.ndarray, person_col: Any) -> tuple[PersonTable, np.ndarray]:
     """The person table and the distinct_id universe (events' distinct_ids first)."""
     if persons is not None and not _is_table(persons):
         if isinstance(persons, (str, bytes, Mapping)) or not isinstance(persons, Iterable):
@@ -476,8 +511,8 @@ def _build_persons(persons: Any, dids: list[str], did_codes: np.ndarray, person_
         if person_col is not None:
             raise ValidationError(("events", "person_id"), "person_id on events needs persons as a table with an 'id' column")
         interner = Interner()
-        interner.values = list(dids)
-        interner.index = {d: i for i, d in enumerate(dids)}
+        interner.values = dids.to_pylist()
+        interner.index = {d: i for i, d in enumerate(interner.values)}
         ids, created, builders, owner = build_persons(persons, interner)
         table = finish_persons(ids, created, builders, owner, len(interner.values))
         return table, np.array(interner.values, dtype=object)
@@ -491,30 +526,33 @@ def _build_persons(persons: Any, dids: list[str], did_codes: np.ndarray, person_
     return _persons_by_id(ptable, dids, did_codes, person_col)
 
 
-def _persons_by_id(ptable: Any, dids: list[str], did_codes: np.ndarray, person_col: Any) -> tuple[PersonTable, np.ndarray]:
+def _persons_by_id(ptable: Any, dids: pa.Array, did_codes: np.ndarray, person_col: Any) -> tuple[PersonTable, np.ndarray]:
     """Persons from a person_id column on events and a persons table keyed by ``id``."""
     pa, pc = _pa()
     n_dids = len(dids)
     n_table = ptable.num_rows if ptable is not None else 0
-    table_ids: list = []
+    table_ids = pa.array([], pa.string())
     if ptable is not None:
-        table_ids, tcodes = _encode_ids(ptable.column("id"), "persons", "id")
-        if len(table_ids) != n_table:
-            dup = np.flatnonzero(np.bincount(tcodes, minlength=len(table_ids)) > 1)[0]
-            raise ValidationError(("persons", int(np.flatnonzero(tcodes == dup)[1]), "id"), f"duplicate person id {table_ids[dup]!r}")
-        table_ids = [table_ids[c] for c in tcodes.tolist()]
+        uniq, tcodes = _encode_ids(ptable.column("id"), "persons", "id")
+        if len(uniq) != n_table:
+            dup = np.flatnonzero(np.bincount(tcodes, minlength=len(uniq)) > 1)[0]
+            raise ValidationError(("persons", int(np.flatnonzero(tcodes == dup)[1]), "id"),
+                                  f"duplicate person id {uniq[int(dup)].as_py()!r}")
+        table_ids = uniq.take(pa.array(tcodes))  # the ids in table order, as strings
     person_of = np.full(n_dids, -1, dtype=np.int32)
-    ids = list(table_ids)
+    id_parts = [table_ids.to_numpy(zero_copy_only=False)]
+    n_real = n_table
     if person_col is not None:
         pids, pcodes = _encode_ids_nullable(person_col)
         # person row per distinct person_id: the table's row, else a new row in first-seen order
         row_of = np.full(len(pids) + 1, -1, dtype=np.int32)
         if len(pids):
-            found = pc.index_in(pa.array(pids, pa.string()), value_set=pa.array(table_ids, pa.string()))
+            found = pc.index_in(pids, value_set=table_ids.cast(pids.type) if table_ids.type != pids.type else table_ids)
             row_of[:-1] = pc.fill_null(found, -1).to_numpy(zero_copy_only=False)
             new = np.flatnonzero(row_of[:-1] < 0)
-            row_of[new] = np.arange(len(ids), len(ids) + len(new), dtype=np.int32)
-            ids.extend(pids[i] for i in new.tolist())
+            row_of[new] = np.arange(n_real, n_real + len(new), dtype=np.int32)
+            id_parts.append(pids.take(pa.array(new)).to_numpy(zero_copy_only=False))
+            n_real += len(new)
         prow = row_of[pcodes]
         has = prow >= 0
         person_of[did_codes[has]] = prow[has]
@@ -522,13 +560,12 @@ def _persons_by_id(ptable: Any, dids: list[str], did_codes: np.ndarray, person_c
         if conflict.any():
             i = _first_row(conflict)
             raise ValidationError(("events", i, "person_id"),
-                                  f"distinct_id {dids[did_codes[i]]!r} already belongs to another person")
-    n_real = len(ids)
+                                  f"distinct_id {dids[int(did_codes[i])].as_py()!r} already belongs to another person")
     orphans = np.flatnonzero(person_of < 0)
     person_of[orphans] = np.arange(n_real, n_real + len(orphans), dtype=np.int32)
     n = n_real + len(orphans)
     all_ids = np.empty(n, dtype=object)
-    all_ids[:n_real] = ids
+    all_ids[:n_real] = np.concatenate(id_parts) if len(id_parts) > 1 else id_parts[0]
     created_at = np.full(n, NO_TIME, dtype=np.int64)
     props: dict[str, PropertyColumn] = {}
     if ptable is not None:
@@ -543,10 +580,10 @@ def _persons_by_id(ptable: Any, dids: list[str], did_codes: np.ndarray, person_c
             props[k] = PropertyColumn(full, d)
     synthetic = np.zeros(n, dtype=bool)
     synthetic[n_real:] = True
-    return PersonTable(all_ids, created_at, props, person_of, synthetic), np.array(dids, dtype=object)
+    return PersonTable(all_ids, created_at, props, person_of, synthetic), dids.to_numpy(zero_copy_only=False)
 
 
-def _encode_ids_nullable(col: Any) -> tuple[list[str], np.ndarray]:
+def _encode_ids_nullable(col: Any) -> tuple[pa.Array, np.ndarray]:
     pa, pc = _pa()
     vtype = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
     if pa.types.is_integer(vtype):
@@ -554,10 +591,12 @@ def _encode_ids_nullable(col: Any) -> tuple[list[str], np.ndarray]:
     elif not (pa.types.is_string(vtype) or pa.types.is_large_string(vtype) or pa.types.is_null(vtype)):
         raise ValidationError(("events", "person_id"), f"expected a string or integer column, got {col.type}")
     uniq, codes = _dictionary_codes(col)
-    values = uniq.to_pylist()
-    if "" in values:
-        raise ValidationError(("events", _first_row(codes == values.index("")), "person_id"), "expected a non-empty person_id")
-    return values, codes
+    if pa.types.is_null(uniq.type):
+        uniq = uniq.cast(pa.string())
+    row = _empty_string_row(uniq, codes)
+    if row is not None:
+        raise ValidationError(("events", row, "person_id"), "expected a non-empty person_id")
+    return uniq, codes
 
 
 def _table_records(table: Any, what: str, fields: tuple[str, ...]) -> list[dict[str, Any]]:
