@@ -205,3 +205,16 @@ def test_conformance_inputs_build_identically(case):
     a = tc.EventStore.from_records(case["events"], persons=case.get("persons"), groups=case.get("groups"))
     b = tc.EventStore.from_arrow(_json_table(case["events"]), persons=case.get("persons"), groups=case.get("groups"))
     assert_same_store(a, b)
+
+
+def test_dictionary_columns_with_unused_entries_and_nulls():
+    base = table_flat(EVENTS)
+    browsers = base.column("properties.$browser").to_pylist()
+    dictionary = pa.array(["Unused", "Chrome", "Safari", ""])
+    indices = pa.array([None if b is None else ["Unused", "Chrome", "Safari", ""].index(b) for b in browsers], pa.int32())
+    encoded = pa.chunked_array([pa.DictionaryArray.from_arrays(indices[:3], dictionary),
+                                pa.DictionaryArray.from_arrays(indices[3:], dictionary)])
+    t = base.set_column(base.column_names.index("properties.$browser"), "properties.$browser", encoded)
+    store = tc.EventStore.from_arrow(t)
+    assert_same_store(tc.EventStore.from_arrow(base), store)
+    assert "Unused" not in store.properties["$browser"].dictionary.values
