@@ -114,3 +114,40 @@ def test_quantile_matches_numpy_linear(n_cells):
             assert np.isnan(got[c])
         else:
             assert got[c] == pytest.approx(np.quantile(v, 0.9), rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("prop", "kind", "ptype", "normalize"),
+    [("$browser", "event", None, False), ("n", "event", "Numeric", False), ("b", "event", "Boolean", False),
+     ("url", "event", None, True), ("missing", "event", None, False), ("plan", "person", None, False),
+     ("event", "event_metadata", None, False)],
+)
+def test_single_grouping_equals_the_general_path(prop, kind, ptype, normalize):
+    import trendcalc as tc
+    from trendcalc.engine import breakdown as bd
+    from trendcalc.engine.context import QueryContext
+    from trendcalc.engine.display import DISPLAYS
+    from trendcalc.filters.model import Breakdown, BreakdownItem
+    from trendcalc.limits import DEFAULT_LIMITS
+
+    rng = np.random.default_rng(1)
+    events = []
+    for i in range(300):
+        props = {"$browser": ["Chrome", "Safari", "", None][i % 4], "n": [1, 1.0, "1", "x", None][i % 5],
+                 "b": [True, False, "true", None][i % 4], "url": ["https://a/", "https://a", "https://a/?", "?"][i % 4]}
+        events.append({"event": ["a", "b"][i % 2], "distinct_id": f"d{int(rng.integers(0, 20))}",
+                       "timestamp": 1_700_000_000 + i, "properties": {k: v for k, v in props.items() if v is not None}})
+    persons = [{"distinct_ids": [f"d{i}"], "properties": {"plan": ["pro", "free"][i % 2]}} for i in range(0, 20, 3)]
+    store = tc.EventStore.from_records(events, persons=persons)
+    defs = [{"name": prop, "type": ptype, "kind": "person" if kind == "person" else "event"}] if ptype else []
+    project = tc.Project(property_definitions=defs)
+    ctx = QueryContext(store, tc.parse_filter({"events": [{"id": "a"}]}), project, None, DEFAULT_LIMITS,
+                       DISPLAYS["ActionsLineGraph"])
+    item = BreakdownItem(prop, type=kind, normalize_url=normalize)
+    for rows in (slice(3, 250), np.arange(0, 300, 7)):
+        fast = bd.single_grouping(ctx, item, rows)
+        general = bd.general_grouping(ctx, Breakdown((item,)), rows)
+        np.testing.assert_array_equal(fast.codes, general.codes)
+        np.testing.assert_array_equal(fast.fine_to_final, general.fine_to_final)
+        assert fast.values == general.values
+        np.testing.assert_array_equal(fast.kinds, general.kinds)

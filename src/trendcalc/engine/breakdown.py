@@ -230,6 +230,13 @@ def group_rows(ctx: QueryContext, breakdown: Breakdown, rows: np.ndarray) -> Gro
         from ..filters.cohorts import cohort_grouping
 
         return cohort_grouping(ctx, breakdown.items[0], rows)
+    if len(breakdown.items) == 1 and not breakdown.multi and breakdown.items[0].histogram_bin_count is None:
+        return single_grouping(ctx, breakdown.items[0], rows)
+    return general_grouping(ctx, breakdown, rows)
+
+
+def general_grouping(ctx: QueryContext, breakdown: Breakdown, rows: np.ndarray) -> Grouping:
+    """Any breakdown: fine groups (histograms: the raw numbers), folded into the final groups."""
     parts = [item_values(ctx, item, rows) for item in breakdown.items]
     fine_shape = tuple(max(len(p.fine_label), 1) for p in parts)
     label_shape = tuple(max(len(p.labels), 1) for p in parts)
@@ -261,6 +268,37 @@ def dense_codes(key: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
     used = np.bincount(key, minlength=n_keys) > 0
     remap = np.cumsum(used, dtype=np.int32) - 1
     return np.flatnonzero(used), remap[key]
+
+
+def single_grouping(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray | slice) -> Grouping:
+    """One property breakdown in two passes over the rows: mark the dictionary codes present,
+    then gather each row's group through a look-up table composed from the (cached) label table
+    and the renumbering of the labels present. Same result as the general path."""
+    source = SOURCES.get(item.type)
+    if source is None:
+        raise UnsupportedError(("breakdown",), f"{item.type} breakdowns are not implemented yet")
+    raw = source(ctx, item, rows)
+    values_of = raw.dictionary.values
+
+    def build() -> tuple[np.ndarray, np.ndarray]:
+        rendered = [render_value(v, raw.prop_type, item.normalize_url) for v in values_of] + [BREAKDOWN_NULL]
+        index: dict[str, int] = {}
+        lut = np.fromiter((index.setdefault(s, len(index)) for s in rendered), dtype=np.int32, count=len(rendered))
+        return lut, np.asarray(list(index), dtype=object)
+
+    if raw.dictionary is EMPTY:
+        lut, labels = build()
+    else:
+        lut, labels = raw.dictionary.cached(("breakdown_label_table", raw.prop_type, item.normalize_url), build)
+    present = np.zeros(len(lut), dtype=bool)  # slot -1 (the last) is the missing value
+    present[raw.codes] = True
+    used = np.zeros(len(labels), dtype=bool)
+    used[lut[present]] = True
+    uniq = np.flatnonzero(used)
+    composite = (np.cumsum(used, dtype=np.int32) - 1)[lut]
+    values = labels[uniq]
+    kinds = np.where(values == BREAKDOWN_NULL, NULL, NORMAL).astype(np.int8)
+    return Grouping(composite[raw.codes], np.arange(len(uniq), dtype=np.int64), tuple(values.tolist()), kinds)
 
 
 def _has_null(v: Any) -> bool:
