@@ -321,21 +321,29 @@ def rank(
     total-value displays choose by total alone (PostHog's ``row_number() OVER (ORDER BY total
     DESC)``, ties taken by value), and then sort the kept values by class, so a kept null marker
     is still shown last (case trends_c__breakdown_filtering_bar_chart_by_value)."""
-    # One sort of the value strings (a C-level key), then NumPy lexsorts: the same stable orders
-    # as sorting by (class, -total, value) tuples, without a Python key call per group.
-    keys = [_value_key(v) for v in values]
-    by_value = np.empty(len(keys), dtype=np.int64)
-    by_value[np.asarray(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64)] = np.arange(len(keys))
-    neg_totals = -np.asarray(totals, dtype=np.float64)
-    display = np.lexsort((by_value, neg_totals, np.asarray(kinds)))
     n = max(limit, 0)
+
+    def display_key(g: int) -> tuple:
+        return int(kinds[g]), -float(totals[g]), _value_key(values[g])
+
     if len(values) <= limit:
-        return display.tolist(), []
-    if total_value:
-        chosen = np.zeros(len(values), dtype=bool)
-        chosen[np.lexsort((by_value, neg_totals))[:n]] = True
-        return display[chosen[display]].tolist(), display[~chosen[display]].tolist()
-    return display[:n].tolist(), display[n:].tolist()
+        return sorted(range(len(values)), key=display_key), []
+    # Choose the kept groups with NumPy (by class and total; by total alone for total-value
+    # displays), break ties at the cut by value, and sort only the kept ones in Python. The
+    # folded rest is returned in group order (its display order does not matter).
+    kinds_a, neg = np.asarray(kinds), -np.asarray(totals, dtype=np.float64)
+    keys = (neg,) if total_value else (neg, kinds_a)
+    by_num = np.lexsort(keys)
+    chosen = np.zeros(len(values), dtype=bool)
+    if n:
+        cut = by_num[n - 1]
+        tie = np.logical_and.reduce([k == k[cut] for k in keys])
+        better = by_num[:n][~tie[by_num[:n]]]
+        tied = sorted(np.flatnonzero(tie).tolist(), key=lambda g: _value_key(values[g]))
+        chosen[better] = True
+        chosen[tied[: n - len(better)]] = True
+    keep = sorted(np.flatnonzero(chosen).tolist(), key=display_key)
+    return keep, np.flatnonzero(~chosen).tolist()
 
 
 def other_value(multi: bool, width: int) -> Any:
