@@ -88,11 +88,12 @@ def measure_build_alone(engine: str, ev: Path, persons: Path) -> dict[str, float
         f"x = run.BUILDERS[{engine!r}](run.Path({str(ev)!r}), run.Path({str(persons)!r}))\n"
         "dt = time.perf_counter() - t\n"
         "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "print(dt, (peak - base) / 1024)\n"
+        "print('RESULT', dt, (peak - base) / 1024)\n"
     )
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    secs, mib = out.stdout.split()
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("RESULT "))
+    _, secs, mib = line.split()
     return {"seconds": float(secs), "peak_rss_mib": float(mib)}
 
 
