@@ -79,22 +79,32 @@ BUILDERS = {"trendcalc": build_trendcalc, "polars": build_polars, "polars_read":
 
 def measure_build_alone(engine: str, ev: Path, persons: Path) -> dict[str, float]:
     """Build once in a fresh interpreter: seconds and peak RSS growth (MiB) over the imports."""
+    # VmHWM (this process's peak RSS) rather than ru_maxrss, which a child inherits from the
+    # parent it was forked from
     code = (
-        "import resource, time, sys, gc\n"
+        "import time, sys, gc\n"
         "from benchmarks import run\n"
         "import trendcalc, polars, duckdb, pyarrow.parquet\n"
-        "gc.collect(); base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "gc.collect(); base = run.peak_rss_kib()\n"
         "t = time.perf_counter()\n"
         f"x = run.BUILDERS[{engine!r}](run.Path({str(ev)!r}), run.Path({str(persons)!r}))\n"
         "dt = time.perf_counter() - t\n"
-        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "print('RESULT', dt, (peak - base) / 1024)\n"
+        "print('RESULT', dt, (run.peak_rss_kib() - base) / 1024)\n"
     )
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     line = next(ln for ln in out.stdout.splitlines() if ln.startswith("RESULT "))
     _, secs, mib = line.split()
     return {"seconds": float(secs), "peak_rss_mib": float(mib)}
+
+
+def peak_rss_kib() -> int:
+    """Peak resident set size of this process (KiB), from /proc/self/status."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
 
 
 # --- sizes ------------------------------------------------------------------------------------
@@ -231,6 +241,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(report(info))
     out = generate.DATA / f"results_{generate.label(args.events)}.json"
     out.write_text(json.dumps(info, indent=2, default=str))
+    bad = [k for k, r in info["queries"].items() if r.get("agree", "yes") != "yes" or r["peers_agree"] != "yes"]
+    if bad:
+        print(f"DISAGREEMENT in {', '.join(bad)}", file=sys.stderr)
+        sys.exit(1)
     return info
 
 
@@ -246,7 +260,11 @@ def _row(name: str, r: dict[str, Any]) -> str:
 
 
 def report(info: dict[str, Any]) -> str:
+    m = info["machine"]
     lines = [f"## {info['events']:,} events",
+             "",
+             f"{m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; Python {m['python']}, NumPy {m['numpy']}, "
+             f"PyArrow {m['pyarrow']}, DuckDB {m['duckdb']}, Polars {m['polars']}; {m['os']}",
              "",
              "| query | what | trendcalc ms | DuckDB ms | Polars ms | trendcalc / faster peer | speed-up | agree (tc=duck / duck=polars) |",
              "|---|---|---:|---:|---:|---:|---:|---|"]
