@@ -146,10 +146,16 @@ def test_single_grouping_equals_the_general_path(prop, kind, ptype, normalize):
     ctx = QueryContext(store, tc.parse_filter({"events": [{"id": "a"}]}), project, None, DEFAULT_LIMITS,
                        DISPLAYS["ActionsLineGraph"])
     item = BreakdownItem(prop, type=kind, normalize_url=normalize)
-    for rows in (slice(3, 250), np.arange(0, 300, 7)):
-        fast = bd.single_grouping(ctx, item, rows)
+    runs = [np.array([0, 40, 40, 130, 247]), np.array([0, 0, 10, 20, 30])]  # two blocks of 247 and 30 rows
+    for rows, block_runs in ((slice(3, 250), None), (np.arange(0, 300, 7), None),
+                             (np.r_[3:250, 260:290], runs)):
+        fast = bd.single_grouping(ctx, item, rows, block_runs)
         general = bd.general_grouping(ctx, Breakdown((item,)), rows)
-        np.testing.assert_array_equal(fast.codes, general.codes)
+        np.testing.assert_array_equal(fast.row_codes(), general.codes)
         np.testing.assert_array_equal(fast.fine_to_final, general.fine_to_final)
         assert fast.values == general.values
         np.testing.assert_array_equal(fast.kinds, general.kinds)
+        if fast.cell_counts is not None:
+            bucket = np.concatenate([np.repeat(np.arange(4), np.diff(r)) for r in block_runs])
+            cell = general.codes.astype(np.int64) * 4 + bucket
+            np.testing.assert_array_equal(fast.cell_counts, np.bincount(cell, minlength=len(general.values) * 4))

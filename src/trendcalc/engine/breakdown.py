@@ -37,17 +37,27 @@ class Grouping:
     ``codes``: fine group per row (0..n_fine-1); ``fine_to_final``: the final group of each fine
     group; ``values``/``kinds``: per final group (str, or tuple of str for multi-breakdowns);
     ``take``: when a row counts in several groups (a person in several cohorts), the positions
-    into the query's rows that ``codes`` refer to."""
+    into the query's rows that ``codes`` refer to. A one-property grouping may leave ``codes``
+    to be gathered on demand (``row_codes``) from the rows' dictionary codes ``raw`` through
+    ``composite``, and carry the rows per (fine group, bucket) it counted on the way
+    (``cell_counts``, flat)."""
 
-    codes: np.ndarray
+    codes: np.ndarray | None
     fine_to_final: np.ndarray
     values: tuple[Any, ...]
     kinds: np.ndarray
     take: np.ndarray | None = None
+    raw: np.ndarray | None = None
+    composite: np.ndarray | None = None
+    cell_counts: np.ndarray | None = None
 
     @property
     def n_fine(self) -> int:
         return len(self.fine_to_final)
+
+    def row_codes(self) -> np.ndarray:
+        """Fine group per row."""
+        return self.codes if self.codes is not None else self.composite[self.raw]
 
     def fold(self, fine_values: np.ndarray) -> np.ndarray:
         """Per-final-group values: the sum of their fine groups' values (identity when 1:1)."""
@@ -224,14 +234,15 @@ def item_values(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray) -> Ite
     return column_values(raw.codes, raw.dictionary.values, raw.prop_type, item.normalize_url, shared)
 
 
-def group_rows(ctx: QueryContext, breakdown: Breakdown, rows: np.ndarray) -> Grouping:
-    """Breakdown group per row (single or multiple breakdowns; several cohorts)."""
+def group_rows(ctx: QueryContext, breakdown: Breakdown, rows: np.ndarray, runs: list[np.ndarray] | None = None) -> Grouping:
+    """Breakdown group per row (single or multiple breakdowns; several cohorts). ``runs``: the
+    bucket runs of the rows when they have them (see ``single_grouping``)."""
     if breakdown.items[0].type == "cohort":
         from ..filters.cohorts import cohort_grouping
 
         return cohort_grouping(ctx, breakdown.items[0], rows)
     if len(breakdown.items) == 1 and not breakdown.multi and breakdown.items[0].histogram_bin_count is None:
-        return single_grouping(ctx, breakdown.items[0], rows)
+        return single_grouping(ctx, breakdown.items[0], rows, runs)
     return general_grouping(ctx, breakdown, rows)
 
 
@@ -270,10 +281,18 @@ def dense_codes(key: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(used), remap[key]
 
 
-def single_grouping(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray | slice) -> Grouping:
-    """One property breakdown in two passes over the rows: mark the dictionary codes present,
-    then gather each row's group through a look-up table composed from the (cached) label table
-    and the renumbering of the labels present. Same result as the general path."""
+SMALL_DICTIONARY = 16  # up to this many codes, rows per (code, bucket) are counted by comparisons
+
+
+def single_grouping(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray | slice,
+                    runs: list[np.ndarray] | None = None) -> Grouping:
+    """One property breakdown without a sort: find the dictionary codes present, then compose
+    the (cached) label table with the renumbering of the labels present into one look-up table
+    from code to group. Same result as the general path.
+
+    With bucket ``runs`` and a small dictionary the codes present come from counting each code
+    in each bucket's run (SIMD comparisons over runs that stay in cache); those counts are kept
+    (``cell_counts``) and the per-row groups are only gathered if a math asks for them."""
     source = SOURCES.get(item.type)
     if source is None:
         raise UnsupportedError(("breakdown",), f"{item.type} breakdowns are not implemented yet")
@@ -290,15 +309,43 @@ def single_grouping(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray | s
         lut, labels = build()
     else:
         lut, labels = raw.dictionary.cached(("breakdown_label_table", raw.prop_type, item.normalize_url), build)
-    present = np.zeros(len(lut), dtype=bool)  # slot -1 (the last) is the missing value
-    present[raw.codes] = True
+    counts = None
+    if runs is not None and len(lut) <= SMALL_DICTIONARY:
+        counts = _code_counts(raw.codes, runs, len(lut))
+        present = counts.sum(axis=1) > 0
+    else:
+        present = np.zeros(len(lut), dtype=bool)  # slot -1 (the last) is the missing value
+        present[raw.codes] = True
     used = np.zeros(len(labels), dtype=bool)
     used[lut[present]] = True
     uniq = np.flatnonzero(used)
     composite = (np.cumsum(used, dtype=np.int32) - 1)[lut]
     values = labels[uniq]
     kinds = np.where(values == BREAKDOWN_NULL, NULL, NORMAL).astype(np.int8)
-    return Grouping(composite[raw.codes], np.arange(len(uniq), dtype=np.int64), tuple(values.tolist()), kinds)
+    fine = np.arange(len(uniq), dtype=np.int64)
+    if counts is None:
+        return Grouping(composite[raw.codes], fine, tuple(values.tolist()), kinds)
+    per_group = np.zeros((len(uniq), counts.shape[1]), dtype=np.int64)
+    np.add.at(per_group, composite[present], counts[present])
+    return Grouping(None, fine, tuple(values.tolist()), kinds, raw=raw.codes, composite=composite,
+                    cell_counts=per_group.reshape(-1).astype(np.float64))
+
+
+def _code_counts(codes: np.ndarray, runs: list[np.ndarray], n_slots: int) -> np.ndarray:
+    """Rows per (dictionary slot, bucket); slot n_slots-1 is code -1 (missing). ``codes`` are
+    aligned with the blocks of ``runs``, concatenated."""
+    n_buckets = len(runs[0]) - 1 if runs else 0
+    out = np.zeros((n_slots, n_buckets), dtype=np.int64)
+    pos = 0
+    for r in runs:
+        for b in range(n_buckets):
+            x = codes[pos + int(r[b]):pos + int(r[b + 1])]
+            if len(x):
+                for k in range(n_slots - 1):
+                    out[k, b] += np.count_nonzero(x == k)
+                out[n_slots - 1, b] += np.count_nonzero(x < 0)
+        pos += int(r[-1])
+    return out
 
 
 def _has_null(v: Any) -> bool:

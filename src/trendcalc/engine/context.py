@@ -98,6 +98,7 @@ class Frame:
         self.breakdown_rows = breakdown_rows
         self._bucket = bucket
         self._group: np.ndarray | None = None
+        self._grouping: Any = None  # a breakdown.Grouping whose row codes are gathered on demand
         self._cache: dict[str, Any] = {}
 
     @classmethod
@@ -150,14 +151,40 @@ class Frame:
     @property
     def group(self) -> np.ndarray:
         """Breakdown group per row (all 0 before grouping)."""
+        if self._group is None and self._grouping is not None:
+            self._group = self._grouping.row_codes()
         if self._group is None:
             return np.zeros(self.n_rows, dtype=np.int32)
         return self._group
 
     @group.setter
     def group(self, value: np.ndarray) -> None:
-        self._group = value
+        self._group, self._grouping = value, None
         self._cache.clear()
+
+    def repeat_rows(self, take: np.ndarray) -> None:
+        """Re-select the rows at positions ``take`` (a row may repeat: a person in several
+        cohorts counts in each); buckets and breakdown rows follow, bucket runs are dropped."""
+        bucket = self.bucket[take]
+        self.selection = Rows([self.rows[take]])
+        self._bucket, self.runs = bucket, None
+        if self.breakdown_rows is not None:
+            self.breakdown_rows = self.breakdown_rows[take]
+        self._group = self._grouping = None
+        self._cache.clear()
+
+    def set_grouping(self, grouping: Any) -> None:
+        """Group the rows by a breakdown ``Grouping`` (its row codes are read lazily, and the
+        rows per cell it may have counted are reused)."""
+        self._group, self._grouping = None, grouping
+        self.n_groups = grouping.n_fine
+        self._cache.clear()
+        if grouping.cell_counts is not None:
+            self._cache["count"] = grouping.cell_counts
+
+    @property
+    def grouped(self) -> bool:
+        return self._group is not None or self._grouping is not None
 
     def take(self, column: np.ndarray) -> np.ndarray:
         """``column`` at the frame's rows (a view when the rows are one slice)."""
@@ -170,17 +197,17 @@ class Frame:
         """Flat (group, bucket) cell id per row (int64)."""
         if "cell" not in self._cache:
             b = self.bucket.astype(np.int64)
-            self._cache["cell"] = b if self._group is None else self._group.astype(np.int64) * self.n_buckets + b
+            self._cache["cell"] = self.group.astype(np.int64) * self.n_buckets + b if self.grouped else b
         return self._cache["cell"]
 
     # --- reductions that use the bucket runs when there are any ----------------------------------
     def count_per_cell(self) -> np.ndarray:
         """Rows per (group, bucket) cell, flat (float64)."""
         if "count" not in self._cache:
-            if self.runs is not None and self._group is None:
+            if self.runs is not None and not self.grouped:
                 out = cells.count_runs(self.runs, self.n_buckets)
             elif self.runs is not None:
-                out = cells.count_grouped_runs(self._group, self.runs, self.n_groups, self.n_buckets)
+                out = cells.count_grouped_runs(self.group, self.runs, self.n_groups, self.n_buckets)
             else:
                 out = cells.count(self.cell(), self.n_cells)
             self._cache["count"] = out
@@ -188,7 +215,7 @@ class Frame:
 
     def distinct_per_cell(self, key: np.ndarray, n_keys: int) -> np.ndarray:
         """Distinct ``key`` values (aligned with the rows, 0 <= key < n_keys) per cell, flat."""
-        if self.runs is not None and self._group is None:
+        if self.runs is not None and not self.grouped:
             return cells.count_distinct_runs(key, self.runs, n_keys, self.n_buckets)
         return cells.count_distinct(self.cell(), key, n_keys, self.n_cells)
 

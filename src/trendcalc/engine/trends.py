@@ -258,13 +258,13 @@ def run_query(ctx: QueryContext, q: Query, n_real_series: int) -> list[SeriesRes
     breakdown = ctx.filter.breakdown
     grouping = None
     if breakdown is not None and q.cohort is None:
-        source_rows = frame.row_key if frame.breakdown_rows is None else frame.breakdown_rows
-        grouping = bd.group_rows(ctx, breakdown, source_rows)
+        if frame.breakdown_rows is None:
+            grouping = bd.group_rows(ctx, breakdown, frame.row_key, frame.runs)
+        else:
+            grouping = bd.group_rows(ctx, breakdown, frame.breakdown_rows)
         if grouping.take is not None:  # a row in several cohorts counts in each
-            frame.rows, frame.bucket = frame.rows[grouping.take], frame.bucket[grouping.take]
-            if frame.breakdown_rows is not None:
-                frame.breakdown_rows = frame.breakdown_rows[grouping.take]
-        frame.group, frame.n_groups = grouping.codes, grouping.n_fine
+            frame.repeat_rows(grouping.take)
+        frame.set_grouping(grouping)
     if ctx.display.cumulative and math.new_actors_cumulative:
         values = first_seen(frame)
     else:
