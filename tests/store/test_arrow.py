@@ -172,11 +172,26 @@ def test_validation_names_column_and_row(mutate, path):
     assert info.value.path == path
 
 
-def test_conflicting_person_ids():
-    t = table_flat(EVENTS).append_column("person_id", pa.array(["p1", "p2", "p1", None, "p2", "p2"]))
-    with pytest.raises(tc.ValidationError) as info:
-        tc.EventStore.from_arrow(t)
-    assert info.value.path[0] == "events" and info.value.path[2] == "person_id"
+def test_person_id_on_events_follows_from_records():
+    """A distinct_id joins the person of its latest event; ids match persons' ``id``; the rest
+    start new persons — as from_records does with PostHog's ``person_id`` export field."""
+    pids = ["p1", "p2", "p1", None, "p3", "p9"]  # "a" moves from p1 to p3 (its later event)
+    events = [dict(e, person_id=p) if p else dict(e) for e, p in zip(EVENTS, pids)]
+    t = table_flat(EVENTS).append_column("person_id", pa.array(pids))
+    persons_records = [{"id": "p1", "distinct_ids": ["x"], "properties": {"plan": "pro"}}]
+    a = tc.EventStore.from_records(events, persons=persons_records)
+    b = tc.EventStore.from_arrow(t, persons=persons_records)
+    assert_same_store(a, b)
+    assert_same_store(tc.EventStore.from_records(events), tc.EventStore.from_arrow(t))
+
+
+def test_person_id_with_unsorted_timestamps():
+    pids = ["p1", "p2", "p1", None, "p3", "p9"]
+    events = [dict(e, person_id=p) if p else dict(e) for e, p in zip(EVENTS, pids)]
+    order = [3, 0, 5, 1, 4, 2]
+    events = [events[i] for i in order]
+    t = table_flat(EVENTS).append_column("person_id", pa.array(pids)).take(pa.array(order))
+    assert_same_store(tc.EventStore.from_records(events), tc.EventStore.from_arrow(t))
 
 
 def test_missing_file(tmp_path):

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -41,9 +41,11 @@ import numpy as np
 
 from ..errors import ValidationError
 from ..timeutil import MAX_YEAR, MIN_YEAR, UTC, datetime_to_us, to_us
+from .builder import Source, StoreBuilder, records
 from .columns import PropertyColumn, ValueDictionary
-from .ingest import MAX_STRING, Interner, build_groups, build_persons, finish_persons, properties_of
-from .tables import NO_TIME, PersonTable
+from .ingest import MAX_STRING, Interner, properties_of
+from .readers import read_records_file
+from .tables import NO_TIME, GroupTable, PersonTable
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -105,17 +107,17 @@ def from_arrow(
     event = new_of_old[ev_codes] if n else np.zeros(0, np.int32)
     ts = _timestamps(table.column("timestamp"), "events", "timestamp")
     dids, did_codes = _encode_ids(table.column("distinct_id"), "events", "distinct_id")
-    order = _sort_order(event, ts)
+    order, by_time = _sort_order(event, ts)
 
     # Columns are independent from here on: build them on a small thread pool (Arrow compute and
     # NumPy gathers release the GIL), collecting results in a fixed order so errors are too.
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         person_col = table.column("person_id") if "person_id" in table.column_names else None
-        persons_job = pool.submit(_build_persons, persons, dids, did_codes, person_col)
+        persons_job = pool.submit(_persons_and_groups, persons, groups, dids, did_codes, person_col, by_time)
         sources = _property_sources(table, "events", RESERVED)
         prop_jobs = [(k, pool.submit(_ordered_column, src, order)) for k, src in sources]
         ts_job, event_job, did_job = (pool.submit(np.take, a, order) for a in (ts, event, did_codes))
-        person_table, distinct_ids = persons_job.result()
+        person_table, distinct_ids, group_tables = persons_job.result()
         props = {k: job.result() for k, job in prop_jobs}
         ts, event, did_codes = ts_job.result(), event_job.result(), did_job.result()
     uuid = None
@@ -133,7 +135,7 @@ def from_arrow(
         distinct_ids=distinct_ids,
         properties=props,
         persons=person_table,
-        groups=build_groups(_groups_records(groups)),
+        groups=group_tables,
         uuid=uuid,
     )
 
@@ -156,7 +158,9 @@ def _read_parquet(path: str | Path, what: str) -> pa.Table:
 
 
 def _maybe_parquet(x: Any, what: str) -> Any:
-    return _read_parquet(x, what) if isinstance(x, (str, Path)) else x
+    """A ``.parquet`` path read as a table; other paths (JSON lines, JSON) are left to the record
+    readers."""
+    return _read_parquet(x, what) if isinstance(x, (str, Path)) and Path(x).suffix == ".parquet" else x
 
 
 def _as_table(x: Any, what: str) -> pa.Table:
@@ -371,12 +375,13 @@ def _iso_strings(col: pa.ChunkedArray, what: str, name: str) -> np.ndarray:
     return out[codes]
 
 
-def _sort_order(event: np.ndarray, ts: np.ndarray) -> np.ndarray:
+def _sort_order(event: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """The stable (event, ts) order: a sort by time (skipped when already sorted) followed by a
-    radix sort of the small event codes. Ties keep input order, as ``np.lexsort`` does."""
+    radix sort of the small event codes. Ties keep input order, as ``np.lexsort`` does. Also
+    returns the time order alone (None when the rows already are in time order)."""
     n = len(ts)
     if n == 0:
-        return np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.int64), None
     if bool(np.all(ts[1:] >= ts[:-1])):
         by_time = None
         ev = event
@@ -385,7 +390,7 @@ def _sort_order(event: np.ndarray, ts: np.ndarray) -> np.ndarray:
         ev = event[by_time]
     small = ev.astype(np.uint16) if len(ev) and int(ev.max()) < 65536 else ev
     by_event = np.argsort(small, kind="stable")
-    return by_event if by_time is None else by_time[by_event]
+    return (by_event if by_time is None else by_time[by_event]), by_time
 
 
 # --- properties -------------------------------------------------------------------------------
@@ -503,84 +508,123 @@ class _ValueInterner(Interner):
 # --- persons and groups -----------------------------------------------------------------------
 
 
-def _build_persons(persons: Any, dids: pa.Array, did_codes: np.ndarray, person_col: Any) -> tuple[PersonTable, np.ndarray]:
-    """The person table and the distinct_id universe (events' distinct_ids first)."""
-    if persons is not None and not _is_table(persons):
-        if isinstance(persons, (str, bytes, Mapping)) or not isinstance(persons, Iterable):
-            raise ValidationError(("persons",), "expected records, an Arrow table or a Parquet path")
-        if person_col is not None:
-            raise ValidationError(("events", "person_id"), "person_id on events needs persons as a table with an 'id' column")
-        interner = Interner()
-        interner.values = dids.to_pylist()
-        interner.index = {d: i for i, d in enumerate(interner.values)}
-        ids, created, builders, owner = build_persons(persons, interner)
-        table = finish_persons(ids, created, builders, owner, len(interner.values))
-        return table, np.array(interner.values, dtype=object)
-    ptable = _as_table(persons, "persons") if persons is not None else None
-    if ptable is not None and "distinct_ids" in ptable.column_names:
-        if person_col is not None:
-            raise ValidationError(("events", "person_id"), "give persons either by person_id on events or by distinct_ids, not both")
-        return _build_persons(_person_records(ptable), dids, did_codes, None)
-    if ptable is not None and "id" not in ptable.column_names:
-        raise ValidationError(("persons", "id"), "missing required column 'id' (or 'distinct_ids')")
-    return _persons_by_id(ptable, dids, did_codes, person_col)
+def _persons_and_groups(
+    persons: Any, groups: Any, dids: pa.Array, did_codes: np.ndarray, person_col: Any, by_time: np.ndarray | None
+) -> tuple[PersonTable, np.ndarray, dict[int, GroupTable]]:
+    """The person table, the distinct_id universe (the events' distinct_ids first) and the group
+    tables, with ``from_records``' rules:
 
+    - persons given as records (or a table with ``distinct_ids``, or a JSON-lines/JSON path) go
+      through the record builder; a table with ``id`` gives one person per row, vectorised;
+    - a distinct_id no person claims joins the person_id of its latest event (``by_time``: the
+      rows in time order; ties go to the later row); a person_id equal to a person's ``id``
+      joins that person, any other starts a new person (in the order of its distinct_ids);
+    - distinct_ids left without a person get one of their own."""
+    b = StoreBuilder()
+    b.dids.values = dids.to_pylist()
+    b.dids.index = {d: i for i, d in enumerate(b.dids.values)}
+    table = None
+    if _is_table(persons):
+        table = _as_table(persons, "persons")
+        if "distinct_ids" in table.column_names:
+            b.feed("persons", Source("persons"), records("persons", _table_records(table, "persons", PERSON_FIELDS)))
+            table = None
+        elif "id" not in table.column_names:
+            raise ValidationError(("persons", "id"), "missing required column 'id' (or 'distinct_ids')")
+    elif isinstance(persons, (str, Path)):
+        b.feed("persons", *read_records_file(persons, "persons"))
+    elif persons is not None:
+        b.feed("persons", Source("persons"), records("persons", persons))
+    if _is_table(groups):
+        b.feed("groups", Source("groups"), records("groups", _table_records(_as_table(groups, "groups"), "groups", GROUP_FIELDS)))
+    elif isinstance(groups, (str, Path)):
+        b.feed("groups", *read_records_file(groups, "groups"))
+    elif groups is not None:
+        b.feed("groups", Source("groups"), records("groups", groups))
 
-def _persons_by_id(ptable: Any, dids: pa.Array, did_codes: np.ndarray, person_col: Any) -> tuple[PersonTable, np.ndarray]:
-    """Persons from a person_id column on events and a persons table keyed by ``id``."""
     pa, pc = _pa()
-    n_dids = len(dids)
-    n_table = ptable.num_rows if ptable is not None else 0
-    table_ids = pa.array([], pa.string())
-    if ptable is not None:
-        uniq, tcodes = _encode_ids(ptable.column("id"), "persons", "id")
-        if len(uniq) != n_table:
-            dup = np.flatnonzero(np.bincount(tcodes, minlength=len(uniq)) > 1)[0]
-            raise ValidationError(("persons", int(np.flatnonzero(tcodes == dup)[1]), "id"),
-                                  f"duplicate person id {uniq[int(dup)].as_py()!r}")
-        table_ids = uniq.take(pa.array(tcodes))  # the ids in table order, as strings
+    n_dids = len(b.dids.values)
+    if table is not None:
+        id_arr, n_rows = _table_ids(table)
+        ids = [id_arr.to_numpy(zero_copy_only=False)]
+    else:
+        n_rows = len(b.p_ids)
+        id_arr = pa.array([None if i is None else str(i) for i in b.p_ids], pa.string())
+        ids = [np.array(b.p_ids + [None], dtype=object)[:-1]]
     person_of = np.full(n_dids, -1, dtype=np.int32)
-    id_parts = [table_ids.to_numpy(zero_copy_only=False)]
-    n_real = n_table
+    if b.owner:
+        person_of[np.fromiter(b.owner.keys(), np.int64, len(b.owner))] = np.fromiter(b.owner.values(), np.int32, len(b.owner))
     if person_col is not None:
         pids, pcodes = _encode_ids_nullable(person_col)
-        # person row per distinct person_id: the table's row, else a new row in first-seen order
+        pid_of_did = _latest_per_did(did_codes, pcodes, by_time, n_dids)
+        # person row per distinct person_id: a person with that id, else new rows in the order
+        # of the distinct_ids that name them
         row_of = np.full(len(pids) + 1, -1, dtype=np.int32)
-        if len(pids):
-            found = pc.index_in(pids, value_set=table_ids.cast(pids.type) if table_ids.type != pids.type else table_ids)
-            row_of[:-1] = pc.fill_null(found, -1).to_numpy(zero_copy_only=False)
-            new = np.flatnonzero(row_of[:-1] < 0)
-            row_of[new] = np.arange(n_real, n_real + len(new), dtype=np.int32)
-            id_parts.append(pids.take(pa.array(new)).to_numpy(zero_copy_only=False))
-            n_real += len(new)
-        prow = row_of[pcodes]
-        has = prow >= 0
-        person_of[did_codes[has]] = prow[has]
-        conflict = has & (person_of[did_codes] != prow)
-        if conflict.any():
-            i = _first_row(conflict)
-            raise ValidationError(("events", i, "person_id"),
-                                  f"distinct_id {dids[int(did_codes[i])].as_py()!r} already belongs to another person")
+        if len(pids) and len(id_arr):
+            row_of[:-1] = pc.fill_null(pc.index_in(pids, value_set=id_arr.cast(pids.type)), -1).to_numpy(zero_copy_only=False)
+        claims = (person_of < 0) & (pid_of_did >= 0)
+        named = pid_of_did[claims]
+        fresh = named[row_of[named] < 0]
+        if len(fresh):
+            firsts = np.unique(fresh, return_index=True)[1]
+            new = fresh[np.sort(firsts)]
+            row_of[new] = np.arange(n_rows, n_rows + len(new), dtype=np.int32)
+            ids.append(pids.take(pa.array(new)).to_numpy(zero_copy_only=False))
+            n_rows += len(new)
+        person_of[claims] = row_of[named]
     orphans = np.flatnonzero(person_of < 0)
-    person_of[orphans] = np.arange(n_real, n_real + len(orphans), dtype=np.int32)
-    n = n_real + len(orphans)
+    person_of[orphans] = np.arange(n_rows, n_rows + len(orphans), dtype=np.int32)
+    n = n_rows + len(orphans)
     all_ids = np.empty(n, dtype=object)
-    all_ids[:n_real] = np.concatenate(id_parts) if len(id_parts) > 1 else id_parts[0]
+    all_ids[:n_rows] = np.concatenate(ids) if len(ids) > 1 else ids[0]
     created_at = np.full(n, NO_TIME, dtype=np.int64)
     props: dict[str, PropertyColumn] = {}
-    if ptable is not None:
-        if "created_at" in ptable.column_names and ptable.column("created_at").null_count < n_table:
-            col = ptable.column("created_at")
+    if table is not None:
+        n_table = table.num_rows
+        if "created_at" in table.column_names and table.column("created_at").null_count < n_table:
+            col = table.column("created_at")
             ok = ~np.asarray(col.is_null().to_numpy(zero_copy_only=False), dtype=bool)
             filled = pc.fill_null(col, pa.scalar(0, pa.int64()).cast(col.type)) if not ok.all() else col
             created_at[:n_table][ok] = _timestamps(filled, "persons", "created_at")[ok]
-        for k, (codes, d) in _property_columns(ptable, "persons", ("id", "distinct_ids", "created_at", "properties")).items():
+        for k, (codes, d) in _property_columns(table, "persons", PERSON_FIELDS).items():
             full = np.full(n, -1, dtype=np.int32)
             full[:n_table] = codes
             props[k] = PropertyColumn(full, d)
+    else:
+        created_at[:len(b.p_created)] = b.p_created
+        props = {k: bld.build(n) for k, bld in b.p_builders.items()}
     synthetic = np.zeros(n, dtype=bool)
-    synthetic[n_real:] = True
-    return PersonTable(all_ids, created_at, props, person_of, synthetic), dids.to_numpy(zero_copy_only=False)
+    synthetic[n_rows:] = True
+    return (PersonTable(all_ids, created_at, props, person_of, synthetic), np.array(b.dids.values, dtype=object),
+            b._group_tables())
+
+
+def _table_ids(table: Any) -> tuple[pa.Array, int]:
+    """The ``id`` of each row of a persons table, as strings; duplicates are an error."""
+    pa, _ = _pa()
+    uniq, codes = _encode_ids(table.column("id"), "persons", "id")
+    if len(uniq) != table.num_rows:
+        dup = int(np.flatnonzero(np.bincount(codes, minlength=len(uniq)) > 1)[0])
+        raise ValidationError(("persons", int(np.flatnonzero(codes == dup)[1]), "id"),
+                              f"duplicate person id {uniq[dup].as_py()!r}")
+    return uniq.take(pa.array(codes)), table.num_rows
+
+
+def _latest_per_did(did_codes: np.ndarray, pcodes: np.ndarray, by_time: np.ndarray | None, n_dids: int) -> np.ndarray:
+    """Per distinct_id, the person_id code of its latest row that has one (-1: none).
+    ``by_time``: the rows in (stable) time order (None: they already are)."""
+    has = pcodes >= 0
+    if by_time is None:
+        pos = np.arange(len(did_codes), dtype=np.int64)
+    else:
+        pos = np.empty(len(by_time), dtype=np.int64)
+        pos[by_time] = np.arange(len(by_time), dtype=np.int64)
+    last = np.full(n_dids, -1, dtype=np.int64)
+    np.maximum.at(last, did_codes[has], pos[has])  # the latest position; ties: the later row
+    out = np.full(n_dids, -1, dtype=np.int64)
+    seen = last >= 0
+    out[seen] = pcodes[last[seen] if by_time is None else by_time[last[seen]]]
+    return out
 
 
 def _encode_ids_nullable(col: Any) -> tuple[pa.Array, np.ndarray]:
@@ -601,8 +645,8 @@ def _encode_ids_nullable(col: Any) -> tuple[pa.Array, np.ndarray]:
 
 def _table_records(table: Any, what: str, fields: tuple[str, ...]) -> list[dict[str, Any]]:
     """Rows of a small table (persons by distinct_ids, groups) as records for the record path."""
-    props = _property_columns(table, what, fields + ("properties",))
-    cols = {f: table.column(f).to_pylist() for f in fields if f in table.column_names}
+    props = _property_columns(table, what, fields)
+    cols = {f: table.column(f).to_pylist() for f in fields if f in table.column_names and f != "properties"}
     n = table.num_rows
     out = []
     for i in range(n):
@@ -612,14 +656,8 @@ def _table_records(table: Any, what: str, fields: tuple[str, ...]) -> list[dict[
     return out
 
 
-def _person_records(table: Any) -> list[dict[str, Any]]:
-    return _table_records(table, "persons", ("distinct_ids", "created_at", "id"))
-
-
-def _groups_records(groups: Any) -> Any:
-    if groups is None or not _is_table(groups):
-        return groups
-    return _table_records(_as_table(groups, "groups"), "groups", ("group_type_index", "group_key", "created_at"))
+PERSON_FIELDS = ("id", "distinct_ids", "created_at", "properties")
+GROUP_FIELDS = ("group_type_index", "group_key", "created_at", "properties")
 
 
 __all__ = ["from_arrow", "from_parquet"]
