@@ -159,3 +159,50 @@ def test_single_grouping_equals_the_general_path(prop, kind, ptype, normalize):
             bucket = np.concatenate([np.repeat(np.arange(4), np.diff(r)) for r in block_runs])
             cell = general.codes.astype(np.int64) * 4 + bucket
             np.testing.assert_array_equal(fast.cell_counts, np.bincount(cell, minlength=len(general.values) * 4))
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_icontains_plain_needle_matches_the_regex_path(seed):
+    from trendcalc.filters.operators import _contains_ascii, _search
+    from trendcalc.filters.regex import compile_like
+
+    rng = np.random.default_rng(seed)
+    alphabet = list("abcDEF/.-@xyz") + ([] if seed % 2 else ["\u212a", "é", "ſ"])
+    texts = ["".join(rng.choice(alphabet, int(rng.integers(0, 12)))) for _ in range(300)]
+    for needle in ("a", "De", "f/", "@xy", "k", "s", "zz"):
+        class Dom:
+            def texts(self):
+                return np.array(texts, dtype=object)
+
+            def __len__(self):
+                return len(texts)
+
+        ref = _search(Dom(), compile_like(f"%{needle}%", case_sensitive=False))
+        fast = _contains_ascii(texts, needle.lower())
+        if fast is None:
+            assert seed % 2 == 0  # non-ASCII texts take the regex path
+        else:
+            np.testing.assert_array_equal(fast, ref)
+
+
+def test_store_cached_filter_tables_give_the_same_answers_as_a_fresh_store():
+    import trendcalc as tc
+
+    events = [{"event": "e", "distinct_id": f"d{i % 7}", "timestamp": f"2024-01-0{1 + i % 5}T10:00:00Z",
+               "properties": {"url": ["https://A/docs", "https://b/x", "https://c/DOCS/y"][i % 3], "n": i % 4}}
+              for i in range(60)]
+    persons = [{"distinct_ids": [f"d{i}"], "properties": {"email": f"u{i}@{'posthog.com' if i % 3 == 0 else 'ex.com'}"}}
+               for i in range(7)]
+    queries = [
+        {"events": [{"id": "e"}], "properties": [{"key": "url", "value": v, "operator": op}], "date_from": "2024-01-01",
+         "date_to": "2024-01-06"}
+        for v in ("docs", "x", "DOCS") for op in ("icontains", "not_icontains", "exact")
+    ] + [{"events": [{"id": "e"}], "filter_test_accounts": True, "date_from": "2024-01-01", "date_to": "2024-01-06",
+          "properties": [{"key": "n", "value": [1, 2], "operator": "exact"}]}]
+    project = {"test_account_filters": [{"key": "email", "value": "@posthog.com", "operator": "not_icontains",
+                                         "type": "person"}]}
+    shared = tc.EventStore.from_records(events, persons=persons)
+    for _ in range(2):
+        for q in queries:
+            fresh = tc.EventStore.from_records(events, persons=persons)
+            assert tc.trends(shared, q, project=project).to_dicts() == tc.trends(fresh, q, project=project).to_dicts()

@@ -43,6 +43,7 @@ KINDS = ("string", "float", "bool", "datetime")
 KIND_OF_TYPE = {None: "string", "String": "string", "Duration": "string", "Numeric": "float",
                 "Boolean": "bool", "DateTime": "datetime"}  # fmt: skip
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_LIKE_SPECIAL = re.compile(r"[%_\\]")  # LIKE wildcards and escapes
 _RELATIVE_DATE = re.compile(r"^-?[0-9]+[hdwmqysHDWMQY]")
 _DATETIME_CONST = re.compile(r"^\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?)?$")
 _SEMVER = re.compile(r"^\s*v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:[-+]\S*)?\s*$")
@@ -311,7 +312,29 @@ def _search(dom: Domain, pattern: Any) -> np.ndarray:
 
 
 def _icontains(dom: Domain, c: Any, env: Env) -> np.ndarray:
-    return _search(dom, compile_like(f"%{_like_text(c)}%", case_sensitive=False))
+    needle = _like_text(c)
+    if needle and needle.isascii() and not _LIKE_SPECIAL.search(needle):
+        found = _contains_ascii(dom.texts().tolist(), needle.lower())
+        if found is not None:
+            return found
+    return _search(dom, compile_like(f"%{needle}%", case_sensitive=False))
+
+
+def _contains_ascii(texts: list[str], needle: str) -> np.ndarray | None:
+    """ILIKE '%needle%' for a plain ASCII needle when every text is ASCII too (then Unicode case
+    folding is ASCII lowering): one substring scan over the joined, lowered texts, instead of a
+    regex call per value. None when some text is not ASCII (or not a string)."""
+    try:
+        big = "\0".join(texts)  # texts never hold NUL: render_text escapes control characters
+    except TypeError:
+        return None
+    if not big.isascii() or "\0" in needle:
+        return None
+    ends = np.flatnonzero(np.frombuffer(big.encode("ascii"), dtype=np.uint8) == 0)  # text i ends at ends[i]
+    hits = np.fromiter((m.start() for m in re.finditer(re.escape(needle), big.lower())), dtype=np.int64)
+    out = np.zeros(len(texts), dtype=bool)
+    out[np.searchsorted(ends, hits, "right")] = True
+    return out
 
 
 def _not_icontains(dom: Domain, c: Any, env: Env) -> np.ndarray:

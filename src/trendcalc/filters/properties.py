@@ -26,7 +26,7 @@ from ..store.columns import ValueDictionary, float_text, render_text
 from ..store.virtual import person_column
 from . import elements as el
 from .model import PropertyFilter, PropertyGroup
-from .operators import Domain, Env, dictionary_domain, evaluate, text_domain
+from .operators import KIND_OF_TYPE, Domain, Env, dictionary_domain, evaluate, text_domain
 from .regex import compile_regex
 
 LeafMask = Callable[[Any, PropertyFilter, np.ndarray], np.ndarray]
@@ -109,9 +109,41 @@ def event_property_type(ctx: Any, key: str) -> str | None:
     return ctx.project.property_type(key, "event")
 
 
+# Operators whose result per dictionary value depends on nothing but the value and the operand
+# (not the clock, zone or project): their look-up tables are kept on the dictionary, across
+# queries, a bounded number per dictionary.
+STORE_CACHED_OPERATORS = frozenset({
+    "exact", "is_not", "in", "not_in", "icontains", "not_icontains", "icontains_multi",
+    "not_icontains_multi", "regex", "not_regex", "is_set", "is_not_set",
+})
+STORE_CACHED_LUTS = 64
+
+
 def _column_mask(ctx: Any, leaf: PropertyFilter, col: Any, codes: np.ndarray, prop_type: str | None, scope: Any) -> np.ndarray:
     dictionary = col.dictionary if col is not None else _EMPTY
-    return lut_mask(ctx, leaf, (scope, prop_type), lambda: dictionary_domain(dictionary, prop_type, ctx.project.tz), codes)
+    domain = lambda: dictionary_domain(dictionary, prop_type, ctx.project.tz)  # noqa: E731
+    if col is None or leaf.operator not in STORE_CACHED_OPERATORS or KIND_OF_TYPE.get(prop_type, "string") == "datetime":
+        return lut_mask(ctx, leaf, (scope, prop_type), domain, codes)
+    luts = dictionary.cached("leaf_luts", dict)
+    key = (prop_type, ctx.limits, _identity(leaf))
+    if key not in luts:
+        lut = evaluate(domain(), leaf.operator, leaf.value, env_of(ctx, leaf))
+        try:
+            while len(luts) >= STORE_CACHED_LUTS:
+                luts.pop(next(iter(luts)))
+        except (KeyError, RuntimeError, StopIteration):  # another thread evicted first
+            pass
+        luts[key] = lut
+    lut = luts[key]
+    return np.ones(len(codes), dtype=bool) if lut is None else lut[codes]
+
+
+def _person_rows(ctx: Any, rows: np.ndarray) -> np.ndarray:
+    """``store.person[rows]``, gathered once per query for every person leaf over these rows."""
+    held = ctx.cache.get("person_rows")
+    if held is None or held[0] is not rows:
+        held = ctx.cache["person_rows"] = (rows, ctx.store.person[rows])
+    return held[1]
 
 
 # --- event scope ------------------------------------------------------------------------------------
@@ -134,7 +166,7 @@ def _person_source(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarr
     if leaf.key == "distinct_id":  # not a person property: the event's own distinct_id (newest upstream)
         return lut_mask(ctx, leaf, "event_distinct_id", lambda: _distinct_id_domain(ctx), store.distinct_id[rows])
     col = person_column(store, leaf.key)
-    codes = col.codes[store.person[rows]] if col is not None else np.full(len(rows), -1, dtype=np.int32)
+    codes = col.codes[_person_rows(ctx, rows)] if col is not None else np.full(len(rows), -1, dtype=np.int32)
     return _column_mask(ctx, leaf, col, codes, ctx.project.property_type(leaf.key, "person"), "person")
 
 
