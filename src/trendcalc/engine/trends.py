@@ -271,7 +271,7 @@ def run_query(ctx: QueryContext, q: Query, n_real_series: int) -> list[SeriesRes
         values = math.compute(frame)
     if grouping is not None:
         values = grouping.fold(values)
-    return shape_query(ctx, q, math, values, grouping, n_real_series, has_rows=len(frame.rows) > 0)
+    return shape_query(ctx, q, math, values, grouping, n_real_series, has_rows=frame.n_rows > 0)
 
 
 def shape_query(ctx, q, math, values, grouping, n_real_series, *, has_rows: bool = True) -> list[SeriesResult]:
