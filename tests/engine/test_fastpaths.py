@@ -206,3 +206,17 @@ def test_store_cached_filter_tables_give_the_same_answers_as_a_fresh_store():
         for q in queries:
             fresh = tc.EventStore.from_records(events, persons=persons)
             assert tc.trends(shared, q, project=project).to_dicts() == tc.trends(fresh, q, project=project).to_dicts()
+
+
+def test_dictionary_text_fast_path_is_render_text():
+    from trendcalc.store.columns import ValueDictionary, render_text
+
+    rng = np.random.default_rng(3)
+    pool = list("ab\"\\\n\t\x00\x1f\x7fé\u2028 /") + ["\ud800"]
+    for n_special in (0, 1):
+        values = ["".join(rng.choice(pool[:-9] if not n_special else pool, 5)) for _ in range(200)]
+        values = list(dict.fromkeys(values))
+        got = ValueDictionary(values).text()
+        assert got.tolist() == [render_text(v) for v in values] + [None]
+    mixed = ValueDictionary(["a", 1, 1.5, True, None, ["x"], {"k": "v"}])
+    assert mixed.text().tolist() == [render_text(v) for v in mixed.values] + [None]

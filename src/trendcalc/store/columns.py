@@ -23,6 +23,7 @@ from .memo import Memo
 BREAKDOWN_NULL = "$$_posthog_breakdown_null_$$"
 BREAKDOWN_OTHER = "$$_posthog_breakdown_other_$$"
 
+_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')  # what json.dumps(ensure_ascii=False) escapes in a string
 _NUMBER_RE = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 
 
@@ -109,7 +110,18 @@ class ValueDictionary:
     # --- typed views ----------------------------------------------------------------------------
     def text(self) -> np.ndarray:
         """R per value (object array of str) plus None for missing."""
-        return self.cached("text", lambda: np.array([render_text(v) for v in self.values] + [None], dtype=object))
+
+        def build() -> np.ndarray:
+            values = self.values
+            # Strings with nothing JSON escapes (the common case) are their own R: one check
+            # over the joined strings instead of one json.dumps per value.
+            if all(type(v) is str for v in values) and not _JSON_ESCAPED.search("".join(values)):
+                out = np.empty(len(values) + 1, dtype=object)
+                out[:-1] = values
+                return out
+            return np.array([render_text(v) for v in values] + [None], dtype=object)
+
+        return self.cached("text", build)
 
     def floats(self) -> np.ndarray:
         """toFloat(R) per value, NaN for NULL (and for the missing slot)."""
