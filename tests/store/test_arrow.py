@@ -233,3 +233,11 @@ def test_dictionary_columns_with_unused_entries_and_nulls():
     store = tc.EventStore.from_arrow(t)
     assert_same_store(tc.EventStore.from_arrow(base), store)
     assert "Unused" not in store.properties["$browser"].dictionary.values
+
+
+def test_parquet_dictionary_with_unused_values(tmp_path):
+    d = pa.DictionaryArray.from_arrays(pa.array([1, 1, 2, 1, 2, 1], pa.int32()), pa.array(["unused", "Chrome", "Safari"]))
+    t = table_flat(EVENTS).drop_columns(["properties.$browser"]).append_column("properties.$browser", d)
+    pq.write_table(t, tmp_path / "e.parquet")
+    store = tc.EventStore.from_parquet(tmp_path / "e.parquet")
+    assert store.properties["$browser"].dictionary.values == ("Chrome", "Safari")

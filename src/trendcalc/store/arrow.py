@@ -192,17 +192,24 @@ def _first_row(mask: np.ndarray) -> int:
 
 
 def _dictionary_codes(col: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
-    """(distinct non-null values in first-seen order, int32 code per row with -1 for null)."""
+    """(distinct non-null values in first-seen order, int32 code per row with -1 for null).
+
+    Dictionary-typed columns (Parquet's, read as such) keep their dictionaries, unified across
+    chunks; entries no row uses are dropped (a dictionary written from Arrow keeps them)."""
     pa, pc = _pa()
     if pa.types.is_dictionary(col.type):
         if col.num_chunks == 0:
             return pa.array([], col.type.value_type), np.zeros(0, np.int32)
         dictionary, maps = _unify(col.chunks)
-        parts = []
+        raw = np.empty(len(col), dtype=np.int32)
+        pos = 0
         for c, m in zip(col.chunks, maps):
             idx = (c.indices.fill_null(-1) if c.null_count else c.indices).to_numpy(zero_copy_only=False)
-            parts.append(idx if m is None else m[idx])
-        raw = (parts[0] if len(parts) == 1 else np.concatenate(parts)).astype(np.int32, copy=False)
+            if m is None:
+                raw[pos:pos + len(idx)] = idx
+            else:
+                np.take(m, idx, out=raw[pos:pos + len(idx)])
+            pos += len(idx)
         used = np.zeros(len(dictionary) + 1, dtype=bool)  # a scatter into a small array (-1 → last)
         used[raw] = True
         used = used[:-1]
