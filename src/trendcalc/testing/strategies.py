@@ -41,6 +41,7 @@ TIMEZONES = (
 )  # fmt: skip
 """Zones with and without DST; São Paulo changed at midnight until 2019, Lord Howe by 30 minutes."""
 NO_DST_TIMEZONES = ("UTC", "Asia/Kolkata", "Asia/Tokyo", "America/Phoenix")
+DST_TIMEZONES = tuple(z for z in TIMEZONES if z not in NO_DST_TIMEZONES)
 
 EVENT_NAMES = ("$pageview", "sign up", "$pageleave", "purchase")
 DISTINCT_IDS = ("u1", "u2", "u3", "u4", "u5", "anon-1", "anon-2", "7")
@@ -85,6 +86,9 @@ PROPERTY_DEFINITIONS = (
 )
 
 __all__ = [
+    "DST_TIMEZONES",
+    "NO_DST_TIMEZONES",
+    "TIMEZONES",
     "Scenario",
     "World",
     "breakdown_filters",
@@ -193,14 +197,16 @@ def instants(draw: st.DrawFn, *, timezone: str = "UTC", near: dt.datetime | None
     tz = zoneinfo.ZoneInfo(timezone)
     near = near or dt.datetime(2024, 3, 15, 10, 37, 12, tzinfo=UTC)
     lo, hi = near + dt.timedelta(days=min_days), near + dt.timedelta(days=max_days)
-    kind = draw(st.sampled_from(("uniform", "midnight", "midnight", "hour", "month", "change")))
+    kind = draw(st.sampled_from(("uniform", "uniform", "midnight", "midnight", "hour", "month", "change")))
+    # two thirds of the instants fall in the last ten days before ``near`` (where most ranges are)
+    recent = max(lo, near - dt.timedelta(days=10)) if draw(st.integers(0, 2)) else lo
     if kind == "uniform":
-        span = int((hi - lo).total_seconds())
-        t = lo + dt.timedelta(seconds=draw(st.integers(0, span)))
+        span = int((hi - recent).total_seconds())
+        t = recent + dt.timedelta(seconds=draw(st.integers(0, max(span, 0))))
         if draw(st.booleans()):
             t += dt.timedelta(microseconds=draw(st.integers(0, 999_999)))
-        return t
-    day = (lo + dt.timedelta(days=draw(st.integers(0, max((hi - lo).days, 0))))).astimezone(tz)
+        return min(t, hi)
+    day = (recent + dt.timedelta(days=draw(st.integers(0, max((hi - recent).days, 0))))).astimezone(tz)
     if kind == "midnight":
         base = day.replace(hour=0, minute=0, second=0, microsecond=0)
     elif kind == "hour":
@@ -331,8 +337,9 @@ def worlds(draw: st.DrawFn, *, min_events: int = 0, max_events: int = 30, timezo
     event_names = _check_names("event_names", event_names)
     project = draw(projects(timezone=timezone, event_names=event_names))
     now = draw(nows(timezone=project.timezone))
+    n = draw(st.integers(min_events, max_events))
     evs = draw(st.lists(events(names=event_names, timezone=project.timezone, near=now, min_days=min_days,
-                               max_days=max_days), min_size=min_events, max_size=max_events))
+                               max_days=max_days), min_size=n, max_size=n))
     return World(evs, draw(persons()), draw(groups()), project, now)
 
 
@@ -493,9 +500,11 @@ class Scenario:
 
 @st.composite
 def scenarios(draw: st.DrawFn, *, min_events: int = 0, max_events: int = 30, timezone: str | None = None,
-              **filter_kwargs: Any) -> Scenario:
-    """A world and a Trends filter over it (absolute dates near its ``now``, its actions)."""
-    w = draw(worlds(min_events=min_events, max_events=max_events, timezone=timezone))
+              timezone_pool: Sequence[str] = TIMEZONES, **filter_kwargs: Any) -> Scenario:
+    """A world and a Trends filter over it (absolute dates near its ``now``, its actions);
+    ``filter_kwargs`` go to ``trends_filters``."""
+    tz = timezone or draw(timezones(allowed=timezone_pool))
+    w = draw(worlds(min_events=min_events, max_events=max_events, timezone=tz))
     action_ids = [a["id"] for a in w.project.actions]
     q = draw(trends_filters(now=w.now, timezone=w.project.timezone, action_ids=action_ids, **filter_kwargs))
     return Scenario(w, q)
