@@ -11,7 +11,7 @@ import os
 
 from hypothesis import HealthCheck, settings
 
-_SUPPRESS = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+_SUPPRESS = [HealthCheck.too_slow, HealthCheck.data_too_large]
 settings.register_profile("ci", derandomize=True, max_examples=150, deadline=None, suppress_health_check=_SUPPRESS,
                           print_blob=True)
 settings.register_profile("long", max_examples=3000, deadline=None, suppress_health_check=_SUPPRESS, print_blob=True)

@@ -358,9 +358,13 @@ def property_filters() -> st.SearchStrategy[list[dict[str, Any]]]:
 
 @st.composite
 def date_strings(draw: st.DrawFn, *, now: dt.datetime | None = None, timezone: str = "UTC",
-                 to: bool = False) -> str | None:
+                 to: bool = False, choices: Sequence[str | None] | None = None) -> str | None:
     """date_from (``to=False``) or date_to values: relative tokens (including PostHog's odd
-    spellings), "all", and absolute dates near ``now`` in several ISO forms."""
+    spellings), "all", and absolute dates near ``now`` in several ISO forms; or one of ``choices``."""
+    if choices is not None:
+        if isinstance(choices, str) or not isinstance(choices, Sequence) or not choices:
+            raise InvalidArgument(f"choices={choices!r} must be a non-empty sequence of date strings")
+        return draw(st.sampled_from(tuple(choices)))
     now = now or dt.datetime(2024, 3, 15, 10, 37, 12, tzinfo=UTC)
     kind = draw(st.sampled_from(("relative", "relative", "absolute", "none" if to else "all")))
     if kind == "none":
@@ -449,8 +453,11 @@ def trends_filters(draw: st.DrawFn, *, now: dt.datetime | None = None, timezone:
                    event_names: Sequence[str] = EVENT_NAMES, action_ids: Sequence[int] = (),
                    min_series: int = 1, max_series: int = 3, intervals: Sequence[str] = INTERVALS,
                    displays: Sequence[str] = DISPLAYS, maths: Sequence[str] = MATHS,
-                   breakdown: bool | None = None, max_smoothing: int = 4) -> dict[str, Any]:
-    """A legacy Trends filter dict. ``breakdown`` None = sometimes, True = always, False = never."""
+                   breakdown: bool | None = None, max_smoothing: int = 4,
+                   date_froms: Sequence[str] | None = None,
+                   date_tos: Sequence[str | None] | None = None) -> dict[str, Any]:
+    """A legacy Trends filter dict. ``breakdown`` None = sometimes, True = always, False = never;
+    ``date_froms``/``date_tos`` restrict the dates to those values."""
     _check_bounds("min_series", min_series, "max_series", max_series, lo=1)
     _check_int("max_smoothing", max_smoothing, lo=1)
     intervals = _check_choices("intervals", intervals, INTERVALS + ("minute",))
@@ -459,12 +466,12 @@ def trends_filters(draw: st.DrawFn, *, now: dt.datetime | None = None, timezone:
         "events": [],
         "actions": [],
         "interval": draw(st.sampled_from(intervals)),
-        "date_from": draw(date_strings(now=now, timezone=timezone)),
+        "date_from": draw(date_strings(now=now, timezone=timezone, choices=date_froms)),
     }
     for s in draw(st.lists(series(event_names=event_names, action_ids=action_ids, maths=maths),
                            min_size=min_series, max_size=max_series)):
         (q["actions"] if s["type"] == "actions" else q["events"]).append({**s, "order": len(q["events"]) + len(q["actions"])})
-    date_to = draw(date_strings(now=now, timezone=timezone, to=True))
+    date_to = draw(date_strings(now=now, timezone=timezone, to=True, choices=date_tos))
     if date_to is not None:
         q["date_to"] = date_to
     display = draw(st.sampled_from(displays))
