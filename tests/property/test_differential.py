@@ -15,7 +15,7 @@ from trendcalc.limits import Limits
 from trendcalc.testing import strategies as tst
 from trendcalc.testing.reference import TOTAL_VALUE_DISPLAYS, comparable
 
-LIMITS = Limits(max_buckets=3000)
+LIMITS = Limits(max_buckets=800)
 UTC = dt.timezone.utc
 
 

@@ -13,7 +13,7 @@ from trendcalc.limits import Limits
 from trendcalc.testing import strategies as tst
 from trendcalc.testing.reference import LINE_DISPLAYS, TOTAL_VALUE_DISPLAYS, event_bounds
 
-LIMITS = Limits(max_buckets=3000)
+LIMITS = Limits(max_buckets=800)
 BREAKDOWN_KEYS = ("breakdown", "breakdown_type", "breakdowns", "breakdown_limit", "breakdown_group_type_index",
                   "breakdown_normalize_url", "breakdown_hide_other_aggregation")
 

@@ -52,6 +52,7 @@ FIXED_BREAKDOWN_LIMIT = {"WorldMap": 250}
 # What this reference implements; everything else raises ReferenceUnsupported.
 MATHS = ("total", "dau")
 BREAKDOWN_TYPES = ("event", "person", "group")
+OPERATORS: tuple[str, ...] = ()  # property filter operators (none in the engine yet)
 ACTOR_MATHS = ("dau", "unique_group", "weekly_active", "monthly_active")  # group actors with a gti
 
 
@@ -802,7 +803,12 @@ def comparable(results: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 __all__ = [
+    "BREAKDOWN_TYPES",
+    "DISPLAYS",
+    "MATHS",
+    "OPERATORS",
     "ReferenceUnsupported",
+    "check_supported",
     "World",
     "comparable",
     "event_bounds",

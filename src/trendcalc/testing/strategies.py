@@ -159,7 +159,7 @@ def timezones(*, dst_only: bool = False, allowed: Sequence[str] = TIMEZONES) -> 
     return st.sampled_from(pool)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def offset_changes(tz_name: str, start_year: int = 2016, end_year: int = 2025) -> tuple[dt.datetime, ...]:
     """UTC instants (to the minute) where ``tz_name`` changes its UTC offset in [start, end)."""
     tz = zoneinfo.ZoneInfo(tz_name)
