@@ -58,7 +58,8 @@ def test_breakdown_series_sum_to_the_unbroken_series_for_total_math(scenario):
             assert all(r["days"] == whole["days"] for r in parts)
 
 
-@given(tst.scenarios(breakdown=False, displays=("ActionsLineGraphCumulative",), intervals=("day",), max_smoothing=1))
+@given(tst.scenarios(breakdown=False, displays=("ActionsLineGraphCumulative",), intervals=("day",), max_smoothing=1,
+                     maths=("total", "dau")))
 def test_last_cumulative_value_is_the_total(scenario):
     """Cumulative total = running count; cumulative dau counts each actor once, so its last value
     is the distinct count over the range (the table display's aggregated value)."""

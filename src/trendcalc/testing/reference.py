@@ -23,14 +23,21 @@ import math
 import re
 import zoneinfo
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from dateutil import parser as du_parser
 from dateutil.relativedelta import relativedelta
 
 from ..errors import ValidationError
-from ..filters.model import Breakdown, BreakdownItem, Series, TrendsFilter
+from ..filters.model import (
+    Breakdown,
+    BreakdownItem,
+    PropertyFilter,
+    PropertyGroup,
+    Series,
+    TrendsFilter,
+)
 from ..limits import DEFAULT_LIMITS, Limits
 from ..project import Project
 
@@ -50,9 +57,14 @@ DISPLAYS = LINE_DISPLAYS + (CUMULATIVE_DISPLAY,) + TOTAL_VALUE_DISPLAYS
 FIXED_BREAKDOWN_LIMIT = {"WorldMap": 250}
 
 # What this reference implements; everything else raises ReferenceUnsupported.
-MATHS = ("total", "dau")
+MATHS = (
+    "total", "dau", "unique_group", "unique_session", "weekly_active", "monthly_active",
+    "sum", "avg", "min", "max", "median", "p75", "p90", "p95", "p99",
+    "avg_count_per_actor", "min_count_per_actor", "max_count_per_actor", "median_count_per_actor",
+    "p75_count_per_actor", "p90_count_per_actor", "p95_count_per_actor", "p99_count_per_actor",
+    "first_time_for_user", "first_matching_event_for_user",
+)  # fmt: skip
 BREAKDOWN_TYPES = ("event", "person", "group")
-OPERATORS: tuple[str, ...] = ()  # property filter operators (none in the engine yet)
 ACTOR_MATHS = ("dau", "unique_group", "weekly_active", "monthly_active")  # group actors with a gti
 
 
@@ -110,9 +122,10 @@ def load_world(events: Iterable[Mapping], persons: Iterable[Mapping] | None = No
     for g in groups or ():
         group_properties[(g["group_type_index"], str(g["group_key"]))] = properties_of(g)
     out = []
-    for e in events:
+    for i, e in enumerate(events):
         did = str(e["distinct_id"])
         out.append({
+            "index": i,
             "event": e["event"],
             "distinct_id": did,
             "person": person_of.get(did, ("distinct_id", did)),
@@ -380,22 +393,233 @@ def week_label(day: dt.date, r: DateRange, week_start_day: int) -> str:
     return f"{first.day}{EN_DASH}{last.day} {MONTHS[first.month - 1]}"
 
 
+# --- filters.md: property filters --------------------------------------------------------------
+
+NULL_RESULT = {  # filters.md §0.5/§3.1: a leaf's value when the (typed) property is NULL
+    "exact": False, "is_not": True, "in": False, "not_in": True, "icontains": False, "not_icontains": True,
+    "icontains_multi": False, "not_icontains_multi": False, "regex": False, "not_regex": True,
+    "gt": False, "gte": False, "lt": False, "lte": False, "min": False, "max": False,
+    "between": False, "not_between": False, "is_set": False, "is_not_set": True,
+}  # fmt: skip
+OWN_LIST_OPERATORS = ("icontains", "not_icontains", "between", "not_between")
+IN_LIST_OPERATORS = {"exact": "in", "in": "in", "is_not": "not_in", "not_in": "not_in"}
+OPERATORS = tuple(NULL_RESULT)
+PROPERTY_SOURCES = ("event", "person", "group")
+
+
+def leaf_raw_value(world: World, leaf: PropertyFilter, event: dict[str, Any]) -> Any:
+    """§2: where a leaf reads: event properties, the event's person, or its group."""
+    if leaf.type == "event":
+        return event["properties"].get(leaf.key)
+    if leaf.type == "person":
+        if leaf.key == "distinct_id" or str(leaf.key).startswith("$virt_"):
+            raise ReferenceUnsupported(f"person key {leaf.key!r}")
+        return world.person_properties.get(event["person"], {}).get(leaf.key)
+    if leaf.type == "group":
+        return group_property(world, leaf.group_type_index, leaf.key, event)
+    raise ReferenceUnsupported(f"{leaf.type} property filters")
+
+
+def group_property(world: World, gti: int, key: str, event: dict[str, Any]) -> Any:
+    """A property of the event's ``$group_N`` group (its key as text)."""
+    group_key = event["properties"].get(f"$group_{gti}")
+    if group_key is None:
+        return None
+    group_key = group_key if isinstance(group_key, str) else json.dumps(group_key)
+    return world.group_properties.get((gti, group_key), {}).get(key)
+
+
+def typed_value(v: Any, prop_type: str | None) -> tuple[str, Any]:
+    """§0.3: (kind, x): R for untyped/String, toFloat for Numeric, 1/0 for Boolean; x None = NULL."""
+    if prop_type == "Numeric":
+        return "float", None if v is None else to_float(v)
+    if prop_type == "Boolean":
+        text = None if v is None else render_text(v)
+        return "bool", {"true": 1.0, "false": 0.0}.get(text)
+    if prop_type == "DateTime":
+        raise ReferenceUnsupported("DateTime property definitions")
+    return "string", None if v is None else render_text(v)
+
+
+def constant(kind: str, c: Any, member: bool = False) -> Any:
+    """§0.4: a filter constant against a typed value; where upstream fails, a ValidationError."""
+    if kind == "string":
+        if isinstance(c, str):
+            return c
+        if isinstance(c, bool):
+            return "true" if c else "false"
+        if member:
+            return float_text(float(c))
+        raise ValidationError(("properties",), f"comparing a String property with the number {c!r}")
+    if isinstance(c, bool):
+        return 1.0 if c else 0.0
+    if isinstance(c, (int, float)):
+        return float(c)
+    if kind == "float" and isinstance(c, str) and NUMBER.match(c):
+        return float(c)
+    if kind == "bool" and c in ("true", "false"):
+        return 1.0 if c == "true" else 0.0
+    raise ValidationError(("properties",), f"cannot compare a {kind} property with {c!r}")
+
+
+def like_pattern(needle: str) -> re.Pattern:
+    """ILIKE '%needle%': ``%`` any run, ``_`` any character, ``\\`` escapes; case-insensitive."""
+    out, i = [], 0
+    while i < len(needle):
+        ch = needle[i]
+        if ch == "\\" and i + 1 < len(needle):
+            out.append(re.escape(needle[i + 1]))
+            i += 2
+            continue
+        out.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
+        i += 1
+    return re.compile("".join(out), re.IGNORECASE | re.DOTALL)
+
+
+def as_text(kind: str, x: Any) -> str:
+    """toString of a typed value."""
+    if kind == "float":
+        return float_text(x)
+    if kind == "bool":
+        return "true" if x == 1.0 else "false"
+    return x
+
+
+def ascii_lower(s: str) -> str:
+    return "".join(ch.lower() if "A" <= ch <= "Z" else ch for ch in s)
+
+
+def operator_holds(op: str, kind: str, x: Any, c: Any) -> bool:
+    """§3.1: one operator on a non-NULL typed value ``x`` and a scalar (or own-list) constant."""
+    if op in ("exact", "is_not"):
+        if isinstance(c, bool):
+            c = "true" if c else "false"
+        if kind == "bool" and c in ("true", "false"):
+            c = c == "true"
+        equal = x == constant(kind, c)
+        return equal if op == "exact" else not equal
+    if op in ("is_set", "is_not_set"):
+        return op == "is_set"
+    if op in ("icontains", "not_icontains"):
+        needle = str(list(c)) if isinstance(c, tuple) else str(c)
+        found = like_pattern(needle).search(as_text(kind, x)) is not None
+        return found if op == "icontains" else not found
+    if op in ("icontains_multi", "not_icontains_multi"):
+        needles = [ascii_lower(str(m)) for m in (c if isinstance(c, tuple) else (c,))]
+        found = any(n in ascii_lower(as_text(kind, x)) for n in needles)
+        return found if op == "icontains_multi" else not found
+    if op in ("regex", "not_regex"):
+        found = re.search(c, as_text(kind, x), re.DOTALL) is not None
+        return found if op == "regex" else not found
+    if op in ("gt", "gte", "lt", "lte", "min", "max"):
+        k = constant(kind, c)
+        return {"gt": x > k, "gte": x >= k, "lt": x < k, "lte": x <= k, "min": x >= k, "max": x <= k}[op]
+    if op in ("between", "not_between"):
+        lo, hi = constant(kind, c[0]), constant(kind, c[1])
+        return lo <= x <= hi if op == "between" else (x < lo or x > hi)
+    raise ReferenceUnsupported(f"operator {op!r}")
+
+
+def leaf_holds(world: World, project: Project, leaf: PropertyFilter, event: dict[str, Any]) -> bool:
+    """One leaf: list handling first (``[]`` matches all, one member is unwrapped, IN/NOT IN,
+    multi-search, OR over members — AND for not_regex), then NULL results, then the operator."""
+    if leaf.operator not in NULL_RESULT:
+        raise ReferenceUnsupported(f"operator {leaf.operator!r}")
+    ptype = project.property_type(leaf.key, leaf.type, leaf.group_type_index)
+    kind, x = typed_value(leaf_raw_value(world, leaf, event), ptype)
+    op, c = leaf.operator, leaf.value
+    if isinstance(c, tuple) and op not in OWN_LIST_OPERATORS:
+        if not c:
+            return True
+        if len(c) == 1:
+            c = c[0]
+        elif op in IN_LIST_OPERATORS:
+            if x is None:
+                return IN_LIST_OPERATORS[op] == "not_in"
+            inside = x in {constant(kind, m, member=True) for m in c}
+            return inside if IN_LIST_OPERATORS[op] == "in" else not inside
+        else:
+            results = [leaf_holds_scalar(op, kind, x, m) for m in c]
+            return all(results) if op == "not_regex" else any(results)
+    if op in ("icontains", "not_icontains") and isinstance(c, tuple) and len(c) >= 2:
+        op = op + "_multi"
+    elif op in ("icontains", "not_icontains") and isinstance(c, tuple) and len(c) == 1:
+        c = c[0]
+    return leaf_holds_scalar(op, kind, x, c)
+
+
+def check_leaf(project: Project, leaf: PropertyFilter) -> None:
+    """§0.4: a constant the property's type cannot take fails the whole query — upstream fails
+    while compiling it, so whatever the data (even with no row to filter)."""
+    if leaf.type not in PROPERTY_SOURCES or leaf.operator not in NULL_RESULT:
+        return
+    kind, _ = typed_value(None, project.property_type(leaf.key, leaf.type, leaf.group_type_index))
+    op, c = leaf.operator, leaf.value
+    if isinstance(c, tuple) and op not in OWN_LIST_OPERATORS:
+        if len(c) >= 2 and op in IN_LIST_OPERATORS:
+            for m in c:
+                constant(kind, m, member=True)
+            return
+        for m in c:
+            check_constant(op, kind, m)
+        return
+    check_constant(op, kind, c)
+
+
+def check_constant(op: str, kind: str, c: Any) -> None:
+    if op in ("exact", "is_not"):
+        if isinstance(c, bool):
+            c = "true" if c else "false"
+        constant(kind, (c == "true") if kind == "bool" and c in ("true", "false") else c)
+    elif op in ("gt", "gte", "lt", "lte", "min", "max"):
+        constant(kind, c)
+    elif op in ("between", "not_between"):
+        constant(kind, c[0])
+        constant(kind, c[1])
+
+
+def check_group(project: Project, group: PropertyGroup) -> None:
+    for node in group.values:
+        if isinstance(node, PropertyGroup):
+            check_group(project, node)
+        else:
+            check_leaf(project, node)
+
+
+def leaf_holds_scalar(op: str, kind: str, x: Any, c: Any) -> bool:
+    return NULL_RESULT[op] if x is None else operator_holds(op, kind, x, c)
+
+
+def group_holds(world: World, project: Project, group: PropertyGroup, event: dict[str, Any]) -> bool:
+    """§1.3: AND/OR over leaves and groups; an empty group is TRUE."""
+    results = (group_holds(world, project, n, event) if isinstance(n, PropertyGroup)
+               else leaf_holds(world, project, n, event) for n in group.values)
+    if not group.values:
+        return True
+    return all(results) if group.type == "AND" else any(results)
+
+
 # --- §4.1: which events a series reads ---------------------------------------------------------
 
 
-def step_matches(step: Mapping[str, Any], event: dict[str, Any]) -> bool:
-    """An action step: its event name (none = any event); conditions are not implemented here."""
-    if step.get("properties") or any(step.get(k) for k in ("url", "selector", "tag_name", "text", "href")):
-        raise ReferenceUnsupported("action step conditions")
-    return step.get("event") is None or step.get("event") == event["event"]
+def step_matches(world: World, project: Project, step: Mapping[str, Any], event: dict[str, Any]) -> bool:
+    """An action step: its event name (none = any event) and its property filters (AND)."""
+    if any(step.get(k) for k in ("url", "selector", "tag_name", "text", "href")):
+        raise ReferenceUnsupported("action step element/url conditions")
+    if step.get("event") is not None and step.get("event") != event["event"]:
+        return False
+    from ..filters.properties_parse import parse_entity_properties
+
+    props = parse_entity_properties(step.get("properties"), ("steps",), DEFAULT_LIMITS)
+    return group_holds(world, project, props, event)
 
 
-def series_matches(series: Series, project: Project, event: dict[str, Any]) -> bool:
+def series_matches(world: World, series: Series, project: Project, event: dict[str, Any]) -> bool:
     """Event name (None = all events), or any step of the action."""
     if series.kind == "events":
         return series.id is None or series.id == event["event"]
     action = project.action(series.id)
-    return any(step_matches(step, event) for step in action.get("steps") or [])
+    return any(step_matches(world, project, step, event) for step in action.get("steps") or [])
 
 
 def group_key_present(event: dict[str, Any], gti: int) -> bool:
@@ -404,10 +628,19 @@ def group_key_present(event: dict[str, Any], gti: int) -> bool:
     return v is not None and v != ""
 
 
-def row_filters_pass(filt: TrendsFilter, series: Series, project: Project, event: dict[str, Any]) -> bool:
-    """§4.1 / §0.5: property filters (none implemented here) and the groups-math key filter."""
-    if filt.properties or series.properties or (filt.filter_test_accounts and project.test_account_filters):
-        raise ReferenceUnsupported("property filters")
+def row_filters_pass(world: World, filt: TrendsFilter, series: Series, project: Project,
+                     event: dict[str, Any]) -> bool:
+    """§1.4: test-account filters (each an AND term), global and series properties, and the
+    groups-math key filter (``$group_N != ''``)."""
+    if filt.filter_test_accounts and project.test_account_filters:
+        from ..filters.properties_parse import parse_test_account_filters
+
+        if not group_holds(world, project, parse_test_account_filters(project.test_account_filters, DEFAULT_LIMITS), event):
+            return False
+    if not group_holds(world, project, filt.properties, event):
+        return False
+    if not group_holds(world, project, series.properties, event):
+        return False
     gti = series.math_group_type_index if series.math in ACTOR_MATHS else None
     for idx in {gti, filt.aggregation_group_type_index} - {None}:
         if not group_key_present(event, idx):
@@ -510,6 +743,8 @@ def raw_breakdown_value(world: World, item: BreakdownItem, event: dict[str, Any]
     if item.type == "event":
         return event["properties"].get(item.property)
     if item.type == "person":
+        if str(item.property).startswith("$virt_"):
+            raise ReferenceUnsupported("virtual person properties")
         return world.person_properties.get(event["person"], {}).get(item.property)
     if item.type == "group":
         key = event["properties"].get(f"$group_{item.group_type_index}")
@@ -537,13 +772,19 @@ def value_class(value: Any) -> int:
     return 1 if NULL in parts else 0
 
 
-def rank(totals: dict[Any, float], limit: int) -> tuple[list[Any], list[Any]]:
-    """§6.3/§6.9: (kept values in order, values folded into Other): by class, total desc, value asc."""
+def rank(totals: dict[Any, float], limit: int, *, total_value: bool = False) -> tuple[list[Any], list[Any]]:
+    """§6.3/§6.9: (kept values in display order, values folded into Other). Display order is
+    class (normal, then null), total desc, value asc. Time series keep the first ``limit`` in
+    that order (so the null value folds first); total-value displays keep the ``limit`` largest
+    totals (ties by value) and show them in display order."""
     ordered = sorted(totals, key=lambda v: (value_class(v), -totals[v], v))
     if len(ordered) <= limit:
         return ordered, []
-    cut = max(limit, 0)
-    return ordered[:cut], ordered[cut:]
+    n = max(limit, 0)
+    if total_value:
+        chosen = set(sorted(totals, key=lambda v: (-totals[v], v))[:n])
+        return [v for v in ordered if v in chosen], [v for v in ordered if v not in chosen]
+    return ordered[:n], ordered[n:]
 
 
 def breakdown_label(value: Any) -> str:
@@ -551,26 +792,131 @@ def breakdown_label(value: Any) -> str:
     return "::".join(value) if isinstance(value, tuple) else value
 
 
-# --- §4: maths per cell -------------------------------------------------------------------------
+# --- §4: maths ---------------------------------------------------------------------------------
+
+QUANTILES = {"median": 0.5, "p75": 0.75, "p90": 0.9, "p95": 0.95, "p99": 0.99}
+PROPERTY_MATHS = ("sum", "avg", "min", "max", *QUANTILES)
+PER_ACTOR_MATHS = tuple(f"{m}_count_per_actor" for m in ("avg", "min", "max", *QUANTILES))
+FIRST_TIME_MATHS = ("first_time_for_user", "first_matching_event_for_user")
+COUNTING_MATHS = ("total", "dau", "unique_group", "unique_session", "weekly_active", "monthly_active",
+                  *FIRST_TIME_MATHS)
+NEW_ACTORS_CUMULATIVE = ("dau", "unique_group")  # §5.2: cumulative counts each actor once
+INTERVAL_RANK = {"minute": 0, "hour": 1, "day": 2, "week": 3, "month": 4}
 
 
-def cell_value(math_name: str, rows: list[dict[str, Any]], actors: list[Any]) -> int:
-    """§4.2: total = event count; dau = distinct actors."""
-    if math_name == "total":
+def effective_math(math_name: str, interval: str) -> str:
+    """§4.3: WAU at a week or month interval and MAU at month are plain dau (the query's own
+    interval decides, even when a total-value display resolves its dates by day)."""
+    if math_name == "weekly_active" and INTERVAL_RANK[interval] >= INTERVAL_RANK["week"]:
+        return "dau"
+    if math_name == "monthly_active" and interval == "month":
+        return "dau"
+    return math_name
+
+
+def quantile(values: list[float], level: float) -> float:
+    """ClickHouse quantile: linear interpolation at index level·(n−1) of the sorted values."""
+    v = sorted(values)
+    index = level * (len(v) - 1)
+    i = int(index)
+    if i + 1 >= len(v):
+        return v[i]
+    return v[i] * (i + 1 - index) + v[i + 1] * (index - i)
+
+
+def reduce_values(name: str, values: list[float]) -> float:
+    """sum / avg / min / max / quantiles of the non-NULL values; none → 0."""
+    if not values:
+        return 0.0
+    if name == "sum":
+        return float(sum(values))
+    if name == "avg":
+        return sum(values) / len(values)
+    if name == "min":
+        return float(min(values))
+    if name == "max":
+        return float(max(values))
+    return quantile(values, QUANTILES[name])
+
+
+def session_key(event: dict[str, Any]) -> str:
+    """§4.2 unique_session: R($session_id); events without one share the session ''."""
+    v = event["properties"].get("$session_id")
+    return "" if v is None else render_text(v)
+
+
+def cell_value(math_name: str, filt: TrendsFilter, series: Series, project: Project,
+               rows: list[dict[str, Any]]) -> float:
+    """§4.2: the math over the rows of one (breakdown value, bucket) cell."""
+    if math_name in ("total", *FIRST_TIME_MATHS):
         return len(rows)
-    return len(set(actors))
+    if math_name in ("dau", "unique_group"):
+        return len({actor_of(filt, series, project, e) for e in rows})
+    if math_name == "unique_session":
+        return len({session_key(e) for e in rows})
+    if math_name in PROPERTY_MATHS:
+        if series.math_property in ("$session_duration", "$time"):
+            raise ReferenceUnsupported(f"math_property {series.math_property!r}")
+        values = [to_float(e["properties"].get(series.math_property)) for e in rows]
+        return reduce_values(math_name, [v for v in values if v is not None])
+    if math_name in PER_ACTOR_MATHS:
+        counts: dict[Any, int] = {}
+        for e in rows:
+            a = person_actor(project, e)
+            counts[a] = counts.get(a, 0) + 1
+        return reduce_values(math_name.removesuffix("_count_per_actor"), [float(c) for c in counts.values()])
+    raise ReferenceUnsupported(f"math {math_name!r}")
+
+
+def person_actor(project: Project, event: dict[str, Any]) -> Any:
+    """Per-actor maths count persons (distinct_ids with aggregate_users_by_distinct_id)."""
+    return event["distinct_id"] if project.aggregate_users_by_distinct_id else event["person"]
+
+
+def shift_days(d: dt.datetime, days: int) -> dt.datetime:
+    """``d`` moved by whole calendar days on the wall clock (a skipped time moves forward)."""
+    naive = d.replace(tzinfo=None) + dt.timedelta(days=days)
+    return naive.replace(tzinfo=d.tzinfo).astimezone(UTC).astimezone(d.tzinfo)
+
+
+def activity_time(ts: dt.datetime, interval: str, tz: zoneinfo.ZoneInfo) -> dt.datetime:
+    """§4.3: an event's time for the active-users windows: the start of its local hour (hour
+    interval), minute (minute interval) or day (first instant of the local date)."""
+    local = ts.astimezone(tz)
+    if interval == "hour":
+        return local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
+    if interval == "minute":
+        return local.replace(second=0, microsecond=0).astimezone(UTC)
+    day = local.date()
+    return dt.datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
+
+
+def active_in_window(t: dt.datetime, bucket_start: dt.datetime, days: int) -> bool:
+    """§4.3: bucket B counts actors active at some t with B − days < t <= B."""
+    return shift_days(bucket_start, -days).astimezone(UTC) < t <= bucket_start.astimezone(UTC)
+
+
+def active_values(filt: TrendsFilter, series: Series, project: Project, q: Query, rows: list[dict[str, Any]],
+                  days: int, total_value: bool) -> list[float]:
+    """Weekly/monthly active actors per bucket; total value: actors active in any window of
+    the range's days."""
+    tz = project.tz
+    starts = bucket_starts(q.range, project.week_start_day, 10**9) if total_value else q.starts
+    unit = q.range.interval
+    activity = [(actor_of(filt, series, project, e), activity_time(e["ts"], unit, tz)) for e in rows]
+    per_bucket = [{a for a, t in activity if active_in_window(t, b, days)} for b in starts]
+    if total_value:
+        return [len(set().union(*per_bucket))]
+    return [len(s) for s in per_bucket]
 
 
 # --- §5, §9: post-processing --------------------------------------------------------------------
 
 
-def cumulative_forward_filled(values: list[float], present: list[bool]) -> list[float]:
-    """§5.2 without a breakdown: running total over buckets with rows, zeros elsewhere; then
-    every bucket after the first whose value is <= 0 takes the previous bucket's value."""
-    out, running = [], 0
-    for v, p in zip(values, present):
-        running += v
-        out.append(running if p else 0)
+def cumulative_forward_filled(values: list[float]) -> list[float]:
+    """§5.2 without a breakdown: running total; then every bucket after the first whose value is
+    <= 0 takes the previous bucket's value (PostHog's arrayFill)."""
+    out = running_sum(values)
     for i in range(1, len(out)):
         if out[i] <= 0:
             out[i] = out[i - 1]
@@ -579,20 +925,27 @@ def cumulative_forward_filled(values: list[float], present: list[bool]) -> list[
 
 def running_sum(values: list[float]) -> list[float]:
     """§5.2 with a breakdown: an exact running sum."""
-    out, total = [], 0
+    out, total = [], 0.0
     for v in values:
         total += v
         out.append(total)
     return out
 
 
-def smooth(values: list[float], n: int) -> list[int]:
+def smooth(values: list[float], n: int) -> list[float]:
     """§9.1: floor of the mean of the last min(i+1, n) values."""
     out = []
     for i in range(len(values)):
         window = values[max(0, i + 1 - n): i + 1]
-        out.append(math.floor(sum(window) / len(window)))
+        out.append(float(math.floor(sum(window) / len(window))))
     return out
+
+
+def render_numbers(values: list[float]) -> list[int | float]:
+    """Integral series render as ints, any other as floats."""
+    if all(v == int(v) for v in values):
+        return [int(v) for v in values]
+    return [float(v) for v in values]
 
 
 # --- one query --------------------------------------------------------------------------------
@@ -606,7 +959,6 @@ class Query:
     range: DateRange
     starts: list[dt.datetime]
     period: str | None = None
-    rows: list[dict[str, Any]] = field(default_factory=list)
 
 
 def current_range(world: World, filt: TrendsFilter, project: Project, now: dt.datetime) -> DateRange:
@@ -616,64 +968,121 @@ def current_range(world: World, filt: TrendsFilter, project: Project, now: dt.da
     interval = "day" if total_value else filt.interval
     exact = filt.display == "BoldNumber"
     now_local = now.astimezone(tz)
-    start, mapping = date_from_value(filt.date_from, interval, now_local, tz, filt.explicit_date, exact,
-                                     earliest_timestamp(world, filt, project) if filt.date_from == "all" else EARLIEST_FLOOR)
+    earliest = earliest_timestamp(world, filt, project) if filt.date_from == "all" else EARLIEST_FLOOR
+    start, mapping = date_from_value(filt.date_from, interval, now_local, tz, filt.explicit_date, exact, earliest)
     end = date_to_value(filt.date_to, interval, now_local, tz, filt.explicit_date, exact)
     return DateRange(start, end, mapping, interval, filt.explicit_date, exact)
 
 
-def query_rows(world: World, filt: TrendsFilter, project: Project, q: Query) -> list[dict[str, Any]]:
-    """The events of one series inside the range that pass the filters."""
+def series_rows(world: World, filt: TrendsFilter, project: Project, series: Series, lo: dt.datetime,
+                hi: dt.datetime) -> list[dict[str, Any]]:
+    """The series' events with lo <= ts <= hi that pass every filter (§4.1)."""
     return [
         e for e in world.events
-        if series_matches(q.series, project, e)
-        and in_range(e["ts"], q.range, project.week_start_day)
-        and row_filters_pass(filt, q.series, project, e)
+        if series_matches(world, series, project, e) and lo <= e["ts"] <= hi and row_filters_pass(world, filt, series, project, e)
     ]
 
 
-def bucket_values(filt: TrendsFilter, project: Project, q: Query, rows: list[dict[str, Any]],
-                  total_value: bool) -> tuple[list[int], list[bool]]:
-    """Per bucket (one bucket for total-value displays): the math's value and whether any row is
-    in it. Cumulative dau counts each actor once, in the bucket of its first event (§5.2)."""
+def first_time_rows(world: World, filt: TrendsFilter, project: Project, series: Series, q: Query,
+                    matching: bool) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """§4.4: per person, (counted event, breakdown event). ``first`` is the person's earliest
+    series event up to date_to (``matching``: earliest that passes the filters); the person
+    counts when the earliest in-range filter-passing event has the same time. Ties are broken
+    by (event name, input order); the breakdown value comes from the first event overall."""
+    lo, hi = whole_second(lower_bound(q.range, project.week_start_day)), whole_second(q.range.date_to)
+    by_person: dict[Any, list[dict[str, Any]]] = {}
+    for e in sorted(world.events, key=lambda e: (e["ts"], e["event"], e["index"])):
+        if series_matches(world, series, project, e) and e["ts"] <= hi:
+            by_person.setdefault(e["person"], []).append(e)
+    out = []
+    for events in by_person.values():
+        passing = [e for e in events if row_filters_pass(world, filt, series, project, e)]
+        basis = passing[0] if matching and passing else (None if matching else events[0])
+        in_range = [e for e in passing if e["ts"] >= lo]
+        if basis is not None and in_range and in_range[0]["ts"] == basis["ts"]:
+            out.append((basis, events[0]))
+    return out
+
+
+def grouped(world: World, filt: TrendsFilter, project: Project,
+            pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[Any, list[dict[str, Any]]]:
+    """Rows by breakdown value (read from each pair's second event); one group without a breakdown."""
+    out: dict[Any, list[dict[str, Any]]] = {}
+    if filt.breakdown is None:
+        out[None] = []
+    for row, source in pairs:
+        key = None if filt.breakdown is None else breakdown_value(world, filt.breakdown, project, source)
+        out.setdefault(key, []).append(row)
+    return out
+
+
+def bucketed_values(math_name: str, filt: TrendsFilter, series: Series, project: Project, q: Query,
+                    rows: list[dict[str, Any]], total_value: bool) -> list[float]:
+    """The math per bucket (one bucket for total-value displays); cumulative dau and
+    unique_group count each actor once, in the bucket of its first event (§5.2)."""
     n = 1 if total_value else len(q.starts)
     cells: list[list[dict[str, Any]]] = [[] for _ in range(n)]
     for e in rows:
         k = 0 if total_value else bucket_index(e["ts"], q.starts, q.range.interval, project.week_start_day)
         if k is not None:
             cells[k].append(e)
-    present = [bool(c) for c in cells]
-    math_name = q.series.math
-    if filt.display == CUMULATIVE_DISPLAY and math_name == "dau":
+    if filt.display == CUMULATIVE_DISPLAY and math_name in NEW_ACTORS_CUMULATIVE:
         seen: set[Any] = set()
         values = []
         for c in cells:
-            actors = {actor_of(filt, q.series, project, e) for e in sorted(c, key=lambda e: e["ts"])} - seen
+            actors = {actor_of(filt, series, project, e) for e in c} - seen
             seen |= actors
-            values.append(len(actors))
-        return values, present
-    return [cell_value(math_name, c, [actor_of(filt, q.series, project, e) for e in c]) for c in cells], present
+            values.append(float(len(actors)))
+        return values
+    return [float(cell_value(math_name, filt, series, project, c)) for c in cells]
 
 
-def series_dict(filt: TrendsFilter, project: Project, q: Query, values: list[float], present: list[bool], *,
-                label_text: str, breakdown: Any = None, has_breakdown: bool = False,
-                forward_fill: bool) -> dict[str, Any]:
+def query_values(world: World, filt: TrendsFilter, project: Project, q: Query) -> dict[Any, list[float]]:
+    """Per breakdown value (None without a breakdown): the series' per-bucket values."""
+    total_value = filt.display in TOTAL_VALUE_DISPLAYS
+    series = q.series
+    math_name = effective_math(series.math, filt.interval)
+    lo = whole_second(lower_bound(q.range, project.week_start_day))
+    hi = whole_second(q.range.date_to)
+    if math_name in FIRST_TIME_MATHS:
+        pairs = first_time_rows(world, filt, project, series, q, math_name == "first_matching_event_for_user")
+    else:
+        if math_name in ("weekly_active", "monthly_active"):
+            anchor = q.range.date_to if total_value else q.range.date_from
+            lo = whole_second(shift_days(anchor, -7 if math_name == "weekly_active" else -30))
+        elif math_name in PER_ACTOR_MATHS:
+            lo = max(lo, whole_second(q.range.date_from))  # §4.2: per-actor maths start at the raw date_from
+        pairs = [(e, e) for e in series_rows(world, filt, project, series, lo, hi)]
+    out = {}
+    for key, rows in grouped(world, filt, project, pairs).items():
+        if math_name in ("weekly_active", "monthly_active"):
+            days = 7 if math_name == "weekly_active" else 30
+            out[key] = active_values(filt, series, project, q, rows, days, total_value)
+        else:
+            out[key] = bucketed_values(math_name, filt, series, project, q, rows, total_value)
+    return out
+
+
+def series_dict(filt: TrendsFilter, project: Project, q: Query, values: list[float], *, label_text: str,
+                breakdown: Any = None, has_breakdown: bool = False, forward_fill: bool) -> dict[str, Any]:
     """§3.1/§3.2: one result dict (without ``filter`` and ``action``)."""
     d: dict[str, Any] = {"label": label_text, "order": q.series.index}
     if filt.display in TOTAL_VALUE_DISPLAYS:
-        d.update(data=[], days=[], count=0, aggregated_value=int(values[0]) if values else 0)
+        v = values[0] if values else 0.0
+        counting = effective_math(q.series.math, filt.interval) in COUNTING_MATHS
+        d.update(data=[], days=[], count=0, aggregated_value=int(v) if counting else float(v))
     else:
         data = list(values)
         if filt.display == CUMULATIVE_DISPLAY:
-            data = cumulative_forward_filled(data, present) if forward_fill else running_sum(data)
+            data = cumulative_forward_filled(data) if forward_fill else running_sum(data)
         if filt.smoothing_intervals > 1 and not has_breakdown:
             data = smooth(data, filt.smoothing_intervals)
-        data = [int(v) for v in data]
+        rendered = render_numbers(data)
         d.update(
-            data=data,
+            data=rendered,
             days=[day_string(s, q.range.interval) for s in q.starts],
             labels=[label(s, q.range.interval, q.range, project.week_start_day) for s in q.starts],
-            count=(data[-1] if data else 0) if filt.display == CUMULATIVE_DISPLAY else float(sum(data)),
+            count=(rendered[-1] if rendered else 0) if filt.display == CUMULATIVE_DISPLAY else float(sum(data)),
         )
     if has_breakdown:
         d["breakdown_value"] = list(breakdown) if isinstance(breakdown, tuple) else breakdown
@@ -682,32 +1091,41 @@ def series_dict(filt: TrendsFilter, project: Project, q: Query, values: list[flo
     return d
 
 
+def query_filter_groups(filt: TrendsFilter, project: Project, series: Series) -> list[PropertyGroup]:
+    """Every property group one series query compiles: test accounts, global, series, steps."""
+    from ..filters.properties_parse import parse_entity_properties, parse_test_account_filters
+
+    groups = [filt.properties, series.properties]
+    if filt.filter_test_accounts and project.test_account_filters:
+        groups.append(parse_test_account_filters(project.test_account_filters, DEFAULT_LIMITS))
+    if series.kind == "actions":
+        for step in project.action(series.id).get("steps") or []:
+            groups.append(parse_entity_properties(step.get("properties"), ("steps",), DEFAULT_LIMITS))
+    return groups
+
+
 def run_query(world: World, filt: TrendsFilter, project: Project, q: Query, n_queries: int) -> list[dict[str, Any]]:
     """One series: rows → (breakdown value, bucket) cells → math → rank/Other → post-process."""
     if q.series.kind == "actions" and project.action(q.series.id) is None:
         return []  # §11: a missing action's series is dropped
-    total_value = filt.display in TOTAL_VALUE_DISPLAYS
-    rows = query_rows(world, filt, project, q)
+    for group in query_filter_groups(filt, project, q.series):
+        check_group(project, group)
+    values = query_values(world, filt, project, q)
     if filt.breakdown is None:
-        values, present = bucket_values(filt, project, q, rows, total_value)
-        return [series_dict(filt, project, q, values, present, label_text=q.series.label, forward_fill=True)]
-    by_value: dict[Any, list[dict[str, Any]]] = {}
-    for e in rows:
-        by_value.setdefault(breakdown_value(world, filt.breakdown, project, e), []).append(e)
-    cells = {v: bucket_values(filt, project, q, vrows, total_value) for v, vrows in by_value.items()}
+        return [series_dict(filt, project, q, values[None], label_text=q.series.label, forward_fill=True)]
     limit = FIXED_BREAKDOWN_LIMIT.get(filt.display) or filt.breakdown.limit
-    kept, folded = rank({v: sum(vals) for v, (vals, _) in cells.items()}, limit)
+    totals = {v: sum(vals) for v, vals in values.items()}
+    kept, folded = rank(totals, limit, total_value=filt.display in TOTAL_VALUE_DISPLAYS)
     out = []
     for v in kept + ([other_value(filt.breakdown)] if folded else []):
-        if v in cells:
-            values, present = cells[v]
-        else:  # Other: per-bucket sums of the folded values
-            values = [sum(cells[f][0][i] for f in folded) for i in range(len(cells[folded[0]][0]))]
-            present = [any(cells[f][1][i] for f in folded) for i in range(len(values))]
+        if v in values:
+            vals = values[v]
+        else:  # §6.3 Other: per-bucket sums of the folded values, whatever the math
+            vals = [sum(values[f][i] for f in folded) for i in range(len(values[folded[0]]))]
         text = breakdown_label(v)
         label_text = f"{q.series.label} - {text}" if n_queries > 1 else text
-        out.append(series_dict(filt, project, q, values, present, label_text=label_text, breakdown=v,
-                               has_breakdown=True, forward_fill=False))
+        out.append(series_dict(filt, project, q, vals, label_text=label_text, breakdown=v, has_breakdown=True,
+                               forward_fill=False))
     return out
 
 
@@ -724,6 +1142,8 @@ def check_supported(filt: TrendsFilter) -> None:
     for s in filt.series:
         if s.math not in MATHS:
             raise ReferenceUnsupported(f"math {s.math!r}")
+        if s.math_property in ("$session_duration", "$time"):
+            raise ReferenceUnsupported(f"math_property {s.math_property!r}")
     if filt.display not in DISPLAYS:
         raise ReferenceUnsupported(f"display {filt.display!r}")
     if filt.formulas:
@@ -732,6 +1152,8 @@ def check_supported(filt: TrendsFilter) -> None:
         raise ReferenceUnsupported("compare")
     if filt.sampling_factor is not None:
         raise ReferenceUnsupported("sampling")
+    if filt.source != "filter":
+        raise ReferenceUnsupported("TrendsQuery input")
 
 
 # --- entry point --------------------------------------------------------------------------------
@@ -807,6 +1229,7 @@ __all__ = [
     "DISPLAYS",
     "MATHS",
     "OPERATORS",
+    "PROPERTY_SOURCES",
     "ReferenceUnsupported",
     "check_supported",
     "World",

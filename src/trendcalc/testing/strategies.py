@@ -66,7 +66,9 @@ PROPERTY_VALUES: dict[str, tuple[Any, ...]] = {
     "flag": (True, False, "true", "false", "1", 0, 1, "yes"),
     "$current_url": ("https://x.io", "https://x.io/", "https://x.io/?", "https://x.io/a/#", "/", "?", ""),
     "tags": (["a", "b"], {"k": 1}, [], "[]"),
+    "$session_id": ("s1", "s2", "", "1", 1),
 }
+MATH_PROPERTIES = ("plan", "flag", "$browser", "missing")
 PERSON_VALUES: dict[str, tuple[Any, ...]] = {
     "email": ("a@x.io", "b@x.io", "", "c@y.org"),
     "plan": (10, "10", 20.5, "pro", False),
@@ -99,6 +101,7 @@ __all__ = [
     "persons",
     "projects",
     "property_filters",
+    "property_leaves",
     "scenarios",
     "series",
     "stores",
@@ -300,14 +303,20 @@ def projects(draw: st.DrawFn, *, timezone: str | None = None, event_names: Seque
     tz = timezone or draw(timezones())
     actions = []
     for i in range(draw(st.integers(0, max_actions))):
-        steps = draw(st.lists(st.sampled_from(tuple(event_names) + (None,)), min_size=1, max_size=3))
-        actions.append({"id": i + 1, "name": f"action {i + 1}", "steps": [{"event": e} for e in steps]})
+        steps = []
+        for e in draw(st.lists(st.sampled_from(tuple(event_names) + (None,)), min_size=1, max_size=3)):
+            step: dict[str, Any] = {"event": e}
+            if draw(st.integers(0, 2)) == 0:
+                step["properties"] = draw(property_filters(groups=False, max_leaves=2))
+            steps.append(step)
+        actions.append({"id": i + 1, "name": f"action {i + 1}", "steps": steps})
     return Project(
         timezone=tz,
         week_start_day=draw(st.sampled_from((0, 1))),
         aggregate_users_by_distinct_id=draw(st.booleans()),
         property_definitions=draw(st.lists(st.sampled_from(PROPERTY_DEFINITIONS), unique_by=lambda d: (d["name"], d["kind"]))),
         actions=actions,
+        test_account_filters=draw(st.lists(property_leaves(), max_size=2)),
     )
 
 
@@ -351,9 +360,70 @@ def stores(**kwargs: Any) -> st.SearchStrategy[Any]:
 # --- queries ---------------------------------------------------------------------------------------
 
 
-def property_filters() -> st.SearchStrategy[list[dict[str, Any]]]:
-    """Property filter lists. The engine implements no operator yet, so only "no filter" forms."""
-    return st.sampled_from(([], {}))
+OPERATOR_VALUES: dict[str, tuple[Any, ...]] = {
+    "exact": ("Chrome", "chrome", "10", "true", True, "", "https://x.io", 10, ("Chrome", "Safari"), ("10", "abc"), ()),
+    "is_not": ("Chrome", "10", "false", False, "", ("Chrome", "Firefox"), ()),
+    "in": (("Chrome", "Safari"), ("10", "pro"), ("a@x.io", "b@x.io")),
+    "not_in": (("Chrome", "Safari"), ("10", "tech")),
+    "icontains": ("hr", "x.io", "a_b", "50%", "CHROME", "é", "1", ("hr", "saf"), ()),
+    "not_icontains": ("hr", "x.io", "E", ("hr", "zz"), ()),
+    "icontains_multi": ("hr", ("x.io", "SAF")),
+    "not_icontains_multi": ("hr", ("x.io", "SAF")),
+    "regex": ("^C", "x\\.io", "[0-9]+$", "(?i)chrome", ".", ("^S", "^F")),
+    "not_regex": ("^C", "[0-9]", ("^S", "^F")),
+    "gt": ("10", "9", "a", 5, "5"), "gte": ("10", "Chrome", 10), "lt": ("10", "b", 20.5), "lte": ("10", "5"),
+    "min": ("10",), "max": ("10",),
+    "between": (("5", "20"), (0, 100), ("10", "10")), "not_between": (("5", "20"), (0, 100)),
+    "is_set": (None,), "is_not_set": (None,),
+}  # fmt: skip
+PROPERTY_KEYS: dict[str, tuple[str, ...]] = {
+    "event": tuple(sorted(PROPERTY_VALUES)) + ("missing",),
+    "person": tuple(sorted(PERSON_VALUES)),
+    "group": tuple(sorted(GROUP_VALUES)),
+}
+
+
+@st.composite
+def property_leaves(draw: st.DrawFn, *, sources: Sequence[str] = reference.PROPERTY_SOURCES,
+                    operators: Sequence[str] = tuple(OPERATOR_VALUES)) -> dict[str, Any]:
+    """One property filter leaf: an event, person or group property, an operator and a value
+    that exercises it (typed and untyped properties, lists, LIKE wildcards, NULL results)."""
+    sources = _check_choices("sources", sources, reference.PROPERTY_SOURCES)
+    operators = _check_choices("operators", operators, tuple(OPERATOR_VALUES))
+    source = draw(st.sampled_from(sources))
+    op = draw(st.sampled_from(operators))
+    leaf: dict[str, Any] = {"key": draw(st.sampled_from(PROPERTY_KEYS[source])), "type": source}
+    if source == "group":
+        leaf["group_type_index"] = 0
+    value = draw(st.sampled_from(OPERATOR_VALUES[op]))
+    if op != "exact" or draw(st.booleans()):
+        leaf["operator"] = op
+    if value is not None:
+        leaf["value"] = list(value) if isinstance(value, tuple) else value
+    return leaf
+
+
+@st.composite
+def property_filters(draw: st.DrawFn, *, max_leaves: int = 3, max_depth: int = 2, groups: bool = True,
+                     sources: Sequence[str] = reference.PROPERTY_SOURCES) -> Any:
+    """Property filters in every shape PostHog accepts: ``[]``, ``{}``, a flat list of leaves
+    (AND), or (``groups``) an AND/OR group nested up to ``max_depth``."""
+    _check_int("max_leaves", max_leaves)
+    _check_int("max_depth", max_depth, lo=1)
+    if max_leaves == 0 or draw(st.integers(0, 3)) == 0:
+        return draw(st.sampled_from(([], {})))
+    leaves = st.lists(property_leaves(sources=sources), min_size=1, max_size=max_leaves)
+    if not groups or draw(st.booleans()):
+        return draw(leaves)
+
+    def group(depth: int) -> st.SearchStrategy[dict[str, Any]]:
+        children: st.SearchStrategy[Any] = property_leaves(sources=sources)
+        if depth > 1:
+            children = st.one_of(children, st.deferred(lambda: group(depth - 1)))
+        return st.fixed_dictionaries({"type": st.sampled_from(("AND", "OR")),
+                                      "values": st.lists(children, max_size=max_leaves)})
+
+    return draw(group(max_depth))
 
 
 @st.composite
@@ -400,8 +470,10 @@ def series(draw: st.DrawFn, *, event_names: Sequence[str] = EVENT_NAMES, action_
         entity = {"id": draw(st.sampled_from(tuple(event_names) + (None,))), "type": "events"}
     if m != "total" or draw(st.booleans()):
         entity["math"] = m
-    if m == "dau" and draw(st.integers(0, 3)) == 0:
+    if m == "unique_group" or (m in ("dau", "weekly_active", "monthly_active") and draw(st.integers(0, 3)) == 0):
         entity["math_group_type_index"] = draw(st.sampled_from((0, 1)))
+    if m in reference.PROPERTY_MATHS:
+        entity["math_property"] = draw(st.sampled_from(MATH_PROPERTIES))
     if draw(st.integers(0, 4)) == 0:
         entity["custom_name"] = "custom"
     return entity
@@ -488,6 +560,11 @@ def trends_filters(draw: st.DrawFn, *, now: dt.datetime | None = None, timezone:
     props = draw(property_filters())
     if props or draw(st.booleans()):
         q["properties"] = props
+    for s in q["events"] + q["actions"]:
+        if draw(st.integers(0, 3)) == 0:
+            s["properties"] = draw(property_filters(groups=False, max_leaves=2))
+    if draw(st.integers(0, 3)) == 0:
+        q["filter_test_accounts"] = True
     return q
 
 
