@@ -102,3 +102,10 @@ def test_bold_number_exact_range():
     r = resolve_range("-7d", None, interval="day", now=NOW, tz=UTC, exact=True)
     assert r.date_from == NOW - dt.timedelta(days=7)
     assert r.date_to == NOW
+
+
+def test_relative_token_kinds_are_posthogs_only():
+    # found by tests/property: a letter that is not a PostHog kind ("x") is skipped, so
+    # "x-3d" means 3 days ago (PostHog's pattern is [hdwmqysHDWMQY]); it used to mean now.
+    assert axis("x-3d").days()[0] == "2024-03-12"
+    assert axis("abc").days() == ["2024-03-15"]  # no token at all: now

@@ -264,3 +264,15 @@ def test_test_account_filters_are_not_pydantic_coerced():
     coerced = {**query, "filter_test_accounts": False, "properties": [{"key": "p", "operator": "icontains", "value": 5}]}
     counts = tc.trends(store, coerced, project=raw, now="2020-01-02T00:00:00Z").to_dicts()[0]["count"]
     assert counts == 1  # "%5.0%" matches only "5.0"
+
+
+def test_mistyped_constant_fails_whatever_the_data():
+    # found by tests/property: `is_not "Chrome"` on a Numeric property failed only when some
+    # value of the property was non-NULL; upstream fails while compiling the query.
+    project = tc.Project(property_definitions=[{"name": "plan", "type": "Numeric", "kind": "event"}])
+    q = {"events": [{"id": "a"}], "properties": [{"key": "plan", "operator": "is_not", "value": "Chrome"}]}
+    for props in ({}, {"plan": 5}):
+        store = tc.EventStore.from_records([{"event": "a", "distinct_id": "u", "timestamp": "2024-03-14T10:00:00Z",
+                                             "properties": props}])
+        with pytest.raises(tc.ValidationError):
+            tc.trends(store, q, project=project, now="2024-03-15T10:00:00Z")

@@ -22,7 +22,7 @@ from dateutil.relativedelta import relativedelta
 from ..errors import ValidationError
 from ..timeutil import UTC, datetime_to_us
 
-_RELATIVE = re.compile(r"-?(?P<number>[0-9]+)?(?P<kind>[a-zA-Z])(?P<position>Start|End)?")
+_RELATIVE = re.compile(r"-?(?P<number>[0-9]+)?(?P<kind>[hdwmqysHDWMQY])(?P<position>Start|End)?")  # PostHog's kinds only
 STEP = {
     "minute": relativedelta(minutes=1),
     "hour": relativedelta(hours=1),

@@ -1,0 +1,1240 @@
+"""A deliberately plain, row-at-a-time reference implementation of trendcalc's Trends semantics.
+
+This module is the *living specification*: one short function per rule, written next to the
+spec (``shared/spec/time-math-breakdown.md``, section numbers in the docstrings) with zoneinfo,
+dateutil and plain loops over event dicts. It shares only the parsed filter model
+(``trendcalc.parse_filter`` → ``TrendsFilter``) with the vectorised engine, so a disagreement
+between the two is a bug in one of them.
+
+    from trendcalc.testing.reference import reference_trends, comparable
+    expected = reference_trends(events, persons, groups, query=q, project=p, now=now)
+    assert comparable(tc.trends(store, q, project=p, now=now).to_dicts()) == comparable(expected)
+
+Only features the reference implements are accepted; anything else raises
+``ReferenceUnsupported`` (the strategies in ``trendcalc.testing.strategies`` never generate
+those). Speed is a non-goal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+import zoneinfo
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from dateutil import parser as du_parser
+from dateutil.relativedelta import relativedelta
+
+from ..errors import ValidationError
+from ..filters.model import (
+    Breakdown,
+    BreakdownItem,
+    PropertyFilter,
+    PropertyGroup,
+    Series,
+    TrendsFilter,
+)
+from ..limits import DEFAULT_LIMITS, Limits
+from ..project import Project
+
+UTC = dt.timezone.utc
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+NULL = "$$_posthog_breakdown_null_$$"
+OTHER = "$$_posthog_breakdown_other_$$"
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+EN_DASH = "\u2013"
+EARLIEST_FLOOR = dt.datetime(1980, 1, 1, tzinfo=UTC)
+
+# §5: displays. Total-value displays give one aggregated_value; BoldNumber uses the exact range.
+TOTAL_VALUE_DISPLAYS = ("ActionsTable", "ActionsPie", "ActionsBarValue", "WorldMap", "BoldNumber")
+LINE_DISPLAYS = ("ActionsLineGraph", "ActionsBar", "ActionsStackedBar", "ActionsUnstackedBar", "ActionsAreaGraph")
+CUMULATIVE_DISPLAY = "ActionsLineGraphCumulative"
+DISPLAYS = LINE_DISPLAYS + (CUMULATIVE_DISPLAY,) + TOTAL_VALUE_DISPLAYS
+FIXED_BREAKDOWN_LIMIT = {"WorldMap": 250}
+
+# What this reference implements; everything else raises ReferenceUnsupported.
+MATHS = (
+    "total", "dau", "unique_group", "unique_session", "weekly_active", "monthly_active",
+    "sum", "avg", "min", "max", "median", "p75", "p90", "p95", "p99",
+    "avg_count_per_actor", "min_count_per_actor", "max_count_per_actor", "median_count_per_actor",
+    "p75_count_per_actor", "p90_count_per_actor", "p95_count_per_actor", "p99_count_per_actor",
+    "first_time_for_user", "first_matching_event_for_user",
+)  # fmt: skip
+BREAKDOWN_TYPES = ("event", "person", "group")
+ACTOR_MATHS = ("dau", "unique_group", "weekly_active", "monthly_active")  # group actors with a gti
+
+
+class ReferenceUnsupported(NotImplementedError):
+    """The query uses a feature the reference does not implement (yet)."""
+
+
+# --- the world: records as plain dicts -------------------------------------------------------
+
+
+@dataclass
+class World:
+    """Events (with resolved UTC datetimes and persons), person and group properties."""
+
+    events: list[dict[str, Any]]
+    person_properties: dict[Any, dict[str, Any]]
+    group_properties: dict[tuple[int, str], dict[str, Any]]
+
+
+def to_utc(value: Any) -> dt.datetime:
+    """A record timestamp (ISO string, naive = UTC; datetime; epoch seconds) as an aware UTC datetime."""
+    if isinstance(value, dt.datetime):
+        d = value
+    elif isinstance(value, (int, float)):
+        return EPOCH + dt.timedelta(microseconds=round(value * 1_000_000))
+    else:
+        text = value.strip()
+        try:
+            d = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            d = du_parser.isoparse(text)
+    if d.tzinfo is None:
+        d = d.replace(tzinfo=UTC)
+    return d.astimezone(UTC)
+
+
+def properties_of(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A record's properties (a dict or JSON text); a JSON null value is the same as absent."""
+    props = record.get("properties") or {}
+    if isinstance(props, str):
+        props = json.loads(props)
+    return {k: v for k, v in props.items() if v is not None}
+
+
+def load_world(events: Iterable[Mapping], persons: Iterable[Mapping] | None = None,
+               groups: Iterable[Mapping] | None = None) -> World:
+    """Resolve each event's person: the person row listing its distinct_id, else its own person."""
+    person_of: dict[str, Any] = {}
+    person_properties: dict[Any, dict[str, Any]] = {}
+    for i, p in enumerate(persons or ()):
+        for did in p["distinct_ids"]:
+            person_of[str(did)] = ("person", i)
+        person_properties[("person", i)] = properties_of(p)
+    group_properties = {}
+    for g in groups or ():
+        group_properties[(g["group_type_index"], str(g["group_key"]))] = properties_of(g)
+    out = []
+    for i, e in enumerate(events):
+        did = str(e["distinct_id"])
+        out.append({
+            "index": i,
+            "event": e["event"],
+            "distinct_id": did,
+            "person": person_of.get(did, ("distinct_id", did)),
+            "ts": to_utc(e["timestamp"]),
+            "properties": properties_of(e),
+        })
+    return World(out, person_properties, group_properties)
+
+
+# --- §1: dates -------------------------------------------------------------------------------
+
+RELATIVE = re.compile(r"-?(?P<number>[0-9]+)?(?P<kind>[hdwmqysHDWMQY])(?P<position>Start|End)?")
+
+
+def delta_mapping(kind: str, number: str | None, position: str | None) -> dict[str, int]:
+    """§1.3: the relativedelta arguments of one relative token (upper-case kinds: none)."""
+    n = int(number) if number else 0
+    m: dict[str, int] = {}
+    if kind == "h":
+        if n:
+            m["hours"] = n
+        if position == "Start":
+            m.update(minute=0, second=0, microsecond=0)
+        if position == "End":
+            m.update(minute=59, second=59, microsecond=999999)
+    elif kind == "d":
+        if n:
+            m["days"] = n
+        if position == "Start":
+            m.update(hour=0, minute=0, second=0, microsecond=0)
+        if position == "End":
+            m.update(hour=23, minute=59, second=59, microsecond=999999)
+    elif kind == "w" and n:
+        m["weeks"] = n
+    elif kind == "m":
+        if n:
+            m["months"] = n
+        if position == "Start":
+            m["day"] = 1
+        if position == "End":
+            m["day"] = 31
+    elif kind == "q" and n:
+        m["weeks"] = 13 * n
+    elif kind == "y":
+        if n:
+            m["years"] = n
+        if position == "Start":
+            m.update(month=1, day=1)
+        if position == "End":
+            m["day"] = 31
+    elif kind == "M" and n:
+        m["minutes"] = n
+    elif kind == "s" and n:
+        m["seconds"] = n
+    return m
+
+
+def parse_absolute(text: str, tz: zoneinfo.ZoneInfo) -> dt.datetime | None:
+    """§1.2: isoparse, else %Y-%m-%d; naive values are local, offsets are converted."""
+    try:
+        d = du_parser.isoparse(text)
+    except (ValueError, OverflowError):
+        try:
+            d = dt.datetime.strptime(text, "%Y-%m-%d")
+        except ValueError:
+            return None
+    return d.replace(tzinfo=tz) if d.tzinfo is None else d.astimezone(tz)
+
+
+def parse_date(text: str, now_local: dt.datetime, tz: zoneinfo.ZoneInfo) -> tuple[dt.datetime, dict | None]:
+    """(value, mapping): mapping None = absolute; a string with no relative token = now, {}."""
+    absolute = parse_absolute(text, tz)
+    if absolute is not None:
+        return absolute, None
+    match = RELATIVE.search(text)
+    if match is None:
+        return now_local, {}
+    mapping = delta_mapping(match["kind"], match["number"], match["position"])
+    return now_local - relativedelta(**mapping), mapping
+
+
+@dataclass
+class DateRange:
+    """date_from() / date_to() of one query period, in the project timezone (§1.4–1.9)."""
+
+    date_from: dt.datetime
+    date_to: dt.datetime
+    from_mapping: dict | None
+    interval: str
+    explicit: bool
+    exact: bool
+
+
+def midnight(d: dt.datetime) -> dt.datetime:
+    return d.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def date_from_value(text: str | None, interval: str, now_local: dt.datetime, tz: zoneinfo.ZoneInfo,
+                    explicit: bool, exact: bool, earliest: dt.datetime) -> tuple[dt.datetime, dict | None]:
+    """§1.4: "all" → the earliest event (§1.7); relative values truncate to the hour (mapping has
+    hours) or to midnight, except for minute intervals, BoldNumber and explicit dates."""
+    if text == "all":
+        return earliest.astimezone(tz), {}
+    if text is None:
+        return midnight(now_local) - relativedelta(days=7), {"days": 7}
+    value, mapping = parse_date(text, now_local, tz)
+    if mapping is not None and interval != "minute" and not exact and not explicit:
+        if "hours" in mapping:
+            value = value.replace(minute=0, second=0, microsecond=0)
+        else:
+            value = midnight(value)
+    return value, mapping
+
+
+def date_to_value(text: str | None, interval: str, now_local: dt.datetime, tz: zoneinfo.ZoneInfo,
+                  explicit: bool, exact: bool) -> dt.datetime:
+    """§1.5: now when missing; extended to 23:59:59.999999 (day/week/month), to the end of the
+    hour/minute for relative or missing values of hour/minute intervals; explicit: as given."""
+    if text is None:
+        value, relative = now_local, True
+        if exact:
+            return value
+    else:
+        value, mapping = parse_date(text, now_local, tz)
+        relative = mapping is not None
+    if explicit:
+        return value
+    if interval not in ("hour", "minute"):
+        return value.replace(hour=23, minute=59, second=59, microsecond=999999)
+    if relative and interval == "hour":
+        return value.replace(minute=59, second=59, microsecond=999999)
+    if relative:
+        return value.replace(second=59, microsecond=999999)
+    return value
+
+
+def lower_bound(r: DateRange, week_start_day: int) -> dt.datetime:
+    """§1.6: exact date_from for explicit/exact ranges, relative hour/minute ranges and relative
+    ``-Nh`` day ranges; else the start of date_from's interval — but the *day* for weeks."""
+    relative = r.from_mapping is not None
+    if r.explicit or r.exact:
+        return r.date_from
+    if relative and (r.interval in ("hour", "minute") or (r.interval == "day" and "hours" in r.from_mapping)):
+        return r.date_from
+    if r.interval == "week":
+        return midnight(r.date_from)
+    return start_of_interval(r.date_from, r.interval, week_start_day)
+
+
+def whole_second(d: dt.datetime) -> dt.datetime:
+    """Bounds are rendered to whole seconds (the sub-second part is dropped)."""
+    return d.astimezone(UTC).replace(microsecond=0)
+
+
+def in_range(ts: dt.datetime, r: DateRange, week_start_day: int) -> bool:
+    """§1.6: whole_second(L) <= ts <= whole_second(date_to)."""
+    return whole_second(lower_bound(r, week_start_day)) <= ts <= whole_second(r.date_to)
+
+
+# --- §2: buckets ------------------------------------------------------------------------------
+
+
+def start_of_interval(d: dt.datetime, interval: str, week_start_day: int) -> dt.datetime:
+    """§2.2: local wall-clock start of the minute/hour/day/week/month containing ``d``."""
+    if interval == "minute":
+        return d.replace(second=0, microsecond=0)
+    if interval == "hour":
+        return d.replace(minute=0, second=0, microsecond=0)
+    if interval == "day":
+        return midnight(d)
+    if interval == "week":
+        return midnight(d) - dt.timedelta(days=days_since_week_start(d.date(), week_start_day))
+    return midnight(d).replace(day=1)
+
+
+def days_since_week_start(day: dt.date, week_start_day: int) -> int:
+    """Weeks start on Sunday (0) or Monday (1)."""
+    return day.weekday() if week_start_day == 1 else (day.weekday() + 1) % 7
+
+
+def step_of(interval: str) -> relativedelta:
+    return {"minute": relativedelta(minutes=1), "hour": relativedelta(hours=1), "day": relativedelta(days=1),
+            "week": relativedelta(weeks=1), "month": relativedelta(months=1)}[interval]
+
+
+def bucket_starts(r: DateRange, week_start_day: int, max_buckets: int) -> list[dt.datetime]:
+    """§2.3: from date_from's interval start to date_to's, inclusive. Day/week/month starts are
+    local midnights (calendar steps); hour/minute starts are consecutive *absolute* steps from
+    the local start of date_from's hour/minute (so a fall-back night has two 01:00 buckets)."""
+    tz = r.date_from.tzinfo
+    first = start_of_interval(r.date_from, r.interval, week_start_day)
+    last = start_of_interval(r.date_to.astimezone(tz), r.interval, week_start_day)
+    out: list[dt.datetime] = []
+    if r.interval in ("hour", "minute"):
+        step = dt.timedelta(hours=1) if r.interval == "hour" else dt.timedelta(minutes=1)
+        cur, end = first.astimezone(UTC), last.astimezone(UTC)
+        while cur <= end:
+            out.append(cur.astimezone(tz))
+            check_bucket_count(len(out), max_buckets)
+            cur += step
+        return out
+    k = 0
+    while True:
+        d = first.replace(tzinfo=None) + step_of(r.interval) * k
+        if d.date() > last.date():
+            return out
+        out.append(d.replace(tzinfo=tz).astimezone(UTC).astimezone(tz))  # a skipped midnight moves forward
+        check_bucket_count(len(out), max_buckets)
+        k += 1
+
+
+def check_bucket_count(n: int, max_buckets: int) -> None:
+    if n > max_buckets:
+        raise ValidationError(("interval",), f"more than max_buckets={max_buckets} buckets")
+
+
+def bucket_index(ts: dt.datetime, starts: list[dt.datetime], interval: str, week_start_day: int) -> int | None:
+    """§2.2: the bucket of an event. Day/week/month: exact match of the local bucket key (the
+    local date of the day/week/month start); hour/minute: the absolute step containing ts."""
+    if not starts:
+        return None
+    tz = starts[0].tzinfo
+    if interval in ("hour", "minute"):
+        step = dt.timedelta(hours=1) if interval == "hour" else dt.timedelta(minutes=1)
+        k = (ts - starts[0]) // step
+        return k if 0 <= k < len(starts) else None
+    key = start_of_interval(ts.astimezone(tz), interval, week_start_day).date()
+    for i, s in enumerate(starts):
+        if s.date() == key:
+            return i
+    return None
+
+
+def day_string(start: dt.datetime, interval: str) -> str:
+    """§2.5: ``days`` entries."""
+    return start.strftime("%Y-%m-%d %H:%M:%S" if interval in ("hour", "minute") else "%Y-%m-%d")
+
+
+def label(start: dt.datetime, interval: str, label_range: DateRange, week_start_day: int) -> str:
+    """§2.6: PostHog's format_label_date."""
+    if interval == "day":
+        return f"{start.day}-{MONTHS[start.month - 1]}-{start.year}"
+    if interval in ("hour", "minute"):
+        return f"{start.day}-{MONTHS[start.month - 1]} {start:%H:%M}"
+    if interval == "month":
+        return f"{MONTHS[start.month - 1]} {start.year}"
+    return week_label(start.date(), label_range, week_start_day)
+
+
+def week_label(day: dt.date, r: DateRange, week_start_day: int) -> str:
+    """The calendar week of ``day`` clamped to [date_from's date, date_to's date]."""
+    week_start = day - dt.timedelta(days=days_since_week_start(day, week_start_day))
+    first = max(week_start, r.date_from.date())
+    last = max(min(week_start + dt.timedelta(days=6), r.date_to.astimezone(r.date_from.tzinfo).date()), first)
+
+    def dmy(d: dt.date) -> str:
+        return f"{d.day}-{MONTHS[d.month - 1]}-{d.year}"
+
+    if first == last:
+        return dmy(first)
+    if first.year != last.year:
+        return f"{dmy(first)} {EN_DASH} {dmy(last)}"
+    if first.month != last.month:
+        return f"{first.day}-{MONTHS[first.month - 1]} {EN_DASH} {last.day}-{MONTHS[last.month - 1]}"
+    return f"{first.day}{EN_DASH}{last.day} {MONTHS[first.month - 1]}"
+
+
+# --- filters.md: property filters --------------------------------------------------------------
+
+NULL_RESULT = {  # filters.md §0.5/§3.1: a leaf's value when the (typed) property is NULL
+    "exact": False, "is_not": True, "in": False, "not_in": True, "icontains": False, "not_icontains": True,
+    "icontains_multi": False, "not_icontains_multi": False, "regex": False, "not_regex": True,
+    "gt": False, "gte": False, "lt": False, "lte": False, "min": False, "max": False,
+    "between": False, "not_between": False, "is_set": False, "is_not_set": True,
+}  # fmt: skip
+OWN_LIST_OPERATORS = ("icontains", "not_icontains", "between", "not_between")
+IN_LIST_OPERATORS = {"exact": "in", "in": "in", "is_not": "not_in", "not_in": "not_in"}
+OPERATORS = tuple(NULL_RESULT)
+PROPERTY_SOURCES = ("event", "person", "group")
+
+
+def leaf_raw_value(world: World, leaf: PropertyFilter, event: dict[str, Any]) -> Any:
+    """§2: where a leaf reads: event properties, the event's person, or its group."""
+    if leaf.type == "event":
+        return event["properties"].get(leaf.key)
+    if leaf.type == "person":
+        if leaf.key == "distinct_id" or str(leaf.key).startswith("$virt_"):
+            raise ReferenceUnsupported(f"person key {leaf.key!r}")
+        return world.person_properties.get(event["person"], {}).get(leaf.key)
+    if leaf.type == "group":
+        return group_property(world, leaf.group_type_index, leaf.key, event)
+    raise ReferenceUnsupported(f"{leaf.type} property filters")
+
+
+def group_property(world: World, gti: int, key: str, event: dict[str, Any]) -> Any:
+    """A property of the event's ``$group_N`` group (its key as text)."""
+    group_key = event["properties"].get(f"$group_{gti}")
+    if group_key is None:
+        return None
+    group_key = group_key if isinstance(group_key, str) else json.dumps(group_key)
+    return world.group_properties.get((gti, group_key), {}).get(key)
+
+
+def typed_value(v: Any, prop_type: str | None) -> tuple[str, Any]:
+    """§0.3: (kind, x): R for untyped/String, toFloat for Numeric, 1/0 for Boolean; x None = NULL."""
+    if prop_type == "Numeric":
+        return "float", None if v is None else to_float(v)
+    if prop_type == "Boolean":
+        text = None if v is None else render_text(v)
+        return "bool", {"true": 1.0, "false": 0.0}.get(text)
+    if prop_type == "DateTime":
+        raise ReferenceUnsupported("DateTime property definitions")
+    return "string", None if v is None else render_text(v)
+
+
+def constant(kind: str, c: Any, member: bool = False) -> Any:
+    """§0.4: a filter constant against a typed value; where upstream fails, a ValidationError."""
+    if kind == "string":
+        if isinstance(c, str):
+            return c
+        if isinstance(c, bool):
+            return "true" if c else "false"
+        if member:
+            return float_text(float(c))
+        raise ValidationError(("properties",), f"comparing a String property with the number {c!r}")
+    if isinstance(c, bool):
+        return 1.0 if c else 0.0
+    if isinstance(c, (int, float)):
+        return float(c)
+    if kind == "float" and isinstance(c, str) and NUMBER.match(c):
+        return float(c)
+    if kind == "bool" and c in ("true", "false"):
+        return 1.0 if c == "true" else 0.0
+    raise ValidationError(("properties",), f"cannot compare a {kind} property with {c!r}")
+
+
+def like_pattern(needle: str) -> re.Pattern:
+    """ILIKE '%needle%': ``%`` any run, ``_`` any character, ``\\`` escapes; case-insensitive."""
+    out, i = [], 0
+    while i < len(needle):
+        ch = needle[i]
+        if ch == "\\" and i + 1 < len(needle):
+            out.append(re.escape(needle[i + 1]))
+            i += 2
+            continue
+        out.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
+        i += 1
+    return re.compile("".join(out), re.IGNORECASE | re.DOTALL)
+
+
+def as_text(kind: str, x: Any) -> str:
+    """toString of a typed value."""
+    if kind == "float":
+        return float_text(x)
+    if kind == "bool":
+        return "true" if x == 1.0 else "false"
+    return x
+
+
+def ascii_lower(s: str) -> str:
+    return "".join(ch.lower() if "A" <= ch <= "Z" else ch for ch in s)
+
+
+def operator_holds(op: str, kind: str, x: Any, c: Any) -> bool:
+    """§3.1: one operator on a non-NULL typed value ``x`` and a scalar (or own-list) constant."""
+    if op in ("exact", "is_not"):
+        if isinstance(c, bool):
+            c = "true" if c else "false"
+        if kind == "bool" and c in ("true", "false"):
+            c = c == "true"
+        equal = x == constant(kind, c)
+        return equal if op == "exact" else not equal
+    if op in ("is_set", "is_not_set"):
+        return op == "is_set"
+    if op in ("icontains", "not_icontains"):
+        needle = str(list(c)) if isinstance(c, tuple) else str(c)
+        found = like_pattern(needle).search(as_text(kind, x)) is not None
+        return found if op == "icontains" else not found
+    if op in ("icontains_multi", "not_icontains_multi"):
+        needles = [ascii_lower(str(m)) for m in (c if isinstance(c, tuple) else (c,))]
+        found = any(n in ascii_lower(as_text(kind, x)) for n in needles)
+        return found if op == "icontains_multi" else not found
+    if op in ("regex", "not_regex"):
+        found = re.search(c, as_text(kind, x), re.DOTALL) is not None
+        return found if op == "regex" else not found
+    if op in ("gt", "gte", "lt", "lte", "min", "max"):
+        k = constant(kind, c)
+        return {"gt": x > k, "gte": x >= k, "lt": x < k, "lte": x <= k, "min": x >= k, "max": x <= k}[op]
+    if op in ("between", "not_between"):
+        lo, hi = constant(kind, c[0]), constant(kind, c[1])
+        return lo <= x <= hi if op == "between" else (x < lo or x > hi)
+    raise ReferenceUnsupported(f"operator {op!r}")
+
+
+def leaf_holds(world: World, project: Project, leaf: PropertyFilter, event: dict[str, Any]) -> bool:
+    """One leaf: list handling first (``[]`` matches all, one member is unwrapped, IN/NOT IN,
+    multi-search, OR over members — AND for not_regex), then NULL results, then the operator."""
+    if leaf.operator not in NULL_RESULT:
+        raise ReferenceUnsupported(f"operator {leaf.operator!r}")
+    ptype = project.property_type(leaf.key, leaf.type, leaf.group_type_index)
+    kind, x = typed_value(leaf_raw_value(world, leaf, event), ptype)
+    op, c = leaf.operator, leaf.value
+    if isinstance(c, tuple) and op not in OWN_LIST_OPERATORS:
+        if not c:
+            return True
+        if len(c) == 1:
+            c = c[0]
+        elif op in IN_LIST_OPERATORS:
+            if x is None:
+                return IN_LIST_OPERATORS[op] == "not_in"
+            inside = x in {constant(kind, m, member=True) for m in c}
+            return inside if IN_LIST_OPERATORS[op] == "in" else not inside
+        else:
+            results = [leaf_holds_scalar(op, kind, x, m) for m in c]
+            return all(results) if op == "not_regex" else any(results)
+    if op in ("icontains", "not_icontains") and isinstance(c, tuple) and len(c) >= 2:
+        op = op + "_multi"
+    elif op in ("icontains", "not_icontains") and isinstance(c, tuple) and len(c) == 1:
+        c = c[0]
+    return leaf_holds_scalar(op, kind, x, c)
+
+
+def check_leaf(project: Project, leaf: PropertyFilter) -> None:
+    """§0.4: a constant the property's type cannot take fails the whole query — upstream fails
+    while compiling it, so whatever the data (even with no row to filter)."""
+    if leaf.type not in PROPERTY_SOURCES or leaf.operator not in NULL_RESULT:
+        return
+    kind, _ = typed_value(None, project.property_type(leaf.key, leaf.type, leaf.group_type_index))
+    op, c = leaf.operator, leaf.value
+    if isinstance(c, tuple) and op not in OWN_LIST_OPERATORS:
+        if len(c) >= 2 and op in IN_LIST_OPERATORS:
+            for m in c:
+                constant(kind, m, member=True)
+            return
+        for m in c:
+            check_constant(op, kind, m)
+        return
+    check_constant(op, kind, c)
+
+
+def check_constant(op: str, kind: str, c: Any) -> None:
+    if op in ("exact", "is_not"):
+        if isinstance(c, bool):
+            c = "true" if c else "false"
+        constant(kind, (c == "true") if kind == "bool" and c in ("true", "false") else c)
+    elif op in ("gt", "gte", "lt", "lte", "min", "max"):
+        constant(kind, c)
+    elif op in ("between", "not_between"):
+        constant(kind, c[0])
+        constant(kind, c[1])
+
+
+def check_group(project: Project, group: PropertyGroup) -> None:
+    for node in group.values:
+        if isinstance(node, PropertyGroup):
+            check_group(project, node)
+        else:
+            check_leaf(project, node)
+
+
+def leaf_holds_scalar(op: str, kind: str, x: Any, c: Any) -> bool:
+    return NULL_RESULT[op] if x is None else operator_holds(op, kind, x, c)
+
+
+def group_holds(world: World, project: Project, group: PropertyGroup, event: dict[str, Any]) -> bool:
+    """§1.3: AND/OR over leaves and groups; an empty group is TRUE."""
+    results = (group_holds(world, project, n, event) if isinstance(n, PropertyGroup)
+               else leaf_holds(world, project, n, event) for n in group.values)
+    if not group.values:
+        return True
+    return all(results) if group.type == "AND" else any(results)
+
+
+# --- §4.1: which events a series reads ---------------------------------------------------------
+
+
+def step_matches(world: World, project: Project, step: Mapping[str, Any], event: dict[str, Any]) -> bool:
+    """An action step: its event name (none = any event) and its property filters (AND)."""
+    if any(step.get(k) for k in ("url", "selector", "tag_name", "text", "href")):
+        raise ReferenceUnsupported("action step element/url conditions")
+    if step.get("event") is not None and step.get("event") != event["event"]:
+        return False
+    from ..filters.properties_parse import parse_entity_properties
+
+    props = parse_entity_properties(step.get("properties"), ("steps",), DEFAULT_LIMITS)
+    return group_holds(world, project, props, event)
+
+
+def series_matches(world: World, series: Series, project: Project, event: dict[str, Any]) -> bool:
+    """Event name (None = all events), or any step of the action."""
+    if series.kind == "events":
+        return series.id is None or series.id == event["event"]
+    action = project.action(series.id)
+    return any(step_matches(world, project, step, event) for step in action.get("steps") or [])
+
+
+def group_key_present(event: dict[str, Any], gti: int) -> bool:
+    """``$group_N != ''``: the event carries a non-empty group key."""
+    v = event["properties"].get(f"$group_{gti}")
+    return v is not None and v != ""
+
+
+def row_filters_pass(world: World, filt: TrendsFilter, series: Series, project: Project,
+                     event: dict[str, Any]) -> bool:
+    """§1.4: test-account filters (each an AND term), global and series properties, and the
+    groups-math key filter (``$group_N != ''``)."""
+    if filt.filter_test_accounts and project.test_account_filters:
+        from ..filters.properties_parse import parse_test_account_filters
+
+        if not group_holds(world, project, parse_test_account_filters(project.test_account_filters, DEFAULT_LIMITS), event):
+            return False
+    if not group_holds(world, project, filt.properties, event):
+        return False
+    if not group_holds(world, project, series.properties, event):
+        return False
+    gti = series.math_group_type_index if series.math in ACTOR_MATHS else None
+    for idx in {gti, filt.aggregation_group_type_index} - {None}:
+        if not group_key_present(event, idx):
+            return False
+    return True
+
+
+def actor_of(filt: TrendsFilter, series: Series, project: Project, event: dict[str, Any]) -> Any:
+    """§4.1: the group key for group-aggregated maths, else the distinct_id (team setting) or person."""
+    gti = series.math_group_type_index
+    if gti is None:
+        gti = filt.aggregation_group_type_index
+    if gti is not None and series.math in ACTOR_MATHS:
+        return json.dumps(event["properties"].get(f"$group_{gti}"))
+    if project.aggregate_users_by_distinct_id:
+        return event["distinct_id"]
+    return event["person"]
+
+
+def earliest_timestamp(world: World, filt: TrendsFilter, project: Project) -> dt.datetime:
+    """§1.7: the first event of any series' event names (action steps; None = any), floored at
+    1980-01-01; 1980-01-01 when there is none. Property filters are not applied."""
+    names: list[Any] = []
+    for s in filt.series:
+        if s.kind == "events":
+            names.append(s.id)
+        else:
+            action = project.action(s.id)
+            names += [step.get("event") for step in (action or {}).get("steps") or []]
+    times = [e["ts"] for e in world.events if any(n is None or n == e["event"] for n in names)]
+    return max(min(times), EARLIEST_FLOOR) if times else EARLIEST_FLOOR
+
+
+# --- §6: breakdown values ----------------------------------------------------------------------
+
+NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+
+
+def render_text(v: Any) -> str:
+    """R(v): the text PostHog reads from the JSON blob: strings keep JSON escapes, numbers their
+    JSON spelling, booleans true/false, containers compact JSON."""
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)[1:-1]
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return json.dumps(v)
+    return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+
+
+def to_float(v: Any) -> float | None:
+    """toFloat(R): numbers, and strings spelling a number (or inf); None otherwise."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float)):
+        return float(v)
+    if isinstance(v, str):
+        s = render_text(v)
+        if NUMBER.match(s):
+            return float(s)
+        low = s.lower().replace("infinity", "inf")
+        if low in ("inf", "+inf", "-inf"):
+            return float(low)
+    return None
+
+
+def float_text(f: float) -> str:
+    """ClickHouse's toString(Float64): integral values without ``.0``."""
+    if math.isinf(f):
+        return "inf" if f > 0 else "-inf"
+    if f == int(f) and abs(f) < 1e16:
+        return str(int(f))
+    return repr(f).replace("e+", "e")
+
+
+def normalize_url(s: str) -> str:
+    """§6.5: trimRight(v, '/?#'); empty → '/'."""
+    return s.rstrip("/?#") or "/"
+
+
+def render_breakdown_value(v: Any, prop_type: str | None, normalize: bool) -> str:
+    """§6.2: typed rendering (Numeric, Boolean), else R(v); empty/NULL → the null marker."""
+    if v is None:
+        return NULL
+    if prop_type == "Numeric":
+        f = to_float(v)
+        text = "" if f is None else float_text(f)
+    elif prop_type == "Boolean":
+        text = render_text(v)
+        text = text if text in ("true", "false") else ""
+    else:
+        text = render_text(v)
+        if normalize:
+            text = normalize_url(text)
+    return text or NULL
+
+
+def raw_breakdown_value(world: World, item: BreakdownItem, event: dict[str, Any]) -> Any:
+    """§6.1: where an item reads its value: the event, the event's person, or its group."""
+    if item.type == "event":
+        return event["properties"].get(item.property)
+    if item.type == "person":
+        if str(item.property).startswith("$virt_"):
+            raise ReferenceUnsupported("virtual person properties")
+        return world.person_properties.get(event["person"], {}).get(item.property)
+    if item.type == "group":
+        key = event["properties"].get(f"$group_{item.group_type_index}")
+        if key is None:
+            return None
+        key = key if isinstance(key, str) else json.dumps(key)
+        return world.group_properties.get((item.group_type_index, key), {}).get(item.property)
+    raise ReferenceUnsupported(f"{item.type} breakdowns")
+
+
+def breakdown_value(world: World, breakdown: Breakdown, project: Project, event: dict[str, Any]) -> Any:
+    """The rendered value (a tuple of strings for ``breakdowns``)."""
+    parts = []
+    for item in breakdown.items:
+        if item.type not in BREAKDOWN_TYPES or item.histogram_bin_count is not None:
+            raise ReferenceUnsupported(f"{item.type} / histogram breakdowns")
+        ptype = project.property_type(item.property, item.type, item.group_type_index)
+        parts.append(render_breakdown_value(raw_breakdown_value(world, item, event), ptype, item.normalize_url))
+    return tuple(parts) if breakdown.multi else parts[0]
+
+
+def value_class(value: Any) -> int:
+    """§6.3: 0 normal, 1 contains the null marker (ranked after every normal value)."""
+    parts = value if isinstance(value, tuple) else (value,)
+    return 1 if NULL in parts else 0
+
+
+def rank(totals: dict[Any, float], limit: int, *, total_value: bool = False) -> tuple[list[Any], list[Any]]:
+    """§6.3/§6.9: (kept values in display order, values folded into Other). Display order is
+    class (normal, then null), total desc, value asc. Time series keep the first ``limit`` in
+    that order (so the null value folds first); total-value displays keep the ``limit`` largest
+    totals (ties by value) and show them in display order."""
+    ordered = sorted(totals, key=lambda v: (value_class(v), -totals[v], v))
+    if len(ordered) <= limit:
+        return ordered, []
+    n = max(limit, 0)
+    if total_value:
+        chosen = set(sorted(totals, key=lambda v: (-totals[v], v))[:n])
+        return [v for v in ordered if v in chosen], [v for v in ordered if v not in chosen]
+    return ordered[:n], ordered[n:]
+
+
+def breakdown_label(value: Any) -> str:
+    """§6.8: the value, items joined with ``::``; markers verbatim."""
+    return "::".join(value) if isinstance(value, tuple) else value
+
+
+# --- §4: maths ---------------------------------------------------------------------------------
+
+QUANTILES = {"median": 0.5, "p75": 0.75, "p90": 0.9, "p95": 0.95, "p99": 0.99}
+PROPERTY_MATHS = ("sum", "avg", "min", "max", *QUANTILES)
+PER_ACTOR_MATHS = tuple(f"{m}_count_per_actor" for m in ("avg", "min", "max", *QUANTILES))
+FIRST_TIME_MATHS = ("first_time_for_user", "first_matching_event_for_user")
+COUNTING_MATHS = ("total", "dau", "unique_group", "unique_session", "weekly_active", "monthly_active",
+                  *FIRST_TIME_MATHS)
+NEW_ACTORS_CUMULATIVE = ("dau", "unique_group")  # §5.2: cumulative counts each actor once
+INTERVAL_RANK = {"minute": 0, "hour": 1, "day": 2, "week": 3, "month": 4}
+
+
+def effective_math(math_name: str, interval: str) -> str:
+    """§4.3: WAU at a week or month interval and MAU at month are plain dau (the query's own
+    interval decides, even when a total-value display resolves its dates by day)."""
+    if math_name == "weekly_active" and INTERVAL_RANK[interval] >= INTERVAL_RANK["week"]:
+        return "dau"
+    if math_name == "monthly_active" and interval == "month":
+        return "dau"
+    return math_name
+
+
+def quantile(values: list[float], level: float) -> float:
+    """ClickHouse quantile: linear interpolation at index level·(n−1) of the sorted values."""
+    v = sorted(values)
+    index = level * (len(v) - 1)
+    i = int(index)
+    if i + 1 >= len(v):
+        return v[i]
+    return v[i] * (i + 1 - index) + v[i + 1] * (index - i)
+
+
+def reduce_values(name: str, values: list[float]) -> float:
+    """sum / avg / min / max / quantiles of the non-NULL values; none → 0."""
+    if not values:
+        return 0.0
+    if name == "sum":
+        return float(sum(values))
+    if name == "avg":
+        return sum(values) / len(values)
+    if name == "min":
+        return float(min(values))
+    if name == "max":
+        return float(max(values))
+    return quantile(values, QUANTILES[name])
+
+
+def session_key(event: dict[str, Any]) -> str:
+    """§4.2 unique_session: R($session_id); events without one share the session ''."""
+    v = event["properties"].get("$session_id")
+    return "" if v is None else render_text(v)
+
+
+def cell_value(math_name: str, filt: TrendsFilter, series: Series, project: Project,
+               rows: list[dict[str, Any]]) -> float:
+    """§4.2: the math over the rows of one (breakdown value, bucket) cell."""
+    if math_name in ("total", *FIRST_TIME_MATHS):
+        return len(rows)
+    if math_name in ("dau", "unique_group"):
+        return len({actor_of(filt, series, project, e) for e in rows})
+    if math_name == "unique_session":
+        return len({session_key(e) for e in rows})
+    if math_name in PROPERTY_MATHS:
+        if series.math_property in ("$session_duration", "$time"):
+            raise ReferenceUnsupported(f"math_property {series.math_property!r}")
+        values = [to_float(e["properties"].get(series.math_property)) for e in rows]
+        return reduce_values(math_name, [v for v in values if v is not None])
+    if math_name in PER_ACTOR_MATHS:
+        counts: dict[Any, int] = {}
+        for e in rows:
+            a = person_actor(project, e)
+            counts[a] = counts.get(a, 0) + 1
+        return reduce_values(math_name.removesuffix("_count_per_actor"), [float(c) for c in counts.values()])
+    raise ReferenceUnsupported(f"math {math_name!r}")
+
+
+def person_actor(project: Project, event: dict[str, Any]) -> Any:
+    """Per-actor maths count persons (distinct_ids with aggregate_users_by_distinct_id)."""
+    return event["distinct_id"] if project.aggregate_users_by_distinct_id else event["person"]
+
+
+def shift_days(d: dt.datetime, days: int) -> dt.datetime:
+    """``d`` moved by whole calendar days on the wall clock (a skipped time moves forward)."""
+    naive = d.replace(tzinfo=None) + dt.timedelta(days=days)
+    return naive.replace(tzinfo=d.tzinfo).astimezone(UTC).astimezone(d.tzinfo)
+
+
+def activity_time(ts: dt.datetime, interval: str, tz: zoneinfo.ZoneInfo) -> dt.datetime:
+    """§4.3: an event's time for the active-users windows: the start of its local hour (hour
+    interval), minute (minute interval) or day (first instant of the local date)."""
+    local = ts.astimezone(tz)
+    if interval == "hour":
+        return local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
+    if interval == "minute":
+        return local.replace(second=0, microsecond=0).astimezone(UTC)
+    day = local.date()
+    return dt.datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
+
+
+def active_in_window(t: dt.datetime, bucket_start: dt.datetime, days: int) -> bool:
+    """§4.3: bucket B counts actors active at some t with B − days < t <= B."""
+    return shift_days(bucket_start, -days).astimezone(UTC) < t <= bucket_start.astimezone(UTC)
+
+
+def active_values(filt: TrendsFilter, series: Series, project: Project, q: Query, rows: list[dict[str, Any]],
+                  days: int, total_value: bool) -> list[float]:
+    """Weekly/monthly active actors per bucket; total value: actors active in any window of
+    the range's days."""
+    tz = project.tz
+    starts = bucket_starts(q.range, project.week_start_day, 10**9) if total_value else q.starts
+    unit = q.range.interval
+    activity = [(actor_of(filt, series, project, e), activity_time(e["ts"], unit, tz)) for e in rows]
+    per_bucket = [{a for a, t in activity if active_in_window(t, b, days)} for b in starts]
+    if total_value:
+        return [len(set().union(*per_bucket))]
+    return [len(s) for s in per_bucket]
+
+
+# --- §5, §9: post-processing --------------------------------------------------------------------
+
+
+def cumulative_forward_filled(values: list[float]) -> list[float]:
+    """§5.2 without a breakdown: running total; then every bucket after the first whose value is
+    <= 0 takes the previous bucket's value (PostHog's arrayFill)."""
+    out = running_sum(values)
+    for i in range(1, len(out)):
+        if out[i] <= 0:
+            out[i] = out[i - 1]
+    return out
+
+
+def running_sum(values: list[float]) -> list[float]:
+    """§5.2 with a breakdown: an exact running sum."""
+    out, total = [], 0.0
+    for v in values:
+        total += v
+        out.append(total)
+    return out
+
+
+def smooth(values: list[float], n: int) -> list[float]:
+    """§9.1: floor of the mean of the last min(i+1, n) values."""
+    out = []
+    for i in range(len(values)):
+        window = values[max(0, i + 1 - n): i + 1]
+        out.append(float(math.floor(sum(window) / len(window))))
+    return out
+
+
+def render_numbers(values: list[float]) -> list[int | float]:
+    """Integral series render as ints, any other as floats."""
+    if all(v == int(v) for v in values):
+        return [int(v) for v in values]
+    return [float(v) for v in values]
+
+
+# --- one query --------------------------------------------------------------------------------
+
+
+@dataclass
+class Query:
+    """One series over one period."""
+
+    series: Series
+    range: DateRange
+    starts: list[dt.datetime]
+    period: str | None = None
+
+
+def current_range(world: World, filt: TrendsFilter, project: Project, now: dt.datetime) -> DateRange:
+    """§1: the current period. Total-value displays resolve their dates with the day interval."""
+    tz = project.tz
+    total_value = filt.display in TOTAL_VALUE_DISPLAYS
+    interval = "day" if total_value else filt.interval
+    exact = filt.display == "BoldNumber"
+    now_local = now.astimezone(tz)
+    earliest = earliest_timestamp(world, filt, project) if filt.date_from == "all" else EARLIEST_FLOOR
+    start, mapping = date_from_value(filt.date_from, interval, now_local, tz, filt.explicit_date, exact, earliest)
+    end = date_to_value(filt.date_to, interval, now_local, tz, filt.explicit_date, exact)
+    return DateRange(start, end, mapping, interval, filt.explicit_date, exact)
+
+
+def series_rows(world: World, filt: TrendsFilter, project: Project, series: Series, lo: dt.datetime,
+                hi: dt.datetime) -> list[dict[str, Any]]:
+    """The series' events with lo <= ts <= hi that pass every filter (§4.1)."""
+    return [
+        e for e in world.events
+        if series_matches(world, series, project, e) and lo <= e["ts"] <= hi and row_filters_pass(world, filt, series, project, e)
+    ]
+
+
+def first_time_rows(world: World, filt: TrendsFilter, project: Project, series: Series, q: Query,
+                    matching: bool) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """§4.4: per person, (counted event, breakdown event). ``first`` is the person's earliest
+    series event up to date_to (``matching``: earliest that passes the filters); the person
+    counts when the earliest in-range filter-passing event has the same time. Ties are broken
+    by (event name, input order); the breakdown value comes from the first event overall."""
+    lo, hi = whole_second(lower_bound(q.range, project.week_start_day)), whole_second(q.range.date_to)
+    by_person: dict[Any, list[dict[str, Any]]] = {}
+    for e in sorted(world.events, key=lambda e: (e["ts"], e["event"], e["index"])):
+        if series_matches(world, series, project, e) and e["ts"] <= hi:
+            by_person.setdefault(e["person"], []).append(e)
+    out = []
+    for events in by_person.values():
+        passing = [e for e in events if row_filters_pass(world, filt, series, project, e)]
+        basis = passing[0] if matching and passing else (None if matching else events[0])
+        in_range = [e for e in passing if e["ts"] >= lo]
+        if basis is not None and in_range and in_range[0]["ts"] == basis["ts"]:
+            out.append((basis, events[0]))
+    return out
+
+
+def grouped(world: World, filt: TrendsFilter, project: Project,
+            pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[Any, list[dict[str, Any]]]:
+    """Rows by breakdown value (read from each pair's second event); one group without a breakdown."""
+    out: dict[Any, list[dict[str, Any]]] = {}
+    if filt.breakdown is None:
+        out[None] = []
+    for row, source in pairs:
+        key = None if filt.breakdown is None else breakdown_value(world, filt.breakdown, project, source)
+        out.setdefault(key, []).append(row)
+    return out
+
+
+def bucketed_values(math_name: str, filt: TrendsFilter, series: Series, project: Project, q: Query,
+                    rows: list[dict[str, Any]], total_value: bool) -> list[float]:
+    """The math per bucket (one bucket for total-value displays); cumulative dau and
+    unique_group count each actor once, in the bucket of its first event (§5.2)."""
+    n = 1 if total_value else len(q.starts)
+    cells: list[list[dict[str, Any]]] = [[] for _ in range(n)]
+    for e in rows:
+        k = 0 if total_value else bucket_index(e["ts"], q.starts, q.range.interval, project.week_start_day)
+        if k is not None:
+            cells[k].append(e)
+    if filt.display == CUMULATIVE_DISPLAY and math_name in NEW_ACTORS_CUMULATIVE:
+        seen: set[Any] = set()
+        values = []
+        for c in cells:
+            actors = {actor_of(filt, series, project, e) for e in c} - seen
+            seen |= actors
+            values.append(float(len(actors)))
+        return values
+    return [float(cell_value(math_name, filt, series, project, c)) for c in cells]
+
+
+def query_values(world: World, filt: TrendsFilter, project: Project, q: Query) -> dict[Any, list[float]]:
+    """Per breakdown value (None without a breakdown): the series' per-bucket values."""
+    total_value = filt.display in TOTAL_VALUE_DISPLAYS
+    series = q.series
+    math_name = effective_math(series.math, filt.interval)
+    lo = whole_second(lower_bound(q.range, project.week_start_day))
+    hi = whole_second(q.range.date_to)
+    if math_name in FIRST_TIME_MATHS:
+        pairs = first_time_rows(world, filt, project, series, q, math_name == "first_matching_event_for_user")
+    else:
+        if math_name in ("weekly_active", "monthly_active"):
+            anchor = q.range.date_to if total_value else q.range.date_from
+            lo = whole_second(shift_days(anchor, -7 if math_name == "weekly_active" else -30))
+        elif math_name in PER_ACTOR_MATHS:
+            lo = max(lo, whole_second(q.range.date_from))  # §4.2: per-actor maths start at the raw date_from
+        pairs = [(e, e) for e in series_rows(world, filt, project, series, lo, hi)]
+    out = {}
+    for key, rows in grouped(world, filt, project, pairs).items():
+        if math_name in ("weekly_active", "monthly_active"):
+            days = 7 if math_name == "weekly_active" else 30
+            out[key] = active_values(filt, series, project, q, rows, days, total_value)
+        else:
+            out[key] = bucketed_values(math_name, filt, series, project, q, rows, total_value)
+    return out
+
+
+def series_dict(filt: TrendsFilter, project: Project, q: Query, values: list[float], *, label_text: str,
+                breakdown: Any = None, has_breakdown: bool = False, forward_fill: bool) -> dict[str, Any]:
+    """§3.1/§3.2: one result dict (without ``filter`` and ``action``)."""
+    d: dict[str, Any] = {"label": label_text, "order": q.series.index}
+    if filt.display in TOTAL_VALUE_DISPLAYS:
+        v = values[0] if values else 0.0
+        counting = effective_math(q.series.math, filt.interval) in COUNTING_MATHS
+        d.update(data=[], days=[], count=0, aggregated_value=int(v) if counting else float(v))
+    else:
+        data = list(values)
+        if filt.display == CUMULATIVE_DISPLAY:
+            data = cumulative_forward_filled(data) if forward_fill else running_sum(data)
+        if filt.smoothing_intervals > 1 and not has_breakdown:
+            data = smooth(data, filt.smoothing_intervals)
+        rendered = render_numbers(data)
+        d.update(
+            data=rendered,
+            days=[day_string(s, q.range.interval) for s in q.starts],
+            labels=[label(s, q.range.interval, q.range, project.week_start_day) for s in q.starts],
+            count=(rendered[-1] if rendered else 0) if filt.display == CUMULATIVE_DISPLAY else float(sum(data)),
+        )
+    if has_breakdown:
+        d["breakdown_value"] = list(breakdown) if isinstance(breakdown, tuple) else breakdown
+    if q.period is not None:
+        d.update(compare=True, compare_label=q.period)
+    return d
+
+
+def query_filter_groups(filt: TrendsFilter, project: Project, series: Series) -> list[PropertyGroup]:
+    """Every property group one series query compiles: test accounts, global, series, steps."""
+    from ..filters.properties_parse import parse_entity_properties, parse_test_account_filters
+
+    groups = [filt.properties, series.properties]
+    if filt.filter_test_accounts and project.test_account_filters:
+        groups.append(parse_test_account_filters(project.test_account_filters, DEFAULT_LIMITS))
+    if series.kind == "actions":
+        for step in project.action(series.id).get("steps") or []:
+            groups.append(parse_entity_properties(step.get("properties"), ("steps",), DEFAULT_LIMITS))
+    return groups
+
+
+def run_query(world: World, filt: TrendsFilter, project: Project, q: Query, n_queries: int) -> list[dict[str, Any]]:
+    """One series: rows → (breakdown value, bucket) cells → math → rank/Other → post-process."""
+    if q.series.kind == "actions" and project.action(q.series.id) is None:
+        return []  # §11: a missing action's series is dropped
+    for group in query_filter_groups(filt, project, q.series):
+        check_group(project, group)
+    values = query_values(world, filt, project, q)
+    if filt.breakdown is None:
+        return [series_dict(filt, project, q, values[None], label_text=q.series.label, forward_fill=True)]
+    limit = FIXED_BREAKDOWN_LIMIT.get(filt.display) or filt.breakdown.limit
+    totals = {v: sum(vals) for v, vals in values.items()}
+    kept, folded = rank(totals, limit, total_value=filt.display in TOTAL_VALUE_DISPLAYS)
+    out = []
+    for v in kept + ([other_value(filt.breakdown)] if folded else []):
+        if v in values:
+            vals = values[v]
+        else:  # §6.3 Other: per-bucket sums of the folded values, whatever the math
+            vals = [sum(values[f][i] for f in folded) for i in range(len(values[folded[0]]))]
+        text = breakdown_label(v)
+        label_text = f"{q.series.label} - {text}" if n_queries > 1 else text
+        out.append(series_dict(filt, project, q, vals, label_text=label_text, breakdown=v, has_breakdown=True,
+                               forward_fill=False))
+    return out
+
+
+def other_value(breakdown: Breakdown) -> Any:
+    return (OTHER,) * len(breakdown.items) if breakdown.multi else OTHER
+
+
+def is_other(value: Any) -> bool:
+    return OTHER in (value if isinstance(value, list) else [value])
+
+
+def check_supported(filt: TrendsFilter) -> None:
+    """Reject what the reference does not implement (the strategies never generate it)."""
+    for s in filt.series:
+        if s.math not in MATHS:
+            raise ReferenceUnsupported(f"math {s.math!r}")
+        if s.math_property in ("$session_duration", "$time"):
+            raise ReferenceUnsupported(f"math_property {s.math_property!r}")
+    if filt.display not in DISPLAYS:
+        raise ReferenceUnsupported(f"display {filt.display!r}")
+    if filt.formulas:
+        raise ReferenceUnsupported("formulas")
+    if filt.compare or filt.compare_to:
+        raise ReferenceUnsupported("compare")
+    if filt.sampling_factor is not None:
+        raise ReferenceUnsupported("sampling")
+    if filt.source != "filter":
+        raise ReferenceUnsupported("TrendsQuery input")
+
+
+# --- entry point --------------------------------------------------------------------------------
+
+
+def resolve_now(now: Any) -> dt.datetime:
+    return dt.datetime.now(UTC) if now is None else to_utc(now)
+
+
+def reference_trends(
+    events: Iterable[Mapping[str, Any]],
+    persons: Iterable[Mapping[str, Any]] | None = None,
+    groups: Iterable[Mapping[str, Any]] | None = None,
+    *,
+    query: Mapping[str, Any] | TrendsFilter,
+    project: Project | Mapping[str, Any] | None = None,
+    now: Any = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> list[dict[str, Any]]:
+    """The series dicts ``trends(...).to_dicts()`` returns, without ``filter`` and ``action``."""
+    from ..api import parse_filter
+
+    if project is None:
+        project = Project()
+    elif isinstance(project, Mapping):
+        project = Project.from_dict(project)
+    filt = parse_filter(query, limits=limits)
+    check_supported(filt)
+    if not filt.series:
+        raise ValidationError(("events",), "Trends insights require at least one series.")
+    world = load_world(events, persons, groups)
+    r = current_range(world, filt, project, resolve_now(now))
+    starts = [] if filt.display in TOTAL_VALUE_DISPLAYS else bucket_starts(r, project.week_start_day, limits.max_buckets)
+    queries = [Query(s, r, starts) for s in filt.series]
+    out = [d for q in queries for d in run_query(world, filt, project, q, len(queries))]
+    if filt.breakdown is not None and filt.breakdown.hide_other:
+        out = [d for d in out if not is_other(d.get("breakdown_value"))]
+    return out
+
+
+def event_bounds(events: Iterable[Mapping[str, Any]], *, query: Mapping[str, Any] | TrendsFilter,
+                 project: Project | None = None, now: Any = None) -> tuple[dt.datetime, dt.datetime]:
+    """[lo, hi]: the UTC instants an event of the current period must lie within to count."""
+    from ..api import parse_filter
+
+    project = project or Project()
+    filt = parse_filter(query)
+    r = current_range(load_world(events), filt, project, resolve_now(now))
+    return whole_second(lower_bound(r, project.week_start_day)), whole_second(r.date_to)
+
+
+COMPARED_KEYS = ("data", "labels", "days", "count", "aggregated_value", "breakdown_value", "label", "order",
+                 "compare", "compare_label")
+
+
+def comparable(results: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Series dicts reduced to the compared keys, numbers tagged with their type (int/float)."""
+
+    def tag(v: Any) -> Any:
+        if isinstance(v, bool) or v is None or isinstance(v, str):
+            return v
+        if isinstance(v, (int, float)):
+            return (type(v).__name__, v)
+        if isinstance(v, (list, tuple)):
+            return [tag(x) for x in v]
+        return v
+
+    return [{k: tag(r[k]) for k in COMPARED_KEYS if k in r} for r in results]
+
+
+__all__ = [
+    "BREAKDOWN_TYPES",
+    "DISPLAYS",
+    "MATHS",
+    "OPERATORS",
+    "PROPERTY_SOURCES",
+    "ReferenceUnsupported",
+    "check_supported",
+    "World",
+    "comparable",
+    "event_bounds",
+    "load_world",
+    "reference_trends",
+]

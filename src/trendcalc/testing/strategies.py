@@ -1,0 +1,594 @@
+"""Hypothesis strategies for Trends worlds (events, persons, groups, project, now) and queries.
+
+Optional dependency: ``pip install 'trendcalc[testing]'``. Every strategy is composable and
+takes keyword-only bounds (``min_*``/``max_*``); bad arguments raise hypothesis'
+``InvalidArgument``. Strategies generate only features that ``trendcalc.testing.reference``
+implements, so a generated query can always be checked against it:
+
+    from hypothesis import given
+    from trendcalc.testing import strategies as tst
+
+    @given(tst.scenarios())
+    def test_my_backend(scenario):
+        assert my_backend(scenario) == scenario.expected()
+
+Worlds are built around interesting instants: DST changes of the project timezone (Berlin in
+March/October, São Paulo's midnight changes, Lord Howe's 30-minute shift), local midnights,
+month starts, and the last second (and microsecond) of a day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import zoneinfo
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
+
+from ..limits import Limits
+from ..project import Project
+from . import reference
+
+UTC = dt.timezone.utc
+
+TIMEZONES = (
+    "UTC", "Europe/Berlin", "America/Sao_Paulo", "Australia/Lord_Howe", "America/New_York",
+    "Asia/Kolkata", "Asia/Tokyo", "America/Phoenix", "Pacific/Chatham",
+)  # fmt: skip
+"""Zones with and without DST; São Paulo changed at midnight until 2019, Lord Howe by 30 minutes."""
+NO_DST_TIMEZONES = ("UTC", "Asia/Kolkata", "Asia/Tokyo", "America/Phoenix")
+DST_TIMEZONES = tuple(z for z in TIMEZONES if z not in NO_DST_TIMEZONES)
+
+EVENT_NAMES = ("$pageview", "sign up", "$pageleave", "purchase")
+DISTINCT_IDS = ("u1", "u2", "u3", "u4", "u5", "anon-1", "anon-2", "7")
+GROUP_KEYS = ("g1", "g2", "g3", "7")
+
+INTERVALS = ("hour", "day", "week", "month")
+DISPLAYS = reference.DISPLAYS
+MATHS = reference.MATHS
+BREAKDOWN_TYPES = reference.BREAKDOWN_TYPES
+
+RELATIVE_DATES = (
+    "-7d", "-14d", "-1d", "-3d", "-30d", "-24h", "-48h", "-3h", "-1w", "-2w", "-1m", "-3m",
+    "-90d", "dStart", "-1dStart", "mStart", "-1mStart", "yStart", "-1q", "-30M", "hStart",
+    "7d", "+7d", "-7D", "x-3d", "-1y",
+)  # fmt: skip
+RELATIVE_DATES_TO = ("-1d", "-1dEnd", "dStart", "-1mEnd", "-1h", "-2d", "-1w", "-3h")
+
+# Values that stress rendering: JSON spellings of numbers, booleans, empty strings, URLs, nesting.
+PROPERTY_VALUES: dict[str, tuple[Any, ...]] = {
+    "$browser": ("Chrome", "Safari", "Firefox", "", "chrome", "Edge", "a\"b", "é"),
+    "plan": (10, 10.0, 10.5, "10", "10.50", 1e3, "abc", True, 0, -1, "007"),
+    "flag": (True, False, "true", "false", "1", 0, 1, "yes"),
+    "$current_url": ("https://x.io", "https://x.io/", "https://x.io/?", "https://x.io/a/#", "/", "?", ""),
+    "tags": (["a", "b"], {"k": 1}, [], "[]"),
+    "$session_id": ("s1", "s2", "", "1", 1),
+}
+MATH_PROPERTIES = ("plan", "flag", "$browser", "missing")
+PERSON_VALUES: dict[str, tuple[Any, ...]] = {
+    "email": ("a@x.io", "b@x.io", "", "c@y.org"),
+    "plan": (10, "10", 20.5, "pro", False),
+    "flag": (True, "false", 1),
+}
+GROUP_VALUES: dict[str, tuple[Any, ...]] = {
+    "industry": ("tech", "retail", "", "Tech"),
+    "size": (10, "10", 3.5, "big"),
+}
+PROPERTY_DEFINITIONS = (
+    {"name": "plan", "type": "Numeric", "kind": "event"},
+    {"name": "flag", "type": "Boolean", "kind": "event"},
+    {"name": "plan", "type": "Numeric", "kind": "person"},
+    {"name": "flag", "type": "Boolean", "kind": "person"},
+    {"name": "size", "type": "Numeric", "kind": "group", "group_type_index": 0},
+    {"name": "$browser", "type": "String", "kind": "event"},
+)
+
+__all__ = [
+    "DST_TIMEZONES",
+    "NO_DST_TIMEZONES",
+    "TIMEZONES",
+    "Scenario",
+    "World",
+    "breakdown_filters",
+    "date_strings",
+    "events",
+    "groups",
+    "instants",
+    "persons",
+    "projects",
+    "property_filters",
+    "property_leaves",
+    "scenarios",
+    "series",
+    "stores",
+    "timezones",
+    "trends_filters",
+    "worlds",
+]
+
+
+# --- argument validation (hypothesis style) ------------------------------------------------------
+
+
+def _check_int(name: str, value: Any, lo: int = 0) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgument(f"Expected int but got {name}={value!r} (type={type(value).__name__})")
+    if value < lo:
+        raise InvalidArgument(f"{name}={value!r} must be at least {lo}.")
+
+
+def _check_bounds(min_name: str, min_value: int, max_name: str, max_value: int, lo: int = 0) -> None:
+    _check_int(min_name, min_value, lo)
+    _check_int(max_name, max_value, lo)
+    if min_value > max_value:
+        raise InvalidArgument(f"Cannot have {max_name}={max_value!r} < {min_name}={min_value!r}")
+
+
+def _check_choices(name: str, values: Any, allowed: Sequence[Any]) -> tuple[Any, ...]:
+    if isinstance(values, str) or not isinstance(values, Sequence) or not values:
+        raise InvalidArgument(f"{name}={values!r} must be a non-empty sequence")
+    bad = [v for v in values if v not in allowed]
+    if bad:
+        raise InvalidArgument(f"{name} contains unsupported values {bad!r}; expected members of {list(allowed)}")
+    return tuple(values)
+
+
+def _check_names(name: str, values: Any) -> tuple[str, ...]:
+    if isinstance(values, str) or not isinstance(values, Sequence) or not values:
+        raise InvalidArgument(f"{name}={values!r} must be a non-empty sequence of strings")
+    if not all(isinstance(v, str) and v for v in values):
+        raise InvalidArgument(f"{name}={values!r} must contain non-empty strings only")
+    return tuple(values)
+
+
+# --- time ----------------------------------------------------------------------------------------
+
+
+def timezones(*, dst_only: bool = False, allowed: Sequence[str] = TIMEZONES) -> st.SearchStrategy[str]:
+    """IANA zone names; ``dst_only`` keeps zones that change their offset."""
+    allowed = _check_names("allowed", allowed)
+    for name in allowed:
+        try:
+            zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise InvalidArgument(f"allowed contains an unknown timezone {name!r}") from exc
+    pool = [z for z in allowed if not dst_only or z not in NO_DST_TIMEZONES]
+    if not pool:
+        raise InvalidArgument("no timezone left with dst_only=True")
+    return st.sampled_from(pool)
+
+
+@functools.cache
+def offset_changes(tz_name: str, start_year: int = 2016, end_year: int = 2025) -> tuple[dt.datetime, ...]:
+    """UTC instants (to the minute) where ``tz_name`` changes its UTC offset in [start, end)."""
+    tz = zoneinfo.ZoneInfo(tz_name)
+    out = []
+    t = dt.datetime(start_year, 1, 1, tzinfo=UTC)
+    end = dt.datetime(end_year, 1, 1, tzinfo=UTC)
+    day = dt.timedelta(days=1)
+    while t < end:
+        if t.astimezone(tz).utcoffset() != (t + day).astimezone(tz).utcoffset():
+            lo, hi = t, t + day
+            while hi - lo > dt.timedelta(minutes=1):
+                mid = lo + (hi - lo) / 2
+                if mid.astimezone(tz).utcoffset() == lo.astimezone(tz).utcoffset():
+                    lo = mid
+                else:
+                    hi = mid
+            out.append(hi.replace(second=0, microsecond=0))
+        t += day
+    return tuple(out)
+
+
+JITTERS = (
+    dt.timedelta(0), dt.timedelta(microseconds=-1), dt.timedelta(microseconds=1), dt.timedelta(seconds=-1),
+    dt.timedelta(seconds=1), dt.timedelta(milliseconds=500), dt.timedelta(milliseconds=-500),
+    dt.timedelta(minutes=-30), dt.timedelta(minutes=30), dt.timedelta(hours=-1), dt.timedelta(hours=1),
+)  # fmt: skip
+
+
+@st.composite
+def instants(draw: st.DrawFn, *, timezone: str = "UTC", near: dt.datetime | None = None,
+             min_days: int = -100, max_days: int = 2) -> dt.datetime:
+    """An aware UTC instant within [near + min_days, near + max_days], biased to boundaries:
+    local midnights, hour and month starts and the zone's offset changes, each ± a small jitter."""
+    _check_bounds("min_days", min_days, "max_days", max_days, lo=-10_000)
+    tz = zoneinfo.ZoneInfo(timezone)
+    near = near or dt.datetime(2024, 3, 15, 10, 37, 12, tzinfo=UTC)
+    lo, hi = near + dt.timedelta(days=min_days), near + dt.timedelta(days=max_days)
+    kind = draw(st.sampled_from(("uniform", "uniform", "midnight", "midnight", "hour", "month", "change")))
+    # two thirds of the instants fall in the last ten days before ``near`` (where most ranges are)
+    recent = max(lo, near - dt.timedelta(days=10)) if draw(st.integers(0, 2)) else lo
+    if kind == "uniform":
+        span = int((hi - recent).total_seconds())
+        t = recent + dt.timedelta(seconds=draw(st.integers(0, max(span, 0))))
+        if draw(st.booleans()):
+            t += dt.timedelta(microseconds=draw(st.integers(0, 999_999)))
+        return min(t, hi)
+    day = (recent + dt.timedelta(days=draw(st.integers(0, max((hi - recent).days, 0))))).astimezone(tz)
+    if kind == "midnight":
+        base = day.replace(hour=0, minute=0, second=0, microsecond=0)
+    elif kind == "hour":
+        base = day.replace(minute=0, second=0, microsecond=0)
+    elif kind == "month":
+        base = day.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    else:
+        changes = [c for c in offset_changes(timezone) if lo <= c <= hi]
+        base = draw(st.sampled_from(changes)) if changes else day
+    t = base.astimezone(UTC) + draw(st.sampled_from(JITTERS))
+    return min(max(t, lo), hi)
+
+
+@st.composite
+def nows(draw: st.DrawFn, *, timezone: str = "UTC") -> dt.datetime:
+    """A frozen clock, often a few days after one of the zone's offset changes."""
+    changes = offset_changes(timezone)
+    if changes and draw(st.booleans()):
+        base = draw(st.sampled_from(changes))
+        return base + dt.timedelta(seconds=draw(st.integers(-2 * 86_400, 40 * 86_400)))
+    base = dt.datetime(2019, 10, 20, tzinfo=UTC) if timezone == "America/Sao_Paulo" else dt.datetime(2024, 3, 30, tzinfo=UTC)
+    return base + dt.timedelta(seconds=draw(st.integers(-400 * 86_400, 400 * 86_400)))
+
+
+# --- records -------------------------------------------------------------------------------------
+
+
+def _properties(values: dict[str, tuple[Any, ...]]) -> st.SearchStrategy[dict[str, Any]]:
+    return st.dictionaries(st.sampled_from(sorted(values)), st.none(), max_size=len(values)).flatmap(
+        lambda keys: st.fixed_dictionaries({k: st.sampled_from(values[k] + (None,)) for k in keys})
+    )
+
+
+@st.composite
+def events(draw: st.DrawFn, *, names: Sequence[str] = EVENT_NAMES, distinct_ids: Sequence[str] = DISTINCT_IDS,
+           timezone: str = "UTC", near: dt.datetime | None = None, min_days: int = -100, max_days: int = 2,
+           group_keys: Sequence[str] = GROUP_KEYS) -> dict[str, Any]:
+    """One event record (``EventStore.from_records`` shape), with properties that stress typed
+    rendering and ``$group_0``/``$group_1`` keys; timestamps as ISO text, datetime or epoch."""
+    names = _check_names("names", names)
+    distinct_ids = _check_names("distinct_ids", distinct_ids)
+    group_keys = _check_names("group_keys", group_keys)
+    ts = draw(instants(timezone=timezone, near=near, min_days=min_days, max_days=max_days))
+    props = draw(_properties({**PROPERTY_VALUES, "$group_0": group_keys + ("",), "$group_1": group_keys}))
+    form = draw(st.sampled_from(("iso", "iso", "datetime", "epoch", "offset")))
+    stamp: Any = ts.isoformat().replace("+00:00", "Z")
+    if form == "datetime":
+        stamp = ts
+    elif form == "epoch" and ts.microsecond == 0:
+        stamp = int(ts.timestamp())
+    elif form == "offset":
+        stamp = ts.astimezone(zoneinfo.ZoneInfo(timezone)).isoformat()
+    record: dict[str, Any] = {"event": draw(st.sampled_from(names)), "distinct_id": draw(st.sampled_from(distinct_ids)),
+                              "timestamp": stamp}
+    if props or draw(st.booleans()):
+        record["properties"] = props
+    return record
+
+
+@st.composite
+def persons(draw: st.DrawFn, *, distinct_ids: Sequence[str] = DISTINCT_IDS, max_persons: int = 4) -> list[dict[str, Any]]:
+    """Person records partitioning some of ``distinct_ids`` (the rest get a person of their own)."""
+    distinct_ids = _check_names("distinct_ids", distinct_ids)
+    _check_int("max_persons", max_persons)
+    owner = {d: draw(st.integers(-1, max_persons - 1)) for d in distinct_ids} if max_persons else {}
+    out = []
+    for i in range(max_persons):
+        ids = [d for d in distinct_ids if owner.get(d) == i]
+        if ids:
+            out.append({"distinct_ids": ids, "properties": draw(_properties(PERSON_VALUES))})
+    return out
+
+
+@st.composite
+def groups(draw: st.DrawFn, *, group_keys: Sequence[str] = GROUP_KEYS) -> list[dict[str, Any]]:
+    """Group records of types 0 and 1 for some of ``group_keys``."""
+    group_keys = _check_names("group_keys", group_keys)
+    out = []
+    for gti in (0, 1):
+        for key in draw(st.lists(st.sampled_from(group_keys), unique=True)):
+            out.append({"group_type_index": gti, "group_key": key, "properties": draw(_properties(GROUP_VALUES))})
+    return out
+
+
+@st.composite
+def projects(draw: st.DrawFn, *, timezone: str | None = None, event_names: Sequence[str] = EVENT_NAMES,
+             max_actions: int = 2) -> Project:
+    """Project settings: timezone, week start, distinct_id aggregation, property types, actions."""
+    _check_int("max_actions", max_actions)
+    event_names = _check_names("event_names", event_names)
+    tz = timezone or draw(timezones())
+    actions = []
+    for i in range(draw(st.integers(0, max_actions))):
+        steps = []
+        for e in draw(st.lists(st.sampled_from(tuple(event_names) + (None,)), min_size=1, max_size=3)):
+            step: dict[str, Any] = {"event": e}
+            if draw(st.integers(0, 2)) == 0:
+                step["properties"] = draw(property_filters(groups=False, max_leaves=2))
+            steps.append(step)
+        actions.append({"id": i + 1, "name": f"action {i + 1}", "steps": steps})
+    return Project(
+        timezone=tz,
+        week_start_day=draw(st.sampled_from((0, 1))),
+        aggregate_users_by_distinct_id=draw(st.booleans()),
+        property_definitions=draw(st.lists(st.sampled_from(PROPERTY_DEFINITIONS), unique_by=lambda d: (d["name"], d["kind"]))),
+        actions=actions,
+        test_account_filters=draw(st.lists(property_leaves(), max_size=2)),
+    )
+
+
+@dataclass(frozen=True)
+class World:
+    """Records for ``EventStore.from_records``, the project and the frozen clock."""
+
+    events: list[dict[str, Any]]
+    persons: list[dict[str, Any]]
+    groups: list[dict[str, Any]]
+    project: Project
+    now: dt.datetime
+
+    def store(self):
+        """The EventStore of these records."""
+        from ..store import EventStore
+
+        return EventStore.from_records(self.events, persons=self.persons, groups=self.groups)
+
+
+@st.composite
+def worlds(draw: st.DrawFn, *, min_events: int = 0, max_events: int = 30, timezone: str | None = None,
+           event_names: Sequence[str] = EVENT_NAMES, min_days: int = -100, max_days: int = 2) -> World:
+    """A project, a frozen ``now`` and records around it (events within [now+min_days, now+max_days])."""
+    _check_bounds("min_events", min_events, "max_events", max_events)
+    _check_bounds("min_days", min_days, "max_days", max_days, lo=-10_000)
+    event_names = _check_names("event_names", event_names)
+    project = draw(projects(timezone=timezone, event_names=event_names))
+    now = draw(nows(timezone=project.timezone))
+    n = draw(st.integers(min_events, max_events))
+    evs = draw(st.lists(events(names=event_names, timezone=project.timezone, near=now, min_days=min_days,
+                               max_days=max_days), min_size=n, max_size=n))
+    return World(evs, draw(persons()), draw(groups()), project, now)
+
+
+def stores(**kwargs: Any) -> st.SearchStrategy[Any]:
+    """EventStores built from ``worlds(**kwargs)``."""
+    return worlds(**kwargs).map(lambda w: w.store())
+
+
+# --- queries ---------------------------------------------------------------------------------------
+
+
+OPERATOR_VALUES: dict[str, tuple[Any, ...]] = {
+    "exact": ("Chrome", "chrome", "10", "true", True, "", "https://x.io", 10, ("Chrome", "Safari"), ("10", "abc"), ()),
+    "is_not": ("Chrome", "10", "false", False, "", ("Chrome", "Firefox"), ()),
+    "in": (("Chrome", "Safari"), ("10", "pro"), ("a@x.io", "b@x.io")),
+    "not_in": (("Chrome", "Safari"), ("10", "tech")),
+    "icontains": ("hr", "x.io", "a_b", "50%", "CHROME", "é", "1", ("hr", "saf"), ()),
+    "not_icontains": ("hr", "x.io", "E", ("hr", "zz"), ()),
+    "icontains_multi": ("hr", ("x.io", "SAF")),
+    "not_icontains_multi": ("hr", ("x.io", "SAF")),
+    "regex": ("^C", "x\\.io", "[0-9]+$", "(?i)chrome", ".", ("^S", "^F")),
+    "not_regex": ("^C", "[0-9]", ("^S", "^F")),
+    "gt": ("10", "9", "a", 5, "5"), "gte": ("10", "Chrome", 10), "lt": ("10", "b", 20.5), "lte": ("10", "5"),
+    "min": ("10",), "max": ("10",),
+    "between": (("5", "20"), (0, 100), ("10", "10")), "not_between": (("5", "20"), (0, 100)),
+    "is_set": (None,), "is_not_set": (None,),
+}  # fmt: skip
+PROPERTY_KEYS: dict[str, tuple[str, ...]] = {
+    "event": tuple(sorted(PROPERTY_VALUES)) + ("missing",),
+    "person": tuple(sorted(PERSON_VALUES)),
+    "group": tuple(sorted(GROUP_VALUES)),
+}
+
+
+@st.composite
+def property_leaves(draw: st.DrawFn, *, sources: Sequence[str] = reference.PROPERTY_SOURCES,
+                    operators: Sequence[str] = tuple(OPERATOR_VALUES)) -> dict[str, Any]:
+    """One property filter leaf: an event, person or group property, an operator and a value
+    that exercises it (typed and untyped properties, lists, LIKE wildcards, NULL results)."""
+    sources = _check_choices("sources", sources, reference.PROPERTY_SOURCES)
+    operators = _check_choices("operators", operators, tuple(OPERATOR_VALUES))
+    source = draw(st.sampled_from(sources))
+    op = draw(st.sampled_from(operators))
+    leaf: dict[str, Any] = {"key": draw(st.sampled_from(PROPERTY_KEYS[source])), "type": source}
+    if source == "group":
+        leaf["group_type_index"] = 0
+    value = draw(st.sampled_from(OPERATOR_VALUES[op]))
+    if op != "exact" or draw(st.booleans()):
+        leaf["operator"] = op
+    if value is not None:
+        leaf["value"] = list(value) if isinstance(value, tuple) else value
+    return leaf
+
+
+@st.composite
+def property_filters(draw: st.DrawFn, *, max_leaves: int = 3, max_depth: int = 2, groups: bool = True,
+                     sources: Sequence[str] = reference.PROPERTY_SOURCES) -> Any:
+    """Property filters in every shape PostHog accepts: ``[]``, ``{}``, a flat list of leaves
+    (AND), or (``groups``) an AND/OR group nested up to ``max_depth``."""
+    _check_int("max_leaves", max_leaves)
+    _check_int("max_depth", max_depth, lo=1)
+    if max_leaves == 0 or draw(st.integers(0, 3)) == 0:
+        return draw(st.sampled_from(([], {})))
+    leaves = st.lists(property_leaves(sources=sources), min_size=1, max_size=max_leaves)
+    if not groups or draw(st.booleans()):
+        return draw(leaves)
+
+    def group(depth: int) -> st.SearchStrategy[dict[str, Any]]:
+        children: st.SearchStrategy[Any] = property_leaves(sources=sources)
+        if depth > 1:
+            children = st.one_of(children, st.deferred(lambda: group(depth - 1)))
+        return st.fixed_dictionaries({"type": st.sampled_from(("AND", "OR")),
+                                      "values": st.lists(children, max_size=max_leaves)})
+
+    return draw(group(max_depth))
+
+
+@st.composite
+def date_strings(draw: st.DrawFn, *, now: dt.datetime | None = None, timezone: str = "UTC",
+                 to: bool = False, choices: Sequence[str | None] | None = None) -> str | None:
+    """date_from (``to=False``) or date_to values: relative tokens (including PostHog's odd
+    spellings), "all", and absolute dates near ``now`` in several ISO forms; or one of ``choices``."""
+    if choices is not None:
+        if isinstance(choices, str) or not isinstance(choices, Sequence) or not choices:
+            raise InvalidArgument(f"choices={choices!r} must be a non-empty sequence of date strings")
+        return draw(st.sampled_from(tuple(choices)))
+    now = now or dt.datetime(2024, 3, 15, 10, 37, 12, tzinfo=UTC)
+    kind = draw(st.sampled_from(("relative", "relative", "absolute", "none" if to else "all")))
+    if kind == "none":
+        return None
+    if kind == "all":
+        return "all"
+    if kind == "relative":
+        return draw(st.sampled_from(RELATIVE_DATES_TO if to else RELATIVE_DATES))
+    back = draw(st.integers(-3, 20 if not to else 3))
+    local = now.astimezone(zoneinfo.ZoneInfo(timezone)) - dt.timedelta(days=back, hours=draw(st.integers(0, 23)))
+    form = draw(st.sampled_from(("date", "date", "minute", "utc", "offset", "compact")))
+    if form == "date":
+        return local.strftime("%Y-%m-%d")
+    if form == "minute":
+        return local.strftime("%Y-%m-%dT%H:%M")
+    if form == "utc":
+        return local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if form == "offset":
+        return local.astimezone(dt.timezone(dt.timedelta(hours=5, minutes=30))).isoformat(timespec="seconds")
+    return local.strftime("%Y%m%d")
+
+
+@st.composite
+def series(draw: st.DrawFn, *, event_names: Sequence[str] = EVENT_NAMES, action_ids: Sequence[int] = (),
+           maths: Sequence[str] = MATHS) -> dict[str, Any]:
+    """One legacy series entity: an event (None = all events) or an action (maybe a missing one)."""
+    event_names = _check_names("event_names", event_names)
+    maths = _check_choices("maths", maths, MATHS)
+    m = draw(st.sampled_from(maths))
+    if action_ids and draw(st.integers(0, 3)) == 0:
+        entity: dict[str, Any] = {"id": draw(st.sampled_from(tuple(action_ids) + (99,))), "type": "actions"}
+    else:
+        entity = {"id": draw(st.sampled_from(tuple(event_names) + (None,))), "type": "events"}
+    if m != "total" or draw(st.booleans()):
+        entity["math"] = m
+    if m == "unique_group" or (m in ("dau", "weekly_active", "monthly_active") and draw(st.integers(0, 3)) == 0):
+        entity["math_group_type_index"] = draw(st.sampled_from((0, 1)))
+    if m in reference.PROPERTY_MATHS:
+        entity["math_property"] = draw(st.sampled_from(MATH_PROPERTIES))
+    if draw(st.integers(0, 4)) == 0:
+        entity["custom_name"] = "custom"
+    return entity
+
+
+@st.composite
+def breakdown_filters(draw: st.DrawFn, *, types: Sequence[str] = BREAKDOWN_TYPES, max_items: int = 3,
+                      min_limit: int = -1, max_limit: int = 6) -> dict[str, Any]:
+    """The breakdown fields of a legacy filter: ``breakdown``/``breakdown_type`` or
+    ``breakdowns`` (1..max_items), with limit, URL normalisation and hide-Other flags."""
+    types = _check_choices("types", types, BREAKDOWN_TYPES)
+    _check_int("max_items", max_items, lo=1)
+    if max_items > 3:
+        raise InvalidArgument(f"max_items={max_items!r} must be at most 3 (PostHog's limit)")
+    _check_bounds("min_limit", min_limit, "max_limit", max_limit, lo=-100)
+
+    def item() -> st.SearchStrategy[dict[str, Any]]:
+        return st.sampled_from(types).flatmap(lambda t: st.fixed_dictionaries({
+            "type": st.just(t),
+            "property": st.sampled_from({"event": sorted(PROPERTY_VALUES) + ["$group_0", "missing"],
+                                         "person": sorted(PERSON_VALUES), "group": sorted(GROUP_VALUES)}[t]),
+        }).map(lambda d: {**d, "group_type_index": 0} if t == "group" else d))
+
+    out: dict[str, Any] = {}
+    if draw(st.booleans()):
+        items = draw(st.lists(item(), min_size=1, max_size=max_items))
+        for it in items:
+            if it["property"] == "$current_url" and draw(st.booleans()):
+                it["normalize_url"] = True
+        out["breakdowns"] = items
+    else:
+        it = draw(item())
+        out["breakdown"] = it["property"]
+        out["breakdown_type"] = it["type"]
+        if it["type"] == "group":
+            out["breakdown_group_type_index"] = it["group_type_index"]
+        if it["property"] == "$current_url" and draw(st.booleans()):
+            out["breakdown_normalize_url"] = True
+    limit = draw(st.one_of(st.none(), st.integers(min_limit, max_limit)))
+    if limit is not None:
+        out["breakdown_limit"] = limit
+    if draw(st.integers(0, 4)) == 0:
+        out["breakdown_hide_other_aggregation"] = True
+    return out
+
+
+@st.composite
+def trends_filters(draw: st.DrawFn, *, now: dt.datetime | None = None, timezone: str = "UTC",
+                   event_names: Sequence[str] = EVENT_NAMES, action_ids: Sequence[int] = (),
+                   min_series: int = 1, max_series: int = 3, intervals: Sequence[str] = INTERVALS,
+                   displays: Sequence[str] = DISPLAYS, maths: Sequence[str] = MATHS,
+                   breakdown: bool | None = None, max_smoothing: int = 4,
+                   date_froms: Sequence[str] | None = None,
+                   date_tos: Sequence[str | None] | None = None) -> dict[str, Any]:
+    """A legacy Trends filter dict. ``breakdown`` None = sometimes, True = always, False = never;
+    ``date_froms``/``date_tos`` restrict the dates to those values."""
+    _check_bounds("min_series", min_series, "max_series", max_series, lo=1)
+    _check_int("max_smoothing", max_smoothing, lo=1)
+    intervals = _check_choices("intervals", intervals, INTERVALS + ("minute",))
+    displays = _check_choices("displays", displays, DISPLAYS)
+    q: dict[str, Any] = {
+        "events": [],
+        "actions": [],
+        "interval": draw(st.sampled_from(intervals)),
+        "date_from": draw(date_strings(now=now, timezone=timezone, choices=date_froms)),
+    }
+    for s in draw(st.lists(series(event_names=event_names, action_ids=action_ids, maths=maths),
+                           min_size=min_series, max_size=max_series)):
+        (q["actions"] if s["type"] == "actions" else q["events"]).append({**s, "order": len(q["events"]) + len(q["actions"])})
+    date_to = draw(date_strings(now=now, timezone=timezone, to=True, choices=date_tos))
+    if date_to is not None:
+        q["date_to"] = date_to
+    display = draw(st.sampled_from(displays))
+    if display != "ActionsLineGraph" or draw(st.booleans()):
+        q["display"] = display
+    if draw(st.integers(0, 5)) == 0:
+        q["explicit_date"] = True
+    if max_smoothing > 1 and draw(st.integers(0, 3)) == 0:
+        q["smoothing_intervals"] = draw(st.integers(2, max_smoothing))
+    if draw(st.integers(0, 5)) == 0:
+        q["aggregation_group_type_index"] = draw(st.sampled_from((0, 1)))
+    if breakdown or (breakdown is None and draw(st.booleans())):
+        q.update(draw(breakdown_filters()))
+    props = draw(property_filters())
+    if props or draw(st.booleans()):
+        q["properties"] = props
+    for s in q["events"] + q["actions"]:
+        if draw(st.integers(0, 3)) == 0:
+            s["properties"] = draw(property_filters(groups=False, max_leaves=2))
+    if draw(st.integers(0, 3)) == 0:
+        q["filter_test_accounts"] = True
+    return q
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A world and a query over it."""
+
+    world: World
+    query: dict[str, Any]
+
+    def expected(self, limits: Limits | None = None) -> list[dict[str, Any]]:
+        """The reference answer (series dicts without ``filter``/``action``)."""
+        w = self.world
+        return reference.reference_trends(w.events, w.persons, w.groups, query=self.query, project=w.project,
+                                          now=w.now, limits=limits or Limits())
+
+
+@st.composite
+def scenarios(draw: st.DrawFn, *, min_events: int = 0, max_events: int = 30, timezone: str | None = None,
+              timezone_pool: Sequence[str] = TIMEZONES, **filter_kwargs: Any) -> Scenario:
+    """A world and a Trends filter over it (absolute dates near its ``now``, its actions);
+    ``filter_kwargs`` go to ``trends_filters``."""
+    tz = timezone or draw(timezones(allowed=timezone_pool))
+    w = draw(worlds(min_events=min_events, max_events=max_events, timezone=tz))
+    action_ids = [a["id"] for a in w.project.actions]
+    q = draw(trends_filters(now=w.now, timezone=w.project.timezone, action_ids=action_ids, **filter_kwargs))
+    return Scenario(w, q)

@@ -1,0 +1,114 @@
+"""Metamorphic properties of the engine: relations between answers to related queries that hold
+whatever the reference says."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import trendcalc as tc
+from trendcalc.limits import Limits
+from trendcalc.testing import strategies as tst
+from trendcalc.testing.reference import LINE_DISPLAYS, TOTAL_VALUE_DISPLAYS, event_bounds
+
+LIMITS = Limits(max_buckets=800)
+BREAKDOWN_KEYS = ("breakdown", "breakdown_type", "breakdowns", "breakdown_limit", "breakdown_group_type_index",
+                  "breakdown_normalize_url", "breakdown_hide_other_aggregation")
+
+
+def run(world: tst.World, query: dict, events: list | None = None, now: dt.datetime | None = None) -> list[dict]:
+    store = tc.EventStore.from_records(world.events if events is None else events, persons=world.persons,
+                                       groups=world.groups)
+    return tc.trends(store, query, project=world.project, now=now or world.now, limits=LIMITS).to_dicts()
+
+
+def answers(world: tst.World, query: dict) -> list[dict] | None:
+    """The engine's answer, or None when the query is invalid (too many buckets)."""
+    try:
+        return run(world, query)
+    except tc.ValidationError:
+        return None
+
+
+def numbers(results: list[dict]) -> list[tuple]:
+    """What must not change when only time moves: the values and the series identity."""
+    return [(r["label"], r["order"], r.get("breakdown_value"), r["data"], r["count"], r.get("aggregated_value"))
+            for r in results]
+
+
+@given(tst.scenarios(breakdown=True, maths=("total",), displays=LINE_DISPLAYS + ("ActionsLineGraphCumulative",)
+                     + TOTAL_VALUE_DISPLAYS, min_events=5, max_events=40))
+def test_breakdown_series_sum_to_the_unbroken_series_for_total_math(scenario):
+    """With total math, "Other" is the per-bucket sum of the folded values and the null bucket is
+    a value like any other, so whatever the limit the rows of one series add up to the unbroken
+    series — unless Other is hidden. Smoothing is not applied to breakdowns, so it is off here."""
+    q = {k: v for k, v in scenario.query.items() if k not in ("breakdown_hide_other_aggregation", "smoothing_intervals")}
+    broken = answers(scenario.world, q)
+    assume(broken is not None)
+    unbroken = run(scenario.world, {k: v for k, v in q.items() if k not in BREAKDOWN_KEYS})
+    for whole in unbroken:
+        parts = [r for r in broken if r["order"] == whole["order"]]
+        if "aggregated_value" in whole:
+            assert sum(r["aggregated_value"] for r in parts) == whole["aggregated_value"]
+        else:
+            summed = [sum(col) for col in zip(*(r["data"] for r in parts))] if parts else [0] * len(whole["data"])
+            assert summed == whole["data"]
+            assert all(r["days"] == whole["days"] for r in parts)
+
+
+@given(tst.scenarios(breakdown=False, displays=("ActionsLineGraphCumulative",), intervals=("day",), max_smoothing=1,
+                     maths=("total", "dau")))
+def test_last_cumulative_value_is_the_total(scenario):
+    """Cumulative total = running count; cumulative dau counts each actor once, so its last value
+    is the distinct count over the range (the table display's aggregated value)."""
+    cumulative = answers(scenario.world, scenario.query)
+    assume(cumulative is not None)
+    line = run(scenario.world, {**scenario.query, "display": "ActionsLineGraph"})
+    table = run(scenario.world, {**scenario.query, "display": "ActionsTable"})
+    for c, ln, t in zip(cumulative, line, table):
+        assert c["count"] == (c["data"][-1] if c["data"] else 0)
+        if not c["data"]:
+            continue
+        if ln["action"]["math"] == "total":
+            assert c["data"][-1] == sum(ln["data"])
+        else:
+            assert c["data"][-1] == t["aggregated_value"]
+
+
+@given(tst.scenarios(), st.data())
+def test_events_outside_the_range_change_nothing(scenario, data):
+    """Events before the lower bound or after the upper bound are never counted (no look-back
+    maths yet; "all" is excluded because its range starts at the earliest event)."""
+    assume(scenario.query.get("date_from") != "all")
+    before = answers(scenario.world, scenario.query)
+    assume(before is not None)
+    w = scenario.world
+    lo, hi = event_bounds(w.events, query=scenario.query, project=w.project, now=w.now)
+    extra = []
+    for _ in range(data.draw(st.integers(1, 5))):
+        e = data.draw(tst.events(timezone=w.project.timezone, near=w.now))
+        gap = dt.timedelta(microseconds=data.draw(st.sampled_from((1, 1000, 1_000_000, 86_400_000_000, 40 * 86_400_000_000))))
+        e["timestamp"] = (lo - gap) if data.draw(st.booleans()) else (hi + gap)
+        extra.append(e)
+    assert run(w, scenario.query, events=w.events + extra) == before
+
+
+@given(tst.scenarios(timezone_pool=tst.NO_DST_TIMEZONES, intervals=("hour", "day", "week"),
+                     date_froms=("-7d", "-14d", "-1d", "-24h", "-48h", "-3h", "-1w", "-2w", "dStart", "-1dStart"),
+                     date_tos=(None, "-1d", "-1dEnd", "dStart", "-1h")),
+       st.integers(-30, 30).filter(bool))
+def test_shifting_everything_by_whole_weeks_shifts_nothing_else(scenario, weeks):
+    """In a zone without DST, moving every event and ``now`` by whole weeks keeps every number
+    (week buckets stay aligned); only days and labels move."""
+    before = answers(scenario.world, scenario.query)
+    assume(before is not None)
+    shift = dt.timedelta(weeks=weeks)
+    moved = []
+    for e in scenario.world.events:
+        ts = tc.EventStore.from_records([e]).ts[0]
+        moved.append({**e, "timestamp": dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+                      + dt.timedelta(microseconds=int(ts)) + shift})
+    after = run(scenario.world, scenario.query, events=moved, now=scenario.world.now + shift)
+    assert numbers(after) == numbers(before)
