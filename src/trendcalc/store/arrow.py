@@ -152,7 +152,7 @@ def _read_parquet(path: str | Path, what: str) -> pa.Table:
         schema = pq.read_schema(path)
         strings = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
         strings = [s for s in strings if s not in ("uuid", "properties")]  # JSON text is mostly distinct
-        return pq.read_table(path, read_dictionary=strings or None, use_threads=True)
+        return pq.read_table(path, read_dictionary=strings or None, use_threads=True, memory_map=True)
     except (OSError, pa.ArrowException) as exc:
         raise ValidationError((what,), f"cannot read Parquet file {str(path)!r}: {exc}") from exc
 
