@@ -213,7 +213,7 @@ def _dictionary_codes(col: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
             if m is None:
                 raw[pos:pos + len(idx)] = idx
             else:
-                np.take(m, idx, out=raw[pos:pos + len(idx)])
+                np.take(m, idx, out=raw[pos:pos + len(idx)], mode="wrap")  # -1 (null) → m's last slot
             pos += len(idx)
         used = np.zeros(len(dictionary) + 1, dtype=bool)  # a scatter into a small array (-1 → last)
         used[raw] = True
@@ -632,7 +632,10 @@ def _latest_per_did(did_codes: np.ndarray, pcodes: np.ndarray, by_time: np.ndarr
         pos = np.empty(len(by_time), dtype=np.int64)
         pos[by_time] = np.arange(len(by_time), dtype=np.int64)
     last = np.full(n_dids, -1, dtype=np.int64)
-    np.maximum.at(last, did_codes[has], pos[has])  # the latest position; ties: the later row
+    if has.all():
+        np.maximum.at(last, did_codes, pos)  # the latest position; ties: the later row
+    else:
+        np.maximum.at(last, did_codes[has], pos[has])
     out = np.full(n_dids, -1, dtype=np.int64)
     seen = last >= 0
     out[seen] = pcodes[last[seen] if by_time is None else by_time[last[seen]]]
