@@ -136,19 +136,26 @@ def duckdb_bytes(con: Any) -> int:
 # --- timing -----------------------------------------------------------------------------------
 
 
-def timed(fn, runs: int) -> tuple[float, float, Any]:
-    """(first ms, median ms of ``runs`` further calls, last result); gc off while timing."""
+def timed(fn, runs: int, min_seconds: float = 0.5, max_runs: int = 500) -> tuple[float, float, Any]:
+    """(first ms, median ms of the further calls, last result); gc off while timing.
+
+    At least ``runs`` further calls, and more for fast queries until ``min_seconds`` have
+    passed (at most ``max_runs``): a millisecond query on a shared machine needs many samples
+    for a stable median, a slow one does not."""
     gc.collect()
     gc.disable()
     try:
         t = time.perf_counter()
         out = fn()
         first = (time.perf_counter() - t) * 1e3
-        times = []
-        for _ in range(runs):
+        times: list[float] = []
+        spent = 0.0
+        while len(times) < runs or (spent < min_seconds and len(times) < max_runs):
             t = time.perf_counter()
             out = fn()
-            times.append((time.perf_counter() - t) * 1e3)
+            dt = time.perf_counter() - t
+            times.append(dt * 1e3)
+            spent += dt
     finally:
         gc.enable()
     return first, statistics.median(times), out

@@ -241,3 +241,26 @@ def test_parquet_dictionary_with_unused_values(tmp_path):
     pq.write_table(t, tmp_path / "e.parquet")
     store = tc.EventStore.from_parquet(tmp_path / "e.parquet")
     assert store.properties["$browser"].dictionary.values == ("Chrome", "Safari")
+
+
+def test_empty_table_uuid_and_groups_table(tmp_path):
+    empty = pa.table({"event": pa.array([], pa.string()), "distinct_id": pa.array([], pa.string()),
+                      "timestamp": pa.array([], pa.timestamp("us", "UTC"))})
+    assert len(tc.EventStore.from_arrow(empty)) == 0
+    events = [dict(e, uuid=f"u{i}", properties={**e.get("properties", {}), "$group_0": "acme"})
+              for i, e in enumerate(EVENTS)]
+    groups = [{"group_type_index": 0, "group_key": "acme", "properties": {"industry": "tech"}}]
+    t = table_flat(events).append_column("uuid", pa.array([e["uuid"] for e in events]))
+    gt = pa.table({"group_type_index": [0], "group_key": ["acme"], "properties.industry": ["tech"]})
+    a = tc.EventStore.from_records(events, groups=groups)
+    b = tc.EventStore.from_arrow(t, groups=gt)
+    assert_same_store(a, b)
+    assert list(a.uuid) == list(b.uuid)
+    assert a.groups[0].column("industry").dictionary.values == b.groups[0].column("industry").dictionary.values
+
+
+def test_persons_as_a_json_lines_path_with_parquet_events(tmp_path):
+    (tmp_path / "p.jsonl").write_text("\n".join(json.dumps(p) for p in PERSONS))
+    pq.write_table(table_flat(EVENTS), tmp_path / "e.parquet")
+    assert_same_store(tc.EventStore.from_records(EVENTS, persons=PERSONS),
+                      tc.EventStore.from_parquet(tmp_path / "e.parquet", persons=tmp_path / "p.jsonl"))

@@ -404,6 +404,7 @@ def _build_axis(r: DateRange, week_start_day: int, *, max_buckets: int, label_ra
             edges = np.array([datetime_to_us(s.astimezone(UTC)) for s in starts] + [last_end_us], dtype=np.int64)
         else:
             edges = np.zeros(1, dtype=np.int64)
+    edges.flags.writeable = False  # axes are shared between queries (build_axis reuses them)
     return TimeAxis(r, r.interval, week_start_day, lo, hi, tuple(starts), edges, label_range or r)
 
 

@@ -166,8 +166,13 @@ def _person_source(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarr
     if leaf.key == "distinct_id":  # not a person property: the event's own distinct_id (newest upstream)
         return lut_mask(ctx, leaf, "event_distinct_id", lambda: _distinct_id_domain(ctx), store.distinct_id[rows])
     col = person_column(store, leaf.key)
-    codes = col.codes[_person_rows(ctx, rows)] if col is not None else np.full(len(rows), -1, dtype=np.int32)
-    return _column_mask(ctx, leaf, col, codes, ctx.project.property_type(leaf.key, "person"), "person")
+    if col is None:
+        return _column_mask(ctx, leaf, col, np.full(len(rows), -1, dtype=np.int32),
+                            ctx.project.property_type(leaf.key, "person"), "person")
+    # the leaf per person (a small table, once per query), then one gather per row
+    per_person = ctx.memo(("person_leaf", _identity(leaf)), lambda: _column_mask(
+        ctx, leaf, col, col.codes, ctx.project.property_type(leaf.key, "person"), "person"))
+    return per_person[_person_rows(ctx, rows)]
 
 
 def _group_source(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:

@@ -11,9 +11,10 @@ Events table
     ``timestamp``    timestamp of any unit (naive = UTC), date, ISO-8601 string, or epoch
                      seconds as a number (required)
     ``uuid``         string (optional)
-    ``person_id``    string or integer (optional): the person of the row. An alternative to
-                     persons with ``distinct_ids``: each distinct_id belongs to the one person its
-                     rows name (two different persons for one distinct_id is an error).
+    ``person_id``    string or integer (optional): the person of the row (PostHog's export
+                     field), an alternative to persons with ``distinct_ids``. As in
+                     ``from_records``: a distinct_id no persons record claims joins the person of
+                     its latest event; a person_id equal to a person's ``id`` joins that person.
     properties, in any combination (a key given twice is an error):
     ``properties``   a string column of JSON object text per row (PostHog's export form; parsed
                      once per distinct text), or a struct column with one field per key
@@ -21,10 +22,14 @@ Events table
     Property values: string, integer, float (finite), boolean; null = absent. Nested values
     (objects, lists) are carried by the JSON ``properties`` column. Other columns are ignored.
 
-Persons (``persons=``): records as for ``from_records``; or a table (or Parquet path) with
-``id`` (matched against the events' ``person_id``) or ``distinct_ids`` (list of strings), plus
-optional ``created_at`` and properties as above. Groups (``groups=``): records or a table with
-``group_type_index``, ``group_key``, optional ``created_at`` and properties.
+Persons (``persons=``): records, a DataFrame or a JSON-lines/JSON path as for ``from_records``;
+or a table (or ``.parquet`` path) with ``id`` (matched against the events' ``person_id``; one
+person per row, built vectorised) or ``distinct_ids`` (list of strings; through the record
+rules), plus optional ``created_at`` and properties as above. Groups (``groups=``): the same
+forms, with ``group_type_index``, ``group_key``, optional ``created_at`` and properties.
+
+Bad input raises ValidationError naming the column, and the row where there is one
+(``events[12].timestamp``); there is no ``errors="skip"`` here.
 """
 
 from __future__ import annotations
@@ -152,7 +157,7 @@ def _read_parquet(path: str | Path, what: str) -> pa.Table:
         schema = pq.read_schema(path)
         strings = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
         strings = [s for s in strings if s not in ("uuid", "properties")]  # JSON text is mostly distinct
-        return pq.read_table(path, read_dictionary=strings or None, use_threads=True)
+        return pq.read_table(path, read_dictionary=strings or None, use_threads=True, memory_map=True)
     except (OSError, pa.ArrowException) as exc:
         raise ValidationError((what,), f"cannot read Parquet file {str(path)!r}: {exc}") from exc
 
@@ -208,7 +213,7 @@ def _dictionary_codes(col: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
             if m is None:
                 raw[pos:pos + len(idx)] = idx
             else:
-                np.take(m, idx, out=raw[pos:pos + len(idx)])
+                np.take(m, idx, out=raw[pos:pos + len(idx)], mode="wrap")  # -1 (null) → m's last slot
             pos += len(idx)
         used = np.zeros(len(dictionary) + 1, dtype=bool)  # a scatter into a small array (-1 → last)
         used[raw] = True
@@ -627,7 +632,10 @@ def _latest_per_did(did_codes: np.ndarray, pcodes: np.ndarray, by_time: np.ndarr
         pos = np.empty(len(by_time), dtype=np.int64)
         pos[by_time] = np.arange(len(by_time), dtype=np.int64)
     last = np.full(n_dids, -1, dtype=np.int64)
-    np.maximum.at(last, did_codes[has], pos[has])  # the latest position; ties: the later row
+    if has.all():
+        np.maximum.at(last, did_codes, pos)  # the latest position; ties: the later row
+    else:
+        np.maximum.at(last, did_codes[has], pos[has])
     out = np.full(n_dids, -1, dtype=np.int64)
     seen = last >= 0
     out[seen] = pcodes[last[seen] if by_time is None else by_time[last[seen]]]
