@@ -79,18 +79,26 @@ def test_last_cumulative_value_is_the_total(scenario):
 
 @given(tst.scenarios(), st.data())
 def test_events_outside_the_range_change_nothing(scenario, data):
-    """Events before the lower bound or after the upper bound are never counted (no look-back
-    maths yet; "all" is excluded because its range starts at the earliest event)."""
+    """Events before the lower bound or after the upper bound are never counted, except where the
+    spec looks back: weekly/monthly active read 7/30 days before date_from, and first-time maths
+    read a person's whole history ("all" is excluded: its range starts at the earliest event)."""
     assume(scenario.query.get("date_from") != "all")
     before = answers(scenario.world, scenario.query)
     assume(before is not None)
     w = scenario.world
     lo, hi = event_bounds(w.events, query=scenario.query, project=w.project, now=w.now)
+    maths = {s.get("math") for s in scenario.query.get("events", []) + scenario.query.get("actions", [])}
+    history = bool(maths & {"first_time_for_user", "first_matching_event_for_user"})
+    look_back = bool(maths & {"weekly_active", "monthly_active"})
+    day = 86_400_000_000
     extra = []
     for _ in range(data.draw(st.integers(1, 5))):
         e = data.draw(tst.events(timezone=w.project.timezone, near=w.now))
-        gap = dt.timedelta(microseconds=data.draw(st.sampled_from((1, 1000, 1_000_000, 86_400_000_000, 40 * 86_400_000_000))))
-        e["timestamp"] = (lo - gap) if data.draw(st.booleans()) else (hi + gap)
+        gap = dt.timedelta(microseconds=data.draw(st.sampled_from((1, 1000, 1_000_000, day, 40 * day))))
+        earlier = not history and data.draw(st.booleans())
+        if earlier and look_back:
+            gap = dt.timedelta(microseconds=40 * day)  # beyond the 30-day window
+        e["timestamp"] = (lo - gap) if earlier else (hi + gap)
         extra.append(e)
     assert run(w, scenario.query, events=w.events + extra) == before
 
