@@ -57,6 +57,8 @@ RELATIVE_DATES = (
     "-90d", "dStart", "-1dStart", "mStart", "-1mStart", "yStart", "-1q", "-30M", "hStart",
     "7d", "+7d", "-7D", "x-3d", "-1y",
 )  # fmt: skip
+FORMULAS = ("A", "A+B", "A-B", "A*2", "A/B", "B/A", "(A+B)/2", "A**2", "-A+3", "A*1.5", "a+b", "A+C", "B%A", "A/0")
+COMPARE_TO = ("-1w", "-2d", "-1m", "-1y", "-3d", "-24h")
 RELATIVE_DATES_TO = ("-1d", "-1dEnd", "dStart", "-1mEnd", "-1h", "-2d", "-1w", "-3h")
 
 # Values that stress rendering: JSON spellings of numbers, booleans, empty strings, URLs, nesting.
@@ -527,9 +529,12 @@ def trends_filters(draw: st.DrawFn, *, now: dt.datetime | None = None, timezone:
                    displays: Sequence[str] = DISPLAYS, maths: Sequence[str] = MATHS,
                    breakdown: bool | None = None, max_smoothing: int = 4,
                    date_froms: Sequence[str] | None = None,
-                   date_tos: Sequence[str | None] | None = None) -> dict[str, Any]:
+                   date_tos: Sequence[str | None] | None = None, formula: bool | None = None,
+                   compare: bool | None = None) -> dict[str, Any]:
     """A legacy Trends filter dict. ``breakdown`` None = sometimes, True = always, False = never;
-    ``date_froms``/``date_tos`` restrict the dates to those values."""
+    ``date_froms``/``date_tos`` restrict the dates to those values; ``formula`` (None = sometimes)
+    adds a legacy ``formula`` (never together with a breakdown or compare yet); ``compare`` (None =
+    sometimes) compares with the previous period or a ``compare_to`` offset."""
     _check_bounds("min_series", min_series, "max_series", max_series, lo=1)
     _check_int("max_smoothing", max_smoothing, lo=1)
     intervals = _check_choices("intervals", intervals, INTERVALS + ("minute",))
@@ -557,6 +562,12 @@ def trends_filters(draw: st.DrawFn, *, now: dt.datetime | None = None, timezone:
         q["aggregation_group_type_index"] = draw(st.sampled_from((0, 1)))
     if breakdown or (breakdown is None and draw(st.booleans())):
         q.update(draw(breakdown_filters()))
+    if compare or (compare is None and draw(st.integers(0, 3)) == 0):
+        q["compare"] = True
+        if draw(st.integers(0, 2)) == 0:
+            q["compare_to"] = draw(st.sampled_from(COMPARE_TO))
+    elif "breakdown" not in q and "breakdowns" not in q and (formula or (formula is None and draw(st.integers(0, 3)) == 0)):
+        q["formula"] = draw(st.sampled_from(FORMULAS))
     props = draw(property_filters())
     if props or draw(st.booleans()):
         q["properties"] = props
