@@ -110,3 +110,9 @@ def test_total_value_displays(scenario):
 @given(tst.scenarios(displays=("ActionsLineGraphCumulative",), max_smoothing=3))
 def test_cumulative(scenario):
     assert_same(scenario)
+
+
+@given(tst.scenarios(query_form=True, intervals=("minute", "hour", "day", "week", "month"),
+                     date_froms=("-30M", "-3h", "dStart", "-7d", "-24h", "-1dStart", "all", "mStart")))
+def test_trends_query_form(scenario):
+    assert_same(scenario)

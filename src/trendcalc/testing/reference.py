@@ -1153,8 +1153,6 @@ def check_supported(filt: TrendsFilter) -> None:
 
     if filt.sampling_factor is not None:
         raise ReferenceUnsupported("sampling")
-    if filt.source != "filter":
-        raise ReferenceUnsupported("TrendsQuery input")
 
 
 # --- §7: formulas --------------------------------------------------------------------------------

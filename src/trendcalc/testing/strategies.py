@@ -47,7 +47,7 @@ EVENT_NAMES = ("$pageview", "sign up", "$pageleave", "purchase")
 DISTINCT_IDS = ("u1", "u2", "u3", "u4", "u5", "anon-1", "anon-2", "7")
 GROUP_KEYS = ("g1", "g2", "g3", "7")
 
-INTERVALS = ("hour", "day", "week", "month")
+INTERVALS = ("hour", "day", "week", "month")  # the legacy form turns "minute" into "hour"
 DISPLAYS = reference.DISPLAYS
 MATHS = reference.MATHS
 BREAKDOWN_TYPES = reference.BREAKDOWN_TYPES
@@ -108,7 +108,9 @@ __all__ = [
     "series",
     "stores",
     "timezones",
+    "to_trends_query",
     "trends_filters",
+    "trends_queries",
     "worlds",
 ]
 
@@ -579,6 +581,47 @@ def trends_filters(draw: st.DrawFn, *, now: dt.datetime | None = None, timezone:
     return q
 
 
+SERIES_KEYS = ("math", "math_property", "math_group_type_index", "custom_name", "properties")
+BREAKDOWN_FILTER_KEYS = ("breakdown", "breakdown_type", "breakdowns", "breakdown_limit", "breakdown_group_type_index",
+                         "breakdown_normalize_url", "breakdown_hide_other_aggregation")
+
+
+def to_trends_query(legacy: dict[str, Any]) -> dict[str, Any]:
+    """The ``{"kind": "TrendsQuery"}`` form of a legacy filter dict from ``trends_filters``."""
+    nodes = []
+    for e in sorted(legacy.get("events", []) + legacy.get("actions", []), key=lambda e: e.get("order", 0)):
+        node = {k: e[k] for k in SERIES_KEYS if k in e}
+        if e.get("type") == "actions":
+            nodes.append({"kind": "ActionsNode", "id": e["id"], **node})
+        else:
+            nodes.append({"kind": "EventsNode", "event": e["id"], **node})
+    q: dict[str, Any] = {"kind": "TrendsQuery", "series": nodes, "interval": legacy.get("interval", "day")}
+    q["dateRange"] = {k: legacy[k] for k in ("date_from", "date_to") if legacy.get(k) is not None}
+    if legacy.get("explicit_date"):
+        q["dateRange"]["explicitDate"] = True
+    for src, dst in (("properties", "properties"), ("filter_test_accounts", "filterTestAccounts"),
+                     ("aggregation_group_type_index", "aggregation_group_type_index")):
+        if src in legacy:
+            q[dst] = legacy[src]
+    breakdown = {k: legacy[k] for k in BREAKDOWN_FILTER_KEYS if k in legacy}
+    if breakdown:
+        q["breakdownFilter"] = breakdown
+    trends = {dst: legacy[src] for src, dst in (("display", "display"), ("smoothing_intervals", "smoothingIntervals"),
+                                                ("formula", "formula")) if src in legacy}
+    if trends:
+        q["trendsFilter"] = trends
+    compare = {k: legacy[k] for k in ("compare", "compare_to") if k in legacy}
+    if compare:
+        q["compareFilter"] = compare
+    return q
+
+
+def trends_queries(**kwargs: Any) -> st.SearchStrategy[dict[str, Any]]:
+    """``{"kind": "TrendsQuery", ...}`` dicts: ``trends_filters(**kwargs)`` in the newer form,
+    where the ``minute`` interval is allowed (pass ``intervals=("minute", ...)``)."""
+    return trends_filters(**kwargs).map(to_trends_query)
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A world and a query over it."""
@@ -595,11 +638,13 @@ class Scenario:
 
 @st.composite
 def scenarios(draw: st.DrawFn, *, min_events: int = 0, max_events: int = 30, timezone: str | None = None,
-              timezone_pool: Sequence[str] = TIMEZONES, **filter_kwargs: Any) -> Scenario:
+              timezone_pool: Sequence[str] = TIMEZONES, query_form: bool = False, **filter_kwargs: Any) -> Scenario:
     """A world and a Trends filter over it (absolute dates near its ``now``, its actions);
-    ``filter_kwargs`` go to ``trends_filters``."""
+    ``filter_kwargs`` go to ``trends_filters``; ``query_form`` gives the TrendsQuery form."""
     tz = timezone or draw(timezones(allowed=timezone_pool))
     w = draw(worlds(min_events=min_events, max_events=max_events, timezone=tz))
     action_ids = [a["id"] for a in w.project.actions]
     q = draw(trends_filters(now=w.now, timezone=w.project.timezone, action_ids=action_ids, **filter_kwargs))
+    if query_form:
+        q = to_trends_query(q)
     return Scenario(w, q)
