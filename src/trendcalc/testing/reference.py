@@ -755,15 +755,40 @@ def raw_breakdown_value(world: World, item: BreakdownItem, event: dict[str, Any]
     raise ReferenceUnsupported(f"{item.type} breakdowns")
 
 
-def breakdown_value(world: World, breakdown: Breakdown, project: Project, event: dict[str, Any]) -> Any:
-    """The rendered value (a tuple of strings for ``breakdowns``)."""
+def breakdown_value(world: World, breakdown: Breakdown, project: Project, event: dict[str, Any],
+                    bins: dict[int, list[tuple[float, float]]] | None = None) -> Any:
+    """The rendered value (a tuple of strings for ``breakdowns``); ``bins`` per histogram item."""
     parts = []
-    for item in breakdown.items:
-        if item.type not in BREAKDOWN_TYPES or item.histogram_bin_count is not None:
-            raise ReferenceUnsupported(f"{item.type} / histogram breakdowns")
+    for i, item in enumerate(breakdown.items):
+        if item.type not in BREAKDOWN_TYPES:
+            raise ReferenceUnsupported(f"{item.type} breakdowns")
+        raw = raw_breakdown_value(world, item, event)
+        if item.histogram_bin_count is not None:
+            parts.append(bin_label(to_float(raw), (bins or {})[i]))
+            continue
         ptype = project.property_type(item.property, item.type, item.group_type_index)
-        parts.append(render_breakdown_value(raw_breakdown_value(world, item, event), ptype, item.normalize_url))
+        parts.append(render_breakdown_value(raw, ptype, item.normalize_url))
     return tuple(parts) if breakdown.multi else parts[0]
+
+
+def histogram_bins(values: list[float], n: int) -> list[tuple[float, float]]:
+    """§6.4: n equal bins from the min to the max of the query's numeric values; the last upper
+    edge gets +0.01."""
+    if not values:
+        return []
+    lo, hi = min(values), max(values)
+    width = hi - lo
+    return [((width / n) * x + lo, (width / n) * (x + 1) + lo + (0.01 if x + 1 == n else 0.0)) for x in range(n)]
+
+
+def bin_label(v: float | None, bins: list[tuple[float, float]]) -> str:
+    """The first bin with lo <= v < hi, rendered ``[lo,hi]``; non-numeric values → the null marker."""
+    if v is None or v != v:
+        return NULL
+    for lo, hi in bins:
+        if lo <= v < hi:
+            return f"[{float_text(lo)},{float_text(hi)}]"
+    return NULL
 
 
 def value_class(value: Any) -> int:
@@ -1012,8 +1037,13 @@ def grouped(world: World, filt: TrendsFilter, project: Project,
     out: dict[Any, list[dict[str, Any]]] = {}
     if filt.breakdown is None:
         out[None] = []
+    bins = {}
+    for i, item in enumerate(filt.breakdown.items if filt.breakdown is not None else ()):
+        if item.histogram_bin_count is not None:  # bins span the values of this query's rows
+            values = [to_float(raw_breakdown_value(world, item, source)) for _, source in pairs]
+            bins[i] = histogram_bins([v for v in values if v is not None and v == v], item.histogram_bin_count)
     for row, source in pairs:
-        key = None if filt.breakdown is None else breakdown_value(world, filt.breakdown, project, source)
+        key = None if filt.breakdown is None else breakdown_value(world, filt.breakdown, project, source, bins)
         out.setdefault(key, []).append(row)
     return out
 
@@ -1055,6 +1085,8 @@ def query_values(world: World, filt: TrendsFilter, project: Project, q: Query) -
         elif math_name in PER_ACTOR_MATHS:
             lo = max(lo, whole_second(q.range.date_from))  # §4.2: per-actor maths start at the raw date_from
         pairs = [(e, e) for e in series_rows(world, filt, project, series, lo, hi)]
+    if math_name in ("weekly_active", "monthly_active") and total_value:
+        bucket_starts(q.range, project.week_start_day, q.max_buckets)  # the days it spans are capped, rows or not
     out = {}
     for key, rows in grouped(world, filt, project, pairs).items():
         if math_name in ("weekly_active", "monthly_active"):

@@ -71,6 +71,7 @@ PROPERTY_VALUES: dict[str, tuple[Any, ...]] = {
     "$session_id": ("s1", "s2", "", "1", 1),
 }
 MATH_PROPERTIES = ("plan", "flag", "$browser", "missing")
+HISTOGRAM_PROPERTIES = ("plan", "size", "$session_id")
 PERSON_VALUES: dict[str, tuple[Any, ...]] = {
     "email": ("a@x.io", "b@x.io", "", "c@y.org"),
     "plan": (10, "10", 20.5, "pro", False),
@@ -507,6 +508,8 @@ def breakdown_filters(draw: st.DrawFn, *, types: Sequence[str] = BREAKDOWN_TYPES
         for it in items:
             if it["property"] == "$current_url" and draw(st.booleans()):
                 it["normalize_url"] = True
+            if it["property"] in HISTOGRAM_PROPERTIES and draw(st.booleans()):
+                it["histogram_bin_count"] = draw(st.integers(1, 5))
         out["breakdowns"] = items
     else:
         it = draw(item())
@@ -516,6 +519,8 @@ def breakdown_filters(draw: st.DrawFn, *, types: Sequence[str] = BREAKDOWN_TYPES
             out["breakdown_group_type_index"] = it["group_type_index"]
         if it["property"] == "$current_url" and draw(st.booleans()):
             out["breakdown_normalize_url"] = True
+        if it["property"] in HISTOGRAM_PROPERTIES and draw(st.booleans()):
+            out["breakdown_histogram_bin_count"] = draw(st.integers(1, 5))
     limit = draw(st.one_of(st.none(), st.integers(min_limit, max_limit)))
     if limit is not None:
         out["breakdown_limit"] = limit
