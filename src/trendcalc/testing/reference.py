@@ -755,15 +755,40 @@ def raw_breakdown_value(world: World, item: BreakdownItem, event: dict[str, Any]
     raise ReferenceUnsupported(f"{item.type} breakdowns")
 
 
-def breakdown_value(world: World, breakdown: Breakdown, project: Project, event: dict[str, Any]) -> Any:
-    """The rendered value (a tuple of strings for ``breakdowns``)."""
+def breakdown_value(world: World, breakdown: Breakdown, project: Project, event: dict[str, Any],
+                    bins: dict[int, list[tuple[float, float]]] | None = None) -> Any:
+    """The rendered value (a tuple of strings for ``breakdowns``); ``bins`` per histogram item."""
     parts = []
-    for item in breakdown.items:
-        if item.type not in BREAKDOWN_TYPES or item.histogram_bin_count is not None:
-            raise ReferenceUnsupported(f"{item.type} / histogram breakdowns")
+    for i, item in enumerate(breakdown.items):
+        if item.type not in BREAKDOWN_TYPES:
+            raise ReferenceUnsupported(f"{item.type} breakdowns")
+        raw = raw_breakdown_value(world, item, event)
+        if item.histogram_bin_count is not None:
+            parts.append(bin_label(to_float(raw), (bins or {})[i]))
+            continue
         ptype = project.property_type(item.property, item.type, item.group_type_index)
-        parts.append(render_breakdown_value(raw_breakdown_value(world, item, event), ptype, item.normalize_url))
+        parts.append(render_breakdown_value(raw, ptype, item.normalize_url))
     return tuple(parts) if breakdown.multi else parts[0]
+
+
+def histogram_bins(values: list[float], n: int) -> list[tuple[float, float]]:
+    """§6.4: n equal bins from the min to the max of the query's numeric values; the last upper
+    edge gets +0.01."""
+    if not values:
+        return []
+    lo, hi = min(values), max(values)
+    width = hi - lo
+    return [((width / n) * x + lo, (width / n) * (x + 1) + lo + (0.01 if x + 1 == n else 0.0)) for x in range(n)]
+
+
+def bin_label(v: float | None, bins: list[tuple[float, float]]) -> str:
+    """The first bin with lo <= v < hi, rendered ``[lo,hi]``; non-numeric values → the null marker."""
+    if v is None or v != v:
+        return NULL
+    for lo, hi in bins:
+        if lo <= v < hi:
+            return f"[{float_text(lo)},{float_text(hi)}]"
+    return NULL
 
 
 def value_class(value: Any) -> int:
@@ -901,7 +926,7 @@ def active_values(filt: TrendsFilter, series: Series, project: Project, q: Query
     """Weekly/monthly active actors per bucket; total value: actors active in any window of
     the range's days."""
     tz = project.tz
-    starts = bucket_starts(q.range, project.week_start_day, 10**9) if total_value else q.starts
+    starts = bucket_starts(q.range, project.week_start_day, q.max_buckets) if total_value else q.starts
     unit = q.range.interval
     activity = [(actor_of(filt, series, project, e), activity_time(e["ts"], unit, tz)) for e in rows]
     per_bucket = [{a for a, t in activity if active_in_window(t, b, days)} for b in starts]
@@ -937,7 +962,7 @@ def smooth(values: list[float], n: int) -> list[float]:
     out = []
     for i in range(len(values)):
         window = values[max(0, i + 1 - n): i + 1]
-        out.append(float(math.floor(sum(window) / len(window))))
+        out.append(float(math.floor(math.fsum(window) / len(window))))  # the exact sum of the window
     return out
 
 
@@ -959,6 +984,8 @@ class Query:
     range: DateRange
     starts: list[dt.datetime]
     period: str | None = None
+    label_range: DateRange | None = None  # week labels clamp to the current range, even for "previous"
+    max_buckets: int = DEFAULT_LIMITS.max_buckets  # also caps the days a total-value WAU/MAU spans
 
 
 def current_range(world: World, filt: TrendsFilter, project: Project, now: dt.datetime) -> DateRange:
@@ -1010,8 +1037,13 @@ def grouped(world: World, filt: TrendsFilter, project: Project,
     out: dict[Any, list[dict[str, Any]]] = {}
     if filt.breakdown is None:
         out[None] = []
+    bins = {}
+    for i, item in enumerate(filt.breakdown.items if filt.breakdown is not None else ()):
+        if item.histogram_bin_count is not None:  # bins span the values of this query's rows
+            values = [to_float(raw_breakdown_value(world, item, source)) for _, source in pairs]
+            bins[i] = histogram_bins([v for v in values if v is not None and v == v], item.histogram_bin_count)
     for row, source in pairs:
-        key = None if filt.breakdown is None else breakdown_value(world, filt.breakdown, project, source)
+        key = None if filt.breakdown is None else breakdown_value(world, filt.breakdown, project, source, bins)
         out.setdefault(key, []).append(row)
     return out
 
@@ -1053,6 +1085,8 @@ def query_values(world: World, filt: TrendsFilter, project: Project, q: Query) -
         elif math_name in PER_ACTOR_MATHS:
             lo = max(lo, whole_second(q.range.date_from))  # §4.2: per-actor maths start at the raw date_from
         pairs = [(e, e) for e in series_rows(world, filt, project, series, lo, hi)]
+    if math_name in ("weekly_active", "monthly_active") and total_value:
+        bucket_starts(q.range, project.week_start_day, q.max_buckets)  # the days it spans are capped, rows or not
     out = {}
     for key, rows in grouped(world, filt, project, pairs).items():
         if math_name in ("weekly_active", "monthly_active"):
@@ -1081,7 +1115,7 @@ def series_dict(filt: TrendsFilter, project: Project, q: Query, values: list[flo
         d.update(
             data=rendered,
             days=[day_string(s, q.range.interval) for s in q.starts],
-            labels=[label(s, q.range.interval, q.range, project.week_start_day) for s in q.starts],
+            labels=[label(s, q.range.interval, q.label_range or q.range, project.week_start_day) for s in q.starts],
             count=(rendered[-1] if rendered else 0) if filt.display == CUMULATIVE_DISPLAY else float(sum(data)),
         )
     if has_breakdown:
@@ -1146,14 +1180,159 @@ def check_supported(filt: TrendsFilter) -> None:
             raise ReferenceUnsupported(f"math_property {s.math_property!r}")
     if filt.display not in DISPLAYS:
         raise ReferenceUnsupported(f"display {filt.display!r}")
-    if filt.formulas:
-        raise ReferenceUnsupported("formulas")
-    if filt.compare or filt.compare_to:
-        raise ReferenceUnsupported("compare")
+    if filt.formulas and (filt.breakdown is not None or filt.compare):
+        raise ReferenceUnsupported("formulas with a breakdown or compare")
+
     if filt.sampling_factor is not None:
         raise ReferenceUnsupported("sampling")
-    if filt.source != "filter":
-        raise ReferenceUnsupported("TrendsQuery input")
+
+
+# --- §7: formulas --------------------------------------------------------------------------------
+
+
+def formula_value(node: Any, point: list[float]) -> float:
+    """§7.1: one point of a formula: + - * / % ** and unary ±; x/0 and x%0 are 0, 0**-n is 0."""
+    from ..formula.ast import Number, SeriesRef, Unary
+
+    if isinstance(node, Number):
+        return node.value
+    if isinstance(node, SeriesRef):
+        return point[node.index]
+    if isinstance(node, Unary):
+        v = formula_value(node.operand, point)
+        return -v if node.op == "-" else v
+    a, b = formula_value(node.left, point), formula_value(node.right, point)
+    if node.op == "+":
+        return a + b
+    if node.op == "-":
+        return a - b
+    if node.op == "*":
+        return a * b
+    if node.op in ("/", "%"):
+        if b == 0:
+            return 0.0
+        return a / b if node.op == "/" else a % b
+    try:
+        r = a**b
+    except ZeroDivisionError:
+        return 0.0
+    return math.nan if isinstance(r, complex) else r
+
+
+def formula_nodes(node: Any) -> list[Any]:
+    from ..formula.ast import children
+
+    out, stack = [], [node]
+    while stack:
+        n = stack.pop()
+        out.append(n)
+        stack.extend(children(n))
+    return out
+
+
+def formula_gives_ints(expr: Any, inputs: list[dict[str, Any]]) -> bool:
+    """Python arithmetic keeps ints: int inputs, no ``/``, integral literals, ``**`` only with a
+    non-negative literal exponent."""
+    from ..formula.ast import Binary, Number, SeriesRef
+
+    nodes = formula_nodes(expr)
+    for n in nodes:
+        if isinstance(n, Number) and not float(n.value).is_integer():
+            return False
+        if isinstance(n, Binary) and n.op == "/":
+            return False
+        if isinstance(n, Binary) and n.op == "**" and not (isinstance(n.right, Number) and n.right.value >= 0):
+            return False
+    used = {n.index for n in nodes if isinstance(n, SeriesRef)}
+    return all(isinstance(x, int) for i in used for x in inputs[i]["data"])
+
+
+def apply_formula(filt: TrendsFilter, index: int, formula: Any, results: list[list[dict[str, Any]]]) -> dict[str, Any]:
+    """§7.3 without breakdown or compare: each query's first row, letters in query order; the
+    result is series A's dict with the formula's values (§3.3)."""
+    from ..formula.ast import SeriesRef
+
+    refs = [n.index for n in formula_nodes(formula.expr) if isinstance(n, SeriesRef)]
+    if any(i >= len(results) for i in refs):
+        raise ValidationError(("formula",), "the formula names a series that does not exist")
+    if any(not rows for rows in results):
+        raise ValidationError(("formula",), "a series has no result (its action does not exist)")
+    inputs = [rows[0] for rows in results]
+    out = dict(inputs[0], label=formula.custom_name or f"Formula ({formula.text})", order=index)
+    if filt.display in TOTAL_VALUE_DISPLAYS:
+        out.update(aggregated_value=float(formula_value(formula.expr, [float(r["aggregated_value"]) for r in inputs])),
+                   data=None, count=0)
+        return out
+    n = min(len(r["data"]) for r in inputs)
+    values = [formula_value(formula.expr, [float(r["data"][i]) for r in inputs]) for i in range(n)]
+    integral = all(math.isfinite(v) and v == int(v) for v in values)
+    out["data"] = [int(v) for v in values] if integral and formula_gives_ints(formula.expr, inputs) else values
+    out["count"] = float(sum(values))
+    return out
+
+
+# --- §8: compare -----------------------------------------------------------------------------------
+
+
+def local_wall(naive: dt.datetime, tz: Any) -> dt.datetime:
+    """A wall-clock time in ``tz``; a time skipped by DST moves forward."""
+    return naive.replace(tzinfo=tz).astimezone(UTC).astimezone(tz)
+
+
+def previous_period(f: dt.datetime, t: dt.datetime, from_mapping: dict | None, to_mapping: dict | None,
+                    interval: str) -> tuple[dt.datetime, dt.datetime]:
+    """§8.2: F′ = F − (T − F) keeping F's time of day (hour interval: keeping the hour too), and
+    T′ = F′ + (T − F) keeping T's time; day ranges like ``-7d`` (days a multiple of 7, no date_to
+    mapping) are shifted one day later, so they overlap the current period by a day."""
+    tz = f.tzinfo
+    fn, tn = f.replace(tzinfo=None), t.astimezone(tz).replace(tzinfo=None)
+    length = tn - fn
+    if interval == "minute":
+        return local_wall(fn - length, tz), local_wall(fn, tz)
+    start = (fn - length).replace(hour=fn.hour, minute=fn.minute, second=fn.second, microsecond=fn.microsecond)
+    if interval == "hour":
+        end = (start + length).replace(minute=tn.minute, second=tn.second, microsecond=tn.microsecond)
+        return local_wall(start, tz), local_wall(end, tz)
+    days = (from_mapping or {}).get("days")
+    if interval == "day" and days and days % 7 == 0 and not to_mapping:
+        start += dt.timedelta(days=1)
+    end = (start + length).replace(hour=tn.hour, minute=tn.minute, second=tn.second, microsecond=tn.microsecond)
+    return local_wall(start, tz), local_wall(end, tz)
+
+
+def compare_to_period(f: dt.datetime, t: dt.datetime, compare_to: str, human_friendly: bool) -> tuple[dt.datetime, dt.datetime]:
+    """§8.3: F′ = compare_to relative to F (not truncated); T′ = F′ + (T − F)."""
+    tz = f.tzinfo
+    start = parse_absolute(compare_to, tz)
+    if start is None:
+        match = RELATIVE.search(compare_to)
+        mapping = {} if match is None else delta_mapping(match["kind"], match["number"], match["position"])
+        if human_friendly and match is not None and match["number"]:
+            if match["kind"] == "m":
+                mapping = {**{k: v for k, v in mapping.items() if k != "months"}, "weeks": 4}
+            if match["kind"] == "y":
+                mapping = {**{k: v for k, v in mapping.items() if k != "years"}, "weeks": 52}
+        start = f - relativedelta(**mapping)
+    length = t.astimezone(tz).replace(tzinfo=None) - f.replace(tzinfo=None)
+    return local_wall(start.replace(tzinfo=None), tz), local_wall(start.replace(tzinfo=None) + length, tz)
+
+
+def previous_range(world: World, filt: TrendsFilter, project: Project, now: dt.datetime) -> DateRange:
+    """The previous period, computed from the current one resolved with the query's own
+    interval (total-value displays keep it for the previous period, §8.1)."""
+    tz = project.tz
+    exact = filt.display == "BoldNumber"
+    now_local = now.astimezone(tz)
+    earliest = earliest_timestamp(world, filt, project) if filt.date_from == "all" else EARLIEST_FLOOR
+    f, mapping = date_from_value(filt.date_from, filt.interval, now_local, tz, filt.explicit_date, exact, earliest)
+    t = date_to_value(filt.date_to, filt.interval, now_local, tz, filt.explicit_date, exact)
+    to_mapping = None if filt.date_to is None else parse_date(filt.date_to, now_local, tz)[1]
+    if filt.compare_to is not None:
+        start, end = compare_to_period(f, t, filt.compare_to, project.human_friendly_comparison_periods)
+    else:
+        start, end = previous_period(f, t, None if filt.date_from in (None, "all") else mapping, to_mapping,
+                                     filt.interval)
+    return DateRange(start, end, mapping, filt.interval, filt.explicit_date, exact)
 
 
 # --- entry point --------------------------------------------------------------------------------
@@ -1186,9 +1365,21 @@ def reference_trends(
         raise ValidationError(("events",), "Trends insights require at least one series.")
     world = load_world(events, persons, groups)
     r = current_range(world, filt, project, resolve_now(now))
-    starts = [] if filt.display in TOTAL_VALUE_DISPLAYS else bucket_starts(r, project.week_start_day, limits.max_buckets)
-    queries = [Query(s, r, starts) for s in filt.series]
-    out = [d for q in queries for d in run_query(world, filt, project, q, len(queries))]
+    total_value = filt.display in TOTAL_VALUE_DISPLAYS
+    starts = [] if total_value else bucket_starts(r, project.week_start_day, limits.max_buckets)
+    queries = [Query(s, r, starts, "current" if filt.compare else None, max_buckets=limits.max_buckets)
+               for s in filt.series]
+    if filt.compare:
+        prev = previous_range(world, filt, project, resolve_now(now))
+        prev_starts = [] if total_value else bucket_starts(prev, project.week_start_day, limits.max_buckets)
+        queries += [Query(s, prev, prev_starts, "previous", label_range=r, max_buckets=limits.max_buckets)
+                    for s in filt.series]
+    n_real = (len(queries) + 1) // 2 if filt.compare else len(queries)
+    per_query = [run_query(world, filt, project, q, n_real) for q in queries]
+    if filt.formulas:
+        out = [apply_formula(filt, i, f, per_query) for i, f in enumerate(filt.formulas)]
+    else:
+        out = [d for rows in per_query for d in rows]
     if filt.breakdown is not None and filt.breakdown.hide_other:
         out = [d for d in out if not is_other(d.get("breakdown_value"))]
     return out

@@ -47,7 +47,7 @@ EVENT_NAMES = ("$pageview", "sign up", "$pageleave", "purchase")
 DISTINCT_IDS = ("u1", "u2", "u3", "u4", "u5", "anon-1", "anon-2", "7")
 GROUP_KEYS = ("g1", "g2", "g3", "7")
 
-INTERVALS = ("hour", "day", "week", "month")
+INTERVALS = ("hour", "day", "week", "month")  # the legacy form turns "minute" into "hour"
 DISPLAYS = reference.DISPLAYS
 MATHS = reference.MATHS
 BREAKDOWN_TYPES = reference.BREAKDOWN_TYPES
@@ -57,6 +57,8 @@ RELATIVE_DATES = (
     "-90d", "dStart", "-1dStart", "mStart", "-1mStart", "yStart", "-1q", "-30M", "hStart",
     "7d", "+7d", "-7D", "x-3d", "-1y",
 )  # fmt: skip
+FORMULAS = ("A", "A+B", "A-B", "A*2", "A/B", "B/A", "(A+B)/2", "A**2", "-A+3", "A*1.5", "a+b", "A+C", "B%A", "A/0")
+COMPARE_TO = ("-1w", "-2d", "-1m", "-1y", "-3d", "-24h")
 RELATIVE_DATES_TO = ("-1d", "-1dEnd", "dStart", "-1mEnd", "-1h", "-2d", "-1w", "-3h")
 
 # Values that stress rendering: JSON spellings of numbers, booleans, empty strings, URLs, nesting.
@@ -69,6 +71,7 @@ PROPERTY_VALUES: dict[str, tuple[Any, ...]] = {
     "$session_id": ("s1", "s2", "", "1", 1),
 }
 MATH_PROPERTIES = ("plan", "flag", "$browser", "missing")
+HISTOGRAM_PROPERTIES = ("plan", "size", "$session_id")
 PERSON_VALUES: dict[str, tuple[Any, ...]] = {
     "email": ("a@x.io", "b@x.io", "", "c@y.org"),
     "plan": (10, "10", 20.5, "pro", False),
@@ -106,7 +109,9 @@ __all__ = [
     "series",
     "stores",
     "timezones",
+    "to_trends_query",
     "trends_filters",
+    "trends_queries",
     "worlds",
 ]
 
@@ -503,6 +508,8 @@ def breakdown_filters(draw: st.DrawFn, *, types: Sequence[str] = BREAKDOWN_TYPES
         for it in items:
             if it["property"] == "$current_url" and draw(st.booleans()):
                 it["normalize_url"] = True
+            if it["property"] in HISTOGRAM_PROPERTIES and draw(st.booleans()):
+                it["histogram_bin_count"] = draw(st.integers(1, 5))
         out["breakdowns"] = items
     else:
         it = draw(item())
@@ -512,6 +519,8 @@ def breakdown_filters(draw: st.DrawFn, *, types: Sequence[str] = BREAKDOWN_TYPES
             out["breakdown_group_type_index"] = it["group_type_index"]
         if it["property"] == "$current_url" and draw(st.booleans()):
             out["breakdown_normalize_url"] = True
+        if it["property"] in HISTOGRAM_PROPERTIES and draw(st.booleans()):
+            out["breakdown_histogram_bin_count"] = draw(st.integers(1, 5))
     limit = draw(st.one_of(st.none(), st.integers(min_limit, max_limit)))
     if limit is not None:
         out["breakdown_limit"] = limit
@@ -527,9 +536,12 @@ def trends_filters(draw: st.DrawFn, *, now: dt.datetime | None = None, timezone:
                    displays: Sequence[str] = DISPLAYS, maths: Sequence[str] = MATHS,
                    breakdown: bool | None = None, max_smoothing: int = 4,
                    date_froms: Sequence[str] | None = None,
-                   date_tos: Sequence[str | None] | None = None) -> dict[str, Any]:
+                   date_tos: Sequence[str | None] | None = None, formula: bool | None = None,
+                   compare: bool | None = None) -> dict[str, Any]:
     """A legacy Trends filter dict. ``breakdown`` None = sometimes, True = always, False = never;
-    ``date_froms``/``date_tos`` restrict the dates to those values."""
+    ``date_froms``/``date_tos`` restrict the dates to those values; ``formula`` (None = sometimes)
+    adds a legacy ``formula`` (never together with a breakdown or compare yet); ``compare`` (None =
+    sometimes) compares with the previous period or a ``compare_to`` offset."""
     _check_bounds("min_series", min_series, "max_series", max_series, lo=1)
     _check_int("max_smoothing", max_smoothing, lo=1)
     intervals = _check_choices("intervals", intervals, INTERVALS + ("minute",))
@@ -557,6 +569,12 @@ def trends_filters(draw: st.DrawFn, *, now: dt.datetime | None = None, timezone:
         q["aggregation_group_type_index"] = draw(st.sampled_from((0, 1)))
     if breakdown or (breakdown is None and draw(st.booleans())):
         q.update(draw(breakdown_filters()))
+    if compare or (compare is None and draw(st.integers(0, 3)) == 0):
+        q["compare"] = True
+        if draw(st.integers(0, 2)) == 0:
+            q["compare_to"] = draw(st.sampled_from(COMPARE_TO))
+    elif "breakdown" not in q and "breakdowns" not in q and (formula or (formula is None and draw(st.integers(0, 3)) == 0)):
+        q["formula"] = draw(st.sampled_from(FORMULAS))
     props = draw(property_filters())
     if props or draw(st.booleans()):
         q["properties"] = props
@@ -566,6 +584,47 @@ def trends_filters(draw: st.DrawFn, *, now: dt.datetime | None = None, timezone:
     if draw(st.integers(0, 3)) == 0:
         q["filter_test_accounts"] = True
     return q
+
+
+SERIES_KEYS = ("math", "math_property", "math_group_type_index", "custom_name", "properties")
+BREAKDOWN_FILTER_KEYS = ("breakdown", "breakdown_type", "breakdowns", "breakdown_limit", "breakdown_group_type_index",
+                         "breakdown_normalize_url", "breakdown_hide_other_aggregation")
+
+
+def to_trends_query(legacy: dict[str, Any]) -> dict[str, Any]:
+    """The ``{"kind": "TrendsQuery"}`` form of a legacy filter dict from ``trends_filters``."""
+    nodes = []
+    for e in sorted(legacy.get("events", []) + legacy.get("actions", []), key=lambda e: e.get("order", 0)):
+        node = {k: e[k] for k in SERIES_KEYS if k in e}
+        if e.get("type") == "actions":
+            nodes.append({"kind": "ActionsNode", "id": e["id"], **node})
+        else:
+            nodes.append({"kind": "EventsNode", "event": e["id"], **node})
+    q: dict[str, Any] = {"kind": "TrendsQuery", "series": nodes, "interval": legacy.get("interval", "day")}
+    q["dateRange"] = {k: legacy[k] for k in ("date_from", "date_to") if legacy.get(k) is not None}
+    if legacy.get("explicit_date"):
+        q["dateRange"]["explicitDate"] = True
+    for src, dst in (("properties", "properties"), ("filter_test_accounts", "filterTestAccounts"),
+                     ("aggregation_group_type_index", "aggregation_group_type_index")):
+        if src in legacy:
+            q[dst] = legacy[src]
+    breakdown = {k: legacy[k] for k in BREAKDOWN_FILTER_KEYS if k in legacy}
+    if breakdown:
+        q["breakdownFilter"] = breakdown
+    trends = {dst: legacy[src] for src, dst in (("display", "display"), ("smoothing_intervals", "smoothingIntervals"),
+                                                ("formula", "formula")) if src in legacy}
+    if trends:
+        q["trendsFilter"] = trends
+    compare = {k: legacy[k] for k in ("compare", "compare_to") if k in legacy}
+    if compare:
+        q["compareFilter"] = compare
+    return q
+
+
+def trends_queries(**kwargs: Any) -> st.SearchStrategy[dict[str, Any]]:
+    """``{"kind": "TrendsQuery", ...}`` dicts: ``trends_filters(**kwargs)`` in the newer form,
+    where the ``minute`` interval is allowed (pass ``intervals=("minute", ...)``)."""
+    return trends_filters(**kwargs).map(to_trends_query)
 
 
 @dataclass(frozen=True)
@@ -584,11 +643,13 @@ class Scenario:
 
 @st.composite
 def scenarios(draw: st.DrawFn, *, min_events: int = 0, max_events: int = 30, timezone: str | None = None,
-              timezone_pool: Sequence[str] = TIMEZONES, **filter_kwargs: Any) -> Scenario:
+              timezone_pool: Sequence[str] = TIMEZONES, query_form: bool = False, **filter_kwargs: Any) -> Scenario:
     """A world and a Trends filter over it (absolute dates near its ``now``, its actions);
-    ``filter_kwargs`` go to ``trends_filters``."""
+    ``filter_kwargs`` go to ``trends_filters``; ``query_form`` gives the TrendsQuery form."""
     tz = timezone or draw(timezones(allowed=timezone_pool))
     w = draw(worlds(min_events=min_events, max_events=max_events, timezone=tz))
     action_ids = [a["id"] for a in w.project.actions]
     q = draw(trends_filters(now=w.now, timezone=w.project.timezone, action_ids=action_ids, **filter_kwargs))
+    if query_form:
+        q = to_trends_query(q)
     return Scenario(w, q)
