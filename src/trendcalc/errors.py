@@ -15,6 +15,15 @@ def format_path(path: Sequence[PathElem]) -> str:
     return out
 
 
+def brief(value: object, limit: int = 80) -> str:
+    """A short repr of a caller's value for messages: bounded, and never raising."""
+    try:
+        text = repr(value) if not isinstance(value, str) or len(value) <= limit else repr(value[:limit])
+    except Exception:  # noqa: BLE001 - a hostile __repr__, or an int too long to print
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit + 2 else text[: limit - 1] + "…"
+
+
 class ValidationError(ValueError):
     """Bad input: ``path`` locates the offending value, ``message`` says what was expected."""
 

@@ -9,6 +9,8 @@ from typing import Any
 import attrs
 
 from .errors import ValidationError
+from .jsonvalue import clean_json
+from .limits import DEFAULT_LIMITS
 
 PROPERTY_TYPES = ("String", "Numeric", "Boolean", "DateTime", "Duration")
 PROPERTY_KINDS = ("event", "person", "group", "session")
@@ -54,7 +56,7 @@ class Project:
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "tz", load_timezone(self.timezone))
-        if self.week_start_day not in (0, 1) or isinstance(self.week_start_day, bool):
+        if not isinstance(self.week_start_day, int) or isinstance(self.week_start_day, bool) or self.week_start_day not in (0, 1):
             raise ValidationError(("week_start_day",), "expected 0 (Sunday) or 1 (Monday)")
         object.__setattr__(self, "actions", _tuple_of_dicts(self.actions, "actions"))
         object.__setattr__(self, "cohorts", _tuple_of_dicts(self.cohorts, "cohorts"))
@@ -66,7 +68,10 @@ class Project:
             self, "path_cleaning_filters", _tuple_of_dicts(self.path_cleaning_filters, "path_cleaning_filters")
         )
         defs = []
-        for i, d in enumerate(self.property_definitions or ()):
+        raw_defs = self.property_definitions or ()
+        if isinstance(raw_defs, (str, bytes, Mapping)) or not isinstance(raw_defs, Sequence):
+            raise ValidationError(("property_definitions",), "expected a list of objects")
+        for i, d in enumerate(raw_defs):
             defs.append(_parse_definition(d, ("property_definitions", i)))
         object.__setattr__(self, "property_definitions", tuple(defs))
         types: dict = {}
@@ -103,6 +108,7 @@ class Project:
 
 
 def _tuple_of_dicts(items: Any, name: str) -> tuple:
+    """Checked, bounded JSON copies (the Project must not change when the caller's dicts do)."""
     if items is None:
         return ()
     if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Sequence):
@@ -111,7 +117,7 @@ def _tuple_of_dicts(items: Any, name: str) -> tuple:
     for i, it in enumerate(items):
         if not isinstance(it, Mapping):
             raise ValidationError((name, i), "expected an object")
-        out.append(it)
+        out.append(clean_json(it, (name, i), DEFAULT_LIMITS))
     return tuple(out)
 
 

@@ -1,0 +1,184 @@
+"""Every crash the fuzzers (or probing around them) found, pinned as an explicit example.
+
+Each one used to escape as a non-ValidationError exception (RecursionError, OverflowError, a bare
+ValueError from ``int()`` or NumPy, AttributeError, TypeError, UnicodeDecodeError); now each is a
+ValidationError whose path points at the offending value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import trendcalc as tc
+
+NOW = "2020-01-20T00:00:00Z"
+STORE = tc.EventStore.from_records(
+    [{"event": "$pageview", "distinct_id": "d", "timestamp": "2020-01-19T00:00:00Z", "properties": {"$browser": "x"}}]
+)
+
+
+def deep_list(n: int) -> Any:
+    v: Any = "x"
+    for _ in range(n):
+        v = [v]
+    return v
+
+
+def q(**kw: Any) -> dict[str, Any]:
+    return {"events": [{"id": "$pageview"}], **kw}
+
+
+# (id, filter, expected path of the error). All of these crashed before the fix.
+FILTER_CRASHES = [
+    # json.loads of a field given as JSON text: RecursionError
+    ("events_json_text_deep", {"events": "[" * 60_000}, ("events",)),
+    ("breakdown_json_text_deep", q(breakdown="[" * 60_000), ("breakdown",)),
+    # repr() of a deeply nested value while building the error message: RecursionError
+    ("date_from_deep_list", q(date_from=deep_list(5_000)), ("date_from",) + (0,) * 63),
+    # truth value of a NumPy array: ValueError("ambiguous")
+    ("date_from_ndarray", q(date_from=np.array([1, 2])), ("date_from",)),
+    ("interval_ndarray", q(interval=np.array([1, 2])), ("interval",)),
+    ("breakdown_ndarray", q(breakdown=np.array(["a", "b"])), ("breakdown",)),
+    # float(int) / str(int) of huge ints: OverflowError / ValueError (4300-digit limit)
+    ("order_huge_int", {"events": [{"id": "a", "order": 10**400}, {"id": "b", "order": 1}]}, ("events", 0, "order")),
+    ("smoothing_huge_int", q(smoothing_intervals=10**5000), ("smoothing_intervals",)),
+    ("breakdown_huge_int", q(breakdown=10**5000), ("breakdown",)),
+    ("math_group_type_index_huge_int", {"events": [{"id": "a", "math": "dau", "math_group_type_index": 10**5000}]}, ("events", 0, "math_group_type_index")),
+    # str.isdigit() accepts "²" and thousands of digits; int() then raised ValueError
+    ("cohort_id_superscript", q(breakdown=["²"], breakdown_type="cohort"), ("breakdown", 0)),
+    ("cohort_id_5000_digits", q(breakdown=["9" * 5000], breakdown_type="cohort"), ("breakdown", 0)),
+    # absolute dates that overflow when moved into the project timezone: OverflowError
+    ("date_to_year_9999_negative_offset", q(date_from="2020-01-01", date_to="9999-12-31T23:59:59-14:00"), ("date_to",)),
+    ("date_from_year_1_positive_offset", q(date_from="0001-01-01T00:00:00+14:00"), ("date_from",)),
+]
+
+
+@pytest.mark.parametrize("query,path", [(f, p) for _, f, p in FILTER_CRASHES], ids=[i for i, _, _ in FILTER_CRASHES])
+def test_filter_crash_is_a_validation_error(query: dict[str, Any], path: tuple) -> None:
+    with pytest.raises(tc.ValidationError) as err:
+        tc.trends(STORE, query, now=NOW)
+    assert err.value.path == path
+    assert err.value.message
+
+
+def test_action_ids_in_odd_digits_are_not_ints() -> None:
+    """"²" and 5000-digit strings used to crash int(); they are now plain (unknown) action ids."""
+    for ident in ("²", "9" * 5000, "١٢"):
+        f = tc.parse_filter({"actions": [{"id": ident}]})
+        assert f.series[0].id == ident
+    assert tc.parse_filter({"actions": [{"id": " 42 "}]}).series[0].id == 42
+
+
+def test_non_string_keys_have_a_printable_path() -> None:
+    with pytest.raises(tc.ValidationError) as err:
+        tc.parse_filter({None: 1})
+    assert err.value.path == ("<NoneType key>",)
+    with pytest.raises(tc.ValidationError) as err:
+        tc.parse_filter(q(properties={(1, 2): 3}))
+    assert err.value.path == ("properties", "<tuple key>")
+
+
+def test_lone_surrogates_are_rejected_with_a_path() -> None:
+    """Python's json.loads turns "\\ud800" escapes into lone surrogates, which cannot be encoded
+    as UTF-8 (RE2, CSV/Parquet files); PostHog's ingestion rejects them too."""
+    with pytest.raises(tc.ValidationError) as err:
+        tc.parse_filter(q(properties=[{"key": "a", "value": "\ud800"}]))
+    assert err.value.path == ("properties", 0, "value")
+    with pytest.raises(tc.ValidationError) as err:
+        tc.EventStore.from_records([{"event": "e", "distinct_id": "d", "timestamp": 0, "properties": {"x": "a\udfffb"}}])
+    assert err.value.path == ("events", 0, "properties", "x")
+
+
+# --- ingest ---------------------------------------------------------------------------------------
+def ev(**kw: Any) -> dict[str, Any]:
+    return {"event": "e", "distinct_id": "d", "timestamp": 0, **kw}
+
+
+INGEST_CRASHES = [
+    # json.dumps of a huge int inside a container: ValueError (4300-digit limit)
+    ("nested_huge_int_property", {"events": [ev(properties={"x": [10**5000]})]}, ("events", 0, "properties", "x", 0)),
+    # json.loads of properties given as deeply nested JSON text: RecursionError
+    ("properties_json_text_deep", {"events": [ev(properties="[" * 100_000)]}, ("events", 0, "properties")),
+    # iterating a non-iterable: TypeError
+    ("events_none", {"events": None}, ("events",)),
+    ("events_int", {"events": 5}, ("events",)),
+    ("groups_int", {"events": [], "groups": 3}, ("groups",)),
+    # str() of a 5000-digit distinct_id / group_key: ValueError
+    ("distinct_id_huge_int", {"events": [ev(distinct_id=10**5000)]}, ("events", 0, "distinct_id")),
+    ("group_key_huge_int", {"events": [], "groups": [{"group_type_index": 0, "group_key": 10**5000}]}, ("groups", 0, "group_key")),
+]
+
+
+@pytest.mark.parametrize("kwargs,path", [(k, p) for _, k, p in INGEST_CRASHES], ids=[i for i, _, _ in INGEST_CRASHES])
+def test_ingest_crash_is_a_validation_error(kwargs: dict[str, Any], path: tuple) -> None:
+    with pytest.raises(tc.ValidationError) as err:
+        tc.EventStore.from_records(kwargs["events"], persons=kwargs.get("persons"), groups=kwargs.get("groups"))
+    assert err.value.path == path
+
+
+def test_huge_int_property_is_rejected_at_ingest() -> None:
+    """Accepted before, it crashed later: float() in typed views (OverflowError), str() in
+    breakdown labels (ValueError)."""
+    with pytest.raises(tc.ValidationError) as err:
+        tc.EventStore.from_records([ev(properties={"amount": 10**400})])
+    assert err.value.path == ("events", 0, "properties", "amount")
+    tc.EventStore.from_records([ev(properties={"amount": 2**64, "big": -(10**300)})])  # in range
+
+
+JSONL_CRASHES = [
+    # exc.msg on a ValueError that is not a JSONDecodeError: AttributeError
+    ("integer_with_5000_digits", '{"event":"e","distinct_id":"d","timestamp":0,"properties":{"x":' + "9" * 5000 + "}}\n"),
+    # json.loads RecursionError
+    ("deeply_nested_line", '{"event":"e","distinct_id":"d","timestamp":0,"properties":{"x":' + "[" * 100_000 + "}}\n"),
+    # a key given twice: silently "last wins" before; now an explicit error
+    ("duplicate_key", '{"event":"e","distinct_id":"d","timestamp":0,"timestamp":"2020-01-01"}\n'),
+]
+
+
+@pytest.mark.parametrize("text", [t for _, t in JSONL_CRASHES], ids=[i for i, _ in JSONL_CRASHES])
+def test_jsonl_crash_is_a_validation_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_text('{"event":"ok","distinct_id":"d","timestamp":0}\n' + text)
+    with pytest.raises(tc.ValidationError) as err:
+        tc.EventStore.from_jsonl(path)
+    assert err.value.path == ("events", f"{path}:2")
+
+
+def test_jsonl_invalid_utf8_names_the_line(tmp_path: Path) -> None:
+    """UnicodeDecodeError escaped from the file iterator before."""
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b'{"event":"ok","distinct_id":"d","timestamp":0}\n{"event":"\xff"}\n')
+    with pytest.raises(tc.ValidationError) as err:
+        tc.EventStore.from_jsonl(path)
+    assert err.value.path == ("events", f"{path}:2") and "UTF-8" in err.value.message
+
+
+# --- project --------------------------------------------------------------------------------------
+def test_property_definitions_not_a_list() -> None:
+    """Iterating an int: TypeError."""
+    with pytest.raises(tc.ValidationError) as err:
+        tc.Project(property_definitions=5)
+    assert err.value.path == ("property_definitions",)
+
+
+def test_project_week_start_day_must_be_an_int() -> None:
+    with pytest.raises(tc.ValidationError):
+        tc.Project(week_start_day=1.0)
+
+
+def test_limits_below_the_default_breakdown_limit_do_not_break_every_query() -> None:
+    """max_breakdown_values < 25 used to reject every query, even ones without a breakdown."""
+    small = tc.Limits(max_breakdown_values=10)
+    assert tc.trends(STORE, q(date_from="-7d"), now=NOW, limits=small).to_dicts()
+    assert tc.trends(STORE, q(date_from="-7d", breakdown="$browser"), now=NOW, limits=small).to_dicts()
+
+
+def test_datetime_inputs_outside_the_supported_years() -> None:
+    for value in (dt.datetime(1, 1, 1), dt.date(9999, 12, 31)):
+        with pytest.raises(tc.ValidationError):
+            tc.trends(STORE, q(date_from=value), now=NOW)
