@@ -105,7 +105,6 @@ INGEST_CRASHES = [
     # json.loads of properties given as deeply nested JSON text: RecursionError
     ("properties_json_text_deep", {"events": [ev(properties="[" * 100_000)]}, ("events", 0, "properties")),
     # iterating a non-iterable: TypeError
-    ("events_none", {"events": None}, ("events",)),
     ("events_int", {"events": 5}, ("events",)),
     ("groups_int", {"events": [], "groups": 3}, ("groups",)),
     # str() of a 5000-digit distinct_id / group_key: ValueError
@@ -182,3 +181,61 @@ def test_datetime_inputs_outside_the_supported_years() -> None:
     for value in (dt.datetime(1, 1, 1), dt.date(9999, 12, 31)):
         with pytest.raises(tc.ValidationError):
             tc.trends(STORE, q(date_from=value), now=NOW)
+
+
+# --- found after the rebase onto the TrendsQuery parser, results rendering and file readers --------
+def test_trends_query_node_kind_that_is_a_list() -> None:
+    """``kind not in NODE_FIELDS`` with a list kind: TypeError (unhashable)."""
+    query = {"kind": "TrendsQuery", "series": [{"kind": ["EventsNode"], "event": "$pageview"}]}
+    with pytest.raises(tc.ValidationError) as err:
+        tc.parse_filter(query)
+    assert err.value.path == ("series", 0, "kind")
+
+
+def test_table_of_compare_periods_with_different_bucket_counts() -> None:
+    """The previous period can have fewer buckets than the current one: table() raised IndexError."""
+    events = [{"event": "e", "distinct_id": "d", "timestamp": f"2020-01-{d:02d}T12:00:00Z"} for d in range(1, 21)]
+    store = tc.EventStore.from_records(events)
+    query = {"events": [{"id": "e"}], "compare": True, "date_from": "-24h", "interval": "week"}
+    res = tc.trends(store, query, now=NOW, project=tc.Project(week_start_day=1))
+    lengths = {len(s["data"]) for s in res.to_dicts()}
+    assert len(lengths) == 2  # the situation that crashed
+    assert "previous" in res.table()
+
+
+@pytest.mark.parametrize(
+    "name,data",
+    [
+        ("truncated.jsonl.gz", "gzip-truncated"),  # EOFError from gzip
+        ("garbage.jsonl.gz", b"not gzip at all"),  # gzip.BadGzipFile while iterating
+        ("timestamp.csv", b"event,distinct_id,timestamp\ne,d," + b"9" * 5000 + b"\n"),  # int() of 5000 digits
+    ],
+)
+def test_unreadable_files_are_validation_errors(tmp_path: Path, name: str, data: Any) -> None:
+    import gzip
+
+    if data == "gzip-truncated":
+        whole = gzip.compress(b'{"event":"e","distinct_id":"d","timestamp":0}\n' * 1000)
+        data = whole[: len(whole) // 2]
+    path = tmp_path / name
+    path.write_bytes(data)
+    read = tc.EventStore.from_csv if name.endswith(".csv") else tc.EventStore.from_jsonl
+    with pytest.raises(tc.ValidationError):
+        read(path)
+
+
+@pytest.mark.parametrize("bad", [5, "a\x00b.jsonl"])
+def test_file_path_that_cannot_name_a_file(bad: Any) -> None:
+    """TypeError (an int) and ValueError (embedded NUL) escaped from Path()/open()."""
+    with pytest.raises(tc.ValidationError) as err:
+        tc.EventStore.from_jsonl(bad)
+    assert err.value.path == ("events",)
+
+
+def test_csv_options_of_the_wrong_type(tmp_path: Path) -> None:
+    path = tmp_path / "e.csv"
+    path.write_text("event,distinct_id,timestamp\ne,d,0\n")
+    with pytest.raises(tc.ValidationError):
+        tc.EventStore.from_csv(path, rename=5)  # TypeError: 'int' object is not iterable
+    with pytest.raises(tc.ValidationError):
+        tc.EventStore.from_csv(path, delimiter="ab")  # TypeError from csv.reader
