@@ -239,3 +239,20 @@ def test_csv_options_of_the_wrong_type(tmp_path: Path) -> None:
         tc.EventStore.from_csv(path, rename=5)  # TypeError: 'int' object is not iterable
     with pytest.raises(tc.ValidationError):
         tc.EventStore.from_csv(path, delimiter="ab")  # TypeError from csv.reader
+
+
+@pytest.mark.parametrize("field", ["timestamp", "created_at"])
+def test_epoch_seconds_too_big_for_a_float(field: str) -> None:
+    """math.isfinite(10**5000) raised OverflowError (and its repr ValueError) in to_us."""
+    events = [{"event": "e", "distinct_id": "d", "timestamp": 10**5000 if field == "timestamp" else 0}]
+    persons = [{"distinct_ids": ["d"], "created_at": 10**5000}] if field == "created_at" else None
+    with pytest.raises(tc.ValidationError) as err:
+        tc.EventStore.from_records(events, persons=persons)
+    assert err.value.path[-1] == field
+
+
+def test_project_dict_with_a_non_string_key() -> None:
+    """Paths hold only str and int: a None key is rendered, not passed through."""
+    with pytest.raises(tc.ValidationError) as err:
+        tc.Project.from_dict({None: None})
+    assert err.value.path == ("None",)
