@@ -256,3 +256,13 @@ def test_project_dict_with_a_non_string_key() -> None:
     with pytest.raises(tc.ValidationError) as err:
         tc.Project.from_dict({None: None})
     assert err.value.path == ("None",)
+
+
+@pytest.mark.parametrize("field", ["url_matching", "href_matching"])
+def test_action_step_matching_that_is_a_list(field: str) -> None:
+    """URL_OPERATORS.get([...]) / ELEMENT_OPERATORS.get([...]): TypeError (unhashable)."""
+    step = {"event": "$autocapture", "url": "x", "href": "y", field: ["regex"]}
+    project = tc.Project(actions=[{"id": 1, "steps": [step]}])
+    with pytest.raises(tc.ValidationError) as err:
+        tc.trends(STORE, {"actions": [{"id": 1}]}, project=project, now=NOW)
+    assert err.value.path[-1] == field
