@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from .errors import ValidationError
+from .errors import ValidationError, brief
 from .jsonvalue import clean_json
 from .limits import DEFAULT_LIMITS
 
@@ -19,7 +19,7 @@ PROPERTY_KINDS = ("event", "person", "group", "session")
 def load_timezone(name: object, path: tuple = ("timezone",)) -> zoneinfo.ZoneInfo:
     """An IANA zone, or ValidationError naming the path."""
     if not isinstance(name, str) or not name or len(name) > 64:
-        raise ValidationError(path, f"expected an IANA timezone name, got {name!r}")
+        raise ValidationError(path, f"expected an IANA timezone name, got {brief(name)}")
     try:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as exc:
@@ -131,10 +131,10 @@ def _parse_definition(d: Any, path: tuple) -> PropertyDefinition:
         raise ValidationError(path + ("name",), "expected a string")
     typ = d.get("type", d.get("property_type"))
     if typ not in PROPERTY_TYPES:
-        raise ValidationError(path + ("type",), f"expected one of {list(PROPERTY_TYPES)}, got {typ!r}")
+        raise ValidationError(path + ("type",), f"expected one of {list(PROPERTY_TYPES)}, got {brief(typ)}")
     kind = d.get("kind", "event")
     if kind not in PROPERTY_KINDS:
-        raise ValidationError(path + ("kind",), f"expected one of {list(PROPERTY_KINDS)}, got {kind!r}")
+        raise ValidationError(path + ("kind",), f"expected one of {list(PROPERTY_KINDS)}, got {brief(kind)}")
     gti = d.get("group_type_index")
     if kind == "group" and (not isinstance(gti, int) or not 0 <= gti <= 4):
         raise ValidationError(path + ("group_type_index",), "expected an int 0..4 for a group property")

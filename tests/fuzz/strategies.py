@@ -280,6 +280,7 @@ VALUE_ATOMS = [
     "Chrome", "chrome", "Mac", "pro", "free", "", "1", "3", "abc", 1, 2.5, 0, -4, True, False,
     "true", "posthog", "@posthog.com", "/pricing", "https://a.com/", "^https?://", "(a+)+$", ".*",
     "[", "(?i)CHROME", "1.2.3", "2020-01-05", "-3d", "2020-01-10T00:00:00Z", "💥", "%", "_",
+    "a.btn", "button#go", "div > a", "a[href='/pricing']", "[[[]", "a:nth-child(1)", "form.f *", "/pricing",
 ]  # fmt: skip
 
 def implemented_mostly(implemented: Any, known: Any) -> st.SearchStrategy[Any]:
@@ -307,7 +308,8 @@ def property_leaf(draw: st.DrawFn) -> dict[str, Any]:
         if draw(st.booleans()):
             leaf["negation"] = True
         return leaf
-    keys = {"person": world.PERSON_KEYS, "group": world.GROUP_KEYS, "session": ["$session_duration", "$entry_current_url", "$channel_type"]}.get(typ, world.EVENT_KEYS)
+    keys = {"person": world.PERSON_KEYS, "group": world.GROUP_KEYS, "element": ["selector", "tag_name", "href", "text"],
+            "session": ["$session_duration", "$entry_current_url", "$channel_type"]}.get(typ, world.EVENT_KEYS)  # fmt: skip
     leaf["key"] = draw(st.sampled_from(keys + ["missing_key"]))
     if typ is not None:
         leaf["type"] = typ

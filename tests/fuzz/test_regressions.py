@@ -266,3 +266,44 @@ def test_action_step_matching_that_is_a_list(field: str) -> None:
     with pytest.raises(tc.ValidationError) as err:
         tc.trends(STORE, {"actions": [{"id": 1}]}, project=project, now=NOW)
     assert err.value.path[-1] == field
+
+
+# --- hangs: Python-re patterns over data with quadratic backtracking (now RE2, linear) -------------
+def test_elements_chain_without_attribute_values_is_linear() -> None:
+    """_ATTRIBUTE.finditer over 'k=aaaa…' was O(n²): a 1 MiB chain took hours. Now milliseconds;
+    the guard (not a timing assertion) only catches a return of the hang."""
+    from .support import hang_guard
+
+    chain = "a:k=" + "a" * (1 << 20)
+    store = tc.EventStore.from_records(
+        [{"event": "$autocapture", "distinct_id": "d", "timestamp": "2020-01-19T00:00:00Z", "properties": {"$elements_chain": chain}}]
+    )
+    query = {"events": [{"id": "$autocapture"}], "properties": [{"key": "selector", "type": "element", "value": "a"}]}
+    with hang_guard(20):
+        assert tc.trends(store, query, now=NOW).to_dicts()[0]["count"] == 1
+
+
+def test_selector_with_many_brackets_is_linear() -> None:
+    """_PIECE.finditer over '[[[…]' was O(n²): a 64 KiB selector took ~13 s."""
+    from .support import hang_guard
+
+    query = {"events": [{"id": "$autocapture"}], "properties": [{"key": "selector", "type": "element", "value": "a[" + "[" * 60_000 + "]"}]}
+    with hang_guard(20):
+        try:
+            tc.trends(STORE, query, now=NOW)
+        except tc.ValidationError:
+            pass
+
+
+def test_deeply_nested_group_type_index_in_a_record() -> None:
+    """The error message repr()'d the value: RecursionError."""
+    with pytest.raises(tc.ValidationError) as err:
+        tc.EventStore.from_records([], groups=[{"group_type_index": deep_list(5_000), "group_key": "g"}])
+    assert err.value.path == ("groups", 0, "group_type_index")
+
+
+def test_deeply_nested_timezone_and_definition_type() -> None:
+    with pytest.raises(tc.ValidationError):
+        tc.Project(timezone=deep_list(5_000))
+    with pytest.raises(tc.ValidationError):
+        tc.Project(property_definitions=[{"name": "x", "type": deep_list(5_000)}])

@@ -18,6 +18,12 @@ EVENT_KEYS = ["$browser", "$os", "amount", "$current_url", "$pathname", "$sessio
 PERSON_KEYS = ["email", "plan", "age", "name", "$initial_browser"]
 GROUP_KEYS = ["industry", "size", "name"]
 
+CHAINS = [
+    'a.btn.primary:attr__href="/pricing"href="/pricing"nth-child="1"nth-of-type="1"text="Buy";div.wrap:nth-child="2"nth-of-type="1"',
+    'button:attr_id="go"nth-child="1"nth-of-type="1"text="Go \\"now\\""',
+    'span:text="x";form.f:attr__action="/s"nth-child="3"nth-of-type="1";body:nth-child="1"nth-of-type="1"',
+    "", ";;", "a:", 'a:k=' + "a" * 300, "[[[", 'a.:href="', "💥.x:text=\"y\"",
+]
 _ODD_VALUES: list[Any] = [
     "", " ", "null", "true", "True", 0, -1, 1.5, 2**53 + 1, -(2**63), 1e300, True, False,
     {"a": [1, {"b": None}]}, [1, "x"], "💥", "a\\b", 'quote"d', "%_", "\u202e", "1.2.3", "v2.0.0-beta",
@@ -49,6 +55,8 @@ def _events() -> list[dict[str, Any]]:
             props["nested"] = {"deep": [i, {"x": "y"}]}
         if i % 13 == 0:
             props["empty"] = ""
+        if i % len(EVENT_NAMES) == 2:  # $autocapture
+            props["$elements_chain"] = CHAINS[i % len(CHAINS)]
         out.append({
             "event": EVENT_NAMES[i % len(EVENT_NAMES)],
             "distinct_id": f"d{i % 23}",

@@ -60,7 +60,7 @@ def run_trends(store: EventStore, filt: TrendsFilter, project: Project, now: dt.
         rows = run_query(ctx, q, n_real)
         cells += sum(len(r.data or ()) or 1 for r in rows)
         if cells > limits.max_cells:
-            raise ValidationError(("events",), f"the answer has more than max_cells={limits.max_cells} numbers (series × breakdown values × buckets); narrow the query")
+            raise ValidationError(_series_path(filt), f"the answer has more than max_cells={limits.max_cells} numbers (series × breakdown values × buckets); narrow the query")
         per_query.append(rows)
     if filt.formulas:
         from .formulas import apply_formulas

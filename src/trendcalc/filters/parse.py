@@ -228,17 +228,17 @@ def parse_entity(e: Mapping, path: tuple, index: int, limits: Limits) -> Series:
         if typ == "data_warehouse":
             raise UnsupportedError(path + ("type",), "data warehouse series are not supported")
         raise ValidationError(path + ("type",), f"expected 'events' or 'actions', got {typ!r}")
-    ident, label = entity_identity(kind, e.get("id"), e.get("name"), path + ("id",))
+    ident, label = entity_identity(kind, e.get("id"), e.get("name"), path + ("id",), limits)
     return entity_series(e, kind, ident, label, path, index, limits)
 
 
-def entity_identity(kind: str, ident: Any, name: Any, path: tuple) -> tuple[Any, str]:
+def entity_identity(kind: str, ident: Any, name: Any, path: tuple, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, str]:
     """(id, label) of an events or actions series: event name (None = all events) or action id."""
     if kind == "events":
         if ident is not None and not isinstance(ident, str):
             raise ValidationError(path, f"expected an event name or null (all events), got {ident!r}")
-        if isinstance(ident, str) and len(ident) > 4096:
-            raise ValidationError(path, "event name longer than 4096 characters")
+        if isinstance(ident, str) and len(ident) > limits.max_name_length:
+            raise ValidationError(path, f"event name longer than max_name_length={limits.max_name_length}")
         return ident, "All events" if ident is None else ident
     if isinstance(ident, bool) or not isinstance(ident, (int, str)):
         raise ValidationError(path, f"expected an action id, got {ident!r}")

@@ -210,11 +210,11 @@ def _node(node: Any, path: tuple, index: int, limits: Limits) -> Series:
     if node.get("fixedProperties"):
         raise UnsupportedError(path + ("fixedProperties",), "fixedProperties are not supported")
     if kind == "EventsNode":
-        ident, label = entity_identity("events", node.get("event"), node.get("name"), path + ("event",))
+        ident, label = entity_identity("events", node.get("event"), node.get("name"), path + ("event",), limits)
         return entity_series(node, "events", ident, label, path, index, limits)
     if node.get("id") is None:
         raise ValidationError(path + ("id",), "an ActionsNode needs the action `id`")
-    ident, label = entity_identity("actions", node.get("id"), node.get("name"), path + ("id",))
+    ident, label = entity_identity("actions", node.get("id"), node.get("name"), path + ("id",), limits)
     return entity_series(node, "actions", ident, label, path, index, limits)
 
 

@@ -47,7 +47,7 @@ def _column(builders: dict[str, ColumnBuilder], key: str) -> ColumnBuilder:
 
 def check_errors_mode(errors: object) -> str:
     if errors not in ERRORS_MODES:
-        raise ValidationError(("errors",), f"expected one of {ERRORS_MODES}, got {errors!r}")
+        raise ValidationError(("errors",), f"expected one of {ERRORS_MODES}, got {brief(errors)}")
     return errors  # type: ignore[return-value]
 
 
@@ -132,7 +132,7 @@ class StoreBuilder:
             raise ValidationError((), f"expected an object, got {type(rec).__name__}")
         gti = rec.get("group_type_index")
         if isinstance(gti, bool) or not isinstance(gti, int) or not 0 <= gti <= 4:
-            raise ValidationError(("group_type_index",), f"expected an int 0..4, got {gti!r}")
+            raise ValidationError(("group_type_index",), f"expected an int 0..4, got {brief(gti)}")
         key = _string_id(rec.get("group_key"), ("group_key",), "group_key", self.limits)
         keys, builders, created = self.groups.setdefault(gti, (Interner(), {}, {}))
         if key in keys.index:

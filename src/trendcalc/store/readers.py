@@ -161,7 +161,7 @@ class ColumnLayout:
         seen: dict[tuple[str, str], str] = {}
         for i, raw in enumerate(header):
             if not isinstance(raw, str):
-                raise ValidationError((i,), f"column names must be strings, got {raw!r}")
+                raise ValidationError((i,), f"column names must be strings, got {brief(raw)}")
             name = rename.get(raw, raw)
             if not name:
                 raise ValidationError((i,), "empty column name in the header")
