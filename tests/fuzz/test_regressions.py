@@ -307,3 +307,17 @@ def test_deeply_nested_timezone_and_definition_type() -> None:
         tc.Project(timezone=deep_list(5_000))
     with pytest.raises(tc.ValidationError):
         tc.Project(property_definitions=[{"name": "x", "type": deep_list(5_000)}])
+
+
+def test_numeric_view_of_a_long_digit_run_is_linear() -> None:
+    """columns._NUMBER_RE (\\d+\\.?\\d*) backtracked in O(n²) on '1111…x': a 1 MiB property value
+    under a sum/avg math or a Numeric comparison took hours."""
+    from .support import hang_guard
+
+    value = "1" * ((1 << 20) - 1) + "x"
+    store = tc.EventStore.from_records(
+        [{"event": "e", "distinct_id": "d", "timestamp": "2020-01-19T00:00:00Z", "properties": {"amount": value}}]
+    )
+    with hang_guard(20):
+        res = tc.trends(store, {"events": [{"id": "e", "math": "sum", "math_property": "amount"}]}, now=NOW)
+    assert res.to_dicts()[0]["count"] == 0
