@@ -178,19 +178,21 @@ class EventStore:
         return load_store(cls, path, verify=verify)
 
     @classmethod
-    def from_arrow(cls, table: Any, persons: Any = None, groups: Any = None) -> EventStore:
+    def from_arrow(cls, table: Any, persons: Any = None, groups: Any = None, *, limits: Limits = DEFAULT_LIMITS) -> EventStore:
         """Build from a pyarrow Table of events (extra ``arrow``); schema in ``store/arrow.py``."""
         from .arrow import from_arrow
 
-        return from_arrow(cls, table, persons=persons, groups=groups)
+        return from_arrow(cls, table, persons=persons, groups=groups, limits=limits)
 
     @classmethod
-    def from_parquet(cls, path: str | Path, persons: Any = None, groups: Any = None) -> EventStore:
+    def from_parquet(
+        cls, path: str | Path, persons: Any = None, groups: Any = None, *, limits: Limits = DEFAULT_LIMITS
+    ) -> EventStore:
         """Build from a Parquet file of events (extra ``arrow``); persons/groups may be records,
         Arrow tables or Parquet paths. Schema in ``store/arrow.py``."""
         from .arrow import from_parquet
 
-        return from_parquet(cls, path, persons=persons, groups=groups)
+        return from_parquet(cls, path, persons=persons, groups=groups, limits=limits)
 
     # --- access ---------------------------------------------------------------------------------
     def __len__(self) -> int:
