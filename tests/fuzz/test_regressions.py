@@ -321,3 +321,14 @@ def test_numeric_view_of_a_long_digit_run_is_linear() -> None:
     with hang_guard(20):
         res = tc.trends(store, {"events": [{"id": "e", "math": "sum", "math_property": "amount"}]}, now=NOW)
     assert res.to_dicts()[0]["count"] == 0
+
+
+def test_arrow_uint64_epoch_seconds_beyond_int64() -> None:
+    """Casting a uint64 timestamp column to int64 raised pyarrow.ArrowInvalid."""
+    pa = pytest.importorskip("pyarrow")
+    table = pa.table({"event": ["e"], "distinct_id": ["d"], "timestamp": pa.array([2**64 - 1], pa.uint64())})
+    with pytest.raises(tc.ValidationError) as err:
+        tc.EventStore.from_arrow(table)
+    assert err.value.path == ("events", 0, "timestamp")
+    ok = pa.table({"event": ["e"], "distinct_id": ["d"], "timestamp": pa.array([1577836800], pa.uint64())})
+    assert len(tc.EventStore.from_arrow(ok)) == 1

@@ -337,7 +337,9 @@ def _timestamps(col: pa.ChunkedArray, what: str, name: str) -> np.ndarray:
         raw = _int64(col.cast(pa.int64()))
         us = _to_us_units(raw, t.unit)
     elif pa.types.is_integer(t) or pa.types.is_floating(t):
-        x = _int64(col.cast(pa.float64())) if pa.types.is_floating(t) else None
+        # unsigned 64-bit values above int64 (not castable) are out of range anyway: read as floats
+        as_float = pa.types.is_floating(t) or t == pa.uint64()
+        x = _int64(col.cast(pa.float64(), safe=False)) if as_float else None
         if x is None:
             secs = _int64(col.cast(pa.int64()))
             bad = (secs < -2_208_988_800) | (secs > 10_413_792_000)
