@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import signal
 import threading
@@ -130,7 +129,3 @@ def check_result(result: tc.TrendsResult) -> list[dict]:
     result.to_records()
     result.table()
     return dicts
-
-
-def finite_or_nan(x: Any) -> bool:
-    return isinstance(x, (int, float)) and (isinstance(x, int) or math.isfinite(x) or math.isnan(x))
