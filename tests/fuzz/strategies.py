@@ -226,6 +226,7 @@ def _mutation(draw: st.DrawFn, tree: Any, ops: list[str]) -> Any:
         return tree
     if op == "duplicate" and isinstance(node, list) and node:
         times = draw(st.sampled_from([2, 3, 30, 300, 30_000]))
+        times = max(2, min(times, 60_000 // len(node)))  # the fuzzer's own memory stays bounded
         return _set(tree, path, node * times)
     if op == "wrap_list":
         return _set(tree, path, [node])
