@@ -15,11 +15,27 @@ def format_path(path: Sequence[PathElem]) -> str:
     return out
 
 
+def brief(value: object, limit: int = 80) -> str:
+    """A short repr of a caller's value for messages: bounded, and never raising."""
+    try:
+        text = repr(value) if not isinstance(value, str) or len(value) <= limit else repr(value[:limit])
+    except Exception:  # noqa: BLE001 - a hostile __repr__, or an int too long to print
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit + 2 else text[: limit - 1] + "…"
+
+
+def _path_elem(p: object) -> PathElem:
+    """Keys of a caller's dict need not be strings (``{None: 1}``); paths hold only str and int."""
+    if isinstance(p, str) or (isinstance(p, int) and not isinstance(p, bool)):
+        return p
+    return brief(p, 40)
+
+
 class ValidationError(ValueError):
     """Bad input: ``path`` locates the offending value, ``message`` says what was expected."""
 
     def __init__(self, path: Sequence[PathElem], message: str):
-        self.path: tuple[PathElem, ...] = tuple(path)
+        self.path: tuple[PathElem, ...] = tuple(_path_elem(p) for p in path)
         self.message = message
         super().__init__(f"{format_path(self.path)}: {message}")
 

@@ -20,21 +20,37 @@ class Limits:
 
     max_buckets: time buckets in one series (e.g. minutes over months).
     max_series: series in one query, counted after cohort expansion and compare.
-    max_breakdown_values: breakdown values returned per query (breakdown_limit is capped to it).
+    max_breakdown_values: breakdown values returned per series (a breakdown_limit above it is
+        rejected; so is an answer that would return more values, e.g. WorldMap's 250).
+    max_cells: numbers one query computes: (breakdown values × buckets) per series before the
+        top-N cut, and (result series × buckets) in the answer; bounds memory.
     max_formula_length / max_formula_depth: characters and nesting depth of a formula.
     max_property_depth: nesting depth of property groups.
     max_regex_length: characters of a regex operand.
-    max_string_length: characters of any string operand in a filter.
+    max_string_length: characters of any string in a filter (operands, names, keys).
+    max_list_length: members of any list or object in a filter (property value lists, cohort
+        ids, series lists, ...).
+    max_json_depth: nesting depth of any value in a filter (raise it with max_property_depth).
+    max_name_length: characters of an event name, property key, distinct_id or group key, in
+        filters and in ingested records.
+    max_ingest_string_length / max_ingest_depth: characters of any string value and nesting
+        depth of any property value in ingested records (``EventStore.from_records(limits=)``).
     """
 
     max_buckets: int = attrs.field(default=50_000, validator=_positive)
     max_series: int = attrs.field(default=200, validator=_positive)
     max_breakdown_values: int = attrs.field(default=10_000, validator=_positive)
+    max_cells: int = attrs.field(default=20_000_000, validator=_positive)
     max_formula_length: int = attrs.field(default=1_000, validator=_positive)
     max_formula_depth: int = attrs.field(default=64, validator=_positive)
     max_property_depth: int = attrs.field(default=16, validator=_positive)
     max_regex_length: int = attrs.field(default=2_000, validator=_positive)
     max_string_length: int = attrs.field(default=65_536, validator=_positive)
+    max_list_length: int = attrs.field(default=10_000, validator=_positive)
+    max_json_depth: int = attrs.field(default=64, validator=_positive)
+    max_name_length: int = attrs.field(default=4_096, validator=_positive)
+    max_ingest_string_length: int = attrs.field(default=1 << 20, validator=_positive)
+    max_ingest_depth: int = attrs.field(default=32, validator=_positive)
 
 
 DEFAULT_LIMITS = Limits()

@@ -8,7 +8,9 @@ from typing import Any
 
 import attrs
 
-from .errors import ValidationError
+from .errors import ValidationError, brief
+from .jsonvalue import clean_json
+from .limits import DEFAULT_LIMITS
 
 PROPERTY_TYPES = ("String", "Numeric", "Boolean", "DateTime", "Duration")
 PROPERTY_KINDS = ("event", "person", "group", "session")
@@ -17,7 +19,7 @@ PROPERTY_KINDS = ("event", "person", "group", "session")
 def load_timezone(name: object, path: tuple = ("timezone",)) -> zoneinfo.ZoneInfo:
     """An IANA zone, or ValidationError naming the path."""
     if not isinstance(name, str) or not name or len(name) > 64:
-        raise ValidationError(path, f"expected an IANA timezone name, got {name!r}")
+        raise ValidationError(path, f"expected an IANA timezone name, got {brief(name)}")
     try:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as exc:
@@ -54,7 +56,7 @@ class Project:
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "tz", load_timezone(self.timezone))
-        if self.week_start_day not in (0, 1) or isinstance(self.week_start_day, bool):
+        if not isinstance(self.week_start_day, int) or isinstance(self.week_start_day, bool) or self.week_start_day not in (0, 1):
             raise ValidationError(("week_start_day",), "expected 0 (Sunday) or 1 (Monday)")
         object.__setattr__(self, "actions", _tuple_of_dicts(self.actions, "actions"))
         object.__setattr__(self, "cohorts", _tuple_of_dicts(self.cohorts, "cohorts"))
@@ -66,7 +68,10 @@ class Project:
             self, "path_cleaning_filters", _tuple_of_dicts(self.path_cleaning_filters, "path_cleaning_filters")
         )
         defs = []
-        for i, d in enumerate(self.property_definitions or ()):
+        raw_defs = self.property_definitions or ()
+        if isinstance(raw_defs, (str, bytes, Mapping)) or not isinstance(raw_defs, Sequence):
+            raise ValidationError(("property_definitions",), "expected a list of objects")
+        for i, d in enumerate(raw_defs):
             defs.append(_parse_definition(d, ("property_definitions", i)))
         object.__setattr__(self, "property_definitions", tuple(defs))
         types: dict = {}
@@ -103,6 +108,7 @@ class Project:
 
 
 def _tuple_of_dicts(items: Any, name: str) -> tuple:
+    """Checked, bounded JSON copies (the Project must not change when the caller's dicts do)."""
     if items is None:
         return ()
     if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Sequence):
@@ -111,7 +117,7 @@ def _tuple_of_dicts(items: Any, name: str) -> tuple:
     for i, it in enumerate(items):
         if not isinstance(it, Mapping):
             raise ValidationError((name, i), "expected an object")
-        out.append(it)
+        out.append(clean_json(it, (name, i), DEFAULT_LIMITS))
     return tuple(out)
 
 
@@ -125,10 +131,10 @@ def _parse_definition(d: Any, path: tuple) -> PropertyDefinition:
         raise ValidationError(path + ("name",), "expected a string")
     typ = d.get("type", d.get("property_type"))
     if typ not in PROPERTY_TYPES:
-        raise ValidationError(path + ("type",), f"expected one of {list(PROPERTY_TYPES)}, got {typ!r}")
+        raise ValidationError(path + ("type",), f"expected one of {list(PROPERTY_TYPES)}, got {brief(typ)}")
     kind = d.get("kind", "event")
     if kind not in PROPERTY_KINDS:
-        raise ValidationError(path + ("kind",), f"expected one of {list(PROPERTY_KINDS)}, got {kind!r}")
+        raise ValidationError(path + ("kind",), f"expected one of {list(PROPERTY_KINDS)}, got {brief(kind)}")
     gti = d.get("group_type_index")
     if kind == "group" and (not isinstance(gti, int) or not 0 <= gti <= 4):
         raise ValidationError(path + ("group_type_index",), "expected an int 0..4 for a group property")

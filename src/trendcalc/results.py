@@ -125,7 +125,8 @@ class TrendsResult:
         head = f"{'series':<{width}}  " + "  ".join(f"{labels[c]:>{cw}}" for c in cols) + f"  {'total':>8}"
         lines = [head]
         for n, s in zip(names, self.series):
-            vals = "  ".join(f"{_num(s.data[c]):>{cw}}" for c in cols)
+            data = s.data or []  # a compare period can have fewer buckets than the first series
+            vals = "  ".join(f"{_num(data[c]) if c < len(data) else '':>{cw}}" for c in cols)
             lines.append(f"{n[:width]:<{width}}  {vals}  {_num(s.count):>8}")
         if len(labels) > len(cols):
             lines.append(f"({len(labels) - len(cols)} earlier buckets not shown)")

@@ -8,7 +8,7 @@ from typing import Any
 
 from dateutil import parser as _du_parser
 
-from .errors import ValidationError
+from .errors import ValidationError, brief
 
 UTC = dt.timezone.utc
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
@@ -47,10 +47,10 @@ def to_us(value: Any, path: tuple, *, default_tz: dt.tzinfo = UTC) -> int:
     if isinstance(value, dt.datetime):
         d = value if value.tzinfo is not None else value.replace(tzinfo=default_tz)
     elif isinstance(value, (int, float)):
-        if not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value):  # (isfinite(10**400) overflows)
             raise ValidationError(path, f"expected finite epoch seconds, got {value!r}")
         if not -2_208_988_800 <= value <= 10_413_792_000:
-            raise ValidationError(path, f"epoch seconds {value!r} outside years {MIN_YEAR}..{MAX_YEAR}")
+            raise ValidationError(path, f"epoch seconds {brief(value)} outside years {MIN_YEAR}..{MAX_YEAR}")
         return int(round(value * US))
     elif isinstance(value, str):
         try:

@@ -124,7 +124,10 @@ class ParsedDate:
 
 def parse_date(text: str, now: dt.datetime, tz: dt.tzinfo, path: tuple) -> ParsedDate:
     """Absolute first (isoparse, then %Y-%m-%d); otherwise relative (which never fails)."""
-    d = parse_absolute(text, tz)
+    try:
+        d = parse_absolute(text, tz)
+    except (OverflowError, ValueError) as exc:  # e.g. 9999-12-31T23:59:59-14:00 in UTC+1
+        raise ValidationError(path, f"date {text!r} out of range") from exc
     if d is not None:
         if not 1900 <= d.year <= 2299:
             raise ValidationError(path, f"date {text!r} outside years 1900..2299")

@@ -54,7 +54,14 @@ def run_trends(store: EventStore, filt: TrendsFilter, project: Project, now: dt.
     n_real = len(queries)
     if filt.compare:
         n_real = (n_real + 1) // 2
-    per_query = [run_query(ctx, q, n_real) for q in queries]
+    per_query = []
+    cells = 0
+    for q in queries:
+        rows = run_query(ctx, q, n_real)
+        cells += sum(len(r.data or ()) or 1 for r in rows)
+        if cells > limits.max_cells:
+            raise ValidationError(_series_path(filt), f"the answer has more than max_cells={limits.max_cells} numbers (series × breakdown values × buckets); narrow the query")
+        per_query.append(rows)
     if filt.formulas:
         from .formulas import apply_formulas
 
@@ -265,6 +272,12 @@ def run_query(ctx: QueryContext, q: Query, n_real_series: int) -> list[SeriesRes
         if grouping.take is not None:  # a row in several cohorts counts in each
             frame.repeat_rows(grouping.take)
         frame.set_grouping(grouping)
+        if frame.n_groups * frame.n_buckets > ctx.limits.max_cells:
+            raise ValidationError(
+                ("breakdown",),
+                f"{frame.n_groups} breakdown values × {frame.n_buckets} buckets exceed max_cells={ctx.limits.max_cells}; "
+                "use a coarser interval, a shorter range or a property with fewer values",
+            )
     if ctx.display.cumulative and math.new_actors_cumulative:
         values = first_seen(frame)
     else:
@@ -292,6 +305,8 @@ def shape_query(ctx, q, math, values, grouping, n_real_series, *, has_rows: bool
     limit = display.breakdown_limit or filt.breakdown.limit
     totals = values.sum(axis=1)
     keep, other = bd.rank(grouping.values, grouping.kinds, totals, limit, total_value=display.total_value)
+    if len(keep) > ctx.limits.max_breakdown_values:
+        raise ValidationError(("breakdown_limit",), f"{len(keep)} breakdown values exceed max_breakdown_values={ctx.limits.max_breakdown_values}")
     out = []
     for g in keep:
         out.append(make_group_series(ctx, q, values[g], math, grouping.values[g], n_real_series))

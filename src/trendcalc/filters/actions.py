@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..engine.select import event_rows
-from ..errors import ValidationError
+from ..errors import ValidationError, brief
 from .model import PropertyFilter, PropertyGroup
 from .operators import check_operand
 from .properties import leaf_mask, mask_rows
@@ -71,12 +71,15 @@ def step_conditions(ctx: Any, step: Any, path: tuple) -> PropertyGroup:
             leaves.append(_element(ctx, "tag_name", "exact", step["tag_name"], path + ("tag_name",)))
         for key in ("href", "text"):
             if step.get(key) is not None:
-                op = ELEMENT_OPERATORS.get(step.get(f"{key}_matching"), "exact")
+                matching = step.get(f"{key}_matching")
+                if matching is not None and not isinstance(matching, str):  # (a list is unhashable)
+                    raise ValidationError(path + (f"{key}_matching",), f"expected a string, got {brief(matching)}")
+                op = ELEMENT_OPERATORS.get(matching, "exact")
                 leaves.append(_element(ctx, key, op, step[key], path + (key,)))
     url = step.get("url")
     if url:
         matching = step.get("url_matching") or "contains"
-        op = URL_OPERATORS.get(matching)
+        op = URL_OPERATORS.get(matching) if isinstance(matching, str) else None  # (a list is unhashable)
         if op is None:
             raise ValidationError(path + ("url_matching",), f"expected one of {list(URL_OPERATORS)}, got {matching!r}")
         if not isinstance(url, str):

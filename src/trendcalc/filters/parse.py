@@ -7,14 +7,14 @@ implemented here), accepted and ignored (display-only), or rejected as Validatio
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from collections.abc import Mapping
 from typing import Any
 
 from ..engine.display import DISPLAYS, UNSUPPORTED_DISPLAYS
 from ..engine.mathnames import KNOWN_MATHS, PROPERTY_MATHS
-from ..errors import UnsupportedError, ValidationError
+from ..errors import UnsupportedError, ValidationError, brief
+from ..jsonvalue import clean_json, loads_json
 from ..limits import DEFAULT_LIMITS, Limits
 from .model import INTERVALS, Breakdown, BreakdownItem, Formula, Series, TrendsFilter
 from .properties_parse import parse_entity_properties, parse_global_properties
@@ -49,6 +49,9 @@ def parse_filter(query: Any, *, limits: Limits = DEFAULT_LIMITS) -> TrendsFilter
         return query
     if not isinstance(query, Mapping):
         raise ValidationError((), f"expected a filter object, got {type(query).__name__}")
+    if not isinstance(limits, Limits):
+        raise ValidationError(("limits",), "expected a trendcalc.Limits")
+    query = clean_json(query, (), limits)  # bounded JSON, copied: parsers never see caller objects
     if query.get("kind") is not None:
         from .trends_query import parse_trends_query
 
@@ -71,6 +74,18 @@ def _bool(v: Any, path: tuple) -> bool:
     if isinstance(v, int) and v in (0, 1):
         return bool(v)
     raise ValidationError(path, f"expected a boolean, got {v!r}")
+
+
+def id_digits(v: Any) -> int | None:
+    """The int of an id written as ASCII digits ("42", " 7 "), else None.
+
+    ``str.isdigit`` alone would accept "²" or "١٢" (which ``int`` rejects or reads differently)
+    and thousands of digits (which ``int`` refuses to convert)."""
+    if isinstance(v, str):
+        s = v.strip()
+        if s.isascii() and s.isdigit() and len(s) <= 100:
+            return int(s)
+    return None
 
 
 def _int(v: Any, path: tuple, *, lo: int | None = None, hi: int | None = None) -> int:
@@ -169,7 +184,9 @@ def _entities(query: Mapping, limits: Limits, project_actions: Any = None) -> tu
             continue
         if isinstance(items, str):
             try:
-                items = json.loads(items)
+                items = loads_json(items, (kind,), limits)
+            except ValidationError:
+                raise
             except ValueError:
                 raise ValidationError((kind,), "expected a list of series objects") from None
         if not isinstance(items, (list, tuple)):
@@ -211,22 +228,22 @@ def parse_entity(e: Mapping, path: tuple, index: int, limits: Limits) -> Series:
         if typ == "data_warehouse":
             raise UnsupportedError(path + ("type",), "data warehouse series are not supported")
         raise ValidationError(path + ("type",), f"expected 'events' or 'actions', got {typ!r}")
-    ident, label = entity_identity(kind, e.get("id"), e.get("name"), path + ("id",))
+    ident, label = entity_identity(kind, e.get("id"), e.get("name"), path + ("id",), limits)
     return entity_series(e, kind, ident, label, path, index, limits)
 
 
-def entity_identity(kind: str, ident: Any, name: Any, path: tuple) -> tuple[Any, str]:
+def entity_identity(kind: str, ident: Any, name: Any, path: tuple, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, str]:
     """(id, label) of an events or actions series: event name (None = all events) or action id."""
     if kind == "events":
         if ident is not None and not isinstance(ident, str):
             raise ValidationError(path, f"expected an event name or null (all events), got {ident!r}")
-        if isinstance(ident, str) and len(ident) > 4096:
-            raise ValidationError(path, "event name longer than 4096 characters")
+        if isinstance(ident, str) and len(ident) > limits.max_name_length:
+            raise ValidationError(path, f"event name longer than max_name_length={limits.max_name_length}")
         return ident, "All events" if ident is None else ident
     if isinstance(ident, bool) or not isinstance(ident, (int, str)):
         raise ValidationError(path, f"expected an action id, got {ident!r}")
-    if isinstance(ident, str) and ident.strip().isdigit():
-        ident = int(ident)
+    if id_digits(ident) is not None:
+        ident = id_digits(ident)
     return ident, name if isinstance(name, str) else str(ident)
 
 
@@ -258,10 +275,12 @@ def entity_series(e: Mapping, kind: str, ident: Any, label: str, path: tuple, in
     )
 
 
-def _json_maybe(v: Any) -> Any:
+def _json_maybe(v: Any, path: tuple, limits: Limits) -> Any:
     if isinstance(v, str):
         try:
-            return json.loads(v)
+            return loads_json(v, path, limits)
+        except ValidationError:
+            raise
         except ValueError:
             return v
     return v
@@ -301,10 +320,10 @@ def parse_breakdown(q: Mapping, limits: Limits, *, legacy: bool = True) -> Break
         lv = _int(limit_raw, ("breakdown_limit",))
         if lv != 0:
             limit, given = lv, True
-    if limit > limits.max_breakdown_values:
-        raise ValidationError(("breakdown_limit",), f"breakdown_limit exceeds max_breakdown_values={limits.max_breakdown_values}")
+    if given and limit > limits.max_breakdown_values:  # the default (25) is checked on the answer
+        raise ValidationError(("breakdown_limit",), f"breakdown_limit {limit} exceeds max_breakdown_values={limits.max_breakdown_values}")
     hide = _bool(q.get("breakdown_hide_other_aggregation"), ("breakdown_hide_other_aggregation",))
-    multi = _json_maybe(q.get("breakdowns"))
+    multi = _json_maybe(q.get("breakdowns"), ("breakdowns",), limits)
     if multi:
         if not isinstance(multi, (list, tuple)):
             raise ValidationError(("breakdowns",), "breakdowns must be a list of items, each with property and type")
@@ -321,7 +340,7 @@ def parse_breakdown(q: Mapping, limits: Limits, *, legacy: bool = True) -> Break
             items = items[:3]
         if items:
             return Breakdown(tuple(items), multi=True, limit=limit, limit_given=given, hide_other=hide)
-    b = _json_maybe(q.get("breakdown"))
+    b = _json_maybe(q.get("breakdown"), ("breakdown",), limits)
     if isinstance(b, list):
         b = [x for x in b if x is not None]
     if b is None or b == "" or b == []:
@@ -345,10 +364,10 @@ def parse_breakdown(q: Mapping, limits: Limits, *, legacy: bool = True) -> Break
                 out.append("all")
             elif isinstance(c, int) and not isinstance(c, bool):
                 out.append(c)
-            elif isinstance(c, str) and c.strip().isdigit():
-                out.append(int(c))
+            elif id_digits(c) is not None:
+                out.append(id_digits(c))
             else:
-                raise ValidationError(("breakdown", i) if isinstance(b, list) else ("breakdown",), f"expected a cohort id or 'all', got {c!r}")
+                raise ValidationError(("breakdown", i) if isinstance(b, list) else ("breakdown",), f"expected a cohort id or 'all', got {brief(c)}")
         return Breakdown((BreakdownItem(property=tuple(out), type="cohort"),), limit=limit, limit_given=given, hide_other=hide)
     if isinstance(b, list):
         if len(b) != 1:

@@ -45,8 +45,8 @@ def _check_scalar(v: Any, path: tuple, limits: Limits) -> Any:
 def parse_value(v: Any, path: tuple, limits: Limits) -> Any:
     """A filter operand: scalar, or list (None members dropped) as a tuple."""
     if isinstance(v, (list, tuple)):
-        if len(v) > 10_000:
-            raise ValidationError(path, "value list longer than 10000 members")
+        if len(v) > limits.max_list_length:
+            raise ValidationError(path, f"value list of {len(v)} members exceeds max_list_length={limits.max_list_length}")
         return tuple(_check_scalar(x, path + (i,), limits) for i, x in enumerate(v) if x is not None)
     if v is None:
         return None
@@ -96,8 +96,8 @@ def parse_leaf(d: Mapping, path: tuple, limits: Limits, *, raw: bool = False) ->
     if typ != "cohort":
         if not isinstance(key, str) or not key:
             raise ValidationError(path + ("key",), f"expected a non-empty property key, got {key!r}")
-        if len(key) > 4096:
-            raise ValidationError(path + ("key",), "property key longer than 4096 characters")
+        if len(key) > limits.max_name_length:
+            raise ValidationError(path + ("key",), f"property key longer than max_name_length={limits.max_name_length}")
     gti = d.get("group_type_index")
     if typ == "group":
         if gti is None:

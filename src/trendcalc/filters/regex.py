@@ -31,6 +31,12 @@ def _compile(pattern: str, case_sensitive: bool) -> Pattern:
     return re2.compile(pattern, _options(case_sensitive))
 
 
+def compile_fixed(pattern: str) -> Pattern:
+    """One of trendcalc's own patterns that runs over stored data: RE2 (linear time), ``.``
+    matching newline. Python's ``re`` can take quadratic or exponential time on crafted text."""
+    return _compile(pattern, True)
+
+
 def _position(pattern: str, message: str) -> int:
     """Best-effort character position of an RE2 error (RE2 reports the offending fragment)."""
     _, _, fragment = message.partition(": ")

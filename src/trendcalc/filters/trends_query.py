@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import UnsupportedError, ValidationError
+from ..errors import UnsupportedError, ValidationError, brief
 from ..limits import DEFAULT_LIMITS, Limits
 from .model import Formula, Series, TrendsFilter
 from .parse import (
@@ -199,8 +199,8 @@ def _node(node: Any, path: tuple, index: int, limits: Limits) -> Series:
         kind = "ActionsNode" if "id" in node else "EventsNode"
     if kind == "DataWarehouseNode":
         raise UnsupportedError(path + ("kind",), "data warehouse series are not supported")
-    if kind not in NODE_FIELDS:
-        raise ValidationError(path + ("kind",), f"unknown series kind {kind!r}{suggest(kind, tuple(NODE_FIELDS))}")
+    if not isinstance(kind, str) or kind not in NODE_FIELDS:  # (a list kind is unhashable)
+        raise ValidationError(path + ("kind",), f"unknown series kind {brief(kind)}{suggest(kind, tuple(NODE_FIELDS))}")
     _check_keys(node, NODE_FIELDS[kind], path)
     multiplier = node.get("math_multiplier")
     if multiplier is not None and multiplier != 1:
@@ -210,11 +210,11 @@ def _node(node: Any, path: tuple, index: int, limits: Limits) -> Series:
     if node.get("fixedProperties"):
         raise UnsupportedError(path + ("fixedProperties",), "fixedProperties are not supported")
     if kind == "EventsNode":
-        ident, label = entity_identity("events", node.get("event"), node.get("name"), path + ("event",))
+        ident, label = entity_identity("events", node.get("event"), node.get("name"), path + ("event",), limits)
         return entity_series(node, "events", ident, label, path, index, limits)
     if node.get("id") is None:
         raise ValidationError(path + ("id",), "an ActionsNode needs the action `id`")
-    ident, label = entity_identity("actions", node.get("id"), node.get("name"), path + ("id",))
+    ident, label = entity_identity("actions", node.get("id"), node.get("name"), path + ("id",), limits)
     return entity_series(node, "actions", ident, label, path, index, limits)
 
 

@@ -45,10 +45,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import ValidationError
+from ..limits import DEFAULT_LIMITS, Limits
 from ..timeutil import MAX_YEAR, MIN_YEAR, UTC, datetime_to_us, to_us
 from .builder import Source, StoreBuilder, records
 from .columns import PropertyColumn, ValueDictionary
-from .ingest import MAX_STRING, Interner, properties_of
+from .ingest import Interner, properties_of
 from .readers import read_records_file
 from .tables import NO_TIME, GroupTable, PersonTable
 
@@ -80,11 +81,13 @@ def from_parquet(
     path: str | Path,
     persons: Any = None,
     groups: Any = None,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> EventStore:
     """Build from a Parquet file of events (schema: see module docstring). ``persons`` and
     ``groups`` may be records, Arrow tables or Parquet paths."""
     return cls.from_arrow(_read_parquet(path, "events"), persons=_maybe_parquet(persons, "persons"),
-                          groups=_maybe_parquet(groups, "groups"))
+                          groups=_maybe_parquet(groups, "groups"), limits=limits)
 
 
 def from_arrow(
@@ -92,8 +95,13 @@ def from_arrow(
     table: Any,
     persons: Any = None,
     groups: Any = None,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> EventStore:
-    """Build from an Arrow table of events (or anything with ``__arrow_c_stream__``)."""
+    """Build from an Arrow table of events (or anything with ``__arrow_c_stream__``);
+    ``limits``: the ingest caps (names, string sizes; see Limits)."""
+    if not isinstance(limits, Limits):
+        raise ValidationError(("limits",), "expected a trendcalc.Limits")
     pa, pc = _pa()
     table = _as_table(table, "events")
     n = table.num_rows
@@ -101,7 +109,7 @@ def from_arrow(
         if name not in table.column_names:
             raise ValidationError(("events", name), f"missing required column {name!r}")
     # event names: codes in string order, as from_records
-    names_arr, ev_codes = _encode_strings(table.column("event"), "events", "event", max_len=4096)
+    names_arr, ev_codes = _encode_strings(table.column("event"), "events", "event", max_len=limits.max_name_length)
     names = names_arr.to_pylist()
     if "" in names:
         raise ValidationError(("events", _first_row(ev_codes == names.index("")), "event"),
@@ -111,15 +119,15 @@ def from_arrow(
     new_of_old[np.asarray(order_names, dtype=np.int64)] = np.arange(len(names), dtype=np.int32)
     event = new_of_old[ev_codes] if n else np.zeros(0, np.int32)
     ts = _timestamps(table.column("timestamp"), "events", "timestamp")
-    dids, did_codes = _encode_ids(table.column("distinct_id"), "events", "distinct_id")
+    dids, did_codes = _encode_ids(table.column("distinct_id"), "events", "distinct_id", limits.max_name_length)
     order, by_time = _sort_order(event, ts)
 
     # Columns are independent from here on: build them on a small thread pool (Arrow compute and
     # NumPy gathers release the GIL), collecting results in a fixed order so errors are too.
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         person_col = table.column("person_id") if "person_id" in table.column_names else None
-        persons_job = pool.submit(_persons_and_groups, persons, groups, dids, did_codes, person_col, by_time)
-        sources = _property_sources(table, "events", RESERVED)
+        persons_job = pool.submit(_persons_and_groups, persons, groups, dids, did_codes, person_col, by_time, limits)
+        sources = _property_sources(table, "events", RESERVED, limits)
         prop_jobs = [(k, pool.submit(_ordered_column, src, order)) for k, src in sources]
         ts_job, event_job, did_job = (pool.submit(np.take, a, order) for a in (ts, event, did_codes))
         person_table, distinct_ids, group_tables = persons_job.result()
@@ -158,8 +166,8 @@ def _read_parquet(path: str | Path, what: str) -> pa.Table:
         strings = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
         strings = [s for s in strings if s not in ("uuid", "properties")]  # JSON text is mostly distinct
         return pq.read_table(path, read_dictionary=strings or None, use_threads=True, memory_map=True)
-    except (OSError, pa.ArrowException) as exc:
-        raise ValidationError((what,), f"cannot read Parquet file {str(path)!r}: {exc}") from exc
+    except (OSError, pa.ArrowException, TypeError, ValueError) as exc:  # (TypeError/ValueError: a bad path)
+        raise ValidationError((what,), f"cannot read Parquet file {str(path)[:200]!r}: {exc}") from exc
 
 
 def _maybe_parquet(x: Any, what: str) -> Any:
@@ -300,13 +308,13 @@ def _empty_string_row(uniq: pa.Array, codes: np.ndarray) -> int | None:
     return _first_row(codes == int(np.argmax(empty))) if empty.any() else None
 
 
-def _encode_ids(col: pa.ChunkedArray, what: str, name: str) -> tuple[pa.Array, np.ndarray]:
+def _encode_ids(col: pa.ChunkedArray, what: str, name: str, max_len: int = DEFAULT_LIMITS.max_name_length) -> tuple[pa.Array, np.ndarray]:
     """String ids (integers are rendered as their decimal text, as from_records does)."""
     pa, pc = _pa()
     vtype = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
     if pa.types.is_integer(vtype):
         col = pc.cast(col, pa.string())
-    uniq, codes = _encode_strings(col, what, name, max_len=4096)
+    uniq, codes = _encode_strings(col, what, name, max_len=max_len)
     row = _empty_string_row(uniq, codes)
     if row is not None:
         raise ValidationError((what, row, name), f"expected a non-empty string {name}, got ''")
@@ -329,7 +337,9 @@ def _timestamps(col: pa.ChunkedArray, what: str, name: str) -> np.ndarray:
         raw = _int64(col.cast(pa.int64()))
         us = _to_us_units(raw, t.unit)
     elif pa.types.is_integer(t) or pa.types.is_floating(t):
-        x = _int64(col.cast(pa.float64())) if pa.types.is_floating(t) else None
+        # unsigned 64-bit values above int64 (not castable) are out of range anyway: read as floats
+        as_float = pa.types.is_floating(t) or t == pa.uint64()
+        x = _int64(col.cast(pa.float64(), safe=False)) if as_float else None
         if x is None:
             secs = _int64(col.cast(pa.int64()))
             bad = (secs < -2_208_988_800) | (secs > 10_413_792_000)
@@ -408,7 +418,9 @@ def _sort_order(event: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.ndarr
 # --- properties -------------------------------------------------------------------------------
 
 
-def _property_sources(table: pa.Table, what: str, reserved: tuple[str, ...]) -> list[tuple[str, Callable[[], tuple]]]:
+def _property_sources(
+    table: pa.Table, what: str, reserved: tuple[str, ...], limits: Limits = DEFAULT_LIMITS
+) -> list[tuple[str, Callable[[], tuple]]]:
     """(key, build) per property of a table — flat ``properties.<key>``, a struct's fields, or the
     keys of JSON text — where ``build()`` returns (codes, dictionary). Keys given twice are an
     error naming the column."""
@@ -419,8 +431,8 @@ def _property_sources(table: pa.Table, what: str, reserved: tuple[str, ...]) -> 
     def add(key: str, build: Callable[[], tuple], path: tuple) -> None:
         if key in seen:
             raise ValidationError(path, f"property {key!r} is given twice")
-        if len(key) > 4096:
-            raise ValidationError(path, "property key longer than 4096 characters")
+        if len(key) > limits.max_name_length:
+            raise ValidationError(path, f"property key longer than max_name_length={limits.max_name_length}")
         seen.add(key)
         out.append((key, build))
 
@@ -434,22 +446,24 @@ def _property_sources(table: pa.Table, what: str, reserved: tuple[str, ...]) -> 
                 child = flat.field(i)
                 if flat.null_count:  # a null struct row means no properties at all
                     child = pc.if_else(flat.is_null(), pa.scalar(None, child.type), child)
-                add(field.name, partial(_typed_column, pa.chunked_array([child]), what, f"properties.{field.name}"),
+                add(field.name, partial(_typed_column, pa.chunked_array([child]), what, f"properties.{field.name}", limits),
                     (what, "properties", field.name))
         elif pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t):
-            for key, built in _json_columns(col, what).items():
+            for key, built in _json_columns(col, what, limits).items():
                 add(key, partial(lambda b: b, built), (what, "properties", key))
         else:
             raise ValidationError((what, "properties"), f"expected JSON text or a struct column, got {col.type}")
     for name in table.column_names:
         if name.startswith(PREFIX) and name not in reserved:
-            add(name[len(PREFIX):], partial(_typed_column, table.column(name), what, name), (what, name))
+            add(name[len(PREFIX):], partial(_typed_column, table.column(name), what, name, limits), (what, name))
     return out
 
 
-def _property_columns(table: pa.Table, what: str, reserved: tuple[str, ...]) -> dict[str, tuple[np.ndarray, ValueDictionary]]:
+def _property_columns(
+    table: pa.Table, what: str, reserved: tuple[str, ...], limits: Limits = DEFAULT_LIMITS
+) -> dict[str, tuple[np.ndarray, ValueDictionary]]:
     """Property columns of a table, in table row order."""
-    return {k: build() for k, build in _property_sources(table, what, reserved)}
+    return {k: build() for k, build in _property_sources(table, what, reserved, limits)}
 
 
 def _ordered_column(build: Callable[[], tuple], order: np.ndarray) -> PropertyColumn:
@@ -457,7 +471,7 @@ def _ordered_column(build: Callable[[], tuple], order: np.ndarray) -> PropertyCo
     return PropertyColumn(np.take(codes, order), dictionary)
 
 
-def _typed_column(col: pa.ChunkedArray, what: str, name: str) -> tuple[np.ndarray, ValueDictionary]:
+def _typed_column(col: pa.ChunkedArray, what: str, name: str, limits: Limits = DEFAULT_LIMITS) -> tuple[np.ndarray, ValueDictionary]:
     """One scalar-typed Arrow column → (codes, dictionary of Python values in first-seen order)."""
     pa, pc = _pa()
     t = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
@@ -478,12 +492,12 @@ def _typed_column(col: pa.ChunkedArray, what: str, name: str) -> tuple[np.ndarra
     uniq, codes = _dictionary_codes(col)
     values = uniq.to_pylist()
     if pa.types.is_string(t) or pa.types.is_large_string(t):
-        if values and max(map(len, values)) > MAX_STRING:
-            raise ValidationError((what, name), f"string longer than {MAX_STRING} characters")
+        if values and max(map(len, values)) > limits.max_ingest_string_length:
+            raise ValidationError((what, name), f"string longer than max_ingest_string_length={limits.max_ingest_string_length}")
     return codes, ValueDictionary(values)
 
 
-def _json_columns(col: pa.ChunkedArray, what: str) -> dict[str, tuple[np.ndarray, ValueDictionary]]:
+def _json_columns(col: pa.ChunkedArray, what: str, limits: Limits = DEFAULT_LIMITS) -> dict[str, tuple[np.ndarray, ValueDictionary]]:
     """JSON object text per row → one column per key; each distinct text is parsed once and each
     key gets a look-up table text-code → value-code, gathered over the rows."""
     uniq, blob = _dictionary_codes(col)
@@ -491,7 +505,7 @@ def _json_columns(col: pa.ChunkedArray, what: str) -> dict[str, tuple[np.ndarray
     keys: dict[str, tuple[Interner, np.ndarray]] = {}
     for j, text in enumerate(texts):
         try:
-            props = properties_of({"properties": text}, ())
+            props = properties_of({"properties": text}, (), limits=limits)
         except ValidationError as exc:
             raise ValidationError((what, _first_row(blob == j)) + exc.path, exc.message) from None
         for k, v in props.items():
@@ -521,7 +535,8 @@ class _ValueInterner(Interner):
 
 
 def _persons_and_groups(
-    persons: Any, groups: Any, dids: pa.Array, did_codes: np.ndarray, person_col: Any, by_time: np.ndarray | None
+    persons: Any, groups: Any, dids: pa.Array, did_codes: np.ndarray, person_col: Any, by_time: np.ndarray | None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> tuple[PersonTable, np.ndarray, dict[int, GroupTable]]:
     """The person table, the distinct_id universe (the events' distinct_ids first) and the group
     tables, with ``from_records``' rules:
@@ -532,14 +547,14 @@ def _persons_and_groups(
       rows in time order; ties go to the later row); a person_id equal to a person's ``id``
       joins that person, any other starts a new person (in the order of its distinct_ids);
     - distinct_ids left without a person get one of their own."""
-    b = StoreBuilder()
+    b = StoreBuilder(limits=limits)
     b.dids.values = dids.to_pylist()
     b.dids.index = {d: i for i, d in enumerate(b.dids.values)}
     table = None
     if _is_table(persons):
         table = _as_table(persons, "persons")
         if "distinct_ids" in table.column_names:
-            b.feed("persons", Source("persons"), records("persons", _table_records(table, "persons", PERSON_FIELDS)))
+            b.feed("persons", Source("persons"), records("persons", _table_records(table, "persons", PERSON_FIELDS, limits)))
             table = None
         elif "id" not in table.column_names:
             raise ValidationError(("persons", "id"), "missing required column 'id' (or 'distinct_ids')")
@@ -548,7 +563,7 @@ def _persons_and_groups(
     elif persons is not None:
         b.feed("persons", Source("persons"), records("persons", persons))
     if _is_table(groups):
-        b.feed("groups", Source("groups"), records("groups", _table_records(_as_table(groups, "groups"), "groups", GROUP_FIELDS)))
+        b.feed("groups", Source("groups"), records("groups", _table_records(_as_table(groups, "groups"), "groups", GROUP_FIELDS, limits)))
     elif isinstance(groups, (str, Path)):
         b.feed("groups", *read_records_file(groups, "groups"))
     elif groups is not None:
@@ -598,7 +613,7 @@ def _persons_and_groups(
             ok = ~np.asarray(col.is_null().to_numpy(zero_copy_only=False), dtype=bool)
             filled = pc.fill_null(col, pa.scalar(0, pa.int64()).cast(col.type)) if not ok.all() else col
             created_at[:n_table][ok] = _timestamps(filled, "persons", "created_at")[ok]
-        for k, (codes, d) in _property_columns(table, "persons", PERSON_FIELDS).items():
+        for k, (codes, d) in _property_columns(table, "persons", PERSON_FIELDS, limits).items():
             full = np.full(n, -1, dtype=np.int32)
             full[:n_table] = codes
             props[k] = PropertyColumn(full, d)
@@ -658,9 +673,9 @@ def _encode_ids_nullable(col: Any) -> tuple[pa.Array, np.ndarray]:
     return uniq, codes
 
 
-def _table_records(table: Any, what: str, fields: tuple[str, ...]) -> list[dict[str, Any]]:
+def _table_records(table: Any, what: str, fields: tuple[str, ...], limits: Limits = DEFAULT_LIMITS) -> list[dict[str, Any]]:
     """Rows of a small table (persons by distinct_ids, groups) as records for the record path."""
-    props = _property_columns(table, what, fields)
+    props = _property_columns(table, what, fields, limits)
     cols = {f: table.column(f).to_pylist() for f in fields if f in table.column_names and f != "properties"}
     n = table.num_rows
     out = []

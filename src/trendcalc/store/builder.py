@@ -13,7 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputRowError, ValidationError
+from ..errors import InputRowError, ValidationError, brief
+from ..jsonvalue import check_number, check_text
+from ..limits import DEFAULT_LIMITS, Limits
 from ..timeutil import to_us
 from .columns import ColumnBuilder
 from .ingest import Interner, _frozen_copy, _string_id, finish_persons, properties_of, remap_sorted
@@ -45,25 +47,30 @@ def _column(builders: dict[str, ColumnBuilder], key: str) -> ColumnBuilder:
 
 def check_errors_mode(errors: object) -> str:
     if errors not in ERRORS_MODES:
-        raise ValidationError(("errors",), f"expected one of {ERRORS_MODES}, got {errors!r}")
+        raise ValidationError(("errors",), f"expected one of {ERRORS_MODES}, got {brief(errors)}")
     return errors  # type: ignore[return-value]
 
 
-def _person_id(v: Any, path: tuple) -> str | int:
+def _person_id(v: Any, path: tuple, limits: Limits = DEFAULT_LIMITS) -> str | int:
     if isinstance(v, bool) or not isinstance(v, (str, int)) or v == "":
-        raise ValidationError(path, f"expected a non-empty string or int person id, got {v!r}")
-    return v
+        raise ValidationError(path, f"expected a non-empty string or int person id, got {brief(v)}")
+    if isinstance(v, str):
+        return check_text(v, path, limits.max_name_length, "person id", "max_name_length")
+    return check_number(v, path)  # type: ignore[return-value]
 
 
 class StoreBuilder:
     """Accumulates persons, groups and events; ``build()`` returns the EventStore arguments.
 
     ``copy=True`` deep-copies container property values (caller-owned records); file readers pass
-    freshly parsed values and skip the copy.
+    freshly parsed values and skip the copy. ``limits``: the ingest caps (see Limits).
     """
 
-    def __init__(self, *, errors: str = "raise", copy: bool = True):
+    def __init__(self, *, errors: str = "raise", copy: bool = True, limits: Limits = DEFAULT_LIMITS):
         self.errors = check_errors_mode(errors)
+        if not isinstance(limits, Limits):
+            raise ValidationError(("limits",), "expected a trendcalc.Limits")
+        self.limits = limits
         self.copy = copy
         self.dids = Interner()
         self.skipped: list[SkippedRow] = []
@@ -98,17 +105,21 @@ class StoreBuilder:
         if not isinstance(did_list, (list, tuple)) or not did_list:
             raise ValidationError(("distinct_ids",), "expected a non-empty list of distinct_ids")
         row = len(self.p_ids)
-        dids = [_string_id(d, ("distinct_ids", j), "distinct_id") for j, d in enumerate(did_list)]
+        dids = [_string_id(d, ("distinct_ids", j), "distinct_id", self.limits) for j, d in enumerate(did_list)]
         for j, d in enumerate(dids):
             prev = self.owner.get(self.dids.index.get(d, -1))
             if prev is not None:
                 raise ValidationError(("distinct_ids", j), f"distinct_id {d!r} already belongs to persons[{prev}]")
-        props = properties_of(rec, ())
+        props = properties_of(rec, (), limits=self.limits)
         ca = rec.get("created_at")
         created = NO_TIME if ca is None else to_us(ca, ("created_at",))
         pid = rec.get("id", rec.get("uuid"))
         if pid is not None and (isinstance(pid, bool) or not isinstance(pid, (str, int))):
             raise ValidationError(("id",), "expected a string or int id")
+        if isinstance(pid, str):
+            check_text(pid, ("id",), self.limits.max_name_length, "id", "max_name_length")
+        elif pid is not None:
+            check_number(pid, ("id",))
         for d in dids:
             self.owner[self.dids(d)] = row
         for k, v in props.items():
@@ -121,12 +132,12 @@ class StoreBuilder:
             raise ValidationError((), f"expected an object, got {type(rec).__name__}")
         gti = rec.get("group_type_index")
         if isinstance(gti, bool) or not isinstance(gti, int) or not 0 <= gti <= 4:
-            raise ValidationError(("group_type_index",), f"expected an int 0..4, got {gti!r}")
-        key = _string_id(rec.get("group_key"), ("group_key",), "group_key")
+            raise ValidationError(("group_type_index",), f"expected an int 0..4, got {brief(gti)}")
+        key = _string_id(rec.get("group_key"), ("group_key",), "group_key", self.limits)
         keys, builders, created = self.groups.setdefault(gti, (Interner(), {}, {}))
         if key in keys.index:
             raise ValidationError(("group_key",), f"duplicate group {key!r} of type {gti}")
-        props = properties_of(rec, ())
+        props = properties_of(rec, (), limits=self.limits)
         ca = rec.get("created_at")
         ca_us = None if ca is None else to_us(ca, ("created_at",))
         row = keys(key)
@@ -140,24 +151,26 @@ class StoreBuilder:
             raise ValidationError((), f"expected an object, got {type(rec).__name__}")
         name = rec.get("event")
         if not isinstance(name, str) or not name:
-            raise ValidationError(("event",), f"expected a non-empty event name, got {name!r}")
-        if len(name) > 4096:
-            raise ValidationError(("event",), "event name longer than 4096 characters")
-        did = _string_id(rec.get("distinct_id"), ("distinct_id",), "distinct_id")
+            raise ValidationError(("event",), f"expected a non-empty event name, got {brief(name)}")
+        limits = self.limits
+        check_text(name, ("event",), limits.max_name_length, "event name", "max_name_length")
+        did = _string_id(rec.get("distinct_id"), ("distinct_id",), "distinct_id", limits)
         if ts_us is None:
             if rec.get("timestamp") is None:
                 raise ValidationError(("timestamp",), "missing timestamp")
             ts_us = to_us(rec["timestamp"], ("timestamp",))
         u = rec.get("uuid")
-        if u is not None and not isinstance(u, str):
-            raise ValidationError(("uuid",), "expected a string uuid")
-        props = properties_of(rec, ())
+        if u is not None:
+            if not isinstance(u, str):
+                raise ValidationError(("uuid",), "expected a string uuid")
+            check_text(u, ("uuid",), limits.max_name_length, "uuid", "max_name_length")
+        props = properties_of(rec, (), limits=limits)
         pid = rec.get("person_id")
         pprops = None
         if pid is not None:
-            pid = _person_id(pid, ("person_id",))
+            pid = _person_id(pid, ("person_id",), limits)
             if rec.get("person_properties") is not None:
-                pprops = properties_of(rec, (), "person_properties")
+                pprops = properties_of(rec, (), "person_properties", limits)
         # validated: keep it
         i = len(self.ts)
         self.ts.append(ts_us)
@@ -271,8 +284,8 @@ def records(kind: str, recs: Iterable[Any] | None) -> Iterable[Item]:
     """In-memory records as feed items (row = 0-based index)."""
     if recs is None:
         return ()
-    if isinstance(recs, (str, bytes, Mapping)):
-        raise ValidationError((kind,), f"expected an iterable of {kind[:-1]} objects")
+    if isinstance(recs, (str, bytes, Mapping)) or not hasattr(recs, "__iter__"):
+        raise ValidationError((kind,), f"expected an iterable of {kind[:-1]} objects, got {type(recs).__name__}")
     return ((i, rec, None) for i, rec in enumerate(recs))
 
 

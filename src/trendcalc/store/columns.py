@@ -24,7 +24,9 @@ BREAKDOWN_NULL = "$$_posthog_breakdown_null_$$"
 BREAKDOWN_OTHER = "$$_posthog_breakdown_other_$$"
 
 _JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')  # what json.dumps(ensure_ascii=False) escapes in a string
-_NUMBER_RE = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+# Linear: "\d+\.?\d*" (the same language) backtracked in O(n²) on a long digit run that is not a
+# number ("1111…x": a 1 MiB property value took hours).
+_NUMBER_RE = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 
 
 def render_text(v: Any) -> str:

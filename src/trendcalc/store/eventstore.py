@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..limits import DEFAULT_LIMITS, Limits
 from ..timeutil import us_to_datetime
 from . import builder
 from .columns import PropertyColumn
@@ -63,7 +64,8 @@ class EventStore:
     # --- construction ---------------------------------------------------------------------------
     # Every constructor takes persons/groups as records, a DataFrame or a file path, and
     # ``errors="raise"`` (a bad row raises ValidationError naming where it is) or ``"skip"`` (bad
-    # rows are left out and listed in ``store.ingest_report``, with an IngestWarning). See
+    # rows are left out and listed in ``store.ingest_report``, with an IngestWarning), and
+    # ``limits`` (tc.Limits: max_ingest_string_length, max_ingest_depth, max_name_length). See
     # store/builder.py for the rules, readers.py for files and CSV columns, frames.py for frames.
     ingest_report: IngestReport | None = None  # what the constructor read, kept and skipped
 
@@ -76,6 +78,7 @@ class EventStore:
         *,
         errors: str = "raise",
         progress: bool | None = None,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> EventStore:
         """Build from dict records (see DESIGN.md); bad input raises ValidationError naming
         ``events[i].field`` (or ``persons[i]...``/``groups[i]...``). Inputs are never mutated.
@@ -85,7 +88,7 @@ class EventStore:
         items = builder.records("events", events)
         total = len(events) if hasattr(events, "__len__") else None
         items = builder.counted(items, total, progress, "ingesting events")
-        b = builder.StoreBuilder(errors=errors)
+        b = builder.StoreBuilder(errors=errors, limits=limits)
         return builder.build_store(cls, b, (builder.Source("events"), items), persons, groups, progress)
 
     @classmethod
@@ -97,11 +100,12 @@ class EventStore:
         *,
         errors: str = "raise",
         progress: bool | None = None,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> EventStore:
         """Build from a JSON-lines file of events (``.gz`` is decompressed; a ``.json`` file may
         hold one array). Records are as in ``from_records``, ``properties`` may be JSON text.
         A bad line raises InputRowError (a ValidationError) naming the file, line and field."""
-        b = builder.StoreBuilder(errors=errors, copy=False)
+        b = builder.StoreBuilder(errors=errors, copy=False, limits=limits)
         return builder.build_store(cls, b, read_records_file(path, "events", progress), persons, groups, progress)
 
     @classmethod
@@ -115,42 +119,45 @@ class EventStore:
         delimiter: str = ",",
         errors: str = "raise",
         progress: bool | None = None,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> EventStore:
         """Build from a CSV file with a header: ``event``, ``distinct_id``, ``timestamp``, then
         ``properties`` (JSON text) and/or one column per property (``$browser``,
         ``properties.plan``, ...); ``rename`` maps your column names to these. Details in
         ``trendcalc.store.readers``."""
-        b = builder.StoreBuilder(errors=errors, copy=False)
+        b = builder.StoreBuilder(errors=errors, copy=False, limits=limits)
         events = read_csv(path, rename=rename, delimiter=delimiter, progress=progress)
         return builder.build_store(cls, b, events, persons, groups, progress)
 
     @classmethod
     def from_pandas(
         cls, df: Any, persons: Any = None, groups: Any = None, *, rename: Mapping[str, str] | None = None,
-        errors: str = "raise", progress: bool | None = None,
+        errors: str = "raise", progress: bool | None = None, limits: Limits = DEFAULT_LIMITS,
     ) -> EventStore:
         """Build from a pandas DataFrame with the CSV columns (typed cells are kept; null/NaN/NaT
         are absent). Needs ``trendcalc[pandas]``."""
         from .frames import pandas_items
 
-        return cls._from_frame(pandas_items(_need(df, "pandas"), rename), len(df), persons, groups, errors, progress)
+        return cls._from_frame(pandas_items(_need(df, "pandas"), rename), len(df), persons, groups, errors, progress, limits)
 
     @classmethod
     def from_polars(
         cls, df: Any, persons: Any = None, groups: Any = None, *, rename: Mapping[str, str] | None = None,
-        errors: str = "raise", progress: bool | None = None,
+        errors: str = "raise", progress: bool | None = None, limits: Limits = DEFAULT_LIMITS,
     ) -> EventStore:
         """Build from a Polars DataFrame with the CSV columns (typed cells are kept; nulls are
         absent). Needs ``trendcalc[polars]``."""
         from .frames import polars_items
 
-        return cls._from_frame(polars_items(_need(df, "polars"), rename), len(df), persons, groups, errors, progress)
+        return cls._from_frame(polars_items(_need(df, "polars"), rename), len(df), persons, groups, errors, progress, limits)
 
     @classmethod
-    def _from_frame(cls, events: Any, n: int, persons: Any, groups: Any, errors: str, progress: bool | None) -> EventStore:
+    def _from_frame(
+        cls, events: Any, n: int, persons: Any, groups: Any, errors: str, progress: bool | None, limits: Limits
+    ) -> EventStore:
         source, items = events
         items = builder.counted(items, n, progress, "ingesting events")
-        b = builder.StoreBuilder(errors=errors, copy=False)
+        b = builder.StoreBuilder(errors=errors, copy=False, limits=limits)
         return builder.build_store(cls, b, (source, items), persons, groups, progress)
 
     # --- persistence (store/persist.py) ---------------------------------------------------------
@@ -171,19 +178,21 @@ class EventStore:
         return load_store(cls, path, verify=verify)
 
     @classmethod
-    def from_arrow(cls, table: Any, persons: Any = None, groups: Any = None) -> EventStore:
+    def from_arrow(cls, table: Any, persons: Any = None, groups: Any = None, *, limits: Limits = DEFAULT_LIMITS) -> EventStore:
         """Build from a pyarrow Table of events (extra ``arrow``); schema in ``store/arrow.py``."""
         from .arrow import from_arrow
 
-        return from_arrow(cls, table, persons=persons, groups=groups)
+        return from_arrow(cls, table, persons=persons, groups=groups, limits=limits)
 
     @classmethod
-    def from_parquet(cls, path: str | Path, persons: Any = None, groups: Any = None) -> EventStore:
+    def from_parquet(
+        cls, path: str | Path, persons: Any = None, groups: Any = None, *, limits: Limits = DEFAULT_LIMITS
+    ) -> EventStore:
         """Build from a Parquet file of events (extra ``arrow``); persons/groups may be records,
         Arrow tables or Parquet paths. Schema in ``store/arrow.py``."""
         from .arrow import from_parquet
 
-        return from_parquet(cls, path, persons=persons, groups=groups)
+        return from_parquet(cls, path, persons=persons, groups=groups, limits=limits)
 
     # --- access ---------------------------------------------------------------------------------
     def __len__(self) -> int:

@@ -7,42 +7,40 @@ index and field, before anything is built, so no partial store ever exists.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from ..errors import ValidationError
+from ..errors import ValidationError, brief
+from ..jsonvalue import check_number, check_text
+from ..limits import DEFAULT_LIMITS, Limits
 from .tables import NO_TIME, PersonTable
 
-MAX_STRING = 1 << 20  # 1 MiB per string value/key; larger is almost surely a mistake
-MAX_DEPTH = 32
 
-
-def check_json_value(v: Any, path: tuple, depth: int = 0) -> None:
-    """Raise ValidationError unless ``v`` is a JSON value of sane size."""
-    if v is None or isinstance(v, bool) or isinstance(v, int):
+def check_json_value(v: Any, path: tuple, depth: int = 0, limits: Limits = DEFAULT_LIMITS) -> None:
+    """Raise ValidationError unless ``v`` is a JSON value of sane size: finite numbers within
+    float range, valid Unicode, Limits.max_ingest_string_length and max_ingest_depth."""
+    if v is None or isinstance(v, bool):
         return
-    if isinstance(v, float):
-        if not math.isfinite(v):
-            raise ValidationError(path, f"expected a finite number, got {v!r}")
+    if isinstance(v, (int, float)):
+        check_number(v, path)  # a huge int would break float() and str() later
         return
     if isinstance(v, str):
-        if len(v) > MAX_STRING:
-            raise ValidationError(path, f"string of {len(v)} characters exceeds {MAX_STRING}")
+        check_text(v, path, limits.max_ingest_string_length, limit="max_ingest_string_length")
         return
-    if depth >= MAX_DEPTH:
-        raise ValidationError(path, f"value nested deeper than {MAX_DEPTH} levels")
+    if depth >= limits.max_ingest_depth:
+        raise ValidationError(path, f"value nested deeper than max_ingest_depth={limits.max_ingest_depth}")
     if isinstance(v, Mapping):
         for k, x in v.items():
             if not isinstance(k, str):
                 raise ValidationError(path, f"object keys must be strings, got {type(k).__name__}")
-            check_json_value(x, path + (k,), depth + 1)
+            check_text(k, path, limits.max_name_length, "key", "max_name_length")
+            check_json_value(x, path + (k,), depth + 1, limits)
         return
     if isinstance(v, (list, tuple)):
         for i, x in enumerate(v):
-            check_json_value(x, path + (i,), depth + 1)
+            check_json_value(x, path + (i,), depth + 1, limits)
         return
     raise ValidationError(path, f"expected a JSON value, got {type(v).__name__}")
 
@@ -54,36 +52,66 @@ def _frozen_copy(v: Any) -> Any:
     return v
 
 
-def properties_of(rec: Mapping, path: tuple, field: str = "properties") -> Mapping:
+class JSONTextError(ValueError):
+    """JSON text that does not decode (with ``msg`` like json.JSONDecodeError)."""
+
+    def __init__(self, msg: str):
+        super().__init__(msg)
+        self.msg = msg
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """object_pairs_hook: a key given twice in one object is ambiguous, so it is an error."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise JSONTextError(f"key {brief(k, 60)} appears twice in one object")
+            seen.add(k)
+    return out
+
+
+def loads_json(text: str | bytes) -> Any:
+    """json.loads for ingested text, raising only JSONTextError: also for nesting deep enough to
+    exhaust the stack, integers too long to convert, and a key given twice in one object."""
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except JSONTextError:
+        raise
+    except RecursionError:
+        raise JSONTextError("nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, bad UTF-8 in bytes, an over-long integer
+        raise JSONTextError(getattr(exc, "msg", None) or str(exc)[:200]) from None
+
+
+def properties_of(rec: Mapping, path: tuple, field: str = "properties", limits: Limits = DEFAULT_LIMITS) -> Mapping:
     props = rec.get(field)
     if props is None:
         return {}
     if isinstance(props, str):  # PostHog exports may carry properties as JSON text
         try:
-            props = json.loads(props)
-        except ValueError as exc:
-            raise ValidationError(path + (field,), "expected an object (or JSON text of one)") from exc
+            props = loads_json(props)
+        except JSONTextError as exc:
+            raise ValidationError(path + (field,), f"expected an object (or JSON text of one): {exc.msg}") from None
     if not isinstance(props, Mapping):
         raise ValidationError(path + (field,), f"expected an object, got {type(props).__name__}")
     for k, v in props.items():
         if not isinstance(k, str):
-            raise ValidationError(path + (field,), f"property keys must be strings, got {k!r}")
-        if len(k) > 4096:
-            raise ValidationError(path + (field,), "property key longer than 4096 characters")
-        check_json_value(v, path + (field, k))
+            raise ValidationError(path + (field,), f"property keys must be strings, got {brief(k)}")
+        check_text(k, path + (field,), limits.max_name_length, "property key", "max_name_length")
+        check_json_value(v, path + (field, k), 0, limits)
     return props
 
 
-def _string_id(v: Any, path: tuple, what: str) -> str:
+def _string_id(v: Any, path: tuple, what: str, limits: Limits = DEFAULT_LIMITS) -> str:
     if isinstance(v, bool) or v is None:
         raise ValidationError(path, f"expected a non-empty string {what}")
     if isinstance(v, int):
-        v = str(v)
+        v = str(check_number(v, path))
     if not isinstance(v, str) or not v:
-        raise ValidationError(path, f"expected a non-empty string {what}, got {v!r}")
-    if len(v) > 4096:
-        raise ValidationError(path, f"{what} longer than 4096 characters")
-    return v
+        raise ValidationError(path, f"expected a non-empty string {what}, got {brief(v)}")
+    return check_text(v, path, limits.max_name_length, what, "max_name_length")
 
 
 class Interner:

@@ -6,6 +6,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 
 class Memo:
     """``get(key, build)`` computes ``build()`` once per key; concurrent callers may both build,
@@ -22,6 +24,17 @@ class Memo:
             return self._values[key]
         except KeyError:
             pass
-        value = build()
+        value = _frozen(build())
         with self._lock:
             return self._values.setdefault(key, value)
+
+
+def _frozen(value: Any) -> Any:
+    """Shared arrays are read-only, so no caller can change what other queries (or threads) read."""
+    if isinstance(value, np.ndarray):
+        value.flags.writeable = False
+    elif isinstance(value, tuple):
+        for v in value:
+            if isinstance(v, np.ndarray):
+                v.flags.writeable = False
+    return value

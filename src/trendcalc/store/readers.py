@@ -26,20 +26,37 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import json
 import re
+import zlib
 from collections.abc import Iterator, Mapping
+from os import PathLike
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import InputRowError, ValidationError
+from ..errors import InputRowError, ValidationError, brief
 from .builder import Item, Source
+from .ingest import JSONTextError, loads_json
 from .progress import LARGE_BYTES, progress_bar
 
 RESERVED = ("event", "distinct_id", "timestamp", "uuid", "person_id", "properties", "person_properties")
 _EPOCH_RE = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
 _CSV_FIELD_LIMIT = 16 << 20
 _TICK = 4096  # rows between progress updates
+# What reading a (possibly gzipped) file can raise besides decoding: a truncated or corrupt .gz
+# (EOFError, zlib.error, gzip.BadGzipFile) or an I/O error (OSError).
+_READ_ERRORS = (OSError, EOFError, zlib.error)
+
+
+def _unreadable(kind: str, path: Path, exc: BaseException) -> ValidationError:
+    reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return ValidationError((kind,), f"cannot read {str(path)!r}: {reason}")
+
+
+def file_path(path: Any, kind: str) -> Path:
+    """``path`` as a Path, or ValidationError for what cannot name a file (an int, a NUL byte)."""
+    if not isinstance(path, (str, PathLike)) or "\x00" in str(path):
+        raise ValidationError((kind,), f"expected a file path, got {brief(path)}")
+    return Path(path)
 
 
 def _open_binary(path: Path, kind: str) -> IO[bytes]:
@@ -47,8 +64,8 @@ def _open_binary(path: Path, kind: str) -> IO[bytes]:
         if path.suffix == ".gz":
             return gzip.open(path, "rb")
         return open(path, "rb")
-    except OSError as exc:
-        raise ValidationError((kind,), f"cannot read {str(path)!r}: {exc.strerror}") from exc
+    except (OSError, ValueError) as exc:
+        raise _unreadable(kind, path, exc) from exc
 
 
 def _size(path: Path) -> int | None:
@@ -60,7 +77,7 @@ def _size(path: Path) -> int | None:
 
 def read_jsonl(path: str | Path, kind: str, progress: bool | None = None) -> tuple[Source, Iterator[Item]]:
     """One JSON object per line (blank lines ignored); rows are 1-based line numbers."""
-    path = Path(path)
+    path = file_path(path, kind)
     fh = _open_binary(path, kind)
 
     def items() -> Iterator[Item]:
@@ -68,7 +85,7 @@ def read_jsonl(path: str | Path, kind: str, progress: bool | None = None) -> tup
         done = 0
         try:
             with fh:
-                for lineno, line in enumerate(fh, 1):
+                for lineno, line in enumerate(_read_lines(fh, path, kind), 1):
                     done += len(line)
                     if lineno % _TICK == 0:
                         bar.update(done)
@@ -76,9 +93,9 @@ def read_jsonl(path: str | Path, kind: str, progress: bool | None = None) -> tup
                     if not line.strip():
                         continue
                     try:
-                        rec = json.loads(line)
-                    except ValueError as exc:
-                        msg = getattr(exc, "msg", None) or "not UTF-8"
+                        rec = loads_json(line)
+                    except JSONTextError as exc:
+                        msg = "not UTF-8" if exc.msg.startswith("'utf-8' codec") else exc.msg
                         yield lineno, ValidationError((), f"invalid JSON: {msg}"), None
                         continue
                     if not isinstance(rec, dict):
@@ -90,15 +107,24 @@ def read_jsonl(path: str | Path, kind: str, progress: bool | None = None) -> tup
     return Source(str(path), "line"), items()
 
 
+def _read_lines(fh: IO[bytes], path: Path, kind: str) -> Iterator[bytes]:
+    try:
+        yield from fh
+    except _READ_ERRORS as exc:
+        raise _unreadable(kind, path, exc) from None
+
+
 def read_json(path: str | Path, kind: str) -> tuple[Source, Iterator[Item]]:
     """A JSON array of objects, or an object holding one under ``results`` (PostHog's API) or
     under ``kind``; rows are 0-based positions in the array."""
-    path = Path(path)
+    path = file_path(path, kind)
     with _open_binary(path, kind) as fh:
         try:
-            doc = json.loads(fh.read())
-        except ValueError as exc:
-            raise ValidationError((kind,), f"{path}: invalid JSON: {getattr(exc, 'msg', exc)}") from exc
+            doc = loads_json(fh.read())
+        except JSONTextError as exc:
+            raise ValidationError((kind,), f"{path}: invalid JSON: {exc.msg}") from None
+        except _READ_ERRORS as exc:
+            raise _unreadable(kind, path, exc) from None
     if isinstance(doc, Mapping):
         doc = doc.get("results", doc.get(kind))
     if not isinstance(doc, list):
@@ -109,7 +135,7 @@ def read_json(path: str | Path, kind: str) -> tuple[Source, Iterator[Item]]:
 def read_records_file(path: str | Path, kind: str, progress: bool | None = None) -> tuple[Source, Iterator[Item]]:
     """By extension: ``.json`` (array), ``.csv`` (events only) or JSON lines (anything else,
     ``.jsonl``/``.ndjson`` usually); a ``.gz`` suffix is decompressed."""
-    p = Path(path)
+    p = file_path(path, kind)
     ext = p.suffixes[-2] if p.suffix == ".gz" and len(p.suffixes) > 1 else p.suffix
     if ext == ".json":
         return read_json(p, kind)
@@ -125,6 +151,8 @@ class ColumnLayout:
     """What each column of a CSV header or a DataFrame means (see the module docstring)."""
 
     def __init__(self, header: list[str], rename: Mapping[str, str] | None):
+        if rename is not None and not (isinstance(rename, Mapping) and all(isinstance(v, str) for v in rename.values())):
+            raise ValidationError(("rename",), "expected a mapping of column name to column name")
         rename = dict(rename or {})
         self.fixed: list[tuple[int, str]] = []
         self.flat: list[tuple[int, str]] = []
@@ -133,7 +161,7 @@ class ColumnLayout:
         seen: dict[tuple[str, str], str] = {}
         for i, raw in enumerate(header):
             if not isinstance(raw, str):
-                raise ValidationError((i,), f"column names must be strings, got {raw!r}")
+                raise ValidationError((i,), f"column names must be strings, got {brief(raw)}")
             name = rename.get(raw, raw)
             if not name:
                 raise ValidationError((i,), "empty column name in the header")
@@ -183,7 +211,7 @@ class ColumnLayout:
             if cell is not missing and cell != missing:
                 rec[name] = cell
         ts = rec.get("timestamp")
-        if isinstance(ts, str) and _EPOCH_RE.match(ts):
+        if isinstance(ts, str) and len(ts) <= 32 and _EPOCH_RE.match(ts):  # (not int() of 5000 digits)
             rec["timestamp"] = float(ts) if "." in ts else int(ts)
         rec["properties"] = self._merge(row, self.props_json, self.flat, missing)
         if self.person_json >= 0 or self.person_flat:
@@ -195,8 +223,8 @@ class ColumnLayout:
         cell = row[json_col] if json_col >= 0 else missing
         if isinstance(cell, str) and cell != "":
             try:
-                cell = json.loads(cell)
-            except ValueError as exc:
+                cell = loads_json(cell)
+            except JSONTextError as exc:
                 raise ValidationError((self.header[json_col],), f"invalid JSON: {exc.msg}") from None
         if isinstance(cell, Mapping):
             out = dict(cell)
@@ -213,7 +241,9 @@ def read_csv(
     path: str | Path, *, rename: Mapping[str, str] | None = None, delimiter: str = ",", progress: bool | None = None
 ) -> tuple[Source, Iterator[Item]]:
     """CSV events (see the module docstring); rows are 1-based line numbers (the header is line 1)."""
-    path = Path(path)
+    path = file_path(path, "events")
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\r\n\"":
+        raise ValidationError(("delimiter",), f"expected one character (not a quote or newline), got {brief(delimiter)}")
     if csv.field_size_limit() < _CSV_FIELD_LIMIT:
         csv.field_size_limit(_CSV_FIELD_LIMIT)
     raw = _open_binary(path, "events")
@@ -227,6 +257,9 @@ def read_csv(
     except (csv.Error, UnicodeDecodeError) as exc:
         fh.close()
         raise InputRowError.at("events", str(path), 1, "line", (), f"unreadable CSV header: {exc}") from None
+    except _READ_ERRORS as exc:
+        fh.close()
+        raise _unreadable("events", path, exc) from None
     try:
         layout = ColumnLayout(header, rename)
     except ValidationError as exc:
@@ -247,6 +280,8 @@ def read_csv(
                         break
                     except (csv.Error, UnicodeDecodeError) as exc:
                         raise InputRowError.at("events", str(path), reader.line_num, "line", (), f"unreadable CSV: {exc}") from None
+                    except _READ_ERRORS as exc:
+                        raise _unreadable("events", path, exc) from None
                     line = reader.line_num
                     if start % _TICK == 0 and not isinstance(raw, gzip.GzipFile):
                         now = raw.tell()
