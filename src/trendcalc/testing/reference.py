@@ -676,7 +676,7 @@ def earliest_timestamp(world: World, filt: TrendsFilter, project: Project) -> dt
 
 # --- §6: breakdown values ----------------------------------------------------------------------
 
-NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")  # no nested optional runs: linear
 
 
 def render_text(v: Any) -> str:
