@@ -219,3 +219,14 @@ def test_year_range_is_validated():
         tc.trends(STORE, {"events": [{"id": "e"}], "date_from": "1901-01-01", "interval": "month",
                           "compare": True, "compare_to": "-5y"}, now=NOW)
     assert exc.value.path == ("compare_to",) and "1896" in exc.value.message
+
+
+def test_previous_period_length_uses_the_wall_clock_date_to_across_a_dst_gap():
+    # found by tests/property: at 03:00 CEST on the spring-forward day, "-1h" by hour ends at the
+    # skipped wall time 02:59:59.999999; PostHog subtracts wall clocks, so the previous period is
+    # 171 hours like the current one (the engine used to read 03:59:59 and give 172).
+    store = tc.EventStore.from_records([])
+    q = {"events": [{"id": "a"}], "interval": "hour", "date_from": "-7d", "date_to": "-1h", "compare": True}
+    res = tc.trends(store, q, project=tc.Project(timezone="Europe/Berlin"), now="2016-03-27T01:00:00Z").to_dicts()
+    assert [len(r["days"]) for r in res] == [171, 171]
+    assert res[1]["days"][-1] == "2016-03-19 02:00:00"

@@ -228,7 +228,9 @@ def resolve_range(
             end = end.replace(minute=59, second=59, microsecond=999999)
         elif relative_to:
             end = end.replace(second=59, microsecond=999999)
-    return DateRange(start, _resolve_local(end, tz), from_mapping, to_mapping, date_to is not None, interval, explicit, exact)
+    # date_to stays a wall-clock time (possibly one DST skips) like PostHog's datetime: instants
+    # come from astimezone(UTC), which reads it forward, and compare subtracts wall clocks (§8.2)
+    return DateRange(start, end, from_mapping, to_mapping, date_to is not None, interval, explicit, exact)
 
 
 @attrs.frozen

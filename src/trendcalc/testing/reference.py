@@ -1006,7 +1006,8 @@ def series_rows(world: World, filt: TrendsFilter, project: Project, series: Seri
     """The series' events with lo <= ts <= hi that pass every filter (§4.1)."""
     return [
         e for e in world.events
-        if series_matches(world, series, project, e) and lo <= e["ts"] <= hi and row_filters_pass(world, filt, series, project, e)
+        if series_matches(world, series, project, e) and lo <= e["ts"] <= hi and sampled(e, filt.sampling_factor)
+        and row_filters_pass(world, filt, series, project, e)
     ]
 
 
@@ -1019,7 +1020,7 @@ def first_time_rows(world: World, filt: TrendsFilter, project: Project, series: 
     lo, hi = whole_second(lower_bound(q.range, project.week_start_day)), whole_second(q.range.date_to)
     by_person: dict[Any, list[dict[str, Any]]] = {}
     for e in sorted(world.events, key=lambda e: (e["ts"], e["event"], e["index"])):
-        if series_matches(world, series, project, e) and e["ts"] <= hi:
+        if series_matches(world, series, project, e) and e["ts"] <= hi and sampled(e, filt.sampling_factor):
             by_person.setdefault(e["person"], []).append(e)
     out = []
     for events in by_person.values():
@@ -1104,7 +1105,9 @@ def series_dict(filt: TrendsFilter, project: Project, q: Query, values: list[flo
     if filt.display in TOTAL_VALUE_DISPLAYS:
         v = values[0] if values else 0.0
         counting = effective_math(q.series.math, filt.interval) in COUNTING_MATHS
-        d.update(data=[], days=[], count=0, aggregated_value=int(v) if counting else float(v))
+        math_name = effective_math(q.series.math, filt.interval)
+        aggregated = int(v) if counting else float(v)
+        d.update(data=[], days=[], count=0, aggregated_value=correct_for_sampling(aggregated, filt.sampling_factor, math_name))
     else:
         data = list(values)
         if filt.display == CUMULATIVE_DISPLAY:
@@ -1112,11 +1115,13 @@ def series_dict(filt: TrendsFilter, project: Project, q: Query, values: list[flo
         if filt.smoothing_intervals > 1 and not has_breakdown:
             data = smooth(data, filt.smoothing_intervals)
         rendered = render_numbers(data)
+        count = (rendered[-1] if rendered else 0) if filt.display == CUMULATIVE_DISPLAY else float(sum(data))
+        math_name = effective_math(q.series.math, filt.interval)
         d.update(
-            data=rendered,
+            data=[correct_for_sampling(v, filt.sampling_factor, math_name) for v in rendered],  # §10.1: per point
             days=[day_string(s, q.range.interval) for s in q.starts],
             labels=[label(s, q.range.interval, q.label_range or q.range, project.week_start_day) for s in q.starts],
-            count=(rendered[-1] if rendered else 0) if filt.display == CUMULATIVE_DISPLAY else float(sum(data)),
+            count=correct_for_sampling(count, filt.sampling_factor, math_name),
         )
     if has_breakdown:
         d["breakdown_value"] = list(breakdown) if isinstance(breakdown, tuple) else breakdown
@@ -1183,8 +1188,31 @@ def check_supported(filt: TrendsFilter) -> None:
     if filt.formulas and (filt.breakdown is not None or filt.compare):
         raise ReferenceUnsupported("formulas with a breakdown or compare")
 
-    if filt.sampling_factor is not None:
-        raise ReferenceUnsupported("sampling")
+
+
+# --- §10.1: sampling ------------------------------------------------------------------------------
+
+SAMPLING_CORRECTED = COUNTING_MATHS + ("sum",)
+
+
+def sampled(event: dict[str, Any], factor: float | None) -> bool:
+    """``SAMPLE f`` on cityHash64(distinct_id): keep the distinct_ids whose hash is below f·2^64
+    (f read as an exact decimal fraction). The hash itself is shared with the engine."""
+    if factor is None:
+        return True
+    from fractions import Fraction
+
+    from ..store.cityhash import cityhash64
+
+    ratio = Fraction(repr(float(factor)))
+    return ratio >= 1 or cityhash64(event["distinct_id"]) < int(ratio * (1 << 64))
+
+
+def correct_for_sampling(value: Any, factor: float | None, math_name: str) -> Any:
+    """round(value · 1/f) (half to even) for the counting maths and sum; others unchanged."""
+    if not factor or factor == 1 or math_name not in SAMPLING_CORRECTED:
+        return value
+    return round(value * (1 / factor))
 
 
 # --- §7: formulas --------------------------------------------------------------------------------

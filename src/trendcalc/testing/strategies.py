@@ -567,6 +567,8 @@ def trends_filters(draw: st.DrawFn, *, now: dt.datetime | None = None, timezone:
         q["smoothing_intervals"] = draw(st.integers(2, max_smoothing))
     if draw(st.integers(0, 5)) == 0:
         q["aggregation_group_type_index"] = draw(st.sampled_from((0, 1)))
+    if draw(st.integers(0, 6)) == 0:
+        q["sampling_factor"] = draw(st.sampled_from((0.1, 0.3, 0.5, 1)))
     if breakdown or (breakdown is None and draw(st.booleans())):
         q.update(draw(breakdown_filters()))
     if compare or (compare is None and draw(st.integers(0, 3)) == 0):
@@ -605,6 +607,7 @@ def to_trends_query(legacy: dict[str, Any]) -> dict[str, Any]:
     if legacy.get("explicit_date"):
         q["dateRange"]["explicitDate"] = True
     for src, dst in (("properties", "properties"), ("filter_test_accounts", "filterTestAccounts"),
+                     ("sampling_factor", "samplingFactor"),
                      ("aggregation_group_type_index", "aggregation_group_type_index")):
         if src in legacy:
             q[dst] = legacy[src]
