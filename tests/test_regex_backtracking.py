@@ -20,7 +20,6 @@ from .fuzz.support import hang_guard
 # Patterns that only ever see short, bounded text: name -> the bound that makes them safe.
 BOUNDED = {
     "trendcalc.engine.timeaxis._RELATIVE": "date strings are at most 64 characters (parse._date, compare_to)",
-    "trendcalc.testing.reference.RELATIVE": "the reference reads the same parsed date strings (at most 64 characters)",
     "trendcalc.formula.parser._BAD_NUMBER": "formula text is at most max_formula_length characters",
 }
 # Patterns the package only ever uses with .match (anchored at the start): only that is checked.
