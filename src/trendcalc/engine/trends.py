@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from ..errors import UnsupportedError, ValidationError
+from ..errors import ValidationError
 from ..filters.model import Series, TrendsFilter
 from ..filters.properties import mask_rows
 from ..filters.properties_parse import parse_test_account_filters
@@ -20,7 +20,7 @@ from ..limits import Limits
 from ..project import Project
 from ..results import SeriesResult, TrendsResult, numbers
 from ..store import EventStore
-from ..timeutil import UTC, datetime_to_us, us_to_datetime
+from ..timeutil import UTC, us_to_datetime
 from . import breakdown as bd
 from . import sampling
 from .context import Frame, QueryContext
@@ -447,4 +447,4 @@ def resolve_now(now: Any) -> dt.datetime:
     return us_to_datetime(to_us(now, ("now",)))
 
 
-__all__ = ["run_trends", "resolve_now", "Query", "UnsupportedError", "datetime_to_us"]
+__all__ = ["Query", "resolve_now", "run_trends"]
