@@ -9,9 +9,11 @@ from __future__ import annotations
 import datetime as dt
 
 from hypothesis import example, given
+from hypothesis import strategies as st
 
 import trendcalc as tc
 from trendcalc.limits import Limits
+from trendcalc.testing import reference
 from trendcalc.testing import strategies as tst
 from trendcalc.testing.reference import TOTAL_VALUE_DISPLAYS, comparable
 
@@ -129,4 +131,53 @@ def test_cumulative(scenario):
 @given(tst.scenarios(query_form=True, intervals=("minute", "hour", "day", "week", "month"),
                      date_froms=("-30M", "-3h", "dStart", "-7d", "-24h", "-1dStart", "all", "mStart")))
 def test_trends_query_form(scenario):
+    assert_same(scenario)
+
+
+# --- property filters, event by event ------------------------------------------------------------
+
+
+@st.composite
+def filter_scenarios(draw, sources=reference.PROPERTY_SOURCES, operators=tuple(tst.OPERATOR_VALUES),
+                     actions: bool = True):
+    """A world whose events carry their index (``eid``) and a query over all of them (or one
+    action) broken down by it: the answer says, event by event, which ones pass the filters
+    (one or two leaves, or any property filter shape)."""
+    w = draw(tst.worlds(min_events=5, max_events=40))
+    events = [{**e, "properties": {**(e.get("properties") or {}), "eid": i}} for i, e in enumerate(w.events)]
+    series = {"id": None, "type": "events"}
+    if actions and w.project.actions and draw(st.booleans()):
+        series = {"id": draw(st.sampled_from([a["id"] for a in w.project.actions])), "type": "actions"}
+    kw = {"sources": sources, "operators": operators, "cohort_ids": [c["id"] for c in w.project.cohorts],
+          "now": w.now, "timezone": w.project.timezone}
+    leaf = tst.property_leaves(**kw)
+    props = draw(st.one_of(st.lists(leaf, min_size=1, max_size=2),
+                           st.fixed_dictionaries({"type": st.just("OR"), "values": st.lists(leaf, min_size=2, max_size=2)}),
+                           tst.property_filters(**kw)))
+    q = {"events" if series["type"] == "events" else "actions": [series], "date_from": "2000-01-01",
+         "date_to": "2100-01-01", "display": "ActionsTable", "breakdown": "eid", "breakdown_limit": 1000,
+         "properties": props}
+    if draw(st.integers(0, 3)) == 0:
+        q["filter_test_accounts"] = True
+    return tst.Scenario(tst.World(events, w.persons, w.groups, w.project, w.now), q)
+
+
+@given(filter_scenarios())
+def test_property_filters_event_by_event(scenario):
+    assert_same(scenario)
+
+
+@given(filter_scenarios(sources=("session", "event_metadata", "person")))
+def test_session_metadata_and_person_filters(scenario):
+    assert_same(scenario)
+
+
+@given(filter_scenarios(sources=("element", "cohort", "event")))
+def test_element_cohort_filters_and_actions(scenario):
+    assert_same(scenario)
+
+
+@given(filter_scenarios(operators=tuple(reference.DATE_OPERATORS + reference.SEMVER_OPERATORS
+                                        + reference.SEMVER_RANGE_OPERATORS) + ("is_cleaned_path_exact", "exact", "gt")))
+def test_date_semver_and_path_operators(scenario):
     assert_same(scenario)
