@@ -159,10 +159,78 @@ def filter_scenarios(draw, sources=reference.PROPERTY_SOURCES, operators=tuple(t
          "properties": props}
     if draw(st.integers(0, 3)) == 0:
         q["filter_test_accounts"] = True
-    return tst.Scenario(tst.World(events, w.persons, w.groups, w.project, w.now), q)
+    now = w.now + dt.timedelta(microseconds=draw(st.sampled_from((0, 0, 1, 500_000, 999_999))))
+    return tst.Scenario(tst.World(events, w.persons, w.groups, w.project, now), q)
+
+
+def by_event(events, properties, *, now="2024-03-15T10:00:00Z", persons=(), **project):
+    """A pinned filter scenario: which of ``events`` pass ``properties`` (see filter_scenarios)."""
+    events = [{**e, "properties": {**e["properties"], "eid": i}} for i, e in enumerate(events)]
+    w = tst.World(events, list(persons), [], tc.Project(**project), dt.datetime.fromisoformat(now.replace("Z", "+00:00")))
+    return tst.Scenario(w, {"events": [{"id": None}], "date_from": "2000-01-01", "date_to": "2100-01-01",
+                            "display": "ActionsTable", "breakdown": "eid", "breakdown_limit": 1000,
+                            "properties": properties})
+
+
+SESSION = "018e2a4c-1d2b-7c3d-8e4f-5a6b7c8d9e0f"
+
+# Bug 5: semver read versions with Python's \s and \d, so "1.2.3<no-break space>" and "1.٢.3"
+# were versions; upstream's sortableSemver is an RE2 extract (ASCII classes). Fixed in
+# filters/operators.py (semver_key on RE2).
+SEMVER_NBSP = by_event([ev("2024-03-10T10:00:00Z", **{"$app_version": "1.2.3\u00a0"}),
+                        ev("2024-03-10T10:00:00Z", **{"$app_version": "1.\u0662.3"})],
+                       [{"key": "$app_version", "operator": "semver_gte", "value": "1.0.0"}])
+
+# Bug 6: tilde/caret/wildcard bounds were parsed leniently as integers; upstream pastes the
+# parts as written into the bound strings, so "01.2.3" gives a bound that is not semver and the
+# filter matches nothing. Fixed in filters/operators.py (SEMVER_RANGES build strings).
+SEMVER_BOUNDS = by_event([ev("2024-03-10T10:00:00Z", **{"$app_version": "1.2.5"})],
+                         [{"key": "$app_version", "operator": "semver_tilde", "value": "01.2.3"}])
+
+# Bug 7: session pathname/hostname: ClickHouse path()/domain() give "" (not NULL) for
+# "https://x.io" and "localhost", and keep the host's case. Fixed in store/sessions.py.
+SESSION_PATH = by_event([ev("2024-02-29T13:00:01Z", "$screen", **{"$session_id": SESSION, "$current_url": "https://x.io"})],
+                        [{"key": "$entry_pathname", "type": "session", "operator": "not_icontains_multi", "value": "hr"}])
+SESSION_HOST = by_event([ev("2024-03-10T12:00:00Z", **{"$session_id": SESSION, "$current_url": "https://Shop.X.io/a"})],
+                        [{"key": "$entry_hostname", "type": "session", "value": "Shop.X.io"}])
+
+# Bug 8: $start_timestamp/$end_timestamp were whole seconds; upstream keeps DateTime64(6).
+# Fixed in filters/properties.py (_session_times).
+SESSION_START = by_event([ev("2024-03-10T12:00:00.500000Z", **{"$session_id": SESSION})],
+                         [{"key": "$start_timestamp", "type": "session", "operator": "gt", "value": "2024-03-10 12:00:00"}])
+
+# Bug 9: session URLs are JSONExtractString: a non-string $current_url is "" (NULL), "null" text
+# is a URL for $num_uniq_urls, and strings compare without JSON escapes. Fixed in
+# store/sessions.py and filters/properties.py (session strings on their raw text).
+SESSION_URLS = by_event([ev("2024-03-10T12:00:00Z", **{"$session_id": SESSION, "$current_url": 5}),
+                         ev("2024-03-10T12:00:01Z", **{"$session_id": SESSION, "$current_url": 6}),
+                         ev("2024-03-10T12:00:02Z", **{"$session_id": SESSION, "$current_url": "null"}),
+                         ev("2024-03-10T12:00:03Z", **{"$session_id": SESSION, "$current_url": 'https://x.io/?a="b"'})],
+                        [{"key": "$entry_current_url", "type": "session", "operator": "is_not_set"},
+                         {"key": "$num_uniq_urls", "type": "session", "operator": "exact", "value": 2},
+                         {"key": "$end_current_url", "type": "session", "operator": "icontains", "value": 'a="b'}])
+
+# Bug 10: numbers and dates were parsed with Python's \d, so "１０" was 10 and "２０２４-03-10" a
+# date; ClickHouse reads ASCII digits only. Fixed in store/columns.py and store/datetimes.py.
+UNICODE_DIGITS = by_event([ev("2024-03-10T12:00:00Z", n="\uff11\uff10", d="\uff12024-03-10")],
+                          {"type": "OR", "values": [{"key": "n", "operator": "is_set"}, {"key": "d", "operator": "is_set"}]},
+                          property_definitions=[{"name": "n", "type": "Numeric"}, {"name": "d", "type": "DateTime"}])
+
+# Bug 11: relative is_date values kept the clock's microseconds; upstream renders them as
+# whole-second wall clocks. Fixed in filters/operators.py (resolve_date).
+RELATIVE_SECOND = by_event([ev("2024-03-10T12:00:00Z", d="2024-03-08 10:00:00")],
+                           [{"key": "d", "operator": "is_date_exact", "value": "-7d"}], now="2024-03-15T10:00:00.5Z")
 
 
 @given(filter_scenarios())
+@example(SEMVER_NBSP)
+@example(SEMVER_BOUNDS)
+@example(SESSION_PATH)
+@example(SESSION_HOST)
+@example(SESSION_START)
+@example(SESSION_URLS)
+@example(UNICODE_DIGITS)
+@example(RELATIVE_SECOND)
 def test_property_filters_event_by_event(scenario):
     assert_same(scenario)
 

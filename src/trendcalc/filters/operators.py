@@ -45,7 +45,7 @@ KIND_OF_TYPE = {None: "string", "String": "string", "Duration": "string", "Numer
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _LIKE_SPECIAL = re.compile(r"[%_\\]")  # LIKE wildcards and escapes
 _RELATIVE_DATE = re.compile(r"^-?[0-9]+[hdwmqysHDWMQY]")
-_DATETIME_CONST = re.compile(r"^\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?)?$")
+_DATETIME_CONST = re.compile(r"^\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?)?\Z", re.ASCII)
 _SEMVER = compile_fixed(r"^\s*v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:[-+]\S*)?\s*$")  # RE2, as upstream
 
 
@@ -238,7 +238,9 @@ def _bool_rewrite(c: Any, dom: Domain) -> Any:
 
 def resolve_date(c: Any, env: Env) -> int:
     """The instant of an ``is_date_*`` operand: relative (``-7d``, ``-10m``…) against now in the
-    project zone with no truncation, else best-effort parsed (naive = project zone)."""
+    project zone with no truncation, else best-effort parsed (naive = project zone). Upstream
+    renders the relative instant as ``%Y-%m-%d %H:%M:%S`` wall-clock text, so it is a whole
+    second (found by tests/property: a clock with microseconds kept them)."""
     if not isinstance(c, str):
         raise env.error(f"is_date operators need a date string, got {c!r}")
     if _RELATIVE_DATE.match(c):
@@ -249,7 +251,7 @@ def resolve_date(c: Any, env: Env) -> int:
             value, _ = parse_relative(c, local)
         except (OverflowError, ValueError) as exc:
             raise env.error(f"relative date {c!r} out of range") from exc
-        wall = value.replace(tzinfo=None)
+        wall = value.replace(tzinfo=None, microsecond=0)
         return datetime_to_us(wall.replace(tzinfo=env.tz))
     us = parse_best_effort(c, env.tz)
     if us is None:

@@ -1475,7 +1475,7 @@ def earliest_timestamp(world: World, filt: TrendsFilter, project: Project) -> dt
 
 # --- §6: breakdown values ----------------------------------------------------------------------
 
-NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")  # no nested optional runs: linear
+NUMBER = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")  # ASCII; no nested optional runs: linear
 
 
 def render_text(v: Any) -> str:

@@ -307,9 +307,31 @@ def nows(draw: st.DrawFn, *, timezone: str = "UTC") -> dt.datetime:
 
 
 def _properties(values: dict[str, tuple[Any, ...]]) -> st.SearchStrategy[dict[str, Any]]:
-    return st.dictionaries(st.sampled_from(sorted(values)), st.none(), max_size=len(values)).flatmap(
-        lambda keys: st.fixed_dictionaries({k: st.sampled_from(values[k] + (None,)) for k in keys})
-    )
+    """Some of the keys of ``values``, each with one of its values (or JSON null). The strategies
+    are built once per call of this function: build it once per key set, not per record."""
+    chosen = st.lists(st.sampled_from(sorted(values)), unique=True, max_size=len(values))
+    per_key = {k: st.sampled_from(values[k] + (None,)) for k in values}
+
+    @st.composite
+    def draw_properties(draw: st.DrawFn) -> dict[str, Any]:
+        return {k: draw(per_key[k]) for k in draw(chosen)}
+
+    return draw_properties()
+
+
+@functools.lru_cache(maxsize=16)
+def _event_properties(group_keys: tuple[str, ...]) -> st.SearchStrategy[dict[str, Any]]:
+    return _properties({**PROPERTY_VALUES, **FILTER_PROPERTY_VALUES, "$group_0": group_keys + ("",), "$group_1": group_keys})
+
+
+@functools.lru_cache(maxsize=1)
+def _person_properties() -> st.SearchStrategy[dict[str, Any]]:
+    return _properties({**PERSON_VALUES, **FILTER_PERSON_VALUES})
+
+
+@functools.lru_cache(maxsize=1)
+def _group_properties() -> st.SearchStrategy[dict[str, Any]]:
+    return _properties(GROUP_VALUES)
 
 
 @st.composite
@@ -323,8 +345,7 @@ def events(draw: st.DrawFn, *, names: Sequence[str] = EVENT_NAMES, distinct_ids:
     distinct_ids = _check_names("distinct_ids", distinct_ids)
     group_keys = _check_names("group_keys", group_keys)
     ts = draw(instants(timezone=timezone, near=near, min_days=min_days, max_days=max_days))
-    props = draw(_properties({**PROPERTY_VALUES, **FILTER_PROPERTY_VALUES, "$group_0": group_keys + ("",),
-                              "$group_1": group_keys}))
+    props = draw(_event_properties(group_keys))
     if draw(st.integers(0, 2)) == 0:
         props["signup_at"] = draw(date_values(ts - dt.timedelta(days=draw(st.integers(-3, 30))), timezone=timezone))
     form = draw(st.sampled_from(("iso", "iso", "datetime", "epoch", "offset")))
@@ -350,13 +371,19 @@ def date_values(draw: st.DrawFn, near: dt.datetime, *, timezone: str = "UTC") ->
     ``Z`` or an offset, epoch seconds (number or text), compact and RFC 2822 forms, and junk."""
     tz = zoneinfo.ZoneInfo(timezone)
     local, utc = near.astimezone(tz), near.astimezone(UTC)
-    return draw(st.sampled_from((
+    return _pick(draw, (
         local.strftime("%Y-%m-%d"), local.strftime("%Y-%m-%d %H:%M:%S"), local.strftime("%Y-%m-%dT%H:%M:%S"),
         utc.strftime("%Y-%m-%dT%H:%M:%SZ"), utc.isoformat(timespec="microseconds").replace("+00:00", "Z"),
         near.astimezone(dt.timezone(dt.timedelta(hours=5, minutes=30))).isoformat(), int(near.timestamp()),
         str(int(near.timestamp())), near.timestamp(), local.strftime("%Y%m%d"), local.strftime("%Y/%m/%d %H:%M"),
         email.utils.format_datetime(utc), "abc", "", "2024-13-45", "1850-01-01", "2024-03-10T25:00:00Z",
-    )))  # fmt: skip
+        local.strftime("%Y-%m-%d").replace("2", "\uff12"), "\uff11\uff10",
+    ))  # fmt: skip
+
+
+def _pick(draw: st.DrawFn, choices: Sequence[Any]) -> Any:
+    """One of ``choices`` (built per draw, so not worth a sampled_from strategy each time)."""
+    return choices[draw(st.integers(0, len(choices) - 1))]
 
 
 @st.composite
@@ -397,7 +424,7 @@ def persons(draw: st.DrawFn, *, distinct_ids: Sequence[str] = DISTINCT_IDS, max_
         ids = [d for d in distinct_ids if owner.get(d) == i]
         if ids:
             person: dict[str, Any] = {"distinct_ids": ids,
-                                      "properties": draw(_properties({**PERSON_VALUES, **FILTER_PERSON_VALUES}))}
+                                      "properties": draw(_person_properties())}
             if draw(st.integers(0, 2)) == 0:
                 person["properties"]["created"] = draw(date_values(near - dt.timedelta(days=draw(st.integers(0, 60))),
                                                                    timezone=timezone))
@@ -414,7 +441,7 @@ def groups(draw: st.DrawFn, *, group_keys: Sequence[str] = GROUP_KEYS) -> list[d
     out = []
     for gti in (0, 1):
         for key in draw(st.lists(st.sampled_from(group_keys), unique=True)):
-            out.append({"group_type_index": gti, "group_key": key, "properties": draw(_properties(GROUP_VALUES))})
+            out.append({"group_type_index": gti, "group_key": key, "properties": draw(_group_properties())})
     return out
 
 
@@ -712,7 +739,7 @@ def property_leaves(draw: st.DrawFn, *, sources: Sequence[str] = reference.PROPE
             pool = ((int(now.timestamp()) - 86_400 * 7, int(now.timestamp())), ("0", "1700000000"))
     elif key in KEY_VALUES and op in ("exact", "is_not", "icontains", "not_icontains", "regex", "not_regex") and draw(st.booleans()):
         pool = tuple(v for v in KEY_VALUES[key] if op in ("exact", "is_not") or isinstance(v, str)) or pool
-    value = draw(st.sampled_from(pool))
+    value = _pick(draw, pool)
     if op != "exact" or draw(st.booleans()):
         leaf["operator"] = op
     if value is not None:
@@ -752,7 +779,7 @@ def element_leaves(draw: st.DrawFn, operators: Sequence[str] = tuple(OPERATOR_VA
     op = draw(st.sampled_from([o for o in operators if o not in ("in", "not_in")] or list(operators)))
     pool = ELEMENT_VALUES[key] if op in ("exact", "is_not", "icontains", "not_icontains", "regex", "not_regex") \
         and draw(st.booleans()) else OPERATOR_VALUES[op]
-    value = draw(st.sampled_from(pool))
+    value = _pick(draw, pool)
     leaf = {"key": key, "type": "element", "operator": op}
     if value is not None:
         leaf["value"] = list(value) if isinstance(value, tuple) else value
