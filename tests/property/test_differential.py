@@ -221,6 +221,12 @@ UNICODE_DIGITS = by_event([ev("2024-03-10T12:00:00Z", n="\uff11\uff10", d="\uff1
 RELATIVE_SECOND = by_event([ev("2024-03-10T12:00:00Z", d="2024-03-08 10:00:00")],
                            [{"key": "d", "operator": "is_date_exact", "value": "-7d"}], now="2024-03-15T10:00:00.5Z")
 
+# Bug 12: an element filter with an empty list matched every event; upstream builds an OR (AND)
+# of one condition per member, and an empty or() fails in ClickHouse. Fixed in
+# filters/properties_parse.py (check_element raises).
+ELEMENT_EMPTY = by_event([ev("2024-03-10T10:00:00Z", "sign up")],
+                         [{"key": "href", "type": "element", "operator": "exact", "value": []}])
+
 
 @given(filter_scenarios())
 @example(SEMVER_NBSP)
@@ -231,6 +237,7 @@ RELATIVE_SECOND = by_event([ev("2024-03-10T12:00:00Z", d="2024-03-08 10:00:00")]
 @example(SESSION_URLS)
 @example(UNICODE_DIGITS)
 @example(RELATIVE_SECOND)
+@example(ELEMENT_EMPTY)
 def test_property_filters_event_by_event(scenario):
     assert_same(scenario)
 

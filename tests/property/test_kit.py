@@ -97,6 +97,12 @@ def test_strategies_generate_every_reference_source_and_operator():
         lambda: tst.events(distinct_ids=["", "u1"]),
         lambda: tst.persons(max_persons=True),
         lambda: tst.date_strings(choices="-7d"),
+        lambda: tst.projects(max_cohorts=-1),
+        lambda: tst.property_leaves(sources=("hogql",)),
+        lambda: tst.property_leaves(operators=("_like_contains",)),
+        lambda: tst.cohort_leaves(()),
+        lambda: tst.cohorts_of(0),
+        lambda: tst.element_leaves(operators=("nope",)),
     ],
 )
 @pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")

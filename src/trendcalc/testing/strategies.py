@@ -161,7 +161,12 @@ __all__ = [
     "Scenario",
     "World",
     "breakdown_filters",
+    "cohort_leaves",
+    "cohorts_of",
     "date_strings",
+    "date_values",
+    "element_leaves",
+    "element_properties",
     "events",
     "groups",
     "instants",
@@ -171,6 +176,8 @@ __all__ = [
     "property_leaves",
     "scenarios",
     "series",
+    "session_bursts",
+    "step_conditions",
     "stores",
     "timezones",
     "to_trends_query",
@@ -517,6 +524,7 @@ def step_conditions(draw: st.DrawFn, *, autocapture: bool = True) -> dict[str, A
 def cohorts_of(draw: st.DrawFn, cohort_id: int) -> dict[str, Any]:
     """One cohort: static (distinct_ids and/or person ids), dynamic (``filters.properties``, a
     nested group of person filters and earlier cohorts) or legacy ``groups``."""
+    _check_int("cohort_id", cohort_id, lo=1)
     out: dict[str, Any] = {"id": cohort_id, "name": f"cohort {cohort_id}"}
     earlier = list(range(1, cohort_id))
     kind = draw(st.sampled_from(("static", "dynamic", "dynamic", "legacy")))
@@ -751,6 +759,8 @@ def property_leaves(draw: st.DrawFn, *, sources: Sequence[str] = reference.PROPE
 def cohort_leaves(draw: st.DrawFn, cohort_ids: Sequence[Any]) -> dict[str, Any]:
     """A cohort filter: in / not in (by operator or legacy ``negation``), the id as a number,
     text or a one-member list."""
+    if isinstance(cohort_ids, str) or not isinstance(cohort_ids, Sequence) or not cohort_ids:
+        raise InvalidArgument(f"cohort_ids={cohort_ids!r} must be a non-empty sequence of cohort ids")
     cid = draw(st.sampled_from(tuple(cohort_ids)))
     leaf: dict[str, Any] = {"key": "id", "type": draw(st.sampled_from(("cohort", "cohort", "static-cohort"))),
                             "value": draw(st.sampled_from((cid, str(cid), [cid])))}
@@ -766,6 +776,7 @@ def cohort_leaves(draw: st.DrawFn, cohort_ids: Sequence[Any]) -> dict[str, Any]:
 def element_leaves(draw: st.DrawFn, operators: Sequence[str] = tuple(OPERATOR_VALUES)) -> dict[str, Any]:
     """An element filter: selector / tag_name (exact or is_not, a member or a list), or href /
     text with any operator."""
+    operators = _check_choices("operators", operators, tuple(OPERATOR_VALUES))
     matchers = [op for op in ("exact", "is_not") if op in operators]
     key = draw(st.sampled_from((("selector", "tag_name") if matchers else ()) + ("href", "text")))
     if key in ("selector", "tag_name"):
