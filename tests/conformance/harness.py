@@ -20,10 +20,36 @@ def load_cases() -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted(CASES_DIR.glob("*/*.json"))]
 
 
-def run_case(case: dict[str, Any]) -> list[dict[str, Any]]:
+# actors_request keys (PostHog's InsightActorsQuery / ActorsQuery field names) → tc.actors keywords
+ACTORS_REQUEST_KEYS = {
+    "series": "series", "day": "day", "breakdown": "breakdown", "compare": "compare",
+    "includeRecordings": "include_recordings", "select": "select", "orderBy": "order_by",
+    "limit": "limit", "offset": "offset",
+}
+
+
+def actors_kwargs(request: dict[str, Any]) -> dict[str, Any]:
+    """tc.actors keywords for a case's ``actors_request``. Without ``select``, the columns and
+    order of PostHog's test helper (trends test_trends*.py ``get_actors``) that the cases were
+    transcribed with: actor, created_at, event_count (+ matched_recordings with
+    includeRecordings), ordered by event_count DESC."""
+    unknown = set(request) - set(ACTORS_REQUEST_KEYS)
+    if unknown:
+        raise AssertionError(f"actors_request keys the harness does not know: {sorted(unknown)}")
+    kw = {ACTORS_REQUEST_KEYS[k]: v for k, v in request.items()}
+    if "select" not in kw:
+        kw["select"] = ["actor", "created_at", "event_count"] + (["matched_recordings"] if kw.get("include_recordings") else [])
+        kw.setdefault("order_by", ["event_count DESC"])
+    return kw
+
+
+def run_case(case: dict[str, Any]) -> list[Any]:
     store = tc.EventStore.from_records(case["events"], persons=case.get("persons"), groups=case.get("groups"))
     project = tc.Project.from_dict({**case["project"], "actions": case.get("actions", []), "cohorts": case.get("cohorts", [])})
-    query = case["query"] if case["query_kind"] == "trends_query" else case["filter"]
+    query = case["query"] if "query" in case and case["query_kind"] != "trends" else case["filter"]
+    if case["query_kind"] == "actors":
+        kw = actors_kwargs(case["actors_request"])
+        return tc.actors(store, query, project=project, now=case["now"], **kw).to_rows()
     return tc.trends(store, query, project=project, now=case["now"]).to_dicts()
 
 
@@ -56,7 +82,7 @@ def _key(v: Any) -> str:
     return json.dumps(v, sort_keys=True)
 
 
-def check(result: list[dict[str, Any]], assertion: dict[str, Any]) -> None:
+def check(result: list[Any], assertion: dict[str, Any]) -> None:
     op, expected = assertion["op"], assertion.get("value")
     actual = resolve(result, assertion["path"])
     where = f"{assertion['path']} {op}"
@@ -86,8 +112,6 @@ def check(result: list[dict[str, Any]], assertion: dict[str, Any]) -> None:
 
 def verify(case: dict[str, Any]) -> None:
     """Raise AssertionError (or the engine's error) unless the case passes."""
-    if case["query_kind"] == "actors":
-        raise NotImplementedError("actors queries are outside trendcalc's Trends API")
     if case.get("expect_error"):
         try:
             run_case(case)
