@@ -20,27 +20,22 @@ def load_cases() -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted(CASES_DIR.glob("*/*.json"))]
 
 
-# actors_request keys (PostHog's InsightActorsQuery / ActorsQuery field names) → tc.actors keywords
-ACTORS_REQUEST_KEYS = {
-    "series": "series", "day": "day", "breakdown": "breakdown", "compare": "compare",
-    "includeRecordings": "include_recordings", "select": "select", "orderBy": "order_by",
-    "limit": "limit", "offset": "offset",
-}
+# actors_request keys that belong to PostHog's InsightActorsQuery; the others (select, orderBy,
+# limit, offset, ...) belong to the ActorsQuery around it.
+INSIGHT_ACTORS_KEYS = ("series", "day", "breakdown", "compare", "includeRecordings", "interval", "status")
 
 
-def actors_kwargs(request: dict[str, Any]) -> dict[str, Any]:
-    """tc.actors keywords for a case's ``actors_request``. Without ``select``, the columns and
-    order of PostHog's test helper (trends test_trends*.py ``get_actors``) that the cases were
-    transcribed with: actor, created_at, event_count (+ matched_recordings with
-    includeRecordings), ordered by event_count DESC."""
-    unknown = set(request) - set(ACTORS_REQUEST_KEYS)
-    if unknown:
-        raise AssertionError(f"actors_request keys the harness does not know: {sorted(unknown)}")
-    kw = {ACTORS_REQUEST_KEYS[k]: v for k, v in request.items()}
-    if "select" not in kw:
-        kw["select"] = ["actor", "created_at", "event_count"] + (["matched_recordings"] if kw.get("include_recordings") else [])
-        kw.setdefault("order_by", ["event_count DESC"])
-    return kw
+def actors_query(query: Any, request: dict[str, Any]) -> dict[str, Any]:
+    """The ActorsQuery dict of a case's ``actors_request`` over its trends query. Without
+    ``select``, the columns and order of PostHog's test helper (test_trends_persons.py
+    ``get_actors``) that the cases were transcribed with: actor, created_at, event_count
+    (+ matched_recordings with includeRecordings), ordered by event_count DESC."""
+    insight = {"kind": "InsightActorsQuery", "source": query, **{k: v for k, v in request.items() if k in INSIGHT_ACTORS_KEYS}}
+    outer = {"kind": "ActorsQuery", "source": insight, **{k: v for k, v in request.items() if k not in INSIGHT_ACTORS_KEYS}}
+    if "select" not in outer:
+        outer["select"] = ["actor", "created_at", "event_count"] + (["matched_recordings"] if request.get("includeRecordings") else [])
+        outer.setdefault("orderBy", ["event_count DESC"])
+    return outer
 
 
 def run_case(case: dict[str, Any]) -> list[Any]:
@@ -48,8 +43,7 @@ def run_case(case: dict[str, Any]) -> list[Any]:
     project = tc.Project.from_dict({**case["project"], "actions": case.get("actions", []), "cohorts": case.get("cohorts", [])})
     query = case["query"] if "query" in case and case["query_kind"] != "trends" else case["filter"]
     if case["query_kind"] == "actors":
-        kw = actors_kwargs(case["actors_request"])
-        return tc.actors(store, query, project=project, now=case["now"], **kw).to_rows()
+        return tc.actors(store, actors_query(query, case["actors_request"]), project=project, now=case["now"]).to_rows()
     return tc.trends(store, query, project=project, now=case["now"]).to_dicts()
 
 
