@@ -501,3 +501,38 @@ def test_readme_example():
                     select=["actor", "created_at", "event_count"], order_by=["event_count DESC"])
     assert who.to_rows() == [[{"id": "p1", "properties": {"email": "ann@x.com"}, "created_at": "2024-01-05T00:00:00Z",
                                "distinct_ids": ["u1", "anon-1"]}, "2024-01-05T00:00:00Z", 2, ["u1"]]]
+
+
+# --- every point of random worlds ----------------------------------------------------------------
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from trendcalc.testing import strategies as tst  # noqa: E402
+
+
+@settings(derandomize=True, max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(world=tst.worlds(max_events=30, min_days=-9, max_days=1),
+       breakdown=st.sampled_from([None, "$browser", "plan", "flag", "$current_url"]),
+       event=st.sampled_from(["$pageview", None]))
+def test_actors_add_up_on_random_worlds(world, breakdown, event):
+    """Every day of a -7d query but the last (whose upper bound PostHog's trends query takes to
+    the whole second, the actors query to the microsecond): the point's actors are its dau value
+    and their events its total value, per breakdown value except Other."""
+    store = world.store()
+    project = attrs.evolve(world.project, aggregate_users_by_distinct_id=False)
+    q = {"events": [{"id": event}, {"id": event, "math": "dau"}], "date_from": "-7d", "interval": "day"}
+    if breakdown:
+        q["breakdown"] = breakdown
+    result = tc.trends(store, q, project=project, now=world.now).to_dicts()
+    totals = [r for r in result if r["action"]["math"] == "total"]
+    daus = {r.get("breakdown_value"): r for r in result if r["action"]["math"] == "dau"}
+    for total in totals:
+        value = total.get("breakdown_value")
+        if value == OTHER or value not in daus:
+            continue
+        for i, day in enumerate(total["days"][:-1]):
+            rows = tc.actors(store, q, project=project, now=world.now, day=day, breakdown=value,
+                             select=["actor", "event_count"], limit=1000).to_rows()
+            assert (len(rows), sum(r[1] for r in rows)) == (daus[value]["data"][i], total["data"][i]), (value, day)

@@ -287,15 +287,18 @@ def point_window(ctx: QueryContext, math: MathType, req: ActorsRequest) -> Windo
         if req.day is None:
             raise ValidationError(req.path("day"), "a day is required for a time-series display: the `days` value of the data point")
         frame = parse_day(req.day, ctx, req.path("day"))
-        if previous:
-            delta = None if filt.compare_to is not None else _from_delta(filt, current)
-            if delta is None:  # compare_to, an absolute or "all" range: shift by the periods' gap
-                frame = query_from + (frame - current.date_from)
-            else:
-                frame = frame - relativedelta(**delta)
-                if filt.interval != "hour":
-                    frame = frame.replace(hour=0, minute=0, second=0, microsecond=0)
-        lo, hi = frame, frame + STEP[filt.interval]
+        try:
+            if previous:
+                delta = None if filt.compare_to is not None else _from_delta(filt, current)
+                if delta is None:  # compare_to, an absolute or "all" range: shift by the periods' gap
+                    frame = query_from + (frame - current.date_from)
+                else:
+                    frame = frame - relativedelta(**delta)
+                    if filt.interval != "hour":
+                        frame = frame.replace(hour=0, minute=0, second=0, microsecond=0)
+            lo, hi = frame, frame + STEP[filt.interval]
+        except (OverflowError, ValueError) as exc:
+            raise ValidationError(req.path("day"), f"day {brief(req.day)} is out of range for this query") from exc
         if filt.explicit_date and not math.actors_lookback_days:
             lo = max(lo, query_from)
             if query_to < hi:
@@ -303,11 +306,18 @@ def point_window(ctx: QueryContext, math: MathType, req: ActorsRequest) -> Windo
     if math.actors_lookback_days:
         if total_value:
             lo = hi
-        lo = shift_days(lo.astimezone(tz), -math.actors_lookback_days)
+        try:
+            lo = shift_days(lo.astimezone(tz), -math.actors_lookback_days)
+        except (OverflowError, ValueError) as exc:
+            raise ValidationError(req.path("day"), "the data point's look-back window is out of range") from exc
         if filt.explicit_date:
             lo, hi = max(lo, query_from), min(hi, query_to)
     for d in (lo, hi):
-        if not MIN_YEAR <= d.astimezone(UTC).year <= MAX_YEAR:
+        try:
+            year = d.astimezone(UTC).year
+        except (OverflowError, ValueError):
+            year = 0
+        if not MIN_YEAR <= year <= MAX_YEAR:
             raise ValidationError(req.path("day"), f"the data point's window reaches outside years {MIN_YEAR}..{MAX_YEAR}")
     lo_us = datetime_to_us(lo.astimezone(UTC))
     hi_us = datetime_to_us(hi.astimezone(UTC)) + (1 if inclusive else 0)
