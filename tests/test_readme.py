@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from trendcalc.engine.actors import COLUMNS, REQUEST_FIELDS
 from trendcalc.engine.display import DISPLAYS
 from trendcalc.engine.math import MATHS
 from trendcalc.filters.operators import KNOWN_OPERATORS, OPERATORS
@@ -24,6 +25,8 @@ DOCUMENTED = set(re.findall(r"`([^`\s]+)`", README))
         ("math", tuple(MATHS)),
         ("display", tuple(DISPLAYS)),
         ("operator", tuple(o for o in OPERATORS if o in KNOWN_OPERATORS)),
+        ("actors column", tuple(COLUMNS)),
+        ("actors request field", REQUEST_FIELDS),
     ],
 )
 def test_readme_documents_every_name(kind, names):

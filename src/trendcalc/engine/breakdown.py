@@ -281,6 +281,22 @@ def dense_codes(key: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(used), remap[key]
 
 
+def label_table(raw: RawColumn, normalize: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(label id per dictionary code, the missing value last; the labels as an object array):
+    each dictionary value is rendered once, and the table is cached on the column's dictionary."""
+    values_of = raw.dictionary.values
+
+    def build() -> tuple[np.ndarray, np.ndarray]:
+        rendered = [render_value(v, raw.prop_type, normalize) for v in values_of] + [BREAKDOWN_NULL]
+        index: dict[str, int] = {}
+        lut = np.fromiter((index.setdefault(s, len(index)) for s in rendered), dtype=np.int32, count=len(rendered))
+        return lut, np.asarray(list(index), dtype=object)
+
+    if raw.dictionary is EMPTY:
+        return build()
+    return raw.dictionary.cached(("breakdown_label_table", raw.prop_type, normalize), build)
+
+
 SMALL_DICTIONARY = 16  # up to this many codes, rows per (code, bucket) are counted by comparisons
 
 
@@ -297,18 +313,7 @@ def single_grouping(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray | s
     if source is None:
         raise UnsupportedError(("breakdown",), f"{item.type} breakdowns are not implemented yet")
     raw = source(ctx, item, rows)
-    values_of = raw.dictionary.values
-
-    def build() -> tuple[np.ndarray, np.ndarray]:
-        rendered = [render_value(v, raw.prop_type, item.normalize_url) for v in values_of] + [BREAKDOWN_NULL]
-        index: dict[str, int] = {}
-        lut = np.fromiter((index.setdefault(s, len(index)) for s in rendered), dtype=np.int32, count=len(rendered))
-        return lut, np.asarray(list(index), dtype=object)
-
-    if raw.dictionary is EMPTY:
-        lut, labels = build()
-    else:
-        lut, labels = raw.dictionary.cached(("breakdown_label_table", raw.prop_type, item.normalize_url), build)
+    lut, labels = label_table(raw, item.normalize_url)
     counts = None
     if runs is not None and len(lut) <= SMALL_DICTIONARY:
         counts = _code_counts(raw.codes, runs, len(lut))
