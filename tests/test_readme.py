@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from trendcalc.engine.actors import COLUMNS, REQUEST_FIELDS
+from trendcalc.engine.actors import COLUMNS
 from trendcalc.engine.display import DISPLAYS
 from trendcalc.engine.math import MATHS
+from trendcalc.filters.actors_request import REQUEST_FIELDS
 from trendcalc.filters.operators import KNOWN_OPERATORS, OPERATORS
 from trendcalc.filters.parse import ENTITY_KEYS, LEGACY_FIELDS
 

@@ -70,8 +70,9 @@ def actors(
     ``matched_recordings`` column. A bad request raises ValidationError with its path, e.g.
     ``("actors_request", "day")``. Pure, like ``trends()``.
     """
-    from .engine.actors import run_actors, split_actors_query
+    from .engine.actors import run_actors
     from .engine.trends import resolve_now
+    from .filters.actors_request import split_actors_query
 
     store, project = _check_inputs(store, project, limits)
     overrides = {

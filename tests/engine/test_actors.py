@@ -13,10 +13,11 @@ import attrs
 import pytest
 
 import trendcalc as tc
-from trendcalc.engine.actors import ActorsRequest, point_window
+from trendcalc.engine.actors import point_window
 from trendcalc.engine.context import QueryContext
 from trendcalc.engine.display import DISPLAYS
 from trendcalc.engine.math import MATHS, effective_series
+from trendcalc.filters.actors_request import ActorsRequest
 from trendcalc.limits import DEFAULT_LIMITS
 from trendcalc.timeutil import us_to_datetime
 
