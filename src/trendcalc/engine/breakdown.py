@@ -398,5 +398,20 @@ def rank(
     return keep, np.flatnonzero(~chosen).tolist()
 
 
+def cumulative_order(kept: Sequence[tuple[Any, np.ndarray]]) -> list[tuple[Any, np.ndarray]]:
+    """Kept (value, per-bucket values) pairs in the order PostHog shows a cumulative breakdown:
+    the top N are chosen on raw totals (``rank``), but the rows are then ordered by class, the sum
+    of their *running totals* desc, and value (builder 5913810 sorts the cumulated arrays by
+    ``arraySum(total)``; test_trends_breakdown_cumulative: two values with one user each show the
+    earlier one first)."""
+
+    def key(kv: tuple[Any, np.ndarray]) -> tuple:
+        value, vals = kv
+        is_null = isinstance(value, (str, tuple)) and _has_null(value)
+        return int(is_null), -float(np.cumsum(np.asarray(vals, dtype=np.float64)).sum()), _value_key(value)
+
+    return sorted(kept, key=key)
+
+
 def other_value(multi: bool, width: int) -> Any:
     return tuple([BREAKDOWN_OTHER] * width) if multi else BREAKDOWN_OTHER

@@ -314,6 +314,8 @@ def rank_groups(ctx: QueryContext, grouping: bd.Grouping, totals: np.ndarray) ->
 
 def grouped_series(ctx, q, math, kept, other_values, n_real_series) -> list[SeriesResult]:
     """Result series of the kept (breakdown value, values) pairs, then Other when it has groups."""
+    if ctx.display.cumulative and not ctx.display.total_value:
+        kept = bd.cumulative_order(kept)
     out = [make_group_series(ctx, q, vals, math, value, n_real_series) for value, vals in kept]
     if other_values is not None:
         b = ctx.filter.breakdown
