@@ -24,6 +24,8 @@ class PropertyFilter:
     group_type_index: int | None = None
     # Where the leaf was written (JSON path), for errors found when it meets the data.
     path: tuple = attrs.field(default=(), eq=False, repr=False, metadata={"internal": True})
+    # type "hogql": the condition in ``key`` parsed at the edge (a hogql.ast tree)
+    expr: Any = attrs.field(default=None, eq=False, repr=False, metadata={"internal": True})
 
 
 @attrs.frozen
