@@ -51,7 +51,7 @@ from .context import QueryContext
 from .display import DISPLAYS
 from .frames import date_range
 from .localtime import shift_days
-from .math import MATHS, MathType, effective_series
+from .math import MathType, effective_series, math_type
 from .timeaxis import STEP, DateRange, TimeAxis, resolve_range
 from .trends import GROUP_MATHS, Query, SeriesSource, earliest_timestamp
 
@@ -243,7 +243,7 @@ def item_mask(ctx: QueryContext, item: BreakdownItem, value: str, rows: np.ndarr
     """One breakdown dimension equal to ``value`` over ``rows`` (None: no condition)."""
     if value == BREAKDOWN_OTHER:
         return None
-    source = bd.SOURCES.get(item.type)
+    source = bd.source_of(item.type)
     if source is None:
         raise UnsupportedError(("breakdown",), f"{item.type} breakdowns are not implemented yet")
     raw = source(ctx, item, rows)
@@ -689,7 +689,7 @@ def run_actors(store: EventStore, filt: TrendsFilter, project: Project, now: dt.
     if req.series >= len(filt.series):
         raise ValidationError(req.path("series"), f"series {req.series} does not exist: the query has {len(filt.series)} series (0..{len(filt.series) - 1})")
     series = effective_series(filt.series[req.series], filt.interval)
-    math = MATHS[series.math]
+    math = math_type(series.math)
     strategy, gti = actor_strategy(series, filt)
 
     # columns and order, checked before any data is read

@@ -259,6 +259,25 @@ def _registry() -> dict[str, MathType]:
 MATHS: dict[str, MathType] = _registry()
 
 
+def _hogql_math(frame: Frame) -> np.ndarray:
+    from .hogql import hogql_math
+
+    return hogql_math(frame)
+
+
+# Maths over a user expression (``math_hogql``): a registry of their own, beside the fixed maths
+# that the test kit's reference mirrors one for one.
+EXPRESSION_MATHS: dict[str, MathType] = {
+    "hogql": MathType("hogql", _hogql_math, integer=False, sampling_corrected=False),
+}
+
+
+def math_type(name: str) -> MathType:
+    """The registry entry of a math name (fixed maths first, then expression maths)."""
+    m = MATHS.get(name)
+    return m if m is not None else EXPRESSION_MATHS[name]
+
+
 def effective_series(series: Series, interval: str) -> Series:
     """WAU at week/month intervals and MAU at month become dau (PostHog rewrites the query)."""
     m = MATHS.get(series.math)

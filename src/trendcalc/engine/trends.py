@@ -25,7 +25,7 @@ from . import blockwise, sampling
 from . import breakdown as bd
 from .context import Frame, QueryContext
 from .display import DISPLAYS
-from .math import MATHS, effective_series, first_seen
+from .math import effective_series, first_seen, math_type
 from .post import cumulative, smooth
 from .sampling import sample_mask
 from .select import Rows, event_selection
@@ -250,7 +250,7 @@ class SeriesSource:
 
 def build_frame(ctx: QueryContext, q: Query) -> Frame | None:
     """The rows of one query as its math selects and buckets them (None: series dropped)."""
-    return MATHS[q.series.math].frame(SeriesSource(ctx, q))
+    return math_type(q.series.math).frame(SeriesSource(ctx, q))
 
 
 def run_query(ctx: QueryContext, q: Query, n_real_series: int) -> list[SeriesResult]:
@@ -258,7 +258,7 @@ def run_query(ctx: QueryContext, q: Query, n_real_series: int) -> list[SeriesRes
     series = effective_series(q.series, ctx.filter.interval)
     if series is not q.series:
         q = attrs.evolve(q, series=series)
-    math = MATHS[series.math]
+    math = math_type(series.math)
     frame = build_frame(ctx, q)
     if frame is None:
         return []
@@ -314,6 +314,8 @@ def rank_groups(ctx: QueryContext, grouping: bd.Grouping, totals: np.ndarray) ->
 
 def grouped_series(ctx, q, math, kept, other_values, n_real_series) -> list[SeriesResult]:
     """Result series of the kept (breakdown value, values) pairs, then Other when it has groups."""
+    if ctx.display.cumulative and not ctx.display.total_value:
+        kept = bd.cumulative_order(kept)
     out = [make_group_series(ctx, q, vals, math, value, n_real_series) for value, vals in kept]
     if other_values is not None:
         b = ctx.filter.breakdown
@@ -425,7 +427,7 @@ def filter_dict(ctx: QueryContext, q: Query) -> dict[str, Any]:
         if filt.breakdown is not None:
             b = filt.breakdown
             if b.multi:
-                d["breakdowns"] = [attrs.asdict(i) for i in b.items]
+                d["breakdowns"] = [attrs.asdict(i, filter=lambda a, _v: not a.metadata.get("internal")) for i in b.items]
             else:
                 d["breakdown"] = b.items[0].property if not isinstance(b.items[0].property, tuple) else list(b.items[0].property)
                 d["breakdown_type"] = b.items[0].type
