@@ -102,6 +102,10 @@ def test_element_operator_restrictions():
     with pytest.raises(tc.ValidationError) as e:
         tc.parse_filter({"events": [{"id": "e"}], "properties": el("attr_id", "a")})
     assert e.value.path == ("properties", 0, "key")
+    for key in ("selector", "href", "text"):  # upstream: or() of no member fails
+        with pytest.raises(tc.ValidationError) as e:
+            tc.parse_filter({"events": [{"id": "e"}], "properties": el(key, [], "is_not")})
+        assert e.value.path == ("properties", 0, "value")
 
 
 def test_elements_chain_as_an_event_property():

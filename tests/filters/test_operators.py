@@ -7,6 +7,8 @@ plan = "Pro Plan".
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 import trendcalc as tc
@@ -225,6 +227,32 @@ def test_semver_operators():
     assert mask(rows, leaf("v", "semver_wildcard", "1.10.*")) == [F, T, F, F, F, F]
     with pytest.raises(tc.ValidationError):
         tc.parse_filter({"events": [{"id": "e"}], "properties": leaf("v", "semver_tilde", "x.y")})
+
+
+def test_semver_reads_versions_as_re2_does():
+    """sortableSemver is an RE2 extract: a no-break space or a non-ASCII digit is no version, and
+    range bounds are the parts as written, so "01.2.3" makes a bound that is no version."""
+    rows = [{"v": "1.2.3\u00a0"}, {"v": "1.\u0662.3"}, {"v": " v1.2.3 "}, {"v": "1.2.5"}]
+    assert mask(rows, leaf("v", "semver_gte", "1.0.0")) == [F, F, T, T]
+    assert mask(rows, leaf("v", "semver_tilde", "1.2.3")) == [F, F, T, T]
+    assert mask(rows, leaf("v", "semver_tilde", "01.2.3")) == [F, F, F, F]
+    assert mask(rows, leaf("v", "semver_caret", "01.2.3")) == [F, F, F, F]
+    assert mask(rows, leaf("v", "semver_wildcard", "1.02.*")) == [F, F, F, F]
+    assert mask(rows, leaf("v", "semver_wildcard", "1.2.3.*")) == [F, F, F, F]  # 4-part bounds
+
+
+def test_numbers_and_dates_are_ascii_digits_only():
+    rows = [{"n": "\uff11\uff10", "d": "\uff12024-03-10"}, {"n": "10", "d": "2024-03-10"}]
+    project = {"property_definitions": [{"name": "n", "type": "Numeric"}, {"name": "d", "type": "DateTime"}]}
+    assert mask(rows, leaf("n", "is_set"), project=project) == [F, T]
+    assert mask(rows, leaf("d", "is_set"), project=project) == [F, T]
+    assert mask(rows, leaf("d", "is_date_after", "2024-03-01")) == [F, T]
+
+
+def test_relative_is_date_values_are_whole_seconds():
+    rows = [{"d": "2024-03-08 10:00:00"}]
+    now = dt.datetime(2024, 3, 15, 10, 0, 0, 500_000, tzinfo=dt.timezone.utc)
+    assert mask(rows, leaf("d", "is_date_exact", "-7d"), now=now) == [T]
 
 
 def test_is_cleaned_path_exact_applies_project_rules():

@@ -9,9 +9,11 @@ from __future__ import annotations
 import datetime as dt
 
 from hypothesis import example, given
+from hypothesis import strategies as st
 
 import trendcalc as tc
 from trendcalc.limits import Limits
+from trendcalc.testing import reference
 from trendcalc.testing import strategies as tst
 from trendcalc.testing.reference import TOTAL_VALUE_DISPLAYS, comparable
 
@@ -129,4 +131,128 @@ def test_cumulative(scenario):
 @given(tst.scenarios(query_form=True, intervals=("minute", "hour", "day", "week", "month"),
                      date_froms=("-30M", "-3h", "dStart", "-7d", "-24h", "-1dStart", "all", "mStart")))
 def test_trends_query_form(scenario):
+    assert_same(scenario)
+
+
+# --- property filters, event by event ------------------------------------------------------------
+
+
+@st.composite
+def filter_scenarios(draw, sources=reference.PROPERTY_SOURCES, operators=tuple(tst.OPERATOR_VALUES),
+                     actions: bool = True):
+    """A world whose events carry their index (``eid``) and a query over all of them (or one
+    action) broken down by it: the answer says, event by event, which ones pass the filters
+    (one or two leaves, or any property filter shape)."""
+    w = draw(tst.worlds(min_events=5, max_events=40))
+    events = [{**e, "properties": {**(e.get("properties") or {}), "eid": i}} for i, e in enumerate(w.events)]
+    series = {"id": None, "type": "events"}
+    if actions and w.project.actions and draw(st.booleans()):
+        series = {"id": draw(st.sampled_from([a["id"] for a in w.project.actions])), "type": "actions"}
+    kw = {"sources": sources, "operators": operators, "cohort_ids": [c["id"] for c in w.project.cohorts],
+          "now": w.now, "timezone": w.project.timezone}
+    leaf = tst.property_leaves(**kw)
+    props = draw(st.one_of(st.lists(leaf, min_size=1, max_size=2),
+                           st.fixed_dictionaries({"type": st.just("OR"), "values": st.lists(leaf, min_size=2, max_size=2)}),
+                           tst.property_filters(**kw)))
+    q = {"events" if series["type"] == "events" else "actions": [series], "date_from": "2000-01-01",
+         "date_to": "2100-01-01", "display": "ActionsTable", "breakdown": "eid", "breakdown_limit": 1000,
+         "properties": props}
+    if draw(st.integers(0, 3)) == 0:
+        q["filter_test_accounts"] = True
+    now = w.now + dt.timedelta(microseconds=draw(st.sampled_from((0, 0, 1, 500_000, 999_999))))
+    return tst.Scenario(tst.World(events, w.persons, w.groups, w.project, now), q)
+
+
+def by_event(events, properties, *, now="2024-03-15T10:00:00Z", persons=(), **project):
+    """A pinned filter scenario: which of ``events`` pass ``properties`` (see filter_scenarios)."""
+    events = [{**e, "properties": {**e["properties"], "eid": i}} for i, e in enumerate(events)]
+    w = tst.World(events, list(persons), [], tc.Project(**project), dt.datetime.fromisoformat(now.replace("Z", "+00:00")))
+    return tst.Scenario(w, {"events": [{"id": None}], "date_from": "2000-01-01", "date_to": "2100-01-01",
+                            "display": "ActionsTable", "breakdown": "eid", "breakdown_limit": 1000,
+                            "properties": properties})
+
+
+SESSION = "018e2a4c-1d2b-7c3d-8e4f-5a6b7c8d9e0f"
+
+# Bug 5: semver read versions with Python's \s and \d, so "1.2.3<no-break space>" and "1.٢.3"
+# were versions; upstream's sortableSemver is an RE2 extract (ASCII classes). Fixed in
+# filters/operators.py (semver_key on RE2).
+SEMVER_NBSP = by_event([ev("2024-03-10T10:00:00Z", **{"$app_version": "1.2.3\u00a0"}),
+                        ev("2024-03-10T10:00:00Z", **{"$app_version": "1.\u0662.3"})],
+                       [{"key": "$app_version", "operator": "semver_gte", "value": "1.0.0"}])
+
+# Bug 6: tilde/caret/wildcard bounds were parsed leniently as integers; upstream pastes the
+# parts as written into the bound strings, so "01.2.3" gives a bound that is not semver and the
+# filter matches nothing. Fixed in filters/operators.py (SEMVER_RANGES build strings).
+SEMVER_BOUNDS = by_event([ev("2024-03-10T10:00:00Z", **{"$app_version": "1.2.5"})],
+                         [{"key": "$app_version", "operator": "semver_tilde", "value": "01.2.3"}])
+
+# Bug 7: session pathname/hostname: ClickHouse path()/domain() give "" (not NULL) for
+# "https://x.io" and "localhost", and keep the host's case. Fixed in store/sessions.py.
+SESSION_PATH = by_event([ev("2024-02-29T13:00:01Z", "$screen", **{"$session_id": SESSION, "$current_url": "https://x.io"})],
+                        [{"key": "$entry_pathname", "type": "session", "operator": "not_icontains_multi", "value": "hr"}])
+SESSION_HOST = by_event([ev("2024-03-10T12:00:00Z", **{"$session_id": SESSION, "$current_url": "https://Shop.X.io/a"})],
+                        [{"key": "$entry_hostname", "type": "session", "value": "Shop.X.io"}])
+
+# Bug 8: $start_timestamp/$end_timestamp were whole seconds; upstream keeps DateTime64(6).
+# Fixed in filters/properties.py (_session_times).
+SESSION_START = by_event([ev("2024-03-10T12:00:00.500000Z", **{"$session_id": SESSION})],
+                         [{"key": "$start_timestamp", "type": "session", "operator": "gt", "value": "2024-03-10 12:00:00"}])
+
+# Bug 9: session URLs are JSONExtractString: a non-string $current_url is "" (NULL), "null" text
+# is a URL for $num_uniq_urls, and strings compare without JSON escapes. Fixed in
+# store/sessions.py and filters/properties.py (session strings on their raw text).
+SESSION_URLS = by_event([ev("2024-03-10T12:00:00Z", **{"$session_id": SESSION, "$current_url": 5}),
+                         ev("2024-03-10T12:00:01Z", **{"$session_id": SESSION, "$current_url": 6}),
+                         ev("2024-03-10T12:00:02Z", **{"$session_id": SESSION, "$current_url": "null"}),
+                         ev("2024-03-10T12:00:03Z", **{"$session_id": SESSION, "$current_url": 'https://x.io/?a="b"'})],
+                        [{"key": "$entry_current_url", "type": "session", "operator": "is_not_set"},
+                         {"key": "$num_uniq_urls", "type": "session", "operator": "exact", "value": 2},
+                         {"key": "$end_current_url", "type": "session", "operator": "icontains", "value": 'a="b'}])
+
+# Bug 10: numbers and dates were parsed with Python's \d, so "１０" was 10 and "２０２４-03-10" a
+# date; ClickHouse reads ASCII digits only. Fixed in store/columns.py and store/datetimes.py.
+UNICODE_DIGITS = by_event([ev("2024-03-10T12:00:00Z", n="\uff11\uff10", d="\uff12024-03-10")],
+                          {"type": "OR", "values": [{"key": "n", "operator": "is_set"}, {"key": "d", "operator": "is_set"}]},
+                          property_definitions=[{"name": "n", "type": "Numeric"}, {"name": "d", "type": "DateTime"}])
+
+# Bug 11: relative is_date values kept the clock's microseconds; upstream renders them as
+# whole-second wall clocks. Fixed in filters/operators.py (resolve_date).
+RELATIVE_SECOND = by_event([ev("2024-03-10T12:00:00Z", d="2024-03-08 10:00:00")],
+                           [{"key": "d", "operator": "is_date_exact", "value": "-7d"}], now="2024-03-15T10:00:00.5Z")
+
+# Bug 12: an element filter with an empty list matched every event; upstream builds an OR (AND)
+# of one condition per member, and an empty or() fails in ClickHouse. Fixed in
+# filters/properties_parse.py (check_element raises).
+ELEMENT_EMPTY = by_event([ev("2024-03-10T10:00:00Z", "sign up")],
+                         [{"key": "href", "type": "element", "operator": "exact", "value": []}])
+
+
+@given(filter_scenarios())
+@example(SEMVER_NBSP)
+@example(SEMVER_BOUNDS)
+@example(SESSION_PATH)
+@example(SESSION_HOST)
+@example(SESSION_START)
+@example(SESSION_URLS)
+@example(UNICODE_DIGITS)
+@example(RELATIVE_SECOND)
+@example(ELEMENT_EMPTY)
+def test_property_filters_event_by_event(scenario):
+    assert_same(scenario)
+
+
+@given(filter_scenarios(sources=("session", "event_metadata", "person")))
+def test_session_metadata_and_person_filters(scenario):
+    assert_same(scenario)
+
+
+@given(filter_scenarios(sources=("element", "cohort", "event")))
+def test_element_cohort_filters_and_actions(scenario):
+    assert_same(scenario)
+
+
+@given(filter_scenarios(operators=tuple(reference.DATE_OPERATORS + reference.SEMVER_OPERATORS
+                                        + reference.SEMVER_RANGE_OPERATORS) + ("is_cleaned_path_exact", "exact", "gt")))
+def test_date_semver_and_path_operators(scenario):
     assert_same(scenario)

@@ -55,10 +55,9 @@ def test_reference_passes_conformance_case(case):
 # Engine features the reference does not implement yet (and the strategies do not generate).
 NOT_YET_IN_REFERENCE = {
     "breakdown sources": {"session", "event_metadata"},
-    "property sources": {"cohort", "element", "event_metadata", "feature", "session"},
-    "operators": {"is_date_exact", "is_date_before", "is_date_after", "is_cleaned_path_exact", "flag_evaluates_to",
-                  "_like_contains", "semver_eq", "semver_neq", "semver_gt", "semver_gte", "semver_lt", "semver_lte",
-                  "semver_tilde", "semver_caret", "semver_wildcard"},
+    "property sources": set(),
+    # internal: the action step url "contains" (a case-sensitive LIKE), covered through actions
+    "operators": {"_like_contains"},
 }
 
 
@@ -71,6 +70,12 @@ def test_reference_covers_every_engine_feature():
     assert set(BREAKDOWN_SOURCES) <= set(reference.BREAKDOWN_TYPES) | NOT_YET_IN_REFERENCE["breakdown sources"]
     assert set(PROPERTY_SOURCES) <= set(reference.PROPERTY_SOURCES) | NOT_YET_IN_REFERENCE["property sources"]
     assert set(OPERATORS) <= set(reference.OPERATORS) | NOT_YET_IN_REFERENCE.get("operators", set())
+
+
+def test_strategies_generate_every_reference_source_and_operator():
+    assert set(tst.OPERATOR_VALUES) == set(reference.OPERATORS)
+    assert set(tst.SOURCE_WEIGHTS) == set(reference.PROPERTY_SOURCES)
+    assert set(tst.SESSION_KEYS) | {"$exit_current_url", "$exit_pathname"} >= set(reference.SESSION_KINDS)
 
 
 @pytest.mark.parametrize(
@@ -92,6 +97,12 @@ def test_reference_covers_every_engine_feature():
         lambda: tst.events(distinct_ids=["", "u1"]),
         lambda: tst.persons(max_persons=True),
         lambda: tst.date_strings(choices="-7d"),
+        lambda: tst.projects(max_cohorts=-1),
+        lambda: tst.property_leaves(sources=("hogql",)),
+        lambda: tst.property_leaves(operators=("_like_contains",)),
+        lambda: tst.cohort_leaves(()),
+        lambda: tst.cohorts_of(0),
+        lambda: tst.element_leaves(operators=("nope",)),
     ],
 )
 @pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")

@@ -6,7 +6,7 @@ import numpy as np
 
 import trendcalc as tc
 from trendcalc.store.channel import channel_type, first_significant_subdomain
-from trendcalc.store.sessions import session_table
+from trendcalc.store.sessions import session_table, url_host, url_path
 
 S1, S2 = "016f5e66-e800-7001-8000-000000000000", "016f5e66-e800-7002-8000-000000000000"
 
@@ -42,6 +42,28 @@ def test_sessions_are_uuid7_ids_with_fields_from_all_their_events():
     assert values("$is_bounce") == [False, True]
     assert values("$session_duration") == [2, 0]
     assert session_table(store) is t  # cached per store
+
+
+def test_url_fields_read_like_clickhouse():
+    """JSONExtractString (a number is "", "null" text is a URL for $urls), path() and domain()
+    giving "" rather than NULL, and the host as written."""
+    store = tc.EventStore.from_records([
+        {"event": "$pageview", "distinct_id": "a", "timestamp": f"2020-01-10T00:00:0{i}Z",
+         "properties": {"$session_id": S1, "$current_url": url}}
+        for i, url in enumerate([5, "null", "https://Shop.X.io", "http://localhost:8000/app"])
+    ])
+    t = session_table(store)
+
+    def value(name):
+        col = t.column(name)
+        return col.dictionary.values[col.codes[0]] if col.codes[0] >= 0 else None
+
+    assert value("$entry_current_url") is None  # 5 → "" → NULL
+    assert value("$num_uniq_urls") == 3  # "null", https://Shop.X.io, http://localhost:8000/app
+    assert value("$end_pathname") == "/app"
+    assert value("$end_hostname") == ""  # no dot: no domain
+    assert (url_path("https://Shop.X.io"), url_host("https://Shop.X.io")) == ("", "Shop.X.io")
+    assert (url_path("/user/5?x#y"), url_host("/user/5")) == ("/user/5", "")
 
 
 def test_sessionless_rows_read_defaults():

@@ -28,7 +28,7 @@ from ..limits import Limits
 from ..store.columns import _NUMBER_RE, ValueDictionary, float_text
 from ..store.datetimes import NULL_TIME, datetime_text, parse_best_effort
 from ..timeutil import datetime_to_us
-from .regex import compile_like, compile_regex
+from .regex import compile_fixed, compile_like, compile_regex
 
 # Every operator PostHog accepts on a property filter (filters.md §3.1).
 KNOWN_OPERATORS = (
@@ -45,8 +45,8 @@ KIND_OF_TYPE = {None: "string", "String": "string", "Duration": "string", "Numer
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _LIKE_SPECIAL = re.compile(r"[%_\\]")  # LIKE wildcards and escapes
 _RELATIVE_DATE = re.compile(r"^-?[0-9]+[hdwmqysHDWMQY]")
-_DATETIME_CONST = re.compile(r"^\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?)?$")
-_SEMVER = re.compile(r"^\s*v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:[-+]\S*)?\s*$")
+_DATETIME_CONST = re.compile(r"^\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?)?\Z", re.ASCII)
+_SEMVER = compile_fixed(r"^\s*v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:[-+]\S*)?\s*$")  # RE2, as upstream
 
 
 # --- domains ------------------------------------------------------------------------------------
@@ -238,7 +238,9 @@ def _bool_rewrite(c: Any, dom: Domain) -> Any:
 
 def resolve_date(c: Any, env: Env) -> int:
     """The instant of an ``is_date_*`` operand: relative (``-7d``, ``-10m``…) against now in the
-    project zone with no truncation, else best-effort parsed (naive = project zone)."""
+    project zone with no truncation, else best-effort parsed (naive = project zone). Upstream
+    renders the relative instant as ``%Y-%m-%d %H:%M:%S`` wall-clock text, so it is a whole
+    second (found by tests/property: a clock with microseconds kept them)."""
     if not isinstance(c, str):
         raise env.error(f"is_date operators need a date string, got {c!r}")
     if _RELATIVE_DATE.match(c):
@@ -249,7 +251,7 @@ def resolve_date(c: Any, env: Env) -> int:
             value, _ = parse_relative(c, local)
         except (OverflowError, ValueError) as exc:
             raise env.error(f"relative date {c!r} out of range") from exc
-        wall = value.replace(tzinfo=None)
+        wall = value.replace(tzinfo=None, microsecond=0)
         return datetime_to_us(wall.replace(tzinfo=env.tz))
     us = parse_best_effort(c, env.tz)
     if us is None:
@@ -395,51 +397,61 @@ def _cleaned_path_exact(dom: Domain, c: Any, env: Env) -> np.ndarray:
 
 
 def semver_key(text: Any) -> tuple[int, int, int] | None:
-    """(major, minor, patch) of a strict semver string (pre-release/build ignored), else None."""
-    m = _SEMVER.match(text) if isinstance(text, str) else None
-    return (int(m[1]), int(m[2]), int(m[3])) if m else None
+    """sortableSemver: (major, minor, patch) of a strict semver string (pre-release/build
+    ignored), else None. RE2, as ClickHouse's ``extract``: ``\\s`` and ``\\d`` are ASCII, so a
+    no-break space or a non-ASCII digit makes a version invalid (found by tests/property)."""
+    m = _SEMVER.search(text) if isinstance(text, str) else None
+    return (int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None
 
 
-def _semver_parts(value: str) -> tuple[int, int, int, int]:
-    """Upstream's lenient bound parse: strip ``-pre``, default missing parts to 0; part count."""
+def _semver_parts(value: str) -> tuple[str, str, str, int]:
+    """Upstream's bound parse: strip ``-pre``, missing parts are "0", each must be an int; the
+    parts stay as written (they are pasted into the bound strings); and the part count."""
     parts = value.split("-")[0].split(".")
     if not parts[0]:
         raise ValueError("empty version")
-    nums = [int(p) for p in parts[:3]]
-    nums += [0] * (3 - len(nums))
-    return nums[0], nums[1], nums[2], len(parts)
+    major, minor, patch = (parts + ["0", "0"])[:3]
+    int(major), int(minor), int(patch)
+    return major, minor, patch, len(parts)
 
 
-def _tilde(value: str) -> tuple[tuple, tuple]:
+def _tilde(value: str) -> tuple[str, str]:
     major, minor, patch, n = _semver_parts(value)
     if n < 2:
-        return (major, 0, 0), (major + 1, 0, 0)
-    return (major, minor, patch), (major, minor + 1, 0)
+        return f"{major}.0.0", f"{int(major) + 1}.0.0"
+    return f"{major}.{minor}.{patch}", f"{major}.{int(minor) + 1}.0"
 
 
-def _caret(value: str) -> tuple[tuple, tuple]:
+def _caret(value: str) -> tuple[str, str]:
     major, minor, patch, _ = _semver_parts(value)
-    if major > 0:
-        return (major, minor, patch), (major + 1, 0, 0)
-    if minor > 0:
-        return (major, minor, patch), (0, minor + 1, 0)
-    return (major, minor, patch), (0, 0, patch + 1)
+    if int(major) > 0:
+        return f"{major}.{minor}.{patch}", f"{int(major) + 1}.0.0"
+    if int(minor) > 0:
+        return f"{major}.{minor}.{patch}", f"0.{int(minor) + 1}.0"
+    return f"{major}.{minor}.{patch}", f"0.0.{int(patch) + 1}"
 
 
-def _wildcard(value: str) -> tuple[tuple | None, tuple | None]:
+def _wildcard(value: str) -> tuple[str, str]:
     base = value.rstrip(".*")
     if not base:
         raise ValueError("empty wildcard")
     parts = base.split("-")[0].split(".")
-    nums = [int(p) for p in parts[:3]]
-    if len(nums) == 1:
-        return (nums[0], 0, 0), (nums[0] + 1, 0, 0)
-    if len(nums) == 2:
-        return (nums[0], nums[1], 0), (nums[0], nums[1] + 1, 0)
-    return None, None  # 4-part bounds are not strict semver: every comparison is NULL upstream
+    if len(parts) == 1:
+        int(parts[0])
+        return f"{parts[0]}.0.0", f"{int(parts[0]) + 1}.0.0"
+    if len(parts) == 2:
+        int(parts[0]), int(parts[1])
+        return f"{parts[0]}.{parts[1]}.0", f"{parts[0]}.{int(parts[1]) + 1}.0"
+    int(parts[0]), int(parts[1]), int(parts[2])
+    return f"{parts[0]}.{parts[1]}.{parts[2]}.0", f"{parts[0]}.{parts[1]}.{int(parts[2]) + 1}.0"
 
 
-SEMVER_RANGES: dict[str, Callable[[str], tuple]] = {"semver_tilde": _tilde, "semver_caret": _caret, "semver_wildcard": _wildcard}
+# [lower, upper) bound *strings*, built as upstream builds them; both then go through
+# sortableSemver, so a bound that is not strict semver (``01.2.3``, a 4-part wildcard bound)
+# matches nothing (found by tests/property: bounds used to be parsed leniently as integers).
+SEMVER_RANGES: dict[str, Callable[[str], tuple[str, str]]] = {
+    "semver_tilde": _tilde, "semver_caret": _caret, "semver_wildcard": _wildcard,
+}  # fmt: skip
 
 
 def _semver_keys(dom: Domain) -> list[tuple[int, int, int] | None]:
@@ -457,9 +469,11 @@ def _semver_compare(compare: Callable[[tuple, tuple], bool]) -> Callable[[Domain
 
 def _semver_range(name: str) -> Callable[[Domain, Any, Env], np.ndarray]:
     def run(dom: Domain, c: Any, env: Env) -> np.ndarray:
-        lo, hi = SEMVER_RANGES[name](c)
+        lo, hi = (semver_key(b) for b in SEMVER_RANGES[name](c))
         keys = _semver_keys(dom)
-        return np.fromiter((k is not None and lo is not None and lo <= k < hi for k in keys), dtype=bool, count=len(keys))
+        if lo is None or hi is None:
+            return np.zeros(len(keys), dtype=bool)
+        return np.fromiter((k is not None and lo <= k < hi for k in keys), dtype=bool, count=len(keys))
 
     return run
 

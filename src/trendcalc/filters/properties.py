@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import UnsupportedError, ValidationError
 from ..store.columns import ValueDictionary, float_text, render_text
+from ..store.datetimes import NULL_TIME
 from ..store.virtual import person_column
 from . import elements as el
 from .model import PropertyFilter, PropertyGroup
@@ -399,15 +400,32 @@ SESSION_TYPES = {"$session_duration": "Numeric", "duration": "Numeric", "$pagevi
 
 def _session_source(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
     """A ``type: session`` filter: the field of each row's session (filters.md §9); session-less
-    events read 0 for numeric fields and NULL for the others (the join's defaults)."""
+    events read 0 for numeric fields and NULL for the others (the join's defaults).
+
+    Session fields are real columns, not JSON: strings compare as they are (no JSON escapes),
+    and the start/end timestamps keep their microseconds (found by tests/property)."""
     from ..store.sessions import session_table
 
-    found = session_table(ctx.store).row_codes(str(leaf.key), rows)
+    table = session_table(ctx.store)
+    key = str(leaf.key)
+    if key in ("$start_timestamp", "$end_timestamp"):
+        sessions = table.session_of_row[rows]
+        return lut_mask(ctx, leaf, ("session", key), lambda: _session_times(ctx, table, key), sessions)
+    found = table.row_codes(key, rows)
     if found is None:
         raise UnsupportedError(leaf.path + ("key",), f"session property {leaf.key!r} is not supported")
     codes, dictionary = found
-    prop_type = SESSION_TYPES.get(str(leaf.key), "String")
+    prop_type = SESSION_TYPES.get(key, "String")
+    if prop_type == "String":
+        return lut_mask(ctx, leaf, ("session", key), lambda: text_domain([*dictionary.values, None], ctx.project.tz), codes)
     return lut_mask(ctx, leaf, ("session", prop_type), lambda: dictionary_domain(dictionary, prop_type, ctx.project.tz), codes)
+
+
+def _session_times(ctx: Any, table: Any, key: str) -> Domain:
+    """Each session's start (or end) instant in µs, then a NULL slot for session-less rows."""
+    us = table.start_us if key == "$start_timestamp" else table.end_us
+    values = np.append(np.asarray(us, dtype=np.int64), NULL_TIME)
+    return Domain("datetime", values, values == NULL_TIME, ctx.project.tz)
 
 
 SOURCES["session"] = _session_source

@@ -160,6 +160,10 @@ def check_element(key: Any, op: str, value: Any, path: tuple, limits: Limits) ->
 
     if key not in ELEMENT_KEYS:
         raise ValidationError(path + ("key",), f"element filters take key {list(ELEMENT_KEYS)}, got {key!r}")
+    if value == ():
+        # upstream ORs (ANDs) one condition per member: no member prints or() / and(), which
+        # ClickHouse rejects (found by tests/property: the engine matched every event)
+        raise ValidationError(path + ("value",), "element filters need at least one value, got an empty list")
     members = value if isinstance(value, tuple) else (value,)
     if key in ("selector", "tag_name"):
         if op not in ("exact", "is_not"):

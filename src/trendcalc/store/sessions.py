@@ -14,12 +14,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import numpy as np
 
 from .channel import channel_type
-from .columns import PropertyColumn, ValueDictionary, render_text
+from .columns import PropertyColumn, ValueDictionary
 
 UUID7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 BOUNCE_SECONDS = 10
@@ -35,21 +34,45 @@ ENTRY_PROPERTIES = {
 
 
 def _text_or_none(v: Any) -> str | None:
-    """A property read as a nullable string: non-strings give '', and '' / 'null' give NULL."""
-    s = v if isinstance(v, str) else ("" if v is None else render_text(v))
-    return None if s in ("", "null") else s
+    """``nullIf(nullIf(JSONExtractString(properties, key), ''), 'null')``: a string property as
+    is; anything else (a number, a list, absent) reads ``""``; and ``""`` / ``"null"`` are NULL.
+    (Non-strings used to be rendered as JSON text; found by tests/property.)"""
+    if not isinstance(v, str) or v in ("", "null"):
+        return None
+    return v
 
 
 def url_path(url: str | None) -> str | None:
+    """ClickHouse ``path(url)``: from the slash after ``//host`` (or the first slash) up to ``?``
+    or ``#``; ``""`` (not NULL) when there is none, e.g. ``https://x.io``."""
     if url is None:
         return None
-    return urlsplit(url).path or None
+    at = url.find("/")
+    if at < 0:
+        return ""
+    if url[at + 1 : at + 2] == "/":
+        at = url.find("/", at + 2)
+        if at < 0:
+            return ""
+    end = min((i for i in (url.find("?", at), url.find("#", at)) if i >= 0), default=len(url))
+    return url[at:end]
+
+
+_SCHEME = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.\-]*:)?//")
 
 
 def url_host(url: str | None) -> str | None:
+    """ClickHouse ``domain(url)``: the host after ``scheme://`` (or of a bare ``host/path``) as
+    written (not lower-cased), without user info and port; ``""`` (not NULL) unless it has a dot
+    with something after it (``localhost`` has no domain)."""
     if url is None:
         return None
-    return urlsplit(url).hostname or None
+    m = _SCHEME.match(url)
+    rest = url[m.end() :] if m else url
+    host = re.split(r"[/?#]", rest, maxsplit=1)[0].rpartition("@")[2].split(":")[0]
+    if "." not in host or host.startswith(".") or host.endswith("."):
+        return ""
+    return host
 
 
 class SessionTable:
@@ -196,7 +219,8 @@ def _num_uniq_urls(t: SessionTable) -> PropertyColumn:
     if col is None:
         return numeric_column(np.zeros(len(t.ids), np.int64))
     order, s = t._rows_by_session
-    nonempty = col.dictionary.view("nonempty_text", lambda v: _text_or_none(v) is not None, bool, False)
+    # $urls: every non-empty JSONExtractString($current_url) ("null" included, non-strings not)
+    nonempty = col.dictionary.view("nonempty_string", lambda v: isinstance(v, str) and v != "", bool, False)
     codes = col.codes[order]
     ok = nonempty[codes]
     width = len(col.dictionary) + 1

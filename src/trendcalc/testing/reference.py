@@ -18,12 +18,13 @@ those). Speed is a non-goal.
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import json
 import math
 import re
 import zoneinfo
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from dateutil import parser as du_parser
@@ -82,6 +83,10 @@ class World:
     events: list[dict[str, Any]]
     person_properties: dict[Any, dict[str, Any]]
     group_properties: dict[tuple[int, str], dict[str, Any]]
+    person_ids: dict[Any, Any] = field(default_factory=dict)  # a person row's "id" (None when not given)
+    person_of: dict[str, Any] = field(default_factory=dict)  # distinct_id → its person row
+    now: dt.datetime | None = None  # the query's clock (relative is_date values)
+    memo: dict[Any, Any] = field(default_factory=dict)  # sessions and cohort members, computed once
 
 
 def to_utc(value: Any) -> dt.datetime:
@@ -114,10 +119,12 @@ def load_world(events: Iterable[Mapping], persons: Iterable[Mapping] | None = No
     """Resolve each event's person: the person row listing its distinct_id, else its own person."""
     person_of: dict[str, Any] = {}
     person_properties: dict[Any, dict[str, Any]] = {}
+    person_ids: dict[Any, Any] = {}
     for i, p in enumerate(persons or ()):
         for did in p["distinct_ids"]:
             person_of[str(did)] = ("person", i)
         person_properties[("person", i)] = properties_of(p)
+        person_ids[("person", i)] = p.get("id", p.get("uuid"))
     group_properties = {}
     for g in groups or ():
         group_properties[(g["group_type_index"], str(g["group_key"]))] = properties_of(g)
@@ -132,7 +139,7 @@ def load_world(events: Iterable[Mapping], persons: Iterable[Mapping] | None = No
             "ts": to_utc(e["timestamp"]),
             "properties": properties_of(e),
         })
-    return World(out, person_properties, group_properties)
+    return World(out, person_properties, group_properties, person_ids, person_of)
 
 
 # --- §1: dates -------------------------------------------------------------------------------
@@ -400,24 +407,63 @@ NULL_RESULT = {  # filters.md §0.5/§3.1: a leaf's value when the (typed) prope
     "icontains_multi": False, "not_icontains_multi": False, "regex": False, "not_regex": True,
     "gt": False, "gte": False, "lt": False, "lte": False, "min": False, "max": False,
     "between": False, "not_between": False, "is_set": False, "is_not_set": True,
+    "is_date_exact": False, "is_date_before": False, "is_date_after": False, "is_cleaned_path_exact": False,
+    "semver_eq": False, "semver_neq": False, "semver_gt": False, "semver_gte": False, "semver_lt": False,
+    "semver_lte": False, "semver_tilde": False, "semver_caret": False, "semver_wildcard": False,
+    "flag_evaluates_to": True,
 }  # fmt: skip
 OWN_LIST_OPERATORS = ("icontains", "not_icontains", "between", "not_between")
 IN_LIST_OPERATORS = {"exact": "in", "in": "in", "is_not": "not_in", "not_in": "not_in"}
+NEGATIVE_OPERATORS = ("is_not", "not_icontains", "not_regex")  # element lists: none of the members
+DATE_OPERATORS = ("is_date_exact", "is_date_before", "is_date_after")
+SEMVER_OPERATORS = ("semver_eq", "semver_neq", "semver_gt", "semver_gte", "semver_lt", "semver_lte")
+SEMVER_RANGE_OPERATORS = ("semver_tilde", "semver_caret", "semver_wildcard")
 OPERATORS = tuple(NULL_RESULT)
-PROPERTY_SOURCES = ("event", "person", "group")
+PROPERTY_SOURCES = ("event", "feature", "person", "group", "cohort", "element", "event_metadata", "session")
+AI_STRING_KEYS = ("$ai_trace_id", "$ai_session_id", "$ai_parent_id", "$ai_span_id", "$ai_generation_id",
+                  "$ai_experiment_id")  # fmt: skip
 
 
-def leaf_raw_value(world: World, leaf: PropertyFilter, event: dict[str, Any]) -> Any:
-    """§2: where a leaf reads: event properties, the event's person, or its group."""
-    if leaf.type == "event":
-        return event["properties"].get(leaf.key)
+def leaf_operand(world: World, project: Project, leaf: PropertyFilter, event: dict[str, Any]) -> tuple[str, Any]:
+    """§2: what a leaf compares, as (kind, x) after the §0.3 cast (x None = NULL), by its source:
+    event (and feature) properties, the event's person, its group, an event column, its session."""
+    tz = project.tz
+    if leaf.type in ("event", "feature"):
+        if leaf.key == "$elements_chain":  # §2: the elements_chain column, "" without elements
+            return "string", element_chain(event)
+        ptype = "String" if leaf.key in AI_STRING_KEYS else project.property_type(leaf.key, "event")
+        return typed_value(event["properties"].get(leaf.key), ptype, tz)
     if leaf.type == "person":
-        if leaf.key == "distinct_id" or str(leaf.key).startswith("$virt_"):
-            raise ReferenceUnsupported(f"person key {leaf.key!r}")
-        return world.person_properties.get(event["person"], {}).get(leaf.key)
+        if leaf.key == "distinct_id":  # §2 [version drift]: the event's own distinct_id
+            return "string", event["distinct_id"]
+        if leaf.key in VIRTUAL_PERSON_PROPERTIES:
+            return "string", virtual_person_property(world, leaf.key, event["person"])
+        raw = world.person_properties.get(event["person"], {}).get(leaf.key)
+        return typed_value(raw, project.property_type(leaf.key, "person"), tz)
     if leaf.type == "group":
-        return group_property(world, leaf.group_type_index, leaf.key, event)
+        raw = group_property(world, leaf.group_type_index, leaf.key, event)
+        return typed_value(raw, project.property_type(leaf.key, "group", leaf.group_type_index), tz)
+    if leaf.type == "event_metadata":
+        return "string", event_column(world, leaf.key, event)
+    if leaf.type == "session":
+        return session_field(world, leaf.key, event)
     raise ReferenceUnsupported(f"{leaf.type} property filters")
+
+
+def leaf_kind(project: Project, leaf: PropertyFilter) -> str:
+    """The kind a leaf's values have whatever the data (constants are checked against it)."""
+    if leaf.type == "session":
+        return SESSION_KINDS.get(SESSION_ALIASES.get(leaf.key, leaf.key), "string")
+    if leaf.type in ("event_metadata", "element") or (leaf.type in ("event", "feature") and leaf.key == "$elements_chain"):
+        return "string"
+    if leaf.type == "person" and (leaf.key == "distinct_id" or leaf.key in VIRTUAL_PERSON_PROPERTIES):
+        return "string"
+    if leaf.type == "person":
+        return typed_value(None, project.property_type(leaf.key, "person"), project.tz)[0]
+    if leaf.type == "group":
+        return typed_value(None, project.property_type(leaf.key, "group", leaf.group_type_index), project.tz)[0]
+    ptype = "String" if leaf.key in AI_STRING_KEYS else project.property_type(leaf.key, "event")
+    return typed_value(None, ptype, project.tz)[0]
 
 
 def group_property(world: World, gti: int, key: str, event: dict[str, Any]) -> Any:
@@ -429,19 +475,90 @@ def group_property(world: World, gti: int, key: str, event: dict[str, Any]) -> A
     return world.group_properties.get((gti, group_key), {}).get(key)
 
 
-def typed_value(v: Any, prop_type: str | None) -> tuple[str, Any]:
-    """§0.3: (kind, x): R for untyped/String, toFloat for Numeric, 1/0 for Boolean; x None = NULL."""
+def typed_value(v: Any, prop_type: str | None, tz: dt.tzinfo = UTC) -> tuple[str, Any]:
+    """§0.3: (kind, x): R for untyped/String, toFloat for Numeric, 1/0 for Boolean, the best-effort
+    parsed instant (naive text in the project zone) for DateTime; x None = NULL."""
     if prop_type == "Numeric":
         return "float", None if v is None else to_float(v)
     if prop_type == "Boolean":
         text = None if v is None else render_text(v)
         return "bool", {"true": 1.0, "false": 0.0}.get(text)
     if prop_type == "DateTime":
-        raise ReferenceUnsupported("DateTime property definitions")
+        return "datetime", None if v is None else best_effort_datetime(render_text(v), tz)
     return "string", None if v is None else render_text(v)
 
 
-def constant(kind: str, c: Any, member: bool = False) -> Any:
+# §0.3/§3.2: ClickHouse's parseDateTime64BestEffortOrNull on the forms payloads carry (ASCII only).
+UNIX_SECONDS = re.compile(r"[0-9]{9,10}(\.[0-9]{1,9})?")
+DATE_TIME_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y%m%d%H%M%S")
+CLOCK_FORMATS = ("%H:%M", "%H:%M:%S")
+ZONE_SUFFIX = re.compile(r"(?P<body>.*?[0-9]:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]{1,9})?)?)\s*"
+                         r"(?P<zone>Z|UTC|GMT|[+-][0-9]{2}(?::?[0-9]{2})?)?", re.IGNORECASE)
+FIRST_YEAR, LAST_YEAR = 1900, 2299
+
+
+def best_effort_datetime(text: str, tz: dt.tzinfo) -> dt.datetime | None:
+    """The instant ``text`` names (naive = wall clock in ``tz``), or None: ``YYYY-MM-DD`` (or
+    ``/``) with an optional ``[T ]HH:MM[:SS[.f]]`` and ``Z``/``UTC``/``±hh[:mm]``, ``YYYYMMDD[hhmmss]``,
+    unix seconds (9–10 digits), RFC 2822; instants outside years 1900–2299 are NULL."""
+    s = text.strip()
+    if not s or not s.isascii() or len(s) > 64:
+        return None
+    try:
+        if UNIX_SECONDS.fullmatch(s):
+            whole, _, frac = s.partition(".")
+            d = EPOCH + dt.timedelta(seconds=int(whole), microseconds=int(frac[:6].ljust(6, "0")))
+        elif s[0].isalpha():
+            parts = email.utils.parsedate_tz(s)
+            if parts is None:
+                return None
+            zone = tz if parts[9] is None else dt.timezone(dt.timedelta(seconds=parts[9]))
+            d = dt.datetime(*parts[:6], tzinfo=zone)
+        else:
+            d = naive_datetime(s, tz)
+    except (ValueError, OverflowError):
+        return None
+    if d is None or not FIRST_YEAR <= d.astimezone(UTC).year <= LAST_YEAR:
+        return None
+    return d.astimezone(UTC)
+
+
+def naive_datetime(s: str, tz: dt.tzinfo) -> dt.datetime | None:
+    """Date and optional clock; a zone suffix only after a clock (``2024-03-10`` has none)."""
+    zone: dt.tzinfo = tz
+    m = ZONE_SUFFIX.fullmatch(s)
+    if m and m["zone"]:
+        s, z = m["body"], m["zone"].upper()
+        if z in ("Z", "UTC", "GMT"):
+            zone = UTC
+        else:
+            digits = z[1:].replace(":", "")
+            offset = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
+            zone = dt.timezone(-offset if z[0] == "-" else offset)
+    micro = 0
+    frac = re.search(r"[.,]([0-9]{1,9})$", s)
+    if frac and ":" in s:
+        micro, s = int(frac[1][:6].ljust(6, "0")), s[: frac.start()]
+    for date_format in DATE_TIME_FORMATS:
+        clocks = ("",) if date_format.startswith("%Y%m%d") else ("",) + tuple(sep + c for sep in "T " for c in CLOCK_FORMATS)
+        for clock in clocks:
+            try:
+                d = dt.datetime.strptime(s, date_format + clock)
+            except ValueError:
+                continue
+            return d.replace(microsecond=micro, tzinfo=zone)
+    return None
+
+
+def datetime_text(d: dt.datetime, tz: dt.tzinfo) -> str:
+    """toString(DateTime64(6, tz)): ``YYYY-MM-DD HH:MM:SS.ffffff`` on the project's wall clock."""
+    return d.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+SQL_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}( [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?)?")
+
+
+def constant(kind: str, c: Any, member: bool = False, tz: dt.tzinfo = UTC) -> Any:
     """§0.4: a filter constant against a typed value; where upstream fails, a ValidationError."""
     if kind == "string":
         if isinstance(c, str):
@@ -451,6 +568,13 @@ def constant(kind: str, c: Any, member: bool = False) -> Any:
         if member:
             return float_text(float(c))
         raise ValidationError(("properties",), f"comparing a String property with the number {c!r}")
+    if kind == "datetime":  # §0.4: 'YYYY-MM-DD[ HH:MM:SS]' in the project zone, or epoch seconds
+        if isinstance(c, (int, float)) and not isinstance(c, bool):
+            return EPOCH + dt.timedelta(microseconds=round(c * 1_000_000))
+        parsed = best_effort_datetime(c, tz) if isinstance(c, str) and SQL_DATETIME.fullmatch(c) else None
+        if parsed is None:
+            raise ValidationError(("properties",), f"cannot compare a DateTime property with {c!r}")
+        return parsed
     if isinstance(c, bool):
         return 1.0 if c else 0.0
     if isinstance(c, (int, float)):
@@ -462,8 +586,8 @@ def constant(kind: str, c: Any, member: bool = False) -> Any:
     raise ValidationError(("properties",), f"cannot compare a {kind} property with {c!r}")
 
 
-def like_pattern(needle: str) -> re.Pattern:
-    """ILIKE '%needle%': ``%`` any run, ``_`` any character, ``\\`` escapes; case-insensitive."""
+def like_pattern(needle: str, case_sensitive: bool = False) -> re.Pattern:
+    """ILIKE (LIKE) '%needle%': ``%`` any run, ``_`` any character, ``\\`` escapes."""
     out, i = [], 0
     while i < len(needle):
         ch = needle[i]
@@ -473,15 +597,17 @@ def like_pattern(needle: str) -> re.Pattern:
             continue
         out.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
         i += 1
-    return re.compile("".join(out), re.IGNORECASE | re.DOTALL)
+    return re.compile("".join(out), re.DOTALL | (0 if case_sensitive else re.IGNORECASE))
 
 
-def as_text(kind: str, x: Any) -> str:
+def as_text(kind: str, x: Any, tz: dt.tzinfo = UTC) -> str:
     """toString of a typed value."""
     if kind == "float":
         return float_text(x)
     if kind == "bool":
         return "true" if x == 1.0 else "false"
+    if kind == "datetime":
+        return datetime_text(x, tz)
     return x
 
 
@@ -489,45 +615,174 @@ def ascii_lower(s: str) -> str:
     return "".join(ch.lower() if "A" <= ch <= "Z" else ch for ch in s)
 
 
-def operator_holds(op: str, kind: str, x: Any, c: Any) -> bool:
+def relative_date_value(c: str, tz: dt.tzinfo, now: dt.datetime) -> dt.datetime:
+    """§3.2: ``-7d``/``-10m``/``-3h``… is now minus that in the project zone, untruncated, rendered
+    as a whole-second wall clock and read back in the zone (upper-case kinds add nothing)."""
+    match = RELATIVE.search(c)
+    local = now.astimezone(tz) - relativedelta(**delta_mapping(match["kind"], match["number"], match["position"]))
+    return local.replace(tzinfo=None, microsecond=0).replace(tzinfo=tz).astimezone(UTC)
+
+
+RELATIVE_DATE_VALUE = re.compile(r"-?[0-9]+[hdwmqysHDWMQY]")
+
+
+def date_operand(c: Any, tz: dt.tzinfo, now: dt.datetime) -> dt.datetime:
+    """§3.2: the instant an ``is_date_*`` value names (relative, else best-effort parsed)."""
+    if not isinstance(c, str):
+        raise ValidationError(("properties",), f"is_date operators need a date string, got {c!r}")
+    if RELATIVE_DATE_VALUE.match(c):
+        return relative_date_value(c, tz, now)
+    parsed = best_effort_datetime(c, tz)
+    if parsed is None:
+        raise ValidationError(("properties",), f"unparsable date {c!r}")
+    return parsed
+
+
+def clean_path(text: str, rules: Iterable[Mapping[str, Any]]) -> str:
+    """§3.2 is_cleaned_path_exact: each ``{regex, alias}`` rule as ClickHouse's replaceRegexpAll
+    (``\\0``–``\\9`` in the alias are the match and its groups), in order."""
+
+    def alias_of(alias: str) -> Any:
+        def replace(m: re.Match) -> str:
+            return re.sub(r"\\([0-9])", lambda g: m.group(int(g[1])) or "", alias)
+
+        return replace
+
+    for rule in rules:
+        text = re.sub(rule["regex"], alias_of(rule.get("alias", "")), text, flags=re.DOTALL)
+    return text
+
+
+STRICT_SEMVER = re.compile(r"[ \t\n\f\r]*v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(?:[-+][^ \t\n\f\r]*)?[ \t\n\f\r]*")
+
+
+def sortable_semver(text: str) -> tuple[int, int, int] | None:
+    """§3.2: (major, minor, patch) of a strict semver string (RE2 classes: ASCII); else NULL."""
+    m = STRICT_SEMVER.fullmatch(text)
+    return (int(m[1]), int(m[2]), int(m[3])) if m else None
+
+
+def semver_parts(value: str) -> tuple[str, str, str, int]:
+    """Upstream's bound parse: drop ``-pre``, missing parts are "0"; the parts stay text."""
+    parts = value.split("-")[0].split(".")
+    if not parts[0]:
+        raise ValueError(value)
+    major, minor, patch = (parts + ["0", "0"])[:3]
+    int(major), int(minor), int(patch)
+    return major, minor, patch, len(parts)
+
+
+def semver_bounds(op: str, value: str) -> tuple[str, str]:
+    """§3.2: the [lower, upper) version strings of tilde/caret/wildcard, built as upstream
+    builds them (the parts as written, so ``01.2.3`` gives a bound that is not strict semver)."""
+    if op == "semver_tilde":
+        major, minor, patch, n = semver_parts(value)
+        if n < 2:
+            return f"{major}.0.0", f"{int(major) + 1}.0.0"
+        return f"{major}.{minor}.{patch}", f"{major}.{int(minor) + 1}.0"
+    if op == "semver_caret":
+        major, minor, patch, _ = semver_parts(value)
+        if int(major) > 0:
+            return f"{major}.{minor}.{patch}", f"{int(major) + 1}.0.0"
+        if int(minor) > 0:
+            return f"{major}.{minor}.{patch}", f"0.{int(minor) + 1}.0"
+        return f"{major}.{minor}.{patch}", f"0.0.{int(patch) + 1}"
+    base = value.rstrip(".*")
+    parts = base.split("-")[0].split(".")
+    if not base:
+        raise ValueError(value)
+    if len(parts) == 1:
+        int(parts[0])
+        return f"{parts[0]}.0.0", f"{int(parts[0]) + 1}.0.0"
+    if len(parts) == 2:
+        int(parts[0]), int(parts[1])
+        return f"{parts[0]}.{parts[1]}.0", f"{parts[0]}.{int(parts[1]) + 1}.0"
+    int(parts[0]), int(parts[1]), int(parts[2])
+    return f"{parts[0]}.{parts[1]}.{parts[2]}.0", f"{parts[0]}.{parts[1]}.{int(parts[2]) + 1}.0"
+
+
+def semver_holds(op: str, text: str, c: Any) -> bool:
+    """§3.2: both sides through sortableSemver; a NULL side (not strict semver) is FALSE."""
+    x = sortable_semver(text)
+    if op in SEMVER_RANGE_OPERATORS:
+        lo, hi = (sortable_semver(b) for b in semver_bounds(op, c))
+        return x is not None and lo is not None and hi is not None and lo <= x < hi
+    k = sortable_semver(c)
+    if x is None or k is None:
+        return False
+    return {"semver_eq": x == k, "semver_neq": x != k, "semver_gt": x > k, "semver_gte": x >= k,
+            "semver_lt": x < k, "semver_lte": x <= k}[op]
+
+
+def operator_holds(op: str, kind: str, x: Any, c: Any, project: Project, now: dt.datetime) -> bool:
     """§3.1: one operator on a non-NULL typed value ``x`` and a scalar (or own-list) constant."""
+    tz = project.tz
     if op in ("exact", "is_not"):
         if isinstance(c, bool):
             c = "true" if c else "false"
         if kind == "bool" and c in ("true", "false"):
             c = c == "true"
-        equal = x == constant(kind, c)
+        equal = x == constant(kind, c, tz=tz)
         return equal if op == "exact" else not equal
     if op in ("is_set", "is_not_set"):
         return op == "is_set"
     if op in ("icontains", "not_icontains"):
         needle = str(list(c)) if isinstance(c, tuple) else str(c)
-        found = like_pattern(needle).search(as_text(kind, x)) is not None
+        found = like_pattern(needle).search(as_text(kind, x, tz)) is not None
         return found if op == "icontains" else not found
     if op in ("icontains_multi", "not_icontains_multi"):
         needles = [ascii_lower(str(m)) for m in (c if isinstance(c, tuple) else (c,))]
-        found = any(n in ascii_lower(as_text(kind, x)) for n in needles)
+        found = any(n in ascii_lower(as_text(kind, x, tz)) for n in needles)
         return found if op == "icontains_multi" else not found
     if op in ("regex", "not_regex"):
-        found = re.search(c, as_text(kind, x), re.DOTALL) is not None
+        found = re.search(c, as_text(kind, x, tz), re.DOTALL) is not None
         return found if op == "regex" else not found
     if op in ("gt", "gte", "lt", "lte", "min", "max"):
-        k = constant(kind, c)
+        k = constant(kind, c, tz=tz)
         return {"gt": x > k, "gte": x >= k, "lt": x < k, "lte": x <= k, "min": x >= k, "max": x <= k}[op]
     if op in ("between", "not_between"):
-        lo, hi = constant(kind, c[0]), constant(kind, c[1])
+        lo, hi = constant(kind, c[0], tz=tz), constant(kind, c[1], tz=tz)
         return lo <= x <= hi if op == "between" else (x < lo or x > hi)
+    if op in DATE_OPERATORS:  # §3.2: toDateTime(toString(x)) against the resolved value
+        t = x if kind == "datetime" else best_effort_datetime(as_text(kind, x, tz), tz)
+        k = date_operand(c, tz, now)
+        return t is not None and {"is_date_exact": t == k, "is_date_before": t < k, "is_date_after": t > k}[op]
+    if op == "is_cleaned_path_exact":
+        rules = project.path_cleaning_filters
+        return clean_path(as_text(kind, x, tz), rules) == clean_path(constant("string", c), rules)
+    if op in SEMVER_OPERATORS + SEMVER_RANGE_OPERATORS:
+        return semver_holds(op, as_text(kind, x, tz), c)
+    if op == "flag_evaluates_to":
+        return True
     raise ReferenceUnsupported(f"operator {op!r}")
 
 
 def leaf_holds(world: World, project: Project, leaf: PropertyFilter, event: dict[str, Any]) -> bool:
-    """One leaf: list handling first (``[]`` matches all, one member is unwrapped, IN/NOT IN,
-    multi-search, OR over members — AND for not_regex), then NULL results, then the operator."""
+    """One leaf on one event: cohort membership, element conditions, or an operator on a value."""
     if leaf.operator not in NULL_RESULT:
         raise ReferenceUnsupported(f"operator {leaf.operator!r}")
-    ptype = project.property_type(leaf.key, leaf.type, leaf.group_type_index)
-    kind, x = typed_value(leaf_raw_value(world, leaf, event), ptype)
-    op, c = leaf.operator, leaf.value
+    if leaf.type == "cohort":
+        return cohort_leaf_holds(world, project, leaf, event["person"])
+    if leaf.type == "element":
+        return element_leaf_holds(world, project, leaf, event)
+    kind, x = leaf_operand(world, project, leaf, event)
+    return value_holds(world, project, leaf.operator, leaf_value(leaf), kind, x)
+
+
+def leaf_value(leaf: PropertyFilter) -> Any:
+    """The constant a leaf compares; numbers for event_metadata ``$group_N`` are their text
+    (newest upstream: numeric group keys)."""
+    if leaf.type == "event_metadata" and str(leaf.key).startswith("$group_"):
+        def text(v: Any) -> Any:
+            return float_text(float(v)) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+
+        return tuple(text(v) for v in leaf.value) if isinstance(leaf.value, tuple) else text(leaf.value)
+    return leaf.value
+
+
+def value_holds(world: World, project: Project, op: str, c: Any, kind: str, x: Any) -> bool:
+    """§3.1 list handling first (``[]`` matches all, one member is unwrapped, IN/NOT IN,
+    multi-search, OR over members — AND for not_regex), then NULL results, then the operator."""
     if isinstance(c, tuple) and op not in OWN_LIST_OPERATORS:
         if not c:
             return True
@@ -536,58 +791,73 @@ def leaf_holds(world: World, project: Project, leaf: PropertyFilter, event: dict
         elif op in IN_LIST_OPERATORS:
             if x is None:
                 return IN_LIST_OPERATORS[op] == "not_in"
-            inside = x in {constant(kind, m, member=True) for m in c}
+            inside = x in {constant(kind, m, member=True, tz=project.tz) for m in c}
             return inside if IN_LIST_OPERATORS[op] == "in" else not inside
         else:
-            results = [leaf_holds_scalar(op, kind, x, m) for m in c]
+            results = [scalar_holds(world, project, op, kind, x, m) for m in c]
             return all(results) if op == "not_regex" else any(results)
     if op in ("icontains", "not_icontains") and isinstance(c, tuple) and len(c) >= 2:
         op = op + "_multi"
     elif op in ("icontains", "not_icontains") and isinstance(c, tuple) and len(c) == 1:
         c = c[0]
-    return leaf_holds_scalar(op, kind, x, c)
+    return scalar_holds(world, project, op, kind, x, c)
 
 
-def check_leaf(project: Project, leaf: PropertyFilter) -> None:
+def scalar_holds(world: World, project: Project, op: str, kind: str, x: Any, c: Any) -> bool:
+    return NULL_RESULT[op] if x is None else operator_holds(op, kind, x, c, project, world.now or EPOCH)
+
+
+def check_leaf(world: World, project: Project, leaf: PropertyFilter) -> None:
     """§0.4: a constant the property's type cannot take fails the whole query — upstream fails
-    while compiling it, so whatever the data (even with no row to filter)."""
-    if leaf.type not in PROPERTY_SOURCES or leaf.operator not in NULL_RESULT:
+    while compiling it, so whatever the data (even with no row to filter); so does an unknown
+    cohort, and a cohort whose definition fails."""
+    if leaf.type == "cohort":
+        cohort_members(world, project, leaf.value)
         return
-    kind, _ = typed_value(None, project.property_type(leaf.key, leaf.type, leaf.group_type_index))
-    op, c = leaf.operator, leaf.value
+    if leaf.operator not in NULL_RESULT:
+        return
+    if leaf.type == "event_metadata" and leaf.key not in METADATA_KEYS:
+        raise ValidationError(("properties",), f"unknown event_metadata key {leaf.key!r}")
+    kind = leaf_kind(project, leaf)
+    op, c = leaf.operator, leaf_value(leaf)
+    if leaf.type == "element":
+        for m in c if isinstance(c, tuple) else (c,):
+            check_constant(op, kind, m, project, world.now or EPOCH)
+        return
     if isinstance(c, tuple) and op not in OWN_LIST_OPERATORS:
         if len(c) >= 2 and op in IN_LIST_OPERATORS:
             for m in c:
-                constant(kind, m, member=True)
+                constant(kind, m, member=True, tz=project.tz)
             return
         for m in c:
-            check_constant(op, kind, m)
+            check_constant(op, kind, m, project, world.now or EPOCH)
         return
-    check_constant(op, kind, c)
+    check_constant(op, kind, c, project, world.now or EPOCH)
 
 
-def check_constant(op: str, kind: str, c: Any) -> None:
+def check_constant(op: str, kind: str, c: Any, project: Project, now: dt.datetime) -> None:
+    tz = project.tz
     if op in ("exact", "is_not"):
         if isinstance(c, bool):
             c = "true" if c else "false"
-        constant(kind, (c == "true") if kind == "bool" and c in ("true", "false") else c)
+        constant(kind, (c == "true") if kind == "bool" and c in ("true", "false") else c, tz=tz)
     elif op in ("gt", "gte", "lt", "lte", "min", "max"):
-        constant(kind, c)
+        constant(kind, c, tz=tz)
     elif op in ("between", "not_between"):
-        constant(kind, c[0])
-        constant(kind, c[1])
+        constant(kind, c[0], tz=tz)
+        constant(kind, c[1], tz=tz)
+    elif op == "is_cleaned_path_exact":
+        constant("string", c)
+    elif op in DATE_OPERATORS:
+        date_operand(c, tz, now)
 
 
-def check_group(project: Project, group: PropertyGroup) -> None:
+def check_group(world: World, project: Project, group: PropertyGroup) -> None:
     for node in group.values:
         if isinstance(node, PropertyGroup):
-            check_group(project, node)
+            check_group(world, project, node)
         else:
-            check_leaf(project, node)
-
-
-def leaf_holds_scalar(op: str, kind: str, x: Any, c: Any) -> bool:
-    return NULL_RESULT[op] if x is None else operator_holds(op, kind, x, c)
+            check_leaf(world, project, node)
 
 
 def group_holds(world: World, project: Project, group: PropertyGroup, event: dict[str, Any]) -> bool:
@@ -599,27 +869,556 @@ def group_holds(world: World, project: Project, group: PropertyGroup, event: dic
     return all(results) if group.type == "AND" else any(results)
 
 
+# --- filters.md §2, §4: persons (current properties, distinct_id, virtual properties) -----------
+
+VIRTUAL_PERSON_PROPERTIES = ("$virt_initial_channel_type", "$virt_initial_referring_domain_type")
+
+
+def virtual_person_property(world: World, key: str, person: Any) -> str | None:
+    """§2: ``$virt_*`` person fields: the channel type of the person's ``$initial_*`` attribution,
+    and the kind of its initial referring domain (``$direct`` stays ``$direct``)."""
+    props = world.person_properties.get(person, {})
+
+    def text(k: str) -> str | None:  # toString(properties.k): R, NULL when absent
+        v = props.get(k)
+        return None if v is None else render_text(v)
+
+    referrer = text("$initial_referring_domain")
+    if key == "$virt_initial_referring_domain_type":
+        if referrer is None:
+            return None
+        return "$direct" if referrer == "$direct" else source_kind(referrer)
+    return channel_type(text("$initial_utm_source"), text("$initial_utm_medium"), text("$initial_utm_campaign"),
+                        referrer, null_if_empty(text("$initial_gclid")) is not None,
+                        null_if_empty(text("$initial_fbclid")) is not None, null_if_empty(text("$initial_gad_source")))
+
+
+# §9: PostHog's default channel rules over a small excerpt of its channel definitions (the
+# strategies only generate sources and mediums listed here, or ones that are in no list).
+SOURCE_KINDS = {
+    "google": "Search", "google.com": "Search", "bing.com": "Search", "duckduckgo.com": "Search",
+    "facebook": "Social", "facebook.com": "Social", "t.co": "Social", "youtube.com": "Video",
+    "amazon.com": "Shopping", "gmail.com": "Email",
+}  # fmt: skip
+KIND_TYPES = {"Search": ("Paid Search", "Organic Search"), "Social": ("Paid Social", "Organic Social"),
+              "Video": ("Paid Video", "Organic Video"), "Shopping": ("Paid Shopping", "Organic Shopping"),
+              "Email": (None, "Email")}  # fmt: skip
+MEDIUM_TYPES = {"email": (None, "Email"), "social": ("Paid Social", "Organic Social"), "referral": (None, "Referral"),
+                "cpm": ("Display", "Display"), "push": (None, "Push"), "affiliate": (None, "Affiliate"),
+                "video": ("Paid Video", "Organic Video")}  # fmt: skip
+SECOND_LEVEL = ("co", "com", "org", "net", "ac")
+
+
+def null_if_empty(v: str | None) -> str | None:
+    return None if v in (None, "", "null") else v
+
+
+def first_significant_subdomain(value: str) -> str:
+    """cutToFirstSignificantSubdomain: ``https://www.google.co.uk/x`` → ``google.co.uk``."""
+    host = re.sub(r"^[A-Za-z][A-Za-z0-9+.-]*://", "", value).split("/")[0].split("?")[0].split(":")[0]
+    parts = [p for p in host.split(".") if p]
+    if len(parts) < 2:
+        return ""
+    keep = 3 if len(parts) >= 3 and parts[-2] in SECOND_LEVEL else 2
+    return ".".join(parts[-keep:])
+
+
+def source_kind(value: str | None) -> str | None:
+    """A source (or referring domain) looked up as written, then by its first significant subdomain."""
+    value = value or ""
+    return SOURCE_KINDS.get(value) or SOURCE_KINDS.get(first_significant_subdomain(value))
+
+
+def source_type(value: str | None, paid: bool) -> str | None:
+    kind = source_kind(value)
+    return None if kind is None else KIND_TYPES[kind][0 if paid else 1]
+
+
+def channel_type(source: str | None, medium: str | None, campaign: str | None, referring_domain: str | None,
+                 has_gclid: bool, has_fbclid: bool, gad_source: str | None) -> str:
+    """§9 ``$channel_type``: PostHog's default rule cascade (utm values lower-cased, '' and
+    'null' are NULL; the referring domain as given)."""
+    source, medium, campaign = (None if v is None else null_if_empty(v) and v.lower() for v in (source, medium, campaign))
+    shop = campaign is not None and re.fullmatch(r"(.*(([^a-df-z]|^)shop|shopping).*)", campaign, re.DOTALL)
+    video = campaign is not None and re.fullmatch(r"(.*video.*)", campaign, re.DOTALL)
+    if campaign is not None and "cross-network" in campaign:
+        return "Cross Network"
+    if (medium is not None and (medium in ("cpc", "cpm", "cpv", "cpa", "ppc", "retargeting") or medium.startswith("paid"))
+            or has_gclid or gad_source is not None):
+        return (source_type(source, True) or ("Paid Shopping" if shop else None)
+                or MEDIUM_TYPES.get(medium or "", (None, None))[0] or source_type(referring_domain, True)
+                or ("Paid Search" if gad_source == "1" else "Paid Video" if video else
+                    "Paid Social" if has_fbclid else "Paid Unknown"))
+    if (referring_domain == "$direct" and medium is None and source in (None, "(direct)", "direct", "$direct")
+            and not has_fbclid):
+        return "Direct"
+    found = (source_type(source, False) or ("Organic Shopping" if shop else None)
+             or MEDIUM_TYPES.get(medium or "", (None, None))[1] or source_type(referring_domain, False))
+    if found:
+        return found
+    if video:
+        return "Organic Video"
+    if medium is not None and medium.endswith("push"):
+        return "Push"
+    if has_fbclid:
+        return "Organic Social"
+    if referring_domain == "$direct":
+        return "Direct"
+    return "Referral" if referring_domain is not None else "Unknown"
+
+
+# --- filters.md §6: cohorts ----------------------------------------------------------------------
+
+
+def find_cohort(project: Project, cohort_id: Any) -> Mapping[str, Any]:
+    """§6.1: the project's cohort; an unknown or deleted id fails the query."""
+    for c in project.cohorts:
+        if c.get("id") == cohort_id or str(c.get("id")) == str(cohort_id):
+            if c.get("deleted"):
+                raise ValidationError(("cohort",), f"cohort {cohort_id!r} is deleted")
+            return c
+    raise ValidationError(("cohort",), f"cohort {cohort_id!r} does not exist")
+
+
+def real_persons(world: World) -> list[Any]:
+    """Persons with a person row (distinct_ids without one are never cohort members)."""
+    return list(world.person_ids)
+
+
+def cohort_members(world: World, project: Project, cohort_id: Any) -> set[Any]:
+    """§6.2–6.3: the members of a cohort at the query's clock: the listed persons of a static
+    cohort, or the persons whose current properties pass a dynamic cohort's definition."""
+    cohort = find_cohort(project, cohort_id)
+    key = ("cohort", str(cohort.get("id")))
+    if key in world.memo:
+        if world.memo[key] is None:
+            raise ValidationError(("cohort",), f"cohort {cohort_id!r} refers to itself")
+        return world.memo[key]
+    world.memo[key] = None
+    try:
+        if cohort.get("is_static"):
+            members = static_members(world, cohort)
+        else:
+            definition = cohort_definition(cohort)
+            check_definition(world, project, definition)
+            members = {p for p in real_persons(world) if person_group_holds(world, project, definition, p)}
+    except BaseException:
+        del world.memo[key]
+        raise
+    world.memo[key] = members
+    return members
+
+
+def static_members(world: World, cohort: Mapping[str, Any]) -> set[Any]:
+    """A static cohort: the persons of its ``distinct_ids`` and those with one of its ``person_ids``."""
+    dids = {str(d) for d in cohort.get("distinct_ids") or ()}
+    pids = {str(p) for p in cohort.get("person_ids") or cohort.get("persons") or ()}
+    return {p for p in real_persons(world)
+            if str(world.person_ids[p]) in pids and world.person_ids[p] is not None
+            or any(world.person_of.get(d) == p for d in dids)}
+
+
+def cohort_definition(cohort: Mapping[str, Any]) -> PropertyGroup:
+    """§6.3: ``filters.properties`` (a nested group), or the legacy ``groups`` OR-ed, each an AND
+    of its properties, leaves without a type (or typed ``event``) being person properties."""
+    from ..filters.properties_parse import parse_group, parse_leaf
+
+    filters = cohort.get("filters")
+    if isinstance(filters, Mapping) and filters.get("properties") is not None:
+        props = filters["properties"]
+        if not props.get("values"):
+            return PropertyGroup("AND", ())
+        return parse_group(props, ("cohort",), DEFAULT_LIMITS, raw=True)
+    groups = []
+    for g in cohort.get("groups") or ():
+        if g.get("action_id") is not None or g.get("event_id") is not None:
+            raise ReferenceUnsupported("behavioural cohorts")
+        props = g.get("properties") or []
+        if isinstance(props, Mapping):
+            props = [{"key": k, "value": v, "type": "person"} for k, v in props.items()]
+        leaves = []
+        for p in props:
+            p = {**p, "type": "person"} if p.get("type") in (None, "event", "events") else p
+            leaf = parse_leaf(p, ("cohort",), DEFAULT_LIMITS, raw=True)
+            if leaf is not None:
+                leaves.append(leaf)
+        groups.append(PropertyGroup("AND", tuple(leaves)))
+    return PropertyGroup("OR", tuple(groups))
+
+
+def check_definition(world: World, project: Project, group: PropertyGroup) -> None:
+    """A cohort definition fails whatever the persons: a leaf that is not a person or cohort
+    filter, or a constant its property cannot take."""
+    for node in group.values:
+        if isinstance(node, PropertyGroup):
+            check_definition(world, project, node)
+        elif node.type not in ("person", "cohort"):
+            raise ValidationError(("cohort",), f"a {node.type!r} filter does not work on persons")
+        else:
+            check_leaf(world, project, node)
+
+
+def person_group_holds(world: World, project: Project, group: PropertyGroup, person: Any) -> bool:
+    """A cohort definition on one person: person-property leaves and nested cohort leaves."""
+    results = []
+    for node in group.values:
+        if isinstance(node, PropertyGroup):
+            results.append(person_group_holds(world, project, node, person))
+        elif node.type == "cohort":
+            results.append(cohort_leaf_holds(world, project, node, person))
+        elif node.type == "person":
+            if node.key == "distinct_id":
+                raise ReferenceUnsupported("distinct_id in cohort definitions")
+            if node.key in VIRTUAL_PERSON_PROPERTIES:
+                kind, x = "string", virtual_person_property(world, node.key, person)
+            else:
+                raw = world.person_properties.get(person, {}).get(node.key)
+                kind, x = typed_value(raw, project.property_type(node.key, "person"), project.tz)
+            results.append(value_holds(world, project, node.operator, node.value, kind, x))
+        else:
+            raise ValidationError(("cohort",), f"a {node.type!r} filter does not work on persons")
+    if not group.values:
+        return True
+    return all(results) if group.type == "AND" else any(results)
+
+
+def cohort_leaf_holds(world: World, project: Project, leaf: PropertyFilter, person: Any) -> bool:
+    """§6.1: the person is (``in``) or is not (``not_in``) a member of the cohort."""
+    member = person in cohort_members(world, project, leaf.value)
+    return not member if leaf.operator == "not_in" else member
+
+
+# --- filters.md §5: the elements chain, element filters and selectors ------------------------------
+
+
+def element_chain(event: dict[str, Any]) -> str:
+    """§5.3: ``$elements_chain`` as given (a non-string is no chain), else the ``$elements`` list
+    serialised; ``""`` without elements."""
+    props = event["properties"]
+    if "$elements_chain" in props:
+        chain = props["$elements_chain"]
+        return chain if isinstance(chain, str) else ""
+    if "$elements" in props:
+        return serialise_elements(props["$elements"])
+    return ""
+
+
+def escape_quotes(v: Any) -> str:
+    return str(v).replace('"', '\\"')
+
+
+def serialise_elements(elements: Any) -> str:
+    """§5.3: each element is its tag, ``.class`` per sorted class (``"`` removed), ``:`` and its
+    attributes ``key="value"`` sorted by key (nth-child/nth-of-type always; text, href, attr_id
+    when set; every ``attr__*`` as sent)."""
+    if not isinstance(elements, list):
+        return ""
+    out = []
+    for el in elements:
+        if not isinstance(el, Mapping):
+            continue
+        classes = el.get("attr__class") or []
+        classes = classes.split(" ") if isinstance(classes, str) else [str(c) for c in classes]
+        attributes: dict[str, Any] = {"nth-child": el.get("nth_child") or 0, "nth-of-type": el.get("nth_of_type") or 0}
+        if el.get("$el_text"):
+            attributes["text"] = str(el["$el_text"])[:400]
+        if el.get("attr__href"):
+            attributes["href"] = str(el["attr__href"])[:2048]
+        if el.get("attr__id"):
+            attributes["attr_id"] = el["attr__id"]
+        attributes.update({k: " ".join(map(str, v)) if isinstance(v, list) else v
+                           for k, v in el.items() if k.startswith("attr__")})
+        head = str(el.get("tag_name") or "") + "".join("." + c.replace('"', "") for c in sorted(c for c in classes if c))
+        body = "".join(f'{escape_quotes(k)}="{escape_quotes(v)}"' for k, v in sorted(attributes.items()))
+        out.append(f"{head}:{body}")
+    return ";".join(out)
+
+
+def chain_href(chain: str) -> str:
+    """§5.3 ``elements_chain_href``: the first ``href="…"`` of the chain, ``""`` without one."""
+    m = re.search(r'(?::|")href="(.*?)"', chain, re.DOTALL)
+    return m[1] if m else ""
+
+
+def chain_texts(chain: str) -> list[str]:
+    """§5.3 ``elements_chain_texts``: every ``text="…"`` of the chain."""
+    return re.findall(r'(?::|")text="(.*?)"', chain, re.DOTALL)
+
+
+def chain_elements(chain: str) -> list[tuple[str, set[str], dict[str, str]]]:
+    """(tag, classes, attributes) per element of the chain, the clicked element first."""
+    out = []
+    for text in re.findall(r'(?:[^;"]|"(?:\\.|[^"\\])*")+', chain):
+        head, _, attributes = text.partition(":")
+        tag, *classes = head.split(".")
+        pairs = re.findall(r'([\w\-]+)="((?:\\.|[^"\\])*)"', attributes)
+        out.append((tag, set(classes) - {""}, {k: v.replace('\\"', '"') for k, v in pairs}))
+    return out
+
+
+def selector_parts(selector: str) -> list[tuple[bool, dict[str, Any]]]:
+    """A CSS selector (tags, ``*``, ``.class``, ``#id``, ``[attr='v']``, ``:nth-child(n)``,
+    ``:nth-of-type(n)``; descendant and ``>``) as parts, innermost first, each with whether it
+    must be the direct parent of the part before it."""
+    tokens = re.findall(r">|(?:\[[^\]]*\]|[^\s>\[])+", selector)
+    parts, child = [], False
+    for token in tokens:
+        if token == ">":
+            child = True
+            continue
+        tag = re.match(r"[A-Za-z*][\w-]*", token)
+        need: dict[str, Any] = {"tag": None if tag is None or tag[0] == "*" else tag[0], "classes": set(), "attrs": {}}
+        for cls, ident, key, value, nth, n in re.findall(
+                r"\.([\w-]+)|#([\w-]+)|\[([\w-]+)=['\"]?([^'\"\]]*)['\"]?\]|:(nth-child|nth-of-type)\((\d+)\)", token):
+            if cls:
+                need["classes"].add(cls)
+            elif ident:
+                need["attrs"]["attr_id"] = ident
+            elif key:
+                plain = key in ("href", "text", "nth-child", "nth-of-type", "attr_id") or key.startswith("attr__")
+                need["attrs"]["attr_id" if key == "id" else key if plain else f"attr__{key}"] = value
+            else:
+                need["attrs"][nth] = n
+        parts.append((child, need))
+        child = False
+    # outermost first as written; reversed, each part's flag says "right outside the previous one"
+    flags = [False] + [parts[i + 1][0] for i in range(len(parts) - 1)][::-1]
+    return [(f, need) for f, (_, need) in zip(flags, parts[::-1])]
+
+
+def element_fits(need: dict[str, Any], element: tuple[str, set[str], dict[str, str]]) -> bool:
+    tag, classes, attributes = element
+    return ((need["tag"] is None or need["tag"] == tag) and need["classes"] <= classes
+            and all(attributes.get(k) == v for k, v in need["attrs"].items()))
+
+
+def selector_matches(selector: str, chain: str) -> bool:
+    """§5.4: some element matches the innermost part and the outer parts match elements further
+    out (``>``: the very next one)."""
+    parts, elements = selector_parts(selector), chain_elements(chain)
+
+    def outward(k: int, at: int) -> bool:
+        if k == len(parts):
+            return True
+        direct, need = parts[k]
+        candidates = [at + 1] if direct else range(at + 1, len(elements))
+        return any(i < len(elements) and element_fits(need, elements[i]) and outward(k + 1, i) for i in candidates)
+
+    return any(element_fits(parts[0][1], el) and outward(1, i) for i, el in enumerate(elements))
+
+
+def tag_name_matches(tag: str, chain: str) -> bool:
+    """§5.2: the chain regex ``(^|;)<tag>(\\.|$|;|:)``, the tag inserted unescaped."""
+    return re.search(rf"(^|;){tag}(\.|$|;|:)", chain, re.DOTALL) is not None
+
+
+def element_leaf_holds(world: World, project: Project, leaf: PropertyFilter, event: dict[str, Any]) -> bool:
+    """§5.4: a list is taken member by member (AND for negative operators, else OR);
+    selector/tag_name match (is_not: do not match), ``href`` compares the chain's first href
+    (never NULL), ``text`` holds when any element text satisfies the operator."""
+    chain = element_chain(event)
+    members = leaf.value if isinstance(leaf.value, tuple) else (leaf.value,)
+    results = []
+    for m in members:
+        if leaf.key in ("selector", "tag_name"):
+            hit = selector_matches(str(m), chain) if leaf.key == "selector" else tag_name_matches(str(m), chain)
+            results.append(hit if leaf.operator == "exact" else not hit)
+        elif leaf.key == "href":
+            results.append(value_holds(world, project, leaf.operator, m, "string", chain_href(chain)))
+        else:
+            results.append(any(value_holds(world, project, leaf.operator, m, "string", t) for t in chain_texts(chain)))
+    return all(results) if leaf.operator in NEGATIVE_OPERATORS else any(results)
+
+
+# --- filters.md §2, §8: event columns (event_metadata) --------------------------------------------
+
+METADATA_KEYS = ("distinct_id", "event", "person_id", "elements_chain", "$session_id", "$window_id",
+                 "$group_0", "$group_1", "$group_2", "$group_3", "$group_4")  # fmt: skip
+
+
+def event_column(world: World, key: str, event: dict[str, Any]) -> str:
+    """§2 ``event_metadata``: an event column, a non-NULL string: the distinct_id, the event name,
+    the person's id (``""`` without one), the elements chain, or ``$group_N`` / ``$session_id`` /
+    ``$window_id`` as the JSON text of the property with its quotes trimmed (``""`` when absent)."""
+    if key == "distinct_id":
+        return event["distinct_id"]
+    if key == "event":
+        return event["event"]
+    if key == "person_id":
+        pid = world.person_ids.get(event["person"])
+        return "" if pid is None else str(pid)
+    if key == "elements_chain":
+        return element_chain(event)
+    if key in METADATA_KEYS:
+        v = event["properties"].get(key)
+        return "" if v is None else render_text(v)
+    raise ValidationError(("properties",), f"unknown event_metadata key {key!r}")
+
+
+# --- filters.md §9: sessions --------------------------------------------------------------------------
+
+SESSION_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+SESSION_ALIASES = {"duration": "$session_duration", "$exit_current_url": "$end_current_url",
+                   "$exit_pathname": "$end_pathname"}  # fmt: skip
+SESSION_KINDS = {"$session_duration": "float", "$pageview_count": "float", "$autocapture_count": "float",
+                 "$screen_count": "float", "$num_uniq_urls": "float", "$start_timestamp": "datetime",
+                 "$end_timestamp": "datetime", "$is_bounce": "bool"}  # fmt: skip
+SESSION_ENTRY_PROPERTIES = {
+    "$entry_referring_domain": "$referring_domain", "$entry_utm_source": "utm_source",
+    "$entry_utm_campaign": "utm_campaign", "$entry_utm_medium": "utm_medium", "$entry_utm_term": "utm_term",
+    "$entry_utm_content": "utm_content", "$entry_gclid": "gclid", "$entry_gad_source": "gad_source",
+    "$entry_fbclid": "fbclid",
+}  # fmt: skip
+BOUNCE_SECONDS = 10
+
+
+def session_of(event: dict[str, Any]) -> str | None:
+    """§9: the event's ``$session_id`` when it is a UUIDv7 (case-insensitive), else no session."""
+    v = event["properties"].get("$session_id")
+    return v.lower() if isinstance(v, str) and SESSION_ID.fullmatch(v) else None
+
+
+def session_events(world: World, session: str) -> list[dict[str, Any]]:
+    """Every event of a session (any name, any date), by time; ties by (event name, input order)
+    — upstream's argMin/argMax pick one of them arbitrarily."""
+    if "sessions" not in world.memo:
+        by_session: dict[str, list[dict[str, Any]]] = {}
+        for e in sorted(world.events, key=lambda e: (e["ts"], e["event"], e["index"])):
+            s = session_of(e)
+            if s is not None:
+                by_session.setdefault(s, []).append(e)
+        world.memo["sessions"] = by_session
+    return world.memo["sessions"][session]
+
+
+def json_string(event: dict[str, Any], key: str) -> str:
+    """JSONExtractString(properties, key): the string, ``""`` for anything else."""
+    v = event["properties"].get(key)
+    return v if isinstance(v, str) else ""
+
+
+def url_path(url: str) -> str:
+    """ClickHouse ``path(url)``: from the slash after ``//host`` (or the first slash) to ``?``/``#``;
+    ``""`` without one."""
+    at = url.find("/")
+    if at < 0:
+        return ""
+    if url[at + 1 : at + 2] == "/":
+        at = url.find("/", at + 2)
+        if at < 0:
+            return ""
+    return re.split(r"[?#]", url[at:])[0]
+
+
+def url_domain(url: str) -> str:
+    """ClickHouse ``domain(url)``: the host after ``scheme://`` (or of a bare ``host/path``), as
+    written; ``""`` unless it has a dot with something after it."""
+    m = re.match(r"(?:[A-Za-z][A-Za-z0-9+.-]*:)?//", url)
+    rest = url[m.end():] if m else url
+    host = re.split(r"[/?#]", rest)[0].rpartition("@")[2].split(":")[0]
+    if "." not in host or host.endswith(".") or host.startswith("."):
+        return ""
+    return host
+
+
+def session_field(world: World, key: str, event: dict[str, Any]) -> tuple[str, Any]:
+    """§9: a field of the event's session as (kind, x). Events without a session read the join's
+    defaults: 0 for numeric fields, NULL otherwise (UNCONFIRMED upstream; trendcalc's choice)."""
+    key = SESSION_ALIASES.get(key, key)
+    kind = SESSION_KINDS.get(key, "string")
+    session = session_of(event)
+    if session is None:
+        return kind, 0.0 if kind == "float" else None
+    events = session_events(world, session)
+    first, last = events[0], events[-1]
+    duration = float((last["ts"] - EPOCH) // dt.timedelta(seconds=1) - (first["ts"] - EPOCH) // dt.timedelta(seconds=1))
+    counts = {name: sum(e["event"] == name for e in events) for name in ("$pageview", "$autocapture", "$screen")}
+    entry_url, end_url = null_if_empty(json_string(first, "$current_url")), null_if_empty(json_string(last, "$current_url"))
+    if key == "$session_duration":
+        return kind, duration
+    if key in ("$start_timestamp", "$end_timestamp"):
+        return kind, (first if key == "$start_timestamp" else last)["ts"]
+    if key in ("$pageview_count", "$autocapture_count", "$screen_count"):
+        return kind, float(counts[key[:-6]])
+    if key == "$num_uniq_urls":
+        return kind, float(len({json_string(e, "$current_url") for e in events} - {""}))
+    if key == "$is_bounce":
+        if not counts["$pageview"]:
+            return kind, None
+        bounce = not (counts["$pageview"] > 1 or counts["$autocapture"] > 0 or duration >= BOUNCE_SECONDS)
+        return kind, 1.0 if bounce else 0.0
+    if key in ("$entry_current_url", "$end_current_url"):
+        return kind, entry_url if key == "$entry_current_url" else end_url
+    if key in ("$entry_pathname", "$end_pathname", "$entry_hostname", "$end_hostname"):
+        url = entry_url if key.startswith("$entry") else end_url
+        return kind, None if url is None else (url_path(url) if key.endswith("pathname") else url_domain(url))
+    if key in SESSION_ENTRY_PROPERTIES:
+        return kind, null_if_empty(json_string(first, SESSION_ENTRY_PROPERTIES[key]))
+    if key == "$last_external_click_url":
+        return kind, null_if_empty(json_string(last, "$external_click_url"))
+    if key == "$channel_type":
+        entry = {k: null_if_empty(json_string(first, p)) for k, p in SESSION_ENTRY_PROPERTIES.items()}
+        return kind, channel_type(entry["$entry_utm_source"], entry["$entry_utm_medium"], entry["$entry_utm_campaign"],
+                                  entry["$entry_referring_domain"], entry["$entry_gclid"] is not None,
+                                  entry["$entry_fbclid"] is not None, entry["$entry_gad_source"])
+    raise ReferenceUnsupported(f"session property {key!r}")
+
+
 # --- §4.1: which events a series reads ---------------------------------------------------------
 
 
 def step_matches(world: World, project: Project, step: Mapping[str, Any], event: dict[str, Any]) -> bool:
-    """An action step: its event name (none = any event) and its property filters (AND)."""
-    if any(step.get(k) for k in ("url", "selector", "tag_name", "text", "href")):
-        raise ReferenceUnsupported("action step element/url conditions")
-    if step.get("event") is not None and step.get("event") != event["event"]:
+    """filters.md §5.1–5.2: one action step, its conditions AND-ed: the event name (none = any
+    event); on ``$autocapture`` steps the selector, tag_name, href and text; the url against
+    ``$current_url`` (contains by default: a case-sensitive LIKE); the step's property filters."""
+    if step.get("event") and step["event"] != event["event"]:
         return False
+    if step.get("event") == "$autocapture":
+        chain = element_chain(event)
+        if step.get("selector") and not selector_matches(step["selector"], chain):
+            return False
+        if step.get("tag_name") is not None and not tag_name_matches(step["tag_name"], chain):
+            return False
+        if step.get("href") is not None and not text_matches(chain_href(chain), step["href"], step.get("href_matching")):
+            return False
+        if step.get("text") is not None and not any(text_matches(t, step["text"], step.get("text_matching"))
+                                                    for t in chain_texts(chain)):
+            return False
+    if step.get("url"):
+        kind, x = typed_value(event["properties"].get("$current_url"), project.property_type("$current_url"), project.tz)
+        if x is None or not url_matches(as_text(kind, x, project.tz), step["url"], step.get("url_matching")):
+            return False
     from ..filters.properties_parse import parse_entity_properties
 
-    props = parse_entity_properties(step.get("properties"), ("steps",), DEFAULT_LIMITS)
+    props = parse_entity_properties(step.get("properties"), ("steps",), DEFAULT_LIMITS, raw=True)
     return group_holds(world, project, props, event)
 
 
+def text_matches(text: str, value: str, matching: str | None) -> bool:
+    """§5.2 href/text: ``regex`` (RE2 search), ``contains`` (ILIKE '%value%'), else exact."""
+    if matching == "regex":
+        return re.search(value, text, re.DOTALL) is not None
+    if matching == "contains":
+        return like_pattern(value).search(text) is not None
+    return text == value
+
+
+def url_matches(url: str, value: str, matching: str | None) -> bool:
+    """§5.2 url: ``exact``, ``regex``, else (the default) contains — LIKE, case-sensitive."""
+    if matching == "exact":
+        return url == value
+    if matching == "regex":
+        return re.search(value, url, re.DOTALL) is not None
+    return like_pattern(value, case_sensitive=True).search(url) is not None
+
+
 def series_matches(world: World, series: Series, project: Project, event: dict[str, Any]) -> bool:
-    """Event name (None = all events), or any step of the action."""
+    """Event name (None = all events), or any step of the action (an action without steps
+    matches every event)."""
     if series.kind == "events":
         return series.id is None or series.id == event["event"]
-    action = project.action(series.id)
-    return any(step_matches(world, project, step, event) for step in action.get("steps") or [])
+    steps = project.action(series.id).get("steps") or []
+    return not steps or any(step_matches(world, project, step, event) for step in steps)
 
 
 def group_key_present(event: dict[str, Any], gti: int) -> bool:
@@ -676,7 +1475,7 @@ def earliest_timestamp(world: World, filt: TrendsFilter, project: Project) -> dt
 
 # --- §6: breakdown values ----------------------------------------------------------------------
 
-NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")  # no nested optional runs: linear
+NUMBER = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")  # ASCII; no nested optional runs: linear
 
 
 def render_text(v: Any) -> str:
@@ -1139,7 +1938,7 @@ def query_filter_groups(filt: TrendsFilter, project: Project, series: Series) ->
         groups.append(parse_test_account_filters(project.test_account_filters, DEFAULT_LIMITS))
     if series.kind == "actions":
         for step in project.action(series.id).get("steps") or []:
-            groups.append(parse_entity_properties(step.get("properties"), ("steps",), DEFAULT_LIMITS))
+            groups.append(parse_entity_properties(step.get("properties"), ("steps",), DEFAULT_LIMITS, raw=True))
     return groups
 
 
@@ -1148,7 +1947,7 @@ def run_query(world: World, filt: TrendsFilter, project: Project, q: Query, n_qu
     if q.series.kind == "actions" and project.action(q.series.id) is None:
         return []  # §11: a missing action's series is dropped
     for group in query_filter_groups(filt, project, q.series):
-        check_group(project, group)
+        check_group(world, project, group)
     values = query_values(world, filt, project, q)
     if filt.breakdown is None:
         return [series_dict(filt, project, q, values[None], label_text=q.series.label, forward_fill=True)]
@@ -1392,6 +2191,7 @@ def reference_trends(
     if not filt.series:
         raise ValidationError(("events",), "Trends insights require at least one series.")
     world = load_world(events, persons, groups)
+    world.now = resolve_now(now)
     r = current_range(world, filt, project, resolve_now(now))
     total_value = filt.display in TOTAL_VALUE_DISPLAYS
     starts = [] if total_value else bucket_starts(r, project.week_start_day, limits.max_buckets)
