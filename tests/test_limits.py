@@ -22,6 +22,7 @@ PV = {"id": "$pageview"}
 
 DEFAULTS = {
     "max_buckets": 50_000, "max_series": 200, "max_breakdown_values": 10_000, "max_cells": 20_000_000,
+    "max_breakdown_cells": 4_000_000_000,
     "max_formula_length": 1_000, "max_formula_depth": 64, "max_property_depth": 16, "max_regex_length": 2_000,
     "max_string_length": 65_536, "max_list_length": 10_000, "max_json_depth": 64, "max_name_length": 4_096,
     "max_ingest_string_length": 1 << 20, "max_ingest_depth": 32,
@@ -85,10 +86,19 @@ def test_max_breakdown_values() -> None:
 def test_max_cells() -> None:
     q = {"events": [PV], "breakdown": "$browser", "date_from": "-9d"}  # 5 values x 10 buckets
     assert len(ok(q, tc.Limits(max_cells=50))) == 5
-    fails(q, tc.Limits(max_cells=49), "max_cells=49", ("breakdown",))
+    # a breakdown matrix over max_cells is computed in blocks (here of 3 values): the same answer
+    top2 = {**q, "breakdown_limit": 2}  # 5 x 10 cells computed, 3 series x 10 in the answer
+    assert ok(top2, tc.Limits(max_cells=30)) == ok(top2, tc.Limits())
+    fails(top2, tc.Limits(max_cells=29), "max_cells=29", ("events",))
     two = {"events": [PV, PV], "date_from": "-9d"}  # 2 series x 10 buckets in the answer
     assert len(ok(two, tc.Limits(max_cells=20))) == 2
     fails(two, tc.Limits(max_cells=19), "max_cells=19", ("events",))
+
+
+def test_max_breakdown_cells() -> None:
+    q = {"events": [PV], "breakdown": "$browser", "date_from": "-9d"}  # 5 values x 10 buckets
+    assert len(ok(q, tc.Limits(max_breakdown_cells=50))) == 5
+    fails(q, tc.Limits(max_breakdown_cells=49), "max_breakdown_cells=49", ("breakdown",))
 
 
 def test_max_formula_length_and_depth() -> None:

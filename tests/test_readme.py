@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from trendcalc.engine.actors import COLUMNS
 from trendcalc.engine.display import DISPLAYS
 from trendcalc.engine.math import MATHS
+from trendcalc.filters.actors_request import REQUEST_FIELDS
 from trendcalc.filters.operators import KNOWN_OPERATORS, OPERATORS
 from trendcalc.filters.parse import ENTITY_KEYS, LEGACY_FIELDS
 
@@ -24,6 +26,8 @@ DOCUMENTED = set(re.findall(r"`([^`\s]+)`", README))
         ("math", tuple(MATHS)),
         ("display", tuple(DISPLAYS)),
         ("operator", tuple(o for o in OPERATORS if o in KNOWN_OPERATORS)),
+        ("actors column", tuple(COLUMNS)),
+        ("actors request field", REQUEST_FIELDS),
     ],
 )
 def test_readme_documents_every_name(kind, names):

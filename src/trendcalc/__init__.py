@@ -6,17 +6,18 @@
     result.to_dicts()
 """
 
-from .api import parse_filter, trends
+from .api import actors, parse_filter, trends
 from .errors import InputRowError, StoreFormatError, UnsupportedError, ValidationError
 from .filters.model import TrendsFilter
 from .limits import Limits
 from .project import Project
-from .results import SeriesResult, TrendsResult
+from .results import ActorsResult, SeriesResult, TrendsResult
 from .store import EventStore
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ActorsResult",
     "EventStore",
     "InputRowError",
     "Limits",
@@ -27,6 +28,7 @@ __all__ = [
     "TrendsResult",
     "UnsupportedError",
     "ValidationError",
+    "actors",
     "parse_filter",
     "trends",
 ]

@@ -1,9 +1,9 @@
-"""The public entry points: ``trends()`` and ``parse_filter()``."""
+"""The public entry points: ``trends()``, ``actors()`` and ``parse_filter()``."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .errors import ValidationError
@@ -11,7 +11,7 @@ from .filters.model import TrendsFilter
 from .filters.parse import parse_filter as _parse_filter
 from .limits import DEFAULT_LIMITS, Limits
 from .project import Project
-from .results import TrendsResult
+from .results import ActorsResult, TrendsResult
 from .store import EventStore
 
 
@@ -35,6 +35,57 @@ def trends(
     """
     from .engine.trends import resolve_now, run_trends
 
+    store, project = _check_inputs(store, project, limits)
+    filt = parse_filter(query, limits=limits)
+    return run_trends(store, filt, project, resolve_now(now), limits)
+
+
+def actors(
+    store: EventStore,
+    query: Mapping[str, Any] | TrendsFilter,
+    *,
+    project: Project | Mapping[str, Any] | None = None,
+    now: str | dt.datetime | None = None,
+    series: int | None = None,
+    day: str | dt.datetime | dt.date | None = None,
+    breakdown: str | int | float | Sequence[str | int | float] | None = None,
+    compare: str | None = None,
+    include_recordings: bool | None = None,
+    select: Sequence[str] | None = None,
+    order_by: Sequence[str] | None = None,
+    limit: int | None = None,
+    offset: int | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> ActorsResult:
+    """The persons (or groups) behind one data point of a Trends result: PostHog's
+    InsightActorsQuery over the Trends ``query``, run as an ActorsQuery.
+
+    ``query`` is what ``trends()`` takes, or an ``{"kind": "InsightActorsQuery", "source": ...}``
+    / ``{"kind": "ActorsQuery", "source": {"kind": "InsightActorsQuery", ...}}`` dict carrying the
+    request fields itself. The point: ``series`` (index into the query's series, default 0),
+    ``day`` (the result's ``days`` value; required for time series, not allowed for total-value
+    displays), ``breakdown`` (the result's ``breakdown_value``), ``compare`` ("current" or
+    "previous"). The rows: ``select`` (column names), ``order_by`` ("event_count DESC", ...),
+    ``limit`` (default 100, at most 50,000) and ``offset``; ``include_recordings`` allows the
+    ``matched_recordings`` column. A bad request raises ValidationError with its path, e.g.
+    ``("actors_request", "day")``. Pure, like ``trends()``.
+    """
+    from .engine.actors import run_actors
+    from .engine.trends import resolve_now
+    from .filters.actors_request import split_actors_query
+
+    store, project = _check_inputs(store, project, limits)
+    overrides = {
+        "series": series, "day": day, "breakdown": breakdown, "compare": compare,
+        "include_recordings": include_recordings, "select": select, "order_by": order_by,
+        "limit": limit, "offset": offset,
+    }
+    source, request = split_actors_query(query, overrides, limits)
+    filt = parse_filter(source, limits=limits)
+    return run_actors(store, filt, project, resolve_now(now), limits, request)
+
+
+def _check_inputs(store: Any, project: Any, limits: Any) -> tuple[EventStore, Project]:
     if not isinstance(store, EventStore):
         raise ValidationError(("store",), f"expected an EventStore, got {type(store).__name__}")
     if project is None:
@@ -45,5 +96,4 @@ def trends(
         raise ValidationError(("project",), f"expected a Project or a dict, got {type(project).__name__}")
     if not isinstance(limits, Limits):
         raise ValidationError(("limits",), "expected a trendcalc.Limits")
-    filt = parse_filter(query, limits=limits)
-    return run_trends(store, filt, project, resolve_now(now), limits)
+    return store, project

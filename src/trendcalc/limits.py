@@ -22,8 +22,12 @@ class Limits:
     max_series: series in one query, counted after cohort expansion and compare.
     max_breakdown_values: breakdown values returned per series (a breakdown_limit above it is
         rejected; so is an answer that would return more values, e.g. WorldMap's 250).
-    max_cells: numbers one query computes: (breakdown values × buckets) per series before the
-        top-N cut, and (result series × buckets) in the answer; bounds memory.
+    max_cells: numbers held at once: a breakdown's (values × buckets) matrix before the top-N
+        cut is computed in blocks of at most this many cells, and the answer (result series ×
+        buckets) may not exceed it; bounds memory.
+    max_breakdown_cells: (breakdown values × buckets) one series evaluates in all, block after
+        block, before the top-N cut; bounds time (e.g. a breakdown by session id, hourly, over
+        months).
     max_formula_length / max_formula_depth: characters and nesting depth of a formula.
     max_property_depth: nesting depth of property groups.
     max_regex_length: characters of a regex operand.
@@ -41,6 +45,7 @@ class Limits:
     max_series: int = attrs.field(default=200, validator=_positive)
     max_breakdown_values: int = attrs.field(default=10_000, validator=_positive)
     max_cells: int = attrs.field(default=20_000_000, validator=_positive)
+    max_breakdown_cells: int = attrs.field(default=4_000_000_000, validator=_positive)
     max_formula_length: int = attrs.field(default=1_000, validator=_positive)
     max_formula_depth: int = attrs.field(default=64, validator=_positive)
     max_property_depth: int = attrs.field(default=16, validator=_positive)

@@ -162,6 +162,53 @@ class TrendsResult:
         return repr_html(self)
 
 
+@attrs.define
+class ActorsResult:
+    """The actors behind one data point (``actors()``): one page of rows, PostHog's
+    ActorsQueryResponse. ``rows[i][j]`` is column ``columns[j]`` of actor i, as PostHog's
+    ``results``; indexing and iterating the result go over those rows."""
+
+    columns: tuple[str, ...]
+    rows: list[list[Any]]
+    has_more: bool = False
+    limit: int = 100
+    offset: int = 0
+    missing_actors_count: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self):
+        return iter(self.to_rows())
+
+    def __getitem__(self, i: int) -> list[Any]:
+        return copy.deepcopy(self.rows[i])
+
+    def to_rows(self) -> list[list[Any]]:
+        """PostHog's ``results``: one list per actor, in ``columns`` order (fresh objects)."""
+        return copy.deepcopy(self.rows)
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """One dict per actor, keyed by column name (fresh objects)."""
+        return [dict(zip(self.columns, row)) for row in self.to_rows()]
+
+    def to_response(self) -> dict[str, Any]:
+        """PostHog's ActorsQueryResponse fields: results, columns, hasMore, limit, offset,
+        missing_actors_count."""
+        return {
+            "results": self.to_rows(),
+            "columns": list(self.columns),
+            "hasMore": self.has_more,
+            "limit": self.limit,
+            "offset": self.offset,
+            "missing_actors_count": self.missing_actors_count,
+        }
+
+    def __repr__(self) -> str:
+        more = ", more" if self.has_more else ""
+        return f"<ActorsResult {len(self.rows)} actors (offset {self.offset}{more}); columns {list(self.columns)}>"
+
+
 def _series_name(s: SeriesResult) -> str:
     return s.label + (f" ({s.compare_label})" if s.compare_label else "")
 

@@ -2,8 +2,7 @@
 in the same commit that makes it pass."""
 
 EXPECTED_FAILURES: dict[str, str] = {
-    'fb__empty_null__breakdown_with_null_empty_and_missing_properties__2': 'actors query (persons behind a data point): the actors API is not part of trendcalc yet',
     'fb__legacy_breakdowns__breakdown_by_session_duration_of_events_single_aggregate': "legacy (pre-HogQL) runner semantics: quantile-based histogram bins rendered '0.0,59.0' over non-UUIDv7 session ids; trendcalc follows the HogQL runner (spec §6.4: '[lo,hi]' equal-width bins; filters.md §9: only UUIDv7 session ids form sessions)",
-    'trends_c__breakdown_by_group_props__2': 'actors query (persons behind a data point): the actors API is not part of trendcalc yet',
-    'trends_c__filtering_by_multiple_groups_person_on_events__2': 'actors query (persons behind a data point): the actors API is not part of trendcalc yet',
+    'x__fb__legacy_breakdowns__breakdown_by_session_duration_of_events': 'legacy (pre-HogQL) runner semantics: raw-number session-duration values over non-UUIDv7 session ids; trendcalc follows the HogQL runner (filters.md §9: only UUIDv7 session ids form sessions)',
+    'x__fb__legacy_breakdowns__breakdown_by_session_duration_of_unique_sessions': 'legacy (pre-HogQL) runner semantics: raw-number session-duration values over non-UUIDv7 session ids; trendcalc follows the HogQL runner (filters.md §9: only UUIDv7 session ids form sessions)',
 }

@@ -7,14 +7,14 @@ import traceback
 from collections import Counter
 
 from .expected_failures import EXPECTED_FAILURES
-from .harness import load_cases, verify
+from .harness import load_cases, load_extra_cases, verify
 
 
 def main() -> int:
     verbose = "-v" in sys.argv
     passed, failed = [], []
     reasons: Counter[str] = Counter()
-    for case in load_cases():
+    for case in load_cases() + load_extra_cases():
         try:
             verify(case)
             passed.append(case["id"])

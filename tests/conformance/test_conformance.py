@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from .expected_failures import EXPECTED_FAILURES
-from .harness import load_cases, verify
+from .harness import load_cases, load_extra_cases, verify
 
-CASES = load_cases()
+CASES = load_cases() + load_extra_cases()
 
 
 def _param(case):

@@ -244,3 +244,27 @@ def test_breakdown_cells_match_a_row_at_a_time_reference(math):
             else:
                 expected = float(np.quantile(nums, 0.75)) if nums else 0
             assert series[i] == pytest.approx(expected), (value, day)
+
+
+def test_cumulative_breakdown_rows_are_ordered_by_their_running_totals():
+    """Upstream test_trends_breakdown_cumulative: each value has one user, so the raw totals tie;
+    the cumulated rows are ordered by the sum of their running totals (value, other_value), and
+    the null marker stays last."""
+    def ev(did, ts, **props):
+        return {"event": "sign up", "distinct_id": did, "timestamp": ts, "properties": props}
+
+    world = tc.EventStore.from_records(
+        [ev("blabla", "2019-12-24T00:00:00Z", **{"$some_property": "value"}),
+         ev("blabla", "2020-01-01T00:00:00Z", **{"$some_property": "value"}),
+         ev("anonymous_id", "2020-01-01T00:00:00Z"),
+         ev("blabla", "2020-01-01T00:00:00Z"),
+         ev("blabla", "2020-01-02T00:00:00Z", **{"$some_property": "other_value"})],
+        persons=[{"distinct_ids": ["blabla", "anonymous_id"]}])
+    out = tc.trends(world, {"date_from": "-7d", "display": "ActionsLineGraphCumulative",
+                            "events": [{"id": "sign up", "math": "dau"}], "breakdown": "$some_property"},
+                    now="2020-01-04T13:00:01Z").to_dicts()
+    assert [(r["label"], r["data"]) for r in out] == [
+        ("value", [0, 0, 0, 0, 1, 1, 1, 1]),
+        ("other_value", [0, 0, 0, 0, 0, 1, 1, 1]),
+        (NULL, [0, 0, 0, 0, 1, 1, 1, 1]),
+    ]

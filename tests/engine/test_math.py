@@ -188,13 +188,14 @@ def test_every_math_gives_zeros_without_events(math):
     assert data(q) == [0] * 12
 
 
-def test_all_known_maths_are_registered_or_rejected():
-    from trendcalc.engine.math import MATHS
+def test_all_known_maths_are_registered():
+    from trendcalc.engine.math import EXPRESSION_MATHS, MATHS
     from trendcalc.engine.mathnames import KNOWN_MATHS
 
-    assert set(KNOWN_MATHS) - set(MATHS) == {"hogql"}
-    with pytest.raises(tc.UnsupportedError):
-        tc.parse_filter({"events": [{"id": "e", "math": "hogql", "math_hogql": "count()"}]})
+    assert set(KNOWN_MATHS) == set(MATHS) | set(EXPRESSION_MATHS)
+    assert set(EXPRESSION_MATHS) == {"hogql"}
+    s = tc.parse_filter({"events": [{"id": "e", "math": "hogql", "math_hogql": "count()"}]}).series[0]
+    assert s.math_hogql == "count()" and s.math_expr is not None
 
 
 def test_time_math_property_reads_unix_seconds():

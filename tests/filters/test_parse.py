@@ -64,8 +64,9 @@ def test_validation_errors_name_the_path(query, path, words):
     [
         ({"events": [{"id": "e"}], "display": "CalendarHeatmap"}, ("display",)),
         ({"events": [{"id": "e"}], "insight": "FUNNELS"}, ("insight",)),
-        ({"events": [{"id": "e", "math": "hogql", "math_hogql": "count()"}]}, ("events", 0, "math")),
-        ({"events": [{"id": "e"}], "breakdown": "x", "breakdown_type": "hogql"}, ("breakdown", "type")),
+        ({"events": [{"id": "e", "math": "hogql", "math_hogql": "sum(arrayJoin(properties.x))"}]}, ("events", 0, "math_hogql")),
+        ({"events": [{"id": "e"}], "breakdown": "toStartOfDay(timestamp)", "breakdown_type": "hogql"}, ("breakdown",)),
+        ({"events": [{"id": "e"}], "breakdown": "x", "breakdown_type": "data_warehouse"}, ("breakdown", "type")),
         ({"events": [{"id": "e"}], "data_warehouse": [{"id": "t"}]}, ("data_warehouse",)),
     ],
 )

@@ -55,7 +55,7 @@ def test_unknown_group_type_is_an_error():
 
 def test_unsupported_property_type():
     with pytest.raises(tc.UnsupportedError) as e:
-        mask(ROWS, [{"key": "x", "value": "1", "type": "hogql"}])
+        mask(ROWS, [{"key": "x", "value": "1", "type": "recording"}])
     assert e.value.path == ("properties", 0, "type")
 
 
@@ -182,3 +182,15 @@ def test_person_filter_reads_virtual_person_properties():
     q = {"events": [{"id": "e"}], "date_from": "2020-01-01", "date_to": "2020-01-01",
          "properties": [{"key": "$virt_initial_channel_type", "value": "Organic Search", "type": "person"}]}
     assert tc.trends(store, q).to_dicts()[0]["data"] == [2]
+
+
+def test_hogql_condition_filters_rows():
+    """``{"type": "hogql", "key": <condition>}``: true where the condition is non-zero."""
+    assert mask(ROWS, [{"type": "hogql", "key": "properties.x = 'y'"}]) == [T, F, T, F]
+    assert mask(ROWS, [{"type": "hogql", "key": "properties.x = 'y' AND toInt(properties.n) > 1"}]) == [F, F, T, F]
+    assert mask(ROWS, [{"type": "hogql", "key": "properties.x IS NULL"}]) == [F, F, F, T]
+    assert mask(ROWS, {"type": "OR", "values": [{"type": "hogql", "key": "properties.n = '2'"},
+                                                {"key": "x", "value": "z"}]}) == [F, T, T, F]
+    with pytest.raises(tc.ValidationError) as e:
+        mask(ROWS, [{"type": "hogql", "key": "count()"}])
+    assert e.value.path == ("properties", 0, "key")

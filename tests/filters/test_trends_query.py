@@ -182,14 +182,15 @@ def test_validation_errors_name_the_path(query, path, words):
         (tq(series=[{"kind": "DataWarehouseNode", "table_name": "t"}]), ("series", 0, "kind")),
         (tq(series=[{"event": "e", "math_multiplier": 2}]), ("series", 0, "math_multiplier")),
         (tq(series=[{"event": "e", "fixedProperties": [{"key": "a", "value": 1}]}]), ("series", 0, "fixedProperties")),
-        (tq(series=[{"event": "e", "math": "hogql", "math_hogql": "count()"}]), ("series", 0, "math")),
+        (tq(series=[{"event": "e", "math": "hogql", "math_hogql": "sum(arrayJoin(properties.x))"}]), ("series", 0, "math_hogql")),
         (tq(modifiers={"personsOnEventsMode": "person_id_override_properties_joined"}), ("modifiers", "personsOnEventsMode")),
         (tq(conversionGoal={"actionId": 1}), ("conversionGoal",)),
         (tq(intervalCount=2), ("intervalCount",)),
         (tq(interval="second"), ("interval",)),
         (tq(trendsFilter={"display": "BoxPlot"}), ("trendsFilter", "display")),
         (tq(breakdownFilter={"breakdown": "$pathname", "breakdown_path_cleaning": True}), ("breakdownFilter", "breakdown_path_cleaning")),
-        (tq(breakdownFilter={"breakdown": "x", "breakdown_type": "hogql"}), ("breakdownFilter", "breakdown", "type")),
+        (tq(breakdownFilter={"breakdown": "toStartOfDay(timestamp)", "breakdown_type": "hogql"}), ("breakdownFilter", "breakdown")),
+        (tq(breakdownFilter={"breakdown": "x", "breakdown_type": "data_warehouse"}), ("breakdownFilter", "breakdown", "type")),
     ],
 )
 def test_unsupported_names_the_field(query, path):

@@ -28,6 +28,7 @@ from ..store.columns import (
 from .context import QueryContext
 
 NORMAL, NULL, OTHER = 0, 1, 2
+TEXT = "__text__"  # RawColumn.prop_type of values that are final breakdown text (no JSON rendering)
 
 
 @attrs.frozen
@@ -95,7 +96,9 @@ def render_value(v: Any, prop_type: str | None, normalize: bool = False) -> str:
     URL normalisation (§6.5) runs before the null check, so ``""`` and ``"?"`` become ``"/"``."""
     if v is None:
         return BREAKDOWN_NULL
-    if prop_type == "Numeric":
+    if prop_type == TEXT:  # already the breakdown text (a hogql expression's toString)
+        r = normalize_url(v) if normalize else v
+    elif prop_type == "Numeric":
         f = to_float(v)
         r = "" if f != f else float_text(f)
     elif prop_type == "Boolean":
@@ -223,8 +226,28 @@ SOURCES: dict[str, Callable[[QueryContext, BreakdownItem, np.ndarray], RawColumn
 }
 
 
+def _hogql_source(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray) -> RawColumn:
+    """``breakdown_type: hogql``: the expression's ``toString`` per row (NULL → the null marker)."""
+    from .hogql import breakdown_column
+
+    codes, dictionary = breakdown_column(ctx, item.expr, rows)
+    return RawColumn(codes, dictionary, TEXT)
+
+
+# Breakdowns by a user expression: a registry of their own, beside the property sources that the
+# test kit's reference mirrors one for one.
+EXPRESSION_SOURCES: dict[str, Callable[[QueryContext, BreakdownItem, np.ndarray], RawColumn]] = {
+    "hogql": _hogql_source,
+}
+
+
+def source_of(breakdown_type: str) -> Callable[[QueryContext, BreakdownItem, np.ndarray], RawColumn] | None:
+    """Where a breakdown type reads its values (None: not implemented)."""
+    return SOURCES.get(breakdown_type) or EXPRESSION_SOURCES.get(breakdown_type)
+
+
 def item_values(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray) -> ItemValues:
-    source = SOURCES.get(item.type)
+    source = source_of(item.type)
     if source is None:
         raise UnsupportedError(("breakdown",), f"{item.type} breakdowns are not implemented yet")
     raw = source(ctx, item, rows)
@@ -281,6 +304,22 @@ def dense_codes(key: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(used), remap[key]
 
 
+def label_table(raw: RawColumn, normalize: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(label id per dictionary code, the missing value last; the labels as an object array):
+    each dictionary value is rendered once, and the table is cached on the column's dictionary."""
+    values_of = raw.dictionary.values
+
+    def build() -> tuple[np.ndarray, np.ndarray]:
+        rendered = [render_value(v, raw.prop_type, normalize) for v in values_of] + [BREAKDOWN_NULL]
+        index: dict[str, int] = {}
+        lut = np.fromiter((index.setdefault(s, len(index)) for s in rendered), dtype=np.int32, count=len(rendered))
+        return lut, np.asarray(list(index), dtype=object)
+
+    if raw.dictionary is EMPTY:
+        return build()
+    return raw.dictionary.cached(("breakdown_label_table", raw.prop_type, normalize), build)
+
+
 SMALL_DICTIONARY = 16  # up to this many codes, rows per (code, bucket) are counted by comparisons
 
 
@@ -293,22 +332,11 @@ def single_grouping(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray | s
     With bucket ``runs`` and a small dictionary the codes present come from counting each code
     in each bucket's run (SIMD comparisons over runs that stay in cache); those counts are kept
     (``cell_counts``) and the per-row groups are only gathered if a math asks for them."""
-    source = SOURCES.get(item.type)
+    source = source_of(item.type)
     if source is None:
         raise UnsupportedError(("breakdown",), f"{item.type} breakdowns are not implemented yet")
     raw = source(ctx, item, rows)
-    values_of = raw.dictionary.values
-
-    def build() -> tuple[np.ndarray, np.ndarray]:
-        rendered = [render_value(v, raw.prop_type, item.normalize_url) for v in values_of] + [BREAKDOWN_NULL]
-        index: dict[str, int] = {}
-        lut = np.fromiter((index.setdefault(s, len(index)) for s in rendered), dtype=np.int32, count=len(rendered))
-        return lut, np.asarray(list(index), dtype=object)
-
-    if raw.dictionary is EMPTY:
-        lut, labels = build()
-    else:
-        lut, labels = raw.dictionary.cached(("breakdown_label_table", raw.prop_type, item.normalize_url), build)
+    lut, labels = label_table(raw, item.normalize_url)
     counts = None
     if runs is not None and len(lut) <= SMALL_DICTIONARY:
         counts = _code_counts(raw.codes, runs, len(lut))
@@ -391,6 +419,21 @@ def rank(
         chosen[tied[: n - len(better)]] = True
     keep = sorted(np.flatnonzero(chosen).tolist(), key=display_key)
     return keep, np.flatnonzero(~chosen).tolist()
+
+
+def cumulative_order(kept: Sequence[tuple[Any, np.ndarray]]) -> list[tuple[Any, np.ndarray]]:
+    """Kept (value, per-bucket values) pairs in the order PostHog shows a cumulative breakdown:
+    the top N are chosen on raw totals (``rank``), but the rows are then ordered by class, the sum
+    of their *running totals* desc, and value (builder 5913810 sorts the cumulated arrays by
+    ``arraySum(total)``; test_trends_breakdown_cumulative: two values with one user each show the
+    earlier one first)."""
+
+    def key(kv: tuple[Any, np.ndarray]) -> tuple:
+        value, vals = kv
+        is_null = isinstance(value, (str, tuple)) and _has_null(value)
+        return int(is_null), -float(np.cumsum(np.asarray(vals, dtype=np.float64)).sum()), _value_key(value)
+
+    return sorted(kept, key=key)
 
 
 def other_value(multi: bool, width: int) -> Any:

@@ -173,6 +173,16 @@ class Frame:
         self._group = self._grouping = None
         self._cache.clear()
 
+    def subset(self, positions: np.ndarray, group: np.ndarray, n_groups: int) -> Frame:
+        """A frame of the rows at ``positions`` (in that order) with their own group ids
+        ``0..n_groups-1``: one block of a breakdown evaluated in parts (engine/blockwise.py)."""
+        sub = Frame(self.ctx, self.series, self.axis, Rows([self.rows[positions]]), self.n_buckets,
+                    bucket=self.bucket[positions],
+                    breakdown_rows=None if self.breakdown_rows is None else self.breakdown_rows[positions])
+        sub.group = group
+        sub.n_groups = n_groups
+        return sub
+
     def set_grouping(self, grouping: Any) -> None:
         """Group the rows by a breakdown ``Grouping`` (its row codes are read lazily, and the
         rows per cell it may have counted are reused)."""

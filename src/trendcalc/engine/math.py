@@ -37,6 +37,10 @@ class MathType:
     new_actors_cumulative: bool = False  # cumulative display counts each actor once (§5.2)
     sampling_corrected: bool = True  # round(value / sampling_factor) applies (§10.1)
     dau_from: str | None = None  # converted to dau at this interval and longer (§4.3)
+    # The actors behind a data point (engine/actors.py): how their rows are picked in the data
+    # point's window, and how many days before it an active-users window looks back.
+    actors_frame: FrameBuilder = date_range
+    actors_lookback_days: int = 0
 
 
 def _shape(frame: Frame, flat: np.ndarray) -> np.ndarray:
@@ -236,10 +240,11 @@ def _registry() -> dict[str, MathType]:
         MathType("dau", distinct_actors, new_actors_cumulative=True),
         MathType("unique_group", distinct_actors, new_actors_cumulative=True),
         MathType("unique_session", unique_session),
-        MathType("weekly_active", active_actors(7), frame=look_back(7), dau_from="week"),
-        MathType("monthly_active", active_actors(30), frame=look_back(30), dau_from="month"),
-        MathType("first_time_for_user", total, frame=first_event(matching=False)),
-        MathType("first_matching_event_for_user", total, frame=first_event(matching=True)),
+        MathType("weekly_active", active_actors(7), frame=look_back(7), dau_from="week", actors_lookback_days=6),
+        MathType("monthly_active", active_actors(30), frame=look_back(30), dau_from="month", actors_lookback_days=29),
+        MathType("first_time_for_user", total, frame=first_event(matching=False), actors_frame=first_event(matching=False)),
+        MathType("first_matching_event_for_user", total, frame=first_event(matching=True),
+                 actors_frame=first_event(matching=True)),
     ]
     for name, reduce in REDUCERS.items():
         entries.append(MathType(name, property_math(reduce), integer=False, sampling_corrected=name == "sum"))
@@ -252,6 +257,25 @@ def _registry() -> dict[str, MathType]:
 
 
 MATHS: dict[str, MathType] = _registry()
+
+
+def _hogql_math(frame: Frame) -> np.ndarray:
+    from .hogql import hogql_math
+
+    return hogql_math(frame)
+
+
+# Maths over a user expression (``math_hogql``): a registry of their own, beside the fixed maths
+# that the test kit's reference mirrors one for one.
+EXPRESSION_MATHS: dict[str, MathType] = {
+    "hogql": MathType("hogql", _hogql_math, integer=False, sampling_corrected=False),
+}
+
+
+def math_type(name: str) -> MathType:
+    """The registry entry of a math name (fixed maths first, then expression maths)."""
+    m = MATHS.get(name)
+    return m if m is not None else EXPRESSION_MATHS[name]
 
 
 def effective_series(series: Series, interval: str) -> Series:

@@ -21,11 +21,11 @@ from ..project import Project
 from ..results import SeriesResult, TrendsResult, numbers
 from ..store import EventStore
 from ..timeutil import UTC, us_to_datetime
+from . import blockwise, sampling
 from . import breakdown as bd
-from . import sampling
 from .context import Frame, QueryContext
 from .display import DISPLAYS
-from .math import MATHS, effective_series, first_seen
+from .math import effective_series, first_seen, math_type
 from .post import cumulative, smooth
 from .sampling import sample_mask
 from .select import Rows, event_selection
@@ -250,7 +250,7 @@ class SeriesSource:
 
 def build_frame(ctx: QueryContext, q: Query) -> Frame | None:
     """The rows of one query as its math selects and buckets them (None: series dropped)."""
-    return MATHS[q.series.math].frame(SeriesSource(ctx, q))
+    return math_type(q.series.math).frame(SeriesSource(ctx, q))
 
 
 def run_query(ctx: QueryContext, q: Query, n_real_series: int) -> list[SeriesResult]:
@@ -258,7 +258,7 @@ def run_query(ctx: QueryContext, q: Query, n_real_series: int) -> list[SeriesRes
     series = effective_series(q.series, ctx.filter.interval)
     if series is not q.series:
         q = attrs.evolve(q, series=series)
-    math = MATHS[series.math]
+    math = math_type(series.math)
     frame = build_frame(ctx, q)
     if frame is None:
         return []
@@ -272,16 +272,14 @@ def run_query(ctx: QueryContext, q: Query, n_real_series: int) -> list[SeriesRes
         if grouping.take is not None:  # a row in several cohorts counts in each
             frame.repeat_rows(grouping.take)
         frame.set_grouping(grouping)
-        if frame.n_groups * frame.n_buckets > ctx.limits.max_cells:
-            raise ValidationError(
-                ("breakdown",),
-                f"{frame.n_groups} breakdown values × {frame.n_buckets} buckets exceed max_cells={ctx.limits.max_cells}; "
-                "use a coarser interval, a shorter range or a property with fewer values",
-            )
-    if ctx.display.cumulative and math.new_actors_cumulative:
-        values = first_seen(frame)
-    else:
-        values = math.compute(frame)
+    compute = first_seen if ctx.display.cumulative and math.new_actors_cumulative else math.compute
+    if grouping is not None and blockwise.needed(ctx, frame):
+        keep, kept_values, other_values = blockwise.evaluate(
+            ctx, frame, compute, grouping.fine_to_final, len(grouping.values),
+            lambda totals: rank_groups(ctx, grouping, totals))
+        kept = [(grouping.values[g], kept_values[i]) for i, g in enumerate(keep)]
+        return grouped_series(ctx, q, math, kept, other_values, n_real_series)
+    values = compute(frame)
     if grouping is not None:
         values = grouping.fold(values)
     return shape_query(ctx, q, math, values, grouping, n_real_series, has_rows=frame.n_rows > 0)
@@ -289,8 +287,6 @@ def run_query(ctx: QueryContext, q: Query, n_real_series: int) -> list[SeriesRes
 
 def shape_query(ctx, q, math, values, grouping, n_real_series, *, has_rows: bool = True) -> list[SeriesResult]:
     """Rank breakdown values, fold Other, apply cumulative/smoothing, build result series."""
-    display = ctx.display
-    filt = ctx.filter
     if grouping is None:
         if q.cohort is not None:
             from ..filters.cohorts import cohort_breakdown_value
@@ -302,18 +298,28 @@ def shape_query(ctx, q, math, values, grouping, n_real_series, *, has_rows: bool
             label = f"{q.series.label} - {label_value}" if n_real_series > 1 else label_value
             return [make_series(ctx, q, values[0], math, label=label, breakdown_value=value, has_breakdown=True, forward_fill=True)]
         return [make_series(ctx, q, values[0], math, label=q.series.label, forward_fill=True)]
-    limit = display.breakdown_limit or filt.breakdown.limit
-    totals = values.sum(axis=1)
-    keep, other = bd.rank(grouping.values, grouping.kinds, totals, limit, total_value=display.total_value)
+    keep, other = rank_groups(ctx, grouping, values.sum(axis=1))
+    kept = [(grouping.values[g], values[g]) for g in keep]
+    return grouped_series(ctx, q, math, kept, values[other].sum(axis=0) if other else None, n_real_series)
+
+
+def rank_groups(ctx: QueryContext, grouping: bd.Grouping, totals: np.ndarray) -> tuple[list[int], list[int]]:
+    """(kept groups in display order, groups folded into Other) by their totals over the buckets."""
+    limit = ctx.display.breakdown_limit or ctx.filter.breakdown.limit
+    keep, other = bd.rank(grouping.values, grouping.kinds, totals, limit, total_value=ctx.display.total_value)
     if len(keep) > ctx.limits.max_breakdown_values:
         raise ValidationError(("breakdown_limit",), f"{len(keep)} breakdown values exceed max_breakdown_values={ctx.limits.max_breakdown_values}")
-    out = []
-    for g in keep:
-        out.append(make_group_series(ctx, q, values[g], math, grouping.values[g], n_real_series))
-    if other:
-        other_vals = values[other].sum(axis=0)
-        width = len(filt.breakdown.items)
-        out.append(make_group_series(ctx, q, other_vals, math, bd.other_value(filt.breakdown.multi, width), n_real_series))
+    return keep, other
+
+
+def grouped_series(ctx, q, math, kept, other_values, n_real_series) -> list[SeriesResult]:
+    """Result series of the kept (breakdown value, values) pairs, then Other when it has groups."""
+    if ctx.display.cumulative and not ctx.display.total_value:
+        kept = bd.cumulative_order(kept)
+    out = [make_group_series(ctx, q, vals, math, value, n_real_series) for value, vals in kept]
+    if other_values is not None:
+        b = ctx.filter.breakdown
+        out.append(make_group_series(ctx, q, other_values, math, bd.other_value(b.multi, len(b.items)), n_real_series))
     return out
 
 
@@ -421,7 +427,7 @@ def filter_dict(ctx: QueryContext, q: Query) -> dict[str, Any]:
         if filt.breakdown is not None:
             b = filt.breakdown
             if b.multi:
-                d["breakdowns"] = [attrs.asdict(i) for i in b.items]
+                d["breakdowns"] = [attrs.asdict(i, filter=lambda a, _v: not a.metadata.get("internal")) for i in b.items]
             else:
                 d["breakdown"] = b.items[0].property if not isinstance(b.items[0].property, tuple) else list(b.items[0].property)
                 d["breakdown_type"] = b.items[0].type

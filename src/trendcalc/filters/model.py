@@ -24,6 +24,8 @@ class PropertyFilter:
     group_type_index: int | None = None
     # Where the leaf was written (JSON path), for errors found when it meets the data.
     path: tuple = attrs.field(default=(), eq=False, repr=False, metadata={"internal": True})
+    # type "hogql": the condition in ``key`` parsed at the edge (a hogql.ast tree)
+    expr: Any = attrs.field(default=None, eq=False, repr=False, metadata={"internal": True})
 
 
 @attrs.frozen
@@ -57,6 +59,8 @@ class Series:
     math_group_type_index: int | None = None
     math_hogql: str | None = None
     properties: PropertyGroup = TRUE_GROUP
+    # math "hogql": ``math_hogql`` parsed at the edge (a hogql.ast tree)
+    math_expr: Any = attrs.field(default=None, eq=False, repr=False, metadata={"internal": True})
 
 
 @attrs.frozen
@@ -68,6 +72,8 @@ class BreakdownItem:
     normalize_url: bool = False
     histogram_bin_count: int | None = None
     group_type_index: int | None = None
+    # type "hogql": the expression in ``property`` parsed at the edge (a hogql.ast tree)
+    expr: Any = attrs.field(default=None, eq=False, repr=False, metadata={"internal": True})
 
 
 @attrs.frozen

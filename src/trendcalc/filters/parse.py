@@ -20,8 +20,8 @@ from .model import INTERVALS, Breakdown, BreakdownItem, Formula, Series, TrendsF
 from .properties_parse import parse_entity_properties, parse_global_properties
 from .suggest import suggest
 
-BREAKDOWN_TYPES = ("event", "person", "group", "session", "cohort", "event_metadata")
-UNSUPPORTED_BREAKDOWN_TYPES = ("hogql", "data_warehouse", "data_warehouse_person_property", "revenue_analytics")
+BREAKDOWN_TYPES = ("event", "person", "group", "session", "cohort", "event_metadata", "hogql")
+UNSUPPORTED_BREAKDOWN_TYPES = ("data_warehouse", "data_warehouse_person_property", "revenue_analytics")
 DEFAULT_BREAKDOWN_LIMIT = 25
 TRUTHY = ("y", "yes", "t", "true", "on", "1")
 
@@ -148,7 +148,7 @@ def parse_display(v: Any, path: tuple) -> str:
 
 def parse_math(entity: Mapping, path: tuple) -> tuple[str, str | None, int | None]:
     """(math, math_property, math_group_type_index) of one series, validated."""
-    from ..engine.math import MATHS
+    from ..engine.math import EXPRESSION_MATHS, MATHS
 
     m = entity.get("math")
     if m is None or m == "":
@@ -168,9 +168,7 @@ def parse_math(entity: Mapping, path: tuple) -> tuple[str, str | None, int | Non
         gti = _int(gti, path + ("math_group_type_index",), lo=0, hi=4)
     if m == "unique_group" and gti is None:
         raise ValidationError(path + ("math_group_type_index",), "math 'unique_group' needs math_group_type_index 0..4")
-    if m == "hogql":
-        raise UnsupportedError(path + ("math",), "math 'hogql' (HogQL expressions) is not supported")
-    if m not in MATHS:
+    if m not in MATHS and m not in EXPRESSION_MATHS:
         raise UnsupportedError(path + ("math",), f"math {m!r} is not implemented yet")
     return m, prop if m in PROPERTY_MATHS or prop else None, gti
 
@@ -258,6 +256,11 @@ def entity_series(e: Mapping, kind: str, ident: Any, label: str, path: tuple, in
     mpt = e.get("math_property_type")
     if mpt not in (None, "event_properties"):
         raise UnsupportedError(path + ("math_property_type",), f"math_property_type {mpt!r} is not supported")
+    math_hogql, math_expr = e.get("math_hogql"), None
+    if m == "hogql":
+        if math_hogql is None:
+            raise ValidationError(path + ("math_hogql",), "math 'hogql' needs math_hogql (an aggregate expression such as 'avg(properties.price)')")
+        math_expr = hogql_expression(math_hogql, path + ("math_hogql",), limits, aggregate=True)
     order = e.get("order")
     return Series(
         kind=kind,
@@ -271,8 +274,18 @@ def entity_series(e: Mapping, kind: str, ident: Any, label: str, path: tuple, in
         math_property=prop,
         math_property_type=mpt,
         math_group_type_index=gti,
+        math_hogql=math_hogql,
+        math_expr=math_expr,
         properties=parse_entity_properties(e.get("properties"), path + ("properties",), limits),
     )
+
+
+def hogql_expression(text: Any, path: tuple, limits: Limits, *, aggregate: bool) -> Any:
+    """A HogQL expression parsed at the edge (errors name ``path`` and the position)."""
+    from ..hogql import parse_expression
+
+    return parse_expression(text, path=path, aggregate=aggregate, max_length=limits.max_string_length,
+                            max_depth=limits.max_formula_depth)
 
 
 def _json_maybe(v: Any, path: tuple, limits: Limits) -> Any:
@@ -286,7 +299,7 @@ def _json_maybe(v: Any, path: tuple, limits: Limits) -> Any:
     return v
 
 
-def parse_breakdown_item(d: Mapping, path: tuple) -> BreakdownItem:
+def parse_breakdown_item(d: Mapping, path: tuple, limits: Limits = DEFAULT_LIMITS) -> BreakdownItem:
     prop = d.get("property", d.get("value"))
     typ = d.get("type") or "event"
     typ = "event" if typ == "events" else typ
@@ -302,9 +315,12 @@ def parse_breakdown_item(d: Mapping, path: tuple) -> BreakdownItem:
         if gti is None:
             raise ValidationError(path + ("group_type_index",), "a group breakdown needs group_type_index 0..4")
         gti = _int(gti, path + ("group_type_index",), lo=0, hi=4)
+    epath = path if path == ("breakdown",) else path + ("property",)
+    expr = hogql_expression(prop, epath, limits, aggregate=False) if typ == "hogql" else None
     return BreakdownItem(
         property=str(prop),
         type=typ,
+        expr=expr,
         normalize_url=_bool(d.get("normalize_url"), path + ("normalize_url",)),
         histogram_bin_count=None if bins is None else _int(bins, path + ("histogram_bin_count",), lo=1, hi=10_000),
         group_type_index=gti if typ == "group" else None,
@@ -333,7 +349,7 @@ def parse_breakdown(q: Mapping, limits: Limits, *, legacy: bool = True) -> Break
                 raise ValidationError(("breakdowns", i), "expected an object with property and type")
             if d.get("property") is None:
                 continue
-            items.append(parse_breakdown_item(d, ("breakdowns", i)))
+            items.append(parse_breakdown_item(d, ("breakdowns", i), limits))
         if len(items) > 3:
             if not legacy:
                 raise ValidationError(("breakdowns",), "at most 3 breakdowns are allowed")
@@ -386,6 +402,7 @@ def parse_breakdown(q: Mapping, limits: Limits, *, legacy: bool = True) -> Break
             "group_type_index": q.get("breakdown_group_type_index"),
         },
         ("breakdown",),
+        limits,
     )
     return Breakdown((item,), limit=limit, limit_given=given, hide_other=hide)
 

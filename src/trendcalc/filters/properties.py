@@ -55,7 +55,7 @@ def mask_rows(ctx: Any, group: PropertyGroup, rows: np.ndarray, sources: dict[st
 def leaf_mask(ctx: Any, leaf: PropertyFilter, rows: np.ndarray, sources: dict[str, LeafMask] | None = None) -> np.ndarray:
     """One leaf over ``rows`` through its source."""
     table = SOURCES if sources is None else sources
-    source = table.get(leaf.type)
+    source = table.get(leaf.type) or (EXPRESSION_SOURCES.get(leaf.type) if table is SOURCES else None)
     if source is None:
         if table is PERSON_SOURCES:
             raise ValidationError(leaf.path + ("type",), f"a {leaf.type!r} filter does not work on persons (cohort definitions take person and cohort filters)")
@@ -429,3 +429,18 @@ def _session_times(ctx: Any, table: Any, key: str) -> Domain:
 
 
 SOURCES["session"] = _session_source
+
+
+def _hogql_source(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
+    """A ``type: hogql`` condition: true where the expression is a non-zero number (NULL, 0 and
+    text are false); evaluated once per distinct input (engine/hogql.py)."""
+    from ..engine.hogql import row_results
+    from ..hogql.functions import truthy
+
+    inverse, results = row_results(ctx, leaf.expr, rows)
+    return np.array([truthy(r) for r in results], dtype=bool)[inverse]
+
+
+# Conditions written as a user expression: a registry of their own, beside the property sources
+# that the test kit's reference mirrors one for one. Event rows only (not cohort definitions).
+EXPRESSION_SOURCES: dict[str, LeafMask] = {"hogql": _hogql_source}

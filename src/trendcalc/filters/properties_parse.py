@@ -17,9 +17,9 @@ from .model import TRUE_GROUP, PropertyFilter, PropertyGroup
 from .operators import KNOWN_OPERATORS, OPERATORS, check_operand
 from .suggest import suggest
 
-PROPERTY_TYPES = ("event", "person", "group", "cohort", "element", "session", "feature", "event_metadata")
+PROPERTY_TYPES = ("event", "person", "group", "cohort", "element", "session", "feature", "event_metadata", "hogql")
 UNSUPPORTED_PROPERTY_TYPES = (
-    "hogql", "person_metadata", "data_warehouse", "data_warehouse_person_property", "recording",
+    "person_metadata", "data_warehouse", "data_warehouse_person_property", "recording",
     "log_entry", "log", "log_attribute", "log_resource_attribute", "span", "error_tracking_issue",
     "revenue_analytics", "workflow_variable", "behavioral", "dynamic-cohort",
 )  # fmt: skip
@@ -76,6 +76,8 @@ def parse_leaf(d: Mapping, path: tuple, limits: Limits, *, raw: bool = False) ->
         raise ValidationError(
             path + ("type",), f"unknown property type {typ!r}{suggest(typ, PROPERTY_TYPES + UNSUPPORTED_PROPERTY_TYPES)}"
         )
+    if typ == "hogql":
+        return _hogql_leaf(d, path, limits)
     value = d.get("value")
     if value is None:
         value = d.get("values")
@@ -126,6 +128,17 @@ def parse_leaf(d: Mapping, path: tuple, limits: Limits, *, raw: bool = False) ->
     else:
         check_operand(op, value, path + ("value",), limits, key)
     return PropertyFilter(key=key, operator=op, value=value, type=typ, group_type_index=gti, path=path)
+
+
+def _hogql_leaf(d: Mapping, path: tuple, limits: Limits) -> PropertyFilter:
+    """``{"type": "hogql", "key": "<condition>"}``: a HogQL row condition (value and operator
+    are not read, as upstream's HogQLPropertyFilter)."""
+    from ..hogql import parse_expression
+
+    key = d.get("key")
+    expr = parse_expression(key, path=path + ("key",), aggregate=False, max_length=limits.max_string_length,
+                            max_depth=limits.max_formula_depth)
+    return PropertyFilter(key=key, operator="exact", type="hogql", path=path, expr=expr)
 
 
 def _pydantic(value: Any) -> Any:

@@ -37,7 +37,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -108,25 +108,27 @@ def from_arrow(
     for name in ("event", "distinct_id", "timestamp"):
         if name not in table.column_names:
             raise ValidationError(("events", name), f"missing required column {name!r}")
-    # event names: codes in string order, as from_records
-    names_arr, ev_codes = _encode_strings(table.column("event"), "events", "event", max_len=limits.max_name_length)
-    names = names_arr.to_pylist()
-    if "" in names:
-        raise ValidationError(("events", _first_row(ev_codes == names.index("")), "event"),
-                              "expected a non-empty event name, got ''")
-    order_names = sorted(range(len(names)), key=names.__getitem__)
-    new_of_old = np.empty(len(names) + 1, dtype=np.int32)
-    new_of_old[np.asarray(order_names, dtype=np.int64)] = np.arange(len(names), dtype=np.int32)
-    event = new_of_old[ev_codes] if n else np.zeros(0, np.int32)
-    ts = _timestamps(table.column("timestamp"), "events", "timestamp")
-    dids, did_codes = _encode_ids(table.column("distinct_id"), "events", "distinct_id", limits.max_name_length)
-    order, by_time = _sort_order(event, ts)
-
-    # Columns are independent from here on: build them on a small thread pool (Arrow compute and
-    # NumPy gathers release the GIL), collecting results in a fixed order so errors are too.
+    # Columns are independent apart from the (event, ts) order: they are built on a small thread
+    # pool (Arrow compute and NumPy release the GIL) — the id columns while this thread orders
+    # the rows — and collected in a fixed order, so the first error reported is too.
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        dids_job = pool.submit(_encode_ids, table.column("distinct_id"), "events", "distinct_id", limits.max_name_length)
         person_col = table.column("person_id") if "person_id" in table.column_names else None
-        persons_job = pool.submit(_persons_and_groups, persons, groups, dids, did_codes, person_col, by_time, limits)
+        pids_job = pool.submit(_encode_ids_nullable, person_col) if person_col is not None else None
+        # event names: codes in string order, as from_records
+        names_arr, ev_codes = _encode_strings(table.column("event"), "events", "event", max_len=limits.max_name_length)
+        names = names_arr.to_pylist()
+        if "" in names:
+            raise ValidationError(("events", _first_row(ev_codes == names.index("")), "event"),
+                                  "expected a non-empty event name, got ''")
+        order_names = sorted(range(len(names)), key=names.__getitem__)
+        new_of_old = np.empty(len(names) + 1, dtype=np.int32)
+        new_of_old[np.asarray(order_names, dtype=np.int64)] = np.arange(len(names), dtype=np.int32)
+        event = new_of_old[ev_codes] if n else np.zeros(0, np.int32)
+        ts = _timestamps(table.column("timestamp"), "events", "timestamp")
+        dids, did_codes = dids_job.result()
+        order, by_time = _sort_order(event, ts)
+        persons_job = pool.submit(_persons_and_groups, persons, groups, dids, did_codes, pids_job, by_time, limits)
         sources = _property_sources(table, "events", RESERVED, limits)
         prop_jobs = [(k, pool.submit(_ordered_column, src, order)) for k, src in sources]
         ts_job, event_job, did_job = (pool.submit(np.take, a, order) for a in (ts, event, did_codes))
@@ -165,7 +167,8 @@ def _read_parquet(path: str | Path, what: str) -> pa.Table:
         schema = pq.read_schema(path)
         strings = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
         strings = [s for s in strings if s not in ("uuid", "properties")]  # JSON text is mostly distinct
-        return pq.read_table(path, read_dictionary=strings or None, use_threads=True, memory_map=True)
+        # pre_buffer off: with a memory-mapped local file, coalescing reads ahead only adds copies
+        return pq.read_table(path, read_dictionary=strings or None, use_threads=True, memory_map=True, pre_buffer=False)
     except (OSError, pa.ArrowException, TypeError, ValueError) as exc:  # (TypeError/ValueError: a bad path)
         raise ValidationError((what,), f"cannot read Parquet file {str(path)[:200]!r}: {exc}") from exc
 
@@ -535,8 +538,8 @@ class _ValueInterner(Interner):
 
 
 def _persons_and_groups(
-    persons: Any, groups: Any, dids: pa.Array, did_codes: np.ndarray, person_col: Any, by_time: np.ndarray | None,
-    limits: Limits = DEFAULT_LIMITS,
+    persons: Any, groups: Any, dids: pa.Array, did_codes: np.ndarray, person_ids: Future | None,
+    by_time: np.ndarray | None, limits: Limits = DEFAULT_LIMITS,
 ) -> tuple[PersonTable, np.ndarray, dict[int, GroupTable]]:
     """The person table, the distinct_id universe (the events' distinct_ids first) and the group
     tables, with ``from_records``' rules:
@@ -546,7 +549,10 @@ def _persons_and_groups(
     - a distinct_id no person claims joins the person_id of its latest event (``by_time``: the
       rows in time order; ties go to the later row); a person_id equal to a person's ``id``
       joins that person, any other starts a new person (in the order of its distinct_ids);
-    - distinct_ids left without a person get one of their own."""
+    - distinct_ids left without a person get one of their own.
+
+    ``person_ids``: the events' ``person_id`` column being encoded (a Future of (ids, codes)),
+    or None without one."""
     b = StoreBuilder(limits=limits)
     b.dids.values = dids.to_pylist()
     b.dids.index = {d: i for i, d in enumerate(b.dids.values)}
@@ -581,8 +587,8 @@ def _persons_and_groups(
     person_of = np.full(n_dids, -1, dtype=np.int32)
     if b.owner:
         person_of[np.fromiter(b.owner.keys(), np.int64, len(b.owner))] = np.fromiter(b.owner.values(), np.int32, len(b.owner))
-    if person_col is not None:
-        pids, pcodes = _encode_ids_nullable(person_col)
+    if person_ids is not None:
+        pids, pcodes = person_ids.result()
         pid_of_did = _latest_per_did(did_codes, pcodes, by_time, n_dids)
         # person row per distinct person_id: a person with that id, else new rows in the order
         # of the distinct_ids that name them

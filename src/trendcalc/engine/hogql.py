@@ -1,0 +1,186 @@
+"""HogQL expressions over the store: ``math: "hogql"`` and ``breakdown_type: "hogql"``.
+
+A row expression is evaluated once per *distinct combination* of the values it reads, never per
+row: each field is a column of dictionary codes, the rows' code tuples are made unique, the
+scalar interpreter (``hogql.evaluate``) runs once per unique tuple, and the results are gathered
+back with the inverse index. Property fields are typed as HogQL types them (the project's
+property definitions: Numeric → Float, Boolean → Bool, otherwise the JSON text, NULL when
+missing).
+
+An aggregate expression (``math_hogql``) reduces each aggregate call per (breakdown group,
+bucket) cell with the cell reducers, then evaluates the expression around them once per distinct
+tuple of aggregate values. A cell without rows is 0 (PostHog fills missing buckets with zeros);
+a NULL, NaN or infinite result is 0 too (the series are summed into ``ifNull(total, 0)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import UnsupportedError
+from ..hogql import AGGREGATES, Call, Expr, Field, evaluate, to_text, walk
+from ..hogql.functions import normalize_chain, to_float, truthy
+from ..store.columns import ValueDictionary, render_text
+from ..store.columns import to_float as json_float
+from . import cells
+from .context import Frame, QueryContext
+
+# --- fields --------------------------------------------------------------------------------------
+
+
+def _typed_values(dictionary: ValueDictionary, prop_type: str | None) -> list[Any]:
+    """The HogQL value of each dictionary entry under the property's declared type."""
+
+    def build() -> list[Any]:
+        if prop_type == "Numeric":
+            return [None if (f := json_float(v)) != f else f for v in dictionary.values]
+        if prop_type == "Boolean":
+            return [True if v in (True, "true") else False if v in (False, "false") else None for v in dictionary.values]
+        return [None if v is None else render_text(v) for v in dictionary.values]
+
+    return dictionary.cached(("hogql_values", prop_type), build)
+
+
+def field_codes(ctx: QueryContext, chain: tuple[str, ...], rows: np.ndarray | slice) -> tuple[np.ndarray, Sequence[Any]]:
+    """(code per row, -1 for NULL; the value of each code) of one field over ``rows``."""
+    from ..store.virtual import person_column
+
+    store = ctx.store
+    c = normalize_chain(chain)
+    if c[0] == "properties" or (len(c) == 1 and c[0] in ("$session_id", "$window_id") or c[0].startswith("$group_")):
+        key = c[-1]
+        col = store.column(key)
+        if col is None:
+            return _nulls(rows), ()
+        return col.codes[rows], _typed_values(col.dictionary, ctx.project.property_type(key, "event"))
+    if c[0] == "person" and c[1] == "properties":
+        col = person_column(store, c[2])
+        if col is None:
+            return _nulls(rows), ()
+        return col.codes[store.person[rows]], _typed_values(col.dictionary, ctx.project.property_type(c[2], "person"))
+    if c in (("person_id",), ("person", "id")):
+        ids = [str(i) if i is not None else f"person:{k}" for k, i in enumerate(store.persons.ids.tolist())]
+        return store.person[rows], ids
+    if c == ("distinct_id",):
+        return store.distinct_id[rows], store.distinct_ids.tolist()
+    if c == ("event",):
+        return store.event[rows], list(store.event_names)
+    raise UnsupportedError(("hogql",), f"HogQL field {'.'.join(chain)} is not supported")
+
+
+def _nulls(rows: np.ndarray | slice) -> np.ndarray:
+    n = rows.stop - rows.start if isinstance(rows, slice) else len(rows)
+    return np.full(n, -1, np.int32)
+
+
+# --- row expressions ------------------------------------------------------------------------------
+
+
+def row_results(ctx: QueryContext, expr: Expr, rows: np.ndarray | slice) -> tuple[np.ndarray, list[Any]]:
+    """(index per row into the results; the result per distinct input tuple) of a row expression."""
+    fields = list(dict.fromkeys(n.chain for n in walk(expr) if isinstance(n, Field)))
+    n_rows = rows.stop - rows.start if isinstance(rows, slice) else len(rows)
+    if not fields:
+        return np.zeros(n_rows, np.int64), [evaluate(expr, _no_leaf)]
+    columns = [field_codes(ctx, chain, rows) for chain in fields]
+    sizes = [len(values) + 1 for _, values in columns]
+    shifted = [np.asarray(codes, dtype=np.int64) + 1 for codes, _ in columns]  # NULL (-1) → 0
+    if float(np.prod(sizes, dtype=np.float64)) < 2.0**62:
+        key = np.ravel_multi_index(tuple(shifted), tuple(sizes)) if len(shifted) > 1 else shifted[0]
+        uniq, inverse = np.unique(key, return_inverse=True)
+        combos = np.unravel_index(uniq, tuple(sizes)) if len(shifted) > 1 else (uniq,)
+        tuples = list(zip(*(c.tolist() for c in combos)))
+    else:
+        stacked = np.stack(shifted, axis=1)
+        uniq_rows, inverse = np.unique(stacked, axis=0, return_inverse=True)
+        tuples = [tuple(r) for r in uniq_rows.tolist()]
+    results = []
+    for t in tuples:  # once per distinct input tuple
+        env = {chain: (None if code == 0 else columns[i][1][code - 1]) for i, (chain, code) in enumerate(zip(fields, t))}
+        results.append(evaluate(expr, lambda node, env=env: env[node.chain]))
+    return inverse.reshape(-1).astype(np.int64), results
+
+
+def _no_leaf(node: Expr) -> Any:
+    raise UnsupportedError(("hogql",), f"cannot evaluate {node!r} here")
+
+
+def breakdown_column(ctx: QueryContext, expr: Expr, rows: np.ndarray | slice) -> tuple[np.ndarray, ValueDictionary]:
+    """A hogql breakdown: per row, a code (-1 for NULL) into the distinct ``toString`` texts."""
+    inverse, results = row_results(ctx, expr, rows)
+    texts = [to_text(r) for r in results]
+    distinct = sorted({t for t in texts if t is not None})
+    index = {t: i for i, t in enumerate(distinct)}
+    lut = np.array([index[t] if t is not None else -1 for t in texts], dtype=np.int32)
+    return lut[inverse], ValueDictionary(distinct)
+
+
+# --- aggregate expressions (math_hogql) --------------------------------------------------------------
+
+
+def hogql_math(frame: Frame) -> np.ndarray:
+    """``math_hogql`` per (group, bucket) cell, shaped (n_groups, n_buckets)."""
+    expr = frame.series.math_expr
+    n_cells = frame.n_cells
+    out = np.zeros(n_cells, dtype=np.float64)
+    if frame.n_rows == 0:
+        return out.reshape(frame.n_groups, frame.n_buckets)
+    rows, cell = frame.rows, frame.cell()
+    present = cells.count(cell, n_cells) > 0
+    calls = list(dict.fromkeys(n for n in walk(expr) if isinstance(n, Call) and n.name in AGGREGATES))
+    per_cell = {call: _aggregate(frame.ctx, call, rows, cell, n_cells) for call in calls}
+    # The expression around the aggregates, once per distinct tuple of their values.
+    cols = np.stack([per_cell[c] for c in calls], axis=1)[present]
+    uniq, inverse = np.unique(cols, axis=0, return_inverse=True)
+    values = np.empty(len(uniq), dtype=np.float64)
+    for i, vals in enumerate(uniq.tolist()):
+        env = {c: (None if v != v else v) for c, v in zip(calls, vals)}
+        r = to_float(evaluate(expr, lambda node, env=env: env[node]))
+        values[i] = r if r is not None and np.isfinite(r) else 0.0
+    out[present] = values[inverse.reshape(-1)]
+    return out.reshape(frame.n_groups, frame.n_buckets)
+
+
+def _aggregate(ctx: QueryContext, call: Call, rows: np.ndarray, cell: np.ndarray, n_cells: int) -> np.ndarray:
+    """One aggregate call per cell (NaN = NULL)."""
+    spec = AGGREGATES[call.name]
+    args = call.args
+    if spec.conditional:
+        inverse, results = row_results(ctx, args[-1], rows)
+        keep = np.array([truthy(r) for r in results], dtype=bool)[inverse]
+        rows, cell, args = rows[keep], cell[keep], args[:-1]
+    if spec.kind == "count" and not args:
+        return cells.count(cell, n_cells)
+    inverse, results = row_results(ctx, args[0], rows)
+    if spec.kind == "count":
+        not_null = np.array([r is not None for r in results], dtype=bool)[inverse]
+        return cells.count(cell[not_null], n_cells)
+    if spec.kind == "uniq":
+        keys = {}
+        ids = np.array([keys.setdefault(_distinct_key(r), len(keys)) if r is not None else -1 for r in results], dtype=np.int64)
+        per_row = ids[inverse]
+        ok = per_row >= 0
+        return cells.count_distinct(cell[ok], per_row[ok], max(len(keys), 1), n_cells)
+    floats = np.array([np.nan if (f := to_float(r)) is None else f for r in results], dtype=np.float64)[inverse]
+    if spec.kind == "sum":
+        return cells.sum_(cell, floats, n_cells)
+    if spec.kind == "avg":
+        return cells.mean(cell, floats, n_cells)
+    if spec.kind == "min":
+        return cells.minimum(cell, floats, n_cells)
+    if spec.kind == "max":
+        return cells.maximum(cell, floats, n_cells)
+    level = float(call.params[0].value) if call.params else 0.5  # a checked literal (hogql.parser)
+    return cells.quantile(cell, floats, n_cells, level)
+
+
+def _distinct_key(v: Any) -> Any:
+    """uniq() keys: numbers by value (1 and 1.0 are one value), text by itself."""
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
