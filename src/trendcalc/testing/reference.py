@@ -755,19 +755,28 @@ def raw_breakdown_value(world: World, item: BreakdownItem, event: dict[str, Any]
     raise ReferenceUnsupported(f"{item.type} breakdowns")
 
 
-def breakdown_value(world: World, breakdown: Breakdown, project: Project, event: dict[str, Any],
-                    bins: dict[int, list[tuple[float, float]]] | None = None) -> Any:
-    """The rendered value (a tuple of strings for ``breakdowns``); ``bins`` per histogram item."""
-    parts = []
-    for i, item in enumerate(breakdown.items):
+def fine_value(world: World, breakdown: Breakdown, project: Project, event: dict[str, Any]) -> tuple[Any, ...]:
+    """§6.4/§6.6: what the events query groups by, per item: a histogram item's number
+    (toFloat; None when not numeric), any other item's rendered string. The maths run per fine
+    value; the bins are applied one query up, which sums (trends_query_builder.py)."""
+    parts: list[Any] = []
+    for item in breakdown.items:
         if item.type not in BREAKDOWN_TYPES:
             raise ReferenceUnsupported(f"{item.type} breakdowns")
         raw = raw_breakdown_value(world, item, event)
         if item.histogram_bin_count is not None:
-            parts.append(bin_label(to_float(raw), (bins or {})[i]))
+            f = to_float(raw)
+            parts.append(None if f is None or f != f else f)
             continue
         ptype = project.property_type(item.property, item.type, item.group_type_index)
         parts.append(render_breakdown_value(raw, ptype, item.normalize_url))
+    return tuple(parts)
+
+
+def final_value(breakdown: Breakdown, fine: tuple[Any, ...], bins: dict[int, list[tuple[float, float]]]) -> Any:
+    """The breakdown value of a fine value: histogram numbers become their bin's label."""
+    parts = [bin_label(v, bins[i]) if item.histogram_bin_count is not None else v
+             for i, (item, v) in enumerate(zip(breakdown.items, fine))]
     return tuple(parts) if breakdown.multi else parts[0]
 
 
@@ -1033,19 +1042,29 @@ def first_time_rows(world: World, filt: TrendsFilter, project: Project, series: 
 
 
 def grouped(world: World, filt: TrendsFilter, project: Project,
-            pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[Any, list[dict[str, Any]]]:
-    """Rows by breakdown value (read from each pair's second event); one group without a breakdown."""
-    out: dict[Any, list[dict[str, Any]]] = {}
+            pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> tuple[dict[Any, list[dict[str, Any]]], dict[Any, Any]]:
+    """(rows by fine value, the breakdown value of each fine value), the value read from each
+    pair's second event; one group (None) without a breakdown."""
     if filt.breakdown is None:
-        out[None] = []
+        return {None: [row for row, _ in pairs]}, {None: None}
     bins = {}
-    for i, item in enumerate(filt.breakdown.items if filt.breakdown is not None else ()):
+    for i, item in enumerate(filt.breakdown.items):
         if item.histogram_bin_count is not None:  # bins span the values of this query's rows
             values = [to_float(raw_breakdown_value(world, item, source)) for _, source in pairs]
             bins[i] = histogram_bins([v for v in values if v is not None and v == v], item.histogram_bin_count)
+    rows: dict[Any, list[dict[str, Any]]] = {}
     for row, source in pairs:
-        key = None if filt.breakdown is None else breakdown_value(world, filt.breakdown, project, source, bins)
-        out.setdefault(key, []).append(row)
+        rows.setdefault(fine_value(world, filt.breakdown, project, source), []).append(row)
+    return rows, {fine: final_value(filt.breakdown, fine, bins) for fine in rows}
+
+
+def fold_fine(values: dict[Any, list[float]], final_of: dict[Any, Any]) -> dict[Any, list[float]]:
+    """Per breakdown value, the bucket-wise sum of its fine values' numbers (§6.4: a person
+    with two values in one bin counts twice for dau)."""
+    out: dict[Any, list[float]] = {}
+    for fine, vals in values.items():
+        key = final_of[fine]
+        out[key] = [a + b for a, b in zip(out[key], vals)] if key in out else list(vals)
     return out
 
 
@@ -1088,14 +1107,15 @@ def query_values(world: World, filt: TrendsFilter, project: Project, q: Query) -
         pairs = [(e, e) for e in series_rows(world, filt, project, series, lo, hi)]
     if math_name in ("weekly_active", "monthly_active") and total_value:
         bucket_starts(q.range, project.week_start_day, q.max_buckets)  # the days it spans are capped, rows or not
+    rows_by_fine, final_of = grouped(world, filt, project, pairs)
     out = {}
-    for key, rows in grouped(world, filt, project, pairs).items():
+    for fine, rows in rows_by_fine.items():
         if math_name in ("weekly_active", "monthly_active"):
             days = 7 if math_name == "weekly_active" else 30
-            out[key] = active_values(filt, series, project, q, rows, days, total_value)
+            out[fine] = active_values(filt, series, project, q, rows, days, total_value)
         else:
-            out[key] = bucketed_values(math_name, filt, series, project, q, rows, total_value)
-    return out
+            out[fine] = bucketed_values(math_name, filt, series, project, q, rows, total_value)
+    return fold_fine(out, final_of)
 
 
 def series_dict(filt: TrendsFilter, project: Project, q: Query, values: list[float], *, label_text: str,

@@ -508,9 +508,8 @@ def breakdown_filters(draw: st.DrawFn, *, types: Sequence[str] = BREAKDOWN_TYPES
         for it in items:
             if it["property"] == "$current_url" and draw(st.booleans()):
                 it["normalize_url"] = True
-            # Histogram bins inside multiple breakdowns are not generated: engine and reference
-            # disagree on distinct-count maths there (per raw value summed into bins vs per bin);
-            # open question, see the session note.
+            if it["property"] in HISTOGRAM_PROPERTIES and draw(st.integers(0, 2)) == 0:
+                it["histogram_bin_count"] = draw(st.integers(1, 5))
         out["breakdowns"] = items
     else:
         it = draw(item())
