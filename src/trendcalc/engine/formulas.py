@@ -103,7 +103,9 @@ def apply_formula(ctx: QueryContext, formula: Formula, results: list[Rows]) -> l
     key: Callable[[SeriesResult], Any] = (lambda r: r.breakdown_value) if has_breakdown else (lambda r: r.compare_label)
     values = {key(r) for rows in results for r in rows}
     computed = []
-    for value in sorted(values, key=natural_key):
+    # natsort order; values it ties (``Chrome``/``chrome``) by repr — upstream keeps set order,
+    # which would make the answer depend on the process's hash seed.
+    for value in sorted(values, key=lambda v: (natural_key(v), repr(v))):
         rows = [next((r for r in rs if key(r) == value), None) for rs in results]
         present = next(r for r in rows if r is not None)
         first = results[0][0] if results[0] else None

@@ -540,7 +540,7 @@ def trends_filters(draw: st.DrawFn, *, now: dt.datetime | None = None, timezone:
                    compare: bool | None = None) -> dict[str, Any]:
     """A legacy Trends filter dict. ``breakdown`` None = sometimes, True = always, False = never;
     ``date_froms``/``date_tos`` restrict the dates to those values; ``formula`` (None = sometimes)
-    adds a legacy ``formula`` (never together with a breakdown or compare yet); ``compare`` (None =
+    adds a legacy ``formula`` (with or without breakdown and compare); ``compare`` (None =
     sometimes) compares with the previous period or a ``compare_to`` offset."""
     _check_bounds("min_series", min_series, "max_series", max_series, lo=1)
     _check_int("max_smoothing", max_smoothing, lo=1)
@@ -575,8 +575,8 @@ def trends_filters(draw: st.DrawFn, *, now: dt.datetime | None = None, timezone:
         q["compare"] = True
         if draw(st.integers(0, 2)) == 0:
             q["compare_to"] = draw(st.sampled_from(COMPARE_TO))
-    elif "breakdown" not in q and "breakdowns" not in q and (formula or (formula is None and draw(st.integers(0, 3)) == 0)):
-        q["formula"] = draw(st.sampled_from(FORMULAS))
+    if formula or (formula is None and draw(st.integers(0, 3)) == 0):
+        q["formula"] = draw(_formula_texts(len(q["events"]) + len(q["actions"])))
     props = draw(property_filters())
     if props or draw(st.booleans()):
         q["properties"] = props
@@ -586,6 +586,14 @@ def trends_filters(draw: st.DrawFn, *, now: dt.datetime | None = None, timezone:
     if draw(st.integers(0, 3)) == 0:
         q["filter_test_accounts"] = True
     return q
+
+
+def _formula_texts(n_series: int) -> st.SearchStrategy[str]:
+    """A formula; four times in five one whose letters all name one of the ``n_series`` series."""
+    fitting = tuple(f for f in FORMULAS if all(ord(c) - ord("a") < n_series for c in f.lower() if c.isalpha()))
+    if not fitting:
+        return st.sampled_from(FORMULAS)
+    return st.integers(0, 4).flatmap(lambda k: st.sampled_from(FORMULAS if k == 0 else fitting))
 
 
 SERIES_KEYS = ("math", "math_property", "math_group_type_index", "custom_name", "properties")
@@ -624,10 +632,27 @@ def to_trends_query(legacy: dict[str, Any]) -> dict[str, Any]:
     return q
 
 
-def trends_queries(**kwargs: Any) -> st.SearchStrategy[dict[str, Any]]:
+@st.composite
+def trends_queries(draw: st.DrawFn, **kwargs: Any) -> dict[str, Any]:
     """``{"kind": "TrendsQuery", ...}`` dicts: ``trends_filters(**kwargs)`` in the newer form,
-    where the ``minute`` interval is allowed (pass ``intervals=("minute", ...)``)."""
-    return trends_filters(**kwargs).map(to_trends_query)
+    where the ``minute`` interval is allowed (pass ``intervals=("minute", ...)``) and a formula
+    may come as several ``formulas`` or ``formulaNodes`` (with custom names)."""
+    return _more_formulas(draw, to_trends_query(draw(trends_filters(**kwargs))))
+
+
+def _more_formulas(draw: st.DrawFn, q: dict[str, Any]) -> dict[str, Any]:
+    """Sometimes turn a TrendsQuery's ``formula`` into ``formulas`` or ``formulaNodes``."""
+    tf = q.get("trendsFilter") or {}
+    if "formula" not in tf or draw(st.booleans()):
+        return q
+    texts = [tf["formula"]] + draw(st.lists(st.sampled_from(FORMULAS), min_size=0, max_size=2))
+    rest = {k: v for k, v in tf.items() if k != "formula"}
+    if draw(st.booleans()):
+        rest["formulas"] = texts
+    else:
+        rest["formulaNodes"] = [{"formula": t, **({"custom_name": f"F{i}"} if draw(st.booleans()) else {})}
+                                for i, t in enumerate(texts)]
+    return {**q, "trendsFilter": rest}
 
 
 @dataclass(frozen=True)
@@ -654,5 +679,5 @@ def scenarios(draw: st.DrawFn, *, min_events: int = 0, max_events: int = 30, tim
     action_ids = [a["id"] for a in w.project.actions]
     q = draw(trends_filters(now=w.now, timezone=w.project.timezone, action_ids=action_ids, **filter_kwargs))
     if query_form:
-        q = to_trends_query(q)
+        q = _more_formulas(draw, to_trends_query(q))
     return Scenario(w, q)
