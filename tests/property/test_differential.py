@@ -169,3 +169,10 @@ def test_formulas(scenario):
 def test_formulas_trends_query(scenario):
     """Several formulas (``formulas``/``formulaNodes``) in the TrendsQuery form."""
     assert_same(scenario)
+
+
+@given(tst.scenarios(compare=True, query_form=True, intervals=("minute", "hour", "day", "week", "month")))
+def test_compare(scenario):
+    """compareFilter: the previous period, or ``compare_to`` (human-friendly months and years as
+    4 and 52 weeks when the project says so)."""
+    assert_same(scenario)

@@ -58,7 +58,7 @@ RELATIVE_DATES = (
     "7d", "+7d", "-7D", "x-3d", "-1y",
 )  # fmt: skip
 FORMULAS = ("A", "A+B", "A-B", "A*2", "A/B", "B/A", "(A+B)/2", "A**2", "-A+3", "A*1.5", "a+b", "A+C", "B%A", "A/0")
-COMPARE_TO = ("-1w", "-2d", "-1m", "-1y", "-3d", "-24h")
+COMPARE_TO = ("-1w", "-2d", "-1m", "-1y", "-3d", "-24h", "-2m", "-2y", "-2w", "-1q", "-6h", "-1mStart", "2024-01-01")
 RELATIVE_DATES_TO = ("-1d", "-1dEnd", "dStart", "-1mEnd", "-1h", "-2d", "-1w", "-3h")
 
 # Values that stress rendering: JSON spellings of numbers, booleans, empty strings, URLs, nesting.
@@ -302,7 +302,8 @@ def groups(draw: st.DrawFn, *, group_keys: Sequence[str] = GROUP_KEYS) -> list[d
 @st.composite
 def projects(draw: st.DrawFn, *, timezone: str | None = None, event_names: Sequence[str] = EVENT_NAMES,
              max_actions: int = 2) -> Project:
-    """Project settings: timezone, week start, distinct_id aggregation, property types, actions."""
+    """Project settings: timezone, week start, distinct_id aggregation, human-friendly comparison
+    periods, property types, actions."""
     _check_int("max_actions", max_actions)
     event_names = _check_names("event_names", event_names)
     tz = timezone or draw(timezones())
@@ -319,6 +320,7 @@ def projects(draw: st.DrawFn, *, timezone: str | None = None, event_names: Seque
         timezone=tz,
         week_start_day=draw(st.sampled_from((0, 1))),
         aggregate_users_by_distinct_id=draw(st.booleans()),
+        human_friendly_comparison_periods=draw(st.booleans()),
         property_definitions=draw(st.lists(st.sampled_from(PROPERTY_DEFINITIONS), unique_by=lambda d: (d["name"], d["kind"]))),
         actions=actions,
         test_account_filters=draw(st.lists(property_leaves(), max_size=2)),
