@@ -325,6 +325,9 @@ def breakdown_label(ctx: QueryContext, value: Any) -> str:
         if item.type == "cohort":
             from ..filters.cohorts import cohort_label
 
+            if v == bd.BREAKDOWN_OTHER:  # upstream looks the Other row up as a cohort id and fails
+                raise ValidationError(("breakdown_limit",), "more cohorts than breakdown_limit: the Other row of a "
+                                                            "cohort breakdown has no cohort (PostHog fails here too)")
             v = cohort_label(ctx, v)
         if item.type in ("event", "person", "group") and v in ("1", "0"):
             kind = item.type

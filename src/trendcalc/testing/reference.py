@@ -23,7 +23,7 @@ import math
 import re
 import zoneinfo
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from dateutil import parser as du_parser
@@ -64,7 +64,7 @@ MATHS = (
     "p75_count_per_actor", "p90_count_per_actor", "p95_count_per_actor", "p99_count_per_actor",
     "first_time_for_user", "first_matching_event_for_user",
 )  # fmt: skip
-BREAKDOWN_TYPES = ("event", "person", "group")
+BREAKDOWN_TYPES = ("event", "person", "group", "cohort")
 ACTOR_MATHS = ("dau", "unique_group", "weekly_active", "monthly_active")  # group actors with a gti
 
 
@@ -82,6 +82,8 @@ class World:
     events: list[dict[str, Any]]
     person_properties: dict[Any, dict[str, Any]]
     group_properties: dict[tuple[int, str], dict[str, Any]]
+    person_of: dict[str, Any] = field(default_factory=dict)  # distinct_id → its person row's key
+    memo: dict[Any, Any] = field(default_factory=dict)  # per call: cohort members, sessions
 
 
 def to_utc(value: Any) -> dt.datetime:
@@ -132,7 +134,7 @@ def load_world(events: Iterable[Mapping], persons: Iterable[Mapping] | None = No
             "ts": to_utc(e["timestamp"]),
             "properties": properties_of(e),
         })
-    return World(out, person_properties, group_properties)
+    return World(out, person_properties, group_properties, person_of)
 
 
 # --- §1: dates -------------------------------------------------------------------------------
@@ -811,19 +813,140 @@ def rank(totals: dict[Any, float], limit: int, *, total_value: bool = False) -> 
     class (normal, then null), total desc, value asc. Time series keep the first ``limit`` in
     that order (so the null value folds first); total-value displays keep the ``limit`` largest
     totals (ties by value) and show them in display order."""
-    ordered = sorted(totals, key=lambda v: (value_class(v), -totals[v], v))
+    ordered = sorted(totals, key=lambda v: (value_class(v), -totals[v], value_text(v)))
     if len(ordered) <= limit:
         return ordered, []
     n = max(limit, 0)
     if total_value:
-        chosen = set(sorted(totals, key=lambda v: (-totals[v], v))[:n])
+        chosen = set(sorted(totals, key=lambda v: (-totals[v], value_text(v)))[:n])
         return [v for v in ordered if v in chosen], [v for v in ordered if v not in chosen]
     return ordered[:n], ordered[n:]
+
+
+def value_text(value: Any) -> Any:
+    """Values compare as strings (a cohort id as its digits)."""
+    return value if isinstance(value, (str, tuple)) else str(value)
 
 
 def breakdown_label(value: Any) -> str:
     """§6.8: the value, items joined with ``::``; markers verbatim."""
     return "::".join(value) if isinstance(value, tuple) else value
+
+
+# --- §6.7, filters.md §6: cohorts ----------------------------------------------------------------
+
+
+def find_cohort(project: Project, cohort_id: Any) -> Mapping[str, Any]:
+    """The project's cohort with this id (ids compared as text); unknown or deleted → error."""
+    for c in project.cohorts:
+        if str(c.get("id")) == str(cohort_id):
+            if c.get("deleted"):
+                raise ValidationError(("breakdown",), f"cohort {cohort_id!r} is deleted")
+            return c
+    raise ValidationError(("breakdown",), f"cohort {cohort_id!r} does not exist")
+
+
+def cohort_members(world: World, project: Project, cohort_id: Any) -> set[Any]:
+    """filters.md §6: the persons (person rows only, never a distinct_id without one) in the
+    cohort: static — owning a listed distinct_id; dynamic — whose properties satisfy its
+    definition. Computed once per call; a definition that reaches itself is an error."""
+    key = ("cohort", str(cohort_id))
+    if key in world.memo:
+        if world.memo[key] is None:
+            raise ValidationError(("cohorts",), f"cohort {cohort_id!r} refers to itself")
+        return world.memo[key]
+    cohort = find_cohort(project, cohort_id)
+    world.memo[key] = None
+    if cohort.get("is_static"):
+        if cohort.get("person_ids") or cohort.get("persons"):
+            raise ReferenceUnsupported("static cohorts listing person ids")
+        members = {world.person_of[str(d)] for d in cohort.get("distinct_ids") or () if str(d) in world.person_of}
+    else:
+        definition = cohort_definition(cohort)
+        check_group(project, definition)
+        members = {p for p in world.person_properties if definition_holds(world, project, definition, p)}
+    world.memo[key] = members
+    return members
+
+
+def cohort_definition(cohort: Mapping[str, Any]) -> PropertyGroup:
+    """``filters.properties`` (a nested group), else the legacy ``groups``: OR of ANDs, where an
+    untyped or ``event`` leaf is a person filter and a ``{key: value}`` dict is exact filters."""
+    from ..filters.properties_parse import parse_group, parse_leaf
+
+    filters = cohort.get("filters")
+    if isinstance(filters, Mapping) and filters.get("properties") is not None:
+        if not filters["properties"].get("values"):
+            return PropertyGroup("AND", ())
+        return parse_group(filters["properties"], ("cohorts",), DEFAULT_LIMITS, raw=True)
+    ands = []
+    for g in cohort.get("groups") or ():
+        if g.get("action_id") is not None or g.get("event_id") is not None:
+            raise ReferenceUnsupported("behavioural cohorts")
+        props = g.get("properties")
+        if isinstance(props, Mapping):
+            props = [{"key": k, "value": v, "type": "person"} for k, v in props.items()]
+        leaves = [parse_leaf({**p, "type": "person"} if p.get("type") in (None, "event", "events") else p,
+                             ("cohorts",), DEFAULT_LIMITS, raw=True) for p in props if p]
+        ands.append(PropertyGroup("AND", tuple(x for x in leaves if x is not None)))
+    return PropertyGroup("OR", tuple(ands))
+
+
+def definition_holds(world: World, project: Project, group: PropertyGroup, person: Any) -> bool:
+    """A cohort definition for one person: person leaves read its properties; cohort leaves its
+    membership (``not_in`` negates)."""
+    results = []
+    for node in group.values:
+        if isinstance(node, PropertyGroup):
+            results.append(definition_holds(world, project, node, person))
+        elif node.type == "cohort":
+            inside = person in cohort_members(world, project, node.value)
+            results.append(not inside if node.operator == "not_in" else inside)
+        elif node.type == "person":
+            results.append(leaf_holds(world, project, node, {"person": person, "properties": {}}))
+        else:
+            raise ReferenceUnsupported(f"{node.type} leaves in cohort definitions")
+    if not group.values:
+        return True
+    return all(results) if group.type == "AND" else any(results)
+
+
+def split_per_cohort(filt: TrendsFilter) -> bool:
+    """§6.7: one cohort, or a list with "all", runs one query per cohort × series."""
+    b = filt.breakdown
+    return b is not None and b.items[0].type == "cohort" and (len(b.items[0].property) == 1 or "all" in b.items[0].property)
+
+
+def query_cohorts(filt: TrendsFilter, q: Query) -> list[Any]:
+    """The cohort ids a query reads (not "all")."""
+    if q.cohort is not None:
+        return [] if q.cohort == "all" else [q.cohort]
+    b = filt.breakdown
+    return list(b.items[0].property) if b is not None and b.items[0].type == "cohort" else []
+
+
+def in_query_cohort(world: World, project: Project, cohort: Any, event: dict[str, Any]) -> bool:
+    """A query per cohort keeps the events of its members ("all": every event)."""
+    return cohort is None or cohort == "all" or event["person"] in cohort_members(world, project, cohort)
+
+
+def cohort_grouped(world: World, project: Project, cohorts: tuple[Any, ...],
+                   pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> tuple[dict[Any, list[dict[str, Any]]], dict[Any, Any]]:
+    """Several cohorts in one query: an event counts in every cohort its person is in."""
+    rows: dict[Any, list[dict[str, Any]]] = {}
+    for row, source in pairs:
+        for c in cohorts:
+            if source["person"] in cohort_members(world, project, c):
+                rows.setdefault(c, []).append(row)
+    return rows, {c: c for c in rows}
+
+
+def cohort_label(project: Project, cohort: Any) -> str:
+    """"all users", or the cohort's name (its id without one)."""
+    if cohort == "all":
+        return "all users"
+    name = find_cohort(project, cohort).get("name")
+    return name if isinstance(name, str) else str(cohort)
 
 
 # --- §4: maths ---------------------------------------------------------------------------------
@@ -995,6 +1118,7 @@ class Query:
     period: str | None = None
     label_range: DateRange | None = None  # week labels clamp to the current range, even for "previous"
     max_buckets: int = DEFAULT_LIMITS.max_buckets  # also caps the days a total-value WAU/MAU spans
+    cohort: Any = None  # §6.7: the cohort (id or "all") of a query per cohort
 
 
 def current_range(world: World, filt: TrendsFilter, project: Project, now: dt.datetime) -> DateRange:
@@ -1011,12 +1135,12 @@ def current_range(world: World, filt: TrendsFilter, project: Project, now: dt.da
 
 
 def series_rows(world: World, filt: TrendsFilter, project: Project, series: Series, lo: dt.datetime,
-                hi: dt.datetime) -> list[dict[str, Any]]:
-    """The series' events with lo <= ts <= hi that pass every filter (§4.1)."""
+                hi: dt.datetime, cohort: Any = None) -> list[dict[str, Any]]:
+    """The series' events with lo <= ts <= hi that pass every filter (§4.1), and the query's cohort."""
     return [
         e for e in world.events
         if series_matches(world, series, project, e) and lo <= e["ts"] <= hi and sampled(e, filt.sampling_factor)
-        and row_filters_pass(world, filt, series, project, e)
+        and row_filters_pass(world, filt, series, project, e) and in_query_cohort(world, project, cohort, e)
     ]
 
 
@@ -1033,7 +1157,8 @@ def first_time_rows(world: World, filt: TrendsFilter, project: Project, series: 
             by_person.setdefault(e["person"], []).append(e)
     out = []
     for events in by_person.values():
-        passing = [e for e in events if row_filters_pass(world, filt, series, project, e)]
+        passing = [e for e in events if row_filters_pass(world, filt, series, project, e)
+                   and in_query_cohort(world, project, q.cohort, e)]
         basis = passing[0] if matching and passing else (None if matching else events[0])
         in_range = [e for e in passing if e["ts"] >= lo]
         if basis is not None and in_range and in_range[0]["ts"] == basis["ts"]:
@@ -1047,6 +1172,8 @@ def grouped(world: World, filt: TrendsFilter, project: Project,
     pair's second event; one group (None) without a breakdown."""
     if filt.breakdown is None:
         return {None: [row for row, _ in pairs]}, {None: None}
+    if filt.breakdown.items[0].type == "cohort":
+        return cohort_grouped(world, project, filt.breakdown.items[0].property, pairs)
     bins = {}
     for i, item in enumerate(filt.breakdown.items):
         if item.histogram_bin_count is not None:  # bins span the values of this query's rows
@@ -1104,10 +1231,13 @@ def query_values(world: World, filt: TrendsFilter, project: Project, q: Query) -
             lo = whole_second(shift_days(anchor, -7 if math_name == "weekly_active" else -30))
         elif math_name in PER_ACTOR_MATHS:
             lo = max(lo, whole_second(q.range.date_from))  # §4.2: per-actor maths start at the raw date_from
-        pairs = [(e, e) for e in series_rows(world, filt, project, series, lo, hi)]
+        pairs = [(e, e) for e in series_rows(world, filt, project, series, lo, hi, q.cohort)]
     if math_name in ("weekly_active", "monthly_active") and total_value:
         bucket_starts(q.range, project.week_start_day, q.max_buckets)  # the days it spans are capped, rows or not
-    rows_by_fine, final_of = grouped(world, filt, project, pairs)
+    if q.cohort is not None:  # a query per cohort: its rows are the cohort's
+        rows_by_fine, final_of = ({q.cohort: [row for row, _ in pairs]}, {q.cohort: q.cohort}) if pairs else ({}, {})
+    else:
+        rows_by_fine, final_of = grouped(world, filt, project, pairs)
     out = {}
     for fine, rows in rows_by_fine.items():
         if math_name in ("weekly_active", "monthly_active"):
@@ -1169,19 +1299,30 @@ def run_query(world: World, filt: TrendsFilter, project: Project, q: Query, n_qu
         return []  # §11: a missing action's series is dropped
     for group in query_filter_groups(filt, project, q.series):
         check_group(project, group)
+    for cohort_id in query_cohorts(filt, q):
+        cohort_members(world, project, cohort_id)  # an unknown or invalid cohort fails the query
     values = query_values(world, filt, project, q)
     if filt.breakdown is None:
         return [series_dict(filt, project, q, values[None], label_text=q.series.label, forward_fill=True)]
+    if q.cohort is not None:  # §6.7: one value, whatever the limit; no rows, no result
+        if not values:
+            return []
+        text = cohort_label(project, q.cohort)
+        return [series_dict(filt, project, q, values[q.cohort], breakdown=q.cohort, has_breakdown=True,
+                            label_text=f"{q.series.label} - {text}" if n_queries > 1 else text, forward_fill=False)]
     limit = FIXED_BREAKDOWN_LIMIT.get(filt.display) or filt.breakdown.limit
     totals = {v: sum(vals) for v, vals in values.items()}
     kept, folded = rank(totals, limit, total_value=filt.display in TOTAL_VALUE_DISPLAYS)
+    if folded and filt.breakdown.items[0].type == "cohort":
+        raise ValidationError(("breakdown_limit",), "more cohorts than breakdown_limit: upstream fails reading "
+                                                    "the Other row as a cohort id")
     out = []
     for v in kept + ([other_value(filt.breakdown)] if folded else []):
         if v in values:
             vals = values[v]
         else:  # §6.3 Other: per-bucket sums of the folded values, whatever the math
             vals = [sum(values[f][i] for f in folded) for i in range(len(values[folded[0]]))]
-        text = breakdown_label(v)
+        text = cohort_label(project, v) if filt.breakdown.items[0].type == "cohort" else breakdown_label(v)
         label_text = f"{q.series.label} - {text}" if n_queries > 1 else text
         out.append(series_dict(filt, project, q, vals, label_text=label_text, breakdown=v, has_breakdown=True,
                                forward_fill=False))
@@ -1489,13 +1630,14 @@ def reference_trends(
     r = current_range(world, filt, project, resolve_now(now))
     total_value = filt.display in TOTAL_VALUE_DISPLAYS
     starts = [] if total_value else bucket_starts(r, project.week_start_day, limits.max_buckets)
-    queries = [Query(s, r, starts, "current" if filt.compare else None, max_buckets=limits.max_buckets)
-               for s in filt.series]
+    cohorts = filt.breakdown.items[0].property if split_per_cohort(filt) else (None,)
+    queries = [Query(s, r, starts, "current" if filt.compare else None, max_buckets=limits.max_buckets, cohort=c)
+               for c in cohorts for s in filt.series]  # cohort-major (§6.7)
     if filt.compare:
         prev = previous_range(world, filt, project, resolve_now(now))
         prev_starts = [] if total_value else bucket_starts(prev, project.week_start_day, limits.max_buckets)
-        queries += [Query(s, prev, prev_starts, "previous", label_range=r, max_buckets=limits.max_buckets)
-                    for s in filt.series]
+        queries += [Query(q.series, prev, prev_starts, "previous", label_range=r, max_buckets=limits.max_buckets,
+                          cohort=q.cohort) for q in list(queries)]
     n_real = (len(queries) + 1) // 2 if filt.compare else len(queries)
     per_query = [run_query(world, filt, project, q, n_real) for q in queries]
     if filt.formulas:

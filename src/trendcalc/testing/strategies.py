@@ -97,6 +97,7 @@ __all__ = [
     "Scenario",
     "World",
     "breakdown_filters",
+    "cohorts",
     "date_strings",
     "events",
     "groups",
@@ -299,11 +300,61 @@ def groups(draw: st.DrawFn, *, group_keys: Sequence[str] = GROUP_KEYS) -> list[d
     return out
 
 
+COHORT_IDS = (1, 2, 3, 10, 11)  # 10 and 11 sort before 2 as text
+COHORT_LEAF_VALUES = ("a@x.io", "10", "pro", "x.io", "^[ab]", "true", "false")
+
+
+def _cohort_leaf() -> st.SearchStrategy[dict[str, Any]]:
+    """A person-property leaf of a cohort definition (untyped values, so no mistyped constants)."""
+    return st.fixed_dictionaries({
+        "key": st.sampled_from(sorted(PERSON_VALUES)),
+        "operator": st.sampled_from(("exact", "is_not", "icontains", "regex", "is_set", "is_not_set")),
+        "value": st.sampled_from(COHORT_LEAF_VALUES),
+    })  # fmt: skip
+
+
+@st.composite
+def cohorts(draw: st.DrawFn, *, distinct_ids: Sequence[str] = DISTINCT_IDS, max_cohorts: int = 3) -> list[dict[str, Any]]:
+    """Project cohorts: static (listed distinct_ids, some unknown), dynamic with a nested
+    ``filters.properties`` group of person leaves and leaves on earlier cohorts, or the legacy
+    ``groups`` form; now and then without a name, or deleted."""
+    distinct_ids = _check_names("distinct_ids", distinct_ids)
+    _check_int("max_cohorts", max_cohorts)
+    ids = draw(st.lists(st.sampled_from(COHORT_IDS), unique=True, max_size=min(max_cohorts, len(COHORT_IDS))))
+    out = []
+    for i, cid in enumerate(ids):
+        c: dict[str, Any] = {"id": cid}
+        if draw(st.integers(0, 4)):
+            c["name"] = f"cohort {cid}"
+        kind = draw(st.sampled_from(("static", "filters", "filters", "groups")))
+        if kind == "static":
+            c.update(is_static=True, distinct_ids=draw(st.lists(st.sampled_from(tuple(distinct_ids) + ("ghost",)),
+                                                                unique=True, max_size=4)))
+        elif kind == "groups":
+            typed = st.tuples(_cohort_leaf(), st.sampled_from(({}, {"type": "person"}, {"type": "event"})))
+            groups = draw(st.lists(st.lists(typed.map(lambda t: {**t[0], **t[1]}), max_size=2), min_size=1, max_size=2))
+            c["groups"] = [{"properties": g} for g in groups]
+        else:
+            earlier = ids[:i]
+            leaf = _cohort_leaf().map(lambda d: {**d, "type": "person"})
+            if earlier:
+                leaf = st.one_of(leaf, st.sampled_from(earlier).flatmap(lambda e: st.sampled_from((
+                    {"key": "id", "value": e, "type": "cohort"}, {"key": "id", "value": e, "type": "cohort", "negation": True},
+                    {"key": "id", "value": e, "type": "cohort", "operator": "not_in"}))))
+            inner = st.fixed_dictionaries({"type": st.sampled_from(("AND", "OR")), "values": st.lists(leaf, max_size=2)})
+            c["filters"] = {"properties": {"type": draw(st.sampled_from(("AND", "OR"))),
+                                           "values": draw(st.lists(inner, max_size=2))}}
+        if draw(st.integers(0, 39)) == 17:  # not 0: hypothesis favours the smallest value
+            c["deleted"] = True
+        out.append(c)
+    return out
+
+
 @st.composite
 def projects(draw: st.DrawFn, *, timezone: str | None = None, event_names: Sequence[str] = EVENT_NAMES,
-             max_actions: int = 2) -> Project:
+             max_actions: int = 2, max_cohorts: int = 3) -> Project:
     """Project settings: timezone, week start, distinct_id aggregation, human-friendly comparison
-    periods, property types, actions."""
+    periods, property types, actions, cohorts."""
     _check_int("max_actions", max_actions)
     event_names = _check_names("event_names", event_names)
     tz = timezone or draw(timezones())
@@ -324,6 +375,7 @@ def projects(draw: st.DrawFn, *, timezone: str | None = None, event_names: Seque
         property_definitions=draw(st.lists(st.sampled_from(PROPERTY_DEFINITIONS), unique_by=lambda d: (d["name"], d["kind"]))),
         actions=actions,
         test_account_filters=draw(st.lists(property_leaves(), max_size=2)),
+        cohorts=draw(cohorts(max_cohorts=max_cohorts)),
     )
 
 
@@ -488,24 +540,34 @@ def series(draw: st.DrawFn, *, event_names: Sequence[str] = EVENT_NAMES, action_
 
 @st.composite
 def breakdown_filters(draw: st.DrawFn, *, types: Sequence[str] = BREAKDOWN_TYPES, max_items: int = 3,
-                      min_limit: int = -1, max_limit: int = 6) -> dict[str, Any]:
+                      min_limit: int = -1, max_limit: int = 6, cohort_ids: Sequence[int] = ()) -> dict[str, Any]:
     """The breakdown fields of a legacy filter: ``breakdown``/``breakdown_type`` or
-    ``breakdowns`` (1..max_items), with limit, URL normalisation and hide-Other flags."""
+    ``breakdowns`` (1..max_items), with limit, URL normalisation, histogram and hide-Other flags;
+    or a cohort breakdown over ``cohort_ids`` (the project's), ``"all"`` and now and then an
+    unknown id."""
     types = _check_choices("types", types, BREAKDOWN_TYPES)
     _check_int("max_items", max_items, lo=1)
     if max_items > 3:
         raise InvalidArgument(f"max_items={max_items!r} must be at most 3 (PostHog's limit)")
     _check_bounds("min_limit", min_limit, "max_limit", max_limit, lo=-100)
+    if isinstance(cohort_ids, str) or not isinstance(cohort_ids, Sequence):
+        raise InvalidArgument(f"cohort_ids={cohort_ids!r} must be a sequence of cohort ids")
+    item_types = tuple(t for t in types if t != "cohort")
 
     def item() -> st.SearchStrategy[dict[str, Any]]:
-        return st.sampled_from(types).flatmap(lambda t: st.fixed_dictionaries({
+        return st.sampled_from(item_types).flatmap(lambda t: st.fixed_dictionaries({
             "type": st.just(t),
             "property": st.sampled_from({"event": sorted(PROPERTY_VALUES) + ["$group_0", "missing"],
                                          "person": sorted(PERSON_VALUES), "group": sorted(GROUP_VALUES)}[t]),
         }).map(lambda d: {**d, "group_type_index": 0} if t == "group" else d))
 
     out: dict[str, Any] = {}
-    if draw(st.booleans()):
+    if "cohort" in types and (not item_types or draw(st.integers(0, 3)) == 0):
+        pool = tuple(cohort_ids) + ("all",) + ((99,) if draw(st.integers(0, 19)) == 7 else ())
+        chosen = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=3, unique=True))
+        out["breakdown"] = chosen[0] if len(chosen) == 1 and draw(st.booleans()) else chosen
+        out["breakdown_type"] = "cohort"
+    elif draw(st.booleans()):
         items = draw(st.lists(item(), min_size=1, max_size=max_items))
         for it in items:
             if it["property"] == "$current_url" and draw(st.booleans()):
@@ -539,11 +601,14 @@ def trends_filters(draw: st.DrawFn, *, now: dt.datetime | None = None, timezone:
                    breakdown: bool | None = None, max_smoothing: int = 4,
                    date_froms: Sequence[str] | None = None,
                    date_tos: Sequence[str | None] | None = None, formula: bool | None = None,
-                   compare: bool | None = None) -> dict[str, Any]:
+                   compare: bool | None = None, breakdown_types: Sequence[str] = BREAKDOWN_TYPES,
+                   cohort_ids: Sequence[int] = (), filters: bool | None = None) -> dict[str, Any]:
     """A legacy Trends filter dict. ``breakdown`` None = sometimes, True = always, False = never;
     ``date_froms``/``date_tos`` restrict the dates to those values; ``formula`` (None = sometimes)
     adds a legacy ``formula`` (with or without breakdown and compare); ``compare`` (None =
-    sometimes) compares with the previous period or a ``compare_to`` offset."""
+    sometimes) compares with the previous period or a ``compare_to`` offset; ``breakdown_types``
+    and ``cohort_ids`` go to ``breakdown_filters``; ``filters=False`` leaves out property filters
+    and test accounts (None = sometimes)."""
     _check_bounds("min_series", min_series, "max_series", max_series, lo=1)
     _check_int("max_smoothing", max_smoothing, lo=1)
     intervals = _check_choices("intervals", intervals, INTERVALS + ("minute",))
@@ -572,13 +637,15 @@ def trends_filters(draw: st.DrawFn, *, now: dt.datetime | None = None, timezone:
     if draw(st.integers(0, 6)) == 0:
         q["sampling_factor"] = draw(st.sampled_from((0.1, 0.3, 0.5, 1)))
     if breakdown or (breakdown is None and draw(st.booleans())):
-        q.update(draw(breakdown_filters()))
+        q.update(draw(breakdown_filters(types=breakdown_types, cohort_ids=cohort_ids)))
     if compare or (compare is None and draw(st.integers(0, 3)) == 0):
         q["compare"] = True
         if draw(st.integers(0, 2)) == 0:
             q["compare_to"] = draw(st.sampled_from(COMPARE_TO))
     if formula or (formula is None and draw(st.integers(0, 3)) == 0):
         q["formula"] = draw(_formula_texts(len(q["events"]) + len(q["actions"])))
+    if filters is False:
+        return q
     props = draw(property_filters())
     if props or draw(st.booleans()):
         q["properties"] = props
@@ -679,7 +746,9 @@ def scenarios(draw: st.DrawFn, *, min_events: int = 0, max_events: int = 30, tim
     tz = timezone or draw(timezones(allowed=timezone_pool))
     w = draw(worlds(min_events=min_events, max_events=max_events, timezone=tz))
     action_ids = [a["id"] for a in w.project.actions]
-    q = draw(trends_filters(now=w.now, timezone=w.project.timezone, action_ids=action_ids, **filter_kwargs))
+    cohort_ids = [c["id"] for c in w.project.cohorts]
+    q = draw(trends_filters(now=w.now, timezone=w.project.timezone, action_ids=action_ids, cohort_ids=cohort_ids,
+                            **filter_kwargs))
     if query_form:
         q = _more_formulas(draw, to_trends_query(q))
     return Scenario(w, q)
