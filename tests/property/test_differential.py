@@ -16,6 +16,8 @@ from trendcalc.limits import Limits
 from trendcalc.testing import strategies as tst
 from trendcalc.testing.reference import TOTAL_VALUE_DISPLAYS, comparable
 
+from .conftest import share
+
 LIMITS = Limits(max_buckets=800)
 UTC = dt.timezone.utc
 
@@ -159,6 +161,7 @@ NATSORT_TIES = tst.Scenario(
 )
 
 
+@share(50)
 @given(tst.scenarios(formula=True, min_events=3, max_events=30))
 @example(NATSORT_TIES)
 def test_formulas(scenario):
@@ -166,12 +169,14 @@ def test_formulas(scenario):
     assert_same(scenario)
 
 
+@share(50)
 @given(tst.scenarios(formula=True, query_form=True, intervals=("minute", "hour", "day", "week", "month")))
 def test_formulas_trends_query(scenario):
     """Several formulas (``formulas``/``formulaNodes``) in the TrendsQuery form."""
     assert_same(scenario)
 
 
+@share(50)
 @given(tst.scenarios(compare=True, query_form=True, intervals=("minute", "hour", "day", "week", "month")))
 def test_compare(scenario):
     """compareFilter: the previous period, or ``compare_to`` (human-friendly months and years as
@@ -195,16 +200,40 @@ EMPTY_COHORT = tst.Scenario(
 # Focused tests draw half their scenarios without property filters over wide day/week/month
 # ranges, so that most of them have rows to break down.
 WIDE = dict(filters=False, min_events=8, max_events=40, intervals=("day", "week", "month"),
-            date_froms=("-30d", "-90d", "-14d", "all", "-7d", "mStart", "-1m"))
+            date_froms=("-30d", "-90d", "-14d", "all", "-7d", "mStart", "-1m"), date_tos=(None, None, "-1d"))
 
 
 def focused(**kwargs):
     return st.one_of(tst.scenarios(**kwargs, **WIDE), tst.scenarios(min_events=3, max_events=30, **kwargs))
 
 
+@share(50)
 @given(focused(breakdown=True, breakdown_types=("cohort",)))
 @example(EMPTY_COHORT)
 def test_cohort_breakdowns(scenario):
     """Cohort breakdowns: one cohort, several (an event in every cohort of its person), lists
     with "all" (a query per cohort × series), static and dynamic (nested) cohorts."""
+    assert_same(scenario)
+
+
+@share(50)
+@given(focused(breakdown=True, breakdown_types=("event_metadata", "event", "person")))
+def test_event_metadata_breakdowns(scenario):
+    """Breakdowns on event columns (distinct_id, event, $group_N, $session_id), alone, with
+    histograms and inside multiple breakdowns."""
+    assert_same(scenario)
+
+
+@share(50)
+@given(focused(breakdown=True, breakdown_types=("session", "event")))
+def test_session_breakdowns(scenario):
+    """Session fields (duration, entry/exit URL, path, host, pageview count, bounce), alone,
+    normalised, as histograms and inside multiple breakdowns."""
+    assert_same(scenario)
+
+
+@share(50)
+@given(focused(maths=("sum", "avg", "min", "max", "median", "p90")))
+def test_property_maths(scenario):
+    """Property maths, including ``$session_duration`` (once per session and cell) and ``$time``."""
     assert_same(scenario)

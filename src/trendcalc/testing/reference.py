@@ -64,7 +64,7 @@ MATHS = (
     "p75_count_per_actor", "p90_count_per_actor", "p95_count_per_actor", "p99_count_per_actor",
     "first_time_for_user", "first_matching_event_for_user",
 )  # fmt: skip
-BREAKDOWN_TYPES = ("event", "person", "group", "cohort")
+BREAKDOWN_TYPES = ("event", "person", "group", "cohort", "event_metadata", "session")
 ACTOR_MATHS = ("dau", "unique_group", "weekly_active", "monthly_active")  # group actors with a gti
 
 
@@ -754,7 +754,21 @@ def raw_breakdown_value(world: World, item: BreakdownItem, event: dict[str, Any]
             return None
         key = key if isinstance(key, str) else json.dumps(key)
         return world.group_properties.get((item.group_type_index, key), {}).get(item.property)
+    if item.type == "event_metadata":
+        return metadata_value(item.property, event)
+    if item.type == "session":
+        return session_field(world, item.property, event)
     raise ReferenceUnsupported(f"{item.type} breakdowns")
+
+
+def metadata_value(key: str, event: dict[str, Any]) -> Any:
+    """§6.1 event_metadata: an event column — ``distinct_id``, ``event``, or a column taken from
+    the property of the same name (``$group_N``, ``$session_id``, ``$window_id``)."""
+    if key in ("distinct_id", "event"):
+        return event[key]
+    if key in ("$session_id", "$window_id") or re.fullmatch(r"\$group_[0-4]", key):
+        return event["properties"].get(key)
+    raise ReferenceUnsupported(f"event_metadata breakdown on {key!r}")
 
 
 def fine_value(world: World, breakdown: Breakdown, project: Project, event: dict[str, Any]) -> tuple[Any, ...]:
@@ -770,7 +784,8 @@ def fine_value(world: World, breakdown: Breakdown, project: Project, event: dict
             f = to_float(raw)
             parts.append(None if f is None or f != f else f)
             continue
-        ptype = project.property_type(item.property, item.type, item.group_type_index)
+        typed = item.type in ("event", "person", "group")  # session fields and event columns are untyped
+        ptype = project.property_type(item.property, item.type, item.group_type_index) if typed else None
         parts.append(render_breakdown_value(raw, ptype, item.normalize_url))
     return tuple(parts)
 
@@ -831,6 +846,70 @@ def value_text(value: Any) -> Any:
 def breakdown_label(value: Any) -> str:
     """§6.8: the value, items joined with ``::``; markers verbatim."""
     return "::".join(value) if isinstance(value, tuple) else value
+
+
+# --- filters.md §9: sessions -------------------------------------------------------------------------
+
+UUID7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+SESSION_ALIASES = {"duration": "$session_duration", "$exit_current_url": "$end_current_url"}
+SESSION_NUMBERS = ("$session_duration", "$pageview_count")  # a session-less event reads 0
+SESSION_FIELDS = SESSION_NUMBERS + ("$entry_current_url", "$end_current_url", "$entry_pathname",
+                                    "$entry_hostname", "$is_bounce")
+
+
+def session_id(event: dict[str, Any]) -> str | None:
+    """The event's session: its ``$session_id`` when that is a UUIDv7 (case-insensitive)."""
+    v = event["properties"].get("$session_id")
+    return v.lower() if isinstance(v, str) and UUID7.match(v) else None
+
+
+def session_events(world: World, sid: str) -> list[dict[str, Any]]:
+    """Every event of the session (any name, any date), by (time, event name, input order)."""
+    if "sessions" not in world.memo:
+        by_id: dict[str, list[dict[str, Any]]] = {}
+        for e in sorted(world.events, key=lambda e: (e["ts"], e["event"], e["index"])):
+            if session_id(e) is not None:
+                by_id.setdefault(session_id(e), []).append(e)
+        world.memo["sessions"] = by_id
+    return world.memo["sessions"][sid]
+
+
+def whole_seconds(ts: dt.datetime) -> int:
+    return (ts - EPOCH) // dt.timedelta(seconds=1)
+
+
+def url_text(v: Any) -> str | None:
+    """A session URL: the property as text ('' and 'null' are NULL)."""
+    text = v if isinstance(v, str) else ("" if v is None else render_text(v))
+    return None if text in ("", "null") else text
+
+
+def session_field(world: World, key: str, event: dict[str, Any]) -> Any:
+    """A field of the event's session (filters.md §9); without a session, 0 for numbers, else NULL."""
+    from urllib.parse import urlsplit
+
+    name = SESSION_ALIASES.get(key, key)
+    if name not in SESSION_FIELDS:
+        raise ReferenceUnsupported(f"session field {key!r}")
+    sid = session_id(event)
+    if sid is None:
+        return 0 if name in SESSION_NUMBERS else None
+    events = session_events(world, sid)
+    duration = whole_seconds(events[-1]["ts"]) - whole_seconds(events[0]["ts"])  # second boundaries crossed
+    pageviews = sum(1 for e in events if e["event"] == "$pageview")
+    entry, end = url_text(events[0]["properties"].get("$current_url")), url_text(events[-1]["properties"].get("$current_url"))
+    if name == "$session_duration":
+        return duration
+    if name == "$pageview_count":
+        return pageviews
+    if name == "$is_bounce":  # NULL without pageviews
+        autocaptures = sum(1 for e in events if e["event"] == "$autocapture")
+        return None if pageviews == 0 else not (pageviews > 1 or autocaptures > 0 or duration >= 10)
+    if name == "$entry_pathname":
+        return None if entry is None else urlsplit(entry).path or None
+    if name == "$entry_hostname":
+        return None if entry is None else urlsplit(entry).hostname or None
+    return entry if name == "$entry_current_url" else end
 
 
 # --- §6.7, filters.md §6: cohorts ----------------------------------------------------------------
@@ -1002,7 +1081,32 @@ def session_key(event: dict[str, Any]) -> str:
     return "" if v is None else render_text(v)
 
 
-def cell_value(math_name: str, filt: TrendsFilter, series: Series, project: Project,
+def session_durations(world: World, rows: list[dict[str, Any]]) -> list[float]:
+    """§4.2 ``$session_duration``: one value per distinct ``$session_id`` text of the cell (the
+    events query groups by it), the duration of that session — 0 for the session-less ``''``
+    and for ids that are no UUIDv7 (the sessions join's default)."""
+    first: dict[str, dict[str, Any]] = {}
+    for e in rows:
+        first.setdefault(session_key(e), e)
+    return [float(session_field(world, "$session_duration", e)) for e in first.values()]
+
+
+def unix_seconds(v: Any) -> float | None:
+    """§4.2 ``$time``: toUnixTimestamp — whole seconds (truncated) of a number, a numeric string,
+    or an ISO-8601 datetime string (naive = UTC); anything else, and non-finite numbers, NULL."""
+    if isinstance(v, bool) or v is None:
+        return None
+    if isinstance(v, str):
+        try:
+            return float(math.trunc(to_utc(v).timestamp())) if not NUMBER.match(v.strip()) else unix_seconds(float(v))
+        except (ValueError, OverflowError):
+            return None
+    if isinstance(v, (int, float)) and math.isfinite(v):
+        return float(math.trunc(v))
+    return None
+
+
+def cell_value(world: World, math_name: str, filt: TrendsFilter, series: Series, project: Project,
                rows: list[dict[str, Any]]) -> float:
     """§4.2: the math over the rows of one (breakdown value, bucket) cell."""
     if math_name in ("total", *FIRST_TIME_MATHS):
@@ -1012,9 +1116,12 @@ def cell_value(math_name: str, filt: TrendsFilter, series: Series, project: Proj
     if math_name == "unique_session":
         return len({session_key(e) for e in rows})
     if math_name in PROPERTY_MATHS:
-        if series.math_property in ("$session_duration", "$time"):
-            raise ReferenceUnsupported(f"math_property {series.math_property!r}")
-        values = [to_float(e["properties"].get(series.math_property)) for e in rows]
+        if series.math_property == "$session_duration":
+            return reduce_values(math_name, session_durations(world, rows))
+        if series.math_property == "$time":
+            values = [unix_seconds(e["properties"].get("$time")) for e in rows]
+        else:
+            values = [to_float(e["properties"].get(series.math_property)) for e in rows]
         return reduce_values(math_name, [v for v in values if v is not None])
     if math_name in PER_ACTOR_MATHS:
         counts: dict[Any, int] = {}
@@ -1195,7 +1302,7 @@ def fold_fine(values: dict[Any, list[float]], final_of: dict[Any, Any]) -> dict[
     return out
 
 
-def bucketed_values(math_name: str, filt: TrendsFilter, series: Series, project: Project, q: Query,
+def bucketed_values(world: World, math_name: str, filt: TrendsFilter, series: Series, project: Project, q: Query,
                     rows: list[dict[str, Any]], total_value: bool) -> list[float]:
     """The math per bucket (one bucket for total-value displays); cumulative dau and
     unique_group count each actor once, in the bucket of its first event (§5.2)."""
@@ -1213,7 +1320,7 @@ def bucketed_values(math_name: str, filt: TrendsFilter, series: Series, project:
             seen |= actors
             values.append(float(len(actors)))
         return values
-    return [float(cell_value(math_name, filt, series, project, c)) for c in cells]
+    return [float(cell_value(world, math_name, filt, series, project, c)) for c in cells]
 
 
 def query_values(world: World, filt: TrendsFilter, project: Project, q: Query) -> dict[Any, list[float]]:
@@ -1244,7 +1351,7 @@ def query_values(world: World, filt: TrendsFilter, project: Project, q: Query) -
             days = 7 if math_name == "weekly_active" else 30
             out[fine] = active_values(filt, series, project, q, rows, days, total_value)
         else:
-            out[fine] = bucketed_values(math_name, filt, series, project, q, rows, total_value)
+            out[fine] = bucketed_values(world, math_name, filt, series, project, q, rows, total_value)
     return fold_fine(out, final_of)
 
 
@@ -1342,8 +1449,6 @@ def check_supported(filt: TrendsFilter) -> None:
     for s in filt.series:
         if s.math not in MATHS:
             raise ReferenceUnsupported(f"math {s.math!r}")
-        if s.math_property in ("$session_duration", "$time"):
-            raise ReferenceUnsupported(f"math_property {s.math_property!r}")
     if filt.display not in DISPLAYS:
         raise ReferenceUnsupported(f"display {filt.display!r}")
 

@@ -61,6 +61,13 @@ FORMULAS = ("A", "A+B", "A-B", "A*2", "A/B", "B/A", "(A+B)/2", "A**2", "-A+3", "
 COMPARE_TO = ("-1w", "-2d", "-1m", "-1y", "-3d", "-24h", "-2m", "-2y", "-2w", "-1q", "-6h", "-1mStart", "2024-01-01")
 RELATIVE_DATES_TO = ("-1d", "-1dEnd", "dStart", "-1mEnd", "-1h", "-2d", "-1w", "-3h")
 
+# UUIDv7 session ids (sessions; the upper-case one is the first session again) and a UUIDv4 (none).
+SESSION_IDS = ("0190a0b4-5e2c-7c3d-8a1b-1234567890ab", "0190a0b4-5e2c-7c3d-8a1b-000000000002",
+               "0190A0B4-5E2C-7C3D-8A1B-1234567890AB", "0190a0b4-5e2c-4c3d-8a1b-1234567890ab")
+# Gaps between a session's events, in seconds: the bounce threshold (10 s), whole-second
+# boundaries, an hour, a day.
+FOLLOW_UP_GAPS = (0, 0.4, 1, 9, 9.6, 10, 59, 600, 3600, 86_400)
+
 # Values that stress rendering: JSON spellings of numbers, booleans, empty strings, URLs, nesting.
 PROPERTY_VALUES: dict[str, tuple[Any, ...]] = {
     "$browser": ("Chrome", "Safari", "Firefox", "", "chrome", "Edge", "a\"b", "é"),
@@ -68,10 +75,13 @@ PROPERTY_VALUES: dict[str, tuple[Any, ...]] = {
     "flag": (True, False, "true", "false", "1", 0, 1, "yes"),
     "$current_url": ("https://x.io", "https://x.io/", "https://x.io/?", "https://x.io/a/#", "/", "?", ""),
     "tags": (["a", "b"], {"k": 1}, [], "[]"),
-    "$session_id": ("s1", "s2", "", "1", 1),
+    "$session_id": ("s1", "s2", "", "1", 1) + SESSION_IDS,
+    "$time": (1710000000, 1710000000.9, -1.5, "1710000000", "2024-03-10T10:00:00Z", "2024-03-10T10:00:00+02:00",
+              "2024-03-10 10:00:00", "abc", True, "1e400"),
 }
-MATH_PROPERTIES = ("plan", "flag", "$browser", "missing")
-HISTOGRAM_PROPERTIES = ("plan", "size", "$session_id")
+URL_PROPERTIES = ("$current_url", "$entry_current_url", "$end_current_url", "$exit_current_url")
+MATH_PROPERTIES = ("plan", "flag", "$browser", "missing", "$session_duration", "$time")
+HISTOGRAM_PROPERTIES = ("plan", "size", "$session_id", "distinct_id", "$session_duration", "$pageview_count")
 PERSON_VALUES: dict[str, tuple[Any, ...]] = {
     "email": ("a@x.io", "b@x.io", "", "c@y.org"),
     "plan": (10, "10", 20.5, "pro", False),
@@ -408,7 +418,24 @@ def worlds(draw: st.DrawFn, *, min_events: int = 0, max_events: int = 30, timezo
     n = draw(st.integers(min_events, max_events))
     evs = draw(st.lists(events(names=event_names, timezone=project.timezone, near=now, min_days=min_days,
                                max_days=max_days), min_size=n, max_size=n))
+    for i in range(1, n):  # a fifth of the events continue an earlier event's session
+        if draw(st.integers(0, 4)) == 3:
+            j = draw(st.integers(0, i - 1))
+            evs[j], evs[i] = _follow_up(draw, evs[j], evs[i])
     return World(evs, draw(persons()), draw(groups()), project, now)
+
+
+def _follow_up(draw: st.DrawFn, first: dict[str, Any], other: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``other`` moved into ``first``'s session (given one if it has none): same distinct_id and
+    ``$session_id``, a little later, so sessions have durations, entry and exit URLs."""
+    sid = (first.get("properties") or {}).get("$session_id")
+    if sid not in SESSION_IDS or draw(st.integers(0, 4)) == 2:
+        sid = draw(st.sampled_from(SESSION_IDS))
+    first = {**first, "properties": {**(first.get("properties") or {}), "$session_id": sid}}
+    ts = reference.to_utc(first["timestamp"]) + dt.timedelta(seconds=draw(st.sampled_from(FOLLOW_UP_GAPS)))
+    later = {**other, "distinct_id": first["distinct_id"], "timestamp": ts.isoformat().replace("+00:00", "Z"),
+             "properties": {**(other.get("properties") or {}), "$session_id": sid}}
+    return first, later
 
 
 def stores(**kwargs: Any) -> st.SearchStrategy[Any]:
@@ -419,6 +446,14 @@ def stores(**kwargs: Any) -> st.SearchStrategy[Any]:
 # --- queries ---------------------------------------------------------------------------------------
 
 
+BREAKDOWN_PROPERTIES: dict[str, tuple[str, ...]] = {
+    "event": tuple(sorted(PROPERTY_VALUES)) + ("$group_0", "missing"),
+    "person": tuple(sorted(PERSON_VALUES)),
+    "group": tuple(sorted(GROUP_VALUES)),
+    "event_metadata": ("distinct_id", "event", "$group_0", "$group_1", "$session_id"),
+    "session": ("$session_duration", "$entry_current_url", "$end_current_url", "$entry_pathname", "$entry_hostname",
+                "$pageview_count", "$is_bounce", "duration", "$exit_current_url"),
+}
 OPERATOR_VALUES: dict[str, tuple[Any, ...]] = {
     "exact": ("Chrome", "chrome", "10", "true", True, "", "https://x.io", 10, ("Chrome", "Safari"), ("10", "abc"), ()),
     "is_not": ("Chrome", "10", "false", False, "", ("Chrome", "Firefox"), ()),
@@ -557,8 +592,7 @@ def breakdown_filters(draw: st.DrawFn, *, types: Sequence[str] = BREAKDOWN_TYPES
     def item() -> st.SearchStrategy[dict[str, Any]]:
         return st.sampled_from(item_types).flatmap(lambda t: st.fixed_dictionaries({
             "type": st.just(t),
-            "property": st.sampled_from({"event": sorted(PROPERTY_VALUES) + ["$group_0", "missing"],
-                                         "person": sorted(PERSON_VALUES), "group": sorted(GROUP_VALUES)}[t]),
+            "property": st.sampled_from(BREAKDOWN_PROPERTIES[t]),
         }).map(lambda d: {**d, "group_type_index": 0} if t == "group" else d))
 
     out: dict[str, Any] = {}
@@ -570,7 +604,7 @@ def breakdown_filters(draw: st.DrawFn, *, types: Sequence[str] = BREAKDOWN_TYPES
     elif draw(st.booleans()):
         items = draw(st.lists(item(), min_size=1, max_size=max_items))
         for it in items:
-            if it["property"] == "$current_url" and draw(st.booleans()):
+            if it["property"] in URL_PROPERTIES and draw(st.booleans()):
                 it["normalize_url"] = True
             if it["property"] in HISTOGRAM_PROPERTIES and draw(st.integers(0, 2)) == 0:
                 it["histogram_bin_count"] = draw(st.integers(1, 5))
@@ -581,7 +615,7 @@ def breakdown_filters(draw: st.DrawFn, *, types: Sequence[str] = BREAKDOWN_TYPES
         out["breakdown_type"] = it["type"]
         if it["type"] == "group":
             out["breakdown_group_type_index"] = it["group_type_index"]
-        if it["property"] == "$current_url" and draw(st.booleans()):
+        if it["property"] in URL_PROPERTIES and draw(st.booleans()):
             out["breakdown_normalize_url"] = True
         if it["property"] in HISTOGRAM_PROPERTIES and draw(st.booleans()):
             out["breakdown_histogram_bin_count"] = draw(st.integers(1, 5))
