@@ -300,7 +300,8 @@ def shape_query(ctx, q, math, values, grouping, n_real_series, *, has_rows: bool
 
             value, label_value = cohort_breakdown_value(ctx, q.cohort)
             label = f"{q.series.label} - {label_value}" if n_real_series > 1 else label_value
-            return [make_series(ctx, q, values[0], math, label=label, breakdown_value=value, has_breakdown=True, forward_fill=True)]
+            # a breakdown query upstream: its cumulative sum is exact (no forward fill, §5.2)
+            return [make_series(ctx, q, values[0], math, label=label, breakdown_value=value, has_breakdown=True, forward_fill=False)]
         return [make_series(ctx, q, values[0], math, label=q.series.label, forward_fill=True)]
     limit = display.breakdown_limit or filt.breakdown.limit
     totals = values.sum(axis=1)
