@@ -86,6 +86,8 @@ def test_reference_covers_every_engine_feature():
         lambda: tst.breakdown_filters(max_items=4),
         lambda: tst.breakdown_filters(types=("hogql",)),
         lambda: tst.breakdown_filters(cohort_ids="12"),
+        lambda: tst.cohorts(min_cohorts=6, max_cohorts=6),
+        lambda: tst.cohorts(min_cohorts=3, max_cohorts=1),
         lambda: tst.breakdown_filters(min_limit=3, max_limit=1),
         lambda: tst.timezones(allowed=("Mars/Olympus",)),
         lambda: tst.timezones(allowed=("UTC",), dst_only=True),

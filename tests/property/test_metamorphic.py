@@ -3,8 +3,10 @@ whatever the reference says."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
+import attrs
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -12,6 +14,8 @@ import trendcalc as tc
 from trendcalc.limits import Limits
 from trendcalc.testing import strategies as tst
 from trendcalc.testing.reference import LINE_DISPLAYS, TOTAL_VALUE_DISPLAYS, event_bounds
+
+from .conftest import share
 
 LIMITS = Limits(max_buckets=800)
 BREAKDOWN_KEYS = ("breakdown", "breakdown_type", "breakdowns", "breakdown_limit", "breakdown_group_type_index",
@@ -139,3 +143,22 @@ def test_formula_a_equals_series_a(scenario):
         assert formula[0]["aggregated_value"] == a["aggregated_value"]
     else:
         assert (formula[0]["data"], formula[0]["count"], formula[0]["days"]) == (a["data"], float(sum(a["data"])), a["days"])
+
+
+@share(60)
+@given(tst.scenarios(breakdown=False, formula=False, compare=False, min_events=5, max_events=40),
+       tst.cohorts(min_cohorts=2))
+def test_several_cohorts_match_a_query_per_cohort(scenario, cohorts):
+    """Several cohorts run as one query in which an event counts in every cohort of its person;
+    one cohort runs as a query filtered to its members. Both give each cohort the same numbers."""
+    w = dataclasses.replace(scenario.world, project=attrs.evolve(scenario.world.project, cohorts=cohorts))
+    q = scenario.query
+    ids = [c["id"] for c in cohorts if not c.get("deleted")]
+    assume(len(ids) >= 2)
+    together = answers(w, {**q, "breakdown": ids, "breakdown_type": "cohort", "breakdown_limit": 25})
+    assume(together is not None)
+    keys = ("label", "data", "days", "labels", "count", "aggregated_value")
+    for cid in ids:
+        alone = run(w, {**q, "breakdown": [cid], "breakdown_type": "cohort"})
+        assert [{k: r.get(k) for k in keys} for r in together if r["breakdown_value"] == cid] == \
+            [{k: r.get(k) for k in keys} for r in alone]

@@ -324,13 +324,17 @@ def _cohort_leaf() -> st.SearchStrategy[dict[str, Any]]:
 
 
 @st.composite
-def cohorts(draw: st.DrawFn, *, distinct_ids: Sequence[str] = DISTINCT_IDS, max_cohorts: int = 3) -> list[dict[str, Any]]:
-    """Project cohorts: static (listed distinct_ids, some unknown), dynamic with a nested
-    ``filters.properties`` group of person leaves and leaves on earlier cohorts, or the legacy
-    ``groups`` form; now and then without a name, or deleted."""
+def cohorts(draw: st.DrawFn, *, distinct_ids: Sequence[str] = DISTINCT_IDS, min_cohorts: int = 0,
+            max_cohorts: int = 3) -> list[dict[str, Any]]:
+    """Project cohorts (at most five): static (listed distinct_ids, some unknown), dynamic with a
+    nested ``filters.properties`` group of person leaves and leaves on earlier cohorts, or the
+    legacy ``groups`` form; now and then without a name, or deleted."""
     distinct_ids = _check_names("distinct_ids", distinct_ids)
-    _check_int("max_cohorts", max_cohorts)
-    ids = draw(st.lists(st.sampled_from(COHORT_IDS), unique=True, max_size=min(max_cohorts, len(COHORT_IDS))))
+    _check_bounds("min_cohorts", min_cohorts, "max_cohorts", max_cohorts)
+    if min_cohorts > len(COHORT_IDS):
+        raise InvalidArgument(f"min_cohorts={min_cohorts!r} must be at most {len(COHORT_IDS)}")
+    ids = draw(st.lists(st.sampled_from(COHORT_IDS), unique=True, min_size=min_cohorts,
+                        max_size=min(max_cohorts, len(COHORT_IDS))))
     out = []
     for i, cid in enumerate(ids):
         c: dict[str, Any] = {"id": cid}
