@@ -851,10 +851,14 @@ def breakdown_label(value: Any) -> str:
 # --- filters.md §9: sessions -------------------------------------------------------------------------
 
 UUID7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
-SESSION_ALIASES = {"duration": "$session_duration", "$exit_current_url": "$end_current_url"}
-SESSION_NUMBERS = ("$session_duration", "$pageview_count")  # a session-less event reads 0
+SESSION_ALIASES = {"duration": "$session_duration", "$exit_current_url": "$end_current_url",
+                   "$exit_pathname": "$end_pathname", "$exit_hostname": "$end_hostname"}
+SESSION_NUMBERS = ("$session_duration", "$pageview_count", "$num_uniq_urls")  # a session-less event reads 0
+ENTRY_FIELDS = {"$entry_utm_source": "utm_source", "$entry_utm_medium": "utm_medium",
+                "$entry_utm_campaign": "utm_campaign", "$entry_referring_domain": "$referring_domain"}
 SESSION_FIELDS = SESSION_NUMBERS + ("$entry_current_url", "$end_current_url", "$entry_pathname",
-                                    "$entry_hostname", "$is_bounce")
+                                    "$entry_hostname", "$end_pathname", "$end_hostname", "$is_bounce",
+                                    "$channel_type", *ENTRY_FIELDS)
 
 
 def session_id(event: dict[str, Any]) -> str | None:
@@ -902,14 +906,77 @@ def session_field(world: World, key: str, event: dict[str, Any]) -> Any:
         return duration
     if name == "$pageview_count":
         return pageviews
+    if name == "$num_uniq_urls":
+        return len({url_text(e["properties"].get("$current_url")) for e in events} - {None})
     if name == "$is_bounce":  # NULL without pageviews
         autocaptures = sum(1 for e in events if e["event"] == "$autocapture")
         return None if pageviews == 0 else not (pageviews > 1 or autocaptures > 0 or duration >= 10)
-    if name == "$entry_pathname":
-        return None if entry is None else urlsplit(entry).path or None
-    if name == "$entry_hostname":
-        return None if entry is None else urlsplit(entry).hostname or None
-    return entry if name == "$entry_current_url" else end
+    if name in ENTRY_FIELDS:
+        return url_text(events[0]["properties"].get(ENTRY_FIELDS[name]))
+    if name == "$channel_type":
+        return channel_type(events[0]["properties"])
+    url = entry if name.startswith("$entry") else end
+    if name.endswith("_pathname"):
+        return None if url is None else urlsplit(url).path or None
+    if name.endswith("_hostname"):
+        return None if url is None else urlsplit(url).hostname or None
+    return url
+
+
+# A few names of PostHog's channel definitions (posthog/models/channel_type): the sources and
+# mediums the strategies generate; any other name is taken to have no type.
+SOURCE_KINDS = {"google": "Search", "google.com": "Search", "facebook": "Social", "facebook.com": "Social"}
+KIND_TYPES = {"Search": ("Paid Search", "Organic Search"), "Social": ("Paid Social", "Organic Social")}
+MEDIUM_TYPES = {"email": (None, "Email"), "social": ("Paid Social", "Organic Social"), "referral": (None, "Referral"),
+                "push": (None, "Push"), "cpm": ("Display", "Display")}
+SHOPPING = re.compile(r"^(.*(([^a-df-z]|^)shop|shopping).*)$")
+
+
+def source_type(name: str | None, paid: bool) -> str | None:
+    """hogql_lookup{Paid,Organic}SourceType: the name, else its last two host labels."""
+    if name is None:
+        return None
+    kind = SOURCE_KINDS.get(name) or SOURCE_KINDS.get(".".join(name.split("//")[-1].split("/")[0].split(".")[-2:]))
+    return None if kind is None else KIND_TYPES[kind][0 if paid else 1]
+
+
+def medium_type(medium: str | None, paid: bool) -> str | None:
+    return MEDIUM_TYPES.get(medium or "", (None, None))[0 if paid else 1]
+
+
+def channel_type(props: dict[str, Any]) -> str:
+    """filters.md §9 ``$channel_type``: PostHog's default channel rules (channel_type.py) over the
+    session's entry event: utm campaign/medium/source (NULL when '' or 'null', lower-cased),
+    referring domain, gclid/fbclid presence, gad_source."""
+    source, medium, campaign = (None if url_text(props.get(k)) is None else url_text(props.get(k)).lower()
+                                for k in ("utm_source", "utm_medium", "utm_campaign"))
+    referrer = url_text(props.get("$referring_domain"))
+    has_gclid, has_fbclid = url_text(props.get("gclid")) is not None, url_text(props.get("fbclid")) is not None
+    gad_source = url_text(props.get("gad_source"))
+    campaign_text = campaign or ""
+    if "cross-network" in campaign_text:
+        return "Cross Network"
+    if (medium in ("cpc", "cpm", "cpv", "cpa", "ppc", "retargeting") or (medium or "").startswith("paid") or has_gclid
+            or gad_source is not None):
+        return (source_type(source, True) or ("Paid Shopping" if SHOPPING.match(campaign_text) and campaign else None)
+                or medium_type(medium, True) or source_type(referrer, True)
+                or ("Paid Search" if gad_source == "1" else None)
+                or ("Paid Video" if "video" in campaign_text else None) or ("Paid Social" if has_fbclid else "Paid Unknown"))
+    if referrer == "$direct" and medium is None and source in (None, "(direct)", "direct", "$direct") and not has_fbclid:
+        return "Direct"
+    found = (source_type(source, False) or ("Organic Shopping" if SHOPPING.match(campaign_text) and campaign else None)
+             or medium_type(medium, False) or source_type(referrer, False))
+    if found:
+        return found
+    if "video" in campaign_text:
+        return "Organic Video"
+    if (medium or "").endswith("push"):
+        return "Push"
+    if has_fbclid:
+        return "Organic Social"
+    if referrer == "$direct":
+        return "Direct"
+    return "Referral" if referrer is not None else "Unknown"
 
 
 # --- §6.7, filters.md §6: cohorts ----------------------------------------------------------------

@@ -68,6 +68,17 @@ SESSION_IDS = ("0190a0b4-5e2c-7c3d-8a1b-1234567890ab", "0190a0b4-5e2c-7c3d-8a1b-
 # boundaries, an hour, a day.
 FOLLOW_UP_GAPS = (0, 0.4, 1, 9, 9.6, 10, 59, 600, 3600, 86_400)
 
+# Attribution of a session's entry event, for $channel_type and the $entry_* session fields.
+ATTRIBUTION_VALUES: dict[str, tuple[Any, ...]] = {
+    "utm_source": ("google", "Google", "facebook", "newsletter", "", "direct"),
+    "utm_medium": ("cpc", "email", "social", "paid_social", "web-push", "referral", "cpm", ""),
+    "utm_campaign": ("cross-network-spring", "shopping_week", "video_ads", "spring", "null"),
+    "$referring_domain": ("$direct", "www.google.com", "facebook.com", "example.org", ""),
+    "gclid": ("abc", ""),
+    "fbclid": ("xyz",),
+    "gad_source": ("1", "2"),
+}
+
 # Values that stress rendering: JSON spellings of numbers, booleans, empty strings, URLs, nesting.
 PROPERTY_VALUES: dict[str, tuple[Any, ...]] = {
     "$browser": ("Chrome", "Safari", "Firefox", "", "chrome", "Edge", "a\"b", "é"),
@@ -81,7 +92,8 @@ PROPERTY_VALUES: dict[str, tuple[Any, ...]] = {
 }
 URL_PROPERTIES = ("$current_url", "$entry_current_url", "$end_current_url", "$exit_current_url")
 MATH_PROPERTIES = ("plan", "flag", "$browser", "missing", "$session_duration", "$time")
-HISTOGRAM_PROPERTIES = ("plan", "size", "$session_id", "distinct_id", "$session_duration", "$pageview_count")
+HISTOGRAM_PROPERTIES = ("plan", "size", "$session_id", "distinct_id", "$session_duration", "$pageview_count",
+                        "$num_uniq_urls")
 PERSON_VALUES: dict[str, tuple[Any, ...]] = {
     "email": ("a@x.io", "b@x.io", "", "c@y.org"),
     "plan": (10, "10", 20.5, "pro", False),
@@ -270,6 +282,8 @@ def events(draw: st.DrawFn, *, names: Sequence[str] = EVENT_NAMES, distinct_ids:
     group_keys = _check_names("group_keys", group_keys)
     ts = draw(instants(timezone=timezone, near=near, min_days=min_days, max_days=max_days))
     props = draw(_properties({**PROPERTY_VALUES, "$group_0": group_keys + ("",), "$group_1": group_keys}))
+    if draw(st.integers(0, 3)) == 2:  # a quarter of the events carry attribution
+        props.update(draw(_properties(ATTRIBUTION_VALUES)))
     form = draw(st.sampled_from(("iso", "iso", "datetime", "epoch", "offset")))
     stamp: Any = ts.isoformat().replace("+00:00", "Z")
     if form == "datetime":
@@ -456,7 +470,9 @@ BREAKDOWN_PROPERTIES: dict[str, tuple[str, ...]] = {
     "group": tuple(sorted(GROUP_VALUES)),
     "event_metadata": ("distinct_id", "event", "$group_0", "$group_1", "$session_id"),
     "session": ("$session_duration", "$entry_current_url", "$end_current_url", "$entry_pathname", "$entry_hostname",
-                "$pageview_count", "$is_bounce", "duration", "$exit_current_url"),
+                "$pageview_count", "$is_bounce", "duration", "$exit_current_url", "$channel_type",
+                "$entry_utm_source", "$entry_referring_domain", "$end_pathname", "$exit_hostname",
+                "$num_uniq_urls"),
 }
 OPERATOR_VALUES: dict[str, tuple[Any, ...]] = {
     "exact": ("Chrome", "chrome", "10", "true", True, "", "https://x.io", 10, ("Chrome", "Safari"), ("10", "abc"), ()),
