@@ -116,8 +116,19 @@ HISTOGRAM_DAU = tst.Scenario(
 )
 
 
+# Bug 10: ``count`` is upstream's float(sum(data)), a left-to-right sum; the engine summed with
+# NumPy (pairwise), so ten days of 0.1 counted 1.0 instead of 0.9999999999999999 (found on a
+# cohort breakdown). Fixed in engine/trends.py and engine/formulas.py.
+FLOAT_COUNT = tst.Scenario(
+    world([ev(f"2024-03-{d:02d}T10:00:00Z", plan=0.1) for d in range(5, 15)]),
+    {"events": [{"id": "$pageview", "math": "sum", "math_property": "plan"}], "date_from": "2024-03-05",
+     "date_to": "2024-03-14"},
+)
+
+
 @given(tst.scenarios())
 @example(X3D)
+@example(FLOAT_COUNT)
 @example(DST_COMPARE)
 @example(SMOOTH_FLOAT)
 @example(MISTYPED)

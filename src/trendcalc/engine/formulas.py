@@ -140,14 +140,14 @@ def _evaluate(ctx: QueryContext, formula: Formula, rows: list[SeriesResult | Non
     if total:
         columns = [np.array([r.aggregated_value if r is not None else 0], dtype=np.float64) for r in rows]
         out = evaluate(formula.expr, columns)
-        result.aggregated_value = float(out.sum())
+        result.aggregated_value = float(sum(out.tolist()))
         result.data, result.count = None, 0
         return result
     columns = [np.asarray(r.data if r is not None else np.zeros(length), dtype=np.float64) for r in rows]
     out = evaluate(formula.expr, columns)
     integer = _integer_result(formula, rows) and bool(np.all(np.isfinite(out))) and bool(np.all(out == np.round(out)))
     result.data = numbers(out, integer)
-    result.count = float(out.sum())
+    result.count = float(sum(out.tolist()))  # float(sum(...)) upstream: left to right, not pairwise
     return result
 
 

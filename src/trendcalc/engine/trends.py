@@ -375,7 +375,8 @@ def make_series(ctx, q, vals, math, *, label, breakdown_value=None, has_breakdow
     res.data = [sampling.correct(v, factor, math.sampling_corrected) for v in rendered]  # per bucket, not per row
     res.days = axis.days()
     res.labels = axis.labels()
-    count = (rendered[-1] if rendered else 0) if display.cumulative else float(data.sum())
+    # PostHog's float(sum(total)): a left-to-right sum (NumPy's pairwise sum can differ in the last bit)
+    count = (rendered[-1] if rendered else 0) if display.cumulative else float(sum(data.tolist()))
     res.count = sampling.correct(count, factor, math.sampling_corrected)
     return res
 

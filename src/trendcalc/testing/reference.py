@@ -933,10 +933,12 @@ SHOPPING = re.compile(r"^(.*(([^a-df-z]|^)shop|shopping).*)$")
 
 
 def source_type(name: str | None, paid: bool) -> str | None:
-    """hogql_lookup{Paid,Organic}SourceType: the name, else its last two host labels."""
+    """hogql_lookup{Paid,Organic}SourceType: the name, else its domain's last two labels
+    (``www.google.com`` → ``google.com``; enough for the generated names)."""
     if name is None:
         return None
-    kind = SOURCE_KINDS.get(name) or SOURCE_KINDS.get(".".join(name.split("//")[-1].split("/")[0].split(".")[-2:]))
+    host = name.split("//")[-1].split("/")[0]
+    kind = SOURCE_KINDS.get(name) or SOURCE_KINDS.get(".".join(host.split(".")[-2:]))
     return None if kind is None else KIND_TYPES[kind][0 if paid else 1]
 
 
@@ -958,13 +960,13 @@ def channel_type(props: dict[str, Any]) -> str:
         return "Cross Network"
     if (medium in ("cpc", "cpm", "cpv", "cpa", "ppc", "retargeting") or (medium or "").startswith("paid") or has_gclid
             or gad_source is not None):
-        return (source_type(source, True) or ("Paid Shopping" if SHOPPING.match(campaign_text) and campaign else None)
+        return (source_type(source, True) or ("Paid Shopping" if SHOPPING.match(campaign_text) else None)
                 or medium_type(medium, True) or source_type(referrer, True)
                 or ("Paid Search" if gad_source == "1" else None)
                 or ("Paid Video" if "video" in campaign_text else None) or ("Paid Social" if has_fbclid else "Paid Unknown"))
     if referrer == "$direct" and medium is None and source in (None, "(direct)", "direct", "$direct") and not has_fbclid:
         return "Direct"
-    found = (source_type(source, False) or ("Organic Shopping" if SHOPPING.match(campaign_text) and campaign else None)
+    found = (source_type(source, False) or ("Organic Shopping" if SHOPPING.match(campaign_text) else None)
              or medium_type(medium, False) or source_type(referrer, False))
     if found:
         return found
