@@ -55,7 +55,7 @@ def test_reference_passes_conformance_case(case):
 
 # Engine features the reference does not implement yet (and the strategies do not generate).
 NOT_YET_IN_REFERENCE = {
-    "breakdown sources": {"session", "event_metadata"},
+    "breakdown sources": set(),
     # HogQL expressions (a language of their own) are checked by tests/hogql, not by the reference
     "property sources": {"hogql"},
     # internal: the action step url "contains" (a case-sensitive LIKE), covered through actions
@@ -92,7 +92,10 @@ def test_strategies_generate_every_reference_source_and_operator():
         lambda: tst.trends_filters(displays=()),
         lambda: tst.trends_filters(maths=("hogql",)),
         lambda: tst.breakdown_filters(max_items=4),
-        lambda: tst.breakdown_filters(types=("cohort",)),
+        lambda: tst.breakdown_filters(types=("hogql",)),
+        lambda: tst.breakdown_filters(cohort_ids="12"),
+        lambda: tst.cohorts(min_cohorts=6, max_cohorts=6),
+        lambda: tst.cohorts(min_cohorts=3, max_cohorts=1),
         lambda: tst.breakdown_filters(min_limit=3, max_limit=1),
         lambda: tst.timezones(allowed=("Mars/Olympus",)),
         lambda: tst.timezones(allowed=("UTC",), dst_only=True),

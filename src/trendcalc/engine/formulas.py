@@ -103,7 +103,9 @@ def apply_formula(ctx: QueryContext, formula: Formula, results: list[Rows]) -> l
     key: Callable[[SeriesResult], Any] = (lambda r: r.breakdown_value) if has_breakdown else (lambda r: r.compare_label)
     values = {key(r) for rows in results for r in rows}
     computed = []
-    for value in sorted(values, key=natural_key):
+    # natsort order; values it ties (``Chrome``/``chrome``) by repr — upstream keeps set order,
+    # which would make the answer depend on the process's hash seed.
+    for value in sorted(values, key=lambda v: (natural_key(v), repr(v))):
         rows = [next((r for r in rs if key(r) == value), None) for rs in results]
         present = next(r for r in rows if r is not None)
         first = results[0][0] if results[0] else None
@@ -138,14 +140,14 @@ def _evaluate(ctx: QueryContext, formula: Formula, rows: list[SeriesResult | Non
     if total:
         columns = [np.array([r.aggregated_value if r is not None else 0], dtype=np.float64) for r in rows]
         out = evaluate(formula.expr, columns)
-        result.aggregated_value = float(out.sum())
+        result.aggregated_value = float(sum(out.tolist()))
         result.data, result.count = None, 0
         return result
     columns = [np.asarray(r.data if r is not None else np.zeros(length), dtype=np.float64) for r in rows]
     out = evaluate(formula.expr, columns)
     integer = _integer_result(formula, rows) and bool(np.all(np.isfinite(out))) and bool(np.all(out == np.round(out)))
     result.data = numbers(out, integer)
-    result.count = float(out.sum())
+    result.count = float(sum(out.tolist()))  # float(sum(...)) upstream: left to right, not pairwise
     return result
 
 

@@ -141,19 +141,21 @@ def _unix_time(frame: Frame, cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _to_unix_timestamp(v: object) -> float:
-    """toUnixTimestamp of a property: whole seconds of a number or an ISO datetime string."""
+    """toUnixTimestamp of a property: whole seconds of a number or an ISO datetime string; NULL
+    (NaN) for anything else, including infinite numbers (``"1e400"``)."""
     if isinstance(v, bool):
         return np.nan
     if isinstance(v, (int, float)):
-        return float(int(v))
+        return float(int(v)) if np.isfinite(v) else np.nan
     if isinstance(v, str):
         try:
             d = dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
         except ValueError:
             try:
-                return float(int(float(v)))
+                f = float(v)
             except ValueError:
                 return np.nan
+            return float(int(f)) if np.isfinite(f) else np.nan
         if d.tzinfo is None:
             d = d.replace(tzinfo=dt.timezone.utc)
         return float(int(d.timestamp()))

@@ -296,7 +296,8 @@ def shape_query(ctx, q, math, values, grouping, n_real_series, *, has_rows: bool
 
             value, label_value = cohort_breakdown_value(ctx, q.cohort)
             label = f"{q.series.label} - {label_value}" if n_real_series > 1 else label_value
-            return [make_series(ctx, q, values[0], math, label=label, breakdown_value=value, has_breakdown=True, forward_fill=True)]
+            # a breakdown query upstream: its cumulative sum is exact (no forward fill, §5.2)
+            return [make_series(ctx, q, values[0], math, label=label, breakdown_value=value, has_breakdown=True, forward_fill=False)]
         return [make_series(ctx, q, values[0], math, label=q.series.label, forward_fill=True)]
     keep, other = rank_groups(ctx, grouping, values.sum(axis=1))
     kept = [(grouping.values[g], values[g]) for g in keep]
@@ -331,6 +332,9 @@ def breakdown_label(ctx: QueryContext, value: Any) -> str:
         if item.type == "cohort":
             from ..filters.cohorts import cohort_label
 
+            if v == bd.BREAKDOWN_OTHER:  # upstream looks the Other row up as a cohort id and fails
+                raise ValidationError(("breakdown_limit",), "more cohorts than breakdown_limit: the Other row of a "
+                                                            "cohort breakdown has no cohort (PostHog fails here too)")
             v = cohort_label(ctx, v)
         if item.type in ("event", "person", "group") and v in ("1", "0"):
             kind = item.type
@@ -377,7 +381,8 @@ def make_series(ctx, q, vals, math, *, label, breakdown_value=None, has_breakdow
     res.data = [sampling.correct(v, factor, math.sampling_corrected) for v in rendered]  # per bucket, not per row
     res.days = axis.days()
     res.labels = axis.labels()
-    count = (rendered[-1] if rendered else 0) if display.cumulative else float(data.sum())
+    # PostHog's float(sum(total)): a left-to-right sum (NumPy's pairwise sum can differ in the last bit)
+    count = (rendered[-1] if rendered else 0) if display.cumulative else float(sum(data.tolist()))
     res.count = sampling.correct(count, factor, math.sampling_corrected)
     return res
 

@@ -161,17 +161,20 @@ def split_per_cohort(item: BreakdownItem) -> bool:
 
 def cohort_grouping(ctx: Any, item: BreakdownItem, rows: np.ndarray) -> Grouping:
     """Several cohorts in one query: each row once per cohort its person is in (rows in none are
-    dropped); ``take`` repeats rows accordingly."""
+    dropped); ``take`` repeats rows accordingly. A cohort without rows has no group (upstream
+    groups the joined rows, so it gets no result row)."""
     persons = ctx.store.person[rows]
-    takes, codes = [], []
-    for g, cohort in enumerate(item.property):
+    takes, codes, present = [], [], []
+    for cohort in item.property:
         hit = np.flatnonzero(membership(ctx, cohort, ("breakdown",))[persons])
-        takes.append(hit)
-        codes.append(np.full(len(hit), g, dtype=np.int32))
+        if len(hit):
+            takes.append(hit)
+            codes.append(np.full(len(hit), len(present), dtype=np.int32))
+            present.append(cohort)
     take = np.concatenate(takes) if takes else np.zeros(0, dtype=np.int64)
     order = np.argsort(take, kind="stable")
     group = np.concatenate(codes)[order] if codes else np.zeros(0, dtype=np.int32)
-    values = tuple(item.property)
+    values = tuple(present)
     return Grouping(group, np.arange(len(values)), values, np.full(len(values), NORMAL, dtype=np.int8), take=take[order])
 
 

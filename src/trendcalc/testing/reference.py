@@ -65,7 +65,7 @@ MATHS = (
     "p75_count_per_actor", "p90_count_per_actor", "p95_count_per_actor", "p99_count_per_actor",
     "first_time_for_user", "first_matching_event_for_user",
 )  # fmt: skip
-BREAKDOWN_TYPES = ("event", "person", "group")
+BREAKDOWN_TYPES = ("event", "person", "group", "cohort", "event_metadata", "session")
 ACTOR_MATHS = ("dau", "unique_group", "weekly_active", "monthly_active")  # group actors with a gti
 
 
@@ -1551,22 +1551,46 @@ def raw_breakdown_value(world: World, item: BreakdownItem, event: dict[str, Any]
             return None
         key = key if isinstance(key, str) else json.dumps(key)
         return world.group_properties.get((item.group_type_index, key), {}).get(item.property)
+    if item.type == "event_metadata":
+        return metadata_value(item.property, event)
+    if item.type == "session":
+        return session_value(world, item.property, event)
     raise ReferenceUnsupported(f"{item.type} breakdowns")
 
 
-def breakdown_value(world: World, breakdown: Breakdown, project: Project, event: dict[str, Any],
-                    bins: dict[int, list[tuple[float, float]]] | None = None) -> Any:
-    """The rendered value (a tuple of strings for ``breakdowns``); ``bins`` per histogram item."""
-    parts = []
-    for i, item in enumerate(breakdown.items):
+def metadata_value(key: str, event: dict[str, Any]) -> Any:
+    """§6.1 event_metadata: an event column — ``distinct_id``, ``event``, or a column taken from
+    the property of the same name (``$group_N``, ``$session_id``, ``$window_id``)."""
+    if key in ("distinct_id", "event"):
+        return event[key]
+    if key in ("$session_id", "$window_id") or re.fullmatch(r"\$group_[0-4]", key):
+        return event["properties"].get(key)
+    raise ReferenceUnsupported(f"event_metadata breakdown on {key!r}")
+
+
+def fine_value(world: World, breakdown: Breakdown, project: Project, event: dict[str, Any]) -> tuple[Any, ...]:
+    """§6.4/§6.6: what the events query groups by, per item: a histogram item's number
+    (toFloat; None when not numeric), any other item's rendered string. The maths run per fine
+    value; the bins are applied one query up, which sums (trends_query_builder.py)."""
+    parts: list[Any] = []
+    for item in breakdown.items:
         if item.type not in BREAKDOWN_TYPES:
             raise ReferenceUnsupported(f"{item.type} breakdowns")
         raw = raw_breakdown_value(world, item, event)
         if item.histogram_bin_count is not None:
-            parts.append(bin_label(to_float(raw), (bins or {})[i]))
+            f = to_float(raw)
+            parts.append(None if f is None or f != f else f)
             continue
-        ptype = project.property_type(item.property, item.type, item.group_type_index)
+        typed = item.type in ("event", "person", "group")  # session fields and event columns are untyped
+        ptype = project.property_type(item.property, item.type, item.group_type_index) if typed else None
         parts.append(render_breakdown_value(raw, ptype, item.normalize_url))
+    return tuple(parts)
+
+
+def final_value(breakdown: Breakdown, fine: tuple[Any, ...], bins: dict[int, list[tuple[float, float]]]) -> Any:
+    """The breakdown value of a fine value: histogram numbers become their bin's label."""
+    parts = [bin_label(v, bins[i]) if item.histogram_bin_count is not None else v
+             for i, (item, v) in enumerate(zip(breakdown.items, fine))]
     return tuple(parts) if breakdown.multi else parts[0]
 
 
@@ -1601,19 +1625,198 @@ def rank(totals: dict[Any, float], limit: int, *, total_value: bool = False) -> 
     class (normal, then null), total desc, value asc. Time series keep the first ``limit`` in
     that order (so the null value folds first); total-value displays keep the ``limit`` largest
     totals (ties by value) and show them in display order."""
-    ordered = sorted(totals, key=lambda v: (value_class(v), -totals[v], v))
+    ordered = sorted(totals, key=lambda v: (value_class(v), -totals[v], value_text(v)))
     if len(ordered) <= limit:
         return ordered, []
     n = max(limit, 0)
     if total_value:
-        chosen = set(sorted(totals, key=lambda v: (-totals[v], v))[:n])
+        chosen = set(sorted(totals, key=lambda v: (-totals[v], value_text(v)))[:n])
         return [v for v in ordered if v in chosen], [v for v in ordered if v not in chosen]
     return ordered[:n], ordered[n:]
+
+
+def value_text(value: Any) -> Any:
+    """Values compare as strings (a cohort id as its digits)."""
+    return value if isinstance(value, (str, tuple)) else str(value)
 
 
 def breakdown_label(value: Any) -> str:
     """§6.8: the value, items joined with ``::``; markers verbatim."""
     return "::".join(value) if isinstance(value, tuple) else value
+
+
+# --- filters.md §9: sessions as breakdown values and math properties (raw values) -------------------------------------------------------------------------
+
+UUID7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+SESSION_VALUE_ALIASES = {"duration": "$session_duration", "$exit_current_url": "$end_current_url",
+                   "$exit_pathname": "$end_pathname", "$exit_hostname": "$end_hostname"}
+SESSION_NUMBERS = ("$session_duration", "$pageview_count", "$num_uniq_urls")  # a session-less event reads 0
+ENTRY_FIELDS = {"$entry_utm_source": "utm_source", "$entry_utm_medium": "utm_medium",
+                "$entry_utm_campaign": "utm_campaign", "$entry_referring_domain": "$referring_domain"}
+SESSION_FIELDS = SESSION_NUMBERS + ("$entry_current_url", "$end_current_url", "$entry_pathname",
+                                    "$entry_hostname", "$end_pathname", "$end_hostname", "$is_bounce",
+                                    "$channel_type", *ENTRY_FIELDS)
+
+
+def session_id(event: dict[str, Any]) -> str | None:
+    """The event's session: its ``$session_id`` when that is a UUIDv7 (case-insensitive)."""
+    v = event["properties"].get("$session_id")
+    return v.lower() if isinstance(v, str) and UUID7.match(v) else None
+
+
+def breakdown_session_events(world: World, sid: str) -> list[dict[str, Any]]:
+    """Every event of the session (any name, any date), by (time, event name, input order)."""
+    if "sessions" not in world.memo:
+        by_id: dict[str, list[dict[str, Any]]] = {}
+        for e in sorted(world.events, key=lambda e: (e["ts"], e["event"], e["index"])):
+            if session_id(e) is not None:
+                by_id.setdefault(session_id(e), []).append(e)
+        world.memo["sessions"] = by_id
+    return world.memo["sessions"][sid]
+
+
+def whole_seconds(ts: dt.datetime) -> int:
+    return (ts - EPOCH) // dt.timedelta(seconds=1)
+
+
+def url_text(v: Any) -> str | None:
+    """A session URL: the property as text ('' and 'null' are NULL)."""
+    text = v if isinstance(v, str) else ("" if v is None else render_text(v))
+    return None if text in ("", "null") else text
+
+
+def session_value(world: World, key: str, event: dict[str, Any]) -> Any:
+    """A field of the event's session (filters.md §9); without a session, 0 for numbers, else NULL."""
+    from urllib.parse import urlsplit
+
+    name = SESSION_VALUE_ALIASES.get(key, key)
+    if name not in SESSION_FIELDS:
+        raise ReferenceUnsupported(f"session field {key!r}")
+    sid = session_id(event)
+    if sid is None:
+        return 0 if name in SESSION_NUMBERS else None
+    events = breakdown_session_events(world, sid)
+    duration = whole_seconds(events[-1]["ts"]) - whole_seconds(events[0]["ts"])  # second boundaries crossed
+    pageviews = sum(1 for e in events if e["event"] == "$pageview")
+    entry, end = url_text(events[0]["properties"].get("$current_url")), url_text(events[-1]["properties"].get("$current_url"))
+    if name == "$session_duration":
+        return duration
+    if name == "$pageview_count":
+        return pageviews
+    if name == "$num_uniq_urls":
+        return len({url_text(e["properties"].get("$current_url")) for e in events} - {None})
+    if name == "$is_bounce":  # NULL without pageviews
+        autocaptures = sum(1 for e in events if e["event"] == "$autocapture")
+        return None if pageviews == 0 else not (pageviews > 1 or autocaptures > 0 or duration >= 10)
+    if name in ENTRY_FIELDS:
+        return url_text(events[0]["properties"].get(ENTRY_FIELDS[name]))
+    if name == "$channel_type":
+        return entry_channel_type(events[0]["properties"])
+    url = entry if name.startswith("$entry") else end
+    if name.endswith("_pathname"):
+        return None if url is None else urlsplit(url).path or None
+    if name.endswith("_hostname"):
+        return None if url is None else urlsplit(url).hostname or None
+    return url
+
+
+# A few names of PostHog's channel definitions (posthog/models/channel_type): the sources and
+# mediums the strategies generate; any other name is taken to have no type.
+ATTRIBUTION_SOURCE_KINDS = {"google": "Search", "google.com": "Search", "facebook": "Social", "facebook.com": "Social"}
+ATTRIBUTION_KIND_TYPES = {"Search": ("Paid Search", "Organic Search"), "Social": ("Paid Social", "Organic Social")}
+ATTRIBUTION_MEDIUM_TYPES = {"email": (None, "Email"), "social": ("Paid Social", "Organic Social"), "referral": (None, "Referral"),
+                "push": (None, "Push"), "cpm": ("Display", "Display")}
+SHOPPING = re.compile(r"^(.*(([^a-df-z]|^)shop|shopping).*)$")
+
+
+def attribution_source_type(name: str | None, paid: bool) -> str | None:
+    """hogql_lookup{Paid,Organic}SourceType: the name, else its domain's last two labels
+    (``www.google.com`` → ``google.com``; enough for the generated names)."""
+    if name is None:
+        return None
+    host = name.split("//")[-1].split("/")[0]
+    kind = ATTRIBUTION_SOURCE_KINDS.get(name) or ATTRIBUTION_SOURCE_KINDS.get(".".join(host.split(".")[-2:]))
+    return None if kind is None else ATTRIBUTION_KIND_TYPES[kind][0 if paid else 1]
+
+
+def medium_type(medium: str | None, paid: bool) -> str | None:
+    return ATTRIBUTION_MEDIUM_TYPES.get(medium or "", (None, None))[0 if paid else 1]
+
+
+def entry_channel_type(props: dict[str, Any]) -> str:
+    """filters.md §9 ``$channel_type``: PostHog's default channel rules (channel_type.py) over the
+    session's entry event: utm campaign/medium/source (NULL when '' or 'null', lower-cased),
+    referring domain, gclid/fbclid presence, gad_source."""
+    source, medium, campaign = (None if url_text(props.get(k)) is None else url_text(props.get(k)).lower()
+                                for k in ("utm_source", "utm_medium", "utm_campaign"))
+    referrer = url_text(props.get("$referring_domain"))
+    has_gclid, has_fbclid = url_text(props.get("gclid")) is not None, url_text(props.get("fbclid")) is not None
+    gad_source = url_text(props.get("gad_source"))
+    campaign_text = campaign or ""
+    if "cross-network" in campaign_text:
+        return "Cross Network"
+    if (medium in ("cpc", "cpm", "cpv", "cpa", "ppc", "retargeting") or (medium or "").startswith("paid") or has_gclid
+            or gad_source is not None):
+        return (attribution_source_type(source, True) or ("Paid Shopping" if SHOPPING.match(campaign_text) else None)
+                or medium_type(medium, True) or attribution_source_type(referrer, True)
+                or ("Paid Search" if gad_source == "1" else None)
+                or ("Paid Video" if "video" in campaign_text else None) or ("Paid Social" if has_fbclid else "Paid Unknown"))
+    if referrer == "$direct" and medium is None and source in (None, "(direct)", "direct", "$direct") and not has_fbclid:
+        return "Direct"
+    found = (attribution_source_type(source, False) or ("Organic Shopping" if SHOPPING.match(campaign_text) else None)
+             or medium_type(medium, False) or attribution_source_type(referrer, False))
+    if found:
+        return found
+    if "video" in campaign_text:
+        return "Organic Video"
+    if (medium or "").endswith("push"):
+        return "Push"
+    if has_fbclid:
+        return "Organic Social"
+    if referrer == "$direct":
+        return "Direct"
+    return "Referral" if referrer is not None else "Unknown"
+
+
+# --- §6.7, filters.md §6: cohorts ----------------------------------------------------------------
+
+
+def split_per_cohort(filt: TrendsFilter) -> bool:
+    """§6.7: one cohort, or a list with "all", runs one query per cohort × series."""
+    b = filt.breakdown
+    return b is not None and b.items[0].type == "cohort" and (len(b.items[0].property) == 1 or "all" in b.items[0].property)
+
+
+def query_cohorts(filt: TrendsFilter, q: Query) -> list[Any]:
+    """The cohort ids a query reads (not "all")."""
+    if q.cohort is not None:
+        return [] if q.cohort == "all" else [q.cohort]
+    b = filt.breakdown
+    return list(b.items[0].property) if b is not None and b.items[0].type == "cohort" else []
+
+
+def in_query_cohort(world: World, project: Project, cohort: Any, event: dict[str, Any]) -> bool:
+    """A query per cohort keeps the events of its members ("all": every event)."""
+    return cohort is None or cohort == "all" or event["person"] in cohort_members(world, project, cohort)
+
+
+def cohort_grouped(world: World, project: Project, cohorts: tuple[Any, ...],
+                   pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> tuple[dict[Any, list[dict[str, Any]]], dict[Any, Any]]:
+    """Several cohorts in one query: an event counts in every cohort its person is in."""
+    rows: dict[Any, list[dict[str, Any]]] = {}
+    for row, source in pairs:
+        for c in cohorts:
+            if source["person"] in cohort_members(world, project, c):
+                rows.setdefault(c, []).append(row)
+    return rows, {c: c for c in rows}
+
+
+def cohort_label(project: Project, cohort: Any) -> str:
+    """"all users", or the cohort's name (its id without one)."""
+    if cohort == "all":
+        return "all users"
+    name = find_cohort(project, cohort).get("name")
+    return name if isinstance(name, str) else str(cohort)
 
 
 # --- §4: maths ---------------------------------------------------------------------------------
@@ -1669,7 +1872,32 @@ def session_key(event: dict[str, Any]) -> str:
     return "" if v is None else render_text(v)
 
 
-def cell_value(math_name: str, filt: TrendsFilter, series: Series, project: Project,
+def session_durations(world: World, rows: list[dict[str, Any]]) -> list[float]:
+    """§4.2 ``$session_duration``: one value per distinct ``$session_id`` text of the cell (the
+    events query groups by it), the duration of that session — 0 for the session-less ``''``
+    and for ids that are no UUIDv7 (the sessions join's default)."""
+    first: dict[str, dict[str, Any]] = {}
+    for e in rows:
+        first.setdefault(session_key(e), e)
+    return [float(session_value(world, "$session_duration", e)) for e in first.values()]
+
+
+def unix_seconds(v: Any) -> float | None:
+    """§4.2 ``$time``: toUnixTimestamp — whole seconds (truncated) of a number, a numeric string,
+    or an ISO-8601 datetime string (naive = UTC); anything else, and non-finite numbers, NULL."""
+    if isinstance(v, bool) or v is None:
+        return None
+    if isinstance(v, str):
+        try:
+            return float(math.trunc(to_utc(v).timestamp())) if not NUMBER.match(v.strip()) else unix_seconds(float(v))
+        except (ValueError, OverflowError):
+            return None
+    if isinstance(v, (int, float)) and math.isfinite(v):
+        return float(math.trunc(v))
+    return None
+
+
+def cell_value(world: World, math_name: str, filt: TrendsFilter, series: Series, project: Project,
                rows: list[dict[str, Any]]) -> float:
     """§4.2: the math over the rows of one (breakdown value, bucket) cell."""
     if math_name in ("total", *FIRST_TIME_MATHS):
@@ -1679,9 +1907,12 @@ def cell_value(math_name: str, filt: TrendsFilter, series: Series, project: Proj
     if math_name == "unique_session":
         return len({session_key(e) for e in rows})
     if math_name in PROPERTY_MATHS:
-        if series.math_property in ("$session_duration", "$time"):
-            raise ReferenceUnsupported(f"math_property {series.math_property!r}")
-        values = [to_float(e["properties"].get(series.math_property)) for e in rows]
+        if series.math_property == "$session_duration":
+            return reduce_values(math_name, session_durations(world, rows))
+        if series.math_property == "$time":
+            values = [unix_seconds(e["properties"].get("$time")) for e in rows]
+        else:
+            values = [to_float(e["properties"].get(series.math_property)) for e in rows]
         return reduce_values(math_name, [v for v in values if v is not None])
     if math_name in PER_ACTOR_MATHS:
         counts: dict[Any, int] = {}
@@ -1785,6 +2016,7 @@ class Query:
     period: str | None = None
     label_range: DateRange | None = None  # week labels clamp to the current range, even for "previous"
     max_buckets: int = DEFAULT_LIMITS.max_buckets  # also caps the days a total-value WAU/MAU spans
+    cohort: Any = None  # §6.7: the cohort (id or "all") of a query per cohort
 
 
 def current_range(world: World, filt: TrendsFilter, project: Project, now: dt.datetime) -> DateRange:
@@ -1801,12 +2033,12 @@ def current_range(world: World, filt: TrendsFilter, project: Project, now: dt.da
 
 
 def series_rows(world: World, filt: TrendsFilter, project: Project, series: Series, lo: dt.datetime,
-                hi: dt.datetime) -> list[dict[str, Any]]:
-    """The series' events with lo <= ts <= hi that pass every filter (§4.1)."""
+                hi: dt.datetime, cohort: Any = None) -> list[dict[str, Any]]:
+    """The series' events with lo <= ts <= hi that pass every filter (§4.1), and the query's cohort."""
     return [
         e for e in world.events
         if series_matches(world, series, project, e) and lo <= e["ts"] <= hi and sampled(e, filt.sampling_factor)
-        and row_filters_pass(world, filt, series, project, e)
+        and row_filters_pass(world, filt, series, project, e) and in_query_cohort(world, project, cohort, e)
     ]
 
 
@@ -1823,7 +2055,8 @@ def first_time_rows(world: World, filt: TrendsFilter, project: Project, series: 
             by_person.setdefault(e["person"], []).append(e)
     out = []
     for events in by_person.values():
-        passing = [e for e in events if row_filters_pass(world, filt, series, project, e)]
+        passing = [e for e in events if row_filters_pass(world, filt, series, project, e)
+                   and in_query_cohort(world, project, q.cohort, e)]
         basis = passing[0] if matching and passing else (None if matching else events[0])
         in_range = [e for e in passing if e["ts"] >= lo]
         if basis is not None and in_range and in_range[0]["ts"] == basis["ts"]:
@@ -1832,23 +2065,35 @@ def first_time_rows(world: World, filt: TrendsFilter, project: Project, series: 
 
 
 def grouped(world: World, filt: TrendsFilter, project: Project,
-            pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[Any, list[dict[str, Any]]]:
-    """Rows by breakdown value (read from each pair's second event); one group without a breakdown."""
-    out: dict[Any, list[dict[str, Any]]] = {}
+            pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> tuple[dict[Any, list[dict[str, Any]]], dict[Any, Any]]:
+    """(rows by fine value, the breakdown value of each fine value), the value read from each
+    pair's second event; one group (None) without a breakdown."""
     if filt.breakdown is None:
-        out[None] = []
+        return {None: [row for row, _ in pairs]}, {None: None}
+    if filt.breakdown.items[0].type == "cohort":
+        return cohort_grouped(world, project, filt.breakdown.items[0].property, pairs)
     bins = {}
-    for i, item in enumerate(filt.breakdown.items if filt.breakdown is not None else ()):
+    for i, item in enumerate(filt.breakdown.items):
         if item.histogram_bin_count is not None:  # bins span the values of this query's rows
             values = [to_float(raw_breakdown_value(world, item, source)) for _, source in pairs]
             bins[i] = histogram_bins([v for v in values if v is not None and v == v], item.histogram_bin_count)
+    rows: dict[Any, list[dict[str, Any]]] = {}
     for row, source in pairs:
-        key = None if filt.breakdown is None else breakdown_value(world, filt.breakdown, project, source, bins)
-        out.setdefault(key, []).append(row)
+        rows.setdefault(fine_value(world, filt.breakdown, project, source), []).append(row)
+    return rows, {fine: final_value(filt.breakdown, fine, bins) for fine in rows}
+
+
+def fold_fine(values: dict[Any, list[float]], final_of: dict[Any, Any]) -> dict[Any, list[float]]:
+    """Per breakdown value, the bucket-wise sum of its fine values' numbers (§6.4: a person
+    with two values in one bin counts twice for dau)."""
+    out: dict[Any, list[float]] = {}
+    for fine, vals in values.items():
+        key = final_of[fine]
+        out[key] = [a + b for a, b in zip(out[key], vals)] if key in out else list(vals)
     return out
 
 
-def bucketed_values(math_name: str, filt: TrendsFilter, series: Series, project: Project, q: Query,
+def bucketed_values(world: World, math_name: str, filt: TrendsFilter, series: Series, project: Project, q: Query,
                     rows: list[dict[str, Any]], total_value: bool) -> list[float]:
     """The math per bucket (one bucket for total-value displays); cumulative dau and
     unique_group count each actor once, in the bucket of its first event (§5.2)."""
@@ -1866,7 +2111,7 @@ def bucketed_values(math_name: str, filt: TrendsFilter, series: Series, project:
             seen |= actors
             values.append(float(len(actors)))
         return values
-    return [float(cell_value(math_name, filt, series, project, c)) for c in cells]
+    return [float(cell_value(world, math_name, filt, series, project, c)) for c in cells]
 
 
 def query_values(world: World, filt: TrendsFilter, project: Project, q: Query) -> dict[Any, list[float]]:
@@ -1884,17 +2129,21 @@ def query_values(world: World, filt: TrendsFilter, project: Project, q: Query) -
             lo = whole_second(shift_days(anchor, -7 if math_name == "weekly_active" else -30))
         elif math_name in PER_ACTOR_MATHS:
             lo = max(lo, whole_second(q.range.date_from))  # §4.2: per-actor maths start at the raw date_from
-        pairs = [(e, e) for e in series_rows(world, filt, project, series, lo, hi)]
+        pairs = [(e, e) for e in series_rows(world, filt, project, series, lo, hi, q.cohort)]
     if math_name in ("weekly_active", "monthly_active") and total_value:
         bucket_starts(q.range, project.week_start_day, q.max_buckets)  # the days it spans are capped, rows or not
+    if q.cohort is not None:  # a query per cohort: its rows are the cohort's
+        rows_by_fine, final_of = ({q.cohort: [row for row, _ in pairs]}, {q.cohort: q.cohort}) if pairs else ({}, {})
+    else:
+        rows_by_fine, final_of = grouped(world, filt, project, pairs)
     out = {}
-    for key, rows in grouped(world, filt, project, pairs).items():
+    for fine, rows in rows_by_fine.items():
         if math_name in ("weekly_active", "monthly_active"):
             days = 7 if math_name == "weekly_active" else 30
-            out[key] = active_values(filt, series, project, q, rows, days, total_value)
+            out[fine] = active_values(filt, series, project, q, rows, days, total_value)
         else:
-            out[key] = bucketed_values(math_name, filt, series, project, q, rows, total_value)
-    return out
+            out[fine] = bucketed_values(world, math_name, filt, series, project, q, rows, total_value)
+    return fold_fine(out, final_of)
 
 
 def series_dict(filt: TrendsFilter, project: Project, q: Query, values: list[float], *, label_text: str,
@@ -1948,19 +2197,30 @@ def run_query(world: World, filt: TrendsFilter, project: Project, q: Query, n_qu
         return []  # §11: a missing action's series is dropped
     for group in query_filter_groups(filt, project, q.series):
         check_group(world, project, group)
+    for cohort_id in query_cohorts(filt, q):
+        cohort_members(world, project, cohort_id)  # an unknown or invalid cohort fails the query
     values = query_values(world, filt, project, q)
     if filt.breakdown is None:
         return [series_dict(filt, project, q, values[None], label_text=q.series.label, forward_fill=True)]
+    if q.cohort is not None:  # §6.7: one value, whatever the limit; no rows, no result
+        if not values:
+            return []
+        text = cohort_label(project, q.cohort)
+        return [series_dict(filt, project, q, values[q.cohort], breakdown=q.cohort, has_breakdown=True,
+                            label_text=f"{q.series.label} - {text}" if n_queries > 1 else text, forward_fill=False)]
     limit = FIXED_BREAKDOWN_LIMIT.get(filt.display) or filt.breakdown.limit
     totals = {v: sum(vals) for v, vals in values.items()}
     kept, folded = rank(totals, limit, total_value=filt.display in TOTAL_VALUE_DISPLAYS)
+    if folded and filt.breakdown.items[0].type == "cohort":
+        raise ValidationError(("breakdown_limit",), "more cohorts than breakdown_limit: upstream fails reading "
+                                                    "the Other row as a cohort id")
     out = []
     for v in kept + ([other_value(filt.breakdown)] if folded else []):
         if v in values:
             vals = values[v]
         else:  # §6.3 Other: per-bucket sums of the folded values, whatever the math
             vals = [sum(values[f][i] for f in folded) for i in range(len(values[folded[0]]))]
-        text = breakdown_label(v)
+        text = cohort_label(project, v) if filt.breakdown.items[0].type == "cohort" else breakdown_label(v)
         label_text = f"{q.series.label} - {text}" if n_queries > 1 else text
         out.append(series_dict(filt, project, q, vals, label_text=label_text, breakdown=v, has_breakdown=True,
                                forward_fill=False))
@@ -1980,12 +2240,8 @@ def check_supported(filt: TrendsFilter) -> None:
     for s in filt.series:
         if s.math not in MATHS:
             raise ReferenceUnsupported(f"math {s.math!r}")
-        if s.math_property in ("$session_duration", "$time"):
-            raise ReferenceUnsupported(f"math_property {s.math_property!r}")
     if filt.display not in DISPLAYS:
         raise ReferenceUnsupported(f"display {filt.display!r}")
-    if filt.formulas and (filt.breakdown is not None or filt.compare):
-        raise ReferenceUnsupported("formulas with a breakdown or compare")
 
 
 
@@ -2074,28 +2330,104 @@ def formula_gives_ints(expr: Any, inputs: list[dict[str, Any]]) -> bool:
     return all(isinstance(x, int) for i in used for x in inputs[i]["data"])
 
 
-def apply_formula(filt: TrendsFilter, index: int, formula: Any, results: list[list[dict[str, Any]]]) -> dict[str, Any]:
-    """§7.3 without breakdown or compare: each query's first row, letters in query order; the
-    result is series A's dict with the formula's values (§3.3)."""
+def apply_formulas(filt: TrendsFilter, results: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """§7.3/§8.5: each formula in turn over the current half of the query results, then over the
+    previous half (compare); within a half, over each cohort's block of queries when a cohort
+    breakdown contains "all". Every result of formula i gets ``order`` i."""
+    halves = [results[: len(results) // 2], results[len(results) // 2:]] if filt.compare else [results]
+    out = []
+    for index, formula in enumerate(filt.formulas):
+        for half in halves:
+            for block in cohort_blocks(filt, half):
+                out += [{**d, "order": index} for d in formula_results(filt, formula, block)]
+    return out
+
+
+def cohort_blocks(filt: TrendsFilter, results: list[list[dict[str, Any]]]) -> list[list[list[dict[str, Any]]]]:
+    """A cohort breakdown with "all" runs cohort-major queries: one block of series per cohort."""
+    b = filt.breakdown
+    if b is None or b.items[0].type != "cohort" or "all" not in b.items[0].property:
+        return [results]
+    size = len(results) // len(b.items[0].property)
+    return [results[k * size:(k + 1) * size] for k in range(len(b.items[0].property))]
+
+
+def formula_results(filt: TrendsFilter, formula: Any, results: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """§7.3: letters are the queries in order. Without breakdown or compare, each query's first
+    row; else rows are matched by breakdown value (compare: by compare label), a query without
+    the value gives a zero filler, and the results are sorted (§7.4; compare: count desc)."""
     from ..formula.ast import SeriesRef
 
+    if not results:
+        return []
     refs = [n.index for n in formula_nodes(formula.expr) if isinstance(n, SeriesRef)]
     if any(i >= len(results) for i in refs):
         raise ValidationError(("formula",), "the formula names a series that does not exist")
-    if any(not rows for rows in results):
-        raise ValidationError(("formula",), "a series has no result (its action does not exist)")
-    inputs = [rows[0] for rows in results]
-    out = dict(inputs[0], label=formula.custom_name or f"Formula ({formula.text})", order=index)
+    if filt.breakdown is None and not filt.compare:
+        if any(not rows for rows in results):
+            raise ValidationError(("formula",), "a series has no result (its action does not exist)")
+        return [formula_row(filt, formula, [dict(rows[0]) for rows in results])]
+
+    def key(d: dict[str, Any]) -> Any:
+        v = d.get("breakdown_value") if filt.breakdown is not None else d.get("compare_label")
+        return tuple(v) if isinstance(v, list) else v
+
+    computed = []
+    for value in sorted({key(d) for rows in results for d in rows}, key=lambda v: (natural_key(v), repr(v))):
+        matches = [next((d for d in rows if key(d) == value), None) for rows in results]
+        present = next(d for d in matches if d is not None)
+        # upstream sizes the filler by A's first row (failing when A has none); then by the row found
+        length = len((results[0][0]["data"] if results[0] else None) or present["data"] or [])
+        group = [dict(d) if d is not None else filler(present, length) for d in matches]
+        computed.append(formula_row(filt, formula, group))
+    if filt.compare:
+        return sorted(computed, key=lambda d: -d["count"])
+    return sorted(computed, key=formula_sort_key, reverse=True)
+
+
+def filler(present: dict[str, Any], length: int) -> dict[str, Any]:
+    """The zero row standing in for a query that lacks a breakdown value: no ``compare`` key,
+    always ``breakdown_value``, ``compare_label``, ``labels`` and ``aggregated_value`` 0."""
+    return {"data": [0] * length, "count": 0, "aggregated_value": 0, "breakdown_value": present.get("breakdown_value"),
+            "compare_label": present.get("compare_label"), "days": present.get("days"), "labels": present.get("labels")}
+
+
+def formula_row(filt: TrendsFilter, formula: Any, group: list[dict[str, Any]]) -> dict[str, Any]:
+    """§3.3: the group's first row (A's, or a filler) with the formula's values and label."""
+    out = dict(group[0], label=formula.custom_name or f"Formula ({formula.text})")
     if filt.display in TOTAL_VALUE_DISPLAYS:
-        out.update(aggregated_value=float(formula_value(formula.expr, [float(r["aggregated_value"]) for r in inputs])),
+        out.update(aggregated_value=float(formula_value(formula.expr, [float(r["aggregated_value"]) for r in group])),
                    data=None, count=0)
         return out
-    n = min(len(r["data"]) for r in inputs)
-    values = [formula_value(formula.expr, [float(r["data"][i]) for r in inputs]) for i in range(n)]
+    n = min(len(r["data"]) for r in group)
+    values = [formula_value(formula.expr, [float(r["data"][i]) for r in group]) for i in range(n)]
     integral = all(math.isfinite(v) and v == int(v) for v in values)
-    out["data"] = [int(v) for v in values] if integral and formula_gives_ints(formula.expr, inputs) else values
+    out["data"] = [int(v) for v in values] if integral and formula_gives_ints(formula.expr, group) else values
     out["count"] = float(sum(values))
     return out
+
+
+def formula_sort_key(d: dict[str, Any]) -> tuple:
+    """§7.4 (sorted descending): class (normal, null, Other — a list value is always normal),
+    aggregated_value (a filler's 0) else sum(data), count, data, repr(value)."""
+    v = d.get("breakdown_value")
+    cls = -1 if v == NULL else -2 if v == OTHER else 0
+    return cls, d.get("aggregated_value", sum(d.get("data") or [])), d["count"], d["data"], repr(v)
+
+
+def natural_key(v: Any) -> tuple:
+    """natsort with IGNORECASE: NFD, case-folded, digit runs compared as numbers (a leading number
+    sorts before text); tuples element-wise. Values natsort ties are taken by repr (upstream:
+    set order)."""
+    import unicodedata
+
+    if isinstance(v, tuple):
+        return tuple(natural_key(x) for x in v)
+    if isinstance(v, int):
+        return ("", v)
+    text = unicodedata.normalize("NFD", str(v)).casefold()
+    parts: list[Any] = [int(p) if p.isdecimal() else p for p in re.split(r"(\d+)", text) if p]
+    return tuple(([""] if parts and isinstance(parts[0], int) else []) + parts)
 
 
 # --- §8: compare -----------------------------------------------------------------------------------
@@ -2195,17 +2527,18 @@ def reference_trends(
     r = current_range(world, filt, project, resolve_now(now))
     total_value = filt.display in TOTAL_VALUE_DISPLAYS
     starts = [] if total_value else bucket_starts(r, project.week_start_day, limits.max_buckets)
-    queries = [Query(s, r, starts, "current" if filt.compare else None, max_buckets=limits.max_buckets)
-               for s in filt.series]
+    cohorts = filt.breakdown.items[0].property if split_per_cohort(filt) else (None,)
+    queries = [Query(s, r, starts, "current" if filt.compare else None, max_buckets=limits.max_buckets, cohort=c)
+               for c in cohorts for s in filt.series]  # cohort-major (§6.7)
     if filt.compare:
         prev = previous_range(world, filt, project, resolve_now(now))
         prev_starts = [] if total_value else bucket_starts(prev, project.week_start_day, limits.max_buckets)
-        queries += [Query(s, prev, prev_starts, "previous", label_range=r, max_buckets=limits.max_buckets)
-                    for s in filt.series]
+        queries += [Query(q.series, prev, prev_starts, "previous", label_range=r, max_buckets=limits.max_buckets,
+                          cohort=q.cohort) for q in list(queries)]
     n_real = (len(queries) + 1) // 2 if filt.compare else len(queries)
     per_query = [run_query(world, filt, project, q, n_real) for q in queries]
     if filt.formulas:
-        out = [apply_formula(filt, i, f, per_query) for i, f in enumerate(filt.formulas)]
+        out = apply_formulas(filt, per_query)
     else:
         out = [d for rows in per_query for d in rows]
     if filt.breakdown is not None and filt.breakdown.hide_other:

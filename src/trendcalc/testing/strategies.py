@@ -59,8 +59,26 @@ RELATIVE_DATES = (
     "7d", "+7d", "-7D", "x-3d", "-1y",
 )  # fmt: skip
 FORMULAS = ("A", "A+B", "A-B", "A*2", "A/B", "B/A", "(A+B)/2", "A**2", "-A+3", "A*1.5", "a+b", "A+C", "B%A", "A/0")
-COMPARE_TO = ("-1w", "-2d", "-1m", "-1y", "-3d", "-24h")
+COMPARE_TO = ("-1w", "-2d", "-1m", "-1y", "-3d", "-24h", "-2m", "-2y", "-2w", "-1q", "-6h", "-1mStart", "2024-01-01")
 RELATIVE_DATES_TO = ("-1d", "-1dEnd", "dStart", "-1mEnd", "-1h", "-2d", "-1w", "-3h")
+
+# UUIDv7 session ids (sessions; the upper-case one is the first session again) and a UUIDv4 (none).
+SESSION_IDS = ("0190a0b4-5e2c-7c3d-8a1b-1234567890ab", "0190a0b4-5e2c-7c3d-8a1b-000000000002",
+               "0190A0B4-5E2C-7C3D-8A1B-1234567890AB", "0190a0b4-5e2c-4c3d-8a1b-1234567890ab")
+# Gaps between a session's events, in seconds: the bounce threshold (10 s), whole-second
+# boundaries, an hour, a day.
+FOLLOW_UP_GAPS = (0, 0.4, 1, 9, 9.6, 10, 59, 600, 3600, 86_400)
+
+# Attribution of a session's entry event, for $channel_type and the $entry_* session fields.
+ATTRIBUTION_VALUES: dict[str, tuple[Any, ...]] = {
+    "utm_source": ("google", "Google", "facebook", "newsletter", "", "direct"),
+    "utm_medium": ("cpc", "email", "social", "paid_social", "web-push", "referral", "cpm", ""),
+    "utm_campaign": ("cross-network-spring", "shopping_week", "video_ads", "spring", "null"),
+    "$referring_domain": ("$direct", "www.google.com", "facebook.com", "example.org", ""),
+    "gclid": ("abc", ""),
+    "fbclid": ("xyz",),
+    "gad_source": ("1", "2"),
+}
 
 # Values that stress rendering: JSON spellings of numbers, booleans, empty strings, URLs, nesting.
 PROPERTY_VALUES: dict[str, tuple[Any, ...]] = {
@@ -69,10 +87,14 @@ PROPERTY_VALUES: dict[str, tuple[Any, ...]] = {
     "flag": (True, False, "true", "false", "1", 0, 1, "yes"),
     "$current_url": ("https://x.io", "https://x.io/", "https://x.io/?", "https://x.io/a/#", "/", "?", ""),
     "tags": (["a", "b"], {"k": 1}, [], "[]"),
-    "$session_id": ("s1", "s2", "", "1", 1),
+    "$session_id": ("s1", "s2", "", "1", 1) + SESSION_IDS,
+    "$time": (1710000000, 1710000000.9, -1.5, "1710000000", "2024-03-10T10:00:00Z", "2024-03-10T10:00:00+02:00",
+              "2024-03-10 10:00:00", "abc", True, "1e400"),
 }
-MATH_PROPERTIES = ("plan", "flag", "$browser", "missing")
-HISTOGRAM_PROPERTIES = ("plan", "size", "$session_id")
+URL_PROPERTIES = ("$current_url", "$entry_current_url", "$end_current_url", "$exit_current_url")
+MATH_PROPERTIES = ("plan", "flag", "$browser", "missing", "$session_duration", "$time")
+HISTOGRAM_PROPERTIES = ("plan", "size", "$session_id", "distinct_id", "$session_duration", "$pageview_count",
+                        "$num_uniq_urls")
 PERSON_VALUES: dict[str, tuple[Any, ...]] = {
     "email": ("a@x.io", "b@x.io", "", "c@y.org"),
     "plan": (10, "10", 20.5, "pro", False),
@@ -162,6 +184,7 @@ __all__ = [
     "World",
     "breakdown_filters",
     "cohort_leaves",
+    "cohorts",
     "cohorts_of",
     "date_strings",
     "date_values",
@@ -355,6 +378,8 @@ def events(draw: st.DrawFn, *, names: Sequence[str] = EVENT_NAMES, distinct_ids:
     props = draw(_event_properties(group_keys))
     if draw(st.integers(0, 2)) == 0:
         props["signup_at"] = draw(date_values(ts - dt.timedelta(days=draw(st.integers(-3, 30))), timezone=timezone))
+    if draw(st.integers(0, 3)) == 2:  # a quarter of the events carry attribution
+        props.update(draw(_properties(ATTRIBUTION_VALUES)))
     form = draw(st.sampled_from(("iso", "iso", "datetime", "epoch", "offset")))
     stamp: Any = ts.isoformat().replace("+00:00", "Z")
     if form == "datetime":
@@ -452,18 +477,72 @@ def groups(draw: st.DrawFn, *, group_keys: Sequence[str] = GROUP_KEYS) -> list[d
     return out
 
 
+COHORT_IDS = (1, 2, 3, 10, 11)  # 10 and 11 sort before 2 as text
+COHORT_LEAF_VALUES = ("a@x.io", "10", "pro", "x.io", "^[ab]", "true", "false")
+
+
+def _cohort_leaf() -> st.SearchStrategy[dict[str, Any]]:
+    """A person-property leaf of a cohort definition (untyped values, so no mistyped constants)."""
+    return st.fixed_dictionaries({
+        "key": st.sampled_from(sorted(PERSON_VALUES)),
+        "operator": st.sampled_from(("exact", "is_not", "icontains", "regex", "is_set", "is_not_set")),
+        "value": st.sampled_from(COHORT_LEAF_VALUES),
+    })  # fmt: skip
+
+
+@st.composite
+def cohorts(draw: st.DrawFn, *, distinct_ids: Sequence[str] = DISTINCT_IDS, min_cohorts: int = 0,
+            max_cohorts: int = 3) -> list[dict[str, Any]]:
+    """Project cohorts (at most five): static (listed distinct_ids, some unknown), dynamic with a
+    nested ``filters.properties`` group of person leaves and leaves on earlier cohorts, or the
+    legacy ``groups`` form; now and then without a name, or deleted."""
+    distinct_ids = _check_names("distinct_ids", distinct_ids)
+    _check_bounds("min_cohorts", min_cohorts, "max_cohorts", max_cohorts)
+    if min_cohorts > len(COHORT_IDS):
+        raise InvalidArgument(f"min_cohorts={min_cohorts!r} must be at most {len(COHORT_IDS)}")
+    ids = draw(st.lists(st.sampled_from(COHORT_IDS), unique=True, min_size=min_cohorts,
+                        max_size=min(max_cohorts, len(COHORT_IDS))))
+    out = []
+    for i, cid in enumerate(ids):
+        c: dict[str, Any] = {"id": cid}
+        if draw(st.integers(0, 4)):
+            c["name"] = f"cohort {cid}"
+        kind = draw(st.sampled_from(("static", "filters", "filters", "groups")))
+        if kind == "static":
+            c.update(is_static=True, distinct_ids=draw(st.lists(st.sampled_from(tuple(distinct_ids) + ("ghost",)),
+                                                                unique=True, max_size=4)))
+        elif kind == "groups":
+            typed = st.tuples(_cohort_leaf(), st.sampled_from(({}, {"type": "person"}, {"type": "event"})))
+            groups = draw(st.lists(st.lists(typed.map(lambda t: {**t[0], **t[1]}), max_size=2), min_size=1, max_size=2))
+            c["groups"] = [{"properties": g} for g in groups]
+        else:
+            earlier = ids[:i]
+            leaf = _cohort_leaf().map(lambda d: {**d, "type": "person"})
+            if earlier:
+                leaf = st.one_of(leaf, st.sampled_from(earlier).flatmap(lambda e: st.sampled_from((
+                    {"key": "id", "value": e, "type": "cohort"}, {"key": "id", "value": e, "type": "cohort", "negation": True},
+                    {"key": "id", "value": e, "type": "cohort", "operator": "not_in"}))))
+            inner = st.fixed_dictionaries({"type": st.sampled_from(("AND", "OR")), "values": st.lists(leaf, max_size=2)})
+            c["filters"] = {"properties": {"type": draw(st.sampled_from(("AND", "OR"))),
+                                           "values": draw(st.lists(inner, max_size=2))}}
+        if draw(st.integers(0, 39)) == 17:  # not 0: hypothesis favours the smallest value
+            c["deleted"] = True
+        out.append(c)
+    return out
+
+
 @st.composite
 def projects(draw: st.DrawFn, *, timezone: str | None = None, event_names: Sequence[str] = EVENT_NAMES,
              max_actions: int = 2, max_cohorts: int = 3) -> Project:
-    """Project settings: timezone, week start, distinct_id aggregation, property types, path
-    cleaning rules, cohorts, actions (event, url, element and property conditions) and
-    test-account filters."""
+    """Project settings: timezone, week start, distinct_id aggregation, human-friendly comparison
+    periods, property types, path cleaning rules, cohorts, actions (event, url, element and
+    property conditions) and test-account filters."""
     _check_int("max_actions", max_actions)
     _check_int("max_cohorts", max_cohorts)
     event_names = _check_names("event_names", event_names)
     tz = timezone or draw(timezones())
-    cohorts = [draw(cohorts_of(i + 1)) for i in range(draw(st.integers(0, max_cohorts)))]
-    cohort_ids = [c["id"] for c in cohorts]
+    cohort_list = [draw(cohorts_of(i + 1)) for i in range(draw(st.integers(0, max_cohorts)))]
+    cohort_ids = [c["id"] for c in cohort_list]
     actions = []
     for i in range(draw(st.integers(0, max_actions))):
         steps = []
@@ -478,9 +557,10 @@ def projects(draw: st.DrawFn, *, timezone: str | None = None, event_names: Seque
         timezone=tz,
         week_start_day=draw(st.sampled_from((0, 1))),
         aggregate_users_by_distinct_id=draw(st.booleans()),
+        human_friendly_comparison_periods=draw(st.booleans()),
         property_definitions=draw(st.lists(st.sampled_from(PROPERTY_DEFINITIONS), unique_by=lambda d: (d["name"], d["kind"]))),
         actions=actions,
-        cohorts=cohorts,
+        cohorts=cohort_list,
         path_cleaning_filters=draw(st.lists(st.sampled_from(PATH_CLEANING_RULES), unique_by=lambda r: r["regex"], max_size=3)),
         test_account_filters=draw(st.lists(property_leaves(cohort_ids=cohort_ids), max_size=2)),
     )
@@ -583,6 +663,10 @@ def worlds(draw: st.DrawFn, *, min_events: int = 0, max_events: int = 30, timezo
     n = draw(st.integers(min_events, max_events))
     evs = draw(st.lists(events(names=event_names, timezone=project.timezone, near=now, min_days=min_days,
                                max_days=max_days), min_size=n, max_size=n))
+    for i in range(1, n):  # a fifth of the events continue an earlier event's session
+        if draw(st.integers(0, 4)) == 3:
+            j = draw(st.integers(0, i - 1))
+            evs[j], evs[i] = _follow_up(draw, evs[j], evs[i])
     evs += draw(session_bursts(evs, max_events=max_events - n))
     return World(evs, draw(persons(near=now, timezone=project.timezone)), draw(groups()), project, now)
 
@@ -613,6 +697,19 @@ def tc_timestamp(stamp: Any) -> dt.datetime:
     return reference.to_utc(stamp)
 
 
+def _follow_up(draw: st.DrawFn, first: dict[str, Any], other: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``other`` moved into ``first``'s session (given one if it has none): same distinct_id and
+    ``$session_id``, a little later, so sessions have durations, entry and exit URLs."""
+    sid = (first.get("properties") or {}).get("$session_id")
+    if sid not in SESSION_IDS or draw(st.integers(0, 4)) == 2:
+        sid = draw(st.sampled_from(SESSION_IDS))
+    first = {**first, "properties": {**(first.get("properties") or {}), "$session_id": sid}}
+    ts = reference.to_utc(first["timestamp"]) + dt.timedelta(seconds=draw(st.sampled_from(FOLLOW_UP_GAPS)))
+    later = {**other, "distinct_id": first["distinct_id"], "timestamp": ts.isoformat().replace("+00:00", "Z"),
+             "properties": {**(other.get("properties") or {}), "$session_id": sid}}
+    return first, later
+
+
 def stores(**kwargs: Any) -> st.SearchStrategy[Any]:
     """EventStores built from ``worlds(**kwargs)``."""
     return worlds(**kwargs).map(lambda w: w.store())
@@ -621,6 +718,16 @@ def stores(**kwargs: Any) -> st.SearchStrategy[Any]:
 # --- queries ---------------------------------------------------------------------------------------
 
 
+BREAKDOWN_PROPERTIES: dict[str, tuple[str, ...]] = {
+    "event": tuple(sorted(PROPERTY_VALUES)) + ("$group_0", "missing"),
+    "person": tuple(sorted(PERSON_VALUES)),
+    "group": tuple(sorted(GROUP_VALUES)),
+    "event_metadata": ("distinct_id", "event", "$group_0", "$group_1", "$session_id"),
+    "session": ("$session_duration", "$entry_current_url", "$end_current_url", "$entry_pathname", "$entry_hostname",
+                "$pageview_count", "$is_bounce", "duration", "$exit_current_url", "$channel_type",
+                "$entry_utm_source", "$entry_referring_domain", "$end_pathname", "$exit_hostname",
+                "$num_uniq_urls"),
+}
 OPERATOR_VALUES: dict[str, tuple[Any, ...]] = {
     "exact": ("Chrome", "chrome", "10", "true", True, "", "https://x.io", 10, ("Chrome", "Safari"), ("10", "abc"), ()),
     "is_not": ("Chrome", "10", "false", False, "", ("Chrome", "Firefox"), ()),
@@ -878,31 +985,39 @@ def series(draw: st.DrawFn, *, event_names: Sequence[str] = EVENT_NAMES, action_
 
 @st.composite
 def breakdown_filters(draw: st.DrawFn, *, types: Sequence[str] = BREAKDOWN_TYPES, max_items: int = 3,
-                      min_limit: int = -1, max_limit: int = 6) -> dict[str, Any]:
+                      min_limit: int = -1, max_limit: int = 6, cohort_ids: Sequence[int] = ()) -> dict[str, Any]:
     """The breakdown fields of a legacy filter: ``breakdown``/``breakdown_type`` or
-    ``breakdowns`` (1..max_items), with limit, URL normalisation and hide-Other flags."""
+    ``breakdowns`` (1..max_items), with limit, URL normalisation, histogram and hide-Other flags;
+    or a cohort breakdown over ``cohort_ids`` (the project's), ``"all"`` and now and then an
+    unknown id."""
     types = _check_choices("types", types, BREAKDOWN_TYPES)
     _check_int("max_items", max_items, lo=1)
     if max_items > 3:
         raise InvalidArgument(f"max_items={max_items!r} must be at most 3 (PostHog's limit)")
     _check_bounds("min_limit", min_limit, "max_limit", max_limit, lo=-100)
+    if isinstance(cohort_ids, str) or not isinstance(cohort_ids, Sequence):
+        raise InvalidArgument(f"cohort_ids={cohort_ids!r} must be a sequence of cohort ids")
+    item_types = tuple(t for t in types if t != "cohort")
 
     def item() -> st.SearchStrategy[dict[str, Any]]:
-        return st.sampled_from(types).flatmap(lambda t: st.fixed_dictionaries({
+        return st.sampled_from(item_types).flatmap(lambda t: st.fixed_dictionaries({
             "type": st.just(t),
-            "property": st.sampled_from({"event": sorted(PROPERTY_VALUES) + ["$group_0", "missing"],
-                                         "person": sorted(PERSON_VALUES), "group": sorted(GROUP_VALUES)}[t]),
+            "property": st.sampled_from(BREAKDOWN_PROPERTIES[t]),
         }).map(lambda d: {**d, "group_type_index": 0} if t == "group" else d))
 
     out: dict[str, Any] = {}
-    if draw(st.booleans()):
+    if "cohort" in types and (not item_types or draw(st.integers(0, 3)) == 0):
+        pool = tuple(cohort_ids) + ("all",) + ((99,) if draw(st.integers(0, 19)) == 7 else ())
+        chosen = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=3, unique=True))
+        out["breakdown"] = chosen[0] if len(chosen) == 1 and draw(st.booleans()) else chosen
+        out["breakdown_type"] = "cohort"
+    elif draw(st.booleans()):
         items = draw(st.lists(item(), min_size=1, max_size=max_items))
         for it in items:
-            if it["property"] == "$current_url" and draw(st.booleans()):
+            if it["property"] in URL_PROPERTIES and draw(st.booleans()):
                 it["normalize_url"] = True
-            # Histogram bins inside multiple breakdowns are not generated: engine and reference
-            # disagree on distinct-count maths there (per raw value summed into bins vs per bin);
-            # open question, see the session note.
+            if it["property"] in HISTOGRAM_PROPERTIES and draw(st.integers(0, 2)) == 0:
+                it["histogram_bin_count"] = draw(st.integers(1, 5))
         out["breakdowns"] = items
     else:
         it = draw(item())
@@ -910,7 +1025,7 @@ def breakdown_filters(draw: st.DrawFn, *, types: Sequence[str] = BREAKDOWN_TYPES
         out["breakdown_type"] = it["type"]
         if it["type"] == "group":
             out["breakdown_group_type_index"] = it["group_type_index"]
-        if it["property"] == "$current_url" and draw(st.booleans()):
+        if it["property"] in URL_PROPERTIES and draw(st.booleans()):
             out["breakdown_normalize_url"] = True
         if it["property"] in HISTOGRAM_PROPERTIES and draw(st.booleans()):
             out["breakdown_histogram_bin_count"] = draw(st.integers(1, 5))
@@ -930,13 +1045,16 @@ def trends_filters(draw: st.DrawFn, *, now: dt.datetime | None = None, timezone:
                    breakdown: bool | None = None, max_smoothing: int = 4,
                    date_froms: Sequence[str] | None = None,
                    date_tos: Sequence[str | None] | None = None, formula: bool | None = None,
-                   compare: bool | None = None, sources: Sequence[str] = reference.PROPERTY_SOURCES,
-                   cohort_ids: Sequence[Any] = (), max_leaves: int = 3) -> dict[str, Any]:
+                   compare: bool | None = None, breakdown_types: Sequence[str] = BREAKDOWN_TYPES,
+                   sources: Sequence[str] = reference.PROPERTY_SOURCES, cohort_ids: Sequence[Any] = (),
+                   max_leaves: int = 3, filters: bool | None = None) -> dict[str, Any]:
     """A legacy Trends filter dict. ``breakdown`` None = sometimes, True = always, False = never;
     ``date_froms``/``date_tos`` restrict the dates to those values; ``formula`` (None = sometimes)
-    adds a legacy ``formula`` (never together with a breakdown or compare yet); ``compare`` (None =
-    sometimes) compares with the previous period or a ``compare_to`` offset; ``sources``,
-    ``cohort_ids`` and ``max_leaves`` shape the property filters."""
+    adds a legacy ``formula`` (with or without breakdown and compare); ``compare`` (None =
+    sometimes) compares with the previous period or a ``compare_to`` offset; ``breakdown_types``
+    goes to ``breakdown_filters``; ``sources``, ``cohort_ids`` (also for cohort breakdowns) and
+    ``max_leaves`` shape the property filters; ``filters=False`` leaves out property filters and
+    test accounts (None = sometimes)."""
     _check_bounds("min_series", min_series, "max_series", max_series, lo=1)
     _check_int("max_smoothing", max_smoothing, lo=1)
     intervals = _check_choices("intervals", intervals, INTERVALS + ("minute",))
@@ -965,13 +1083,15 @@ def trends_filters(draw: st.DrawFn, *, now: dt.datetime | None = None, timezone:
     if draw(st.integers(0, 6)) == 0:
         q["sampling_factor"] = draw(st.sampled_from((0.1, 0.3, 0.5, 1)))
     if breakdown or (breakdown is None and draw(st.booleans())):
-        q.update(draw(breakdown_filters()))
+        q.update(draw(breakdown_filters(types=breakdown_types, cohort_ids=cohort_ids)))
     if compare or (compare is None and draw(st.integers(0, 3)) == 0):
         q["compare"] = True
         if draw(st.integers(0, 2)) == 0:
             q["compare_to"] = draw(st.sampled_from(COMPARE_TO))
-    elif "breakdown" not in q and "breakdowns" not in q and (formula or (formula is None and draw(st.integers(0, 3)) == 0)):
-        q["formula"] = draw(st.sampled_from(FORMULAS))
+    if formula or (formula is None and draw(st.integers(0, 3)) == 0):
+        q["formula"] = draw(_formula_texts(len(q["events"]) + len(q["actions"])))
+    if filters is False:
+        return q
     leaves = {"sources": sources, "cohort_ids": cohort_ids, "now": now, "timezone": timezone}
     props = draw(property_filters(max_leaves=max_leaves, **leaves))
     if props or draw(st.booleans()):
@@ -982,6 +1102,14 @@ def trends_filters(draw: st.DrawFn, *, now: dt.datetime | None = None, timezone:
     if draw(st.integers(0, 3)) == 0:
         q["filter_test_accounts"] = True
     return q
+
+
+def _formula_texts(n_series: int) -> st.SearchStrategy[str]:
+    """A formula; four times in five one whose letters all name one of the ``n_series`` series."""
+    fitting = tuple(f for f in FORMULAS if all(ord(c) - ord("a") < n_series for c in f.lower() if c.isalpha()))
+    if not fitting:
+        return st.sampled_from(FORMULAS)
+    return st.integers(0, 4).flatmap(lambda k: st.sampled_from(FORMULAS if k == 0 else fitting))
 
 
 SERIES_KEYS = ("math", "math_property", "math_group_type_index", "custom_name", "properties")
@@ -1020,10 +1148,27 @@ def to_trends_query(legacy: dict[str, Any]) -> dict[str, Any]:
     return q
 
 
-def trends_queries(**kwargs: Any) -> st.SearchStrategy[dict[str, Any]]:
+@st.composite
+def trends_queries(draw: st.DrawFn, **kwargs: Any) -> dict[str, Any]:
     """``{"kind": "TrendsQuery", ...}`` dicts: ``trends_filters(**kwargs)`` in the newer form,
-    where the ``minute`` interval is allowed (pass ``intervals=("minute", ...)``)."""
-    return trends_filters(**kwargs).map(to_trends_query)
+    where the ``minute`` interval is allowed (pass ``intervals=("minute", ...)``) and a formula
+    may come as several ``formulas`` or ``formulaNodes`` (with custom names)."""
+    return _more_formulas(draw, to_trends_query(draw(trends_filters(**kwargs))))
+
+
+def _more_formulas(draw: st.DrawFn, q: dict[str, Any]) -> dict[str, Any]:
+    """Sometimes turn a TrendsQuery's ``formula`` into ``formulas`` or ``formulaNodes``."""
+    tf = q.get("trendsFilter") or {}
+    if "formula" not in tf or draw(st.booleans()):
+        return q
+    texts = [tf["formula"]] + draw(st.lists(st.sampled_from(FORMULAS), min_size=0, max_size=2))
+    rest = {k: v for k, v in tf.items() if k != "formula"}
+    if draw(st.booleans()):
+        rest["formulas"] = texts
+    else:
+        rest["formulaNodes"] = [{"formula": t, **({"custom_name": f"F{i}"} if draw(st.booleans()) else {})}
+                                for i, t in enumerate(texts)]
+    return {**q, "trendsFilter": rest}
 
 
 @dataclass(frozen=True)
@@ -1051,5 +1196,5 @@ def scenarios(draw: st.DrawFn, *, min_events: int = 0, max_events: int = 30, tim
     filter_kwargs.setdefault("cohort_ids", [c["id"] for c in w.project.cohorts])
     q = draw(trends_filters(now=w.now, timezone=w.project.timezone, action_ids=action_ids, **filter_kwargs))
     if query_form:
-        q = to_trends_query(q)
+        q = _more_formulas(draw, to_trends_query(q))
     return Scenario(w, q)
