@@ -74,6 +74,9 @@ def _number(depth: int) -> st.SearchStrategy[str]:
         st.builds(lambda a: f"-({a})", sub),
         st.builds(lambda a: f"length({a})", text),
         st.builds(lambda c, a, b: f"if({c}, {a}, {b})", cond, sub, sub),
+        st.builds(lambda c, a, d, b, e: f"CASE WHEN {c} THEN {a} WHEN {d} THEN {b} ELSE {e} END", cond, sub, cond, sub,
+                  sub),
+        st.builds(lambda c, a: f"CASE WHEN {c} THEN {a} END", cond, sub),
         st.builds(lambda a, b: f"ifNull({a}, {b})", sub, sub),
         st.builds(lambda a, b: f"coalesce({a}, {b}, 0)", sub, sub),
         st.builds(lambda a: f"toFloat({a})", sub),
@@ -120,13 +123,17 @@ def hogql_conditions(*, max_depth: int = 2) -> st.SearchStrategy[str]:
 
 
 def _aggregate_call(depth: int) -> st.SearchStrategy[str]:
-    num, text = _number(depth), _text(depth)
+    num, text, cond = _number(depth), _text(depth), _condition(depth)
     return st.one_of(
         st.just("count()"),
         st.builds(lambda a: f"count({a})", st.one_of(text, num)),
         st.builds(lambda a: f"count(DISTINCT {a})", st.one_of(text, num)),
         st.builds(lambda a: f"uniq({a})", st.one_of(text, num, st.just("person_id"))),
         st.builds(lambda f, a: f"{f}({a})", st.sampled_from(("sum", "avg", "min", "max")), num),
+        st.builds(lambda c: f"countIf({c})", cond),
+        st.builds(lambda a, c: f"uniqIf({a}, {c})", st.one_of(text, num), cond),
+        st.builds(lambda f, a, c: f"{f}({a}, {c})", st.sampled_from(("sumIf", "avgIf", "minIf", "maxIf", "countIf")),
+                  num, cond),
     )
 
 

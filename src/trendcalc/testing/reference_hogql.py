@@ -43,11 +43,12 @@ from ..project import Project
 from . import reference as ref
 from .reference import ReferenceUnsupported, World
 
-AGGREGATE_NAMES = ("count", "sum", "avg", "min", "max", "uniq", "uniqExact")
+BASE_AGGREGATES = ("count", "sum", "avg", "min", "max", "uniq", "uniqExact")
+AGGREGATE_NAMES = BASE_AGGREGATES + tuple(f"{n}If" for n in ("count", "sum", "avg", "min", "max", "uniq"))
 SCALAR_NAMES = (
     "plus", "minus", "multiply", "divide", "modulo", "negate",
     "equals", "notEquals", "less", "greater", "lessOrEquals", "greaterOrEquals",
-    "and", "or", "not", "isNull", "isNotNull", "if", "ifNull", "coalesce",
+    "and", "or", "not", "isNull", "isNotNull", "if", "multiIf", "ifNull", "coalesce",
     "toFloat", "toString", "lower", "upper", "concat", "length",
 )  # fmt: skip
 MATHS = ("total", "dau", "hogql")  # what expected_hogql_trends computes
@@ -207,6 +208,11 @@ def scalar(name: str, args: list[Any]) -> Any:
         return "".join(text(a) or "" for a in args)
     if name == "if":
         return args[1] if condition(args[0]) else args[2]
+    if name == "multiIf":  # CASE WHEN c1 THEN v1 ... ELSE e END
+        for i in range(0, len(args) - 1, 2):
+            if condition(args[i]):
+                return args[i + 1]
+        return args[-1]
     if any(a is None for a in args):
         return None
     if name == "not":
@@ -237,7 +243,7 @@ def evaluate_row(world: World, project: Project, node: Any, event: dict[str, Any
     if isinstance(node, Field):
         return field_value(world, project, node.chain, event)
     if isinstance(node, Call):
-        if node.name in AGGREGATE_NAMES or node.name.endswith("If"):
+        if node.name in AGGREGATE_NAMES:
             raise ReferenceUnsupported(f"aggregate {node.name}() in a row expression")
         return scalar(node.name, [evaluate_row(world, project, a, event) for a in node.args])
     raise ReferenceUnsupported(f"HogQL node {node!r}")
@@ -254,25 +260,29 @@ def aggregate(world: World, project: Project, call: Call, events: list[dict[str,
     """One aggregate call over the events of a cell."""
     if call.params:
         raise ReferenceUnsupported("parametric aggregates")
-    if call.name == "count" and not call.args:
+    name, args = call.name, call.args
+    if name.endswith("If"):  # fooIf(args..., cond): foo over the rows where cond holds
+        events = [e for e in events if condition_holds(world, project, args[-1], e)]
+        name, args = name[:-2], args[:-1]
+    if name == "count" and not args:
         return len(events)
-    values = [evaluate_row(world, project, call.args[0], e) for e in events]
+    values = [evaluate_row(world, project, args[0], e) for e in events]
     present = [v for v in values if v is not None]
-    if call.name == "count":
+    if name == "count":
         return len(present)
-    if call.name in ("uniq", "uniqExact"):
+    if name in ("uniq", "uniqExact"):
         return len({distinct_key(v) for v in present})
     nums = [float(n) for n in (number(v) for v in present) if n is not None]
     if not nums:
         return None
-    if call.name == "sum":
+    if name == "sum":
         return math.fsum(nums) if all(math.isfinite(n) for n in nums) else sum(nums)
-    if call.name == "avg":
+    if name == "avg":
         return (math.fsum(nums) if all(math.isfinite(n) for n in nums) else sum(nums)) / len(nums)
-    if call.name in ("min", "max"):  # nan inputs are skipped (ClickHouse's answer depends on row order)
+    if name in ("min", "max"):  # nan inputs are skipped (ClickHouse's answer depends on row order)
         finite = [n for n in nums if n == n]
-        return None if not finite else min(finite) if call.name == "min" else max(finite)
-    raise ReferenceUnsupported(f"HogQL aggregate {call.name}()")
+        return None if not finite else min(finite) if name == "min" else max(finite)
+    raise ReferenceUnsupported(f"HogQL aggregate {name}()")
 
 
 def evaluate_cell(world: World, project: Project, node: Any, events: list[dict[str, Any]]) -> Any:
