@@ -419,6 +419,8 @@ def run_series(world: World, filt: TrendsFilter, project: Project, q: ref.Query,
     limit = ref.FIXED_BREAKDOWN_LIMIT.get(filt.display) or filt.breakdown.limit
     totals = {v: sum(vals) for v, vals in values.items()}
     kept, folded = ref.rank(totals, limit, total_value=filt.display in ref.TOTAL_VALUE_DISPLAYS)
+    if filt.display == ref.CUMULATIVE_DISPLAY:  # shown by the sum of the running totals (top N on raw totals)
+        kept.sort(key=lambda v: (ref.value_class(v), -sum(ref.running_sum(values[v])), v))
     out = []
     for v in kept + ([ref.other_value(filt.breakdown)] if folded else []):
         vals = values[v] if v in values else [sum(values[f][i] for f in folded) for i in range(len(values[folded[0]]))]
