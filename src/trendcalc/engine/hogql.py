@@ -38,7 +38,9 @@ def _typed_values(dictionary: ValueDictionary, prop_type: str | None) -> list[An
         if prop_type == "Numeric":
             return [None if (f := json_float(v)) != f else f for v in dictionary.values]
         if prop_type == "Boolean":
-            return [True if v in (True, "true") else False if v in (False, "false") else None for v in dictionary.values]
+            # the JSON true/false or their text; 1 and 0 are not booleans (1 == True in Python)
+            return [{"true": True, "false": False}.get(v if isinstance(v, str) else render_text(v)) if isinstance(v, (bool, str))
+                    else None for v in dictionary.values]
         return [None if v is None else render_text(v) for v in dictionary.values]
 
     return dictionary.cached(("hogql_values", prop_type), build)
@@ -132,49 +134,64 @@ def hogql_math(frame: Frame) -> np.ndarray:
     present = cells.count(cell, n_cells) > 0
     calls = list(dict.fromkeys(n for n in walk(expr) if isinstance(n, Call) and n.name in AGGREGATES))
     per_cell = {call: _aggregate(frame.ctx, call, rows, cell, n_cells) for call in calls}
-    # The expression around the aggregates, once per distinct tuple of their values.
-    cols = np.stack([per_cell[c] for c in calls], axis=1)[present]
+    # The expression around the aggregates, once per distinct tuple of their values; a NULL
+    # aggregate (no non-NULL input) is told apart from a NaN one (a nan input, e.g. 0/0).
+    k = len(calls)
+    cols = np.stack([per_cell[c][0] for c in calls] + [per_cell[c][1].astype(np.float64) for c in calls],
+                    axis=1)[present]
     uniq, inverse = np.unique(cols, axis=0, return_inverse=True)
     values = np.empty(len(uniq), dtype=np.float64)
-    for i, vals in enumerate(uniq.tolist()):
-        env = {c: (None if v != v else v) for c, v in zip(calls, vals)}
+    for i, row in enumerate(uniq.tolist()):
+        env = {c: (None if null else v) for c, v, null in zip(calls, row[:k], row[k:])}
         r = to_float(evaluate(expr, lambda node, env=env: env[node]))
         values[i] = r if r is not None and np.isfinite(r) else 0.0
     out[present] = values[inverse.reshape(-1)]
     return out.reshape(frame.n_groups, frame.n_buckets)
 
 
-def _aggregate(ctx: QueryContext, call: Call, rows: np.ndarray, cell: np.ndarray, n_cells: int) -> np.ndarray:
-    """One aggregate call per cell (NaN = NULL)."""
+def _aggregate(ctx: QueryContext, call: Call, rows: np.ndarray, cell: np.ndarray,
+               n_cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """One aggregate call per cell: (value, NULL). As ClickHouse's ``-Null`` combinator, sum,
+    avg, min, max and quantiles are NULL in a cell whose inputs are all NULL; a nan input
+    makes sum and avg nan (min, max and quantiles skip it)."""
     spec = AGGREGATES[call.name]
     args = call.args
+    no_nulls = np.zeros(n_cells, dtype=bool)
     if spec.conditional:
         inverse, results = row_results(ctx, args[-1], rows)
         keep = np.array([truthy(r) for r in results], dtype=bool)[inverse]
         rows, cell, args = rows[keep], cell[keep], args[:-1]
     if spec.kind == "count" and not args:
-        return cells.count(cell, n_cells)
+        return cells.count(cell, n_cells), no_nulls
     inverse, results = row_results(ctx, args[0], rows)
     if spec.kind == "count":
         not_null = np.array([r is not None for r in results], dtype=bool)[inverse]
-        return cells.count(cell[not_null], n_cells)
+        return cells.count(cell[not_null], n_cells), no_nulls
     if spec.kind == "uniq":
         keys = {}
         ids = np.array([keys.setdefault(_distinct_key(r), len(keys)) if r is not None else -1 for r in results], dtype=np.int64)
         per_row = ids[inverse]
         ok = per_row >= 0
-        return cells.count_distinct(cell[ok], per_row[ok], max(len(keys), 1), n_cells)
-    floats = np.array([np.nan if (f := to_float(r)) is None else f for r in results], dtype=np.float64)[inverse]
+        return cells.count_distinct(cell[ok], per_row[ok], max(len(keys), 1), n_cells), no_nulls
+    nums = [to_float(r) for r in results]
+    has = np.array([f is not None for f in nums], dtype=bool)[inverse]
+    floats = np.array([np.nan if f is None else f for f in nums], dtype=np.float64)[inverse]
+    cell, floats = cell[has], floats[has]
+    null = cells.count(cell, n_cells) == 0
     if spec.kind == "sum":
-        return cells.sum_(cell, floats, n_cells)
+        return np.bincount(cell, weights=floats, minlength=n_cells), null
     if spec.kind == "avg":
-        return cells.mean(cell, floats, n_cells)
+        n = np.bincount(cell, minlength=n_cells)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.bincount(cell, weights=floats, minlength=n_cells) / np.maximum(n, 1), null
     if spec.kind == "min":
-        return cells.minimum(cell, floats, n_cells)
-    if spec.kind == "max":
-        return cells.maximum(cell, floats, n_cells)
-    level = float(call.params[0].value) if call.params else 0.5  # a checked literal (hogql.parser)
-    return cells.quantile(cell, floats, n_cells, level)
+        out = cells.minimum(cell, floats, n_cells)
+    elif spec.kind == "max":
+        out = cells.maximum(cell, floats, n_cells)
+    else:
+        level = float(call.params[0].value) if call.params else 0.5  # a checked literal (hogql.parser)
+        out = cells.quantile(cell, floats, n_cells, level)
+    return out, null | (out != out)
 
 
 def _distinct_key(v: Any) -> Any:

@@ -109,13 +109,16 @@ def _modulo(a: Any, b: Any) -> Any:
     x, y = to_number(a), to_number(b)
     if x is None or y is None or y == 0:
         return None
+    if x != x or x in (math.inf, -math.inf):  # fmod(±inf or nan, y) is nan (math.fmod raises)
+        return math.nan
     if isinstance(x, int) and isinstance(y, int):
         return x - y * int(x / y) if abs(x) < 2**53 else int(math.fmod(x, y))  # sign of the dividend
     return math.fmod(x, y)
 
 
 def _compare(a: Any, b: Any) -> int | None:
-    """-1/0/1 ordering of two values, numbers numerically, strings as strings (None: NULL)."""
+    """-1/0/1 ordering of two values, numbers numerically, strings as strings (None: NULL;
+    ``_NAN`` when a nan takes part)."""
     if a is None or b is None:
         return None
     if isinstance(a, str) and isinstance(b, str):
@@ -125,16 +128,25 @@ def _compare(a: Any, b: Any) -> int | None:
         sa, sb = to_text(a), to_text(b)
         return (sa > sb) - (sa < sb)  # type: ignore[operator]
     if x != x or y != y:
-        return None
+        return _NAN
     return (x > y) - (x < y)
+
+
+_NAN = 2  # _compare's answer when a nan takes part: unordered
 
 
 def _cmp(test: Callable[[int], bool]) -> Callable[[Any, Any], int | None]:
     def fn(a: Any, b: Any) -> int | None:
         c = _compare(a, b)
+        if c == _NAN:  # IEEE, as ClickHouse: every comparison with nan is false, except !=
+            return _bool(test is _not_equal)
         return None if c is None else _bool(test(c))
 
     return fn
+
+
+def _not_equal(c: int) -> bool:
+    return c != 0
 
 
 def _and(*args: Any) -> int | None:
@@ -273,7 +285,7 @@ def _scalars() -> dict[str, Scalar]:
         Scalar("modulo", 2, 2, _modulo),
         Scalar("negate", 1, 1, _negate),
         Scalar("equals", 2, 2, _cmp(lambda c: c == 0)),
-        Scalar("notEquals", 2, 2, _cmp(lambda c: c != 0)),
+        Scalar("notEquals", 2, 2, _cmp(_not_equal)),
         Scalar("less", 2, 2, _cmp(lambda c: c < 0)),
         Scalar("greater", 2, 2, _cmp(lambda c: c > 0)),
         Scalar("lessOrEquals", 2, 2, _cmp(lambda c: c <= 0)),

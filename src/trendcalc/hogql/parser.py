@@ -277,6 +277,9 @@ class _Parser:
             return Const({"NULL": None, "TRUE": True, "FALSE": False}[t.text], position=t.pos)
         if t.kind == "kw" and t.text == "CASE":
             return self.case()
+        if t.kind == "kw" and t.text in ("AND", "OR") and self.peek(1).kind == "op" and self.peek(1).text == "(":
+            self.take()  # and(a, b, ...) / or(...): HogQL identifiers may be keywords
+            return self.call(t.text.lower(), t.pos)
         if self.is_op("("):
             self.take()
             inner = self.expr()
