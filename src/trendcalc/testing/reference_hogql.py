@@ -35,6 +35,8 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import attrs
+
 from ..errors import ValidationError
 from ..filters.model import PropertyFilter, PropertyGroup, Series, TrendsFilter
 from ..hogql.ast import Call, Const, Field
@@ -395,7 +397,7 @@ def series_values(world: World, filt: TrendsFilter, project: Project, q: ref.Que
     out = {}
     for key, evs in by_value.items():
         if s.math != "hogql":
-            out[key] = ref.bucketed_values(s.math, filt, s, project, q, evs, total_value)
+            out[key] = ref.bucketed_values(world, s.math, filt, s, project, q, evs, total_value)
             continue
         n = 1 if total_value else len(q.starts)
         cells: list[list[dict[str, Any]]] = [[] for _ in range(n)]
@@ -407,12 +409,19 @@ def series_values(world: World, filt: TrendsFilter, project: Project, q: ref.Que
     return out
 
 
+def without_hogql(group: Any) -> Any:
+    """The group with its hogql leaves left out (the main reference does not know them)."""
+    kept = tuple(without_hogql(n) if isinstance(n, PropertyGroup) else n
+                 for n in group.values if isinstance(n, PropertyGroup) or n.type != "hogql")
+    return attrs.evolve(group, values=kept)
+
+
 def run_series(world: World, filt: TrendsFilter, project: Project, q: ref.Query, n_series: int) -> list[dict[str, Any]]:
     """One series: values per breakdown value → rank and Other → result dicts (reference helpers)."""
     if q.series.kind == "actions" and project.action(q.series.id) is None:
         return []
     for group in ref.query_filter_groups(filt, project, q.series):
-        ref.check_group(project, group)
+        ref.check_group(world, project, without_hogql(group))  # hogql leaves: checked when parsed
     values = series_values(world, filt, project, q)
     if filt.breakdown is None:
         return [ref.series_dict(filt, project, q, values[None], label_text=q.series.label, forward_fill=True)]
