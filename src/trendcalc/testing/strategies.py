@@ -1109,7 +1109,7 @@ def _formula_texts(n_series: int) -> st.SearchStrategy[str]:
     fitting = tuple(f for f in FORMULAS if all(ord(c) - ord("a") < n_series for c in f.lower() if c.isalpha()))
     if not fitting:
         return st.sampled_from(FORMULAS)
-    return st.integers(0, 4).flatmap(lambda k: st.sampled_from(FORMULAS if k == 0 else fitting))
+    return st.integers(0, 4).flatmap(lambda k: st.sampled_from(FORMULAS if k == 3 else fitting))
 
 
 SERIES_KEYS = ("math", "math_property", "math_group_type_index", "custom_name", "properties")
