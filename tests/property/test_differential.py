@@ -153,7 +153,18 @@ def test_total_value_displays(scenario):
     assert_same(scenario)
 
 
+# A cumulative breakdown shows its rows by the sum of their running totals (the engine since the
+# extra conformance case test_trends_breakdown_cumulative): "a" (1 early event) before "b" (2 late
+# ones). The reference ranked by raw totals; fixed in reference.cumulative_order.
+CUMULATIVE_ORDER = tst.Scenario(
+    world([ev("2024-03-12T10:00:00Z", **{"$browser": "a"}), ev("2024-03-15T09:00:00Z", **{"$browser": "b"}),
+           ev("2024-03-15T09:30:00Z", **{"$browser": "b"})]),
+    {"events": [{"id": "$pageview"}], "date_from": "-3d", "display": "ActionsLineGraphCumulative", "breakdown": "$browser"},
+)
+
+
 @given(tst.scenarios(displays=("ActionsLineGraphCumulative",), max_smoothing=3))
+@example(CUMULATIVE_ORDER)
 def test_cumulative(scenario):
     assert_same(scenario)
 

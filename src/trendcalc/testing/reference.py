@@ -1635,6 +1635,12 @@ def rank(totals: dict[Any, float], limit: int, *, total_value: bool = False) -> 
     return ordered[:n], ordered[n:]
 
 
+def cumulative_order(kept: list[Any], values: dict[Any, list[float]]) -> list[Any]:
+    """§5.2 (test_trends_breakdown_cumulative): a cumulative breakdown keeps the values ``rank``
+    chose, shown by class, then the sum of their running totals desc, then value."""
+    return sorted(kept, key=lambda v: (value_class(v), -sum(running_sum(values[v])), value_text(v)))
+
+
 def value_text(value: Any) -> Any:
     """Values compare as strings (a cohort id as its digits)."""
     return value if isinstance(value, (str, tuple)) else str(value)
@@ -2211,6 +2217,8 @@ def run_query(world: World, filt: TrendsFilter, project: Project, q: Query, n_qu
     limit = FIXED_BREAKDOWN_LIMIT.get(filt.display) or filt.breakdown.limit
     totals = {v: sum(vals) for v, vals in values.items()}
     kept, folded = rank(totals, limit, total_value=filt.display in TOTAL_VALUE_DISPLAYS)
+    if filt.display == CUMULATIVE_DISPLAY:
+        kept = cumulative_order(kept, values)
     if folded and filt.breakdown.items[0].type == "cohort":
         raise ValidationError(("breakdown_limit",), "more cohorts than breakdown_limit: upstream fails reading "
                                                     "the Other row as a cohort id")
