@@ -20,6 +20,8 @@ from trendcalc.testing import strategies as tst
 from trendcalc.testing.reference import TOTAL_VALUE_DISPLAYS, comparable
 from trendcalc.testing.reference_hogql import expected_hogql_trends
 
+from .test_differential import ev, first_difference, world
+
 LIMITS = Limits(max_buckets=800)
 UTC = dt.timezone.utc
 
@@ -39,34 +41,9 @@ def run_both(scenario: tst.Scenario):
     return got, want
 
 
-def first_difference(got, want) -> str:
-    if not isinstance(got, list) or not isinstance(want, list):
-        return f"engine {got!r:.300} / reference {want!r:.300}"
-    if len(got) != len(want):
-        return f"{len(got)} series from the engine, {len(want)} from the reference: {[g.get('label') for g in got]} / {[w.get('label') for w in want]}"
-    for i, (g, w) in enumerate(zip(got, want)):
-        for k in sorted(set(g) | set(w)):
-            a, b = g.get(k, "<missing>"), w.get(k, "<missing>")
-            if a != b:
-                if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-                    j = next(j for j, (x, y) in enumerate(zip(a, b)) if x != y)
-                    return f"series {i} ({w.get('label')!r}) key {k!r} [{j}] of {len(a)}: engine {a[j]!r} / reference {b[j]!r}"
-                return f"series {i} ({w.get('label')!r}) key {k!r}: engine {a!r:.400} / reference {b!r:.400}"
-    return "equal"
-
-
 def assert_same(scenario: tst.Scenario) -> None:
     got, want = run_both(scenario)
     assert got == want, first_difference(got, want)
-
-
-def world(events, tz="UTC", now="2024-03-15T10:00:00Z", persons=(), project_kw=None):
-    project = tc.Project(timezone=tz, **(project_kw or {}))
-    return tst.World(events, list(persons), [], project, dt.datetime.fromisoformat(now.replace("Z", "+00:00")))
-
-
-def ev(ts, name="$pageview", did="u1", **props):
-    return {"event": name, "distinct_id": did, "timestamp": ts, "properties": props}
 
 
 def hogql_math(text: str, events, **kw) -> tst.Scenario:
