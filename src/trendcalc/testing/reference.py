@@ -2136,8 +2136,15 @@ def query_values(world: World, filt: TrendsFilter, project: Project, q: Query) -
         elif math_name in PER_ACTOR_MATHS:
             lo = max(lo, whole_second(q.range.date_from))  # §4.2: per-actor maths start at the raw date_from
         pairs = [(e, e) for e in series_rows(world, filt, project, series, lo, hi, q.cohort)]
-    if math_name in ("weekly_active", "monthly_active") and total_value:
-        bucket_starts(q.range, project.week_start_day, q.max_buckets)  # the days it spans are capped, rows or not
+    if math_name in ("weekly_active", "monthly_active"):
+        if total_value:
+            bucket_starts(q.range, project.week_start_day, q.max_buckets)  # the days it spans are capped, rows or not
+    elif not total_value:
+        # §2.2: a row whose bucket key is not in the list is dropped, and gives no breakdown value
+        # (only a 30-minute DST shift leaves such rows in range; upstream's SQL would keep a zero
+        # row for the value and rank it by the dropped rows — §2.4 is UNCONFIRMED there)
+        pairs = [(row, src) for row, src in pairs if bucket_index(row["ts"], q.starts, q.range.interval,
+                                                                   project.week_start_day) is not None]
     if q.cohort is not None:  # a query per cohort: its rows are the cohort's
         rows_by_fine, final_of = ({q.cohort: [row for row, _ in pairs]}, {q.cohort: q.cohort}) if pairs else ({}, {})
     else:
