@@ -99,7 +99,7 @@ def test_rank_orders_by_class_total_then_value_as_strings():
     values = ("b", NULL, "a", "c")
     kinds = np.array([0, 1, 0, 0])
     keep, other = rank(values, kinds, np.array([1.0, 9.0, 1.0, 5.0]), 25)
-    assert [values[g] for g in keep] == ["c", "a", "b", NULL] and other == []
+    assert [values[g] for g in keep] == ["c", "a", "b", NULL] and list(other) == []
     keep, other = rank(values, kinds, np.array([1.0, 9.0, 1.0, 5.0]), -1)
     assert keep == [] and len(other) == 4
 

@@ -34,6 +34,46 @@ def test_basic_reductions_skip_nan():
     assert cells.count_distinct(cell, np.array([7, 7, 1, 2, 3]), 8, 3).tolist() == [1.0, 2.0, 1.0]
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_sums_are_left_to_right_on_both_paths(seed):
+    """The per-segment path (cells in order, long segments) and the bincount path give the
+    bit-identical left-to-right sums a plain loop gives."""
+    rng = np.random.default_rng(seed)
+    n_cells = int(rng.integers(1, 5))
+    n = cells.SEGMENT_MIN_ROWS * n_cells * 3
+    values = rng.normal(scale=1e6, size=n) * rng.choice([1e-9, 1.0, 1e9], n)
+    values[rng.random(n) < 0.1] = np.nan
+    values[rng.random(n) < 0.05] = -0.0
+    for cell in (np.sort(rng.integers(0, n_cells, n)), rng.integers(0, n_cells, n)):
+        want = [0.0] * (n_cells + 1)
+        for c, v in zip(cell.tolist(), values.tolist()):
+            if not np.isnan(v):
+                want[c] += v
+        got = cells.sum_(cell, values, n_cells + 1)
+        assert got.tolist() == want
+        assert not (np.signbit(got) & (got == 0)).any()  # no -0.0
+        ok = ~np.isnan(values)
+        mean = cells.mean(cell, values, n_cells + 1)
+        for c in range(n_cells):
+            k = int(np.count_nonzero(ok & (cell == c)))
+            assert mean[c] == (want[c] / k if k else mean[c])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_quantile_of_ranks_equals_quantile_of_values(seed):
+    """Ranks into a dictionary's ordered values give the same quantiles as the values."""
+    rng = np.random.default_rng(seed)
+    ordered = np.unique(np.round(rng.normal(size=40), 1))
+    n, n_cells = 600, int(rng.integers(1, 9))
+    rank = rng.integers(0, len(ordered) + 1, n)  # len(ordered) = NULL
+    values = np.append(ordered, np.nan)[rank]
+    for cell in (np.sort(rng.integers(0, n_cells, n)), rng.integers(0, n_cells, n)):
+        for level in (0.5, 0.9, 0.99):
+            got = cells.quantile_of_ranks(cell, rank.astype(np.uint16), ordered, n_cells + 1, level)
+            want = cells.quantile(cell, values, n_cells + 1, level)
+            assert np.array_equal(got, want, equal_nan=True)
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_rolling_distinct_matches_brute_force(seed):
     rng = np.random.default_rng(seed)

@@ -122,7 +122,9 @@ def test_quantile_matches_numpy_linear(n_cells):
     ("prop", "kind", "ptype", "normalize"),
     [("$browser", "event", None, False), ("n", "event", "Numeric", False), ("b", "event", "Boolean", False),
      ("url", "event", None, True), ("missing", "event", None, False), ("plan", "person", None, False),
-     ("event", "event_metadata", None, False)],
+     ("event", "event_metadata", None, False),
+     # dictionaries past SMALL_DICTIONARY: per-bucket bincounts; one label per value, or shared
+     ("wide", "event", None, False), ("shared", "event", "Numeric", False)],
 )
 def test_single_grouping_equals_the_general_path(prop, kind, ptype, normalize):
     import trendcalc as tc
@@ -136,7 +138,8 @@ def test_single_grouping_equals_the_general_path(prop, kind, ptype, normalize):
     events = []
     for i in range(300):
         props = {"$browser": ["Chrome", "Safari", "", None][i % 4], "n": [1, 1.0, "1", "x", None][i % 5],
-                 "b": [True, False, "true", None][i % 4], "url": ["https://a/", "https://a", "https://a/?", "?"][i % 4]}
+                 "b": [True, False, "true", None][i % 4], "url": ["https://a/", "https://a", "https://a/?", "?"][i % 4],
+                 "wide": f"v{i % 40}" if i % 9 else None, "shared": i % 25 if i % 2 else str(i % 25)}
         events.append({"event": ["a", "b"][i % 2], "distinct_id": f"d{int(rng.integers(0, 20))}",
                        "timestamp": 1_700_000_000 + i, "properties": {k: v for k, v in props.items() if v is not None}})
     persons = [{"distinct_ids": [f"d{i}"], "properties": {"plan": ["pro", "free"][i % 2]}} for i in range(0, 20, 3)]
@@ -155,6 +158,8 @@ def test_single_grouping_equals_the_general_path(prop, kind, ptype, normalize):
         np.testing.assert_array_equal(fast.fine_to_final, general.fine_to_final)
         assert fast.values == general.values
         np.testing.assert_array_equal(fast.kinds, general.kinds)
+        if block_runs is not None and prop in ("wide", "shared"):
+            assert fast.cell_counts is not None  # the counting path ran
         if fast.cell_counts is not None:
             bucket = np.concatenate([np.repeat(np.arange(4), np.diff(r)) for r in block_runs])
             cell = general.codes.astype(np.int64) * 4 + bucket

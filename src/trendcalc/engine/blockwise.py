@@ -95,7 +95,7 @@ def evaluate(
     else:
         for lo, vals in _blocks(frame, compute, size):
             np.add.at(acc, slot[fine_to_final[lo:lo + len(vals)]], vals)
-    return keep, acc[:-1], (acc[-1] if other else None)
+    return keep, acc[:-1], (acc[-1] if len(other) else None)
 
 
 __all__ = ["BLOCK_CELLS", "evaluate", "needed"]

@@ -338,9 +338,10 @@ def single_grouping(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray | s
     raw = source(ctx, item, rows)
     lut, labels = label_table(raw, item.normalize_url)
     counts = None
-    if runs is not None and len(lut) <= SMALL_DICTIONARY:
-        counts = _code_counts(raw.codes, runs, len(lut))
-        present = counts.sum(axis=1) > 0
+    n_buckets = len(runs[0]) - 1 if runs else 0
+    if runs is not None and (len(lut) <= SMALL_DICTIONARY or len(lut) * n_buckets <= len(raw.codes)):
+        counts = _code_counts(raw.codes, runs, len(lut))  # (bucket, slot)
+        present = counts.sum(axis=0) > 0
     else:
         present = np.zeros(len(lut), dtype=bool)  # slot -1 (the last) is the missing value
         present[raw.codes] = True
@@ -353,25 +354,38 @@ def single_grouping(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray | s
     fine = np.arange(len(uniq), dtype=np.int64)
     if counts is None:
         return Grouping(composite[raw.codes], fine, tuple(values.tolist()), kinds)
-    per_group = np.zeros((len(uniq), counts.shape[1]), dtype=np.int64)
-    np.add.at(per_group, composite[present], counts[present])
+    group_of, counted = composite[present], counts[:, present]
+    if len(group_of) == len(uniq) and bool(np.all(group_of[1:] > group_of[:-1])):
+        per_group = counted  # one code per group, in code order (labels are numbered in it)
+    else:
+        per_group = np.zeros((counts.shape[0], len(uniq)), dtype=np.float64)
+        for b in range(counts.shape[0]):  # a bincount per bucket: np.add.at is slow on many rows
+            per_group[b] = np.bincount(group_of, weights=counted[b], minlength=len(uniq))
+    cell_counts = np.ascontiguousarray(per_group.T, dtype=np.float64).reshape(-1)  # (group, bucket)
     return Grouping(None, fine, tuple(values.tolist()), kinds, raw=raw.codes, composite=composite,
-                    cell_counts=per_group.reshape(-1).astype(np.float64))
+                    cell_counts=cell_counts)
 
 
 def _code_counts(codes: np.ndarray, runs: list[np.ndarray], n_slots: int) -> np.ndarray:
-    """Rows per (dictionary slot, bucket); slot n_slots-1 is code -1 (missing). ``codes`` are
-    aligned with the blocks of ``runs``, concatenated."""
+    """Rows per (bucket, dictionary slot); slot n_slots-1 is code -1 (missing). ``codes`` are
+    aligned with the blocks of ``runs``, concatenated. Each bucket's run is counted where it
+    lies (it stays in cache): by comparisons for a small dictionary, else by one bincount."""
     n_buckets = len(runs[0]) - 1 if runs else 0
-    out = np.zeros((n_slots, n_buckets), dtype=np.int64)
+    out = np.zeros((n_buckets, n_slots), dtype=np.int64)
     pos = 0
     for r in runs:
         for b in range(n_buckets):
             x = codes[pos + int(r[b]):pos + int(r[b + 1])]
-            if len(x):
+            if not len(x):
+                continue
+            if n_slots <= SMALL_DICTIONARY:
                 for k in range(n_slots - 1):
-                    out[k, b] += np.count_nonzero(x == k)
-                out[n_slots - 1, b] += np.count_nonzero(x < 0)
+                    out[b, k] += np.count_nonzero(x == k)
+                out[b, n_slots - 1] += np.count_nonzero(x < 0)
+            else:
+                c = np.bincount(x + 1, minlength=n_slots)  # slot 0 here: code -1
+                out[b, :-1] += c[1:]
+                out[b, -1] += c[0]
         pos += int(r[-1])
     return out
 
@@ -388,7 +402,7 @@ def _value_key(v: Any) -> Any:
 
 def rank(
     values: Sequence[Any], kinds: np.ndarray, totals: np.ndarray, limit: int, *, total_value: bool = False
-) -> tuple[list[int], list[int]]:
+) -> tuple[list[int], np.ndarray]:
     """(kept groups in display order, groups folded into Other) per spec §6.3/6.9.
 
     Display order is class (normal, then null), total desc, value asc as strings. Time series
@@ -402,7 +416,7 @@ def rank(
         return int(kinds[g]), -float(totals[g]), _value_key(values[g])
 
     if len(values) <= limit:
-        return sorted(range(len(values)), key=display_key), []
+        return sorted(range(len(values)), key=display_key), np.zeros(0, dtype=np.int64)
     # Choose the kept groups with NumPy (by class and total; by total alone for total-value
     # displays), break ties at the cut by value, and sort only the kept ones in Python. The
     # folded rest is returned in group order (its display order does not matter).
@@ -418,7 +432,7 @@ def rank(
         chosen[better] = True
         chosen[tied[: n - len(better)]] = True
     keep = sorted(np.flatnonzero(chosen).tolist(), key=display_key)
-    return keep, np.flatnonzero(~chosen).tolist()
+    return keep, np.flatnonzero(~chosen)
 
 
 def cumulative_order(kept: Sequence[tuple[Any, np.ndarray]]) -> list[tuple[Any, np.ndarray]]:

@@ -97,17 +97,46 @@ def distinct_pairs(cell: np.ndarray, key: np.ndarray, n_keys: int) -> tuple[np.n
     return uniq // int(n_keys), uniq % int(n_keys), first
 
 
+# A per-cell loop over contiguous segments beats one weighted ``bincount`` (whose adds into the
+# same bin wait on each other) while the segments are long: at least this many rows each.
+SEGMENT_MIN_ROWS = 256
+
+
+def _segments(cell: np.ndarray, n_cells: int) -> np.ndarray | None:
+    """Segment bounds (``bounds[k]:bounds[k+1]`` = the rows of cell k) when ``cell`` is
+    non-decreasing and its segments are long enough to reduce one by one; else None."""
+    n = len(cell)
+    if n == 0 or n < SEGMENT_MIN_ROWS * min(n_cells, n):
+        return None
+    if not bool(np.all(cell[1:] >= cell[:-1])):
+        return None
+    bounds = np.searchsorted(cell, np.arange(n_cells + 1))
+    return bounds if n >= SEGMENT_MIN_ROWS * int(np.count_nonzero(np.diff(bounds))) else None
+
+
+def _sums(cell: np.ndarray, values: np.ndarray, n_cells: int) -> np.ndarray:
+    """Left-to-right sum per cell of ``values`` (no NaN), in row order — the order a plain loop
+    adds them, so sums are bit-identical whichever path runs."""
+    bounds = _segments(cell, n_cells)
+    if bounds is None:
+        return np.bincount(cell, weights=values, minlength=n_cells)
+    out = np.zeros(n_cells, dtype=np.float64)
+    for k in np.flatnonzero(np.diff(bounds)).tolist():
+        out[k] = np.cumsum(values[bounds[k]:bounds[k + 1]])[-1]  # accumulate is sequential
+    return out + 0.0  # -0.0 → 0.0, as a sum that starts from 0
+
+
 def sum_(cell: np.ndarray, values: np.ndarray, n_cells: int) -> np.ndarray:
     """Sum of values per cell; NaN values are skipped (0 for a cell without values)."""
-    ok = ~np.isnan(values)
-    return np.bincount(cell[ok], weights=values[ok], minlength=n_cells)
+    nan = np.isnan(values)
+    return _sums(cell, np.where(nan, 0.0, values), n_cells)  # adding 0.0 leaves a sum unchanged
 
 
 def mean(cell: np.ndarray, values: np.ndarray, n_cells: int) -> np.ndarray:
     """Mean of the non-NaN values per cell; NaN where a cell has none."""
     ok = ~np.isnan(values)
     n = np.bincount(cell[ok], minlength=n_cells)
-    s = np.bincount(cell[ok], weights=values[ok], minlength=n_cells)
+    s = _sums(cell, np.where(ok, values, 0.0), n_cells)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(n > 0, s / np.maximum(n, 1), np.nan)
 
@@ -137,7 +166,7 @@ def quantile(cell: np.ndarray, values: np.ndarray, n_cells: int, level: float) -
     linearly: index = level*(n-1), result = v[i]*(i+1-index) + v[i+1]*(index-i). We compute that
     exactly for every cell (larger cells are sampled upstream; exact here)."""
     ok = ~np.isnan(values)
-    c, v = cell[ok].astype(np.int64), values[ok]
+    c, v = (cell, values) if ok.all() else (cell[ok], values[ok])
     out = np.full(n_cells, np.nan, dtype=np.float64)
     if len(v) == 0:
         return out
@@ -156,13 +185,42 @@ def quantile(cell: np.ndarray, values: np.ndarray, n_cells: int, level: float) -
     return out
 
 
-def _sorted_within_cells(c: np.ndarray, v: np.ndarray, n_cells: int, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+def quantile_of_ranks(
+    cell: np.ndarray, rank: np.ndarray, ordered: np.ndarray, n_cells: int, level: float
+) -> np.ndarray:
+    """``quantile`` over values given as ranks into ``ordered`` (ascending values; rank
+    ``len(ordered)`` = NULL): the same numbers, with small-integer sorts instead of float sorts
+    and no compaction of the NULLs (they sort after every value of their cell)."""
+    out = np.full(n_cells, np.nan, dtype=np.float64)
+    if len(rank) == 0:
+        return out
+    by_cell = bool(np.all(cell[1:] >= cell[:-1]))  # time-ordered rows of one group come by bucket
+    size = np.diff(np.searchsorted(cell, np.arange(n_cells + 1))) if by_cell else np.bincount(cell, minlength=n_cells)
+    null = rank == len(ordered)
+    n = size - np.bincount(cell[null], minlength=n_cells) if null.any() else size
+    has = np.flatnonzero(n)
+    start = np.concatenate(([0], np.cumsum(size)[:-1]))
+    r = _sorted_within_cells(cell, rank, n_cells, start[has], size[has], by_cell)
+    index = np.clip(level * (n[has] - 1).astype(np.float64), 0.0, (n[has] - 1).astype(np.float64))
+    left = index.astype(np.int64)
+    right = left + 1
+    last = right >= n[has]
+    lv = ordered[r[start[has] + left]]
+    rv = ordered[r[start[has] + np.minimum(right, n[has] - 1)]]
+    interp = lv * (right - index) + rv * (index - left)
+    out[has] = np.where(last, lv, interp)
+    return out
+
+
+def _sorted_within_cells(
+    c: np.ndarray, v: np.ndarray, n_cells: int, starts: np.ndarray, sizes: np.ndarray, by_cell: bool | None = None
+) -> np.ndarray:
     """``v`` ordered by (cell, value). Few cells: a radix sort of the small cell ids (skipped
     when rows already come by cell, as time-ordered rows do by bucket) and one SIMD sort per
     cell, instead of a two-key ``lexsort``."""
     if len(starts) > 1024 or n_cells >= 1 << 16:
         return v[np.lexsort((v, c))]
-    if not np.all(c[1:] >= c[:-1]):
+    if not (by_cell if by_cell is not None else np.all(c[1:] >= c[:-1])):
         v = v[np.argsort(c.astype(np.uint16), kind="stable")]
     else:
         v = v.copy()

@@ -120,6 +120,10 @@ def property_values(frame: Frame) -> tuple[np.ndarray, np.ndarray]:
     col = frame.store.column(prop) if prop else None
     if col is None:
         return cell, np.full(len(cell), np.nan)
+    key = frame.row_key
+    if isinstance(key, slice):  # the same rows' values serve every series that reads them (read-only)
+        return cell, frame.ctx.memo(("property floats", prop, key.start, key.stop),
+                                    lambda: col.dictionary.floats()[col.codes[key]])
     return cell, col.dictionary.floats()[frame.take(col.codes)]
 
 
@@ -168,12 +172,20 @@ SPECIAL_PROPERTIES: dict[str, Callable[[Frame, np.ndarray], tuple[np.ndarray, np
 }
 
 
-def property_math(reduce: Reducer) -> Callable[[Frame], np.ndarray]:
-    """agg(toFloat(property)) per cell; NULL (no numeric value) becomes 0."""
+def property_math(reduce: Reducer, level: float | None = None) -> Callable[[Frame], np.ndarray]:
+    """agg(toFloat(property)) per cell; NULL (no numeric value) becomes 0. A quantile
+    (``level``) of a stored column sorts the ranks of its dictionary's values, not floats."""
 
     def compute(frame: Frame) -> np.ndarray:
-        cell, values = property_values(frame)
-        return _shape(frame, np.nan_to_num(reduce(cell, values, frame.n_cells), nan=0.0))
+        prop = frame.series.math_property
+        col = frame.store.column(prop) if prop and level is not None and prop not in SPECIAL_PROPERTIES else None
+        if col is not None:
+            rank, ordered = col.dictionary.float_ranks()
+            flat = cells.quantile_of_ranks(frame.cell(), rank[frame.take(col.codes)], ordered, frame.n_cells, level)
+        else:
+            cell, values = property_values(frame)
+            flat = reduce(cell, values, frame.n_cells)
+        return _shape(frame, np.nan_to_num(flat, nan=0.0))
 
     return compute
 
@@ -249,7 +261,8 @@ def _registry() -> dict[str, MathType]:
                  actors_frame=first_event(matching=True)),
     ]
     for name, reduce in REDUCERS.items():
-        entries.append(MathType(name, property_math(reduce), integer=False, sampling_corrected=name == "sum"))
+        entries.append(MathType(name, property_math(reduce, QUANTILES.get(name)), integer=False,
+                                sampling_corrected=name == "sum"))
         if name != "sum":
             entries.append(
                 MathType(f"{name}_count_per_actor", per_actor(reduce), frame=raw_date_from, integer=False,

@@ -301,10 +301,10 @@ def shape_query(ctx, q, math, values, grouping, n_real_series, *, has_rows: bool
         return [make_series(ctx, q, values[0], math, label=q.series.label, forward_fill=True)]
     keep, other = rank_groups(ctx, grouping, values.sum(axis=1))
     kept = [(grouping.values[g], values[g]) for g in keep]
-    return grouped_series(ctx, q, math, kept, values[other].sum(axis=0) if other else None, n_real_series)
+    return grouped_series(ctx, q, math, kept, values[other].sum(axis=0) if len(other) else None, n_real_series)
 
 
-def rank_groups(ctx: QueryContext, grouping: bd.Grouping, totals: np.ndarray) -> tuple[list[int], list[int]]:
+def rank_groups(ctx: QueryContext, grouping: bd.Grouping, totals: np.ndarray) -> tuple[list[int], np.ndarray]:
     """(kept groups in display order, groups folded into Other) by their totals over the buckets."""
     limit = ctx.display.breakdown_limit or ctx.filter.breakdown.limit
     keep, other = bd.rank(grouping.values, grouping.kinds, totals, limit, total_value=ctx.display.total_value)

@@ -130,6 +130,22 @@ class ValueDictionary:
         """toFloat(R) per value, NaN for NULL (and for the missing slot)."""
         return self.cached("float", lambda: np.array([to_float(v) for v in self.values] + [math.nan], dtype=np.float64))
 
+    def float_ranks(self) -> tuple[np.ndarray, np.ndarray]:
+        """(rank per value, the numeric values in ascending order): ``sorted[rank[code]]`` is
+        toFloat(R) of the code; NULLs (and the missing slot) rank ``len(sorted)``, after all.
+        Sorting small integer ranks is cheaper than sorting the floats they stand for."""
+
+        def build() -> tuple[np.ndarray, np.ndarray]:
+            f = self.floats()
+            numeric = np.flatnonzero(~np.isnan(f))
+            by_value = numeric[np.argsort(f[numeric], kind="stable")]
+            dtype = np.uint16 if len(by_value) < np.iinfo(np.uint16).max else np.uint32
+            rank = np.full(len(f), len(by_value), dtype=dtype)
+            rank[by_value] = np.arange(len(by_value), dtype=dtype)
+            return rank, f[by_value]
+
+        return self.cached("float ranks", build)
+
     def bools(self) -> np.ndarray:
         """Boolean cast of R: 1 for ``true``, 0 for ``false``, -1 for anything else (NULL)."""
 
