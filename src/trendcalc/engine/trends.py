@@ -13,7 +13,7 @@ import attrs
 import numpy as np
 
 from ..errors import ValidationError
-from ..filters.model import Series, TrendsFilter
+from ..filters.model import PropertyGroup, Series, TrendsFilter
 from ..filters.properties import mask_rows
 from ..filters.properties_parse import parse_test_account_filters
 from ..limits import Limits
@@ -177,21 +177,19 @@ def select_rows(ctx: QueryContext, q: Query, lo_us: int, hi_us: int) -> Rows | N
 def series_mask(ctx: QueryContext, q: Query, rows: np.ndarray) -> np.ndarray:
     """AND of test-account filters, global properties, series properties and group-math filter."""
     filt, s = ctx.filter, q.series
-    mask = np.ones(len(rows), dtype=bool)
+    groups = []
     if filt.filter_test_accounts and ctx.project.test_account_filters:
-        group = ctx.memo("test_accounts", lambda: parse_test_account_filters(ctx.project.test_account_filters, ctx.limits))
-        mask &= mask_rows(ctx, group, rows)
-    if filt.properties:
-        mask &= mask_rows(ctx, filt.properties, rows)
-    if s.properties:
-        mask &= mask_rows(ctx, s.properties, rows)
+        groups.append(ctx.memo("test_accounts", lambda: parse_test_account_filters(ctx.project.test_account_filters, ctx.limits)))
+    groups += [g for g in (filt.properties, s.properties) if g]
+    # one AND group, so that person leaves from all of them are combined per person first
+    mask = mask_rows(ctx, PropertyGroup("AND", tuple(groups)), rows)
     gti = s.math_group_type_index if s.math in GROUP_MATHS else None
     for idx in {gti, filt.aggregation_group_type_index} - {None}:
-        mask &= group_key_set(ctx, idx, rows)
+        mask = mask & group_key_set(ctx, idx, rows)
     if q.cohort is not None:
         from ..filters.cohorts import cohort_row_mask
 
-        mask &= cohort_row_mask(ctx, q.cohort, rows)
+        mask = mask & cohort_row_mask(ctx, q.cohort, rows)
     return mask
 
 

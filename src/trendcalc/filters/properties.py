@@ -41,6 +41,8 @@ def mask_rows(ctx: Any, group: PropertyGroup, rows: np.ndarray, sources: dict[st
     """Boolean mask over ``rows`` for a property group (empty group → all True)."""
     if not group.values:
         return np.ones(len(rows), dtype=bool)
+    if group.type == "AND" and sources is None:
+        return _and_rows(ctx, _and_nodes(group), rows)
     combine = np.logical_and if group.type == "AND" else np.logical_or
     out: np.ndarray | None = None
     for node in group.values:
@@ -50,6 +52,38 @@ def mask_rows(ctx: Any, group: PropertyGroup, rows: np.ndarray, sources: dict[st
             m = leaf_mask(ctx, node, rows, sources)
         out = m if out is None else combine(out, m)
     return out
+
+
+def _and_nodes(group: PropertyGroup) -> list[PropertyFilter | PropertyGroup]:
+    """The operands of an AND group with nested AND groups flattened into it, in order."""
+    out: list[PropertyFilter | PropertyGroup] = []
+    for node in group.values:
+        if isinstance(node, PropertyGroup) and node.type == "AND":
+            out += _and_nodes(node)
+        elif not (isinstance(node, PropertyGroup) and not node.values):
+            out.append(node)
+    return out
+
+
+def _and_rows(ctx: Any, nodes: list[PropertyFilter | PropertyGroup], rows: np.ndarray) -> np.ndarray:
+    """AND over event rows. Person-property leaves are ANDed per person first and gathered over
+    the rows once, instead of one gather per leaf (persons are far fewer than events)."""
+    out: np.ndarray | None = None
+    per_person: np.ndarray | None = None
+    for node in nodes:
+        if isinstance(node, PropertyGroup):
+            m = mask_rows(ctx, node, rows)
+        else:
+            p = _per_person_mask(ctx, node) if node.type == "person" else None
+            if p is not None:
+                per_person = p if per_person is None else per_person & p
+                continue
+            m = leaf_mask(ctx, node, rows)
+        out = m if out is None else out & m
+    if per_person is not None:
+        m = per_person[_person_rows(ctx, rows)]
+        out = m if out is None else out & m
+    return out if out is not None else np.ones(len(rows), dtype=bool)
 
 
 def leaf_mask(ctx: Any, leaf: PropertyFilter, rows: np.ndarray, sources: dict[str, LeafMask] | None = None) -> np.ndarray:
@@ -166,14 +200,23 @@ def _person_source(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarr
     store = ctx.store
     if leaf.key == "distinct_id":  # not a person property: the event's own distinct_id (newest upstream)
         return lut_mask(ctx, leaf, "event_distinct_id", lambda: _distinct_id_domain(ctx), store.distinct_id[rows])
-    col = person_column(store, leaf.key)
-    if col is None:
-        return _column_mask(ctx, leaf, col, np.full(len(rows), -1, dtype=np.int32),
+    per_person = _per_person_mask(ctx, leaf)
+    if per_person is None:
+        return _column_mask(ctx, leaf, None, np.full(len(rows), -1, dtype=np.int32),
                             ctx.project.property_type(leaf.key, "person"), "person")
-    # the leaf per person (a small table, once per query), then one gather per row
-    per_person = ctx.memo(("person_leaf", _identity(leaf)), lambda: _column_mask(
-        ctx, leaf, col, col.codes, ctx.project.property_type(leaf.key, "person"), "person"))
     return per_person[_person_rows(ctx, rows)]
+
+
+def _per_person_mask(ctx: Any, leaf: PropertyFilter) -> np.ndarray | None:
+    """A person-property leaf per person row (a small table, once per query); None when the
+    leaf does not read a stored person column (``distinct_id``, or no such property)."""
+    if leaf.key == "distinct_id":
+        return None
+    col = person_column(ctx.store, leaf.key)
+    if col is None:
+        return None
+    return ctx.memo(("person_leaf", _identity(leaf)), lambda: _column_mask(
+        ctx, leaf, col, col.codes, ctx.project.property_type(leaf.key, "person"), "person"))
 
 
 def _group_source(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
