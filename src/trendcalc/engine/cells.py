@@ -9,7 +9,7 @@ loops over rows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -174,15 +174,18 @@ def quantile(cell: np.ndarray, values: np.ndarray, n_cells: int, level: float) -
     start = np.concatenate(([0], np.cumsum(n)[:-1]))
     has = np.flatnonzero(n)
     v = _sorted_within_cells(c, v, n_cells, start[has], n[has])
-    index = np.clip(level * (n[has] - 1).astype(np.float64), 0.0, (n[has] - 1).astype(np.float64))
+    out[has] = _interpolate(n[has], level, lambda i: v[start[has] + i])
+    return out
+
+
+def _interpolate(n: np.ndarray, level: float, kth: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """ClickHouse's linear interpolation per cell of ``n`` values: index = level*(n-1),
+    v[i]*(i+1-index) + v[i+1]*(index-i), where ``kth(i)`` is each cell's i-th smallest value."""
+    index = np.clip(level * (n - 1).astype(np.float64), 0.0, (n - 1).astype(np.float64))
     left = index.astype(np.int64)
     right = left + 1
-    last = right >= n[has]
-    lv = v[start[has] + left]
-    rv = v[start[has] + np.minimum(right, n[has] - 1)]
-    interp = lv * (right - index) + rv * (index - left)
-    out[has] = np.where(last, lv, interp)
-    return out
+    lv, rv = kth(left), kth(np.minimum(right, n - 1))
+    return np.where(right >= n, lv, lv * (right - index) + rv * (index - left))
 
 
 def quantile_of_ranks(
@@ -201,14 +204,7 @@ def quantile_of_ranks(
     has = np.flatnonzero(n)
     start = np.concatenate(([0], np.cumsum(size)[:-1]))
     r = _sorted_within_cells(cell, rank, n_cells, start[has], size[has], by_cell)
-    index = np.clip(level * (n[has] - 1).astype(np.float64), 0.0, (n[has] - 1).astype(np.float64))
-    left = index.astype(np.int64)
-    right = left + 1
-    last = right >= n[has]
-    lv = ordered[r[start[has] + left]]
-    rv = ordered[r[start[has] + np.minimum(right, n[has] - 1)]]
-    interp = lv * (right - index) + rv * (index - left)
-    out[has] = np.where(last, lv, interp)
+    out[has] = _interpolate(n[has], level, lambda i: ordered[r[start[has] + i]])
     return out
 
 

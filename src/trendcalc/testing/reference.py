@@ -1726,62 +1726,14 @@ def session_value(world: World, key: str, event: dict[str, Any]) -> Any:
     return url
 
 
-# A few names of PostHog's channel definitions (posthog/models/channel_type): the sources and
-# mediums the strategies generate; any other name is taken to have no type.
-ATTRIBUTION_SOURCE_KINDS = {"google": "Search", "google.com": "Search", "facebook": "Social", "facebook.com": "Social"}
-ATTRIBUTION_KIND_TYPES = {"Search": ("Paid Search", "Organic Search"), "Social": ("Paid Social", "Organic Social")}
-ATTRIBUTION_MEDIUM_TYPES = {"email": (None, "Email"), "social": ("Paid Social", "Organic Social"), "referral": (None, "Referral"),
-                "push": (None, "Push"), "cpm": ("Display", "Display")}
-SHOPPING = re.compile(r"^(.*(([^a-df-z]|^)shop|shopping).*)$")
-
-
-def attribution_source_type(name: str | None, paid: bool) -> str | None:
-    """hogql_lookup{Paid,Organic}SourceType: the name, else its domain's last two labels
-    (``www.google.com`` → ``google.com``; enough for the generated names)."""
-    if name is None:
-        return None
-    host = name.split("//")[-1].split("/")[0]
-    kind = ATTRIBUTION_SOURCE_KINDS.get(name) or ATTRIBUTION_SOURCE_KINDS.get(".".join(host.split(".")[-2:]))
-    return None if kind is None else ATTRIBUTION_KIND_TYPES[kind][0 if paid else 1]
-
-
-def medium_type(medium: str | None, paid: bool) -> str | None:
-    return ATTRIBUTION_MEDIUM_TYPES.get(medium or "", (None, None))[0 if paid else 1]
-
-
 def entry_channel_type(props: dict[str, Any]) -> str:
-    """filters.md §9 ``$channel_type``: PostHog's default channel rules (channel_type.py) over the
-    session's entry event: utm campaign/medium/source (NULL when '' or 'null', lower-cased),
-    referring domain, gclid/fbclid presence, gad_source."""
-    source, medium, campaign = (None if url_text(props.get(k)) is None else url_text(props.get(k)).lower()
-                                for k in ("utm_source", "utm_medium", "utm_campaign"))
-    referrer = url_text(props.get("$referring_domain"))
-    has_gclid, has_fbclid = url_text(props.get("gclid")) is not None, url_text(props.get("fbclid")) is not None
-    gad_source = url_text(props.get("gad_source"))
-    campaign_text = campaign or ""
-    if "cross-network" in campaign_text:
-        return "Cross Network"
-    if (medium in ("cpc", "cpm", "cpv", "cpa", "ppc", "retargeting") or (medium or "").startswith("paid") or has_gclid
-            or gad_source is not None):
-        return (attribution_source_type(source, True) or ("Paid Shopping" if SHOPPING.match(campaign_text) else None)
-                or medium_type(medium, True) or attribution_source_type(referrer, True)
-                or ("Paid Search" if gad_source == "1" else None)
-                or ("Paid Video" if "video" in campaign_text else None) or ("Paid Social" if has_fbclid else "Paid Unknown"))
-    if referrer == "$direct" and medium is None and source in (None, "(direct)", "direct", "$direct") and not has_fbclid:
-        return "Direct"
-    found = (attribution_source_type(source, False) or ("Organic Shopping" if SHOPPING.match(campaign_text) else None)
-             or medium_type(medium, False) or attribution_source_type(referrer, False))
-    if found:
-        return found
-    if "video" in campaign_text:
-        return "Organic Video"
-    if (medium or "").endswith("push"):
-        return "Push"
-    if has_fbclid:
-        return "Organic Social"
-    if referrer == "$direct":
-        return "Direct"
-    return "Referral" if referrer is not None else "Unknown"
+    """filters.md §9 ``$channel_type`` of a session: the default channel rules (``channel_type``)
+    over its entry event's utm source/medium/campaign, referring domain, gclid/fbclid and
+    gad_source, each read as a session URL field ('' and 'null' are NULL)."""
+    text = {k: url_text(props.get(k)) for k in ("utm_source", "utm_medium", "utm_campaign", "$referring_domain",
+                                                  "gclid", "fbclid", "gad_source")}
+    return channel_type(text["utm_source"], text["utm_medium"], text["utm_campaign"], text["$referring_domain"],
+                        text["gclid"] is not None, text["fbclid"] is not None, text["gad_source"])
 
 
 # --- §6.7, filters.md §6: cohorts ----------------------------------------------------------------
