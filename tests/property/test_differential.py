@@ -395,8 +395,20 @@ def test_event_metadata_breakdowns(scenario):
     assert_same(scenario)
 
 
+# Reference bug: its session breakdown fields rendered a non-string $current_url as text (5 → "5")
+# and dropped "null" from $num_uniq_urls, where the filters' cascade (and the engine) read
+# JSONExtractString; found by the long profile. Fixed in testing/reference.py (url_text).
+SESSION_URL_BREAKDOWN = tst.Scenario(
+    world([ev("2024-03-14T10:00:00Z", "purchase", **{"$session_id": SESSION, "$current_url": 5}),
+           ev("2024-03-14T10:00:01Z", **{"$session_id": SESSION, "$current_url": "null"})]),
+    {"events": [{"id": "purchase"}], "date_from": "-3d", "display": "ActionsTable",
+     "breakdowns": [{"type": "session", "property": "$num_uniq_urls"}, {"type": "session", "property": "$entry_current_url"}]},
+)
+
+
 @share(50)
 @given(focused(breakdown=True, breakdown_types=("session", "event")))
+@example(SESSION_URL_BREAKDOWN)
 def test_session_breakdowns(scenario):
     """Session fields (duration, entry/exit URL, path, host, pageview count, bounce), alone,
     normalised, as histograms and inside multiple breakdowns."""

@@ -1686,9 +1686,9 @@ def whole_seconds(ts: dt.datetime) -> int:
 
 
 def url_text(v: Any) -> str | None:
-    """A session URL: the property as text ('' and 'null' are NULL)."""
-    text = v if isinstance(v, str) else ("" if v is None else render_text(v))
-    return None if text in ("", "null") else text
+    """A session text field: ``nullIf(nullIf(JSONExtractString(properties, key), ''), 'null')``
+    (a non-string property reads ``''``, so NULL)."""
+    return v if isinstance(v, str) and v not in ("", "null") else None
 
 
 def session_value(world: World, key: str, event: dict[str, Any]) -> Any:
@@ -1710,7 +1710,7 @@ def session_value(world: World, key: str, event: dict[str, Any]) -> Any:
     if name == "$pageview_count":
         return pageviews
     if name == "$num_uniq_urls":
-        return len({url_text(e["properties"].get("$current_url")) for e in events} - {None})
+        return len({json_string(e, "$current_url") for e in events} - {""})  # "null" is a URL here
     if name == "$is_bounce":  # NULL without pageviews
         autocaptures = sum(1 for e in events if e["event"] == "$autocapture")
         return None if pageviews == 0 else not (pageviews > 1 or autocaptures > 0 or duration >= 10)
