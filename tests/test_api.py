@@ -83,10 +83,11 @@ def test_timezone_moves_events_between_days(store):
     assert honolulu[0]["data"] == [0, 1, 0, 1, 3, 0, 0]  # UTC+14: next local day
 
 
-def test_no_series_is_an_error(store):
+def test_no_series_is_an_empty_answer_but_a_formula_needs_its_series(store):
+    assert tc.trends(store, {"events": []}).to_dicts() == []
     with pytest.raises(tc.ValidationError) as exc:
-        tc.trends(store, {"events": []})
-    assert "at least one series" in exc.value.message
+        tc.trends(store, {"events": [], "formula": "A"})
+    assert exc.value.path == ("formula",) and "only 0 series exist" in exc.value.message
 
 
 def test_demo_runs_every_query():
