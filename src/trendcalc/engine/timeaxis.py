@@ -281,6 +281,10 @@ class TimeAxis:
         Always the current period's (``label_range``), also on a previous-period axis (§8.4)."""
         return self._once("action_days", self._action_days)
 
+    def action_day_strings(self) -> list[str]:
+        """``action_days`` in ISO format (the ``action.days`` of every series on this axis)."""
+        return self._once("action_day_strings", lambda: [d.isoformat() for d in self.action_days()])
+
     def _action_days(self) -> list[dt.datetime]:
         r = self.label_range
         out = []
