@@ -225,3 +225,24 @@ def test_dictionary_text_fast_path_is_render_text():
         assert got.tolist() == [render_text(v) for v in values] + [None]
     mixed = ValueDictionary(["a", 1, 1.5, True, None, ["x"], {"k": "v"}])
     assert mixed.text().tolist() == [render_text(v) for v in mixed.values] + [None]
+
+
+def test_at_rows_is_a_view_only_for_the_marked_array():
+    """A filter reads a column through a view when its rows are the marked slice's index, and
+    gathers for any other array, even an equal one."""
+    import trendcalc as tc
+    from trendcalc.engine.context import QueryContext
+    from trendcalc.engine.display import DISPLAYS
+    from trendcalc.limits import DEFAULT_LIMITS
+
+    ctx = QueryContext(tc.EventStore.from_records([]), tc.parse_filter({"events": [{"id": "a"}]}), tc.Project(),
+                       None, DEFAULT_LIMITS, DISPLAYS["ActionsLineGraph"])
+    column = np.arange(100, 200)
+    rows = np.arange(10, 20)
+    ctx.mark_span(rows, slice(10, 20))
+    got = ctx.at_rows(column, rows)
+    assert np.shares_memory(got, column) and got.tolist() == list(range(110, 120))
+    twin = rows.copy()
+    other = ctx.at_rows(column, twin)
+    assert not np.shares_memory(other, column) and other.tolist() == got.tolist()
+    assert ctx.at_rows(column, rows[::2]).tolist() == list(range(110, 120, 2))

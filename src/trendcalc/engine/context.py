@@ -36,6 +36,18 @@ class QueryContext:
             self.cache[key] = build()
         return self.cache[key]
 
+    def at_rows(self, column: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """``column[rows]``: a view, not a gather, when ``rows`` is the index of the one slice
+        being filtered (``mark_span``)."""
+        span = self.cache.get("row_span")
+        if span is not None and span[0] is rows:
+            return column[span[1]]
+        return column[rows]
+
+    def mark_span(self, rows: np.ndarray, span: slice) -> None:
+        """Declare ``rows`` (this very array) to be ``arange(span.start, span.stop)``."""
+        self.cache["row_span"] = (rows, span)
+
 
 class RowSource(Protocol):
     """How a math reads its series: candidate rows by time, and the query's filter mask."""

@@ -24,7 +24,10 @@ def _selected(src: RowSource, lo_us: int, hi_us: int) -> Rows | None:
     """The series' rows in [lo, hi) that pass its filters, as time-ordered blocks."""
     sel = src.selection(lo_us, hi_us)
     if sel is not None and src.needs_mask():
-        sel = sel.restrict(src.mask(sel.index()))
+        rows = sel.index()
+        if len(sel.blocks) == 1 and isinstance(sel.blocks[0], slice):
+            src.ctx.mark_span(rows, sel.blocks[0])  # filters read columns through views
+        sel = sel.restrict(src.mask(rows))
     return sel
 
 

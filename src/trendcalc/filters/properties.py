@@ -177,7 +177,7 @@ def _person_rows(ctx: Any, rows: np.ndarray) -> np.ndarray:
     """``store.person[rows]``, gathered once per query for every person leaf over these rows."""
     held = ctx.cache.get("person_rows")
     if held is None or held[0] is not rows:
-        held = ctx.cache["person_rows"] = (rows, ctx.store.person[rows])
+        held = ctx.cache["person_rows"] = (rows, ctx.at_rows(ctx.store.person, rows))
     return held[1]
 
 
@@ -188,7 +188,7 @@ def _event_source(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarra
     if leaf.key == el.CHAIN_KEY:
         return _chain_text_mask(ctx, leaf, rows)
     col = ctx.store.column(leaf.key)
-    codes = col.codes[rows] if col is not None else np.full(len(rows), -1, dtype=np.int32)
+    codes = ctx.at_rows(col.codes, rows) if col is not None else np.full(len(rows), -1, dtype=np.int32)
     return _column_mask(ctx, leaf, col, codes, event_property_type(ctx, leaf.key), "event")
 
 
