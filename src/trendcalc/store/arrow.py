@@ -554,19 +554,30 @@ def _persons_and_groups(
     ``person_ids``: the events' ``person_id`` column being encoded (a Future of (ids, codes)),
     or None without one."""
     b = StoreBuilder(limits=limits)
-    b.dids.values = dids.to_pylist()
-    b.dids.index = {d: i for i, d in enumerate(b.dids.values)}
+    indexed = False
+
+    def index_dids() -> None:  # only the record path looks distinct_ids up (Python objects)
+        nonlocal indexed
+        b.dids.values = dids.to_pylist()
+        b.dids.index = {d: i for i, d in enumerate(b.dids.values)}
+        indexed = True
+
     table = None
     if _is_table(persons):
         table = _as_table(persons, "persons")
         if "distinct_ids" in table.column_names:
-            b.feed("persons", Source("persons"), records("persons", _table_records(table, "persons", PERSON_FIELDS, limits)))
+            recs = _table_records(table, "persons", PERSON_FIELDS, limits)
+            index_dids()
+            b.feed("persons", Source("persons"), records("persons", recs))
             table = None
         elif "id" not in table.column_names:
             raise ValidationError(("persons", "id"), "missing required column 'id' (or 'distinct_ids')")
     elif isinstance(persons, (str, Path)):
-        b.feed("persons", *read_records_file(persons, "persons"))
+        src, items = read_records_file(persons, "persons")
+        index_dids()
+        b.feed("persons", src, items)
     elif persons is not None:
+        index_dids()
         b.feed("persons", Source("persons"), records("persons", persons))
     if _is_table(groups):
         b.feed("groups", Source("groups"), records("groups", _table_records(_as_table(groups, "groups"), "groups", GROUP_FIELDS, limits)))
@@ -576,7 +587,7 @@ def _persons_and_groups(
         b.feed("groups", Source("groups"), records("groups", groups))
 
     pa, pc = _pa()
-    n_dids = len(b.dids.values)
+    n_dids = len(b.dids.values) if indexed else len(dids)
     if table is not None:
         id_arr, n_rows = _table_ids(table)
         ids = [id_arr.to_numpy(zero_copy_only=False)]
@@ -628,8 +639,13 @@ def _persons_and_groups(
         props = {k: bld.build(n) for k, bld in b.p_builders.items()}
     synthetic = np.zeros(n, dtype=bool)
     synthetic[n_rows:] = True
-    return (PersonTable(all_ids, created_at, props, person_of, synthetic), np.array(b.dids.values, dtype=object),
-            b._group_tables())
+    if indexed:
+        distinct_ids = np.array(b.dids.values, dtype=object)
+    else:
+        distinct_ids = np.empty(len(dids), dtype=object)
+        if len(dids):
+            distinct_ids[:] = dids.to_numpy(zero_copy_only=False)
+    return PersonTable(all_ids, created_at, props, person_of, synthetic), distinct_ids, b._group_tables()
 
 
 def _table_ids(table: Any) -> tuple[pa.Array, int]:
