@@ -85,9 +85,22 @@ def from_parquet(
     limits: Limits = DEFAULT_LIMITS,
 ) -> EventStore:
     """Build from a Parquet file of events (schema: see module docstring). ``persons`` and
-    ``groups`` may be records, Arrow tables or Parquet paths."""
-    return cls.from_arrow(_read_parquet(path, "events"), persons=_maybe_parquet(persons, "persons"),
-                          groups=_maybe_parquet(groups, "groups"), limits=limits)
+    ``groups`` may be records, Arrow tables or Parquet paths.
+
+    A file of flat columns is read one column at a time on a thread of its own, in the order the
+    build needs them, so that encoding overlaps reading; errors are those of reading the whole
+    file first (a read error wins over a bad value), as with ``from_arrow(read_table(path))``."""
+    reader = _ColumnReader.open(path, "events", [(persons, "persons"), (groups, "groups")])
+    if reader is None:
+        return cls.from_arrow(_read_parquet(path, "events"), persons=_maybe_parquet(persons, "persons"),
+                              groups=_maybe_parquet(groups, "groups"), limits=limits)
+    try:
+        store = _build(cls, reader, reader.extra[0], reader.extra[1], limits)
+    except ValidationError:
+        reader.raise_read_error()
+        raise
+    reader.raise_read_error()  # (columns the build does not use are read too, as read_table does)
+    return store
 
 
 def from_arrow(
@@ -100,10 +113,16 @@ def from_arrow(
 ) -> EventStore:
     """Build from an Arrow table of events (or anything with ``__arrow_c_stream__``);
     ``limits``: the ingest caps (names, string sizes; see Limits)."""
+    _pa()
+    return _build(cls, _as_table(table, "events"), persons, groups, limits)
+
+
+def _build(cls: type[EventStore], table: Any, persons: Any, groups: Any, limits: Limits) -> EventStore:
+    """``table``: a pyarrow Table or a _ColumnReader; ``persons``/``groups`` may be Futures of
+    what from_arrow takes."""
     if not isinstance(limits, Limits):
         raise ValidationError(("limits",), "expected a trendcalc.Limits")
     pa, pc = _pa()
-    table = _as_table(table, "events")
     n = table.num_rows
     for name in ("event", "distinct_id", "timestamp"):
         if name not in table.column_names:
@@ -112,9 +131,10 @@ def from_arrow(
     # pool (Arrow compute and NumPy release the GIL) — the id columns while this thread orders
     # the rows — and collected in a fixed order, so the first error reported is too.
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        dids_job = pool.submit(_encode_ids, table.column("distinct_id"), "events", "distinct_id", limits.max_name_length)
-        person_col = table.column("person_id") if "person_id" in table.column_names else None
-        pids_job = pool.submit(_encode_ids_nullable, person_col) if person_col is not None else None
+        # (columns are taken inside the jobs: from a _ColumnReader, each may still be being read)
+        dids_job = pool.submit(lambda: _encode_ids(table.column("distinct_id"), "events", "distinct_id", limits.max_name_length))
+        pids_job = (pool.submit(lambda: _encode_ids_nullable(table.column("person_id")))
+                    if "person_id" in table.column_names else None)
         # event names: codes in string order, as from_records
         names_arr, ev_codes = _encode_strings(table.column("event"), "events", "event", max_len=limits.max_name_length)
         names = names_arr.to_pylist()
@@ -128,7 +148,8 @@ def from_arrow(
         ts = _timestamps(table.column("timestamp"), "events", "timestamp")
         dids, did_codes = dids_job.result()
         order, by_time = _sort_order(event, ts)
-        persons_job = pool.submit(_persons_and_groups, persons, groups, dids, did_codes, pids_job, by_time, limits)
+        persons_job = pool.submit(lambda: _persons_and_groups(_resolve(persons), _resolve(groups), dids, did_codes, pids_job,
+                                                              by_time, limits))
         sources = _property_sources(table, "events", RESERVED, limits)
         prop_jobs = [(k, pool.submit(_ordered_column, src, order)) for k, src in sources]
         ts_job, event_job, did_job = (pool.submit(np.take, a, order) for a in (ts, event, did_codes))
@@ -171,6 +192,95 @@ def _read_parquet(path: str | Path, what: str) -> pa.Table:
         return pq.read_table(path, read_dictionary=strings or None, use_threads=True, memory_map=True, pre_buffer=False)
     except (OSError, pa.ArrowException, TypeError, ValueError) as exc:  # (TypeError/ValueError: a bad path)
         raise ValidationError((what,), f"cannot read Parquet file {str(path)[:200]!r}: {exc}") from exc
+
+
+class _ColumnReader:
+    """A Parquet file of flat columns read column by column on a thread of its own (Arrow's
+    decoding releases the GIL), in the order the build needs them; ``column(name)`` waits for
+    its column. Like ``_read_parquet``: string columns as dictionaries, errors as
+    ValidationError naming the file. ``extra``: Futures of further inputs (persons, groups:
+    ``.parquet`` paths are read after the events' columns)."""
+
+    num_rows: int
+    column_names: list[str]
+
+    @classmethod
+    def open(cls, path: str | Path, what: str, extra: list[tuple[Any, str]]) -> _ColumnReader | None:
+        """None when the file is not one of flat, uniquely named columns (or cannot be opened):
+        the caller reads it whole then."""
+        pa, _ = _pa()
+        import pyarrow.parquet as pq
+
+        try:
+            schema = pq.read_schema(path)
+            if len(set(schema.names)) != len(schema.names) or any(_nested(f.type) for f in schema):
+                return None
+            strings = [i for i, f in enumerate(schema)
+                       if (pa.types.is_string(f.type) or pa.types.is_large_string(f.type)) and f.name not in ("uuid", "properties")]
+            pf = pq.ParquetFile(path, memory_map=True, pre_buffer=False, read_dictionary=strings or None)
+            if pf.metadata.num_columns != len(schema) or pf.schema_arrow.names != schema.names:
+                return None
+        except (OSError, pa.ArrowException, TypeError, ValueError):
+            return None  # the whole-file read reports it
+        return cls(pf, path, what, extra)
+
+    def __init__(self, pf: Any, path: str | Path, what: str, extra: list[tuple[Any, str]]):
+        import threading
+
+        self._pf, self._path, self._what = pf, path, what
+        self.num_rows = pf.metadata.num_rows
+        self.column_names = list(pf.schema_arrow.names)
+        self._cols: dict[str, Future] = {name: Future() for name in self.column_names}
+        self.extra: list[Any] = [Future() if isinstance(x, (str, Path)) and Path(x).suffix == ".parquet" else x
+                                 for x, _ in extra]
+        first = [c for c in ("event", "timestamp", "distinct_id", "person_id") if c in self._cols]
+        props = [c for c in self.column_names if c == "properties" or (c.startswith(PREFIX) and c not in RESERVED)]
+        rest = [c for c in self.column_names if c not in first and c not in props]
+        jobs: list[tuple[Future, Callable[[], Any]]] = [
+            (self._cols[c], partial(self._read, self.column_names.index(c))) for c in first + props + rest]
+        jobs += [(f, partial(_read_parquet, x, w)) for f, (x, w) in zip(self.extra, extra) if isinstance(f, Future)]
+        self._thread = threading.Thread(target=self._run, args=(jobs,), name="trendcalc-parquet", daemon=True)
+        self._thread.start()
+
+    def _read(self, i: int) -> pa.ChunkedArray:
+        pa, _ = _pa()
+        try:
+            return self._pf.reader.read_all(column_indices=[i], use_threads=False).column(0)
+        except (OSError, pa.ArrowException, TypeError, ValueError) as exc:
+            raise ValidationError((self._what,), f"cannot read Parquet file {str(self._path)[:200]!r}: {exc}") from exc
+
+    def _run(self, jobs: list[tuple[Future, Callable[[], Any]]]) -> None:
+        failed: BaseException | None = None
+        for fut, job in jobs:
+            if failed is not None:
+                fut.set_exception(failed)
+                continue
+            try:
+                fut.set_result(job())
+            except BaseException as exc:  # handed to whoever waits for this input (or a later one)
+                failed = exc
+                fut.set_exception(exc)
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        return self._cols[name].result()
+
+    def raise_read_error(self) -> None:
+        """Wait for the reads; raise the first one's error, if any (in the order of the
+        whole-file reads: the events, then persons, then groups)."""
+        self._thread.join()
+        for fut in [*self._cols.values(), *(f for f in self.extra if isinstance(f, Future))]:
+            exc = fut.exception()
+            if exc is not None:
+                raise exc
+
+
+def _nested(t: Any) -> bool:
+    pa, _ = _pa()
+    return pa.types.is_nested(t) or (pa.types.is_dictionary(t) and pa.types.is_nested(t.value_type))
+
+
+def _resolve(x: Any) -> Any:
+    return x.result() if isinstance(x, Future) else x
 
 
 def _maybe_parquet(x: Any, what: str) -> Any:
@@ -458,7 +568,7 @@ def _property_sources(
             raise ValidationError((what, "properties"), f"expected JSON text or a struct column, got {col.type}")
     for name in table.column_names:
         if name.startswith(PREFIX) and name not in reserved:
-            add(name[len(PREFIX):], partial(_typed_column, table.column(name), what, name, limits), (what, name))
+            add(name[len(PREFIX):], partial(_typed_column_of, table, what, name, limits), (what, name))
     return out
 
 
@@ -472,6 +582,10 @@ def _property_columns(
 def _ordered_column(build: Callable[[], tuple], order: np.ndarray) -> PropertyColumn:
     codes, dictionary = build()
     return PropertyColumn(np.take(codes, order), dictionary)
+
+
+def _typed_column_of(table: Any, what: str, name: str, limits: Limits) -> tuple[np.ndarray, ValueDictionary]:
+    return _typed_column(table.column(name), what, name, limits)
 
 
 def _typed_column(col: pa.ChunkedArray, what: str, name: str, limits: Limits = DEFAULT_LIMITS) -> tuple[np.ndarray, ValueDictionary]:
