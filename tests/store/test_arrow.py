@@ -264,3 +264,76 @@ def test_persons_as_a_json_lines_path_with_parquet_events(tmp_path):
     pq.write_table(table_flat(EVENTS), tmp_path / "e.parquet")
     assert_same_store(tc.EventStore.from_records(EVENTS, persons=PERSONS),
                       tc.EventStore.from_parquet(tmp_path / "e.parquet", persons=tmp_path / "p.jsonl"))
+
+
+# --- from_parquet's column-by-column read ---------------------------------------------------
+
+
+def assert_identical(x: tc.EventStore, y: tc.EventStore) -> None:
+    """The same arrays: codes, dictionaries and their order, distinct_ids, persons."""
+    for a in ("ts", "event", "distinct_id", "distinct_ids"):
+        np.testing.assert_array_equal(getattr(x, a), getattr(y, a), err_msg=a)
+    assert x.event_names == y.event_names
+    for px, py in ((x.properties, y.properties), (x.persons.properties, y.persons.properties)):
+        assert list(px) == list(py)
+        for k in px:
+            np.testing.assert_array_equal(px[k].codes, py[k].codes, err_msg=k)
+            assert px[k].dictionary.values == py[k].dictionary.values, k
+            assert [type(v) for v in px[k].dictionary.values] == [type(v) for v in py[k].dictionary.values], k
+    for a in ("ids", "created_at", "person_of_distinct_id", "synthetic"):
+        np.testing.assert_array_equal(getattr(x.persons, a), getattr(y.persons, a), err_msg=a)
+
+
+def _row_group_events(n: int = 60) -> pa.Table:
+    """Row groups of 7 rows with differing dictionaries, nulls, unused Arrow dictionary entries,
+    person_ids some of which no persons row has, rows out of time order, an ignored column."""
+    rng = np.random.default_rng(3)
+    browsers = ["Chrome", "Safari", "Firefox", None, ""]
+    words = ["unused", "x", "y", "z"]
+    return pa.table({
+        "event": pa.array([["$pageview", "purchase", "signup"][i] for i in rng.integers(0, 3, n)]),
+        "distinct_id": pa.array([f"d{i}" for i in rng.integers(0, 15, n)]),
+        "timestamp": pa.array(1_700_000_000_000_000 + rng.integers(0, 10**9, n), pa.timestamp("us", "UTC")),
+        "person_id": pa.array([None if i == 0 else f"p{i}" for i in rng.integers(0, 9, n)]),
+        "properties.$browser": pa.array([browsers[i] for i in rng.integers(0, 5, n)]),
+        "properties.w": pa.DictionaryArray.from_arrays(pa.array(rng.integers(1, 4, n), pa.int32()), pa.array(words)),
+        "properties.revenue": pa.array([None if i % 3 else float(i) for i in rng.integers(0, 30, n)]),
+        "properties.n": pa.array(rng.integers(0, 4, n)),
+        "ignored": pa.array(range(n)),
+    })
+
+
+def test_parquet_read_by_column_builds_the_whole_file_store(tmp_path):
+    t = _row_group_events()
+    persons = pa.table({"id": ["p3", "p1", "p7"], "properties.plan": ["pro", None, "free"]})
+    pq.write_table(t, tmp_path / "e.parquet", row_group_size=7)
+    pq.write_table(persons, tmp_path / "p.parquet")
+    got = tc.EventStore.from_parquet(tmp_path / "e.parquet", persons=tmp_path / "p.parquet")
+    want = tc.EventStore.from_arrow(pq.read_table(tmp_path / "e.parquet"), persons=persons)
+    assert_identical(got, want)
+    assert "unused" not in got.properties["w"].dictionary.values
+
+
+def test_parquet_nested_columns_are_read_whole(tmp_path):
+    t = pa.table({"event": ["a", "b"], "distinct_id": ["u", "v"],
+                  "timestamp": pa.array([1, 2], pa.timestamp("s")),
+                  "properties": pa.array([{"k": 1}, {"k": None}])})
+    pq.write_table(t, tmp_path / "e.parquet")
+    assert_identical(tc.EventStore.from_parquet(tmp_path / "e.parquet"), tc.EventStore.from_arrow(t))
+
+
+def test_parquet_bad_value_names_the_row_and_read_errors_come_first(tmp_path):
+    t = _row_group_events(20)
+    events = t.column("event").to_pylist()
+    events[9] = None
+    t = t.set_column(0, "event", pa.array(events))
+    pq.write_table(t, tmp_path / "e.parquet", row_group_size=7)
+    with pytest.raises(tc.ValidationError) as e:
+        tc.EventStore.from_parquet(tmp_path / "e.parquet")
+    assert e.value.path == ("events", 9, "event")
+    with pytest.raises(tc.ValidationError) as e:
+        tc.EventStore.from_parquet(tmp_path / "e.parquet", persons=tmp_path / "nope.parquet")
+    assert e.value.path == ("persons",)
+    with pytest.raises(tc.ValidationError) as e:
+        tc.EventStore.from_parquet(tmp_path / "e.parquet", limits="no")
+    assert e.value.path == ("limits",)
