@@ -236,9 +236,11 @@ class _ColumnReader:
         first = [c for c in ("event", "timestamp", "distinct_id", "person_id") if c in self._cols]
         props = [c for c in self.column_names if c == "properties" or (c.startswith(PREFIX) and c not in RESERVED)]
         rest = [c for c in self.column_names if c not in first and c not in props]
+        # persons (small) before the properties: the persons job must not hold a worker waiting
         jobs: list[tuple[Future, Callable[[], Any]]] = [
-            (self._cols[c], partial(self._read, self.column_names.index(c))) for c in first + props + rest]
+            (self._cols[c], partial(self._read, self.column_names.index(c))) for c in first]
         jobs += [(f, partial(_read_parquet, x, w)) for f, (x, w) in zip(self.extra, extra) if isinstance(f, Future)]
+        jobs += [(self._cols[c], partial(self._read, self.column_names.index(c))) for c in props + rest]
         self._thread = threading.Thread(target=self._run, args=(jobs,), name="trendcalc-parquet", daemon=True)
         self._thread.start()
 
@@ -249,16 +251,12 @@ class _ColumnReader:
         except (OSError, pa.ArrowException, TypeError, ValueError) as exc:
             raise ValidationError((self._what,), f"cannot read Parquet file {str(self._path)[:200]!r}: {exc}") from exc
 
-    def _run(self, jobs: list[tuple[Future, Callable[[], Any]]]) -> None:
-        failed: BaseException | None = None
-        for fut, job in jobs:
-            if failed is not None:
-                fut.set_exception(failed)
-                continue
+    @staticmethod
+    def _run(jobs: list[tuple[Future, Callable[[], Any]]]) -> None:
+        for fut, job in jobs:  # each read on its own: raise_read_error reports the first in file order
             try:
                 fut.set_result(job())
-            except BaseException as exc:  # handed to whoever waits for this input (or a later one)
-                failed = exc
+            except BaseException as exc:  # handed to whoever waits for this input
                 fut.set_exception(exc)
 
     def column(self, name: str) -> pa.ChunkedArray:
