@@ -337,3 +337,18 @@ def test_parquet_bad_value_names_the_row_and_read_errors_come_first(tmp_path):
     with pytest.raises(tc.ValidationError) as e:
         tc.EventStore.from_parquet(tmp_path / "e.parquet", limits="no")
     assert e.value.path == ("limits",)
+
+
+def test_mostly_null_columns_keep_rows_and_errors():
+    t = table_flat(EVENTS)
+    n = t.num_rows
+    vals = [None] * n
+    vals[4] = float("inf")
+    bad = t.append_column("properties.x", pa.array(vals, pa.float64()))
+    with pytest.raises(tc.ValidationError) as e:
+        tc.EventStore.from_arrow(bad)
+    assert e.value.path == ("events", 4, "properties.x")
+    a = tc.EventStore.from_arrow(t.append_column("properties.x", pa.array([None, "s", None, None, "t", None])))
+    recs = [dict(e, properties={**e["properties"], **({"x": v} if v is not None else {})})
+            for e, v in zip(EVENTS, [None, "s", None, None, "t", None])]
+    assert_same_store(tc.EventStore.from_records(recs), a)

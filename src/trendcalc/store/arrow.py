@@ -597,6 +597,8 @@ def _typed_column(col: pa.ChunkedArray, what: str, name: str, limits: Limits = D
     if not scalar:
         raise ValidationError((what, name), f"unsupported property column type {col.type}: use string, "
                               "integer, float or boolean (nested values go in a JSON 'properties' column)")
+    if not pa.types.is_dictionary(col.type) and col.null_count > len(col) // 2:
+        return _sparse_column(col, what, name, limits)
     if pa.types.is_floating(t) and not pa.types.is_dictionary(col.type):
         finite = pc.is_finite(col)
         if pc.any(pc.invert(pc.fill_null(finite, True))).as_py():
@@ -610,6 +612,21 @@ def _typed_column(col: pa.ChunkedArray, what: str, name: str, limits: Limits = D
         if values and max(map(len, values)) > limits.max_ingest_string_length:
             raise ValidationError((what, name), f"string longer than max_ingest_string_length={limits.max_ingest_string_length}")
     return codes, ValueDictionary(values)
+
+
+def _sparse_column(col: pa.ChunkedArray, what: str, name: str, limits: Limits) -> tuple[np.ndarray, ValueDictionary]:
+    """_typed_column of a column mostly null: built over its values alone (the same dictionary:
+    nulls are never in it), then spread over the rows; an error's row is the row in ``col``."""
+    rows = np.flatnonzero(np.concatenate([c.is_valid().to_numpy(zero_copy_only=False) for c in col.chunks]))
+    try:
+        dense, dictionary = _typed_column(col.drop_null(), what, name, limits)
+    except ValidationError as exc:
+        if len(exc.path) == 3 and isinstance(exc.path[1], int):
+            raise ValidationError((what, int(rows[exc.path[1]]), name), exc.message) from None
+        raise
+    codes = np.full(len(col), -1, dtype=np.int32)
+    codes[rows] = dense
+    return codes, dictionary
 
 
 def _json_columns(col: pa.ChunkedArray, what: str, limits: Limits = DEFAULT_LIMITS) -> dict[str, tuple[np.ndarray, ValueDictionary]]:
