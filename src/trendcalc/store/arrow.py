@@ -151,7 +151,11 @@ def _build(cls: type[EventStore], table: Any, persons: Any, groups: Any, limits:
         persons_job = pool.submit(lambda: _persons_and_groups(_resolve(persons), _resolve(groups), dids, did_codes, pids_job,
                                                               by_time, limits))
         sources = _property_sources(table, "events", RESERVED, limits)
-        prop_jobs = [(k, pool.submit(_ordered_column, src, order)) for k, src in sources]
+        # submitted in the order their columns are read (a _ColumnReader's), collected in table order
+        rank = getattr(table, "rank", {})
+        jobs = {k: pool.submit(_ordered_column, src, order)
+                for k, src in sorted(sources, key=lambda s: rank.get(PREFIX + s[0], rank.get("properties", 0)))}
+        prop_jobs = [(k, jobs[k]) for k, _ in sources]
         ts_job, event_job, did_job = (pool.submit(np.take, a, order) for a in (ts, event, did_codes))
         person_table, distinct_ids, group_tables = persons_job.result()
         props = {k: job.result() for k, job in prop_jobs}
@@ -235,8 +239,13 @@ class _ColumnReader:
                                  for x, _ in extra]
         first = [c for c in ("event", "timestamp", "distinct_id", "person_id") if c in self._cols]
         props = [c for c in self.column_names if c == "properties" or (c.startswith(PREFIX) and c not in RESERVED)]
+        # the properties with the largest dictionaries (the most to hash) first, so that the last
+        # column read is a quick one to encode
+        size = _dictionary_bytes(pf.metadata)
+        props.sort(key=lambda c: -size[self.column_names.index(c)])
         rest = [c for c in self.column_names if c not in first and c not in props]
         # persons (small) before the properties: the persons job must not hold a worker waiting
+        self.rank = {c: i for i, c in enumerate(first + props + rest)}
         jobs: list[tuple[Future, Callable[[], Any]]] = [
             (self._cols[c], partial(self._read, self.column_names.index(c))) for c in first]
         jobs += [(f, partial(_read_parquet, x, w)) for f, (x, w) in zip(self.extra, extra) if isinstance(f, Future)]
@@ -270,6 +279,21 @@ class _ColumnReader:
             exc = fut.exception()
             if exc is not None:
                 raise exc
+
+
+def _dictionary_bytes(meta: Any) -> list[int]:
+    """Per column of a flat file, the bytes of its dictionary pages (compressed; 0 without)."""
+    out = [0] * meta.num_columns
+    try:
+        for r in range(meta.num_row_groups):
+            rg = meta.row_group(r)
+            for i in range(meta.num_columns):
+                c = rg.column(i)
+                if c.has_dictionary_page and c.dictionary_page_offset is not None:
+                    out[i] += max(0, c.data_page_offset - c.dictionary_page_offset)
+    except Exception:  # noqa: BLE001 - only an ordering hint
+        pass
+    return out
 
 
 def _nested(t: Any) -> bool:
