@@ -352,3 +352,24 @@ def test_mostly_null_columns_keep_rows_and_errors():
     recs = [dict(e, properties={**e["properties"], **({"x": v} if v is not None else {})})
             for e, v in zip(EVENTS, [None, "s", None, None, "t", None])]
     assert_same_store(tc.EventStore.from_records(recs), a)
+
+
+def test_dictionary_chunks_used_entries_found_late_and_across_dictionaries():
+    """Entries first used late in a long chunk, or only by a later chunk sharing the dictionary,
+    stay; entries no chunk uses go; the order is that of the unified dictionaries."""
+    from trendcalc.store.arrow import _dictionary_codes
+
+    a = pa.array(["u", "x", "y", "late", "never"])
+    b = pa.array(["z", "y", "b-never", "x"])
+    n = 20_000
+    first = np.ones(n, np.int32)
+    first[n - 3] = 3  # "late", only near the end of a long chunk
+    first[7] = 2
+    chunks = [pa.DictionaryArray.from_arrays(pa.array(first), a),
+              pa.DictionaryArray.from_arrays(pa.array([0, None, 3, 1], pa.int32()), b),
+              pa.DictionaryArray.from_arrays(pa.array([0, None], pa.int32()), a)]  # "u": a later chunk only
+    values, codes = _dictionary_codes(pa.chunked_array(chunks))
+    assert values.to_pylist() == ["u", "x", "y", "late", "z"]
+    want = [values.to_pylist().index(v) if v is not None else -1
+            for v in pa.chunked_array([c.cast(pa.string()) for c in chunks]).to_pylist()]
+    assert codes.tolist() == want

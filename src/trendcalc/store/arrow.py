@@ -348,25 +348,38 @@ def _dictionary_codes(col: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     if pa.types.is_dictionary(col.type):
         if col.num_chunks == 0:
             return pa.array([], col.type.value_type), np.zeros(0, np.int32)
-        dictionary, maps = _unify(col.chunks)
+        dictionary, dicts, which, maps = _unify(col.chunks)
+        idxs = [(c.indices.fill_null(-1) if c.null_count else c.indices).to_numpy(zero_copy_only=False) for c in col.chunks]
+        # which entries of each chunk dictionary rows use (the last slot: null), scanning a
+        # dictionary's chunks only until every entry is seen
+        seen = [np.zeros(len(d) + 1, dtype=bool) for d in dicts]
+        left = [len(d) for d in dicts]
+        for w, idx in zip(which, idxs):
+            if left[w]:
+                left[w] = _mark_used(seen[w], idx, left[w])
+        used = np.zeros(len(dictionary), dtype=bool)
+        for w, m in enumerate(maps):
+            if left[w] == 0:
+                used[m[:-1]] = True
+            else:
+                used[m[:-1][seen[w][:-1]]] = True
+        identity = len(dicts) == 1  # codes are the chunks' own indices
+        if not used.all():
+            identity = False
+            # drop unused entries (an Arrow dictionary may carry them); the rest keep their order
+            remap = np.full(len(dictionary) + 1, -1, dtype=np.int32)
+            remap[:-1][used] = np.arange(int(used.sum()), dtype=np.int32)
+            maps = [remap[m] for m in maps]
+            dictionary = dictionary.filter(pa.array(used))
         raw = np.empty(len(col), dtype=np.int32)
         pos = 0
-        for c, m in zip(col.chunks, maps):
-            idx = (c.indices.fill_null(-1) if c.null_count else c.indices).to_numpy(zero_copy_only=False)
-            if m is None:
+        for w, idx in zip(which, idxs):
+            if identity:
                 raw[pos:pos + len(idx)] = idx
             else:
-                np.take(m, idx, out=raw[pos:pos + len(idx)], mode="wrap")  # -1 (null) → m's last slot
+                np.take(maps[w], idx, out=raw[pos:pos + len(idx)], mode="wrap")  # -1 (null) → the last slot
             pos += len(idx)
-        used = np.zeros(len(dictionary) + 1, dtype=bool)  # a scatter into a small array (-1 → last)
-        used[raw] = True
-        used = used[:-1]
-        if used.all():
-            return dictionary, raw
-        # drop unused entries (an Arrow dictionary may carry them); the rest keep their order
-        remap = np.full(len(dictionary) + 1, -1, dtype=np.int32)
-        remap[:-1][used] = np.arange(int(used.sum()), dtype=np.int32)
-        return dictionary.filter(pa.array(used)), remap[raw]
+        return dictionary, raw
     uniq = pc.unique(col)
     if uniq.null_count:
         uniq = uniq.drop_null()
@@ -378,9 +391,24 @@ def _dictionary_codes(col: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     return uniq, out.astype(np.int32, copy=False)
 
 
-def _unify(chunks: list) -> tuple[Any, list[np.ndarray | None]]:
-    """One dictionary for dictionary-encoded chunks, and per chunk the map of its codes into it
-    (None = already in it; the map's last slot keeps -1 = null).
+def _mark_used(seen: np.ndarray, idx: np.ndarray, left: int) -> int:
+    """Mark ``seen[idx]`` (-1 → the last slot) in growing slices until all but the last slot
+    are marked; returns how many are still unmarked."""
+    k, pos, step = len(seen) - 1, 0, 1 << 12
+    while pos < len(idx):
+        seen[idx[pos:pos + step]] = True
+        pos += step
+        step <<= 1
+        left = k - int(np.count_nonzero(seen[:k]))
+        if not left:
+            break
+    return left
+
+
+def _unify(chunks: list) -> tuple[Any, list, list[int], list[np.ndarray]]:
+    """One dictionary for dictionary-encoded chunks: (it, the distinct chunk dictionaries, per
+    chunk the index of its dictionary among them, per distinct dictionary the map of its codes
+    into the unified one, with a last slot -1 = null).
 
     The Parquet reader gives every batch of a row group the row group's whole dictionary, so
     dictionaries are compared by buffer identity first and each distinct one is hashed once."""
@@ -396,7 +424,9 @@ def _unify(chunks: list) -> tuple[Any, list[np.ndarray | None]]:
             dicts.append(d)
         which.append(distinct[key])
     if len(dicts) == 1:
-        return dicts[0], [None] * len(chunks)
+        m = np.arange(len(dicts[0]) + 1, dtype=np.int32)
+        m[-1] = -1
+        return dicts[0], dicts, which, [m]
     enc = pc.dictionary_encode(pa.concat_arrays(dicts))  # one hash pass over all dictionaries
     codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
     maps, pos = [], 0
@@ -406,7 +436,7 @@ def _unify(chunks: list) -> tuple[Any, list[np.ndarray | None]]:
         m[-1] = -1
         pos += len(d)
         maps.append(m)
-    return enc.dictionary, [maps[w] for w in which]
+    return enc.dictionary, dicts, which, maps
 
 
 def _check_nulls(codes: np.ndarray, what: str, name: str, message: str) -> None:
