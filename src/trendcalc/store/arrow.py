@@ -661,11 +661,10 @@ def _typed_column(col: pa.ChunkedArray, what: str, name: str, limits: Limits = D
     if pa.types.is_floating(t) and t != pa.float64():
         col = col.cast(pa.float64())
     uniq, codes = _dictionary_codes(col)
-    values = uniq.to_pylist()
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        if values and max(map(len, values)) > limits.max_ingest_string_length:
+    if (pa.types.is_string(t) or pa.types.is_large_string(t)) and len(uniq):
+        if pc.max(pc.utf8_length(uniq)).as_py() > limits.max_ingest_string_length:
             raise ValidationError((what, name), f"string longer than max_ingest_string_length={limits.max_ingest_string_length}")
-    return codes, ValueDictionary(values)
+    return codes, ValueDictionary(uniq.to_pylist())
 
 
 def _sparse_column(col: pa.ChunkedArray, what: str, name: str, limits: Limits) -> tuple[np.ndarray, ValueDictionary]:
@@ -846,12 +845,13 @@ def _latest_per_did(did_codes: np.ndarray, pcodes: np.ndarray, by_time: np.ndarr
     """Per distinct_id, the person_id code of its latest row that has one (-1: none).
     ``by_time``: the rows in (stable) time order (None: they already are)."""
     has = pcodes >= 0
+    it = np.int32 if len(did_codes) < 2**31 else np.int64
     if by_time is None:
-        pos = np.arange(len(did_codes), dtype=np.int64)
+        pos = np.arange(len(did_codes), dtype=it)
     else:
-        pos = np.empty(len(by_time), dtype=np.int64)
-        pos[by_time] = np.arange(len(by_time), dtype=np.int64)
-    last = np.full(n_dids, -1, dtype=np.int64)
+        pos = np.empty(len(by_time), dtype=it)
+        pos[by_time] = np.arange(len(by_time), dtype=it)
+    last = np.full(n_dids, -1, dtype=it)
     if has.all():
         np.maximum.at(last, did_codes, pos)  # the latest position; ties: the later row
     else:
