@@ -49,6 +49,7 @@ from ..limits import DEFAULT_LIMITS, Limits
 from ..timeutil import MAX_YEAR, MIN_YEAR, UTC, datetime_to_us, to_us
 from .builder import Source, StoreBuilder, records
 from .columns import PropertyColumn, ValueDictionary
+from .fixedkeys import encode_fixed_width
 from .ingest import Interner, properties_of
 from .readers import read_records_file
 from .tables import NO_TIME, GroupTable, PersonTable
@@ -427,8 +428,13 @@ def _unify(chunks: list) -> tuple[Any, list, list[int], list[np.ndarray]]:
         m = np.arange(len(dicts[0]) + 1, dtype=np.int32)
         m[-1] = -1
         return dicts[0], dicts, which, [m]
-    enc = pc.dictionary_encode(pa.concat_arrays(dicts))  # one hash pass over all dictionaries
-    codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    together = pa.concat_arrays(dicts)
+    fixed = encode_fixed_width(together)  # fixed-width ids: a sort, quicker than hashing
+    if fixed is not None:
+        dictionary, codes = fixed
+    else:
+        enc = pc.dictionary_encode(together)  # one hash pass over all dictionaries
+        dictionary, codes = enc.dictionary, enc.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
     maps, pos = [], 0
     for d in dicts:
         m = np.empty(len(d) + 1, dtype=np.int32)
@@ -436,7 +442,7 @@ def _unify(chunks: list) -> tuple[Any, list, list[int], list[np.ndarray]]:
         m[-1] = -1
         pos += len(d)
         maps.append(m)
-    return enc.dictionary, dicts, which, maps
+    return dictionary, dicts, which, maps
 
 
 def _check_nulls(codes: np.ndarray, what: str, name: str, message: str) -> None:

@@ -1,0 +1,62 @@
+"""Dictionary-encoding of many fixed-width strings by sorting instead of hashing.
+
+Arrow's ``dictionary_encode`` hashes each string (~110 ns each for a million short ids, mostly
+cache misses). When every string has the same byte length and at most 8 byte positions vary
+(ids like ``d003299f`` or ``s001214dc``: a constant prefix and hex digits), the varying bytes
+packed into a uint64 are an exact key, and one unstable sort of the keys finds the same distinct
+values in ~half the time. The result is the one ``dictionary_encode`` gives: the distinct values
+in first-seen order and each string's code among them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+MIN_ROWS = 1 << 16  # below this Arrow's hashing is as quick
+
+
+def encode_fixed_width(arr: Any) -> tuple[Any, np.ndarray] | None:
+    """(distinct values in first-seen order, int32 code per value) of a string Arrow array
+    without nulls, or None when it is not one of fixed-width keys of ≤ 8 varying bytes."""
+    import pyarrow as pa
+
+    n = len(arr)
+    if n < MIN_ROWS or arr.null_count or not pa.types.is_string(arr.type):
+        return None
+    _, offsets_buf, data_buf = arr.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int32)[arr.offset:arr.offset + n + 1]
+    width = int(offsets[1] - offsets[0])
+    if width == 0 or int(offsets[-1] - offsets[0]) != width * n:
+        return None
+    if not (np.diff(offsets) == width).all():
+        return None
+    data = np.frombuffer(data_buf, dtype=np.uint8)[offsets[0]:offsets[-1]].reshape(n, width)
+    varying = np.flatnonzero((data != data[0]).any(axis=0))
+    if len(varying) > 8:
+        return None
+    packed = np.zeros((n, 8), dtype=np.uint8)
+    packed[:, :len(varying)] = data[:, varying]
+    codes, firsts = first_seen_codes(packed.view(np.uint64).ravel())
+    return arr.take(pa.array(firsts)), codes
+
+
+def first_seen_codes(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(int32 code per key numbering the distinct keys in order of first occurrence, the
+    position of each distinct key's first occurrence, ascending)."""
+    n = len(keys)
+    order = np.argsort(keys)  # unstable: the first occurrence is the least position of a run
+    ranked = keys[order]
+    starts = np.empty(n, dtype=bool)
+    starts[0] = True
+    np.not_equal(ranked[1:], ranked[:-1], out=starts[1:])
+    group = np.cumsum(starts, dtype=np.int32) - 1  # run (distinct key in key order) per sorted slot
+    first = np.minimum.reduceat(order, np.flatnonzero(starts))
+    # number the runs by their first positions: mark them, count marks up to each
+    is_first = np.zeros(n, dtype=bool)
+    is_first[first] = True
+    code_at = np.cumsum(is_first, dtype=np.int32) - 1
+    codes = np.empty(n, dtype=np.int32)
+    codes[order] = code_at[first][group]
+    return codes, np.flatnonzero(is_first)
