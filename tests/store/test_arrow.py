@@ -373,3 +373,15 @@ def test_dictionary_chunks_used_entries_found_late_and_across_dictionaries():
     want = [values.to_pylist().index(v) if v is not None else -1
             for v in pa.chunked_array([c.cast(pa.string()) for c in chunks]).to_pylist()]
     assert codes.tolist() == want
+
+
+def test_column_reader_hands_a_column_over_once_and_rereads_after(tmp_path):
+    from trendcalc.store.arrow import _ColumnReader
+
+    t = _row_group_events(30)
+    pq.write_table(t, tmp_path / "e.parquet", row_group_size=7)
+    reader = _ColumnReader.open(tmp_path / "e.parquet", "events", [])
+    first = reader.column("distinct_id")
+    again = reader.column("distinct_id")
+    assert first.to_pylist() == again.to_pylist() == t.column("distinct_id").to_pylist()
+    reader.raise_read_error()

@@ -236,6 +236,7 @@ class _ColumnReader:
         self.num_rows = pf.metadata.num_rows
         self.column_names = list(pf.schema_arrow.names)
         self._cols: dict[str, Future] = {name: Future() for name in self.column_names}
+        self._taken: set[str] = set()
         self.extra: list[Any] = [Future() if isinstance(x, (str, Path)) and Path(x).suffix == ".parquet" else x
                                  for x, _ in extra]
         first = [c for c in ("event", "timestamp", "distinct_id", "person_id") if c in self._cols]
@@ -263,14 +264,27 @@ class _ColumnReader:
 
     @staticmethod
     def _run(jobs: list[tuple[Future, Callable[[], Any]]]) -> None:
-        for fut, job in jobs:  # each read on its own: raise_read_error reports the first in file order
+        jobs.reverse()
+        while jobs:  # each read on its own: raise_read_error reports the first in file order
+            fut, job = jobs.pop()  # (kept no longer than needed: see column())
             try:
                 fut.set_result(job())
             except BaseException as exc:  # handed to whoever waits for this input
                 fut.set_exception(exc)
+            del fut, job
 
     def column(self, name: str) -> pa.ChunkedArray:
-        return self._cols[name].result()
+        """The column, handed over once: the reader forgets it (its memory goes back to Arrow's
+        pool for the next columns as soon as its encoding is done); asked again, it is read again."""
+        fut = self._cols[name]
+        col = fut.result()
+        if name not in self._taken:
+            self._taken.add(name)
+            done: Future = Future()
+            done.set_result(None)
+            self._cols[name] = done
+            return col
+        return self._read(self.column_names.index(name))
 
     def raise_read_error(self) -> None:
         """Wait for the reads; raise the first one's error, if any (in the order of the
