@@ -149,18 +149,20 @@ def _build(cls: type[EventStore], table: Any, persons: Any, groups: Any, limits:
         ts = _timestamps(table.column("timestamp"), "events", "timestamp")
         dids, did_codes = dids_job.result()
         order, by_time = _sort_order(event, ts)
-        persons_job = pool.submit(lambda: _persons_and_groups(_resolve(persons), _resolve(groups), dids, did_codes, pids_job,
-                                                              by_time, limits))
+        persons_job = pool.submit(_persons_and_groups, persons, groups, dids, did_codes, pids_job, by_time, limits)
         sources = _property_sources(table, "events", RESERVED, limits)
         # submitted in the order their columns are read (a _ColumnReader's), collected in table order
         rank = getattr(table, "rank", {})
         jobs = {k: pool.submit(_ordered_column, src, order)
                 for k, src in sorted(sources, key=lambda s: rank.get(PREFIX + s[0], rank.get("properties", 0)))}
         prop_jobs = [(k, jobs[k]) for k, _ in sources]
-        ts_job, event_job, did_job = (pool.submit(np.take, a, order) for a in (ts, event, did_codes))
+        # this thread's share while the jobs run (their workers may be waiting for columns):
+        # rows ordered by event have the sorted event codes, counted out
+        sorted_event = np.repeat(np.arange(len(names), dtype=np.int32), np.bincount(event, minlength=len(names)))
+        ts_sorted, did_sorted = np.take(ts, order), np.take(did_codes, order)
         person_table, distinct_ids, group_tables = persons_job.result()
         props = {k: job.result() for k, job in prop_jobs}
-        ts, event, did_codes = ts_job.result(), event_job.result(), did_job.result()
+        ts, event, did_codes = ts_sorted, sorted_event, did_sorted
     uuid = None
     if "uuid" in table.column_names:
         col = table.column("uuid")
@@ -541,8 +543,8 @@ def _timestamps(col: pa.ChunkedArray, what: str, name: str) -> np.ndarray:
         us = _iso_strings(col, what, name)
     else:
         raise ValidationError((what, name), f"expected a timestamp, date, ISO-8601 string or epoch seconds column, got {t}")
-    bad = (us < _LO_US) | (us >= _HI_US)
-    if bad.any():
+    if len(us) and (int(us.min()) < _LO_US or int(us.max()) >= _HI_US):
+        bad = (us < _LO_US) | (us >= _HI_US)
         raise ValidationError((what, _first_row(bad), name), f"timestamp outside years {MIN_YEAR}..{MAX_YEAR}")
     return us
 
@@ -755,6 +757,7 @@ def _persons_and_groups(
 
     ``person_ids``: the events' ``person_id`` column being encoded (a Future of (ids, codes)),
     or None without one."""
+    persons, groups = _resolve(persons), _resolve(groups)  # (Futures of Parquet files being read)
     b = StoreBuilder(limits=limits)
     indexed = False
 
