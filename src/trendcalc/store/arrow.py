@@ -147,8 +147,8 @@ def _build(cls: type[EventStore], table: Any, persons: Any, groups: Any, limits:
         new_of_old[np.asarray(order_names, dtype=np.int64)] = np.arange(len(names), dtype=np.int32)
         event = new_of_old[ev_codes] if n else np.zeros(0, np.int32)
         ts = _timestamps(table.column("timestamp"), "events", "timestamp")
-        dids, did_codes = dids_job.result()
         order, by_time = _sort_order(event, ts)
+        dids, did_codes = dids_job.result()
         persons_job = pool.submit(_persons_and_groups, persons, groups, dids, did_codes, pids_job, by_time, limits)
         sources = _property_sources(table, "events", RESERVED, limits)
         # submitted in the order their columns are read (a _ColumnReader's), collected in table order
