@@ -101,6 +101,8 @@ def from_parquet(
         reader.raise_read_error()
         raise
     reader.raise_read_error()  # (columns the build does not use are read too, as read_table does)
+    del reader
+    _release_arrow_memory()
     return store
 
 
@@ -146,6 +148,7 @@ def _build(cls: type[EventStore], table: Any, persons: Any, groups: Any, limits:
         new_of_old = np.empty(len(names) + 1, dtype=np.int32)
         new_of_old[np.asarray(order_names, dtype=np.int64)] = np.arange(len(names), dtype=np.int32)
         event = new_of_old[ev_codes] if n else np.zeros(0, np.int32)
+        del ev_codes
         ts = _timestamps(table.column("timestamp"), "events", "timestamp")
         order, by_time = _sort_order(event, ts)
         dids, did_codes = dids_job.result()
@@ -158,11 +161,13 @@ def _build(cls: type[EventStore], table: Any, persons: Any, groups: Any, limits:
         prop_jobs = [(k, jobs[k]) for k, _ in sources]
         # this thread's share while the jobs run (their workers may be waiting for columns):
         # rows ordered by event have the sorted event codes, counted out
-        sorted_event = np.repeat(np.arange(len(names), dtype=np.int32), np.bincount(event, minlength=len(names)))
-        ts_sorted, did_sorted = np.take(ts, order), np.take(did_codes, order)
+        event = np.repeat(np.arange(len(names), dtype=np.int32), np.bincount(event, minlength=len(names)))
+        ts = np.take(ts, order)  # (the unordered arrays go as soon as they are done with)
+        did_sorted = np.take(did_codes, order)
+        del did_codes
         person_table, distinct_ids, group_tables = persons_job.result()
         props = {k: job.result() for k, job in prop_jobs}
-        ts, event, did_codes = ts_sorted, sorted_event, did_sorted
+        did_codes = did_sorted
     uuid = None
     if "uuid" in table.column_names:
         col = table.column("uuid")
@@ -296,6 +301,16 @@ class _ColumnReader:
             exc = fut.exception()
             if exc is not None:
                 raise exc
+
+
+def _release_arrow_memory() -> None:
+    """Hand the memory the file's columns took back from Arrow's pool to the system (mimalloc and
+    jemalloc keep freed pages for reuse: ~0.4 GiB after a 10 M build, with the store holding none)."""
+    pa, _ = _pa()
+    try:
+        pa.default_memory_pool().release_unused()
+    except (AttributeError, NotImplementedError, pa.ArrowException):  # pragma: no cover - older pyarrow
+        pass
 
 
 def _dictionary_bytes(meta: Any) -> list[int]:
