@@ -162,8 +162,9 @@ def _build(cls: type[EventStore], table: Any, persons: Any, groups: Any, limits:
         # this thread's share while the jobs run (their workers may be waiting for columns):
         # rows ordered by event have the sorted event codes, counted out
         event = np.repeat(np.arange(len(names), dtype=np.int32), np.bincount(event, minlength=len(names)))
-        ts = np.take(ts, order)  # (the unordered arrays go as soon as they are done with)
-        did_sorted = np.take(did_codes, order)
+        # (mode='wrap': the indices are in range, and numpy's wrapping take is its quickest)
+        ts = np.take(ts, order, mode="wrap")  # (the unordered arrays go as soon as they are done with)
+        did_sorted = np.take(did_codes, order, mode="wrap")
         del did_codes
         person_table, distinct_ids, group_tables = persons_job.result()
         props = {k: job.result() for k, job in prop_jobs}
@@ -670,7 +671,7 @@ def _property_columns(
 
 def _ordered_column(build: Callable[[], tuple], order: np.ndarray) -> PropertyColumn:
     codes, dictionary = build()
-    return PropertyColumn(np.take(codes, order), dictionary)
+    return PropertyColumn(np.take(codes, order, mode="wrap"), dictionary)
 
 
 def _typed_column_of(table: Any, what: str, name: str, limits: Limits) -> tuple[np.ndarray, ValueDictionary]:
