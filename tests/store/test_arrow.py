@@ -385,3 +385,26 @@ def test_column_reader_hands_a_column_over_once_and_rereads_after(tmp_path):
     again = reader.column("distinct_id")
     assert first.to_pylist() == again.to_pylist() == t.column("distinct_id").to_pylist()
     reader.raise_read_error()
+
+
+def test_fixed_width_ids_build_the_store_hashing_builds(monkeypatch):
+    """Dictionaries of fixed-width ids unified by sorting (store/fixedkeys.py) give the store
+    Arrow's hashing gives."""
+    from trendcalc.store import fixedkeys
+
+    rng = np.random.default_rng(5)
+    n = 40_000
+    ids = [f"d{x:07x}" for x in rng.integers(0, 30_000, n)]
+    sessions = [f"s{x:08x}" for x in rng.integers(0, 20_000, n)]
+
+    def chunked(values):
+        return pa.chunked_array([pa.array(values[i:i + 7_000]).dictionary_encode() for i in range(0, n, 7_000)])
+
+    t = pa.table({"event": pa.array(["$pageview"] * n), "distinct_id": chunked(ids),
+                  "timestamp": pa.array(rng.integers(0, 10**9, n), pa.timestamp("s")),
+                  "person_id": chunked([f"p{x[1:]}" for x in ids]), "properties.$session_id": chunked(sessions)})
+    monkeypatch.setattr(fixedkeys, "MIN_ROWS", 1)
+    sorted_ = tc.EventStore.from_arrow(t)
+    monkeypatch.setattr(fixedkeys, "MIN_ROWS", 10**12)
+    hashed = tc.EventStore.from_arrow(t)
+    assert_identical(sorted_, hashed)
