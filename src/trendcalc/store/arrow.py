@@ -49,7 +49,7 @@ from ..limits import DEFAULT_LIMITS, Limits
 from ..timeutil import MAX_YEAR, MIN_YEAR, UTC, datetime_to_us, to_us
 from .builder import Source, StoreBuilder, records
 from .columns import PropertyColumn, ValueDictionary
-from .fixedkeys import encode_fixed_width
+from .fixedkeys import arrow_ints, encode_fixed_width
 from .ingest import Interner, properties_of
 from .readers import read_records_file
 from .tables import NO_TIME, GroupTable, PersonTable
@@ -162,9 +162,8 @@ def _build(cls: type[EventStore], table: Any, persons: Any, groups: Any, limits:
         # this thread's share while the jobs run (their workers may be waiting for columns):
         # rows ordered by event have the sorted event codes, counted out
         event = np.repeat(np.arange(len(names), dtype=np.int32), np.bincount(event, minlength=len(names)))
-        # (mode='wrap': the indices are in range, and numpy's wrapping take is its quickest)
-        ts = np.take(ts, order, mode="wrap")  # (the unordered arrays go as soon as they are done with)
-        did_sorted = np.take(did_codes, order, mode="wrap")
+        ts = _gather(ts, order)  # (the unordered arrays go as soon as they are done with)
+        did_sorted = _gather(did_codes, order)
         del did_codes
         person_table, distinct_ids, group_tables = persons_job.result()
         props = {k: job.result() for k, job in prop_jobs}
@@ -403,7 +402,7 @@ def _dictionary_codes(col: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
             remap = np.full(len(dictionary) + 1, -1, dtype=np.int32)
             remap[:-1][used] = np.arange(int(used.sum()), dtype=np.int32)
             maps = [remap[m] for m in maps]
-            dictionary = dictionary.filter(pa.array(used))
+            dictionary = dictionary.take(arrow_ints(np.flatnonzero(used)))
         raw = np.empty(len(col), dtype=np.int32)
         pos = 0
         for w, idx in zip(which, idxs):
@@ -671,7 +670,17 @@ def _property_columns(
 
 def _ordered_column(build: Callable[[], tuple], order: np.ndarray) -> PropertyColumn:
     codes, dictionary = build()
-    return PropertyColumn(np.take(codes, order, mode="wrap"), dictionary)
+    return PropertyColumn(_gather(codes, order), dictionary)
+
+
+def _gather(a: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """``a[order]`` (``order`` a permutation) by Arrow's take: ~10% quicker than NumPy's for
+    int32, ~30% for int64, and into Arrow's pool, whose pages the columns already read and
+    released left (the result is a read-only array over an Arrow buffer, as the store wants)."""
+    pa, pc = _pa()
+    if not len(a):
+        return a.copy()
+    return pc.take(arrow_ints(a), arrow_ints(order), boundscheck=False).to_numpy()
 
 
 def _typed_column_of(table: Any, what: str, name: str, limits: Limits) -> tuple[np.ndarray, ValueDictionary]:
@@ -834,7 +843,7 @@ def _persons_and_groups(
             firsts = np.unique(fresh, return_index=True)[1]
             new = fresh[np.sort(firsts)]
             row_of[new] = np.arange(n_rows, n_rows + len(new), dtype=np.int32)
-            ids.append(pids.take(pa.array(new)).to_numpy(zero_copy_only=False))
+            ids.append(pids.take(arrow_ints(new)).to_numpy(zero_copy_only=False))
             n_rows += len(new)
         person_of[claims] = row_of[named]
     orphans = np.flatnonzero(person_of < 0)
@@ -877,7 +886,7 @@ def _table_ids(table: Any) -> tuple[pa.Array, int]:
         dup = int(np.flatnonzero(np.bincount(codes, minlength=len(uniq)) > 1)[0])
         raise ValidationError(("persons", int(np.flatnonzero(codes == dup)[1]), "id"),
                               f"duplicate person id {uniq[dup].as_py()!r}")
-    return uniq.take(pa.array(codes)), table.num_rows
+    return uniq.take(arrow_ints(codes)), table.num_rows
 
 
 def _latest_per_did(did_codes: np.ndarray, pcodes: np.ndarray, by_time: np.ndarray | None, n_dids: int) -> np.ndarray:
