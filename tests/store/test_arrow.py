@@ -408,3 +408,26 @@ def test_fixed_width_ids_build_the_store_hashing_builds(monkeypatch):
     monkeypatch.setattr(fixedkeys, "MIN_ROWS", 10**12)
     hashed = tc.EventStore.from_arrow(t)
     assert_identical(sorted_, hashed)
+
+
+def test_persons_parquet_read_through_parquet_file_or_whole(tmp_path):
+    """A flat persons file is read through ParquetFile, a nested one through read_table; both
+    give the store from_arrow gives with the table."""
+    from trendcalc.store.arrow import _read_parquet_file
+
+    flat = pa.table({"id": ["p3", "p1"], "properties.plan": ["pro", None]})
+    nested = pa.table({"id": ["p3", "p1"], "properties": pa.array([{"plan": "pro"}, {"plan": None}])})
+    pq.write_table(flat, tmp_path / "flat.parquet", row_group_size=1)
+    pq.write_table(nested, tmp_path / "nested.parquet")
+    (tmp_path / "dir.parquet").mkdir()
+    pq.write_table(flat, tmp_path / "dir.parquet" / "part.parquet")
+    assert _read_parquet_file(tmp_path / "flat.parquet", "persons").to_pylist() == flat.to_pylist()
+    assert _read_parquet_file(tmp_path / "nested.parquet", "persons").to_pylist() == nested.to_pylist()
+    with pytest.raises(tc.ValidationError) as e:  # (as before: read_schema of a directory fails)
+        _read_parquet_file(tmp_path / "dir.parquet", "persons")
+    assert e.value.path == ("persons",)
+    t = _row_group_events()
+    pq.write_table(t, tmp_path / "e.parquet", row_group_size=7)
+    for name, table in (("flat", flat), ("nested", nested)):
+        assert_identical(tc.EventStore.from_parquet(tmp_path / "e.parquet", persons=tmp_path / f"{name}.parquet"),
+                         tc.EventStore.from_arrow(t, persons=table))

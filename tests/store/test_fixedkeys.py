@@ -53,3 +53,21 @@ def test_first_seen_codes():
     codes, firsts = first_seen_codes(np.array([5, 3, 5, 9, 3, 1], dtype=np.uint64))
     assert codes.tolist() == [0, 1, 0, 2, 1, 3]
     assert firsts.tolist() == [0, 1, 3, 5]
+
+
+def test_numpy_of_and_ints_or_match_arrow():
+    from trendcalc.store.fixedkeys import ints_or, numpy_of
+
+    ints = pa.array([5, 1, None, 7, 2, None, 9], pa.int32())
+    for a in (ints, ints.slice(3), ints.slice(1, 0)):
+        np.testing.assert_array_equal(ints_or(a, -1), np.array([-1 if v is None else v for v in a.to_pylist()]))
+        assert ints_or(a, -1).dtype == np.int32
+    dense = pa.array([3.5, -1.0, 2.25, 0.0], pa.float64()).slice(1)
+    np.testing.assert_array_equal(numpy_of(dense), [-1.0, 2.25, 0.0])
+    bools = pa.array([True, False, True, True, False, False, True, False, True, True]).slice(3)
+    assert numpy_of(bools).tolist() == bools.to_pylist()
+    strings = pa.array(["a", "bc", "", "d"]).slice(1)
+    got = numpy_of(strings)
+    assert got.dtype == object and got.tolist() == ["bc", "", "d"]
+    assert numpy_of(pa.array(["x", None])).tolist() == ["x", None]  # (nulls: Arrow's conversion)
+    assert numpy_of(pa.array([], pa.int64())).tolist() == []

@@ -49,7 +49,7 @@ from ..limits import DEFAULT_LIMITS, Limits
 from ..timeutil import MAX_YEAR, MIN_YEAR, UTC, datetime_to_us, to_us
 from .builder import Source, StoreBuilder, records
 from .columns import PropertyColumn, ValueDictionary
-from .fixedkeys import arrow_ints, encode_fixed_width
+from .fixedkeys import arrow_ints, encode_fixed_width, ints_or, numpy_of
 from .ingest import Interner, properties_of
 from .readers import read_records_file
 from .tables import NO_TIME, GroupTable, PersonTable
@@ -191,6 +191,26 @@ def _build(cls: type[EventStore], table: Any, persons: Any, groups: Any, limits:
 # --- reading ----------------------------------------------------------------------------------
 
 
+def _read_parquet_file(path: str | Path, what: str) -> pa.Table:
+    """_read_parquet of a single file of flat columns through ParquetFile (pq.read_table's
+    dataset module imports pandas, when installed: ~0.15 s of a fresh process); anything else
+    (a directory, nested columns, an error) through _read_parquet."""
+    pa, _ = _pa()
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+        if len(set(schema.names)) == len(schema.names) and not any(_nested(f.type) for f in schema):
+            strings = [i for i, f in enumerate(schema)
+                       if (pa.types.is_string(f.type) or pa.types.is_large_string(f.type)) and f.name not in ("uuid", "properties")]
+            pf = pq.ParquetFile(path, memory_map=True, pre_buffer=False, read_dictionary=strings or None)
+            if pf.metadata.num_columns == len(schema) and pf.schema_arrow.names == schema.names:
+                return pf.read(use_threads=False)
+    except (OSError, pa.ArrowException, TypeError, ValueError):
+        pass
+    return _read_parquet(path, what)
+
+
 def _read_parquet(path: str | Path, what: str) -> pa.Table:
     """Read a Parquet file, string columns as Arrow dictionaries (no string materialisation)."""
     pa, _ = _pa()
@@ -257,7 +277,7 @@ class _ColumnReader:
         self.rank = {c: i for i, c in enumerate(first + props + rest)}
         jobs: list[tuple[Future, Callable[[], Any]]] = [
             (self._cols[c], partial(self._read, self.column_names.index(c))) for c in first]
-        jobs += [(f, partial(_read_parquet, x, w)) for f, (x, w) in zip(self.extra, extra) if isinstance(f, Future)]
+        jobs += [(f, partial(_read_parquet_file, x, w)) for f, (x, w) in zip(self.extra, extra) if isinstance(f, Future)]
         jobs += [(self._cols[c], partial(self._read, self.column_names.index(c))) for c in props + rest]
         self._thread = threading.Thread(target=self._run, args=(jobs,), name="trendcalc-parquet", daemon=True)
         self._thread.start()
@@ -381,7 +401,7 @@ def _dictionary_codes(col: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
         if col.num_chunks == 0:
             return pa.array([], col.type.value_type), np.zeros(0, np.int32)
         dictionary, dicts, which, maps = _unify(col.chunks)
-        idxs = [(c.indices.fill_null(-1) if c.null_count else c.indices).to_numpy(zero_copy_only=False) for c in col.chunks]
+        idxs = [ints_or(c.indices, -1) for c in col.chunks]
         # which entries of each chunk dictionary rows use (the last slot: null), scanning a
         # dictionary's chunks only until every entry is seen
         seen = [np.zeros(len(d) + 1, dtype=bool) for d in dicts]
@@ -416,10 +436,8 @@ def _dictionary_codes(col: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     if uniq.null_count:
         uniq = uniq.drop_null()
     codes = pc.index_in(col, value_set=uniq)
-    if codes.null_count:
-        codes = pc.fill_null(codes, -1)
-    out = codes.to_numpy() if isinstance(codes, pa.Array) else np.concatenate(
-        [c.to_numpy(zero_copy_only=False) for c in codes.chunks] or [np.zeros(0, np.int32)])
+    out = ints_or(codes, -1) if isinstance(codes, pa.Array) else np.concatenate(
+        [ints_or(c, -1) for c in codes.chunks] or [np.zeros(0, np.int32)])
     return uniq, out.astype(np.int32, copy=False)
 
 
@@ -465,7 +483,7 @@ def _unify(chunks: list) -> tuple[Any, list, list[int], list[np.ndarray]]:
         dictionary, codes = fixed
     else:
         enc = pc.dictionary_encode(together)  # one hash pass over all dictionaries
-        dictionary, codes = enc.dictionary, enc.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+        dictionary, codes = enc.dictionary, numpy_of(enc.indices).astype(np.int32, copy=False)
     maps, pos = [], 0
     for d in dicts:
         m = np.empty(len(d) + 1, dtype=np.int32)
@@ -494,7 +512,7 @@ def _encode_strings(col: pa.ChunkedArray, what: str, name: str, *, max_len: int)
     uniq, codes = _dictionary_codes(col)
     _check_nulls(codes, what, name, f"expected a non-empty {name}, got None")
     if len(uniq):
-        lengths = pc.utf8_length(uniq).to_numpy(zero_copy_only=False)
+        lengths = numpy_of(pc.utf8_length(uniq))
         if lengths.max() > max_len:
             bad = int(np.argmax(lengths > max_len))
             raise ValidationError((what, _first_row(codes == bad), name), f"{name} longer than {max_len} characters")
@@ -506,7 +524,7 @@ def _empty_string_row(uniq: pa.Array, codes: np.ndarray) -> int | None:
     _, pc = _pa()
     if not len(uniq):
         return None
-    empty = pc.equal(uniq, "").to_numpy(zero_copy_only=False)
+    empty = numpy_of(pc.binary_length(uniq)) == 0
     return _first_row(codes == int(np.argmax(empty))) if empty.any() else None
 
 
@@ -565,7 +583,7 @@ def _timestamps(col: pa.ChunkedArray, what: str, name: str) -> np.ndarray:
 
 
 def _int64(col: pa.ChunkedArray) -> np.ndarray:
-    chunks = [c.to_numpy(zero_copy_only=False) for c in col.chunks]
+    chunks = [numpy_of(c) for c in col.chunks]
     if not chunks:
         return np.zeros(0, dtype=np.int64)
     return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
@@ -680,7 +698,7 @@ def _gather(a: np.ndarray, order: np.ndarray) -> np.ndarray:
     pa, pc = _pa()
     if not len(a):
         return a.copy()
-    return pc.take(arrow_ints(a), arrow_ints(order), boundscheck=False).to_numpy()
+    return numpy_of(pc.take(arrow_ints(a), arrow_ints(order), boundscheck=False))
 
 
 def _typed_column_of(table: Any, what: str, name: str, limits: Limits) -> tuple[np.ndarray, ValueDictionary]:
@@ -702,7 +720,7 @@ def _typed_column(col: pa.ChunkedArray, what: str, name: str, limits: Limits = D
         return _sparse_column(col, what, name, limits)
     if pa.types.is_floating(t) and not pa.types.is_dictionary(col.type):
         finite = pc.is_finite(col)
-        if pc.any(pc.invert(pc.fill_null(finite, True))).as_py():
+        if pc.any(pc.invert(finite)).as_py():  # (null: absent, not a bad value)
             mask = ~np.asarray(pc.fill_null(finite, True).to_numpy(zero_copy_only=False))
             raise ValidationError((what, _first_row(mask), name), "expected a finite number")
     if pa.types.is_floating(t) and t != pa.float64():
@@ -717,7 +735,7 @@ def _typed_column(col: pa.ChunkedArray, what: str, name: str, limits: Limits = D
 def _sparse_column(col: pa.ChunkedArray, what: str, name: str, limits: Limits) -> tuple[np.ndarray, ValueDictionary]:
     """_typed_column of a column mostly null: built over its values alone (the same dictionary:
     nulls are never in it), then spread over the rows; an error's row is the row in ``col``."""
-    rows = np.flatnonzero(np.concatenate([c.is_valid().to_numpy(zero_copy_only=False) for c in col.chunks]))
+    rows = np.flatnonzero(np.concatenate([numpy_of(c.is_valid()) for c in col.chunks]))
     try:
         dense, dictionary = _typed_column(col.drop_null(), what, name, limits)
     except ValidationError as exc:
@@ -820,7 +838,7 @@ def _persons_and_groups(
     n_dids = len(b.dids.values) if indexed else len(dids)
     if table is not None:
         id_arr, n_rows = _table_ids(table)
-        ids = [id_arr.to_numpy(zero_copy_only=False)]
+        ids = [numpy_of(id_arr)]
     else:
         n_rows = len(b.p_ids)
         id_arr = pa.array([None if i is None else str(i) for i in b.p_ids], pa.string())
@@ -835,7 +853,7 @@ def _persons_and_groups(
         # of the distinct_ids that name them
         row_of = np.full(len(pids) + 1, -1, dtype=np.int32)
         if len(pids) and len(id_arr):
-            row_of[:-1] = pc.fill_null(pc.index_in(pids, value_set=id_arr.cast(pids.type)), -1).to_numpy(zero_copy_only=False)
+            row_of[:-1] = ints_or(pc.index_in(pids, value_set=id_arr.cast(pids.type)), -1)
         claims = (person_of < 0) & (pid_of_did >= 0)
         named = pid_of_did[claims]
         fresh = named[row_of[named] < 0]
@@ -843,7 +861,7 @@ def _persons_and_groups(
             firsts = np.unique(fresh, return_index=True)[1]
             new = fresh[np.sort(firsts)]
             row_of[new] = np.arange(n_rows, n_rows + len(new), dtype=np.int32)
-            ids.append(pids.take(arrow_ints(new)).to_numpy(zero_copy_only=False))
+            ids.append(numpy_of(pids.take(arrow_ints(new))))
             n_rows += len(new)
         person_of[claims] = row_of[named]
     orphans = np.flatnonzero(person_of < 0)
@@ -874,7 +892,7 @@ def _persons_and_groups(
     else:
         distinct_ids = np.empty(len(dids), dtype=object)
         if len(dids):
-            distinct_ids[:] = dids.to_numpy(zero_copy_only=False)
+            distinct_ids[:] = numpy_of(dids)
     return PersonTable(all_ids, created_at, props, person_of, synthetic), distinct_ids, b._group_tables()
 
 

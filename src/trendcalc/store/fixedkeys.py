@@ -69,3 +69,41 @@ def arrow_ints(a: np.ndarray) -> Any:
 
     a = np.ascontiguousarray(a)
     return pa.Array.from_buffers(pa.from_numpy_dtype(a.dtype), len(a), [None, pa.py_buffer(a)])
+
+
+def numpy_of(arr: Any) -> np.ndarray:
+    """An Arrow array as NumPy: integers, floats and booleans without nulls directly from their
+    buffers, strings as an object array of str; anything else through ``to_numpy``. (Arrow's
+    ``to_numpy`` goes through its pandas conversion, which imports pandas, when installed, on
+    first use: ~0.15 s of a fresh process.)"""
+    import pyarrow as pa
+
+    t = arr.type
+    n, off = len(arr), arr.offset
+    if not arr.null_count:
+        if pa.types.is_integer(t) or pa.types.is_floating(t):
+            dt = np.dtype(t.to_pandas_dtype())
+            if not n:
+                return np.zeros(0, dtype=dt)
+            return np.frombuffer(arr.buffers()[1], dtype=dt, count=n, offset=off * dt.itemsize)
+        if pa.types.is_boolean(t):
+            if not n:
+                return np.zeros(0, dtype=bool)
+            bits = np.frombuffer(arr.buffers()[1], dtype=np.uint8)
+            return np.unpackbits(bits, count=off + n, bitorder="little")[off:].view(bool)
+        if pa.types.is_string(t) or pa.types.is_large_string(t):
+            out = np.empty(n, dtype=object)
+            out[:] = arr.to_pylist()
+            return out
+    return arr.to_numpy(zero_copy_only=False)
+
+
+def ints_or(arr: Any, missing: int) -> np.ndarray:
+    """An integer Arrow array as NumPy with ``missing`` for null (``fill_null(missing)`` without
+    its Python scalar, whose conversion imports pandas)."""
+    if not arr.null_count:
+        return numpy_of(arr)
+    dt = np.dtype(arr.type.to_pandas_dtype())
+    out = np.frombuffer(arr.buffers()[1], dtype=dt, count=len(arr), offset=arr.offset * dt.itemsize).copy()
+    out[~numpy_of(arr.is_valid())] = missing  # (the values under nulls are undefined)
+    return out
