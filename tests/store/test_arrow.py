@@ -264,3 +264,187 @@ def test_persons_as_a_json_lines_path_with_parquet_events(tmp_path):
     pq.write_table(table_flat(EVENTS), tmp_path / "e.parquet")
     assert_same_store(tc.EventStore.from_records(EVENTS, persons=PERSONS),
                       tc.EventStore.from_parquet(tmp_path / "e.parquet", persons=tmp_path / "p.jsonl"))
+
+
+# --- from_parquet's column-by-column read ---------------------------------------------------
+
+
+def assert_identical(x: tc.EventStore, y: tc.EventStore) -> None:
+    """The same arrays: codes, dictionaries and their order, distinct_ids, persons."""
+    for a in ("ts", "event", "distinct_id", "distinct_ids"):
+        np.testing.assert_array_equal(getattr(x, a), getattr(y, a), err_msg=a)
+    assert x.event_names == y.event_names
+    for px, py in ((x.properties, y.properties), (x.persons.properties, y.persons.properties)):
+        assert list(px) == list(py)
+        for k in px:
+            np.testing.assert_array_equal(px[k].codes, py[k].codes, err_msg=k)
+            assert px[k].dictionary.values == py[k].dictionary.values, k
+            assert [type(v) for v in px[k].dictionary.values] == [type(v) for v in py[k].dictionary.values], k
+    for a in ("ids", "created_at", "person_of_distinct_id", "synthetic"):
+        np.testing.assert_array_equal(getattr(x.persons, a), getattr(y.persons, a), err_msg=a)
+
+
+def _row_group_events(n: int = 60) -> pa.Table:
+    """Row groups of 7 rows with differing dictionaries, nulls, unused Arrow dictionary entries,
+    person_ids some of which no persons row has, rows out of time order, an ignored column."""
+    rng = np.random.default_rng(3)
+    browsers = ["Chrome", "Safari", "Firefox", None, ""]
+    words = ["unused", "x", "y", "z"]
+    return pa.table({
+        "event": pa.array([["$pageview", "purchase", "signup"][i] for i in rng.integers(0, 3, n)]),
+        "distinct_id": pa.array([f"d{i}" for i in rng.integers(0, 15, n)]),
+        "timestamp": pa.array(1_700_000_000_000_000 + rng.integers(0, 10**9, n), pa.timestamp("us", "UTC")),
+        "person_id": pa.array([None if i == 0 else f"p{i}" for i in rng.integers(0, 9, n)]),
+        "properties.$browser": pa.array([browsers[i] for i in rng.integers(0, 5, n)]),
+        "properties.w": pa.DictionaryArray.from_arrays(pa.array(rng.integers(1, 4, n), pa.int32()), pa.array(words)),
+        "properties.revenue": pa.array([None if i % 3 else float(i) for i in rng.integers(0, 30, n)]),
+        "properties.n": pa.array(rng.integers(0, 4, n)),
+        "ignored": pa.array(range(n)),
+    })
+
+
+def test_parquet_read_by_column_builds_the_whole_file_store(tmp_path):
+    t = _row_group_events()
+    persons = pa.table({"id": ["p3", "p1", "p7"], "properties.plan": ["pro", None, "free"]})
+    pq.write_table(t, tmp_path / "e.parquet", row_group_size=7)
+    pq.write_table(persons, tmp_path / "p.parquet")
+    got = tc.EventStore.from_parquet(tmp_path / "e.parquet", persons=tmp_path / "p.parquet")
+    want = tc.EventStore.from_arrow(pq.read_table(tmp_path / "e.parquet"), persons=persons)
+    assert_identical(got, want)
+    assert "unused" not in got.properties["w"].dictionary.values
+
+
+def test_parquet_nested_columns_are_read_whole(tmp_path):
+    t = pa.table({"event": ["a", "b"], "distinct_id": ["u", "v"],
+                  "timestamp": pa.array([1, 2], pa.timestamp("s")),
+                  "properties": pa.array([{"k": 1}, {"k": None}])})
+    pq.write_table(t, tmp_path / "e.parquet")
+    assert_identical(tc.EventStore.from_parquet(tmp_path / "e.parquet"), tc.EventStore.from_arrow(t))
+
+
+def test_parquet_bad_value_names_the_row_and_read_errors_come_first(tmp_path):
+    t = _row_group_events(20)
+    events = t.column("event").to_pylist()
+    events[9] = None
+    t = t.set_column(0, "event", pa.array(events))
+    pq.write_table(t, tmp_path / "e.parquet", row_group_size=7)
+    with pytest.raises(tc.ValidationError) as e:
+        tc.EventStore.from_parquet(tmp_path / "e.parquet")
+    assert e.value.path == ("events", 9, "event")
+    with pytest.raises(tc.ValidationError) as e:
+        tc.EventStore.from_parquet(tmp_path / "e.parquet", persons=tmp_path / "nope.parquet")
+    assert e.value.path == ("persons",)
+    with pytest.raises(tc.ValidationError) as e:
+        tc.EventStore.from_parquet(tmp_path / "e.parquet", limits="no")
+    assert e.value.path == ("limits",)
+
+
+def test_mostly_null_columns_keep_rows_and_errors():
+    t = table_flat(EVENTS)
+    n = t.num_rows
+    vals = [None] * n
+    vals[4] = float("inf")
+    bad = t.append_column("properties.x", pa.array(vals, pa.float64()))
+    with pytest.raises(tc.ValidationError) as e:
+        tc.EventStore.from_arrow(bad)
+    assert e.value.path == ("events", 4, "properties.x")
+    a = tc.EventStore.from_arrow(t.append_column("properties.x", pa.array([None, "s", None, None, "t", None])))
+    recs = [dict(e, properties={**e["properties"], **({"x": v} if v is not None else {})})
+            for e, v in zip(EVENTS, [None, "s", None, None, "t", None])]
+    assert_same_store(tc.EventStore.from_records(recs), a)
+
+
+def test_dictionary_chunks_used_entries_found_late_and_across_dictionaries():
+    """Entries first used late in a long chunk, or only by a later chunk sharing the dictionary,
+    stay; entries no chunk uses go; the order is that of the unified dictionaries."""
+    from trendcalc.store.arrow import _dictionary_codes
+
+    a = pa.array(["u", "x", "y", "late", "never"])
+    b = pa.array(["z", "y", "b-never", "x"])
+    n = 20_000
+    first = np.ones(n, np.int32)
+    first[n - 3] = 3  # "late", only near the end of a long chunk
+    first[7] = 2
+    chunks = [pa.DictionaryArray.from_arrays(pa.array(first), a),
+              pa.DictionaryArray.from_arrays(pa.array([0, None, 3, 1], pa.int32()), b),
+              pa.DictionaryArray.from_arrays(pa.array([0, None], pa.int32()), a)]  # "u": a later chunk only
+    values, codes = _dictionary_codes(pa.chunked_array(chunks))
+    assert values.to_pylist() == ["u", "x", "y", "late", "z"]
+    want = [values.to_pylist().index(v) if v is not None else -1
+            for v in pa.chunked_array([c.cast(pa.string()) for c in chunks]).to_pylist()]
+    assert codes.tolist() == want
+
+
+def test_column_reader_hands_a_column_over_once_and_rereads_after(tmp_path):
+    from trendcalc.store.arrow import _ColumnReader
+
+    t = _row_group_events(30)
+    pq.write_table(t, tmp_path / "e.parquet", row_group_size=7)
+    reader = _ColumnReader.open(tmp_path / "e.parquet", "events", [])
+    first = reader.column("distinct_id")
+    again = reader.column("distinct_id")
+    assert first.to_pylist() == again.to_pylist() == t.column("distinct_id").to_pylist()
+    reader.raise_read_error()
+
+
+def test_fixed_width_ids_build_the_store_hashing_builds(monkeypatch):
+    """Dictionaries of fixed-width ids unified by sorting (store/fixedkeys.py) give the store
+    Arrow's hashing gives."""
+    from trendcalc.store import fixedkeys
+
+    rng = np.random.default_rng(5)
+    n = 40_000
+    ids = [f"d{x:07x}" for x in rng.integers(0, 30_000, n)]
+    sessions = [f"s{x:08x}" for x in rng.integers(0, 20_000, n)]
+
+    def chunked(values):
+        return pa.chunked_array([pa.array(values[i:i + 7_000]).dictionary_encode() for i in range(0, n, 7_000)])
+
+    t = pa.table({"event": pa.array(["$pageview"] * n), "distinct_id": chunked(ids),
+                  "timestamp": pa.array(rng.integers(0, 10**9, n), pa.timestamp("s")),
+                  "person_id": chunked([f"p{x[1:]}" for x in ids]), "properties.$session_id": chunked(sessions)})
+    monkeypatch.setattr(fixedkeys, "MIN_ROWS", 1)
+    sorted_ = tc.EventStore.from_arrow(t)
+    monkeypatch.setattr(fixedkeys, "MIN_ROWS", 10**12)
+    hashed = tc.EventStore.from_arrow(t)
+    assert_identical(sorted_, hashed)
+
+
+def test_persons_parquet_read_through_parquet_file_or_whole(tmp_path):
+    """A flat persons file is read through ParquetFile, a nested one through read_table; both
+    give the store from_arrow gives with the table."""
+    from trendcalc.store.arrow import _read_parquet_file
+
+    flat = pa.table({"id": ["p3", "p1"], "properties.plan": ["pro", None]})
+    nested = pa.table({"id": ["p3", "p1"], "properties": pa.array([{"plan": "pro"}, {"plan": None}])})
+    pq.write_table(flat, tmp_path / "flat.parquet", row_group_size=1)
+    pq.write_table(nested, tmp_path / "nested.parquet")
+    (tmp_path / "dir.parquet").mkdir()
+    pq.write_table(flat, tmp_path / "dir.parquet" / "part.parquet")
+    assert _read_parquet_file(tmp_path / "flat.parquet", "persons").to_pylist() == flat.to_pylist()
+    assert _read_parquet_file(tmp_path / "nested.parquet", "persons").to_pylist() == nested.to_pylist()
+    with pytest.raises(tc.ValidationError) as e:  # (as before: read_schema of a directory fails)
+        _read_parquet_file(tmp_path / "dir.parquet", "persons")
+    assert e.value.path == ("persons",)
+    t = _row_group_events()
+    pq.write_table(t, tmp_path / "e.parquet", row_group_size=7)
+    for name, table in (("flat", flat), ("nested", nested)):
+        assert_identical(tc.EventStore.from_parquet(tmp_path / "e.parquet", persons=tmp_path / f"{name}.parquet"),
+                         tc.EventStore.from_arrow(t, persons=table))
+
+
+def test_parquet_build_does_not_import_pandas(tmp_path):
+    """Arrow imports pandas (when installed) on its first to_numpy, Python scalar or dataset read:
+    ~0.15 s of a fresh process the build no longer pays."""
+    import subprocess
+    import sys
+
+    t = _row_group_events()
+    pq.write_table(t, tmp_path / "e.parquet", row_group_size=7)
+    pq.write_table(pa.table({"id": ["p3", "p1"], "properties.plan": ["pro", None]}), tmp_path / "p.parquet")
+    code = ("import sys, trendcalc as tc; "
+            f"s = tc.EventStore.from_parquet({str(tmp_path / 'e.parquet')!r}, persons={str(tmp_path / 'p.parquet')!r}); "
+            "print(len(s), 'pandas' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "PYTHONPATH": __import__("os").pathsep.join(sys.path)})
+    assert out.stdout.split() == [str(t.num_rows), "False"]

@@ -49,6 +49,7 @@ from ..limits import DEFAULT_LIMITS, Limits
 from ..timeutil import MAX_YEAR, MIN_YEAR, UTC, datetime_to_us, to_us
 from .builder import Source, StoreBuilder, records
 from .columns import PropertyColumn, ValueDictionary
+from .fixedkeys import arrow_ints, encode_fixed_width, ints_or, numpy_of
 from .ingest import Interner, properties_of
 from .readers import read_records_file
 from .tables import NO_TIME, GroupTable, PersonTable
@@ -85,9 +86,24 @@ def from_parquet(
     limits: Limits = DEFAULT_LIMITS,
 ) -> EventStore:
     """Build from a Parquet file of events (schema: see module docstring). ``persons`` and
-    ``groups`` may be records, Arrow tables or Parquet paths."""
-    return cls.from_arrow(_read_parquet(path, "events"), persons=_maybe_parquet(persons, "persons"),
-                          groups=_maybe_parquet(groups, "groups"), limits=limits)
+    ``groups`` may be records, Arrow tables or Parquet paths.
+
+    A file of flat columns is read one column at a time on a thread of its own, in the order the
+    build needs them, so that encoding overlaps reading; errors are those of reading the whole
+    file first (a read error wins over a bad value), as with ``from_arrow(read_table(path))``."""
+    reader = _ColumnReader.open(path, "events", [(persons, "persons"), (groups, "groups")])
+    if reader is None:
+        return cls.from_arrow(_read_parquet(path, "events"), persons=_maybe_parquet(persons, "persons"),
+                              groups=_maybe_parquet(groups, "groups"), limits=limits)
+    try:
+        store = _build(cls, reader, reader.extra[0], reader.extra[1], limits)
+    except ValidationError:
+        reader.raise_read_error()
+        raise
+    reader.raise_read_error()  # (columns the build does not use are read too, as read_table does)
+    del reader
+    _release_arrow_memory()
+    return store
 
 
 def from_arrow(
@@ -100,10 +116,16 @@ def from_arrow(
 ) -> EventStore:
     """Build from an Arrow table of events (or anything with ``__arrow_c_stream__``);
     ``limits``: the ingest caps (names, string sizes; see Limits)."""
+    _pa()
+    return _build(cls, _as_table(table, "events"), persons, groups, limits)
+
+
+def _build(cls: type[EventStore], table: Any, persons: Any, groups: Any, limits: Limits) -> EventStore:
+    """``table``: a pyarrow Table or a _ColumnReader; ``persons``/``groups`` may be Futures of
+    what from_arrow takes."""
     if not isinstance(limits, Limits):
         raise ValidationError(("limits",), "expected a trendcalc.Limits")
     pa, pc = _pa()
-    table = _as_table(table, "events")
     n = table.num_rows
     for name in ("event", "distinct_id", "timestamp"):
         if name not in table.column_names:
@@ -112,9 +134,10 @@ def from_arrow(
     # pool (Arrow compute and NumPy release the GIL) — the id columns while this thread orders
     # the rows — and collected in a fixed order, so the first error reported is too.
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        dids_job = pool.submit(_encode_ids, table.column("distinct_id"), "events", "distinct_id", limits.max_name_length)
-        person_col = table.column("person_id") if "person_id" in table.column_names else None
-        pids_job = pool.submit(_encode_ids_nullable, person_col) if person_col is not None else None
+        # (columns are taken inside the jobs: from a _ColumnReader, each may still be being read)
+        dids_job = pool.submit(lambda: _encode_ids(table.column("distinct_id"), "events", "distinct_id", limits.max_name_length))
+        pids_job = (pool.submit(lambda: _encode_ids_nullable(table.column("person_id")))
+                    if "person_id" in table.column_names else None)
         # event names: codes in string order, as from_records
         names_arr, ev_codes = _encode_strings(table.column("event"), "events", "event", max_len=limits.max_name_length)
         names = names_arr.to_pylist()
@@ -125,16 +148,26 @@ def from_arrow(
         new_of_old = np.empty(len(names) + 1, dtype=np.int32)
         new_of_old[np.asarray(order_names, dtype=np.int64)] = np.arange(len(names), dtype=np.int32)
         event = new_of_old[ev_codes] if n else np.zeros(0, np.int32)
+        del ev_codes
         ts = _timestamps(table.column("timestamp"), "events", "timestamp")
-        dids, did_codes = dids_job.result()
         order, by_time = _sort_order(event, ts)
+        dids, did_codes = dids_job.result()
         persons_job = pool.submit(_persons_and_groups, persons, groups, dids, did_codes, pids_job, by_time, limits)
         sources = _property_sources(table, "events", RESERVED, limits)
-        prop_jobs = [(k, pool.submit(_ordered_column, src, order)) for k, src in sources]
-        ts_job, event_job, did_job = (pool.submit(np.take, a, order) for a in (ts, event, did_codes))
+        # submitted in the order their columns are read (a _ColumnReader's), collected in table order
+        rank = getattr(table, "rank", {})
+        jobs = {k: pool.submit(_ordered_column, src, order)
+                for k, src in sorted(sources, key=lambda s: rank.get(PREFIX + s[0], rank.get("properties", 0)))}
+        prop_jobs = [(k, jobs[k]) for k, _ in sources]
+        # this thread's share while the jobs run (their workers may be waiting for columns):
+        # rows ordered by event have the sorted event codes, counted out
+        event = np.repeat(np.arange(len(names), dtype=np.int32), np.bincount(event, minlength=len(names)))
+        ts = _gather(ts, order)  # (the unordered arrays go as soon as they are done with)
+        did_sorted = _gather(did_codes, order)
+        del did_codes
         person_table, distinct_ids, group_tables = persons_job.result()
         props = {k: job.result() for k, job in prop_jobs}
-        ts, event, did_codes = ts_job.result(), event_job.result(), did_job.result()
+        did_codes = did_sorted
     uuid = None
     if "uuid" in table.column_names:
         col = table.column("uuid")
@@ -158,6 +191,26 @@ def from_arrow(
 # --- reading ----------------------------------------------------------------------------------
 
 
+def _read_parquet_file(path: str | Path, what: str) -> pa.Table:
+    """_read_parquet of a single file of flat columns through ParquetFile (pq.read_table's
+    dataset module imports pandas, when installed: ~0.15 s of a fresh process); anything else
+    (a directory, nested columns, an error) through _read_parquet."""
+    pa, _ = _pa()
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+        if len(set(schema.names)) == len(schema.names) and not any(_nested(f.type) for f in schema):
+            strings = [i for i, f in enumerate(schema)
+                       if (pa.types.is_string(f.type) or pa.types.is_large_string(f.type)) and f.name not in ("uuid", "properties")]
+            pf = pq.ParquetFile(path, memory_map=True, pre_buffer=False, read_dictionary=strings or None)
+            if pf.metadata.num_columns == len(schema) and pf.schema_arrow.names == schema.names:
+                return pf.read(use_threads=False)
+    except (OSError, pa.ArrowException, TypeError, ValueError):
+        pass
+    return _read_parquet(path, what)
+
+
 def _read_parquet(path: str | Path, what: str) -> pa.Table:
     """Read a Parquet file, string columns as Arrow dictionaries (no string materialisation)."""
     pa, _ = _pa()
@@ -171,6 +224,137 @@ def _read_parquet(path: str | Path, what: str) -> pa.Table:
         return pq.read_table(path, read_dictionary=strings or None, use_threads=True, memory_map=True, pre_buffer=False)
     except (OSError, pa.ArrowException, TypeError, ValueError) as exc:  # (TypeError/ValueError: a bad path)
         raise ValidationError((what,), f"cannot read Parquet file {str(path)[:200]!r}: {exc}") from exc
+
+
+class _ColumnReader:
+    """A Parquet file of flat columns read column by column on a thread of its own (Arrow's
+    decoding releases the GIL), in the order the build needs them; ``column(name)`` waits for
+    its column. Like ``_read_parquet``: string columns as dictionaries, errors as
+    ValidationError naming the file. ``extra``: Futures of further inputs (persons, groups:
+    ``.parquet`` paths are read after the events' columns)."""
+
+    num_rows: int
+    column_names: list[str]
+
+    @classmethod
+    def open(cls, path: str | Path, what: str, extra: list[tuple[Any, str]]) -> _ColumnReader | None:
+        """None when the file is not one of flat, uniquely named columns (or cannot be opened):
+        the caller reads it whole then."""
+        pa, _ = _pa()
+        import pyarrow.parquet as pq
+
+        try:
+            schema = pq.read_schema(path)
+            if len(set(schema.names)) != len(schema.names) or any(_nested(f.type) for f in schema):
+                return None
+            strings = [i for i, f in enumerate(schema)
+                       if (pa.types.is_string(f.type) or pa.types.is_large_string(f.type)) and f.name not in ("uuid", "properties")]
+            pf = pq.ParquetFile(path, memory_map=True, pre_buffer=False, read_dictionary=strings or None)
+            if pf.metadata.num_columns != len(schema) or pf.schema_arrow.names != schema.names:
+                return None
+        except (OSError, pa.ArrowException, TypeError, ValueError):
+            return None  # the whole-file read reports it
+        return cls(pf, path, what, extra)
+
+    def __init__(self, pf: Any, path: str | Path, what: str, extra: list[tuple[Any, str]]):
+        import threading
+
+        self._pf, self._path, self._what = pf, path, what
+        self.num_rows = pf.metadata.num_rows
+        self.column_names = list(pf.schema_arrow.names)
+        self._cols: dict[str, Future] = {name: Future() for name in self.column_names}
+        self._taken: set[str] = set()
+        self.extra: list[Any] = [Future() if isinstance(x, (str, Path)) and Path(x).suffix == ".parquet" else x
+                                 for x, _ in extra]
+        first = [c for c in ("event", "timestamp", "distinct_id", "person_id") if c in self._cols]
+        props = [c for c in self.column_names if c == "properties" or (c.startswith(PREFIX) and c not in RESERVED)]
+        # the properties with the largest dictionaries (the most to hash) first, so that the last
+        # column read is a quick one to encode
+        size = _dictionary_bytes(pf.metadata)
+        props.sort(key=lambda c: -size[self.column_names.index(c)])
+        rest = [c for c in self.column_names if c not in first and c not in props]
+        # persons (small) before the properties: the persons job must not hold a worker waiting
+        self.rank = {c: i for i, c in enumerate(first + props + rest)}
+        jobs: list[tuple[Future, Callable[[], Any]]] = [
+            (self._cols[c], partial(self._read, self.column_names.index(c))) for c in first]
+        jobs += [(f, partial(_read_parquet_file, x, w)) for f, (x, w) in zip(self.extra, extra) if isinstance(f, Future)]
+        jobs += [(self._cols[c], partial(self._read, self.column_names.index(c))) for c in props + rest]
+        self._thread = threading.Thread(target=self._run, args=(jobs,), name="trendcalc-parquet", daemon=True)
+        self._thread.start()
+
+    def _read(self, i: int) -> pa.ChunkedArray:
+        pa, _ = _pa()
+        try:
+            return self._pf.reader.read_all(column_indices=[i], use_threads=False).column(0)
+        except (OSError, pa.ArrowException, TypeError, ValueError) as exc:
+            raise ValidationError((self._what,), f"cannot read Parquet file {str(self._path)[:200]!r}: {exc}") from exc
+
+    @staticmethod
+    def _run(jobs: list[tuple[Future, Callable[[], Any]]]) -> None:
+        jobs.reverse()
+        while jobs:  # each read on its own: raise_read_error reports the first in file order
+            fut, job = jobs.pop()  # (kept no longer than needed: see column())
+            try:
+                fut.set_result(job())
+            except BaseException as exc:  # handed to whoever waits for this input
+                fut.set_exception(exc)
+            del fut, job
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        """The column, handed over once: the reader forgets it (its memory goes back to Arrow's
+        pool for the next columns as soon as its encoding is done); asked again, it is read again."""
+        fut = self._cols[name]
+        col = fut.result()
+        if name not in self._taken:
+            self._taken.add(name)
+            done: Future = Future()
+            done.set_result(None)
+            self._cols[name] = done
+            return col
+        return self._read(self.column_names.index(name))
+
+    def raise_read_error(self) -> None:
+        """Wait for the reads; raise the first one's error, if any (in the order of the
+        whole-file reads: the events, then persons, then groups)."""
+        self._thread.join()
+        for fut in [*self._cols.values(), *(f for f in self.extra if isinstance(f, Future))]:
+            exc = fut.exception()
+            if exc is not None:
+                raise exc
+
+
+def _release_arrow_memory() -> None:
+    """Hand the memory the file's columns took back from Arrow's pool to the system (mimalloc and
+    jemalloc keep freed pages for reuse: ~0.4 GiB after a 10 M build, with the store holding none)."""
+    pa, _ = _pa()
+    try:
+        pa.default_memory_pool().release_unused()
+    except (AttributeError, NotImplementedError, pa.ArrowException):  # pragma: no cover - older pyarrow
+        pass
+
+
+def _dictionary_bytes(meta: Any) -> list[int]:
+    """Per column of a flat file, the bytes of its dictionary pages (compressed; 0 without)."""
+    out = [0] * meta.num_columns
+    try:
+        for r in range(meta.num_row_groups):
+            rg = meta.row_group(r)
+            for i in range(meta.num_columns):
+                c = rg.column(i)
+                if c.has_dictionary_page and c.dictionary_page_offset is not None:
+                    out[i] += max(0, c.data_page_offset - c.dictionary_page_offset)
+    except Exception:  # noqa: BLE001 - only an ordering hint
+        pass
+    return out
+
+
+def _nested(t: Any) -> bool:
+    pa, _ = _pa()
+    return pa.types.is_nested(t) or (pa.types.is_dictionary(t) and pa.types.is_nested(t.value_type))
+
+
+def _resolve(x: Any) -> Any:
+    return x.result() if isinstance(x, Future) else x
 
 
 def _maybe_parquet(x: Any, what: str) -> Any:
@@ -216,39 +400,65 @@ def _dictionary_codes(col: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     if pa.types.is_dictionary(col.type):
         if col.num_chunks == 0:
             return pa.array([], col.type.value_type), np.zeros(0, np.int32)
-        dictionary, maps = _unify(col.chunks)
+        dictionary, dicts, which, maps = _unify(col.chunks)
+        idxs = [ints_or(c.indices, -1) for c in col.chunks]
+        # which entries of each chunk dictionary rows use (the last slot: null), scanning a
+        # dictionary's chunks only until every entry is seen
+        seen = [np.zeros(len(d) + 1, dtype=bool) for d in dicts]
+        left = [len(d) for d in dicts]
+        for w, idx in zip(which, idxs):
+            if left[w]:
+                left[w] = _mark_used(seen[w], idx, left[w])
+        used = np.zeros(len(dictionary), dtype=bool)
+        for w, m in enumerate(maps):
+            if left[w] == 0:
+                used[m[:-1]] = True
+            else:
+                used[m[:-1][seen[w][:-1]]] = True
+        identity = len(dicts) == 1  # codes are the chunks' own indices
+        if not used.all():
+            identity = False
+            # drop unused entries (an Arrow dictionary may carry them); the rest keep their order
+            remap = np.full(len(dictionary) + 1, -1, dtype=np.int32)
+            remap[:-1][used] = np.arange(int(used.sum()), dtype=np.int32)
+            maps = [remap[m] for m in maps]
+            dictionary = dictionary.take(arrow_ints(np.flatnonzero(used)))
         raw = np.empty(len(col), dtype=np.int32)
         pos = 0
-        for c, m in zip(col.chunks, maps):
-            idx = (c.indices.fill_null(-1) if c.null_count else c.indices).to_numpy(zero_copy_only=False)
-            if m is None:
+        for w, idx in zip(which, idxs):
+            if identity:
                 raw[pos:pos + len(idx)] = idx
             else:
-                np.take(m, idx, out=raw[pos:pos + len(idx)], mode="wrap")  # -1 (null) → m's last slot
+                np.take(maps[w], idx, out=raw[pos:pos + len(idx)], mode="wrap")  # -1 (null) → the last slot
             pos += len(idx)
-        used = np.zeros(len(dictionary) + 1, dtype=bool)  # a scatter into a small array (-1 → last)
-        used[raw] = True
-        used = used[:-1]
-        if used.all():
-            return dictionary, raw
-        # drop unused entries (an Arrow dictionary may carry them); the rest keep their order
-        remap = np.full(len(dictionary) + 1, -1, dtype=np.int32)
-        remap[:-1][used] = np.arange(int(used.sum()), dtype=np.int32)
-        return dictionary.filter(pa.array(used)), remap[raw]
+        return dictionary, raw
     uniq = pc.unique(col)
     if uniq.null_count:
         uniq = uniq.drop_null()
     codes = pc.index_in(col, value_set=uniq)
-    if codes.null_count:
-        codes = pc.fill_null(codes, -1)
-    out = codes.to_numpy() if isinstance(codes, pa.Array) else np.concatenate(
-        [c.to_numpy(zero_copy_only=False) for c in codes.chunks] or [np.zeros(0, np.int32)])
+    out = ints_or(codes, -1) if isinstance(codes, pa.Array) else np.concatenate(
+        [ints_or(c, -1) for c in codes.chunks] or [np.zeros(0, np.int32)])
     return uniq, out.astype(np.int32, copy=False)
 
 
-def _unify(chunks: list) -> tuple[Any, list[np.ndarray | None]]:
-    """One dictionary for dictionary-encoded chunks, and per chunk the map of its codes into it
-    (None = already in it; the map's last slot keeps -1 = null).
+def _mark_used(seen: np.ndarray, idx: np.ndarray, left: int) -> int:
+    """Mark ``seen[idx]`` (-1 → the last slot) in growing slices until all but the last slot
+    are marked; returns how many are still unmarked."""
+    k, pos, step = len(seen) - 1, 0, 1 << 12
+    while pos < len(idx):
+        seen[idx[pos:pos + step]] = True
+        pos += step
+        step <<= 1
+        left = k - int(np.count_nonzero(seen[:k]))
+        if not left:
+            break
+    return left
+
+
+def _unify(chunks: list) -> tuple[Any, list, list[int], list[np.ndarray]]:
+    """One dictionary for dictionary-encoded chunks: (it, the distinct chunk dictionaries, per
+    chunk the index of its dictionary among them, per distinct dictionary the map of its codes
+    into the unified one, with a last slot -1 = null).
 
     The Parquet reader gives every batch of a row group the row group's whole dictionary, so
     dictionaries are compared by buffer identity first and each distinct one is hashed once."""
@@ -264,9 +474,16 @@ def _unify(chunks: list) -> tuple[Any, list[np.ndarray | None]]:
             dicts.append(d)
         which.append(distinct[key])
     if len(dicts) == 1:
-        return dicts[0], [None] * len(chunks)
-    enc = pc.dictionary_encode(pa.concat_arrays(dicts))  # one hash pass over all dictionaries
-    codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+        m = np.arange(len(dicts[0]) + 1, dtype=np.int32)
+        m[-1] = -1
+        return dicts[0], dicts, which, [m]
+    together = pa.concat_arrays(dicts)
+    fixed = encode_fixed_width(together)  # fixed-width ids: a sort, quicker than hashing
+    if fixed is not None:
+        dictionary, codes = fixed
+    else:
+        enc = pc.dictionary_encode(together)  # one hash pass over all dictionaries
+        dictionary, codes = enc.dictionary, numpy_of(enc.indices).astype(np.int32, copy=False)
     maps, pos = [], 0
     for d in dicts:
         m = np.empty(len(d) + 1, dtype=np.int32)
@@ -274,7 +491,7 @@ def _unify(chunks: list) -> tuple[Any, list[np.ndarray | None]]:
         m[-1] = -1
         pos += len(d)
         maps.append(m)
-    return enc.dictionary, [maps[w] for w in which]
+    return dictionary, dicts, which, maps
 
 
 def _check_nulls(codes: np.ndarray, what: str, name: str, message: str) -> None:
@@ -295,7 +512,7 @@ def _encode_strings(col: pa.ChunkedArray, what: str, name: str, *, max_len: int)
     uniq, codes = _dictionary_codes(col)
     _check_nulls(codes, what, name, f"expected a non-empty {name}, got None")
     if len(uniq):
-        lengths = pc.utf8_length(uniq).to_numpy(zero_copy_only=False)
+        lengths = numpy_of(pc.utf8_length(uniq))
         if lengths.max() > max_len:
             bad = int(np.argmax(lengths > max_len))
             raise ValidationError((what, _first_row(codes == bad), name), f"{name} longer than {max_len} characters")
@@ -307,7 +524,7 @@ def _empty_string_row(uniq: pa.Array, codes: np.ndarray) -> int | None:
     _, pc = _pa()
     if not len(uniq):
         return None
-    empty = pc.equal(uniq, "").to_numpy(zero_copy_only=False)
+    empty = numpy_of(pc.binary_length(uniq)) == 0
     return _first_row(codes == int(np.argmax(empty))) if empty.any() else None
 
 
@@ -359,14 +576,14 @@ def _timestamps(col: pa.ChunkedArray, what: str, name: str) -> np.ndarray:
         us = _iso_strings(col, what, name)
     else:
         raise ValidationError((what, name), f"expected a timestamp, date, ISO-8601 string or epoch seconds column, got {t}")
-    bad = (us < _LO_US) | (us >= _HI_US)
-    if bad.any():
+    if len(us) and (int(us.min()) < _LO_US or int(us.max()) >= _HI_US):
+        bad = (us < _LO_US) | (us >= _HI_US)
         raise ValidationError((what, _first_row(bad), name), f"timestamp outside years {MIN_YEAR}..{MAX_YEAR}")
     return us
 
 
 def _int64(col: pa.ChunkedArray) -> np.ndarray:
-    chunks = [c.to_numpy(zero_copy_only=False) for c in col.chunks]
+    chunks = [numpy_of(c) for c in col.chunks]
     if not chunks:
         return np.zeros(0, dtype=np.int64)
     return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
@@ -458,7 +675,7 @@ def _property_sources(
             raise ValidationError((what, "properties"), f"expected JSON text or a struct column, got {col.type}")
     for name in table.column_names:
         if name.startswith(PREFIX) and name not in reserved:
-            add(name[len(PREFIX):], partial(_typed_column, table.column(name), what, name, limits), (what, name))
+            add(name[len(PREFIX):], partial(_typed_column_of, table, what, name, limits), (what, name))
     return out
 
 
@@ -471,7 +688,21 @@ def _property_columns(
 
 def _ordered_column(build: Callable[[], tuple], order: np.ndarray) -> PropertyColumn:
     codes, dictionary = build()
-    return PropertyColumn(np.take(codes, order), dictionary)
+    return PropertyColumn(_gather(codes, order), dictionary)
+
+
+def _gather(a: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """``a[order]`` (``order`` a permutation) by Arrow's take: ~10% quicker than NumPy's for
+    int32, ~30% for int64, and into Arrow's pool, whose pages the columns already read and
+    released left (the result is a read-only array over an Arrow buffer, as the store wants)."""
+    pa, pc = _pa()
+    if not len(a):
+        return a.copy()
+    return numpy_of(pc.take(arrow_ints(a), arrow_ints(order), boundscheck=False))
+
+
+def _typed_column_of(table: Any, what: str, name: str, limits: Limits) -> tuple[np.ndarray, ValueDictionary]:
+    return _typed_column(table.column(name), what, name, limits)
 
 
 def _typed_column(col: pa.ChunkedArray, what: str, name: str, limits: Limits = DEFAULT_LIMITS) -> tuple[np.ndarray, ValueDictionary]:
@@ -485,19 +716,35 @@ def _typed_column(col: pa.ChunkedArray, what: str, name: str, limits: Limits = D
     if not scalar:
         raise ValidationError((what, name), f"unsupported property column type {col.type}: use string, "
                               "integer, float or boolean (nested values go in a JSON 'properties' column)")
+    if not pa.types.is_dictionary(col.type) and col.null_count > len(col) // 2:
+        return _sparse_column(col, what, name, limits)
     if pa.types.is_floating(t) and not pa.types.is_dictionary(col.type):
         finite = pc.is_finite(col)
-        if pc.any(pc.invert(pc.fill_null(finite, True))).as_py():
+        if pc.any(pc.invert(finite)).as_py():  # (null: absent, not a bad value)
             mask = ~np.asarray(pc.fill_null(finite, True).to_numpy(zero_copy_only=False))
             raise ValidationError((what, _first_row(mask), name), "expected a finite number")
     if pa.types.is_floating(t) and t != pa.float64():
         col = col.cast(pa.float64())
     uniq, codes = _dictionary_codes(col)
-    values = uniq.to_pylist()
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        if values and max(map(len, values)) > limits.max_ingest_string_length:
+    if (pa.types.is_string(t) or pa.types.is_large_string(t)) and len(uniq):
+        if pc.max(pc.utf8_length(uniq)).as_py() > limits.max_ingest_string_length:
             raise ValidationError((what, name), f"string longer than max_ingest_string_length={limits.max_ingest_string_length}")
-    return codes, ValueDictionary(values)
+    return codes, ValueDictionary(uniq.to_pylist())
+
+
+def _sparse_column(col: pa.ChunkedArray, what: str, name: str, limits: Limits) -> tuple[np.ndarray, ValueDictionary]:
+    """_typed_column of a column mostly null: built over its values alone (the same dictionary:
+    nulls are never in it), then spread over the rows; an error's row is the row in ``col``."""
+    rows = np.flatnonzero(np.concatenate([numpy_of(c.is_valid()) for c in col.chunks]))
+    try:
+        dense, dictionary = _typed_column(col.drop_null(), what, name, limits)
+    except ValidationError as exc:
+        if len(exc.path) == 3 and isinstance(exc.path[1], int):
+            raise ValidationError((what, int(rows[exc.path[1]]), name), exc.message) from None
+        raise
+    codes = np.full(len(col), -1, dtype=np.int32)
+    codes[rows] = dense
+    return codes, dictionary
 
 
 def _json_columns(col: pa.ChunkedArray, what: str, limits: Limits = DEFAULT_LIMITS) -> dict[str, tuple[np.ndarray, ValueDictionary]]:
@@ -553,20 +800,32 @@ def _persons_and_groups(
 
     ``person_ids``: the events' ``person_id`` column being encoded (a Future of (ids, codes)),
     or None without one."""
+    persons, groups = _resolve(persons), _resolve(groups)  # (Futures of Parquet files being read)
     b = StoreBuilder(limits=limits)
-    b.dids.values = dids.to_pylist()
-    b.dids.index = {d: i for i, d in enumerate(b.dids.values)}
+    indexed = False
+
+    def index_dids() -> None:  # only the record path looks distinct_ids up (Python objects)
+        nonlocal indexed
+        b.dids.values = dids.to_pylist()
+        b.dids.index = {d: i for i, d in enumerate(b.dids.values)}
+        indexed = True
+
     table = None
     if _is_table(persons):
         table = _as_table(persons, "persons")
         if "distinct_ids" in table.column_names:
-            b.feed("persons", Source("persons"), records("persons", _table_records(table, "persons", PERSON_FIELDS, limits)))
+            recs = _table_records(table, "persons", PERSON_FIELDS, limits)
+            index_dids()
+            b.feed("persons", Source("persons"), records("persons", recs))
             table = None
         elif "id" not in table.column_names:
             raise ValidationError(("persons", "id"), "missing required column 'id' (or 'distinct_ids')")
     elif isinstance(persons, (str, Path)):
-        b.feed("persons", *read_records_file(persons, "persons"))
+        src, items = read_records_file(persons, "persons")
+        index_dids()
+        b.feed("persons", src, items)
     elif persons is not None:
+        index_dids()
         b.feed("persons", Source("persons"), records("persons", persons))
     if _is_table(groups):
         b.feed("groups", Source("groups"), records("groups", _table_records(_as_table(groups, "groups"), "groups", GROUP_FIELDS, limits)))
@@ -576,10 +835,10 @@ def _persons_and_groups(
         b.feed("groups", Source("groups"), records("groups", groups))
 
     pa, pc = _pa()
-    n_dids = len(b.dids.values)
+    n_dids = len(b.dids.values) if indexed else len(dids)
     if table is not None:
         id_arr, n_rows = _table_ids(table)
-        ids = [id_arr.to_numpy(zero_copy_only=False)]
+        ids = [numpy_of(id_arr)]
     else:
         n_rows = len(b.p_ids)
         id_arr = pa.array([None if i is None else str(i) for i in b.p_ids], pa.string())
@@ -594,7 +853,7 @@ def _persons_and_groups(
         # of the distinct_ids that name them
         row_of = np.full(len(pids) + 1, -1, dtype=np.int32)
         if len(pids) and len(id_arr):
-            row_of[:-1] = pc.fill_null(pc.index_in(pids, value_set=id_arr.cast(pids.type)), -1).to_numpy(zero_copy_only=False)
+            row_of[:-1] = ints_or(pc.index_in(pids, value_set=id_arr.cast(pids.type)), -1)
         claims = (person_of < 0) & (pid_of_did >= 0)
         named = pid_of_did[claims]
         fresh = named[row_of[named] < 0]
@@ -602,7 +861,7 @@ def _persons_and_groups(
             firsts = np.unique(fresh, return_index=True)[1]
             new = fresh[np.sort(firsts)]
             row_of[new] = np.arange(n_rows, n_rows + len(new), dtype=np.int32)
-            ids.append(pids.take(pa.array(new)).to_numpy(zero_copy_only=False))
+            ids.append(numpy_of(pids.take(arrow_ints(new))))
             n_rows += len(new)
         person_of[claims] = row_of[named]
     orphans = np.flatnonzero(person_of < 0)
@@ -628,8 +887,13 @@ def _persons_and_groups(
         props = {k: bld.build(n) for k, bld in b.p_builders.items()}
     synthetic = np.zeros(n, dtype=bool)
     synthetic[n_rows:] = True
-    return (PersonTable(all_ids, created_at, props, person_of, synthetic), np.array(b.dids.values, dtype=object),
-            b._group_tables())
+    if indexed:
+        distinct_ids = np.array(b.dids.values, dtype=object)
+    else:
+        distinct_ids = np.empty(len(dids), dtype=object)
+        if len(dids):
+            distinct_ids[:] = numpy_of(dids)
+    return PersonTable(all_ids, created_at, props, person_of, synthetic), distinct_ids, b._group_tables()
 
 
 def _table_ids(table: Any) -> tuple[pa.Array, int]:
@@ -640,19 +904,20 @@ def _table_ids(table: Any) -> tuple[pa.Array, int]:
         dup = int(np.flatnonzero(np.bincount(codes, minlength=len(uniq)) > 1)[0])
         raise ValidationError(("persons", int(np.flatnonzero(codes == dup)[1]), "id"),
                               f"duplicate person id {uniq[dup].as_py()!r}")
-    return uniq.take(pa.array(codes)), table.num_rows
+    return uniq.take(arrow_ints(codes)), table.num_rows
 
 
 def _latest_per_did(did_codes: np.ndarray, pcodes: np.ndarray, by_time: np.ndarray | None, n_dids: int) -> np.ndarray:
     """Per distinct_id, the person_id code of its latest row that has one (-1: none).
     ``by_time``: the rows in (stable) time order (None: they already are)."""
     has = pcodes >= 0
+    it = np.int32 if len(did_codes) < 2**31 else np.int64
     if by_time is None:
-        pos = np.arange(len(did_codes), dtype=np.int64)
+        pos = np.arange(len(did_codes), dtype=it)
     else:
-        pos = np.empty(len(by_time), dtype=np.int64)
-        pos[by_time] = np.arange(len(by_time), dtype=np.int64)
-    last = np.full(n_dids, -1, dtype=np.int64)
+        pos = np.empty(len(by_time), dtype=it)
+        pos[by_time] = np.arange(len(by_time), dtype=it)
+    last = np.full(n_dids, -1, dtype=it)
     if has.all():
         np.maximum.at(last, did_codes, pos)  # the latest position; ties: the later row
     else:
