@@ -1693,7 +1693,6 @@ def url_text(v: Any) -> str | None:
 
 def session_value(world: World, key: str, event: dict[str, Any]) -> Any:
     """A field of the event's session (filters.md §9); without a session, 0 for numbers, else NULL."""
-    from urllib.parse import urlsplit
 
     name = SESSION_VALUE_ALIASES.get(key, key)
     if name not in SESSION_FIELDS:
@@ -1719,10 +1718,10 @@ def session_value(world: World, key: str, event: dict[str, Any]) -> Any:
     if name == "$channel_type":
         return entry_channel_type(events[0]["properties"])
     url = entry if name.startswith("$entry") else end
-    if name.endswith("_pathname"):
-        return None if url is None else urlsplit(url).path or None
+    if name.endswith("_pathname"):  # ClickHouse path()/domain(), as the filters' cascade; "" is NULL here
+        return None if url is None else url_path(url) or None
     if name.endswith("_hostname"):
-        return None if url is None else urlsplit(url).hostname or None
+        return None if url is None else url_domain(url) or None
     return url
 
 
