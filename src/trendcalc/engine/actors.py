@@ -53,8 +53,9 @@ from .context import QueryContext
 from .frames import date_range
 from .localtime import shift_days
 from .math import MathType, effective_series, math_type
+from .plan import Query, earliest_timestamp
 from .timeaxis import STEP, DateRange, TimeAxis, resolve_range
-from .trends import Query, SeriesSource, earliest_timestamp
+from .trends import SeriesSource
 
 HISTOGRAM_ALL_VALUES = '["",""]'  # PostHog's placeholder for "every bin"
 

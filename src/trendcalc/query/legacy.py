@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import UnsupportedError, ValidationError, brief
-from ..jsonvalue import clean_json, loads_json
+from ..jsonvalue import loads_json
 from ..limits import DEFAULT_LIMITS, Limits
 from .displays import DISPLAYS
 from .maths import KNOWN_MATHS, MATH_PROPERTY_TYPES, MATH_SPECS
@@ -41,22 +41,6 @@ ENTITY_KEYS = ("id", "type", "name", "custom_name", "order", "math", "math_prope
                "math_property_type", "math_hogql", "math_group_type_index", "properties")  # fmt: skip
 ENTITY_IGNORED = ("breakdown", "days", "index", "label", "count", "data", "labels", "dataIndex",
                   "hidden", "math_multiplier", "kind")  # fmt: skip
-
-
-def parse_filter(query: Any, *, limits: Limits = DEFAULT_LIMITS) -> TrendsFilter:
-    """Validate a legacy filter dict, a TrendsQuery dict, or a TrendsFilter into a TrendsFilter."""
-    if isinstance(query, TrendsFilter):
-        return query
-    if not isinstance(query, Mapping):
-        raise ValidationError((), f"expected a filter object, got {type(query).__name__}")
-    if not isinstance(limits, Limits):
-        raise ValidationError(("limits",), "expected a trendcalc.Limits")
-    query = clean_json(query, (), limits)  # bounded JSON, copied: parsers never see caller objects
-    if query.get("kind") is not None:
-        from .trends_query import parse_trends_query
-
-        return parse_trends_query(query, limits=limits)
-    return parse_legacy(query, limits=limits)
 
 
 def _bool(v: Any, path: tuple) -> bool:
