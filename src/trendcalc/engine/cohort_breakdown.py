@@ -11,6 +11,7 @@ from ..query.model import BreakdownItem
 from .context import QueryContext
 from .grouping import NORMAL, Grouping
 from .predicates.cohorts import ALL, _cohort, membership
+from .select import RowKey
 
 
 def cohort_row_mask(ctx: QueryContext, cohort: Any, rows: np.ndarray) -> np.ndarray:
@@ -34,12 +35,14 @@ def split_per_cohort(item: BreakdownItem) -> bool:
     return len(cohorts) == 1 or ALL in cohorts
 
 
-def cohort_grouping(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray) -> Grouping:
+def cohort_grouping(ctx: QueryContext, item: BreakdownItem, rows: RowKey) -> Grouping:
     """Several cohorts in one query: each row once per cohort its person is in (rows in none are
     dropped); ``take`` repeats rows accordingly. A cohort without rows has no group (upstream
     groups the joined rows, so it gets no result row)."""
     persons = ctx.store.person[rows]
-    takes, codes, present = [], [], []
+    takes: list[np.ndarray] = []
+    codes: list[np.ndarray] = []
+    present: list[Any] = []
     for cohort in item.property:
         hit = np.flatnonzero(membership(ctx, cohort, ("breakdown",))[persons])
         if len(hit):

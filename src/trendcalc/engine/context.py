@@ -53,9 +53,20 @@ class QueryContext:
 class RowSource(Protocol):
     """How a math reads its series: candidate rows by time, and the query's filter mask."""
 
-    ctx: QueryContext
-    series: Series
-    axis: TimeAxis
+    @property
+    def ctx(self) -> QueryContext:
+        """The query the series belongs to."""
+        ...
+
+    @property
+    def series(self) -> Series:
+        """The series whose rows are read."""
+        ...
+
+    @property
+    def axis(self) -> TimeAxis:
+        """The time axis the rows are bucketed on."""
+        ...
 
     def rows(self, lo_us: int, hi_us: int) -> np.ndarray | None:
         """Rows of the series' event(s)/action with lo <= ts < hi, sampled (None: no such action)."""

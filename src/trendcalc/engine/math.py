@@ -179,7 +179,7 @@ def property_math(reduce: Reducer, level: float | None = None) -> Callable[[Fram
     def compute(frame: Frame) -> np.ndarray:
         prop = frame.series.math_property
         col = frame.store.column(prop) if prop and level is not None and prop not in SPECIAL_PROPERTIES else None
-        if col is not None:
+        if col is not None and level is not None:
             rank, ordered = col.dictionary.float_ranks()
             flat = cells.quantile_of_ranks(frame.cell(), rank[frame.take(col.codes)], ordered, frame.n_cells, level)
         else:

@@ -295,7 +295,7 @@ class TimeAxis:
 
     def _action_days(self) -> list[dt.datetime]:
         r = self.label_range
-        out = []
+        out: list[dt.datetime] = []
         d = start_of_interval(r.date_from, r.interval, self.week_start_day)
         step = STEP[r.interval]
         while d <= r.date_to and len(out) <= len(self.starts) + 1:

@@ -87,14 +87,14 @@ def parse_step(step: Any, path: tuple, limits: Limits) -> ActionStep:
     url = step.get("url")
     if url:
         url_matching = step.get("url_matching") or "contains"
-        op = URL_OPERATORS.get(url_matching) if isinstance(url_matching, str) else None  # (a list is unhashable)
-        if op is None:
+        url_op = URL_OPERATORS.get(url_matching) if isinstance(url_matching, str) else None  # (a list is unhashable)
+        if url_op is None:
             raise ValidationError(path + ("url_matching",), f"expected one of {list(URL_OPERATORS)}, got {url_matching!r}")
         if not isinstance(url, str):
             raise ValidationError(path + ("url",), f"expected a string, got {url!r}")
-        if op == "regex":
+        if url_op == "regex":
             check_operand("regex", url, path + ("url",), limits, "$current_url")
-        leaves.append(PropertyFilter(key="$current_url", operator=op, value=url, type="event", path=path + ("url",)))
+        leaves.append(PropertyFilter(key="$current_url", operator=url_op, value=url, type="event", path=path + ("url",)))
     props = parse_entity_properties(step.get("properties"), path + ("properties",), limits, raw=True)
     leaves.extend(props.values)
     return ActionStep(event=event or None, conditions=PropertyGroup("AND", tuple(leaves)))

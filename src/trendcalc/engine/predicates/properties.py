@@ -54,13 +54,11 @@ def mask_rows(ctx: QueryContext, group: PropertyGroup, rows: np.ndarray, sources
     if group.type == "AND" and sources is None:
         return _and_rows(ctx, _and_nodes(group), rows)
     combine = np.logical_and if group.type == "AND" else np.logical_or
-    out: np.ndarray | None = None
-    for node in group.values:
-        if isinstance(node, PropertyGroup):
-            m = mask_rows(ctx, node, rows, sources)
-        else:
-            m = leaf_mask(ctx, node, rows, sources)
-        out = m if out is None else combine(out, m)
+    masks = (mask_rows(ctx, node, rows, sources) if isinstance(node, PropertyGroup) else leaf_mask(ctx, node, rows, sources)
+             for node in group.values)
+    out = next(masks)
+    for m in masks:
+        out = combine(out, m)
     return out
 
 
@@ -216,9 +214,9 @@ def _per_person_mask(ctx: QueryContext, leaf: PropertyFilter) -> np.ndarray | No
 
 def _group_source(ctx: QueryContext, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
     gti = leaf.group_type_index
-    table = ctx.store.groups.get(gti)
+    table = ctx.store.groups.get(gti) if gti is not None else None
     col = table.column(leaf.key) if table is not None else None
-    if col is None:
+    if col is None or gti is None:
         codes = np.full(len(rows), -1, dtype=np.int32)
     else:
         grows = ctx.store.group_rows(gti)[rows]
