@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from ..errors import ValidationError
 from ..query.model import Series
 from ..timeutil import UTC, us_to_datetime
 from .context import QueryContext
@@ -27,9 +28,11 @@ class Query:
 
 
 def current_range(ctx: QueryContext, series: tuple[Series, ...]) -> DateRange:
+    """The query's [date_from, date_to]; a range that ends before it starts is an error (PostHog
+    answers zero buckets)."""
     filt = ctx.filter
     interval = "day" if ctx.display.total_value else filt.interval
-    return resolve_range(
+    r = resolve_range(
         filt.date_from,
         filt.date_to,
         interval=interval,
@@ -39,6 +42,11 @@ def current_range(ctx: QueryContext, series: tuple[Series, ...]) -> DateRange:
         exact=ctx.display.exact_timerange,
         earliest=lambda: earliest_timestamp(ctx, series),
     )
+    if r.date_from > r.date_to and filt.date_from != "all":
+        path = ("dateRange", "date_from") if filt.source == "query" else ("date_from",)
+        raise ValidationError(path, f"date_from {r.date_from.isoformat()} is after date_to {r.date_to.isoformat()} "
+                                    f"(from {filt.date_from!r}, {filt.date_to!r} at now={ctx.now.isoformat()})")
+    return r
 
 
 def make_axis(ctx: QueryContext, r: DateRange, label_range: DateRange | None = None) -> TimeAxis:

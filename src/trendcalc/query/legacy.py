@@ -7,6 +7,7 @@ implemented here), accepted and ignored (display-only), or rejected as Validatio
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from ..errors import UnsupportedError, ValidationError, brief
 from ..jsonvalue import loads_json
 from ..limits import DEFAULT_LIMITS, Limits
+from .dates import check_date_text
 from .displays import DISPLAYS
 from .maths import KNOWN_MATHS, MATH_PROPERTY_TYPES, MATH_SPECS
 from .model import INTERVALS, Breakdown, BreakdownItem, Formula, Series, TrendsFilter
@@ -100,7 +102,7 @@ def _date(v: Any, path: tuple, limits: Limits) -> str | None:
         raise ValidationError(path, f"expected a date string (e.g. '-7d', 'mStart', '2020-01-31'), got {v!r}")
     if len(v) > 64:
         raise ValidationError(path, "date string longer than 64 characters")
-    return v
+    return check_date_text(v, path, allow_all=path[-1] == "date_from")
 
 
 def parse_interval(v: Any, path: tuple, *, legacy: bool) -> str:
@@ -169,8 +171,8 @@ def _entities(query: Mapping, limits: Limits, project_actions: Any = None) -> tu
         if not isinstance(items, (list, tuple)):
             raise ValidationError((kind,), "expected a list of series objects")
         for i, e in enumerate(items):
-            if isinstance(e, str) and kind == "events":
-                continue  # upstream drops string entries
+            if isinstance(e, str):  # upstream drops string entries: a query that answers nothing
+                raise ValidationError((kind, i), f"expected a series object such as {json.dumps({'id': e})}, got the string {e!r}")
             if not isinstance(e, Mapping):
                 raise ValidationError((kind, i), f"expected a series object, got {type(e).__name__}")
             if kind == "actions" and e.get("id") is None:
