@@ -40,7 +40,7 @@ from .operators import (
     text_domain,
 )
 
-LeafMask = Callable[[Any, PropertyFilter, np.ndarray], np.ndarray]
+LeafMask = Callable[[QueryContext, PropertyFilter, np.ndarray], np.ndarray]
 SOURCES: dict[str, LeafMask] = {}
 PERSON_SOURCES: dict[str, LeafMask] = {}
 AI_STRING_KEYS = ("$ai_trace_id", "$ai_session_id", "$ai_parent_id", "$ai_span_id", "$ai_generation_id", "$ai_experiment_id")
@@ -300,7 +300,7 @@ def _text_lut(ctx: QueryContext, leaf: PropertyFilter) -> np.ndarray:
     return _per_chain(ctx, leaf, one)
 
 
-ELEMENT_KEYS: dict[str, Callable[[Any, PropertyFilter], np.ndarray]] = {
+ELEMENT_KEYS: dict[str, Callable[[QueryContext, PropertyFilter], np.ndarray]] = {
     "selector": _selector_lut, "tag_name": _tag_name_lut, "href": _href_lut, "text": _text_lut,
 }  # fmt: skip
 
@@ -322,7 +322,7 @@ def _materialized_texts(values: Any) -> list[str]:
     return [render_text(v) for v in values]
 
 
-def _metadata_column(key: str) -> Callable[[Any, np.ndarray], tuple[Any, Callable[[], Domain], np.ndarray]]:
+def _metadata_column(key: str) -> Callable[[QueryContext, np.ndarray], tuple[Any, Callable[[], Domain], np.ndarray]]:
     def read(ctx: QueryContext, rows: np.ndarray) -> tuple[Any, Callable[[], Domain], np.ndarray]:
         col = ctx.store.column(key)
         if col is None:
@@ -351,7 +351,7 @@ def _meta_chain(ctx: QueryContext, rows: np.ndarray) -> tuple[Any, Callable[[], 
     return "chain", lambda: text_domain([*chains, ""], ctx.project.tz), codes[rows]
 
 
-METADATA_COLUMNS: dict[str, Callable[[Any, np.ndarray], tuple[Any, Callable[[], Domain], np.ndarray]]] = {
+METADATA_COLUMNS: dict[str, Callable[[QueryContext, np.ndarray], tuple[Any, Callable[[], Domain], np.ndarray]]] = {
     "distinct_id": _meta_distinct_id,
     "event": _meta_event,
     "person_id": _meta_person_id,
