@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -234,7 +234,7 @@ def _num(v: Any) -> str:
     return str(v)
 
 
-def numbers(values: Sequence[float], integer: bool) -> list[Any]:
+def numbers(values: Iterable[float], integer: bool) -> list[Any]:
     """Plain Python numbers for JSON: ints for counting maths, floats otherwise."""
     if integer:
         return [int(v) for v in values]

@@ -356,14 +356,14 @@ def parse_breakdown(q: Mapping, limits: Limits, *, legacy: bool = True) -> Break
         raise ValidationError(("breakdown_type",), f"expected a breakdown type, got {typ!r}")
     if typ == "cohort":
         ids = b if isinstance(b, list) else [b]
-        out = []
+        out: list[str | int] = []
         for i, c in enumerate(ids):
             if c == "all" or c == 0:
                 out.append("all")
             elif isinstance(c, int) and not isinstance(c, bool):
                 out.append(c)
-            elif id_digits(c) is not None:
-                out.append(id_digits(c))
+            elif (digits := id_digits(c)) is not None:
+                out.append(digits)
             else:
                 raise ValidationError(("breakdown", i) if isinstance(b, list) else ("breakdown",), f"expected a cohort id or 'all', got {brief(c)}")
         return Breakdown((BreakdownItem(property=tuple(out), type="cohort"),), limit=limit, limit_given=given, hide_other=hide)

@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from ..limits import Limits
-from ..project import Project
+from ..project import Project, PropertyDefinition
 from . import reference
 
 UTC = dt.timezone.utc
@@ -62,8 +62,9 @@ FORMULAS = ("A", "A+B", "A-B", "A*2", "A/B", "B/A", "(A+B)/2", "A**2", "-A+3", "
 COMPARE_TO = ("-1w", "-2d", "-1m", "-1y", "-3d", "-24h", "-2m", "-2y", "-2w", "-1q", "-6h", "-1mStart", "2024-01-01")
 RELATIVE_DATES_TO = ("-1d", "-1dEnd", "dStart", "-1mEnd", "-1h", "-2d", "-1w", "-3h")
 
-# UUIDv7 session ids (sessions; the upper-case one is the first session again) and a UUIDv4 (none).
-SESSION_IDS = ("0190a0b4-5e2c-7c3d-8a1b-1234567890ab", "0190a0b4-5e2c-7c3d-8a1b-000000000002",
+# UUIDv7 session ids (sessions; the upper-case one is the first session again) and a UUIDv4 (none),
+# as values of the ``$session_id`` event property.
+SESSION_PROPERTY_IDS = ("0190a0b4-5e2c-7c3d-8a1b-1234567890ab", "0190a0b4-5e2c-7c3d-8a1b-000000000002",
                "0190A0B4-5E2C-7C3D-8A1B-1234567890AB", "0190a0b4-5e2c-4c3d-8a1b-1234567890ab")
 # Gaps between a session's events, in seconds: the bounce threshold (10 s), whole-second
 # boundaries, an hour, a day.
@@ -87,7 +88,7 @@ PROPERTY_VALUES: dict[str, tuple[Any, ...]] = {
     "flag": (True, False, "true", "false", "1", 0, 1, "yes"),
     "$current_url": ("https://x.io", "https://x.io/", "https://x.io/?", "https://x.io/a/#", "/", "?", ""),
     "tags": (["a", "b"], {"k": 1}, [], "[]"),
-    "$session_id": ("s1", "s2", "", "1", 1) + SESSION_IDS,
+    "$session_id": ("s1", "s2", "", "1", 1) + SESSION_PROPERTY_IDS,
     "$time": (1710000000, 1710000000.9, -1.5, "1710000000", "2024-03-10T10:00:00Z", "2024-03-10T10:00:00+02:00",
               "2024-03-10 10:00:00", "abc", True, "1e400"),
 }
@@ -105,15 +106,15 @@ GROUP_VALUES: dict[str, tuple[Any, ...]] = {
     "size": (10, "10", 3.5, "big"),
 }
 PROPERTY_DEFINITIONS = (
-    {"name": "plan", "type": "Numeric", "kind": "event"},
-    {"name": "flag", "type": "Boolean", "kind": "event"},
-    {"name": "plan", "type": "Numeric", "kind": "person"},
-    {"name": "flag", "type": "Boolean", "kind": "person"},
-    {"name": "size", "type": "Numeric", "kind": "group", "group_type_index": 0},
-    {"name": "$browser", "type": "String", "kind": "event"},
-    {"name": "signup_at", "type": "DateTime", "kind": "event"},
-    {"name": "signup_at", "type": "Numeric", "kind": "event"},
-    {"name": "created", "type": "DateTime", "kind": "person"},
+    PropertyDefinition("plan", "Numeric", "event"),
+    PropertyDefinition("flag", "Boolean", "event"),
+    PropertyDefinition("plan", "Numeric", "person"),
+    PropertyDefinition("flag", "Boolean", "person"),
+    PropertyDefinition("size", "Numeric", "group", group_type_index=0),
+    PropertyDefinition("$browser", "String", "event"),
+    PropertyDefinition("signup_at", "DateTime", "event"),
+    PropertyDefinition("signup_at", "Numeric", "event"),
+    PropertyDefinition("created", "DateTime", "person"),
 )
 
 # --- property-filter data: feature flags, versions, paths, attribution, sessions, elements ---------
@@ -326,7 +327,7 @@ def instants(draw: st.DrawFn, *, timezone: str = "UTC", near: dt.datetime | None
 def nows(draw: st.DrawFn, *, timezone: str = "UTC") -> dt.datetime:
     """A frozen clock, often a few days after one of the zone's offset changes."""
     changes = offset_changes(timezone)
-    if changes and draw(st.booleans()):
+    if bool(changes) and draw(st.booleans()):
         base = draw(st.sampled_from(changes))
         return base + dt.timedelta(seconds=draw(st.integers(-2 * 86_400, 40 * 86_400)))
     base = dt.datetime(2019, 10, 20, tzinfo=UTC) if timezone == "America/Sao_Paulo" else dt.datetime(2024, 3, 30, tzinfo=UTC)
@@ -392,7 +393,7 @@ def events(draw: st.DrawFn, *, names: Sequence[str] = EVENT_NAMES, distinct_ids:
                               "timestamp": stamp}
     if draw(st.integers(0, 1 if record["event"] == "$autocapture" else 5)) == 0:
         props.update(draw(element_properties()))
-    if props or draw(st.booleans()):
+    if bool(props) or draw(st.booleans()):
         record["properties"] = props
     return record
 
@@ -543,7 +544,7 @@ def projects(draw: st.DrawFn, *, timezone: str | None = None, event_names: Seque
     tz = timezone or draw(timezones())
     cohort_list = [draw(cohorts_of(i + 1)) for i in range(draw(st.integers(0, max_cohorts)))]
     cohort_ids = [c["id"] for c in cohort_list]
-    actions = []
+    actions: list[dict[str, Any]] = []
     for i in range(draw(st.integers(0, max_actions))):
         steps = []
         for e in draw(st.lists(st.sampled_from(tuple(event_names) + (None,)), min_size=1, max_size=3)):
@@ -558,11 +559,11 @@ def projects(draw: st.DrawFn, *, timezone: str | None = None, event_names: Seque
         week_start_day=draw(st.sampled_from((0, 1))),
         aggregate_users_by_distinct_id=draw(st.booleans()),
         human_friendly_comparison_periods=draw(st.booleans()),
-        property_definitions=draw(st.lists(st.sampled_from(PROPERTY_DEFINITIONS), unique_by=lambda d: (d["name"], d["kind"]))),
-        actions=actions,
-        cohorts=cohort_list,
-        path_cleaning_filters=draw(st.lists(st.sampled_from(PATH_CLEANING_RULES), unique_by=lambda r: r["regex"], max_size=3)),
-        test_account_filters=draw(st.lists(property_leaves(cohort_ids=cohort_ids), max_size=2)),
+        property_definitions=tuple(draw(st.lists(st.sampled_from(PROPERTY_DEFINITIONS), unique_by=lambda d: (d.name, d.kind)))),
+        actions=tuple(actions),
+        cohorts=tuple(cohort_list),
+        path_cleaning_filters=tuple(draw(st.lists(st.sampled_from(PATH_CLEANING_RULES), unique_by=lambda r: r["regex"], max_size=3))),
+        test_account_filters=tuple(draw(st.lists(property_leaves(cohort_ids=cohort_ids), max_size=2))),
     )
 
 
@@ -1092,13 +1093,13 @@ def trends_filters(draw: st.DrawFn, *, now: dt.datetime | None = None, timezone:
         q["formula"] = draw(_formula_texts(len(q["events"]) + len(q["actions"])))
     if filters is False:
         return q
-    leaves = {"sources": sources, "cohort_ids": cohort_ids, "now": now, "timezone": timezone}
-    props = draw(property_filters(max_leaves=max_leaves, **leaves))
+    props = draw(property_filters(max_leaves=max_leaves, sources=sources, cohort_ids=cohort_ids, now=now, timezone=timezone))
     if props or draw(st.booleans()):
         q["properties"] = props
     for s in q["events"] + q["actions"]:
         if draw(st.integers(0, 3)) == 0:
-            s["properties"] = draw(property_filters(groups=False, max_leaves=2, **leaves))
+            s["properties"] = draw(property_filters(groups=False, max_leaves=2, sources=sources, cohort_ids=cohort_ids, now=now,
+                                                    timezone=timezone))
     if draw(st.integers(0, 3)) == 0:
         q["filter_test_accounts"] = True
     return q
