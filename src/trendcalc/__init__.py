@@ -17,6 +17,7 @@ from .errors import (
     ValidationError,
 )
 from .limits import Limits
+from .partition import PartitionedStore, partition
 from .project import Project
 from .query.model import TrendsFilter
 from .results import ActorsResult, SeriesResult, TrendsResult
@@ -29,6 +30,7 @@ __all__ = [
     "EventStore",
     "InputRowError",
     "Limits",
+    "PartitionedStore",
     "Project",
     "SeriesResult",
     "StoreFormatError",
@@ -38,5 +40,6 @@ __all__ = [
     "ValidationError",
     "actors",
     "parse_filter",
+    "partition",
     "trends",
 ]

@@ -9,6 +9,7 @@ from typing import Any
 
 from .errors import TrendcalcWarning, ValidationError
 from .limits import DEFAULT_LIMITS, Limits
+from .partition.store import PartitionedStore
 from .project import Project
 from .query.model import TrendsFilter
 from .query.parse import parse_filter as _parse_filter
@@ -25,17 +26,24 @@ def parse_filter(query: Any, *, limits: Limits = DEFAULT_LIMITS) -> TrendsFilter
 
 
 def trends(
-    store: EventStore,
+    store: EventStore | PartitionedStore,
     query: Mapping[str, Any] | TrendsFilter,
     *,
     project: Project | Mapping[str, Any] | None = None,
     now: str | dt.datetime | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    executor: Any = None,
 ) -> TrendsResult:
     """Answer a Trends query over ``store``; a pure function of (store, query, project, now).
 
     Raises ValidationError (bad input, with its JSON path) or UnsupportedError (a valid PostHog
     feature not implemented here); never returns a partial answer.
+
+    ``store`` may be a ``PartitionedStore`` (``tc.partition``): the partitions run on
+    ``executor`` — None (here, one after another), ``"processes"`` (a local process pool), a
+    ``concurrent.futures.Executor`` or a ``dask.distributed.Client`` — and their answers merge
+    exactly, or the query raises UnsupportedError before any partition runs (docs/scale-out.md).
+    Advice warnings are not produced for a partitioned store.
     """
     from .engine.advice import advise, range_advice
     from .engine.supported import check_project
@@ -45,6 +53,12 @@ def trends(
     filt = parse_filter(query, limits=limits)
     check_project(filt, project, limits)
     clock = resolve_now(now)
+    if isinstance(store, PartitionedStore):
+        from .partition.run import run_partitioned
+
+        return run_partitioned(store, filt, project, clock, limits, executor)
+    if executor is not None:
+        raise ValidationError(("executor",), "an executor runs the partitions of a PartitionedStore; this is one EventStore")
     advice = advise(store, filt, project)
     result = run_trends(store, filt, project, clock, limits)
     if result.series:
@@ -91,6 +105,10 @@ def actors(
     from .engine.trends import resolve_now
     from .query.actors_request import split_actors_query
 
+    if isinstance(store, PartitionedStore):
+        from .errors import UnsupportedError
+
+        raise UnsupportedError(("store",), "tc.actors on a PartitionedStore is not supported yet: run it on one EventStore")
     store, project = _check_inputs(store, project, limits)
     overrides = {
         "series": series, "day": day, "breakdown": breakdown, "compare": compare,
@@ -103,9 +121,9 @@ def actors(
     return run_actors(store, filt, project, resolve_now(now), limits, request)
 
 
-def _check_inputs(store: Any, project: Any, limits: Any) -> tuple[EventStore, Project]:
-    if not isinstance(store, EventStore):
-        raise ValidationError(("store",), f"expected an EventStore, got {type(store).__name__}")
+def _check_inputs(store: Any, project: Any, limits: Any) -> tuple[Any, Project]:
+    if not isinstance(store, (EventStore, PartitionedStore)):
+        raise ValidationError(("store",), f"expected an EventStore or a PartitionedStore, got {type(store).__name__}")
     if project is None:
         project = Project()
     elif isinstance(project, Mapping):

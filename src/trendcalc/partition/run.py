@@ -1,0 +1,172 @@
+"""Partial → merge → finalize for a Trends query over a PartitionedStore.
+
+Each partition runs the engine's own pipeline up to the per-cell values of every query (series ×
+period), without ranking, top-N or Other (``partial_answers``). The coordinator adds the cells
+per (query, breakdown value) — ``merge.py`` says which maths may — and hands the merged values
+to the engine's ``shape_query``, which ranks, folds Other, applies cumulative/smoothing and
+labels exactly as for one store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import attrs
+import numpy as np
+
+from ..errors import ValidationError
+from ..limits import Limits
+from ..project import Project
+from ..query.displays import DISPLAYS
+from ..query.model import TrendsFilter
+from ..results import SeriesResult, TrendsResult
+from ..store import EventStore
+from .merge import ADD_INTEGERS, MERGES, add, check_integral, check_partitionable
+from .store import PartitionedStore
+
+
+@attrs.frozen
+class Partial:
+    """One partition's answer to one query before shaping: per-(breakdown value, bucket) cells.
+
+    ``values`` is None when the series does not exist in this partition; ``groups``/``kinds`` are
+    the breakdown values and their classes (None without a breakdown grouping)."""
+
+    values: np.ndarray | None
+    groups: tuple[Any, ...] | None = None
+    kinds: np.ndarray | None = None
+    has_rows: bool = False
+
+
+def _context(store: EventStore, filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits) -> Any:
+    from ..engine.context import QueryContext
+
+    return QueryContext(store, filt, project, now, limits, DISPLAYS[filt.display])
+
+
+def partial_answers(store: EventStore, filt: TrendsFilter, project: Project, now: dt.datetime,
+                    limits: Limits) -> list[Partial]:
+    """Every query's Partial over one partition (the engine's run_query up to the cell values)."""
+    from ..engine.trends import plan_queries
+
+    ctx = _context(store, filt, project, now, limits)
+    _check_summed_values(store, filt)
+    return [_partial_query(ctx, q) for q in plan_queries(ctx)]
+
+
+def partial_answers_at(path: str, filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits) -> list[Partial]:
+    """``partial_answers`` over the saved partition at ``path`` (what pool and Dask workers run)."""
+    return partial_answers(EventStore.load(path), filt, project, now, limits)
+
+
+def _partial_query(ctx: Any, q: Any) -> Partial:
+    from ..engine import breakdown as bd
+    from ..engine.math import effective_series, first_seen, math_type
+    from ..engine.trends import build_frame
+
+    series = effective_series(q.series, ctx.filter.interval)
+    if series is not q.series:
+        q = attrs.evolve(q, series=series)
+    math = math_type(series.math)
+    frame = build_frame(ctx, q)
+    if frame is None:
+        return Partial(None)
+    grouping = None
+    if ctx.filter.breakdown is not None and q.cohort is None:
+        if frame.breakdown_rows is None:
+            grouping = bd.group_rows(ctx, ctx.filter.breakdown, frame.row_key, frame.runs)
+        else:
+            grouping = bd.group_rows(ctx, ctx.filter.breakdown, frame.breakdown_rows)
+        if grouping.take is not None:
+            frame.repeat_rows(grouping.take)
+        frame.set_grouping(grouping)
+    compute = first_seen if ctx.display.cumulative and math.new_actors_cumulative else math.compute
+    values = np.asarray(compute(frame), dtype=np.float64)
+    if grouping is None:
+        return Partial(values, has_rows=frame.n_rows > 0)
+    return Partial(grouping.fold(values), tuple(grouping.values), np.asarray(grouping.kinds), frame.n_rows > 0)
+
+
+def _check_summed_values(store: EventStore, filt: TrendsFilter) -> None:
+    """For maths merged by ADD_INTEGERS: every value of the property must be an integer."""
+    for s in filt.series:
+        if MERGES.get(s.math) != ADD_INTEGERS or s.math_property is None:
+            continue
+        table = store.persons if s.math_property_type == "person_properties" else store
+        col = table.column(str(s.math_property))
+        if col is not None:
+            check_integral(col.dictionary.floats(), f"{s.math_property!r}")
+
+
+# --- the coordinator ------------------------------------------------------------------------------
+
+
+def run_partitioned(parts: PartitionedStore, filt: TrendsFilter, project: Project, now: dt.datetime,
+                    limits: Limits, executor: Any = None) -> TrendsResult:
+    """The single-store answer, from the partitions' Partials merged exactly (or
+    UnsupportedError before any partition runs)."""
+    from ..engine.trends import _is_other, _series_path, plan_queries
+    from .executors import run_all
+
+    check_partitionable(filt, project)
+    display = DISPLAYS[filt.display]
+    ctx = _context(EventStore.from_records([]), filt, project, now, limits)  # shaping reads no rows
+    queries = plan_queries(ctx)
+    if len(queries) > limits.max_series:
+        raise ValidationError(_series_path(filt), f"{len(queries)} series queries exceed max_series={limits.max_series}")
+    per_partition = run_all(executor, parts, filt, project, now, limits)
+    if any(len(p) != len(queries) for p in per_partition):
+        raise AssertionError("partitions planned different queries")  # planning reads no rows
+    n_real = (len(queries) + 1) // 2 if filt.compare else len(queries)
+    results: list[SeriesResult] = []
+    cells = 0
+    for i, q in enumerate(queries):
+        rows = merge_query(ctx, q, [p[i] for p in per_partition], n_real)
+        cells += sum(len(r.data or ()) or 1 for r in rows)
+        if cells > limits.max_cells:
+            raise ValidationError(_series_path(filt), f"the answer has more than max_cells={limits.max_cells} numbers "
+                                                      "(series × breakdown values × buckets); narrow the query")
+        results.extend(rows)
+    if filt.breakdown is not None and filt.breakdown.hide_other:
+        results = [r for r in results if not _is_other(r.breakdown_value)]
+    return TrendsResult(results, timezone=project.timezone, interval=filt.interval, total_value=display.total_value)
+
+
+def merge_query(ctx: Any, q: Any, partials: list[Partial], n_real: int) -> list[SeriesResult]:
+    """One query's result series from its Partials: cells added, then the engine's shaping."""
+    from ..engine.grouping import Grouping
+    from ..engine.math import effective_series, math_type
+    from ..engine.trends import shape_query
+
+    series = effective_series(q.series, ctx.filter.interval)
+    if series is not q.series:
+        q = attrs.evolve(q, series=series)
+    math = math_type(series.math)
+    present = [p for p in partials if p.values is not None]
+    if not present:
+        return []
+    has_rows = any(p.has_rows for p in present)
+    exact = MERGES[series.math] == ADD_INTEGERS
+    if present[0].groups is None:
+        values = add([p.values for p in present if p.values is not None])
+        if exact:
+            check_integral(values, f"{series.math_property!r}")
+        return shape_query(ctx, q, math, values, None, n_real, has_rows=has_rows)
+    index: dict[Any, int] = {}
+    kinds: list[int] = []
+    for p in present:
+        for value, kind in zip(p.groups or (), np.asarray(p.kinds).tolist()):
+            if value not in index:
+                index[value] = len(index)
+                kinds.append(kind)
+    n_buckets = present[0].values.shape[1] if present[0].values is not None else 0
+    merged = np.zeros((len(index), n_buckets), dtype=np.float64)
+    for p in present:  # partition order; the cells are integers, so the order cannot matter
+        if p.groups:
+            merged[[index[v] for v in p.groups]] += p.values
+    if exact:
+        check_integral(merged, f"{series.math_property!r}")
+    grouping = Grouping(codes=None, fine_to_final=np.arange(len(index)), values=tuple(index),
+                        kinds=np.asarray(kinds, dtype=present[0].kinds.dtype if present[0].kinds is not None else np.int8))
+    return shape_query(ctx, q, math, merged, grouping, n_real, has_rows=has_rows)

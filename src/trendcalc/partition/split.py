@@ -1,0 +1,132 @@
+"""Splitting one EventStore into person partitions by slicing its columnar arrays.
+
+Person resolution (which person a distinct_id belongs to, the latest-event rule) has already
+happened in the built store, so the split is global and exact: a person's rows, distinct_ids and
+person-table row go to one partition. Rows stay in (event, timestamp) order, event names and
+property dictionaries are shared unchanged (a partition's codes index the same dictionaries),
+and the group tables — groups span persons — are copied into every partition.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import UnsupportedError, ValidationError
+from ..store import EventStore
+from ..store.columns import PropertyColumn
+from ..store.tables import PersonTable
+from .store import FORMAT, MANIFEST, VERSION, Assign
+
+_READERS = {".jsonl": "jsonl", ".json": "jsonl", ".gz": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+
+
+def build_source(source: Any, persons: Any, groups: Any, rename: Mapping[str, str] | None) -> EventStore:
+    """One EventStore from an input file (JSONL/JSON, CSV or Parquet), built in memory."""
+    paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)
+    if len(paths) != 1:
+        raise UnsupportedError(f"partition() reads one input file for now, got {len(paths)}: build one EventStore "
+                               "from them (or concatenate the files) and partition it")
+    path = Path(paths[0])
+    kind = _READERS.get(path.suffix.lower())
+    if kind is None:
+        raise ValidationError(("source",), f"cannot tell the format of {str(path)!r}: expected one of {sorted(_READERS)}")
+    if kind == "csv":
+        return EventStore.from_csv(path, persons, groups, rename=rename)
+    if rename is not None:
+        raise ValidationError(("rename",), f"rename applies to CSV input, not to {path.suffix} files")
+    if kind == "parquet":
+        return EventStore.from_parquet(path, persons, groups)
+    return EventStore.from_jsonl(path, persons, groups)
+
+
+def splitmix64(x: np.ndarray) -> np.ndarray:
+    """A fixed 64-bit mix (SplitMix64's finaliser), vectorised; wraps modulo 2^64 by design."""
+    z = x.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def person_partitions(store: EventStore, k: int, assign: Assign | None) -> np.ndarray:
+    """The partition of every person row (int32, 0..k-1)."""
+    n = len(store.persons)
+    if assign is None:
+        with np.errstate(over="ignore"):
+            return (splitmix64(np.arange(n, dtype=np.uint64)) % np.uint64(k)).astype(np.int32)
+    part = np.asarray(assign(store, k))
+    if part.shape != (n,) or part.dtype.kind not in "iu":
+        raise ValidationError(("assign",), f"expected {n} integer partitions (one per person row), got shape "
+                                           f"{part.shape} of {part.dtype}")
+    if n and (part.min() < 0 or part.max() >= k):
+        raise ValidationError(("assign",), f"partitions must be in 0..{k - 1}, got {part.min()}..{part.max()}")
+    return part.astype(np.int32)
+
+
+def subset(store: EventStore, in_part: np.ndarray) -> EventStore:
+    """The store of the persons where ``in_part`` (a mask over person rows) is true: their events,
+    distinct_ids and person rows, remapped to dense codes; dictionaries and groups shared."""
+    persons = store.persons
+    pod = np.asarray(persons.person_of_distinct_id)
+    prows = np.flatnonzero(in_part)
+    new_person = np.full(len(in_part), -1, dtype=np.int64)
+    new_person[prows] = np.arange(len(prows))
+    dcodes = np.flatnonzero(in_part[pod]) if len(pod) else np.zeros(0, np.int64)
+    new_distinct = np.full(len(pod), -1, dtype=np.int64)
+    new_distinct[dcodes] = np.arange(len(dcodes))
+    rows = np.flatnonzero(in_part[store.person]) if len(store.person) else np.zeros(0, np.int64)
+    table = PersonTable(
+        ids=np.asarray(persons.ids)[prows],
+        created_at=np.asarray(persons.created_at)[prows],
+        properties={k: PropertyColumn(np.asarray(c.codes)[prows], c.dictionary) for k, c in persons.properties.items()},
+        person_of_distinct_id=new_person[pod[dcodes]].astype(pod.dtype),
+        synthetic=np.asarray(persons.synthetic)[prows],
+    )
+    return EventStore(
+        ts=np.asarray(store.ts)[rows],
+        event=np.asarray(store.event)[rows],
+        event_names=store.event_names,
+        distinct_id=new_distinct[np.asarray(store.distinct_id)[rows]].astype(store.distinct_id.dtype),
+        distinct_ids=np.asarray(store.distinct_ids)[dcodes],
+        properties={k: PropertyColumn(np.asarray(c.codes)[rows], c.dictionary) for k, c in store.properties.items()},
+        persons=table,
+        groups=store.groups,
+        uuid=None if store.uuid is None else np.asarray(store.uuid)[rows],
+    )
+
+
+def write_partitions(store: EventStore, root: Path, k: int, assign: Assign | None, *, overwrite: bool,
+                     durable: bool = True) -> None:
+    """Write ``k`` partitions of ``store`` and the manifest under ``root``. An existing ``root``
+    is replaced only with ``overwrite=True`` and only when it is a partitioned store."""
+    if root.exists():
+        if not overwrite:
+            raise FileExistsError(f"{root} exists; pass overwrite=True to replace it")
+        if not (root / MANIFEST).is_file() or json.loads((root / MANIFEST).read_text()).get("format") != FORMAT:
+            raise FileExistsError(f"refusing to replace {root}: it is not a partitioned trendcalc store")
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    part = person_partitions(store, k, assign)
+    entries: list[dict[str, Any]] = []
+    for p in range(k):  # a loop over partitions, each a vectorised slice
+        sub = subset(store, part == p)
+        name = f"part-{p:03d}"
+        sub.save(root / name, durable=durable)
+        bounds = None if not len(sub) else [int(np.min(sub.ts)), int(np.max(sub.ts))]
+        entries.append({"path": name, "events": len(sub), "persons": len(sub.persons), "time_bounds": bounds})
+    manifest = {
+        "format": FORMAT,
+        "version": VERSION,
+        "k": k,
+        "split": "splitmix64(person row) mod k" if assign is None else "custom assign",
+        "partitions": entries,
+    }
+    (root / MANIFEST).write_text(json.dumps(manifest, indent=1))
+
+
