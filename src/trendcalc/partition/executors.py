@@ -72,9 +72,3 @@ def runner_of(executor: Any) -> Runner:
         return _on_executor
     raise ValidationError(("executor",), f"expected None, 'processes', a concurrent.futures.Executor or a "
                                          f"dask.distributed.Client, got {type(executor).__name__}")
-
-
-def run_all(executor: Any, parts: PartitionedStore, filt: TrendsFilter, project: Project, now: dt.datetime,
-            limits: Limits) -> list[Any]:
-    """Every partition's Partials, in partition order."""
-    return runner_of(executor)(executor, parts, (filt, project, now, limits))

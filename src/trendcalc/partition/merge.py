@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import UnsupportedError
 from ..project import Project
+from ..query.maths import MATH_SPECS
 from ..query.model import PropertyFilter, PropertyGroup, TrendsFilter
 
 ADD = "add"
@@ -57,8 +58,9 @@ def check_partitionable(filt: TrendsFilter, project: Project) -> None:
         if s.math not in MERGES:
             why = WHY_NOT.get(s.math, "its per-partition values do not add up to the single-store value")
             raise UnsupportedError(s.path + ("math",), f"math {s.math!r} is not supported on a partitioned store: {why}")
-        if s.math_group_type_index is not None and s.math == "unique_group":
-            raise UnsupportedError(s.path + ("math_group_type_index",), "group maths are not supported on a partitioned store")
+        if s.math_group_type_index is not None and MATH_SPECS[s.math].counts_groups:
+            raise UnsupportedError(s.path + ("math_group_type_index",), f"math {s.math!r} counting groups is not "
+                                   "supported on a partitioned store (a group spans persons in several partitions)")
         if s.math_property is not None and str(s.math_property).startswith("$session"):
             raise UnsupportedError(s.path + ("math_property",),
                                    "session properties are not supported on a partitioned store (sessions may span persons)")

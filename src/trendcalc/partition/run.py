@@ -10,13 +10,14 @@ labels exactly as for one store.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
 import numpy as np
 
 from ..errors import ValidationError
-from ..limits import Limits
+from ..limits import DEFAULT_LIMITS, Limits
 from ..project import Project
 from ..query.displays import DISPLAYS
 from ..query.model import TrendsFilter
@@ -106,16 +107,38 @@ def run_partitioned(parts: PartitionedStore, filt: TrendsFilter, project: Projec
                     limits: Limits, executor: Any = None) -> TrendsResult:
     """The single-store answer, from the partitions' Partials merged exactly (or
     UnsupportedError before any partition runs)."""
-    from ..engine.trends import _is_other, _series_path, plan_queries
-    from .executors import run_all
+    from .executors import runner_of
 
     check_partitionable(filt, project)
-    display = DISPLAYS[filt.display]
+    runner = runner_of(executor)
+    ctx, queries = _plan(filt, project, now, limits)
+    return merge_partials(ctx, queries, runner(executor, parts, (filt, project, now, limits)))
+
+
+def run_stores(stores: Sequence[EventStore], filt: TrendsFilter, project: Project, now: dt.datetime,
+               limits: Limits = DEFAULT_LIMITS) -> TrendsResult:
+    """``run_partitioned`` over partitions already in memory (each an EventStore holding whole
+    persons, e.g. from ``split.subset``): the same partial and merge code, no files."""
+    check_partitionable(filt, project)
+    ctx, queries = _plan(filt, project, now, limits)
+    return merge_partials(ctx, queries, [partial_answers(s, filt, project, now, limits) for s in stores])
+
+
+def _plan(filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits) -> tuple[Any, list[Any]]:
+    from ..engine.trends import _series_path, plan_queries
+
     ctx = _context(EventStore.from_records([]), filt, project, now, limits)  # shaping reads no rows
-    queries = plan_queries(ctx)
+    queries = plan_queries(ctx)  # reads no rows: date_from 'all' was refused
     if len(queries) > limits.max_series:
         raise ValidationError(_series_path(filt), f"{len(queries)} series queries exceed max_series={limits.max_series}")
-    per_partition = run_all(executor, parts, filt, project, now, limits)
+    return ctx, queries
+
+
+def merge_partials(ctx: Any, queries: list[Any], per_partition: list[list[Partial]]) -> TrendsResult:
+    """The result of ``queries`` from every partition's Partials (partition-major)."""
+    from ..engine.trends import _is_other, _series_path
+
+    filt, limits, project = ctx.filter, ctx.limits, ctx.project
     if any(len(p) != len(queries) for p in per_partition):
         raise AssertionError("partitions planned different queries")  # planning reads no rows
     n_real = (len(queries) + 1) // 2 if filt.compare else len(queries)
@@ -130,7 +153,7 @@ def run_partitioned(parts: PartitionedStore, filt: TrendsFilter, project: Projec
         results.extend(rows)
     if filt.breakdown is not None and filt.breakdown.hide_other:
         results = [r for r in results if not _is_other(r.breakdown_value)]
-    return TrendsResult(results, timezone=project.timezone, interval=filt.interval, total_value=display.total_value)
+    return TrendsResult(results, timezone=project.timezone, interval=filt.interval, total_value=ctx.display.total_value)
 
 
 def merge_query(ctx: Any, q: Any, partials: list[Partial], n_real: int) -> list[SeriesResult]:
