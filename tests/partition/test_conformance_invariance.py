@@ -22,6 +22,8 @@ from .splits import SPLITS
 
 CASES = [c for c in load_cases() if c["query_kind"] == "trends"]
 KS = (1, 2, 3, 7)
+# k=1 puts everyone in one partition whatever the split: one configuration is enough there
+CONFIGS = [(k, name, assign) for k in KS for name, assign in SPLITS.items() if k > 1 or name == "hash"]
 
 
 def world(case: dict[str, Any]) -> tuple[tc.EventStore, tc.Project]:
@@ -63,28 +65,27 @@ def test_partitioned_equals_single_store(case: dict[str, Any], tmp_path: Any) ->
         filt = tc.parse_filter(query)
         check_partitionable(filt, project)
     except tc.UnsupportedError:
+        parts = tc.partition(store, tmp_path / "p", partitions=2, durable=False)
         with pytest.raises(tc.UnsupportedError):
-            parts = tc.partition(store, tmp_path / "p", partitions=2, durable=False)
             tc.trends(parts, query, project=project, now=now)
         return
     except tc.ValidationError:
         filt = None
     answered = 0
-    for k in KS:
-        for name, assign in SPLITS.items():
-            part = person_partitions(store, k, assign)
-            stores = [subset(store, part == p) for p in range(k)]
-            assert sum(len(s) for s in stores) == len(store)
-            if filt is None:
-                got = answer(lambda: tc.trends(store, query, project=project, now=now))  # invalid query
-            else:
-                try:
-                    got = answer(lambda: run_stores(stores, filt, project, resolve_now(now)))
-                except tc.UnsupportedError as e:  # only the run-time check of summed values may raise here
-                    assert "non-integer" in str(e), (k, name, e)
-                    continue
-            assert got == want, (k, name)
-            answered += 1
+    for k, name, assign in CONFIGS:
+        part = person_partitions(store, k, assign)
+        stores = [subset(store, part == p) for p in range(k)]
+        assert sum(len(s) for s in stores) == len(store)
+        if filt is None:
+            got = answer(lambda: tc.trends(store, query, project=project, now=now))  # invalid query
+        else:
+            try:
+                got = answer(lambda: run_stores(stores, filt, project, resolve_now(now)))
+            except tc.UnsupportedError as e:  # only the run-time check of summed values may raise here
+                assert "non-integer" in str(e), (k, name, e)
+                continue
+        assert got == want, (k, name)
+        answered += 1
     try:
         parts = tc.partition(store, tmp_path / "p", partitions=3, durable=False)
         got = answer(lambda: tc.trends(parts, query, project=project, now=now))
@@ -94,7 +95,7 @@ def test_partitioned_equals_single_store(case: dict[str, Any], tmp_path: Any) ->
         assert got == want
         answered += 1
     if case["filter"].get("events") and all(e.get("math", "total") != "sum" for e in case["filter"]["events"]):
-        assert answered == len(KS) * len(SPLITS) + 1
+        assert answered == len(CONFIGS) + 1
 
 
 def test_most_trends_cases_are_supported() -> None:

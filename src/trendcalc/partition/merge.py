@@ -9,7 +9,9 @@ engine's shaping (ranking, top-N and Other, cumulative, smoothing, labels) then 
 merged values, so those need no merge rule of their own. Anything whose cell is not such a sum
 (sessions and groups shared by persons, averages, quantiles, per-actor aggregates, expressions,
 histogram bins from global min/max, formulas over series) raises until it has an exact
-partial state.
+partial state. ``aggregation_group_type_index`` only restricts rows (to events with that group
+key) for maths that count persons or events, so it merges too; it raises where the math counts
+groups (dau/weekly_active/monthly_active/unique_group).
 """
 
 from __future__ import annotations
@@ -58,18 +60,18 @@ def check_partitionable(filt: TrendsFilter, project: Project) -> None:
         if s.math not in MERGES:
             why = WHY_NOT.get(s.math, "its per-partition values do not add up to the single-store value")
             raise UnsupportedError(s.path + ("math",), f"math {s.math!r} is not supported on a partitioned store: {why}")
-        if s.math_group_type_index is not None and MATH_SPECS[s.math].counts_groups:
-            raise UnsupportedError(s.path + ("math_group_type_index",), f"math {s.math!r} counting groups is not "
-                                   "supported on a partitioned store (a group spans persons in several partitions)")
+        gti = s.math_group_type_index if s.math_group_type_index is not None else filt.aggregation_group_type_index
+        if gti is not None and MATH_SPECS[s.math].counts_groups:
+            field = "math_group_type_index" if s.math_group_type_index is not None else None
+            path = s.path + (field,) if field else ("aggregation_group_type_index",)
+            raise UnsupportedError(path, f"math {s.math!r} counting groups is not supported on a partitioned store "
+                                         "(a group spans persons in several partitions)")
         if s.math_property is not None and str(s.math_property).startswith("$session"):
             raise UnsupportedError(s.path + ("math_property",),
                                    "session properties are not supported on a partitioned store (sessions may span persons)")
     if filt.formulas:
         path = ("trendsFilter", "formulas") if query else ("formula",)
         raise UnsupportedError(path, "formulas are not supported on a partitioned store yet")
-    if filt.aggregation_group_type_index is not None:
-        raise UnsupportedError(("aggregation_group_type_index",),
-                               "aggregating by group is not supported on a partitioned store (groups span persons)")
     if filt.date_from == "all":
         path = ("dateRange", "date_from") if query else ("date_from",)
         raise UnsupportedError(path, "date_from 'all' is not supported on a partitioned store yet (it needs the "
