@@ -1,0 +1,168 @@
+"""The executors (in process, "processes", a concurrent.futures pool, a Dask LocalCluster) give
+the single store's answer; and the public surface around them: open, validation, refusals."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import trendcalc as tc
+
+NOW = "2024-03-15T12:00:00Z"
+QUERIES = [
+    {"events": [{"id": "$pageview", "math": "dau"}, {"id": "signup"}], "date_from": "-14d",
+     "breakdown": "$browser", "breakdown_limit": 2},
+    {"events": [{"id": "$pageview", "math": "weekly_active"}], "date_from": "-30d", "compare": True},
+    {"events": [{"id": "$pageview", "math": "sum", "math_property": "n"}], "date_from": "-14d",
+     "display": "ActionsLineGraphCumulative"},
+    {"events": [{"id": "$pageview", "math": "first_time_for_user"}], "date_from": "-14d", "display": "ActionsPie",
+     "breakdown": "plan", "breakdown_type": "person"},
+]
+
+
+def records() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """60 persons over 14 days; several distinct_ids per person, browsers and plans spread."""
+    events, persons = [], []
+    for p in range(60):
+        ids = [f"p{p}", f"p{p}-b"]
+        persons.append({"distinct_ids": ids, "properties": {"plan": ["free", "pro", "team"][p % 3]}})
+        for i in range(p % 9 + 1):
+            day = (p * 7 + i * 3) % 14 + 1
+            events.append({"event": "$pageview" if i % 4 else "signup", "distinct_id": ids[i % 2],
+                           "timestamp": f"2024-03-{day:02d}T{(p + i) % 24:02d}:15:00Z",
+                           "properties": {"$browser": ["Chrome", "Firefox", "Safari", "Edge"][(p + i) % 4], "n": i}})
+    return events, persons
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> tuple[tc.EventStore, tc.PartitionedStore]:
+    events, persons = records()
+    store = tc.EventStore.from_records(events, persons=persons)
+    parts = tc.partition(store, tmp_path_factory.mktemp("parts") / "p", partitions=3, durable=False)
+    return store, parts
+
+
+def single(store: tc.EventStore, query: dict[str, Any]) -> list[dict[str, Any]]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tc.TrendcalcWarning)
+        return tc.trends(store, query, now=NOW).to_dicts()
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_in_process_equals_single_store(data: Any, query: dict[str, Any]) -> None:
+    store, parts = data
+    want = single(store, query)
+    assert want and any(any(s["data"]) if s["data"] else s["aggregated_value"] for s in want)  # not all zeros
+    assert tc.trends(parts, query, now=NOW).to_dicts() == want
+
+
+def test_processes_executor_equals_single_store(data: Any) -> None:
+    store, parts = data
+    for query in QUERIES:
+        assert tc.trends(parts, query, now=NOW, executor="processes").to_dicts() == single(store, query)
+
+
+def test_a_process_pool_of_two_workers_equals_single_store(data: Any) -> None:
+    store, parts = data
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        for query in QUERIES:
+            assert tc.trends(parts, query, now=NOW, executor=pool).to_dicts() == single(store, query)
+
+
+def test_dask_local_cluster_equals_single_store(data: Any) -> None:
+    distributed = pytest.importorskip("distributed", reason="dask[distributed] is the optional extra 'dask'")
+    store, parts = data
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                       dashboard_address=None)
+    try:
+        client = distributed.Client(cluster)
+        try:
+            for query in QUERIES[:2]:
+                assert tc.trends(parts, query, now=NOW, executor=client).to_dicts() == single(store, query)
+        finally:
+            client.close()
+    finally:
+        cluster.close()
+
+
+def test_open_reads_the_manifest(data: Any) -> None:
+    store, parts = data
+    again = tc.PartitionedStore.open(parts.root)
+    assert again.partitions == 3 and len(again) == len(store) == sum(again.events)
+    manifest = json.loads((parts.root / "manifest.json").read_text())
+    assert manifest["format"] == "trendcalc-partitioned" and manifest["version"] == 1 and manifest["k"] == 3
+    lo = min(b[0] for b in again.time_bounds if b is not None)
+    hi = max(b[1] for b in again.time_bounds if b is not None)
+    assert (lo, hi) == (int(store.ts.min()), int(store.ts.max()))
+    # every person (and so each of its distinct_ids) lives in exactly one partition
+    loaded = [again.load(i) for i in range(3)]
+    assert sum(len(p.persons) for p in loaded) == len(store.persons)
+    seen = [set(p.distinct_ids.tolist()) for p in loaded]
+    assert sum(len(s) for s in seen) == len(set().union(*seen)) == len(store.distinct_ids)
+    assert all(len(p.persons) for p in loaded)  # the hash spreads 60 persons over all 3
+
+
+def test_refusals_name_the_field_before_running(data: Any) -> None:
+    _, parts = data
+    with pytest.raises(tc.UnsupportedError) as e:
+        tc.trends(parts, {"events": [{"id": "$pageview", "math": "median", "math_property": "n"}]}, now=NOW)
+    assert e.value.path == ("events", 0, "math")
+    with pytest.raises(tc.UnsupportedError) as e:
+        tc.trends(parts, {"events": [{"id": "$pageview"}], "formula": "A*2"}, now=NOW)
+    assert e.value.path == ("formula",)
+    with pytest.raises(tc.UnsupportedError) as e:
+        tc.trends(parts, {"events": [{"id": "$pageview"}], "date_from": "all"}, now=NOW)
+    assert e.value.path == ("date_from",)
+    with pytest.raises(tc.UnsupportedError) as e:
+        tc.actors(parts, {"events": [{"id": "$pageview"}]}, now=NOW, day="2024-03-10")
+    assert e.value.path == ("store",)
+
+
+def test_sum_of_non_integers_raises_rather_than_approximates(tmp_path: Path) -> None:
+    events = [{"event": "e", "distinct_id": f"u{i}", "timestamp": "2024-03-10T10:00:00Z", "properties": {"x": 0.1 * i}}
+              for i in range(10)]
+    parts = tc.partition(tc.EventStore.from_records(events), tmp_path / "p", partitions=2, durable=False)
+    with pytest.raises(tc.UnsupportedError, match="non-integer"):
+        tc.trends(parts, {"events": [{"id": "e", "math": "sum", "math_property": "x"}]}, now=NOW)
+
+
+def test_bad_arguments(data: Any, tmp_path: Path) -> None:
+    store, parts = data
+    with pytest.raises(tc.ValidationError) as e:
+        tc.trends(parts, QUERIES[0], now=NOW, executor="threads")
+    assert e.value.path == ("executor",)
+    with pytest.raises(tc.ValidationError) as e:
+        tc.trends(store, QUERIES[0], now=NOW, executor="processes")
+    assert e.value.path == ("executor",)
+    with pytest.raises(tc.ValidationError) as e:
+        tc.partition(store, tmp_path / "q", partitions=0)
+    assert e.value.path == ("partitions",)
+    with pytest.raises(tc.ValidationError) as e:
+        tc.partition(store, tmp_path / "q", partitions=2, assign=lambda s, k: [5] * len(s.persons))
+    assert e.value.path == ("assign",)
+    with pytest.raises(FileExistsError):
+        tc.partition(store, parts.root, partitions=2)
+    with pytest.raises(tc.StoreFormatError):
+        tc.PartitionedStore.open(tmp_path)
+
+
+def test_partition_from_a_file(tmp_path: Path) -> None:
+    events, persons = records()
+    path = tmp_path / "events.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    parts = tc.partition(path, tmp_path / "p", partitions=2, persons=persons, durable=False)
+    store = tc.EventStore.from_records(events, persons=persons)
+    assert tc.trends(parts, QUERIES[0], now=NOW).to_dicts() == single(store, QUERIES[0])
+
+
+def test_import_does_not_import_dask() -> None:
+    code = "import sys, trendcalc; print(any(m.split('.')[0] in ('dask', 'distributed') for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "False"
