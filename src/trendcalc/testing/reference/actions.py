@@ -65,5 +65,7 @@ def series_matches(world: World, series: Series, project: Project, event: dict[s
     matches every event)."""
     if series.kind == "events":
         return series.id is None or series.id == event["event"]
-    steps = project.action(series.id).get("steps") or []
+    action = project.action(series.id)
+    assert action is not None, series.id  # run_query drops the series of a missing action first
+    steps = action.get("steps") or []
     return not steps or any(step_matches(world, project, step, event) for step in steps)

@@ -51,11 +51,13 @@ def raw_breakdown_value(world: World, item: BreakdownItem, event: dict[str, Any]
             raise ReferenceUnsupported("virtual person properties")
         return world.person_properties.get(event["person"], {}).get(item.property)
     if item.type == "group":
-        key = event["properties"].get(f"$group_{item.group_type_index}")
+        gti = item.group_type_index
+        assert gti is not None  # the parser requires one on a group breakdown
+        key = event["properties"].get(f"$group_{gti}")
         if key is None:
             return None
         key = key if isinstance(key, str) else json.dumps(key)
-        return world.group_properties.get((item.group_type_index, key), {}).get(item.property)
+        return world.group_properties.get((gti, key), {}).get(item.property)
     if item.type == "event_metadata":
         return metadata_value(item.property, event)
     if item.type == "session":

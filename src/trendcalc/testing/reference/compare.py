@@ -52,6 +52,7 @@ def previous_period(f: dt.datetime, t: dt.datetime, from_mapping: dict | None, t
 def compare_to_period(f: dt.datetime, t: dt.datetime, compare_to: str, human_friendly: bool) -> tuple[dt.datetime, dt.datetime]:
     """§8.3: F′ = compare_to relative to F (not truncated); T′ = F′ + (T − F)."""
     tz = f.tzinfo
+    assert tz is not None  # date_from_value gives an aware datetime in the project zone
     start = parse_absolute(compare_to, tz)
     if start is None:
         match = RELATIVE.search(compare_to)

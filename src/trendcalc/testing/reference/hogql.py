@@ -157,8 +157,8 @@ def condition(v: Any) -> bool:
 def order(a: Any, b: Any) -> int | None:
     """-1/0/1, or None for NULL; the string "nan" when a NaN takes part."""
     if isinstance(a, str) and isinstance(b, str):
-        x, y = a.encode(), b.encode()
-        return (x > y) - (x < y)
+        ea, eb = a.encode(), b.encode()
+        return (ea > eb) - (ea < eb)
     x, y = number(a), number(b)
     if x is None or y is None:  # text that is not a number, against a number
         sa, sb = text(a).encode(), text(b).encode()  # type: ignore[union-attr]
@@ -368,7 +368,7 @@ def row_filters_pass(world: World, filt: TrendsFilter, series: Series, project: 
     if not group_holds(world, project, series.properties, event):
         return False
     gti = series.math_group_type_index if series.math in ACTOR_MATHS else None
-    return all(group_key_present(event, idx) for idx in {gti, filt.aggregation_group_type_index} - {None})
+    return all(group_key_present(event, idx) for idx in {gti, filt.aggregation_group_type_index} if idx is not None)
 
 
 # --- the query ------------------------------------------------------------------------------------------

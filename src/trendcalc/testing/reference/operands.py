@@ -45,6 +45,7 @@ def leaf_operand(world: World, project: Project, leaf: PropertyFilter, event: di
         raw = world.person_properties.get(event["person"], {}).get(leaf.key)
         return typed_value(raw, project.property_type(leaf.key, "person"), tz)
     if leaf.type == "group":
+        assert leaf.group_type_index is not None  # the parser drops a group leaf without one
         raw = group_property(world, leaf.group_type_index, leaf.key, event)
         return typed_value(raw, project.property_type(leaf.key, "group", leaf.group_type_index), tz)
     if leaf.type == "event_metadata":

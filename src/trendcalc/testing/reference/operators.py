@@ -44,7 +44,7 @@ def typed_value(v: Any, prop_type: str | None, tz: dt.tzinfo = UTC) -> tuple[str
         return "float", None if v is None else to_float(v)
     if prop_type == "Boolean":
         text = None if v is None else render_text(v)
-        return "bool", {"true": 1.0, "false": 0.0}.get(text)
+        return "bool", None if text is None else {"true": 1.0, "false": 0.0}.get(text)
     if prop_type == "DateTime":
         return "datetime", None if v is None else best_effort_datetime(render_text(v), tz)
     return "string", None if v is None else render_text(v)
@@ -66,6 +66,7 @@ def best_effort_datetime(text: str, tz: dt.tzinfo) -> dt.datetime | None:
     s = text.strip()
     if not s or not s.isascii() or len(s) > 64:
         return None
+    d: dt.datetime | None
     try:
         if UNIX_SECONDS.fullmatch(s):
             whole, _, frac = s.partition(".")
@@ -181,6 +182,7 @@ def relative_date_value(c: str, tz: dt.tzinfo, now: dt.datetime) -> dt.datetime:
     """§3.2: ``-7d``/``-10m``/``-3h``… is now minus that in the project zone, untruncated, rendered
     as a whole-second wall clock and read back in the zone (upper-case kinds add nothing)."""
     match = RELATIVE.search(c)
+    assert match is not None, c  # date_operand calls this only on RELATIVE_DATE_VALUE text
     local = now.astimezone(tz) - relativedelta(**delta_mapping(match["kind"], match["number"], match["position"]))
     return local.replace(tzinfo=None, microsecond=0).replace(tzinfo=tz).astimezone(UTC)
 

@@ -38,8 +38,8 @@ def row_filters_pass(world: World, filt: TrendsFilter, series: Series, project: 
     if not group_holds(world, project, series.properties, event):
         return False
     gti = series.math_group_type_index if series.math in ACTOR_MATHS else None
-    for idx in {gti, filt.aggregation_group_type_index} - {None}:
-        if not group_key_present(event, idx):
+    for idx in {gti, filt.aggregation_group_type_index}:
+        if idx is not None and not group_key_present(event, idx):
             return False
     return True
 
@@ -82,6 +82,8 @@ def query_filter_groups(filt: TrendsFilter, project: Project, series: Series) ->
     if filt.filter_test_accounts and project.test_account_filters:
         groups.append(parse_test_account_filters(project.test_account_filters, DEFAULT_LIMITS))
     if series.kind == "actions":
-        for step in project.action(series.id).get("steps") or []:
+        action = project.action(series.id)
+        assert action is not None, series.id  # run_query drops the series of a missing action first
+        for step in action.get("steps") or []:
             groups.append(parse_entity_properties(step.get("properties"), ("steps",), DEFAULT_LIMITS, raw=True))
     return groups

@@ -139,8 +139,9 @@ def breakdown_session_events(world: World, sid: str) -> list[dict[str, Any]]:
     if "sessions" not in world.memo:
         by_id: dict[str, list[dict[str, Any]]] = {}
         for e in sorted(world.events, key=lambda e: (e["ts"], e["event"], e["index"])):
-            if session_id(e) is not None:
-                by_id.setdefault(session_id(e), []).append(e)
+            sid_of_e = session_id(e)
+            if sid_of_e is not None:
+                by_id.setdefault(sid_of_e, []).append(e)
         world.memo["sessions"] = by_id
     return world.memo["sessions"][sid]
 

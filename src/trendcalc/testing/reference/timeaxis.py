@@ -73,7 +73,7 @@ def delta_mapping(kind: str, number: str | None, position: str | None) -> dict[s
     return m
 
 
-def parse_absolute(text: str, tz: zoneinfo.ZoneInfo) -> dt.datetime | None:
+def parse_absolute(text: str, tz: dt.tzinfo) -> dt.datetime | None:
     """§1.2: isoparse, else %Y-%m-%d; naive values are local, offsets are converted."""
     try:
         d = du_parser.isoparse(text)
@@ -158,7 +158,7 @@ def lower_bound(r: DateRange, week_start_day: int) -> dt.datetime:
     relative = r.from_mapping is not None
     if r.explicit or r.exact:
         return r.date_from
-    if relative and (r.interval in ("hour", "minute") or (r.interval == "day" and "hours" in r.from_mapping)):
+    if relative and (r.interval in ("hour", "minute") or (r.interval == "day" and "hours" in (r.from_mapping or {}))):
         return r.date_from
     if r.interval == "week":
         return midnight(r.date_from)

@@ -147,7 +147,8 @@ def reference_trends(
     r = current_range(world, filt, project, resolve_now(now))
     total_value = filt.display in TOTAL_VALUE_DISPLAYS
     starts = [] if total_value else bucket_starts(r, project.week_start_day, limits.max_buckets)
-    cohorts = filt.breakdown.items[0].property if split_per_cohort(filt) else (None,)
+    b = filt.breakdown
+    cohorts = b.items[0].property if b is not None and split_per_cohort(filt) else (None,)
     queries = [Query(s, r, starts, "current" if filt.compare else None, max_buckets=limits.max_buckets, cohort=c)
                for c in cohorts for s in filt.series]  # cohort-major (§6.7)
     if filt.compare:
