@@ -10,6 +10,8 @@ from typing import Any
 from .channels import channel_type, null_if_empty
 from .world import EPOCH, ReferenceUnsupported, World
 
+# --- sessions as property filters read them: (kind, typed value) ---
+
 SESSION_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 SESSION_ALIASES = {"duration": "$session_duration", "$exit_current_url": "$end_current_url",
                    "$exit_pathname": "$end_pathname"}  # fmt: skip
@@ -116,6 +118,8 @@ def session_field(world: World, key: str, event: dict[str, Any]) -> tuple[str, A
                                   entry["$entry_fbclid"] is not None, entry["$entry_gad_source"])
     raise ReferenceUnsupported(f"session property {key!r}")
 
+
+# --- sessions as breakdown values and math properties read them (raw values, untyped) ---
 
 UUID7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 SESSION_VALUE_ALIASES = {"duration": "$session_duration", "$exit_current_url": "$end_current_url",
