@@ -7,10 +7,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ...filters.model import Series
-from ...filters.properties_parse import parse_entity_properties
 from ...limits import DEFAULT_LIMITS
 from ...project import Project
+from ...query.model import Series
+from ...query.properties import parse_entity_properties
 from .elements import chain_href, chain_texts, element_chain, selector_matches, tag_name_matches
 from .operators import as_text, like_pattern, typed_value
 from .properties import group_holds

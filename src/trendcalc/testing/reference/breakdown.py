@@ -7,8 +7,8 @@ import json
 import re
 from typing import Any
 
-from ...filters.model import Breakdown, BreakdownItem, TrendsFilter
 from ...project import Project
+from ...query.model import Breakdown, BreakdownItem, TrendsFilter
 from .cohorts import cohort_grouped
 from .results import running_sum
 from .sessions import session_value

@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...errors import ValidationError
-from ...filters.model import PropertyFilter, PropertyGroup, TrendsFilter
-from ...filters.properties_parse import parse_group, parse_leaf
 from ...limits import DEFAULT_LIMITS
 from ...project import Project
+from ...query.model import PropertyFilter, PropertyGroup, TrendsFilter
+from ...query.properties import parse_group, parse_leaf
 from .channels import VIRTUAL_PERSON_PROPERTIES, virtual_person_property
 from .operands import check_constants
 from .operators import typed_value, value_holds

@@ -7,8 +7,8 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
-from ...filters.model import TrendsFilter
 from ...project import Project
+from ...query.model import TrendsFilter
 from .timeaxis import (
     EARLIEST_FLOOR,
     RELATIVE,

@@ -6,8 +6,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ...filters.model import PropertyFilter
 from ...project import Project
+from ...query.model import PropertyFilter
 from .operators import NEGATIVE_OPERATORS, value_holds
 from .world import World
 

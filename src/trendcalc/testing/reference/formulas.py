@@ -9,8 +9,8 @@ import unicodedata
 from typing import Any
 
 from ...errors import ValidationError
-from ...filters.model import TrendsFilter
 from ...formula.ast import Binary, Number, SeriesRef, Unary, children
+from ...query.model import TrendsFilter
 from .breakdown import NULL, OTHER
 from .supported import TOTAL_VALUE_DISPLAYS
 

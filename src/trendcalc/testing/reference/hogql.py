@@ -37,12 +37,12 @@ from typing import Any
 
 import attrs
 
-from ...filters.model import PropertyFilter, PropertyGroup, Series, TrendsFilter
-from ...filters.parse import parse_filter
-from ...filters.properties_parse import parse_test_account_filters
 from ...hogql.ast import Call, Const, Field
 from ...limits import DEFAULT_LIMITS, Limits
 from ...project import Project
+from ...query.legacy import parse_filter
+from ...query.model import PropertyFilter, PropertyGroup, Series, TrendsFilter
+from ...query.properties import parse_test_account_filters
 from .actions import series_matches
 from .breakdown import (
     NULL,

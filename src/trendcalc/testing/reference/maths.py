@@ -9,8 +9,8 @@ import math
 import zoneinfo
 from typing import Any
 
-from ...filters.model import Series, TrendsFilter
 from ...project import Project
+from ...query.model import Series, TrendsFilter
 from .sessions import session_value
 from .supported import CUMULATIVE_DISPLAY
 from .timeaxis import Query, bucket_index, bucket_starts

@@ -8,8 +8,8 @@ import json
 from typing import Any
 
 from ...errors import ValidationError
-from ...filters.model import PropertyFilter
 from ...project import Project
+from ...query.model import PropertyFilter
 from .channels import VIRTUAL_PERSON_PROPERTIES, virtual_person_property
 from .elements import element_chain
 from .operators import (

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...filters.model import PropertyFilter, PropertyGroup
 from ...project import Project
+from ...query.model import PropertyFilter, PropertyGroup
 from .cohorts import cohort_leaf_holds, cohort_members
 from .elements import element_leaf_holds
 from .operands import check_constants, leaf_operand, leaf_value

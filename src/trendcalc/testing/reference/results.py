@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ...filters.model import TrendsFilter
 from ...project import Project
+from ...query.model import TrendsFilter
 from .maths import COUNTING_MATHS, effective_math
 from .sampling import correct_for_sampling
 from .supported import CUMULATIVE_DISPLAY, TOTAL_VALUE_DISPLAYS

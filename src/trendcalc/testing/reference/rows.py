@@ -7,10 +7,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ...filters.model import PropertyGroup, Series, TrendsFilter
-from ...filters.properties_parse import parse_entity_properties, parse_test_account_filters
 from ...limits import DEFAULT_LIMITS
 from ...project import Project
+from ...query.model import PropertyGroup, Series, TrendsFilter
+from ...query.properties import parse_entity_properties, parse_test_account_filters
 from .actions import series_matches
 from .cohorts import in_query_cohort
 from .maths import ACTOR_MATHS

@@ -4,7 +4,7 @@ generate it."""
 
 from __future__ import annotations
 
-from ...filters.model import TrendsFilter
+from ...query.model import TrendsFilter
 from .world import ReferenceUnsupported
 
 # §5: displays. Total-value displays give one aggregated_value; BoldNumber uses the exact range.

@@ -17,9 +17,9 @@ from dateutil import parser as du_parser
 from dateutil.relativedelta import relativedelta
 
 from ...errors import ValidationError
-from ...filters.model import Series, TrendsFilter
 from ...limits import DEFAULT_LIMITS
 from ...project import Project
+from ...query.model import Series, TrendsFilter
 from .supported import TOTAL_VALUE_DISPLAYS
 from .world import UTC, World
 

@@ -9,10 +9,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ...errors import ValidationError
-from ...filters.model import TrendsFilter
-from ...filters.parse import parse_filter
 from ...limits import DEFAULT_LIMITS, Limits
 from ...project import Project
+from ...query.legacy import parse_filter
+from ...query.model import TrendsFilter
 from .breakdown import (
     breakdown_label,
     cumulative_order,
