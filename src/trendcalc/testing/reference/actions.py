@@ -65,7 +65,7 @@ def series_matches(world: World, series: Series, project: Project, event: dict[s
     matches every event)."""
     if series.kind == "events":
         return series.id is None or series.id == event["event"]
-    action = project.action(series.id)
+    action = project.action_source(series.id)
     assert action is not None, series.id  # run_query drops the series of a missing action first
     steps = action.get("steps") or []
     return not steps or any(step_matches(world, project, step, event) for step in steps)

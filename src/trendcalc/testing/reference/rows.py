@@ -82,7 +82,7 @@ def query_filter_groups(filt: TrendsFilter, project: Project, series: Series) ->
     if filt.filter_test_accounts and project.test_account_filters:
         groups.append(parse_test_account_filters(project.test_account_filters, DEFAULT_LIMITS))
     if series.kind == "actions":
-        action = project.action(series.id)
+        action = project.action_source(series.id)
         assert action is not None, series.id  # run_query drops the series of a missing action first
         for step in action.get("steps") or []:
             groups.append(parse_entity_properties(step.get("properties"), ("steps",), DEFAULT_LIMITS, raw=True))

@@ -288,7 +288,7 @@ def earliest_timestamp(world: World, filt: TrendsFilter, project: Project) -> dt
         if s.kind == "events":
             names.append(s.id)
         else:
-            action = project.action(s.id)
+            action = project.action_source(s.id)
             names += [step.get("event") for step in (action or {}).get("steps") or []]
     times = [e["ts"] for e in world.events if any(n is None or n == e["event"] for n in names)]
     return max(min(times), EARLIEST_FLOOR) if times else EARLIEST_FLOOR

@@ -87,7 +87,7 @@ def query_values(world: World, filt: TrendsFilter, project: Project, q: Query) -
 
 def run_query(world: World, filt: TrendsFilter, project: Project, q: Query, n_queries: int) -> list[dict[str, Any]]:
     """One series: rows → (breakdown value, bucket) cells → math → rank/Other → post-process."""
-    if q.series.kind == "actions" and project.action(q.series.id) is None:
+    if q.series.kind == "actions" and project.action_source(q.series.id) is None:
         return []  # §11: a missing action's series is dropped
     for group in query_filter_groups(filt, project, q.series):
         check_group(world, project, group)
