@@ -40,8 +40,8 @@ import attrs
 from ...hogql.ast import Call, Const, Field
 from ...limits import DEFAULT_LIMITS, Limits
 from ...project import Project
-from ...query.legacy import parse_filter
 from ...query.model import PropertyFilter, PropertyGroup, Series, TrendsFilter
+from ...query.parse import parse_filter
 from ...query.properties import parse_test_account_filters
 from .actions import series_matches
 from .breakdown import (

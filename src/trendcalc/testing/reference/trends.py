@@ -11,8 +11,8 @@ from typing import Any
 from ...errors import ValidationError
 from ...limits import DEFAULT_LIMITS, Limits
 from ...project import Project
-from ...query.legacy import parse_filter
 from ...query.model import TrendsFilter
+from ...query.parse import parse_filter
 from .breakdown import (
     breakdown_label,
     cumulative_order,
