@@ -41,7 +41,18 @@ from ..errors import StoreFormatError, brief
 from .columns import PropertyColumn, ValueDictionary
 from .memo import Memo
 from .report import IngestReport
-from .storecheck import check_order, check_times, checked_codes, codes_within, count, field, need, npy_array, rows, unique_names
+from .storecheck import (
+    check_order,
+    check_times,
+    checked_codes,
+    codes_within,
+    count,
+    field,
+    need,
+    npy_array,
+    rows,
+    unique_names,
+)
 from .storefiles import MAX_MANIFEST_BYTES, StoreDir, bare_name
 from .tables import GroupTable, PersonTable
 
@@ -150,6 +161,10 @@ def _write_store(store: Any, root: Path, durable: bool) -> None:
             os.fsync(fh.fileno())
     if durable:
         _fsync_dir(root)
+
+
+def _tuple(kinds: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kinds if isinstance(kinds, tuple) else (kinds,)
 
 
 def _json_ids(ids: np.ndarray) -> list[Any]:
@@ -343,7 +358,7 @@ class _Reader:
         values = self.json(name)
         if not isinstance(values, list) or (n is not None and len(values) != n):
             raise self.error(name, f"expected a list of {'' if n is None else n} values".replace("  ", " "))
-        if kinds is not None:
+        if kinds is not None and not set(map(type, values)) <= set(_tuple(kinds)):
             for i, v in enumerate(values):
                 if not isinstance(v, kinds) or isinstance(v, bool):
                     raise self.error(name, f"[{i}]: expected a string, got {type(v).__name__}")
