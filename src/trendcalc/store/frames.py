@@ -28,8 +28,10 @@ _NAT = np.iinfo(np.int64).min
 
 
 def _no_nan(values: list[Any]) -> list[Any]:
-    """Float NaN cells become None (absent)."""
-    return [None if type(v) is float and math.isnan(v) else v for v in values]
+    """Float NaN cells become None (absent); an array cell (pandas' form of a list column) becomes
+    a list, a JSON value like any other (compared with ``==`` it would be ambiguous)."""
+    return [None if type(v) is float and math.isnan(v) else v.tolist() if isinstance(v, np.ndarray) else v
+            for v in values]
 
 
 def _frame_items(
