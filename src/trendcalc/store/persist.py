@@ -26,6 +26,7 @@ default; a corrupted byte inside a column is then found at load rather than neve
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -198,6 +199,8 @@ def save_store(store: Any, path: str | os.PathLike, *, overwrite: bool = False, 
     ``durable=False`` skips the fsyncs: still atomic if the process dies, not if the machine does."""
     target = Path(os.path.abspath(path))
     parent = target.parent
+    if parent.exists() and not parent.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(parent))
     parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
         if not overwrite:
