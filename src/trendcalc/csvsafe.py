@@ -10,7 +10,10 @@ never as formulas. ``TrendsResult.to_csv(neutralize_formulas=False)`` writes cel
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+from collections.abc import Iterable, Sequence
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
@@ -21,3 +24,19 @@ def neutralize(cell: str) -> str:
     if cell.startswith(TRIGGERS) and not _PLAIN_NUMBER.match(cell):
         return "'" + cell
     return cell
+
+
+def csv_text(rows: Iterable[Sequence[str]]) -> str:
+    """CSV text, one ``\\n``-terminated line per row, with every cell holding a line break (``\\n``
+    *or* ``\\r``) quoted: Python's writer quotes only the characters of its line terminator, and
+    an unquoted ``\\r`` would start a new row in most readers (a way to smuggle a formula into a
+    cell of its own)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")  # both characters force quoting; replaced below
+    out = []
+    for row in rows:
+        buf.seek(0)
+        buf.truncate()
+        w.writerow(row)
+        out.append(buf.getvalue()[:-2] + "\n")
+    return "".join(out)

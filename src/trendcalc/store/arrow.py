@@ -46,7 +46,7 @@ import numpy as np
 
 from ..errors import ValidationError
 from ..limits import DEFAULT_LIMITS, Limits
-from ..timeutil import MAX_YEAR, MIN_YEAR, UTC, datetime_to_us, to_us
+from ..timeutil import MAX_YEAR, MIN_YEAR, UTC, datetime_to_us, to_us, us_to_datetime
 from .builder import Source, StoreBuilder, records
 from .columns import PropertyColumn, ValueDictionary
 from .fixedkeys import arrow_ints, encode_fixed_width, ints_or, numpy_of
@@ -934,13 +934,33 @@ def _encode_ids_nullable(col: Any) -> tuple[pa.Array, np.ndarray]:
 def _table_records(table: Any, what: str, fields: tuple[str, ...], limits: Limits = DEFAULT_LIMITS) -> list[dict[str, Any]]:
     """Rows of a small table (persons by distinct_ids, groups) as records for the record path."""
     props = _property_columns(table, what, fields, limits)
-    cols = {f: table.column(f).to_pylist() for f in fields if f in table.column_names and f != "properties"}
+    cols = {f: _pylist(table.column(f), what, f) for f in fields if f in table.column_names and f != "properties"}
     n = table.num_rows
     out = []
     for i in range(n):
         rec: dict[str, Any] = {f: v[i] for f, v in cols.items() if v[i] is not None}
         rec["properties"] = {k: d.values[c] for k, (codes, d) in props.items() if (c := int(codes[i])) >= 0}
         out.append(rec)
+    return out
+
+
+def _pylist(col: Any, what: str, name: str) -> list[Any]:
+    """A column's values for the record path; timestamps and dates are range-checked first
+    (Arrow's ``as_py`` overflows on an out-of-range one) and given as datetimes."""
+    pa, pc = _pa()
+    if not (pa.types.is_timestamp(col.type) or pa.types.is_date(col.type)):
+        return col.to_pylist()
+    ok = ~np.asarray(col.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    rows = np.flatnonzero(ok)
+    try:
+        us = _timestamps(col.filter(pa.array(ok)), what, name)
+    except ValidationError as exc:
+        if len(exc.path) == 3:
+            raise ValidationError((what, int(rows[exc.path[1]]), name), exc.message) from None
+        raise
+    out: list[Any] = [None] * len(col)
+    for i, u in zip(rows.tolist(), us.tolist()):
+        out[i] = us_to_datetime(u)
     return out
 
 
