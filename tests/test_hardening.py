@@ -254,3 +254,39 @@ def test_csv_row_not_utf8_is_reported_at_its_line(tmp_path: Path) -> None:
     p.write_bytes(b"ev\xffent,distinct_id,timestamp\n")
     with pytest.raises(tc.InputRowError, match=r"line 1: .*not valid UTF-8"):
         tc.EventStore.from_csv(p)
+
+
+# --- item 2 in the DataFrame readers: the same wrap, and Polars' panic -----------------------------------
+def test_pandas_datetime_seconds_do_not_wrap() -> None:
+    pd = pytest.importorskip("pandas")
+    ts = pd.Series(np.array([2**62, 1710237600], dtype="datetime64[s]"))
+    df = pd.DataFrame({"event": ["a", "a"], "distinct_id": ["x", "y"], "timestamp": ts})
+    with pytest.raises(tc.ValidationError, match=r"events\[0\]\.timestamp: timestamp outside years 1900\.\.2299"):
+        tc.EventStore.from_pandas(df)
+    with pytest.warns(IngestWarning):
+        store = tc.EventStore.from_pandas(df, errors="skip")
+    assert store.time_range()[0].isoformat() == "2024-03-12T10:00:00+00:00" and len(store) == 1
+
+
+@pytest.mark.parametrize("unit", ["ms", "us", "ns"])
+def test_polars_datetimes_out_of_range(unit: str) -> None:
+    pl = pytest.importorskip("polars")
+    big = pl.Series([-(2**62), 1710237600 * {"ms": 10**3, "us": 10**6, "ns": 10**9}[unit]]).cast(pl.Datetime(unit))
+    df = pl.DataFrame({"event": ["a", "a"], "distinct_id": ["x", "y"], "timestamp": big})
+    with pytest.raises(tc.ValidationError, match=r"events\[0\]\.timestamp: timestamp outside years"):
+        tc.EventStore.from_polars(df)  # Polars panicked (a BaseException) converting it for Python
+    prop = df.rename({"timestamp": "when"}).with_columns(timestamp=pl.lit("2024-03-12T10:00:00Z"))
+    with pytest.raises(tc.ValidationError, match=r"events\[0\]\.properties\.when: expected a JSON value"):
+        tc.EventStore.from_polars(prop)
+    persons = pl.DataFrame({"distinct_ids": [["x"]], "created_at": big[:1]})
+    with pytest.raises(tc.ValidationError, match=r"persons\[0\]\.created_at"):
+        tc.EventStore.from_polars(prop.drop("when"), persons=persons)
+
+
+def test_polars_date_out_of_range() -> None:
+    pl = pytest.importorskip("polars")
+    ts = pl.Series([2**31 - 1, 19794], dtype=pl.Int32).cast(pl.Date)
+    df = pl.DataFrame({"event": ["a", "a"], "distinct_id": ["x", "y"], "timestamp": ts})
+    with pytest.raises(tc.ValidationError, match=r"events\[0\]\.timestamp: timestamp outside years"):
+        tc.EventStore.from_polars(df)
+    assert tc.EventStore.from_polars(df[1:]).time_range()[0].isoformat() == "2024-03-12T00:00:00+00:00"

@@ -1,7 +1,7 @@
 """Raw temporal values (a count of some unit since the epoch) to int64 µs, range-checked *before*
 the conversion: multiplying first can overflow int64 and wrap an out-of-range instant back into
 range (``2**62`` seconds became 1970-01-01). Used by the Arrow reader for timestamp, date and
-epoch-second columns."""
+epoch-second columns, and by the DataFrame readers for datetime columns."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ LO_US = datetime_to_us(dt.datetime(MIN_YEAR, 1, 1, tzinfo=dt.timezone.utc))
 HI_US = datetime_to_us(dt.datetime(MAX_YEAR + 1, 1, 1, tzinfo=dt.timezone.utc))  # exclusive
 _INT64 = np.iinfo(np.int64)
 # µs per unit; "ns" divides (floor), the others multiply
-US_PER = {"D": 86_400_000_000, "s": 1_000_000, "ms": 1_000, "us": 1}
+US_PER = {"W": 604_800_000_000, "D": 86_400_000_000, "h": 3_600_000_000, "m": 60_000_000, "s": 1_000_000, "ms": 1_000,
+          "us": 1}
 
 
 def _ceil_div(a: int, b: int) -> int:
@@ -51,3 +52,22 @@ def checked_us(raw: np.ndarray, unit: str, where: tuple, what: str = "timestamp"
         return raw // 1000
     f = US_PER[unit]
     return raw * f if f != 1 else raw
+
+
+def us_or(raw: np.ndarray, unit: str, bad: int) -> np.ndarray:
+    """Like ``checked_us`` but per row: a value outside years 1900..2299 becomes ``bad`` (for
+    readers that report bad rows one by one). Never wraps."""
+    raw = np.asarray(raw).astype(np.int64, copy=False)
+    lo, hi = raw_bounds(unit)
+    out = (raw < lo) | (raw > hi)
+    safe = np.where(out, 0, raw)
+    us = safe // 1000 if unit == "ns" else safe * US_PER[unit]
+    us[out] = bad
+    return us
+
+
+def outside(raw: np.ndarray, unit: str) -> np.ndarray:
+    """Mask of raw values in ``unit`` outside years 1900..2299."""
+    lo, hi = raw_bounds(unit)
+    raw = np.asarray(raw)
+    return (raw < lo) | (raw > hi)
