@@ -727,7 +727,7 @@ def _sparse_column(col: pa.ChunkedArray, what: str, name: str, limits: Limits) -
         dense, dictionary = _typed_column(col.drop_null(), what, name, limits)
     except ValidationError as exc:
         if len(exc.path) == 3 and isinstance(exc.path[1], int):
-            raise ValidationError((what, int(rows[exc.path[1]]), name), exc.message) from None
+            raise ValidationError((what, int(rows[int(exc.path[1])]), name), exc.message) from None
         raise
     codes = np.full(len(col), -1, dtype=np.int32)
     codes[rows] = dense
@@ -956,7 +956,7 @@ def _pylist(col: Any, what: str, name: str) -> list[Any]:
         us = _timestamps(col.filter(pa.array(ok)), what, name)
     except ValidationError as exc:
         if len(exc.path) == 3:
-            raise ValidationError((what, int(rows[exc.path[1]]), name), exc.message) from None
+            raise ValidationError((what, int(rows[int(exc.path[1])]), name), exc.message) from None
         raise
     out: list[Any] = [None] * len(col)
     for i, u in zip(rows.tolist(), us.tolist()):

@@ -108,7 +108,7 @@ def polars_items(df: Any, rename: Mapping[str, str] | None = None) -> tuple[Sour
         s = df.get_column(name)
         if i == t and s.dtype in (pl.Datetime, pl.Date):  # range-checked before scaling (no wrap)
             raw = s.to_physical().cast(pl.Int64).fill_null(_NAT).to_numpy()
-            ts_us = _checked_us(raw, "D" if s.dtype == pl.Date else s.dtype.time_unit)
+            ts_us = _checked_us(raw, "D" if s.dtype == pl.Date else getattr(s.dtype, "time_unit", "us"))
             columns.append([None] * len(s))  # (the µs above are used; to_list could not hold them all)
             continue
         columns.append(_no_nan(_polars_list(s)))
@@ -137,7 +137,7 @@ def _polars_list(s: Any) -> list[Any]:
 
     if s.dtype not in (pl.Datetime, pl.Date, pl.Duration):
         return s.to_list()
-    unit = "D" if s.dtype == pl.Date else s.dtype.time_unit
+    unit = "D" if s.dtype == pl.Date else getattr(s.dtype, "time_unit", "us")
     raw = s.to_physical().cast(pl.Int64).fill_null(0).to_numpy()
     bad = np.flatnonzero(outside(raw, unit) & ~s.is_null().to_numpy())
     if not len(bad):
