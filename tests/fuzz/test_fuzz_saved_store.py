@@ -140,13 +140,16 @@ def _remove(path: Path) -> None:
 
 
 def _agree(store: Path, name: str, data: bytes, arr: np.ndarray | None = None) -> None:
-    """Make the manifest agree with the new contents of ``name``."""
-    m = json.loads((store / MANIFEST).read_bytes())
-    meta = m["files"].setdefault(name, {})
-    meta.update(bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
-    if arr is not None:
-        meta.update(dtype=arr.dtype.str, shape=list(arr.shape))
-    (store / MANIFEST).write_text(json.dumps(m))
+    """Make the manifest agree with the new contents of ``name`` (unless an earlier mutation broke it)."""
+    try:
+        m = json.loads((store / MANIFEST).read_bytes())
+        meta = m["files"].setdefault(name, {})
+        meta.update(bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+        if arr is not None:
+            meta.update(dtype=arr.dtype.str, shape=list(arr.shape))
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError, OSError):
+        return
+    _raw_write(store / MANIFEST, json.dumps(m).encode())
 
 
 def apply(store: Path, op: tuple) -> str | None:
