@@ -22,7 +22,8 @@ import numpy as np
 from hypothesis import strategies as st
 
 from trendcalc.engine.math import MATHS
-from trendcalc.query.displays import DISPLAYS, UNSUPPORTED_DISPLAYS
+from trendcalc.engine.supported import UNSUPPORTED_DISPLAYS
+from trendcalc.query.displays import DISPLAYS
 from trendcalc.query.maths import KNOWN_MATHS, PROPERTY_MATHS
 from trendcalc.query.operators import KNOWN_OPERATORS, OPERATORS
 
