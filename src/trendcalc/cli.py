@@ -184,7 +184,7 @@ def _check_plot_path(path: str) -> None:
     try:
         from matplotlib.backend_bases import FigureCanvasBase
     except ImportError:
-        raise InputError("--plot needs matplotlib: pip install 'trendcalc[plot]'") from None
+        raise ImportError("--plot needs matplotlib: pip install 'trendcalc[plot]' (or -e '.[plot]' in a checkout)") from None
     p = Path(path)
     formats = FigureCanvasBase.get_supported_filetypes()
     ext = p.suffix[1:].lower()
@@ -203,7 +203,7 @@ def _query(args: argparse.Namespace) -> int:
     from .project import Project
     from .store import EventStore
 
-    if args.plot:
+    if args.plot:  # the extra, the directory and the format are checked before any work is done
         _check_plot_path(args.plot)
     query = _json_arg(args.filter, "--filter")
     project_dict = _json_arg(args.project, "--project") if args.project else {}
@@ -214,11 +214,6 @@ def _query(args: argparse.Namespace) -> int:
     project = Project.from_dict(project_dict)
     if args.store and (args.persons or args.groups or args.skip_bad_rows or args.rename):
         raise InputError("--persons, --groups, --rename and --skip-bad-rows go with --events (a saved store has them already)")
-    if args.plot:  # the extra is checked before any work is done
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            raise ImportError("--plot needs matplotlib: pip install 'trendcalc[plot]' (or -e '.[plot]' in a checkout)") from None
     store = EventStore.load(args.store) if args.store else _ingest(args)
     with warnings.catch_warnings():  # printed below, once, in the CLI's own words
         warnings.simplefilter("ignore", TrendcalcWarning)
