@@ -180,7 +180,7 @@ def series(draw: st.DrawFn, *, event_names: Sequence[str] = EVENT_NAMES, action_
 
 @st.composite
 def breakdown_filters(draw: st.DrawFn, *, types: Sequence[str] = BREAKDOWN_TYPES, max_items: int = 3,
-                      min_limit: int = -1, max_limit: int = 6, cohort_ids: Sequence[int] = ()) -> dict[str, Any]:
+                      min_limit: int = 1, max_limit: int = 6, cohort_ids: Sequence[int] = ()) -> dict[str, Any]:
     """The breakdown fields of a legacy filter: ``breakdown``/``breakdown_type`` or
     ``breakdowns`` (1..max_items), with limit, URL normalisation, histogram and hide-Other flags;
     or a cohort breakdown over ``cohort_ids`` (the project's), ``"all"`` and now and then an
@@ -189,7 +189,7 @@ def breakdown_filters(draw: st.DrawFn, *, types: Sequence[str] = BREAKDOWN_TYPES
     _check_int("max_items", max_items, lo=1)
     if max_items > 3:
         raise InvalidArgument(f"max_items={max_items!r} must be at most 3 (PostHog's limit)")
-    _check_bounds("min_limit", min_limit, "max_limit", max_limit, lo=-100)
+    _check_bounds("min_limit", min_limit, "max_limit", max_limit, lo=1)  # below 1 is a ValidationError
     if isinstance(cohort_ids, str) or not isinstance(cohort_ids, Sequence):
         raise InvalidArgument(f"cohort_ids={cohort_ids!r} must be a sequence of cohort ids")
     item_types = tuple(t for t in types if t != "cohort")
