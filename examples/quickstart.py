@@ -74,13 +74,17 @@ fig  # noqa: B018 - in Jupyter, the picture
 weekly = tc.trends(store, {"events": [{"id": "$pageview"}], "breakdown": "$browser", "interval": "week",
                            "date_from": "-30d", "display": "ActionsBar"}, project=project, now=DEMO_NOW)
 print(weekly.table())
-weekly.plot(title="Pageviews per week by browser").savefig("weekly.png")
+fig = weekly.plot(title="Pageviews per week by browser")
+fig.savefig("weekly.png")
+fig  # noqa: B018 - in Jupyter, the picture
 
 # %%
 users = tc.trends(store, {"events": [{"id": "$pageview", "math": "dau"}], "date_from": "-30d",
                           "display": "BoldNumber"}, project=project, now=DEMO_NOW)
-users.plot().savefig("users.png")
 print("unique users, last 30 days:", users[0]["aggregated_value"])
+fig = users.plot()
+fig.savefig("users.png")
+fig  # noqa: B018 - in Jupyter, the picture
 
 # %% [markdown]
 # ## Keep the store
