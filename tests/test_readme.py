@@ -107,7 +107,7 @@ def _anchors(path: Path) -> set[str]:
     return {_slug(h) for h in re.findall(r"^#{1,6} (.+)$", text, flags=re.M)}
 
 
-PAGES = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+PAGES = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", ROOT / "SECURITY.md", *sorted(DOCS.glob("*.md"))]
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
