@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from trendcalc.engine.actors import COLUMNS
-from trendcalc.engine.display import DISPLAYS
 from trendcalc.engine.math import MATHS
-from trendcalc.filters.actors_request import REQUEST_FIELDS
-from trendcalc.filters.operators import KNOWN_OPERATORS, OPERATORS
-from trendcalc.filters.parse import ENTITY_KEYS, LEGACY_FIELDS
+from trendcalc.query.actors_request import REQUEST_FIELDS
+from trendcalc.query.displays import DISPLAYS
+from trendcalc.query.legacy import ENTITY_KEYS, LEGACY_FIELDS
+from trendcalc.query.operators import KNOWN_OPERATORS, OPERATORS
 
 ROOT = Path(__file__).parent.parent
 DOCS = ROOT / "docs"
