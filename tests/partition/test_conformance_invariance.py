@@ -86,7 +86,7 @@ def test_partitioned_equals_single_store(case: dict[str, Any], tmp_path: Any) ->
             got = answer(lambda: tc.trends(store, query, project=project, now=now))  # invalid query
         else:
             try:
-                got = answer(lambda: run_stores(stores, filt, project, resolve_now(now)))
+                got = answer(lambda stores=stores: run_stores(stores, filt, project, resolve_now(now)))
             except tc.UnsupportedError as e:  # only the run-time check of summed values may raise here
                 assert "non-integer" in str(e), (k, name, e)
                 continue

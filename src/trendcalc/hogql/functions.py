@@ -194,17 +194,19 @@ def _multi_if(*args: Any) -> Any:
 
 
 def _to_int(v: Any) -> int | None:
+    """An Int64 argument (offsets, lengths): NULL for non-numbers; beyond Int64 it saturates, so
+    ``substring(x, 99999999999999999999, 2)`` is ``''``, never a float used as an index."""
     f = to_float(v)
     if f is None or f != f or math.isinf(f):
         return None
-    return _fit(int(f))
+    return min(max(int(f), -(2**63)), 2**63 - 1)
 
 
 def _round(x: Any, n: Any = 0) -> float | None:
-    f, digits = to_float(x), to_number(n)
+    f, digits = to_float(x), _to_int(n)
     if f is None or digits is None:
         return None
-    return float(round(f, int(digits)))
+    return float(round(f, digits))
 
 
 def _unary_float(op: Callable[[float], float]) -> Callable[[Any], Any]:

@@ -78,13 +78,13 @@ def check_partitionable(filt: TrendsFilter, project: Project) -> None:
                                      "earliest event over all partitions first)")
     if filt.breakdown is not None:
         for i, item in enumerate(filt.breakdown.items):
-            path: tuple[Any, ...] = ("breakdownFilter", "breakdowns", i) if query else ("breakdown",)
+            where: tuple[Any, ...] = ("breakdownFilter", "breakdowns", i) if query else ("breakdown",)
             if item.histogram_bin_count is not None:
-                raise UnsupportedError(path + ("histogram_bin_count",) if query else ("breakdown_histogram_bin_count",),
+                raise UnsupportedError(where + ("histogram_bin_count",) if query else ("breakdown_histogram_bin_count",),
                                        "histogram breakdowns are not supported on a partitioned store (bin edges "
                                        "come from the global minimum and maximum)")
             if item.type in ("session", "hogql"):
-                raise UnsupportedError(path + ("type",) if query else ("breakdown_type",),
+                raise UnsupportedError(where + ("type",) if query else ("breakdown_type",),
                                        f"breakdown type {item.type!r} is not supported on a partitioned store")
     for leaf in _leaves_of(filt, project):
         if leaf.type in ("session", "hogql"):

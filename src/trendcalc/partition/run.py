@@ -186,7 +186,7 @@ def merge_query(ctx: Any, q: Any, partials: list[Partial], n_real: int) -> list[
     n_buckets = present[0].values.shape[1] if present[0].values is not None else 0
     merged = np.zeros((len(index), n_buckets), dtype=np.float64)
     for p in present:  # partition order; the cells are integers, so the order cannot matter
-        if p.groups:
+        if p.groups and p.values is not None:
             merged[[index[v] for v in p.groups]] += p.values
     if exact:
         check_integral(merged, f"{series.math_property!r}")

@@ -31,7 +31,7 @@ def build_source(source: Any, persons: Any, groups: Any, rename: Mapping[str, st
     """One EventStore from an input file (JSONL/JSON, CSV or Parquet), built in memory."""
     paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)
     if len(paths) != 1:
-        raise UnsupportedError(f"partition() reads one input file for now, got {len(paths)}: build one EventStore "
+        raise UnsupportedError(("source",), f"partition() reads one input file for now, got {len(paths)}: build one EventStore "
                                "from them (or concatenate the files) and partition it")
     path = Path(paths[0])
     kind = _READERS.get(path.suffix.lower())
