@@ -100,8 +100,8 @@ def partition(
 
     if isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1:
         raise ValidationError(("partitions",), f"expected a positive int, got {partitions!r}")
-    store = source if isinstance(source, EventStore) else build_source(source, persons, groups, rename)
     if isinstance(source, EventStore) and (persons is not None or groups is not None or rename is not None):
         raise ValidationError(("persons",), "persons/groups/rename apply to input files, not to an EventStore")
+    store = source if isinstance(source, EventStore) else build_source(source, persons, groups, rename)
     write_partitions(store, Path(path), partitions, assign, overwrite=overwrite, durable=durable)
     return PartitionedStore.open(path)
