@@ -184,7 +184,7 @@ def _check_plot_path(path: str) -> None:
     try:
         from matplotlib.backend_bases import FigureCanvasBase
     except ImportError:
-        raise ImportError("--plot needs matplotlib: pip install 'trendcalc[plot]' (or -e '.[plot]' in a checkout)") from None
+        raise ImportError("--plot needs matplotlib: pip install matplotlib (trendcalc's 'plot' extra)") from None
     p = Path(path)
     formats = FigureCanvasBase.get_supported_filetypes()
     ext = p.suffix[1:].lower()
