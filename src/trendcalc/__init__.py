@@ -6,12 +6,14 @@
     result.to_dicts()
 """
 
-from .api import actors, parse_filter, trends
+from .api import actors, parse_filter, stickiness, trends
 from .errors import InputRowError, StoreFormatError, UnsupportedError, ValidationError
 from .filters.model import TrendsFilter
 from .limits import Limits
 from .project import Project
+from .query.stickiness import StickinessQuery
 from .results import ActorsResult, SeriesResult, TrendsResult
+from .stickiness_result import StickinessResult
 from .store import EventStore
 
 __version__ = "0.1.0"
@@ -23,6 +25,8 @@ __all__ = [
     "Limits",
     "Project",
     "SeriesResult",
+    "StickinessQuery",
+    "StickinessResult",
     "StoreFormatError",
     "TrendsFilter",
     "TrendsResult",
@@ -30,5 +34,6 @@ __all__ = [
     "ValidationError",
     "actors",
     "parse_filter",
+    "stickiness",
     "trends",
 ]

@@ -1,4 +1,4 @@
-"""The public entry points: ``trends()``, ``actors()`` and ``parse_filter()``."""
+"""The public entry points: ``trends()``, ``stickiness()``, ``actors()`` and ``parse_filter()``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from .filters.model import TrendsFilter
 from .filters.parse import parse_filter as _parse_filter
 from .limits import DEFAULT_LIMITS, Limits
 from .project import Project
+from .query.stickiness import StickinessQuery
 from .results import ActorsResult, TrendsResult
+from .stickiness_result import StickinessResult
 from .store import EventStore
 
 
@@ -34,10 +36,37 @@ def trends(
     feature not implemented here); never returns a partial answer.
     """
     from .engine.trends import resolve_now, run_trends
+    from .query.stickiness import is_stickiness
 
+    if is_stickiness(query):  # shown_as "Stickiness" / insight STICKINESS: the endpoint answered stickiness
+        return stickiness(store, query, project=project, now=now, limits=limits)
     store, project = _check_inputs(store, project, limits)
     filt = parse_filter(query, limits=limits)
     return run_trends(store, filt, project, resolve_now(now), limits)
+
+
+def stickiness(
+    store: EventStore,
+    query: Mapping[str, Any] | StickinessQuery,
+    *,
+    project: Project | Mapping[str, Any] | None = None,
+    now: str | dt.datetime | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> StickinessResult:
+    """Answer a Stickiness query over ``store``: how many actors were active on exactly 1, 2, ...
+    N of the range's intervals (PostHog's StickinessQueryRunner).
+
+    ``query`` is a legacy filter dict with ``shown_as: "Stickiness"`` (or ``insight:
+    "STICKINESS"``) or a ``{"kind": "StickinessQuery", ...}`` dict. Pure, like ``trends()``;
+    raises ValidationError / UnsupportedError the same way.
+    """
+    from .engine.stickiness import run_stickiness
+    from .engine.trends import resolve_now
+    from .query.stickiness import parse_stickiness
+
+    store, project = _check_inputs(store, project, limits)
+    q = parse_stickiness(query, limits=limits)
+    return run_stickiness(store, q, project, resolve_now(now), limits)
 
 
 def actors(
