@@ -116,7 +116,8 @@ def plan_stickiness(ctx: QueryContext) -> StickinessPlan:
     if filt.compare:
         from .compare import previous_range
 
-        periods.append(("previous", make_axis(ctx, previous_range(ctx), label_range=cur)))
+        previous = previous_range(ctx, earliest=lambda: earliest_event(ctx))
+        periods.append(("previous", make_axis(ctx, previous, label_range=cur)))
     queries = tuple(Query(actor_series(s), ax, period) for s in filt.series for period, ax in periods)
     if len(queries) > ctx.limits.max_series:
         path = ("series",) if filt.source == "query" else ("events",)
