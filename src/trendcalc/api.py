@@ -76,7 +76,7 @@ def actors(
     project: Project | Mapping[str, Any] | None = None,
     now: str | dt.datetime | None = None,
     series: int | None = None,
-    day: str | dt.datetime | dt.date | None = None,
+    day: str | int | dt.datetime | dt.date | None = None,
     breakdown: str | int | float | Sequence[str | int | float] | None = None,
     compare: str | None = None,
     include_recordings: bool | None = None,
@@ -93,7 +93,8 @@ def actors(
     / ``{"kind": "ActorsQuery", "source": {"kind": "InsightActorsQuery", ...}}`` dict carrying the
     request fields itself. The point: ``series`` (index into the query's series, default 0),
     ``day`` (the result's ``days`` value; required for time series, not allowed for total-value
-    displays), ``breakdown`` (the result's ``breakdown_value``), ``compare`` ("current" or
+    displays; for a stickiness query the number of intervals: the actors active on exactly that
+    many, or at least that many in cumulative mode), ``breakdown`` (the result's ``breakdown_value``), ``compare`` ("current" or
     "previous"). The rows: ``select`` (column names), ``order_by`` ("event_count DESC", ...),
     ``limit`` (default 100, at most 50,000) and ``offset``; ``include_recordings`` allows the
     ``matched_recordings`` column. A bad request raises ValidationError with its path, e.g.
@@ -110,6 +111,12 @@ def actors(
         "limit": limit, "offset": offset,
     }
     source, request = split_actors_query(query, overrides, limits)
+    from .query.stickiness import is_stickiness, parse_stickiness
+
+    if is_stickiness(source):  # a stickiness data point: day is the number of intervals
+        from .engine.stickiness_actors import run_stickiness_actors
+
+        return run_stickiness_actors(store, parse_stickiness(source, limits=limits), project, resolve_now(now), limits, request)
     filt = parse_filter(source, limits=limits)
     return run_actors(store, filt, project, resolve_now(now), limits, request)
 

@@ -276,3 +276,56 @@ def test_plot_draws_bars():
     ax = fig.axes[0]
     assert len(ax.patches) == 20  # 10 bars per period
     assert [t.get_text() for t in ax.get_xticklabels()][0] == "1 day"
+
+
+def cumulative_world() -> tc.EventStore:
+    # a on 3 days, b on 2, c on 1 (2020-01-11..13); b has two distinct_ids
+    evs = ([pageview("a", d) for d in (11, 12, 13)] + [pageview("b1", 11), pageview("b2", 12)] + [pageview("c", 13)])
+    return tc.EventStore.from_records(evs, persons=[{"id": "A", "distinct_ids": ["a"]}, {"id": "B", "distinct_ids": ["b1", "b2"]},
+                                                    {"id": "C", "distinct_ids": ["c"]}])
+
+
+def three_days(**kw):
+    return query(dateRange={"date_from": "2020-01-11", "date_to": "2020-01-13"}, **kw)
+
+
+@pytest.mark.parametrize(("day", "expected"), [
+    (1, [["C", 1, ["c"]]]), (2, [["B", 2, ["b1", "b2"]]]), (3, [["A", 3, ["a"]]]), (4, [])])
+def test_actors_of_a_data_point(day, expected):
+    res = tc.actors(cumulative_world(), three_days(), day=day, select=["id", "event_count"], now="2020-01-21")
+    assert res.to_rows() == expected
+
+
+def test_actors_cumulative_and_via_insight_actors_query():
+    q = three_days(stickinessFilter={"computedAs": "cumulative"})
+    ia = {"kind": "InsightActorsQuery", "source": q, "day": 2}
+    res = tc.actors(cumulative_world(), ia, select=["id"], order_by=["id ASC"], now="2020-01-21")
+    assert [r[0] for r in res.to_rows()] == ["A", "B"]  # at least 2 days
+    # the default columns: the person dict first
+    res = tc.actors(cumulative_world(), three_days(), day=3, now="2020-01-21")
+    assert res.columns[0] == "person" and res.to_rows()[0][0]["id"] == "A"
+
+
+def test_actors_of_groups_and_previous_period():
+    q = query(series=[{"kind": "EventsNode", "event": "$pageview", "math": "unique_group", "math_group_type_index": 0}],
+              compareFilter={"compare": True})
+    assert tc.actors(runner_world(), q, day=9, select=["group"], now="2020-01-21").to_rows()[0][0]["id"] == "org:1"
+    assert tc.actors(runner_world(), q, day=9, compare="previous", select=["group"], now="2020-01-21").to_rows() == []
+
+
+@pytest.mark.parametrize(("kw", "path"), [
+    ({}, ("actors_request", "day")),
+    ({"day": 0}, ("actors_request", "day")),
+    ({"day": 1, "series": 3}, ("actors_request", "series")),
+    ({"day": 1, "compare": "previous"}, ("actors_request", "compare")),
+    ({"day": 1, "breakdown": "Chrome"}, ("actors_request", "breakdown")),
+])
+def test_actors_bad_request(kw, path):
+    with pytest.raises(tc.ValidationError) as exc:
+        tc.actors(runner_world(), query(), now="2020-01-21", **kw)
+    assert tuple(exc.value.path) == path
+
+
+def test_trends_actors_refuse_an_interval_number():
+    with pytest.raises(tc.ValidationError, match="date string"):
+        tc.actors(runner_world(), {"events": [{"id": "$pageview"}], "date_from": "2020-01-11"}, day=3, now="2020-01-21")

@@ -177,6 +177,8 @@ def parse_day(day: Any, ctx: QueryContext, path: tuple) -> dt.datetime:
     elif isinstance(day, dt.date):
         d = dt.datetime(day.year, day.month, day.day)
     else:
+        if not isinstance(day, str):  # an interval number is a stickiness data point
+            raise ValidationError(path, f"expected a date string like '2024-03-01' (the result's `days` value), got {brief(day)}")
         try:
             d = du_parser.isoparse(day)
         except (ValueError, OverflowError):
@@ -692,23 +694,8 @@ def run_actors(store: EventStore, filt: TrendsFilter, project: Project, now: dt.
     math = math_type(series.math)
     strategy, gti = actor_strategy(series, filt)
 
-    # columns and order, checked before any data is read
-    names = req.select or (("person", "id", "person.$delete", "event_distinct_ids") if strategy == "person" else ("group",))
-    select_path = req.path("select")
-    columns = [resolve_column(n, strategy, select_path + (i,)) for i, n in enumerate(names)]
     first_time = math.actors_frame is not date_range  # first-time maths select no timestamps
-    for i, c in enumerate(columns):
-        if c.name == "matched_recordings" and not req.include_recordings:
-            raise ValidationError(select_path + (i,), "matched_recordings needs include_recordings: true")
-        if c.name == "last_seen" and first_time:
-            raise ValidationError(select_path + (i,), f"last_seen does not exist for the math {series.math!r}")
-    names = list(names)
-    if strategy == "person" and not any(c.name == "event_distinct_ids" for c in columns):
-        columns.append(COLUMNS["event_distinct_ids"])  # PostHog appends it to trends actors
-        names.append("event_distinct_ids")
-    terms = parse_order(req, strategy, columns)
-    if any(t.column == "last_seen" for t in terms) and first_time:
-        raise ValidationError(req.path("order_by"), f"last_seen does not exist for the math {series.math!r}")
+    columns, names, terms = plan_columns(req, strategy, first_time, series.math)
     if req.breakdown is not None and filt.breakdown is None:
         raise ValidationError(req.path("breakdown"), "the query has no breakdown")
 
@@ -726,6 +713,33 @@ def run_actors(store: EventStore, filt: TrendsFilter, project: Project, now: dt.
         if mask is not None:
             rows = rows[mask]
 
+    return page_of_actors(ctx, strategy, gti, rows, req, columns, names, terms)
+
+
+def plan_columns(req: ActorsRequest, strategy: str, first_time: bool, math_name: str) -> tuple[list[Column], list[str], list[OrderTerm]]:
+    """(columns, their names, the order terms) of the request, checked before any data is read."""
+    names = req.select or (("person", "id", "person.$delete", "event_distinct_ids") if strategy == "person" else ("group",))
+    select_path = req.path("select")
+    columns = [resolve_column(n, strategy, select_path + (i,)) for i, n in enumerate(names)]
+    for i, c in enumerate(columns):
+        if c.name == "matched_recordings" and not req.include_recordings:
+            raise ValidationError(select_path + (i,), "matched_recordings needs include_recordings: true")
+        if c.name == "last_seen" and first_time:
+            raise ValidationError(select_path + (i,), f"last_seen does not exist for the math {math_name!r}")
+    names = list(names)
+    if strategy == "person" and not any(c.name == "event_distinct_ids" for c in columns):
+        columns.append(COLUMNS["event_distinct_ids"])  # PostHog appends it to trends actors
+        names.append("event_distinct_ids")
+    terms = parse_order(req, strategy, columns)
+    if any(t.column == "last_seen" for t in terms) and first_time:
+        raise ValidationError(req.path("order_by"), f"last_seen does not exist for the math {math_name!r}")
+    return columns, names, terms
+
+
+def page_of_actors(ctx: QueryContext, strategy: str, gti: int | None, rows: np.ndarray, req: ActorsRequest,
+                   columns: list[Column], names: list[str], terms: list[OrderTerm]) -> ActorsResult:
+    """One page of the actors of ``rows`` (persons, or groups of type ``gti``), ordered and paged."""
+    store = ctx.store
     if strategy == "person":
         key = store.person[rows].astype(np.int64)
     else:
@@ -751,4 +765,4 @@ def run_actors(store: EventStore, filt: TrendsFilter, project: Project, now: dt.
     )
 
 
-__all__ = ["COLUMNS", "run_actors"]
+__all__ = ["COLUMNS", "page_of_actors", "plan_columns", "run_actors"]

@@ -202,25 +202,45 @@ def age(ts: np.ndarray, end: dt.datetime, interval: str, tz: Any) -> np.ndarray:
     return n - (end_into < into).astype(np.int64)
 
 
+@attrs.frozen
+class ActorIntervals:
+    """Per row of one query: its actor (-1: outside every interval); per actor with at least one
+    qualifying interval: the actor id and how many intervals qualify."""
+
+    n_intervals: int
+    row_actor: np.ndarray
+    actors: np.ndarray
+    intervals: np.ndarray
+
+
+def actor_intervals(ctx: QueryContext, q: StickinessQuery, query: Query, current: DateRange,
+                    rows: np.ndarray) -> ActorIntervals:
+    """§3.2 steps 2–4 over the selected rows: (actor, interval key) pairs, their event counts,
+    the criteria on each pair, and the qualifying pairs per actor."""
+    ts = ctx.store.ts[rows]
+    key, n = interval_keys(ctx, q, query, current, ts)
+    row_actor = actor_ids(ctx, query.series, rows)
+    row_actor[key < 0] = -1
+    inside = key >= 0
+    actor, key = row_actor[inside], key[inside]
+    if len(key) == 0:
+        return ActorIntervals(n, row_actor, np.zeros(0, np.int64), np.zeros(0, np.int64))
+    width = int(key.max()) + 1
+    pairs, per_pair = np.unique(actor * width + key, return_counts=True)
+    if q.criteria is not None:
+        pairs = pairs[q.criteria.holds(per_pair)]
+    actors, m = np.unique(pairs // width, return_counts=True)
+    return ActorIntervals(n, row_actor, actors, m.astype(np.int64))
+
+
 def histogram(ctx: QueryContext, q: StickinessQuery, query: Query, current: DateRange) -> Histogram | None:
     """Qualifying intervals per actor of one query; None when its action does not exist (the
     runner leaves such a series out, §3.8)."""
     rows = selected_rows(ctx, query)
     if rows is None:
         return None
-    ts = ctx.store.ts[rows]
-    key, n = interval_keys(ctx, q, query, current, ts)
-    inside = key >= 0
-    actor = actor_ids(ctx, query.series, rows)[inside]
-    key = key[inside]
-    if len(key) == 0:
-        return Histogram(n, np.zeros(0, np.int64), np.zeros(0, np.int64))
-    width = int(key.max()) + 1
-    pairs, per_pair = np.unique(actor * width + key, return_counts=True)
-    if q.criteria is not None:
-        pairs = pairs[q.criteria.holds(per_pair)]
-    actors, m = np.unique(pairs // width, return_counts=True)
-    return Histogram(n, actors, m.astype(np.int64))
+    a = actor_intervals(ctx, q, query, current, rows)
+    return Histogram(a.n_intervals, a.actors, a.intervals)
 
 
 def counts(hist: Histogram) -> tuple[list[int], list[int]]:
@@ -262,4 +282,4 @@ def series_label(ctx: QueryContext, s: Series) -> str:
     return name if isinstance(name, str) else s.label
 
 
-__all__ = ["Histogram", "age", "histogram", "plan_stickiness", "run_stickiness", "stickiness_context"]
+__all__ = ["ActorIntervals", "Histogram", "actor_intervals", "age", "histogram", "plan_stickiness", "run_stickiness", "stickiness_context"]
