@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from .errors import ValidationError
 from .filters.model import TrendsFilter
@@ -39,7 +39,7 @@ def trends(
     from .query.stickiness import is_stickiness
 
     if is_stickiness(query):  # shown_as "Stickiness" / insight STICKINESS: the endpoint answered stickiness
-        return stickiness(store, query, project=project, now=now, limits=limits)
+        return stickiness(store, cast(Mapping[str, Any], query), project=project, now=now, limits=limits)
     store, project = _check_inputs(store, project, limits)
     filt = parse_filter(query, limits=limits)
     return run_trends(store, filt, project, resolve_now(now), limits)

@@ -718,7 +718,7 @@ def run_actors(store: EventStore, filt: TrendsFilter, project: Project, now: dt.
 
 def plan_columns(req: ActorsRequest, strategy: str, first_time: bool, math_name: str) -> tuple[list[Column], list[str], list[OrderTerm]]:
     """(columns, their names, the order terms) of the request, checked before any data is read."""
-    names = req.select or (("person", "id", "person.$delete", "event_distinct_ids") if strategy == "person" else ("group",))
+    names = list(req.select or (("person", "id", "person.$delete", "event_distinct_ids") if strategy == "person" else ("group",)))
     select_path = req.path("select")
     columns = [resolve_column(n, strategy, select_path + (i,)) for i, n in enumerate(names)]
     for i, c in enumerate(columns):
@@ -726,7 +726,6 @@ def plan_columns(req: ActorsRequest, strategy: str, first_time: bool, math_name:
             raise ValidationError(select_path + (i,), "matched_recordings needs include_recordings: true")
         if c.name == "last_seen" and first_time:
             raise ValidationError(select_path + (i,), f"last_seen does not exist for the math {math_name!r}")
-    names = list(names)
     if strategy == "person" and not any(c.name == "event_distinct_ids" for c in columns):
         columns.append(COLUMNS["event_distinct_ids"])  # PostHog appends it to trends actors
         names.append("event_distinct_ids")
@@ -743,6 +742,7 @@ def page_of_actors(ctx: QueryContext, strategy: str, gti: int | None, rows: np.n
     if strategy == "person":
         key = store.person[rows].astype(np.int64)
     else:
+        assert gti is not None  # the group strategy always has its type index
         lut, _ = group_key_ids(store, gti)
         col = store.column(f"$group_{gti}")
         key = lut[col.codes[rows]] if col is not None else np.zeros(0, np.int64)

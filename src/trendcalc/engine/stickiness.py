@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import numpy as np
@@ -22,6 +22,7 @@ from ..filters.model import Series
 from ..limits import Limits
 from ..project import Project
 from ..query.stickiness import StickinessQuery
+from ..results import SeriesResult
 from ..stickiness_result import StickinessResult, StickinessSeries, interval_labels
 from ..store import EventStore
 from ..timeutil import UTC, datetime_to_us, us_to_datetime
@@ -70,7 +71,7 @@ def run_stickiness(store: EventStore, q: StickinessQuery, project: Project, now:
     """Answer a validated stickiness query (``api.stickiness`` checks the inputs)."""
     ctx = stickiness_context(store, q, project, now, limits)
     plan = plan_stickiness(ctx)
-    out = []
+    out: list[SeriesResult] = []
     for query in plan.queries:
         hist = histogram(ctx, q, query, plan.current)
         if hist is not None:
@@ -267,7 +268,7 @@ def shape(ctx: QueryContext, q: StickinessQuery, query: Query, hist: Histogram) 
         filter={"insight": "STICKINESS", "display": "ActionsUnstackedBar"},
         data=data,
         labels=interval_labels(days, ctx.filter.interval, q.cumulative),
-        days=days,
+        days=cast(Any, days),  # ints 1..N: a stickiness axis counts intervals, it has no dates
         count=count,
         compare_label=query.period,
     )

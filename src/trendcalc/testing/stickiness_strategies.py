@@ -49,7 +49,7 @@ def stickiness_queries(draw: st.DrawFn, **kwargs: Any) -> dict[str, Any]:
     if draw(st.integers(0, 2)) == 0:
         op = draw(st.sampled_from(CRITERIA_OPERATORS))
         sf["stickinessCriteria"] = {"operator": op, "value": draw(st.integers(0 if op == "gte" else 1, 3))}
-    if sf or draw(st.booleans()):
+    if sf or draw(st.integers(0, 1)) == 1:
         q["stickinessFilter"] = sf
     return q
 
