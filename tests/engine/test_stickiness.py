@@ -220,6 +220,9 @@ def test_legacy_filter_routes_through_trends_and_normalises_math():
     (query(intervalCount=366), ("intervalCount",)),
     (query(breakdownFilter={"breakdown": "$browser"}), ("breakdownFilter",)),
     (query(series=None), ("series",)),
+    (query(series=[]), ("series",)),
+    ({"kind": "InsightVizNode", "source": query(intervalCount=0)}, ("source", "intervalCount")),
+    ({"shown_as": "Stickiness", "actions": [{"id": None}]}, ("events",)),
     (query(interval="fortnight"), ("interval",)),
     ({"shown_as": "Stickiness", "events": [{"id": "$pageview"}], "breakdown": "$browser"}, ("breakdown",)),
 ])

@@ -108,7 +108,9 @@ def is_stickiness(query: Any) -> bool:
 
 
 def parse_stickiness(query: Any, *, limits: Limits = DEFAULT_LIMITS) -> StickinessQuery:
-    """Validate a legacy stickiness filter, a StickinessQuery dict or a StickinessQuery model."""
+    """Validate a legacy stickiness filter, a StickinessQuery dict or a StickinessQuery model.
+
+    At least one series is required (the runner's RequireAtLeastOneSeries)."""
     if isinstance(query, StickinessQuery):
         return query
     if not isinstance(query, Mapping):
@@ -117,8 +119,14 @@ def parse_stickiness(query: Any, *, limits: Limits = DEFAULT_LIMITS) -> Stickine
         raise ValidationError(("limits",), "expected a trendcalc.Limits")
     query = clean_json(query, (), limits)
     if query.get("kind") is not None:
-        return parse_stickiness_query(query, limits=limits)
-    return parse_legacy_stickiness(query, limits=limits)
+        parsed = parse_stickiness_query(query, limits=limits)
+    else:
+        parsed = parse_legacy_stickiness(query, limits=limits)
+    if not parsed.base.series:
+        wrapped = query.get("kind") == "InsightVizNode"
+        path: tuple = ("source", "series") if wrapped else ("series",) if query.get("kind") is not None else ("events",)
+        raise ValidationError(path, "a stickiness query needs at least one series (an event, all events or an action)")
+    return parsed
 
 
 # --- the legacy filter ------------------------------------------------------------------------
