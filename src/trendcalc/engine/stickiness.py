@@ -18,16 +18,16 @@ import attrs
 import numpy as np
 
 from ..errors import UnsupportedError, ValidationError
-from ..filters.model import Series
 from ..limits import Limits
 from ..project import Project
+from ..query.displays import DISPLAYS
+from ..query.model import Series
 from ..query.stickiness import StickinessQuery
 from ..results import SeriesResult
 from ..stickiness_result import StickinessResult, StickinessSeries, interval_labels
 from ..store import EventStore
 from ..timeutil import UTC, datetime_to_us, us_to_datetime
 from .context import QueryContext
-from .display import DISPLAYS
 from .localtime import utc_offsets
 from .timeaxis import DateRange, TimeAxis, resolve_range
 from .trends import Query, SeriesSource, make_axis
@@ -58,12 +58,27 @@ class Histogram:
 
 def stickiness_context(store: EventStore, q: StickinessQuery, project: Project, now: dt.datetime,
                        limits: Limits) -> QueryContext:
-    """The Trends QueryContext the shared selection and filter code reads."""
+    """The Trends QueryContext the shared selection and filter code reads (after checking that
+    this engine computes everything the query asks for)."""
+    check_stickiness_supported(q)
+    return QueryContext(store, q.base, project, now, limits, DISPLAYS["ActionsLineGraph"])
+
+
+def check_stickiness_supported(q: StickinessQuery) -> None:
+    """UnsupportedError for what the engine does not compute: math 'hogql' (an expression as the
+    actor), and the filters ``check_supported`` refuses for Trends. A series math other than
+    unique_group only names the actor (persons), so it is not checked as a Trends math."""
+    from .supported import check_supported
+
+    series = []
     for s in q.base.series:
         if s.math == "hogql":
-            path = ("series", s.index, "math") if q.source == "query" else ("events", s.index, "math")
-            raise UnsupportedError(path, "math 'hogql' (an expression as the actor) is not supported for stickiness")
-    return QueryContext(store, q.base, project, now, limits, DISPLAYS["ActionsLineGraph"])
+            path = s.path or (("series", s.index) if q.source == "query" else ("events", s.index))
+            raise UnsupportedError(path + ("math",), "math 'hogql' (an expression as the actor) is not supported for stickiness")
+        if s.math != "unique_group":
+            s = attrs.evolve(s, math="dau", math_property=None, math_property_type=None)
+        series.append(s)
+    check_supported(attrs.evolve(q.base, series=tuple(series)))
 
 
 def run_stickiness(store: EventStore, q: StickinessQuery, project: Project, now: dt.datetime,

@@ -14,9 +14,9 @@ import datetime as dt
 import numpy as np
 
 from ..errors import ValidationError
-from ..filters.actors_request import ActorsRequest
 from ..limits import Limits
 from ..project import Project
+from ..query.actors_request import ActorsRequest
 from ..query.stickiness import StickinessQuery
 from ..results import ActorsResult
 from ..store import EventStore

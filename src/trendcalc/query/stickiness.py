@@ -22,12 +22,12 @@ from typing import Any
 import attrs
 
 from ..errors import UnsupportedError, ValidationError, brief
-from ..filters.model import TrendsFilter
-from ..filters.parse import _int, parse_legacy
-from ..filters.suggest import suggest
-from ..filters.trends_query import parse_trends_query
 from ..jsonvalue import clean_json
 from ..limits import DEFAULT_LIMITS, Limits
+from .legacy import _int, parse_legacy
+from .model import TrendsFilter
+from .suggest import suggest
+from .trends_query import parse_trends_query
 
 STICKINESS_SHOWN_AS = "Stickiness"
 STICKINESS_INSIGHT = "STICKINESS"

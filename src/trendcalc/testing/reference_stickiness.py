@@ -17,9 +17,9 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..filters.model import Series, TrendsFilter
 from ..limits import DEFAULT_LIMITS, Limits
 from ..project import Project
+from ..query.model import Series, TrendsFilter
 from ..query.stickiness import StickinessQuery, parse_stickiness
 from . import reference as ref
 
@@ -63,7 +63,7 @@ def event_passes(world: ref.World, filt: TrendsFilter, series: Series, project: 
     if not ref.series_matches(world, series, project, event) or not ref.sampled(event, filt.sampling_factor):
         return False
     if filt.filter_test_accounts and project.test_account_filters:
-        from ..filters.properties_parse import parse_test_account_filters
+        from ..query.properties import parse_test_account_filters
 
         if not ref.group_holds(world, project, parse_test_account_filters(project.test_account_filters, DEFAULT_LIMITS), event):
             return False
