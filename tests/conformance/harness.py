@@ -56,7 +56,7 @@ def run_case(case: dict[str, Any]) -> list[Any]:
         return tc.actors(store, actors_query(query, case["actors_request"]), project=project, now=case["now"]).to_rows()
     answer = getattr(tc, INSIGHT_FUNCTIONS.get(kind, "trends"))
     result = answer(store, query, project=project, now=case["now"]).to_dicts()
-    if kind in LEGACY_KINDS and kind != "trends" and _routed_by_trends(query):
+    if kind in SHOWN_AS and _routed_by_trends(kind, query):
         # SCHEMA: a legacy filter that says shown_as goes through tc.trends too, with the same answer
         via_trends = tc.trends(store, query, project=project, now=case["now"]).to_dicts()
         assert via_trends == result, f"tc.trends answered {kind} differently from tc.{INSIGHT_FUNCTIONS[kind]}"
@@ -72,9 +72,13 @@ INSIGHT_FUNCTIONS = {
 LEGACY_KINDS = ("trends", "stickiness", "lifecycle")  # the query is the legacy filter in "filter"
 
 
-def _routed_by_trends(query: dict[str, Any]) -> bool:
-    """A legacy filter the Trends endpoint answered with another insight: it says ``shown_as``."""
-    return query.get("shown_as") in ("Stickiness", "Lifecycle")
+# SCHEMA: a legacy filter whose shown_as names the insight also goes through tc.trends
+SHOWN_AS = {"stickiness": "Stickiness", "lifecycle": "Lifecycle"}
+
+
+def _routed_by_trends(kind: str, query: dict[str, Any]) -> bool:
+    """A legacy filter the Trends endpoint answered with the case's insight (it says ``shown_as``)."""
+    return query.get("shown_as") == SHOWN_AS.get(kind)
 
 
 def resolve(result: Any, path: list[Any]) -> Any:
