@@ -95,6 +95,11 @@ class StickinessResult(TrendsResult):
             "value": pl.Series(cols["value"], dtype=pl.Int64),
         })
 
+    def _repr_html_(self) -> str:
+        from ._html import repr_html
+
+        return repr_html(self).replace("TrendsResult:", "StickinessResult:", 1)
+
     def plot(self, ax: Any = None, **kwargs: Any) -> Any:
         """A matplotlib Figure: side-by-side bars per number of intervals. Needs ``trendcalc[plot]``."""
         return plot(self, ax, **kwargs)

@@ -267,6 +267,7 @@ def test_result_helpers():
     csv = res.to_csv().splitlines()
     assert csv[0].split(",")[3:5] == ["1", "2"] and csv[1].split(",")[-1] == "2"
     assert "5 days" in res.table()
+    assert "StickinessResult: 2 series" in res._repr_html_() and ">10 days<" in res._repr_html_()
     pd = pytest.importorskip("pandas", reason="the pandas extra is optional")
     df = res.to_pandas()
     assert list(df.columns) == ["series", "order", "compare_label", "intervals", "label", "value"]

@@ -20,7 +20,6 @@ from trendcalc.testing import reference
 from trendcalc.testing import strategies as tst
 from trendcalc.testing.reference_stickiness import reference_stickiness
 
-
 # query_kind → the reference that answers it (the legacy kinds carry their query in "filter")
 REFERENCES = {"trends": reference.reference_trends, "trends_query": reference.reference_trends,
               "stickiness": reference_stickiness, "stickiness_query": reference_stickiness}
