@@ -6,8 +6,16 @@
     result.to_dicts()
 """
 
+from ._version import __version__ as __version__
 from .api import actors, parse_filter, stickiness, trends
-from .errors import InputRowError, StoreFormatError, UnsupportedError, ValidationError
+from .errors import (
+    InputRowError,
+    QueryWarning,
+    StoreFormatError,
+    TrendcalcWarning,
+    UnsupportedError,
+    ValidationError,
+)
 from .limits import Limits
 from .project import Project
 from .query.model import TrendsFilter
@@ -16,9 +24,9 @@ from .results import ActorsResult, SeriesResult, TrendsResult
 from .stickiness_result import StickinessResult
 from .store import EventStore
 
-__version__ = "0.1.0"
-
 __all__ = [
+    "QueryWarning",
+    "TrendcalcWarning",
     "ActorsResult",
     "EventStore",
     "InputRowError",

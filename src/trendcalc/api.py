@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from .errors import ValidationError
+from .errors import TrendcalcWarning, ValidationError
 from .limits import DEFAULT_LIMITS, Limits
 from .project import Project
-from .query.legacy import parse_filter as _parse_filter
 from .query.model import TrendsFilter
+from .query.parse import parse_filter as _parse_filter
 from .query.stickiness import StickinessQuery
 from .results import ActorsResult, TrendsResult
 from .stickiness_result import StickinessResult
@@ -38,6 +39,8 @@ def trends(
     Raises ValidationError (bad input, with its JSON path) or UnsupportedError (a valid PostHog
     feature not implemented here); never returns a partial answer.
     """
+    from .engine.advice import advise, range_advice
+    from .engine.supported import check_project
     from .engine.trends import resolve_now, run_trends
     from .query.stickiness import is_stickiness
 
@@ -45,7 +48,17 @@ def trends(
         return stickiness(store, cast(Mapping[str, Any], query), project=project, now=now, limits=limits)
     store, project = _check_inputs(store, project, limits)
     filt = parse_filter(query, limits=limits)
-    return run_trends(store, filt, project, resolve_now(now), limits)
+    check_project(filt, project, limits)
+    clock = resolve_now(now)
+    advice = advise(store, filt, project)
+    result = run_trends(store, filt, project, clock, limits)
+    if result.series:
+        first = result.series[0].filter
+        advice += range_advice(store, filt, first.get("date_from"), first.get("date_to"), clock)
+    for w in advice:
+        warnings.warn(TrendcalcWarning(str(w)), stacklevel=2)
+    result.warnings = tuple(advice)
+    return result
 
 
 def stickiness(
@@ -104,6 +117,7 @@ def actors(
     ``("actors_request", "day")``. Pure, like ``trends()``.
     """
     from .engine.actors import run_actors
+    from .engine.supported import check_project
     from .engine.trends import resolve_now
     from .query.actors_request import split_actors_query
 
@@ -121,6 +135,7 @@ def actors(
 
         return run_stickiness_actors(store, parse_stickiness(source, limits=limits), project, resolve_now(now), limits, request)
     filt = parse_filter(source, limits=limits)
+    check_project(filt, project, limits)
     return run_actors(store, filt, project, resolve_now(now), limits, request)
 
 

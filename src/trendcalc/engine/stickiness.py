@@ -29,8 +29,9 @@ from ..store import EventStore
 from ..timeutil import UTC, datetime_to_us, us_to_datetime
 from .context import QueryContext
 from .localtime import utc_offsets
+from .plan import Query, make_axis
 from .timeaxis import DateRange, TimeAxis, resolve_range
-from .trends import Query, SeriesSource, make_axis
+from .trends import SeriesSource
 
 # "all": the team's earliest event after this instant (posthog.queries.util EARLIEST_TIMESTAMP),
 # or one week before now when there is none (DEFAULT_EARLIEST_TIME_DELTA).
@@ -294,7 +295,7 @@ def series_label(ctx: QueryContext, s: Series) -> str:
     if s.kind == "events":
         return s.label
     action = ctx.project.action(s.id)
-    name = (action or {}).get("name")
+    name = action.name if action is not None else None
     return name if isinstance(name, str) else s.label
 
 

@@ -20,7 +20,7 @@ from ..query.actors_request import ActorsRequest
 from ..query.stickiness import StickinessQuery
 from ..results import ActorsResult
 from ..store import EventStore
-from .actors import page_of_actors, plan_columns
+from .actors.run import page_of_actors, plan_columns
 from .stickiness import actor_intervals, plan_stickiness, selected_rows, stickiness_context
 
 

@@ -1417,7 +1417,7 @@ def series_matches(world: World, series: Series, project: Project, event: dict[s
     matches every event)."""
     if series.kind == "events":
         return series.id is None or series.id == event["event"]
-    steps = project.action(series.id).get("steps") or []
+    steps = project.action_source(series.id).get("steps") or []
     return not steps or any(step_matches(world, project, step, event) for step in steps)
 
 
@@ -1467,7 +1467,7 @@ def earliest_timestamp(world: World, filt: TrendsFilter, project: Project) -> dt
         if s.kind == "events":
             names.append(s.id)
         else:
-            action = project.action(s.id)
+            action = project.action_source(s.id)
             names += [step.get("event") for step in (action or {}).get("steps") or []]
     times = [e["ts"] for e in world.events if any(n is None or n == e["event"] for n in names)]
     return max(min(times), EARLIEST_FLOOR) if times else EARLIEST_FLOOR
@@ -1986,6 +1986,8 @@ def current_range(world: World, filt: TrendsFilter, project: Project, now: dt.da
     earliest = earliest_timestamp(world, filt, project) if filt.date_from == "all" else EARLIEST_FLOOR
     start, mapping = date_from_value(filt.date_from, interval, now_local, tz, filt.explicit_date, exact, earliest)
     end = date_to_value(filt.date_to, interval, now_local, tz, filt.explicit_date, exact)
+    if start > end and filt.date_from != "all":  # trendcalc's strictness (PostHog: zero buckets)
+        raise ValidationError(("date_from",), f"date_from {start.isoformat()} is after date_to {end.isoformat()}")
     return DateRange(start, end, mapping, interval, filt.explicit_date, exact)
 
 
@@ -2004,7 +2006,8 @@ def first_time_rows(world: World, filt: TrendsFilter, project: Project, series: 
     """§4.4: per person, (counted event, breakdown event). ``first`` is the person's earliest
     series event up to date_to (``matching``: earliest that passes the filters); the person
     counts when the earliest in-range filter-passing event has the same time. Ties are broken
-    by (event name, input order); the breakdown value comes from the first event overall."""
+    by (event name, input order); the breakdown value comes from the first event overall
+    (``matching``: from the counted first matching event)."""
     lo, hi = whole_second(lower_bound(q.range, project.week_start_day)), whole_second(q.range.date_to)
     by_person: dict[Any, list[dict[str, Any]]] = {}
     for e in sorted(world.events, key=lambda e: (e["ts"], e["event"], e["index"])):
@@ -2017,7 +2020,7 @@ def first_time_rows(world: World, filt: TrendsFilter, project: Project, series: 
         basis = passing[0] if matching and passing else (None if matching else events[0])
         in_range = [e for e in passing if e["ts"] >= lo]
         if basis is not None and in_range and in_range[0]["ts"] == basis["ts"]:
-            out.append((basis, events[0]))
+            out.append((basis, basis if matching else events[0]))
     return out
 
 
@@ -2150,14 +2153,14 @@ def query_filter_groups(filt: TrendsFilter, project: Project, series: Series) ->
     if filt.filter_test_accounts and project.test_account_filters:
         groups.append(parse_test_account_filters(project.test_account_filters, DEFAULT_LIMITS))
     if series.kind == "actions":
-        for step in project.action(series.id).get("steps") or []:
+        for step in project.action_source(series.id).get("steps") or []:
             groups.append(parse_entity_properties(step.get("properties"), ("steps",), DEFAULT_LIMITS, raw=True))
     return groups
 
 
 def run_query(world: World, filt: TrendsFilter, project: Project, q: Query, n_queries: int) -> list[dict[str, Any]]:
     """One series: rows → (breakdown value, bucket) cells → math → rank/Other → post-process."""
-    if q.series.kind == "actions" and project.action(q.series.id) is None:
+    if q.series.kind == "actions" and project.action_source(q.series.id) is None:
         return []  # §11: a missing action's series is dropped
     for group in query_filter_groups(filt, project, q.series):
         check_group(world, project, group)

@@ -119,7 +119,7 @@ def qualifies(q: StickinessQuery, n_events: int) -> bool:
 def series_label(project: Project, series: Series) -> str:
     if series.kind == "events":
         return series.label
-    name = (project.action(series.id) or {}).get("name")
+    name = (project.action_source(series.id) or {}).get("name")
     return name if isinstance(name, str) else series.label
 
 
@@ -193,7 +193,7 @@ def reference_stickiness(
         periods.append(("previous", previous_range(filt, project, current)))
     out = []
     for s in filt.series:
-        if s.kind == "actions" and project.action(s.id) is None:
+        if s.kind == "actions" and project.action_source(s.id) is None:
             continue  # §3.8: a missing action's series is left out
         for period, r in periods:
             out.append(one_series(world, q, project, s, r, current, period, limits.max_buckets))
