@@ -76,13 +76,21 @@ def stickiness(
     "STICKINESS"``) or a ``{"kind": "StickinessQuery", ...}`` dict. Pure, like ``trends()``;
     raises ValidationError / UnsupportedError the same way.
     """
-    from .engine.stickiness import run_stickiness
+    from .engine.stickiness import run_stickiness, stickiness_advice
+    from .engine.supported import check_project
     from .engine.trends import resolve_now
     from .query.stickiness import parse_stickiness
 
     store, project = _check_inputs(store, project, limits)
     q = parse_stickiness(query, limits=limits)
-    return run_stickiness(store, q, project, resolve_now(now), limits)
+    check_project(q.base, project, limits)
+    clock = resolve_now(now)
+    result = run_stickiness(store, q, project, clock, limits)
+    advice = stickiness_advice(store, q, project, clock, limits)
+    for w in advice:
+        warnings.warn(TrendcalcWarning(str(w)), stacklevel=2)
+    result.warnings = tuple(advice)
+    return result
 
 
 def actors(

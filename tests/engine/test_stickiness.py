@@ -333,3 +333,12 @@ def test_actors_bad_request(kw, path):
 def test_trends_actors_refuse_an_interval_number():
     with pytest.raises(tc.ValidationError, match="date string"):
         tc.actors(runner_world(), {"events": [{"id": "$pageview"}], "date_from": "2020-01-11"}, day=3, now="2020-01-21")
+
+
+def test_warnings_like_trends():
+    with pytest.warns(tc.TrendcalcWarning, match="none of the store's events"):
+        res = tc.stickiness(runner_world(), query(dateRange={"date_from": "2021-01-01", "date_to": "2021-01-05"}),
+                            now="2021-01-06")
+    assert len(res.warnings) == 1 and res.to_dicts()[0]["count"] == 0
+    with pytest.warns(tc.TrendcalcWarning, match="pageveiw"):
+        tc.stickiness(runner_world(), query(series=[{"kind": "EventsNode", "event": "$pageveiw"}]), now="2020-01-21")

@@ -95,6 +95,17 @@ def run_stickiness(store: EventStore, q: StickinessQuery, project: Project, now:
     return StickinessResult(out, timezone=project.timezone, interval=q.base.interval)
 
 
+def stickiness_advice(store: EventStore, q: StickinessQuery, project: Project, now: dt.datetime,
+                      limits: Limits) -> list[Any]:
+    """The Trends warnings that apply (unknown events, actions and property keys; a range that
+    holds none of the store's events), for the query's current period."""
+    from .advice import advise, range_advice
+
+    ctx = stickiness_context(store, q, project, now, limits)
+    r = current_range(ctx)
+    return advise(store, q.base, project) + range_advice(store, q.base, r.date_from.isoformat(), r.date_to.isoformat(), now)
+
+
 # --- planning ---------------------------------------------------------------------------------
 
 
