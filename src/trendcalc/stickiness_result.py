@@ -113,7 +113,7 @@ def plot(result: StickinessResult, ax: Any = None, *, title: str | None = None,
     except ImportError:
         raise ImportError("StickinessResult.plot needs matplotlib: pip install 'trendcalc[plot]'") from None
     from ._plotting import _figure_class
-    from .results import _series_name
+    from .formatting import series_name as _series_name
 
     if ax is None:
         fig = _figure_class()(figsize=figsize, dpi=dpi, layout="constrained")

@@ -22,6 +22,8 @@ from ..project import Project
 from ..query.model import Series, TrendsFilter
 from ..query.stickiness import StickinessQuery, parse_stickiness
 from . import reference as ref
+from .reference import actions, compare, properties, rows, sampling, timeaxis
+from .reference import world as ref_world
 
 UTC = dt.timezone.utc
 EARLIEST_TIMESTAMP = dt.datetime(2015, 1, 1, tzinfo=UTC)
@@ -33,46 +35,46 @@ def earliest_event(world: ref.World, now: dt.datetime) -> dt.datetime:
     return min(times) if times else now - dt.timedelta(weeks=1)
 
 
-def current_range(world: ref.World, filt: TrendsFilter, project: Project, now: dt.datetime) -> ref.DateRange:
+def current_range(world: ref.World, filt: TrendsFilter, project: Project, now: dt.datetime) -> timeaxis.DateRange:
     """§2.1: date_from() and date_to() in the project timezone."""
     tz = project.tz
     now_local = now.astimezone(tz)
-    start, mapping = ref.date_from_value(filt.date_from, filt.interval, now_local, tz, filt.explicit_date, False,
+    start, mapping = timeaxis.date_from_value(filt.date_from, filt.interval, now_local, tz, filt.explicit_date, False,
                                          earliest_event(world, now))
-    end = ref.date_to_value(filt.date_to, filt.interval, now_local, tz, filt.explicit_date, False)
-    return ref.DateRange(start, end, mapping, filt.interval, filt.explicit_date, False)
+    end = timeaxis.date_to_value(filt.date_to, filt.interval, now_local, tz, filt.explicit_date, False)
+    return timeaxis.DateRange(start, end, mapping, filt.interval, filt.explicit_date, False)
 
 
-def previous_range(filt: TrendsFilter, project: Project, current: ref.DateRange) -> ref.DateRange:
+def previous_range(filt: TrendsFilter, project: Project, current: timeaxis.DateRange) -> timeaxis.DateRange:
     """§3.7: the period before the current one (or at ``compare_to`` before it)."""
     f, t = current.date_from, current.date_to
     if filt.compare_to is not None:
-        start, end = ref.compare_to_period(f, t, filt.compare_to, project.human_friendly_comparison_periods)
+        start, end = compare.compare_to_period(f, t, filt.compare_to, project.human_friendly_comparison_periods)
     else:
         to_mapping = None
         if filt.date_to is not None:
-            to_mapping = ref.parse_date(filt.date_to, f, project.tz)[1]
+            to_mapping = timeaxis.parse_date(filt.date_to, f, project.tz)[1]
         mapping = None if filt.date_from in (None, "all") else current.from_mapping
-        start, end = ref.previous_period(f, t, mapping, to_mapping, filt.interval)
-    return ref.DateRange(start, end, current.from_mapping, filt.interval, filt.explicit_date, False)
+        start, end = compare.previous_period(f, t, mapping, to_mapping, filt.interval)
+    return timeaxis.DateRange(start, end, current.from_mapping, filt.interval, filt.explicit_date, False)
 
 
 def event_passes(world: ref.World, filt: TrendsFilter, series: Series, project: Project, event: dict[str, Any]) -> bool:
     """§3.2 step 1: the series' event or action, test accounts, global and series properties,
     the sample, and ``$group_N != ''`` for unique_group."""
-    if not ref.series_matches(world, series, project, event) or not ref.sampled(event, filt.sampling_factor):
+    if not actions.series_matches(world, series, project, event) or not sampling.sampled(event, filt.sampling_factor):
         return False
     if filt.filter_test_accounts and project.test_account_filters:
         from ..query.properties import parse_test_account_filters
 
-        if not ref.group_holds(world, project, parse_test_account_filters(project.test_account_filters, DEFAULT_LIMITS), event):
+        if not properties.group_holds(world, project, parse_test_account_filters(project.test_account_filters, DEFAULT_LIMITS), event):
             return False
-    if not ref.group_holds(world, project, filt.properties, event):
+    if not properties.group_holds(world, project, filt.properties, event):
         return False
-    if not ref.group_holds(world, project, series.properties, event):
+    if not properties.group_holds(world, project, series.properties, event):
         return False
     if series.math == "unique_group" and series.math_group_type_index is not None:
-        return ref.group_key_present(event, series.math_group_type_index)
+        return rows.group_key_present(event, series.math_group_type_index)
     return True
 
 
@@ -104,7 +106,7 @@ def interval_key(q: StickinessQuery, project: Project, starts: list[dt.datetime]
     """§3.2 step 3: the calendar bucket, or the block counted back from the current date_to."""
     interval = q.base.interval
     if q.interval_count is None:
-        return ref.bucket_index(event["ts"], starts, interval, project.week_start_day)
+        return timeaxis.bucket_index(event["ts"], starts, interval, project.week_start_day)
     return age(event["ts"], end, interval, project.tz) // q.interval_count
 
 
@@ -123,17 +125,17 @@ def series_label(project: Project, series: Series) -> str:
     return name if isinstance(name, str) else series.label
 
 
-def one_series(world: ref.World, q: StickinessQuery, project: Project, series: Series, r: ref.DateRange,
-               current: ref.DateRange, period: str | None, max_buckets: int) -> dict[str, Any]:
+def one_series(world: ref.World, q: StickinessQuery, project: Project, series: Series, r: timeaxis.DateRange,
+               current: timeaxis.DateRange, period: str | None, max_buckets: int) -> dict[str, Any]:
     """§3.2–3.5 for one series in one period."""
     filt = q.base
-    for group in ref.query_filter_groups(filt, project, series):
-        ref.check_group(world, project, group)  # a constant its property cannot take fails the query
-    starts = ref.bucket_starts(r, project.week_start_day, max_buckets)
-    end = ref.whole_second(current.date_to)
+    for group in rows.query_filter_groups(filt, project, series):
+        properties.check_group(world, project, group)  # a constant its property cannot take fails the query
+    starts = timeaxis.bucket_starts(r, project.week_start_day, max_buckets)
+    end = timeaxis.whole_second(current.date_to)
     per_actor: dict[Any, dict[int, int]] = {}
     for e in world.events:
-        if not ref.in_range(e["ts"], r, project.week_start_day) or not event_passes(world, filt, series, project, e):
+        if not timeaxis.in_range(e["ts"], r, project.week_start_day) or not event_passes(world, filt, series, project, e):
             continue
         key = interval_key(q, project, starts, end, e)
         if key is None or key < 0:
@@ -185,10 +187,10 @@ def reference_stickiness(
     if any(s.math == "hogql" for s in filt.series):
         raise ref.ReferenceUnsupported("math 'hogql' in stickiness")
     world = ref.load_world(events, persons, groups)
-    clock = ref.resolve_now(now)
+    clock = ref_world.resolve_now(now)
     world.now = clock
     current = current_range(world, filt, project, clock)
-    periods: list[tuple[str | None, ref.DateRange]] = [("current" if filt.compare else None, current)]
+    periods: list[tuple[str | None, timeaxis.DateRange]] = [("current" if filt.compare else None, current)]
     if filt.compare:
         periods.append(("previous", previous_range(filt, project, current)))
     out = []
