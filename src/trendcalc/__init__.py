@@ -7,7 +7,7 @@
 """
 
 from ._version import __version__ as __version__
-from .api import actors, parse_filter, trends
+from .api import actors, parse_filter, stickiness, trends
 from .errors import (
     InputRowError,
     QueryWarning,
@@ -19,7 +19,9 @@ from .errors import (
 from .limits import Limits
 from .project import Project
 from .query.model import TrendsFilter
+from .query.stickiness import StickinessQuery
 from .results import ActorsResult, SeriesResult, TrendsResult
+from .stickiness_result import StickinessResult
 from .store import EventStore
 
 __all__ = [
@@ -31,6 +33,8 @@ __all__ = [
     "Limits",
     "Project",
     "SeriesResult",
+    "StickinessQuery",
+    "StickinessResult",
     "StoreFormatError",
     "TrendsFilter",
     "TrendsResult",
@@ -38,5 +42,6 @@ __all__ = [
     "ValidationError",
     "actors",
     "parse_filter",
+    "stickiness",
     "trends",
 ]

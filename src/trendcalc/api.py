@@ -1,18 +1,20 @@
-"""The public entry points: ``trends()``, ``actors()`` and ``parse_filter()``."""
+"""The public entry points: ``trends()``, ``stickiness()``, ``actors()`` and ``parse_filter()``."""
 
 from __future__ import annotations
 
 import datetime as dt
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from .errors import TrendcalcWarning, ValidationError
 from .limits import DEFAULT_LIMITS, Limits
 from .project import Project
 from .query.model import TrendsFilter
 from .query.parse import parse_filter as _parse_filter
+from .query.stickiness import StickinessQuery
 from .results import ActorsResult, TrendsResult
+from .stickiness_result import StickinessResult
 from .store import EventStore
 
 
@@ -40,7 +42,10 @@ def trends(
     from .engine.advice import advise, range_advice
     from .engine.supported import check_project
     from .engine.trends import resolve_now, run_trends
+    from .query.stickiness import is_stickiness
 
+    if is_stickiness(query):  # shown_as "Stickiness" / insight STICKINESS: the endpoint answered stickiness
+        return stickiness(store, cast(Mapping[str, Any], query), project=project, now=now, limits=limits)
     store, project = _check_inputs(store, project, limits)
     filt = parse_filter(query, limits=limits)
     check_project(filt, project, limits)
@@ -56,6 +61,38 @@ def trends(
     return result
 
 
+def stickiness(
+    store: EventStore,
+    query: Mapping[str, Any] | StickinessQuery,
+    *,
+    project: Project | Mapping[str, Any] | None = None,
+    now: str | dt.datetime | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> StickinessResult:
+    """Answer a Stickiness query over ``store``: how many actors were active on exactly 1, 2, ...
+    N of the range's intervals (PostHog's StickinessQueryRunner).
+
+    ``query`` is a legacy filter dict with ``shown_as: "Stickiness"`` (or ``insight:
+    "STICKINESS"``) or a ``{"kind": "StickinessQuery", ...}`` dict. Pure, like ``trends()``;
+    raises ValidationError / UnsupportedError the same way.
+    """
+    from .engine.stickiness import run_stickiness, stickiness_advice
+    from .engine.supported import check_project
+    from .engine.trends import resolve_now
+    from .query.stickiness import parse_stickiness
+
+    store, project = _check_inputs(store, project, limits)
+    q = parse_stickiness(query, limits=limits)
+    check_project(q.base, project, limits)
+    clock = resolve_now(now)
+    result = run_stickiness(store, q, project, clock, limits)
+    advice = stickiness_advice(store, q, project, clock, limits)
+    for w in advice:
+        warnings.warn(TrendcalcWarning(str(w)), stacklevel=2)
+    result.warnings = tuple(advice)
+    return result
+
+
 def actors(
     store: EventStore,
     query: Mapping[str, Any] | TrendsFilter,
@@ -63,7 +100,7 @@ def actors(
     project: Project | Mapping[str, Any] | None = None,
     now: str | dt.datetime | None = None,
     series: int | None = None,
-    day: str | dt.datetime | dt.date | None = None,
+    day: str | int | dt.datetime | dt.date | None = None,
     breakdown: str | int | float | Sequence[str | int | float] | None = None,
     compare: str | None = None,
     include_recordings: bool | None = None,
@@ -80,7 +117,8 @@ def actors(
     / ``{"kind": "ActorsQuery", "source": {"kind": "InsightActorsQuery", ...}}`` dict carrying the
     request fields itself. The point: ``series`` (index into the query's series, default 0),
     ``day`` (the result's ``days`` value; required for time series, not allowed for total-value
-    displays), ``breakdown`` (the result's ``breakdown_value``), ``compare`` ("current" or
+    displays; for a stickiness query the number of intervals: the actors active on exactly that
+    many, or at least that many in cumulative mode), ``breakdown`` (the result's ``breakdown_value``), ``compare`` ("current" or
     "previous"). The rows: ``select`` (column names), ``order_by`` ("event_count DESC", ...),
     ``limit`` (default 100, at most 50,000) and ``offset``; ``include_recordings`` allows the
     ``matched_recordings`` column. A bad request raises ValidationError with its path, e.g.
@@ -98,6 +136,12 @@ def actors(
         "limit": limit, "offset": offset,
     }
     source, request = split_actors_query(query, overrides, limits)
+    from .query.stickiness import is_stickiness, parse_stickiness
+
+    if is_stickiness(source):  # a stickiness data point: day is the number of intervals
+        from .engine.stickiness_actors import run_stickiness_actors
+
+        return run_stickiness_actors(store, parse_stickiness(source, limits=limits), project, resolve_now(now), limits, request)
     filt = parse_filter(source, limits=limits)
     check_project(filt, project, limits)
     return run_actors(store, filt, project, resolve_now(now), limits, request)

@@ -22,6 +22,7 @@ examples:
                   --filter '{"events": [{"id": "sign up"}], "interval": "week", "date_from": "-90d"}'
   trendcalc save  --events export.jsonl.gz --out ./store      # ingest once ...
   trendcalc query --store ./store --filter query.json         # ... query many times (memory-mapped)
+  trendcalc query --store ./store --filter '{"shown_as": "Stickiness", "events": [{"id": "$pageview"}]}'
   trendcalc demo
 
 events files by extension: .jsonl/.ndjson (JSON lines), .json (an array, or PostHog's
@@ -83,7 +84,8 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument("--store", metavar="DIR", help="a store written by `trendcalc save` or EventStore.save")
     _ingest_args(q)
     q.add_argument("--filter", required=True, metavar="FILE_OR_JSON",
-                   help="the query: a legacy filter or TrendsQuery, as a JSON file, inline JSON, or - for stdin")
+                   help="the query: a legacy filter (shown_as 'Stickiness' for stickiness), a TrendsQuery or a "
+                        "StickinessQuery, as a JSON file, inline JSON, or - for stdin; the kind is inferred")
     q.add_argument("--project", metavar="FILE_OR_JSON", help="project settings (timezone, week_start_day, actions, ...)")
     q.add_argument("--timezone", metavar="TZ", help="project timezone (overrides --project's)")
     q.add_argument("--now", help="the frozen clock, ISO-8601 (default: the current time)")
@@ -217,7 +219,7 @@ def _query(args: argparse.Namespace) -> int:
     store = EventStore.load(args.store) if args.store else _ingest(args)
     with warnings.catch_warnings():  # printed below, once, in the CLI's own words
         warnings.simplefilter("ignore", TrendcalcWarning)
-        result = trends(store, query, project=project, now=args.now)
+        result = trends(store, query, project=project, now=args.now)  # routes stickiness filters/queries itself
     for w in result.warnings:
         print(f"trendcalc: warning: {w}", file=sys.stderr)
     if args.strict and result.warnings:
