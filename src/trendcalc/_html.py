@@ -35,7 +35,7 @@ def _cells(tag: str, values: list[str], right_from: int) -> str:
 
 def repr_html(result: Any) -> str:
     series = result.series
-    head = f"{result.summary()} · {display_of(result)}"
+    head = f"{type(result).__name__}: {len(series)} series · {result.summary()} · {display_of(result)}"
     if not series:
         return f"<div><small>{escape(head)}</small><p>(no series)</p></div>"
     has_bd = any(s.has_breakdown for s in series)
