@@ -1,0 +1,99 @@
+"""Arrow timestamp columns to int64 µs UTC: the one conversion every Arrow-fed reader uses."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..errors import ValidationError
+from ..timeutil import MAX_YEAR, MIN_YEAR, UTC, datetime_to_us, to_us
+from .arrow_encode import _dictionary_codes, _first_row, _pa
+from .fixedkeys import numpy_of
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
+
+
+_LO_US = datetime_to_us(dt.datetime(MIN_YEAR, 1, 1, tzinfo=UTC))
+_HI_US = datetime_to_us(dt.datetime(MAX_YEAR + 1, 1, 1, tzinfo=UTC))
+
+
+def _timestamps(col: pa.ChunkedArray, what: str, name: str) -> np.ndarray:
+    """int64 µs UTC per row; ValidationError naming the first bad row."""
+    pa, pc = _pa()
+    t = col.type
+    if pa.types.is_dictionary(t):
+        col, t = col.cast(t.value_type), t.value_type
+    if col.null_count:
+        mask = np.asarray(col.is_null().to_numpy(zero_copy_only=False))
+        raise ValidationError((what, _first_row(mask), name), "missing timestamp")
+    if pa.types.is_timestamp(t) or pa.types.is_date(t):
+        if pa.types.is_date(t):
+            col = col.cast(pa.timestamp("us"))
+            t = col.type
+        raw = _int64(col.cast(pa.int64()))
+        us = _to_us_units(raw, t.unit)
+    elif pa.types.is_integer(t) or pa.types.is_floating(t):
+        # unsigned 64-bit values above int64 (not castable) are out of range anyway: read as floats
+        as_float = pa.types.is_floating(t) or t == pa.uint64()
+        x = _int64(col.cast(pa.float64(), safe=False)) if as_float else None
+        if x is None:
+            secs = _int64(col.cast(pa.int64()))
+            bad = (secs < -2_208_988_800) | (secs > 10_413_792_000)
+            if bad.any():
+                raise ValidationError((what, _first_row(bad), name), "epoch seconds outside years 1900..2299")
+            us = secs * 1_000_000
+        else:
+            bad = ~np.isfinite(x) | (x < -2_208_988_800) | (x > 10_413_792_000)
+            if bad.any():
+                raise ValidationError((what, _first_row(bad), name), "expected finite epoch seconds within years 1900..2299")
+            us = np.round(x * 1_000_000).astype(np.int64)
+        return us
+    elif pa.types.is_string(t) or pa.types.is_large_string(t):
+        us = _iso_strings(col, what, name)
+    else:
+        raise ValidationError((what, name), f"expected a timestamp, date, ISO-8601 string or epoch seconds column, got {t}")
+    if len(us) and (int(us.min()) < _LO_US or int(us.max()) >= _HI_US):
+        bad = (us < _LO_US) | (us >= _HI_US)
+        raise ValidationError((what, _first_row(bad), name), f"timestamp outside years {MIN_YEAR}..{MAX_YEAR}")
+    return us
+
+
+def _int64(col: pa.ChunkedArray) -> np.ndarray:
+    chunks = [numpy_of(c) for c in col.chunks]
+    if not chunks:
+        return np.zeros(0, dtype=np.int64)
+    return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+
+
+def _to_us_units(raw: np.ndarray, unit: str) -> np.ndarray:
+    if unit == "us":
+        return raw.astype(np.int64, copy=False)
+    if unit == "ns":
+        return raw // 1000
+    return raw * (1_000_000 if unit == "s" else 1000)
+
+
+def _iso_strings(col: pa.ChunkedArray, what: str, name: str) -> np.ndarray:
+    """ISO-8601 text: Arrow's parser when it can (all with offsets, or all naive = UTC), else
+    the same parser as from_records once per distinct string."""
+    pa, pc = _pa()
+    for target in (pa.timestamp("us", "UTC"), pa.timestamp("us")):
+        try:
+            return _int64(col.cast(target).cast(pa.int64()))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+    uniq, codes = _dictionary_codes(col)
+    values = uniq.to_pylist()
+    out = np.empty(len(values), dtype=np.int64)
+    for i, v in enumerate(values):
+        try:
+            out[i] = to_us(v, ())
+        except ValidationError as exc:
+            raise ValidationError((what, _first_row(codes == i), name), exc.message) from None
+    return out[codes]
+
+
