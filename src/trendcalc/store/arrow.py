@@ -8,19 +8,21 @@ store ``from_records`` builds from the same data (same codes, dictionaries and o
 Events table
     ``event``        string, non-empty (required)
     ``distinct_id``  string or integer, non-empty (required)
-    ``timestamp``    timestamp of any unit (naive = UTC), date, ISO-8601 string, or epoch
-                     seconds as a number (required)
+    ``timestamp``    timestamp of any unit (naive: in ``timezone=``, default UTC), date,
+                     ISO-8601 string, or epoch seconds as a number (required)
     ``uuid``         string (optional)
     ``person_id``    string or integer (optional): the person of the row (PostHog's export
                      field), an alternative to persons with ``distinct_ids``. As in
                      ``from_records``: a distinct_id no persons record claims joins the person of
                      its latest event; a person_id equal to a person's ``id`` joins that person.
-    properties, in any combination (a key given twice is an error):
+    properties, in any combination (a key given twice is an error; see ``columnrule``):
     ``properties``   a string column of JSON object text per row (PostHog's export form; parsed
                      once per distinct text), or a struct column with one field per key
-    ``properties.<key>``  one flat column per property key
-    Property values: string, integer, float (finite), boolean; null = absent. Nested values
-    (objects, lists) are carried by the JSON ``properties`` column. Other columns are ignored.
+    ``properties.<key>`` or any other column name: one flat column per property key
+    Property values: string, integer, float (finite), boolean, timestamp or date (kept as ISO
+    text); null = absent. Nested values (objects, lists) are carried by the JSON ``properties``
+    column. ``person_properties`` columns (with ``person_id``) and ``errors="skip"`` take the
+    record rules row by row.
 
 Persons (``persons=``): records, a DataFrame or a JSON-lines/JSON path as for ``from_records``;
 or a table (or ``.parquet`` path) with ``id`` (matched against the events' ``person_id``; one
@@ -29,20 +31,25 @@ rules), plus optional ``created_at`` and properties as above. Groups (``groups=`
 forms, with ``group_type_index``, ``group_key``, optional ``created_at`` and properties.
 
 Bad input raises ValidationError naming the column, and the row where there is one
-(``events[12].timestamp``); there is no ``errors="skip"`` here.
+(``events[12].timestamp``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import zoneinfo
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import ValidationError
+from ..errors import ValidationError, brief
 from ..limits import DEFAULT_LIMITS, Limits
+from ..timeutil import UTC
+from . import columnrule
 from .arrow_encode import (
     PREFIX,
     RESERVED,
@@ -57,7 +64,8 @@ from .arrow_encode import (
 )
 from .arrow_people import _encode_ids_nullable, _persons_and_groups
 from .arrow_properties import _ordered_column, _property_sources
-from .arrow_time import _timestamps
+from .arrow_time import _timestamps, datetime_text, naive_in_zone
+from .builder import check_errors_mode
 from .parquet_read import (
     _ColumnReader,
     _maybe_parquet,
@@ -81,20 +89,37 @@ def from_parquet(
     persons: Any = None,
     groups: Any = None,
     *,
+    rename: Mapping[str, str] | None = None,
+    errors: str = "raise",
+    progress: bool | None = None,
+    timezone: Any = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> EventStore:
-    """Build from a Parquet file of events (schema: see module docstring). ``persons`` and
-    ``groups`` may be records, Arrow tables or Parquet paths.
+    """Build from a Parquet file of events (columns: ``columnrule``). ``persons`` and ``groups``
+    may be records, Arrow tables or Parquet paths.
 
     A file of flat columns is read one column at a time on a thread of its own, in the order the
     build needs them, so that encoding overlaps reading; errors are those of reading the whole
     file first (a read error wins over a bad value), as with ``from_arrow(read_table(path))``."""
+    check_errors_mode(errors)
+    tz = zone(timezone)
     reader = _ColumnReader.open(path, "events", [(persons, "persons"), (groups, "groups")])
-    if reader is None:
-        return cls.from_arrow(_read_parquet(path, "events"), persons=_maybe_parquet(persons, "persons"),
-                              groups=_maybe_parquet(groups, "groups"), limits=limits)
+    if reader is None or errors != "raise":
+        if reader is not None:
+            reader.raise_read_error()
+            del reader
+        return from_arrow(cls, _read_parquet(path, "events"), persons=_maybe_parquet(persons, "persons"),
+                          groups=_maybe_parquet(groups, "groups"), rename=rename, errors=errors,
+                          progress=progress, timezone=tz, limits=limits, kind="Parquet file")
     try:
-        store = _build(cls, reader, reader.extra[0], reader.extra[1], limits)
+        names, rows_needed = normalized_names(reader.column_names, rename, "Parquet file")
+        if rows_needed:
+            reader.raise_read_error()
+            del reader
+            return from_arrow(cls, _read_parquet(path, "events"), persons=_maybe_parquet(persons, "persons"),
+                              groups=_maybe_parquet(groups, "groups"), rename=rename, errors=errors,
+                              progress=progress, timezone=tz, limits=limits, kind="Parquet file")
+        store = _build(cls, _Renamed(reader, names), reader.extra[0], reader.extra[1], limits, tz)
     except ValidationError:
         reader.raise_read_error()
         raise
@@ -110,24 +135,119 @@ def from_arrow(
     persons: Any = None,
     groups: Any = None,
     *,
+    rename: Mapping[str, str] | None = None,
+    errors: str = "raise",
+    progress: bool | None = None,
+    timezone: Any = None,
     limits: Limits = DEFAULT_LIMITS,
+    kind: str = "Arrow table",
 ) -> EventStore:
-    """Build from an Arrow table of events (or anything with ``__arrow_c_stream__``);
-    ``limits``: the ingest caps (names, string sizes; see Limits)."""
+    """Build from an Arrow table of events (or anything with ``__arrow_c_stream__``), columns
+    as ``columnrule`` says; ``timezone``: the zone of naive timestamps (default UTC);
+    ``limits``: the ingest caps (names, string sizes; see Limits). ``kind`` names the input in
+    errors. Columnar all the way, except with ``errors="skip"`` or person property columns,
+    which go through the record rules row by row (the same store)."""
+    check_errors_mode(errors)
     _pa()
-    return _build(cls, _as_table(table, "events"), persons, groups, limits)
+    tz = zone(timezone)
+    table = _as_table(table, "events")
+    names, rows_needed = normalized_names(table.column_names, rename, kind)
+    table = table.rename_columns(names)
+    if rows_needed or errors != "raise":
+        return _build_by_rows(cls, table, persons, groups, errors, progress, tz, limits, kind)
+    return _build(cls, table, persons, groups, limits, tz)
 
 
-def _build(cls: type[EventStore], table: Any, persons: Any, groups: Any, limits: Limits) -> EventStore:
+def zone(timezone: Any) -> dt.tzinfo:
+    """``timezone=``: None/"UTC" → UTC, an IANA name or a tzinfo; else ValidationError."""
+    if timezone is None:
+        return UTC
+    if isinstance(timezone, dt.tzinfo):
+        return timezone
+    if not isinstance(timezone, str) or not timezone or len(timezone) > 64:
+        raise ValidationError(("timezone",), f"expected an IANA timezone name, got {brief(timezone)}")
+    try:
+        return zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise ValidationError(("timezone",), f"unknown timezone {timezone!r}") from exc
+
+
+def normalized_names(header: list[str], rename: Mapping[str, str] | None, kind: str) -> tuple[list[str], bool]:
+    """The columns' names under the column rule: recognised ones as they are, every event
+    property as ``properties.<key>``, person properties as ``person_properties[.<key>]``; and
+    whether the table needs the record rules (it has person property columns)."""
+    try:
+        roles = columnrule.layout(header, rename, kind)
+    except ValidationError as exc:
+        raise (exc if exc.path[:1] == ("rename",) else exc.prefixed(("events",))) from None
+    out = []
+    rows = False
+    for what, key in roles:
+        if what == "fixed":
+            out.append(key)
+        elif what == "event":
+            out.append(PREFIX + key)
+        elif what == "person":
+            out.append(columnrule.PERSON_PREFIX + key)
+            rows = True
+        else:
+            out.append(what)
+            rows = rows or what == "person_properties"
+    return out, rows
+
+
+class _Renamed:
+    """A _ColumnReader seen under the normalized column names."""
+
+    def __init__(self, reader: Any, names: list[str]):
+        self._reader = reader
+        self._old = dict(zip(names, reader.column_names))
+        self.num_rows = reader.num_rows
+        self.column_names = names
+        self.rank = {new: reader.rank.get(old, 0) for new, old in self._old.items()}
+
+    def column(self, name: str) -> Any:
+        return self._reader.column(self._old[name])
+
+
+def _build_by_rows(cls: type[EventStore], table: Any, persons: Any, groups: Any, errors: str,
+                   progress: bool | None, tz: dt.tzinfo, limits: Limits, kind: str) -> EventStore:
+    """The record path for a (normalized) table: each row through the StoreBuilder's rules."""
+    from .builder import Source, StoreBuilder, build_store, counted
+    from .readers import ColumnLayout
+
+    pa, _ = _pa()
+    cols = []
+    for name in table.column_names:
+        col = table.column(name)
+        t = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
+        if name.startswith((PREFIX, columnrule.PERSON_PREFIX)) and (pa.types.is_timestamp(t) or pa.types.is_date(t)):
+            col = datetime_text(col)
+        cols.append(col.to_pylist())
+    layout = ColumnLayout(table.column_names, None, kind)
+
+    def items() -> Iterator:
+        for i, row in enumerate(zip(*cols)):
+            try:
+                yield i, layout.record(row, None), None
+            except ValidationError as exc:
+                yield i, exc, None
+
+    b = StoreBuilder(errors=errors, copy=False, limits=limits, tz=tz)
+    events = (Source("events"), counted(items(), table.num_rows, progress, "ingesting events"))
+    return build_store(cls, b, events, persons, groups, progress)
+
+
+def _build(cls: type[EventStore], table: Any, persons: Any, groups: Any, limits: Limits, tz: dt.tzinfo = UTC) -> EventStore:
     """``table``: a pyarrow Table or a _ColumnReader; ``persons``/``groups`` may be Futures of
     what from_arrow takes."""
     if not isinstance(limits, Limits):
         raise ValidationError(("limits",), "expected a trendcalc.Limits")
     pa, pc = _pa()
     n = table.num_rows
-    for name in ("event", "distinct_id", "timestamp"):
+    for name in columnrule.REQUIRED:
         if name not in table.column_names:
-            raise ValidationError(("events", name), f"missing required column {name!r}")
+            raise columnrule.missing_columns_error("Arrow table", [name], list(table.column_names))
     # Columns are independent apart from the (event, ts) order: they are built on a small thread
     # pool (Arrow compute and NumPy release the GIL) — the id columns while this thread orders
     # the rows — and collected in a fixed order, so the first error reported is too.
@@ -147,7 +267,7 @@ def _build(cls: type[EventStore], table: Any, persons: Any, groups: Any, limits:
         new_of_old[np.asarray(order_names, dtype=np.int64)] = np.arange(len(names), dtype=np.int32)
         event = new_of_old[ev_codes] if n else np.zeros(0, np.int32)
         del ev_codes
-        ts = _timestamps(table.column("timestamp"), "events", "timestamp")
+        ts = _timestamps(naive_in_zone(table.column("timestamp"), tz), "events", "timestamp")
         order, by_time = _sort_order(event, ts)
         dids, did_codes = dids_job.result()
         persons_job = pool.submit(_persons_and_groups, persons, groups, dids, did_codes, pids_job, by_time, limits)

@@ -11,6 +11,7 @@ import numpy as np
 from ..errors import ValidationError
 from ..limits import DEFAULT_LIMITS, Limits
 from .arrow_encode import PREFIX, _dictionary_codes, _first_row, _gather, _pa
+from .arrow_time import datetime_text
 from .columns import PropertyColumn, ValueDictionary
 from .fixedkeys import numpy_of
 from .ingest import Interner, properties_of
@@ -87,11 +88,17 @@ def _typed_column(col: pa.ChunkedArray, what: str, name: str, limits: Limits = D
     t = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
     if pa.types.is_null(t):
         return np.full(len(col), -1, dtype=np.int32), ValueDictionary(())
+    if pa.types.is_timestamp(t) or pa.types.is_date(t):  # a datetime column: its ISO text (DateTime)
+        col = datetime_text(col)
+        t = col.type
+    elif pa.types.is_decimal(t):
+        col = col.cast(pa.float64())
+        t = col.type
     scalar = (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_integer(t)
               or pa.types.is_floating(t) or pa.types.is_boolean(t))
     if not scalar:
         raise ValidationError((what, name), f"unsupported property column type {col.type}: use string, "
-                              "integer, float or boolean (nested values go in a JSON 'properties' column)")
+                              "integer, float, boolean or timestamp (nested values go in a JSON 'properties' column)")
     if not pa.types.is_dictionary(col.type) and col.null_count > len(col) // 2:
         return _sparse_column(col, what, name, limits)
     if pa.types.is_floating(t) and not pa.types.is_dictionary(col.type):

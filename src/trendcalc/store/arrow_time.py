@@ -97,3 +97,55 @@ def _iso_strings(col: pa.ChunkedArray, what: str, name: str) -> np.ndarray:
     return out[codes]
 
 
+
+
+def naive_in_zone(col: pa.ChunkedArray, tz: dt.tzinfo) -> pa.ChunkedArray:
+    """``col`` with its naive timestamps read as wall-clock time in ``tz`` (``timezone=``): a
+    naive timestamp or date column is localised, text without an offset is parsed in ``tz``;
+    anything else (UTC, epoch numbers, text with offsets) is returned as is for ``_timestamps``."""
+    pa, pc = _pa()
+    if tz is UTC or getattr(tz, "key", None) == "UTC":
+        return col
+    t = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
+    if pa.types.is_dictionary(col.type):
+        col = col.cast(t)
+    if pa.types.is_date(t):
+        col, t = col.cast(pa.timestamp("us")), pa.timestamp("us")
+    if pa.types.is_timestamp(t) and t.tz is None:
+        return pc.assume_timezone(col, str(getattr(tz, "key", tz)), ambiguous="earliest", nonexistent="earliest")
+    if (pa.types.is_string(t) or pa.types.is_large_string(t)) and not col.null_count:
+        try:
+            return col.cast(pa.timestamp("us", "UTC"))  # every value has an offset: no zone needed
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+        uniq, codes = _dictionary_codes(col)
+        values = uniq.to_pylist()
+        out = np.empty(len(values), dtype=np.int64)
+        for i, v in enumerate(values):  # once per distinct text, as the record path parses it
+            try:
+                out[i] = to_us(v, (), default_tz=tz)
+            except ValidationError:
+                return col  # _timestamps reports it, with its row
+        return pa.chunked_array([pa.array(out[codes], pa.int64()).cast(pa.timestamp("us", "UTC"))])
+    return col
+
+
+def datetime_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A timestamp or date property column as ISO-8601 text (the form a JSON export carries and
+    PostHog's detector types as DateTime): ``2024-03-01``, ``2024-03-01T09:00:00[.ffffff]``,
+    with ``Z`` when the column has a zone (its values in UTC)."""
+    pa, pc = _pa()
+    t = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
+    if pa.types.is_dictionary(col.type):
+        col = col.cast(t)
+    if pa.types.is_date(t):
+        return pc.strftime(col.cast(pa.timestamp("s")), format="%Y-%m-%d")
+    if t.tz is not None:
+        col = pc.cast(col, pa.timestamp(t.unit, "UTC"))
+    whole = pc.cast(col, pa.timestamp("s"), safe=False)
+    if t.unit != "s" and pc.all(pc.equal(pc.cast(whole, col.type), col)).as_py() is not False:
+        col = whole  # whole seconds: no fraction
+    elif t.unit == "ns":
+        col = pc.cast(col, pa.timestamp("us", t.tz), safe=False)
+    suffix = "Z" if t.tz is not None else ""
+    return pc.strftime(col, format="%Y-%m-%dT%H:%M:%S" + suffix)
