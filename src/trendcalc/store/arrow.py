@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import zoneinfo
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -46,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import ValidationError, brief
+from ..errors import ValidationError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..timeutil import UTC
 from . import columnrule
@@ -73,6 +72,7 @@ from .parquet_read import (
     _read_parquet_file,
     _release_arrow_memory,
 )
+from .report import IngestReport
 
 if TYPE_CHECKING:  # pragma: no cover
 
@@ -102,7 +102,7 @@ def from_parquet(
     build needs them, so that encoding overlaps reading; errors are those of reading the whole
     file first (a read error wins over a bad value), as with ``from_arrow(read_table(path))``."""
     check_errors_mode(errors)
-    tz = zone(timezone)
+    tz = columnrule.zone(timezone)
     reader = _ColumnReader.open(path, "events", [(persons, "persons"), (groups, "groups")])
     if reader is None or errors != "raise":
         if reader is not None:
@@ -149,27 +149,13 @@ def from_arrow(
     which go through the record rules row by row (the same store)."""
     check_errors_mode(errors)
     _pa()
-    tz = zone(timezone)
+    tz = columnrule.zone(timezone)
     table = _as_table(table, "events")
     names, rows_needed = normalized_names(table.column_names, rename, kind)
     table = table.rename_columns(names)
     if rows_needed or errors != "raise":
         return _build_by_rows(cls, table, persons, groups, errors, progress, tz, limits, kind)
     return _build(cls, table, persons, groups, limits, tz)
-
-
-def zone(timezone: Any) -> dt.tzinfo:
-    """``timezone=``: None/"UTC" → UTC, an IANA name or a tzinfo; else ValidationError."""
-    if timezone is None:
-        return UTC
-    if isinstance(timezone, dt.tzinfo):
-        return timezone
-    if not isinstance(timezone, str) or not timezone or len(timezone) > 64:
-        raise ValidationError(("timezone",), f"expected an IANA timezone name, got {brief(timezone)}")
-    try:
-        return zoneinfo.ZoneInfo(timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as exc:
-        raise ValidationError(("timezone",), f"unknown timezone {timezone!r}") from exc
 
 
 def normalized_names(header: list[str], rename: Mapping[str, str] | None, kind: str) -> tuple[list[str], bool]:
@@ -293,7 +279,7 @@ def _build(cls: type[EventStore], table: Any, persons: Any, groups: Any, limits:
             raise ValidationError(("events", "uuid"), f"expected a string column, got {col.type}")
         if col.null_count < n:
             uuid = np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)[order]
-    return cls(
+    store = cls(
         ts=ts,
         event=event,
         event_names=tuple(names[i] for i in order_names),
@@ -304,6 +290,10 @@ def _build(cls: type[EventStore], table: Any, persons: Any, groups: Any, limits:
         groups=group_tables,
         uuid=uuid,
     )
+    kept = {"events": n, "persons": int((~person_table.synthetic).sum()),
+            "groups": sum(len(g.keys) for g in group_tables.values())}
+    store.ingest_report = IngestReport(dict(kept), kept, ())
+    return store
 
 
 

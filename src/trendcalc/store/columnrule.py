@@ -20,11 +20,14 @@ columns found, with the nearest name when a required column is missing.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
+import zoneinfo
 from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ValidationError, brief
+from ..timeutil import UTC
 
 REQUIRED = ("event", "distinct_id", "timestamp")
 FIXED = ("event", "distinct_id", "timestamp", "uuid", "person_id")
@@ -116,4 +119,18 @@ def layout(header: list[Any], rename: Mapping[str, str] | None, kind: str) -> li
     return out
 
 
-__all__ = ["FIXED", "OBJECTS", "PREFIX", "RECOGNISED", "REQUIRED", "check_rename", "layout", "missing_columns_error", "nearest", "role"]
+def zone(timezone: Any) -> dt.tzinfo:
+    """``timezone=``: None/"UTC" → UTC, an IANA name or a tzinfo; else ValidationError."""
+    if timezone is None:
+        return UTC
+    if isinstance(timezone, dt.tzinfo):
+        return timezone
+    if not isinstance(timezone, str) or not timezone or len(timezone) > 64:
+        raise ValidationError(("timezone",), f"expected an IANA timezone name, got {brief(timezone)}")
+    try:
+        return zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise ValidationError(("timezone",), f"unknown timezone {timezone!r}") from exc
+
+
+__all__ = ["FIXED", "OBJECTS", "PREFIX", "RECOGNISED", "REQUIRED", "check_rename", "layout", "missing_columns_error", "nearest", "role", "zone"]

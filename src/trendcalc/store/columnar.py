@@ -1,0 +1,177 @@
+"""Columnar reading of the row formats (CSV, JSON lines) into the Arrow build Parquet uses.
+
+With pyarrow installed, ``from_csv`` and ``from_jsonl`` read the file with Arrow's multi-threaded
+CSV/JSON readers and build the store with ``arrow._build``: no Python object per row. The row
+readers (``readers.py`` + ``builder.StoreBuilder``) stay the reference and the fallback, and both
+build the same store from the same file. The columnar path is not taken (``None``), and the row
+path reads the file, when:
+
+- pyarrow is not installed, or ``errors="skip"`` is asked (only the row path skips rows);
+- JSON lines: the file is a ``.json`` array; a value changes type within a field (Arrow cannot
+  hold ``"7"`` and ``7`` in one column); a property holds an object or a list; a float property
+  holds a whole number (JSON text ``10`` and ``10.0`` are different values to PostHog's text
+  comparisons, and Arrow keeps only the number); a ``person_properties`` field;
+- Arrow cannot read the file (malformed CSV/JSON: the row reader names the line).
+
+And any ValidationError of the columnar build is re-raised by re-reading with the row path, so
+errors always name the file and line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from ..errors import ValidationError
+from . import columnrule
+from .celltypes import type_arrow_column
+
+
+def have_pyarrow() -> bool:
+    """pyarrow importable (checked without importing trendcalc's optional modules eagerly)."""
+    try:
+        import pyarrow  # noqa: F401
+        import pyarrow.compute  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _compression(path: Path) -> str | None:
+    return "gzip" if path.suffix == ".gz" else None
+
+
+def csv_table(path: Path, rename: Any, delimiter: str) -> tuple[Any, list[str]] | None:
+    """The CSV as an Arrow table of text columns (empty cell = null), property columns typed by
+    ``celltypes``; with its normalized column names. None: leave it to the row reader."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\r\n\"":
+        return None
+    try:
+        with pa.input_stream(str(path), compression=_compression(path)) as fh:
+            head = fh.read(1 << 16)
+        first = next(csv.reader(io.StringIO(head.decode("utf-8-sig", errors="strict").splitlines()[0] if head else ""),
+                                delimiter=delimiter), None)
+    except (OSError, UnicodeDecodeError, csv.Error, pa.ArrowException, IndexError):
+        return None
+    if not first or len(set(first)) != len(first):
+        return None  # (no header, repeated names: the row reader's messages)
+    try:
+        roles = columnrule.layout(first, rename, "CSV")
+    except ValidationError:
+        return None  # the row reader raises it, naming the file and line 1
+    try:
+        table = pcsv.read_csv(
+            pa.input_stream(str(path), compression=_compression(path)),
+            read_options=pcsv.ReadOptions(use_threads=True, block_size=1 << 24, encoding="utf8"),
+            parse_options=pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pcsv.ConvertOptions(
+                column_types={c: pa.string() for c in first}, strings_can_be_null=True,
+                quoted_strings_can_be_null=True, null_values=[""]),
+        )
+    except (OSError, pa.ArrowException):
+        return None
+    if table.column_names != first:
+        return None
+    from .arrow import normalized_names
+
+    names, rows_needed = normalized_names(first, rename, "CSV")
+    if rows_needed:
+        return None
+    cols = []
+    for (what, _), col in zip(roles, table.columns):
+        if what in ("event", "person"):
+            col = type_arrow_column(col)
+        cols.append(col)
+    ts = names.index("timestamp")
+    cols[ts] = _epoch_or_text(cols[ts])
+    return pa.table(cols, names=names), names
+
+
+def _epoch_or_text(col: Any) -> Any:
+    """A CSV timestamp column: numbers when every cell is epoch seconds, else the text."""
+    typed = type_arrow_column(col)
+    import pyarrow as pa
+
+    return typed if pa.types.is_integer(typed.type) or pa.types.is_floating(typed.type) else col
+
+
+def jsonl_table(path: Path) -> Any | None:
+    """The JSON lines as an Arrow table whose every value is what the row reader reads (see the
+    module docstring for when it is not: None)."""
+    import pyarrow as pa
+    import pyarrow.json as pjson
+
+    ext = path.suffixes[-2] if path.suffix == ".gz" and len(path.suffixes) > 1 else path.suffix
+    if ext in (".json", ".csv"):
+        return None
+
+    def read(schema: Any = None) -> Any:
+        parse = pjson.ParseOptions(newlines_in_values=False, explicit_schema=schema,
+                                   unexpected_field_behavior="infer")
+        return pjson.read_json(pa.input_stream(str(path), compression=_compression(path)),
+                               read_options=pjson.ReadOptions(use_threads=True, block_size=1 << 24),
+                               parse_options=parse)
+
+    try:
+        table = read()
+        # Arrow's JSON reader types text that looks like a date as a timestamp: read again, those
+        # fields as text (the row reader keeps the text, and so PostHog's detector sees it)
+        fixed = _text_schema(table.schema)
+        if fixed is not None:
+            table = read(fixed)
+    except (OSError, pa.ArrowException):
+        return None
+    if not table.num_rows or not _faithful(table):
+        return None
+    return table
+
+
+def _text_schema(schema: Any) -> Any | None:
+    """``schema`` with every timestamp/date field but the top-level ``timestamp`` as text (None
+    when there is none)."""
+    import pyarrow as pa
+
+    def fix(t: Any) -> Any:
+        if pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_time(t):
+            return pa.string()
+        if pa.types.is_struct(t):
+            return pa.struct([pa.field(f.name, fix(f.type)) for f in t])
+        return t
+
+    fields = [f if f.name == "timestamp" else pa.field(f.name, fix(f.type)) for f in schema]
+    new = pa.schema(fields)
+    return None if new.equals(schema) else new
+
+
+def _faithful(table: Any) -> bool:
+    """Every property column holds scalars the row reader would read the same: no nested values,
+    no whole numbers in a float column, no person property columns."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def scalar(col: Any) -> bool:
+        t = col.type
+        if pa.types.is_floating(t):
+            finite = pc.drop_null(col)
+            return not len(finite) or not pc.any(pc.equal(pc.floor(finite), finite)).as_py()
+        return pa.types.is_string(t) or pa.types.is_integer(t) or pa.types.is_boolean(t) or pa.types.is_null(t)
+
+    for name in table.column_names:
+        col = table.column(name)
+        if name == "person_properties" or name.startswith(columnrule.PERSON_PREFIX):
+            return False
+        if name == "properties" and pa.types.is_struct(col.type):
+            flat = col.combine_chunks()
+            if not all(scalar(pa.chunked_array([flat.field(i)])) for i in range(col.type.num_fields)):
+                return False
+        elif name not in columnrule.FIXED and name != "properties" and not scalar(col):
+            return False
+    return True
+
+
+__all__ = ["csv_table", "have_pyarrow", "jsonl_table"]
