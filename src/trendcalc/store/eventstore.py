@@ -50,7 +50,7 @@ class EventStore:
         self.event_names = tuple(event_names)
         self.distinct_id = distinct_id
         self.distinct_ids = distinct_ids
-        self.properties = dict(properties)
+        self.properties = dict(sorted(properties.items()))  # by key: the same store whatever the column order
         self.persons = persons
         self.groups = dict(groups)
         self.uuid = uuid
