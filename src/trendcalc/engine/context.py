@@ -14,6 +14,7 @@ from ..project import Project
 from ..store import EventStore
 from . import cells
 from .display import DisplayMode
+from .property_types import with_inferred_types
 from .select import Rows
 from .timeaxis import TimeAxis
 
@@ -29,6 +30,9 @@ class QueryContext:
     limits: Limits
     display: DisplayMode
     cache: dict[Any, Any] = attrs.Factory(dict)
+
+    def __attrs_post_init__(self) -> None:
+        self.project = with_inferred_types(self.project, self.store)  # (engine/property_types.py)
 
     def memo(self, key: Any, build: Any) -> Any:
         """A value computed once per query (e.g. a cohort's membership mask)."""

@@ -281,6 +281,22 @@ class EventStore:
         """The event property column of ``key`` (None when no event has it)."""
         return self.properties.get(key)
 
+    @property
+    def property_definitions(self) -> tuple[Any, ...]:
+        """The property types inferred from the data, as PostHog's ingestion would record them
+        (``store/inferred_types.py``): a ``PropertyDefinition`` per event, person and group
+        property whose values have a type. A query uses them where the project declares none
+        (``Project(infer_property_types=True)``, the default)."""
+        from .inferred_types import store_definitions
+
+        return self.cached("property definitions", lambda: store_definitions(self))
+
+    def inferred_type(self, name: str, kind: str = "event", group_type_index: int | None = None) -> str | None:
+        """The inferred type of one property (see ``property_definitions``); None: no type."""
+        from .inferred_types import store_column_type
+
+        return store_column_type(self, name, kind, group_type_index)
+
     def cached(self, key: Any, build: Callable[[], Any]) -> Any:
         """A value derived once per store (sessions, group row maps, ...), thread-safely."""
         return self._memo.get(key, build)
