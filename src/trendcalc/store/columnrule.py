@@ -43,6 +43,8 @@ _ALIASES = {
     "timestamp": ("time", "ts", "datetime", "date", "event_time", "created_at", "sent_at", "occurred_at", "timestamp_utc"),
 }
 
+_WHAT = {"event": "the event name", "distinct_id": "the user's id", "timestamp": "when the event happened"}
+
 
 def check_rename(rename: Any) -> dict[str, str]:
     """``rename`` as a dict of str → str (None: empty), or ValidationError at ``rename``."""
@@ -86,7 +88,7 @@ def missing_columns_error(kind: str, missing: list[str], found: list[str]) -> Va
             if guess else f"; map yours with rename={{'your_column': {missing[0]!r}}} (command line: --rename your_column={missing[0]})")
     return ValidationError(
         (missing[0],),
-        f"the {kind} has no {', '.join(map(repr, missing))} column (columns found: {shown or 'none'}){hint}",
+        f"the {kind} has no {', '.join(map(repr, missing))} column ({_WHAT.get(missing[0], 'required')}; columns found: {shown or 'none'}){hint}",
     )
 
 
