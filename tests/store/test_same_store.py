@@ -27,7 +27,7 @@ def rows(n: int = 60) -> list[dict]:
     for i in range(n):
         r = {"event": ["$pageview", "purchase", "signup"][i % 3], "distinct_id": f"u{i % 7}",
              "timestamp": f"2024-03-{1 + i % 9:02d}T{i % 24:02d}:{i % 60:02d}:05Z",
-             "$browser": BROWSERS[i % 3], "qty": i % 5, "price": round(9.99 + (i % 4) * 10.25, 2),
+             "$browser": BROWSERS[i % 3], "qty": i % 5, "price": round(9.5 + (i % 4) * 10.25, 2),
              "paid": i % 2 == 0, "signed_up": f"2024-02-{1 + i % 20:02d}"}
         if i % 4 == 0:
             r["coupon"] = "SPRING" if i % 8 == 0 else "WELCOME"
@@ -107,17 +107,21 @@ def test_row_readers_build_the_same_store_without_pyarrow(files, monkeypatch):
         assert [f for f in want if got[f] != want[f]] == [], name
 
 
-def test_a_whole_float_sends_json_lines_to_the_row_reader(tmp_path):
-    """JSON ``10`` and ``10.0`` are different texts; Arrow keeps one number: the row reader reads
-    such a file, and the store keeps both spellings."""
+def test_whole_floats_keep_their_json_spelling(tmp_path):
+    """JSON ``10`` and ``10.0`` are different texts; Arrow keeps one number: the columnar path
+    finds the integer spellings, and the store is the row reader's, byte for byte."""
     lines = [{"event": "e", "distinct_id": "a", "timestamp": "2024-03-01T00:00:00Z", "properties": {"x": v}}
-             for v in (10, 10.0, 2.5)]
+             for v in (10, 10.0, 2.5, 3, 10, 3.0)]
     path = tmp_path / "w.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in lines))
-    assert columnar.jsonl_table(path) is None
+    path.write_text("".join(json.dumps(r) + "\n" for r in lines) + "\n")
+    table, int_rows = columnar.jsonl_table(path)
+    assert int_rows["x"].tolist() == [0, 3, 4]
     store = tc.EventStore.from_jsonl(path)
-    assert [store.properties["x"].value(i) for i in range(3)] == [10, 10.0, 2.5]
-    assert [type(store.properties["x"].value(i)) for i in range(3)] == [int, float, float]
+    assert [store.properties["x"].value(i) for i in range(6)] == [10, 10.0, 2.5, 3, 10, 3.0]
+    assert [type(store.properties["x"].value(i)) for i in range(6)] == [int, float, float, int, int, float]
+    want = saved(tc.EventStore.from_records(lines), tmp_path / "records")
+    got = saved(store, tmp_path / "columnar")
+    assert [f for f in want if got[f] != want[f]] == []
 
 
 def test_date_like_json_text_stays_text(tmp_path):

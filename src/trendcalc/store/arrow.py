@@ -40,6 +40,7 @@ import datetime as dt
 import os
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,7 +63,7 @@ from .arrow_encode import (
     _sort_order,
 )
 from .arrow_people import _encode_ids_nullable, _persons_and_groups
-from .arrow_properties import _ordered_column, _property_sources
+from .arrow_properties import _ordered_column, _property_sources, with_int_rows
 from .arrow_time import _timestamps, datetime_text, naive_in_zone
 from .builder import check_errors_mode
 from .parquet_read import (
@@ -141,6 +142,7 @@ def from_arrow(
     timezone: Any = None,
     limits: Limits = DEFAULT_LIMITS,
     kind: str = "Arrow table",
+    int_rows: Mapping[str, Any] | None = None,
 ) -> EventStore:
     """Build from an Arrow table of events (or anything with ``__arrow_c_stream__``), columns
     as ``columnrule`` says; ``timezone``: the zone of naive timestamps (default UTC);
@@ -155,7 +157,7 @@ def from_arrow(
     table = table.rename_columns(names)
     if rows_needed or errors != "raise":
         return _build_by_rows(cls, table, persons, groups, errors, progress, tz, limits, kind)
-    return _build(cls, table, persons, groups, limits, tz)
+    return _build(cls, table, persons, groups, limits, tz, int_rows)
 
 
 def normalized_names(header: list[str], rename: Mapping[str, str] | None, kind: str) -> tuple[list[str], bool]:
@@ -224,7 +226,8 @@ def _build_by_rows(cls: type[EventStore], table: Any, persons: Any, groups: Any,
     return build_store(cls, b, events, persons, groups, progress)
 
 
-def _build(cls: type[EventStore], table: Any, persons: Any, groups: Any, limits: Limits, tz: dt.tzinfo = UTC) -> EventStore:
+def _build(cls: type[EventStore], table: Any, persons: Any, groups: Any, limits: Limits, tz: dt.tzinfo = UTC,
+           int_rows: Mapping[str, Any] | None = None) -> EventStore:
     """``table``: a pyarrow Table or a _ColumnReader; ``persons``/``groups`` may be Futures of
     what from_arrow takes."""
     if not isinstance(limits, Limits):
@@ -258,6 +261,8 @@ def _build(cls: type[EventStore], table: Any, persons: Any, groups: Any, limits:
         dids, did_codes = dids_job.result()
         persons_job = pool.submit(_persons_and_groups, persons, groups, dids, did_codes, pids_job, by_time, limits)
         sources = _property_sources(table, "events", RESERVED, limits)
+        if int_rows:  # (JSON lines: whole floats written as integers; columnar.py)
+            sources = [(k, partial(with_int_rows, src, int_rows[k]) if k in int_rows else src) for k, src in sources]
         # submitted in the order their columns are read (a _ColumnReader's), collected in table order
         rank = getattr(table, "rank", {})
         jobs = {k: pool.submit(_ordered_column, src, order)

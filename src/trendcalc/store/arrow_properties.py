@@ -164,3 +164,26 @@ class _ValueInterner(Interner):
         return c
 
 
+
+
+def with_int_rows(build: Callable[[], tuple], rows: np.ndarray) -> tuple[np.ndarray, ValueDictionary]:
+    """``build()``'s (codes, dictionary) of a float column, with the values at ``rows`` (table
+    rows whose JSON text was an integer) as ints, distinct from the floats: 10 and 10.0 are two
+    values, as the row reader keeps them. Codes are renumbered in first-seen row order."""
+    codes, dictionary = build()
+    values = list(dictionary.values)
+    old = codes[rows]
+    ints, inverse = np.unique(old, return_inverse=True)
+    codes = codes.copy()
+    codes[rows] = len(values) + inverse.astype(np.int32)
+    values += [int(values[c]) for c in ints.tolist()]
+    # first-seen order, as every other column's dictionary
+    n = len(values)
+    first = np.full(n, len(codes), dtype=np.int64)
+    held = np.flatnonzero(codes >= 0)
+    np.minimum.at(first, codes[held], held)
+    used = np.flatnonzero(first < len(codes))
+    by_first = used[np.argsort(first[used], kind="stable")]
+    remap = np.full(n + 1, -1, dtype=np.int32)
+    remap[by_first] = np.arange(len(by_first), dtype=np.int32)
+    return remap[codes], ValueDictionary([values[i] for i in by_first.tolist()])

@@ -18,7 +18,7 @@ from ..errors import InputRowError, ValidationError, brief
 from ..jsonvalue import check_number, check_text
 from ..limits import DEFAULT_LIMITS, Limits
 from ..timeutil import UTC, to_us
-from .columnrule import RECOGNISED, REQUIRED, missing_columns_error, role
+from .columnrule import RECOGNISED, REQUIRED, missing_columns_error, nearest, role
 from .columns import ColumnBuilder
 from .ingest import (
     Interner,
@@ -163,7 +163,7 @@ class StoreBuilder:
             raise ValidationError((), f"expected an object, got {type(rec).__name__}")
         if len(rec) < 3 or "event" not in rec or "distinct_id" not in rec or "timestamp" not in rec:
             missing = [k for k in REQUIRED if k not in rec]
-            if missing:
+            if missing and nearest(missing[0], [str(k) for k in rec]) is not None:  # (a likely rename)
                 raise missing_columns_error("record", missing, [str(k) for k in rec])
         name = rec.get("event")
         if not isinstance(name, str) or not name:

@@ -8,10 +8,16 @@ path reads the file, when:
 
 - pyarrow is not installed, or ``errors="skip"`` is asked (only the row path skips rows);
 - JSON lines: the file is a ``.json`` array; a value changes type within a field (Arrow cannot
-  hold ``"7"`` and ``7`` in one column); a property holds an object or a list; a float property
-  holds a whole number (JSON text ``10`` and ``10.0`` are different values to PostHog's text
-  comparisons, and Arrow keeps only the number); a ``person_properties`` field;
+  hold ``"7"`` and ``7`` in one column); a property holds an object or a list; a
+  ``person_properties`` field; a gzipped file whose float property holds a whole number (see
+  below);
 - Arrow cannot read the file (malformed CSV/JSON: the row reader names the line).
+
+A float column holding whole numbers is ambiguous in Arrow: JSON ``10`` and ``10.0`` are
+different values to PostHog's text comparisons (and to the row reader), and Arrow keeps only the
+number. ``jsonl_table`` then finds those rows' lines (a NumPy scan for newlines over the
+memory-mapped file), reads their text, and returns the rows spelled as integers; the build keeps
+them integers (``arrow_properties.with_int_rows``).
 
 And any ValidationError of the columnar build is re-raised by re-reading with the row path, so
 errors always name the file and line.
@@ -100,9 +106,10 @@ def _epoch_or_text(col: Any) -> Any:
     return typed if pa.types.is_integer(typed.type) or pa.types.is_floating(typed.type) else col
 
 
-def jsonl_table(path: Path) -> Any | None:
-    """The JSON lines as an Arrow table whose every value is what the row reader reads (see the
-    module docstring for when it is not: None)."""
+def jsonl_table(path: Path, rename: Any = None) -> tuple[Any, dict[str, Any]] | None:
+    """The JSON lines as an Arrow table whose every value is what the row reader reads, and per
+    property key the rows whose whole float was written as a JSON integer (see the module
+    docstring for when the file is left to the row reader: None)."""
     import pyarrow as pa
     import pyarrow.json as pjson
 
@@ -128,7 +135,95 @@ def jsonl_table(path: Path) -> Any | None:
         return None
     if not table.num_rows or not _faithful(table):
         return None
-    return table
+    whole = _whole_floats(table)
+    if not whole:
+        return table, {}
+    if path.suffix == ".gz":
+        return None
+    try:
+        rename = columnrule.check_rename(rename)
+    except ValidationError:
+        return None
+    int_rows = _integer_spelled(path, table.num_rows, whole)
+    if int_rows is None:
+        return None
+    out = {}
+    for (col, field), rows in int_rows.items():
+        key = field if col == "properties" else columnrule.role(rename.get(col, col))[1]
+        if len(rows):
+            out[key] = rows
+    return table, out
+
+
+def _whole_floats(table: Any) -> dict[tuple[str, str | None], Any]:
+    """(column, struct field or None) → rows holding a whole number, of every float property column."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def rows(col: Any) -> Any:
+        arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        if not pa.types.is_floating(arr.type):
+            return None
+        mask = pc.fill_null(pc.equal(pc.floor(arr), arr), False)
+        found = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
+        return found if len(found) else None
+
+    out = {}
+    for name in table.column_names:
+        col = table.column(name)
+        if name == "properties" and pa.types.is_struct(col.type):
+            flat = col.combine_chunks()
+            for i in range(col.type.num_fields):
+                child = flat.field(i)
+                if flat.null_count:
+                    child = pc.if_else(flat.is_null(), pa.scalar(None, child.type), child)
+                r = rows(child)
+                if r is not None:
+                    out[("properties", col.type.field(i).name)] = r
+        elif name not in columnrule.FIXED and name != "properties":
+            r = rows(col)
+            if r is not None:
+                out[(name, None)] = r
+    return out
+
+
+def _integer_spelled(path: Path, n_rows: int, whole: dict) -> dict | None:
+    """Per (column, field), those of its ``whole`` rows whose JSON wrote an integer (None: the
+    lines cannot be matched to the rows)."""
+    import json
+    import mmap
+
+    import numpy as np
+
+    with open(path, "rb") as fh:
+        try:
+            buf = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError:  # (an empty file)
+            return None
+        with buf:
+            data = np.frombuffer(buf, dtype=np.uint8)
+            ends = np.flatnonzero(data == 10)
+            if not len(ends) or ends[-1] != len(data) - 1:
+                ends = np.append(ends, len(data))
+            starts = np.concatenate(([0], ends[:-1] + 1))
+            blank = (ends - starts) <= 1  # ("" or "\r"; other blank lines: the counts differ below)
+            starts, ends = starts[~blank], ends[~blank]
+            del data
+            if len(starts) != n_rows:
+                return None
+            out = {}
+            for (col, field), rows in whole.items():
+                keep = []
+                for r in rows.tolist():
+                    rec = json.loads(buf[int(starts[r]):int(ends[r])])
+                    v = rec.get(col) if field is None else (rec.get(col) or {}).get(field)
+                    if type(v) is int:
+                        keep.append(r)
+                    elif type(v) is not float:
+                        return None  # (not the row we think it is)
+                out[(col, field)] = np.asarray(keep, dtype=np.int64)
+            return out
 
 
 def _text_schema(schema: Any) -> Any | None:
@@ -149,17 +244,14 @@ def _text_schema(schema: Any) -> Any | None:
 
 
 def _faithful(table: Any) -> bool:
-    """Every property column holds scalars the row reader would read the same: no nested values,
-    no whole numbers in a float column, no person property columns."""
+    """Every property column holds scalars the row reader reads the same (whole floats aside:
+    ``_whole_floats``): no nested values, no person property columns."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     def scalar(col: Any) -> bool:
         t = col.type
-        if pa.types.is_floating(t):
-            finite = pc.drop_null(col)
-            return not len(finite) or not pc.any(pc.equal(pc.floor(finite), finite)).as_py()
-        return pa.types.is_string(t) or pa.types.is_integer(t) or pa.types.is_boolean(t) or pa.types.is_null(t)
+        return (pa.types.is_string(t) or pa.types.is_integer(t) or pa.types.is_floating(t)
+                or pa.types.is_boolean(t) or pa.types.is_null(t))
 
     for name in table.column_names:
         col = table.column(name)

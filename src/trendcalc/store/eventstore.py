@@ -119,9 +119,9 @@ class EventStore:
         builder.check_errors_mode(errors)
         if errors == "raise" and columnar.have_pyarrow():
             with _reading(path, progress):
-                table = columnar.jsonl_table(readers.file_path(path, "events"))
-            if table is not None:
-                store = _columnar_or_none(cls, table, persons, groups, rename, tz, limits, "JSON lines")
+                read = columnar.jsonl_table(readers.file_path(path, "events"), rename)
+            if read is not None:
+                store = _columnar_or_none(cls, read[0], persons, groups, rename, tz, limits, "JSON lines", read[1])
                 if store is not None:
                     return store
         b = builder.StoreBuilder(errors=errors, copy=False, limits=limits, tz=tz)
@@ -352,13 +352,14 @@ def _reading(path: Any, progress: bool | None) -> Iterator[None]:
 
 
 def _columnar_or_none(cls: type[EventStore], table: Any, persons: Any, groups: Any, rename: Any, tz: Any,
-                      limits: Limits, kind: str) -> EventStore | None:
+                      limits: Limits, kind: str, int_rows: Any = None) -> EventStore | None:
     """The store of a columnar read (``columnar.py``), or None when its build raised: the caller
     then reads the file row by row, which raises the same problem naming the file and line."""
     from .arrow import from_arrow
 
     try:
-        return from_arrow(cls, table, persons, groups, rename=rename, timezone=tz, limits=limits, kind=kind)
+        return from_arrow(cls, table, persons, groups, rename=rename, timezone=tz, limits=limits, kind=kind,
+                          int_rows=int_rows)
     except ValidationError:
         return None
 
