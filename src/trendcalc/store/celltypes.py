@@ -66,6 +66,12 @@ def type_arrow_column(col: Any) -> Any:
     def every(mask: Any) -> bool:
         return bool(pc.all(mask).as_py() is not False)
 
+    # a sample first: most text columns (URLs, ids) are text by their first values, and the
+    # column-wide regex is then not needed
+    sample = pc.drop_null(col.slice(0, 256)).to_pylist()
+    if column_kind(sample) == "text" and sample:
+        return col
+
     try:
         if every(pc.match_substring_regex(col, INT_PATTERN)):
             return pc.cast(col, pa.int64())
