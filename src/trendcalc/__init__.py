@@ -6,17 +6,25 @@
     result.to_dicts()
 """
 
+from ._version import __version__ as __version__
 from .api import actors, parse_filter, trends
-from .errors import InputRowError, StoreFormatError, UnsupportedError, ValidationError
-from .filters.model import TrendsFilter
+from .errors import (
+    InputRowError,
+    QueryWarning,
+    StoreFormatError,
+    TrendcalcWarning,
+    UnsupportedError,
+    ValidationError,
+)
 from .limits import Limits
 from .project import Project
+from .query.model import TrendsFilter
 from .results import ActorsResult, SeriesResult, TrendsResult
 from .store import EventStore
 
-__version__ = "0.1.0"
-
 __all__ = [
+    "QueryWarning",
+    "TrendcalcWarning",
     "ActorsResult",
     "EventStore",
     "InputRowError",

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .errors import ValidationError
-from .filters.model import TrendsFilter
-from .filters.parse import parse_filter as _parse_filter
+from .errors import TrendcalcWarning, ValidationError
 from .limits import DEFAULT_LIMITS, Limits
 from .project import Project
+from .query.model import TrendsFilter
+from .query.parse import parse_filter as _parse_filter
 from .results import ActorsResult, TrendsResult
 from .store import EventStore
 
 
 def parse_filter(query: Any, *, limits: Limits = DEFAULT_LIMITS) -> TrendsFilter:
-    """Validate a legacy filter dict or a TrendsQuery dict into a TrendsFilter (no data needed)."""
-    return _parse_filter(query, limits=limits)
+    """Validate a legacy filter dict or a TrendsQuery dict into a TrendsFilter (no data needed):
+    the pure parse, then the engine's check that it computes everything the query asks for."""
+    from .engine.supported import check_supported
+
+    return check_supported(_parse_filter(query, limits=limits))
 
 
 def trends(
@@ -33,11 +37,23 @@ def trends(
     Raises ValidationError (bad input, with its JSON path) or UnsupportedError (a valid PostHog
     feature not implemented here); never returns a partial answer.
     """
+    from .engine.advice import advise, range_advice
+    from .engine.supported import check_project
     from .engine.trends import resolve_now, run_trends
 
     store, project = _check_inputs(store, project, limits)
     filt = parse_filter(query, limits=limits)
-    return run_trends(store, filt, project, resolve_now(now), limits)
+    check_project(filt, project, limits)
+    clock = resolve_now(now)
+    advice = advise(store, filt, project)
+    result = run_trends(store, filt, project, clock, limits)
+    if result.series:
+        first = result.series[0].filter
+        advice += range_advice(store, filt, first.get("date_from"), first.get("date_to"), clock)
+    for w in advice:
+        warnings.warn(TrendcalcWarning(str(w)), stacklevel=2)
+    result.warnings = tuple(advice)
+    return result
 
 
 def actors(
@@ -71,8 +87,9 @@ def actors(
     ``("actors_request", "day")``. Pure, like ``trends()``.
     """
     from .engine.actors import run_actors
+    from .engine.supported import check_project
     from .engine.trends import resolve_now
-    from .filters.actors_request import split_actors_query
+    from .query.actors_request import split_actors_query
 
     store, project = _check_inputs(store, project, limits)
     overrides = {
@@ -82,6 +99,7 @@ def actors(
     }
     source, request = split_actors_query(query, overrides, limits)
     filt = parse_filter(source, limits=limits)
+    check_project(filt, project, limits)
     return run_actors(store, filt, project, resolve_now(now), limits, request)
 
 

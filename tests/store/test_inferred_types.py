@@ -88,7 +88,7 @@ def test_numeric_column_works_without_a_definition():
 
 def test_property_definitions_show_what_was_inferred():
     store = tc.EventStore.from_records(EVENTS, persons=[{"distinct_ids": ["u0"], "properties": {"age": 30, "vip": "true"}}])
-    got = {(d.kind, d.name): d.type for d in store.property_definitions}
+    got = {(d["kind"], d["name"]): d["type"] for d in store.property_definitions}
     assert got == {("event", "price"): "Numeric", ("event", "paid"): "Boolean", ("event", "plan"): "String",
                    ("event", "seen"): "DateTime", ("person", "age"): "Numeric", ("person", "vip"): "Boolean"}
 
@@ -123,8 +123,7 @@ def test_declared_definitions_win_and_the_switch_turns_inference_off():
 def test_inferred_types_answer_as_declared_ones():
     """The engine with inference equals the reference given the inferred types as definitions."""
     store = tc.EventStore.from_records(EVENTS)
-    defs = [{"name": d.name, "type": d.type, "kind": d.kind} for d in store.property_definitions]
-    declared = tc.Project(property_definitions=defs, infer_property_types=False)
+    declared = tc.Project(property_definitions=store.property_definitions, infer_property_types=False)
     for q in (QUERY, {**QUERY, "breakdown": "price"}, {**QUERY, "breakdown": "paid"},
               {**QUERY, "properties": [{"key": "paid", "operator": "exact", "value": True}]},
               {**QUERY, "properties": [{"key": "seen", "operator": "is_date_before", "value": "2024-02-03"}]}):

@@ -282,10 +282,11 @@ class EventStore:
         return self.properties.get(key)
 
     @property
-    def property_definitions(self) -> tuple[Any, ...]:
+    def property_definitions(self) -> tuple[dict[str, Any], ...]:
         """The property types inferred from the data, as PostHog's ingestion would record them
-        (``store/inferred_types.py``): a ``PropertyDefinition`` per event, person and group
-        property whose values have a type. A query uses them where the project declares none
+        (``store/inferred_types.py``): a definition ``{"name", "type", "kind"}`` (plus
+        ``group_type_index`` for groups) per event, person and group property whose values have a
+        type — the shape ``Project(property_definitions=...)`` takes. A query uses them where the project declares none
         (``Project(infer_property_types=True)``, the default)."""
         from .inferred_types import store_definitions
 

@@ -71,12 +71,11 @@ def store_column_type(store: Any, name: str, kind: str = "event", group_type_ind
     return store.cached(("inferred type", kind, group_type_index, name), build)
 
 
-def store_definitions(store: Any) -> tuple[Any, ...]:
-    """Every property of ``store`` with an inferred type, as PropertyDefinitions (event, then
-    person, then group properties; by name)."""
-    from ..project import PropertyDefinition
-
-    out = []
+def store_definitions(store: Any) -> tuple[dict[str, Any], ...]:
+    """Every property of ``store`` with an inferred type, as property definition dicts (the shape
+    ``Project(property_definitions=...)`` takes): event, then person, then group properties, by
+    name."""
+    out: list[dict[str, Any]] = []
     keys: list[tuple[str, int | None, str]] = [("event", None, k) for k in sorted(store.properties)]
     keys += [("person", None, k) for k in sorted(store.persons.properties)]
     for gti in sorted(store.groups):
@@ -84,7 +83,7 @@ def store_definitions(store: Any) -> tuple[Any, ...]:
     for kind, gti, name in keys:
         t = store_column_type(store, name, kind, gti)
         if t is not None:
-            out.append(PropertyDefinition(name=name, type=t, kind=kind, group_type_index=gti))
+            out.append({"name": name, "type": t, "kind": kind, **({"group_type_index": gti} if kind == "group" else {})})
     return tuple(out)
 
 
