@@ -226,6 +226,51 @@ def _integer_spelled(path: Path, n_rows: int, whole: dict) -> dict | None:
             return out
 
 
+def records_table(events: Any, rename: Any = None) -> tuple[Any, dict[str, Any]] | None:
+    """In-memory event records as an Arrow table in one pass (``pa.array`` over the dicts, in C),
+    with the rows whose whole float was a Python int (as ``jsonl_table``); None: the records are
+    left to the row builder (a value changing type, nested or non-JSON values, ...)."""
+    import pyarrow as pa
+
+    if not isinstance(events, list) or not events or not all(type(e) is dict for e in events[:1]):
+        return None
+    try:
+        table = pa.Table.from_struct_array(pa.array(events))
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        return None
+    if set(table.column_names) & {"person_properties"} or not _faithful(table) or _has_time(table):
+        return None
+    try:
+        renamed = columnrule.check_rename(rename)
+    except ValidationError:
+        return None
+    out: dict[str, Any] = {}
+    for (col, field), rows in _whole_floats(table).items():
+        if field is None:
+            keep = [r for r in rows.tolist() if type(events[r].get(col)) is int]
+            key = columnrule.role(renamed.get(col, col))[1]
+        else:
+            keep = [r for r in rows.tolist() if type((events[r].get(col) or {}).get(field)) is int]
+            key = field
+        if keep:
+            import numpy as np
+
+            out[key] = np.asarray(keep, dtype=np.int64)
+    return table, out
+
+
+def _has_time(table: Any) -> bool:
+    """A datetime value outside ``timestamp`` (the row builder refuses one in properties)."""
+    import pyarrow as pa
+
+    def timeish(t: Any) -> bool:
+        if pa.types.is_struct(t):
+            return any(timeish(f.type) for f in t)
+        return pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_time(t) or pa.types.is_duration(t)
+
+    return any(timeish(f.type) for f in table.schema if f.name != "timestamp")
+
+
 def _text_schema(schema: Any) -> Any | None:
     """``schema`` with every timestamp/date field but the top-level ``timestamp`` as text (None
     when there is none)."""

@@ -90,6 +90,14 @@ class EventStore:
 
         Events may carry PostHog's export fields ``person_id`` and ``person_properties``: a
         distinct_id not listed in ``persons`` belongs to the person of its latest event."""
+        builder.check_errors_mode(errors)
+        if errors == "raise" and columnar.have_pyarrow() and isinstance(events, list):
+            read = columnar.records_table(events, rename)  # one pass into columns (store/columnar.py)
+            if read is not None:
+                store = _columnar_or_none(cls, read[0], persons, groups, rename, columnrule.zone(timezone), limits,
+                                          "record", read[1])
+                if store is not None:
+                    return store
         items = builder.records("events", events)
         if rename:
             items = _renamed_items(items, columnrule.check_rename(rename))
