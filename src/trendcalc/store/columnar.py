@@ -1,7 +1,8 @@
-"""Columnar reading of the row formats (CSV, JSON lines) into the Arrow build Parquet uses.
+"""Columnar reading of the row formats (CSV, JSON lines, records) into the Arrow build Parquet uses.
 
 With pyarrow installed, ``from_csv`` and ``from_jsonl`` read the file with Arrow's multi-threaded
-CSV/JSON readers and build the store with ``arrow._build``: no Python object per row. The row
+CSV/JSON readers, and ``from_records`` converts its dicts with one ``pa.array`` call, and the
+store is built by ``arrow._build``: no Python object per row in trendcalc's code. The row
 readers (``readers.py`` + ``builder.StoreBuilder``) stay the reference and the fallback, and both
 build the same store from the same file. The columnar path is not taken (``None``), and the row
 path reads the file, when:
