@@ -111,15 +111,19 @@ def _ingest_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--persons", metavar="FILE", help="persons: JSON lines or array of {distinct_ids, properties, ...}")
     p.add_argument("--groups", metavar="FILE", help="groups: JSON lines or array of {group_type_index, group_key, ...}")
     p.add_argument("--rename", action="append", default=[], metavar="YOURS=OURS",
-                   help="CSV/DataFrame column rename, repeatable: --rename user_id=distinct_id --rename ts=timestamp")
+                   help="events column rename (any format), repeatable: --rename user_id=distinct_id --rename ts=timestamp")
+    p.add_argument("--input-timezone", metavar="TZ",
+                   help="the zone of naive timestamps in the events file (default UTC)")
     p.add_argument("--skip-bad-rows", action="store_true",
                    help="leave malformed rows out (each one is listed on stderr) instead of stopping at the first")
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
 
 
 def open_events(path: str, persons: str | None = None, groups: str | None = None, *,
-                errors: str = "raise", progress: bool | None = None, rename: dict[str, str] | None = None) -> Any:
-    """An EventStore from an events file chosen by extension, or a saved store directory."""
+                errors: str = "raise", progress: bool | None = None, rename: dict[str, str] | None = None,
+                timezone: str | None = None) -> Any:
+    """An EventStore from an events file chosen by extension, or a saved store directory. Every
+    format follows the same column rule and takes the same keywords (store/columnrule.py)."""
     from .store import EventStore
 
     p = Path(path)
@@ -128,18 +132,14 @@ def open_events(path: str, persons: str | None = None, groups: str | None = None
     if not p.exists():
         raise InputError(f"{path}: no such file")
     ext = p.suffixes[-2] if p.suffix == ".gz" and len(p.suffixes) > 1 else p.suffix
-    kw: dict[str, Any] = {"persons": persons, "groups": groups, "errors": errors, "progress": progress}
+    kw: dict[str, Any] = {"persons": persons, "groups": groups, "errors": errors, "progress": progress,
+                          "rename": rename or None, "timezone": timezone}
     if ext == ".csv":
-        return EventStore.from_csv(p, rename=rename, **kw)
-    if rename:
-        raise InputError("--rename applies to CSV files")
+        return EventStore.from_csv(p, **kw)
     if ext in (".jsonl", ".ndjson", ".json"):
         return EventStore.from_jsonl(p, **kw)
     if ext == ".parquet":
-        from_parquet = getattr(EventStore, "from_parquet", None)
-        if from_parquet is None:
-            raise InputError(f"{path}: Parquet input needs EventStore.from_parquet, which this build lacks")
-        return from_parquet(p, persons=persons)
+        return EventStore.from_parquet(p, **kw)
     raise InputError(f"{path}: unknown events format {p.suffix!r} (use .jsonl, .json, .csv or .parquet)")
 
 
@@ -154,7 +154,8 @@ def _ingest(args: argparse.Namespace) -> Any:
         rename[yours] = ours
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the report is printed below instead
-        store = open_events(args.events, args.persons, args.groups, errors=errors, progress=progress, rename=rename)
+        store = open_events(args.events, args.persons, args.groups, errors=errors, progress=progress, rename=rename,
+                            timezone=args.input_timezone)
     report = store.ingest_report
     if report is not None and report.skipped:
         print(report, file=sys.stderr)
@@ -214,7 +215,7 @@ def _query(args: argparse.Namespace) -> int:
     if args.timezone:
         project_dict = {**project_dict, "timezone": args.timezone}
     project = Project.from_dict(project_dict)
-    if args.store and (args.persons or args.groups or args.skip_bad_rows or args.rename):
+    if args.store and (args.persons or args.groups or args.skip_bad_rows or args.rename or args.input_timezone):
         raise InputError("--persons, --groups, --rename and --skip-bad-rows go with --events (a saved store has them already)")
     store = EventStore.load(args.store) if args.store else _ingest(args)
     with warnings.catch_warnings():  # printed below, once, in the CLI's own words

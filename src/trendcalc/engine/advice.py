@@ -18,6 +18,7 @@ from ..query.model import PropertyFilter, PropertyGroup, TrendsFilter
 from ..store import EventStore
 from ..store.virtual import VIRTUAL
 from ..timeutil import us_to_datetime
+from .property_types import with_inferred_types
 
 NUMERIC_OPERATORS = ("gt", "gte", "lt", "lte", "min", "max", "between", "not_between")
 SESSION_MATHS = ("unique_session",)
@@ -118,7 +119,8 @@ def text_comparisons(store: EventStore, filt: TrendsFilter, project: Project, ke
     for leaf in _query_leaves(filt):
         if leaf.operator in NUMERIC_OPERATORS and leaf.type in ("event", "person", "group"):
             kind = leaf.type
-            declared = project.property_type(leaf.key, kind, leaf.group_type_index)
+            # the type the query will use: declared, else inferred from the data (property_types)
+            declared = with_inferred_types(project, store).property_type(leaf.key, kind, leaf.group_type_index)
             if declared in (None, "String"):
                 yield QueryWarning("text_comparison", leaf.path + ("operator",),
                                    f"{leaf.key!r} is a String property, so {leaf.operator!r} compares text ('9' > '10'); "
