@@ -10,11 +10,13 @@ import numpy as np
 
 from ..errors import ValidationError
 from ..limits import DEFAULT_LIMITS, Limits
+from ..timeutil import MAX_YEAR, MIN_YEAR
 from .arrow_encode import PREFIX, _dictionary_codes, _first_row, _gather, _pa
 from .arrow_time import datetime_text
 from .columns import PropertyColumn, ValueDictionary
 from .fixedkeys import numpy_of
 from .ingest import Interner, properties_of
+from .timerange import checked_us
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -89,6 +91,7 @@ def _typed_column(col: pa.ChunkedArray, what: str, name: str, limits: Limits = D
     if pa.types.is_null(t):
         return np.full(len(col), -1, dtype=np.int32), ValueDictionary(())
     if pa.types.is_timestamp(t) or pa.types.is_date(t):  # a datetime column: its ISO text (DateTime)
+        _check_datetime_range(col, t, what, name)
         col = datetime_text(col)
         t = col.type
     elif pa.types.is_decimal(t):
@@ -187,3 +190,19 @@ def with_int_rows(build: Callable[[], tuple], rows: np.ndarray) -> tuple[np.ndar
     remap = np.full(n + 1, -1, dtype=np.int32)
     remap[by_first] = np.arange(len(by_first), dtype=np.int32)
     return remap[codes], ValueDictionary([values[i] for i in by_first.tolist()])
+
+
+def _check_datetime_range(col: Any, t: Any, what: str, name: str) -> None:
+    """A datetime property outside years 1900..2299 is an error at its row (rendering it as text
+    would wrap: Arrow's strftime of such a value is garbage)."""
+    pa, pc = _pa()
+    plain = col.cast(t) if pa.types.is_dictionary(col.type) else col
+    date32 = t == pa.date32()
+    unit = t.unit if pa.types.is_timestamp(t) else "D" if date32 else "ms"
+    ints = plain.cast(pa.int32() if date32 else pa.int64())
+    raw = np.asarray(ints.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    try:
+        checked_us(raw, unit, (what, name))
+    except ValidationError as exc:
+        raise ValidationError((what, int(exc.path[1]), "properties", name),
+                              f"expected a JSON value: a datetime within years {MIN_YEAR}..{MAX_YEAR}") from None
