@@ -6,9 +6,10 @@
     result.to_dicts()
 """
 
-from .api import actors, parse_filter, trends
+from .api import actors, lifecycle, parse_filter, trends
 from .errors import InputRowError, StoreFormatError, UnsupportedError, ValidationError
 from .filters.model import TrendsFilter
+from .lifecycle_result import LifecycleResult
 from .limits import Limits
 from .project import Project
 from .results import ActorsResult, SeriesResult, TrendsResult
@@ -20,6 +21,7 @@ __all__ = [
     "ActorsResult",
     "EventStore",
     "InputRowError",
+    "LifecycleResult",
     "Limits",
     "Project",
     "SeriesResult",
@@ -29,6 +31,7 @@ __all__ = [
     "UnsupportedError",
     "ValidationError",
     "actors",
+    "lifecycle",
     "parse_filter",
     "trends",
 ]

@@ -1,4 +1,4 @@
-"""The public entry points: ``trends()``, ``actors()`` and ``parse_filter()``."""
+"""The public entry points: ``trends()``, ``lifecycle()``, ``actors()`` and ``parse_filter()``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from .filters.model import TrendsFilter
 from .filters.parse import parse_filter as _parse_filter
 from .limits import DEFAULT_LIMITS, Limits
 from .project import Project
+from .lifecycle_result import LifecycleResult
+from .query.lifecycle import LifecycleQuery
 from .results import ActorsResult, TrendsResult
 from .store import EventStore
 
@@ -34,10 +36,38 @@ def trends(
     feature not implemented here); never returns a partial answer.
     """
     from .engine.trends import resolve_now, run_trends
+    from .query.lifecycle import is_lifecycle
 
+    if is_lifecycle(query):  # shown_as "Lifecycle" / LIFECYCLE / LifecycleQuery: as the endpoint did
+        return lifecycle(store, query, project=project, now=now, limits=limits)
     store, project = _check_inputs(store, project, limits)
     filt = parse_filter(query, limits=limits)
     return run_trends(store, filt, project, resolve_now(now), limits)
+
+
+def lifecycle(
+    store: EventStore,
+    query: Mapping[str, Any] | LifecycleQuery,
+    *,
+    project: Project | Mapping[str, Any] | None = None,
+    now: str | dt.datetime | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> LifecycleResult:
+    """Answer a Lifecycle query: per bucket, how many actors were new, returning, resurrecting
+    and dormant (negative), with PostHog's definitions (see docs/lifecycle.md).
+
+    ``query`` is a legacy filter dict (``shown_as: "Lifecycle"`` or ``insight: "LIFECYCLE"``,
+    answered as PostHog's legacy engine did: weeks start on Monday) or a ``{"kind":
+    "LifecycleQuery", ...}`` dict (PostHog's query runner: the project's week start). Pure in
+    (store, query, project, now); raises ValidationError / UnsupportedError like ``trends()``.
+    """
+    from .engine.lifecycle import run_lifecycle
+    from .engine.trends import resolve_now
+    from .query.lifecycle import parse_lifecycle
+
+    store, project = _check_inputs(store, project, limits)
+    lq = parse_lifecycle(query, limits=limits)
+    return run_lifecycle(store, lq, project, resolve_now(now), limits)
 
 
 def actors(

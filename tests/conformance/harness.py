@@ -53,6 +53,8 @@ def run_case(case: dict[str, Any]) -> list[Any]:
     query = case["query"] if "query" in case and case["query_kind"] != "trends" else case["filter"]
     if case["query_kind"] == "actors":
         return tc.actors(store, actors_query(query, case["actors_request"]), project=project, now=case["now"]).to_rows()
+    if case["query_kind"] in ("lifecycle", "lifecycle_query"):
+        return tc.lifecycle(store, query, project=project, now=case["now"]).to_dicts()
     return tc.trends(store, query, project=project, now=case["now"]).to_dicts()
 
 
