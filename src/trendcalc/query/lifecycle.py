@@ -149,6 +149,29 @@ def _toggled(v: Any, path: tuple) -> tuple[str, ...] | None:
     return tuple(v)
 
 
+def box_legacy_numbers(v: Any) -> Any:
+    """The legacy engine's ``box_value``: an ``exact``/``is_not`` property value is compared as
+    the text of each boxed value, so a number matches the property's JSON text ("1" = 1) instead
+    of being a String/number type error as in HogQL: numbers become their ``str()`` (also inside
+    a list). Returns a copy; nested groups and entity lists are walked."""
+    if isinstance(v, list):
+        return [box_legacy_numbers(x) for x in v]
+    if not isinstance(v, Mapping):
+        return v
+    out = {k: box_legacy_numbers(x) if k in ("properties", "values", "events", "actions") else x for k, x in v.items()}
+    value = out.get("value")
+    if "key" in out and out.get("operator") in (None, "exact", "is_not"):
+        if _is_number(value):
+            out["value"] = str(value)
+        elif isinstance(value, list):
+            out["value"] = [str(x) if _is_number(x) else x for x in value]
+    return out
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
 def _parse_legacy(q: Mapping, limits: Limits) -> LifecycleQuery:
     shown_as, insight = q.get("shown_as"), q.get("insight")
     if shown_as not in (None, "", "Lifecycle") and not (isinstance(insight, str) and insight.upper() == "LIFECYCLE"):
@@ -161,7 +184,9 @@ def _parse_legacy(q: Mapping, limits: Limits) -> LifecycleQuery:
     trends_part = {k: v for k, v in q.items() if k not in LEGACY_NOT_READ and k not in LEGACY_LIFECYCLE_ONLY}
     for kind in ("events", "actions"):
         if kind in trends_part:
-            trends_part[kind] = _entities_without_math(trends_part[kind])
+            trends_part[kind] = box_legacy_numbers(_entities_without_math(trends_part[kind]))
+    if "properties" in trends_part:
+        trends_part["properties"] = box_legacy_numbers(trends_part["properties"])
     base = parse_legacy(trends_part, limits=limits)
     echo = tuple((k, q[k]) for k in DISPLAY_ONLY if k in q)
     return LifecycleQuery(base=base, engine="legacy", toggled=_toggled(q.get("toggledLifecycles"), ("toggledLifecycles",)),
