@@ -61,6 +61,12 @@ class LifecyclePlan:
         r = resolve_range(filt.date_from, filt.date_to, interval=filt.interval, now=ctx.now, tz=ctx.project.tz,
                           explicit=filt.explicit_date, earliest=lambda: earliest_timestamp(ctx, filt.series))
         self.axis: TimeAxis = build_axis(r, week_start_day, max_buckets=ctx.limits.max_buckets)
+        # explicitDate (exact_timerange): the runner keeps only buckets starting at or after the
+        # exact date_from, so an off-boundary first bucket is dropped (its events still count as
+        # look-back activity)
+        self.skip = 0
+        if lq.engine == "runner" and filt.explicit_date and self.axis.starts and self.axis.starts[0] < r.date_from:
+            self.skip = 1
         n = self.axis.n_buckets
         if n == 0:
             self.edges_us = np.zeros(0, dtype=np.int64)
@@ -236,13 +242,15 @@ def shape(plan: LifecyclePlan, counts: dict[str, np.ndarray]) -> LifecycleResult
     ctx, lq, axis = plan.ctx, plan.query, plan.axis
     filt = ctx.filter
     labelled = filt.series[:1] if lq.engine == "runner" else filt.series
-    days = axis.days()
-    labels = legacy_labels(axis) if lq.engine == "legacy" else axis.labels()
+    k = plan.skip
+    # the runner formats days with the time for hour buckets only (minute buckets: the date)
+    days = [d[:10] for d in axis.days()] if axis.interval == "minute" else axis.days()
+    days, labels = days[k:], (legacy_labels(axis) if lq.engine == "legacy" else axis.labels())[k:]
     out = []
     for s in labelled:
         name = series_name(ctx, s)
         for status in STATUSES:
-            data = counts[status].tolist()
+            data = counts[status][k:].tolist()
             out.append(LifecycleSeries(
                 label=f"{name} - {status}",
                 order=s.index,

@@ -1,0 +1,188 @@
+"""A plain, row-at-a-time reference for the Lifecycle insight (spec stickiness-lifecycle §5–6).
+
+It shares only the parsers (``trendcalc.query.lifecycle.parse_lifecycle``) with the vectorised
+engine, and the plain date, filter and action rules of ``testing.reference``; the window, the
+actors and the status rules are written out here with loops over event dicts, one actor at a
+time, as the spec words them:
+
+    from trendcalc.testing.reference_lifecycle import reference_lifecycle
+    expected = reference_lifecycle(events, persons, groups, query=q, project=p, now=now)
+    assert expected == tc.lifecycle(store, q, project=p, now=now).to_dicts()
+
+Sampling is not implemented (``ReferenceUnsupported``). Speed is a non-goal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..limits import DEFAULT_LIMITS, Limits
+from ..project import Project
+from ..query.lifecycle import STATUSES, LifecycleQuery, parse_lifecycle
+from . import reference as ref
+
+UTC = dt.timezone.utc
+
+
+def step_back(start: dt.datetime, interval: str) -> dt.datetime:
+    """The start of the interval before ``start`` (local calendar for day/week/month, absolute
+    for hour/minute)."""
+    tz = start.tzinfo
+    if interval in ("hour", "minute"):
+        delta = dt.timedelta(hours=1) if interval == "hour" else dt.timedelta(minutes=1)
+        return (start.astimezone(UTC) - delta).astimezone(tz)
+    back = start.replace(tzinfo=None) - ref.step_of(interval)
+    return back.replace(tzinfo=tz).astimezone(UTC).astimezone(tz)
+
+
+def step_forward(start: dt.datetime, interval: str) -> dt.datetime:
+    tz = start.tzinfo
+    if interval in ("hour", "minute"):
+        delta = dt.timedelta(hours=1) if interval == "hour" else dt.timedelta(minutes=1)
+        return (start.astimezone(UTC) + delta).astimezone(tz)
+    fwd = start.replace(tzinfo=None) + ref.step_of(interval)
+    return fwd.replace(tzinfo=tz).astimezone(UTC).astimezone(tz)
+
+
+def bucket_start(ts: dt.datetime, interval: str, tz: Any, week_start_day: int, window: list[dt.datetime]) -> dt.datetime | None:
+    """The start of the window bucket containing ``ts`` (None outside the window)."""
+    for i, s in enumerate(window[:-1]):
+        if s <= ts < window[i + 1]:
+            return s
+    return None
+
+
+def is_personless(event: dict[str, Any]) -> bool:
+    """``properties.$process_person_profile = 'false'`` (a JSON false or the text "false")."""
+    v = event["properties"].get("$process_person_profile")
+    return v is False or v == "false"
+
+
+def selected(world: ref.World, lq: LifecycleQuery, project: Project, event: dict[str, Any]) -> bool:
+    """§5.3 (runner): every series matches (ANDed) with its properties, global properties, test
+    accounts, the group key, and not personless. §6 (legacy): the first entity only, and the
+    event's distinct_id has a person row."""
+    filt = lq.base
+    series = filt.series if lq.engine == "runner" else filt.series[:1]
+    for s in series:
+        if not ref.series_matches(world, s, project, event) or not ref.row_filters_pass(world, filt, s, project, event):
+            return False
+    if lq.engine == "runner":
+        return not is_personless(event)
+    return event["person"][0] == "person"
+
+
+def reference_lifecycle(
+    events: Iterable[Mapping[str, Any]],
+    persons: Iterable[Mapping[str, Any]] | None = None,
+    groups: Iterable[Mapping[str, Any]] | None = None,
+    *,
+    query: Mapping[str, Any] | LifecycleQuery,
+    project: Project | Mapping[str, Any] | None = None,
+    now: Any = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> list[dict[str, Any]]:
+    """The series dicts ``lifecycle(...).to_dicts()`` returns."""
+    if project is None:
+        project = Project()
+    elif isinstance(project, Mapping):
+        project = Project.from_dict(project)
+    lq = parse_lifecycle(query, limits=limits)
+    filt = lq.base
+    if filt.sampling_factor is not None:
+        raise ref.ReferenceUnsupported("sampling_factor")
+    persons = list(persons or ())
+    groups = list(groups or ())
+    world = ref.load_world(events, persons, groups)
+    clock = ref.resolve_now(now)
+    world.now = clock
+    tz = project.tz
+    wsd = 1 if lq.engine == "legacy" else project.week_start_day
+    interval = filt.interval
+    r = ref.current_range(world, filt, project, clock)
+    starts = ref.bucket_starts(r, wsd, limits.max_buckets)
+    if not starts:
+        return shape(lq, project, r, [], {}, wsd)
+    # the window: one look-back bucket, the range's buckets, and the end of the last one
+    window = [step_back(starts[0], interval)] + starts + [step_forward(starts[-1], interval)]
+
+    person_created = {("person", i): p.get("created_at") for i, p in enumerate(persons)}
+    group_created = {(g["group_type_index"], str(g["group_key"])): g.get("created_at") for g in groups}
+    gti = filt.aggregation_group_type_index
+
+    activity: dict[Any, set[dt.datetime]] = {}
+    created: dict[Any, Any] = {}
+    for e in world.events:
+        if not (window[0] <= e["ts"] < window[-1]) or not selected(world, lq, project, e):
+            continue
+        if gti is not None:
+            actor: Any = ("group", str(e["properties"].get(f"$group_{gti}")))
+            created[actor] = group_created.get((gti, actor[1]))
+        else:
+            actor = e["person"]
+            created[actor] = person_created.get(actor)
+        b = bucket_start(e["ts"], interval, tz, wsd, window)
+        assert b is not None
+        activity.setdefault(actor, set()).add(b)
+
+    counts: dict[tuple[str, dt.datetime], int] = {}
+    for actor, buckets in activity.items():
+        active = sorted(buckets)
+        c = created[actor]
+        creation = None
+        if c is not None:
+            creation = bucket_start(ref.to_utc(c), interval, tz, wsd, window)
+        for i, b in enumerate(active):
+            if i == 0:
+                status = "new" if creation == b else "resurrecting"
+            elif step_back(b, interval) == active[i - 1]:
+                status = "returning"
+            else:
+                status = "resurrecting"
+            counts[(status, b)] = counts.get((status, b), 0) + 1
+            following = step_forward(b, interval)
+            if following not in buckets:
+                counts[("dormant", following)] = counts.get(("dormant", following), 0) + 1
+    return shape(lq, project, r, starts, counts, wsd)
+
+
+def shape(lq: LifecycleQuery, project: Project, r: ref.DateRange, starts: list[dt.datetime],
+          counts: dict[tuple[str, dt.datetime], int], wsd: int) -> list[dict[str, Any]]:
+    filt = lq.base
+    interval = filt.interval
+    if lq.engine == "runner" and filt.explicit_date:
+        starts_kept = [s for s in starts if s >= r.date_from]
+    else:
+        starts_kept = starts
+    if interval == "minute":
+        days = [s.strftime("%Y-%m-%d") for s in starts_kept]
+    else:
+        days = [ref.day_string(s, interval) for s in starts_kept]
+    if lq.engine == "legacy":
+        hourly = interval in ("hour", "minute")
+        labels = [f"{s.day}-{ref.MONTHS[s.month - 1]}-{s.year}" + (s.strftime(" %H:%M") if hourly else "") for s in starts_kept]
+    else:
+        labels = [ref.label(s, interval, r, wsd) for s in starts_kept]
+    labelled = filt.series[:1] if lq.engine == "runner" else filt.series
+    out = []
+    for s in labelled:
+        if s.kind == "events":
+            name = s.label
+            action: dict[str, Any] = {"id": s.id, "name": name, "type": "events", "order": 0, "math": "total"}
+        else:
+            a = project.action(s.id) or {}
+            name = a["name"] if s.name is None and isinstance(a.get("name"), str) else s.label
+            action = {"id": str(s.id), "name": name, "type": "actions", "order": 0, "math": "total"}
+        if s.custom_name is not None:
+            action["custom_name"] = s.custom_name
+        for status in STATUSES:
+            sign = -1.0 if status == "dormant" else 1.0
+            data = [sign * counts.get((status, b), 0) + 0.0 for b in starts_kept]
+            out.append({"action": action, "data": data, "count": float(sum(data)), "labels": labels, "days": days,
+                        "label": f"{name} - {status}", "status": status})
+    return out
+
+
+__all__ = ["reference_lifecycle"]
