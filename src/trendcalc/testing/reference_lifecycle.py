@@ -9,7 +9,7 @@ time, as the spec words them:
     expected = reference_lifecycle(events, persons, groups, query=q, project=p, now=now)
     assert expected == tc.lifecycle(store, q, project=p, now=now).to_dicts()
 
-Sampling is not implemented (``ReferenceUnsupported``). Speed is a non-goal.
+Speed is a non-goal.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..errors import ValidationError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..project import Project
 from ..query.lifecycle import STATUSES, LifecycleQuery, parse_lifecycle
@@ -91,8 +92,6 @@ def reference_lifecycle(
         project = Project.from_dict(project)
     lq = parse_lifecycle(query, limits=limits)
     filt = lq.base
-    if filt.sampling_factor is not None:
-        raise ref.ReferenceUnsupported("sampling_factor")
     persons = list(persons or ())
     groups = list(groups or ())
     world = ref.load_world(events, persons, groups)
@@ -105,6 +104,11 @@ def reference_lifecycle(
     starts = ref.bucket_starts(r, wsd, limits.max_buckets)
     if not starts:
         return shape(lq, project, r, [], {}, wsd)
+    for s in filt.series if lq.engine == "runner" else filt.series[:1]:
+        if s.kind == "actions" and project.action(s.id) is None:
+            raise ValidationError(("series",), f"Action ID {s.id} does not exist!")
+        for group in ref.query_filter_groups(filt, project, s):
+            ref.check_group(world, project, group)  # constants the property's type cannot take fail
     # the window: one look-back bucket, the range's buckets, and the end of the last one
     window = [step_back(starts[0], interval)] + starts + [step_forward(starts[-1], interval)]
 
@@ -115,7 +119,9 @@ def reference_lifecycle(
     activity: dict[Any, set[dt.datetime]] = {}
     created: dict[Any, Any] = {}
     for e in world.events:
-        if not (window[0] <= e["ts"] < window[-1]) or not selected(world, lq, project, e):
+        if not (window[0] <= e["ts"] < window[-1]) or not ref.sampled(e, filt.sampling_factor):
+            continue
+        if not selected(world, lq, project, e):
             continue
         if gti is not None:
             actor: Any = ("group", str(e["properties"].get(f"$group_{gti}")))
@@ -146,6 +152,15 @@ def reference_lifecycle(
             if following not in buckets:
                 counts[("dormant", following)] = counts.get(("dormant", following), 0) + 1
     return shape(lq, project, r, starts, counts, wsd)
+
+
+def scaled(lq: LifecycleQuery, value: float) -> float:
+    """§5.6: the runner's round(count · 1/f) (half to even; dormant already negated); the legacy
+    engine does not scale."""
+    f = lq.base.sampling_factor
+    if lq.engine == "runner" and f is not None and f != 1:
+        return float(round(value * (1 / f)))
+    return float(value)
 
 
 def shape(lq: LifecycleQuery, project: Project, r: ref.DateRange, starts: list[dt.datetime],
@@ -179,7 +194,7 @@ def shape(lq: LifecycleQuery, project: Project, r: ref.DateRange, starts: list[d
             action["custom_name"] = s.custom_name
         for status in STATUSES:
             sign = -1.0 if status == "dormant" else 1.0
-            data = [sign * counts.get((status, b), 0) + 0.0 for b in starts_kept]
+            data = [scaled(lq, sign * counts.get((status, b), 0)) + 0.0 for b in starts_kept]
             out.append({"action": action, "data": data, "count": float(sum(data)), "labels": labels, "days": days,
                         "label": f"{name} - {status}", "status": status})
     return out
