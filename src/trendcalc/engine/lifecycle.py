@@ -65,7 +65,8 @@ class LifecyclePlan:
         # exact date_from, so an off-boundary first bucket is dropped (its events still count as
         # look-back activity)
         self.skip = 0
-        if lq.engine == "runner" and filt.explicit_date and self.axis.starts and self.axis.starts[0] < r.date_from:
+        if (lq.engine == "runner" and filt.explicit_date and self.axis.starts
+                and self.axis.starts[0].astimezone(UTC) < r.date_from.astimezone(UTC)):
             self.skip = 1
         n = self.axis.n_buckets
         if n == 0:

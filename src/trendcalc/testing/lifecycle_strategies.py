@@ -63,9 +63,11 @@ def created_ats(draw: st.DrawFn, first: dt.datetime | None, now: dt.datetime) ->
 
 
 @st.composite
-def lifecycle_worlds(draw: st.DrawFn, *, max_events: int = 30, timezone: str | None = None) -> tst.World:
-    """``strategies.worlds`` with created_at on persons and groups and some personless events."""
-    w = draw(tst.worlds(max_events=max_events, timezone=timezone))
+def lifecycle_worlds(draw: st.DrawFn, *, max_events: int = 30, timezone: str | None = None,
+                     min_days: int = -100, event_names: Sequence[str] = tst.EVENT_NAMES) -> tst.World:
+    """``strategies.worlds`` with created_at on persons and groups and some personless events
+    (events within [now+min_days, now+2 days])."""
+    w = draw(tst.worlds(max_events=max_events, timezone=timezone, min_days=min_days, event_names=event_names))
     first: dict[str, dt.datetime] = {}
     for e in w.events:
         ts = tst.tc_timestamp(e["timestamp"])
@@ -96,11 +98,13 @@ def to_lifecycle_query(legacy: dict[str, Any]) -> dict[str, Any]:
 @st.composite
 def lifecycle_filters(draw: st.DrawFn, *, now: dt.datetime, timezone: str, action_ids: Sequence[int] = (),
                       cohort_ids: Sequence[Any] = (), intervals: Sequence[str] = LIFECYCLE_INTERVALS,
-                      max_series: int = 2) -> dict[str, Any]:
+                      max_series: int = 2, filters: bool | None = None,
+                      event_names: Sequence[str] = tst.EVENT_NAMES) -> dict[str, Any]:
     """A legacy lifecycle filter (``shown_as: "Lifecycle"``), built from ``trends_filters`` (its
     breakdown/compare/formula/display fields are kept now and then: the engine ignores them)."""
     q = draw(tst.trends_filters(now=now, timezone=timezone, action_ids=action_ids, cohort_ids=cohort_ids,
-                                intervals=intervals, max_series=max_series, max_smoothing=1))
+                                intervals=intervals, max_series=max_series, max_smoothing=1, filters=filters,
+                                event_names=event_names))
     if draw(st.booleans()):
         for k in IGNORED_LEGACY:
             q.pop(k, None)
@@ -110,13 +114,18 @@ def lifecycle_filters(draw: st.DrawFn, *, now: dt.datetime, timezone: str, actio
 
 @st.composite
 def lifecycle_scenarios(draw: st.DrawFn, *, max_events: int = 30, timezone: str | None = None,
-                        query_form: bool | None = None, intervals: Sequence[str] = LIFECYCLE_INTERVALS) -> LifecycleScenario:
-    """A world and a lifecycle query (legacy form or LifecycleQuery; ``query_form`` None = either)."""
+                        query_form: bool | None = None, intervals: Sequence[str] = LIFECYCLE_INTERVALS,
+                        dense: bool = False) -> LifecycleScenario:
+    """A world and a lifecycle query (legacy form or LifecycleQuery; ``query_form`` None = either).
+    ``dense``: the events fall in the last three weeks and the query has no property filters,
+    so most actors go through several statuses."""
     tz = timezone or draw(tst.timezones())
-    w = draw(lifecycle_worlds(max_events=max_events, timezone=tz))
+    names = ("$pageview", "purchase") if dense else tst.EVENT_NAMES
+    w = draw(lifecycle_worlds(max_events=max_events, timezone=tz, min_days=-21 if dense else -100, event_names=names))
     q = draw(lifecycle_filters(now=w.now, timezone=w.project.timezone, action_ids=[a["id"] for a in w.project.actions],
-                               cohort_ids=[c["id"] for c in w.project.cohorts], intervals=intervals))
-    if query_form or (query_form is None and draw(st.booleans())):
+                               cohort_ids=[c["id"] for c in w.project.cohorts], intervals=intervals,
+                               filters=False if dense else None, event_names=names))
+    if query_form or (query_form is None and draw(st.integers(0, 1)) == 1):
         q = to_lifecycle_query(q)
         q.pop("aggregation_group_type_index", None)
         if draw(st.integers(0, 3)) == 0:

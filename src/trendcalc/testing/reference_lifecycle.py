@@ -27,28 +27,26 @@ from . import reference as ref
 UTC = dt.timezone.utc
 
 
-def step_back(start: dt.datetime, interval: str) -> dt.datetime:
-    """The start of the interval before ``start`` (local calendar for day/week/month, absolute
-    for hour/minute)."""
-    tz = start.tzinfo
+def step_back(instant: dt.datetime, interval: str, tz: Any) -> dt.datetime:
+    """The start of the interval before the one starting at ``instant`` (a UTC datetime): the
+    local calendar for day/week/month, absolute time for hour/minute. Instants stay in UTC:
+    Python compares two datetimes of one zone by wall clock, so the two 01:00 hours of a
+    fall-back night would compare equal as local times."""
     if interval in ("hour", "minute"):
-        delta = dt.timedelta(hours=1) if interval == "hour" else dt.timedelta(minutes=1)
-        return (start.astimezone(UTC) - delta).astimezone(tz)
-    back = start.replace(tzinfo=None) - ref.step_of(interval)
-    return back.replace(tzinfo=tz).astimezone(UTC).astimezone(tz)
+        return instant - (dt.timedelta(hours=1) if interval == "hour" else dt.timedelta(minutes=1))
+    back = instant.astimezone(tz).replace(tzinfo=None) - ref.step_of(interval)
+    return back.replace(tzinfo=tz).astimezone(UTC)
 
 
-def step_forward(start: dt.datetime, interval: str) -> dt.datetime:
-    tz = start.tzinfo
+def step_forward(instant: dt.datetime, interval: str, tz: Any) -> dt.datetime:
     if interval in ("hour", "minute"):
-        delta = dt.timedelta(hours=1) if interval == "hour" else dt.timedelta(minutes=1)
-        return (start.astimezone(UTC) + delta).astimezone(tz)
-    fwd = start.replace(tzinfo=None) + ref.step_of(interval)
-    return fwd.replace(tzinfo=tz).astimezone(UTC).astimezone(tz)
+        return instant + (dt.timedelta(hours=1) if interval == "hour" else dt.timedelta(minutes=1))
+    fwd = instant.astimezone(tz).replace(tzinfo=None) + ref.step_of(interval)
+    return fwd.replace(tzinfo=tz).astimezone(UTC)
 
 
-def bucket_start(ts: dt.datetime, interval: str, tz: Any, week_start_day: int, window: list[dt.datetime]) -> dt.datetime | None:
-    """The start of the window bucket containing ``ts`` (None outside the window)."""
+def bucket_start(ts: dt.datetime, window: list[dt.datetime]) -> dt.datetime | None:
+    """The start (UTC) of the window bucket containing ``ts`` (None outside the window)."""
     for i, s in enumerate(window[:-1]):
         if s <= ts < window[i + 1]:
             return s
@@ -110,7 +108,8 @@ def reference_lifecycle(
         for group in ref.query_filter_groups(filt, project, s):
             ref.check_group(world, project, group)  # constants the property's type cannot take fail
     # the window: one look-back bucket, the range's buckets, and the end of the last one
-    window = [step_back(starts[0], interval)] + starts + [step_forward(starts[-1], interval)]
+    utc_starts = [b.astimezone(UTC) for b in starts]
+    window = [step_back(utc_starts[0], interval, tz)] + utc_starts + [step_forward(utc_starts[-1], interval, tz)]
 
     person_created = {("person", i): p.get("created_at") for i, p in enumerate(persons)}
     group_created = {(g["group_type_index"], str(g["group_key"])): g.get("created_at") for g in groups}
@@ -129,7 +128,7 @@ def reference_lifecycle(
         else:
             actor = e["person"]
             created[actor] = person_created.get(actor)
-        b = bucket_start(e["ts"], interval, tz, wsd, window)
+        b = bucket_start(e["ts"], window)
         assert b is not None
         activity.setdefault(actor, set()).add(b)
 
@@ -139,16 +138,16 @@ def reference_lifecycle(
         c = created[actor]
         creation = None
         if c is not None:
-            creation = bucket_start(ref.to_utc(c), interval, tz, wsd, window)
+            creation = bucket_start(ref.to_utc(c), window)
         for i, b in enumerate(active):
             if i == 0:
                 status = "new" if creation == b else "resurrecting"
-            elif step_back(b, interval) == active[i - 1]:
+            elif step_back(b, interval, tz) == active[i - 1]:
                 status = "returning"
             else:
                 status = "resurrecting"
             counts[(status, b)] = counts.get((status, b), 0) + 1
-            following = step_forward(b, interval)
+            following = step_forward(b, interval, tz)
             if following not in buckets:
                 counts[("dormant", following)] = counts.get(("dormant", following), 0) + 1
     return shape(lq, project, r, starts, counts, wsd)
@@ -168,7 +167,7 @@ def shape(lq: LifecycleQuery, project: Project, r: ref.DateRange, starts: list[d
     filt = lq.base
     interval = filt.interval
     if lq.engine == "runner" and filt.explicit_date:
-        starts_kept = [s for s in starts if s >= r.date_from]
+        starts_kept = [s for s in starts if s.astimezone(UTC) >= r.date_from.astimezone(UTC)]
     else:
         starts_kept = starts
     if interval == "minute":
@@ -194,7 +193,7 @@ def shape(lq: LifecycleQuery, project: Project, r: ref.DateRange, starts: list[d
             action["custom_name"] = s.custom_name
         for status in STATUSES:
             sign = -1.0 if status == "dormant" else 1.0
-            data = [scaled(lq, sign * counts.get((status, b), 0)) + 0.0 for b in starts_kept]
+            data = [scaled(lq, sign * counts.get((status, b.astimezone(UTC)), 0)) + 0.0 for b in starts_kept]
             out.append({"action": action, "data": data, "count": float(sum(data)), "labels": labels, "days": days,
                         "label": f"{name} - {status}", "status": status})
     return out
