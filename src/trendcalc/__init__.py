@@ -8,10 +8,10 @@
 
 from .api import actors, lifecycle, parse_filter, trends
 from .errors import InputRowError, StoreFormatError, UnsupportedError, ValidationError
-from .filters.model import TrendsFilter
 from .lifecycle_result import LifecycleResult
 from .limits import Limits
 from .project import Project
+from .query.model import TrendsFilter
 from .results import ActorsResult, SeriesResult, TrendsResult
 from .store import EventStore
 

@@ -27,17 +27,17 @@ from typing import Any
 import numpy as np
 
 from ..errors import ValidationError
-from ..filters.model import PropertyFilter, PropertyGroup, Series
-from ..filters.properties import mask_rows
-from ..limits import Limits
 from ..lifecycle_result import LifecycleResult, LifecycleSeries
+from ..limits import Limits
 from ..project import Project
+from ..query.displays import DISPLAYS
 from ..query.lifecycle import STATUSES, LifecycleQuery
+from ..query.model import PropertyFilter, PropertyGroup, Series
 from ..store import EventStore
 from ..store.tables import NO_TIME
 from ..timeutil import UTC, datetime_to_us
 from .context import QueryContext
-from .display import DISPLAYS
+from .predicates.properties import mask_rows
 from .timeaxis import MONTHS, STEP, TimeAxis, _resolve_local, build_axis, resolve_range
 from .trends import Query, SeriesSource, earliest_timestamp, series_mask
 

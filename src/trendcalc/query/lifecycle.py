@@ -24,12 +24,12 @@ from typing import Any
 import attrs
 
 from ..errors import UnsupportedError, ValidationError
-from ..filters.model import TrendsFilter
-from ..filters.parse import DISPLAY_ONLY, IGNORED, parse_legacy
-from ..filters.suggest import suggest
-from ..filters.trends_query import parse_trends_query
 from ..jsonvalue import clean_json
 from ..limits import DEFAULT_LIMITS, Limits
+from .legacy import DISPLAY_ONLY, parse_legacy
+from .model import TrendsFilter
+from .suggest import suggest
+from .trends_query import parse_trends_query
 
 STATUSES = ("new", "returning", "resurrecting", "dormant")  # PostHog's fixed result order
 LIFECYCLE_INTERVALS = ("minute", "hour", "day", "week", "month")
