@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .errors import ValidationError
+from .errors import UnsupportedError, ValidationError
 from .lifecycle_result import LifecycleResult
 from .limits import DEFAULT_LIMITS, Limits
 from .project import Project
@@ -41,8 +41,8 @@ def trends(
     from .engine.trends import resolve_now, run_trends
     from .query.lifecycle import is_lifecycle
 
-    if is_lifecycle(query):  # shown_as "Lifecycle" / LIFECYCLE / LifecycleQuery: as the endpoint did
-        return lifecycle(store, query, project=project, now=now, limits=limits)
+    if is_lifecycle(query) and not isinstance(query, TrendsFilter):  # shown_as "Lifecycle" / LIFECYCLE /
+        return lifecycle(store, query, project=project, now=now, limits=limits)  # LifecycleQuery: as the endpoint did
     store, project = _check_inputs(store, project, limits)
     filt = parse_filter(query, limits=limits)
     return run_trends(store, filt, project, resolve_now(now), limits)
@@ -116,6 +116,10 @@ def actors(
         "limit": limit, "offset": offset,
     }
     source, request = split_actors_query(query, overrides, limits)
+    from .query.lifecycle import is_lifecycle
+
+    if is_lifecycle(source):  # not the Trends actors of the same events: refuse rather than mislead
+        raise UnsupportedError(("source",), "the actors of a lifecycle data point (status and day) are not supported yet")
     filt = parse_filter(source, limits=limits)
     return run_actors(store, filt, project, resolve_now(now), limits, request)
 

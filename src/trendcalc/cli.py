@@ -74,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument("--store", metavar="DIR", help="a store written by `trendcalc save` or EventStore.save")
     _ingest_args(q)
     q.add_argument("--filter", required=True, metavar="FILE_OR_JSON",
-                   help="the query: a legacy filter or TrendsQuery, as a JSON file, inline JSON, or - for stdin")
+                   help="the query: a legacy filter (shown_as \"Lifecycle\" too), TrendsQuery or LifecycleQuery, as a JSON file, inline JSON, or - for stdin; the kind is read from the query")
     q.add_argument("--project", metavar="FILE_OR_JSON", help="project settings (timezone, week_start_day, actions, ...)")
     q.add_argument("--timezone", metavar="TZ", help="project timezone (overrides --project's)")
     q.add_argument("--now", help="the frozen clock, ISO-8601 (default: the current time)")

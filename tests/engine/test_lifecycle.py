@@ -265,3 +265,13 @@ def test_result_helpers():
     heights = sorted(p.get_height() for p in ax.patches)
     assert heights[0] == -1.0 and heights[-1] == 1.0 and len(ax.patches) == 6  # only new and dormant drawn
     assert not any(math.isnan(h) for h in heights)
+
+
+def test_actors_of_a_lifecycle_point_are_refused_not_answered_as_trends():
+    store = tc.EventStore.from_records([ev("u", "2020-01-10T12:00:00Z")])
+    f = {"events": [{"id": "$pageview"}], "shown_as": "Lifecycle", "date_from": "2020-01-10", "date_to": "2020-01-11"}
+    for source in (f, lq(dateRange={"date_from": "2020-01-10"})):
+        with pytest.raises(tc.UnsupportedError) as info:
+            tc.actors(store, {"kind": "InsightActorsQuery", "source": source, "day": "2020-01-10", "status": "new"},
+                      project=UTC_PROJECT, now="2020-02-01T00:00:00Z")
+        assert info.value.path == ("source",)

@@ -33,6 +33,7 @@ from ..project import Project
 from ..query.displays import DISPLAYS
 from ..query.lifecycle import STATUSES, LifecycleQuery
 from ..query.model import PropertyFilter, PropertyGroup, Series
+from ..results import SeriesResult
 from ..store import EventStore
 from ..store.tables import NO_TIME
 from ..timeutil import UTC, datetime_to_us
@@ -84,6 +85,7 @@ class LifecyclePlan:
         if interval in STEP_US:
             return int(self.axis.edges_us[0]) - STEP_US[interval]
         tz = first.tzinfo
+        assert tz is not None  # bucket starts are local times in the project zone
         local = (first.replace(tzinfo=None) - STEP[interval]).replace(tzinfo=tz)
         return datetime_to_us(_resolve_local(local, tz).astimezone(UTC))
 
@@ -247,7 +249,7 @@ def shape(plan: LifecyclePlan, counts: dict[str, np.ndarray]) -> LifecycleResult
     # the runner formats days with the time for hour buckets only (minute buckets: the date)
     days = [d[:10] for d in axis.days()] if axis.interval == "minute" else axis.days()
     days, labels = days[k:], (legacy_labels(axis) if lq.engine == "legacy" else axis.labels())[k:]
-    out = []
+    out: list[SeriesResult] = []
     for s in labelled:
         name = series_name(ctx, s)
         for status in STATUSES:
