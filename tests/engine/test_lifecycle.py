@@ -275,3 +275,13 @@ def test_actors_of_a_lifecycle_point_are_refused_not_answered_as_trends():
             tc.actors(store, {"kind": "InsightActorsQuery", "source": source, "day": "2020-01-10", "status": "new"},
                       project=UTC_PROJECT, now="2020-02-01T00:00:00Z")
         assert info.value.path == ("source",)
+
+
+def test_docs_example_runs():
+    """docs/lifecycle.md's example (its assert is the documented answer)."""
+    import pathlib
+    import re
+
+    text = (pathlib.Path(__file__).parents[2] / "docs" / "lifecycle.md").read_text()
+    code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    exec(compile(code.replace("print(result.table())", "table = result.table()"), "docs/lifecycle.md", "exec"), {})
