@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .errors import UnsupportedError, ValidationError
+from .errors import ValidationError
 from .lifecycle_result import LifecycleResult
 from .limits import DEFAULT_LIMITS, Limits
 from .project import Project
@@ -90,6 +90,7 @@ def actors(
     order_by: Sequence[str] | None = None,
     limit: int | None = None,
     offset: int | None = None,
+    status: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> ActorsResult:
     """The persons (or groups) behind one data point of a Trends result: PostHog's
@@ -104,6 +105,9 @@ def actors(
     ``limit`` (default 100, at most 50,000) and ``offset``; ``include_recordings`` allows the
     ``matched_recordings`` column. A bad request raises ValidationError with its path, e.g.
     ``("actors_request", "day")``. Pure, like ``trends()``.
+
+    With a lifecycle query (``lifecycle()``'s forms) the point is ``status`` (new, returning,
+    resurrecting, dormant; also the InsightActorsQuery's ``status``) on ``day``.
     """
     from .engine.actors import run_actors
     from .engine.trends import resolve_now
@@ -113,15 +117,41 @@ def actors(
     overrides = {
         "series": series, "day": day, "breakdown": breakdown, "compare": compare,
         "include_recordings": include_recordings, "select": select, "order_by": order_by,
-        "limit": limit, "offset": offset,
+        "limit": limit, "offset": offset, "status": status,
     }
+    status = overrides.pop("status")
     source, request = split_actors_query(query, overrides, limits)
     from .query.lifecycle import is_lifecycle
 
-    if is_lifecycle(source):  # not the Trends actors of the same events: refuse rather than mislead
-        raise UnsupportedError(("source",), "the actors of a lifecycle data point (status and day) are not supported yet")
+    if is_lifecycle(source):  # the persons modal of a lifecycle: a status on a day
+        return _lifecycle_actors(store, query, source, request, status, project, now, limits)
     filt = parse_filter(source, limits=limits)
     return run_actors(store, filt, project, resolve_now(now), limits, request)
+
+
+def _lifecycle_actors(store: Any, query: Any, source: Any, request: Any, status: Any, project: Any, now: Any,
+                      limits: Limits) -> ActorsResult:
+    from .engine.lifecycle_actors import run_lifecycle_actors
+    from .engine.supported import check_supported
+    from .engine.trends import resolve_now
+    from .query.lifecycle import parse_lifecycle
+
+    store, project = _check_inputs(store, project, limits)
+    insight = query.get("source") if isinstance(query, Mapping) and query.get("kind") == "ActorsQuery" else query
+    prefix = ("source",) if insight is not query else ()
+    in_query = insight.get("status") if isinstance(insight, Mapping) and insight.get("kind") == "InsightActorsQuery" else None
+    if status is not None and in_query is not None:
+        raise ValidationError(("actors_request", "status"), "status is given both in the query and as an argument")
+    path = ("actors_request", "status") if in_query is None else prefix + ("status",)
+    try:
+        lq = parse_lifecycle(source, limits=limits)
+    except ValidationError as exc:
+        if source is query:
+            raise
+        raise exc.prefixed(prefix + ("source",)) from None
+    check_supported(lq.base)
+    return run_lifecycle_actors(store, lq, project, resolve_now(now), limits, request,
+                                in_query if in_query is not None else status, path)
 
 
 def _check_inputs(store: Any, project: Any, limits: Any) -> tuple[EventStore, Project]:

@@ -267,14 +267,61 @@ def test_result_helpers():
     assert not any(math.isnan(h) for h in heights)
 
 
-def test_actors_of_a_lifecycle_point_are_refused_not_answered_as_trends():
+def test_actors_of_a_lifecycle_point():
+    # ann: new 03-01, returning 03-02, dormant 03-03; bob (created in January): resurrecting 03-02,
+    # dormant 03-03; cy (merged ids c1/c2, created in January): resurrecting 03-01, returning
+    # 03-02 (two events), dormant 03-03
+    evs = [ev("ann", "2024-03-01T09:00:00Z"), ev("ann", "2024-03-02T09:00:00Z"), ev("bob", "2024-03-02T10:00:00Z"),
+           ev("c1", "2024-03-01T10:00:00Z"), ev("c2", "2024-03-02T11:00:00Z"), ev("c2", "2024-03-02T12:00:00Z")]
+    persons = [{"distinct_ids": ["ann"], "created_at": "2024-03-01T08:00:00Z", "properties": {"email": "ann@x.io"}},
+               {"distinct_ids": ["bob"], "created_at": "2024-01-15T00:00:00Z", "properties": {"email": "bob@x.io"}},
+               {"distinct_ids": ["c1", "c2"], "created_at": "2024-01-15T00:00:00Z", "properties": {"email": "cy@x.io"}}]
+    store = tc.EventStore.from_records(evs, persons=persons)
+    source = lq(dateRange={"date_from": "2024-03-01", "date_to": "2024-03-04"})
+
+    def emails(status, day, **kw):
+        q = {"kind": "InsightActorsQuery", "source": source, "day": day, "status": status}
+        rows = tc.actors(store, {"kind": "ActorsQuery", "source": q, "select": ["properties.email", "event_count"],
+                                 "orderBy": ["properties.email ASC"], **kw}, project=UTC_PROJECT,
+                         now="2024-04-01T00:00:00Z").to_rows()
+        return [tuple(r) for r in rows]
+
+    assert emails("new", "2024-03-01") == [("ann@x.io", 1)]
+    assert emails("resurrecting", "2024-03-01") == [("cy@x.io", 1)]
+    assert emails("returning", "2024-03-02") == [("ann@x.io", 1), ("cy@x.io", 2)]
+    assert emails("resurrecting", "2024-03-02") == [("bob@x.io", 1)]
+    # dormant on 03-03: the events counted are their last active bucket's (03-02)
+    assert emails("dormant", "2024-03-03") == [("ann@x.io", 1), ("bob@x.io", 1), ("cy@x.io", 2)]
+    assert emails("dormant", "2024-03-03T15:00:00") == emails("dormant", "2024-03-03")  # truncated to the bucket
+    assert emails("new", "2024-03-04") == []
+    # every data point of the result is the size of its actors list
+    result = tc.lifecycle(store, source, project=UTC_PROJECT, now="2024-04-01T00:00:00Z").to_dicts()
+    for series in result:
+        for day, value in zip(series["days"], series["data"]):
+            n = len(tc.actors(store, source, day=day, status=series["status"], project=UTC_PROJECT,
+                              now="2024-04-01T00:00:00Z"))
+            assert n == abs(value)
+
+
+def test_actors_of_a_lifecycle_point_validate_the_request():
     store = tc.EventStore.from_records([ev("u", "2020-01-10T12:00:00Z")])
-    f = {"events": [{"id": "$pageview"}], "shown_as": "Lifecycle", "date_from": "2020-01-10", "date_to": "2020-01-11"}
-    for source in (f, lq(dateRange={"date_from": "2020-01-10"})):
-        with pytest.raises(tc.UnsupportedError) as info:
-            tc.actors(store, {"kind": "InsightActorsQuery", "source": source, "day": "2020-01-10", "status": "new"},
-                      project=UTC_PROJECT, now="2020-02-01T00:00:00Z")
-        assert info.value.path == ("source",)
+    source = {"events": [{"id": "$pageview"}], "shown_as": "Lifecycle", "date_from": "2020-01-10", "date_to": "2020-01-11"}
+    with pytest.raises(tc.ValidationError) as info:
+        tc.actors(store, {"kind": "InsightActorsQuery", "source": source, "day": "2020-01-10", "status": "dormnat"},
+                  project=UTC_PROJECT, now="2020-02-01T00:00:00Z")
+    assert info.value.path == ("status",) and "dormant" in str(info.value)
+    with pytest.raises(tc.ValidationError) as info:
+        tc.actors(store, source, status="new", project=UTC_PROJECT, now="2020-02-01T00:00:00Z")
+    assert info.value.path == ("actors_request", "day")
+    with pytest.raises(tc.ValidationError) as info:
+        tc.actors(store, {"kind": "InsightActorsQuery", "source": {**source, "date_form": "x"}, "day": "2020-01-10",
+                          "status": "new"}, project=UTC_PROJECT, now="2020-02-01T00:00:00Z")
+    assert info.value.path == ("source", "date_form")
+    groups = tc.EventStore.from_records([ev("u", "2020-01-10T12:00:00Z", **{"$group_0": "acme"})],
+                                        groups=[{"group_type_index": 0, "group_key": "acme", "created_at": "2020-01-10T00:00:00Z"}])
+    rows = tc.actors(groups, lq(dateRange={"date_from": "2020-01-10", "date_to": "2020-01-11"}, aggregation_group_type_index=0),
+                     day="2020-01-10", status="new", project=UTC_PROJECT, now="2020-02-01T00:00:00Z").to_dicts()
+    assert [r["group"]["id"] for r in rows] == ["acme"]
 
 
 def test_docs_example_runs():

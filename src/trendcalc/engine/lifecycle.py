@@ -164,45 +164,63 @@ def actors_of(plan: LifecyclePlan, rows: np.ndarray) -> tuple[np.ndarray, np.nda
     return col.codes[rows].astype(np.int64), created_at
 
 
+class Statuses:
+    """The statuses of one query, per (actor, extended bucket) pair, vectorised.
+
+    ``actor``/``bucket``/``status`` (index into STATUSES) hold every active pair's status;
+    ``dormant_actor``/``dormant_bucket`` the dormant pairs (the bucket after an active bucket
+    not followed by activity). Buckets are extended indexes (0 = look-back, n + 1 = after the
+    range). ``rows``/``row_actor``/``row_bucket`` are the selected rows behind them.
+    """
+
+    def __init__(self, plan: LifecyclePlan):
+        n = plan.n_buckets
+        self.rows = selected_rows(plan)
+        store = plan.ctx.store
+        bucket = plan.bucket_of(store.ts[self.rows]) if len(self.rows) else np.zeros(0, dtype=np.int64)
+        actor, created_at = actors_of(plan, self.rows)
+        keep = bucket >= 0
+        self.rows, self.row_actor, self.row_bucket = self.rows[keep], actor[keep], bucket[keep]
+        width = n + 2
+        pairs = np.unique(self.row_actor * width + self.row_bucket)
+        a, b = pairs // width, pairs % width
+        created_b = plan.bucket_of(created_at[a]) if len(a) else np.zeros(0, dtype=np.int64)
+        first = np.ones(len(pairs), dtype=bool)
+        first[1:] = a[1:] != a[:-1]
+        last = np.ones(len(pairs), dtype=bool)
+        last[:-1] = first[1:]
+        prev_b = np.full_like(b, -2)
+        prev_b[1:] = b[:-1]
+        next_b = np.full_like(b, -2)
+        next_b[:-1] = b[1:]
+        new = first & (created_b == b)
+        returning = ~first & (prev_b == b - 1)
+        self.actor, self.bucket = a, b
+        self.status = np.where(new, 0, np.where(returning, 1, 2))
+        gone = last | (next_b != b + 1)
+        self.dormant_actor, self.dormant_bucket = a[gone], b[gone] + 1
+
+    def actors_at(self, status: str, ext_bucket: int) -> np.ndarray:
+        """Sorted actor ids with ``status`` in extended bucket ``ext_bucket``."""
+        if status == "dormant":
+            return np.unique(self.dormant_actor[self.dormant_bucket == ext_bucket])
+        return np.unique(self.actor[(self.status == STATUSES.index(status)) & (self.bucket == ext_bucket)])
+
+
 def status_counts(plan: LifecyclePlan) -> dict[str, np.ndarray]:
     """Distinct actors per (status, bucket), float64 arrays of ``n_buckets``; dormant negated;
     sampled counts scaled by 1/f for the runner."""
     n = plan.n_buckets
-    zeros = {s: np.zeros(n, dtype=np.float64) for s in STATUSES}
-    rows = selected_rows(plan)
-    if len(rows) == 0:
-        return zeros
-    store = plan.ctx.store
-    bucket = plan.bucket_of(store.ts[rows])
-    actor, created_at = actors_of(plan, rows)
-    keep = bucket >= 0
-    width = n + 1
-    pairs = np.unique(actor[keep] * width + bucket[keep])
-    a, b = pairs // width, pairs % width
-    created_b = plan.bucket_of(created_at[a])
-    first = np.ones(len(pairs), dtype=bool)
-    first[1:] = a[1:] != a[:-1]
-    last = np.ones(len(pairs), dtype=bool)
-    last[:-1] = first[1:]
-    prev_b = np.empty_like(b)
-    prev_b[0], prev_b[1:] = -2, b[:-1]
-    next_b = np.empty_like(b)
-    next_b[-1], next_b[:-1] = -2, b[1:]
-    new = first & (created_b == b)
-    returning = ~first & (prev_b == b - 1)
-    resurrecting = ~new & ~returning
-    dormant_at = (b + 1)[last | (next_b != b + 1)]
+    if n == 0:
+        return {s: np.zeros(0, dtype=np.float64) for s in STATUSES}
+    st = Statuses(plan)
 
     def per_bucket(ext: np.ndarray) -> np.ndarray:
         ext = ext[(ext >= 1) & (ext <= n)]
         return np.bincount(ext - 1, minlength=n).astype(np.float64)
 
-    out = {
-        "new": per_bucket(b[new]),
-        "returning": per_bucket(b[returning]),
-        "resurrecting": per_bucket(b[resurrecting]),
-        "dormant": 0.0 - per_bucket(dormant_at),  # no -0.0
-    }
+    out = {s: per_bucket(st.bucket[st.status == i]) for i, s in enumerate(STATUSES[:3])}
+    out["dormant"] = 0.0 - per_bucket(st.dormant_bucket)  # no -0.0
     f = plan.ctx.filter.sampling_factor
     if f is not None and f != 1 and plan.query.scale_sampled_counts:
         out = {k: np.round(v * (1.0 / f)) + 0.0 for k, v in out.items()}
@@ -269,4 +287,4 @@ def shape(plan: LifecyclePlan, counts: dict[str, np.ndarray]) -> LifecycleResult
                            ignored=lq.ignored, toggled=lq.toggled)
 
 
-__all__ = ["LifecyclePlan", "run_lifecycle", "status_counts"]
+__all__ = ["LifecyclePlan", "Statuses", "run_lifecycle", "status_counts"]
