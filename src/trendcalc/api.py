@@ -38,6 +38,7 @@ def trends(
     Raises ValidationError (bad input, with its JSON path) or UnsupportedError (a valid PostHog
     feature not implemented here); never returns a partial answer.
     """
+    from .engine.supported import check_project
     from .engine.trends import resolve_now, run_trends
     from .query.lifecycle import is_lifecycle
 
@@ -45,6 +46,7 @@ def trends(
         return lifecycle(store, query, project=project, now=now, limits=limits)  # LifecycleQuery: as the endpoint did
     store, project = _check_inputs(store, project, limits)
     filt = parse_filter(query, limits=limits)
+    check_project(filt, project, limits)
     return run_trends(store, filt, project, resolve_now(now), limits)
 
 
@@ -110,6 +112,7 @@ def actors(
     resurrecting, dormant; also the InsightActorsQuery's ``status``) on ``day``.
     """
     from .engine.actors import run_actors
+    from .engine.supported import check_project
     from .engine.trends import resolve_now
     from .query.actors_request import split_actors_query
 
@@ -126,6 +129,7 @@ def actors(
     if is_lifecycle(source):  # the persons modal of a lifecycle: a status on a day
         return _lifecycle_actors(store, query, source, request, status, project, now, limits)
     filt = parse_filter(source, limits=limits)
+    check_project(filt, project, limits)
     return run_actors(store, filt, project, resolve_now(now), limits, request)
 
 

@@ -18,7 +18,6 @@ from ..project import Project
 from ..query.displays import DISPLAYS
 from ..query.maths import MATH_SPECS
 from ..query.model import PropertyGroup, Series, TrendsFilter
-from ..query.properties import parse_test_account_filters
 from ..results import SeriesResult, TrendsResult, numbers
 from ..store import EventStore
 from ..timeutil import UTC, us_to_datetime
@@ -156,7 +155,7 @@ def series_event_names(ctx: QueryContext, s: Series) -> list[str | None]:
     action = ctx.project.action(s.id)
     if action is None:
         return []
-    return [step.get("event") for step in action.get("steps") or [] if isinstance(step, dict)]
+    return [step.event for step in action.steps]
 
 
 # --- one query --------------------------------------------------------------------------------
@@ -178,8 +177,8 @@ def series_mask(ctx: QueryContext, q: Query, rows: np.ndarray) -> np.ndarray:
     """AND of test-account filters, global properties, series properties and group-math filter."""
     filt, s = ctx.filter, q.series
     groups = []
-    if filt.filter_test_accounts and ctx.project.test_account_filters:
-        groups.append(ctx.memo("test_accounts", lambda: parse_test_account_filters(ctx.project.test_account_filters, ctx.limits)))
+    if filt.filter_test_accounts and ctx.project.test_accounts:
+        groups.append(ctx.project.test_accounts)
     groups += [g for g in (filt.properties, s.properties) if g]
     # one AND group, so that person leaves from all of them are combined per person first
     mask = mask_rows(ctx, PropertyGroup("AND", tuple(groups)), rows)
@@ -237,7 +236,7 @@ class SeriesSource:
         ctx, q = self.ctx, self.query
         filt, s = ctx.filter, q.series
         return bool(
-            (filt.filter_test_accounts and ctx.project.test_account_filters)
+            (filt.filter_test_accounts and ctx.project.test_accounts)
             or filt.properties
             or s.properties
             or q.cohort is not None

@@ -111,19 +111,10 @@ def leaf_mask(ctx: Any, leaf: PropertyFilter, rows: np.ndarray, sources: dict[st
 
 def env_of(ctx: Any, leaf: PropertyFilter) -> Env:
     """The evaluation environment of one leaf (clock, zone, limits, path cleaning, error path)."""
-    rules = ctx.memo(("path_cleaning",), lambda: _path_cleaning(ctx))
-    return Env(tz=ctx.project.tz, now=ctx.now, limits=ctx.limits, path=leaf.path, key=leaf.key, path_cleaning=rules)
-
-
-def _path_cleaning(ctx: Any) -> tuple:
-    out = []
-    for i, rule in enumerate(getattr(ctx.project, "path_cleaning_filters", ())):
-        path = ("project", "path_cleaning_filters", i)
-        alias = rule.get("alias", "")
-        if not isinstance(alias, str):
-            raise ValidationError(path + ("alias",), "expected a string")
-        out.append((compile_regex(rule.get("regex"), path + ("regex",), ctx.limits), alias))
-    return tuple(out)
+    if leaf.operator == "is_cleaned_path_exact" and ctx.project.path_cleaning_error is not None:
+        raise ctx.project.path_cleaning_error
+    return Env(tz=ctx.project.tz, now=ctx.now, limits=ctx.limits, path=leaf.path, key=leaf.key,
+               path_cleaning=ctx.project.path_cleaning)
 
 
 def _identity(leaf: PropertyFilter) -> tuple:
