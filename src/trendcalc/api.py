@@ -67,13 +67,14 @@ def lifecycle(
     (store, query, project, now); raises ValidationError / UnsupportedError like ``trends()``.
     """
     from .engine.lifecycle import run_lifecycle
-    from .engine.supported import check_supported
+    from .engine.supported import check_project, check_supported
     from .engine.trends import resolve_now
     from .query.lifecycle import parse_lifecycle
 
     store, project = _check_inputs(store, project, limits)
     lq = parse_lifecycle(query, limits=limits)
     check_supported(lq.base)
+    check_project(lq.base, project, limits)
     return run_lifecycle(store, lq, project, resolve_now(now), limits)
 
 
@@ -136,7 +137,7 @@ def actors(
 def _lifecycle_actors(store: Any, query: Any, source: Any, request: Any, status: Any, project: Any, now: Any,
                       limits: Limits) -> ActorsResult:
     from .engine.lifecycle_actors import run_lifecycle_actors
-    from .engine.supported import check_supported
+    from .engine.supported import check_project, check_supported
     from .engine.trends import resolve_now
     from .query.lifecycle import parse_lifecycle
 
@@ -154,6 +155,7 @@ def _lifecycle_actors(store: Any, query: Any, source: Any, request: Any, status:
             raise
         raise exc.prefixed(prefix + ("source",)) from None
     check_supported(lq.base)
+    check_project(lq.base, project, limits)
     return run_lifecycle_actors(store, lq, project, resolve_now(now), limits, request,
                                 in_query if in_query is not None else status, path)
 

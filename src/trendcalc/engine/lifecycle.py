@@ -252,8 +252,8 @@ def series_name(ctx: QueryContext, s: Series) -> str:
     """Event name / "All events", or the action's name (from the project when not given)."""
     if s.kind == "actions" and s.name is None:
         action = ctx.project.action(s.id)
-        if action is not None and isinstance(action.get("name"), str):
-            return action["name"]
+        if action is not None and action.name is not None:
+            return action.name
     return s.label
 
 

@@ -59,6 +59,29 @@ def is_personless(event: dict[str, Any]) -> bool:
     return v is False or v == "false"
 
 
+def series_matches(world: ref.World, s: Any, project: Project, event: dict[str, Any]) -> bool:
+    """The event name (None = any), or any step of the action as the project gave it (no steps:
+    every event)."""
+    if s.kind == "events":
+        return s.id is None or s.id == event["event"]
+    steps = (project.action_source(s.id) or {}).get("steps") or []
+    return not steps or any(ref.step_matches(world, project, step, event) for step in steps)
+
+
+def filter_groups(lq: LifecycleQuery, project: Project, s: Any) -> list[Any]:
+    """Every property group one series compiles: global, series, test accounts, action steps."""
+    from ..query.properties import parse_entity_properties, parse_test_account_filters
+
+    filt = lq.base
+    groups = [filt.properties, s.properties]
+    if filt.filter_test_accounts and project.test_account_filters:
+        groups.append(parse_test_account_filters(project.test_account_filters, DEFAULT_LIMITS))
+    if s.kind == "actions":
+        for step in (project.action_source(s.id) or {}).get("steps") or []:
+            groups.append(parse_entity_properties(step.get("properties"), ("steps",), DEFAULT_LIMITS, raw=True))
+    return groups
+
+
 def selected(world: ref.World, lq: LifecycleQuery, project: Project, event: dict[str, Any]) -> bool:
     """§5.3 (runner): every series matches (ANDed) with its properties, global properties, test
     accounts, the group key, and not personless. §6 (legacy): the first entity only, and the
@@ -66,7 +89,7 @@ def selected(world: ref.World, lq: LifecycleQuery, project: Project, event: dict
     filt = lq.base
     series = filt.series if lq.engine == "runner" else filt.series[:1]
     for s in series:
-        if not ref.series_matches(world, s, project, event) or not ref.row_filters_pass(world, filt, s, project, event):
+        if not series_matches(world, s, project, event) or not ref.row_filters_pass(world, filt, s, project, event):
             return False
     if lq.engine == "runner":
         return not is_personless(event)
@@ -103,9 +126,9 @@ def reference_lifecycle(
     if not starts:
         return shape(lq, project, r, [], {}, wsd)
     for s in filt.series if lq.engine == "runner" else filt.series[:1]:
-        if s.kind == "actions" and project.action(s.id) is None:
+        if s.kind == "actions" and project.action_source(s.id) is None:
             raise ValidationError(("series",), f"Action ID {s.id} does not exist!")
-        for group in ref.query_filter_groups(filt, project, s):
+        for group in filter_groups(lq, project, s):
             ref.check_group(world, project, group)  # constants the property's type cannot take fail
     # the window: one look-back bucket, the range's buckets, and the end of the last one
     utc_starts = [b.astimezone(UTC) for b in starts]
@@ -186,7 +209,7 @@ def shape(lq: LifecycleQuery, project: Project, r: ref.DateRange, starts: list[d
             name = s.label
             action: dict[str, Any] = {"id": s.id, "name": name, "type": "events", "order": 0, "math": "total"}
         else:
-            a = project.action(s.id) or {}
+            a = project.action_source(s.id) or {}
             name = a["name"] if s.name is None and isinstance(a.get("name"), str) else s.label
             action = {"id": str(s.id), "name": name, "type": "actions", "order": 0, "math": "total"}
         if s.custom_name is not None:
