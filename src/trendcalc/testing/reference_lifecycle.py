@@ -82,6 +82,29 @@ def filter_groups(lq: LifecycleQuery, project: Project, s: Any) -> list[Any]:
     return groups
 
 
+def earliest(world: ref.World, lq: LifecycleQuery, project: Project) -> dt.datetime:
+    """``date_from: "all"``: the first event of any series' event names (action steps' events;
+    None = any), floored at 1980-01-01."""
+    names: list[Any] = []
+    for s in lq.base.series:
+        if s.kind == "events":
+            names.append(s.id)
+        else:
+            names += [step.get("event") for step in (project.action_source(s.id) or {}).get("steps") or []]
+    times = [e["ts"] for e in world.events if any(n is None or n == e["event"] for n in names)]
+    return max(min(times), ref.EARLIEST_FLOOR) if times else ref.EARLIEST_FLOOR
+
+
+def date_range(world: ref.World, lq: LifecycleQuery, project: Project, now: dt.datetime) -> ref.DateRange:
+    """date_from() and date_to() in the project timezone (Trends' rules)."""
+    filt, tz = lq.base, project.tz
+    now_local = now.astimezone(tz)
+    first = earliest(world, lq, project) if filt.date_from == "all" else ref.EARLIEST_FLOOR
+    start, mapping = ref.date_from_value(filt.date_from, filt.interval, now_local, tz, filt.explicit_date, False, first)
+    end = ref.date_to_value(filt.date_to, filt.interval, now_local, tz, filt.explicit_date, False)
+    return ref.DateRange(start, end, mapping, filt.interval, filt.explicit_date, False)
+
+
 def selected(world: ref.World, lq: LifecycleQuery, project: Project, event: dict[str, Any]) -> bool:
     """§5.3 (runner): every series matches (ANDed) with its properties, global properties, test
     accounts, the group key, and not personless. §6 (legacy): the first entity only, and the
@@ -121,7 +144,7 @@ def reference_lifecycle(
     tz = project.tz
     wsd = 1 if lq.engine == "legacy" else project.week_start_day
     interval = filt.interval
-    r = ref.current_range(world, filt, project, clock)
+    r = date_range(world, lq, project, clock)
     starts = ref.bucket_starts(r, wsd, limits.max_buckets)
     if not starts:
         return shape(lq, project, r, [], {}, wsd)
