@@ -121,14 +121,15 @@ def actors(
     overrides = {
         "series": series, "day": day, "breakdown": breakdown, "compare": compare,
         "include_recordings": include_recordings, "select": select, "order_by": order_by,
-        "limit": limit, "offset": offset, "status": status,
+        "limit": limit, "offset": offset,
     }
-    status = overrides.pop("status")
     source, request = split_actors_query(query, overrides, limits)
     from .query.lifecycle import is_lifecycle
 
     if is_lifecycle(source):  # the persons modal of a lifecycle: a status on a day
         return _lifecycle_actors(store, query, source, request, status, project, now, limits)
+    if status is not None:
+        raise ValidationError(("actors_request", "status"), "status is for the actors of a lifecycle query")
     filt = parse_filter(source, limits=limits)
     check_project(filt, project, limits)
     return run_actors(store, filt, project, resolve_now(now), limits, request)

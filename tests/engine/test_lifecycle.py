@@ -332,3 +332,11 @@ def test_docs_example_runs():
     text = (pathlib.Path(__file__).parents[2] / "docs" / "lifecycle.md").read_text()
     code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
     exec(compile(code.replace("print(result.table())", "table = result.table()"), "docs/lifecycle.md", "exec"), {})
+
+
+def test_status_is_refused_for_trends_actors():
+    store = tc.EventStore.from_records([ev("u", "2020-01-10T12:00:00Z")])
+    with pytest.raises(tc.ValidationError) as info:
+        tc.actors(store, {"events": [{"id": "$pageview"}]}, day="2020-01-10", status="new", project=UTC_PROJECT,
+                  now="2020-02-01T00:00:00Z")
+    assert info.value.path == ("actors_request", "status")

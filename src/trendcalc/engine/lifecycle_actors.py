@@ -67,7 +67,7 @@ def run_lifecycle_actors(store: EventStore, lq: LifecycleQuery, project: Project
             source_bucket = ext - 1 if status == "dormant" else ext
             pick = np.isin(st.row_actor, actors) & (st.row_bucket == source_bucket)
             rows, key = st.rows[pick], st.row_actor[pick]
-    if strategy == "group" and len(rows):
+    if gti is not None and len(rows):
         lut, _ = group_key_ids(store, gti)
         key = lut[key]
         rows, key = rows[key >= 0], key[key >= 0]
