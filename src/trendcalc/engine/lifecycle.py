@@ -164,6 +164,22 @@ def actors_of(plan: LifecyclePlan, rows: np.ndarray) -> tuple[np.ndarray, np.nda
     return col.codes[rows].astype(np.int64), created_at
 
 
+BITMAP_MAX = 1 << 26  # distinct keys below this many possible values are found with a bitmap
+
+
+def unique_keys(keys: np.ndarray, n_keys: int) -> np.ndarray:
+    """The sorted distinct values of ``keys`` (0 <= key < n_keys): a bitmap when the key space
+    is small enough (linear, no sort), else a sort."""
+    if n_keys <= max(BITMAP_MAX, 4 * len(keys)):
+        seen = np.zeros(n_keys, dtype=bool)
+        seen[keys] = True
+        return np.flatnonzero(seen)
+    ordered = np.sort(keys)
+    keep = np.ones(len(ordered), dtype=bool)
+    keep[1:] = ordered[1:] != ordered[:-1]
+    return ordered[keep]
+
+
 class Statuses:
     """The statuses of one query, per (actor, extended bucket) pair, vectorised.
 
@@ -182,7 +198,8 @@ class Statuses:
         keep = bucket >= 0
         self.rows, self.row_actor, self.row_bucket = self.rows[keep], actor[keep], bucket[keep]
         width = n + 2
-        pairs = np.unique(self.row_actor * width + self.row_bucket)
+        n_actors = int(self.row_actor.max()) + 1 if len(self.row_actor) else 0
+        pairs = unique_keys(self.row_actor * width + self.row_bucket, n_actors * width)
         a, b = pairs // width, pairs % width
         created_b = plan.bucket_of(created_at[a]) if len(a) else np.zeros(0, dtype=np.int64)
         first = np.ones(len(pairs), dtype=bool)
