@@ -6,8 +6,16 @@
     result.to_dicts()
 """
 
+from ._version import __version__ as __version__
 from .api import actors, lifecycle, parse_filter, trends
-from .errors import InputRowError, StoreFormatError, UnsupportedError, ValidationError
+from .errors import (
+    InputRowError,
+    QueryWarning,
+    StoreFormatError,
+    TrendcalcWarning,
+    UnsupportedError,
+    ValidationError,
+)
 from .lifecycle_result import LifecycleResult
 from .limits import Limits
 from .project import Project
@@ -15,9 +23,9 @@ from .query.model import TrendsFilter
 from .results import ActorsResult, SeriesResult, TrendsResult
 from .store import EventStore
 
-__version__ = "0.1.0"
-
 __all__ = [
+    "QueryWarning",
+    "TrendcalcWarning",
     "ActorsResult",
     "EventStore",
     "InputRowError",

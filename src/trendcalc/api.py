@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .errors import ValidationError
+from .errors import QueryWarning, TrendcalcWarning, ValidationError
 from .lifecycle_result import LifecycleResult
 from .limits import DEFAULT_LIMITS, Limits
 from .project import Project
-from .query.legacy import parse_filter as _parse_filter
 from .query.lifecycle import LifecycleQuery
 from .query.model import TrendsFilter
+from .query.parse import parse_filter as _parse_filter
 from .results import ActorsResult, TrendsResult
 from .store import EventStore
 
@@ -38,6 +39,7 @@ def trends(
     Raises ValidationError (bad input, with its JSON path) or UnsupportedError (a valid PostHog
     feature not implemented here); never returns a partial answer.
     """
+    from .engine.advice import advise, range_advice
     from .engine.supported import check_project
     from .engine.trends import resolve_now, run_trends
     from .query.lifecycle import is_lifecycle
@@ -47,7 +49,16 @@ def trends(
     store, project = _check_inputs(store, project, limits)
     filt = parse_filter(query, limits=limits)
     check_project(filt, project, limits)
-    return run_trends(store, filt, project, resolve_now(now), limits)
+    clock = resolve_now(now)
+    advice = advise(store, filt, project)
+    result = run_trends(store, filt, project, clock, limits)
+    if result.series:
+        first = result.series[0].filter
+        advice += range_advice(store, filt, first.get("date_from"), first.get("date_to"), clock)
+    for w in advice:
+        warnings.warn(TrendcalcWarning(str(w)), stacklevel=2)
+    result.warnings = tuple(advice)
+    return result
 
 
 def lifecycle(
@@ -66,6 +77,7 @@ def lifecycle(
     "LifecycleQuery", ...}`` dict (PostHog's query runner: the project's week start). Pure in
     (store, query, project, now); raises ValidationError / UnsupportedError like ``trends()``.
     """
+    from .engine.advice import advise
     from .engine.lifecycle import run_lifecycle
     from .engine.supported import check_project, check_supported
     from .engine.trends import resolve_now
@@ -75,7 +87,13 @@ def lifecycle(
     lq = parse_lifecycle(query, limits=limits)
     check_supported(lq.base)
     check_project(lq.base, project, limits)
-    return run_lifecycle(store, lq, project, resolve_now(now), limits)
+    advice = advise(store, lq.base, project) + [
+        QueryWarning("not_read", (k,), f"{k!r} is not read by a lifecycle (PostHog ignores it too)") for k in lq.ignored]
+    result = run_lifecycle(store, lq, project, resolve_now(now), limits)
+    for w in advice:
+        warnings.warn(TrendcalcWarning(str(w)), stacklevel=2)
+    result.warnings = tuple(advice)
+    return result
 
 
 def actors(

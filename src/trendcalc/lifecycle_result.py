@@ -41,19 +41,13 @@ class LifecycleResult(TrendsResult):
     """The answer to one ``lifecycle()`` call: four series per series (new, returning,
     resurrecting, dormant — dormant values are negative).
 
-    ``ignored`` names legacy filter fields PostHog's lifecycle engine does not read (e.g. a
-    breakdown left over from a Trends insight); ``toggled`` is the display-only
-    ``toggledLifecycles`` (the statuses a chart shows), echoed as given; every status is always
+    ``warnings`` also name the legacy filter fields PostHog's lifecycle engine does not read
+    (e.g. a breakdown left over from a Trends insight); ``toggled`` is the display-only
+    ``toggledLifecycles`` (the statuses a chart shows), as given; every status is always
     computed.
     """
 
-    ignored: tuple[str, ...] = ()
     toggled: tuple[str, ...] | None = None
-
-    @property
-    def warnings(self) -> list[str]:
-        """What may make the numbers not what the user meant."""
-        return [f"{k!r} is not read by a lifecycle (PostHog ignores it too)" for k in self.ignored]
 
     def by_status(self) -> dict[str, list[Any]]:
         """``{status: data}`` of the first series' four statuses."""

@@ -210,11 +210,12 @@ def test_legacy_fields_the_engine_does_not_read_are_reported():
     f = {"events": [{"id": "$pageview", "math": "sum"}], "shown_as": "Lifecycle", "date_from": "2020-01-10",
          "date_to": "2020-01-11"}
     plain = tc.lifecycle(store, f, project=UTC_PROJECT)
-    r = tc.lifecycle(store, {**f, "breakdown": "$browser", "display": "ActionsBar"}, project=UTC_PROJECT)
+    with pytest.warns(tc.TrendcalcWarning, match="'breakdown' is not read"):
+        r = tc.lifecycle(store, {**f, "breakdown": "$browser", "display": "ActionsBar"}, project=UTC_PROJECT)
     assert r.to_dicts() == plain.to_dicts()  # math without math_property is no error either: not read
-    assert r.warnings == ["'display' is not read by a lifecycle (PostHog ignores it too)",
-                          "'breakdown' is not read by a lifecycle (PostHog ignores it too)"]
-    assert plain.warnings == []
+    assert [(w.code, w.path) for w in r.warnings] == [("not_read", ("display",)), ("not_read", ("breakdown",))]
+    assert str(r.warnings[1]) == "$.breakdown: 'breakdown' is not read by a lifecycle (PostHog ignores it too)"
+    assert plain.warnings == ()
 
 
 @pytest.mark.parametrize(("query", "path", "kind", "message"), [

@@ -38,9 +38,10 @@ from ..store import EventStore
 from ..store.tables import NO_TIME
 from ..timeutil import UTC, datetime_to_us
 from .context import QueryContext
+from .plan import Query, earliest_timestamp
 from .predicates.properties import mask_rows
 from .timeaxis import MONTHS, STEP, TimeAxis, _resolve_local, build_axis, resolve_range
-from .trends import Query, SeriesSource, earliest_timestamp, series_mask
+from .trends import SeriesSource, series_mask
 
 PERSONLESS = PropertyFilter(key="$process_person_profile", operator="is_not", value="false", type="event")
 STEP_US = {"hour": 3_600_000_000, "minute": 60_000_000}
@@ -300,8 +301,7 @@ def shape(plan: LifecyclePlan, counts: dict[str, np.ndarray]) -> LifecycleResult
                 count=float(sum(data)),
                 status=status,
             ))
-    return LifecycleResult(out, timezone=ctx.project.timezone, interval=filt.interval,
-                           ignored=lq.ignored, toggled=lq.toggled)
+    return LifecycleResult(out, timezone=ctx.project.timezone, interval=filt.interval, toggled=lq.toggled)
 
 
 __all__ = ["LifecyclePlan", "Statuses", "run_lifecycle", "status_counts"]

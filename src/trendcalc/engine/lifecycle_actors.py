@@ -24,7 +24,9 @@ from ..query.suggest import suggest
 from ..results import ActorsResult
 from ..store import EventStore
 from ..timeutil import UTC, datetime_to_us
-from .actors import ActorSet, group_key_ids, order_actors, parse_day, parse_order, resolve_column
+from .actors.actor_set import ActorSet, group_key_ids
+from .actors.columns import order_actors, parse_order, resolve_column
+from .actors.window import parse_day
 from .context import QueryContext
 from .lifecycle import LifecyclePlan, Statuses
 

@@ -20,9 +20,8 @@ import numpy as np
 
 from ...errors import ValidationError
 from ...query.cohorts import Cohort
-from ...query.model import BreakdownItem
-from ..breakdown import NORMAL, Grouping
-from .properties import PERSON_SOURCES, mask_rows
+from ...query.model import PropertyFilter
+from .properties import PERSON_SOURCES, SOURCES, mask_rows
 
 ALL = "all"
 
@@ -104,48 +103,20 @@ def _static_members(ctx: Any, cohort: Cohort) -> np.ndarray:
     return out
 
 
-# --- cohort breakdowns ------------------------------------------------------------------------------
+# --- cohort leaves (registered in the property sources) ----------------------------------------
 
 
-def cohort_row_mask(ctx: Any, cohort: Any, rows: np.ndarray) -> np.ndarray:
-    """Rows whose person is in the breakdown cohort (``"all"``: every row)."""
-    if cohort == ALL:
-        return np.ones(len(rows), dtype=bool)
-    return membership(ctx, cohort, ("breakdown",))[ctx.store.person[rows]]
+def _cohort_source(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
+    """A ``type: cohort`` leaf over event rows: the row's person is (not) in the cohort."""
+    member = membership(ctx, leaf.value, leaf.path + ("value",))[ctx.store.person[rows]]
+    return ~member if leaf.operator == "not_in" else member
 
 
-def cohort_breakdown_value(ctx: Any, cohort: Any) -> tuple[Any, str]:
-    """(breakdown_value, label): ``("all", "all users")`` or (the id, the cohort's name)."""
-    if cohort == ALL:
-        return ALL, "all users"
-    c = _cohort(ctx, cohort, ("breakdown",))
-    return cohort, c.name if c.name is not None else str(cohort)
+def _person_scope_cohort(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
+    """A ``type: cohort`` leaf over person rows (inside a cohort definition)."""
+    member = membership(ctx, leaf.value, leaf.path + ("value",))[rows]
+    return ~member if leaf.operator == "not_in" else member
 
 
-def split_per_cohort(item: BreakdownItem) -> bool:
-    """One cohort, or a list containing "all": one query per cohort × series (spec §6.7)."""
-    cohorts = item.property
-    return len(cohorts) == 1 or ALL in cohorts
-
-
-def cohort_grouping(ctx: Any, item: BreakdownItem, rows: np.ndarray) -> Grouping:
-    """Several cohorts in one query: each row once per cohort its person is in (rows in none are
-    dropped); ``take`` repeats rows accordingly. A cohort without rows has no group (upstream
-    groups the joined rows, so it gets no result row)."""
-    persons = ctx.store.person[rows]
-    takes, codes, present = [], [], []
-    for cohort in item.property:
-        hit = np.flatnonzero(membership(ctx, cohort, ("breakdown",))[persons])
-        if len(hit):
-            takes.append(hit)
-            codes.append(np.full(len(hit), len(present), dtype=np.int32))
-            present.append(cohort)
-    take = np.concatenate(takes) if takes else np.zeros(0, dtype=np.int64)
-    order = np.argsort(take, kind="stable")
-    group = np.concatenate(codes)[order] if codes else np.zeros(0, dtype=np.int32)
-    values = tuple(present)
-    return Grouping(group, np.arange(len(values)), values, np.full(len(values), NORMAL, dtype=np.int8), take=take[order])
-
-
-def cohort_label(ctx: Any, cohort: Any) -> str:
-    return cohort_breakdown_value(ctx, cohort)[1]
+SOURCES["cohort"] = _cohort_source
+PERSON_SOURCES["cohort"] = _person_scope_cohort

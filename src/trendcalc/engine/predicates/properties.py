@@ -225,13 +225,6 @@ def _group_source(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarra
     return _column_mask(ctx, leaf, col, codes, ctx.project.property_type(leaf.key, "group", gti), ("group", gti))
 
 
-def _cohort_source(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
-    from .cohorts import membership
-
-    member = membership(ctx, leaf.value, leaf.path + ("value",))[ctx.store.person[rows]]
-    return ~member if leaf.operator == "not_in" else member
-
-
 # --- elements ---------------------------------------------------------------------------------------
 
 
@@ -388,7 +381,6 @@ SOURCES.update(
     feature=_event_source,
     person=_person_source,
     group=_group_source,
-    cohort=_cohort_source,
     element=_element_source,
     event_metadata=_metadata_source,
 )
@@ -418,14 +410,7 @@ def _person_scope_person(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np
     return _column_mask(ctx, leaf, col, codes, ctx.project.property_type(leaf.key, "person"), "person")
 
 
-def _person_scope_cohort(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
-    from .cohorts import membership
-
-    member = membership(ctx, leaf.value, leaf.path + ("value",))[rows]
-    return ~member if leaf.operator == "not_in" else member
-
-
-PERSON_SOURCES.update(person=_person_scope_person, cohort=_person_scope_cohort)
+PERSON_SOURCES.update(person=_person_scope_person)  # cohort: registered by predicates.cohorts
 
 
 # --- session scope ----------------------------------------------------------------------------------
