@@ -1986,6 +1986,8 @@ def current_range(world: World, filt: TrendsFilter, project: Project, now: dt.da
     earliest = earliest_timestamp(world, filt, project) if filt.date_from == "all" else EARLIEST_FLOOR
     start, mapping = date_from_value(filt.date_from, interval, now_local, tz, filt.explicit_date, exact, earliest)
     end = date_to_value(filt.date_to, interval, now_local, tz, filt.explicit_date, exact)
+    if start > end and filt.date_from != "all":  # trendcalc's strictness (PostHog: zero buckets)
+        raise ValidationError(("date_from",), f"date_from {start.isoformat()} is after date_to {end.isoformat()}")
     return DateRange(start, end, mapping, interval, filt.explicit_date, exact)
 
 
@@ -2004,7 +2006,8 @@ def first_time_rows(world: World, filt: TrendsFilter, project: Project, series: 
     """§4.4: per person, (counted event, breakdown event). ``first`` is the person's earliest
     series event up to date_to (``matching``: earliest that passes the filters); the person
     counts when the earliest in-range filter-passing event has the same time. Ties are broken
-    by (event name, input order); the breakdown value comes from the first event overall."""
+    by (event name, input order); the breakdown value comes from the first event overall
+    (``matching``: from the counted first matching event)."""
     lo, hi = whole_second(lower_bound(q.range, project.week_start_day)), whole_second(q.range.date_to)
     by_person: dict[Any, list[dict[str, Any]]] = {}
     for e in sorted(world.events, key=lambda e: (e["ts"], e["event"], e["index"])):
@@ -2017,7 +2020,7 @@ def first_time_rows(world: World, filt: TrendsFilter, project: Project, series: 
         basis = passing[0] if matching and passing else (None if matching else events[0])
         in_range = [e for e in passing if e["ts"] >= lo]
         if basis is not None and in_range and in_range[0]["ts"] == basis["ts"]:
-            out.append((basis, events[0]))
+            out.append((basis, basis if matching else events[0]))
     return out
 
 
