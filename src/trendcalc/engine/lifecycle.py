@@ -62,6 +62,9 @@ class LifecyclePlan:
         self.week_start_day = week_start_day
         r = resolve_range(filt.date_from, filt.date_to, interval=filt.interval, now=ctx.now, tz=ctx.project.tz,
                           explicit=filt.explicit_date, earliest=lambda: earliest_timestamp(ctx, filt.series))
+        if r.date_from > r.date_to and filt.date_from != "all":  # as Trends (PostHog: zero buckets)
+            path = ("dateRange", "date_from") if filt.source == "query" else ("date_from",)
+            raise ValidationError(path, f"date_from {r.date_from.isoformat()} is after date_to {r.date_to.isoformat()}")
         self.axis: TimeAxis = build_axis(r, week_start_day, max_buckets=ctx.limits.max_buckets)
         # explicitDate (exact_timerange): the runner keeps only buckets starting at or after the
         # exact date_from, so an off-boundary first bucket is dropped (its events still count as

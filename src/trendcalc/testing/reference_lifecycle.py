@@ -102,6 +102,8 @@ def date_range(world: ref.World, lq: LifecycleQuery, project: Project, now: dt.d
     first = earliest(world, lq, project) if filt.date_from == "all" else ref.EARLIEST_FLOOR
     start, mapping = ref.date_from_value(filt.date_from, filt.interval, now_local, tz, filt.explicit_date, False, first)
     end = ref.date_to_value(filt.date_to, filt.interval, now_local, tz, filt.explicit_date, False)
+    if start > end and filt.date_from != "all":  # trendcalc's strictness, as for Trends
+        raise ValidationError(("date_from",), f"date_from {start.isoformat()} is after date_to {end.isoformat()}")
     return ref.DateRange(start, end, mapping, filt.interval, filt.explicit_date, False)
 
 
