@@ -39,8 +39,9 @@ def run_lifecycle_actors(store: EventStore, lq: LifecycleQuery, project: Project
                                            f"{suggest(str(status), STATUSES)}")
     if req.day is None:
         raise ValidationError(req.path("day"), "the actors of a lifecycle data point need its `day` (a `days` value of the result)")
-    for name, default in (("breakdown", None), ("compare", None), ("series", 0)):
-        if getattr(req, name) != default:
+    for name, given in (("breakdown", req.breakdown is not None), ("compare", req.compare is not None),
+                        ("series", req.series != 0)):
+        if given:
             raise ValidationError(req.path(name), f"a lifecycle data point has no {name}")
     filt = lq.base
     if not filt.series:
