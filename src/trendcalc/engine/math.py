@@ -134,11 +134,11 @@ def property_values(frame: Frame) -> tuple[np.ndarray, np.ndarray]:
         return reader(frame, cell)
     key = frame.row_key
     if not person and prop and isinstance(key, slice):  # the same rows' values serve every series that reads them
-        col = frame.store.column(prop)
-        if col is None:
+        found = frame.store.column(prop)
+        if found is None:
             return cell, np.full(len(cell), np.nan)
         return cell, frame.ctx.memo(("property floats", prop, key.start, key.stop),
-                                    lambda: col.dictionary.floats()[col.codes[key]])
+                                    lambda: found.dictionary.floats()[found.codes[key]])
     col, codes = property_codes(frame)
     if col is None or codes is None:
         return cell, np.full(len(cell), np.nan)
@@ -198,7 +198,7 @@ def property_math(reduce: Reducer, level: float | None = None) -> Callable[[Fram
         prop = frame.series.math_property
         special = prop in SPECIAL_PROPERTIES and frame.series.math_property_type != "person_properties"
         col, codes = property_codes(frame) if level is not None and not special else (None, None)
-        if col is not None and codes is not None:
+        if col is not None and codes is not None and level is not None:
             rank, ordered = col.dictionary.float_ranks()
             flat = cells.quantile_of_ranks(frame.cell(), rank[codes], ordered, frame.n_cells, level)
         else:
