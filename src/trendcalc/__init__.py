@@ -7,7 +7,7 @@
 """
 
 from ._version import __version__ as __version__
-from .api import actors, parse_filter, stickiness, trends
+from .api import actors, lifecycle, parse_filter, stickiness, trends
 from .errors import (
     InputRowError,
     QueryWarning,
@@ -16,6 +16,7 @@ from .errors import (
     UnsupportedError,
     ValidationError,
 )
+from .lifecycle_result import LifecycleResult
 from .limits import Limits
 from .project import Project
 from .query.model import TrendsFilter
@@ -30,6 +31,7 @@ __all__ = [
     "ActorsResult",
     "EventStore",
     "InputRowError",
+    "LifecycleResult",
     "Limits",
     "Project",
     "SeriesResult",
@@ -41,6 +43,7 @@ __all__ = [
     "UnsupportedError",
     "ValidationError",
     "actors",
+    "lifecycle",
     "parse_filter",
     "stickiness",
     "trends",

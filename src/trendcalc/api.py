@@ -1,4 +1,4 @@
-"""The public entry points: ``trends()``, ``stickiness()``, ``actors()`` and ``parse_filter()``."""
+"""The public entry points: ``trends()``, ``stickiness()``, ``lifecycle()``, ``actors()`` and ``parse_filter()``."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from .errors import TrendcalcWarning, ValidationError
+from .errors import QueryWarning, TrendcalcWarning, ValidationError
+from .lifecycle_result import LifecycleResult
 from .limits import DEFAULT_LIMITS, Limits
 from .project import Project
+from .query.lifecycle import LifecycleQuery
 from .query.model import TrendsFilter
 from .query.parse import parse_filter as _parse_filter
 from .query.stickiness import StickinessQuery
@@ -46,6 +48,10 @@ def trends(
 
     if is_stickiness(query):  # shown_as "Stickiness" / insight STICKINESS: the endpoint answered stickiness
         return stickiness(store, cast(Mapping[str, Any], query), project=project, now=now, limits=limits)
+    from .query.lifecycle import is_lifecycle
+
+    if is_lifecycle(query) and not isinstance(query, TrendsFilter):  # shown_as "Lifecycle" / LIFECYCLE /
+        return lifecycle(store, query, project=project, now=now, limits=limits)  # LifecycleQuery: as the endpoint did
     store, project = _check_inputs(store, project, limits)
     filt = parse_filter(query, limits=limits)
     check_project(filt, project, limits)
@@ -93,6 +99,41 @@ def stickiness(
     return result
 
 
+def lifecycle(
+    store: EventStore,
+    query: Mapping[str, Any] | LifecycleQuery,
+    *,
+    project: Project | Mapping[str, Any] | None = None,
+    now: str | dt.datetime | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> LifecycleResult:
+    """Answer a Lifecycle query: per bucket, how many actors were new, returning, resurrecting
+    and dormant (negative), with PostHog's definitions (see docs/lifecycle.md).
+
+    ``query`` is a legacy filter dict (``shown_as: "Lifecycle"`` or ``insight: "LIFECYCLE"``,
+    answered as PostHog's legacy engine did: weeks start on Monday) or a ``{"kind":
+    "LifecycleQuery", ...}`` dict (PostHog's query runner: the project's week start). Pure in
+    (store, query, project, now); raises ValidationError / UnsupportedError like ``trends()``.
+    """
+    from .engine.advice import advise
+    from .engine.lifecycle import run_lifecycle
+    from .engine.supported import check_project, check_supported
+    from .engine.trends import resolve_now
+    from .query.lifecycle import parse_lifecycle
+
+    store, project = _check_inputs(store, project, limits)
+    lq = parse_lifecycle(query, limits=limits)
+    check_supported(lq.base)
+    check_project(lq.base, project, limits)
+    advice = advise(store, lq.base, project) + [
+        QueryWarning("not_read", (k,), f"{k!r} is not read by a lifecycle (PostHog ignores it too)") for k in lq.ignored]
+    result = run_lifecycle(store, lq, project, resolve_now(now), limits)
+    for w in advice:
+        warnings.warn(TrendcalcWarning(str(w)), stacklevel=2)
+    result.warnings = tuple(advice)
+    return result
+
+
 def actors(
     store: EventStore,
     query: Mapping[str, Any] | TrendsFilter,
@@ -108,6 +149,7 @@ def actors(
     order_by: Sequence[str] | None = None,
     limit: int | None = None,
     offset: int | None = None,
+    status: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> ActorsResult:
     """The persons (or groups) behind one data point of a Trends result: PostHog's
@@ -123,6 +165,9 @@ def actors(
     ``limit`` (default 100, at most 50,000) and ``offset``; ``include_recordings`` allows the
     ``matched_recordings`` column. A bad request raises ValidationError with its path, e.g.
     ``("actors_request", "day")``. Pure, like ``trends()``.
+
+    With a lifecycle query (``lifecycle()``'s forms) the point is ``status`` (new, returning,
+    resurrecting, dormant; also the InsightActorsQuery's ``status``) on ``day``.
     """
     from .engine.actors import run_actors
     from .engine.supported import check_project
@@ -142,9 +187,41 @@ def actors(
         from .engine.stickiness_actors import run_stickiness_actors
 
         return run_stickiness_actors(store, parse_stickiness(source, limits=limits), project, resolve_now(now), limits, request)
+    from .query.lifecycle import is_lifecycle
+
+    if is_lifecycle(source):  # the persons modal of a lifecycle: a status on a day
+        return _lifecycle_actors(store, query, source, request, status, project, now, limits)
+    if status is not None:
+        raise ValidationError(("actors_request", "status"), "status is for the actors of a lifecycle query")
     filt = parse_filter(source, limits=limits)
     check_project(filt, project, limits)
     return run_actors(store, filt, project, resolve_now(now), limits, request)
+
+
+def _lifecycle_actors(store: Any, query: Any, source: Any, request: Any, status: Any, project: Any, now: Any,
+                      limits: Limits) -> ActorsResult:
+    from .engine.lifecycle_actors import run_lifecycle_actors
+    from .engine.supported import check_project, check_supported
+    from .engine.trends import resolve_now
+    from .query.lifecycle import parse_lifecycle
+
+    store, project = _check_inputs(store, project, limits)
+    insight = query.get("source") if isinstance(query, Mapping) and query.get("kind") == "ActorsQuery" else query
+    prefix = ("source",) if insight is not query else ()
+    in_query = insight.get("status") if isinstance(insight, Mapping) and insight.get("kind") == "InsightActorsQuery" else None
+    if status is not None and in_query is not None:
+        raise ValidationError(("actors_request", "status"), "status is given both in the query and as an argument")
+    path = ("actors_request", "status") if in_query is None else prefix + ("status",)
+    try:
+        lq = parse_lifecycle(source, limits=limits)
+    except ValidationError as exc:
+        if source is query:
+            raise
+        raise exc.prefixed(prefix + ("source",)) from None
+    check_supported(lq.base)
+    check_project(lq.base, project, limits)
+    return run_lifecycle_actors(store, lq, project, resolve_now(now), limits, request,
+                                in_query if in_query is not None else status, path)
 
 
 def _check_inputs(store: Any, project: Any, limits: Any) -> tuple[EventStore, Project]:

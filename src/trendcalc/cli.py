@@ -84,8 +84,8 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument("--store", metavar="DIR", help="a store written by `trendcalc save` or EventStore.save")
     _ingest_args(q)
     q.add_argument("--filter", required=True, metavar="FILE_OR_JSON",
-                   help="the query: a legacy filter (shown_as 'Stickiness' for stickiness), a TrendsQuery or a "
-                        "StickinessQuery, as a JSON file, inline JSON, or - for stdin; the kind is inferred")
+                   help="the query: a legacy filter (shown_as 'Stickiness' or 'Lifecycle' too), a TrendsQuery, "
+                        "StickinessQuery or LifecycleQuery, as a JSON file, inline JSON, or - for stdin; the kind is inferred")
     q.add_argument("--project", metavar="FILE_OR_JSON", help="project settings (timezone, week_start_day, actions, ...)")
     q.add_argument("--timezone", metavar="TZ", help="project timezone (overrides --project's)")
     q.add_argument("--now", help="the frozen clock, ISO-8601 (default: the current time)")
