@@ -82,7 +82,9 @@ def series_titles(series: Sequence[Any]) -> list[str]:
     for s in series:
         action = getattr(s, "action", None)
         formula = (getattr(s, "filter", None) or {}).get("formula")
-        if formula:
+        if getattr(s, "status", None):  # a lifecycle status: its label names series and status
+            base.append(str(s.label))
+        elif formula:
             base.append(str(formula))
         elif isinstance(action, dict) and (action.get("custom_name") or action.get("name")):
             base.append(str(action.get("custom_name") or action.get("name")))
