@@ -201,7 +201,8 @@ class _Renamed:
 def _build_by_rows(cls: type[EventStore], table: Any, persons: Any, groups: Any, errors: str,
                    progress: bool | None, tz: dt.tzinfo, limits: Limits, kind: str) -> EventStore:
     """The record path for a (normalized) table: each row through the StoreBuilder's rules."""
-    from .builder import Source, StoreBuilder, build_store, counted
+    from .assemble import build_store
+    from .builder import Source, StoreBuilder, counted
     from .readers import ColumnLayout
 
     pa, _ = _pa()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from os import PathLike
 from typing import Any
 
 import numpy as np
@@ -335,32 +334,6 @@ def records(kind: str, recs: Iterable[Any] | None) -> Iterable[Item]:
     if isinstance(recs, (str, bytes, Mapping)) or not hasattr(recs, "__iter__"):
         raise ValidationError((kind,), f"expected an iterable of {kind[:-1]} objects, got {type(recs).__name__}")
     return ((i, rec, None) for i, rec in enumerate(recs))
-
-
-def build_store(
-    cls: type,
-    builder: StoreBuilder,
-    events: tuple[Source, Iterable[Item]],
-    persons: Any = None,
-    groups: Any = None,
-    progress: bool | None = None,
-) -> Any:
-    """Feed persons, groups (records, a DataFrame, or a file path) and events, then build ``cls``
-    with its ``ingest_report`` attached; warns (IngestWarning) when rows were skipped."""
-    from .frames import frame_records
-    from .readers import read_records_file
-
-    for kind, value in (("persons", persons), ("groups", groups)):
-        if isinstance(value, (str, PathLike)):
-            builder.feed(kind, *read_records_file(value, kind, progress))
-        else:
-            builder.feed(kind, Source(kind), records(kind, frame_records(value, kind)))
-    source, items = events
-    builder.feed("events", source, items)
-    store = cls(**builder.build())
-    store.ingest_report = builder.report()
-    store.ingest_report.warn()
-    return store
 
 
 def counted(items: Iterable[Item], total: int | None, progress: bool | None, desc: str) -> Iterator[Item]:

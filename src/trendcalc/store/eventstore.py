@@ -20,6 +20,7 @@ from ..errors import ValidationError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..timeutil import us_to_datetime
 from . import builder, columnar, columnrule, readers
+from .assemble import build_store
 from .columns import PropertyColumn
 from .memo import Memo
 from .readers import read_csv, read_records_file
@@ -108,7 +109,7 @@ class EventStore:
         total = len(events) if hasattr(events, "__len__") else None
         items = builder.counted(items, total, progress, "ingesting events")
         b = builder.StoreBuilder(errors=errors, limits=limits, tz=columnrule.zone(timezone))
-        return builder.build_store(cls, b, (builder.Source("events"), items), persons, groups, progress)
+        return build_store(cls, b, (builder.Source("events"), items), persons, groups, progress)
 
     @classmethod
     def from_jsonl(
@@ -140,7 +141,7 @@ class EventStore:
         items = read_records_file(path, "events", progress)
         if rename:
             items = (items[0], _renamed_items(items[1], columnrule.check_rename(rename)))
-        return builder.build_store(cls, b, items, persons, groups, progress)
+        return build_store(cls, b, items, persons, groups, progress)
 
     @classmethod
     def from_csv(
@@ -172,7 +173,7 @@ class EventStore:
                     return store
         b = builder.StoreBuilder(errors=errors, copy=False, limits=limits, tz=tz)
         events = read_csv(path, rename=rename, delimiter=delimiter, progress=progress)
-        return builder.build_store(cls, b, events, persons, groups, progress)
+        return build_store(cls, b, events, persons, groups, progress)
 
     @classmethod
     def from_pandas(
@@ -220,7 +221,7 @@ class EventStore:
         source, items = events
         items = builder.counted(items, n, progress, "ingesting events")
         b = builder.StoreBuilder(errors=errors, copy=False, limits=limits, tz=tz or columnrule.zone(None))
-        return builder.build_store(cls, b, (source, items), persons, groups, progress)
+        return build_store(cls, b, (source, items), persons, groups, progress)
 
     # --- persistence (store/persist.py) ---------------------------------------------------------
     def save(self, path: str | Path, *, overwrite: bool = False, durable: bool = True) -> Path:
