@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from ..limits import Limits
 from . import strategies as tst
+from .world_strategies import tc_timestamp
 
 LIFECYCLE_INTERVALS = ("hour", "day", "week", "month")
 IGNORED_LEGACY = ("display", "breakdown", "breakdown_type", "breakdowns", "compare", "compare_to", "formula",
@@ -70,7 +71,7 @@ def lifecycle_worlds(draw: st.DrawFn, *, max_events: int = 30, timezone: str | N
     w = draw(tst.worlds(max_events=max_events, timezone=timezone, min_days=min_days, event_names=event_names))
     first: dict[str, dt.datetime] = {}
     for e in w.events:
-        ts = tst.tc_timestamp(e["timestamp"])
+        ts = tc_timestamp(e["timestamp"])
         d = str(e["distinct_id"])
         first[d] = min(first.get(d, ts), ts)
     persons = []

@@ -23,6 +23,22 @@ from ..limits import DEFAULT_LIMITS, Limits
 from ..project import Project
 from ..query.lifecycle import STATUSES, LifecycleQuery, parse_lifecycle
 from . import reference as ref
+from .reference.actions import step_matches
+from .reference.hogql import row_filters_pass
+from .reference.properties import check_group
+from .reference.sampling import sampled
+from .reference.timeaxis import (
+    EARLIEST_FLOOR,
+    MONTHS,
+    DateRange,
+    bucket_starts,
+    date_from_value,
+    date_to_value,
+    day_string,
+    label,
+    step_of,
+)
+from .reference.world import resolve_now
 
 UTC = dt.timezone.utc
 
@@ -34,14 +50,14 @@ def step_back(instant: dt.datetime, interval: str, tz: Any) -> dt.datetime:
     fall-back night would compare equal as local times."""
     if interval in ("hour", "minute"):
         return instant - (dt.timedelta(hours=1) if interval == "hour" else dt.timedelta(minutes=1))
-    back = instant.astimezone(tz).replace(tzinfo=None) - ref.step_of(interval)
+    back = instant.astimezone(tz).replace(tzinfo=None) - step_of(interval)
     return back.replace(tzinfo=tz).astimezone(UTC)
 
 
 def step_forward(instant: dt.datetime, interval: str, tz: Any) -> dt.datetime:
     if interval in ("hour", "minute"):
         return instant + (dt.timedelta(hours=1) if interval == "hour" else dt.timedelta(minutes=1))
-    fwd = instant.astimezone(tz).replace(tzinfo=None) + ref.step_of(interval)
+    fwd = instant.astimezone(tz).replace(tzinfo=None) + step_of(interval)
     return fwd.replace(tzinfo=tz).astimezone(UTC)
 
 
@@ -65,7 +81,7 @@ def series_matches(world: ref.World, s: Any, project: Project, event: dict[str, 
     if s.kind == "events":
         return s.id is None or s.id == event["event"]
     steps = (project.action_source(s.id) or {}).get("steps") or []
-    return not steps or any(ref.step_matches(world, project, step, event) for step in steps)
+    return not steps or any(step_matches(world, project, step, event) for step in steps)
 
 
 def filter_groups(lq: LifecycleQuery, project: Project, s: Any) -> list[Any]:
@@ -92,19 +108,19 @@ def earliest(world: ref.World, lq: LifecycleQuery, project: Project) -> dt.datet
         else:
             names += [step.get("event") for step in (project.action_source(s.id) or {}).get("steps") or []]
     times = [e["ts"] for e in world.events if any(n is None or n == e["event"] for n in names)]
-    return max(min(times), ref.EARLIEST_FLOOR) if times else ref.EARLIEST_FLOOR
+    return max(min(times), EARLIEST_FLOOR) if times else EARLIEST_FLOOR
 
 
-def date_range(world: ref.World, lq: LifecycleQuery, project: Project, now: dt.datetime) -> ref.DateRange:
+def date_range(world: ref.World, lq: LifecycleQuery, project: Project, now: dt.datetime) -> DateRange:
     """date_from() and date_to() in the project timezone (Trends' rules)."""
     filt, tz = lq.base, project.tz
     now_local = now.astimezone(tz)
-    first = earliest(world, lq, project) if filt.date_from == "all" else ref.EARLIEST_FLOOR
-    start, mapping = ref.date_from_value(filt.date_from, filt.interval, now_local, tz, filt.explicit_date, False, first)
-    end = ref.date_to_value(filt.date_to, filt.interval, now_local, tz, filt.explicit_date, False)
+    first = earliest(world, lq, project) if filt.date_from == "all" else EARLIEST_FLOOR
+    start, mapping = date_from_value(filt.date_from, filt.interval, now_local, tz, filt.explicit_date, False, first)
+    end = date_to_value(filt.date_to, filt.interval, now_local, tz, filt.explicit_date, False)
     if start > end and filt.date_from != "all":  # trendcalc's strictness, as for Trends
         raise ValidationError(("date_from",), f"date_from {start.isoformat()} is after date_to {end.isoformat()}")
-    return ref.DateRange(start, end, mapping, filt.interval, filt.explicit_date, False)
+    return DateRange(start, end, mapping, filt.interval, filt.explicit_date, False)
 
 
 def selected(world: ref.World, lq: LifecycleQuery, project: Project, event: dict[str, Any]) -> bool:
@@ -114,7 +130,7 @@ def selected(world: ref.World, lq: LifecycleQuery, project: Project, event: dict
     filt = lq.base
     series = filt.series if lq.engine == "runner" else filt.series[:1]
     for s in series:
-        if not series_matches(world, s, project, event) or not ref.row_filters_pass(world, filt, s, project, event):
+        if not series_matches(world, s, project, event) or not row_filters_pass(world, filt, s, project, event):
             return False
     if lq.engine == "runner":
         return not is_personless(event)
@@ -141,20 +157,20 @@ def reference_lifecycle(
     persons = list(persons or ())
     groups = list(groups or ())
     world = ref.load_world(events, persons, groups)
-    clock = ref.resolve_now(now)
+    clock = resolve_now(now)
     world.now = clock
     tz = project.tz
     wsd = 1 if lq.engine == "legacy" else project.week_start_day
     interval = filt.interval
     r = date_range(world, lq, project, clock)
-    starts = ref.bucket_starts(r, wsd, limits.max_buckets)
+    starts = bucket_starts(r, wsd, limits.max_buckets)
     if not starts:
         return shape(lq, project, r, [], {}, wsd)
     for s in filt.series if lq.engine == "runner" else filt.series[:1]:
         if s.kind == "actions" and project.action_source(s.id) is None:
             raise ValidationError(("series",), f"Action ID {s.id} does not exist!")
         for group in filter_groups(lq, project, s):
-            ref.check_group(world, project, group)  # constants the property's type cannot take fail
+            check_group(world, project, group)  # constants the property's type cannot take fail
     # the window: one look-back bucket, the range's buckets, and the end of the last one
     utc_starts = [b.astimezone(UTC) for b in starts]
     window = [step_back(utc_starts[0], interval, tz)] + utc_starts + [step_forward(utc_starts[-1], interval, tz)]
@@ -166,7 +182,7 @@ def reference_lifecycle(
     activity: dict[Any, set[dt.datetime]] = {}
     created: dict[Any, Any] = {}
     for e in world.events:
-        if not (window[0] <= e["ts"] < window[-1]) or not ref.sampled(e, filt.sampling_factor):
+        if not (window[0] <= e["ts"] < window[-1]) or not sampled(e, filt.sampling_factor):
             continue
         if not selected(world, lq, project, e):
             continue
@@ -210,7 +226,7 @@ def scaled(lq: LifecycleQuery, value: float) -> float:
     return float(value)
 
 
-def shape(lq: LifecycleQuery, project: Project, r: ref.DateRange, starts: list[dt.datetime],
+def shape(lq: LifecycleQuery, project: Project, r: DateRange, starts: list[dt.datetime],
           counts: dict[tuple[str, dt.datetime], int], wsd: int) -> list[dict[str, Any]]:
     filt = lq.base
     interval = filt.interval
@@ -221,12 +237,12 @@ def shape(lq: LifecycleQuery, project: Project, r: ref.DateRange, starts: list[d
     if interval == "minute":
         days = [s.strftime("%Y-%m-%d") for s in starts_kept]
     else:
-        days = [ref.day_string(s, interval) for s in starts_kept]
+        days = [day_string(s, interval) for s in starts_kept]
     if lq.engine == "legacy":
         hourly = interval in ("hour", "minute")
-        labels = [f"{s.day}-{ref.MONTHS[s.month - 1]}-{s.year}" + (s.strftime(" %H:%M") if hourly else "") for s in starts_kept]
+        labels = [f"{s.day}-{MONTHS[s.month - 1]}-{s.year}" + (s.strftime(" %H:%M") if hourly else "") for s in starts_kept]
     else:
-        labels = [ref.label(s, interval, r, wsd) for s in starts_kept]
+        labels = [label(s, interval, r, wsd) for s in starts_kept]
     labelled = filt.series[:1] if lq.engine == "runner" else filt.series
     out = []
     for s in labelled:
