@@ -175,7 +175,7 @@ def _latest_per_did(did_codes: np.ndarray, pcodes: np.ndarray, by_time: np.ndarr
     else:
         np.maximum.at(last, did_codes[has], pos[has])
     out = np.full(n_dids, -1, dtype=np.int64)
-    seen = last >= 0
+    seen = np.asarray(last) >= 0
     out[seen] = pcodes[last[seen] if by_time is None else by_time[last[seen]]]
     return out
 

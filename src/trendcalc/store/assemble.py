@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from os import PathLike
+from pathlib import Path
 from typing import Any
 
 from .builder import Item, Source, StoreBuilder, records
@@ -25,7 +26,7 @@ def build_store(
     with its ``ingest_report`` attached; warns (IngestWarning) when rows were skipped."""
     for kind, value in (("persons", persons), ("groups", groups)):
         if isinstance(value, (str, PathLike)):
-            builder.feed(kind, *read_records_file(value, kind, progress))
+            builder.feed(kind, *read_records_file(Path(value), kind, progress))
         else:
             builder.feed(kind, Source(kind), records(kind, frame_records(value, kind)))
     source, items = events

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +106,7 @@ class EventStore:
         items = builder.records("events", events)
         if rename:
             items = _renamed_items(items, columnrule.check_rename(rename))
-        total = len(events) if hasattr(events, "__len__") else None
+        total = len(events) if isinstance(events, Sized) else None
         items = builder.counted(items, total, progress, "ingesting events")
         b = builder.StoreBuilder(errors=errors, limits=limits, tz=columnrule.zone(timezone))
         return build_store(cls, b, (builder.Source("events"), items), persons, groups, progress)

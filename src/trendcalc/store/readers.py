@@ -31,7 +31,7 @@ import zlib
 from collections.abc import Iterator, Mapping
 from os import PathLike
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from ..errors import InputRowError, ValidationError, brief
 from . import columnrule
@@ -64,7 +64,7 @@ def file_path(path: Any, kind: str) -> Path:
 def _open_binary(path: Path, kind: str) -> IO[bytes]:
     try:
         if path.suffix == ".gz":
-            return gzip.open(path, "rb")
+            return cast(IO[bytes], gzip.open(path, "rb"))
         return open(path, "rb")
     except (OSError, ValueError) as exc:
         raise _unreadable(kind, path, exc) from exc

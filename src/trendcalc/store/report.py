@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from types import FrameType
 from typing import Any
 
 import attrs
@@ -81,7 +82,8 @@ class IngestReport:
 def _outside_package() -> int:
     """The stacklevel of the first frame outside trendcalc (where the user called us)."""
     pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    level, frame = 1, sys._getframe(1)
+    level = 1
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(pkg + os.sep):
         level += 1
         frame = frame.f_back
