@@ -1,5 +1,6 @@
 """Command line: ``trendcalc query`` (run a Trends filter over a file of events), ``trendcalc save``
-(build a store once, query it many times) and ``trendcalc demo``. Bad input prints one line with
+(build a store once, query it many times), ``trendcalc serve`` (the HTTP API, see server/) and
+``trendcalc demo``. Bad input prints one line with
 where it is (file and line, or the JSON path) and exits with status 2."""
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ examples:
                   --filter '{"events": [{"id": "sign up"}], "interval": "week", "date_from": "-90d"}'
   trendcalc save  --events export.jsonl.gz --out ./store      # ingest once ...
   trendcalc query --store ./store --filter query.json         # ... query many times (memory-mapped)
+  trendcalc serve ./store --project project.json             # PostHog's Trends API over HTTP
   trendcalc demo
 
 events files by extension: .jsonl/.ndjson (JSON lines), .json (an array, or PostHog's
@@ -65,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{query,save,demo}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{query,save,serve,demo}")
 
     q = sub.add_parser("query", help="run a Trends filter over events and print the result", epilog=EXAMPLES,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -90,6 +92,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--overwrite", action="store_true", help="replace an existing store at --out")
     s.set_defaults(run=_save)
 
+    from .server.command import add_serve_parser
+
+    add_serve_parser(sub)  # arguments only: starlette/uvicorn are imported when serving
     sub.add_parser("demo", help="generate a small product dataset and print a few trend queries")
     return parser
 
