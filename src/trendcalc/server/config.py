@@ -201,7 +201,8 @@ def parse_config(data: Any, base: Path, *, name: str = "serve.json") -> ServerCo
     raw_projects = data.get("projects")
     if not isinstance(raw_projects, list) or not raw_projects:
         raise ValidationError((*root, "projects"), "expected a non-empty list of projects")
-    projects, tokens = [], []
+    projects: list[ProjectConfig] = []
+    tokens: list[Token] = []
     for i, p in enumerate(raw_projects):
         where = (*root, "projects", i)
         if not isinstance(p, Mapping):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures as cf
 import datetime as dt
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -139,13 +140,15 @@ class Runner:
     def _join(self, key: str | None, compute: Callable[[], Entry], *, share: bool) -> _Flight:
         with self._lock:
             flight = self._flights.get(key) if key is not None and share else None
+            fresh = flight is None
             if flight is None:
                 flight = _Flight(self.executor.submit(compute))
                 if key is not None:
                     self._flights[key] = flight
-                    flight.future.add_done_callback(lambda fut, k=key, f=flight: self._landed(k, f, fut))
             flight.waiters += 1
-            return flight
+        if fresh and key is not None:  # outside the lock: a finished future calls back at once
+            flight.future.add_done_callback(functools.partial(self._landed, key, flight))
+        return flight
 
     def _landed(self, key: str, flight: _Flight, fut: cf.Future) -> None:
         with self._lock:
@@ -156,9 +159,8 @@ class Runner:
 
     def _leave(self, flight: _Flight) -> None:
         """A waiter gave up: a computation nobody waits for and that has not started is dropped."""
-        with self._lock:
-            if flight.waiters <= 1:
-                flight.future.cancel()
+        if flight.waiters <= 1:  # waiters change on the event loop only
+            flight.future.cancel()  # calls _landed (which takes the lock) when it cancels
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)

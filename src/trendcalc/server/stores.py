@@ -25,7 +25,7 @@ import numpy as np
 from ..errors import StoreFormatError, ValidationError
 from ..store import EventStore
 from ..store.persist import MANIFEST
-from .config import ProjectConfig, ServerConfig
+from .config import ServerConfig
 
 log = logging.getLogger("trendcalc.server")
 
@@ -127,7 +127,7 @@ class Stores:
                 if only_changed and signature(p.store) == old.signature:
                     continue
                 try:
-                    new = _open_quietly(p)
+                    new = open_store(p.store)
                 except (ValidationError, OSError) as exc:
                     log.warning("project %s: keeping store %s; reloading %s failed: %s", p.id, old.version, p.store, exc)
                     continue
@@ -138,10 +138,6 @@ class Stores:
                 else:
                     self._current[p.id] = attrs.evolve(old, signature=new.signature)
         return changed
-
-
-def _open_quietly(p: ProjectConfig) -> Loaded:
-    return open_store(p.store)
 
 
 class Watcher:
