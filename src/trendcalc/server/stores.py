@@ -105,7 +105,7 @@ class Stores:
                 try:
                     self._current[p.id] = open_store(p.store)
                 except ValidationError as exc:
-                    raise exc.prefixed(("projects", p.id, "store")) from None
+                    raise ValidationError(("projects", p.id, "store"), str(exc)) from None
 
     def get(self, project_id: int) -> Loaded:
         """The project's current store (a plain dict read: atomic under the GIL)."""
