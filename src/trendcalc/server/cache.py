@@ -12,6 +12,7 @@ version, hence new keys; old entries age out of the LRU.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import threading
@@ -75,15 +76,23 @@ def settings_fingerprint(project: Project, limits: Limits) -> str:
     return hashlib.sha256(repr((project, limits)).encode()).hexdigest()[:16]
 
 
-def trends_range(query: Any, project: Project, limits: Limits, now: dt.datetime) -> tuple[list[Any], dict[str, str]]:
+@functools.lru_cache(maxsize=4096)
+def _parsed(text: str, limits: Limits) -> Any:
+    """The parsed filter of a query's canonical JSON (immutable; the same for every store and now)."""
+    from ..api import parse_filter
+
+    return parse_filter(json.loads(text), limits=limits)
+
+
+def trends_range(text: str, project: Project, limits: Limits, now: dt.datetime) -> tuple[list[Any], dict[str, str]]:
     """The resolved date ranges a Trends answer depends on (the displayed one, and the one with
     the query's own interval that compare starts from), and the displayed one as
-    ``resolved_date_range``. Raises ValidationError for a query the engine would refuse too."""
-    from ..api import parse_filter
+    ``resolved_date_range``, for the query whose canonical JSON is ``text``. Raises
+    ValidationError for a query the engine would refuse too."""
     from ..engine.display import DISPLAYS
     from ..engine.timeaxis import resolve_range
 
-    filt = parse_filter(query, limits=limits)
+    filt = _parsed(text, limits)
     display = DISPLAYS[filt.display]
     parts: list[Any] = []
     shown: dict[str, str] = {}
@@ -118,14 +127,14 @@ def cache_key(
     if kind == "trends" and not any(s in text for s in _NOW_SENSITIVE):
         try:
             time_key: Any
-            time_key, resolved = trends_range(query, project, limits, now)
+            time_key, resolved = trends_range(text, project, limits, now)
         except (ValidationError, OverflowError, ValueError):
             return None, None
     else:
         time_key = ["now", now.isoformat()]
         if kind == "trends":
             try:
-                resolved = trends_range(query, project, limits, now)[1]
+                resolved = trends_range(text, project, limits, now)[1]
             except (ValidationError, OverflowError, ValueError):
                 return None, None
     material = json.dumps([project_id, store_version, settings, kind, text, time_key], separators=(",", ":"))
