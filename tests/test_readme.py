@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from trendcalc.engine.actors import COLUMNS
-from trendcalc.engine.display import DISPLAYS
 from trendcalc.engine.math import MATHS
-from trendcalc.filters.actors_request import REQUEST_FIELDS
-from trendcalc.filters.operators import KNOWN_OPERATORS, OPERATORS
-from trendcalc.filters.parse import ENTITY_KEYS, LEGACY_FIELDS
+from trendcalc.query.actors_request import REQUEST_FIELDS
+from trendcalc.query.displays import DISPLAYS
+from trendcalc.query.legacy import ENTITY_KEYS, LEGACY_FIELDS
+from trendcalc.query.operators import KNOWN_OPERATORS, OPERATORS
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
 DOCUMENTED = set(re.findall(r"`([^`\s]+)`", README))

@@ -24,7 +24,7 @@ BOUNDED = {
 }
 # Patterns the package only ever uses with .match (anchored at the start): only that is checked.
 MATCH_ONLY = {
-    "trendcalc.filters.elements._PART": "parse_selector: _PART.match(token)",
+    "trendcalc.query.selectors._PART": "parse_selector: _PART.match(token)",
 }
 UNITS = ["a", "1", " ", ".", ":", "-", "_", "=", '"', "[", "\\", ";", "/", "%", "1.", "a:", '="', ":a", "a=", "1e",
          "+1", "T0", "0:", '\\"', "aa.", "v1.", "#a", "a#", "0", "ab"]  # fmt: skip

@@ -8,9 +8,9 @@
 
 from .api import actors, parse_filter, trends
 from .errors import InputRowError, StoreFormatError, UnsupportedError, ValidationError
-from .filters.model import TrendsFilter
 from .limits import Limits
 from .project import Project
+from .query.model import TrendsFilter
 from .results import ActorsResult, SeriesResult, TrendsResult
 from .store import EventStore
 

@@ -7,17 +7,20 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .errors import ValidationError
-from .filters.model import TrendsFilter
-from .filters.parse import parse_filter as _parse_filter
 from .limits import DEFAULT_LIMITS, Limits
 from .project import Project
+from .query.legacy import parse_filter as _parse_filter
+from .query.model import TrendsFilter
 from .results import ActorsResult, TrendsResult
 from .store import EventStore
 
 
 def parse_filter(query: Any, *, limits: Limits = DEFAULT_LIMITS) -> TrendsFilter:
-    """Validate a legacy filter dict or a TrendsQuery dict into a TrendsFilter (no data needed)."""
-    return _parse_filter(query, limits=limits)
+    """Validate a legacy filter dict or a TrendsQuery dict into a TrendsFilter (no data needed):
+    the pure parse, then the engine's check that it computes everything the query asks for."""
+    from .engine.supported import check_supported
+
+    return check_supported(_parse_filter(query, limits=limits))
 
 
 def trends(
@@ -72,7 +75,7 @@ def actors(
     """
     from .engine.actors import run_actors
     from .engine.trends import resolve_now
-    from .filters.actors_request import split_actors_query
+    from .query.actors_request import split_actors_query
 
     store, project = _check_inputs(store, project, limits)
     overrides = {

@@ -15,10 +15,10 @@ import pytest
 import trendcalc as tc
 from trendcalc.engine.actors import point_window
 from trendcalc.engine.context import QueryContext
-from trendcalc.engine.display import DISPLAYS
 from trendcalc.engine.math import MATHS, effective_series
-from trendcalc.filters.actors_request import ActorsRequest
 from trendcalc.limits import DEFAULT_LIMITS
+from trendcalc.query.actors_request import ActorsRequest
+from trendcalc.query.displays import DISPLAYS
 from trendcalc.timeutil import us_to_datetime
 
 NULL = "$$_posthog_breakdown_null_$$"

@@ -130,9 +130,9 @@ def test_single_grouping_equals_the_general_path(prop, kind, ptype, normalize):
     import trendcalc as tc
     from trendcalc.engine import breakdown as bd
     from trendcalc.engine.context import QueryContext
-    from trendcalc.engine.display import DISPLAYS
-    from trendcalc.filters.model import Breakdown, BreakdownItem
     from trendcalc.limits import DEFAULT_LIMITS
+    from trendcalc.query.displays import DISPLAYS
+    from trendcalc.query.model import Breakdown, BreakdownItem
 
     rng = np.random.default_rng(1)
     events = []
@@ -168,8 +168,8 @@ def test_single_grouping_equals_the_general_path(prop, kind, ptype, normalize):
 
 @pytest.mark.parametrize("seed", range(10))
 def test_icontains_plain_needle_matches_the_regex_path(seed):
-    from trendcalc.filters.operators import _contains_ascii, _search
-    from trendcalc.filters.regex import compile_like
+    from trendcalc.engine.predicates.operators import _contains_ascii, _search
+    from trendcalc.query.regex import compile_like
 
     rng = np.random.default_rng(seed)
     alphabet = list("abcDEF/.-@xyz") + ([] if seed % 2 else ["\u212a", "é", "ſ"])
@@ -232,8 +232,8 @@ def test_at_rows_is_a_view_only_for_the_marked_array():
     gathers for any other array, even an equal one."""
     import trendcalc as tc
     from trendcalc.engine.context import QueryContext
-    from trendcalc.engine.display import DISPLAYS
     from trendcalc.limits import DEFAULT_LIMITS
+    from trendcalc.query.displays import DISPLAYS
 
     ctx = QueryContext(tc.EventStore.from_records([]), tc.parse_filter({"events": [{"id": "a"}]}), tc.Project(),
                        None, DEFAULT_LIMITS, DISPLAYS["ActionsLineGraph"])

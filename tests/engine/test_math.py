@@ -190,7 +190,7 @@ def test_every_math_gives_zeros_without_events(math):
 
 def test_all_known_maths_are_registered():
     from trendcalc.engine.math import EXPRESSION_MATHS, MATHS
-    from trendcalc.engine.mathnames import KNOWN_MATHS
+    from trendcalc.query.maths import KNOWN_MATHS
 
     assert set(KNOWN_MATHS) == set(MATHS) | set(EXPRESSION_MATHS)
     assert set(EXPRESSION_MATHS) == {"hogql"}

@@ -10,11 +10,11 @@ import numpy as np
 
 import trendcalc as tc
 from trendcalc.engine.context import QueryContext
-from trendcalc.engine.display import DISPLAYS
-from trendcalc.filters.model import TrendsFilter
-from trendcalc.filters.properties import mask_rows
-from trendcalc.filters.properties_parse import parse_global_properties
+from trendcalc.engine.predicates.properties import mask_rows
 from trendcalc.limits import DEFAULT_LIMITS
+from trendcalc.query.displays import DISPLAYS
+from trendcalc.query.model import TrendsFilter
+from trendcalc.query.properties import parse_global_properties
 
 NOW = dt.datetime(2020, 1, 10, 12, 0, tzinfo=dt.timezone.utc)
 BASE = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)

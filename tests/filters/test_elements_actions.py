@@ -5,14 +5,13 @@ from __future__ import annotations
 import pytest
 
 import trendcalc as tc
-from trendcalc.filters.elements import (
+from trendcalc.engine.predicates.elements import (
     chain_href,
     chain_texts,
     elements_to_chain,
     parse_chain,
-    parse_selector,
-    selector_matches,
 )
+from trendcalc.query.selectors import parse_selector, selector_matches
 
 from .helpers import events_of, mask
 
@@ -192,7 +191,7 @@ def test_action_errors_name_the_step():
 
 def test_action_series_is_a_union_of_slices():
     from trendcalc.engine.context import QueryContext
-    from trendcalc.filters.actions import action_rows
+    from trendcalc.engine.predicates.actions import action_rows
 
     store = _store()
     project = tc.Project(actions=[{"id": 1, "steps": [{"event": "signed up"}, {"event": "$pageview", "url": "Pricing"}]}])

@@ -12,7 +12,8 @@ import datetime as dt
 import pytest
 
 import trendcalc as tc
-from trendcalc.filters.operators import KNOWN_OPERATORS, OPERATORS
+from trendcalc.engine.predicates.operators import IMPLEMENTATIONS
+from trendcalc.query.operators import KNOWN_OPERATORS, OPERATORS
 
 from .helpers import events_of, leaf, mask
 
@@ -72,10 +73,11 @@ def test_untyped_truth_table(op, value, expected):
     assert mask(ROWS, leaf("p", op, value)) == expected
 
 
-def test_every_known_operator_has_a_table_entry():
+def test_every_declared_operator_has_an_implementation():
     assert set(KNOWN_OPERATORS) <= set(OPERATORS)
-    for name in KNOWN_OPERATORS:
-        assert isinstance(OPERATORS[name].null, bool)
+    assert set(IMPLEMENTATIONS) == set(OPERATORS)
+    for name in OPERATORS:
+        assert isinstance(IMPLEMENTATIONS[name].null, bool)
 
 
 def test_default_operator_is_exact():

@@ -1,7 +1,7 @@
 import pytest
 
 import trendcalc as tc
-from trendcalc.filters.model import PropertyGroup
+from trendcalc.query.model import PropertyGroup
 
 
 def parse(**q):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import trendcalc as tc
-from trendcalc.filters.regex import compile_like, like_regex
+from trendcalc.query.regex import compile_like, like_regex
 
 from .helpers import leaf, mask
 
@@ -20,8 +20,8 @@ def test_unanchored_search_and_dot_matches_newline():
 
 
 def test_dot_matches_a_real_newline():
-    from trendcalc.filters.regex import compile_regex
     from trendcalc.limits import DEFAULT_LIMITS
+    from trendcalc.query.regex import compile_regex
 
     p = compile_regex("a.c", ("x",), DEFAULT_LIMITS)
     assert p.search("a\nc") is not None

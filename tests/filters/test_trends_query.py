@@ -6,7 +6,7 @@ import pytest
 
 import trendcalc as tc
 from tests.spec_world import run
-from trendcalc.filters.model import PropertyGroup
+from trendcalc.query.model import PropertyGroup
 
 
 def tq(**kw):

@@ -297,7 +297,7 @@ def _row(value, data, period=None):
 def _ctx(query):
     from types import SimpleNamespace
 
-    from trendcalc.engine.display import DISPLAYS
+    from trendcalc.query.displays import DISPLAYS
 
     filt = tc.parse_filter(query)
     return SimpleNamespace(filter=filt, display=DISPLAYS[filt.display])

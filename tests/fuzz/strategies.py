@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from trendcalc.engine.display import DISPLAYS, UNSUPPORTED_DISPLAYS
 from trendcalc.engine.math import MATHS
-from trendcalc.engine.mathnames import KNOWN_MATHS, PROPERTY_MATHS
-from trendcalc.filters.operators import KNOWN_OPERATORS, OPERATORS
+from trendcalc.query.displays import DISPLAYS, UNSUPPORTED_DISPLAYS
+from trendcalc.query.maths import KNOWN_MATHS, PROPERTY_MATHS
+from trendcalc.query.operators import KNOWN_OPERATORS, OPERATORS
 
 from . import world
 

@@ -76,7 +76,7 @@ X3D = tst.Scenario(world([ev("2024-03-13T10:00:00Z")]), {"events": [{"id": "$pag
 
 # Bug 2: a constant the property's type cannot take (is_not "Chrome" on a Numeric property) failed
 # the engine's query only when the property had a non-NULL value somewhere, so the answer depended
-# on the data; upstream fails while compiling. Fixed in filters/operators.py (_apply).
+# on the data; upstream fails while compiling. Fixed in engine/predicates/operators.py (_apply).
 MISTYPED = tst.Scenario(
     world([], project_kw={"property_definitions": [{"name": "plan", "type": "Numeric", "kind": "person"}]}),
     {"events": [{"id": "$pageview", "properties": [{"key": "plan", "type": "person", "operator": "is_not",
@@ -230,14 +230,14 @@ SESSION = "018e2a4c-1d2b-7c3d-8e4f-5a6b7c8d9e0f"
 
 # Bug 5: semver read versions with Python's \s and \d, so "1.2.3<no-break space>" and "1.٢.3"
 # were versions; upstream's sortableSemver is an RE2 extract (ASCII classes). Fixed in
-# filters/operators.py (semver_key on RE2).
+# engine/predicates/operators.py (semver_key on RE2).
 SEMVER_NBSP = by_event([ev("2024-03-10T10:00:00Z", **{"$app_version": "1.2.3\u00a0"}),
                         ev("2024-03-10T10:00:00Z", **{"$app_version": "1.\u0662.3"})],
                        [{"key": "$app_version", "operator": "semver_gte", "value": "1.0.0"}])
 
 # Bug 6: tilde/caret/wildcard bounds were parsed leniently as integers; upstream pastes the
 # parts as written into the bound strings, so "01.2.3" gives a bound that is not semver and the
-# filter matches nothing. Fixed in filters/operators.py (SEMVER_RANGES build strings).
+# filter matches nothing. Fixed in engine/predicates/operators.py (SEMVER_RANGES build strings).
 SEMVER_BOUNDS = by_event([ev("2024-03-10T10:00:00Z", **{"$app_version": "1.2.5"})],
                          [{"key": "$app_version", "operator": "semver_tilde", "value": "01.2.3"}])
 
@@ -271,7 +271,7 @@ UNICODE_DIGITS = by_event([ev("2024-03-10T12:00:00Z", n="\uff11\uff10", d="\uff1
                           property_definitions=[{"name": "n", "type": "Numeric"}, {"name": "d", "type": "DateTime"}])
 
 # Bug 11: relative is_date values kept the clock's microseconds; upstream renders them as
-# whole-second wall clocks. Fixed in filters/operators.py (resolve_date).
+# whole-second wall clocks. Fixed in engine/predicates/operators.py (resolve_date).
 RELATIVE_SECOND = by_event([ev("2024-03-10T12:00:00Z", d="2024-03-08 10:00:00")],
                            [{"key": "d", "operator": "is_date_exact", "value": "-7d"}], now="2024-03-15T10:00:00.5Z")
 

@@ -11,11 +11,11 @@ import trendcalc as tc
 from tests.conformance.expected_failures import EXPECTED_FAILURES
 from tests.conformance.harness import check, load_cases
 from trendcalc.engine.breakdown import SOURCES as BREAKDOWN_SOURCES
-from trendcalc.engine.display import DISPLAYS
 from trendcalc.engine.math import MATHS
-from trendcalc.filters.operators import OPERATORS
-from trendcalc.filters.properties import EXPRESSION_SOURCES
-from trendcalc.filters.properties import SOURCES as PROPERTY_SOURCES
+from trendcalc.engine.predicates.properties import EXPRESSION_SOURCES
+from trendcalc.engine.predicates.properties import SOURCES as PROPERTY_SOURCES
+from trendcalc.query.displays import DISPLAYS
+from trendcalc.query.operators import OPERATORS
 from trendcalc.testing import reference
 from trendcalc.testing import strategies as tst
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
+from trendcalc.datetimes import NULL_TIME, datetime_text, parse_best_effort
 from trendcalc.store.columns import ValueDictionary
-from trendcalc.store.datetimes import NULL_TIME, datetime_text, parse_best_effort
 
 UTC = dt.timezone.utc
 

@@ -36,11 +36,13 @@ from dateutil import parser as du_parser
 from dateutil.relativedelta import relativedelta
 
 from ..errors import UnsupportedError, ValidationError, brief
-from ..filters.actors_request import ActorsRequest
-from ..filters.model import Breakdown, BreakdownItem, Series, TrendsFilter
-from ..filters.suggest import suggest
 from ..limits import Limits
 from ..project import Project
+from ..query.actors_request import ActorsRequest
+from ..query.displays import DISPLAYS
+from ..query.maths import MATH_SPECS
+from ..query.model import Breakdown, BreakdownItem, Series, TrendsFilter
+from ..query.suggest import suggest
 from ..results import ActorsResult
 from ..store import EventStore
 from ..store.columns import BREAKDOWN_NULL, BREAKDOWN_OTHER
@@ -48,12 +50,11 @@ from ..store.tables import NO_TIME
 from ..timeutil import MAX_YEAR, MIN_YEAR, UTC, datetime_to_us, us_to_datetime
 from . import breakdown as bd
 from .context import QueryContext
-from .display import DISPLAYS
 from .frames import date_range
 from .localtime import shift_days
 from .math import MathType, effective_series, math_type
 from .timeaxis import STEP, DateRange, TimeAxis, resolve_range
-from .trends import GROUP_MATHS, Query, SeriesSource, earliest_timestamp
+from .trends import Query, SeriesSource, earliest_timestamp
 
 HISTOGRAM_ALL_VALUES = '["",""]'  # PostHog's placeholder for "every bin"
 
@@ -277,7 +278,7 @@ def _bin(value: str, path: tuple) -> tuple[float, float]:
 
 
 def _cohort_mask(ctx: QueryContext, lookup: Any, rows: np.ndarray, path: tuple) -> np.ndarray | None:
-    from ..filters.cohorts import ALL, membership
+    from .predicates.cohorts import ALL, membership
 
     values = list(lookup) if isinstance(lookup, tuple) else [lookup]
     if lookup == ALL or not [v for v in values if v != ALL]:
@@ -674,7 +675,7 @@ def actor_strategy(series: Series, filt: TrendsFilter) -> tuple[str, int | None]
     gti = series.math_group_type_index
     if gti is None:
         gti = filt.aggregation_group_type_index
-    if gti is not None and series.math in GROUP_MATHS:
+    if gti is not None and MATH_SPECS[series.math].counts_groups:
         return "group", gti
     return "person", None
 

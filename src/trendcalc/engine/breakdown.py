@@ -16,7 +16,7 @@ import attrs
 import numpy as np
 
 from ..errors import UnsupportedError
-from ..filters.model import Breakdown, BreakdownItem
+from ..query.model import Breakdown, BreakdownItem
 from ..store.columns import (
     BREAKDOWN_NULL,
     BREAKDOWN_OTHER,
@@ -261,7 +261,7 @@ def group_rows(ctx: QueryContext, breakdown: Breakdown, rows: np.ndarray, runs: 
     """Breakdown group per row (single or multiple breakdowns; several cohorts). ``runs``: the
     bucket runs of the rows when they have them (see ``single_grouping``)."""
     if breakdown.items[0].type == "cohort":
-        from ..filters.cohorts import cohort_grouping
+        from .predicates.cohorts import cohort_grouping
 
         return cohort_grouping(ctx, breakdown.items[0], rows)
     if len(breakdown.items) == 1 and not breakdown.multi and breakdown.items[0].histogram_bin_count is None:

@@ -8,12 +8,13 @@ from typing import Any, Protocol
 import attrs
 import numpy as np
 
-from ..filters.model import Series, TrendsFilter
 from ..limits import Limits
 from ..project import Project
+from ..query.displays import DisplayMode
+from ..query.maths import MATH_SPECS
+from ..query.model import Series, TrendsFilter
 from ..store import EventStore
 from . import cells
-from .display import DisplayMode
 from .select import Rows
 from .timeaxis import TimeAxis
 
@@ -249,7 +250,7 @@ class Frame:
         gti = s.math_group_type_index
         if gti is None and self.ctx.filter.aggregation_group_type_index is not None:
             gti = self.ctx.filter.aggregation_group_type_index
-        if gti is not None and s.math in ("dau", "unique_group", "weekly_active", "monthly_active"):
+        if gti is not None and MATH_SPECS[s.math].counts_groups:
             col = store.column(f"$group_{gti}")
             if col is None:
                 return np.zeros(self.n_rows, np.int64), 1

@@ -20,9 +20,9 @@ import attrs
 import numpy as np
 
 from ..errors import ValidationError
-from ..filters.model import Formula
 from ..formula import Binary, Number, check_refs, evaluate, series_refs
 from ..formula.ast import walk
+from ..query.model import Formula
 from ..results import SeriesResult, numbers
 from ..store.columns import BREAKDOWN_NULL, BREAKDOWN_OTHER
 from .context import QueryContext

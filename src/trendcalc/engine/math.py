@@ -14,7 +14,8 @@ from collections.abc import Callable
 import attrs
 import numpy as np
 
-from ..filters.model import Series
+from ..query.maths import QUANTILES
+from ..query.model import Series
 from ..store.columns import render_text
 from . import cells
 from .context import Frame
@@ -22,7 +23,6 @@ from .frames import FrameBuilder, date_range, first_event, look_back, raw_date_f
 from .localtime import shift_days, truncate
 from .timeaxis import bucket_starts
 
-QUANTILES = {"median": 0.5, "p75": 0.75, "p90": 0.9, "p95": 0.95, "p99": 0.99}
 INTERVAL_ORDER = {"minute": 0, "hour": 1, "day": 2, "week": 3, "month": 4}
 
 

@@ -13,26 +13,26 @@ import attrs
 import numpy as np
 
 from ..errors import ValidationError
-from ..filters.model import PropertyGroup, Series, TrendsFilter
-from ..filters.properties import mask_rows
-from ..filters.properties_parse import parse_test_account_filters
 from ..limits import Limits
 from ..project import Project
+from ..query.displays import DISPLAYS
+from ..query.maths import MATH_SPECS
+from ..query.model import PropertyGroup, Series, TrendsFilter
+from ..query.properties import parse_test_account_filters
 from ..results import SeriesResult, TrendsResult, numbers
 from ..store import EventStore
 from ..timeutil import UTC, us_to_datetime
 from . import blockwise, sampling
 from . import breakdown as bd
 from .context import Frame, QueryContext
-from .display import DISPLAYS
 from .math import effective_series, first_seen, math_type
 from .post import cumulative, smooth
+from .predicates.properties import mask_rows
 from .sampling import sample_mask
 from .select import Rows, event_selection
 from .timeaxis import DateRange, TimeAxis, build_axis, resolve_range
 
 EARLIEST_FLOOR = dt.datetime(1980, 1, 1, tzinfo=UTC)
-GROUP_MATHS = ("unique_group", "dau", "weekly_active", "monthly_active")  # filter out empty $group_N
 
 
 @attrs.frozen
@@ -122,7 +122,7 @@ def plan_queries(ctx: QueryContext) -> list[Query]:
     current = [Query(s, axis, period) for s in filt.series]
     b = filt.breakdown
     if b is not None and b.items[0].type == "cohort":
-        from ..filters.cohorts import split_per_cohort
+        from .predicates.cohorts import split_per_cohort
 
         if split_per_cohort(b.items[0]):  # cohort-major: for cohort in list, for series in series
             current = [Query(s, axis, period, cohort=c) for c in b.items[0].property for s in filt.series]
@@ -168,7 +168,7 @@ def select_rows(ctx: QueryContext, q: Query, lo_us: int, hi_us: int) -> Rows | N
     s = q.series
     if s.kind == "events":
         return event_selection(ctx.store, [s.id], lo_us, hi_us)
-    from ..filters.actions import action_rows
+    from .predicates.actions import action_rows
 
     rows = action_rows(ctx, s.id, lo_us, hi_us)
     return None if rows is None else Rows.from_index(ctx.store, rows)
@@ -183,11 +183,11 @@ def series_mask(ctx: QueryContext, q: Query, rows: np.ndarray) -> np.ndarray:
     groups += [g for g in (filt.properties, s.properties) if g]
     # one AND group, so that person leaves from all of them are combined per person first
     mask = mask_rows(ctx, PropertyGroup("AND", tuple(groups)), rows)
-    gti = s.math_group_type_index if s.math in GROUP_MATHS else None
+    gti = s.math_group_type_index if MATH_SPECS[s.math].counts_groups else None
     for idx in {gti, filt.aggregation_group_type_index} - {None}:
         mask = mask & group_key_set(ctx, idx, rows)
     if q.cohort is not None:
-        from ..filters.cohorts import cohort_row_mask
+        from .predicates.cohorts import cohort_row_mask
 
         mask = mask & cohort_row_mask(ctx, q.cohort, rows)
     return mask
@@ -242,7 +242,7 @@ class SeriesSource:
             or s.properties
             or q.cohort is not None
             or filt.aggregation_group_type_index is not None
-            or (s.math_group_type_index is not None and s.math in GROUP_MATHS)
+            or (s.math_group_type_index is not None and MATH_SPECS[s.math].counts_groups)
         )
 
 
@@ -287,7 +287,7 @@ def shape_query(ctx, q, math, values, grouping, n_real_series, *, has_rows: bool
     """Rank breakdown values, fold Other, apply cumulative/smoothing, build result series."""
     if grouping is None:
         if q.cohort is not None:
-            from ..filters.cohorts import cohort_breakdown_value
+            from .predicates.cohorts import cohort_breakdown_value
 
             if not has_rows:  # a breakdown query without rows has no breakdown value
                 return []
@@ -328,7 +328,7 @@ def breakdown_label(ctx: QueryContext, value: Any) -> str:
     rendered = []
     for item, v in zip(items, parts):
         if item.type == "cohort":
-            from ..filters.cohorts import cohort_label
+            from .predicates.cohorts import cohort_label
 
             if v == bd.BREAKDOWN_OTHER:  # upstream looks the Other row up as a cohort id and fails
                 raise ValidationError(("breakdown_limit",), "more cohorts than breakdown_limit: the Other row of a "

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .datetimes import NULL_TIME, parse_best_effort
+from ..datetimes import NULL_TIME, parse_best_effort
 from .memo import Memo
 
 BREAKDOWN_NULL = "$$_posthog_breakdown_null_$$"

@@ -31,7 +31,9 @@ from dateutil import parser as du_parser
 from dateutil.relativedelta import relativedelta
 
 from ..errors import ValidationError
-from ..filters.model import (
+from ..limits import DEFAULT_LIMITS, Limits
+from ..project import Project
+from ..query.model import (
     Breakdown,
     BreakdownItem,
     PropertyFilter,
@@ -39,8 +41,6 @@ from ..filters.model import (
     Series,
     TrendsFilter,
 )
-from ..limits import DEFAULT_LIMITS, Limits
-from ..project import Project
 
 UTC = dt.timezone.utc
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
@@ -1021,7 +1021,7 @@ def static_members(world: World, cohort: Mapping[str, Any]) -> set[Any]:
 def cohort_definition(cohort: Mapping[str, Any]) -> PropertyGroup:
     """§6.3: ``filters.properties`` (a nested group), or the legacy ``groups`` OR-ed, each an AND
     of its properties, leaves without a type (or typed ``event``) being person properties."""
-    from ..filters.properties_parse import parse_group, parse_leaf
+    from ..query.properties import parse_group, parse_leaf
 
     filters = cohort.get("filters")
     if isinstance(filters, Mapping) and filters.get("properties") is not None:
@@ -1388,7 +1388,7 @@ def step_matches(world: World, project: Project, step: Mapping[str, Any], event:
         kind, x = typed_value(event["properties"].get("$current_url"), project.property_type("$current_url"), project.tz)
         if x is None or not url_matches(as_text(kind, x, project.tz), step["url"], step.get("url_matching")):
             return False
-    from ..filters.properties_parse import parse_entity_properties
+    from ..query.properties import parse_entity_properties
 
     props = parse_entity_properties(step.get("properties"), ("steps",), DEFAULT_LIMITS, raw=True)
     return group_holds(world, project, props, event)
@@ -1432,7 +1432,7 @@ def row_filters_pass(world: World, filt: TrendsFilter, series: Series, project: 
     """§1.4: test-account filters (each an AND term), global and series properties, and the
     groups-math key filter (``$group_N != ''``)."""
     if filt.filter_test_accounts and project.test_account_filters:
-        from ..filters.properties_parse import parse_test_account_filters
+        from ..query.properties import parse_test_account_filters
 
         if not group_holds(world, project, parse_test_account_filters(project.test_account_filters, DEFAULT_LIMITS), event):
             return False
@@ -2144,7 +2144,7 @@ def series_dict(filt: TrendsFilter, project: Project, q: Query, values: list[flo
 
 def query_filter_groups(filt: TrendsFilter, project: Project, series: Series) -> list[PropertyGroup]:
     """Every property group one series query compiles: test accounts, global, series, steps."""
-    from ..filters.properties_parse import parse_entity_properties, parse_test_account_filters
+    from ..query.properties import parse_entity_properties, parse_test_account_filters
 
     groups = [filt.properties, series.properties]
     if filt.filter_test_accounts and project.test_account_filters:

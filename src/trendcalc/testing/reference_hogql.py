@@ -37,10 +37,10 @@ from typing import Any
 
 import attrs
 
-from ..filters.model import PropertyFilter, PropertyGroup, Series, TrendsFilter
 from ..hogql.ast import Call, Const, Field
 from ..limits import DEFAULT_LIMITS, Limits
 from ..project import Project
+from ..query.model import PropertyFilter, PropertyGroup, Series, TrendsFilter
 from . import reference as ref
 from .reference import ReferenceUnsupported, World
 
@@ -335,7 +335,7 @@ def group_holds(world: World, project: Project, group: PropertyGroup, event: dic
 def row_filters_pass(world: World, filt: TrendsFilter, series: Series, project: Project, event: dict[str, Any]) -> bool:
     """The reference's row filters, with hogql leaves in the global and series groups."""
     if filt.filter_test_accounts and project.test_account_filters:
-        from ..filters.properties_parse import parse_test_account_filters
+        from ..query.properties import parse_test_account_filters
 
         if not ref.group_holds(world, project, parse_test_account_filters(project.test_account_filters, DEFAULT_LIMITS), event):
             return False

@@ -1,4 +1,4 @@
-"""Display modes: one entry per ChartDisplayType, saying how its numbers are shaped."""
+"""Display modes: one entry per ChartDisplayType PostHog accepts, saying how its numbers are shaped."""
 
 from __future__ import annotations
 
@@ -28,8 +28,9 @@ DISPLAYS: dict[str, DisplayMode] = {
         DisplayMode("ActionsBarValue", total_value=True),
         DisplayMode("WorldMap", total_value=True, breakdown_limit=250),
         DisplayMode("BoldNumber", total_value=True, exact_timerange=True),
+        # PostHog routes these to other runners (engine.supported says trendcalc does not).
+        DisplayMode("CalendarHeatmap"),
+        DisplayMode("BoxPlot"),
+        DisplayMode("SlopeGraph"),
     )
 }
-
-# PostHog display types routed to other runners; valid upstream, not implemented here.
-UNSUPPORTED_DISPLAYS = ("CalendarHeatmap", "BoxPlot", "SlopeGraph")

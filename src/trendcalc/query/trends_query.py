@@ -15,8 +15,7 @@ from typing import Any
 
 from ..errors import UnsupportedError, ValidationError, brief
 from ..limits import DEFAULT_LIMITS, Limits
-from .model import Formula, Series, TrendsFilter
-from .parse import (
+from .legacy import (
     _bool,
     _date,
     _int,
@@ -29,7 +28,8 @@ from .parse import (
     parse_interval,
     parse_sampling,
 )
-from .properties_parse import parse_global_properties
+from .model import Formula, Series, TrendsFilter
+from .properties import parse_global_properties
 from .suggest import suggest
 
 QUERY_FIELDS = (

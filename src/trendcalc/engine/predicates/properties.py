@@ -21,14 +21,23 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import UnsupportedError, ValidationError
-from ..store.columns import ValueDictionary, float_text, render_text
-from ..store.datetimes import NULL_TIME
-from ..store.virtual import person_column
+from ...datetimes import NULL_TIME
+from ...errors import UnsupportedError, ValidationError
+from ...query.model import PropertyFilter, PropertyGroup
+from ...query.regex import compile_regex
+from ...query.selectors import parse_selector, selector_matches, tag_name_pattern
+from ...store.columns import ValueDictionary, float_text, render_text
+from ...store.virtual import person_column
 from . import elements as el
-from .model import PropertyFilter, PropertyGroup
-from .operators import KIND_OF_TYPE, Domain, Env, dictionary_domain, evaluate, text_domain
-from .regex import compile_regex
+from .operators import (
+    IMPLEMENTATIONS,
+    KIND_OF_TYPE,
+    Domain,
+    Env,
+    dictionary_domain,
+    evaluate,
+    text_domain,
+)
 
 LeafMask = Callable[[Any, PropertyFilter, np.ndarray], np.ndarray]
 SOURCES: dict[str, LeafMask] = {}
@@ -144,20 +153,14 @@ def event_property_type(ctx: Any, key: str) -> str | None:
     return ctx.project.property_type(key, "event")
 
 
-# Operators whose result per dictionary value depends on nothing but the value and the operand
-# (not the clock, zone or project): their look-up tables are kept on the dictionary, across
-# queries, a bounded number per dictionary.
-STORE_CACHED_OPERATORS = frozenset({
-    "exact", "is_not", "in", "not_in", "icontains", "not_icontains", "icontains_multi",
-    "not_icontains_multi", "regex", "not_regex", "is_set", "is_not_set",
-})
+# Look-up tables of store-cacheable operators kept per dictionary, at most:
 STORE_CACHED_LUTS = 64
 
 
 def _column_mask(ctx: Any, leaf: PropertyFilter, col: Any, codes: np.ndarray, prop_type: str | None, scope: Any) -> np.ndarray:
     dictionary = col.dictionary if col is not None else _EMPTY
     domain = lambda: dictionary_domain(dictionary, prop_type, ctx.project.tz)  # noqa: E731
-    if col is None or leaf.operator not in STORE_CACHED_OPERATORS or KIND_OF_TYPE.get(prop_type, "string") == "datetime":
+    if col is None or not IMPLEMENTATIONS[leaf.operator].store_cacheable or KIND_OF_TYPE.get(prop_type, "string") == "datetime":
         return lut_mask(ctx, leaf, (scope, prop_type), domain, codes)
     luts = dictionary.cached("leaf_luts", dict)
     key = (prop_type, ctx.limits, _identity(leaf))
@@ -271,8 +274,8 @@ def _per_chain(ctx: Any, leaf: PropertyFilter, fn: Callable[[Any, list[str]], np
 
 def _selector_lut(ctx: Any, leaf: PropertyFilter) -> np.ndarray:
     def one(member: Any, chains: list[str]) -> np.ndarray:
-        parts = el.parse_selector(str(member), leaf.path + ("value",))
-        hit = [el.selector_matches(parts, el.parse_chain(c)) for c in chains] + [False]
+        parts = parse_selector(str(member), leaf.path + ("value",))
+        hit = [selector_matches(parts, el.parse_chain(c)) for c in chains] + [False]
         out = np.array(hit, dtype=bool)
         return ~out if leaf.operator == "is_not" else out
 
@@ -281,7 +284,7 @@ def _selector_lut(ctx: Any, leaf: PropertyFilter) -> np.ndarray:
 
 def _tag_name_lut(ctx: Any, leaf: PropertyFilter) -> np.ndarray:
     def one(member: Any, chains: list[str]) -> np.ndarray:
-        pattern = compile_regex(el.tag_name_pattern(str(member)), leaf.path + ("value",), ctx.limits, what="tag_name")
+        pattern = compile_regex(tag_name_pattern(str(member)), leaf.path + ("value",), ctx.limits, what="tag_name")
         out = np.array([pattern.search(c) is not None for c in chains] + [False], dtype=bool)
         return ~out if leaf.operator == "is_not" else out
 
@@ -447,7 +450,7 @@ def _session_source(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndar
 
     Session fields are real columns, not JSON: strings compare as they are (no JSON escapes),
     and the start/end timestamps keep their microseconds (found by tests/property)."""
-    from ..store.sessions import session_table
+    from ...store.sessions import session_table
 
     table = session_table(ctx.store)
     key = str(leaf.key)
@@ -477,8 +480,8 @@ SOURCES["session"] = _session_source
 def _hogql_source(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
     """A ``type: hogql`` condition: true where the expression is a non-zero number (NULL, 0 and
     text are false); evaluated once per distinct input (engine/hogql.py)."""
-    from ..engine.hogql import row_results
-    from ..hogql.functions import truthy
+    from ...hogql.functions import truthy
+    from ..hogql import row_results
 
     inverse, results = row_results(ctx, leaf.expr, rows)
     return np.array([truthy(r) for r in results], dtype=bool)[inverse]

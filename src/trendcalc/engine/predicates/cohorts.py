@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.breakdown import NORMAL, Grouping
-from ..errors import UnsupportedError, ValidationError
-from .model import BreakdownItem, PropertyGroup
+from ...errors import UnsupportedError, ValidationError
+from ...query.model import BreakdownItem, PropertyGroup
+from ...query.properties import parse_group, parse_leaf
+from ..breakdown import NORMAL, Grouping
 from .properties import PERSON_SOURCES, mask_rows
-from .properties_parse import parse_group, parse_leaf
 
 ALL = "all"
 BEHAVIOURAL_GROUP_KEYS = ("action_id", "event_id")

@@ -18,7 +18,7 @@ import datetime as dt
 import email.utils
 import re
 
-from ..timeutil import UTC, datetime_to_us
+from .timeutil import UTC, datetime_to_us
 
 NULL_TIME = -(2**63)  # the NULL slot of a datetime view
 

@@ -11,13 +11,13 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ..engine.display import DISPLAYS, UNSUPPORTED_DISPLAYS
-from ..engine.mathnames import KNOWN_MATHS, PROPERTY_MATHS
 from ..errors import UnsupportedError, ValidationError, brief
 from ..jsonvalue import clean_json, loads_json
 from ..limits import DEFAULT_LIMITS, Limits
+from .displays import DISPLAYS
+from .maths import KNOWN_MATHS, MATH_PROPERTY_TYPES, MATH_SPECS
 from .model import INTERVALS, Breakdown, BreakdownItem, Formula, Series, TrendsFilter
-from .properties_parse import parse_entity_properties, parse_global_properties
+from .properties import parse_entity_properties, parse_global_properties
 from .suggest import suggest
 
 BREAKDOWN_TYPES = ("event", "person", "group", "session", "cohort", "event_metadata", "hogql")
@@ -139,8 +139,6 @@ def parse_display(v: Any, path: tuple) -> str:
         return "ActionsLineGraph"
     if not isinstance(v, str):
         raise ValidationError(path, f"expected a display name, got {v!r}")
-    if v in UNSUPPORTED_DISPLAYS:
-        raise UnsupportedError(path, f"display {v!r} is not supported")
     if v not in DISPLAYS:
         raise ValidationError(path, f"unknown display {v!r}{suggest(v, DISPLAYS)}")
     return v
@@ -148,8 +146,6 @@ def parse_display(v: Any, path: tuple) -> str:
 
 def parse_math(entity: Mapping, path: tuple) -> tuple[str, str | None, int | None]:
     """(math, math_property, math_group_type_index) of one series, validated."""
-    from ..engine.math import EXPRESSION_MATHS, MATHS
-
     m = entity.get("math")
     if m is None or m == "":
         m = "total"
@@ -157,8 +153,9 @@ def parse_math(entity: Mapping, path: tuple) -> tuple[str, str | None, int | Non
         raise ValidationError(path + ("math",), f"expected a math name, got {m!r}")
     if m not in KNOWN_MATHS:
         raise ValidationError(path + ("math",), f"unknown math {m!r}{suggest(m, KNOWN_MATHS)}")
+    spec = MATH_SPECS[m]
     prop = entity.get("math_property")
-    if m in PROPERTY_MATHS:
+    if spec.needs_property:
         if not isinstance(prop, str) or not prop:
             raise ValidationError(path + ("math_property",), f"math {m!r} needs a math_property (a property name)")
     elif prop is not None and not isinstance(prop, str):
@@ -166,11 +163,9 @@ def parse_math(entity: Mapping, path: tuple) -> tuple[str, str | None, int | Non
     gti = entity.get("math_group_type_index")
     if gti is not None:
         gti = _int(gti, path + ("math_group_type_index",), lo=0, hi=4)
-    if m == "unique_group" and gti is None:
-        raise ValidationError(path + ("math_group_type_index",), "math 'unique_group' needs math_group_type_index 0..4")
-    if m not in MATHS and m not in EXPRESSION_MATHS:
-        raise UnsupportedError(path + ("math",), f"math {m!r} is not implemented yet")
-    return m, prop if m in PROPERTY_MATHS or prop else None, gti
+    if spec.needs_group_type_index and gti is None:
+        raise ValidationError(path + ("math_group_type_index",), f"math {m!r} needs math_group_type_index 0..4")
+    return m, prop if spec.needs_property or prop else None, gti
 
 
 def _entities(query: Mapping, limits: Limits, project_actions: Any = None) -> tuple[Series, ...]:
@@ -254,8 +249,8 @@ def entity_series(e: Mapping, kind: str, ident: Any, label: str, path: tuple, in
         if v is not None and not isinstance(v, str):
             raise ValidationError(path + (f,), "expected a string")
     mpt = e.get("math_property_type")
-    if mpt not in (None, "event_properties"):
-        raise UnsupportedError(path + ("math_property_type",), f"math_property_type {mpt!r} is not supported")
+    if mpt is not None and mpt not in MATH_PROPERTY_TYPES:
+        raise ValidationError(path + ("math_property_type",), f"unknown math_property_type {brief(mpt)}{suggest(str(mpt), MATH_PROPERTY_TYPES)}")
     math_hogql, math_expr = e.get("math_hogql"), None
     if m == "hogql":
         if math_hogql is None:
@@ -277,6 +272,7 @@ def entity_series(e: Mapping, kind: str, ident: Any, label: str, path: tuple, in
         math_hogql=math_hogql,
         math_expr=math_expr,
         properties=parse_entity_properties(e.get("properties"), path + ("properties",), limits),
+        path=path,
     )
 
 

@@ -15,7 +15,6 @@ to the literal multi-search, and every other operator is OR-ed over the members 
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -23,28 +22,19 @@ from typing import Any
 import attrs
 import numpy as np
 
-from ..errors import ValidationError
-from ..limits import Limits
-from ..store.columns import _NUMBER_RE, ValueDictionary, float_text
-from ..store.datetimes import NULL_TIME, datetime_text, parse_best_effort
-from ..timeutil import datetime_to_us
-from .regex import compile_fixed, compile_like, compile_regex
-
-# Every operator PostHog accepts on a property filter (filters.md §3.1).
-KNOWN_OPERATORS = (
-    "exact", "is_not", "icontains", "not_icontains", "icontains_multi", "not_icontains_multi",
-    "regex", "not_regex", "gt", "gte", "lt", "lte", "min", "max", "between", "not_between",
-    "is_set", "is_not_set", "is_date_exact", "is_date_before", "is_date_after", "in", "not_in",
-    "is_cleaned_path_exact", "semver_eq", "semver_neq", "semver_gt", "semver_gte", "semver_lt",
-    "semver_lte", "semver_tilde", "semver_caret", "semver_wildcard", "flag_evaluates_to",
-)  # fmt: skip
+from ...datetimes import NULL_TIME, datetime_text, parse_best_effort
+from ...errors import ValidationError
+from ...limits import Limits
+from ...query.operators import OPERATORS, RELATIVE_DATE, SEMVER_RANGES
+from ...query.regex import compile_fixed, compile_like, compile_regex
+from ...store.columns import _NUMBER_RE, ValueDictionary, float_text
+from ...timeutil import datetime_to_us
 
 KINDS = ("string", "float", "bool", "datetime")
 KIND_OF_TYPE = {None: "string", "String": "string", "Duration": "string", "Numeric": "float",
                 "Boolean": "bool", "DateTime": "datetime"}  # fmt: skip
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _LIKE_SPECIAL = re.compile(r"[%_\\]")  # LIKE wildcards and escapes
-_RELATIVE_DATE = re.compile(r"^-?[0-9]+[hdwmqysHDWMQY]")
 _DATETIME_CONST = re.compile(r"^\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?)?\Z", re.ASCII)
 _SEMVER = compile_fixed(r"^\s*v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:[-+]\S*)?\s*$")  # RE2, as upstream
 
@@ -243,8 +233,8 @@ def resolve_date(c: Any, env: Env) -> int:
     second (found by tests/property: a clock with microseconds kept them)."""
     if not isinstance(c, str):
         raise env.error(f"is_date operators need a date string, got {c!r}")
-    if _RELATIVE_DATE.match(c):
-        from ..engine.timeaxis import parse_relative
+    if RELATIVE_DATE.match(c):
+        from ..timeaxis import parse_relative
 
         local = env.now.astimezone(env.tz)
         try:
@@ -404,56 +394,6 @@ def semver_key(text: Any) -> tuple[int, int, int] | None:
     return (int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None
 
 
-def _semver_parts(value: str) -> tuple[str, str, str, int]:
-    """Upstream's bound parse: strip ``-pre``, missing parts are "0", each must be an int; the
-    parts stay as written (they are pasted into the bound strings); and the part count."""
-    parts = value.split("-")[0].split(".")
-    if not parts[0]:
-        raise ValueError("empty version")
-    major, minor, patch = (parts + ["0", "0"])[:3]
-    int(major), int(minor), int(patch)
-    return major, minor, patch, len(parts)
-
-
-def _tilde(value: str) -> tuple[str, str]:
-    major, minor, patch, n = _semver_parts(value)
-    if n < 2:
-        return f"{major}.0.0", f"{int(major) + 1}.0.0"
-    return f"{major}.{minor}.{patch}", f"{major}.{int(minor) + 1}.0"
-
-
-def _caret(value: str) -> tuple[str, str]:
-    major, minor, patch, _ = _semver_parts(value)
-    if int(major) > 0:
-        return f"{major}.{minor}.{patch}", f"{int(major) + 1}.0.0"
-    if int(minor) > 0:
-        return f"{major}.{minor}.{patch}", f"0.{int(minor) + 1}.0"
-    return f"{major}.{minor}.{patch}", f"0.0.{int(patch) + 1}"
-
-
-def _wildcard(value: str) -> tuple[str, str]:
-    base = value.rstrip(".*")
-    if not base:
-        raise ValueError("empty wildcard")
-    parts = base.split("-")[0].split(".")
-    if len(parts) == 1:
-        int(parts[0])
-        return f"{parts[0]}.0.0", f"{int(parts[0]) + 1}.0.0"
-    if len(parts) == 2:
-        int(parts[0]), int(parts[1])
-        return f"{parts[0]}.{parts[1]}.0", f"{parts[0]}.{int(parts[1]) + 1}.0"
-    int(parts[0]), int(parts[1]), int(parts[2])
-    return f"{parts[0]}.{parts[1]}.{parts[2]}.0", f"{parts[0]}.{parts[1]}.{int(parts[2]) + 1}.0"
-
-
-# [lower, upper) bound *strings*, built as upstream builds them; both then go through
-# sortableSemver, so a bound that is not strict semver (``01.2.3``, a 4-part wildcard bound)
-# matches nothing (found by tests/property: bounds used to be parsed leniently as integers).
-SEMVER_RANGES: dict[str, Callable[[str], tuple[str, str]]] = {
-    "semver_tilde": _tilde, "semver_caret": _caret, "semver_wildcard": _wildcard,
-}  # fmt: skip
-
-
 def _semver_keys(dom: Domain) -> list[tuple[int, int, int] | None]:
     return [semver_key(t) for t in dom.texts().tolist()]
 
@@ -478,129 +418,56 @@ def _semver_range(name: str) -> Callable[[Domain, Any, Env], np.ndarray]:
     return run
 
 
-# --- parse-time operand checks --------------------------------------------------------------------
-
-
-def _members(value: Any) -> tuple:
-    return value if isinstance(value, tuple) else (value,)
-
-
-def _check_any(value: Any, path: tuple, limits: Limits, key: Any = None) -> None:
-    return None
-
-
-def _check_regex(value: Any, path: tuple, limits: Limits, key: Any = None) -> None:
-    for i, v in enumerate(_members(value)):
-        compile_regex(v, path + ((i,) if isinstance(value, tuple) else ()), limits, what=f"regex for property {key!r}")
-
-
-def _check_between(value: Any, path: tuple, limits: Limits, key: Any = None) -> None:
-    if not isinstance(value, tuple) or len(value) != 2:
-        raise ValidationError(path, "between/not_between need a two-element list [min, max]")
-    try:
-        lo, hi = (float(v) for v in value)
-    except (TypeError, ValueError):
-        raise ValidationError(path, "between/not_between need numeric values [min, max]") from None
-    if any(isinstance(v, bool) for v in value) or math.isnan(lo) or math.isnan(hi):
-        raise ValidationError(path, "between/not_between need numeric values [min, max]")
-    if lo > hi:
-        raise ValidationError(path, f"between/not_between need min <= max, got [{value[0]!r}, {value[1]!r}]")
-
-
-def _check_in(value: Any, path: tuple, limits: Limits, key: Any = None) -> None:
-    if not isinstance(value, tuple) or len(value) == 1:
-        raise ValidationError(path, "in/not_in need a list of two or more values (a single value: use exact/is_not)")
-
-
-def _check_date(value: Any, path: tuple, limits: Limits, key: Any = None) -> None:
-    for v in _members(value):
-        if not isinstance(v, str):
-            raise ValidationError(path, f"is_date operators need a date string, got {v!r}")
-        if not _RELATIVE_DATE.match(v) and parse_best_effort(v, dt.timezone.utc) is None:
-            raise ValidationError(path, f"unparsable date {v!r}: expected e.g. '2024-01-31', '2024-01-31T10:00:00Z' or '-7d'")
-
-
-def _check_semver(value: Any, path: tuple, limits: Limits, key: Any = None) -> None:
-    for v in _members(value):
-        if not isinstance(v, str):
-            raise ValidationError(path, f"semver operators need a version string, got {v!r}")
-
-
-def _check_semver_range(name: str) -> Callable[..., None]:
-    def check(value: Any, path: tuple, limits: Limits, key: Any = None) -> None:
-        _check_semver(value, path, limits)
-        for v in _members(value):
-            try:
-                SEMVER_RANGES[name](v)
-            except (ValueError, IndexError):
-                raise ValidationError(path, f"{name} needs a valid version such as '1.2.3', got {v!r}") from None
-
-    return check
-
-
 # --- the table -------------------------------------------------------------------------------------
 
 
 @attrs.frozen
-class Operator:
-    """One operator: its predicate over non-NULL domain entries, its NULL result, its list mode
-    ("in": IN/NOT IN over ≥2 members; "any"/"all": OR/AND over members; "own": the operator takes
-    the list itself), and its parse-time operand check."""
+class Implementation:
+    """How one declared operator (``query.operators.OPERATORS``) is evaluated: its predicate over
+    the non-NULL entries of a domain, its NULL result, and whether its per-dictionary-value result
+    depends on nothing but the value and the operand (not the clock, zone or project), so its
+    look-up table may be kept on the dictionary across queries."""
 
-    name: str
     run: Callable[[Domain, Any, Env], np.ndarray]
     null: bool
-    lists: str = "any"
-    check: Callable[..., None] = _check_any
-    needs_value: bool = True
+    store_cacheable: bool = False
 
 
-OPERATORS: dict[str, Operator] = {}
-
-
-def _register(*ops: Operator) -> None:
-    for op in ops:
-        OPERATORS[op.name] = op
-
-
-_register(
-    Operator("exact", _eq, False, "in"),
-    Operator("is_not", _ne, True, "in"),
-    Operator("in", _eq, False, "in", _check_in),
-    Operator("not_in", _ne, True, "in", _check_in),
-    Operator("icontains", _icontains, False, "own"),
-    Operator("not_icontains", _not_icontains, True, "own"),
-    Operator("icontains_multi", _icontains_multi, False),
-    Operator("not_icontains_multi", _not_icontains_multi, False),
-    Operator("regex", _regex, False, "any", _check_regex),
-    Operator("not_regex", _not_regex, True, "all", _check_regex),
-    Operator("gt", _ordering(lambda v, c: v > c), False),
-    Operator("gte", _ordering(lambda v, c: v >= c), False),
-    Operator("lt", _ordering(lambda v, c: v < c), False),
-    Operator("lte", _ordering(lambda v, c: v <= c), False),
-    Operator("min", _ordering(lambda v, c: v >= c), False),
-    Operator("max", _ordering(lambda v, c: v <= c), False),
-    Operator("between", _between, False, "own", _check_between),
-    Operator("not_between", _not_between, False, "own", _check_between),
-    Operator("is_set", _all_true, False, needs_value=False),
-    Operator("is_not_set", lambda d, c, e: ~_all_true(d, c, e), True, needs_value=False),
-    Operator("is_date_exact", _date_op(lambda t, c: t == c), False, "any", _check_date),
-    Operator("is_date_before", _date_op(lambda t, c: t < c), False, "any", _check_date),
-    Operator("is_date_after", _date_op(lambda t, c: t > c), False, "any", _check_date),
-    Operator("is_cleaned_path_exact", _cleaned_path_exact, False),
-    Operator("semver_eq", _semver_compare(lambda k, t: k == t), False, "any", _check_semver),
-    Operator("semver_neq", _semver_compare(lambda k, t: k != t), False, "any", _check_semver),
-    Operator("semver_gt", _semver_compare(lambda k, t: k > t), False, "any", _check_semver),
-    Operator("semver_gte", _semver_compare(lambda k, t: k >= t), False, "any", _check_semver),
-    Operator("semver_lt", _semver_compare(lambda k, t: k < t), False, "any", _check_semver),
-    Operator("semver_lte", _semver_compare(lambda k, t: k <= t), False, "any", _check_semver),
-    *(Operator(n, _semver_range(n), False, "any", _check_semver_range(n)) for n in SEMVER_RANGES),
-    Operator("flag_evaluates_to", _all_true, True, needs_value=False),
-    Operator("_like_contains", _like_contains, False),  # internal: action step url "contains"
-)
-IN_OPERATORS = {"exact": "in", "in": "in", "is_not": "not_in", "not_in": "not_in"}
-IN_RUNS = {"in": (_in, False), "not_in": (_not_in, True)}
-MULTI_OF = {"icontains": "icontains_multi", "not_icontains": "not_icontains_multi"}
+IMPLEMENTATIONS: dict[str, Implementation] = {
+    "exact": Implementation(_eq, False, True),
+    "is_not": Implementation(_ne, True, True),
+    "in": Implementation(_in, False, True),
+    "not_in": Implementation(_not_in, True, True),
+    "icontains": Implementation(_icontains, False, True),
+    "not_icontains": Implementation(_not_icontains, True, True),
+    "icontains_multi": Implementation(_icontains_multi, False, True),
+    "not_icontains_multi": Implementation(_not_icontains_multi, False, True),
+    "regex": Implementation(_regex, False, True),
+    "not_regex": Implementation(_not_regex, True, True),
+    "gt": Implementation(_ordering(lambda v, c: v > c), False),
+    "gte": Implementation(_ordering(lambda v, c: v >= c), False),
+    "lt": Implementation(_ordering(lambda v, c: v < c), False),
+    "lte": Implementation(_ordering(lambda v, c: v <= c), False),
+    "min": Implementation(_ordering(lambda v, c: v >= c), False),
+    "max": Implementation(_ordering(lambda v, c: v <= c), False),
+    "between": Implementation(_between, False),
+    "not_between": Implementation(_not_between, False),
+    "is_set": Implementation(_all_true, False, True),
+    "is_not_set": Implementation(lambda d, c, e: ~_all_true(d, c, e), True, True),
+    "is_date_exact": Implementation(_date_op(lambda t, c: t == c), False),
+    "is_date_before": Implementation(_date_op(lambda t, c: t < c), False),
+    "is_date_after": Implementation(_date_op(lambda t, c: t > c), False),
+    "is_cleaned_path_exact": Implementation(_cleaned_path_exact, False),
+    "semver_eq": Implementation(_semver_compare(lambda k, t: k == t), False),
+    "semver_neq": Implementation(_semver_compare(lambda k, t: k != t), False),
+    "semver_gt": Implementation(_semver_compare(lambda k, t: k > t), False),
+    "semver_gte": Implementation(_semver_compare(lambda k, t: k >= t), False),
+    "semver_lt": Implementation(_semver_compare(lambda k, t: k < t), False),
+    "semver_lte": Implementation(_semver_compare(lambda k, t: k <= t), False),
+    **{n: Implementation(_semver_range(n), False) for n in SEMVER_RANGES},
+    "flag_evaluates_to": Implementation(_all_true, True),
+    "_like_contains": Implementation(_like_contains, False),
+}
 
 
 def _apply(dom: Domain, run: Callable, null: bool, value: Any, env: Env) -> np.ndarray:
@@ -617,32 +484,28 @@ def _apply(dom: Domain, run: Callable, null: bool, value: Any, env: Env) -> np.n
 
 def evaluate(dom: Domain, operator: str, value: Any, env: Env) -> np.ndarray | None:
     """The leaf's boolean per domain entry; None when the leaf matches everything (``[]``)."""
-    op = OPERATORS[operator]
-    if isinstance(value, tuple) and op.lists != "own":
+    spec, impl = OPERATORS[operator], IMPLEMENTATIONS[operator]
+    if isinstance(value, tuple) and spec.lists != "own":
         if not value:
             return None
         if len(value) == 1:
             value = value[0]
-        elif op.lists == "in":
-            run, null = IN_RUNS[IN_OPERATORS[operator]]
+        elif spec.in_form is not None:
+            run, null = (_in, False) if spec.in_form == "in" else (_not_in, True)
             return _apply(dom, run, null, value, env)
         else:
-            parts = [_apply(dom, op.run, op.null, v, env) for v in value]
-            combine = np.logical_and if op.lists == "all" else np.logical_or
+            parts = [_apply(dom, impl.run, impl.null, v, env) for v in value]
+            combine = np.logical_and if spec.lists == "all" else np.logical_or
             return combine.reduce(parts)
-    if operator in MULTI_OF and isinstance(value, tuple) and len(value) >= 2:
-        op = OPERATORS[MULTI_OF[operator]]
-    elif operator in MULTI_OF and isinstance(value, tuple) and len(value) == 1:
-        value = value[0]
-    return _apply(dom, op.run, op.null, value, env)
-
-
-def check_operand(operator: str, value: Any, path: tuple, limits: Limits, key: Any = None) -> None:
-    """Parse-time validation of an operand (bad regex, between bounds, in without a list, ...)."""
-    OPERATORS[operator].check(value, path, limits, key)
+    if spec.multi_form is not None and isinstance(value, tuple):
+        if len(value) >= 2:
+            impl = IMPLEMENTATIONS[spec.multi_form]
+        elif len(value) == 1:
+            value = value[0]
+    return _apply(dom, impl.run, impl.null, value, env)
 
 
 __all__ = [
-    "KNOWN_OPERATORS", "OPERATORS", "Operator", "Domain", "Env", "evaluate", "check_operand",
-    "dictionary_domain", "text_domain", "resolve_date",
+    "IMPLEMENTATIONS", "Implementation", "Domain", "Env", "evaluate", "dictionary_domain",
+    "text_domain", "resolve_date",
 ]  # fmt: skip

@@ -20,12 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.select import event_rows
-from ..errors import ValidationError, brief
-from .model import PropertyFilter, PropertyGroup
-from .operators import check_operand
+from ...errors import ValidationError, brief
+from ...query.model import PropertyFilter, PropertyGroup
+from ...query.operators import check_operand
+from ...query.properties import check_element, parse_entity_properties
+from ..select import event_rows
 from .properties import leaf_mask, mask_rows
-from .properties_parse import check_element, parse_entity_properties
 
 AUTOCAPTURE = "$autocapture"
 STEP_KEYS = ("event", "properties", "url", "url_matching", "selector", "tag_name", "text", "text_matching",

@@ -1,6 +1,6 @@
 """The parsed, validated filter model: small frozen attrs classes the engine consumes.
 
-Parsing (``filters/parse.py`` for the legacy dict, ``filters/trends_query.py`` for TrendsQuery)
+Parsing (``query/legacy.py`` for the legacy dict, ``query/trends_query.py`` for TrendsQuery)
 happens once at the edge; nothing downstream ever sees a raw dict.
 """
 
@@ -61,6 +61,8 @@ class Series:
     properties: PropertyGroup = TRUE_GROUP
     # math "hogql": ``math_hogql`` parsed at the edge (a hogql.ast tree)
     math_expr: Any = attrs.field(default=None, eq=False, repr=False, metadata={"internal": True})
+    # Where the series was written (JSON path), for errors found after parsing.
+    path: tuple = attrs.field(default=(), eq=False, repr=False, metadata={"internal": True})
 
 
 @attrs.frozen

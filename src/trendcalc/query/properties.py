@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import UnsupportedError, ValidationError
 from ..limits import Limits
 from .model import TRUE_GROUP, PropertyFilter, PropertyGroup
-from .operators import KNOWN_OPERATORS, OPERATORS, check_operand
+from .operators import KNOWN_OPERATORS, NO_VALUE_OPERATORS, check_operand
 from .suggest import suggest
 
 PROPERTY_TYPES = ("event", "person", "group", "cohort", "element", "session", "feature", "event_metadata", "hogql")
@@ -24,7 +24,6 @@ UNSUPPORTED_PROPERTY_TYPES = (
     "revenue_analytics", "workflow_variable", "behavioral", "dynamic-cohort",
 )  # fmt: skip
 TYPE_ALIASES = {"events": "event", "precalculated-cohort": "cohort", "static-cohort": "cohort"}
-NO_VALUE_OPERATORS = tuple(name for name, op in OPERATORS.items() if not op.needs_value)
 LEAF_KEYS = {"key", "value", "values", "operator", "type", "group_type_index", "negation", "label", "cohort_name", "name"}
 
 
@@ -93,8 +92,6 @@ def parse_leaf(d: Mapping, path: tuple, limits: Limits, *, raw: bool = False) ->
         raise ValidationError(path + ("operator",), f"expected an operator name, got {op!r}")
     if op not in KNOWN_OPERATORS:
         raise ValidationError(path + ("operator",), f"unknown operator {op!r}{suggest(op, KNOWN_OPERATORS)}")
-    if op not in OPERATORS and typ != "cohort":
-        raise UnsupportedError(path + ("operator",), f"operator {op!r} is not implemented yet")
     if typ != "cohort":
         if not isinstance(key, str) or not key:
             raise ValidationError(path + ("key",), f"expected a non-empty property key, got {key!r}")
@@ -155,8 +152,8 @@ ELEMENT_KEYS = ("selector", "tag_name", "href", "text")
 
 def check_element(key: Any, op: str, value: Any, path: tuple, limits: Limits) -> None:
     """Element filters: known keys; selector/tag_name only with exact/is_not; valid selectors."""
-    from .elements import parse_selector, tag_name_pattern
     from .regex import compile_regex
+    from .selectors import parse_selector, tag_name_pattern
 
     if key not in ELEMENT_KEYS:
         raise ValidationError(path + ("key",), f"element filters take key {list(ELEMENT_KEYS)}, got {key!r}")
