@@ -89,8 +89,8 @@ def trends_range(text: str, project: Project, limits: Limits, now: dt.datetime) 
     the query's own interval that compare starts from), and the displayed one as
     ``resolved_date_range``, for the query whose canonical JSON is ``text``. Raises
     ValidationError for a query the engine would refuse too."""
-    from ..engine.display import DISPLAYS
     from ..engine.timeaxis import resolve_range
+    from ..query.displays import DISPLAYS
 
     filt = _parsed(text, limits)
     display = DISPLAYS[filt.display]

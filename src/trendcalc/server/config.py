@@ -169,7 +169,7 @@ def _limits(value: Any, where: tuple) -> Limits:
     names = [a.name for a in attrs.fields(Limits)]
     for k in value:
         if k not in names:
-            from ..filters.suggest import suggest
+            from ..query.suggest import suggest
 
             raise ValidationError((*where, k), f"unknown limit{suggest(str(k), names)}")
     try:
@@ -185,7 +185,7 @@ def _project_id(v: Any, path: tuple) -> int:
 
 
 def _unknown_keys(d: Mapping, known: Sequence[str], where: tuple) -> None:
-    from ..filters.suggest import suggest
+    from ..query.suggest import suggest
 
     for k in d:
         if k not in known:

@@ -102,7 +102,7 @@ def query_request(body: Any) -> InsightRequest:
         raise parse_error('expected a JSON object like {"query": {"kind": "TrendsQuery", ...}}')
     for key in body:
         if key not in QUERY_BODY_KEYS:
-            from ..filters.suggest import suggest
+            from ..query.suggest import suggest
 
             raise ValidationError((key,), f"unknown request field{suggest(str(key), QUERY_BODY_KEYS)}")
     for key in ("filters_override", "variables_override"):
@@ -115,7 +115,7 @@ def query_request(body: Any) -> InsightRequest:
     if not isinstance(kind, str):
         raise parse_error('"query" needs a "kind" such as "TrendsQuery"')
     if kind not in QUERY_KINDS:
-        from ..filters.suggest import suggest
+        from ..query.suggest import suggest
 
         raise UnsupportedError(("query", "kind"), f"{kind!r} is not served{suggest(kind, QUERY_KINDS)}")
     refresh = body.get("refresh")
