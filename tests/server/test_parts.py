@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -185,22 +186,19 @@ def test_answer_cache_is_a_bounded_lru() -> None:
     assert off.get("a") is None
 
 
-def test_create_app_embeds_in_memory_stores() -> None:
-    """The app factory with an in-memory store, driven as an ASGI app (no server, no network)."""
-    import asyncio
-
+def _asgi_app(store: tc.EventStore) -> Any:
     pytest.importorskip("starlette", reason="the server extra (trendcalc[server]) is not installed")
     from trendcalc.server import create_app
 
-    store = tc.EventStore.from_records([
-        {"event": "$pageview", "distinct_id": "u1", "timestamp": "2024-03-30T10:00:00Z"},
-        {"event": "$pageview", "distinct_id": "u2", "timestamp": "2024-03-31T10:00:00Z"},
-    ])  # fmt: skip
     config = ServerConfig(projects=(ProjectConfig(5, Path("<memory>")),), workers=1)
-    app = create_app(config, stores={5: store})
-    query = {"events": [{"id": "$pageview"}], "date_from": "-3d"}
+    return create_app(config, stores={5: store})
 
-    async def call(path: str, body: bytes) -> tuple[int, bytes]:
+
+def _asgi_call(app: Any, path: str, body: bytes) -> tuple[int, bytes]:
+    """One POST through the ASGI interface (no server, no network)."""
+    import asyncio
+
+    async def call() -> tuple[int, bytes]:
         scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
                  "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
                  "headers": [(b"x-trendcalc-now", b"2024-03-31T18:00:00Z")], "client": ("127.0.0.1", 1),
@@ -217,10 +215,50 @@ def test_create_app_embeds_in_memory_stores() -> None:
         await app(scope, receive, send)
         return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
 
-    status, body = asyncio.run(call("/api/projects/5/insights/trend/", json.dumps(query).encode()))
+    return asyncio.run(call())
+
+
+_TWO_VIEWS = [
+    {"event": "$pageview", "distinct_id": "u1", "timestamp": "2024-03-30T10:00:00Z"},
+    {"event": "$pageview", "distinct_id": "u2", "timestamp": "2024-03-31T10:00:00Z"},
+]
+
+
+def test_insight_kinds_dispatch_to_the_public_functions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """shown_as Stickiness / StickinessQuery go to trendcalc.stickiness (here a stand-in that
+    records its call), whatever the build; the table names the function, not a code path."""
+    store = tc.EventStore.from_records(_TWO_VIEWS)
+    calls: list[Any] = []
+
+    def fake(store_: Any, query: Any, **kw: Any) -> tc.TrendsResult:
+        calls.append(query)
+        return tc.TrendsResult([])
+
+    monkeypatch.setattr(tc, "stickiness", fake, raising=False)
+    app = _asgi_app(store)
+    legacy = {"events": [{"id": "$pageview"}], "shown_as": "Stickiness"}
+    status, body = _asgi_call(app, "/api/projects/5/insights/trend/", json.dumps(legacy).encode())
+    assert (status, json.loads(body)["result"]) == (200, [])
+    query = {"kind": "StickinessQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}]}
+    status, body = _asgi_call(app, "/api/projects/5/query/", json.dumps({"query": query}).encode())
+    assert (status, json.loads(body)["results"]) == (200, [])
+    assert calls == [legacy, query]
+    monkeypatch.delattr(tc, "stickiness")
+    status, body = _asgi_call(app, "/api/projects/5/query/", json.dumps({"query": query, "refresh": True}).encode())
+    assert (status, json.loads(body)["code"], json.loads(body)["attr"]) == (400, "unsupported", "query__kind")
+    app.state.trendcalc.runner.close()
+
+
+def test_create_app_embeds_in_memory_stores() -> None:
+    """The app factory with an in-memory store, driven as an ASGI app (no server, no network)."""
+    store = tc.EventStore.from_records(_TWO_VIEWS)
+    app = _asgi_app(store)
+    query = {"events": [{"id": "$pageview"}], "date_from": "-3d"}
+
+    status, body = _asgi_call(app, "/api/projects/5/insights/trend/", json.dumps(query).encode())
     assert status == 200
     want = tc.trends(store, query, now="2024-03-31T18:00:00Z").to_dicts()
     assert json.loads(body)["result"] == json.loads(json.dumps(want))
-    status, body = asyncio.run(call("/api/projects/1/insights/trend/", b"{}"))
+    status, body = _asgi_call(app, "/api/projects/1/insights/trend/", b"{}")
     assert (status, json.loads(body)["code"]) == (404, "not_found")
     app.state.trendcalc.runner.close()
