@@ -30,29 +30,56 @@ from .stores import Stores
 log = logging.getLogger("trendcalc.server")
 
 
+def _trends() -> Callable[..., Any] | None:
+    from .. import trends
+
+    return trends
+
+
+def _stickiness() -> Callable[..., Any] | None:
+    try:
+        from .. import stickiness  # type: ignore[attr-defined]  # another module's work: may be absent
+    except ImportError:
+        return None
+    return stickiness  # type: ignore[no-any-return]
+
+
+def _lifecycle() -> Callable[..., Any] | None:
+    try:
+        from .. import lifecycle  # type: ignore[attr-defined]  # another module's work: may be absent
+    except ImportError:
+        return None
+    return lifecycle  # type: ignore[no-any-return]
+
+
+def _actors() -> Callable[..., Any] | None:
+    from .. import actors
+
+    return actors
+
+
 @attrs.frozen
 class Insight:
-    """One kind of answer the server gives: the public trendcalc function computing it."""
+    """One kind of answer the server gives, and the public trendcalc function computing it."""
 
-    function: str  # name of the function in the ``trendcalc`` namespace
+    function: str  # its name in the ``trendcalc`` namespace, for messages
     title: str
+    resolve: Callable[[], Callable[..., Any] | None]  # the function, None when this build lacks it
 
 
 # Insight kind -> public function. A function this build lacks answers 400 ``unsupported``.
 INSIGHTS: dict[str, Insight] = {
-    "trends": Insight("trends", "Trends"),
-    "stickiness": Insight("stickiness", "Stickiness"),
-    "lifecycle": Insight("lifecycle", "Lifecycle"),
-    "actors": Insight("actors", "Actors"),
+    "trends": Insight("trends", "Trends", _trends),
+    "stickiness": Insight("stickiness", "Stickiness", _stickiness),
+    "lifecycle": Insight("lifecycle", "Lifecycle", _lifecycle),
+    "actors": Insight("actors", "Actors", _actors),
 }
 
 
 def insight_function(req: InsightRequest) -> Callable[..., Any]:
     """The public function answering ``req.kind``; UnsupportedError when this build lacks it."""
-    import trendcalc
-
     insight = INSIGHTS[req.kind]
-    fn = getattr(trendcalc, insight.function, None)
+    fn = insight.resolve()
     if fn is None:
         if req.endpoint == "query":
             path: tuple[str, ...] = ("query", "kind")
