@@ -61,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
             f"`trendcalc serve` needs the optional server extra ({exc.name or exc} is missing): "
             "pip install 'trendcalc[server]'"
         ) from None
+    # Queries run on worker threads; the event loop hands each one over and takes the answer
+    # back. With Python's default 5 ms GIL switch interval each handoff can wait that long.
+    sys.setswitchinterval(0.0005)
     app = create_app(config, reload_on_sighup=True)
     server = app.state.trendcalc
     listing = ", ".join(f"project {p.id}: {p.store} (store {server.stores.get(p.id).version})" for p in config.projects)
