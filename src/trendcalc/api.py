@@ -9,8 +9,8 @@ from typing import Any
 from .errors import ValidationError
 from .limits import DEFAULT_LIMITS, Limits
 from .project import Project
-from .query.legacy import parse_filter as _parse_filter
 from .query.model import TrendsFilter
+from .query.parse import parse_filter as _parse_filter
 from .results import ActorsResult, TrendsResult
 from .store import EventStore
 
@@ -36,10 +36,12 @@ def trends(
     Raises ValidationError (bad input, with its JSON path) or UnsupportedError (a valid PostHog
     feature not implemented here); never returns a partial answer.
     """
+    from .engine.supported import check_project
     from .engine.trends import resolve_now, run_trends
 
     store, project = _check_inputs(store, project, limits)
     filt = parse_filter(query, limits=limits)
+    check_project(filt, project, limits)
     return run_trends(store, filt, project, resolve_now(now), limits)
 
 
@@ -74,6 +76,7 @@ def actors(
     ``("actors_request", "day")``. Pure, like ``trends()``.
     """
     from .engine.actors import run_actors
+    from .engine.supported import check_project
     from .engine.trends import resolve_now
     from .query.actors_request import split_actors_query
 
@@ -85,6 +88,7 @@ def actors(
     }
     source, request = split_actors_query(query, overrides, limits)
     filt = parse_filter(source, limits=limits)
+    check_project(filt, project, limits)
     return run_actors(store, filt, project, resolve_now(now), limits, request)
 
 

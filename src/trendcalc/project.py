@@ -11,6 +11,11 @@ import attrs
 from .errors import ValidationError, brief
 from .jsonvalue import clean_json
 from .limits import DEFAULT_LIMITS
+from .query.actions import Action, parse_action
+from .query.cohorts import Cohort, parse_cohort
+from .query.model import TRUE_GROUP, PropertyGroup
+from .query.properties import parse_test_account_filters
+from .query.regex import compile_regex
 
 PROPERTY_TYPES = ("String", "Numeric", "Boolean", "DateTime", "Duration")
 PROPERTY_KINDS = ("event", "person", "group", "session")
@@ -38,8 +43,16 @@ class PropertyDefinition:
 
 @attrs.frozen
 class Project:
-    """Immutable project settings. Raw dict-shaped members (actions, cohorts, test_account_filters)
-    are validated and parsed by the filter layer when a query uses them."""
+    """Immutable project settings, parsed completely when built.
+
+    ``actions``, ``cohorts``, ``test_account_filters`` and ``path_cleaning_filters`` keep the
+    input as given (bounded JSON copies, for echoing and for independent checkers); the engine
+    reads only the parsed forms: ``action(id)``, ``cohort(id)``, ``test_accounts`` and
+    ``path_cleaning``. Malformed structure (not a list of objects, a bad timezone or property
+    definition) fails here. A part whose *definition* does not parse keeps its error
+    (``Action.error``, ``Cohort.error``, ``test_accounts_error``, ``path_cleaning_error``): PostHog
+    fails only when a query uses it, so trendcalc raises it then — right after parsing the query,
+    before any row is read (``engine.supported.check_project``)."""
 
     timezone: str = "UTC"
     week_start_day: int = 0
@@ -52,7 +65,13 @@ class Project:
     human_friendly_comparison_periods: bool = False
     path_cleaning_filters: tuple[Mapping[str, Any], ...] = ()  # [{"regex", "alias"}], for is_cleaned_path_exact
     tz: zoneinfo.ZoneInfo = attrs.field(init=False, eq=False, repr=False)
+    test_accounts: PropertyGroup = attrs.field(init=False, eq=False, repr=False)
+    path_cleaning: tuple[PathCleaningRule, ...] = attrs.field(init=False, eq=False, repr=False)
+    test_accounts_error: ValidationError | None = attrs.field(init=False, eq=False, repr=False)
+    path_cleaning_error: ValidationError | None = attrs.field(init=False, eq=False, repr=False)
     _types: dict = attrs.field(init=False, eq=False, repr=False)
+    _actions: dict = attrs.field(init=False, eq=False, repr=False)
+    _cohorts: dict = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "tz", load_timezone(self.timezone))
@@ -78,6 +97,38 @@ class Project:
         for d in defs:  # first definition of a (kind, group type, name) wins, as upstream
             types.setdefault((d.kind, d.group_type_index, d.name), d.type)
         object.__setattr__(self, "_types", types)
+        self._parse_parts()
+
+    def _parse_parts(self) -> None:
+        """Actions, cohorts, test-account filters and path-cleaning rules into their typed forms."""
+        actions: dict[str, Action] = {}
+        for a in self.actions:
+            actions.setdefault(str(a.get("id")), parse_action(a, DEFAULT_LIMITS))
+        cohorts: dict[str, Cohort] = {}
+        for i, c in enumerate(self.cohorts):
+            cohorts.setdefault(str(c.get("id")), parse_cohort(c, i, DEFAULT_LIMITS))
+        object.__setattr__(self, "_actions", actions)
+        object.__setattr__(self, "_cohorts", cohorts)
+        test_accounts, error = TRUE_GROUP, None
+        try:
+            if self.test_account_filters:
+                test_accounts = parse_test_account_filters(self.test_account_filters, DEFAULT_LIMITS)
+        except ValidationError as exc:
+            error = exc
+        object.__setattr__(self, "test_accounts", test_accounts)
+        object.__setattr__(self, "test_accounts_error", error)
+        rules, error = [], None
+        try:
+            for i, rule in enumerate(self.path_cleaning_filters):
+                path = ("project", "path_cleaning_filters", i)
+                alias = rule.get("alias", "")
+                if not isinstance(alias, str):
+                    raise ValidationError(path + ("alias",), "expected a string")
+                rules.append(PathCleaningRule(compile_regex(rule.get("regex"), path + ("regex",), DEFAULT_LIMITS), alias))
+        except ValidationError as exc:
+            rules, error = [], exc
+        object.__setattr__(self, "path_cleaning", tuple(rules))
+        object.__setattr__(self, "path_cleaning_error", error)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Project:
@@ -94,17 +145,28 @@ class Project:
         """The declared type of a property, or None when the project does not define it."""
         return self._types.get((kind, group_type_index if kind == "group" else None, name))
 
-    def action(self, action_id: Any) -> Mapping[str, Any] | None:
+    def action(self, action_id: Any) -> Action | None:
+        """The parsed action with this id (ids compare as text: 7 and "7" are one), or None."""
+        return self._actions.get(str(action_id))
+
+    def cohort(self, cohort_id: Any) -> Cohort | None:
+        """The parsed cohort with this id (ids compare as text), or None."""
+        return self._cohorts.get(str(cohort_id))
+
+    def action_source(self, action_id: Any) -> Mapping[str, Any] | None:
+        """The action as given (a JSON copy), for checkers that parse it themselves."""
         for a in self.actions:
-            if a.get("id") == action_id or str(a.get("id")) == str(action_id):
+            if str(a.get("id")) == str(action_id):
                 return a
         return None
 
-    def cohort(self, cohort_id: Any) -> Mapping[str, Any] | None:
-        for c in self.cohorts:
-            if c.get("id") == cohort_id or str(c.get("id")) == str(cohort_id):
-                return c
-        return None
+
+@attrs.frozen
+class PathCleaningRule:
+    """One path-cleaning rule (``is_cleaned_path_exact``): a compiled regex and its alias."""
+
+    pattern: Any
+    alias: str
 
 
 def _tuple_of_dicts(items: Any, name: str) -> tuple:

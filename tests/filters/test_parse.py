@@ -17,11 +17,48 @@ def test_defaults():
 
 def test_series_order_actions_first_then_stable_sort_by_order():
     f = tc.parse_filter({
-        "events": [{"id": "e1", "order": 2}, {"id": "e2"}, {"id": None, "order": 1}, "dropped"],
+        "events": [{"id": "e1", "order": 2}, {"id": "e2"}, {"id": None, "order": 1}],
         "actions": [{"id": 5, "name": "act", "order": 0}, {"id": None}],
     })
     assert [s.label for s in f.series] == ["act", "e2", "All events", "e1"]
     assert [s.index for s in f.series] == [0, 1, 2, 3]
+
+
+def test_a_series_given_as_a_string_is_an_error_not_dropped():
+    # upstream drops string entries and answers nothing; trendcalc says what was meant
+    with pytest.raises(tc.ValidationError) as exc:
+        tc.parse_filter({"events": [{"id": "e1"}, "product_view"]})
+    assert exc.value.path == ("events", 1)
+    assert '{"id": "product_view"}' in exc.value.message
+
+
+@pytest.mark.parametrize("text", ["2024-13-01", "2024-06-31", "last week", "yesterday", "June 2024", "01.06.2024", "-7"])
+def test_unreadable_dates_are_errors(text):
+    with pytest.raises(tc.ValidationError) as exc:
+        parse(date_from=text)
+    assert exc.value.path == ("date_from",) and "'-7d'" in exc.value.message
+    with pytest.raises(tc.ValidationError) as exc:
+        tc.parse_filter({"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "e"}], "dateRange": {"date_to": text}})
+    assert exc.value.path == ("dateRange", "date_to")
+
+
+@pytest.mark.parametrize("text", ["-7d", "-24h", "dStart", "-1mStart", "yStart", "2019-9-24", "2020-01-03 23:59:59", "2020-01-01T12:00:00.00Z"])
+def test_readable_dates_parse(text):
+    assert parse(date_from=text).date_from == text
+
+
+def test_date_from_after_date_to_is_an_error():
+    store = tc.EventStore.from_records([{"event": "e", "distinct_id": "u", "timestamp": "2024-01-01T00:00:00Z"}])
+    with pytest.raises(tc.ValidationError) as exc:
+        tc.trends(store, {"events": [{"id": "e"}], "date_from": "2024-02-01", "date_to": "2024-01-01"}, now="2024-03-01")
+    assert exc.value.path == ("date_from",) and "after date_to" in exc.value.message
+
+
+@pytest.mark.parametrize(("typo", "meant"), [("=", "exact"), ("equals", "exact"), ("!=", "is_not"), (">=", "gte"), ("contains", "icontains")])
+def test_operator_typos_suggest_the_operator(typo, meant):
+    with pytest.raises(tc.ValidationError) as exc:
+        parse(properties=[{"key": "a", "value": "b", "operator": typo}])
+    assert f"did you mean {meant!r}" in exc.value.message
 
 
 def test_interval_normalisation():

@@ -22,7 +22,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from trendcalc.engine.math import MATHS
-from trendcalc.query.displays import DISPLAYS, UNSUPPORTED_DISPLAYS
+from trendcalc.query.displays import DISPLAYS
 from trendcalc.query.maths import KNOWN_MATHS, PROPERTY_MATHS
 from trendcalc.query.operators import KNOWN_OPERATORS, OPERATORS
 
@@ -396,7 +396,7 @@ def legacy_filter(draw: st.DrawFn) -> dict[str, Any]:
     if (iv := draw(st.sampled_from(INTERVALS))) is not None:
         q["interval"] = iv
     if draw(st.booleans()):
-        q["display"] = draw(st.sampled_from(list(DISPLAYS) + list(UNSUPPORTED_DISPLAYS)))
+        q["display"] = draw(st.sampled_from(list(DISPLAYS)))
     if (props := draw(global_properties)) is not None:
         q["properties"] = props
     q.update(draw(breakdown_fields()))

@@ -346,7 +346,7 @@ def test_compare(scenario):
 
 # Bug 7: several cohorts in one query gave every cohort a row, zeros for a cohort without events;
 # upstream groups the joined rows, so such a cohort has no result row. Fixed in
-# filters/cohorts.py (cohort_grouping keeps the cohorts that have rows).
+# engine/cohort_breakdown.py (cohort_grouping keeps the cohorts that have rows).
 EMPTY_COHORT = tst.Scenario(
     world([ev("2024-03-14T10:00:00Z", did="u1"), ev("2024-03-14T11:00:00Z", did="u2")],
           persons=[{"distinct_ids": ["u1"], "properties": {"plan": "pro"}}, {"distinct_ids": ["u2"]}],

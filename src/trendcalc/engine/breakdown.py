@@ -26,47 +26,9 @@ from ..store.columns import (
     to_float,
 )
 from .context import QueryContext
+from .grouping import NORMAL, NULL, OTHER, Grouping  # noqa: F401  (re-exported: bd.NORMAL, bd.Grouping)
 
-NORMAL, NULL, OTHER = 0, 1, 2
 TEXT = "__text__"  # RawColumn.prop_type of values that are final breakdown text (no JSON rendering)
-
-
-@attrs.frozen
-class Grouping:
-    """Rows grouped by breakdown value.
-
-    ``codes``: fine group per row (0..n_fine-1); ``fine_to_final``: the final group of each fine
-    group; ``values``/``kinds``: per final group (str, or tuple of str for multi-breakdowns);
-    ``take``: when a row counts in several groups (a person in several cohorts), the positions
-    into the query's rows that ``codes`` refer to. A one-property grouping may leave ``codes``
-    to be gathered on demand (``row_codes``) from the rows' dictionary codes ``raw`` through
-    ``composite``, and carry the rows per (fine group, bucket) it counted on the way
-    (``cell_counts``, flat)."""
-
-    codes: np.ndarray | None
-    fine_to_final: np.ndarray
-    values: tuple[Any, ...]
-    kinds: np.ndarray
-    take: np.ndarray | None = None
-    raw: np.ndarray | None = None
-    composite: np.ndarray | None = None
-    cell_counts: np.ndarray | None = None
-
-    @property
-    def n_fine(self) -> int:
-        return len(self.fine_to_final)
-
-    def row_codes(self) -> np.ndarray:
-        """Fine group per row."""
-        return self.codes if self.codes is not None else self.composite[self.raw]
-
-    def fold(self, fine_values: np.ndarray) -> np.ndarray:
-        """Per-final-group values: the sum of their fine groups' values (identity when 1:1)."""
-        if len(self.fine_to_final) == len(self.values) and np.array_equal(self.fine_to_final, np.arange(len(self.values))):
-            return fine_values
-        out = np.zeros((len(self.values),) + fine_values.shape[1:], dtype=np.float64)
-        np.add.at(out, self.fine_to_final, fine_values)
-        return out
 
 
 @attrs.frozen
@@ -261,7 +223,7 @@ def group_rows(ctx: QueryContext, breakdown: Breakdown, rows: np.ndarray, runs: 
     """Breakdown group per row (single or multiple breakdowns; several cohorts). ``runs``: the
     bucket runs of the rows when they have them (see ``single_grouping``)."""
     if breakdown.items[0].type == "cohort":
-        from .predicates.cohorts import cohort_grouping
+        from .cohort_breakdown import cohort_grouping
 
         return cohort_grouping(ctx, breakdown.items[0], rows)
     if len(breakdown.items) == 1 and not breakdown.multi and breakdown.items[0].histogram_bin_count is None:

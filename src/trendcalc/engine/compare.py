@@ -16,8 +16,8 @@ import attrs
 
 from ..errors import ValidationError
 from .context import QueryContext
+from .plan import Query, earliest_timestamp, make_axis
 from .timeaxis import DateRange, parse_absolute, parse_relative, resolve_range
-from .trends import Query, earliest_timestamp, make_axis
 
 
 def previous_queries(ctx: QueryContext, current_queries: list[Query]) -> list[Query]:

@@ -26,7 +26,7 @@ from ..query.model import Formula
 from ..results import SeriesResult, numbers
 from ..store.columns import BREAKDOWN_NULL, BREAKDOWN_OTHER
 from .context import QueryContext
-from .trends import Query
+from .plan import Query
 
 Rows = list[SeriesResult]
 

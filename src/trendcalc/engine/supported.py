@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..errors import UnsupportedError
+from ..limits import DEFAULT_LIMITS, Limits
+from ..project import Project
 from ..query.model import PropertyFilter, PropertyGroup, TrendsFilter
+from ..query.operators import check_operand
 from .breakdown import EXPRESSION_SOURCES as BREAKDOWN_EXPRESSIONS
 from .breakdown import SOURCES as BREAKDOWN_SOURCES
 from .math import EXPRESSION_MATHS, MATHS
@@ -58,4 +61,31 @@ def _check_group(group: PropertyGroup) -> None:
             raise UnsupportedError(leaf.path + ("operator",), f"operator {leaf.operator!r} is not implemented yet")
 
 
-__all__ = ["check_supported", "UNSUPPORTED_DISPLAYS"]
+def check_project(filt: TrendsFilter, project: Project, limits: Limits = DEFAULT_LIMITS) -> None:
+    """Raise the stored error of a project part the query uses (an action series, the
+    test-account filters, path-cleaning rules), and check those parts' operands against the
+    query's limits when they are stricter than the defaults the Project was parsed with.
+    Cohorts are checked when their membership is computed (PostHog's order of failure)."""
+    groups: list[PropertyGroup] = [filt.properties]
+    if filt.filter_test_accounts and project.test_account_filters:
+        if project.test_accounts_error is not None:
+            raise project.test_accounts_error
+        groups.append(project.test_accounts)
+    for s in filt.series:
+        groups.append(s.properties)
+        action = project.action(s.id) if s.kind == "actions" else None
+        if action is not None:
+            if action.error is not None:
+                raise action.error
+            groups.extend(step.conditions for step in action.steps)
+    leaves = [leaf for g in groups for leaf in _leaves(g)]
+    if project.path_cleaning_error is not None and any(leaf.operator == "is_cleaned_path_exact" for leaf in leaves):
+        raise project.path_cleaning_error
+    if limits != DEFAULT_LIMITS:
+        for leaf in leaves:
+            if leaf.type not in ("cohort", "hogql", "element"):
+                path = leaf.path if leaf.path[-1:] == ("url",) else leaf.path + ("value",)
+                check_operand(leaf.operator, leaf.value, path, limits, leaf.key)
+
+
+__all__ = ["check_supported", "check_project", "UNSUPPORTED_DISPLAYS"]

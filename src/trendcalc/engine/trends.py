@@ -18,7 +18,6 @@ from ..project import Project
 from ..query.displays import DISPLAYS
 from ..query.maths import MATH_SPECS
 from ..query.model import PropertyGroup, Series, TrendsFilter
-from ..query.properties import parse_test_account_filters
 from ..results import SeriesResult, TrendsResult, numbers
 from ..store import EventStore
 from ..timeutil import UTC, us_to_datetime
@@ -26,23 +25,16 @@ from . import blockwise, sampling
 from . import breakdown as bd
 from .context import Frame, QueryContext
 from .math import effective_series, first_seen, math_type
+from .plan import (
+    Query,
+    current_range,
+    make_axis,
+)
 from .post import cumulative, smooth
 from .predicates.properties import mask_rows
 from .sampling import sample_mask
 from .select import Rows, event_selection
-from .timeaxis import DateRange, TimeAxis, build_axis, resolve_range
-
-EARLIEST_FLOOR = dt.datetime(1980, 1, 1, tzinfo=UTC)
-
-
-@attrs.frozen
-class Query:
-    """One series in one period: what a single upstream SQL query computes."""
-
-    series: Series
-    axis: TimeAxis
-    period: str | None = None  # "current" / "previous" with compare, else None
-    cohort: Any = None  # for cohort breakdowns split per cohort
+from .timeaxis import TimeAxis
 
 
 def run_trends(store: EventStore, filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits) -> TrendsResult:
@@ -86,31 +78,6 @@ def _is_other(v: Any) -> bool:
 # --- planning ---------------------------------------------------------------------------------
 
 
-def current_range(ctx: QueryContext, series: tuple[Series, ...]) -> DateRange:
-    filt = ctx.filter
-    interval = "day" if ctx.display.total_value else filt.interval
-    return resolve_range(
-        filt.date_from,
-        filt.date_to,
-        interval=interval,
-        now=ctx.now,
-        tz=ctx.project.tz,
-        explicit=filt.explicit_date,
-        exact=ctx.display.exact_timerange,
-        earliest=lambda: earliest_timestamp(ctx, series),
-    )
-
-
-def make_axis(ctx: QueryContext, r: DateRange, label_range: DateRange | None = None) -> TimeAxis:
-    return build_axis(
-        r,
-        ctx.project.week_start_day,
-        max_buckets=ctx.limits.max_buckets,
-        label_range=label_range,
-        single_bucket=ctx.display.total_value,
-    )
-
-
 def plan_queries(ctx: QueryContext) -> list[Query]:
     """Series (cohort-expanded) for the current period, then the previous period with compare."""
     filt = ctx.filter
@@ -122,7 +89,7 @@ def plan_queries(ctx: QueryContext) -> list[Query]:
     current = [Query(s, axis, period) for s in filt.series]
     b = filt.breakdown
     if b is not None and b.items[0].type == "cohort":
-        from .predicates.cohorts import split_per_cohort
+        from .cohort_breakdown import split_per_cohort
 
         if split_per_cohort(b.items[0]):  # cohort-major: for cohort in list, for series in series
             current = [Query(s, axis, period, cohort=c) for c in b.items[0].property for s in filt.series]
@@ -131,32 +98,6 @@ def plan_queries(ctx: QueryContext) -> list[Query]:
 
         return current + previous_queries(ctx, current)
     return current
-
-
-def earliest_timestamp(ctx: QueryContext, series: tuple[Series, ...]) -> dt.datetime:
-    """date_from="all": the earliest event of any series' events, floored at 1980-01-01."""
-    store = ctx.store
-    best: int | None = None
-    for s in series:
-        for name in series_event_names(ctx, s):
-            codes = range(len(store.event_names)) if name is None else [store.event_code(name)]
-            for c in codes:
-                if c is None or store.offsets[c] == store.offsets[c + 1]:
-                    continue
-                first = int(store.ts[store.offsets[c]])
-                best = first if best is None else min(best, first)
-    if best is None:
-        return EARLIEST_FLOOR
-    return max(us_to_datetime(best), EARLIEST_FLOOR)
-
-
-def series_event_names(ctx: QueryContext, s: Series) -> list[str | None]:
-    if s.kind == "events":
-        return [s.id]
-    action = ctx.project.action(s.id)
-    if action is None:
-        return []
-    return [step.get("event") for step in action.get("steps") or [] if isinstance(step, dict)]
 
 
 # --- one query --------------------------------------------------------------------------------
@@ -178,8 +119,8 @@ def series_mask(ctx: QueryContext, q: Query, rows: np.ndarray) -> np.ndarray:
     """AND of test-account filters, global properties, series properties and group-math filter."""
     filt, s = ctx.filter, q.series
     groups = []
-    if filt.filter_test_accounts and ctx.project.test_account_filters:
-        groups.append(ctx.memo("test_accounts", lambda: parse_test_account_filters(ctx.project.test_account_filters, ctx.limits)))
+    if filt.filter_test_accounts and ctx.project.test_accounts:
+        groups.append(ctx.project.test_accounts)
     groups += [g for g in (filt.properties, s.properties) if g]
     # one AND group, so that person leaves from all of them are combined per person first
     mask = mask_rows(ctx, PropertyGroup("AND", tuple(groups)), rows)
@@ -187,7 +128,7 @@ def series_mask(ctx: QueryContext, q: Query, rows: np.ndarray) -> np.ndarray:
     for idx in {gti, filt.aggregation_group_type_index} - {None}:
         mask = mask & group_key_set(ctx, idx, rows)
     if q.cohort is not None:
-        from .predicates.cohorts import cohort_row_mask
+        from .cohort_breakdown import cohort_row_mask
 
         mask = mask & cohort_row_mask(ctx, q.cohort, rows)
     return mask
@@ -237,7 +178,7 @@ class SeriesSource:
         ctx, q = self.ctx, self.query
         filt, s = ctx.filter, q.series
         return bool(
-            (filt.filter_test_accounts and ctx.project.test_account_filters)
+            (filt.filter_test_accounts and ctx.project.test_accounts)
             or filt.properties
             or s.properties
             or q.cohort is not None
@@ -287,7 +228,7 @@ def shape_query(ctx, q, math, values, grouping, n_real_series, *, has_rows: bool
     """Rank breakdown values, fold Other, apply cumulative/smoothing, build result series."""
     if grouping is None:
         if q.cohort is not None:
-            from .predicates.cohorts import cohort_breakdown_value
+            from .cohort_breakdown import cohort_breakdown_value
 
             if not has_rows:  # a breakdown query without rows has no breakdown value
                 return []
@@ -328,7 +269,7 @@ def breakdown_label(ctx: QueryContext, value: Any) -> str:
     rendered = []
     for item, v in zip(items, parts):
         if item.type == "cohort":
-            from .predicates.cohorts import cohort_label
+            from .cohort_breakdown import cohort_label
 
             if v == bd.BREAKDOWN_OTHER:  # upstream looks the Other row up as a cohort id and fails
                 raise ValidationError(("breakdown_limit",), "more cohorts than breakdown_limit: the Other row of a "

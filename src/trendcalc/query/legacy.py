@@ -7,13 +7,15 @@ implemented here), accepted and ignored (display-only), or rejected as Validatio
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from collections.abc import Mapping
 from typing import Any
 
 from ..errors import UnsupportedError, ValidationError, brief
-from ..jsonvalue import clean_json, loads_json
+from ..jsonvalue import loads_json
 from ..limits import DEFAULT_LIMITS, Limits
+from .dates import check_date_text
 from .displays import DISPLAYS
 from .maths import KNOWN_MATHS, MATH_PROPERTY_TYPES, MATH_SPECS
 from .model import INTERVALS, Breakdown, BreakdownItem, Formula, Series, TrendsFilter
@@ -41,22 +43,6 @@ ENTITY_KEYS = ("id", "type", "name", "custom_name", "order", "math", "math_prope
                "math_property_type", "math_hogql", "math_group_type_index", "properties")  # fmt: skip
 ENTITY_IGNORED = ("breakdown", "days", "index", "label", "count", "data", "labels", "dataIndex",
                   "hidden", "math_multiplier", "kind")  # fmt: skip
-
-
-def parse_filter(query: Any, *, limits: Limits = DEFAULT_LIMITS) -> TrendsFilter:
-    """Validate a legacy filter dict, a TrendsQuery dict, or a TrendsFilter into a TrendsFilter."""
-    if isinstance(query, TrendsFilter):
-        return query
-    if not isinstance(query, Mapping):
-        raise ValidationError((), f"expected a filter object, got {type(query).__name__}")
-    if not isinstance(limits, Limits):
-        raise ValidationError(("limits",), "expected a trendcalc.Limits")
-    query = clean_json(query, (), limits)  # bounded JSON, copied: parsers never see caller objects
-    if query.get("kind") is not None:
-        from .trends_query import parse_trends_query
-
-        return parse_trends_query(query, limits=limits)
-    return parse_legacy(query, limits=limits)
 
 
 def _bool(v: Any, path: tuple) -> bool:
@@ -116,7 +102,7 @@ def _date(v: Any, path: tuple, limits: Limits) -> str | None:
         raise ValidationError(path, f"expected a date string (e.g. '-7d', 'mStart', '2020-01-31'), got {v!r}")
     if len(v) > 64:
         raise ValidationError(path, "date string longer than 64 characters")
-    return v
+    return check_date_text(v, path, allow_all=path[-1] == "date_from")
 
 
 def parse_interval(v: Any, path: tuple, *, legacy: bool) -> str:
@@ -185,8 +171,8 @@ def _entities(query: Mapping, limits: Limits, project_actions: Any = None) -> tu
         if not isinstance(items, (list, tuple)):
             raise ValidationError((kind,), "expected a list of series objects")
         for i, e in enumerate(items):
-            if isinstance(e, str) and kind == "events":
-                continue  # upstream drops string entries
+            if isinstance(e, str):  # upstream drops string entries: a query that answers nothing
+                raise ValidationError((kind, i), f"expected a series object such as {json.dumps({'id': e})}, got the string {e!r}")
             if not isinstance(e, Mapping):
                 raise ValidationError((kind, i), f"expected a series object, got {type(e).__name__}")
             if kind == "actions" and e.get("id") is None:

@@ -132,7 +132,7 @@ def _write_store(store: Any, root: Path, durable: bool) -> None:
         ],
         "ingest_report": None if store.ingest_report is None else w.json("ingest_report.json", store.ingest_report.to_dict()),
     }
-    from .. import __version__
+    from .._version import __version__
 
     manifest["written_by"] = f"trendcalc {__version__}"
     manifest["files"] = w.files

@@ -1417,7 +1417,7 @@ def series_matches(world: World, series: Series, project: Project, event: dict[s
     matches every event)."""
     if series.kind == "events":
         return series.id is None or series.id == event["event"]
-    steps = project.action(series.id).get("steps") or []
+    steps = project.action_source(series.id).get("steps") or []
     return not steps or any(step_matches(world, project, step, event) for step in steps)
 
 
@@ -1467,7 +1467,7 @@ def earliest_timestamp(world: World, filt: TrendsFilter, project: Project) -> dt
         if s.kind == "events":
             names.append(s.id)
         else:
-            action = project.action(s.id)
+            action = project.action_source(s.id)
             names += [step.get("event") for step in (action or {}).get("steps") or []]
     times = [e["ts"] for e in world.events if any(n is None or n == e["event"] for n in names)]
     return max(min(times), EARLIEST_FLOOR) if times else EARLIEST_FLOOR
@@ -2150,14 +2150,14 @@ def query_filter_groups(filt: TrendsFilter, project: Project, series: Series) ->
     if filt.filter_test_accounts and project.test_account_filters:
         groups.append(parse_test_account_filters(project.test_account_filters, DEFAULT_LIMITS))
     if series.kind == "actions":
-        for step in project.action(series.id).get("steps") or []:
+        for step in project.action_source(series.id).get("steps") or []:
             groups.append(parse_entity_properties(step.get("properties"), ("steps",), DEFAULT_LIMITS, raw=True))
     return groups
 
 
 def run_query(world: World, filt: TrendsFilter, project: Project, q: Query, n_queries: int) -> list[dict[str, Any]]:
     """One series: rows → (breakdown value, bucket) cells → math → rank/Other → post-process."""
-    if q.series.kind == "actions" and project.action(q.series.id) is None:
+    if q.series.kind == "actions" and project.action_source(q.series.id) is None:
         return []  # §11: a missing action's series is dropped
     for group in query_filter_groups(filt, project, q.series):
         check_group(world, project, group)

@@ -417,7 +417,7 @@ def without_hogql(group: Any) -> Any:
 
 def run_series(world: World, filt: TrendsFilter, project: Project, q: ref.Query, n_series: int) -> list[dict[str, Any]]:
     """One series: values per breakdown value → rank and Other → result dicts (reference helpers)."""
-    if q.series.kind == "actions" and project.action(q.series.id) is None:
+    if q.series.kind == "actions" and project.action_source(q.series.id) is None:
         return []
     for group in ref.query_filter_groups(filt, project, q.series):
         ref.check_group(world, project, without_hogql(group))  # hogql leaves: checked when parsed

@@ -373,9 +373,9 @@ def _date_op(compare: Callable[[np.ndarray, int], np.ndarray]) -> Callable[[Doma
 
 
 def clean_path(text: str, rules: tuple) -> str:
-    """The team's path cleaning: each ``(regex, alias)`` rule as a replace-all, in order."""
-    for pattern, alias in rules:
-        text = pattern.sub(re.sub(r"\\0", r"\\g<0>", alias), text)
+    """The team's path cleaning: each rule (``Project.path_cleaning``) as a replace-all, in order."""
+    for rule in rules:
+        text = rule.pattern.sub(re.sub(r"\\0", r"\\g<0>", rule.alias), text)
     return text
 
 

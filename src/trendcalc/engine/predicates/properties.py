@@ -111,19 +111,10 @@ def leaf_mask(ctx: Any, leaf: PropertyFilter, rows: np.ndarray, sources: dict[st
 
 def env_of(ctx: Any, leaf: PropertyFilter) -> Env:
     """The evaluation environment of one leaf (clock, zone, limits, path cleaning, error path)."""
-    rules = ctx.memo(("path_cleaning",), lambda: _path_cleaning(ctx))
-    return Env(tz=ctx.project.tz, now=ctx.now, limits=ctx.limits, path=leaf.path, key=leaf.key, path_cleaning=rules)
-
-
-def _path_cleaning(ctx: Any) -> tuple:
-    out = []
-    for i, rule in enumerate(getattr(ctx.project, "path_cleaning_filters", ())):
-        path = ("project", "path_cleaning_filters", i)
-        alias = rule.get("alias", "")
-        if not isinstance(alias, str):
-            raise ValidationError(path + ("alias",), "expected a string")
-        out.append((compile_regex(rule.get("regex"), path + ("regex",), ctx.limits), alias))
-    return tuple(out)
+    if leaf.operator == "is_cleaned_path_exact" and ctx.project.path_cleaning_error is not None:
+        raise ctx.project.path_cleaning_error
+    return Env(tz=ctx.project.tz, now=ctx.now, limits=ctx.limits, path=leaf.path, key=leaf.key,
+               path_cleaning=ctx.project.path_cleaning)
 
 
 def _identity(leaf: PropertyFilter) -> tuple:
@@ -232,13 +223,6 @@ def _group_source(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarra
         grows = ctx.store.group_rows(gti)[rows]
         codes = np.where(grows >= 0, col.codes[np.maximum(grows, 0)], -1).astype(np.int32)
     return _column_mask(ctx, leaf, col, codes, ctx.project.property_type(leaf.key, "group", gti), ("group", gti))
-
-
-def _cohort_source(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
-    from .cohorts import membership
-
-    member = membership(ctx, leaf.value, leaf.path + ("value",))[ctx.store.person[rows]]
-    return ~member if leaf.operator == "not_in" else member
 
 
 # --- elements ---------------------------------------------------------------------------------------
@@ -397,7 +381,6 @@ SOURCES.update(
     feature=_event_source,
     person=_person_source,
     group=_group_source,
-    cohort=_cohort_source,
     element=_element_source,
     event_metadata=_metadata_source,
 )
@@ -427,14 +410,7 @@ def _person_scope_person(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np
     return _column_mask(ctx, leaf, col, codes, ctx.project.property_type(leaf.key, "person"), "person")
 
 
-def _person_scope_cohort(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
-    from .cohorts import membership
-
-    member = membership(ctx, leaf.value, leaf.path + ("value",))[rows]
-    return ~member if leaf.operator == "not_in" else member
-
-
-PERSON_SOURCES.update(person=_person_scope_person, cohort=_person_scope_cohort)
+PERSON_SOURCES.update(person=_person_scope_person)  # cohort: registered by predicates.cohorts
 
 
 # --- session scope ----------------------------------------------------------------------------------
