@@ -25,7 +25,7 @@ def add_serve_parser(sub: Any) -> None:
     """The ``serve`` subcommand's arguments."""
     s = sub.add_parser("serve", help="answer PostHog's Trends API over HTTP (needs trendcalc[server])",
                        epilog=SERVE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    s.add_argument("store", nargs="?", metavar="STORE_DIR", help="a saved store directory (or an events file)")
+    s.add_argument("store", nargs="?", metavar="STORE_DIR", help="a saved store directory (trendcalc save)")
     s.add_argument("--config", metavar="SERVE_JSON", help="several projects, each with its store, settings and tokens")
     s.add_argument("--project", metavar="FILE_OR_JSON", help="project settings (timezone, actions, cohorts, ...)")
     s.add_argument("--project-id", type=int, default=1, help="the project id in URLs (default: 1)")

@@ -213,7 +213,7 @@ def parse_config(data: Any, base: Path, *, name: str = "serve.json") -> ServerCo
             raise ValidationError((*where, "id"), f"project {pid} is listed twice")
         store = p.get("store")
         if not isinstance(store, str) or not store:
-            raise ValidationError((*where, "store"), "expected the path of a saved store (or an events file)")
+            raise ValidationError((*where, "store"), "expected the path of a saved store directory")
         budget = p.get("time_budget")
         projects.append(
             ProjectConfig(
@@ -306,14 +306,12 @@ def config_from_args(
     else:
         if store is None:
             raise ValidationError(("STORE_DIR",), "expected a store directory (or --config serve.json)")
-        settings: Any = None
-        if project is not None:
-            from ..cli import InputError, _json_arg
-
+        settings: Any = project
+        if project is not None and project.lstrip().startswith("{"):
             try:
-                settings = _json_arg(project, "--project")
-            except InputError as exc:
-                raise ValidationError(("--project",), str(exc)) from None
+                settings = json.loads(project)
+            except ValueError as exc:
+                raise ValidationError(("--project",), f"invalid JSON: {exc}") from None
         cfg = ServerConfig(projects=(ProjectConfig(
             id=_project_id(project_id, ("--project-id",)),
             store=Path(store),

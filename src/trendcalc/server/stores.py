@@ -40,11 +40,10 @@ class Loaded:
 
 
 def signature(path: Path) -> tuple[Any, ...]:
-    """Cheap identity of what is at ``path`` now: the manifest's (inode, size, mtime) for a store
-    directory, the file's for an events file; () when nothing readable is there."""
-    target = path / MANIFEST if path.is_dir() else path
+    """Cheap identity of the store at ``path`` now: its manifest's (inode, size, mtime); () when
+    there is none (e.g. in the instant between the two renames of an overwrite)."""
     try:
-        st = os.stat(target)
+        st = os.stat(path / MANIFEST)
     except OSError:
         return ()
     return (st.st_ino, st.st_size, st.st_mtime_ns)
@@ -61,19 +60,13 @@ def _materialize(store: EventStore) -> None:
 
 
 def open_store(path: Path, *, attempts: int = 3) -> Loaded:
-    """Open the store at ``path`` (a saved store directory, or an events file ingested now).
+    """Open the saved store at ``path``, fully read (see the module docstring).
 
     A directory replaced while it is being read is read again (up to ``attempts`` times): the
     manifest read before and after opening must be the same bytes."""
     if not path.is_dir():
-        if not path.exists():
-            raise StoreFormatError((str(path),), "no store directory or events file here")
-        from ..cli import open_events
-
-        sig = signature(path)
-        store = open_events(str(path), progress=False)
-        digest = hashlib.sha256(repr((str(path.resolve()), sig)).encode()).hexdigest()
-        return Loaded(store, digest[:16], sig)
+        what = "an events file: save it as a store first (trendcalc save --events FILE --out DIR)" if path.exists() else "nothing"
+        raise StoreFormatError((str(path),), f"expected a saved store directory, found {what}")
     last: Exception | None = None
     for _ in range(attempts):
         try:
