@@ -8,7 +8,14 @@
 
 from ._version import __version__ as __version__
 from .api import actors, parse_filter, trends
-from .errors import InputRowError, StoreFormatError, UnsupportedError, ValidationError
+from .errors import (
+    InputRowError,
+    QueryWarning,
+    StoreFormatError,
+    TrendcalcWarning,
+    UnsupportedError,
+    ValidationError,
+)
 from .limits import Limits
 from .project import Project
 from .query.model import TrendsFilter
@@ -16,6 +23,8 @@ from .results import ActorsResult, SeriesResult, TrendsResult
 from .store import EventStore
 
 __all__ = [
+    "QueryWarning",
+    "TrendcalcWarning",
     "ActorsResult",
     "EventStore",
     "InputRowError",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .errors import ValidationError
+from .errors import TrendcalcWarning, ValidationError
 from .limits import DEFAULT_LIMITS, Limits
 from .project import Project
 from .query.model import TrendsFilter
@@ -36,13 +37,23 @@ def trends(
     Raises ValidationError (bad input, with its JSON path) or UnsupportedError (a valid PostHog
     feature not implemented here); never returns a partial answer.
     """
+    from .engine.advice import advise, range_advice
     from .engine.supported import check_project
     from .engine.trends import resolve_now, run_trends
 
     store, project = _check_inputs(store, project, limits)
     filt = parse_filter(query, limits=limits)
     check_project(filt, project, limits)
-    return run_trends(store, filt, project, resolve_now(now), limits)
+    clock = resolve_now(now)
+    advice = advise(store, filt, project)
+    result = run_trends(store, filt, project, clock, limits)
+    if result.series:
+        first = result.series[0].filter
+        advice += range_advice(store, filt, first.get("date_from"), first.get("date_to"), clock)
+    for w in advice:
+        warnings.warn(TrendcalcWarning(str(w)), stacklevel=2)
+    result.warnings = tuple(advice)
+    return result
 
 
 def actors(

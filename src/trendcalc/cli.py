@@ -82,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--now", help="the frozen clock, ISO-8601 (default: the current time)")
     q.add_argument("--format", choices=("table", "json", "csv"), default="table", help="output (default: table)")
     q.add_argument("--plot", metavar="PNG", help="also draw the result to this image (needs matplotlib)")
+    q.add_argument("--strict", action="store_true",
+                   help="treat the query's warnings (unknown event or property, range outside the data, ...) as errors: exit 2")
     q.set_defaults(run=_query)
 
     s = sub.add_parser("save", help="ingest events once into a store directory (memory-mapped on load)",
@@ -169,7 +171,10 @@ def _json_arg(value: str, what: str) -> Any:
 
 
 def _query(args: argparse.Namespace) -> int:
+    import warnings
+
     from .api import trends
+    from .errors import TrendcalcWarning
     from .project import Project
     from .store import EventStore
 
@@ -182,8 +187,20 @@ def _query(args: argparse.Namespace) -> int:
     project = Project.from_dict(project_dict)
     if args.store and (args.persons or args.groups or args.skip_bad_rows or args.rename):
         raise InputError("--persons, --groups, --rename and --skip-bad-rows go with --events (a saved store has them already)")
+    if args.plot:  # the extra is checked before any work is done
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise ImportError("--plot needs matplotlib: pip install 'trendcalc[plot]' (or -e '.[plot]' in a checkout)") from None
     store = EventStore.load(args.store) if args.store else _ingest(args)
-    result = trends(store, query, project=project, now=args.now)
+    with warnings.catch_warnings():  # printed below, once, in the CLI's own words
+        warnings.simplefilter("ignore", TrendcalcWarning)
+        result = trends(store, query, project=project, now=args.now)
+    for w in result.warnings:
+        print(f"trendcalc: warning: {w}", file=sys.stderr)
+    if args.strict and result.warnings:
+        print(f"trendcalc: --strict: {len(result.warnings)} warning(s); no result printed", file=sys.stderr)
+        return 2
     if args.format == "json":
         print(json.dumps(result.to_dicts(), indent=1, ensure_ascii=False))
     elif args.format == "csv":

@@ -79,3 +79,34 @@ class StoreFormatError(ValidationError):
     def __init__(self, path: Sequence[PathElem], message: str):
         super().__init__(path, message)
         self.args = ("/".join(map(str, self.path)) + ": " + message if self.path else message,)
+
+
+class TrendcalcWarning(UserWarning):
+    """The category of the warnings a query result carries (``result.warnings``): the numbers are
+    PostHog's, but the query probably does not ask what its author meant."""
+
+
+class QueryWarning:
+    """One warning on a result: a stable ``code``, the JSON ``path`` it concerns, a ``message``."""
+
+    __slots__ = ("code", "path", "message")
+
+    def __init__(self, code: str, path: Sequence[object], message: str):
+        self.code = code
+        self.path = tuple(_path_elem(p) for p in path)
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{format_path(self.path)}: {self.message}"
+
+    def __repr__(self) -> str:
+        return f"QueryWarning({self.code!r}, {str(self)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, QueryWarning) and (self.code, self.path, self.message) == (other.code, other.path, other.message)
+
+    def __hash__(self) -> int:
+        return hash((self.code, self.path, self.message))
+
+    def to_dict(self) -> dict[str, object]:
+        return {"code": self.code, "path": format_path(self.path), "message": self.message}

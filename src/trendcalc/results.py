@@ -61,6 +61,9 @@ class TrendsResult:
     timezone: str = "UTC"
     interval: str = "day"
     total_value: bool = False
+    # What may make the numbers not what the query's author meant (trendcalc.QueryWarning);
+    # the same texts are issued as trendcalc.TrendcalcWarning when the result is computed.
+    warnings: tuple = ()
 
     def __len__(self) -> int:
         return len(self.series)

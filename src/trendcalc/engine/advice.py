@@ -1,0 +1,172 @@
+"""Warnings for queries PostHog answers with zeros or text comparisons that were likely mistakes.
+
+The numbers stay PostHog's; the result carries ``warnings`` saying what probably went wrong and
+the nearest fix. Every check reads the store's dictionaries and bounds — names, keys, the time
+span — never its rows, so advice costs microseconds whatever the data size. A registry: one
+function per check, each yielding warnings; adding a check is one function in ``CHECKS``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Callable, Iterable, Iterator
+
+from ..errors import QueryWarning
+from ..project import Project
+from ..query.model import PropertyFilter, PropertyGroup, TrendsFilter
+from ..store import EventStore
+from ..store.virtual import VIRTUAL
+from ..timeutil import us_to_datetime
+
+NUMERIC_OPERATORS = ("gt", "gte", "lt", "lte", "min", "max", "between", "not_between")
+SESSION_MATHS = ("unique_session",)
+# Event keys the engine reads without a column (elements, AI ids, metadata): never "unknown".
+IMPLICIT_EVENT_KEYS = ("$elements_chain", "$elements", "distinct_id", "event", "timestamp", "person_id", "$session_id",
+                       "$group_0", "$group_1", "$group_2", "$group_3", "$group_4")  # fmt: skip
+
+
+def nearest(value: str, choices: Iterable[str]) -> str | None:
+    """The closest name, or None when nothing is close."""
+    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
+    if close:
+        return close[0]
+    low = value.lower()
+    return next((c for c in choices if c.lower() == low), None)
+
+
+def _hint(value: str, choices: Iterable[str]) -> str:
+    near = nearest(value, choices)
+    return f"; did you mean {near!r}?" if near is not None else ""
+
+
+class Keys:
+    """The property keys a store has, by where they are read."""
+
+    def __init__(self, store: EventStore):
+        self.event = set(store.properties)
+        self.person = set(store.persons.properties) | set(VIRTUAL)
+        self.group = {gti: set(t.properties) for gti, t in store.groups.items()}
+
+    def known(self, kind: str, key: str, gti: int | None = None) -> bool:
+        if kind == "event":
+            return key in self.event or key in IMPLICIT_EVENT_KEYS
+        if kind == "person":
+            return key in self.person
+        return key in self.group.get(gti if gti is not None else -1, set())
+
+    def all(self) -> set[str]:
+        return self.event | self.person | set().union(*self.group.values())
+
+
+def _leaves(group: PropertyGroup) -> Iterator[PropertyFilter]:
+    for v in group.values:
+        if isinstance(v, PropertyGroup):
+            yield from _leaves(v)
+        else:
+            yield v
+
+
+def _query_leaves(filt: TrendsFilter) -> Iterator[PropertyFilter]:
+    yield from _leaves(filt.properties)
+    for s in filt.series:
+        yield from _leaves(s.properties)
+
+
+def unknown_events(store: EventStore, filt: TrendsFilter, project: Project, keys: Keys) -> Iterator[QueryWarning]:
+    for s in filt.series:
+        if s.kind == "events" and isinstance(s.id, str) and store.event_code(s.id) is None:
+            field = "event" if filt.source == "query" else "id"
+            yield QueryWarning("unknown_event", s.path + (field,),
+                               f"no event {s.id!r} in this store{_hint(s.id, store.event_names)} (the series answers zeros)")
+        if s.kind == "actions" and project.action(s.id) is None:
+            yield QueryWarning("unknown_action", s.path + ("id",), f"no action {s.id!r} in the project (the series is dropped)")
+
+
+def unknown_property_keys(store: EventStore, filt: TrendsFilter, project: Project, keys: Keys) -> Iterator[QueryWarning]:
+    def check(kind: str, key: object, gti: int | None, path: tuple, what: str) -> Iterator[QueryWarning]:
+        if isinstance(key, str) and kind in ("event", "person", "group") and not keys.known(kind, key, gti):
+            where = {"event": "event", "person": "person", "group": f"group type {gti}"}[kind]
+            yield QueryWarning("unknown_property", path,
+                               f"no {where} property {key!r} in this store{_hint(key, keys.all())} ({what})")
+
+    for leaf in _query_leaves(filt):
+        if leaf.operator not in ("is_not_set", "is_not", "not_icontains", "not_regex", "not_in"):
+            yield from check(leaf.type, leaf.key, leaf.group_type_index, leaf.path + ("key",), "the filter matches no event")
+    if filt.breakdown is not None:
+        for i, item in enumerate(filt.breakdown.items):
+            path = ("breakdowns", i, "property") if filt.breakdown.multi else ("breakdown",)
+            if filt.source == "query":
+                path = ("breakdownFilter",) + path
+            yield from check(item.type, item.property, item.group_type_index, path, "every event falls into the null breakdown value")
+    for s in filt.series:
+        if s.math_property is not None and s.math_property_type in (None, "event_properties"):
+            yield from check("event", s.math_property, None, s.path + ("math_property",), "the math reads no value")
+
+
+def session_maths(store: EventStore, filt: TrendsFilter, project: Project, keys: Keys) -> Iterator[QueryWarning]:
+    if store.column("$session_id") is not None:
+        return
+    for s in filt.series:
+        if s.math in SESSION_MATHS:
+            yield QueryWarning("no_sessions", s.path + ("math",),
+                               f"math {s.math!r} counts $session_id values, and no event in this store has one "
+                               "(rename your session column: rename={'session_id': '$session_id'})")
+
+
+def text_comparisons(store: EventStore, filt: TrendsFilter, project: Project, keys: Keys) -> Iterator[QueryWarning]:
+    for leaf in _query_leaves(filt):
+        if leaf.operator in NUMERIC_OPERATORS and leaf.type in ("event", "person", "group"):
+            kind = leaf.type
+            declared = project.property_type(leaf.key, kind, leaf.group_type_index)
+            if declared in (None, "String"):
+                yield QueryWarning("text_comparison", leaf.path + ("operator",),
+                                   f"{leaf.key!r} is a String property, so {leaf.operator!r} compares text ('9' > '10'); "
+                                   f"declare it Numeric: Project(property_definitions=[{{'name': {leaf.key!r}, "
+                                   f"'type': 'Numeric', 'kind': {kind!r}}}])")
+
+
+CHECKS: tuple[Callable[[EventStore, TrendsFilter, Project, Keys], Iterator[QueryWarning]], ...] = (
+    unknown_events, unknown_property_keys, session_maths, text_comparisons,
+)
+
+
+def advise(store: EventStore, filt: TrendsFilter, project: Project) -> list[QueryWarning]:
+    """Warnings about the query itself (names, keys, types), from the store's dictionaries."""
+    keys = store.cached(("advice_keys",), lambda: Keys(store))
+    return [w for check in CHECKS for w in check(store, filt, project, keys)]
+
+
+def range_advice(store: EventStore, filt: TrendsFilter, date_from: str | None, date_to: str | None,
+                 now: dt.datetime) -> list[QueryWarning]:
+    """A warning when the resolved query range holds none of the store's events."""
+    span = store.cached(("advice_span",), lambda: _span(store))
+    if span is None or date_from is None or date_to is None:
+        return []
+    lo, hi = dt.datetime.fromisoformat(date_from), dt.datetime.fromisoformat(date_to)
+    first, last = span
+    path = ("dateRange", "date_from") if filt.source == "query" else ("date_from",)
+    if hi >= first and lo <= last:
+        if filt.date_to is None and hi - last > dt.timedelta(days=30):
+            to_path = ("dateRange", "date_to") if filt.source == "query" else ("date_to",)
+            return [QueryWarning("range_past_data", to_path,
+                                 f"the range runs to now ({hi:%Y-%m-%d}), {(hi - last).days} days after the store's last "
+                                 f"event ({last:%Y-%m-%d}); pass date_to or now= (e.g. now='{last:%Y-%m-%d}')")]
+        return []
+    return [QueryWarning("range_outside_data", path,
+                         f"the query range {lo:%Y-%m-%d %H:%M} – {hi:%Y-%m-%d %H:%M} holds none of the store's events "
+                         f"({first:%Y-%m-%d} – {last:%Y-%m-%d}); pass now= (e.g. now='{last:%Y-%m-%d}') or absolute dates")]
+
+
+def _span(store: EventStore) -> tuple[dt.datetime, dt.datetime] | None:
+    """First and last event time from each event name's sorted block: no scan of the rows."""
+    starts, ends = store.offsets[:-1], store.offsets[1:]
+    full = ends > starts
+    if not full.any():
+        return None
+    first = int(store.ts[starts[full]].min())
+    last = int(store.ts[ends[full] - 1].max())
+    return us_to_datetime(first), us_to_datetime(last)
+
+
+__all__ = ["advise", "range_advice", "nearest", "CHECKS"]
