@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from typing import Any
 
 SERVE_EXAMPLES = """\
@@ -64,6 +65,12 @@ def run(args: argparse.Namespace) -> int:
     # Queries run on worker threads; the event loop hands each one over and takes the answer
     # back. With Python's default 5 ms GIL switch interval each handoff can wait that long.
     sys.setswitchinterval(0.0005)
+    # Each answer's advice (tc.TrendcalcWarning: unknown event, range past the data, ...) is the
+    # caller's, not the server log's; and a long-running process must not remember every distinct
+    # message in warnings' registries.
+    from ..errors import TrendcalcWarning
+
+    warnings.simplefilter("ignore", TrendcalcWarning)
     app = create_app(config, reload_on_sighup=True)
     server = app.state.trendcalc
     listing = ", ".join(f"project {p.id}: {p.store} (store {server.stores.get(p.id).version})" for p in config.projects)
