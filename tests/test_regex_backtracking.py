@@ -21,6 +21,7 @@ from .fuzz.support import hang_guard
 BOUNDED = {
     "trendcalc.engine.timeaxis._RELATIVE": "date strings are at most 64 characters (parse._date, compare_to)",
     "trendcalc.formula.parser._BAD_NUMBER": "formula text is at most max_formula_length characters",
+    "trendcalc.query.dates.RELATIVE_DATE": "date strings are at most 64 characters (query.legacy._date), fullmatch only",
 }
 # Patterns the package only ever uses with .match (anchored at the start): only that is checked.
 MATCH_ONLY = {

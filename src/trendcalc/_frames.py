@@ -21,6 +21,7 @@ def long_columns(result: Any) -> dict[str, list[Any]]:
     for s in result.series:
         bv = s.breakdown_value
         bv = "::".join(map(str, bv)) if isinstance(bv, (tuple, list)) else bv
+        points: list[tuple[dt.datetime | None, Any]]
         if s.total_value:
             points = [(None, s.aggregated_value)]
         else:

@@ -57,6 +57,15 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except OSError as exc:  # a path that cannot be read or written: say which, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"trendcalc: error: {where}{exc.strerror or exc}", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - a bug: one line (TRENDCALC_DEBUG=1 shows the traceback)
+        if os.environ.get("TRENDCALC_DEBUG"):
+            raise
+        print(f"trendcalc: internal error: {type(exc).__name__}: {exc} (please report it; "
+              "TRENDCALC_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
     return 2
 
 
@@ -164,10 +173,31 @@ def _json_arg(value: str, what: str) -> Any:
             text = Path(value).read_text(encoding="utf-8")
         except OSError as exc:
             raise InputError(f"{what} {value}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{what} {value}: not UTF-8 text (byte {exc.start})") from None
     try:
         return json.loads(text)
+    except RecursionError:
+        raise InputError(f"{what}: JSON nested too deeply") from None
     except ValueError as exc:
         raise InputError(f"{what}: invalid JSON: {exc}") from None
+
+
+def _check_plot_path(path: str) -> None:
+    """Before any work: --plot names a file in an existing directory, with a format matplotlib
+    writes (its extension)."""
+    try:
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError:
+        raise ImportError("--plot needs matplotlib: pip install 'trendcalc[plot]' (or -e '.[plot]' in a checkout)") from None
+    p = Path(path)
+    formats = FigureCanvasBase.get_supported_filetypes()
+    ext = p.suffix[1:].lower()
+    if ext not in formats:
+        raise InputError(f"--plot {path}: unknown image format {p.suffix or '(none)'!r}; use one of "
+                         f"{', '.join('.' + f for f in sorted(formats))}")
+    if not p.parent.is_dir():
+        raise InputError(f"--plot {path}: directory {str(p.parent)!r} does not exist")
 
 
 def _query(args: argparse.Namespace) -> int:
@@ -178,6 +208,8 @@ def _query(args: argparse.Namespace) -> int:
     from .project import Project
     from .store import EventStore
 
+    if args.plot:  # the extra, the directory and the format are checked before any work is done
+        _check_plot_path(args.plot)
     query = _json_arg(args.filter, "--filter")
     project_dict = _json_arg(args.project, "--project") if args.project else {}
     if not isinstance(project_dict, dict):
@@ -187,11 +219,6 @@ def _query(args: argparse.Namespace) -> int:
     project = Project.from_dict(project_dict)
     if args.store and (args.persons or args.groups or args.skip_bad_rows or args.rename):
         raise InputError("--persons, --groups, --rename and --skip-bad-rows go with --events (a saved store has them already)")
-    if args.plot:  # the extra is checked before any work is done
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            raise ImportError("--plot needs matplotlib: pip install 'trendcalc[plot]' (or -e '.[plot]' in a checkout)") from None
     store = EventStore.load(args.store) if args.store else _ingest(args)
     with warnings.catch_warnings():  # printed below, once, in the CLI's own words
         warnings.simplefilter("ignore", TrendcalcWarning)

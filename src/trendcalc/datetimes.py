@@ -73,8 +73,9 @@ def parse_best_effort(text: str, tz: dt.tzinfo) -> int | None:
             parsed = email.utils.parsedate_tz(s)
             if parsed is None:
                 return None
-            *fields, offset = parsed
-            d0 = dt.datetime(*fields[:6])
+            year, month, day, hour, minute, second = parsed[:6]
+            offset = parsed[9]
+            d0 = dt.datetime(year, month, day, hour, minute, second)
             zone = tz if offset is None else dt.timezone(dt.timedelta(seconds=offset))
             us = _local(d0, zone)
     except (ValueError, OverflowError):

@@ -87,7 +87,7 @@ class Project:
             self, "path_cleaning_filters", _tuple_of_dicts(self.path_cleaning_filters, "path_cleaning_filters")
         )
         defs = []
-        raw_defs = self.property_definitions or ()
+        raw_defs = () if self.property_definitions is None else self.property_definitions  # (not `or`: an array has no truth value)
         if isinstance(raw_defs, (str, bytes, Mapping)) or not isinstance(raw_defs, Sequence):
             raise ValidationError(("property_definitions",), "expected a list of objects")
         for i, d in enumerate(raw_defs):

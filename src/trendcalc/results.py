@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import copy
-import csv
-import io
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -94,20 +92,25 @@ class TrendsResult:
                     out.append({**base, "date": day, "value": v})
         return out
 
-    def to_csv(self) -> str:
-        """Wide CSV: one row per series, one column per bucket (or a single value column)."""
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
+    def to_csv(self, *, neutralize_formulas: bool = True) -> str:
+        """Wide CSV: one row per series, one column per bucket (or a single value column).
+
+        Text cells (labels, breakdown values) that a spreadsheet would run as a formula (starting
+        with ``= + - @``, tab or CR, and not a plain number) are prefixed with ``'`` (OWASP's rule,
+        see ``trendcalc.csvsafe``); ``neutralize_formulas=False`` writes them verbatim."""
+        from .csvsafe import csv_text, neutralize
+
+        text = neutralize if neutralize_formulas else str
         if self.total_value or not self.series:
-            w.writerow(["series", "breakdown_value", "compare_label", "value"])
-            for s in self.series:
-                w.writerow([s.label, _cell(s.breakdown_value), s.compare_label or "", _num(s.aggregated_value)])
-            return buf.getvalue()
+            return csv_text([["series", "breakdown_value", "compare_label", "value"]] + [
+                [text(s.label), text(_cell(s.breakdown_value)), s.compare_label or "", _num(s.aggregated_value)]
+                for s in self.series
+            ])
         days = self.series[0].days or []
-        w.writerow(["series", "breakdown_value", "compare_label", *days, "total"])
-        for s in self.series:
-            w.writerow([s.label, _cell(s.breakdown_value), s.compare_label or "", *map(_num, s.data or []), _num(s.count)])
-        return buf.getvalue()
+        return csv_text([["series", "breakdown_value", "compare_label", *days, "total"]] + [
+            [text(s.label), text(_cell(s.breakdown_value)), s.compare_label or "", *map(_num, s.data or []), _num(s.count)]
+            for s in self.series
+        ])
 
     def table(self, max_columns: int = 12) -> str:
         """A readable fixed-width text table (used by the CLI and the demo)."""
@@ -234,7 +237,7 @@ def _num(v: Any) -> str:
     return str(v)
 
 
-def numbers(values: Sequence[float], integer: bool) -> list[Any]:
+def numbers(values: Iterable[float], integer: bool) -> list[Any]:
     """Plain Python numbers for JSON: ints for counting maths, floats otherwise."""
     if integer:
         return [int(v) for v in values]

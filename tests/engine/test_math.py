@@ -229,3 +229,53 @@ def test_weekly_active_matches_a_row_at_a_time_reference_across_dst(seed):
     local = [(e["distinct_id"], dt.datetime.fromisoformat(e["timestamp"]).astimezone(tz).date()) for e in events]
     expected = [len({d for d, day in local if b - dt.timedelta(days=6) <= day <= b}) for b in days]
     assert got == expected
+
+
+def test_property_math_over_a_person_property():
+    """math_property_type person_properties: each event reads its person's property (a
+    distinct_id without a person row reads NULL, which the aggregate skips)."""
+    events = [{"event": "buy", "distinct_id": f"u{i % 4}", "timestamp": f"2024-03-0{1 + i % 3}T10:00:00Z"} for i in range(12)]
+    persons = [{"distinct_ids": [f"u{k}"], "properties": {"age": 10 * (k + 1)}} for k in range(3)]
+    store = tc.EventStore.from_records(events, persons=persons)
+
+    def data(math):
+        q = {"events": [{"id": "buy", "math": math, "math_property": "age", "math_property_type": "person_properties"}],
+             "date_from": "2024-03-01", "date_to": "2024-03-03"}
+        return tc.trends(store, q, now="2024-03-04").to_dicts()[0]["data"]
+
+    # day 1: events of u0, u3, u2, u1 → ages 10, NULL, 30, 20 (every day holds one event of each)
+    assert data("sum") == [60, 60, 60]
+    assert data("avg") == [20, 20, 20]
+    assert data("max") == [30, 30, 30]
+    assert data("median") == [20, 20, 20]
+    assert data("p90") == [28, 28, 28]  # ClickHouse's interpolated quantile of 10, 20, 30
+    # the same name as an event property reads nothing: no event carries "age"
+    q = {"events": [{"id": "buy", "math": "sum", "math_property": "age"}], "date_from": "2024-03-01", "date_to": "2024-03-03"}
+    assert tc.trends(store, q, now="2024-03-04").to_dicts()[0]["data"] == [0, 0, 0]
+
+
+def test_group_property_math_is_unsupported_with_its_path():
+    q = {"events": [{"id": "buy", "math": "sum", "math_property": "seats", "math_property_type": "group_properties"}]}
+    with pytest.raises(tc.UnsupportedError) as e:
+        tc.parse_filter(q)
+    assert e.value.path == ("events", 0, "math_property_type")
+
+
+def test_first_matching_event_breaks_down_by_the_first_matching_event():
+    """The breakdown value of first_matching_event_for_user comes from the counted (first
+    matching) event, not from the person's first event overall (which first_time_for_user uses)."""
+    events = [
+        {"event": "pay", "distinct_id": "u1", "timestamp": "2024-03-01T10:00:00Z", "properties": {"plan": "free"}},
+        {"event": "pay", "distinct_id": "u1", "timestamp": "2024-03-02T10:00:00Z", "properties": {"plan": "pro"}},
+        {"event": "pay", "distinct_id": "u2", "timestamp": "2024-03-02T11:00:00Z", "properties": {"plan": "pro"}},
+    ]
+    store = tc.EventStore.from_records(events)
+
+    def rows(math):
+        q = {"events": [{"id": "pay", "math": math, "properties": [{"key": "plan", "value": "pro"}]}],
+             "breakdown": "plan", "date_from": "2024-03-01", "date_to": "2024-03-03"}
+        return {r["breakdown_value"]: r["data"] for r in tc.trends(store, q, now="2024-03-04").to_dicts()}
+
+    assert rows("first_matching_event_for_user") == {"pro": [0, 2, 0]}
+    # first_time_for_user: u1's first event (a "free" one) is outside the filter, so only u2 counts
+    assert rows("first_time_for_user") == {"pro": [0, 1, 0]}

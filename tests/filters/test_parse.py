@@ -122,7 +122,9 @@ def test_breakdown_forms():
     f = parse(breakdown="$browser")
     assert f.breakdown.items[0].property == "$browser" and f.breakdown.items[0].type == "event"
     assert f.breakdown.limit == 25
-    assert parse(breakdown="$browser", breakdown_limit=0).breakdown.limit == 25
+    for bad in (0, -1, "0"):  # PostHog reads 0 as unset and -1 as "all Other"; trendcalc refuses both (#19)
+        with pytest.raises(tc.ValidationError, match=r"breakdown_limit: expected a breakdown_limit of at least 1"):
+            parse(breakdown="$browser", breakdown_limit=bad)
     assert parse(breakdown="5", breakdown_type="cohort").breakdown.items[0].property == (5,)
     assert parse(breakdown='[1, "all"]', breakdown_type="cohort").breakdown.items[0].property == (1, "all")
     multi = parse(breakdowns=[{"property": "a"}, {"property": "b", "type": "person"}, {"type": "event"}])

@@ -397,7 +397,7 @@ def test_event_metadata_breakdowns(scenario):
 
 # Reference bug: its session breakdown fields rendered a non-string $current_url as text (5 → "5")
 # and dropped "null" from $num_uniq_urls, where the filters' cascade (and the engine) read
-# JSONExtractString; found by the long profile. Fixed in testing/reference.py (url_text).
+# JSONExtractString; found by the long profile. Fixed in testing/reference/sessions.py (url_text).
 SESSION_URL_BREAKDOWN = tst.Scenario(
     world([ev("2024-03-14T10:00:00Z", "purchase", **{"$session_id": SESSION, "$current_url": 5}),
            ev("2024-03-14T10:00:01Z", **{"$session_id": SESSION, "$current_url": "null"})]),

@@ -81,7 +81,7 @@ AND_CALL = hogql_filter("and(1, properties.$browser = 'Chrome', or(0, 1))",
 
 # Reference gap (not an engine bug): a cumulative breakdown shows its rows by the sum of their
 # running totals (engine 1ecea25, upstream test_trends_breakdown_cumulative); the reference ranked
-# them by raw totals. Fixed in testing/reference_hogql.py (run_series).
+# them by raw totals. Fixed in testing/reference/hogql.py (run_series).
 CUMULATIVE_ORDER = tst.Scenario(
     world([ev("2024-03-12T10:00:00Z", **{"$browser": "b"}), ev("2024-03-15T09:00:00Z", **{"$browser": "a"})]),
     {"events": [{"id": "$pageview"}], "date_from": "-3d", "display": "ActionsLineGraphCumulative",

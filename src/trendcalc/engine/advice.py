@@ -95,7 +95,7 @@ def unknown_property_keys(store: EventStore, filt: TrendsFilter, project: Projec
             yield from check(leaf.type, leaf.key, leaf.group_type_index, leaf.path + ("key",), "the filter matches no event")
     if filt.breakdown is not None:
         for i, item in enumerate(filt.breakdown.items):
-            path = ("breakdowns", i, "property") if filt.breakdown.multi else ("breakdown",)
+            path: tuple[str | int, ...] = ("breakdowns", i, "property") if filt.breakdown.multi else ("breakdown",)
             if filt.source == "query":
                 path = ("breakdownFilter",) + path
             yield from check(item.type, item.property, item.group_type_index, path, "every event falls into the null breakdown value")

@@ -66,7 +66,7 @@ def _blocks(frame: Frame, compute: Compute, size: int) -> Iterator[tuple[int, np
 
 def evaluate(
     ctx: QueryContext, frame: Frame, compute: Compute, fine_to_final: np.ndarray, n_final: int,
-    rank: Callable[[np.ndarray], tuple[list[int], list[int]]],
+    rank: Callable[[np.ndarray], tuple[list[int], np.ndarray]],
 ) -> tuple[list[int], np.ndarray, np.ndarray | None]:
     """(kept final groups in display order, their values (kept × buckets), Other's values or
     None) for ``compute`` over ``frame``'s fine groups folded into final groups.

@@ -27,6 +27,7 @@ from ..store.columns import (
 )
 from .context import QueryContext
 from .grouping import NORMAL, NULL, OTHER, Grouping  # noqa: F401  (re-exported: bd.NORMAL, bd.Grouping)
+from .select import RowKey
 
 TEXT = "__text__"  # RawColumn.prop_type of values that are final breakdown text (no JSON rendering)
 
@@ -124,19 +125,19 @@ def histogram_values(raw: RawColumn, bins: int) -> ItemValues:
 # --- sources: where a breakdown value is read ----------------------------------------------------
 
 
-def _missing(rows: np.ndarray | slice) -> RawColumn:
+def _missing(rows: RowKey) -> RawColumn:
     n = rows.stop - rows.start if isinstance(rows, slice) else len(rows)
     return RawColumn(np.full(n, -1, np.int32), EMPTY)
 
 
-def _event_source(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray) -> RawColumn:
+def _event_source(ctx: QueryContext, item: BreakdownItem, rows: RowKey) -> RawColumn:
     col = ctx.store.column(item.property)
     if col is None:
         return _missing(rows)
     return RawColumn(col.codes[rows], col.dictionary, ctx.project.property_type(item.property, "event"))
 
 
-def _person_source(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray) -> RawColumn:
+def _person_source(ctx: QueryContext, item: BreakdownItem, rows: RowKey) -> RawColumn:
     from ..store.virtual import person_column
 
     col = person_column(ctx.store, item.property)
@@ -145,28 +146,29 @@ def _person_source(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray) -> 
     return RawColumn(col.codes[ctx.store.person[rows]], col.dictionary, ctx.project.property_type(item.property, "person"))
 
 
-def _group_source(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray) -> RawColumn:
+def _group_source(ctx: QueryContext, item: BreakdownItem, rows: RowKey) -> RawColumn:
     gti = item.group_type_index
-    table = ctx.store.groups.get(gti)
+    table = ctx.store.groups.get(gti) if gti is not None else None
     col = table.column(item.property) if table is not None else None
-    if col is None:
+    if col is None or gti is None:
         return _missing(rows)
     grows = ctx.store.group_rows(gti)[rows]
     codes = np.where(grows >= 0, col.codes[np.maximum(grows, 0)], -1).astype(np.int32)
     return RawColumn(codes, col.dictionary, ctx.project.property_type(item.property, "group", gti))
 
 
-def _session_source(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray) -> RawColumn:
+def _session_source(ctx: QueryContext, item: BreakdownItem, rows: RowKey) -> RawColumn:
     from ..store.sessions import session_table
 
-    found = session_table(ctx.store).row_codes(item.property, rows)
+    index = rows if isinstance(rows, np.ndarray) else np.arange(rows.start, rows.stop, dtype=np.int64)
+    found = session_table(ctx.store).row_codes(item.property, index)
     if found is None:
         raise UnsupportedError(("breakdown",), f"session property {item.property!r} is not supported")
     codes, dictionary = found
     return RawColumn(codes, dictionary)
 
 
-def _event_metadata_source(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray) -> RawColumn:
+def _event_metadata_source(ctx: QueryContext, item: BreakdownItem, rows: RowKey) -> RawColumn:
     """An event column (``distinct_id``, ``event``, ``person_id``) or an event field like ``$group_0``."""
     store = ctx.store
     if item.property == "distinct_id":
@@ -179,7 +181,7 @@ def _event_metadata_source(ctx: QueryContext, item: BreakdownItem, rows: np.ndar
     return _event_source(ctx, attrs.evolve(item, type="event"), rows)
 
 
-SOURCES: dict[str, Callable[[QueryContext, BreakdownItem, np.ndarray], RawColumn]] = {
+SOURCES: dict[str, Callable[[QueryContext, BreakdownItem, RowKey], RawColumn]] = {
     "event": _event_source,
     "person": _person_source,
     "group": _group_source,
@@ -188,7 +190,7 @@ SOURCES: dict[str, Callable[[QueryContext, BreakdownItem, np.ndarray], RawColumn
 }
 
 
-def _hogql_source(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray) -> RawColumn:
+def _hogql_source(ctx: QueryContext, item: BreakdownItem, rows: RowKey) -> RawColumn:
     """``breakdown_type: hogql``: the expression's ``toString`` per row (NULL → the null marker)."""
     from .hogql import breakdown_column
 
@@ -198,17 +200,17 @@ def _hogql_source(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray) -> R
 
 # Breakdowns by a user expression: a registry of their own, beside the property sources that the
 # test kit's reference mirrors one for one.
-EXPRESSION_SOURCES: dict[str, Callable[[QueryContext, BreakdownItem, np.ndarray], RawColumn]] = {
+EXPRESSION_SOURCES: dict[str, Callable[[QueryContext, BreakdownItem, RowKey], RawColumn]] = {
     "hogql": _hogql_source,
 }
 
 
-def source_of(breakdown_type: str) -> Callable[[QueryContext, BreakdownItem, np.ndarray], RawColumn] | None:
+def source_of(breakdown_type: str) -> Callable[[QueryContext, BreakdownItem, RowKey], RawColumn] | None:
     """Where a breakdown type reads its values (None: not implemented)."""
     return SOURCES.get(breakdown_type) or EXPRESSION_SOURCES.get(breakdown_type)
 
 
-def item_values(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray) -> ItemValues:
+def item_values(ctx: QueryContext, item: BreakdownItem, rows: RowKey) -> ItemValues:
     source = source_of(item.type)
     if source is None:
         raise UnsupportedError(("breakdown",), f"{item.type} breakdowns are not implemented yet")
@@ -219,7 +221,7 @@ def item_values(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray) -> Ite
     return column_values(raw.codes, raw.dictionary.values, raw.prop_type, item.normalize_url, shared)
 
 
-def group_rows(ctx: QueryContext, breakdown: Breakdown, rows: np.ndarray, runs: list[np.ndarray] | None = None) -> Grouping:
+def group_rows(ctx: QueryContext, breakdown: Breakdown, rows: RowKey, runs: list[np.ndarray] | None = None) -> Grouping:
     """Breakdown group per row (single or multiple breakdowns; several cohorts). ``runs``: the
     bucket runs of the rows when they have them (see ``single_grouping``)."""
     if breakdown.items[0].type == "cohort":
@@ -231,7 +233,7 @@ def group_rows(ctx: QueryContext, breakdown: Breakdown, rows: np.ndarray, runs: 
     return general_grouping(ctx, breakdown, rows)
 
 
-def general_grouping(ctx: QueryContext, breakdown: Breakdown, rows: np.ndarray) -> Grouping:
+def general_grouping(ctx: QueryContext, breakdown: Breakdown, rows: RowKey) -> Grouping:
     """Any breakdown: fine groups (histograms: the raw numbers), folded into the final groups."""
     parts = [item_values(ctx, item, rows) for item in breakdown.items]
     fine_shape = tuple(max(len(p.fine_label), 1) for p in parts)
@@ -285,7 +287,7 @@ def label_table(raw: RawColumn, normalize: bool) -> tuple[np.ndarray, np.ndarray
 SMALL_DICTIONARY = 16  # up to this many codes, rows per (code, bucket) are counted by comparisons
 
 
-def single_grouping(ctx: QueryContext, item: BreakdownItem, rows: np.ndarray | slice,
+def single_grouping(ctx: QueryContext, item: BreakdownItem, rows: RowKey,
                     runs: list[np.ndarray] | None = None) -> Grouping:
     """One property breakdown without a sort: find the dictionary codes present, then compose
     the (cached) label table with the renumbering of the labels present into one look-up table

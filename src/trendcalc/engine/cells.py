@@ -289,7 +289,7 @@ def _rolling_distinct_slots(key: np.ndarray, t: np.ndarray, starts: np.ndarray, 
     bits[slot, key] = True
     first = np.searchsorted(slots, window_starts, "right")  # window (ws, s] → slots [first, last)
     last = np.searchsorted(slots, starts, "right")
-    counts = np.zeros(n_keys, dtype=np.uint16 if len(slots) < 65535 else np.uint32)
+    counts: np.ndarray = np.zeros(n_keys, dtype=np.uint16 if len(slots) < 65535 else np.uint32)
     out = np.zeros(len(starts), dtype=np.float64)
     a = b = 0  # counts = the sum of bits[a:b]
     for i, (lo, hi) in enumerate(zip(first.tolist(), last.tolist())):

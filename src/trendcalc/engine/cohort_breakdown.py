@@ -8,18 +8,20 @@ from typing import Any
 import numpy as np
 
 from ..query.model import BreakdownItem
+from .context import QueryContext
 from .grouping import NORMAL, Grouping
 from .predicates.cohorts import ALL, _cohort, membership
+from .select import RowKey
 
 
-def cohort_row_mask(ctx: Any, cohort: Any, rows: np.ndarray) -> np.ndarray:
+def cohort_row_mask(ctx: QueryContext, cohort: Any, rows: np.ndarray) -> np.ndarray:
     """Rows whose person is in the breakdown cohort (``"all"``: every row)."""
     if cohort == ALL:
         return np.ones(len(rows), dtype=bool)
     return membership(ctx, cohort, ("breakdown",))[ctx.store.person[rows]]
 
 
-def cohort_breakdown_value(ctx: Any, cohort: Any) -> tuple[Any, str]:
+def cohort_breakdown_value(ctx: QueryContext, cohort: Any) -> tuple[Any, str]:
     """(breakdown_value, label): ``("all", "all users")`` or (the id, the cohort's name)."""
     if cohort == ALL:
         return ALL, "all users"
@@ -33,12 +35,14 @@ def split_per_cohort(item: BreakdownItem) -> bool:
     return len(cohorts) == 1 or ALL in cohorts
 
 
-def cohort_grouping(ctx: Any, item: BreakdownItem, rows: np.ndarray) -> Grouping:
+def cohort_grouping(ctx: QueryContext, item: BreakdownItem, rows: RowKey) -> Grouping:
     """Several cohorts in one query: each row once per cohort its person is in (rows in none are
     dropped); ``take`` repeats rows accordingly. A cohort without rows has no group (upstream
     groups the joined rows, so it gets no result row)."""
     persons = ctx.store.person[rows]
-    takes, codes, present = [], [], []
+    takes: list[np.ndarray] = []
+    codes: list[np.ndarray] = []
+    present: list[Any] = []
     for cohort in item.property:
         hit = np.flatnonzero(membership(ctx, cohort, ("breakdown",))[persons])
         if len(hit):
@@ -52,5 +56,5 @@ def cohort_grouping(ctx: Any, item: BreakdownItem, rows: np.ndarray) -> Grouping
     return Grouping(group, np.arange(len(values)), values, np.full(len(values), NORMAL, dtype=np.int8), take=take[order])
 
 
-def cohort_label(ctx: Any, cohort: Any) -> str:
+def cohort_label(ctx: QueryContext, cohort: Any) -> str:
     return cohort_breakdown_value(ctx, cohort)[1]

@@ -85,7 +85,7 @@ def previous_period_dates(
 def compare_to_dates(current: DateRange, compare_to: str, *, human_friendly: bool = False) -> tuple[dt.datetime, dt.datetime]:
     """QueryCompareToDateRange: F′ = compare_to relative to F (not truncated), T′ = F′ + (T − F)."""
     f = current.date_from
-    tz = f.tzinfo
+    tz = current.tz
     start = parse_absolute(compare_to, tz)
     if start is None:
         try:

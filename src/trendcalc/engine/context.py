@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import attrs
@@ -15,6 +16,7 @@ from ..query.maths import MATH_SPECS
 from ..query.model import Series, TrendsFilter
 from ..store import EventStore
 from . import cells
+from .grouping import Grouping
 from .select import Rows
 from .timeaxis import TimeAxis
 
@@ -31,7 +33,7 @@ class QueryContext:
     display: DisplayMode
     cache: dict[Any, Any] = attrs.Factory(dict)
 
-    def memo(self, key: Any, build: Any) -> Any:
+    def memo(self, key: Any, build: Callable[[], Any]) -> Any:
         """A value computed once per query (e.g. a cohort's membership mask)."""
         if key not in self.cache:
             self.cache[key] = build()
@@ -53,9 +55,20 @@ class QueryContext:
 class RowSource(Protocol):
     """How a math reads its series: candidate rows by time, and the query's filter mask."""
 
-    ctx: QueryContext
-    series: Series
-    axis: TimeAxis
+    @property
+    def ctx(self) -> QueryContext:
+        """The query the series belongs to."""
+        ...
+
+    @property
+    def series(self) -> Series:
+        """The series whose rows are read."""
+        ...
+
+    @property
+    def axis(self) -> TimeAxis:
+        """The time axis the rows are bucketed on."""
+        ...
 
     def rows(self, lo_us: int, hi_us: int) -> np.ndarray | None:
         """Rows of the series' event(s)/action with lo <= ts < hi, sampled (None: no such action)."""
@@ -111,7 +124,7 @@ class Frame:
         self.breakdown_rows = breakdown_rows
         self._bucket = bucket
         self._group: np.ndarray | None = None
-        self._grouping: Any = None  # a breakdown.Grouping whose row codes are gathered on demand
+        self._grouping: Grouping | None = None  # row codes gathered on demand
         self._cache: dict[str, Any] = {}
 
     @classmethod
@@ -196,7 +209,7 @@ class Frame:
         sub.n_groups = n_groups
         return sub
 
-    def set_grouping(self, grouping: Any) -> None:
+    def set_grouping(self, grouping: Grouping) -> None:
         """Group the rows by a breakdown ``Grouping`` (its row codes are read lazily, and the
         rows per cell it may have counted are reused)."""
         self._group, self._grouping = None, grouping

@@ -97,8 +97,8 @@ def apply_formula(ctx: QueryContext, formula: Formula, results: list[Rows]) -> l
         if missing:  # PostHog fails here too (it indexes every query's first row)
             letter = chr(ord("A") + missing[0])
             raise ValidationError(("formula",), f"series {letter} has no result (its action does not exist), so the formula cannot be applied")
-        rows = [rs[0] for rs in results]
-        return [_evaluate(ctx, formula, rows, rows[0], 0)]
+        firsts: list[SeriesResult | None] = [rs[0] for rs in results]
+        return [_evaluate(ctx, formula, firsts, rs_first(results), 0)]
 
     key: Callable[[SeriesResult], Any] = (lambda r: r.breakdown_value) if has_breakdown else (lambda r: r.compare_label)
     values = {key(r) for rows in results for r in rows}
@@ -106,7 +106,7 @@ def apply_formula(ctx: QueryContext, formula: Formula, results: list[Rows]) -> l
     # natsort order; values it ties (``Chrome``/``chrome``) by repr — upstream keeps set order,
     # which would make the answer depend on the process's hash seed.
     for value in sorted(values, key=lambda v: (natural_key(v), repr(v))):
-        rows = [next((r for r in rs if key(r) == value), None) for rs in results]
+        rows: list[SeriesResult | None] = [next((r for r in rs if key(r) == value), None) for rs in results]
         present = next(r for r in rows if r is not None)
         first = results[0][0] if results[0] else None
         length = len((first.data if first is not None else None) or present.data or [])
@@ -115,6 +115,11 @@ def apply_formula(ctx: QueryContext, formula: Formula, results: list[Rows]) -> l
         # multisort by (compare_label asc, count desc): one label per half, so count desc, stable.
         return sorted(computed, key=lambda r: -r.count)
     return sorted(computed, key=_breakdown_sort_key, reverse=True)
+
+
+def rs_first(results: Sequence[Rows]) -> SeriesResult:
+    """The first query's first row (every query has one here)."""
+    return results[0][0]
 
 
 def _evaluate(ctx: QueryContext, formula: Formula, rows: list[SeriesResult | None], present: SeriesResult, length: int) -> SeriesResult:

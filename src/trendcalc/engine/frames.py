@@ -76,7 +76,9 @@ def first_event(matching: bool) -> FrameBuilder:
     ``first``: min timestamp over every event of the series up to date_to (``matching``: only
     over events passing the filters); the person counts when that equals the min timestamp over
     the in-range, filter-passing events. The counted row is that first event; breakdown values
-    come from the person's first event overall (PostHog's argMin over all rows)."""
+    come from the person's first event overall (PostHog's argMin over all rows) — or, for
+    ``first_matching_event_for_user``, from that first *matching* event (the filters are in the
+    WHERE clause the argMin reads)."""
 
     def build(src: RowSource) -> Frame | None:
         axis, store = src.axis, src.ctx.store
@@ -100,7 +102,8 @@ def first_event(matching: bool) -> FrameBuilder:
         bucket = axis.bucket_of(ts[kept])
         ok = bucket >= 0
         kept, bucket = kept[ok], bucket[ok]
-        return Frame.of(src, rows[kept], bucket, axis.n_buckets, breakdown_rows=rows[first_overall[person[kept]]])
+        breakdown_rows = rows[kept] if matching else rows[first_overall[person[kept]]]
+        return Frame.of(src, rows[kept], bucket, axis.n_buckets, breakdown_rows=breakdown_rows)
 
     return build
 

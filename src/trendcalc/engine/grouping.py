@@ -35,7 +35,11 @@ class Grouping:
 
     def row_codes(self) -> np.ndarray:
         """Fine group per row."""
-        return self.codes if self.codes is not None else self.composite[self.raw]
+        if self.codes is not None:
+            return self.codes
+        if self.composite is None or self.raw is None:
+            raise ValueError("a Grouping needs either codes or composite and raw")
+        return self.composite[self.raw]
 
     def fold(self, fine_values: np.ndarray) -> np.ndarray:
         """Per-final-group values: the sum of their fine groups' values (identity when 1:1)."""

@@ -15,13 +15,13 @@ a NULL, NaN or infinite result is 0 too (the series are summed into ``ifNull(tot
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from ..errors import UnsupportedError
-from ..hogql import AGGREGATES, Call, Expr, Field, evaluate, to_text, walk
+from ..hogql import AGGREGATES, Call, Const, Expr, Field, evaluate, to_text, walk
 from ..hogql.functions import normalize_chain, to_float, truthy
 from ..store.columns import ValueDictionary, render_text
 from ..store.columns import to_float as json_float
@@ -102,8 +102,30 @@ def row_results(ctx: QueryContext, expr: Expr, rows: np.ndarray | slice) -> tupl
     results = []
     for t in tuples:  # once per distinct input tuple
         env = {chain: (None if code == 0 else columns[i][1][code - 1]) for i, (chain, code) in enumerate(zip(fields, t))}
-        results.append(evaluate(expr, lambda node, env=env: env[node.chain]))
+        results.append(evaluate(expr, _field_leaf(env)))
     return inverse.reshape(-1).astype(np.int64), results
+
+
+def _field_leaf(env: dict[tuple[str, ...], Any]) -> Callable[[Expr], Any]:
+    """The leaf callback of a row expression: a field's value in this combination."""
+
+    def leaf(node: Expr) -> Any:
+        if not isinstance(node, Field):
+            return _no_leaf(node)
+        return env[node.chain]
+
+    return leaf
+
+
+def _call_leaf(env: dict[Call, Any]) -> Callable[[Expr], Any]:
+    """The leaf callback around aggregates: an aggregate call's value in this cell."""
+
+    def leaf(node: Expr) -> Any:
+        if not isinstance(node, Call):
+            return _no_leaf(node)
+        return env[node]
+
+    return leaf
 
 
 def _no_leaf(node: Expr) -> Any:
@@ -143,7 +165,7 @@ def hogql_math(frame: Frame) -> np.ndarray:
     values = np.empty(len(uniq), dtype=np.float64)
     for i, row in enumerate(uniq.tolist()):
         env = {c: (None if null else v) for c, v, null in zip(calls, row[:k], row[k:])}
-        r = to_float(evaluate(expr, lambda node, env=env: env[node]))
+        r = to_float(evaluate(expr, _call_leaf(env)))
         values[i] = r if r is not None and np.isfinite(r) else 0.0
     out[present] = values[inverse.reshape(-1)]
     return out.reshape(frame.n_groups, frame.n_buckets)
@@ -168,7 +190,7 @@ def _aggregate(ctx: QueryContext, call: Call, rows: np.ndarray, cell: np.ndarray
         not_null = np.array([r is not None for r in results], dtype=bool)[inverse]
         return cells.count(cell[not_null], n_cells), no_nulls
     if spec.kind == "uniq":
-        keys = {}
+        keys: dict[Any, int] = {}
         ids = np.array([keys.setdefault(_distinct_key(r), len(keys)) if r is not None else -1 for r in results], dtype=np.int64)
         per_row = ids[inverse]
         ok = per_row >= 0
@@ -189,9 +211,19 @@ def _aggregate(ctx: QueryContext, call: Call, rows: np.ndarray, cell: np.ndarray
     elif spec.kind == "max":
         out = cells.maximum(cell, floats, n_cells)
     else:
-        level = float(call.params[0].value) if call.params else 0.5  # a checked literal (hogql.parser)
+        level = _quantile_level(call)
         out = cells.quantile(cell, floats, n_cells, level)
     return out, null | (out != out)
+
+
+def _quantile_level(call: Call) -> float:
+    """A quantile's level: its literal parameter (checked by the parser), else the median."""
+    if not call.params:
+        return 0.5
+    param = call.params[0]
+    if not isinstance(param, Const):
+        raise UnsupportedError(("hogql",), f"{call.name}: the level must be a literal number")
+    return float(param.value)
 
 
 def _distinct_key(v: Any) -> Any:

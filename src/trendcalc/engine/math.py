@@ -16,7 +16,8 @@ import numpy as np
 
 from ..query.maths import QUANTILES
 from ..query.model import Series
-from ..store.columns import render_text
+from ..store.columns import PropertyColumn, render_text
+from ..store.virtual import person_column
 from . import cells
 from .context import Frame
 from .frames import FrameBuilder, date_range, first_event, look_back, raw_date_from
@@ -107,6 +108,19 @@ REDUCERS: dict[str, Reducer] = {
 }
 
 
+def property_codes(frame: Frame) -> tuple[PropertyColumn | None, np.ndarray | None]:
+    """The math property's column and its dictionary code per row of the frame: an event
+    property, or (``math_property_type: person_properties``) the row's person's property."""
+    prop = frame.series.math_property
+    if not prop:
+        return None, None
+    if frame.series.math_property_type == "person_properties":
+        col = person_column(frame.store, prop)
+        return (col, col.codes[frame.take(frame.store.person)]) if col is not None else (None, None)
+    col = frame.store.column(prop)
+    return (col, frame.take(col.codes)) if col is not None else (None, None)
+
+
 def property_values(frame: Frame) -> tuple[np.ndarray, np.ndarray]:
     """(cell, value) pairs the property math aggregates: toFloat(property) per row (NaN = NULL).
 
@@ -114,17 +128,21 @@ def property_values(frame: Frame) -> tuple[np.ndarray, np.ndarray]:
     ``$time`` reads toUnixTimestamp of the property."""
     prop = frame.series.math_property
     cell = frame.cell()
-    reader = SPECIAL_PROPERTIES.get(prop or "")
+    person = frame.series.math_property_type == "person_properties"
+    reader = None if person else SPECIAL_PROPERTIES.get(prop or "")
     if reader is not None:
         return reader(frame, cell)
-    col = frame.store.column(prop) if prop else None
-    if col is None:
-        return cell, np.full(len(cell), np.nan)
     key = frame.row_key
-    if isinstance(key, slice):  # the same rows' values serve every series that reads them (read-only)
+    if not person and prop and isinstance(key, slice):  # the same rows' values serve every series that reads them
+        found = frame.store.column(prop)
+        if found is None:
+            return cell, np.full(len(cell), np.nan)
         return cell, frame.ctx.memo(("property floats", prop, key.start, key.stop),
-                                    lambda: col.dictionary.floats()[col.codes[key]])
-    return cell, col.dictionary.floats()[frame.take(col.codes)]
+                                    lambda: found.dictionary.floats()[found.codes[key]])
+    col, codes = property_codes(frame)
+    if col is None or codes is None:
+        return cell, np.full(len(cell), np.nan)
+    return cell, col.dictionary.floats()[codes]
 
 
 def _session_duration(frame: Frame, cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -178,10 +196,11 @@ def property_math(reduce: Reducer, level: float | None = None) -> Callable[[Fram
 
     def compute(frame: Frame) -> np.ndarray:
         prop = frame.series.math_property
-        col = frame.store.column(prop) if prop and level is not None and prop not in SPECIAL_PROPERTIES else None
-        if col is not None:
+        special = prop in SPECIAL_PROPERTIES and frame.series.math_property_type != "person_properties"
+        col, codes = property_codes(frame) if level is not None and not special else (None, None)
+        if col is not None and codes is not None and level is not None:
             rank, ordered = col.dictionary.float_ranks()
-            flat = cells.quantile_of_ranks(frame.cell(), rank[frame.take(col.codes)], ordered, frame.n_cells, level)
+            flat = cells.quantile_of_ranks(frame.cell(), rank[codes], ordered, frame.n_cells, level)
         else:
             cell, values = property_values(frame)
             flat = reduce(cell, values, frame.n_cells)

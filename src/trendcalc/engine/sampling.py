@@ -32,8 +32,8 @@ def sample_threshold(factor: float) -> int | None:
     return int(ratio * (1 << 64))
 
 
-def sample_mask(store: EventStore, rows: np.ndarray, factor: float | None) -> np.ndarray | None:
-    """Rows kept by the sample (None when every row is kept)."""
+def sample_mask(store: EventStore, rows: np.ndarray | slice, factor: float | None) -> np.ndarray | None:
+    """Rows kept by the sample (None when every row is kept); ``rows`` indexes the event columns."""
     if factor is None:
         return None
     bound = sample_threshold(factor)

@@ -16,6 +16,7 @@ import numpy as np
 from ..store import EventStore
 
 Block = slice | np.ndarray
+RowKey = slice | np.ndarray  # what indexes a store column: a slice (a view) or row indices
 
 
 def _len(b: Block) -> int:

@@ -23,7 +23,7 @@ from .predicates.operators import IMPLEMENTATIONS
 # Display types PostHog routes to other runners; valid upstream, not computed here.
 UNSUPPORTED_DISPLAYS = ("CalendarHeatmap", "BoxPlot", "SlopeGraph")
 # Where a property math may read its property from (``math_property_type``).
-MATH_PROPERTY_SOURCES = (None, "event_properties")
+MATH_PROPERTY_SOURCES = (None, "event_properties", "person_properties")
 
 
 def check_supported(filt: TrendsFilter) -> TrendsFilter:

@@ -181,6 +181,14 @@ class DateRange:
     def from_relative(self) -> bool:
         return self.from_mapping is not None
 
+    @property
+    def tz(self) -> dt.tzinfo:
+        """The project timezone the range was resolved in (``date_from`` is always aware)."""
+        zone = self.date_from.tzinfo
+        if zone is None:
+            raise ValueError("DateRange.date_from must be timezone-aware")
+        return zone
+
 
 def resolve_range(
     date_from: str | None,
@@ -205,7 +213,7 @@ def resolve_range(
     else:
         p = parse_date(date_from, now_local, tz, ("date_from",))
         start, from_mapping = p.value, p.mapping
-        if p.relative and not (interval == "minute" or exact or explicit):
+        if p.mapping is not None and not (interval == "minute" or exact or explicit):
             if "hours" in p.mapping:
                 start = start.replace(minute=0, second=0, microsecond=0)
             else:
@@ -287,7 +295,7 @@ class TimeAxis:
 
     def _action_days(self) -> list[dt.datetime]:
         r = self.label_range
-        out = []
+        out: list[dt.datetime] = []
         d = start_of_interval(r.date_from, r.interval, self.week_start_day)
         step = STEP[r.interval]
         while d <= r.date_to and len(out) <= len(self.starts) + 1:
@@ -318,7 +326,7 @@ def _floor_second_us(d: dt.datetime) -> int:
 
 def bucket_starts(r: DateRange, week_start_day: int, max_buckets: int) -> list[dt.datetime]:
     """Inclusive list of bucket starts from date_from's interval to date_to's (spec §2.3)."""
-    tz = r.date_from.tzinfo
+    tz = r.tz
     s = start_of_interval(r.date_from, r.interval, week_start_day)
     e = start_of_interval(r.date_to.astimezone(tz), r.interval, week_start_day)
     if r.interval in ("hour", "minute"):
@@ -339,7 +347,7 @@ def bucket_starts(r: DateRange, week_start_day: int, max_buckets: int) -> list[d
         n = (days // 7 if r.interval == "week" else days) + 1
     _check_buckets(n, max_buckets)
     step = STEP[r.interval]
-    out = []
+    out: list[dt.datetime] = []
     naive = s.replace(tzinfo=None)
     for k in range(n):
         out.append(_resolve_local((naive + step * k).replace(tzinfo=tz), tz))
@@ -409,7 +417,7 @@ def _build_axis(r: DateRange, week_start_day: int, *, max_buckets: int, label_ra
             if last_end is None:
                 last_end_us = datetime_to_us(starts[-1].astimezone(UTC)) + (3600 if r.interval == "hour" else 60) * 1_000_000
             else:
-                last_end_us = datetime_to_us(_resolve_local(last_end.replace(tzinfo=None).replace(tzinfo=r.date_from.tzinfo), r.date_from.tzinfo).astimezone(UTC))
+                last_end_us = datetime_to_us(_resolve_local(last_end.replace(tzinfo=None).replace(tzinfo=r.tz), r.tz).astimezone(UTC))
             edges = np.array([datetime_to_us(s.astimezone(UTC)) for s in starts] + [last_end_us], dtype=np.int64)
         else:
             edges = np.zeros(1, dtype=np.int64)

@@ -125,7 +125,7 @@ def series_mask(ctx: QueryContext, q: Query, rows: np.ndarray) -> np.ndarray:
     # one AND group, so that person leaves from all of them are combined per person first
     mask = mask_rows(ctx, PropertyGroup("AND", tuple(groups)), rows)
     gti = s.math_group_type_index if MATH_SPECS[s.math].counts_groups else None
-    for idx in {gti, filt.aggregation_group_type_index} - {None}:
+    for idx in {i for i in (gti, filt.aggregation_group_type_index) if i is not None}:
         mask = mask & group_key_set(ctx, idx, rows)
     if q.cohort is not None:
         from .cohort_breakdown import cohort_row_mask
@@ -245,6 +245,7 @@ def shape_query(ctx, q, math, values, grouping, n_real_series, *, has_rows: bool
 
 def rank_groups(ctx: QueryContext, grouping: bd.Grouping, totals: np.ndarray) -> tuple[list[int], np.ndarray]:
     """(kept groups in display order, groups folded into Other) by their totals over the buckets."""
+    assert ctx.filter.breakdown is not None  # only breakdown queries are ranked
     limit = ctx.display.breakdown_limit or ctx.filter.breakdown.limit
     keep, other = bd.rank(grouping.values, grouping.kinds, totals, limit, total_value=ctx.display.total_value)
     if len(keep) > ctx.limits.max_breakdown_values:
@@ -264,6 +265,7 @@ def grouped_series(ctx, q, math, kept, other_values, n_real_series) -> list[Seri
 
 
 def breakdown_label(ctx: QueryContext, value: Any) -> str:
+    assert ctx.filter.breakdown is not None  # only breakdown values are labelled
     items = ctx.filter.breakdown.items
     parts = value if isinstance(value, tuple) else (value,)
     rendered = []

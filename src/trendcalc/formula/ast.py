@@ -23,6 +23,10 @@ UNARY_OPS = frozenset({"+", "-"})
 BINARY_OPS = frozenset({"+", "-", "*", "/", "%", "**"})
 
 
+def _upper(text: str) -> str:
+    return text.upper()
+
+
 def _check_letter(instance: SeriesRef, attribute: attrs.Attribute[str], value: str) -> None:
     expected = chr(ord("A") + instance.index)
     if value != expected:
@@ -45,7 +49,7 @@ class SeriesRef:
     index: int = attrs.field(
         validator=attrs.validators.and_(attrs.validators.ge(0), attrs.validators.le(25))
     )
-    letter: str = attrs.field(converter=str.upper, validator=_check_letter)
+    letter: str = attrs.field(converter=_upper, validator=_check_letter)
     position: int = attrs.field(default=0, eq=False, kw_only=True)
 
 

@@ -26,9 +26,12 @@ from ..store.columns import to_float as json_text_float
 
 
 def to_text(v: Any) -> str | None:
-    """``toString``: bools as true/false, floats in ClickHouse's shortest form."""
-    if v is None:
-        return None
+    """``toString``: bools as true/false, floats in ClickHouse's shortest form; NULL stays NULL."""
+    return None if v is None else _text(v)
+
+
+def _text(v: Any) -> str:
+    """``toString`` of a non-NULL value (the evaluator has already propagated NULL arguments)."""
     if isinstance(v, str):
         return v
     if v is True:
@@ -191,17 +194,19 @@ def _multi_if(*args: Any) -> Any:
 
 
 def _to_int(v: Any) -> int | None:
+    """An Int64 argument (offsets, lengths): NULL for non-numbers; beyond Int64 it saturates, so
+    ``substring(x, 99999999999999999999, 2)`` is ``''``, never a float used as an index."""
     f = to_float(v)
     if f is None or f != f or math.isinf(f):
         return None
-    return _fit(int(f))
+    return min(max(int(f), -(2**63)), 2**63 - 1)
 
 
 def _round(x: Any, n: Any = 0) -> float | None:
-    f, digits = to_float(x), to_number(n)
+    f, digits = to_float(x), _to_int(n)
     if f is None or digits is None:
         return None
-    return float(round(f, int(digits)))
+    return float(round(f, digits))
 
 
 def _unary_float(op: Callable[[float], float]) -> Callable[[Any], Any]:
@@ -223,7 +228,7 @@ def _negate(x: Any) -> Any:
 
 
 def _length(s: Any) -> int:
-    return len(to_text(s).encode("utf-8"))  # bytes, as ClickHouse's length(String)
+    return len(_text(s).encode("utf-8"))  # bytes, as ClickHouse's length(String)
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -315,13 +320,13 @@ def _scalars() -> dict[str, Scalar]:
         Scalar("ceil", 1, 1, _unary_float(math.ceil)),
         Scalar("abs", 1, 1, _abs),
         Scalar("length", 1, 1, _length),
-        Scalar("lower", 1, 1, lambda s: to_text(s).translate(_ASCII_LOWER)),
-        Scalar("upper", 1, 1, lambda s: to_text(s).translate(_ASCII_UPPER)),
-        Scalar("trim", 1, 1, lambda s: to_text(s).strip(" ")),
+        Scalar("lower", 1, 1, lambda s: _text(s).translate(_ASCII_LOWER)),
+        Scalar("upper", 1, 1, lambda s: _text(s).translate(_ASCII_UPPER)),
+        Scalar("trim", 1, 1, lambda s: _text(s).strip(" ")),
         Scalar("substring", 2, 3, _substring),
-        Scalar("startsWith", 2, 2, lambda s, p: _bool(to_text(s).startswith(to_text(p)))),
-        Scalar("endsWith", 2, 2, lambda s, p: _bool(to_text(s).endswith(to_text(p)))),
-        Scalar("replaceAll", 3, 3, lambda s, a, b: to_text(s).replace(to_text(a), to_text(b)) if to_text(a) else to_text(s)),
+        Scalar("startsWith", 2, 2, lambda s, p: _bool(_text(s).startswith(_text(p)))),
+        Scalar("endsWith", 2, 2, lambda s, p: _bool(_text(s).endswith(_text(p)))),
+        Scalar("replaceAll", 3, 3, lambda s, a, b: _text(s).replace(_text(a), _text(b)) if _text(a) else _text(s)),
         Scalar("empty", 1, 1, lambda s: _bool(to_text(s) == "")),
         Scalar("notEmpty", 1, 1, lambda s: _bool(to_text(s) != "")),
         Scalar("greatest", 2, None, _extreme(max)),

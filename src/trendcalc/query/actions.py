@@ -52,7 +52,7 @@ def parse_action(action: Mapping[str, Any], limits: Limits) -> Action:
     name = action.get("name")
     base = Action(id=action.get("id"), name=name if isinstance(name, str) else None)
     steps = action.get("steps") or []
-    path = ("project", "actions", action.get("id"), "steps")
+    path: tuple = ("project", "actions", action.get("id"), "steps")  # the id is the caller's, any type
     try:
         if not isinstance(steps, list):
             raise ValidationError(path, "expected a list of steps")
@@ -86,15 +86,15 @@ def parse_step(step: Any, path: tuple, limits: Limits) -> ActionStep:
                 leaves.append(_element(key, op, step[key], path + (key,), limits))
     url = step.get("url")
     if url:
-        matching = step.get("url_matching") or "contains"
-        op = URL_OPERATORS.get(matching) if isinstance(matching, str) else None  # (a list is unhashable)
-        if op is None:
-            raise ValidationError(path + ("url_matching",), f"expected one of {list(URL_OPERATORS)}, got {matching!r}")
+        url_matching = step.get("url_matching") or "contains"
+        url_op = URL_OPERATORS.get(url_matching) if isinstance(url_matching, str) else None  # (a list is unhashable)
+        if url_op is None:
+            raise ValidationError(path + ("url_matching",), f"expected one of {list(URL_OPERATORS)}, got {url_matching!r}")
         if not isinstance(url, str):
             raise ValidationError(path + ("url",), f"expected a string, got {url!r}")
-        if op == "regex":
+        if url_op == "regex":
             check_operand("regex", url, path + ("url",), limits, "$current_url")
-        leaves.append(PropertyFilter(key="$current_url", operator=op, value=url, type="event", path=path + ("url",)))
+        leaves.append(PropertyFilter(key="$current_url", operator=url_op, value=url, type="event", path=path + ("url",)))
     props = parse_entity_properties(step.get("properties"), path + ("properties",), limits, raw=True)
     leaves.extend(props.values)
     return ActionStep(event=event or None, conditions=PropertyGroup("AND", tuple(leaves)))

@@ -60,19 +60,21 @@ def parse_cohort(cohort: Mapping[str, Any], index: int, limits: Limits) -> Cohor
                   deleted=bool(cohort.get("deleted")), static=bool(cohort.get("is_static")))
     try:
         if base.static:
-            return attrs.evolve(base, **_static_members(cohort, path))
+            distinct_ids, person_ids = _static_members(cohort, path)
+            return attrs.evolve(base, distinct_ids=distinct_ids, person_ids=person_ids)
         return attrs.evolve(base, definition=cohort_definition(cohort, path, limits))
     except ValidationError as exc:
         return attrs.evolve(base, error=exc)
 
 
-def _static_members(cohort: Mapping[str, Any], path: tuple) -> dict[str, tuple[str, ...]]:
+def _static_members(cohort: Mapping[str, Any], path: tuple) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A static cohort's (distinct_ids, person_ids), each as strings."""
     dids = cohort.get("distinct_ids") or ()
     pids = cohort.get("person_ids") or cohort.get("persons") or ()
     for name, items in (("distinct_ids", dids), ("person_ids", pids)):
         if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
             raise ValidationError(path + (name,), "expected a list")
-    return {"distinct_ids": tuple(str(d) for d in dids), "person_ids": tuple(str(p) for p in pids)}
+    return tuple(str(d) for d in dids), tuple(str(p) for p in pids)
 
 
 def cohort_definition(cohort: Mapping[str, Any], path: tuple, limits: Limits) -> PropertyGroup:

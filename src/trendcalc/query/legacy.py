@@ -316,8 +316,10 @@ def parse_breakdown(q: Mapping, limits: Limits, *, legacy: bool = True) -> Break
     given = False
     if limit_raw not in (None, ""):
         lv = _int(limit_raw, ("breakdown_limit",))
-        if lv != 0:
-            limit, given = lv, True
+        if lv < 1:  # PostHog reads 0 as unset and lets -1 put every value into Other: both are mistakes
+            raise ValidationError(("breakdown_limit",), f"expected a breakdown_limit of at least 1, got {lv} "
+                                                        f"(leave it out for the default of {DEFAULT_BREAKDOWN_LIMIT})")
+        limit, given = lv, True
     if given and limit > limits.max_breakdown_values:  # the default (25) is checked on the answer
         raise ValidationError(("breakdown_limit",), f"breakdown_limit {limit} exceeds max_breakdown_values={limits.max_breakdown_values}")
     hide = _bool(q.get("breakdown_hide_other_aggregation"), ("breakdown_hide_other_aggregation",))
@@ -356,14 +358,14 @@ def parse_breakdown(q: Mapping, limits: Limits, *, legacy: bool = True) -> Break
         raise ValidationError(("breakdown_type",), f"expected a breakdown type, got {typ!r}")
     if typ == "cohort":
         ids = b if isinstance(b, list) else [b]
-        out = []
+        out: list[str | int] = []
         for i, c in enumerate(ids):
             if c == "all" or c == 0:
                 out.append("all")
             elif isinstance(c, int) and not isinstance(c, bool):
                 out.append(c)
-            elif id_digits(c) is not None:
-                out.append(id_digits(c))
+            elif (digits := id_digits(c)) is not None:
+                out.append(digits)
             else:
                 raise ValidationError(("breakdown", i) if isinstance(b, list) else ("breakdown",), f"expected a cohort id or 'all', got {brief(c)}")
         return Breakdown((BreakdownItem(property=tuple(out), type="cohort"),), limit=limit, limit_given=given, hide_other=hide)

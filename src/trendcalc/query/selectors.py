@@ -55,7 +55,10 @@ def _unescape(s: str) -> str:
 
 def _tokens(selector: str) -> list[str]:
     """Whitespace-separated tokens outside ``[...]`` and quotes; ``>`` is its own token."""
-    out, cur, depth, quote = [], [], 0, None
+    out: list[str] = []
+    cur: list[str] = []
+    depth = 0
+    quote: str | None = None
     for ch in selector:
         if quote:
             quote = None if ch == quote else quote

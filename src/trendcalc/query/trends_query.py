@@ -242,8 +242,8 @@ def _formulas(tf: Mapping, n_series: int, limits: Limits) -> tuple[Formula, ...]
             path = base + ("formulas", i)
             parsed.append((parse_formula_text(text, path, limits, legacy=False), path))
     elif tf.get("formula"):
-        path = base + ("formula",)
-        parsed.append((parse_formula_text(tf["formula"], path, limits, legacy=False), path))
+        single_path = base + ("formula",)
+        parsed.append((parse_formula_text(tf["formula"], single_path, limits, legacy=False), single_path))
     if len(parsed) > limits.max_series:
         raise ValidationError(base, f"{len(parsed)} formulas exceed max_series={limits.max_series}")
     out = []

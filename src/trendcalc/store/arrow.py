@@ -46,13 +46,14 @@ import numpy as np
 
 from ..errors import ValidationError
 from ..limits import DEFAULT_LIMITS, Limits
-from ..timeutil import MAX_YEAR, MIN_YEAR, UTC, datetime_to_us, to_us
+from ..timeutil import MAX_YEAR, MIN_YEAR, UTC, datetime_to_us, to_us, us_to_datetime
 from .builder import Source, StoreBuilder, records
 from .columns import PropertyColumn, ValueDictionary
 from .fixedkeys import arrow_ints, encode_fixed_width, ints_or, numpy_of
 from .ingest import Interner, properties_of
 from .readers import read_records_file
 from .tables import NO_TIME, GroupTable, PersonTable
+from .timerange import checked_us
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -550,22 +551,16 @@ def _timestamps(col: pa.ChunkedArray, what: str, name: str) -> np.ndarray:
     if col.null_count:
         mask = np.asarray(col.is_null().to_numpy(zero_copy_only=False))
         raise ValidationError((what, _first_row(mask), name), "missing timestamp")
-    if pa.types.is_timestamp(t) or pa.types.is_date(t):
-        if pa.types.is_date(t):
-            col = col.cast(pa.timestamp("us"))
-            t = col.type
-        raw = _int64(col.cast(pa.int64()))
-        us = _to_us_units(raw, t.unit)
+    if pa.types.is_timestamp(t) or pa.types.is_date(t):  # range-checked before scaling (timerange.py)
+        date32 = t == pa.date32()
+        unit = t.unit if pa.types.is_timestamp(t) else "D" if date32 else "ms"
+        return checked_us(_int64(col.cast(pa.int32() if date32 else pa.int64())), unit, (what, name))
     elif pa.types.is_integer(t) or pa.types.is_floating(t):
         # unsigned 64-bit values above int64 (not castable) are out of range anyway: read as floats
         as_float = pa.types.is_floating(t) or t == pa.uint64()
         x = _int64(col.cast(pa.float64(), safe=False)) if as_float else None
         if x is None:
-            secs = _int64(col.cast(pa.int64()))
-            bad = (secs < -2_208_988_800) | (secs > 10_413_792_000)
-            if bad.any():
-                raise ValidationError((what, _first_row(bad), name), "epoch seconds outside years 1900..2299")
-            us = secs * 1_000_000
+            us = checked_us(_int64(col.cast(pa.int64())), "s", (what, name), "epoch seconds")
         else:
             bad = ~np.isfinite(x) | (x < -2_208_988_800) | (x > 10_413_792_000)
             if bad.any():
@@ -587,14 +582,6 @@ def _int64(col: pa.ChunkedArray) -> np.ndarray:
     if not chunks:
         return np.zeros(0, dtype=np.int64)
     return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
-
-
-def _to_us_units(raw: np.ndarray, unit: str) -> np.ndarray:
-    if unit == "us":
-        return raw.astype(np.int64, copy=False)
-    if unit == "ns":
-        return raw // 1000
-    return raw * (1_000_000 if unit == "s" else 1000)
 
 
 def _iso_strings(col: pa.ChunkedArray, what: str, name: str) -> np.ndarray:
@@ -740,7 +727,7 @@ def _sparse_column(col: pa.ChunkedArray, what: str, name: str, limits: Limits) -
         dense, dictionary = _typed_column(col.drop_null(), what, name, limits)
     except ValidationError as exc:
         if len(exc.path) == 3 and isinstance(exc.path[1], int):
-            raise ValidationError((what, int(rows[exc.path[1]]), name), exc.message) from None
+            raise ValidationError((what, int(rows[int(exc.path[1])]), name), exc.message) from None
         raise
     codes = np.full(len(col), -1, dtype=np.int32)
     codes[rows] = dense
@@ -947,13 +934,33 @@ def _encode_ids_nullable(col: Any) -> tuple[pa.Array, np.ndarray]:
 def _table_records(table: Any, what: str, fields: tuple[str, ...], limits: Limits = DEFAULT_LIMITS) -> list[dict[str, Any]]:
     """Rows of a small table (persons by distinct_ids, groups) as records for the record path."""
     props = _property_columns(table, what, fields, limits)
-    cols = {f: table.column(f).to_pylist() for f in fields if f in table.column_names and f != "properties"}
+    cols = {f: _pylist(table.column(f), what, f) for f in fields if f in table.column_names and f != "properties"}
     n = table.num_rows
     out = []
     for i in range(n):
         rec: dict[str, Any] = {f: v[i] for f, v in cols.items() if v[i] is not None}
         rec["properties"] = {k: d.values[c] for k, (codes, d) in props.items() if (c := int(codes[i])) >= 0}
         out.append(rec)
+    return out
+
+
+def _pylist(col: Any, what: str, name: str) -> list[Any]:
+    """A column's values for the record path; timestamps and dates are range-checked first
+    (Arrow's ``as_py`` overflows on an out-of-range one) and given as datetimes."""
+    pa, pc = _pa()
+    if not (pa.types.is_timestamp(col.type) or pa.types.is_date(col.type)):
+        return col.to_pylist()
+    ok = ~np.asarray(col.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    rows = np.flatnonzero(ok)
+    try:
+        us = _timestamps(col.filter(pa.array(ok)), what, name)
+    except ValidationError as exc:
+        if len(exc.path) == 3:
+            raise ValidationError((what, int(rows[int(exc.path[1])]), name), exc.message) from None
+        raise
+    out: list[Any] = [None] * len(col)
+    for i, u in zip(rows.tolist(), us.tolist()):
+        out[i] = us_to_datetime(u)
     return out
 
 

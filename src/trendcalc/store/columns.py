@@ -195,6 +195,10 @@ class PropertyColumn:
     def __len__(self) -> int:
         return len(self.codes)
 
+    def freeze(self) -> None:
+        """Make the codes read-only: a store is immutable (SECURITY.md §7)."""
+        self.codes.flags.writeable = False
+
     def take(self, rows: Any) -> np.ndarray:
         """Codes at ``rows`` (an index array or a slice)."""
         return self.codes[rows]

@@ -56,10 +56,14 @@ class EventStore:
         self.offsets = np.searchsorted(event, np.arange(len(event_names) + 1, dtype=event.dtype)).astype(np.int64)
         self._event_code = {name: i for i, name in enumerate(self.event_names)}
         self._memo = Memo()
-        for arr in (self.ts, self.event, self.distinct_id, self.person, self.offsets):
-            arr.flags.writeable = False
+        for arr in (self.ts, self.event, self.distinct_id, self.distinct_ids, self.person, self.offsets, self.uuid):
+            if isinstance(arr, np.ndarray):
+                arr.flags.writeable = False
         for col in self.properties.values():
-            col.codes.flags.writeable = False
+            col.freeze()
+        self.persons.freeze()
+        for table in self.groups.values():
+            table.freeze()
 
     # --- construction ---------------------------------------------------------------------------
     # Every constructor takes persons/groups as records, a DataFrame or a file path, and

@@ -21,15 +21,19 @@ from ..errors import ValidationError
 from ..timeutil import MAX_YEAR, MIN_YEAR, datetime_to_us
 from .builder import Item, Source
 from .readers import ColumnLayout
+from .timerange import outside, us_or
 
 _LO_US = datetime_to_us(dt.datetime(MIN_YEAR, 1, 1, tzinfo=dt.timezone.utc))
 _HI_US = datetime_to_us(dt.datetime(MAX_YEAR + 1, 1, 1, tzinfo=dt.timezone.utc))
 _NAT = np.iinfo(np.int64).min
+_OUT = np.iinfo(np.int64).max  # a datetime outside years 1900..2299 (reported by _frame_items)
 
 
 def _no_nan(values: list[Any]) -> list[Any]:
-    """Float NaN cells become None (absent)."""
-    return [None if type(v) is float and math.isnan(v) else v for v in values]
+    """Float NaN cells become None (absent); an array cell (pandas' form of a list column) becomes
+    a list, a JSON value like any other (compared with ``==`` it would be ambiguous)."""
+    return [None if type(v) is float and math.isnan(v) else v.tolist() if isinstance(v, np.ndarray) else v
+            for v in values]
 
 
 def _frame_items(
@@ -84,7 +88,8 @@ def pandas_items(df: Any, rename: Mapping[str, str] | None = None) -> tuple[Sour
         s = df.iloc[:, i]
         if i == t and pd.api.types.is_datetime64_any_dtype(s.dtype):
             utc = s.dt.tz_convert("UTC").dt.tz_localize(None) if s.dt.tz is not None else s
-            ts_us = utc.to_numpy(dtype="datetime64[us]").view(np.int64)
+            raw = utc.to_numpy()  # datetime64 in the column's own unit: range-checked, then scaled
+            ts_us = _checked_us(raw.view(np.int64), np.datetime_data(raw.dtype)[0])
         columns.append(_no_nan(s.astype(object).where(s.notna(), None).tolist()))
     return _frame_items(names, columns, ts_us, rename)
 
@@ -101,12 +106,46 @@ def polars_items(df: Any, rename: Mapping[str, str] | None = None) -> tuple[Sour
     columns: list[list[Any]] = []
     for i, name in enumerate(names):
         s = df.get_column(name)
-        if i == t and s.dtype == pl.Datetime:
-            ts_us = s.dt.epoch("us").fill_null(_NAT).to_numpy()
-        elif i == t and s.dtype == pl.Date:
-            ts_us = (s.cast(pl.Int64).fill_null(_NAT // 86_400_000_000) * 86_400_000_000).to_numpy()
-        columns.append(_no_nan(s.to_list()))
+        if i == t and s.dtype in (pl.Datetime, pl.Date):  # range-checked before scaling (no wrap)
+            raw = s.to_physical().cast(pl.Int64).fill_null(_NAT).to_numpy()
+            ts_us = _checked_us(raw, "D" if s.dtype == pl.Date else getattr(s.dtype, "time_unit", "us"))
+            columns.append([None] * len(s))  # (the µs above are used; to_list could not hold them all)
+            continue
+        columns.append(_no_nan(_polars_list(s)))
     return _frame_items(names, columns, ts_us, rename)
+
+
+def _checked_us(raw: np.ndarray, unit: str) -> np.ndarray:
+    """µs per row of raw datetime values (NaT stays ``_NAT``; outside 1900..2299 becomes a value
+    ``_frame_items`` reports as out of range)."""
+    us = us_or(raw, unit, _OUT)
+    us[raw == _NAT] = _NAT
+    return us
+
+
+class OutOfRangeTime:
+    """A temporal cell Python's datetime types cannot hold (it is rejected like any datetime cell)."""
+
+    def __repr__(self) -> str:
+        return "OutOfRangeTime"
+
+
+def _polars_list(s: Any) -> list[Any]:
+    """``s.to_list()``, except that temporal cells outside years 1900..2299 become OutOfRangeTime:
+    Polars panics (a BaseException) converting a datetime beyond Python's range."""
+    import polars as pl
+
+    if s.dtype not in (pl.Datetime, pl.Date, pl.Duration):
+        return s.to_list()
+    unit = "D" if s.dtype == pl.Date else getattr(s.dtype, "time_unit", "us")
+    raw = s.to_physical().cast(pl.Int64).fill_null(0).to_numpy()
+    bad = np.flatnonzero(outside(raw, unit) & ~s.is_null().to_numpy())
+    if not len(bad):
+        return s.to_list()
+    values = s.scatter(bad, None).to_list()
+    for i in bad.tolist():
+        values[i] = OutOfRangeTime()
+    return values
 
 
 def frame_records(df: Any, kind: str) -> Any:
@@ -120,5 +159,6 @@ def frame_records(df: Any, kind: str) -> Any:
             for rec in df.astype(object).where(df.notna(), None).to_dict("records")
         ]
     if mod == "polars":
-        return [{k: v for k, v in rec.items() if v is not None} for rec in df.to_dicts()]
+        cols = {name: _polars_list(df.get_column(name)) for name in df.columns}
+        return [{k: v[i] for k, v in cols.items() if v[i] is not None} for i in range(len(df))]
     return df

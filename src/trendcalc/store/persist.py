@@ -12,16 +12,21 @@ instant between the two renames of an overwrite) no directory at the target, plu
 ``.<name>.*`` leftover that has no manifest until it is complete; never a directory that loads as
 a different store.
 
-Opening is cheap: the manifest is read, every file's size is checked against it (truncation),
-``.npy`` headers are checked for dtype and shape, and columns are memory-mapped (pages are read when
-a query touches them). Property dictionaries are read, checksum-verified and decoded on first use.
-uuids, when present, are read on first use too.
-``verify=True`` also hashes every file up front: about 1 s per GB, so it is off by default; a
-corrupted byte inside a column is then found at load rather than never.
+Opening is cheap and never reads outside the directory (store/storefiles.py): the manifest is
+read (at most 64 MiB, nesting bounded), every listed file is opened by bare name without following
+symlinks, must be a regular file of the recorded size, and is then held for the store's life (read
+into memory when small, else memory-mapped read-only), so replacing the directory later, e.g. by
+``save(path, overwrite=True)``, does not disturb a store already loaded. ``.npy`` headers are checked
+for dtype and shape, and the arrays' invariants (lengths, code ranges, row order, time range) are
+checked before any query can index with them (store/storecheck.py); a property column's code range
+is checked on its first use. Property dictionaries are checksum-verified and decoded on first use;
+uuids too. ``verify=True`` also hashes every file up front: about 1 s per GB, so it is off by
+default; a corrupted byte inside a column is then found at load rather than never.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -33,10 +38,23 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import StoreFormatError
+from ..errors import StoreFormatError, brief
 from .columns import PropertyColumn, ValueDictionary
 from .memo import Memo
 from .report import IngestReport
+from .storecheck import (
+    check_order,
+    check_times,
+    checked_codes,
+    codes_within,
+    count,
+    field,
+    need,
+    npy_array,
+    rows,
+    unique_names,
+)
+from .storefiles import MAX_MANIFEST_BYTES, StoreDir, bare_name
 from .tables import GroupTable, PersonTable
 
 FORMAT = "trendcalc-store"
@@ -146,6 +164,10 @@ def _write_store(store: Any, root: Path, durable: bool) -> None:
         _fsync_dir(root)
 
 
+def _tuple(kinds: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kinds if isinstance(kinds, tuple) else (kinds,)
+
+
 def _json_ids(ids: np.ndarray) -> list[Any]:
     return [v.item() if isinstance(v, np.generic) else v for v in ids.tolist()]
 
@@ -162,8 +184,10 @@ def _is_store_dir(path: Path) -> bool:
     if not any(path.iterdir()):
         return True
     try:
-        return json.loads((path / MANIFEST).read_bytes()).get("format") == FORMAT
-    except (OSError, ValueError, AttributeError):
+        with StoreDir(path) as d:  # (no symlink, FIFO or huge file passes for a manifest)
+            manifest = json.loads(bytes(d.read(MANIFEST, None)))
+        return isinstance(manifest, dict) and manifest.get("format") == FORMAT
+    except (StoreFormatError, ValueError, RecursionError):
         return False
 
 
@@ -175,6 +199,8 @@ def save_store(store: Any, path: str | os.PathLike, *, overwrite: bool = False, 
     ``durable=False`` skips the fsyncs: still atomic if the process dies, not if the machine does."""
     target = Path(os.path.abspath(path))
     parent = target.parent
+    if parent.exists() and not parent.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(parent))
     parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
         if not overwrite:
@@ -205,7 +231,7 @@ _VALUES = ValueDictionary.values  # the slot ValueDictionary keeps its values in
 
 
 class LazyValueDictionary(ValueDictionary):
-    """A ValueDictionary whose values are read from disk on first use (``len`` needs no read)."""
+    """A ValueDictionary whose values are decoded on first use (``len`` needs no decoding)."""
 
     __slots__ = ("_load", "_n")
 
@@ -225,6 +251,29 @@ class LazyValueDictionary(ValueDictionary):
 
     def __len__(self) -> int:
         return self._n
+
+
+class CheckedColumn(PropertyColumn):
+    """A loaded property column whose codes are range-checked on first use (the check reads the
+    whole column, so it is not done at load)."""
+
+    __slots__ = ("_raw", "_check", "_memo")
+
+    def __init__(self, codes: np.ndarray, dictionary: ValueDictionary, check: Callable[[np.ndarray], np.ndarray]):
+        self._raw = codes
+        self._check = check
+        self._memo = Memo()
+        self.dictionary = dictionary
+
+    @property
+    def codes(self) -> np.ndarray:  # type: ignore[override]
+        return self._memo.get("codes", lambda: self._check(self._raw))
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def freeze(self) -> None:
+        self._raw.flags.writeable = False  # (already: it is a view of a read-only buffer)
 
 
 class LazyArray:
@@ -261,9 +310,20 @@ class LazyArray:
 
 
 class _Reader:
-    def __init__(self, root: Path, files: Mapping[str, Any]):
-        self.root = root
+    """A store's files, all opened at load (see storefiles.py), read and checked on request."""
+
+    def __init__(self, d: StoreDir, files: Mapping[str, Any]):
+        self.root = d.root
         self.files = files
+        self.buffers: dict[str, Any] = {}
+        for name, meta in files.items():
+            if not bare_name(name) or name == MANIFEST:
+                raise self.error(MANIFEST, f"invalid file name {name!r}")
+            need(meta, dict, f"files[{name!r}]", self.error)
+            count(meta.get("bytes"), f"files[{name!r}].bytes", self.error)
+            need(meta.get("sha256"), str, f"files[{name!r}].sha256", self.error)
+        for name, meta in files.items():
+            self.buffers[name] = d.read(name, meta["bytes"])
 
     def error(self, name: str, message: str) -> StoreFormatError:
         return StoreFormatError((str(self.root), name), message)
@@ -273,69 +333,61 @@ class _Reader:
             raise self.error(MANIFEST, f"names a file the manifest does not list: {name!r}")
         return self.files[name]
 
-    def check_sizes(self) -> None:
-        for name, meta in self.files.items():
-            if os.path.basename(name) != name or name == MANIFEST:
-                raise self.error(MANIFEST, f"invalid file name {name!r}")
-            try:
-                size = (self.root / name).stat().st_size
-            except OSError:
-                raise self.error(name, "missing (the store is incomplete)") from None
-            if size != meta.get("bytes"):
-                raise self.error(name, f"has {size} bytes, the manifest says {meta.get('bytes')}: truncated or changed")
-
-    def sha256(self, name: str, data: bytes | None = None) -> None:
+    def sha256(self, name: str) -> None:
         h = hashlib.sha256()
-        if data is None:
-            with open(self.root / name, "rb") as fh:
-                while chunk := fh.read(_CHUNK):
-                    h.update(chunk)
-        else:
-            h.update(data)
+        view = memoryview(self.buffers[name])
+        for i in range(0, len(view), _CHUNK):
+            h.update(view[i : i + _CHUNK])
+        view.release()
         if h.hexdigest() != self.entry(name).get("sha256"):
             raise self.error(name, "checksum mismatch: the file is corrupted")
 
-    def array(self, name: Any) -> np.ndarray:
+    def array(self, name: Any, kinds: str, itemsize: int | None = None) -> np.ndarray:
         meta = self.entry(name)
-        try:
-            shape = tuple(meta["shape"])
-            mmap = "r" if int(np.prod(shape)) > 0 else None
-            arr = np.load(self.root / name, mmap_mode=mmap, allow_pickle=False)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise self.error(name, f"unreadable column: {exc}") from None
-        if arr.dtype.str != meta.get("dtype") or list(arr.shape) != meta.get("shape"):
-            raise self.error(name, f"holds {arr.dtype.str}{list(arr.shape)}, the manifest says {meta.get('dtype')}{meta.get('shape')}")
-        return arr
+        return npy_array(self.buffers[name], name, meta, kinds, self.error, itemsize)
 
     def json(self, name: Any) -> Any:
         self.entry(name)
+        self.sha256(name)
         try:
-            data = (self.root / name).read_bytes()
-        except OSError as exc:
-            raise self.error(name, f"unreadable: {exc.strerror}") from None
-        self.sha256(name, data)
-        try:
-            return json.loads(data)
+            return json.loads(bytes(self.buffers[name]))
+        except RecursionError:
+            raise self.error(name, "invalid JSON: nested too deeply") from None
         except ValueError as exc:
             raise self.error(name, f"invalid JSON: {exc}") from None
 
-    def strings(self, name: Any, n: int | None = None) -> np.ndarray:
+    def strings(self, name: Any, n: int | None = None, *, kinds: type | tuple[type, ...] | None = None) -> np.ndarray:
+        """A JSON list of ``n`` values (of ``kinds`` when given) as an object array."""
         values = self.json(name)
         if not isinstance(values, list) or (n is not None and len(values) != n):
-            raise self.error(name, f"expected a list of {n} values")
+            raise self.error(name, f"expected a list of {'' if n is None else n} values".replace("  ", " "))
+        if kinds is not None and not set(map(type, values)) <= set(_tuple(kinds)):
+            for i, v in enumerate(values):
+                if not isinstance(v, kinds) or isinstance(v, bool):
+                    raise self.error(name, f"[{i}]: expected a string, got {type(v).__name__}")
         out = np.empty(len(values), dtype=object)
         out[:] = values
+        out.flags.writeable = False
         return out
 
-    def columns(self, specs: Any, n_rows: int) -> dict[str, PropertyColumn]:
-        out = {}
-        for spec in specs:
-            codes = self.array(spec["codes"])
-            if codes.shape != (n_rows,):
-                raise self.error(spec["codes"], f"expected {n_rows} codes, got {codes.shape}")
-            self.entry(spec["values"])
-            out[spec["key"]] = PropertyColumn(codes, LazyValueDictionary(spec["n_values"], self._loader(spec)))
+    def columns(self, specs: Any, n_rows: int, where: str) -> dict[str, PropertyColumn]:
+        out: dict[str, PropertyColumn] = {}
+        for i, spec in enumerate(need(specs, list, where, self.error)):
+            at = f"{where}[{i}]"
+            need(spec, dict, at, self.error)
+            key = field(spec, "key", str, at, self.error)
+            if key in out:
+                raise self.error(MANIFEST, f"{at}.key: {key!r} appears twice")
+            name = field(spec, "codes", str, at, self.error)
+            codes = rows(self.array(name, "i"), n_rows, name, "codes", self.error)
+            n_values = count(spec.get("n_values"), f"{at}.n_values", self.error)
+            self.entry(field(spec, "values", str, at, self.error))
+            check = self._code_check(name, n_values)
+            out[key] = CheckedColumn(codes, LazyValueDictionary(n_values, self._loader(spec)), check)
         return out
+
+    def _code_check(self, name: str, n_values: int) -> Callable[[np.ndarray], np.ndarray]:
+        return lambda codes: checked_codes(codes, n_values, name, self.error)
 
     def _loader(self, spec: Mapping[str, Any]) -> Callable[[], list[Any]]:
         def load() -> list[Any]:
@@ -347,14 +399,21 @@ class _Reader:
         return load
 
 
-def read_manifest(root: Path) -> dict[str, Any]:
+def read_manifest(root: Path, d: StoreDir | None = None) -> dict[str, Any]:
     """The manifest of a store directory, checked for format and version."""
-    if not root.is_dir():
-        raise StoreFormatError((str(root),), "no saved store here (not a directory)")
+    if d is None:
+        with StoreDir(root) as d:
+            return read_manifest(root, d)
     try:
-        manifest = json.loads((root / MANIFEST).read_bytes())
-    except OSError:
-        raise StoreFormatError((str(root), MANIFEST), "missing: not a saved store, or one whose save did not finish") from None
+        data = d.read(MANIFEST, None, limit=MAX_MANIFEST_BYTES)
+    except StoreFormatError as exc:
+        if "missing" in exc.message:
+            raise StoreFormatError((str(root), MANIFEST), "missing: not a saved store, or one whose save did not finish") from None
+        raise
+    try:
+        manifest = json.loads(bytes(data))
+    except RecursionError:
+        raise StoreFormatError((str(root), MANIFEST), "invalid JSON: nested too deeply") from None
     except ValueError as exc:
         raise StoreFormatError((str(root), MANIFEST), f"invalid JSON: {exc}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
@@ -362,7 +421,7 @@ def read_manifest(root: Path) -> dict[str, Any]:
     if manifest.get("version") != VERSION:
         raise StoreFormatError(
             (str(root), MANIFEST),
-            f"store format version {manifest.get('version')!r} (written by {manifest.get('written_by', '?')}); "
+            f"store format version {brief(manifest.get('version'))} (written by {brief(manifest.get('written_by', '?'))}); "
             f"this trendcalc reads version {VERSION}",
         )
     if not isinstance(manifest.get("files"), dict):
@@ -373,47 +432,76 @@ def read_manifest(root: Path) -> dict[str, Any]:
 def load_store(cls: type, path: str | os.PathLike, *, verify: bool = False) -> Any:
     """Open a saved store (see the module docstring); StoreFormatError when it cannot be trusted."""
     root = Path(os.path.abspath(path))
-    m = read_manifest(root)
-    r = _Reader(root, m["files"])
-    r.check_sizes()
+    with StoreDir(root) as d:
+        m = read_manifest(root, d)
+        r = _Reader(d, m["files"])
     if verify:
         for name in m["files"]:
             r.sha256(name)
     try:
-        n = m["events"]
-        p = m["persons"]
-        ids = r.strings(p["ids"])
-        persons = PersonTable(
-            ids,
-            r.array(p["created_at"]),
-            r.columns(p["properties"], len(ids)),
-            r.array(p["person_of_distinct_id"]),
-            r.array(p["synthetic"]),
-        )
-        groups = {}
-        for g in m["groups"]:
-            keys = r.strings(g["keys"])
-            groups[g["group_type_index"]] = GroupTable(
-                g["group_type_index"], keys, r.array(g["created_at"]), r.columns(g["properties"], len(keys))
-            )
-        ts = r.array(m["ts"])
-        if ts.shape != (n,):
-            raise r.error(m["ts"], f"expected {n} timestamps, got {ts.shape}")
-        store = cls(
-            ts=ts,
-            event=r.array(m["event"]),
-            event_names=tuple(r.strings(m["event_names"]).tolist()),
-            distinct_id=r.array(m["distinct_id"]),
-            distinct_ids=r.strings(m["distinct_ids"]),
-            properties=r.columns(m["event_properties"], n),
-            persons=persons,
-            groups=groups,
-            uuid=None if m["uuid"] is None else LazyArray(n, lambda: r.strings(m["uuid"], n)),
-        )
-        if m.get("ingest_report") is not None:
-            store.ingest_report = IngestReport.from_dict(r.json(m["ingest_report"]))
+        return _build(cls, r, m)
     except StoreFormatError:
         raise
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError, RecursionError) as exc:
         raise StoreFormatError((str(root), MANIFEST), f"inconsistent store: {type(exc).__name__}: {exc}") from None
+
+
+def _build(cls: type, r: _Reader, m: dict[str, Any]) -> Any:
+    """The store the manifest describes, after the checks of storecheck.py."""
+    fail = r.error
+    n = count(m.get("events"), "events", fail)
+    event_names = r.strings(field(m, "event_names", str, "$", fail), kinds=str)
+    unique_names(event_names.tolist(), str, m["event_names"], "event names", fail)
+    distinct_ids = r.strings(field(m, "distinct_ids", str, "$", fail), kinds=str)
+    ts = rows(r.array(field(m, "ts", str, "$", fail), "i", 8), n, m["ts"], "timestamps", fail)
+    event = rows(r.array(field(m, "event", str, "$", fail), "i", 4), n, m["event"], "event codes", fail)
+    did = rows(r.array(field(m, "distinct_id", str, "$", fail), "i"), n, m["distinct_id"], "distinct_id codes", fail)
+    codes_within(event, 0, len(event_names), m["event"], "event code", fail)
+    codes_within(did, 0, len(distinct_ids), m["distinct_id"], "distinct_id code", fail)
+    check_order(event, ts, fail)
+    check_times(ts, m["ts"], fail, unknown_ok=False)
+
+    p = field(m, "persons", dict, "$", fail)
+    ids = r.strings(field(p, "ids", str, "persons", fail))
+    n_p = len(ids)
+    created = rows(r.array(field(p, "created_at", str, "persons", fail), "i", 8), n_p, p["created_at"], "created_at", fail)
+    check_times(created, p["created_at"], fail, unknown_ok=True)
+    pod = rows(r.array(field(p, "person_of_distinct_id", str, "persons", fail), "i"), len(distinct_ids),
+               p["person_of_distinct_id"], "person rows", fail)
+    codes_within(pod, 0, n_p, p["person_of_distinct_id"], "person row", fail)
+    synthetic = rows(r.array(field(p, "synthetic", str, "persons", fail), "b"), n_p, p["synthetic"], "flags", fail)
+    persons = PersonTable(ids, created, r.columns(p.get("properties", []), n_p, "persons.properties"), pod, synthetic)
+
+    groups = {}
+    for i, g in enumerate(field(m, "groups", list, "$", fail)):
+        at = f"groups[{i}]"
+        need(g, dict, at, fail)
+        gti = field(g, "group_type_index", int, at, fail)
+        if not 0 <= gti <= 4 or gti in groups:
+            raise fail(MANIFEST, f"{at}.group_type_index: {gti} is not a new index in 0..4")
+        keys = r.strings(field(g, "keys", str, at, fail), kinds=str)
+        unique_names(keys.tolist(), str, g["keys"], "group keys", fail)
+        g_created = rows(r.array(field(g, "created_at", str, at, fail), "i", 8), len(keys), g["created_at"], "created_at", fail)
+        check_times(g_created, g["created_at"], fail, unknown_ok=True)
+        groups[gti] = GroupTable(gti, keys, g_created, r.columns(g.get("properties", []), len(keys), f"{at}.properties"))
+
+    uuid_name = m.get("uuid")
+    if uuid_name is not None:
+        need(uuid_name, str, "uuid", fail)
+        r.entry(uuid_name)
+    store = cls(
+        ts=ts,
+        event=event,
+        event_names=tuple(event_names.tolist()),
+        distinct_id=did,
+        distinct_ids=distinct_ids,
+        properties=r.columns(m.get("event_properties", []), n, "event_properties"),
+        persons=persons,
+        groups=groups,
+        uuid=None if uuid_name is None else LazyArray(n, lambda: r.strings(uuid_name, n)),
+    )
+    report = m.get("ingest_report")
+    if report is not None:
+        data = need(r.json(need(report, str, "ingest_report", fail)), dict, "ingest_report.json", fail)
+        store.ingest_report = IngestReport.from_dict(data)
     return store

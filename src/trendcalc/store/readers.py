@@ -237,6 +237,19 @@ class ColumnLayout:
         return out
 
 
+def _utf8_row(row: list[str]) -> None:
+    """ValidationError when a cell of ``row`` held bytes that are not UTF-8 (decoded with
+    surrogateescape, they are lone surrogates)."""
+    text = "".join(row)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            byte = ord(text[exc.start]) - 0xDC00 if 0xDC80 <= ord(text[exc.start]) <= 0xDCFF else None
+            what = f"byte 0x{byte:02x}" if byte is not None else "a lone surrogate"
+            raise ValidationError((), f"not valid UTF-8 ({what})") from None
+
+
 def read_csv(
     path: str | Path, *, rename: Mapping[str, str] | None = None, delimiter: str = ",", progress: bool | None = None
 ) -> tuple[Source, Iterator[Item]]:
@@ -247,7 +260,9 @@ def read_csv(
     if csv.field_size_limit() < _CSV_FIELD_LIMIT:
         csv.field_size_limit(_CSV_FIELD_LIMIT)
     raw = _open_binary(path, "events")
-    fh = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+    # surrogateescape: a byte that is not UTF-8 decodes to a lone surrogate instead of failing the
+    # whole chunk being decoded (which may be the header's), so it is reported at its own row
+    fh = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
     reader = csv.reader(fh, delimiter=delimiter, strict=True)
     try:
         header = next(reader)
@@ -261,6 +276,7 @@ def read_csv(
         fh.close()
         raise _unreadable("events", path, exc) from None
     try:
+        _utf8_row(header)
         layout = ColumnLayout(header, rename)
     except ValidationError as exc:
         fh.close()
@@ -290,6 +306,7 @@ def read_csv(
                     if not row:
                         continue
                     try:
+                        _utf8_row(row)
                         yield start, layout.record(row, ""), None
                     except ValidationError as exc:
                         yield start, exc, None

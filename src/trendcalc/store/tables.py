@@ -37,6 +37,12 @@ class PersonTable:
     def __len__(self) -> int:
         return len(self.created_at)
 
+    def freeze(self) -> None:
+        """Make every array read-only: a store is immutable (SECURITY.md §7)."""
+        _freeze(self.ids, self.created_at, self.person_of_distinct_id, self.synthetic)
+        for col in self.properties.values():
+            col.freeze()
+
     def column(self, key: str) -> PropertyColumn | None:
         return self.properties.get(key)
 
@@ -62,5 +68,17 @@ class GroupTable:
     def __len__(self) -> int:
         return len(self.keys)
 
+    def freeze(self) -> None:
+        """Make every array read-only: a store is immutable (SECURITY.md §7)."""
+        _freeze(self.keys, self.created_at)
+        for col in self.properties.values():
+            col.freeze()
+
     def column(self, key: str) -> PropertyColumn | None:
         return self.properties.get(key)
+
+
+def _freeze(*arrays: object) -> None:
+    for a in arrays:
+        if isinstance(a, np.ndarray):
+            a.flags.writeable = False

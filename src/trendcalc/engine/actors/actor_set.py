@@ -31,6 +31,13 @@ class ActorSet:
         self.count = counts.astype(np.int64)
         self._cache: dict[str, Any] = {}
 
+    @property
+    def group_type(self) -> int:
+        """The group type index of a group actor set (person sets never read group tables)."""
+        if self.gti is None:
+            raise ValueError("a person ActorSet has no group type")
+        return self.gti
+
     def __len__(self) -> int:
         return len(self.key)
 
@@ -57,11 +64,11 @@ class ActorSet:
         return self.group_rows() >= 0
 
     def group_rows(self) -> np.ndarray:
-        table = self.store.groups.get(self.gti)
-        texts = group_key_texts(self.store, self.gti)
+        table = self.store.groups.get(self.group_type)
+        texts = group_key_texts(self.store, self.group_type)
         if table is None:
             return np.full(len(self.key), -1, dtype=np.int64)
-        lut = self.store.cached(("group_key_table_rows", self.gti),
+        lut = self.store.cached(("group_key_table_rows", self.group_type),
                                 lambda: np.array([table.index.get(t, -1) for t in texts.tolist()], dtype=np.int64))
         return lut[self.key]
 
@@ -83,7 +90,7 @@ class ActorSet:
         if self.strategy == "person":
             return self.store.persons.created_at[self.key]
         rows = self.group_rows()
-        table = self.store.groups.get(self.gti)
+        table = self.store.groups.get(self.group_type)
         if table is None:
             return np.full(len(self.key), NO_TIME, dtype=np.int64)
         return np.where(rows >= 0, table.created_at[np.maximum(rows, 0)] if len(table) else NO_TIME, NO_TIME)
@@ -93,7 +100,7 @@ class ActorSet:
         if self.strategy == "person":
             col = self.store.persons.column(key)
             return None if col is None else (col.codes[self.key], col)
-        table = self.store.groups.get(self.gti)
+        table = self.store.groups.get(self.group_type)
         col = table.column(key) if table is not None else None
         if col is None:
             return None
@@ -118,7 +125,7 @@ class ActorSet:
     def ids(self, idx: np.ndarray) -> list[Any]:
         if self.strategy == "person":
             return [person_id(self.store, k) for k in self.key[idx].tolist()]
-        texts = group_key_texts(self.store, self.gti)
+        texts = group_key_texts(self.store, self.group_type)
         return [texts[k] for k in self.key[idx].tolist()]
 
     def dicts(self, idx: np.ndarray) -> list[dict[str, Any]]:
@@ -143,7 +150,7 @@ class ActorSet:
                     "distinct_ids": [str(names[c]) for c in order[bounds[k]:bounds[k + 1]].tolist()],
                 })
             return out
-        table = self.store.groups.get(self.gti)
+        table = self.store.groups.get(self.group_type)
         rows = self.group_rows()[idx].tolist()
         for key, row in zip(ids, rows):
             if row < 0 or table is None:

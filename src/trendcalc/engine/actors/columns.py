@@ -162,8 +162,9 @@ def parse_order(req: ActorsRequest, strategy: str, columns: Sequence[Column]) ->
     separated by commas), PostHog's strategy order for ``["person"]``/``["group"]`` (by email /
     name), or its default: created_at DESC when selected, else the first column ascending."""
     if req.order_by is None:
-        if any(c.name == "created_at" for c in columns):
-            return [OrderTerm("created_at", True, COLUMNS["created_at"].sort, True)]
+        created_sort = COLUMNS["created_at"].sort
+        if created_sort is not None and any(c.name == "created_at" for c in columns):
+            return [OrderTerm("created_at", True, created_sort, True)]
         first = columns[0]
         if first.sort is None:
             return []

@@ -62,10 +62,10 @@ def run_actors(store: EventStore, filt: TrendsFilter, project: Project, now: dt.
             raise ValidationError(select_path + (i,), "matched_recordings needs include_recordings: true")
         if c.name == "last_seen" and first_time:
             raise ValidationError(select_path + (i,), f"last_seen does not exist for the math {series.math!r}")
-    names = list(names)
+    column_names = list(names)
     if strategy == "person" and not any(c.name == "event_distinct_ids" for c in columns):
         columns.append(COLUMNS["event_distinct_ids"])  # PostHog appends it to trends actors
-        names.append("event_distinct_ids")
+        column_names.append("event_distinct_ids")
     terms = parse_order(req, strategy, columns)
     if any(t.column == "last_seen" for t in terms) and first_time:
         raise ValidationError(req.path("order_by"), f"last_seen does not exist for the math {series.math!r}")
@@ -86,7 +86,7 @@ def run_actors(store: EventStore, filt: TrendsFilter, project: Project, now: dt.
         if mask is not None:
             rows = rows[mask]
 
-    if strategy == "person":
+    if strategy == "person" or gti is None:  # (actor_strategy: "group" always has its type)
         key = store.person[rows].astype(np.int64)
     else:
         lut, _ = group_key_ids(store, gti)
@@ -106,7 +106,7 @@ def run_actors(store: EventStore, filt: TrendsFilter, project: Project, now: dt.
     out_rows = [list(r) for r in zip(*values)] if columns else []
     missing = None if joined else int(np.count_nonzero(~actors.has_row()[page]))
     return ActorsResult(
-        columns=tuple(names), rows=out_rows, has_more=has_more, limit=req.limit,
+        columns=tuple(column_names), rows=out_rows, has_more=has_more, limit=req.limit,
         offset=req.offset, missing_actors_count=missing,
     )
 

@@ -19,11 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from ..context import QueryContext
 from ..select import event_rows
 from .properties import mask_rows
 
 
-def action_rows(ctx: Any, action_id: Any, lo_us: int, hi_us: int) -> np.ndarray | None:
+def action_rows(ctx: QueryContext, action_id: Any, lo_us: int, hi_us: int) -> np.ndarray | None:
     """Sorted, de-duplicated rows matching any step of the action; None when it does not exist.
     The action was parsed with the Project: steps here are typed, their conditions leaves."""
     action = ctx.project.action(action_id)

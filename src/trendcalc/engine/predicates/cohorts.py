@@ -21,12 +21,13 @@ import numpy as np
 from ...errors import ValidationError
 from ...query.cohorts import Cohort
 from ...query.model import PropertyFilter
+from ..context import QueryContext
 from .properties import PERSON_SOURCES, SOURCES, mask_rows
 
 ALL = "all"
 
 
-def _cohort(ctx: Any, cohort_id: Any, path: tuple) -> Cohort:
+def _cohort(ctx: QueryContext, cohort_id: Any, path: tuple) -> Cohort:
     """The project's parsed cohort, or ValidationError (unknown, deleted, or a definition that did
     not parse: PostHog fails only when a broken cohort is used)."""
     cohort = ctx.project.cohort(cohort_id)
@@ -39,7 +40,7 @@ def _cohort(ctx: Any, cohort_id: Any, path: tuple) -> Cohort:
     return cohort
 
 
-def membership(ctx: Any, cohort_id: Any, path: tuple = ("cohort",)) -> np.ndarray:
+def membership(ctx: QueryContext, cohort_id: Any, path: tuple = ("cohort",)) -> np.ndarray:
     """Bool per person row: is the person a member of the cohort (computed once per query).
 
     The cohorts a definition reads are computed first, in dependency order and without
@@ -54,7 +55,7 @@ def membership(ctx: Any, cohort_id: Any, path: tuple = ("cohort",)) -> np.ndarra
     return cached
 
 
-def _dependency_order(ctx: Any, root: Cohort) -> list[Cohort]:
+def _dependency_order(ctx: QueryContext, root: Cohort) -> list[Cohort]:
     """Not-yet-computed cohorts reachable from ``root`` (itself included), dependencies first.
     Unknown, deleted or broken dependencies are left to the leaf that reads them (its path)."""
     order: list[Cohort] = []
@@ -80,7 +81,7 @@ def _dependency_order(ctx: Any, root: Cohort) -> list[Cohort]:
     return order
 
 
-def _compute(ctx: Any, cohort: Cohort) -> np.ndarray:
+def _compute(ctx: QueryContext, cohort: Cohort) -> np.ndarray:
     persons = ctx.store.persons
     real = ~persons.synthetic
     if cohort.static:
@@ -90,7 +91,7 @@ def _compute(ctx: Any, cohort: Cohort) -> np.ndarray:
     return mask_rows(ctx, cohort.definition, rows, PERSON_SOURCES) & real
 
 
-def _static_members(ctx: Any, cohort: Cohort) -> np.ndarray:
+def _static_members(ctx: QueryContext, cohort: Cohort) -> np.ndarray:
     persons = ctx.store.persons
     out = np.zeros(len(persons), dtype=bool)
     if cohort.distinct_ids:
@@ -106,13 +107,13 @@ def _static_members(ctx: Any, cohort: Cohort) -> np.ndarray:
 # --- cohort leaves (registered in the property sources) ----------------------------------------
 
 
-def _cohort_source(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
+def _cohort_source(ctx: QueryContext, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
     """A ``type: cohort`` leaf over event rows: the row's person is (not) in the cohort."""
     member = membership(ctx, leaf.value, leaf.path + ("value",))[ctx.store.person[rows]]
     return ~member if leaf.operator == "not_in" else member
 
 
-def _person_scope_cohort(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
+def _person_scope_cohort(ctx: QueryContext, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
     """A ``type: cohort`` leaf over person rows (inside a cohort definition)."""
     member = membership(ctx, leaf.value, leaf.path + ("value",))[rows]
     return ~member if leaf.operator == "not_in" else member

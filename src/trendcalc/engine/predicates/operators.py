@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -124,7 +124,7 @@ def dictionary_domain(dictionary: ValueDictionary, prop_type: str | None, tz: dt
     return dictionary.cached(("domain", kind, str(tz) if kind == "datetime" else None), build)
 
 
-def text_domain(texts: list[str | None] | np.ndarray, tz: dt.tzinfo) -> Domain:
+def text_domain(texts: Sequence[str | None] | np.ndarray, tz: dt.tzinfo) -> Domain:
     """A string domain over explicit texts (None = NULL)."""
     values = np.array(list(texts), dtype=object)
     return Domain("string", values, np.array([v is None for v in values.tolist()], dtype=bool), tz)

@@ -28,6 +28,7 @@ from ...query.regex import compile_regex
 from ...query.selectors import parse_selector, selector_matches, tag_name_pattern
 from ...store.columns import ValueDictionary, float_text, render_text
 from ...store.virtual import person_column
+from ..context import QueryContext
 from . import elements as el
 from .operators import (
     IMPLEMENTATIONS,
@@ -39,27 +40,25 @@ from .operators import (
     text_domain,
 )
 
-LeafMask = Callable[[Any, PropertyFilter, np.ndarray], np.ndarray]
+LeafMask = Callable[[QueryContext, PropertyFilter, np.ndarray], np.ndarray]
 SOURCES: dict[str, LeafMask] = {}
 PERSON_SOURCES: dict[str, LeafMask] = {}
 AI_STRING_KEYS = ("$ai_trace_id", "$ai_session_id", "$ai_parent_id", "$ai_span_id", "$ai_generation_id", "$ai_experiment_id")
 _EMPTY = ValueDictionary(())
 
 
-def mask_rows(ctx: Any, group: PropertyGroup, rows: np.ndarray, sources: dict[str, LeafMask] | None = None) -> np.ndarray:
+def mask_rows(ctx: QueryContext, group: PropertyGroup, rows: np.ndarray, sources: dict[str, LeafMask] | None = None) -> np.ndarray:
     """Boolean mask over ``rows`` for a property group (empty group → all True)."""
     if not group.values:
         return np.ones(len(rows), dtype=bool)
     if group.type == "AND" and sources is None:
         return _and_rows(ctx, _and_nodes(group), rows)
     combine = np.logical_and if group.type == "AND" else np.logical_or
-    out: np.ndarray | None = None
-    for node in group.values:
-        if isinstance(node, PropertyGroup):
-            m = mask_rows(ctx, node, rows, sources)
-        else:
-            m = leaf_mask(ctx, node, rows, sources)
-        out = m if out is None else combine(out, m)
+    masks = (mask_rows(ctx, node, rows, sources) if isinstance(node, PropertyGroup) else leaf_mask(ctx, node, rows, sources)
+             for node in group.values)
+    out = next(masks)
+    for m in masks:
+        out = combine(out, m)
     return out
 
 
@@ -74,7 +73,7 @@ def _and_nodes(group: PropertyGroup) -> list[PropertyFilter | PropertyGroup]:
     return out
 
 
-def _and_rows(ctx: Any, nodes: list[PropertyFilter | PropertyGroup], rows: np.ndarray) -> np.ndarray:
+def _and_rows(ctx: QueryContext, nodes: list[PropertyFilter | PropertyGroup], rows: np.ndarray) -> np.ndarray:
     """AND over event rows. Person-property leaves are ANDed per person first and gathered over
     the rows once, instead of one gather per leaf (persons are far fewer than events)."""
     out: np.ndarray | None = None
@@ -95,7 +94,7 @@ def _and_rows(ctx: Any, nodes: list[PropertyFilter | PropertyGroup], rows: np.nd
     return out if out is not None else np.ones(len(rows), dtype=bool)
 
 
-def leaf_mask(ctx: Any, leaf: PropertyFilter, rows: np.ndarray, sources: dict[str, LeafMask] | None = None) -> np.ndarray:
+def leaf_mask(ctx: QueryContext, leaf: PropertyFilter, rows: np.ndarray, sources: dict[str, LeafMask] | None = None) -> np.ndarray:
     """One leaf over ``rows`` through its source."""
     table = SOURCES if sources is None else sources
     source = table.get(leaf.type) or (EXPRESSION_SOURCES.get(leaf.type) if table is SOURCES else None)
@@ -109,7 +108,7 @@ def leaf_mask(ctx: Any, leaf: PropertyFilter, rows: np.ndarray, sources: dict[st
 # --- shared machinery ---------------------------------------------------------------------------
 
 
-def env_of(ctx: Any, leaf: PropertyFilter) -> Env:
+def env_of(ctx: QueryContext, leaf: PropertyFilter) -> Env:
     """The evaluation environment of one leaf (clock, zone, limits, path cleaning, error path)."""
     if leaf.operator == "is_cleaned_path_exact" and ctx.project.path_cleaning_error is not None:
         raise ctx.project.path_cleaning_error
@@ -124,7 +123,7 @@ def _identity(leaf: PropertyFilter) -> tuple:
     return (leaf.type, leaf.key, leaf.group_type_index, leaf.operator, frozen)
 
 
-def lut_mask(ctx: Any, leaf: PropertyFilter, scope: Any, dom: Domain | Callable[[], Domain], codes: np.ndarray,
+def lut_mask(ctx: QueryContext, leaf: PropertyFilter, scope: Any, dom: Domain | Callable[[], Domain], codes: np.ndarray,
              value: Any = None) -> np.ndarray:
     """``evaluate`` once per (domain, leaf) per query, then gather over ``codes`` (-1 = last entry)."""
 
@@ -138,7 +137,7 @@ def lut_mask(ctx: Any, leaf: PropertyFilter, scope: Any, dom: Domain | Callable[
     return lut[codes]
 
 
-def event_property_type(ctx: Any, key: str) -> str | None:
+def event_property_type(ctx: QueryContext, key: str) -> str | None:
     if key in AI_STRING_KEYS:
         return "String"
     return ctx.project.property_type(key, "event")
@@ -148,7 +147,7 @@ def event_property_type(ctx: Any, key: str) -> str | None:
 STORE_CACHED_LUTS = 64
 
 
-def _column_mask(ctx: Any, leaf: PropertyFilter, col: Any, codes: np.ndarray, prop_type: str | None, scope: Any) -> np.ndarray:
+def _column_mask(ctx: QueryContext, leaf: PropertyFilter, col: Any, codes: np.ndarray, prop_type: str | None, scope: Any) -> np.ndarray:
     dictionary = col.dictionary if col is not None else _EMPTY
     domain = lambda: dictionary_domain(dictionary, prop_type, ctx.project.tz)  # noqa: E731
     if col is None or not IMPLEMENTATIONS[leaf.operator].store_cacheable or KIND_OF_TYPE.get(prop_type, "string") == "datetime":
@@ -167,7 +166,7 @@ def _column_mask(ctx: Any, leaf: PropertyFilter, col: Any, codes: np.ndarray, pr
     return np.ones(len(codes), dtype=bool) if lut is None else lut[codes]
 
 
-def _person_rows(ctx: Any, rows: np.ndarray) -> np.ndarray:
+def _person_rows(ctx: QueryContext, rows: np.ndarray) -> np.ndarray:
     """``store.person[rows]``, gathered once per query for every person leaf over these rows."""
     held = ctx.cache.get("person_rows")
     if held is None or held[0] is not rows:
@@ -178,7 +177,7 @@ def _person_rows(ctx: Any, rows: np.ndarray) -> np.ndarray:
 # --- event scope ------------------------------------------------------------------------------------
 
 
-def _event_source(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
+def _event_source(ctx: QueryContext, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
     if leaf.key == el.CHAIN_KEY:
         return _chain_text_mask(ctx, leaf, rows)
     col = ctx.store.column(leaf.key)
@@ -186,11 +185,11 @@ def _event_source(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarra
     return _column_mask(ctx, leaf, col, codes, event_property_type(ctx, leaf.key), "event")
 
 
-def _distinct_id_domain(ctx: Any) -> Domain:
+def _distinct_id_domain(ctx: QueryContext) -> Domain:
     return ctx.memo(("distinct_id_domain",), lambda: text_domain([*ctx.store.distinct_ids.tolist(), None], ctx.project.tz))
 
 
-def _person_source(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
+def _person_source(ctx: QueryContext, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
     store = ctx.store
     if leaf.key == "distinct_id":  # not a person property: the event's own distinct_id (newest upstream)
         return lut_mask(ctx, leaf, "event_distinct_id", lambda: _distinct_id_domain(ctx), store.distinct_id[rows])
@@ -201,7 +200,7 @@ def _person_source(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarr
     return per_person[_person_rows(ctx, rows)]
 
 
-def _per_person_mask(ctx: Any, leaf: PropertyFilter) -> np.ndarray | None:
+def _per_person_mask(ctx: QueryContext, leaf: PropertyFilter) -> np.ndarray | None:
     """A person-property leaf per person row (a small table, once per query); None when the
     leaf does not read a stored person column (``distinct_id``, or no such property)."""
     if leaf.key == "distinct_id":
@@ -213,11 +212,11 @@ def _per_person_mask(ctx: Any, leaf: PropertyFilter) -> np.ndarray | None:
         ctx, leaf, col, col.codes, ctx.project.property_type(leaf.key, "person"), "person"))
 
 
-def _group_source(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
+def _group_source(ctx: QueryContext, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
     gti = leaf.group_type_index
-    table = ctx.store.groups.get(gti)
+    table = ctx.store.groups.get(gti) if gti is not None else None
     col = table.column(leaf.key) if table is not None else None
-    if col is None:
+    if col is None or gti is None:
         codes = np.full(len(rows), -1, dtype=np.int32)
     else:
         grows = ctx.store.group_rows(gti)[rows]
@@ -228,11 +227,11 @@ def _group_source(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarra
 # --- elements ---------------------------------------------------------------------------------------
 
 
-def _chains(ctx: Any) -> tuple[list[str], np.ndarray]:
+def _chains(ctx: QueryContext) -> tuple[list[str], np.ndarray]:
     return el.row_chains(ctx.store)
 
 
-def _chain_text_mask(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
+def _chain_text_mask(ctx: QueryContext, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
     """``elements_chain`` read as a property: a non-NULL string, ``""`` without elements."""
     chains, codes = _chains(ctx)
     return lut_mask(ctx, leaf, "chain", lambda: text_domain([*chains, ""], ctx.project.tz), codes[rows])
@@ -246,7 +245,7 @@ def _element_members(leaf: PropertyFilter) -> tuple[tuple, str]:
     return members, combine
 
 
-def _per_chain(ctx: Any, leaf: PropertyFilter, fn: Callable[[Any, list[str]], np.ndarray]) -> np.ndarray:
+def _per_chain(ctx: QueryContext, leaf: PropertyFilter, fn: Callable[[Any, list[str]], np.ndarray]) -> np.ndarray:
     """Combine ``fn(member, chains)`` (one bool per chain, plus the no-chain slot) over the members."""
     chains, _ = _chains(ctx)
     members, combine = _element_members(leaf)
@@ -256,7 +255,7 @@ def _per_chain(ctx: Any, leaf: PropertyFilter, fn: Callable[[Any, list[str]], np
     return (np.logical_and if combine == "all" else np.logical_or).reduce(parts)
 
 
-def _selector_lut(ctx: Any, leaf: PropertyFilter) -> np.ndarray:
+def _selector_lut(ctx: QueryContext, leaf: PropertyFilter) -> np.ndarray:
     def one(member: Any, chains: list[str]) -> np.ndarray:
         parts = parse_selector(str(member), leaf.path + ("value",))
         hit = [selector_matches(parts, el.parse_chain(c)) for c in chains] + [False]
@@ -266,7 +265,7 @@ def _selector_lut(ctx: Any, leaf: PropertyFilter) -> np.ndarray:
     return _per_chain(ctx, leaf, one)
 
 
-def _tag_name_lut(ctx: Any, leaf: PropertyFilter) -> np.ndarray:
+def _tag_name_lut(ctx: QueryContext, leaf: PropertyFilter) -> np.ndarray:
     def one(member: Any, chains: list[str]) -> np.ndarray:
         pattern = compile_regex(tag_name_pattern(str(member)), leaf.path + ("value",), ctx.limits, what="tag_name")
         out = np.array([pattern.search(c) is not None for c in chains] + [False], dtype=bool)
@@ -275,7 +274,7 @@ def _tag_name_lut(ctx: Any, leaf: PropertyFilter) -> np.ndarray:
     return _per_chain(ctx, leaf, one)
 
 
-def _href_lut(ctx: Any, leaf: PropertyFilter) -> np.ndarray:
+def _href_lut(ctx: QueryContext, leaf: PropertyFilter) -> np.ndarray:
     """``elements_chain_href`` (non-NULL, ``""`` without one) compared with the operator."""
 
     def one(member: Any, chains: list[str]) -> np.ndarray:
@@ -286,7 +285,7 @@ def _href_lut(ctx: Any, leaf: PropertyFilter) -> np.ndarray:
     return _per_chain(ctx, leaf, one)
 
 
-def _text_lut(ctx: Any, leaf: PropertyFilter) -> np.ndarray:
+def _text_lut(ctx: QueryContext, leaf: PropertyFilter) -> np.ndarray:
     """``arrayExists(text -> op(text), elements_chain_texts)``: FALSE on chains without texts."""
 
     def one(member: Any, chains: list[str]) -> np.ndarray:
@@ -301,12 +300,12 @@ def _text_lut(ctx: Any, leaf: PropertyFilter) -> np.ndarray:
     return _per_chain(ctx, leaf, one)
 
 
-ELEMENT_KEYS: dict[str, Callable[[Any, PropertyFilter], np.ndarray]] = {
+ELEMENT_KEYS: dict[str, Callable[[QueryContext, PropertyFilter], np.ndarray]] = {
     "selector": _selector_lut, "tag_name": _tag_name_lut, "href": _href_lut, "text": _text_lut,
 }  # fmt: skip
 
 
-def _element_source(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
+def _element_source(ctx: QueryContext, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
     build = ELEMENT_KEYS.get(leaf.key)
     if build is None:
         raise ValidationError(leaf.path + ("key",), f"element filters take key {sorted(ELEMENT_KEYS)}, got {leaf.key!r}")
@@ -323,8 +322,8 @@ def _materialized_texts(values: Any) -> list[str]:
     return [render_text(v) for v in values]
 
 
-def _metadata_column(key: str) -> Callable[[Any, np.ndarray], tuple[Any, Callable[[], Domain], np.ndarray]]:
-    def read(ctx: Any, rows: np.ndarray) -> tuple[Any, Callable[[], Domain], np.ndarray]:
+def _metadata_column(key: str) -> Callable[[QueryContext, np.ndarray], tuple[Any, Callable[[], Domain], np.ndarray]]:
+    def read(ctx: QueryContext, rows: np.ndarray) -> tuple[Any, Callable[[], Domain], np.ndarray]:
         col = ctx.store.column(key)
         if col is None:
             return ("meta", key), lambda: text_domain([""], ctx.project.tz), np.zeros(len(rows), dtype=np.int32)
@@ -334,25 +333,25 @@ def _metadata_column(key: str) -> Callable[[Any, np.ndarray], tuple[Any, Callabl
     return read
 
 
-def _meta_distinct_id(ctx: Any, rows: np.ndarray) -> tuple[Any, Callable[[], Domain], np.ndarray]:
+def _meta_distinct_id(ctx: QueryContext, rows: np.ndarray) -> tuple[Any, Callable[[], Domain], np.ndarray]:
     return "event_distinct_id", lambda: _distinct_id_domain(ctx), ctx.store.distinct_id[rows]
 
 
-def _meta_event(ctx: Any, rows: np.ndarray) -> tuple[Any, Callable[[], Domain], np.ndarray]:
+def _meta_event(ctx: QueryContext, rows: np.ndarray) -> tuple[Any, Callable[[], Domain], np.ndarray]:
     return ("meta", "event"), lambda: text_domain(ctx.store.event_names, ctx.project.tz), ctx.store.event[rows]
 
 
-def _meta_person_id(ctx: Any, rows: np.ndarray) -> tuple[Any, Callable[[], Domain], np.ndarray]:
+def _meta_person_id(ctx: QueryContext, rows: np.ndarray) -> tuple[Any, Callable[[], Domain], np.ndarray]:
     ids = ctx.store.persons.ids.tolist()
     return ("meta", "person_id"), lambda: text_domain(["" if i is None else str(i) for i in ids], ctx.project.tz), ctx.store.person[rows]
 
 
-def _meta_chain(ctx: Any, rows: np.ndarray) -> tuple[Any, Callable[[], Domain], np.ndarray]:
+def _meta_chain(ctx: QueryContext, rows: np.ndarray) -> tuple[Any, Callable[[], Domain], np.ndarray]:
     chains, codes = _chains(ctx)
     return "chain", lambda: text_domain([*chains, ""], ctx.project.tz), codes[rows]
 
 
-METADATA_COLUMNS: dict[str, Callable[[Any, np.ndarray], tuple[Any, Callable[[], Domain], np.ndarray]]] = {
+METADATA_COLUMNS: dict[str, Callable[[QueryContext, np.ndarray], tuple[Any, Callable[[], Domain], np.ndarray]]] = {
     "distinct_id": _meta_distinct_id,
     "event": _meta_event,
     "person_id": _meta_person_id,
@@ -363,7 +362,7 @@ METADATA_COLUMNS: dict[str, Callable[[Any, np.ndarray], tuple[Any, Callable[[], 
 }
 
 
-def _metadata_source(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
+def _metadata_source(ctx: QueryContext, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
     read = METADATA_COLUMNS.get(leaf.key)
     if read is None:
         raise ValidationError(leaf.path + ("key",), f"event_metadata filters take key {sorted(METADATA_COLUMNS)}, got {leaf.key!r}")
@@ -389,7 +388,7 @@ SOURCES.update(
 # --- person scope (cohort definitions) ----------------------------------------------------------------
 
 
-def _first_distinct_id(ctx: Any) -> np.ndarray:
+def _first_distinct_id(ctx: QueryContext) -> np.ndarray:
     """Per person row: its first distinct_id code (the person's ``pdi.distinct_id``)."""
 
     def build() -> np.ndarray:
@@ -402,7 +401,7 @@ def _first_distinct_id(ctx: Any) -> np.ndarray:
     return ctx.store.cached(("first_distinct_id",), build)
 
 
-def _person_scope_person(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
+def _person_scope_person(ctx: QueryContext, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
     if leaf.key == "distinct_id":
         return lut_mask(ctx, leaf, "event_distinct_id", lambda: _distinct_id_domain(ctx), _first_distinct_id(ctx)[rows])
     col = person_column(ctx.store, leaf.key)
@@ -420,7 +419,7 @@ SESSION_TYPES = {"$session_duration": "Numeric", "duration": "Numeric", "$pagevi
                  "$start_timestamp": "DateTime", "$end_timestamp": "DateTime", "$is_bounce": "Boolean"}  # fmt: skip
 
 
-def _session_source(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
+def _session_source(ctx: QueryContext, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
     """A ``type: session`` filter: the field of each row's session (filters.md §9); session-less
     events read 0 for numeric fields and NULL for the others (the join's defaults).
 
@@ -443,7 +442,7 @@ def _session_source(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndar
     return lut_mask(ctx, leaf, ("session", prop_type), lambda: dictionary_domain(dictionary, prop_type, ctx.project.tz), codes)
 
 
-def _session_times(ctx: Any, table: Any, key: str) -> Domain:
+def _session_times(ctx: QueryContext, table: Any, key: str) -> Domain:
     """Each session's start (or end) instant in µs, then a NULL slot for session-less rows."""
     us = table.start_us if key == "$start_timestamp" else table.end_us
     values = np.append(np.asarray(us, dtype=np.int64), NULL_TIME)
@@ -453,7 +452,7 @@ def _session_times(ctx: Any, table: Any, key: str) -> Domain:
 SOURCES["session"] = _session_source
 
 
-def _hogql_source(ctx: Any, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
+def _hogql_source(ctx: QueryContext, leaf: PropertyFilter, rows: np.ndarray) -> np.ndarray:
     """A ``type: hogql`` condition: true where the expression is a non-zero number (NULL, 0 and
     text are false); evaluated once per distinct input (engine/hogql.py)."""
     from ...hogql.functions import truthy
