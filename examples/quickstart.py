@@ -1,8 +1,9 @@
 # %% [markdown]
 # # trendcalc quickstart: from a CSV of events to a plot
 #
-# This notebook is generated from `examples/quickstart.py` (run `python examples/make_notebook.py`
-# after editing it); CI runs the script. Install with `pip install 'trendcalc[pandas,plot]'`.
+# This notebook is generated, with its outputs, from `examples/quickstart.py` by
+# `python examples/build_notebook.py` (run it after editing the script; the tests check the
+# notebook is current). Install from a checkout with `pip install -e '.[pandas,plot]'`.
 #
 # We first write a small CSV of events, as you would export one from PostHog or your warehouse:
 # one row per event with `event`, `distinct_id`, `timestamp`, and one column per property.
@@ -24,7 +25,8 @@ with open("events.csv", "w", newline="") as fh:
         out.writerow([e["event"], e["distinct_id"], e["timestamp"], *(p.get(c, "") for c in columns)])
 with open("persons.jsonl", "w") as fh:
     fh.writelines(json.dumps(p) + "\n" for p in persons)
-print(open("events.csv").readlines()[:3])
+with open("events.csv") as fh:
+    print("".join(fh.readlines()[:3]))
 
 # %% [markdown]
 # ## Load it
@@ -42,8 +44,10 @@ print(store.ingest_report)
 # %% [markdown]
 # ## Ask a Trends question
 #
-# The query is PostHog's filter (the same JSON the Trends insight sends). `now` freezes the clock
-# so the answer is reproducible; leave it out to use the current time.
+# The query is PostHog's filter (the same JSON the Trends insight sends). Relative dates such as
+# `-14d` count back from `now`, which freezes the clock so the answer is reproducible. Leave it
+# out and it is the current time: on an export of past events, pass `now=` (for instance
+# `store.time_range()[1]`, the last event's time) or absolute `date_from`/`date_to`.
 
 # %%
 project = tc.Project(timezone="Europe/Berlin")
@@ -70,13 +74,17 @@ fig  # noqa: B018 - in Jupyter, the picture
 weekly = tc.trends(store, {"events": [{"id": "$pageview"}], "breakdown": "$browser", "interval": "week",
                            "date_from": "-30d", "display": "ActionsBar"}, project=project, now=DEMO_NOW)
 print(weekly.table())
-weekly.plot(title="Pageviews per week by browser").savefig("weekly.png")
+fig = weekly.plot(title="Pageviews per week by browser")
+fig.savefig("weekly.png")
+fig  # noqa: B018 - in Jupyter, the picture
 
 # %%
 users = tc.trends(store, {"events": [{"id": "$pageview", "math": "dau"}], "date_from": "-30d",
                           "display": "BoldNumber"}, project=project, now=DEMO_NOW)
-users.plot().savefig("users.png")
 print("unique users, last 30 days:", users[0]["aggregated_value"])
+fig = users.plot()
+fig.savefig("users.png")
+fig  # noqa: B018 - in Jupyter, the picture
 
 # %% [markdown]
 # ## Keep the store

@@ -10,7 +10,7 @@ from html import escape
 from typing import Any
 
 from ._plotting import display_of
-from .results import _cell
+from .formatting import cell_text
 
 MAX_ROWS = 20
 EDGE_COLUMNS = 4  # buckets shown at each end
@@ -59,7 +59,7 @@ def repr_html(result: Any) -> str:
             body.append(_cells("td", ["…"] * (len(key_cols) + len(cols)), len(key_cols)))
             continue
         s = series[r]
-        key = [s.label] + ([_cell(s.breakdown_value)] if has_bd else []) + ([s.compare_label or ""] if has_cmp else [])
+        key = [s.label] + ([cell_text(s.breakdown_value)] if has_bd else []) + ([s.compare_label or ""] if has_cmp else [])
         if picks is None:
             vals = [_num(s.aggregated_value)]
         else:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .results import _series_name
+from .formatting import series_name as text_name
 from .store.columns import BREAKDOWN_NULL, BREAKDOWN_OTHER
 
 # PostHog's sentinels for a missing breakdown value and for the Other row, as its UI shows them
@@ -30,7 +30,7 @@ def series_name(s: Any) -> str:
     """The series' label as plain text for matplotlib: PostHog's null/Other sentinels read as
     "None"/"Other", and every ``$`` escaped, since matplotlib reads text between two ``$`` as
     mathtext (a label like ``$x$`` would render as math, or fail to parse: labels come from data)."""
-    name = _series_name(s)
+    name = text_name(s)
     for sentinel, readable in SENTINEL_NAMES.items():
         name = name.replace(sentinel, readable)
     return name.replace("$", r"\$")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
 from typing import Any
 
 import attrs
+
+from .formatting import cell_text, number_text, series_name
 
 
 @attrs.define
@@ -103,12 +104,12 @@ class TrendsResult:
         text = neutralize if neutralize_formulas else str
         if self.total_value or not self.series:
             return csv_text([["series", "breakdown_value", "compare_label", "value"]] + [
-                [text(s.label), text(_cell(s.breakdown_value)), s.compare_label or "", _num(s.aggregated_value)]
+                [text(s.label), text(cell_text(s.breakdown_value)), s.compare_label or "", number_text(s.aggregated_value)]
                 for s in self.series
             ])
         days = self.series[0].days or []
         return csv_text([["series", "breakdown_value", "compare_label", *days, "total"]] + [
-            [text(s.label), text(_cell(s.breakdown_value)), s.compare_label or "", *map(_num, s.data or []), _num(s.count)]
+            [text(s.label), text(cell_text(s.breakdown_value)), s.compare_label or "", *map(number_text, s.data or []), number_text(s.count)]
             for s in self.series
         ])
 
@@ -116,12 +117,12 @@ class TrendsResult:
         """A readable fixed-width text table (used by the CLI and the demo)."""
         if not self.series:
             return "(no series)"
-        names = [_series_name(s) for s in self.series]
+        names = [series_name(s) for s in self.series]
         width = max(len(n) for n in names)
         width = min(max(width, 6), 48)
         if self.total_value:
             lines = [f"{'series':<{width}}  value"]
-            lines += [f"{n[:width]:<{width}}  {_num(s.aggregated_value)}" for n, s in zip(names, self.series)]
+            lines += [f"{n[:width]:<{width}}  {number_text(s.aggregated_value)}" for n, s in zip(names, self.series)]
             return "\n".join(lines)
         labels = self.series[0].labels or []
         cols = list(range(len(labels)))
@@ -132,8 +133,8 @@ class TrendsResult:
         lines = [head]
         for n, s in zip(names, self.series):
             data = s.data or []  # a compare period can have fewer buckets than the first series
-            vals = "  ".join(f"{_num(data[c]) if c < len(data) else '':>{cw}}" for c in cols)
-            lines.append(f"{n[:width]:<{width}}  {vals}  {_num(s.count):>8}")
+            vals = "  ".join(f"{number_text(data[c]) if c < len(data) else '':>{cw}}" for c in cols)
+            lines.append(f"{n[:width]:<{width}}  {vals}  {number_text(s.count):>8}")
         if len(labels) > len(cols):
             lines.append(f"({len(labels) - len(cols)} earlier buckets not shown)")
         return "\n".join(lines)
@@ -213,32 +214,3 @@ class ActorsResult:
     def __repr__(self) -> str:
         more = ", more" if self.has_more else ""
         return f"<ActorsResult {len(self.rows)} actors (offset {self.offset}{more}); columns {list(self.columns)}>"
-
-
-def _series_name(s: SeriesResult) -> str:
-    return s.label + (f" ({s.compare_label})" if s.compare_label else "")
-
-
-def _cell(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, (tuple, list)):
-        return "::".join(map(str, v))
-    return str(v)
-
-
-def _num(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
-        return str(int(v))
-    if isinstance(v, float):
-        return f"{v:.6g}"
-    return str(v)
-
-
-def numbers(values: Iterable[float], integer: bool) -> list[Any]:
-    """Plain Python numbers for JSON: ints for counting maths, floats otherwise."""
-    if integer:
-        return [int(v) for v in values]
-    return [float(v) for v in values]

@@ -20,10 +20,11 @@ import attrs
 import numpy as np
 
 from ..errors import ValidationError
+from ..formatting import numbers
 from ..formula import Binary, Number, check_refs, evaluate, series_refs
 from ..formula.ast import walk
 from ..query.model import Formula
-from ..results import SeriesResult, numbers
+from ..results import SeriesResult
 from ..store.columns import BREAKDOWN_NULL, BREAKDOWN_OTHER
 from .context import QueryContext
 from .plan import Query

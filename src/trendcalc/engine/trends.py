@@ -13,12 +13,13 @@ import attrs
 import numpy as np
 
 from ..errors import ValidationError
+from ..formatting import numbers
 from ..limits import Limits
 from ..project import Project
 from ..query.displays import DISPLAYS
 from ..query.maths import MATH_SPECS
 from ..query.model import PropertyGroup, Series, TrendsFilter
-from ..results import SeriesResult, TrendsResult, numbers
+from ..results import SeriesResult, TrendsResult
 from ..store import EventStore
 from ..timeutil import UTC, us_to_datetime
 from . import blockwise, sampling
