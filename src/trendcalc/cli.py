@@ -1,5 +1,6 @@
 """Command line: ``trendcalc query`` (run a Trends filter over a file of events), ``trendcalc save``
-(build a store once, query it many times) and ``trendcalc demo``. Bad input prints one line with
+(build a store once, query it many times), ``trendcalc serve`` (the HTTP API, see server/) and
+``trendcalc demo``. Bad input prints one line with
 where it is (file and line, or the JSON path) and exits with status 2."""
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ examples:
   trendcalc save  --events export.jsonl.gz --out ./store      # ingest once ...
   trendcalc query --store ./store --filter query.json         # ... query many times (memory-mapped)
   trendcalc query --store ./store --filter '{"shown_as": "Stickiness", "events": [{"id": "$pageview"}]}'
+  trendcalc serve ./store --project project.json             # PostHog's Trends API over HTTP
   trendcalc demo
 
 events files by extension: .jsonl/.ndjson (JSON lines), .json (an array, or PostHog's
@@ -75,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{query,save,demo}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{query,save,serve,demo}")
 
     q = sub.add_parser("query", help="run a Trends filter over events and print the result", epilog=EXAMPLES,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -103,6 +105,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--overwrite", action="store_true", help="replace an existing store at --out")
     s.set_defaults(run=_save)
 
+    from .server.command import add_serve_parser
+
+    add_serve_parser(sub)  # arguments only: starlette/uvicorn are imported when serving
     sub.add_parser("demo", help="generate a small product dataset and print a few trend queries")
     return parser
 
