@@ -37,19 +37,15 @@ def _trends() -> Callable[..., Any] | None:
 
 
 def _stickiness() -> Callable[..., Any] | None:
-    try:
-        from .. import stickiness  # type: ignore[attr-defined]  # another module's work: may be absent
-    except ImportError:
-        return None
-    return stickiness  # type: ignore[no-any-return]
+    from .. import stickiness
+
+    return stickiness
 
 
 def _lifecycle() -> Callable[..., Any] | None:
-    try:
-        from .. import lifecycle  # type: ignore[attr-defined]  # another module's work: may be absent
-    except ImportError:
-        return None
-    return lifecycle  # type: ignore[no-any-return]
+    from .. import lifecycle
+
+    return lifecycle
 
 
 def _actors() -> Callable[..., Any] | None:
