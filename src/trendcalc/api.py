@@ -61,10 +61,7 @@ def trends(
     if result.series:
         first = result.series[0].filter
         advice += range_advice(store, filt, first.get("date_from"), first.get("date_to"), clock)
-    for w in advice:
-        warnings.warn(TrendcalcWarning(str(w)), stacklevel=2)
-    result.warnings = tuple(advice)
-    return result
+    return _with_warnings(result, advice)
 
 
 def stickiness(
@@ -93,10 +90,7 @@ def stickiness(
     clock = resolve_now(now)
     result = run_stickiness(store, q, project, clock, limits)
     advice = stickiness_advice(store, q, project, clock, limits)
-    for w in advice:
-        warnings.warn(TrendcalcWarning(str(w)), stacklevel=2)
-    result.warnings = tuple(advice)
-    return result
+    return _with_warnings(result, advice)
 
 
 def lifecycle(
@@ -128,10 +122,7 @@ def lifecycle(
     advice = advise(store, lq.base, project) + [
         QueryWarning("not_read", (k,), f"{k!r} is not read by a lifecycle (PostHog ignores it too)") for k in lq.ignored]
     result = run_lifecycle(store, lq, project, resolve_now(now), limits)
-    for w in advice:
-        warnings.warn(TrendcalcWarning(str(w)), stacklevel=2)
-    result.warnings = tuple(advice)
-    return result
+    return _with_warnings(result, advice)
 
 
 def actors(
@@ -222,6 +213,17 @@ def _lifecycle_actors(store: Any, query: Any, source: Any, request: Any, status:
     check_project(lq.base, project, limits)
     return run_lifecycle_actors(store, lq, project, resolve_now(now), limits, request,
                                 in_query if in_query is not None else status, path)
+
+
+def _with_warnings(result: Any, advice: Sequence[QueryWarning]) -> Any:
+    """``result`` carrying ``advice`` as its warnings, each also issued as a TrendcalcWarning at
+    the caller's line (the first frame outside trendcalc)."""
+    from .store.report import user_stacklevel
+
+    for w in advice:
+        warnings.warn(TrendcalcWarning(str(w)), stacklevel=user_stacklevel())
+    result.warnings = tuple(advice)
+    return result
 
 
 def _check_inputs(store: Any, project: Any, limits: Any) -> tuple[EventStore, Project]:

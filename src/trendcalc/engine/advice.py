@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from ..errors import QueryWarning
 from ..project import Project
-from ..query.model import PropertyFilter, PropertyGroup, TrendsFilter
+from ..query.model import PropertyFilter, TrendsFilter, iter_leaves
 from ..store import EventStore
 from ..store.virtual import VIRTUAL
 from ..timeutil import us_to_datetime
@@ -60,18 +60,12 @@ class Keys:
         return self.event | self.person | set().union(*self.group.values())
 
 
-def _leaves(group: PropertyGroup) -> Iterator[PropertyFilter]:
-    for v in group.values:
-        if isinstance(v, PropertyGroup):
-            yield from _leaves(v)
-        else:
-            yield v
 
 
 def _query_leaves(filt: TrendsFilter) -> Iterator[PropertyFilter]:
-    yield from _leaves(filt.properties)
+    yield from iter_leaves(filt.properties)
     for s in filt.series:
-        yield from _leaves(s.properties)
+        yield from iter_leaves(s.properties)
 
 
 def unknown_events(store: EventStore, filt: TrendsFilter, project: Project, keys: Keys) -> Iterator[QueryWarning]:

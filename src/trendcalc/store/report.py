@@ -75,11 +75,11 @@ class IngestReport:
             warnings.warn(
                 f"skipped {len(self.skipped):,} malformed row(s): {first}{more}; see store.ingest_report",
                 IngestWarning,
-                stacklevel=_outside_package(),
+                stacklevel=user_stacklevel(),
             )
 
 
-def _outside_package() -> int:
+def user_stacklevel() -> int:
     """The stacklevel of the first frame outside trendcalc (where the user called us)."""
     pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     level = 1
