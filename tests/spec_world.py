@@ -20,6 +20,7 @@ PEOPLE = {
     "p4": ("Safari", 40, False, [15], [16]),
 }
 PROJECT = tc.Project(
+    infer_property_types=False,  # a conformance world: exactly the definitions listed
     property_definitions=[
         {"name": "$browser", "type": "String", "kind": "event"},
         {"name": "prop", "type": "Numeric", "kind": "event"},

@@ -54,7 +54,8 @@ def test_formats_and_inline_filter(files, capsys):
     inline = json.dumps({**FILTER, "events": [{"id": "$pageview"}]})
     code, out, _ = run(capsys, "query", "--events", files / "events.jsonl", "--filter", inline, "--now", NOW)
     assert code == 0
-    assert out.splitlines()[1].split() == ["$pageview", "1", "2", "0", "3"]
+    assert out.splitlines()[0].startswith("$pageview · ")  # the summary line
+    assert out.splitlines()[2].split() == ["$pageview", "1", "2", "0", "3"]
     code, out, _ = run(capsys, "query", "--events", files / "events.jsonl", "--filter", inline, "--now", NOW, "--format", "csv")
     assert list(csv.reader(io.StringIO(out)))[1] == ["$pageview", "", "", "1", "2", "0", "3"]
 

@@ -81,14 +81,7 @@ RULES = [
 ]
 
 
-PENDING = {  # removed by the commits that fix them (strict: they fail the run once fixed)
-}
-
-
-@pytest.mark.parametrize(("layer", "forbidden"), [
-    pytest.param(*r, id=r[0], marks=[pytest.mark.xfail(reason=PENDING[r[0]], strict=True)] if r[0] in PENDING else [])
-    for r in RULES
-])
+@pytest.mark.parametrize(("layer", "forbidden"), RULES, ids=[r[0] for r in RULES])
 def test_layer_rules(layer: str, forbidden: tuple[str, ...]) -> None:
     bad = sorted(
         f"{m} imports {t}"
@@ -145,7 +138,6 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return out
 
 
-@pytest.mark.xfail(reason="store builder/frames/readers and results/_html/_plotting: fixed after the ingestion and hardening branches land", strict=True)
 def test_no_import_cycles() -> None:
     assert _cycles(GRAPH) == []
 

@@ -25,6 +25,7 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("store/eventstore.py", "_need", "call:__import__"): "imports 'pandas'/'polars': module names are literals at every call site",
     ("_frames.py", "_need", "call:__import__"): "imports 'pandas'/'polars': module names are literals at every call site",
     ("store/persist.py", "__getattr__", "getattr:dynamic"): "LazyArray forwards ndarray attribute reads (names from Python code, not data)",
+    ("engine/property_types.py", "__getattr__", "getattr:dynamic"): "TypedProject forwards Project attribute reads (names from Python code, not data)",
 }
 
 

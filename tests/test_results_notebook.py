@@ -56,7 +56,8 @@ def test_to_pandas_total_value_and_two_series_with_one_label(store):
     r = tc.trends(store, {"events": [{"id": "$pageview"}, {"id": "$pageview", "math": "dau"}], **RANGE,
                           "display": "ActionsPie"}, now=NOW)
     df = r.to_pandas()
-    assert df[["series", "order", "value"]].values.tolist() == [["$pageview", 0, 3], ["$pageview", 1, 2]]
+    # the two series of one event are told apart by their math (PostHog labels both "$pageview")
+    assert df[["series", "order", "value"]].values.tolist() == [["$pageview (total)", 0, 3], ["$pageview (dau)", 1, 2]]
     assert df["date"].isna().all()
 
 

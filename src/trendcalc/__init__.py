@@ -7,7 +7,7 @@
 """
 
 from ._version import __version__ as __version__
-from .api import actors, parse_filter, trends
+from .api import actors, lifecycle, parse_filter, stickiness, trends
 from .errors import (
     InputRowError,
     QueryWarning,
@@ -16,11 +16,14 @@ from .errors import (
     UnsupportedError,
     ValidationError,
 )
+from .lifecycle_result import LifecycleResult
 from .limits import Limits
 from .partition import PartitionedStore, partition
 from .project import Project
 from .query.model import TrendsFilter
+from .query.stickiness import StickinessQuery
 from .results import ActorsResult, SeriesResult, TrendsResult
+from .stickiness_result import StickinessResult
 from .store import EventStore
 
 __all__ = [
@@ -29,17 +32,22 @@ __all__ = [
     "ActorsResult",
     "EventStore",
     "InputRowError",
+    "LifecycleResult",
     "Limits",
     "PartitionedStore",
     "Project",
     "SeriesResult",
+    "StickinessQuery",
+    "StickinessResult",
     "StoreFormatError",
     "TrendsFilter",
     "TrendsResult",
     "UnsupportedError",
     "ValidationError",
     "actors",
+    "lifecycle",
     "parse_filter",
     "partition",
+    "stickiness",
     "trends",
 ]

@@ -1,6 +1,7 @@
 """TrendsResult → pandas / Polars: one tidy long table, the same columns for both.
 
-Columns: ``series`` (label), ``order`` (the series' index in the query, which tells apart two
+Columns: ``series`` (the series' name: its custom name or event/action name, or the formula;
+with the math when two series of one event differ by it — never the breakdown value), ``order`` (the series' index in the query, which tells apart two
 series with one label), ``breakdown_value`` (multi-breakdowns joined with ``::``),
 ``compare_label`` (``current``/``previous`` with compare, else null), ``date`` (the bucket start
 as PostHog's ``days`` gives it: local time in the project timezone, without a zone; null for
@@ -12,13 +13,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from .formatting import series_titles
+
 COLUMNS = ("series", "order", "breakdown_value", "compare_label", "date", "value")
 
 
 def long_columns(result: Any) -> dict[str, list[Any]]:
     """The long table as column lists."""
     cols: dict[str, list[Any]] = {c: [] for c in COLUMNS}
-    for s in result.series:
+    for title, s in zip(series_titles(result.series), result.series):
         bv = s.breakdown_value
         bv = "::".join(map(str, bv)) if isinstance(bv, (tuple, list)) else bv
         points: list[tuple[dt.datetime | None, Any]]
@@ -27,7 +30,7 @@ def long_columns(result: Any) -> dict[str, list[Any]]:
         else:
             points = [(dt.datetime.fromisoformat(d), v) for d, v in zip(s.days or [], s.data or [])]
         for date, value in points:
-            cols["series"].append(s.label)
+            cols["series"].append(title)
             cols["order"].append(s.order)
             cols["breakdown_value"].append(bv)
             cols["compare_label"].append(s.compare_label)
@@ -40,7 +43,7 @@ def _need(module: str) -> Any:
     try:
         return __import__(module)
     except ImportError:
-        raise ImportError(f"TrendsResult.to_{module} needs {module}: pip install 'trendcalc[{module}]'") from None
+        raise ImportError(f"TrendsResult.to_{module} needs {module}: pip install {module} (trendcalc's '{module}' extra)") from None
 
 
 def to_pandas(result: Any) -> Any:

@@ -10,7 +10,7 @@ from html import escape
 from typing import Any
 
 from ._plotting import display_of
-from .formatting import cell_text
+from .formatting import readable, series_titles
 
 MAX_ROWS = 20
 EDGE_COLUMNS = 4  # buckets shown at each end
@@ -35,8 +35,7 @@ def _cells(tag: str, values: list[str], right_from: int) -> str:
 
 def repr_html(result: Any) -> str:
     series = result.series
-    head = (f"TrendsResult: {len(series)} series · {display_of(result)} · "
-            f"interval {result.interval} · timezone {result.timezone}")
+    head = f"{type(result).__name__}: {len(series)} series · {result.summary()} · {display_of(result)}"
     if not series:
         return f"<div><small>{escape(head)}</small><p>(no series)</p></div>"
     has_bd = any(s.has_breakdown for s in series)
@@ -50,6 +49,7 @@ def repr_html(result: Any) -> str:
         if len(picks) > 2 * EDGE_COLUMNS + 1:
             picks = picks[:EDGE_COLUMNS] + [-1] + picks[-EDGE_COLUMNS:]
         cols = [labels[i] if i >= 0 else "…" for i in picks] + ["total"]
+    titles = series_titles(series)
     rows = list(range(len(series)))
     if len(rows) > MAX_ROWS:
         rows = rows[: MAX_ROWS - 6] + [-1] + rows[-5:]  # MAX_ROWS rows, "…" included
@@ -59,7 +59,7 @@ def repr_html(result: Any) -> str:
             body.append(_cells("td", ["…"] * (len(key_cols) + len(cols)), len(key_cols)))
             continue
         s = series[r]
-        key = [s.label] + ([cell_text(s.breakdown_value)] if has_bd else []) + ([s.compare_label or ""] if has_cmp else [])
+        key = [titles[r]] + ([readable(s.breakdown_value)] if has_bd else []) + ([s.compare_label or ""] if has_cmp else [])
         if picks is None:
             vals = [_num(s.aggregated_value)]
         else:

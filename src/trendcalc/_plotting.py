@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .formatting import legend_names, math_unit, series_titles
 from .formatting import series_name as text_name
 from .store.columns import BREAKDOWN_NULL, BREAKDOWN_OTHER
 
@@ -26,14 +27,28 @@ LINE = ("ActionsLineGraph", "ActionsLineGraphCumulative", "ActionsAreaGraph")
 STACKED = ("ActionsBar", "ActionsStackedBar")
 
 
-def series_name(s: Any) -> str:
-    """The series' label as plain text for matplotlib: PostHog's null/Other sentinels read as
-    "None"/"Other", and every ``$`` escaped, since matplotlib reads text between two ``$`` as
-    mathtext (a label like ``$x$`` would render as math, or fail to parse: labels come from data)."""
+def plain(text: str) -> str:
+    """Text matplotlib shows as it is: every ``$`` escaped, since matplotlib reads text between two
+    ``$`` as mathtext (a label like ``$x$`` would render as math, or fail to parse: labels come
+    from data)."""
+    return text.replace("$", r"\$")
+
+
+def names_of(result: Any) -> dict[int, str]:
+    """A distinct, readable legend name per series (by position): title (custom name or event,
+    with the math when two series of one event differ by it), breakdown value with PostHog's
+    null/Other sentinels as None/Other, and the compare period; escaped for matplotlib."""
+    return {i: plain(n) for i, n in enumerate(legend_names(result.series))}
+
+
+def series_name(s: Any, result: Any = None) -> str:
+    """The legend name of one series (see ``names_of``)."""
+    if result is not None:
+        return names_of(result)[result.series.index(s)]
     name = text_name(s)
     for sentinel, readable in SENTINEL_NAMES.items():
         name = name.replace(sentinel, readable)
-    return name.replace("$", r"\$")
+    return plain(name)
 
 
 def display_of(result: Any) -> str:
@@ -69,7 +84,7 @@ def plot(result: Any, ax: Any = None, *, title: str | None = None, figsize: tupl
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise ImportError("TrendsResult.plot needs matplotlib: pip install 'trendcalc[plot]'") from None
+        raise ImportError("TrendsResult.plot needs matplotlib: pip install matplotlib (trendcalc's 'plot' extra)") from None
     if ax is None:
         fig = _figure_class()(figsize=figsize, dpi=dpi, layout="constrained")
         ax = fig.add_subplot()
@@ -89,9 +104,17 @@ def plot(result: Any, ax: Any = None, *, title: str | None = None, figsize: tupl
         _lines(result, ax, area=display == "ActionsAreaGraph")
     else:
         _bars(result, ax, stacked=display in STACKED)
-    if title:
-        ax.set_title(title)
+    if result.series and display != "BoldNumber" and not (result.total_value and display == "ActionsPie"):
+        _axis_label(result, ax, horizontal=bool(result.total_value))
+    ax.set_title(plain(title) if title else plain(" · ".join(dict.fromkeys(series_titles(result.series)))), fontsize="medium")
     return fig
+
+
+def _axis_label(result: Any, ax: Any, horizontal: bool) -> None:
+    """The value axis says what the math counts (when every series has the same math)."""
+    units = {math_unit((s.action or {}).get("math"), (s.action or {}).get("math_property")) for s in result.series}
+    if len(units) == 1:
+        (ax.set_xlabel if horizontal else ax.set_ylabel)(plain(units.pop()))
 
 
 def _x_axis(result: Any, ax: Any) -> list[int]:
@@ -119,7 +142,7 @@ def _lines(result: Any, ax: Any, area: bool) -> None:
         if area and not previous:
             y = [b + v for b, v in zip(below, y)]
         (line,) = ax.plot(x, y, ":" if previous else "-", color=colours.get(key), marker="o" if len(x) == 1 else None,
-                          label=series_name(s))
+                          label=series_name(s, result))
         colours.setdefault(key, line.get_color())
         if area and not previous:
             ax.fill_between(x, below, y, alpha=0.35, color=line.get_color(), linewidth=0)
@@ -136,15 +159,15 @@ def _bars(result: Any, ax: Any, stacked: bool) -> None:
     for i, s in enumerate(result.series):
         data = [float(v) for v in s.data]
         if stacked:
-            ax.bar(x, data, width, bottom=bottom, label=series_name(s))
+            ax.bar(x, data, width, bottom=bottom, label=series_name(s, result))
             bottom = [b + v for b, v in zip(bottom, data)]
         else:
-            ax.bar([p - 0.4 + width * (i + 0.5) for p in x], data, width, label=series_name(s))
+            ax.bar([p - 0.4 + width * (i + 0.5) for p in x], data, width, label=series_name(s, result))
     _legend(ax, n)
 
 
 def _values(result: Any) -> tuple[list[str], list[float]]:
-    return [series_name(s) for s in result.series], [float(s.aggregated_value or 0) for s in result.series]
+    return [series_name(s, result) for s in result.series], [float(s.aggregated_value or 0) for s in result.series]
 
 
 def _hbars(result: Any, ax: Any) -> None:
@@ -172,7 +195,7 @@ def _number(result: Any, ax: Any) -> None:
     value = float(current.aggregated_value or 0)
     ax.set_axis_off()
     ax.text(0.5, 0.58, _fmt(value), ha="center", va="center", fontsize=64, weight="bold", transform=ax.transAxes)
-    ax.text(0.5, 0.22, series_name(current), ha="center", va="center", fontsize=14, transform=ax.transAxes)
+    ax.text(0.5, 0.22, series_name(current, result), ha="center", va="center", fontsize=14, transform=ax.transAxes)
     previous = next((s for s in result.series if s.compare_label == "previous" and s.order == current.order), None)
     if previous is not None:
         before = float(previous.aggregated_value or 0)

@@ -1,19 +1,23 @@
-"""The public entry points: ``trends()``, ``actors()`` and ``parse_filter()``."""
+"""The public entry points: ``trends()``, ``stickiness()``, ``lifecycle()``, ``actors()`` and ``parse_filter()``."""
 
 from __future__ import annotations
 
 import datetime as dt
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from .errors import TrendcalcWarning, ValidationError
+from .errors import QueryWarning, TrendcalcWarning, ValidationError
+from .lifecycle_result import LifecycleResult
 from .limits import DEFAULT_LIMITS, Limits
 from .partition.store import PartitionedStore
 from .project import Project
+from .query.lifecycle import LifecycleQuery
 from .query.model import TrendsFilter
 from .query.parse import parse_filter as _parse_filter
+from .query.stickiness import StickinessQuery
 from .results import ActorsResult, TrendsResult
+from .stickiness_result import StickinessResult
 from .store import EventStore
 
 
@@ -48,8 +52,19 @@ def trends(
     from .engine.advice import advise, range_advice
     from .engine.supported import check_project
     from .engine.trends import resolve_now, run_trends
+    from .query.stickiness import is_stickiness
 
-    store, project = _check_inputs(store, project, limits)
+    if is_stickiness(query):  # shown_as "Stickiness" / insight STICKINESS: the endpoint answered stickiness
+        if isinstance(store, PartitionedStore):
+            raise _not_partitioned("stickiness")
+        return stickiness(store, cast(Mapping[str, Any], query), project=project, now=now, limits=limits)
+    from .query.lifecycle import is_lifecycle
+
+    if is_lifecycle(query) and not isinstance(query, TrendsFilter):  # shown_as "Lifecycle" / LIFECYCLE /
+        if isinstance(store, PartitionedStore):
+            raise _not_partitioned("lifecycle")
+        return lifecycle(store, query, project=project, now=now, limits=limits)  # LifecycleQuery: as the endpoint did
+    store, project = _check_inputs(store, project, limits, partitioned=True)
     filt = parse_filter(query, limits=limits)
     check_project(filt, project, limits)
     clock = resolve_now(now)
@@ -64,10 +79,68 @@ def trends(
     if result.series:
         first = result.series[0].filter
         advice += range_advice(store, filt, first.get("date_from"), first.get("date_to"), clock)
-    for w in advice:
-        warnings.warn(TrendcalcWarning(str(w)), stacklevel=2)
-    result.warnings = tuple(advice)
-    return result
+    return _with_warnings(result, advice)
+
+
+def stickiness(
+    store: EventStore,
+    query: Mapping[str, Any] | StickinessQuery,
+    *,
+    project: Project | Mapping[str, Any] | None = None,
+    now: str | dt.datetime | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> StickinessResult:
+    """Answer a Stickiness query over ``store``: how many actors were active on exactly 1, 2, ...
+    N of the range's intervals (PostHog's StickinessQueryRunner).
+
+    ``query`` is a legacy filter dict with ``shown_as: "Stickiness"`` (or ``insight:
+    "STICKINESS"``) or a ``{"kind": "StickinessQuery", ...}`` dict. Pure, like ``trends()``;
+    raises ValidationError / UnsupportedError the same way.
+    """
+    from .engine.stickiness import run_stickiness, stickiness_advice
+    from .engine.supported import check_project
+    from .engine.trends import resolve_now
+    from .query.stickiness import parse_stickiness
+
+    store, project = _check_inputs(store, project, limits)
+    q = parse_stickiness(query, limits=limits)
+    check_project(q.base, project, limits)
+    clock = resolve_now(now)
+    result = run_stickiness(store, q, project, clock, limits)
+    advice = stickiness_advice(store, q, project, clock, limits)
+    return _with_warnings(result, advice)
+
+
+def lifecycle(
+    store: EventStore,
+    query: Mapping[str, Any] | LifecycleQuery,
+    *,
+    project: Project | Mapping[str, Any] | None = None,
+    now: str | dt.datetime | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> LifecycleResult:
+    """Answer a Lifecycle query: per bucket, how many actors were new, returning, resurrecting
+    and dormant (negative), with PostHog's definitions (see docs/lifecycle.md).
+
+    ``query`` is a legacy filter dict (``shown_as: "Lifecycle"`` or ``insight: "LIFECYCLE"``,
+    answered as PostHog's legacy engine did: weeks start on Monday) or a ``{"kind":
+    "LifecycleQuery", ...}`` dict (PostHog's query runner: the project's week start). Pure in
+    (store, query, project, now); raises ValidationError / UnsupportedError like ``trends()``.
+    """
+    from .engine.advice import advise
+    from .engine.lifecycle import run_lifecycle
+    from .engine.supported import check_project, check_supported
+    from .engine.trends import resolve_now
+    from .query.lifecycle import parse_lifecycle
+
+    store, project = _check_inputs(store, project, limits)
+    lq = parse_lifecycle(query, limits=limits)
+    check_supported(lq.base)
+    check_project(lq.base, project, limits)
+    advice = advise(store, lq.base, project) + [
+        QueryWarning("not_read", (k,), f"{k!r} is not read by a lifecycle (PostHog ignores it too)") for k in lq.ignored]
+    result = run_lifecycle(store, lq, project, resolve_now(now), limits)
+    return _with_warnings(result, advice)
 
 
 def actors(
@@ -77,7 +150,7 @@ def actors(
     project: Project | Mapping[str, Any] | None = None,
     now: str | dt.datetime | None = None,
     series: int | None = None,
-    day: str | dt.datetime | dt.date | None = None,
+    day: str | int | dt.datetime | dt.date | None = None,
     breakdown: str | int | float | Sequence[str | int | float] | None = None,
     compare: str | None = None,
     include_recordings: bool | None = None,
@@ -85,6 +158,7 @@ def actors(
     order_by: Sequence[str] | None = None,
     limit: int | None = None,
     offset: int | None = None,
+    status: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> ActorsResult:
     """The persons (or groups) behind one data point of a Trends result: PostHog's
@@ -94,11 +168,15 @@ def actors(
     / ``{"kind": "ActorsQuery", "source": {"kind": "InsightActorsQuery", ...}}`` dict carrying the
     request fields itself. The point: ``series`` (index into the query's series, default 0),
     ``day`` (the result's ``days`` value; required for time series, not allowed for total-value
-    displays), ``breakdown`` (the result's ``breakdown_value``), ``compare`` ("current" or
+    displays; for a stickiness query the number of intervals: the actors active on exactly that
+    many, or at least that many in cumulative mode), ``breakdown`` (the result's ``breakdown_value``), ``compare`` ("current" or
     "previous"). The rows: ``select`` (column names), ``order_by`` ("event_count DESC", ...),
     ``limit`` (default 100, at most 50,000) and ``offset``; ``include_recordings`` allows the
     ``matched_recordings`` column. A bad request raises ValidationError with its path, e.g.
     ``("actors_request", "day")``. Pure, like ``trends()``.
+
+    With a lifecycle query (``lifecycle()``'s forms) the point is ``status`` (new, returning,
+    resurrecting, dormant; also the InsightActorsQuery's ``status``) on ``day``.
     """
     from .engine.actors import run_actors
     from .engine.supported import check_project
@@ -106,9 +184,7 @@ def actors(
     from .query.actors_request import split_actors_query
 
     if isinstance(store, PartitionedStore):
-        from .errors import UnsupportedError
-
-        raise UnsupportedError(("store",), "tc.actors on a PartitionedStore is not supported yet: run it on one EventStore")
+        raise _not_partitioned("tc.actors")
     store, project = _check_inputs(store, project, limits)
     overrides = {
         "series": series, "day": day, "breakdown": breakdown, "compare": compare,
@@ -116,14 +192,72 @@ def actors(
         "limit": limit, "offset": offset,
     }
     source, request = split_actors_query(query, overrides, limits)
+    from .query.stickiness import is_stickiness, parse_stickiness
+
+    if is_stickiness(source):  # a stickiness data point: day is the number of intervals
+        from .engine.stickiness_actors import run_stickiness_actors
+
+        return run_stickiness_actors(store, parse_stickiness(source, limits=limits), project, resolve_now(now), limits, request)
+    from .query.lifecycle import is_lifecycle
+
+    if is_lifecycle(source):  # the persons modal of a lifecycle: a status on a day
+        return _lifecycle_actors(store, query, source, request, status, project, now, limits)
+    if status is not None:
+        raise ValidationError(("actors_request", "status"), "status is for the actors of a lifecycle query")
     filt = parse_filter(source, limits=limits)
     check_project(filt, project, limits)
     return run_actors(store, filt, project, resolve_now(now), limits, request)
 
 
-def _check_inputs(store: Any, project: Any, limits: Any) -> tuple[Any, Project]:
-    if not isinstance(store, (EventStore, PartitionedStore)):
-        raise ValidationError(("store",), f"expected an EventStore or a PartitionedStore, got {type(store).__name__}")
+def _lifecycle_actors(store: Any, query: Any, source: Any, request: Any, status: Any, project: Any, now: Any,
+                      limits: Limits) -> ActorsResult:
+    from .engine.lifecycle_actors import run_lifecycle_actors
+    from .engine.supported import check_project, check_supported
+    from .engine.trends import resolve_now
+    from .query.lifecycle import parse_lifecycle
+
+    store, project = _check_inputs(store, project, limits)
+    insight = query.get("source") if isinstance(query, Mapping) and query.get("kind") == "ActorsQuery" else query
+    prefix = ("source",) if insight is not query else ()
+    in_query = insight.get("status") if isinstance(insight, Mapping) and insight.get("kind") == "InsightActorsQuery" else None
+    if status is not None and in_query is not None:
+        raise ValidationError(("actors_request", "status"), "status is given both in the query and as an argument")
+    path = ("actors_request", "status") if in_query is None else prefix + ("status",)
+    try:
+        lq = parse_lifecycle(source, limits=limits)
+    except ValidationError as exc:
+        if source is query:
+            raise
+        raise exc.prefixed(prefix + ("source",)) from None
+    check_supported(lq.base)
+    check_project(lq.base, project, limits)
+    return run_lifecycle_actors(store, lq, project, resolve_now(now), limits, request,
+                                in_query if in_query is not None else status, path)
+
+
+def _with_warnings(result: Any, advice: Sequence[QueryWarning]) -> Any:
+    """``result`` carrying ``advice`` as its warnings, each also issued as a TrendcalcWarning at
+    the caller's line (the first frame outside trendcalc)."""
+    from .store.report import user_stacklevel
+
+    for w in advice:
+        warnings.warn(TrendcalcWarning(str(w)), stacklevel=user_stacklevel())
+    result.warnings = tuple(advice)
+    return result
+
+
+def _not_partitioned(what: str) -> ValidationError:
+    from .errors import UnsupportedError
+
+    return UnsupportedError(("store",), f"{what} on a PartitionedStore is not supported yet: run it on one EventStore")
+
+
+def _check_inputs(store: Any, project: Any, limits: Any, *, partitioned: bool = False) -> tuple[Any, Project]:
+    if partitioned and isinstance(store, PartitionedStore):
+        pass
+    elif not isinstance(store, EventStore):
+        expected = "an EventStore or a PartitionedStore" if partitioned else "an EventStore"
+        raise ValidationError(("store",), f"expected {expected}, got {type(store).__name__}")
     if project is None:
         project = Project()
     elif isinstance(project, Mapping):

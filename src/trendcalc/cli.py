@@ -1,5 +1,6 @@
 """Command line: ``trendcalc query`` (run a Trends filter over a file of events), ``trendcalc save``
-(build a store once, query it many times) and ``trendcalc demo``. Bad input prints one line with
+(build a store once, query it many times), ``trendcalc serve`` (the HTTP API, see server/) and
+``trendcalc demo``. Bad input prints one line with
 where it is (file and line, or the JSON path) and exits with status 2."""
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ examples:
                   --filter '{"events": [{"id": "sign up"}], "interval": "week", "date_from": "-90d"}'
   trendcalc save  --events export.jsonl.gz --out ./store      # ingest once ...
   trendcalc query --store ./store --filter query.json         # ... query many times (memory-mapped)
+  trendcalc query --store ./store --filter '{"shown_as": "Stickiness", "events": [{"id": "$pageview"}]}'
+  trendcalc serve ./store --project project.json             # PostHog's Trends API over HTTP
   trendcalc demo
 
 events files by extension: .jsonl/.ndjson (JSON lines), .json (an array, or PostHog's
@@ -74,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{query,save,demo}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{query,save,serve,demo}")
 
     q = sub.add_parser("query", help="run a Trends filter over events and print the result", epilog=EXAMPLES,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -83,7 +86,8 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument("--store", metavar="DIR", help="a store written by `trendcalc save` or EventStore.save")
     _ingest_args(q)
     q.add_argument("--filter", required=True, metavar="FILE_OR_JSON",
-                   help="the query: a legacy filter or TrendsQuery, as a JSON file, inline JSON, or - for stdin")
+                   help="the query: a legacy filter (shown_as 'Stickiness' or 'Lifecycle' too), a TrendsQuery, "
+                        "StickinessQuery or LifecycleQuery, as a JSON file, inline JSON, or - for stdin; the kind is inferred")
     q.add_argument("--project", metavar="FILE_OR_JSON", help="project settings (timezone, week_start_day, actions, ...)")
     q.add_argument("--timezone", metavar="TZ", help="project timezone (overrides --project's)")
     q.add_argument("--now", help="the frozen clock, ISO-8601 (default: the current time)")
@@ -101,6 +105,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--overwrite", action="store_true", help="replace an existing store at --out")
     s.set_defaults(run=_save)
 
+    from .server.command import add_serve_parser
+
+    add_serve_parser(sub)  # arguments only: starlette/uvicorn are imported when serving
     sub.add_parser("demo", help="generate a small product dataset and print a few trend queries")
     return parser
 
@@ -109,15 +116,19 @@ def _ingest_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--persons", metavar="FILE", help="persons: JSON lines or array of {distinct_ids, properties, ...}")
     p.add_argument("--groups", metavar="FILE", help="groups: JSON lines or array of {group_type_index, group_key, ...}")
     p.add_argument("--rename", action="append", default=[], metavar="YOURS=OURS",
-                   help="CSV/DataFrame column rename, repeatable: --rename user_id=distinct_id --rename ts=timestamp")
+                   help="events column rename (any format), repeatable: --rename user_id=distinct_id --rename ts=timestamp")
+    p.add_argument("--input-timezone", metavar="TZ",
+                   help="the zone of naive timestamps in the events file (default UTC)")
     p.add_argument("--skip-bad-rows", action="store_true",
                    help="leave malformed rows out (each one is listed on stderr) instead of stopping at the first")
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
 
 
 def open_events(path: str, persons: str | None = None, groups: str | None = None, *,
-                errors: str = "raise", progress: bool | None = None, rename: dict[str, str] | None = None) -> Any:
-    """An EventStore from an events file chosen by extension, or a saved store directory."""
+                errors: str = "raise", progress: bool | None = None, rename: dict[str, str] | None = None,
+                timezone: str | None = None) -> Any:
+    """An EventStore from an events file chosen by extension, or a saved store directory. Every
+    format follows the same column rule and takes the same keywords (store/columnrule.py)."""
     from .store import EventStore
 
     p = Path(path)
@@ -126,18 +137,14 @@ def open_events(path: str, persons: str | None = None, groups: str | None = None
     if not p.exists():
         raise InputError(f"{path}: no such file")
     ext = p.suffixes[-2] if p.suffix == ".gz" and len(p.suffixes) > 1 else p.suffix
-    kw: dict[str, Any] = {"persons": persons, "groups": groups, "errors": errors, "progress": progress}
+    kw: dict[str, Any] = {"persons": persons, "groups": groups, "errors": errors, "progress": progress,
+                          "rename": rename or None, "timezone": timezone}
     if ext == ".csv":
-        return EventStore.from_csv(p, rename=rename, **kw)
-    if rename:
-        raise InputError("--rename applies to CSV files")
+        return EventStore.from_csv(p, **kw)
     if ext in (".jsonl", ".ndjson", ".json"):
         return EventStore.from_jsonl(p, **kw)
     if ext == ".parquet":
-        from_parquet = getattr(EventStore, "from_parquet", None)
-        if from_parquet is None:
-            raise InputError(f"{path}: Parquet input needs EventStore.from_parquet, which this build lacks")
-        return from_parquet(p, persons=persons)
+        return EventStore.from_parquet(p, **kw)
     raise InputError(f"{path}: unknown events format {p.suffix!r} (use .jsonl, .json, .csv or .parquet)")
 
 
@@ -152,7 +159,8 @@ def _ingest(args: argparse.Namespace) -> Any:
         rename[yours] = ours
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the report is printed below instead
-        store = open_events(args.events, args.persons, args.groups, errors=errors, progress=progress, rename=rename)
+        store = open_events(args.events, args.persons, args.groups, errors=errors, progress=progress, rename=rename,
+                            timezone=args.input_timezone)
     report = store.ingest_report
     if report is not None and report.skipped:
         print(report, file=sys.stderr)
@@ -184,7 +192,7 @@ def _check_plot_path(path: str) -> None:
     try:
         from matplotlib.backend_bases import FigureCanvasBase
     except ImportError:
-        raise ImportError("--plot needs matplotlib: pip install 'trendcalc[plot]' (or -e '.[plot]' in a checkout)") from None
+        raise ImportError("--plot needs matplotlib: pip install matplotlib (trendcalc's 'plot' extra)") from None
     p = Path(path)
     formats = FigureCanvasBase.get_supported_filetypes()
     ext = p.suffix[1:].lower()
@@ -212,12 +220,12 @@ def _query(args: argparse.Namespace) -> int:
     if args.timezone:
         project_dict = {**project_dict, "timezone": args.timezone}
     project = Project.from_dict(project_dict)
-    if args.store and (args.persons or args.groups or args.skip_bad_rows or args.rename):
+    if args.store and (args.persons or args.groups or args.skip_bad_rows or args.rename or args.input_timezone):
         raise InputError("--persons, --groups, --rename and --skip-bad-rows go with --events (a saved store has them already)")
     store = EventStore.load(args.store) if args.store else _ingest(args)
     with warnings.catch_warnings():  # printed below, once, in the CLI's own words
         warnings.simplefilter("ignore", TrendcalcWarning)
-        result = trends(store, query, project=project, now=args.now)
+        result = trends(store, query, project=project, now=args.now)  # routes stickiness filters/queries itself
     for w in result.warnings:
         print(f"trendcalc: warning: {w}", file=sys.stderr)
     if args.strict and result.warnings:

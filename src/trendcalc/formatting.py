@@ -3,7 +3,7 @@ the result objects, the HTML view and the plots."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 
@@ -42,3 +42,71 @@ def numbers(values: Iterable[float], integer: bool) -> list[Any]:
     if integer:
         return [int(v) for v in values]
     return [float(v) for v in values]
+
+
+# PostHog's sentinels for a missing breakdown value and for the Other row, and how people read them.
+READABLE_SENTINELS = {"$$_posthog_breakdown_null_$$": "None", "$$_posthog_breakdown_other_$$": "Other"}
+# What a math counts, for an axis label.
+MATH_UNITS = {"total": "events", "dau": "unique users", "weekly_active": "weekly active users",
+              "monthly_active": "monthly active users", "unique_session": "unique sessions",
+              "unique_group": "unique groups", "first_time_for_user": "first-time users",
+              "first_matching_event_for_user": "first-time users"}  # fmt: skip
+
+
+def readable(value: Any) -> str:
+    """A breakdown value as people read it: PostHog's null/Other sentinels as None/Other."""
+    text = cell_text(value)
+    for sentinel, name in READABLE_SENTINELS.items():
+        text = text.replace(sentinel, name)
+    return text
+
+
+def math_of(s: Any) -> str | None:
+    action = getattr(s, "action", None)
+    return action.get("math") if isinstance(action, dict) else None
+
+
+def math_unit(math: str | None, prop: str | None = None) -> str:
+    """What a math's numbers count or measure (an axis label)."""
+    if math in (None, "total"):
+        return "events"
+    if math in MATH_UNITS:
+        return MATH_UNITS[math]
+    return f"{math} of {prop}" if prop else str(math)
+
+
+def series_titles(series: Sequence[Any]) -> list[str]:
+    """The name of each series without its breakdown value: the custom name or event/action name
+    (the formula for formula series), with the math when two series of one name differ by it."""
+    base = []
+    for s in series:
+        action = getattr(s, "action", None)
+        formula = (getattr(s, "filter", None) or {}).get("formula")
+        if getattr(s, "status", None):  # a lifecycle status: its label names series and status
+            base.append(str(s.label))
+        elif formula:
+            base.append(str(formula))
+        elif isinstance(action, dict) and (action.get("custom_name") or action.get("name")):
+            base.append(str(action.get("custom_name") or action.get("name")))
+        else:
+            base.append(str(getattr(s, "label", "")))
+    maths: dict[str, set[Any]] = {}
+    for name, s in zip(base, series):
+        maths.setdefault(name, set()).add(math_of(s))
+    return [f"{name} ({math_of(s) or 'total'})" if len(maths[name]) > 1 else name for name, s in zip(base, series)]
+
+
+def legend_names(series: Sequence[Any]) -> list[str]:
+    """One distinct, readable name per series: title, breakdown value, compare period."""
+    titles = series_titles(series)
+    several = len(set(titles)) > 1
+    out = []
+    for title, s in zip(titles, series):
+        parts = [title] if several or not getattr(s, "has_breakdown", False) else []
+        if getattr(s, "has_breakdown", False):
+            parts.append(readable(s.breakdown_value))
+        name = " · ".join(parts)
+        if getattr(s, "compare_label", None):
+            name += f" ({s.compare_label})"
+        out.append(name)
+    return out

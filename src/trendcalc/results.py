@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from .formatting import cell_text, number_text, series_name
+from .formatting import cell_text, legend_names, number_text, series_titles
 
 
 @attrs.define
@@ -113,30 +113,40 @@ class TrendsResult:
             for s in self.series
         ])
 
+    def summary(self) -> str:
+        """One line naming what was asked: the series, the date range, interval, timezone (the
+        header of ``table()`` and of the HTML view)."""
+        titles = " · ".join(dict.fromkeys(series_titles(self.series))) or "no series"
+        f = self.series[0].filter if self.series else {}
+        span = f"{str(f.get('date_from', ''))[:10]} – {str(f.get('date_to', ''))[:10]}" if f.get("date_from") else ""
+        return " · ".join(p for p in (titles, span, "" if self.total_value else self.interval, self.timezone) if p)
+
     def table(self, max_columns: int = 12) -> str:
-        """A readable fixed-width text table (used by the CLI and the demo)."""
+        """A readable fixed-width text table (the CLI's and the demo's): the summary line, one row
+        per series, the first and last buckets when there are more than ``max_columns``, and the
+        total."""
         if not self.series:
             return "(no series)"
-        names = [series_name(s) for s in self.series]
-        width = max(len(n) for n in names)
-        width = min(max(width, 6), 48)
+        names = legend_names(self.series)
+        width = min(max(max(len(n) for n in names), 6), 48)
+        lines = [self.summary()]
         if self.total_value:
-            lines = [f"{'series':<{width}}  value"]
+            lines.append(f"{'series':<{width}}  value")
             lines += [f"{n[:width]:<{width}}  {number_text(s.aggregated_value)}" for n, s in zip(names, self.series)]
             return "\n".join(lines)
         labels = self.series[0].labels or []
         cols = list(range(len(labels)))
         if len(cols) > max_columns:
-            cols = cols[-max_columns:]
-        cw = max([len(labels[c]) for c in cols] + [5])
-        head = f"{'series':<{width}}  " + "  ".join(f"{labels[c]:>{cw}}" for c in cols) + f"  {'total':>8}"
-        lines = [head]
+            edge = max(max_columns // 2, 1)
+            cols = cols[:edge] + [-1] + cols[-edge:]
+        cw = max([len(labels[c]) for c in cols if c >= 0] + [5])
+        lines.append(f"{'series':<{width}}  " + "  ".join(f"{labels[c] if c >= 0 else '…':>{cw}}" for c in cols) + f"  {'total':>8}")
         for n, s in zip(names, self.series):
             data = s.data or []  # a compare period can have fewer buckets than the first series
-            vals = "  ".join(f"{number_text(data[c]) if c < len(data) else '':>{cw}}" for c in cols)
+            vals = "  ".join(f"{(number_text(data[c]) if c < len(data) else '') if c >= 0 else '…':>{cw}}" for c in cols)
             lines.append(f"{n[:width]:<{width}}  {vals}  {number_text(s.count):>8}")
-        if len(labels) > len(cols):
-            lines.append(f"({len(labels) - len(cols)} earlier buckets not shown)")
+        if -1 in cols:
+            lines.append(f"({len(labels) - len(cols) + 1} buckets in the middle not shown)")
         return "\n".join(lines)
 
     def __repr__(self) -> str:

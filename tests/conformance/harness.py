@@ -49,11 +49,37 @@ def actors_query(query: Any, request: dict[str, Any]) -> dict[str, Any]:
 
 def run_case(case: dict[str, Any]) -> list[Any]:
     store = tc.EventStore.from_records(case["events"], persons=case.get("persons"), groups=case.get("groups"))
-    project = tc.Project.from_dict({**case["project"], "actions": case.get("actions", []), "cohorts": case.get("cohorts", [])})
-    query = case["query"] if "query" in case and case["query_kind"] != "trends" else case["filter"]
-    if case["query_kind"] == "actors":
+    # conformance worlds declare every definition upstream had: nothing is inferred
+    project = tc.Project.from_dict({"infer_property_types": False, **case["project"], "actions": case.get("actions", []), "cohorts": case.get("cohorts", [])})
+    kind = case["query_kind"]
+    query = case["query"] if "query" in case and kind not in LEGACY_KINDS else case["filter"]
+    if kind == "actors":
         return tc.actors(store, actors_query(query, case["actors_request"]), project=project, now=case["now"]).to_rows()
-    return tc.trends(store, query, project=project, now=case["now"]).to_dicts()
+    answer = getattr(tc, INSIGHT_FUNCTIONS.get(kind, "trends"))
+    result = answer(store, query, project=project, now=case["now"]).to_dicts()
+    if kind in SHOWN_AS and _routed_by_trends(kind, query):
+        # SCHEMA: a legacy filter that says shown_as goes through tc.trends too, with the same answer
+        via_trends = tc.trends(store, query, project=project, now=case["now"]).to_dicts()
+        assert via_trends == result, f"tc.trends answered {kind} differently from tc.{INSIGHT_FUNCTIONS[kind]}"
+    return result
+
+
+# query_kind → the public function that answers it (SCHEMA: stickiness and lifecycle cases)
+INSIGHT_FUNCTIONS = {
+    "trends": "trends", "trends_query": "trends",
+    "stickiness": "stickiness", "stickiness_query": "stickiness",
+    "lifecycle": "lifecycle", "lifecycle_query": "lifecycle",
+}
+LEGACY_KINDS = ("trends", "stickiness", "lifecycle")  # the query is the legacy filter in "filter"
+
+
+# SCHEMA: a legacy filter whose shown_as names the insight also goes through tc.trends
+SHOWN_AS = {"stickiness": "Stickiness", "lifecycle": "Lifecycle"}
+
+
+def _routed_by_trends(kind: str, query: dict[str, Any]) -> bool:
+    """A legacy filter the Trends endpoint answered with the case's insight (it says ``shown_as``)."""
+    return query.get("shown_as") == SHOWN_AS.get(kind)
 
 
 def resolve(result: Any, path: list[Any]) -> Any:

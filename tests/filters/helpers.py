@@ -33,10 +33,12 @@ def events_of(props: Sequence[Mapping[str, Any] | None], *, event: str = "e", di
 
 
 def context(store: tc.EventStore, project: tc.Project | Mapping | None = None, now: dt.datetime = NOW) -> QueryContext:
+    # filter unit tests pin the operators' semantics per declared type (untyped = String, as
+    # filters.md §0.2); inference from the data has its own tests (tests/store/test_inferred_types.py)
     if project is None:
-        project = tc.Project()
+        project = tc.Project(infer_property_types=False)
     elif isinstance(project, Mapping):
-        project = tc.Project.from_dict(project)
+        project = tc.Project.from_dict({"infer_property_types": False, **project})
     return QueryContext(store, TrendsFilter(series=()), project, now, DEFAULT_LIMITS, DISPLAYS["ActionsLineGraph"])
 
 

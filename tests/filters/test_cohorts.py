@@ -149,3 +149,21 @@ def test_cohort_breakdown_with_unknown_cohort():
     with pytest.raises(tc.ValidationError) as e:
         _trends([404])
     assert e.value.path == ("breakdown",)
+
+
+def test_a_long_chain_of_cohorts_over_cohorts_needs_no_stack():
+    """Cohort n is "in cohort n-1" (cohort 0: plan = pro): membership is computed in dependency
+    order without recursion, so 500 levels answer instead of raising RecursionError."""
+    chain = [{"id": 0, "groups": [{"properties": [{"key": "plan", "value": "pro", "type": "person"}]}]}]
+    chain += [{"id": n, "filters": {"properties": {"type": "AND", "values": [
+        {"key": "id", "value": n - 1, "type": "cohort"}]}}} for n in range(1, 500)]  # fmt: skip
+    project = {"cohorts": chain}
+    assert mask(_store(), cohort(499), project=project) == mask(_store(), cohort(0), project=project)
+
+
+def test_a_cycle_of_cohorts_is_an_error_naming_a_cohort():
+    cycle = [{"id": n, "filters": {"properties": {"type": "AND", "values": [
+        {"key": "id", "value": (n + 1) % 3, "type": "cohort"}]}}} for n in range(3)]  # fmt: skip
+    with pytest.raises(tc.ValidationError) as e:
+        mask(_store(), cohort(0), project={"cohorts": cycle})
+    assert e.value.path[:2] == ("project", "cohorts") and "refers to itself" in e.value.message

@@ -61,7 +61,7 @@ def assert_same(scenario: tst.Scenario) -> None:
 
 
 def world(events, tz="UTC", now="2024-03-15T10:00:00Z", persons=(), project_kw=None):
-    project = tc.Project(timezone=tz, **(project_kw or {}))
+    project = tc.Project(timezone=tz, **{"infer_property_types": False, **(project_kw or {})})  # (the reference does not infer)
     return tst.World(events, list(persons), [], project, dt.datetime.fromisoformat(now.replace("Z", "+00:00")))
 
 
@@ -220,7 +220,7 @@ def filter_scenarios(draw, sources=reference.PROPERTY_SOURCES, operators=tuple(t
 def by_event(events, properties, *, now="2024-03-15T10:00:00Z", persons=(), **project):
     """A pinned filter scenario: which of ``events`` pass ``properties`` (see filter_scenarios)."""
     events = [{**e, "properties": {**e["properties"], "eid": i}} for i, e in enumerate(events)]
-    w = tst.World(events, list(persons), [], tc.Project(**project), dt.datetime.fromisoformat(now.replace("Z", "+00:00")))
+    w = tst.World(events, list(persons), [], tc.Project(**{"infer_property_types": False, **project}), dt.datetime.fromisoformat(now.replace("Z", "+00:00")))
     return tst.Scenario(w, {"events": [{"id": None}], "date_from": "2000-01-01", "date_to": "2100-01-01",
                             "display": "ActionsTable", "breakdown": "eid", "breakdown_limit": 1000,
                             "properties": properties})

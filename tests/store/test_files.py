@@ -156,12 +156,12 @@ def test_csv_columns(tmp_path):
     assert props(store, "$browser") == ["Chrome", "Safari", "Chrome"]  # the flat column wins over JSON
     assert props(store, "$os") == ["Mac OS X", None, None]
     assert props(store, "n") == [3, None, None]  # JSON keeps its types
-    assert props(store, "revenue") == [None, None, "29.90"]  # flat cells stay text; empty = absent
+    assert props(store, "revenue") == [None, None, 29.9]  # a column of JSON numbers is numbers (celltypes); empty = absent
     assert props(store, "plan") == ["pro", None, "pro"]
     assert store.ts[1] == 1709377200 * 1_000_000  # epoch seconds
     r = tc.trends(store, {"events": [{"id": "purchase"}], "breakdown": "revenue",
                           "date_from": "2024-03-01", "date_to": "2024-03-02"}, now=NOW)
-    assert [(s["breakdown_value"], s["data"]) for s in r] == [("29.90", [1, 0])]
+    assert [(s["breakdown_value"], s["data"]) for s in r] == [("29.9", [1, 0])]  # Numeric (inferred): toFloat
 
 
 def test_csv_rename_and_person_columns(tmp_path):
@@ -173,7 +173,7 @@ def test_csv_rename_and_person_columns(tmp_path):
     assert len(store.persons) == 1  # a and b are one person
     # per key, the latest event that carries it: plan from 03-01 (later than 02-01), seats from 03-02
     assert store.persons.column("plan").value(0) == "pro"
-    assert store.persons.column("seats").value(0) == "5"
+    assert store.persons.column("seats").value(0) == 5
     assert store.properties == {}
 
 

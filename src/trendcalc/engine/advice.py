@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterable, Iterator
 
 from ..errors import QueryWarning
 from ..project import Project
-from ..query.model import PropertyFilter, PropertyGroup, TrendsFilter
+from ..query.model import PropertyFilter, TrendsFilter, iter_leaves
 from ..store import EventStore
 from ..store.virtual import VIRTUAL
 from ..timeutil import us_to_datetime
+from .property_types import with_inferred_types
 
 NUMERIC_OPERATORS = ("gt", "gte", "lt", "lte", "min", "max", "between", "not_between")
 SESSION_MATHS = ("unique_session",)
@@ -59,18 +60,12 @@ class Keys:
         return self.event | self.person | set().union(*self.group.values())
 
 
-def _leaves(group: PropertyGroup) -> Iterator[PropertyFilter]:
-    for v in group.values:
-        if isinstance(v, PropertyGroup):
-            yield from _leaves(v)
-        else:
-            yield v
 
 
 def _query_leaves(filt: TrendsFilter) -> Iterator[PropertyFilter]:
-    yield from _leaves(filt.properties)
+    yield from iter_leaves(filt.properties)
     for s in filt.series:
-        yield from _leaves(s.properties)
+        yield from iter_leaves(s.properties)
 
 
 def unknown_events(store: EventStore, filt: TrendsFilter, project: Project, keys: Keys) -> Iterator[QueryWarning]:
@@ -118,7 +113,8 @@ def text_comparisons(store: EventStore, filt: TrendsFilter, project: Project, ke
     for leaf in _query_leaves(filt):
         if leaf.operator in NUMERIC_OPERATORS and leaf.type in ("event", "person", "group"):
             kind = leaf.type
-            declared = project.property_type(leaf.key, kind, leaf.group_type_index)
+            # the type the query will use: declared, else inferred from the data (property_types)
+            declared = with_inferred_types(project, store).property_type(leaf.key, kind, leaf.group_type_index)
             if declared in (None, "String"):
                 yield QueryWarning("text_comparison", leaf.path + ("operator",),
                                    f"{leaf.key!r} is a String property, so {leaf.operator!r} compares text ('9' > '10'); "

@@ -11,6 +11,7 @@ arithmetic in the project timezone, like Python's on same-tzinfo datetimes.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import attrs
 
@@ -30,11 +31,12 @@ def previous_queries(ctx: QueryContext, current_queries: list[Query]) -> list[Qu
     return [Query(q.series, axis, "previous", q.cohort) for q in current_queries]
 
 
-def previous_range(ctx: QueryContext) -> DateRange:
+def previous_range(ctx: QueryContext, earliest: Callable[[], dt.datetime] | None = None) -> DateRange:
     """The previous period's resolved range.
 
     The current F and T are recomputed with the query's own interval: for total-value displays
-    the current period's range uses ``day`` but the previous one keeps the interval (§8.1)."""
+    the current period's range uses ``day`` but the previous one keeps the interval (§8.1).
+    ``earliest``: what ``date_from: "all"`` starts at (default: the series' first event)."""
     filt = ctx.filter
     cur = resolve_range(
         filt.date_from,
@@ -44,7 +46,7 @@ def previous_range(ctx: QueryContext) -> DateRange:
         tz=ctx.project.tz,
         explicit=filt.explicit_date,
         exact=ctx.display.exact_timerange,
-        earliest=lambda: earliest_timestamp(ctx, filt.series),
+        earliest=earliest or (lambda: earliest_timestamp(ctx, filt.series)),
     )
     if filt.compare_to is not None:
         start, end = compare_to_dates(cur, filt.compare_to, human_friendly=ctx.project.human_friendly_comparison_periods)

@@ -17,6 +17,7 @@ from ..query.model import Series, TrendsFilter
 from ..store import EventStore
 from . import cells
 from .grouping import Grouping
+from .property_types import with_inferred_types
 from .select import Rows
 from .timeaxis import TimeAxis
 
@@ -32,6 +33,9 @@ class QueryContext:
     limits: Limits
     display: DisplayMode
     cache: dict[Any, Any] = attrs.Factory(dict)
+
+    def __attrs_post_init__(self) -> None:
+        self.project = with_inferred_types(self.project, self.store)  # (engine/property_types.py)
 
     def memo(self, key: Any, build: Callable[[], Any]) -> Any:
         """A value computed once per query (e.g. a cohort's membership mask)."""

@@ -8,12 +8,10 @@ parsing, so an unsupported feature fails with its JSON path before the store is 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from ..errors import UnsupportedError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..project import Project
-from ..query.model import PropertyFilter, PropertyGroup, TrendsFilter
+from ..query.model import PropertyGroup, TrendsFilter, iter_leaves
 from ..query.operators import check_operand
 from .breakdown import EXPRESSION_SOURCES as BREAKDOWN_EXPRESSIONS
 from .breakdown import SOURCES as BREAKDOWN_SOURCES
@@ -47,16 +45,10 @@ def check_supported(filt: TrendsFilter) -> TrendsFilter:
     return filt
 
 
-def _leaves(group: PropertyGroup) -> Iterator[PropertyFilter]:
-    for v in group.values:
-        if isinstance(v, PropertyGroup):
-            yield from _leaves(v)
-        else:
-            yield v
 
 
 def _check_group(group: PropertyGroup) -> None:
-    for leaf in _leaves(group):
+    for leaf in iter_leaves(group):
         if leaf.type != "cohort" and leaf.type != "hogql" and leaf.operator not in IMPLEMENTATIONS:
             raise UnsupportedError(leaf.path + ("operator",), f"operator {leaf.operator!r} is not implemented yet")
 
@@ -78,7 +70,7 @@ def check_project(filt: TrendsFilter, project: Project, limits: Limits = DEFAULT
             if action.error is not None:
                 raise action.error
             groups.extend(step.conditions for step in action.steps)
-    leaves = [leaf for g in groups for leaf in _leaves(g)]
+    leaves = [leaf for g in groups for leaf in iter_leaves(g)]
     if project.path_cleaning_error is not None and any(leaf.operator == "is_cleaned_path_exact" for leaf in leaves):
         raise project.path_cleaning_error
     if limits != DEFAULT_LIMITS:

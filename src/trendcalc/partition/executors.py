@@ -18,14 +18,13 @@ from ..errors import ValidationError
 from ..limits import Limits
 from ..project import Project
 from ..query.model import TrendsFilter
+from .partials import partial_answers, partial_answers_at
 from .store import PartitionedStore
 
 Args = tuple[TrendsFilter, Project, dt.datetime, Limits]
 
 
 def _in_process(_executor: Any, parts: PartitionedStore, args: Args) -> list[Any]:
-    from .run import partial_answers
-
     return [partial_answers(parts.load(i), *args) for i in range(parts.partitions)]
 
 
@@ -36,15 +35,11 @@ def _processes(_executor: Any, parts: PartitionedStore, args: Args) -> list[Any]
 
 
 def _on_executor(pool: Executor, parts: PartitionedStore, args: Args) -> list[Any]:
-    from .run import partial_answers_at
-
     futures = [pool.submit(partial_answers_at, str(p), *args) for p in parts.paths]
     return [f.result() for f in futures]
 
 
 def _dask(client: Any, parts: PartitionedStore, args: Args) -> list[Any]:
-    from .run import partial_answers_at
-
     futures = [client.submit(partial_answers_at, str(p), *args, pure=False) for p in parts.paths]
     return list(client.gather(futures))
 

@@ -1,7 +1,7 @@
 """Partial → merge → finalize for a Trends query over a PartitionedStore.
 
 Each partition runs the engine's own pipeline up to the per-cell values of every query (series ×
-period), without ranking, top-N or Other (``partial_answers``). The coordinator adds the cells
+period), without ranking, top-N or Other (``partials.py``). The coordinator adds the cells
 per (query, breakdown value) — ``merge.py`` says which maths may — and hands the merged values
 to the engine's ``shape_query``, which ranks, folds Other, applies cumulative/smoothing and
 labels exactly as for one store.
@@ -19,86 +19,12 @@ import numpy as np
 from ..errors import ValidationError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..project import Project
-from ..query.displays import DISPLAYS
 from ..query.model import TrendsFilter
 from ..results import SeriesResult, TrendsResult
 from ..store import EventStore
 from .merge import ADD_INTEGERS, MERGES, add, check_integral, check_partitionable
+from .partials import Partial, context, partial_answers
 from .store import PartitionedStore
-
-
-@attrs.frozen
-class Partial:
-    """One partition's answer to one query before shaping: per-(breakdown value, bucket) cells.
-
-    ``values`` is None when the series does not exist in this partition; ``groups``/``kinds`` are
-    the breakdown values and their classes (None without a breakdown grouping)."""
-
-    values: np.ndarray | None
-    groups: tuple[Any, ...] | None = None
-    kinds: np.ndarray | None = None
-    has_rows: bool = False
-
-
-def _context(store: EventStore, filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits) -> Any:
-    from ..engine.context import QueryContext
-
-    return QueryContext(store, filt, project, now, limits, DISPLAYS[filt.display])
-
-
-def partial_answers(store: EventStore, filt: TrendsFilter, project: Project, now: dt.datetime,
-                    limits: Limits) -> list[Partial]:
-    """Every query's Partial over one partition (the engine's run_query up to the cell values)."""
-    from ..engine.trends import plan_queries
-
-    ctx = _context(store, filt, project, now, limits)
-    _check_summed_values(store, filt)
-    return [_partial_query(ctx, q) for q in plan_queries(ctx)]
-
-
-def partial_answers_at(path: str, filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits) -> list[Partial]:
-    """``partial_answers`` over the saved partition at ``path`` (what pool and Dask workers run)."""
-    return partial_answers(EventStore.load(path), filt, project, now, limits)
-
-
-def _partial_query(ctx: Any, q: Any) -> Partial:
-    from ..engine import breakdown as bd
-    from ..engine.math import effective_series, first_seen, math_type
-    from ..engine.trends import build_frame
-
-    series = effective_series(q.series, ctx.filter.interval)
-    if series is not q.series:
-        q = attrs.evolve(q, series=series)
-    math = math_type(series.math)
-    frame = build_frame(ctx, q)
-    if frame is None:
-        return Partial(None)
-    grouping = None
-    if ctx.filter.breakdown is not None and q.cohort is None:
-        if frame.breakdown_rows is None:
-            grouping = bd.group_rows(ctx, ctx.filter.breakdown, frame.row_key, frame.runs)
-        else:
-            grouping = bd.group_rows(ctx, ctx.filter.breakdown, frame.breakdown_rows)
-        if grouping.take is not None:
-            frame.repeat_rows(grouping.take)
-        frame.set_grouping(grouping)
-    compute = first_seen if ctx.display.cumulative and math.new_actors_cumulative else math.compute
-    values = np.asarray(compute(frame), dtype=np.float64)
-    if grouping is None:
-        return Partial(values, has_rows=frame.n_rows > 0)
-    return Partial(grouping.fold(values), tuple(grouping.values), np.asarray(grouping.kinds), frame.n_rows > 0)
-
-
-def _check_summed_values(store: EventStore, filt: TrendsFilter) -> None:
-    """For maths merged by ADD_INTEGERS: every value of the property must be an integer."""
-    for s in filt.series:
-        if MERGES.get(s.math) != ADD_INTEGERS or s.math_property is None:
-            continue
-        table = store.persons if s.math_property_type == "person_properties" else store
-        col = table.column(str(s.math_property))
-        if col is not None:
-            check_integral(col.dictionary.floats(), f"{s.math_property!r}")
-
 
 # --- the coordinator ------------------------------------------------------------------------------
 
@@ -127,7 +53,7 @@ def run_stores(stores: Sequence[EventStore], filt: TrendsFilter, project: Projec
 def _plan(filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits) -> tuple[Any, list[Any]]:
     from ..engine.trends import _series_path, plan_queries
 
-    ctx = _context(EventStore.from_records([]), filt, project, now, limits)  # shaping reads no rows
+    ctx = context(EventStore.from_records([]), filt, project, now, limits)  # shaping reads no rows
     queries = plan_queries(ctx)  # reads no rows: date_from 'all' was refused
     if len(queries) > limits.max_series:
         raise ValidationError(_series_path(filt), f"{len(queries)} series queries exceed max_series={limits.max_series}")

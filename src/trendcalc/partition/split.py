@@ -22,7 +22,7 @@ from ..errors import UnsupportedError, ValidationError
 from ..store import EventStore
 from ..store.columns import PropertyColumn
 from ..store.tables import PersonTable
-from .store import FORMAT, MANIFEST, VERSION, Assign
+from .layout import FORMAT, MANIFEST, VERSION, Assign
 
 _READERS = {".jsonl": "jsonl", ".json": "jsonl", ".gz": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 

@@ -5,22 +5,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
-import numpy as np
 
 from ..errors import StoreFormatError, ValidationError
 from ..store import EventStore
-
-FORMAT = "trendcalc-partitioned"
-VERSION = 1
-MANIFEST = "manifest.json"
-
-Assign = Callable[[EventStore, int], np.ndarray]
-"""``assign(store, k)``: the partition (0..k-1) of every person row of ``store``."""
+from .layout import FORMAT, MANIFEST, VERSION, Assign
 
 
 @attrs.frozen

@@ -122,7 +122,7 @@ def _validate(raw: Mapping[str, Any], paths: dict[str, tuple], limits: Limits) -
         day = raw["day"]
         if isinstance(day, str):
             check_text(day, path("day"), 64, "day")
-        elif not isinstance(day, (dt.datetime, dt.date)):
+        elif isinstance(day, bool) or not isinstance(day, (dt.datetime, dt.date, int)):  # int: a stickiness day
             raise ValidationError(path("day"), f"expected a date string like '2024-03-01' (the result's `days` value), got {brief(day)}")
         out["day"] = day
     if "breakdown" in raw:

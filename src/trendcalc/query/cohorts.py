@@ -8,14 +8,14 @@ the engine raises it when a query reads the cohort; an unused broken cohort chan
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from ..errors import UnsupportedError, ValidationError
 from ..limits import Limits
-from .model import PropertyFilter, PropertyGroup
+from .model import PropertyGroup, iter_leaves
 from .properties import parse_group, parse_leaf
 
 BEHAVIOURAL_GROUP_KEYS = ("action_id", "event_id")
@@ -41,15 +41,9 @@ class Cohort:
 
     def referenced_cohorts(self) -> tuple[Any, ...]:
         """Ids of the cohorts its definition reads (``type: cohort`` leaves)."""
-        return tuple(leaf.value for leaf in _leaves(self.definition) if leaf.type == "cohort") if self.definition else ()
+        return tuple(leaf.value for leaf in iter_leaves(self.definition) if leaf.type == "cohort") if self.definition else ()
 
 
-def _leaves(group: PropertyGroup | None) -> Iterator[PropertyFilter]:
-    for v in group.values if group is not None else ():
-        if isinstance(v, PropertyGroup):
-            yield from _leaves(v)
-        else:
-            yield v
 
 
 def parse_cohort(cohort: Mapping[str, Any], index: int, limits: Limits) -> Cohort:

@@ -450,7 +450,8 @@ def parse_legacy(q: Mapping, *, limits: Limits = DEFAULT_LIMITS) -> TrendsFilter
     if insight.upper() not in ("TRENDS", "SESSIONS"):
         raise UnsupportedError(("insight",), f"insight {insight!r}: trendcalc answers Trends only")
     if q.get("shown_as") == "Stickiness":
-        raise UnsupportedError(("shown_as",), "Stickiness is not supported")
+        raise UnsupportedError(("shown_as",), "a Stickiness filter is not a Trends filter: use trendcalc.stickiness "
+                                             "(trendcalc.trends routes it there)")
     for k in ("limit", "offset", "breakdown_value"):
         if q.get(k) not in (None, 0, ""):
             raise UnsupportedError((k,), f"{k!r} (actors/pagination) is not supported")

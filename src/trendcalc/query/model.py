@@ -6,6 +6,7 @@ happens once at the edge; nothing downstream ever sees a raw dict.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import attrs
@@ -40,6 +41,15 @@ class PropertyGroup:
 
 
 TRUE_GROUP = PropertyGroup("AND", ())
+
+
+def iter_leaves(group: PropertyGroup | None) -> Iterator[PropertyFilter]:
+    """Every leaf of a (nested) property group, depth first."""
+    for v in group.values if group is not None else ():
+        if isinstance(v, PropertyGroup):
+            yield from iter_leaves(v)
+        else:
+            yield v
 
 
 @attrs.frozen

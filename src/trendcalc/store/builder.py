@@ -7,8 +7,8 @@ to the record (``("timestamp",)``); ``feed`` puts them where the record came fro
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from os import PathLike
 from typing import Any
 
 import numpy as np
@@ -16,9 +16,18 @@ import numpy as np
 from ..errors import InputRowError, ValidationError, brief
 from ..jsonvalue import check_number, check_text
 from ..limits import DEFAULT_LIMITS, Limits
-from ..timeutil import to_us
+from ..timeutil import UTC, to_us
+from .columnrule import RECOGNISED, REQUIRED, missing_columns_error, nearest, role
 from .columns import ColumnBuilder
-from .ingest import Interner, _frozen_copy, _string_id, finish_persons, properties_of, remap_sorted
+from .ingest import (
+    Interner,
+    _frozen_copy,
+    _string_id,
+    check_json_value,
+    finish_persons,
+    properties_of,
+    remap_sorted,
+)
 from .progress import LARGE_ROWS, progress_bar
 from .report import ERRORS_MODES, IngestReport, SkippedRow
 from .tables import NO_TIME, GroupTable
@@ -66,8 +75,10 @@ class StoreBuilder:
     freshly parsed values and skip the copy. ``limits``: the ingest caps (see Limits).
     """
 
-    def __init__(self, *, errors: str = "raise", copy: bool = True, limits: Limits = DEFAULT_LIMITS):
+    def __init__(self, *, errors: str = "raise", copy: bool = True, limits: Limits = DEFAULT_LIMITS,
+                 tz: dt.tzinfo = UTC):
         self.errors = check_errors_mode(errors)
+        self.tz = tz  # the zone of naive event timestamps (``timezone=``)
         if not isinstance(limits, Limits):
             raise ValidationError(("limits",), "expected a trendcalc.Limits")
         self.limits = limits
@@ -149,6 +160,10 @@ class StoreBuilder:
     def event(self, rec: Any, ts_us: int | None = None) -> None:
         if not isinstance(rec, Mapping):
             raise ValidationError((), f"expected an object, got {type(rec).__name__}")
+        if len(rec) < 3 or "event" not in rec or "distinct_id" not in rec or "timestamp" not in rec:
+            missing = [k for k in REQUIRED if k not in rec]
+            if missing and nearest(missing[0], [str(k) for k in rec]) is not None:  # (a likely rename)
+                raise missing_columns_error("record", missing, [str(k) for k in rec])
         name = rec.get("event")
         if not isinstance(name, str) or not name:
             raise ValidationError(("event",), f"expected a non-empty event name, got {brief(name)}")
@@ -158,7 +173,7 @@ class StoreBuilder:
         if ts_us is None:
             if rec.get("timestamp") is None:
                 raise ValidationError(("timestamp",), "missing timestamp")
-            ts_us = to_us(rec["timestamp"], ("timestamp",))
+            ts_us = to_us(rec["timestamp"], ("timestamp",), default_tz=self.tz)
         u = rec.get("uuid")
         if u is not None:
             if not isinstance(u, str):
@@ -171,6 +186,8 @@ class StoreBuilder:
             pid = _person_id(pid, ("person_id",), limits)
             if rec.get("person_properties") is not None:
                 pprops = properties_of(rec, (), "person_properties", limits)
+        if len(rec) > 4 and not _RECOGNISED.issuperset(rec):  # (the column rule: other keys are properties)
+            props, pprops = _flat_keys(rec, props, pprops, limits)
         # validated: keep it
         i = len(self.ts)
         self.ts.append(ts_us)
@@ -280,6 +297,36 @@ class StoreBuilder:
         return out
 
 
+_RECOGNISED = frozenset(RECOGNISED)
+
+
+def _flat_keys(rec: Mapping, props: Mapping, pprops: Mapping | None, limits: Limits) -> tuple[Mapping, Mapping | None]:
+    """An event record's keys besides the recognised ones, under the column rule: ``<key>`` and
+    ``properties.<key>`` are event properties, ``person_properties.<key>`` person properties;
+    each overrides the same key inside ``properties``/``person_properties``."""
+    props = dict(props)
+    for k, v in rec.items():
+        if k in _RECOGNISED:
+            continue
+        if not isinstance(k, str):
+            raise ValidationError((), f"expected string keys, got {brief(k)}")
+        what, key = role(k)
+        if not key:
+            raise ValidationError((k,), "expected a property name after the prefix")
+        check_text(key, (k,), limits.max_name_length, "property key", "max_name_length")
+        check_json_value(v, (k,), 0, limits)
+        if v is None:
+            continue
+        if what == "person":
+            if rec.get("person_id") is None:
+                raise ValidationError((k,), "a person property needs the event's person_id")
+            pprops = dict(pprops or {})
+            pprops[key] = v
+        else:
+            props[key] = v
+    return props, pprops
+
+
 def records(kind: str, recs: Iterable[Any] | None) -> Iterable[Item]:
     """In-memory records as feed items (row = 0-based index)."""
     if recs is None:
@@ -287,32 +334,6 @@ def records(kind: str, recs: Iterable[Any] | None) -> Iterable[Item]:
     if isinstance(recs, (str, bytes, Mapping)) or not hasattr(recs, "__iter__"):
         raise ValidationError((kind,), f"expected an iterable of {kind[:-1]} objects, got {type(recs).__name__}")
     return ((i, rec, None) for i, rec in enumerate(recs))
-
-
-def build_store(
-    cls: type,
-    builder: StoreBuilder,
-    events: tuple[Source, Iterable[Item]],
-    persons: Any = None,
-    groups: Any = None,
-    progress: bool | None = None,
-) -> Any:
-    """Feed persons, groups (records, a DataFrame, or a file path) and events, then build ``cls``
-    with its ``ingest_report`` attached; warns (IngestWarning) when rows were skipped."""
-    from .frames import frame_records
-    from .readers import read_records_file
-
-    for kind, value in (("persons", persons), ("groups", groups)):
-        if isinstance(value, (str, PathLike)):
-            builder.feed(kind, *read_records_file(value, kind, progress))
-        else:
-            builder.feed(kind, Source(kind), records(kind, frame_records(value, kind)))
-    source, items = events
-    builder.feed("events", source, items)
-    store = cls(**builder.build())
-    store.ingest_report = builder.report()
-    store.ingest_report.warn()
-    return store
 
 
 def counted(items: Iterable[Item], total: int | None, progress: bool | None, desc: str) -> Iterator[Item]:

@@ -7,17 +7,20 @@ each property key is one PropertyColumn.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..errors import ValidationError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..timeutil import us_to_datetime
-from . import builder
+from . import builder, columnar, columnrule, readers
+from .assemble import build_store
 from .columns import PropertyColumn
 from .memo import Memo
 from .readers import read_csv, read_records_file
@@ -48,7 +51,7 @@ class EventStore:
         self.event_names = tuple(event_names)
         self.distinct_id = distinct_id
         self.distinct_ids = distinct_ids
-        self.properties = dict(properties)
+        self.properties = dict(sorted(properties.items()))  # by key: the same store whatever the column order
         self.persons = persons
         self.groups = dict(groups)
         self.uuid = uuid
@@ -80,20 +83,33 @@ class EventStore:
         persons: Iterable[Mapping[str, Any]] | None = None,
         groups: Iterable[Mapping[str, Any]] | None = None,
         *,
+        rename: Mapping[str, str] | None = None,
         errors: str = "raise",
         progress: bool | None = None,
+        timezone: Any = None,
         limits: Limits = DEFAULT_LIMITS,
     ) -> EventStore:
-        """Build from dict records (see DESIGN.md); bad input raises ValidationError naming
+        """Build from dict records (columns as ``store/columnrule.py`` says: keys besides the
+        recognised ones are event properties); bad input raises ValidationError naming
         ``events[i].field`` (or ``persons[i]...``/``groups[i]...``). Inputs are never mutated.
 
         Events may carry PostHog's export fields ``person_id`` and ``person_properties``: a
         distinct_id not listed in ``persons`` belongs to the person of its latest event."""
+        builder.check_errors_mode(errors)
+        if errors == "raise" and columnar.have_pyarrow() and isinstance(events, list):
+            read = columnar.records_table(events, rename)  # one pass into columns (store/columnar.py)
+            if read is not None:
+                store = _columnar_or_none(cls, read[0], persons, groups, rename, columnrule.zone(timezone), limits,
+                                          "record", read[1])
+                if store is not None:
+                    return store
         items = builder.records("events", events)
-        total = len(events) if hasattr(events, "__len__") else None
+        if rename:
+            items = _renamed_items(items, columnrule.check_rename(rename))
+        total = len(events) if isinstance(events, Sized) else None
         items = builder.counted(items, total, progress, "ingesting events")
-        b = builder.StoreBuilder(errors=errors, limits=limits)
-        return builder.build_store(cls, b, (builder.Source("events"), items), persons, groups, progress)
+        b = builder.StoreBuilder(errors=errors, limits=limits, tz=columnrule.zone(timezone))
+        return build_store(cls, b, (builder.Source("events"), items), persons, groups, progress)
 
     @classmethod
     def from_jsonl(
@@ -102,15 +118,30 @@ class EventStore:
         persons: str | Path | Iterable[Mapping[str, Any]] | None = None,
         groups: str | Path | Iterable[Mapping[str, Any]] | None = None,
         *,
+        rename: Mapping[str, str] | None = None,
         errors: str = "raise",
         progress: bool | None = None,
+        timezone: Any = None,
         limits: Limits = DEFAULT_LIMITS,
     ) -> EventStore:
         """Build from a JSON-lines file of events (``.gz`` is decompressed; a ``.json`` file may
         hold one array). Records are as in ``from_records``, ``properties`` may be JSON text.
-        A bad line raises InputRowError (a ValidationError) naming the file, line and field."""
-        b = builder.StoreBuilder(errors=errors, copy=False, limits=limits)
-        return builder.build_store(cls, b, read_records_file(path, "events", progress), persons, groups, progress)
+        A bad line raises InputRowError (a ValidationError) naming the file, line and field.
+        With pyarrow, read columnar when the file allows it (``store/columnar.py``)."""
+        tz = columnrule.zone(timezone)
+        builder.check_errors_mode(errors)
+        if errors == "raise" and columnar.have_pyarrow():
+            with _reading(path, progress):
+                read = columnar.jsonl_table(readers.file_path(path, "events"), rename)
+            if read is not None:
+                store = _columnar_or_none(cls, read[0], persons, groups, rename, tz, limits, "JSON lines", read[1])
+                if store is not None:
+                    return store
+        b = builder.StoreBuilder(errors=errors, copy=False, limits=limits, tz=tz)
+        items = read_records_file(path, "events", progress)
+        if rename:
+            items = (items[0], _renamed_items(items[1], columnrule.check_rename(rename)))
+        return build_store(cls, b, items, persons, groups, progress)
 
     @classmethod
     def from_csv(
@@ -123,46 +154,74 @@ class EventStore:
         delimiter: str = ",",
         errors: str = "raise",
         progress: bool | None = None,
+        timezone: Any = None,
         limits: Limits = DEFAULT_LIMITS,
     ) -> EventStore:
         """Build from a CSV file with a header: ``event``, ``distinct_id``, ``timestamp``, then
         ``properties`` (JSON text) and/or one column per property (``$browser``,
-        ``properties.plan``, ...); ``rename`` maps your column names to these. Details in
-        ``trendcalc.store.readers``."""
-        b = builder.StoreBuilder(errors=errors, copy=False, limits=limits)
+        ``properties.plan``, ...); ``rename`` maps your column names to these. Property columns
+        of numbers/booleans are read as such (``store/celltypes.py``). With pyarrow, read
+        columnar (``store/columnar.py``); details in ``trendcalc.store.readers``."""
+        tz = columnrule.zone(timezone)
+        builder.check_errors_mode(errors)
+        if errors == "raise" and columnar.have_pyarrow():
+            with _reading(path, progress):
+                read = columnar.csv_table(readers.file_path(path, "events"), rename, delimiter)
+            if read is not None:
+                store = _columnar_or_none(cls, read[0], persons, groups, None, tz, limits, "CSV")
+                if store is not None:
+                    return store
+        b = builder.StoreBuilder(errors=errors, copy=False, limits=limits, tz=tz)
         events = read_csv(path, rename=rename, delimiter=delimiter, progress=progress)
-        return builder.build_store(cls, b, events, persons, groups, progress)
+        return build_store(cls, b, events, persons, groups, progress)
 
     @classmethod
     def from_pandas(
         cls, df: Any, persons: Any = None, groups: Any = None, *, rename: Mapping[str, str] | None = None,
-        errors: str = "raise", progress: bool | None = None, limits: Limits = DEFAULT_LIMITS,
+        errors: str = "raise", progress: bool | None = None, timezone: Any = None, limits: Limits = DEFAULT_LIMITS,
     ) -> EventStore:
-        """Build from a pandas DataFrame with the CSV columns (typed cells are kept; null/NaN/NaT
-        are absent). Needs ``trendcalc[pandas]``."""
-        from .frames import pandas_items
+        """Build from a pandas DataFrame (columns as ``store/columnrule.py`` says; typed cells are
+        kept; null/NaN/NaT are absent). Goes over Arrow (``pa.Table.from_pandas``) when pyarrow
+        is installed and the frame converts; else row by row. Needs ``trendcalc[pandas]``."""
+        from .frames import pandas_items, pandas_table
 
-        return cls._from_frame(pandas_items(_need(df, "pandas"), rename), len(df), persons, groups, errors, progress, limits)
+        _need(df, "pandas")
+        table = pandas_table(df) if columnar.have_pyarrow() and errors == "raise" else None
+        if table is not None:
+            store = _columnar_or_none(cls, table, persons, groups, rename, columnrule.zone(timezone), limits, "DataFrame")
+            if store is not None:
+                return store
+        return cls._from_frame(pandas_items(df, rename, columnrule.zone(timezone)), len(df), persons, groups, errors, progress,
+                               limits, columnrule.zone(timezone))
 
     @classmethod
     def from_polars(
         cls, df: Any, persons: Any = None, groups: Any = None, *, rename: Mapping[str, str] | None = None,
-        errors: str = "raise", progress: bool | None = None, limits: Limits = DEFAULT_LIMITS,
+        errors: str = "raise", progress: bool | None = None, timezone: Any = None, limits: Limits = DEFAULT_LIMITS,
     ) -> EventStore:
-        """Build from a Polars DataFrame with the CSV columns (typed cells are kept; nulls are
-        absent). Needs ``trendcalc[polars]``."""
-        from .frames import polars_items
+        """Build from a Polars DataFrame (columns as ``store/columnrule.py`` says; typed cells are
+        kept; nulls are absent), over Arrow (``df.to_arrow()``) when pyarrow is installed.
+        Needs ``trendcalc[polars]``."""
+        from .frames import polars_items, polars_table
 
-        return cls._from_frame(polars_items(_need(df, "polars"), rename), len(df), persons, groups, errors, progress, limits)
+        _need(df, "polars")
+        table = polars_table(df) if columnar.have_pyarrow() and errors == "raise" else None
+        if table is not None:
+            store = _columnar_or_none(cls, table, persons, groups, rename, columnrule.zone(timezone), limits, "DataFrame")
+            if store is not None:
+                return store
+        return cls._from_frame(polars_items(df, rename, columnrule.zone(timezone)), len(df), persons, groups, errors, progress,
+                               limits, columnrule.zone(timezone))
 
     @classmethod
     def _from_frame(
-        cls, events: Any, n: int, persons: Any, groups: Any, errors: str, progress: bool | None, limits: Limits
+        cls, events: Any, n: int, persons: Any, groups: Any, errors: str, progress: bool | None, limits: Limits,
+        tz: Any = None,
     ) -> EventStore:
         source, items = events
         items = builder.counted(items, n, progress, "ingesting events")
-        b = builder.StoreBuilder(errors=errors, copy=False, limits=limits)
-        return builder.build_store(cls, b, (source, items), persons, groups, progress)
+        b = builder.StoreBuilder(errors=errors, copy=False, limits=limits, tz=tz or columnrule.zone(None))
+        return build_store(cls, b, (source, items), persons, groups, progress)
 
     # --- persistence (store/persist.py) ---------------------------------------------------------
     def save(self, path: str | Path, *, overwrite: bool = False, durable: bool = True) -> Path:
@@ -182,21 +241,29 @@ class EventStore:
         return load_store(cls, path, verify=verify)
 
     @classmethod
-    def from_arrow(cls, table: Any, persons: Any = None, groups: Any = None, *, limits: Limits = DEFAULT_LIMITS) -> EventStore:
-        """Build from a pyarrow Table of events (extra ``arrow``); schema in ``store/arrow.py``."""
+    def from_arrow(
+        cls, table: Any, persons: Any = None, groups: Any = None, *, rename: Mapping[str, str] | None = None,
+        errors: str = "raise", progress: bool | None = None, timezone: Any = None, limits: Limits = DEFAULT_LIMITS,
+        kind: str = "Arrow table",
+    ) -> EventStore:
+        """Build from a pyarrow Table of events (extra ``arrow``); columns as
+        ``store/columnrule.py`` says, types in ``store/arrow.py``."""
         from .arrow import from_arrow
 
-        return from_arrow(cls, table, persons=persons, groups=groups, limits=limits)
+        return from_arrow(cls, table, persons=persons, groups=groups, rename=rename, errors=errors,
+                          progress=progress, timezone=timezone, limits=limits, kind=kind)
 
     @classmethod
     def from_parquet(
-        cls, path: str | Path, persons: Any = None, groups: Any = None, *, limits: Limits = DEFAULT_LIMITS
+        cls, path: str | Path, persons: Any = None, groups: Any = None, *, rename: Mapping[str, str] | None = None,
+        errors: str = "raise", progress: bool | None = None, timezone: Any = None, limits: Limits = DEFAULT_LIMITS,
     ) -> EventStore:
         """Build from a Parquet file of events (extra ``arrow``); persons/groups may be records,
-        Arrow tables or Parquet paths. Schema in ``store/arrow.py``."""
+        Arrow tables or Parquet paths. Columns as ``store/columnrule.py`` says."""
         from .arrow import from_parquet
 
-        return from_parquet(cls, path, persons=persons, groups=groups, limits=limits)
+        return from_parquet(cls, path, persons=persons, groups=groups, rename=rename, errors=errors,
+                            progress=progress, timezone=timezone, limits=limits)
 
     # --- access ---------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -227,6 +294,23 @@ class EventStore:
         """The event property column of ``key`` (None when no event has it)."""
         return self.properties.get(key)
 
+    @property
+    def property_definitions(self) -> tuple[dict[str, Any], ...]:
+        """The property types inferred from the data, as PostHog's ingestion would record them
+        (``store/inferred_types.py``): a definition ``{"name", "type", "kind"}`` (plus
+        ``group_type_index`` for groups) per event, person and group property whose values have a
+        type — the shape ``Project(property_definitions=...)`` takes. A query uses them where the project declares none
+        (``Project(infer_property_types=True)``, the default)."""
+        from .inferred_types import store_definitions
+
+        return self.cached("property definitions", lambda: store_definitions(self))
+
+    def inferred_type(self, name: str, kind: str = "event", group_type_index: int | None = None) -> str | None:
+        """The inferred type of one property (see ``property_definitions``); None: no type."""
+        from .inferred_types import store_column_type
+
+        return store_column_type(self, name, kind, group_type_index)
+
     def cached(self, key: Any, build: Callable[[], Any]) -> Any:
         """A value derived once per store (sessions, group row maps, ...), thread-safely."""
         return self._memo.get(key, build)
@@ -253,6 +337,45 @@ class EventStore:
             return None
         return us_to_datetime(int(self.ts.min())), us_to_datetime(int(self.ts.max()))
 
+
+
+def _renamed_items(items: Iterable[Any], rename: dict[str, str]) -> Iterator[Any]:
+    """Feed items with their records' keys renamed (``rename=`` of the record readers)."""
+    for row, rec, ts in items:
+        if isinstance(rec, Mapping):
+            rec = {rename.get(k, k): v for k, v in rec.items()}
+        yield row, rec, ts
+
+
+@contextlib.contextmanager
+def _reading(path: Any, progress: bool | None) -> Iterator[None]:
+    """The progress bar of a columnar read: the file's bytes, done when Arrow is."""
+    from .progress import LARGE_BYTES, progress_bar
+
+    p = readers.file_path(path, "events")
+    try:
+        size = p.stat().st_size
+    except OSError:
+        size = None
+    bar = progress_bar(progress, size, LARGE_BYTES, f"reading {p.name}", "B")
+    try:
+        yield
+        bar.update(size or 0)
+    finally:
+        bar.close()
+
+
+def _columnar_or_none(cls: type[EventStore], table: Any, persons: Any, groups: Any, rename: Any, tz: Any,
+                      limits: Limits, kind: str, int_rows: Any = None) -> EventStore | None:
+    """The store of a columnar read (``columnar.py``), or None when its build raised: the caller
+    then reads the file row by row, which raises the same problem naming the file and line."""
+    from .arrow import from_arrow
+
+    try:
+        return from_arrow(cls, table, persons, groups, rename=rename, timezone=tz, limits=limits, kind=kind,
+                          int_rows=int_rows)
+    except ValidationError:
+        return None
 
 
 def _need(df: Any, module: str) -> Any:

@@ -4,8 +4,10 @@ A numeric column gives numbers, a bool column booleans, a string column strings;
 NaT are absent. A datetime ``timestamp`` column (naive = UTC) is converted to µs in one vectorised
 step; text or epoch seconds are parsed per row like any record.
 
-Both frame kinds go through ``_frame_items`` (column name → Python list): the one place to point at
-``EventStore.from_arrow`` once the Arrow path exists, so that frames skip the per-record builder.
+With pyarrow installed, both frame kinds go over Arrow instead (``pandas_table``/``polars_table``
+then ``EventStore.from_arrow``): no Python object per row. ``_frame_items`` (column name → Python
+list, then the record rules) is the path without pyarrow, and for frames Arrow cannot convert
+(an object column mixing types).
 """
 
 from __future__ import annotations
@@ -36,12 +38,56 @@ def _no_nan(values: list[Any]) -> list[Any]:
             for v in values]
 
 
+def pandas_table(df: Any) -> Any | None:
+    """The frame as an Arrow table (None: Arrow cannot convert it, or its column names are not
+    all strings; the row path then reports what is wrong)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    if not isinstance(df, pd.DataFrame) or not all(isinstance(c, str) for c in df.columns) or df.columns.has_duplicates:
+        return None
+    try:
+        return _plain_strings(pa.Table.from_pandas(df, preserve_index=False))
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+
+
+def polars_table(df: Any) -> Any | None:
+    """The frame as an Arrow table (None: Arrow cannot convert it)."""
+    import polars as pl
+    import pyarrow as pa
+
+    if not isinstance(df, pl.DataFrame):
+        return None
+    try:
+        return _plain_strings(pa.table(df.to_arrow()))
+    except (pa.ArrowException, TypeError, ValueError, pl.exceptions.PolarsError):
+        return None
+
+
+def _plain_strings(table: Any) -> Any:
+    """String views and categoricals' view dictionaries as the string types the build reads."""
+    import pyarrow as pa
+
+    def plain(t: Any) -> Any:
+        if pa.types.is_string_view(t):
+            return pa.large_string()
+        if pa.types.is_dictionary(t):
+            return pa.dictionary(t.index_type, plain(t.value_type))
+        if pa.types.is_struct(t):
+            return pa.struct([pa.field(f.name, plain(f.type)) for f in t])
+        return t
+
+    schema = pa.schema([pa.field(f.name, plain(f.type)) for f in table.schema])
+    return table if schema.equals(table.schema) else table.cast(schema)
+
+
 def _frame_items(
     names: list[str], columns: list[list[Any]], ts_us: np.ndarray | None, rename: Mapping[str, str] | None
 ) -> tuple[Source, Iterator[Item]]:
     """Feed items for a frame given as column lists (None = absent) and, when the timestamp column
     was a datetime, its µs values (NaT = ``_NAT``)."""
-    layout = ColumnLayout(names, rename)
+    layout = ColumnLayout(names, rename, "DataFrame")
     n = len(columns[0]) if columns else 0
 
     def items() -> Iterator[Item]:
@@ -74,7 +120,7 @@ def _ts_column(names: list[str], rename: Mapping[str, str] | None) -> int:
     return -1
 
 
-def pandas_items(df: Any, rename: Mapping[str, str] | None = None) -> tuple[Source, Iterator[Item]]:
+def pandas_items(df: Any, rename: Mapping[str, str] | None = None, tz: dt.tzinfo = dt.timezone.utc) -> tuple[Source, Iterator[Item]]:
     """Feed items for a pandas DataFrame (rows are 0-based positions)."""
     import pandas as pd
 
@@ -87,14 +133,15 @@ def pandas_items(df: Any, rename: Mapping[str, str] | None = None) -> tuple[Sour
     for i in range(len(names)):
         s = df.iloc[:, i]
         if i == t and pd.api.types.is_datetime64_any_dtype(s.dtype):
-            utc = s.dt.tz_convert("UTC").dt.tz_localize(None) if s.dt.tz is not None else s
+            local = s if s.dt.tz is not None or tz is dt.timezone.utc else s.dt.tz_localize(str(tz), ambiguous="NaT", nonexistent="NaT")
+            utc = local.dt.tz_convert("UTC").dt.tz_localize(None) if local.dt.tz is not None else s
             raw = utc.to_numpy()  # datetime64 in the column's own unit: range-checked, then scaled
             ts_us = _checked_us(raw.view(np.int64), np.datetime_data(raw.dtype)[0])
         columns.append(_no_nan(s.astype(object).where(s.notna(), None).tolist()))
     return _frame_items(names, columns, ts_us, rename)
 
 
-def polars_items(df: Any, rename: Mapping[str, str] | None = None) -> tuple[Source, Iterator[Item]]:
+def polars_items(df: Any, rename: Mapping[str, str] | None = None, tz: dt.tzinfo = dt.timezone.utc) -> tuple[Source, Iterator[Item]]:
     """Feed items for a Polars DataFrame (rows are 0-based positions)."""
     import polars as pl
 
@@ -107,6 +154,8 @@ def polars_items(df: Any, rename: Mapping[str, str] | None = None) -> tuple[Sour
     for i, name in enumerate(names):
         s = df.get_column(name)
         if i == t and s.dtype in (pl.Datetime, pl.Date):  # range-checked before scaling (no wrap)
+            if s.dtype == pl.Datetime and s.dtype.time_zone is None and str(tz) != "UTC":  # type: ignore[attr-defined]
+                s = s.dt.replace_time_zone(str(tz), ambiguous="earliest", non_existent="null")
             raw = s.to_physical().cast(pl.Int64).fill_null(_NAT).to_numpy()
             ts_us = _checked_us(raw, "D" if s.dtype == pl.Date else getattr(s.dtype, "time_unit", "us"))
             columns.append([None] * len(s))  # (the µs above are used; to_list could not hold them all)

@@ -227,7 +227,7 @@ def save_store(store: Any, path: str | os.PathLike, *, overwrite: bool = False, 
 
 
 # --- reading ----------------------------------------------------------------------------------------
-_VALUES = ValueDictionary.values  # the slot ValueDictionary keeps its values in
+_VALUES: Any = ValueDictionary.__dict__["values"]  # the slot descriptor ValueDictionary keeps its values in
 
 
 class LazyValueDictionary(ValueDictionary):

@@ -31,14 +31,16 @@ import zlib
 from collections.abc import Iterator, Mapping
 from os import PathLike
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from ..errors import InputRowError, ValidationError, brief
+from . import columnrule
 from .builder import Item, Source
+from .celltypes import column_kind, convert
 from .ingest import JSONTextError, loads_json
 from .progress import LARGE_BYTES, progress_bar
 
-RESERVED = ("event", "distinct_id", "timestamp", "uuid", "person_id", "properties", "person_properties")
+RESERVED = columnrule.RECOGNISED
 _EPOCH_RE = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
 _CSV_FIELD_LIMIT = 16 << 20
 _TICK = 4096  # rows between progress updates
@@ -62,7 +64,7 @@ def file_path(path: Any, kind: str) -> Path:
 def _open_binary(path: Path, kind: str) -> IO[bytes]:
     try:
         if path.suffix == ".gz":
-            return gzip.open(path, "rb")
+            return cast(IO[bytes], gzip.open(path, "rb"))
         return open(path, "rb")
     except (OSError, ValueError) as exc:
         raise _unreadable(kind, path, exc) from exc
@@ -148,57 +150,30 @@ def read_records_file(path: str | Path, kind: str, progress: bool | None = None)
 
 # --- CSV and DataFrame columns --------------------------------------------------------------------
 class ColumnLayout:
-    """What each column of a CSV header or a DataFrame means (see the module docstring)."""
+    """What each column of a CSV header or a DataFrame means (``columnrule``); ``kind`` names the
+    input in errors ("CSV", "DataFrame", ...)."""
 
-    def __init__(self, header: list[str], rename: Mapping[str, str] | None):
-        if rename is not None and not (isinstance(rename, Mapping) and all(isinstance(v, str) for v in rename.values())):
-            raise ValidationError(("rename",), "expected a mapping of column name to column name")
-        rename = dict(rename or {})
+    def __init__(self, header: list[str], rename: Mapping[str, str] | None, kind: str = "CSV"):
+        roles = columnrule.layout(header, rename, kind)
         self.fixed: list[tuple[int, str]] = []
         self.flat: list[tuple[int, str]] = []
         self.person_flat: list[tuple[int, str]] = []
         self.props_json = self.person_json = -1
-        seen: dict[tuple[str, str], str] = {}
-        for i, raw in enumerate(header):
-            if not isinstance(raw, str):
-                raise ValidationError((i,), f"column names must be strings, got {brief(raw)}")
-            name = rename.get(raw, raw)
-            if not name:
-                raise ValidationError((i,), "empty column name in the header")
-            if name in ("properties", "person_properties"):
-                role = (name, "")
-            elif name in RESERVED:
-                role = ("fixed", name)
-            elif name.startswith("person_properties."):
-                role = ("person", name[len("person_properties."):])
-            elif name.startswith("properties."):
-                role = ("event", name[len("properties."):])
-            else:
-                role = ("event", name)
-            if role in seen:
-                raise ValidationError((raw,), f"column {raw!r} repeats column {seen[role]!r}")
-            seen[role] = raw
-            kind, key = role
-            if kind == "fixed":
+        for i, (what, key) in enumerate(roles):
+            if what == "fixed":
                 self.fixed.append((i, key))
-            elif kind == "event":
+            elif what == "event":
                 self.flat.append((i, key))
-            elif kind == "person":
+            elif what == "person":
                 self.person_flat.append((i, key))
-            elif kind == "properties":
+            elif what == "properties":
                 self.props_json = i
             else:
                 self.person_json = i
-        names = {k for _, k in self.fixed}
-        missing = [c for c in ("event", "distinct_id", "timestamp") if c not in names]
-        if missing:
-            raise ValidationError(
-                tuple(missing[:1]),
-                f"the CSV has no {', '.join(map(repr, missing))} column (columns: {', '.join(header)});"
-                " map yours with rename={'your_column': 'timestamp'} (command line: --rename your_column=timestamp)",
-            )
         self.width = len(header)
         self.header = header
+        self.kind = kind
+        self.kinds: dict[int, str] = {}  # column → celltypes kind (CSV only)
 
     def record(self, row: Any, missing: Any) -> dict[str, Any]:
         """The event record of one row; cells equal to ``missing`` ("" in CSV, None in frames) are
@@ -230,10 +205,11 @@ class ColumnLayout:
             out = dict(cell)
         elif cell is not missing and cell != missing:
             raise ValidationError((self.header[json_col],), f"expected an object (or JSON text of one), got {type(cell).__name__}")
+        kinds = self.kinds
         for i, key in flat:
             v = row[i]
             if v is not missing and v != missing:
-                out[key] = v
+                out[key] = convert(v, kinds[i]) if i in kinds else v
         return out
 
 
@@ -282,7 +258,7 @@ def read_csv(
         fh.close()
         raise InputRowError.at("events", str(path), 1, "line", exc.path, exc.message) from None
 
-    def items() -> Iterator[Item]:
+    def rows() -> Iterator[tuple[int, list[str]]]:
         bar = progress_bar(progress, _size(path), LARGE_BYTES, f"reading {path.name}", "B")
         pos = 0
         line = reader.line_num
@@ -303,14 +279,21 @@ def read_csv(
                         now = raw.tell()
                         bar.update(now - pos)
                         pos = now
-                    if not row:
-                        continue
-                    try:
-                        _utf8_row(row)
-                        yield start, layout.record(row, ""), None
-                    except ValidationError as exc:
-                        yield start, exc, None
+                    if row:
+                        yield start, row
         finally:
             bar.close()
+
+    def items() -> Iterator[Item]:
+        # property columns are typed as a whole (celltypes), so every row is read first
+        table = list(rows())
+        cols = [i for i, _ in layout.flat + layout.person_flat]
+        layout.kinds = {i: column_kind([r[i] for _, r in table if len(r) == layout.width]) for i in cols}
+        for start, row in table:
+            try:
+                _utf8_row(row)  # a byte that is not UTF-8 is reported at its own line
+                yield start, layout.record(row, ""), None
+            except ValidationError as exc:
+                yield start, exc, None
 
     return Source(str(path), "line"), items()

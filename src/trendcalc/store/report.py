@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from types import FrameType
 from typing import Any
 
 import attrs
@@ -74,14 +75,15 @@ class IngestReport:
             warnings.warn(
                 f"skipped {len(self.skipped):,} malformed row(s): {first}{more}; see store.ingest_report",
                 IngestWarning,
-                stacklevel=_outside_package(),
+                stacklevel=user_stacklevel(),
             )
 
 
-def _outside_package() -> int:
+def user_stacklevel() -> int:
     """The stacklevel of the first frame outside trendcalc (where the user called us)."""
     pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    level, frame = 1, sys._getframe(1)
+    level = 1
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(pkg + os.sep):
         level += 1
         frame = frame.f_back

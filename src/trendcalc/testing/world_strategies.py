@@ -352,7 +352,7 @@ def projects(draw: st.DrawFn, *, timezone: str | None = None, event_names: Seque
             steps.append(step)
         actions.append({"id": i + 1, "name": f"action {i + 1}", "steps": steps})
     return Project(
-        timezone=tz,
+        timezone=tz, infer_property_types=False,  # (the reference types what the world declares)
         week_start_day=draw(st.sampled_from((0, 1))),
         aggregate_users_by_distinct_id=draw(st.booleans()),
         human_friendly_comparison_periods=draw(st.booleans()),

@@ -22,7 +22,7 @@ from ..math import effective_series, math_type
 from ..plan import Query
 from ..trends import SeriesSource
 from .actor_set import ActorSet, group_key_ids
-from .columns import COLUMNS, order_actors, parse_order, resolve_column
+from .columns import COLUMNS, Column, OrderTerm, order_actors, parse_order, resolve_column
 from .window import breakdown_mask, point_window, window_axis
 
 # --- the query ---------------------------------------------------------------------------------
@@ -52,23 +52,8 @@ def run_actors(store: EventStore, filt: TrendsFilter, project: Project, now: dt.
     math = math_type(series.math)
     strategy, gti = actor_strategy(series, filt)
 
-    # columns and order, checked before any data is read
-    names = req.select or (("person", "id", "person.$delete", "event_distinct_ids") if strategy == "person" else ("group",))
-    select_path = req.path("select")
-    columns = [resolve_column(n, strategy, select_path + (i,)) for i, n in enumerate(names)]
     first_time = math.actors_frame is not date_range  # first-time maths select no timestamps
-    for i, c in enumerate(columns):
-        if c.name == "matched_recordings" and not req.include_recordings:
-            raise ValidationError(select_path + (i,), "matched_recordings needs include_recordings: true")
-        if c.name == "last_seen" and first_time:
-            raise ValidationError(select_path + (i,), f"last_seen does not exist for the math {series.math!r}")
-    column_names = list(names)
-    if strategy == "person" and not any(c.name == "event_distinct_ids" for c in columns):
-        columns.append(COLUMNS["event_distinct_ids"])  # PostHog appends it to trends actors
-        column_names.append("event_distinct_ids")
-    terms = parse_order(req, strategy, columns)
-    if any(t.column == "last_seen" for t in terms) and first_time:
-        raise ValidationError(req.path("order_by"), f"last_seen does not exist for the math {series.math!r}")
+    columns, names, terms = plan_columns(req, strategy, first_time, series.math)
     if req.breakdown is not None and filt.breakdown is None:
         raise ValidationError(req.path("breakdown"), "the query has no breakdown")
 
@@ -86,9 +71,37 @@ def run_actors(store: EventStore, filt: TrendsFilter, project: Project, now: dt.
         if mask is not None:
             rows = rows[mask]
 
-    if strategy == "person" or gti is None:  # (actor_strategy: "group" always has its type)
+    return page_of_actors(ctx, strategy, gti, rows, req, columns, names, terms)
+
+
+def plan_columns(req: ActorsRequest, strategy: str, first_time: bool, math_name: str) -> tuple[list[Column], list[str], list[OrderTerm]]:
+    """(columns, their names, the order terms) of the request, checked before any data is read."""
+    names = list(req.select or (("person", "id", "person.$delete", "event_distinct_ids") if strategy == "person" else ("group",)))
+    select_path = req.path("select")
+    columns = [resolve_column(n, strategy, select_path + (i,)) for i, n in enumerate(names)]
+    for i, c in enumerate(columns):
+        if c.name == "matched_recordings" and not req.include_recordings:
+            raise ValidationError(select_path + (i,), "matched_recordings needs include_recordings: true")
+        if c.name == "last_seen" and first_time:
+            raise ValidationError(select_path + (i,), f"last_seen does not exist for the math {math_name!r}")
+    if strategy == "person" and not any(c.name == "event_distinct_ids" for c in columns):
+        columns.append(COLUMNS["event_distinct_ids"])  # PostHog appends it to trends actors
+        names.append("event_distinct_ids")
+    terms = parse_order(req, strategy, columns)
+    if any(t.column == "last_seen" for t in terms) and first_time:
+        raise ValidationError(req.path("order_by"), f"last_seen does not exist for the math {math_name!r}")
+    return columns, names, terms
+
+
+def page_of_actors(ctx: QueryContext, strategy: str, gti: int | None, rows: np.ndarray, req: ActorsRequest,
+                   columns: list[Column], names: list[str], terms: list[OrderTerm]) -> ActorsResult:
+    """One page of the actors of ``rows`` (persons, or groups of type ``gti``), ordered and paged
+    (shared with the stickiness actors)."""
+    store = ctx.store
+    if strategy == "person":
         key = store.person[rows].astype(np.int64)
     else:
+        assert gti is not None  # the group strategy always has its type index
         lut, _ = group_key_ids(store, gti)
         col = store.column(f"$group_{gti}")
         key = lut[col.codes[rows]] if col is not None else np.zeros(0, np.int64)
@@ -106,9 +119,9 @@ def run_actors(store: EventStore, filt: TrendsFilter, project: Project, now: dt.
     out_rows = [list(r) for r in zip(*values)] if columns else []
     missing = None if joined else int(np.count_nonzero(~actors.has_row()[page]))
     return ActorsResult(
-        columns=tuple(column_names), rows=out_rows, has_more=has_more, limit=req.limit,
+        columns=tuple(names), rows=out_rows, has_more=has_more, limit=req.limit,
         offset=req.offset, missing_actors_count=missing,
     )
 
 
-__all__ = ["COLUMNS", "run_actors"]
+__all__ = ["COLUMNS", "page_of_actors", "plan_columns", "run_actors"]

@@ -121,6 +121,8 @@ def parse_day(day: Any, ctx: QueryContext, path: tuple) -> dt.datetime:
     elif isinstance(day, dt.date):
         d = dt.datetime(day.year, day.month, day.day)
     else:
+        if not isinstance(day, str):  # an interval number is a stickiness data point
+            raise ValidationError(path, f"expected a date string like '2024-03-01' (the result's `days` value), got {brief(day)}")
         try:
             d = du_parser.isoparse(day)
         except (ValueError, OverflowError):

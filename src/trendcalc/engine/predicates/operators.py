@@ -162,8 +162,10 @@ def const_string(c: Any, env: Env, member: bool = False) -> str:
     if member:
         return float_text(float(c))
     raise env.error(
-        f"property {env.key!r} is a String (no Numeric definition); comparing it with the number "
-        f"{c!r} is a type error upstream (NO_COMMON_TYPE). Quote the value, or define the property as Numeric"
+        f"property {env.key!r} is a String (no Numeric definition, and its values are not numbers); comparing it "
+        f"with the number {c!r} is a type error upstream (NO_COMMON_TYPE). To compare numerically, declare it "
+        f"Numeric: Project(property_definitions=[{{'name': {env.key!r}, 'type': 'Numeric', 'kind': 'event'}}]) "
+        "(kind 'person' or 'group' as the filter's type)"
     )
 
 

@@ -1,0 +1,17 @@
+"""The partitioned store's on-disk layout: the manifest's name, format tag and version, and the
+shape of the ``assign`` hook (shared by the writer, ``split.py``, and the reader, ``store.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ..store import EventStore
+
+FORMAT = "trendcalc-partitioned"
+VERSION = 1
+MANIFEST = "manifest.json"
+
+Assign = Callable[[EventStore, int], np.ndarray]
+"""``assign(store, k)``: the partition (0..k-1) of every person row of ``store``."""

@@ -1,0 +1,95 @@
+"""The worker side: one partition's answer to every query of a Trends filter, before shaping.
+
+Each partition runs the engine's own pipeline (plan → frame → breakdown grouping → math) up to
+the per-cell values, without ranking, top-N or Other; ``run.py`` merges them. This module is
+what ``"processes"`` and Dask workers import.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import attrs
+import numpy as np
+
+from ..limits import Limits
+from ..project import Project
+from ..query.displays import DISPLAYS
+from ..query.model import TrendsFilter
+from ..store import EventStore
+from .merge import ADD_INTEGERS, MERGES, check_integral
+
+
+def context(store: EventStore, filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits) -> Any:
+    """The engine's QueryContext of a query over ``store``."""
+    from ..engine.context import QueryContext
+
+    return QueryContext(store, filt, project, now, limits, DISPLAYS[filt.display])
+
+
+@attrs.frozen
+class Partial:
+    """One partition's answer to one query before shaping: per-(breakdown value, bucket) cells.
+
+    ``values`` is None when the series does not exist in this partition; ``groups``/``kinds`` are
+    the breakdown values and their classes (None without a breakdown grouping)."""
+
+    values: np.ndarray | None
+    groups: tuple[Any, ...] | None = None
+    kinds: np.ndarray | None = None
+    has_rows: bool = False
+
+
+def partial_answers(store: EventStore, filt: TrendsFilter, project: Project, now: dt.datetime,
+                    limits: Limits) -> list[Partial]:
+    """Every query's Partial over one partition (the engine's run_query up to the cell values)."""
+    from ..engine.trends import plan_queries
+
+    ctx = context(store, filt, project, now, limits)
+    _check_summed_values(store, filt)
+    return [_partial_query(ctx, q) for q in plan_queries(ctx)]
+
+
+def partial_answers_at(path: str, filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits) -> list[Partial]:
+    """``partial_answers`` over the saved partition at ``path`` (what pool and Dask workers run)."""
+    return partial_answers(EventStore.load(path), filt, project, now, limits)
+
+
+def _partial_query(ctx: Any, q: Any) -> Partial:
+    from ..engine import breakdown as bd
+    from ..engine.math import effective_series, first_seen, math_type
+    from ..engine.trends import build_frame
+
+    series = effective_series(q.series, ctx.filter.interval)
+    if series is not q.series:
+        q = attrs.evolve(q, series=series)
+    math = math_type(series.math)
+    frame = build_frame(ctx, q)
+    if frame is None:
+        return Partial(None)
+    grouping = None
+    if ctx.filter.breakdown is not None and q.cohort is None:
+        if frame.breakdown_rows is None:
+            grouping = bd.group_rows(ctx, ctx.filter.breakdown, frame.row_key, frame.runs)
+        else:
+            grouping = bd.group_rows(ctx, ctx.filter.breakdown, frame.breakdown_rows)
+        if grouping.take is not None:
+            frame.repeat_rows(grouping.take)
+        frame.set_grouping(grouping)
+    compute = first_seen if ctx.display.cumulative and math.new_actors_cumulative else math.compute
+    values = np.asarray(compute(frame), dtype=np.float64)
+    if grouping is None:
+        return Partial(values, has_rows=frame.n_rows > 0)
+    return Partial(grouping.fold(values), tuple(grouping.values), np.asarray(grouping.kinds), frame.n_rows > 0)
+
+
+def _check_summed_values(store: EventStore, filt: TrendsFilter) -> None:
+    """For maths merged by ADD_INTEGERS: every value of the property must be an integer."""
+    for s in filt.series:
+        if MERGES.get(s.math) != ADD_INTEGERS or s.math_property is None:
+            continue
+        table = store.persons if s.math_property_type == "person_properties" else store
+        col = table.column(str(s.math_property))
+        if col is not None:
+            check_integral(col.dictionary.floats(), f"{s.math_property!r}")

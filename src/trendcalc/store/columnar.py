@@ -1,0 +1,315 @@
+"""Columnar reading of the row formats (CSV, JSON lines, records) into the Arrow build Parquet uses.
+
+With pyarrow installed, ``from_csv`` and ``from_jsonl`` read the file with Arrow's multi-threaded
+CSV/JSON readers, and ``from_records`` converts its dicts with one ``pa.array`` call, and the
+store is built by ``arrow._build``: no Python object per row in trendcalc's code. The row
+readers (``readers.py`` + ``builder.StoreBuilder``) stay the reference and the fallback, and both
+build the same store from the same file. The columnar path is not taken (``None``), and the row
+path reads the file, when:
+
+- pyarrow is not installed, or ``errors="skip"`` is asked (only the row path skips rows);
+- JSON lines: the file is a ``.json`` array; a value changes type within a field (Arrow cannot
+  hold ``"7"`` and ``7`` in one column); a property holds an object or a list; a
+  ``person_properties`` field; a gzipped file whose float property holds a whole number (see
+  below);
+- Arrow cannot read the file (malformed CSV/JSON: the row reader names the line).
+
+A float column holding whole numbers is ambiguous in Arrow: JSON ``10`` and ``10.0`` are
+different values to PostHog's text comparisons (and to the row reader), and Arrow keeps only the
+number. ``jsonl_table`` then finds those rows' lines (a NumPy scan for newlines over the
+memory-mapped file), reads their text, and returns the rows spelled as integers; the build keeps
+them integers (``arrow_properties.with_int_rows``).
+
+And any ValidationError of the columnar build is re-raised by re-reading with the row path, so
+errors always name the file and line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from ..errors import ValidationError
+from . import columnrule
+from .celltypes import type_arrow_column
+
+
+def have_pyarrow() -> bool:
+    """pyarrow importable (checked without importing trendcalc's optional modules eagerly)."""
+    try:
+        import pyarrow  # noqa: F401
+        import pyarrow.compute  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _compression(path: Path) -> str | None:
+    return "gzip" if path.suffix == ".gz" else None
+
+
+def csv_table(path: Path, rename: Any, delimiter: str) -> tuple[Any, list[str]] | None:
+    """The CSV as an Arrow table of text columns (empty cell = null), property columns typed by
+    ``celltypes``; with its normalized column names. None: leave it to the row reader."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\r\n\"":
+        return None
+    try:
+        with pa.input_stream(str(path), compression=_compression(path)) as fh:
+            head = fh.read(1 << 16)
+        first = next(csv.reader(io.StringIO(head.decode("utf-8-sig", errors="strict").splitlines()[0] if head else ""),
+                                delimiter=delimiter), None)
+    except (OSError, UnicodeDecodeError, csv.Error, pa.ArrowException, IndexError):
+        return None
+    if not first or len(set(first)) != len(first):
+        return None  # (no header, repeated names: the row reader's messages)
+    try:
+        roles = columnrule.layout(first, rename, "CSV")
+    except ValidationError:
+        return None  # the row reader raises it, naming the file and line 1
+    try:
+        table = pcsv.read_csv(
+            pa.input_stream(str(path), compression=_compression(path)),
+            read_options=pcsv.ReadOptions(use_threads=True, block_size=1 << 24, encoding="utf8"),
+            parse_options=pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pcsv.ConvertOptions(
+                column_types={c: pa.string() for c in first}, strings_can_be_null=True,
+                quoted_strings_can_be_null=True, null_values=[""]),
+        )
+    except (OSError, pa.ArrowException):
+        return None
+    if table.column_names != first:
+        return None
+    from .arrow import normalized_names
+
+    names, rows_needed = normalized_names(first, rename, "CSV")
+    if rows_needed:
+        return None
+    cols = []
+    for (what, _), col in zip(roles, table.columns):
+        if what in ("event", "person"):
+            col = type_arrow_column(col)
+        cols.append(col)
+    ts = names.index("timestamp")
+    cols[ts] = _epoch_or_text(cols[ts])
+    return pa.table(cols, names=names), names
+
+
+def _epoch_or_text(col: Any) -> Any:
+    """A CSV timestamp column: numbers when every cell is epoch seconds, else the text."""
+    typed = type_arrow_column(col)
+    import pyarrow as pa
+
+    return typed if pa.types.is_integer(typed.type) or pa.types.is_floating(typed.type) else col
+
+
+def jsonl_table(path: Path, rename: Any = None) -> tuple[Any, dict[str, Any]] | None:
+    """The JSON lines as an Arrow table whose every value is what the row reader reads, and per
+    property key the rows whose whole float was written as a JSON integer (see the module
+    docstring for when the file is left to the row reader: None)."""
+    import pyarrow as pa
+    import pyarrow.json as pjson
+
+    ext = path.suffixes[-2] if path.suffix == ".gz" and len(path.suffixes) > 1 else path.suffix
+    if ext in (".json", ".csv"):
+        return None
+
+    def read(schema: Any = None) -> Any:
+        parse = pjson.ParseOptions(newlines_in_values=False, explicit_schema=schema,
+                                   unexpected_field_behavior="infer")
+        return pjson.read_json(pa.input_stream(str(path), compression=_compression(path)),
+                               read_options=pjson.ReadOptions(use_threads=True, block_size=1 << 24),
+                               parse_options=parse)
+
+    try:
+        table = read()
+        # Arrow's JSON reader types text that looks like a date as a timestamp: read again, those
+        # fields as text (the row reader keeps the text, and so PostHog's detector sees it)
+        fixed = _text_schema(table.schema)
+        if fixed is not None:
+            table = read(fixed)
+    except (OSError, pa.ArrowException):
+        return None
+    if not table.num_rows or not _faithful(table):
+        return None
+    whole = _whole_floats(table)
+    if not whole:
+        return table, {}
+    if path.suffix == ".gz":
+        return None
+    try:
+        rename = columnrule.check_rename(rename)
+    except ValidationError:
+        return None
+    int_rows = _integer_spelled(path, table.num_rows, whole)
+    if int_rows is None:
+        return None
+    out = {}
+    for (col, field), rows in int_rows.items():
+        key = field if col == "properties" else columnrule.role(rename.get(col, col))[1]
+        if len(rows):
+            out[key] = rows
+    return table, out
+
+
+def _whole_floats(table: Any) -> dict[tuple[str, str | None], Any]:
+    """(column, struct field or None) → rows holding a whole number, of every float property column."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def rows(col: Any) -> Any:
+        arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        if not pa.types.is_floating(arr.type):
+            return None
+        mask = pc.fill_null(pc.equal(pc.floor(arr), arr), False)
+        found = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
+        return found if len(found) else None
+
+    out = {}
+    for name in table.column_names:
+        col = table.column(name)
+        if name == "properties" and pa.types.is_struct(col.type):
+            flat = col.combine_chunks()
+            for i in range(col.type.num_fields):
+                child = flat.field(i)
+                if flat.null_count:
+                    child = pc.if_else(flat.is_null(), pa.scalar(None, child.type), child)
+                r = rows(child)
+                if r is not None:
+                    out[("properties", col.type.field(i).name)] = r
+        elif name not in columnrule.FIXED and name != "properties":
+            r = rows(col)
+            if r is not None:
+                out[(name, None)] = r
+    return out
+
+
+def _integer_spelled(path: Path, n_rows: int, whole: dict) -> dict | None:
+    """Per (column, field), those of its ``whole`` rows whose JSON wrote an integer (None: the
+    lines cannot be matched to the rows)."""
+    import json
+    import mmap
+
+    import numpy as np
+
+    with open(path, "rb") as fh:
+        try:
+            buf = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError:  # (an empty file)
+            return None
+        with buf:
+            data = np.frombuffer(buf, dtype=np.uint8)
+            ends = np.flatnonzero(data == 10)
+            if not len(ends) or ends[-1] != len(data) - 1:
+                ends = np.append(ends, len(data))
+            starts = np.concatenate(([0], ends[:-1] + 1))
+            blank = (ends - starts) <= 1  # ("" or "\r"; other blank lines: the counts differ below)
+            starts, ends = starts[~blank], ends[~blank]
+            del data
+            if len(starts) != n_rows:
+                return None
+            out = {}
+            for (col, field), rows in whole.items():
+                keep = []
+                for r in rows.tolist():
+                    rec = json.loads(buf[int(starts[r]):int(ends[r])])
+                    v = rec.get(col) if field is None else (rec.get(col) or {}).get(field)
+                    if type(v) is int:
+                        keep.append(r)
+                    elif type(v) is not float:
+                        return None  # (not the row we think it is)
+                out[(col, field)] = np.asarray(keep, dtype=np.int64)
+            return out
+
+
+def records_table(events: Any, rename: Any = None) -> tuple[Any, dict[str, Any]] | None:
+    """In-memory event records as an Arrow table in one pass (``pa.array`` over the dicts, in C),
+    with the rows whose whole float was a Python int (as ``jsonl_table``); None: the records are
+    left to the row builder (a value changing type, nested or non-JSON values, ...)."""
+    import pyarrow as pa
+
+    if not isinstance(events, list) or not events or not all(type(e) is dict for e in events[:1]):
+        return None
+    try:
+        table = pa.Table.from_struct_array(pa.array(events))
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        return None
+    if set(table.column_names) & {"person_properties"} or not _faithful(table) or _has_time(table):
+        return None
+    try:
+        renamed = columnrule.check_rename(rename)
+    except ValidationError:
+        return None
+    out: dict[str, Any] = {}
+    for (col, field), rows in _whole_floats(table).items():
+        if field is None:
+            keep = [r for r in rows.tolist() if type(events[r].get(col)) is int]
+            key = columnrule.role(renamed.get(col, col))[1]
+        else:
+            keep = [r for r in rows.tolist() if type((events[r].get(col) or {}).get(field)) is int]
+            key = field
+        if keep:
+            import numpy as np
+
+            out[key] = np.asarray(keep, dtype=np.int64)
+    return table, out
+
+
+def _has_time(table: Any) -> bool:
+    """A datetime value outside ``timestamp`` (the row builder refuses one in properties)."""
+    import pyarrow as pa
+
+    def timeish(t: Any) -> bool:
+        if pa.types.is_struct(t):
+            return any(timeish(f.type) for f in t)
+        return pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_time(t) or pa.types.is_duration(t)
+
+    return any(timeish(f.type) for f in table.schema if f.name != "timestamp")
+
+
+def _text_schema(schema: Any) -> Any | None:
+    """``schema`` with every timestamp/date field but the top-level ``timestamp`` as text (None
+    when there is none)."""
+    import pyarrow as pa
+
+    def fix(t: Any) -> Any:
+        if pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_time(t):
+            return pa.string()
+        if pa.types.is_struct(t):
+            return pa.struct([pa.field(f.name, fix(f.type)) for f in t])
+        return t
+
+    fields = [f if f.name == "timestamp" else pa.field(f.name, fix(f.type)) for f in schema]
+    new = pa.schema(fields)
+    return None if new.equals(schema) else new
+
+
+def _faithful(table: Any) -> bool:
+    """Every property column holds scalars the row reader reads the same (whole floats aside:
+    ``_whole_floats``): no nested values, no person property columns."""
+    import pyarrow as pa
+
+    def scalar(col: Any) -> bool:
+        t = col.type
+        return (pa.types.is_string(t) or pa.types.is_integer(t) or pa.types.is_floating(t)
+                or pa.types.is_boolean(t) or pa.types.is_null(t))
+
+    for name in table.column_names:
+        col = table.column(name)
+        if name == "person_properties" or name.startswith(columnrule.PERSON_PREFIX):
+            return False
+        if name == "properties" and pa.types.is_struct(col.type):
+            flat = col.combine_chunks()
+            if not all(scalar(pa.chunked_array([flat.field(i)])) for i in range(col.type.num_fields)):
+                return False
+        elif name not in columnrule.FIXED and name != "properties" and not scalar(col):
+            return False
+    return True
+
+
+__all__ = ["csv_table", "have_pyarrow", "jsonl_table"]

@@ -1,0 +1,90 @@
+"""Property types inferred from a store's data, the way PostHog's ingestion types a property the
+first time it sees it (``trendcalc.typedetect``): per property, the type of its first value that
+has one, in ingestion order.
+
+Ingestion order is event time, then input order: each distinct value is placed at the earliest
+event holding it (ties: the value seen first in the input, its dictionary code), and rule 3's
+"now" for a number is that event's time. Person and group properties have no event time: their
+values count in input order (dictionary order), with the store's latest event as "now".
+
+Detection runs once per distinct value of a column, when a query first asks for the column's
+type, and is cached on the store.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..typedetect import detect, has_datetime_keyword
+from .columns import PropertyColumn
+
+
+def first_seen_seconds(col: PropertyColumn, ts: np.ndarray) -> np.ndarray:
+    """Per dictionary code, the epoch seconds of the earliest row holding it (inf: none)."""
+    first = np.full(len(col.dictionary), np.iinfo(np.int64).max, dtype=np.int64)
+    held = col.codes >= 0
+    np.minimum.at(first, col.codes[held], ts[held])
+    out = first.astype(np.float64) / 1e6
+    out[first == np.iinfo(np.int64).max] = math.inf
+    return out
+
+
+def column_type(key: str, col: PropertyColumn | None, ts: np.ndarray | None, latest_s: float) -> str | None:
+    """The inferred type of property ``key`` over ``col`` (None: no value has a type).
+
+    ``ts``: the rows' µs timestamps for an event column (None for person/group columns)."""
+    if col is None or not len(col.dictionary):
+        return None
+    values = col.dictionary.values
+    first: np.ndarray | None = None
+    needs_now = has_datetime_keyword(key) and any(type(v) is int and v >= 0 for v in values)
+    if needs_now and ts is not None:
+        first = first_seen_seconds(col, ts)
+    types = [detect(key, v, latest_s if first is None else float(first[i])) for i, v in enumerate(values)]
+    typed = [i for i, t in enumerate(types) if t is not None]
+    if not typed:
+        return None
+    if all(types[i] == types[typed[0]] for i in typed) or ts is None:
+        return types[typed[0]]
+    if first is None:
+        first = first_seen_seconds(col, ts)
+    return types[min(typed, key=lambda i: (first[i], i))]  # type: ignore[index]
+
+
+def store_column_type(store: Any, name: str, kind: str = "event", group_type_index: int | None = None) -> str | None:
+    """The inferred type of one property of ``store`` (cached on the store)."""
+
+    def build() -> str | None:
+        latest = float(store.ts.max()) / 1e6 if len(store.ts) else 0.0
+        if kind == "event":
+            return column_type(name, store.properties.get(name), store.ts, latest)
+        if kind == "person":
+            return column_type(name, store.persons.properties.get(name), None, latest)
+        if kind == "group":
+            table = store.groups.get(group_type_index)
+            return column_type(name, None if table is None else table.properties.get(name), None, latest)
+        return None
+
+    return store.cached(("inferred type", kind, group_type_index, name), build)
+
+
+def store_definitions(store: Any) -> tuple[dict[str, Any], ...]:
+    """Every property of ``store`` with an inferred type, as property definition dicts (the shape
+    ``Project(property_definitions=...)`` takes): event, then person, then group properties, by
+    name."""
+    out: list[dict[str, Any]] = []
+    keys: list[tuple[str, int | None, str]] = [("event", None, k) for k in sorted(store.properties)]
+    keys += [("person", None, k) for k in sorted(store.persons.properties)]
+    for gti in sorted(store.groups):
+        keys += [("group", gti, k) for k in sorted(store.groups[gti].properties)]
+    for kind, gti, name in keys:
+        t = store_column_type(store, name, kind, gti)
+        if t is not None:
+            out.append({"name": name, "type": t, "kind": kind, **({"group_type_index": gti} if kind == "group" else {})})
+    return tuple(out)
+
+
+__all__ = ["column_type", "first_seen_seconds", "store_column_type", "store_definitions"]
