@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 
+import attrs
 import pytest
 
 import trendcalc as tc
@@ -84,7 +85,7 @@ def test_compare_rows_are_labelled():
 def test_float_values_stay_floats():
     pytest.importorskip("pandas")
     r = compare_result()
-    r.series[0].data = [1.5, 2]
+    r = attrs.evolve(r, series=[attrs.evolve(r.series[0], data=[1.5, 2]), *r.series[1:]])  # results are frozen
     assert r.to_pandas()["value"].dtype == "float64"
 
 

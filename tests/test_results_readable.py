@@ -71,3 +71,13 @@ def test_plots_of_null_other_and_dollar_labels(display):
         labels = [t.get_text() for t in ax.get_legend().get_texts()]
         assert any("Other" in t for t in labels) and all("$$_posthog" not in t for t in labels)
         assert ax.get_ylabel() == "unique users"
+
+
+def test_results_are_frozen():
+    import attrs
+
+    r = trends({"events": [{"id": "$pageview"}]})
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        r.series[0].count = 0  # type: ignore[misc]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        r.warnings = ()  # type: ignore[misc]

@@ -7,6 +7,8 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
+import attrs
+
 from .errors import QueryWarning, TrendcalcWarning, ValidationError
 from .lifecycle_result import LifecycleResult
 from .limits import DEFAULT_LIMITS, Limits
@@ -242,8 +244,7 @@ def _with_warnings(result: Any, advice: Sequence[QueryWarning]) -> Any:
 
     for w in advice:
         warnings.warn(TrendcalcWarning(str(w)), stacklevel=user_stacklevel())
-    result.warnings = tuple(advice)
-    return result
+    return attrs.evolve(result, warnings=tuple(advice))
 
 
 def _not_partitioned(what: str) -> ValidationError:

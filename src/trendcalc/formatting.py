@@ -8,8 +8,11 @@ from typing import Any, Protocol
 
 
 class _Named(Protocol):
-    label: str
-    compare_label: str | None
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def compare_label(self) -> str | None: ...
 
 
 def series_name(s: _Named) -> str:

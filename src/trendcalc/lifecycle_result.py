@@ -17,7 +17,7 @@ from .results import SeriesResult, TrendsResult
 STATUS_COLOURS = {"new": "#1d4aff", "returning": "#29c76f", "resurrecting": "#a05eff", "dormant": "#f04f58"}
 
 
-@attrs.define
+@attrs.frozen
 class LifecycleSeries(SeriesResult):
     """One status of one series: ``status`` is new, returning, resurrecting or dormant."""
 
@@ -36,7 +36,7 @@ class LifecycleSeries(SeriesResult):
         }
 
 
-@attrs.define
+@attrs.frozen
 class LifecycleResult(TrendsResult):
     """The answer to one ``lifecycle()`` call: four series per series (new, returning,
     resurrecting, dormant — dormant values are negative).

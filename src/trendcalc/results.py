@@ -10,7 +10,7 @@ import attrs
 from .formatting import cell_text, legend_names, number_text, series_titles
 
 
-@attrs.define
+@attrs.frozen
 class SeriesResult:
     """One result series (one series × breakdown value × period, or one formula output)."""
 
@@ -52,7 +52,7 @@ class SeriesResult:
         return d
 
 
-@attrs.define
+@attrs.frozen
 class TrendsResult:
     """The answer to one ``trends()`` call: an ordered list of series."""
 
@@ -179,7 +179,7 @@ class TrendsResult:
         return repr_html(self)
 
 
-@attrs.define
+@attrs.frozen
 class ActorsResult:
     """The actors behind one data point (``actors()``): one page of rows, PostHog's
     ActorsQueryResponse. ``rows[i][j]`` is column ``columns[j]`` of actor i, as PostHog's

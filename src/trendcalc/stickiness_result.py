@@ -20,7 +20,7 @@ from .results import SeriesResult, TrendsResult
 LONG_COLUMNS = ("series", "order", "compare_label", "intervals", "label", "value")
 
 
-@attrs.define
+@attrs.frozen
 class StickinessSeries(SeriesResult):
     """One stickiness series (one query series in one period)."""
 
@@ -40,7 +40,7 @@ class StickinessSeries(SeriesResult):
         return d
 
 
-@attrs.define
+@attrs.frozen
 class StickinessResult(TrendsResult):
     """The answer to one ``stickiness()`` call: one series per query series (and period)."""
 

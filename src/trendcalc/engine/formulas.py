@@ -32,7 +32,7 @@ from .plan import Query
 Rows = list[SeriesResult]
 
 
-@attrs.define
+@attrs.frozen
 class FillerFormulaResult(SeriesResult):
     """A formula result whose base row is PostHog's zero filler (series A lacked the value).
 
@@ -67,9 +67,7 @@ def apply_formulas(ctx: QueryContext, queries: Sequence[Query], per_query_result
     for index, formula in enumerate(filt.formulas):
         for half in halves:
             for group in _cohort_groups(ctx, [per_query_results[i] for i in half]):
-                for result in apply_formula(ctx, formula, group):
-                    result.order = index
-                    out.append(result)
+                out.extend(attrs.evolve(result, order=index) for result in apply_formula(ctx, formula, group))
     return out
 
 
@@ -146,15 +144,12 @@ def _evaluate(ctx: QueryContext, formula: Formula, rows: list[SeriesResult | Non
     if total:
         columns = [np.array([r.aggregated_value if r is not None else 0], dtype=np.float64) for r in rows]
         out = evaluate(formula.expr, columns)
-        result.aggregated_value = float(sum(out.tolist()))
-        result.data, result.count = None, 0
-        return result
+        return attrs.evolve(result, aggregated_value=float(sum(out.tolist())), data=None, count=0)
     columns = [np.asarray(r.data if r is not None else np.zeros(length), dtype=np.float64) for r in rows]
     out = evaluate(formula.expr, columns)
     integer = _integer_result(formula, rows) and bool(np.all(np.isfinite(out))) and bool(np.all(out == np.round(out)))
-    result.data = numbers(out, integer)
-    result.count = float(sum(out.tolist()))  # float(sum(...)) upstream: left to right, not pairwise
-    return result
+    # float(sum(...)) upstream: left to right, not pairwise
+    return attrs.evolve(result, data=numbers(out, integer), count=float(sum(out.tolist())))
 
 
 def _refs(formula: Formula) -> set[int]:

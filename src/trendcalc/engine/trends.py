@@ -25,6 +25,7 @@ from ..timeutil import UTC, us_to_datetime
 from . import blockwise, sampling
 from . import breakdown as bd
 from .context import Frame, QueryContext
+from .echo import action_dict, filter_dict
 from .math import effective_series, first_seen, math_type
 from .plan import (
     Query,
@@ -293,24 +294,20 @@ def make_group_series(ctx, q, vals, math, value, n_real_series) -> SeriesResult:
 
 
 def make_series(ctx, q, vals, math, *, label, breakdown_value=None, has_breakdown=False, forward_fill) -> SeriesResult:
+    """One result series, built once (results are frozen): the values post-processed (cumulative,
+    smoothing, sampling), rendered as PostHog's numbers, with the query echoed (engine/echo.py)."""
     display, filt = ctx.display, ctx.filter
     axis = q.axis
-    res = SeriesResult(
-        label=label,
-        order=q.series.index,
-        action=action_dict(ctx, q),
-        filter=filter_dict(ctx, q),
-        breakdown_value=breakdown_value,
-        has_breakdown=has_breakdown,
-        compare_label=q.period,
-        total_value=display.total_value,
-    )
     factor = filt.sampling_factor
+    common = {
+        "label": label, "order": q.series.index, "action": action_dict(ctx, q), "filter": filter_dict(ctx, q),
+        "breakdown_value": breakdown_value, "has_breakdown": has_breakdown, "compare_label": q.period,
+        "total_value": display.total_value,
+    }  # fmt: skip
     if display.total_value:
         v = float(vals[0]) if len(vals) else 0.0
-        res.aggregated_value = sampling.correct(numbers([v], math.integer)[0], factor, math.sampling_corrected)
-        res.data, res.days, res.count = [], [], 0
-        return res
+        aggregated = sampling.correct(numbers([v], math.integer)[0], factor, math.sampling_corrected)
+        return SeriesResult(**common, aggregated_value=aggregated, data=[], days=[], count=0)
     data = np.asarray(vals, dtype=np.float64)
     if display.cumulative:
         data = cumulative(data, forward_fill=forward_fill)
@@ -324,75 +321,12 @@ def make_series(ctx, q, vals, math, *, label, breakdown_value=None, has_breakdow
         rendered = data.astype(np.int64).tolist()  # = [int(v) ...], at C speed
     else:
         rendered = numbers(data, integral)
-    res.data = ([sampling.correct(v, factor, math.sampling_corrected) for v in rendered]  # per bucket, not per row
-                if factor and factor != 1 and math.sampling_corrected else rendered)
-    res.days = axis.days()
-    res.labels = axis.labels()
+    values = ([sampling.correct(v, factor, math.sampling_corrected) for v in rendered]  # per bucket, not per row
+              if factor and factor != 1 and math.sampling_corrected else rendered)
     # PostHog's float(sum(total)): a left-to-right sum (NumPy's pairwise sum can differ in the last bit)
     count = (rendered[-1] if rendered else 0) if display.cumulative else float(sum(data.tolist()))
-    res.count = sampling.correct(count, factor, math.sampling_corrected)
-    return res
-
-
-def action_dict(ctx: QueryContext, q: Query) -> dict[str, Any]:
-    s = q.series
-    return {
-        "days": q.axis.action_day_strings(),
-        "id": s.id if s.kind == "events" else s.id,
-        "type": "events",
-        "order": s.index,
-        "name": s.label,
-        "custom_name": s.custom_name,
-        "math": s.math,
-        "math_property": s.math_property,
-        "math_hogql": s.math_hogql,
-        "math_group_type_index": s.math_group_type_index,
-        "properties": {},
-    }
-
-
-def filter_dict(ctx: QueryContext, q: Query) -> dict[str, Any]:
-    def build() -> dict[str, Any]:
-        filt = ctx.filter
-        r = q.axis.label_range  # the current period's dates, also on previous-period series
-        d: dict[str, Any] = {
-            "insight": "TRENDS",
-            "properties": properties_dict(filt.properties),
-            "filter_test_accounts": filt.filter_test_accounts,
-            "date_from": r.date_from.isoformat(),
-            "date_to": r.date_to.isoformat(),
-            "entity_type": "events",
-            "interval": filt.interval,
-            "display": filt.display,
-        }
-        if filt.sampling_factor is not None:
-            d["sampling_factor"] = filt.sampling_factor
-        if filt.aggregation_group_type_index is not None:
-            d["aggregation_group_type_index"] = filt.aggregation_group_type_index
-        if filt.smoothing_intervals != 1:
-            d["smoothingIntervals"] = filt.smoothing_intervals
-        if filt.formulas:
-            d["formula"] = filt.formulas[0].text
-        if filt.compare:
-            d["compare"] = True
-        if filt.breakdown is not None:
-            b = filt.breakdown
-            if b.multi:
-                d["breakdowns"] = [attrs.asdict(i, filter=lambda a, _v: not a.metadata.get("internal")) for i in b.items]
-            else:
-                d["breakdown"] = b.items[0].property if not isinstance(b.items[0].property, tuple) else list(b.items[0].property)
-                d["breakdown_type"] = b.items[0].type
-            d["breakdown_limit"] = b.limit
-        d.update(dict(filt.echo))
-        return d
-
-    return ctx.memo(("filter_dict", id(q.axis)), build)
-
-
-def properties_dict(group) -> Any:
-    if not group.values:
-        return {}
-    return attrs.asdict(group, filter=lambda a, _v: not a.metadata.get("internal"))
+    return SeriesResult(**common, data=values, days=axis.days(), labels=axis.labels(),
+                        count=sampling.correct(count, factor, math.sampling_corrected))
 
 
 def resolve_now(now: Any) -> dt.datetime:
