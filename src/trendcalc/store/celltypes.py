@@ -35,7 +35,8 @@ def column_kind(cells: Sequence[Any]) -> str:
     if not values or not all(isinstance(c, str) for c in values):
         return "text"
     if all(_INT_RE.match(c) for c in values):
-        return "int" if all(-_I64 <= int(c) < _I64 for c in values) else "text"
+        # (more than 19 digits is out of int64 range: no int() of a huge text, which Python refuses)
+        return "int" if all(len(c.lstrip("+-")) <= 19 and -_I64 <= int(c) < _I64 for c in values) else "text"
     if all(_NUMBER_RE.match(c) for c in values):
         return "float" if all(abs(float(c)) != float("inf") for c in values) else "text"
     if all(c in _BOOLS for c in values):

@@ -217,7 +217,10 @@ def _integer_spelled(path: Path, n_rows: int, whole: dict) -> dict | None:
             for (col, field), rows in whole.items():
                 keep = []
                 for r in rows.tolist():
-                    rec = json.loads(buf[int(starts[r]):int(ends[r])])
+                    try:
+                        rec = json.loads(buf[int(starts[r]):int(ends[r])])
+                    except ValueError:  # (e.g. an integer too long to convert): the row reader reports it
+                        return None
                     v = rec.get(col) if field is None else (rec.get(col) or {}).get(field)
                     if type(v) is int:
                         keep.append(r)

@@ -374,7 +374,7 @@ def _columnar_or_none(cls: type[EventStore], table: Any, persons: Any, groups: A
     try:
         return from_arrow(cls, table, persons, groups, rename=rename, timezone=tz, limits=limits, kind=kind,
                           int_rows=int_rows)
-    except ValidationError:
+    except (ValidationError, UnicodeDecodeError):  # (invalid UTF-8 that Arrow's reader let through)
         return None
 
 
