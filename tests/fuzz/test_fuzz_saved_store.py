@@ -14,6 +14,7 @@ under a hang guard (a FIFO or /dev/zero must not block or read forever).
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import io
 import json
@@ -40,6 +41,7 @@ QUERIES = [
      "breakdown_type": "group", "breakdown_group_type_index": 0, "date_from": "all"},
 ]  # fmt: skip
 _ROOT = Path(tempfile.mkdtemp(prefix="trendcalc-fuzz-store-"))
+atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)  # the mutated stores go with the run
 _EVENTS = [{**e, "uuid": f"uuid-{i}"} for i, e in enumerate(world.EVENTS[:40])]
 ORIGINAL = tc.EventStore.from_records(_EVENTS, persons=world.PERSONS, groups=world.GROUPS)
 TEMPLATE = ORIGINAL.save(_ROOT / "template")
