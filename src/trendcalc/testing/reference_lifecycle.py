@@ -38,7 +38,7 @@ from .reference.timeaxis import (
     label,
     step_of,
 )
-from .reference.world import resolve_now
+from .reference.world import as_project, resolve_now
 
 UTC = dt.timezone.utc
 
@@ -148,10 +148,7 @@ def reference_lifecycle(
     limits: Limits = DEFAULT_LIMITS,
 ) -> list[dict[str, Any]]:
     """The series dicts ``lifecycle(...).to_dicts()`` returns."""
-    if project is None:
-        project = Project()
-    elif isinstance(project, Mapping):
-        project = Project.from_dict(project)
+    project = as_project(project)
     lq = parse_lifecycle(query, limits=limits)
     filt = lq.base
     persons = list(persons or ())

@@ -24,6 +24,7 @@ from ..query.stickiness import StickinessQuery, parse_stickiness
 from . import reference as ref
 from .reference import actions, compare, properties, rows, sampling, timeaxis
 from .reference import world as ref_world
+from .reference.world import as_project
 
 UTC = dt.timezone.utc
 EARLIEST_TIMESTAMP = dt.datetime(2015, 1, 1, tzinfo=UTC)
@@ -178,10 +179,7 @@ def reference_stickiness(
     limits: Limits = DEFAULT_LIMITS,
 ) -> list[dict[str, Any]]:
     """The series dicts ``stickiness(...).to_dicts()`` returns, without ``action``."""
-    if project is None:
-        project = Project()
-    elif isinstance(project, Mapping):
-        project = Project.from_dict(project)
+    project = as_project(project)
     q = parse_stickiness(query, limits=limits)
     filt = q.base
     if any(s.math == "hogql" for s in filt.series):

@@ -43,7 +43,7 @@ from .supported import (
     check_supported,
 )
 from .timeaxis import Query, bucket_index, bucket_starts, current_range, lower_bound, whole_second
-from .world import World, load_world, resolve_now
+from .world import World, as_project, load_world, resolve_now
 
 
 def query_values(world: World, filt: TrendsFilter, project: Project, q: Query) -> dict[Any, list[float]]:
@@ -134,10 +134,7 @@ def reference_trends(
     limits: Limits = DEFAULT_LIMITS,
 ) -> list[dict[str, Any]]:
     """The series dicts ``trends(...).to_dicts()`` returns, without ``filter`` and ``action``."""
-    if project is None:
-        project = Project()
-    elif isinstance(project, Mapping):
-        project = Project.from_dict(project)
+    project = as_project(project)
     filt = parse_filter(query, limits=limits)
     check_supported(filt)
     if not filt.series:

@@ -15,6 +15,8 @@ from typing import Any
 
 from dateutil import parser as du_parser
 
+from ...project import Project
+
 UTC = dt.timezone.utc
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -91,3 +93,10 @@ def load_world(events: Iterable[Mapping], persons: Iterable[Mapping] | None = No
 
 def resolve_now(now: Any) -> dt.datetime:
     return dt.datetime.now(UTC) if now is None else to_utc(now)
+
+
+def as_project(project: Project | Mapping[str, Any] | None) -> Project:
+    """The project a reference entry point reads: a Project, a dict of its fields, or the default."""
+    if project is None:
+        return Project()
+    return Project.from_dict(project) if isinstance(project, Mapping) else project
