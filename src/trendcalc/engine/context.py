@@ -33,6 +33,12 @@ class QueryContext:
     limits: Limits
     display: DisplayMode
     cache: dict[Any, Any] = attrs.Factory(dict)
+    given: dict[Any, Any] = attrs.Factory(dict)
+    """Facts over the whole data set that replace what this store alone would give, computed by
+    an earlier phase of a partitioned run (``partition/phases.py``): ``"earliest_us"`` (date_from
+    "all", None when no event matches), ``"first_event_us"`` (stickiness' "all"), and
+    ``("histogram_bounds", item)`` (a histogram breakdown's numeric (min, max) over the query's
+    rows). Empty for a single store."""
 
     def __attrs_post_init__(self) -> None:
         self.project = with_inferred_types(self.project, self.store)  # (engine/property_types.py)

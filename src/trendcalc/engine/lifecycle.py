@@ -231,6 +231,11 @@ class Statuses:
 def status_counts(plan: LifecyclePlan) -> dict[str, np.ndarray]:
     """Distinct actors per (status, bucket), float64 arrays of ``n_buckets``; dormant negated;
     sampled counts scaled by 1/f for the runner."""
+    return scaled_counts(plan, unscaled_counts(plan))
+
+
+def unscaled_counts(plan: LifecyclePlan) -> dict[str, np.ndarray]:
+    """``status_counts`` before sampling's scaling: per partition of persons, these add up."""
     n = plan.n_buckets
     if n == 0:
         return {s: np.zeros(0, dtype=np.float64) for s in STATUSES}
@@ -242,6 +247,11 @@ def status_counts(plan: LifecyclePlan) -> dict[str, np.ndarray]:
 
     out = {s: per_bucket(st.bucket[st.status == i]) for i, s in enumerate(STATUSES[:3])}
     out["dormant"] = 0.0 - per_bucket(st.dormant_bucket)  # no -0.0
+    return out
+
+
+def scaled_counts(plan: LifecyclePlan, out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Sampled counts scaled by 1/f (rounded) for the runner; unchanged otherwise."""
     f = plan.ctx.filter.sampling_factor
     if f is not None and f != 1 and plan.query.scale_sampled_counts:
         out = {k: np.round(v * (1.0 / f)) + 0.0 for k, v in out.items()}

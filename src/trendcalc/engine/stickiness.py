@@ -110,10 +110,18 @@ def stickiness_advice(store: EventStore, q: StickinessQuery, project: Project, n
 
 
 def earliest_event(ctx: QueryContext) -> dt.datetime:
-    """``date_from: "all"``: the first event of any name after 2015-01-01, else now − 1 week (§3.9).
+    """``date_from: "all"``: the first event of any name after 2015-01-01, else now − 1 week (§3.9)
+    (over the whole data set when a partitioned run's first phase gave it: ``ctx.given``)."""
+    best = ctx.given["first_event_us"] if "first_event_us" in ctx.given else first_event_us(ctx.store)
+    if best is None:
+        return ctx.now - dt.timedelta(weeks=1)
+    return us_to_datetime(best)
+
+
+def first_event_us(store: EventStore) -> int | None:
+    """The first timestamp (UTC µs) of any event after 2015-01-01 in ``store`` (None: none).
 
     The store is ordered by (event, ts), so this is one binary search per event name."""
-    store = ctx.store
     floor_us = datetime_to_us(EARLIEST_TIMESTAMP)
     best: int | None = None
     offsets = store.offsets
@@ -123,9 +131,7 @@ def earliest_event(ctx: QueryContext) -> dt.datetime:
         if i < b:
             t = int(store.ts[i])
             best = t if best is None else min(best, t)
-    if best is None:
-        return ctx.now - dt.timedelta(weeks=1)
-    return us_to_datetime(best)
+    return best
 
 
 def current_range(ctx: QueryContext) -> DateRange:

@@ -69,20 +69,9 @@ def check_partitionable(filt: TrendsFilter, project: Project) -> None:
         if s.math_property is not None and str(s.math_property).startswith("$session"):
             raise UnsupportedError(s.path + ("math_property",),
                                    "session properties are not supported on a partitioned store (sessions may span persons)")
-    if filt.formulas:
-        path = ("trendsFilter", "formulas") if query else ("formula",)
-        raise UnsupportedError(path, "formulas are not supported on a partitioned store yet")
-    if filt.date_from == "all":
-        path = ("dateRange", "date_from") if query else ("date_from",)
-        raise UnsupportedError(path, "date_from 'all' is not supported on a partitioned store yet (it needs the "
-                                     "earliest event over all partitions first)")
     if filt.breakdown is not None:
         for i, item in enumerate(filt.breakdown.items):
             where: tuple[Any, ...] = ("breakdownFilter", "breakdowns", i) if query else ("breakdown",)
-            if item.histogram_bin_count is not None:
-                raise UnsupportedError(where + ("histogram_bin_count",) if query else ("breakdown_histogram_bin_count",),
-                                       "histogram breakdowns are not supported on a partitioned store (bin edges "
-                                       "come from the global minimum and maximum)")
             if item.type in ("session", "hogql"):
                 raise UnsupportedError(where + ("type",) if query else ("breakdown_type",),
                                        f"breakdown type {item.type!r} is not supported on a partitioned store")
