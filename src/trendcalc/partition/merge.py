@@ -75,6 +75,12 @@ def check_partitionable(filt: TrendsFilter, project: Project) -> None:
             if item.type in ("session", "hogql"):
                 raise UnsupportedError(where + ("type",) if query else ("breakdown_type",),
                                        f"breakdown type {item.type!r} is not supported on a partitioned store")
+    check_filters_partitionable(filt, project)
+
+
+def check_filters_partitionable(filt: TrendsFilter, project: Project) -> None:
+    """UnsupportedError naming the first property filter (global, series, action step, test
+    account) a partitioned run cannot evaluate exactly."""
     for leaf in _leaves_of(filt, project):
         if leaf.type in ("session", "hogql"):
             raise UnsupportedError(leaf.path + ("type",),

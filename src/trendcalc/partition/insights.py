@@ -1,0 +1,157 @@
+"""Stickiness and Lifecycle over a PartitionedStore: both count persons, and every event of a
+person lives in one partition, so each partition's per-bucket counts add up to the single
+store's.
+
+- Stickiness: per query, a partition reports how many of its actors qualify on exactly 1, 2, ...
+  intervals (a bincount of ``engine/stickiness.histogram``); the coordinator adds the counts and
+  shapes with the engine's ``shape`` (cumulative mode, labels, compare).
+- Lifecycle: a partition reports the statuses' counts per bucket before sampling's scaling
+  (``engine/lifecycle.unscaled_counts``); the coordinator adds them, scales once and shapes.
+
+``date_from: "all"`` comes from a first phase (``phases.py``). Actors that are groups (stickiness'
+``unique_group``, lifecycle's ``aggregation_group_type_index``) span partitions and raise
+UnsupportedError, as do session and HogQL filters (``merge.check_filters_partitionable``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+
+from ..errors import UnsupportedError, ValidationError
+from ..lifecycle_result import LifecycleResult
+from ..limits import Limits
+from ..project import Project
+from ..query.displays import DISPLAYS
+from ..query.lifecycle import STATUSES, LifecycleQuery
+from ..query.stickiness import StickinessQuery
+from ..results import SeriesResult
+from ..stickiness_result import StickinessResult
+from ..store import EventStore
+from .merge import check_filters_partitionable
+from .phases import earliest_us_of, min_or_none
+from .tasks import Map, Task
+
+# --- stickiness -----------------------------------------------------------------------------------
+
+
+def check_stickiness_partitionable(q: StickinessQuery, project: Project) -> None:
+    """UnsupportedError for what a partitioned stickiness cannot answer exactly."""
+    filt = q.base
+    for s in filt.series:
+        if s.math == "unique_group" and s.math_group_type_index is not None:
+            path = s.path or (("series", s.index) if filt.source == "query" else ("events", s.index))
+            raise UnsupportedError(path + ("math",), "stickiness of groups ('unique_group') is not supported on a "
+                                                     "partitioned store (a group spans persons in several partitions)")
+    check_filters_partitionable(filt, project)
+
+
+def stickiness_partitioned(run: Map, q: StickinessQuery, project: Project, now: dt.datetime,
+                           limits: Limits) -> StickinessResult:
+    """The single store's stickiness answer from the partitions' per-query interval counts."""
+    from ..engine.stickiness import Histogram, plan_stickiness, shape, stickiness_context
+
+    check_stickiness_partitionable(q, project)
+    ctx = stickiness_context(EventStore.from_records([]), q, project, now, limits)  # checks; shaping reads no rows
+    given: dict[str, Any] = {}
+    if q.base.date_from == "all":
+        given["first_event_us"] = min_or_none(run(Task(first_event_us_of)))
+    ctx.given.update(given)
+    plan = plan_stickiness(ctx)
+    per_partition = run(Task(stickiness_counts, (q, project, now, limits, given)))
+    out: list[SeriesResult] = []
+    for i, query in enumerate(plan.queries):
+        present = [p[i] for p in per_partition if p[i] is not None]
+        if not present:  # the series' action does not exist: left out (§3.8)
+            continue
+        n_intervals = present[0][0]
+        per = add_padded([counts for _, counts in present])
+        intervals = np.repeat(np.arange(len(per), dtype=np.int64), per)  # one entry per actor, as the engine has
+        out.append(shape(ctx, q, query, Histogram(n_intervals, np.arange(len(intervals)), intervals)))
+    return StickinessResult(out, timezone=project.timezone, interval=q.base.interval)
+
+
+def first_event_us_of(store: EventStore) -> int | None:
+    """This partition's first event after 2015 (stickiness' ``date_from: "all"``)."""
+    from ..engine.stickiness import first_event_us
+
+    return first_event_us(store)
+
+
+def stickiness_counts(store: EventStore, q: StickinessQuery, project: Project, now: dt.datetime, limits: Limits,
+                      given: dict[str, Any]) -> list[tuple[int, np.ndarray] | None]:
+    """Per planned query: (N intervals, actors per number of qualifying intervals), or None when
+    the series' action does not exist."""
+    from ..engine.stickiness import histogram, plan_stickiness, stickiness_context
+
+    ctx = stickiness_context(store, q, project, now, limits)
+    ctx.given.update(given)
+    plan = plan_stickiness(ctx)
+    out: list[tuple[int, np.ndarray] | None] = []
+    for query in plan.queries:
+        h = histogram(ctx, q, query, plan.current)
+        out.append(None if h is None else (h.n_intervals, np.bincount(h.intervals).astype(np.int64)))
+    return out
+
+
+def add_padded(arrays: list[np.ndarray]) -> np.ndarray:
+    """The element-wise sum of integer arrays of different lengths (missing tails are zero)."""
+    out = np.zeros(max((len(a) for a in arrays), default=0), dtype=np.int64)
+    for a in arrays:
+        out[: len(a)] += a
+    return out
+
+
+# --- lifecycle ------------------------------------------------------------------------------------
+
+
+def check_lifecycle_partitionable(lq: LifecycleQuery, project: Project) -> None:
+    """UnsupportedError for what a partitioned lifecycle cannot answer exactly."""
+    filt = lq.base
+    if filt.aggregation_group_type_index is not None:
+        path = ("aggregation_group_type_index",)
+        raise UnsupportedError(path, "a lifecycle of groups is not supported on a partitioned store (a group spans "
+                                     "persons in several partitions)")
+    check_filters_partitionable(filt, project)
+
+
+def lifecycle_partitioned(run: Map, lq: LifecycleQuery, project: Project, now: dt.datetime,
+                          limits: Limits) -> LifecycleResult:
+    """The single store's lifecycle answer from the partitions' status counts per bucket."""
+    from ..engine.lifecycle import scaled_counts, shape
+
+    filt = lq.base
+    if not filt.series:
+        raise ValidationError(("series",) if filt.source == "query" else ("events",), "a lifecycle needs at least one series")
+    check_lifecycle_partitionable(lq, project)
+    given: dict[str, Any] = {}
+    if filt.date_from == "all":
+        given["earliest_us"] = min_or_none(run(Task(earliest_us_of, (filt, project, now, limits))))
+    plan = _lifecycle_plan(EventStore.from_records([]), lq, project, now, limits, given)  # shaping reads no rows
+    per_partition = run(Task(lifecycle_counts, (lq, project, now, limits, given)))
+    counts = {s: np.zeros(plan.n_buckets, dtype=np.float64) for s in STATUSES}
+    for part in per_partition:
+        for s in STATUSES:
+            counts[s] += part[s]  # integers: the order of additions cannot matter
+    return shape(plan, scaled_counts(plan, counts))
+
+
+def _lifecycle_plan(store: EventStore, lq: LifecycleQuery, project: Project, now: dt.datetime, limits: Limits,
+                    given: dict[str, Any]) -> Any:
+    from ..engine.context import QueryContext
+    from ..engine.lifecycle import LifecyclePlan
+
+    ctx = QueryContext(store, lq.base, project, now, limits, DISPLAYS["ActionsLineGraph"])
+    ctx.given.update(given)
+    week_start = lq.week_start_day if lq.week_start_day is not None else project.week_start_day
+    return LifecyclePlan(ctx, lq, week_start)
+
+
+def lifecycle_counts(store: EventStore, lq: LifecycleQuery, project: Project, now: dt.datetime, limits: Limits,
+                     given: dict[str, Any]) -> dict[str, np.ndarray]:
+    """This partition's actors per (status, bucket), dormant negated, not scaled by sampling."""
+    from ..engine.lifecycle import unscaled_counts
+
+    return unscaled_counts(_lifecycle_plan(store, lq, project, now, limits, given))
