@@ -155,7 +155,7 @@ def lifecycle(
 
 
 def actors(
-    store: EventStore,
+    store: EventStore | PartitionedStore,
     query: Mapping[str, Any] | TrendsFilter,
     *,
     project: Project | Mapping[str, Any] | None = None,
@@ -171,6 +171,7 @@ def actors(
     offset: int | None = None,
     status: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    executor: Any = None,
 ) -> ActorsResult:
     """The persons (or groups) behind one data point of a Trends result: PostHog's
     InsightActorsQuery over the Trends ``query``, run as an ActorsQuery.
@@ -188,62 +189,27 @@ def actors(
 
     With a lifecycle query (``lifecycle()``'s forms) the point is ``status`` (new, returning,
     resurrecting, dormant; also the InsightActorsQuery's ``status``) on ``day``.
-    """
-    from .engine.actors import run_actors
-    from .engine.supported import check_project
-    from .engine.trends import resolve_now
-    from .query.actors_request import split_actors_query
 
-    if isinstance(store, PartitionedStore):
-        raise _not_partitioned("tc.actors")
-    store, project = _check_inputs(store, project, limits)
+    ``store`` may be a PartitionedStore: each partition's candidates for the page are merged
+    and ordered as one store orders them (run on ``executor`` as by ``trends()``).
+    """
+    from .engine.actors.route import answer_actors, plan_actors
+    from .engine.trends import resolve_now
+
+    store, project = _check_inputs(store, project, limits, partitioned=True)
     overrides = {
         "series": series, "day": day, "breakdown": breakdown, "compare": compare,
         "include_recordings": include_recordings, "select": select, "order_by": order_by,
         "limit": limit, "offset": offset,
     }
-    source, request = split_actors_query(query, overrides, limits)
-    from .query.stickiness import is_stickiness, parse_stickiness
+    plan = plan_actors(query, overrides, status, project, limits)
+    if isinstance(store, PartitionedStore):
+        from .partition.actors import actors_partitioned
 
-    if is_stickiness(source):  # a stickiness data point: day is the number of intervals
-        from .engine.stickiness_actors import run_stickiness_actors
-
-        return run_stickiness_actors(store, parse_stickiness(source, limits=limits), project, resolve_now(now), limits, request)
-    from .query.lifecycle import is_lifecycle
-
-    if is_lifecycle(source):  # the persons modal of a lifecycle: a status on a day
-        return _lifecycle_actors(store, query, source, request, status, project, now, limits)
-    if status is not None:
-        raise ValidationError(("actors_request", "status"), "status is for the actors of a lifecycle query")
-    filt = parse_filter(source, limits=limits)
-    check_project(filt, project, limits)
-    return run_actors(store, filt, project, resolve_now(now), limits, request)
-
-
-def _lifecycle_actors(store: Any, query: Any, source: Any, request: Any, status: Any, project: Any, now: Any,
-                      limits: Limits) -> ActorsResult:
-    from .engine.lifecycle_actors import run_lifecycle_actors
-    from .engine.supported import check_project, check_supported
-    from .engine.trends import resolve_now
-    from .query.lifecycle import parse_lifecycle
-
-    store, project = _check_inputs(store, project, limits)
-    insight = query.get("source") if isinstance(query, Mapping) and query.get("kind") == "ActorsQuery" else query
-    prefix = ("source",) if insight is not query else ()
-    in_query = insight.get("status") if isinstance(insight, Mapping) and insight.get("kind") == "InsightActorsQuery" else None
-    if status is not None and in_query is not None:
-        raise ValidationError(("actors_request", "status"), "status is given both in the query and as an argument")
-    path = ("actors_request", "status") if in_query is None else prefix + ("status",)
-    try:
-        lq = parse_lifecycle(source, limits=limits)
-    except ValidationError as exc:
-        if source is query:
-            raise
-        raise exc.prefixed(prefix + ("source",)) from None
-    check_supported(lq.base)
-    check_project(lq.base, project, limits)
-    return run_lifecycle_actors(store, lq, project, resolve_now(now), limits, request,
-                                in_query if in_query is not None else status, path)
+        return _on_partitions(store, executor, actors_partitioned, plan, project, resolve_now(now), limits,
+                              store.person_rows)
+    _no_executor(executor)
+    return answer_actors(store, plan, project, resolve_now(now), limits)
 
 
 def _with_warnings(result: Any, advice: Sequence[QueryWarning]) -> Any:
@@ -267,12 +233,6 @@ def _on_partitions(parts: PartitionedStore, executor: Any, answer: Any, *args: A
 
     with partition_map(executor, parts) as run:
         return answer(run, *args)
-
-
-def _not_partitioned(what: str) -> ValidationError:
-    from .errors import UnsupportedError
-
-    return UnsupportedError(("store",), f"{what} on a PartitionedStore is not supported yet: run it on one EventStore")
 
 
 def _check_inputs(store: Any, project: Any, limits: Any, *, partitioned: bool = False) -> tuple[Any, Project]:

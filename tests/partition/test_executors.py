@@ -115,13 +115,20 @@ def test_refusals_name_the_field_before_running(data: Any) -> None:
         tc.trends(parts, {"events": [{"id": "$pageview", "math": "median", "math_property": "n"}]}, now=NOW)
     assert e.value.path == ("events", 0, "math")
     with pytest.raises(tc.UnsupportedError) as e:
-        tc.trends(parts, {"events": [{"id": "$pageview"}], "formula": "A*2"}, now=NOW)
-    assert e.value.path == ("formula",)
+        tc.trends(parts, {"events": [{"id": "$pageview"}], "breakdown": "$session_duration", "breakdown_type": "session"},
+                  now=NOW)
+    assert e.value.path == ("breakdown_type",)
     with pytest.raises(tc.UnsupportedError) as e:
-        tc.trends(parts, {"events": [{"id": "$pageview"}], "date_from": "all"}, now=NOW)
-    assert e.value.path == ("date_from",)
+        tc.stickiness(parts, {"shown_as": "Stickiness", "events": [{"id": "$pageview", "math": "unique_group",
+                                                                     "math_group_type_index": 0}]}, now=NOW)
+    assert e.value.path == ("events", 0, "math")
     with pytest.raises(tc.UnsupportedError) as e:
-        tc.actors(parts, {"events": [{"id": "$pageview"}]}, now=NOW, day="2024-03-10")
+        tc.lifecycle(parts, {"kind": "LifecycleQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}],
+                             "aggregation_group_type_index": 0}, now=NOW)
+    assert e.value.path == ("aggregation_group_type_index",)
+    with pytest.raises(tc.UnsupportedError) as e:
+        tc.actors(parts, {"events": [{"id": "$pageview", "math": "dau", "math_group_type_index": 0}]}, now=NOW,
+                  day="2024-03-10")
     assert e.value.path == ("store",)
 
 

@@ -34,6 +34,9 @@ def records() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str
             events.append({"event": ["$pageview", "signup", "$pageview", "purchase"][i % 4], "distinct_id": ids[i % 2],
                            "timestamp": f"2024-{month:02d}-{dom:02d}T{(p + i) % 24:02d}:{(p * i) % 60:02d}:00Z",
                            "properties": props})
+    for j in range(8):  # distinct_ids without a person row: synthetic persons (no table row for tc.actors)
+        events.append({"event": "$pageview", "distinct_id": f"anon{j % 3}", "timestamp": f"2024-03-{1 + j:02d}T09:00:00Z",
+                       "properties": {"$browser": "Chrome", "n": j}})
     groups = [{"group_type_index": 0, "group_key": f"org{g}", "properties": {"size": g * 10},
                "created_at": f"2024-02-{10 + g}T00:00:00Z"} for g in range(5)]
     return events, persons, groups

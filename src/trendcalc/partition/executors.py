@@ -22,7 +22,7 @@ from .tasks import Map, Task, run_at
 
 @contextmanager
 def _in_process(_executor: Any, parts: PartitionedStore) -> Iterator[Map]:
-    yield lambda task: [task(parts.load(i)) for i in range(parts.partitions)]
+    yield lambda task: [task.for_partition(i)(parts.load(i)) for i in range(parts.partitions)]
 
 
 @contextmanager
@@ -35,7 +35,7 @@ def _processes(_executor: Any, parts: PartitionedStore) -> Iterator[Map]:
 @contextmanager
 def _on_executor(pool: Executor, parts: PartitionedStore) -> Iterator[Map]:
     def run(task: Task) -> list[Any]:
-        futures = [pool.submit(run_at, str(p), task) for p in parts.paths]
+        futures = [pool.submit(run_at, str(p), task.for_partition(i)) for i, p in enumerate(parts.paths)]
         return [f.result() for f in futures]
 
     yield run
@@ -44,7 +44,7 @@ def _on_executor(pool: Executor, parts: PartitionedStore) -> Iterator[Map]:
 @contextmanager
 def _dask(client: Any, parts: PartitionedStore) -> Iterator[Map]:
     def run(task: Task) -> list[Any]:
-        futures = [client.submit(run_at, str(p), task, pure=False) for p in parts.paths]
+        futures = [client.submit(run_at, str(p), task.for_partition(i), pure=False) for i, p in enumerate(parts.paths)]
         return list(client.gather(futures))
 
     yield run

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import numpy as np
 
-from ..errors import StoreFormatError, ValidationError
+from ..errors import StoreFormatError, UnsupportedError, ValidationError
 from ..store import EventStore
-from .layout import FORMAT, MANIFEST, VERSION, Assign
+from .layout import FORMAT, MANIFEST, VERSION, Assign, person_rows_file
 
 
 @attrs.frozen
@@ -57,6 +58,16 @@ class PartitionedStore:
                               for p in parts),
             manifest=manifest,
         )
+
+    def person_rows(self, i: int) -> np.ndarray:
+        """Partition ``i``'s persons' rows in the whole store (memory-mapped); UnsupportedError
+        when the partitioned store was written without them."""
+        path = self.paths[i].with_name(person_rows_file(self.paths[i].name))
+        try:
+            return np.load(path, mmap_mode="r")
+        except OSError:
+            raise UnsupportedError(("store",), f"{path} is missing: this partitioned store was written without its "
+                                               "persons' global rows, which tc.actors orders by") from None
 
     def load(self, i: int) -> EventStore:
         """Partition ``i`` as an EventStore (memory-mapped columns)."""

@@ -24,9 +24,15 @@ class Task:
 
     fn: Callable[..., Any]
     args: tuple[Any, ...] = ()
+    each: tuple[Any, ...] | None = None
+    """One more argument per partition (partition order), appended by ``for_partition``."""
 
     def __call__(self, store: EventStore) -> Any:
         return self.fn(store, *self.args)
+
+    def for_partition(self, i: int) -> Task:
+        """The task partition ``i`` runs (with its own argument from ``each``)."""
+        return self if self.each is None else Task(self.fn, self.args + (self.each[i],))
 
 
 def run_at(path: str, task: Task) -> Any:
@@ -40,4 +46,4 @@ Map = Callable[[Task], list[Any]]
 
 def on_stores(stores: Sequence[EventStore]) -> Map:
     """The Map over partitions already in memory (each an EventStore holding whole persons)."""
-    return lambda task: [task(s) for s in stores]
+    return lambda task: [task.for_partition(i)(s) for i, s in enumerate(stores)]
