@@ -206,8 +206,7 @@ def actors(
     if isinstance(store, PartitionedStore):
         from .partition.actors import actors_partitioned
 
-        return _on_partitions(store, executor, actors_partitioned, plan, project, resolve_now(now), limits,
-                              store.person_rows)
+        return _on_partitions(store, executor, actors_partitioned, plan, project, resolve_now(now), limits)
     _no_executor(executor)
     return answer_actors(store, plan, project, resolve_now(now), limits)
 
@@ -228,11 +227,12 @@ def _no_executor(executor: Any) -> None:
 
 
 def _on_partitions(parts: PartitionedStore, executor: Any, answer: Any, *args: Any) -> Any:
-    """``answer(run, *args)`` with ``run`` the Map over ``parts`` on ``executor``."""
+    """``answer(run, *args, rows)`` with ``run`` the Map over ``parts`` on ``executor`` and
+    ``rows`` where each partition's persons' rows in the whole store are."""
     from .partition.executors import partition_map
 
     with partition_map(executor, parts) as run:
-        return answer(run, *args)
+        return answer(run, *args, parts.person_rows_handles())
 
 
 def _check_inputs(store: Any, project: Any, limits: Any, *, partitioned: bool = False) -> tuple[Any, Project]:

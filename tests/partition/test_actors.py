@@ -78,7 +78,7 @@ def in_memory(world: tc.EventStore, query: Any, request: dict[str, Any], k: int,
     overrides = {key: request.get(key) for key in OVERRIDES}
     plan = plan_actors(query, overrides, request.get("status"), PROJECT, DEFAULT_LIMITS)
     return actors_partitioned(on_stores(stores), plan, PROJECT, resolve_now(NOW), DEFAULT_LIMITS,
-                              lambda i: np.flatnonzero(part == i))
+                              tuple(np.flatnonzero(part == i) for i in range(k)))
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +118,7 @@ def test_a_store_written_without_global_person_rows_refuses(world: tc.EventStore
     parts = tc.partition(world, tmp_path / "p", partitions=2, durable=False)
     (parts.root / "part-001.person_rows.npy").unlink()
     query, request = POINTS["default"]
-    with pytest.raises(tc.UnsupportedError, match="global rows"):
+    with pytest.raises(tc.UnsupportedError, match="without its persons' rows"):
         tc.actors(parts, query, project=PROJECT, now=NOW, **request)
 
 

@@ -10,6 +10,7 @@ import warnings
 from collections import Counter
 from typing import Any
 
+import numpy as np
 import pytest
 
 import trendcalc as tc
@@ -86,7 +87,8 @@ def test_partitioned_equals_single_store(case: dict[str, Any], tmp_path: Any) ->
             got = answer(lambda: tc.trends(store, query, project=project, now=now))  # invalid query
         else:
             try:
-                got = answer(lambda stores=stores: run_stores(stores, filt, project, resolve_now(now)))
+                rows = [np.flatnonzero(part == p) for p in range(k)]
+                got = answer(lambda stores=stores, rows=rows: run_stores(stores, filt, project, resolve_now(now), person_rows=rows))
             except tc.UnsupportedError as e:  # only the run-time check of summed values may raise here
                 assert "non-integer" in str(e), (k, name, e)
                 continue

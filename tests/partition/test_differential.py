@@ -55,7 +55,7 @@ def test_partitioned_equals_single_store(scenario, k, split, rnd):
 
     def run():
         filt = tc.parse_filter(scenario.query, limits=LIMITS)
-        return run_stores(stores, filt, w.project, resolve_now(w.now), LIMITS)
+        return run_stores(stores, filt, w.project, resolve_now(w.now), LIMITS, [np.flatnonzero(part == p) for p in range(k)])
 
     got = outcome(run)
     assume(got != "unsupported")  # refused before any partition ran: nothing to compare
@@ -77,7 +77,7 @@ def test_formulas_partitioned_equal_single_store(scenario, k, rnd):
     part = person_partitions(store, k, lambda s, k: np.array([rnd.randrange(k) for _ in range(len(s.persons))], np.int32))
     stores = [subset(store, part == p) for p in range(k)]
     got = outcome(lambda: run_stores(stores, tc.parse_filter(scenario.query, limits=LIMITS), w.project,
-                                     resolve_now(w.now), LIMITS))
+                                     resolve_now(w.now), LIMITS, [np.flatnonzero(part == p) for p in range(k)]))
     assume(got != "unsupported")
     assert got == want
 
@@ -103,7 +103,8 @@ def test_stickiness_partitioned_equals_single_store(scenario, k, rnd):
     want = _insight_outcome(lambda: tc.stickiness(store, scenario.query, project=w.project, now=w.now))
     part = person_partitions(store, k, lambda s, k: np.array([rnd.randrange(k) for _ in range(len(s.persons))], np.int32))
     stores = [subset(store, part == p) for p in range(k)]
-    got = _insight_outcome(lambda: partitioned("stickiness", stores, scenario.query, w.project, w.now))
+    rows = tuple(np.flatnonzero(part == p) for p in range(k))
+    got = _insight_outcome(lambda: partitioned("stickiness", stores, scenario.query, w.project, w.now, rows))
     assume(got != "unsupported")
     assert got == want
 
@@ -118,6 +119,7 @@ def test_lifecycle_partitioned_equals_single_store(scenario, k, rnd):
     want = _insight_outcome(lambda: tc.lifecycle(store, scenario.query, project=w.project, now=w.now))
     part = person_partitions(store, k, lambda s, k: np.array([rnd.randrange(k) for _ in range(len(s.persons))], np.int32))
     stores = [subset(store, part == p) for p in range(k)]
-    got = _insight_outcome(lambda: partitioned("lifecycle", stores, scenario.query, w.project, w.now))
+    rows = tuple(np.flatnonzero(part == p) for p in range(k))
+    got = _insight_outcome(lambda: partitioned("lifecycle", stores, scenario.query, w.project, w.now, rows))
     assume(got != "unsupported")
     assert got == want

@@ -10,6 +10,7 @@ import warnings
 from collections import Counter
 from typing import Any
 
+import numpy as np
 import pytest
 
 import trendcalc as tc
@@ -52,16 +53,18 @@ def answer(run: Any) -> Any:
             return ("error", type(e).__name__, str(e))
 
 
-def partitioned(insight: str, stores: list[tc.EventStore], query: Any, project: tc.Project, now: str) -> Any:
-    """What ``tc.stickiness``/``tc.lifecycle`` do with a PartitionedStore, over stores in memory."""
+def partitioned(insight: str, stores: list[tc.EventStore], query: Any, project: tc.Project, now: str,
+                rows: tuple[Any, ...] | None = None) -> Any:
+    """What ``tc.stickiness``/``tc.lifecycle`` do with a PartitionedStore, over stores in memory
+    (``rows``: each partition's persons' rows in the whole store)."""
     if insight == "stickiness":
         q = parse_stickiness(query)
         check_project(q.base, project, DEFAULT_LIMITS)
-        return stickiness_partitioned(on_stores(stores), q, project, resolve_now(now), DEFAULT_LIMITS)
+        return stickiness_partitioned(on_stores(stores), q, project, resolve_now(now), DEFAULT_LIMITS, rows)
     lq = parse_lifecycle(query)
     check_supported(lq.base)
     check_project(lq.base, project, DEFAULT_LIMITS)
-    return lifecycle_partitioned(on_stores(stores), lq, project, resolve_now(now), DEFAULT_LIMITS)
+    return lifecycle_partitioned(on_stores(stores), lq, project, resolve_now(now), DEFAULT_LIMITS, rows)
 
 
 def category(case: dict[str, Any]) -> str:
@@ -89,7 +92,8 @@ def test_partitioned_equals_single_store(case: dict[str, Any], tmp_path: Any) ->
         stores = [subset(store, part == p) for p in range(k)]
         assert sum(len(s) for s in stores) == len(store)
         try:
-            got = answer(lambda stores=stores: partitioned(insight, stores, query, project, now))
+            rows = tuple(np.flatnonzero(part == p) for p in range(k))
+            got = answer(lambda stores=stores, rows=rows: partitioned(insight, stores, query, project, now, rows))
         except tc.UnsupportedError:
             assert category(case) == "unsupported", (k, name)
             continue

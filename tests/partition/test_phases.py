@@ -8,6 +8,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+import numpy as np
 import pytest
 
 import trendcalc as tc
@@ -48,6 +49,17 @@ QUERIES = {
     "all-histogram-formula": {"events": [{"id": "signup"}, {"id": "$pageview", "math": "dau"}], "date_from": "all",
                               "interval": "week", "breakdown": "n", "breakdown_histogram_bin_count": 2, "formula": "A+B"},
     "all-missing-event": {"events": [{"id": "never-happened"}], "date_from": "all"},
+    # persons without an id are "person:<row>" with the row of the whole store
+    "person-id-breakdown": {"events": [{"id": "$pageview"}], "breakdown": "person_id", "breakdown_type": "event_metadata",
+                            "breakdown_limit": 100, "date_from": "-30d", "display": "ActionsTable"},
+    # HogQL reads only the row and its person: exact per partition
+    "hogql-filter-breakdown": {"events": [{"id": "$pageview", "math": "dau"}], "date_from": "-30d",
+                               "properties": [{"type": "hogql", "key": "person.properties.age > 30 or properties.n < 10"}],
+                               "breakdown": "concat(person.properties.plan, '-', properties.$browser)",
+                               "breakdown_type": "hogql"},
+    "hogql-person-id": {"events": [{"id": "signup"}], "date_from": "-30d", "display": "ActionsPie",
+                        "properties": [{"type": "hogql", "key": "person_id != 'person:3'"}],
+                        "breakdown": "person_id", "breakdown_type": "hogql", "breakdown_limit": 100},
 }
 
 
@@ -78,7 +90,8 @@ def test_partitioned_equals_single_store(world: tc.EventStore, name: str) -> Non
     for k, split, assign in CONFIGS:
         part = person_partitions(world, k, assign)
         stores = [subset(world, part == p) for p in range(k)]
-        got = answer(lambda stores=stores: run_stores(stores, filt, PROJECT, resolve_now(NOW)))
+        rows = [np.flatnonzero(part == p) for p in range(k)]
+        got = answer(lambda stores=stores, rows=rows: run_stores(stores, filt, PROJECT, resolve_now(NOW), person_rows=rows))
         assert got == want, (k, split)
 
 

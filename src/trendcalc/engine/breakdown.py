@@ -185,7 +185,7 @@ def _event_metadata_source(ctx: QueryContext, item: BreakdownItem, rows: RowKey)
     if item.property == "event":
         return RawColumn(store.event[rows], ValueDictionary(store.event_names))
     if item.property == "person_id":
-        ids = [str(i) if i is not None else f"person:{k}" for k, i in enumerate(store.persons.ids.tolist())]
+        ids = ctx.person_ids()
         return RawColumn(store.person[rows], ValueDictionary(ids))
     return _event_source(ctx, attrs.evolve(item, type="event"), rows)
 

@@ -43,6 +43,24 @@ class QueryContext:
     def __attrs_post_init__(self) -> None:
         self.project = with_inferred_types(self.project, self.store)  # (engine/property_types.py)
 
+    def person_ids(self) -> list[str]:
+        """The id text of every person row: its id, else ``person:<row>`` — with the row of the
+        whole store when this store is one partition of it (``given["person_rows"]``)."""
+
+        def build() -> list[str]:
+            ids = self.store.persons.ids.tolist()
+            if "person_rows" not in self.given:
+                return [str(i) if i is not None else f"person:{k}" for k, i in enumerate(ids)]
+            rows = self.given["person_rows"]
+            if rows is None and any(i is None for i in ids):
+                from ..errors import UnsupportedError
+
+                raise UnsupportedError(("store",), "a person without an id is named by its row in the whole store, "
+                                                   "which this partition was written without")
+            return [str(i) if i is not None else f"person:{int(rows[k])}" for k, i in enumerate(ids)]
+
+        return self.memo(("person_ids",), build)
+
     def memo(self, key: Any, build: Callable[[], Any]) -> Any:
         """A value computed once per query (e.g. a cohort's membership mask)."""
         if key not in self.cache:

@@ -12,14 +12,13 @@ person's row in the whole store (``PartitionedStore.person_rows``), as ``order_a
 them by row — and takes the page.
 
 Group actors (groups span partitions; their counts would need a merge by key) raise
-UnsupportedError, as do session and HogQL filters and breakdowns.
+UnsupportedError, as do session filters and breakdowns.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -32,7 +31,7 @@ from ..results import ActorsResult
 from ..store import EventStore
 from .merge import check_filters_partitionable
 from .phases import earliest_us_of, min_or_none
-from .tasks import Map, Task
+from .tasks import Map, Task, load_rows
 
 ID_COLUMNS = ("actor", "person", "group", "id", "actor_id")
 """Order terms by the actor's id: the engine ranks the id texts within its store; the texts compare
@@ -62,7 +61,7 @@ class Shape:
 
 
 def actors_partitioned(run: Map, plan: Any, project: Project, now: dt.datetime, limits: Limits,
-                       person_rows: Callable[[int], np.ndarray]) -> ActorsResult:
+                       handles: tuple[Any, ...]) -> ActorsResult:
     """One page of the point's actors over the partitions (``plan``: an engine ActorsPlan)."""
     from ..engine.actors.route import answer_actors
     from ..engine.actors.run import ActorHooks
@@ -81,18 +80,13 @@ def actors_partitioned(run: Map, plan: Any, project: Project, now: dt.datetime, 
     if shape.strategy != "person":
         raise UnsupportedError(("store",), "the actors of a point counting groups are not supported on a partitioned "
                                            "store (a group spans persons in several partitions)")
-    rows = tuple(np.asarray(person_rows(i), dtype=np.int64) for i in range(run_count(run)))
-    found: list[Candidates] = run(Task(candidates_of, (plan, project, now, limits, given), each=rows))
-    return merge_candidates(plan.request, shape, found, list(rows))
-
-
-def run_count(run: Map) -> int:
-    """How many partitions ``run`` runs on."""
-    return len(run(Task(_nothing)))
-
-
-def _nothing(store: EventStore) -> None:
-    return None
+    rows = [load_rows(h) for h in handles]
+    missing = [i for i, r in enumerate(rows) if r is None]
+    if missing:
+        raise UnsupportedError(("store",), f"partition {missing[0]} was written without its persons' rows in the whole "
+                                           "store, which tc.actors orders by")
+    found: list[Candidates] = run(Task(candidates_of, (plan, project, now, limits, given), each=tuple(handles)))
+    return merge_candidates(plan.request, shape, found, [r for r in rows if r is not None])
 
 
 def check_actors_partitionable(plan: Any, project: Project) -> None:
@@ -101,9 +95,10 @@ def check_actors_partitionable(plan: Any, project: Project) -> None:
     check_filters_partitionable(base, project)
     if plan.kind == "trends" and base.breakdown is not None:
         for item in base.breakdown.items:
-            if item.type in ("session", "hogql"):
+            if item.type == "session":
                 path = ("breakdownFilter", "breakdown_type") if base.source == "query" else ("breakdown_type",)
-                raise UnsupportedError(path, f"breakdown type {item.type!r} is not supported on a partitioned store")
+                raise UnsupportedError(path, "session breakdowns are not supported on a partitioned store (a session "
+                                             "may span persons in several partitions)")
 
 
 def _shape(actors: Any, req: Any, columns: list[Any], names: list[str], terms: list[Any]) -> Shape:
@@ -115,15 +110,17 @@ def _shape(actors: Any, req: Any, columns: list[Any], names: list[str], terms: l
 
 
 def candidates_of(store: EventStore, plan: Any, project: Project, now: dt.datetime, limits: Limits,
-                  given: dict[str, Any], global_rows: np.ndarray) -> Candidates:
+                  given: dict[str, Any], handle: Any) -> Candidates:
     """This partition's first ``offset + limit + 1`` actors of the point, in the engine's order
-    (``global_rows``: its persons' rows in the whole store)."""
+    (``handle``: a ``tasks.RowsHandle`` of its persons' rows in the whole store)."""
     from ..engine.actors.route import answer_actors
     from ..engine.actors.run import ActorHooks
 
+    global_rows = load_rows(handle)
+    assert global_rows is not None  # actors_partitioned refuses partitions without them
     named = with_global_person_ids(store, global_rows)
     return answer_actors(store, plan, project, now, limits,
-                         ActorHooks(given, lambda *a: _candidates(named, *a)))
+                         ActorHooks({**given, "person_rows": global_rows}, lambda *a: _candidates(named, *a)))
 
 
 def with_global_person_ids(store: EventStore, global_rows: np.ndarray) -> EventStore:

@@ -49,7 +49,7 @@ def check_stickiness_partitionable(q: StickinessQuery, project: Project) -> None
 
 
 def stickiness_partitioned(run: Map, q: StickinessQuery, project: Project, now: dt.datetime,
-                           limits: Limits) -> StickinessResult:
+                           limits: Limits, rows: tuple[Any, ...] | None = None) -> StickinessResult:
     """The single store's stickiness answer from the partitions' per-query interval counts."""
     from ..engine.stickiness import Histogram, plan_stickiness, shape, stickiness_context
 
@@ -60,7 +60,7 @@ def stickiness_partitioned(run: Map, q: StickinessQuery, project: Project, now: 
         given["first_event_us"] = min_or_none(run(Task(first_event_us_of)))
     ctx.given.update(given)
     plan = plan_stickiness(ctx)
-    per_partition = run(Task(stickiness_counts, (q, project, now, limits, given)))
+    per_partition = run(Task(stickiness_counts, (q, project, now, limits, given), each=rows))
     out: list[SeriesResult] = []
     for i, query in enumerate(plan.queries):
         present = [p[i] for p in per_partition if p[i] is not None]
@@ -81,13 +81,13 @@ def first_event_us_of(store: EventStore) -> int | None:
 
 
 def stickiness_counts(store: EventStore, q: StickinessQuery, project: Project, now: dt.datetime, limits: Limits,
-                      given: dict[str, Any]) -> list[tuple[int, np.ndarray] | None]:
+                      given: dict[str, Any], *rows: Any) -> list[tuple[int, np.ndarray] | None]:
     """Per planned query: (N intervals, actors per number of qualifying intervals), or None when
-    the series' action does not exist."""
+    the series' action does not exist. ``rows``: see ``with_rows``."""
     from ..engine.stickiness import histogram, plan_stickiness, stickiness_context
 
     ctx = stickiness_context(store, q, project, now, limits)
-    ctx.given.update(given)
+    ctx.given.update(with_rows(given, rows))
     plan = plan_stickiness(ctx)
     out: list[tuple[int, np.ndarray] | None] = []
     for query in plan.queries:
@@ -118,7 +118,7 @@ def check_lifecycle_partitionable(lq: LifecycleQuery, project: Project) -> None:
 
 
 def lifecycle_partitioned(run: Map, lq: LifecycleQuery, project: Project, now: dt.datetime,
-                          limits: Limits) -> LifecycleResult:
+                          limits: Limits, rows: tuple[Any, ...] | None = None) -> LifecycleResult:
     """The single store's lifecycle answer from the partitions' status counts per bucket."""
     from ..engine.lifecycle import scaled_counts, shape
 
@@ -130,7 +130,7 @@ def lifecycle_partitioned(run: Map, lq: LifecycleQuery, project: Project, now: d
     if filt.date_from == "all":
         given["earliest_us"] = min_or_none(run(Task(earliest_us_of, (filt, project, now, limits))))
     plan = _lifecycle_plan(EventStore.from_records([]), lq, project, now, limits, given)  # shaping reads no rows
-    per_partition = run(Task(lifecycle_counts, (lq, project, now, limits, given)))
+    per_partition = run(Task(lifecycle_counts, (lq, project, now, limits, given), each=rows))
     counts = {s: np.zeros(plan.n_buckets, dtype=np.float64) for s in STATUSES}
     for part in per_partition:
         for s in STATUSES:
@@ -150,8 +150,16 @@ def _lifecycle_plan(store: EventStore, lq: LifecycleQuery, project: Project, now
 
 
 def lifecycle_counts(store: EventStore, lq: LifecycleQuery, project: Project, now: dt.datetime, limits: Limits,
-                     given: dict[str, Any]) -> dict[str, np.ndarray]:
+                     given: dict[str, Any], *rows: Any) -> dict[str, np.ndarray]:
     """This partition's actors per (status, bucket), dormant negated, not scaled by sampling."""
     from ..engine.lifecycle import unscaled_counts
 
-    return unscaled_counts(_lifecycle_plan(store, lq, project, now, limits, given))
+    return unscaled_counts(_lifecycle_plan(store, lq, project, now, limits, with_rows(given, rows)))
+
+
+def with_rows(given: dict[str, Any], rows: tuple[Any, ...]) -> dict[str, Any]:
+    """``given`` and, when the caller passed a ``tasks.RowsHandle``, the partition's persons'
+    rows in the whole store (``QueryContext.person_ids``)."""
+    from .tasks import load_rows
+
+    return {**given, "person_rows": load_rows(rows[0])} if rows else given

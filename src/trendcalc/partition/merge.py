@@ -72,9 +72,10 @@ def check_partitionable(filt: TrendsFilter, project: Project) -> None:
     if filt.breakdown is not None:
         for i, item in enumerate(filt.breakdown.items):
             where: tuple[Any, ...] = ("breakdownFilter", "breakdowns", i) if query else ("breakdown",)
-            if item.type in ("session", "hogql"):
+            if item.type == "session":
                 raise UnsupportedError(where + ("type",) if query else ("breakdown_type",),
-                                       f"breakdown type {item.type!r} is not supported on a partitioned store")
+                                       "session breakdowns are not supported on a partitioned store (a session may "
+                                       "span persons in several partitions)")
     check_filters_partitionable(filt, project)
 
 
@@ -82,9 +83,9 @@ def check_filters_partitionable(filt: TrendsFilter, project: Project) -> None:
     """UnsupportedError naming the first property filter (global, series, action step, test
     account) a partitioned run cannot evaluate exactly."""
     for leaf in _leaves_of(filt, project):
-        if leaf.type in ("session", "hogql"):
-            raise UnsupportedError(leaf.path + ("type",),
-                                   f"{leaf.type} property filters are not supported on a partitioned store")
+        if leaf.type == "session":  # HogQL conditions read only the row and its person: exact per partition
+            raise UnsupportedError(leaf.path + ("type",), "session property filters are not supported on a partitioned "
+                                                          "store (a session may span persons in several partitions)")
 
 
 def _leaves_of(filt: TrendsFilter, project: Project) -> Iterator[PropertyFilter]:

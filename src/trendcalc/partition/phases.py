@@ -40,6 +40,13 @@ class Given:
         """Put the common facts into a QueryContext (before it plans)."""
         ctx.given.update(self.common)
 
+    def with_rows(self, handle: Any) -> Given:
+        """These facts and a partition's persons' rows in the whole store (``tasks.load_rows``),
+        which name the persons without an id as one store does (``QueryContext.person_ids``)."""
+        from .tasks import load_rows
+
+        return Given({**self.common, "person_rows": load_rows(handle)}, self.per_query)
+
     def apply_query(self, ctx: Any, i: int) -> None:
         """Put query ``i``'s facts into the QueryContext (before it computes query ``i``)."""
         if self.per_query is not None:
@@ -121,3 +128,12 @@ def histogram_bounds_of(store: EventStore, filt: TrendsFilter, project: Project,
             row.append(None if source is None else numeric_bounds(source(ctx, item, rows)))
         out.append(row)
     return out
+
+
+def partial_answers_in(store: EventStore, filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits,
+                       given: Given, *rows: Any) -> list[Any]:
+    """``partials.partial_answers`` with the first phases' facts and (when given: ``rows``, a
+    ``tasks.RowsHandle``) the partition's persons' rows in the whole store."""
+    from .partials import partial_answers
+
+    return partial_answers(store, filt, project, now, limits, given.with_rows(rows[0]) if rows else given)

@@ -25,8 +25,8 @@ from ..query.model import TrendsFilter
 from ..results import SeriesResult, TrendsResult
 from ..store import EventStore
 from .merge import ADD_INTEGERS, MERGES, add, check_integral, check_partitionable
-from .partials import Partial, context, partial_answers
-from .phases import Given, prepare
+from .partials import Partial, context
+from .phases import Given, partial_answers_in, prepare
 from .store import PartitionedStore
 from .tasks import Map, Task, on_stores
 
@@ -41,23 +41,26 @@ def run_partitioned(parts: PartitionedStore, filt: TrendsFilter, project: Projec
 
     check_partitionable(filt, project)
     with partition_map(executor, parts) as run:
-        return run_map(run, filt, project, now, limits)
+        return run_map(run, filt, project, now, limits, parts.person_rows_handles())
 
 
 def run_stores(stores: Sequence[EventStore], filt: TrendsFilter, project: Project, now: dt.datetime,
-               limits: Limits = DEFAULT_LIMITS) -> TrendsResult:
+               limits: Limits = DEFAULT_LIMITS, person_rows: Sequence[np.ndarray] | None = None) -> TrendsResult:
     """``run_partitioned`` over partitions already in memory (each an EventStore holding whole
-    persons, e.g. from ``split.subset``): the same partial and merge code, no files."""
+    persons, e.g. from ``split.subset``): the same partial and merge code, no files.
+    ``person_rows``: each partition's persons' rows in the whole store (``split.subset`` keeps
+    them in order: ``np.flatnonzero(part == p)``), which name persons without an id."""
     check_partitionable(filt, project)
-    return run_map(on_stores(stores), filt, project, now, limits)
+    return run_map(on_stores(stores), filt, project, now, limits, None if person_rows is None else tuple(person_rows))
 
 
-def run_map(run: Map, filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits) -> TrendsResult:
+def run_map(run: Map, filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits,
+            rows: tuple[Any, ...] | None = None) -> TrendsResult:
     """First phases (``phases.prepare``: global values the plan needs), then every partition's
-    Partials, merged."""
+    Partials, merged. ``rows``: per partition a ``tasks.RowsHandle`` (None: not known)."""
     given = prepare(filt, project, now, limits, run)
     ctx, queries = _plan(filt, project, now, limits, given)
-    return merge_partials(ctx, queries, run(Task(partial_answers, (filt, project, now, limits, given))))
+    return merge_partials(ctx, queries, run(Task(partial_answers_in, (filt, project, now, limits, given), each=rows)))
 
 
 def _plan(filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits, given: Given) -> tuple[Any, list[Any]]:

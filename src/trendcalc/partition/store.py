@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import numpy as np
 
-from ..errors import StoreFormatError, UnsupportedError, ValidationError
+from ..errors import StoreFormatError, ValidationError
 from ..store import EventStore
 from .layout import FORMAT, MANIFEST, VERSION, Assign, person_rows_file
 
@@ -59,15 +58,15 @@ class PartitionedStore:
             manifest=manifest,
         )
 
-    def person_rows(self, i: int) -> np.ndarray:
-        """Partition ``i``'s persons' rows in the whole store (memory-mapped); UnsupportedError
-        when the partitioned store was written without them."""
-        path = self.paths[i].with_name(person_rows_file(self.paths[i].name))
-        try:
-            return np.load(path, mmap_mode="r")
-        except OSError:
-            raise UnsupportedError(("store",), f"{path} is missing: this partitioned store was written without its "
-                                               "persons' global rows, which tc.actors orders by") from None
+    def person_rows_handles(self) -> tuple[str | None, ...]:
+        """Per partition, the path of its persons' rows in the whole store (``tc.actors`` breaks
+        ties by them; a person without an id is named by them), or None when it was written
+        without them."""
+        out = []
+        for p in self.paths:
+            path = p.with_name(person_rows_file(p.name))
+            out.append(str(path) if path.is_file() else None)
+        return tuple(out)
 
     def load(self, i: int) -> EventStore:
         """Partition ``i`` as an EventStore (memory-mapped columns)."""

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
+import numpy as np
 
 from ..store import EventStore
 
@@ -47,3 +48,16 @@ Map = Callable[[Task], list[Any]]
 def on_stores(stores: Sequence[EventStore]) -> Map:
     """The Map over partitions already in memory (each an EventStore holding whole persons)."""
     return lambda task: [task.for_partition(i)(s) for i, s in enumerate(stores)]
+
+
+RowsHandle = "str | np.ndarray | None"
+"""Where a partition's persons' rows in the whole store are: the path of its ``.person_rows.npy``
+(read memory-mapped by the worker), the array itself (partitions in memory), or None (written
+without them)."""
+
+
+def load_rows(handle: Any) -> np.ndarray | None:
+    """The rows a RowsHandle points at (None: the partition has none)."""
+    if handle is None or isinstance(handle, np.ndarray):
+        return handle
+    return np.load(handle, mmap_mode="r")
