@@ -251,6 +251,17 @@ def actor_intervals(ctx: QueryContext, q: StickinessQuery, query: Query, current
                     rows: np.ndarray) -> ActorIntervals:
     """§3.2 steps 2–4 over the selected rows: (actor, interval key) pairs, their event counts,
     the criteria on each pair, and the qualifying pairs per actor."""
+    n, row_actor, actor, _key, per_pair = actor_interval_pairs(ctx, q, query, current, rows)
+    if q.criteria is not None:
+        actor = actor[q.criteria.holds(per_pair)]
+    actors, m = np.unique(actor, return_counts=True)
+    return ActorIntervals(n, row_actor, actors.astype(np.int64), m.astype(np.int64))
+
+
+def actor_interval_pairs(ctx: QueryContext, q: StickinessQuery, query: Query, current: DateRange,
+                         rows: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(N intervals, actor per row (-1: outside every interval), and per distinct (actor,
+    interval key) pair — sorted — its actor, its interval key and its number of events)."""
     ts = ctx.store.ts[rows]
     key, n = interval_keys(ctx, q, query, current, ts)
     row_actor = actor_ids(ctx, query.series, rows)
@@ -258,13 +269,11 @@ def actor_intervals(ctx: QueryContext, q: StickinessQuery, query: Query, current
     inside = key >= 0
     actor, key = row_actor[inside], key[inside]
     if len(key) == 0:
-        return ActorIntervals(n, row_actor, np.zeros(0, np.int64), np.zeros(0, np.int64))
+        empty = np.zeros(0, np.int64)
+        return n, row_actor, empty, empty, empty
     width = int(key.max()) + 1
     pairs, per_pair = np.unique(actor * width + key, return_counts=True)
-    if q.criteria is not None:
-        pairs = pairs[q.criteria.holds(per_pair)]
-    actors, m = np.unique(pairs // width, return_counts=True)
-    return ActorIntervals(n, row_actor, actors, m.astype(np.int64))
+    return n, row_actor, pairs // width, pairs % width, per_pair.astype(np.int64)
 
 
 def histogram(ctx: QueryContext, q: StickinessQuery, query: Query, current: DateRange) -> Histogram | None:

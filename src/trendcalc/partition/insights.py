@@ -8,14 +8,17 @@ store's.
 - Lifecycle: a partition reports the statuses' counts per bucket before sampling's scaling
   (``engine/lifecycle.unscaled_counts``); the coordinator adds them, scales once and shapes.
 
-``date_from: "all"`` comes from a first phase (``phases.py``). Actors that are groups (stickiness'
-``unique_group``, lifecycle's ``aggregation_group_type_index``) span partitions and raise
-UnsupportedError, as do session and HogQL filters (``merge.check_filters_partitionable``).
+``date_from: "all"`` comes from a first phase (``phases.py``). Groups span partitions: for
+stickiness' ``unique_group`` a partition reports its (group key, interval, events) triples, and
+the coordinator adds the events per (group, interval) before the criteria. Lifecycle's
+``aggregation_group_type_index`` raises UnsupportedError, as do session filters
+(``merge.check_filters_partitionable``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import numpy as np
@@ -39,18 +42,13 @@ from .tasks import Map, Task
 
 def check_stickiness_partitionable(q: StickinessQuery, project: Project) -> None:
     """UnsupportedError for what a partitioned stickiness cannot answer exactly."""
-    filt = q.base
-    for s in filt.series:
-        if s.math == "unique_group" and s.math_group_type_index is not None:
-            path = s.path or (("series", s.index) if filt.source == "query" else ("events", s.index))
-            raise UnsupportedError(path + ("math",), "stickiness of groups ('unique_group') is not supported on a "
-                                                     "partitioned store (a group spans persons in several partitions)")
-    check_filters_partitionable(filt, project)
+    check_filters_partitionable(q.base, project)
 
 
 def stickiness_partitioned(run: Map, q: StickinessQuery, project: Project, now: dt.datetime,
                            limits: Limits, rows: tuple[Any, ...] | None = None) -> StickinessResult:
-    """The single store's stickiness answer from the partitions' per-query interval counts."""
+    """The single store's stickiness answer from the partitions' per-query interval counts
+    (persons) or (group, interval) event counts (groups)."""
     from ..engine.stickiness import Histogram, plan_stickiness, shape, stickiness_context
 
     check_stickiness_partitionable(q, project)
@@ -66,11 +64,34 @@ def stickiness_partitioned(run: Map, q: StickinessQuery, project: Project, now: 
         present = [p[i] for p in per_partition if p[i] is not None]
         if not present:  # the series' action does not exist: left out (§3.8)
             continue
-        n_intervals = present[0][0]
-        per = add_padded([counts for _, counts in present])
+        n_intervals = present[0][1]
+        if present[0][0] == "groups":
+            per = group_interval_counts(q, present)
+        else:
+            per = add_padded([p[2] for p in present])
         intervals = np.repeat(np.arange(len(per), dtype=np.int64), per)  # one entry per actor, as the engine has
         out.append(shape(ctx, q, query, Histogram(n_intervals, np.arange(len(intervals)), intervals)))
     return StickinessResult(out, timezone=project.timezone, interval=q.base.interval)
+
+
+def group_interval_counts(q: StickinessQuery, present: list[Any]) -> np.ndarray:
+    """Groups per number of qualifying intervals, from every partition's (group key, interval,
+    events) triples: a group's events in an interval add up over the partitions before the
+    criteria decide whether the interval qualifies."""
+    keys = np.concatenate([p[2] for p in present]).astype(object)
+    intervals = np.concatenate([p[3] for p in present]).astype(np.int64)
+    events = np.concatenate([p[4] for p in present]).astype(np.int64)
+    if not len(keys):
+        return np.zeros(0, np.int64)
+    _, group = np.unique(keys, return_inverse=True)
+    width = int(intervals.max()) + 1
+    pairs, inverse = np.unique(group.reshape(-1).astype(np.int64) * width + intervals, return_inverse=True)
+    per_pair = np.bincount(inverse.reshape(-1), weights=events).astype(np.int64)
+    actor = pairs // width
+    if q.criteria is not None:
+        actor = actor[q.criteria.holds(per_pair)]
+    _, m = np.unique(actor, return_counts=True)
+    return np.bincount(m).astype(np.int64)
 
 
 def first_event_us_of(store: EventStore) -> int | None:
@@ -81,18 +102,39 @@ def first_event_us_of(store: EventStore) -> int | None:
 
 
 def stickiness_counts(store: EventStore, q: StickinessQuery, project: Project, now: dt.datetime, limits: Limits,
-                      given: dict[str, Any], *rows: Any) -> list[tuple[int, np.ndarray] | None]:
-    """Per planned query: (N intervals, actors per number of qualifying intervals), or None when
-    the series' action does not exist. ``rows``: see ``with_rows``."""
-    from ..engine.stickiness import histogram, plan_stickiness, stickiness_context
+                      given: dict[str, Any], *rows: Any) -> list[tuple[Any, ...] | None]:
+    """Per planned query (None when the series' action does not exist): for persons ("persons",
+    N intervals, actors per number of qualifying intervals) — a person's events are all here;
+    for groups ("groups", N, group key, interval key, events) per (group, interval) pair before
+    the criteria — a group's events may be in several partitions. ``rows``: see ``with_rows``."""
+    from ..engine.stickiness import (
+        actor_interval_pairs,
+        histogram,
+        plan_stickiness,
+        selected_rows,
+        stickiness_context,
+    )
 
     ctx = stickiness_context(store, q, project, now, limits)
     ctx.given.update(with_rows(given, rows))
     plan = plan_stickiness(ctx)
-    out: list[tuple[int, np.ndarray] | None] = []
+    out: list[tuple[Any, ...] | None] = []
     for query in plan.queries:
+        s = query.series
+        if s.math == "unique_group" and s.math_group_type_index is not None:
+            selected = selected_rows(ctx, query)
+            if selected is None:
+                out.append(None)
+                continue
+            n, _, actor, key, events = actor_interval_pairs(ctx, q, query, plan.current, selected)
+            col = store.column(f"$group_{s.math_group_type_index}")
+            # the key as JSON text: distinct dictionary values stay distinct, and texts compare
+            values = np.asarray([], dtype=object) if col is None else col.dictionary.cached(
+                "json_texts", lambda d=col.dictionary: np.asarray([json.dumps(v, sort_keys=True) for v in d.values] + ["null"], dtype=object))
+            out.append(("groups", n, values[actor], key, events))
+            continue
         h = histogram(ctx, q, query, plan.current)
-        out.append(None if h is None else (h.n_intervals, np.bincount(h.intervals).astype(np.int64)))
+        out.append(None if h is None else ("persons", h.n_intervals, np.bincount(h.intervals).astype(np.int64)))
     return out
 
 
