@@ -119,10 +119,6 @@ def test_refusals_name_the_field_before_running(data: Any) -> None:
                   now=NOW)
     assert e.value.path == ("breakdown_type",)
     with pytest.raises(tc.UnsupportedError) as e:
-        tc.lifecycle(parts, {"kind": "LifecycleQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}],
-                             "aggregation_group_type_index": 0}, now=NOW)
-    assert e.value.path == ("aggregation_group_type_index",)
-    with pytest.raises(tc.UnsupportedError) as e:
         tc.actors(parts, {"events": [{"id": "$pageview", "math": "dau", "math_group_type_index": 0}]}, now=NOW,
                   day="2024-03-10")
     assert e.value.path == ("store",)

@@ -10,9 +10,10 @@ store's.
 
 ``date_from: "all"`` comes from a first phase (``phases.py``). Groups span partitions: for
 stickiness' ``unique_group`` a partition reports its (group key, interval, events) triples, and
-the coordinator adds the events per (group, interval) before the criteria. Lifecycle's
-``aggregation_group_type_index`` raises UnsupportedError, as do session filters
-(``merge.check_filters_partitionable``).
+the coordinator adds the events per (group, interval) before the criteria; for lifecycle's
+``aggregation_group_type_index`` its active (group key, bucket) pairs, whose union the
+coordinator classifies (``engine/lifecycle.Statuses.of_pairs``). Session filters raise
+UnsupportedError (``merge.check_filters_partitionable``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import UnsupportedError, ValidationError
+from ..errors import ValidationError
 from ..lifecycle_result import LifecycleResult
 from ..limits import Limits
 from ..project import Project
@@ -129,13 +130,25 @@ def stickiness_counts(store: EventStore, q: StickinessQuery, project: Project, n
             n, _, actor, key, events = actor_interval_pairs(ctx, q, query, plan.current, selected)
             col = store.column(f"$group_{s.math_group_type_index}")
             # the key as JSON text: distinct dictionary values stay distinct, and texts compare
-            values = np.asarray([], dtype=object) if col is None else col.dictionary.cached(
-                "json_texts", lambda d=col.dictionary: np.asarray([json.dumps(v, sort_keys=True) for v in d.values] + ["null"], dtype=object))
+            values = key_texts(col)
             out.append(("groups", n, values[actor], key, events))
             continue
         h = histogram(ctx, q, query, plan.current)
         out.append(None if h is None else ("persons", h.n_intervals, np.bincount(h.intervals).astype(np.int64)))
     return out
+
+
+def key_texts(col: Any) -> np.ndarray:
+    """Per dictionary code of a ``$group_N`` column (and the missing slot last), the key as JSON
+    text: distinct values stay distinct and texts compare across partitions (cached)."""
+    if col is None:
+        return np.asarray([], dtype=object)
+    values = col.dictionary.values
+
+    def build() -> np.ndarray:
+        return np.asarray([json.dumps(v, sort_keys=True) for v in values] + ["null"], dtype=object)
+
+    return col.dictionary.cached("json_texts", build)
 
 
 def add_padded(arrays: list[np.ndarray]) -> np.ndarray:
@@ -151,18 +164,14 @@ def add_padded(arrays: list[np.ndarray]) -> np.ndarray:
 
 def check_lifecycle_partitionable(lq: LifecycleQuery, project: Project) -> None:
     """UnsupportedError for what a partitioned lifecycle cannot answer exactly."""
-    filt = lq.base
-    if filt.aggregation_group_type_index is not None:
-        path = ("aggregation_group_type_index",)
-        raise UnsupportedError(path, "a lifecycle of groups is not supported on a partitioned store (a group spans "
-                                     "persons in several partitions)")
-    check_filters_partitionable(filt, project)
+    check_filters_partitionable(lq.base, project)
 
 
 def lifecycle_partitioned(run: Map, lq: LifecycleQuery, project: Project, now: dt.datetime,
                           limits: Limits, rows: tuple[Any, ...] | None = None) -> LifecycleResult:
-    """The single store's lifecycle answer from the partitions' status counts per bucket."""
-    from ..engine.lifecycle import scaled_counts, shape
+    """The single store's lifecycle answer from the partitions' status counts per bucket
+    (persons) or active (group, bucket) pairs (groups)."""
+    from ..engine.lifecycle import Statuses, scaled_counts, shape, unscaled_counts
 
     filt = lq.base
     if not filt.series:
@@ -173,11 +182,34 @@ def lifecycle_partitioned(run: Map, lq: LifecycleQuery, project: Project, now: d
         given["earliest_us"] = min_or_none(run(Task(earliest_us_of, (filt, project, now, limits))))
     plan = _lifecycle_plan(EventStore.from_records([]), lq, project, now, limits, given)  # shaping reads no rows
     per_partition = run(Task(lifecycle_counts, (lq, project, now, limits, given), each=rows))
-    counts = {s: np.zeros(plan.n_buckets, dtype=np.float64) for s in STATUSES}
-    for part in per_partition:
-        for s in STATUSES:
-            counts[s] += part[s]  # integers: the order of additions cannot matter
+    if filt.aggregation_group_type_index is not None:
+        counts = unscaled_counts(plan, group_statuses(plan, per_partition, Statuses))
+    else:
+        counts = {s: np.zeros(plan.n_buckets, dtype=np.float64) for s in STATUSES}
+        for part in per_partition:
+            for s in STATUSES:
+                counts[s] += part[s]  # integers: the order of additions cannot matter
     return shape(plan, scaled_counts(plan, counts))
+
+
+def group_statuses(plan: Any, per_partition: list[Any], statuses: Any) -> Any:
+    """The statuses of the union of every partition's active (group key, bucket) pairs: a group
+    is active in a bucket when it is in any partition; its creation comes from the group table
+    (a copy of which every partition holds)."""
+    keys = np.concatenate([p[0] for p in per_partition]).astype(object)
+    buckets = np.concatenate([p[1] for p in per_partition]).astype(np.int64)
+    created = np.concatenate([p[2] for p in per_partition]).astype(np.int64)
+    if not len(keys):
+        empty = np.zeros(0, np.int64)
+        return statuses.of_pairs(empty, empty, empty)
+    texts, group = np.unique(keys, return_inverse=True)
+    group = group.reshape(-1).astype(np.int64)
+    created_at = np.zeros(len(texts), np.int64)
+    created_at[group] = created  # the same group table in every partition
+    width = plan.n_buckets + 2
+    pairs = np.unique(group * width + buckets)
+    a, b = pairs // width, pairs % width
+    return statuses.of_pairs(a, b, plan.bucket_of(created_at[a]))
 
 
 def _lifecycle_plan(store: EventStore, lq: LifecycleQuery, project: Project, now: dt.datetime, limits: Limits,
@@ -192,11 +224,23 @@ def _lifecycle_plan(store: EventStore, lq: LifecycleQuery, project: Project, now
 
 
 def lifecycle_counts(store: EventStore, lq: LifecycleQuery, project: Project, now: dt.datetime, limits: Limits,
-                     given: dict[str, Any], *rows: Any) -> dict[str, np.ndarray]:
-    """This partition's actors per (status, bucket), dormant negated, not scaled by sampling."""
-    from ..engine.lifecycle import unscaled_counts
+                     given: dict[str, Any], *rows: Any) -> Any:
+    """Persons: this partition's actors per (status, bucket), dormant negated, not scaled by
+    sampling. Groups: its active (group key as JSON text, extended bucket) pairs and each
+    pair's group's created_at (µs)."""
+    from ..engine.lifecycle import Statuses, actors_of, unscaled_counts
 
-    return unscaled_counts(_lifecycle_plan(store, lq, project, now, limits, with_rows(given, rows)))
+    plan = _lifecycle_plan(store, lq, project, now, limits, with_rows(given, rows))
+    gti = lq.base.aggregation_group_type_index
+    if gti is None:
+        return unscaled_counts(plan)
+    if plan.n_buckets == 0:
+        return np.zeros(0, object), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    st = Statuses(plan)
+    _, created_at = actors_of(plan, st.rows[:0])
+    col = store.column(f"$group_{gti}")
+    texts = key_texts(col)
+    return texts[st.actor], st.bucket, created_at[st.actor]
 
 
 def with_rows(given: dict[str, Any], rows: tuple[Any, ...]) -> dict[str, Any]:
