@@ -47,6 +47,15 @@ POINTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "all": ({"events": [{"id": "purchase"}], "date_from": "all", "interval": "month"}, {"day": "2024-02-01"}),
     "action-cohort": ({"actions": [{"id": 1}], "date_from": "-30d", "interval": "week",
                        "properties": [{"key": "id", "value": 7, "type": "cohort"}]}, {"day": "2024-03-03"}),
+    "groups": ({"events": [{"id": "$pageview", "math": "dau", "math_group_type_index": 0}], "date_from": "-30d",
+                "interval": "week"}, {"day": "2024-03-03"}),
+    "groups-ordered": ({"events": [{"id": "$pageview", "math": "unique_group", "math_group_type_index": 0}],
+                        "date_from": "-30d", "display": "ActionsTable"},
+                       {"select": ["group", "event_count", "last_seen", "properties.size", "created_at"],
+                        "order_by": ["event_count ASC", "last_seen DESC"], "limit": 3, "offset": 1}),
+    "groups-by-property": ({"events": [{"id": "signup", "math": "weekly_active"}], "aggregation_group_type_index": 0,
+                            "date_from": "-30d", "display": "ActionsPie"},
+                           {"select": ["actor", "id", "event_count"], "order_by": ["properties.size DESC"]}),
     "stickiness": ({"shown_as": "Stickiness", "events": [{"id": "$pageview"}], "date_from": "-14d"}, {"day": 2}),
     "stickiness-all": ({"kind": "StickinessQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}],
                         "dateRange": {"date_from": "all"}, "interval": "week"}, {"day": 1}),
@@ -107,7 +116,7 @@ def test_ties_and_ids_follow_the_whole_store(world: tc.EventStore) -> None:
 
 def test_through_files_and_a_process_pool(world: tc.EventStore, tmp_path: Any) -> None:
     parts = tc.partition(world, tmp_path / "p", partitions=3, assign=SPLITS["round-robin"], durable=False)
-    for name in ("paged", "all", "stickiness", "lifecycle-new"):
+    for name in ("paged", "all", "stickiness", "lifecycle-new", "groups-ordered"):
         query, request = POINTS[name]
         want = rows_of(single(world, query, request))
         assert rows_of(tc.actors(parts, query, project=PROJECT, now=NOW, **request)) == want
@@ -120,6 +129,15 @@ def test_a_store_written_without_global_person_rows_refuses(world: tc.EventStore
     query, request = POINTS["default"]
     with pytest.raises(tc.UnsupportedError, match="without its persons' rows"):
         tc.actors(parts, query, project=PROJECT, now=NOW, **request)
+
+
+def test_group_actors_of_stickiness_and_lifecycle_refuse(world: tc.EventStore, tmp_path: Any) -> None:
+    """A group's qualifying intervals (and statuses) need all its events first."""
+    parts = tc.partition(world, tmp_path / "p", partitions=2, durable=False)
+    query = {"kind": "StickinessQuery", "series": [{"kind": "EventsNode", "event": "$pageview", "math": "unique_group",
+                                                    "math_group_type_index": 0}], "dateRange": {"date_from": "-14d"}}
+    with pytest.raises(tc.UnsupportedError, match="stickiness actors of groups"):
+        tc.actors(parts, query, project=PROJECT, now=NOW, day=2)
 
 
 ACTOR_CASES = [c for c in load_cases() if c["query_kind"] == "actors"]

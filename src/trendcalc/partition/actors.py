@@ -11,8 +11,11 @@ store does. The coordinator orders the candidates with the same terms — ties b
 person's row in the whole store (``PartitionedStore.person_rows``), as ``order_actors`` breaks
 them by row — and takes the page.
 
-Group actors (groups span partitions; their counts would need a merge by key) raise
-UnsupportedError, as do session filters and breakdowns.
+Groups span partitions: for the group actors of a Trends point every partition returns all its
+groups of the point, which merge by key (event counts added, last event the latest; the table
+columns are the same in every partition's copy of the group table). The group actors of a
+stickiness or lifecycle point raise UnsupportedError (a group's intervals and statuses need all
+its events first), as do session filters and breakdowns.
 """
 
 from __future__ import annotations
@@ -48,6 +51,9 @@ class Candidates:
     values: list[list[Any]]
     has_row: np.ndarray
     joined: bool
+    group_keys: np.ndarray | None = None  # groups: the key texts, their event counts, last events (µs)
+    counts: np.ndarray | None = None
+    last_seen: np.ndarray | None = None
 
 
 @attrs.frozen
@@ -78,8 +84,11 @@ def actors_partitioned(run: Map, plan: Any, project: Project, now: dt.datetime, 
     # the request checked and its shape read on an empty store (reads no rows; raises what one store raises)
     shape: Shape = answer_actors(EventStore.from_records([]), plan, project, now, limits, ActorHooks(given, _shape))
     if shape.strategy != "person":
-        raise UnsupportedError(("store",), "the actors of a point counting groups are not supported on a partitioned "
-                                           "store (a group spans persons in several partitions)")
+        if plan.kind != "trends":  # a group's intervals / statuses need all its events first
+            raise UnsupportedError(("store",), f"the {plan.kind} actors of groups are not supported on a partitioned "
+                                               "store (a group spans persons in several partitions)")
+        groups: list[Candidates] = run(Task(candidates_of, (plan, project, now, limits, given, None)))
+        return merge_groups(plan.request, shape, groups, project)
     rows = [load_rows(h) for h in handles]
     missing = [i for i, r in enumerate(rows) if r is None]
     if missing:
@@ -116,6 +125,8 @@ def candidates_of(store: EventStore, plan: Any, project: Project, now: dt.dateti
     from ..engine.actors.route import answer_actors
     from ..engine.actors.run import ActorHooks
 
+    if handle is None:  # group actors: no person rows needed, every group of the point returned
+        return answer_actors(store, plan, project, now, limits, ActorHooks(given, _group_candidates))
     global_rows = load_rows(handle)
     assert global_rows is not None  # actors_partitioned refuses partitions without them
     named = with_global_person_ids(store, global_rows)
@@ -161,6 +172,22 @@ def _candidates(named: EventStore, actors: Any, req: Any, columns: list[Any], na
                       actors.has_row()[top], joined)
 
 
+def _group_candidates(actors: Any, req: Any, columns: list[Any], names: list[str], terms: list[Any]) -> Candidates:
+    """Every group of the point in this partition (a group's count adds up over partitions, so
+    no partition can cut its list), with its key text, event count and last event."""
+    from ..engine.actors.actor_set import group_key_texts
+
+    joined = any(c.table for c in columns) or any(t.table for t in terms)
+    if joined:
+        actors.keep(actors.has_row())
+    every = np.arange(len(actors))
+    keys = [comparable_key(actors, term) for term in terms]
+    return Candidates(actors.key.astype(np.int64), [(np.asarray(n), np.asarray(v)) for n, v in keys],
+                      [c.value(actors, every) for c in columns], actors.has_row(), joined,
+                      group_key_texts(actors.store, actors.group_type)[actors.key].astype(object), actors.count.copy(),
+                      actors.last_seen().copy())
+
+
 def comparable_key(actors: Any, term: Any) -> tuple[np.ndarray, np.ndarray]:
     """(is NULL, value) of an order term, comparable across partitions: numbers as the engine's
     key has them; where the engine ranks texts within its store (ids, text properties), the
@@ -177,7 +204,8 @@ def comparable_key(actors: Any, term: Any) -> tuple[np.ndarray, np.ndarray]:
     if name.startswith("properties."):
         prop = name[len("properties."):]
         found = actors.property_codes(prop)
-        if actors.ctx.project.property_type(prop, "person", None) != "Numeric":
+        kind = "person" if actors.strategy == "person" else "group"
+        if actors.ctx.project.property_type(prop, kind, actors.gti) != "Numeric":
             if found is None:
                 return np.ones(len(actors), bool), np.full(len(actors), "", dtype=object)
             codes, col = found
@@ -222,3 +250,63 @@ def merge_candidates(req: Any, shape: Shape, found: list[Candidates], person_row
 def _ranks(texts: np.ndarray) -> np.ndarray:
     _, rank = np.unique(texts, return_inverse=True)
     return rank.reshape(-1).astype(np.int64)
+
+
+MERGED = ("event_count", "last_seen")
+"""Group columns whose value adds up over partitions (the others come from the group table, a
+copy of which every partition holds, or from the key)."""
+
+
+def merge_groups(req: Any, shape: Shape, found: list[Candidates], project: Project) -> ActorsResult:
+    """The page of the groups of every partition, merged by key: event counts added, last
+    events the latest; ordered as one store orders them (ties by key text)."""
+    from ..engine.actors.actor_set import _iso_local
+    from ..store.tables import NO_TIME
+
+    texts = np.concatenate([c.group_keys for c in found if c.group_keys is not None]).astype(object) if found else np.zeros(0, object)
+    if not len(texts):
+        return ActorsResult(columns=shape.names, rows=[], has_more=False, limit=req.limit, offset=req.offset,
+                            missing_actors_count=None if shape.joined else 0)
+    uniq, first, inverse = np.unique(texts, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    counts = np.bincount(inverse, weights=np.concatenate([c.counts for c in found if c.counts is not None]),
+                         minlength=len(uniq)).astype(np.int64)
+    last_seen = np.full(len(uniq), np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(last_seen, inverse, np.concatenate([c.last_seen for c in found if c.last_seen is not None]))
+    keys: list[np.ndarray] = [np.arange(len(uniq))]  # ties by the key text, as order_actors by key id
+    for j in reversed(range(len(shape.terms))):
+        column, descending = shape.terms[j]
+        value: np.ndarray
+        if column == "event_count":
+            null, value = np.zeros(len(uniq), bool), counts
+        elif column == "last_seen":
+            null, value = last_seen == NO_TIME, last_seen
+        else:
+            null = np.concatenate([c.keys[j][0] for c in found]).astype(bool)[first]
+            parts = [c.keys[j][1] for c in found]
+            value = (_ranks(np.concatenate([p.astype(object) for p in parts])) if any(p.dtype == object for p in parts)
+                     else np.concatenate(parts))[first]
+        if descending:
+            value = -value.astype(np.float64) if value.dtype.kind == "f" else -value.astype(np.int64)
+        keys.append(value)
+        keys.append(null.astype(np.int8))
+    order = np.lexsort(keys)
+    page = order[req.offset:req.offset + req.limit + 1]
+    has_more = len(page) > req.limit
+    page = page[: req.limit]
+    columns = [[v for c in found for v in c.values[j]] for j in range(len(shape.names))]
+    out_rows = []
+    for g in page.tolist():
+        row: list[Any] = []
+        for name, values in zip(shape.names, columns):
+            if name == "event_count":
+                row.append(int(counts[g]))
+            elif name == "last_seen":
+                row.append(_iso_local(int(last_seen[g]), project.tz))
+            else:
+                row.append(values[int(first[g])])
+        out_rows.append(row)
+    has_row = np.concatenate([c.has_row for c in found])[first]
+    missing = None if shape.joined else int(np.count_nonzero(~has_row[page]))
+    return ActorsResult(columns=shape.names, rows=out_rows, has_more=has_more, limit=req.limit, offset=req.offset,
+                        missing_actors_count=missing)
