@@ -167,10 +167,8 @@ def _group_source(ctx: QueryContext, item: BreakdownItem, rows: RowKey) -> RawCo
 
 
 def _session_source(ctx: QueryContext, item: BreakdownItem, rows: RowKey) -> RawColumn:
-    from ..store.sessions import session_table
-
     index = rows if isinstance(rows, np.ndarray) else np.arange(rows.start, rows.stop, dtype=np.int64)
-    found = session_table(ctx.store).row_codes(item.property, index)
+    found = ctx.sessions().row_codes(item.property, index)
     if found is None:
         raise UnsupportedError(("breakdown",), f"session property {item.property!r} is not supported")
     codes, dictionary = found

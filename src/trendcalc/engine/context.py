@@ -38,7 +38,9 @@ class QueryContext:
     an earlier phase of a partitioned run (``partition/phases.py``): ``"earliest_us"`` (date_from
     "all", None when no event matches), ``"first_event_us"`` (stickiness' "all"), and
     ``("histogram_bounds", item)`` (a histogram breakdown's numeric (min, max) over the query's
-    rows). Empty for a single store."""
+    rows), ``"person_rows"`` (this partition's persons' rows in the whole store), ``"sessions"``
+    (the session table with the global facts of sessions spanning partitions). Empty for a
+    single store."""
 
     def __attrs_post_init__(self) -> None:
         self.project = with_inferred_types(self.project, self.store)  # (engine/property_types.py)
@@ -60,6 +62,16 @@ class QueryContext:
             return [str(i) if i is not None else f"person:{int(rows[k])}" for k, i in enumerate(ids)]
 
         return self.memo(("person_ids",), build)
+
+    def sessions(self) -> Any:
+        """The store's session table (``store/sessions.py``) — or, when this store is one
+        partition, the one whose sessions spanning partitions read their global facts
+        (``given["sessions"]``, ``partition/sessions.py``)."""
+        if "sessions" in self.given:
+            return self.given["sessions"]
+        from ..store.sessions import session_table
+
+        return session_table(self.store)
 
     def memo(self, key: Any, build: Callable[[], Any]) -> Any:
         """A value computed once per query (e.g. a cohort's membership mask)."""

@@ -55,7 +55,6 @@ EXACT_INTEGER = 2.0**53
 
 def check_partitionable(filt: TrendsFilter, project: Project) -> None:
     """UnsupportedError naming the first field a partitioned run cannot answer exactly."""
-    query = filt.source == "query"
     for s in filt.series:
         if s.math not in MERGES:
             why = WHY_NOT.get(s.math, "its per-partition values do not add up to the single-store value")
@@ -69,23 +68,24 @@ def check_partitionable(filt: TrendsFilter, project: Project) -> None:
         if s.math_property is not None and str(s.math_property).startswith("$session"):
             raise UnsupportedError(s.path + ("math_property",),
                                    "session properties are not supported on a partitioned store (sessions may span persons)")
-    if filt.breakdown is not None:
-        for i, item in enumerate(filt.breakdown.items):
-            where: tuple[Any, ...] = ("breakdownFilter", "breakdowns", i) if query else ("breakdown",)
-            if item.type == "session":
-                raise UnsupportedError(where + ("type",) if query else ("breakdown_type",),
-                                       "session breakdowns are not supported on a partitioned store (a session may "
-                                       "span persons in several partitions)")
-    check_filters_partitionable(filt, project)
+    check_filters_partitionable(filt, project, sessions=True)
 
 
-def check_filters_partitionable(filt: TrendsFilter, project: Project) -> None:
+def check_filters_partitionable(filt: TrendsFilter, project: Project, *, sessions: bool = False) -> None:
     """UnsupportedError naming the first property filter (global, series, action step, test
-    account) a partitioned run cannot evaluate exactly."""
+    account) a partitioned run cannot evaluate exactly. ``sessions``: the run computes the facts
+    of sessions spanning partitions first (``sessions.py``), so session filters are exact."""
     for leaf in _leaves_of(filt, project):
-        if leaf.type == "session":  # HogQL conditions read only the row and its person: exact per partition
-            raise UnsupportedError(leaf.path + ("type",), "session property filters are not supported on a partitioned "
-                                                          "store (a session may span persons in several partitions)")
+        if leaf.type == "session" and not sessions:  # HogQL conditions read only the row and its person
+            raise UnsupportedError(leaf.path + ("type",), "session property filters are not supported here on a "
+                                                          "partitioned store (a session may span persons in several partitions)")
+
+
+def needs_sessions(filt: TrendsFilter, project: Project) -> bool:
+    """Whether the query reads session facts by row (session filters or breakdowns)."""
+    if filt.breakdown is not None and any(item.type == "session" for item in filt.breakdown.items):
+        return True
+    return any(leaf.type == "session" for leaf in _leaves_of(filt, project))
 
 
 def _leaves_of(filt: TrendsFilter, project: Project) -> Iterator[PropertyFilter]:

@@ -7,6 +7,9 @@ partitions (and to the coordinator's own plan) through the engine's ``QueryConte
   the data set); stickiness' "all" is the first event of any name after 2015
   (``stickiness.first_event_us``). The manifest's time bounds are not enough: they are over
   every event name.
+- Session filters and breakdowns read each row's session's facts; a session seen in more than
+  one partition gets them from all its events (``sessions.py``: two phases gathering those
+  events; the partitions then read a session table spliced with their facts).
 - A histogram breakdown puts its bin edges on the numeric minimum and maximum of the property
   over the query's rows (``breakdown.numeric_bounds``): each partition reports them per query
   and histogram item over its rows, the coordinator takes the min of minima and the max of
@@ -47,6 +50,17 @@ class Given:
 
         return Given({**self.common, "person_rows": load_rows(handle)}, self.per_query)
 
+    def for_store(self, store: EventStore) -> Given:
+        """These facts for one partition: the events of sessions spanning partitions become its
+        session table with their global facts (``sessions.spliced_sessions``)."""
+        if "shared_sessions" not in self.common:
+            return self
+        from .sessions import spliced_sessions
+
+        common = {k: v for k, v in self.common.items() if k != "shared_sessions"}
+        common["sessions"] = spliced_sessions(store, self.common["shared_sessions"])
+        return Given(common, self.per_query)
+
     def apply_query(self, ctx: Any, i: int) -> None:
         """Put query ``i``'s facts into the QueryContext (before it computes query ``i``)."""
         if self.per_query is not None:
@@ -59,7 +73,14 @@ NOTHING = Given()
 def prepare(filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits, run: Map) -> Given:
     """Run the first phases a Trends query needs (none for most): the earliest event for
     ``date_from: "all"``, then the histogram bounds (whose rows depend on that range)."""
+    from .merge import needs_sessions
+    from .sessions import shared_sessions
+
     common: dict[Any, Any] = {}
+    if needs_sessions(filt, project):
+        records = shared_sessions(run)
+        if records:
+            common["shared_sessions"] = records
     if filt.date_from == "all" and filt.series:
         common["earliest_us"] = min_or_none(run(Task(earliest_us_of, (filt, project, now, limits))))
     items = histogram_items(filt)
@@ -113,7 +134,7 @@ def histogram_bounds_of(store: EventStore, filt: TrendsFilter, project: Project,
     from .partials import context
 
     ctx = context(store, filt, project, now, limits)
-    given.apply(ctx)
+    given.for_store(store).apply(ctx)
     out: list[list[tuple[float, float] | None]] = []
     for q in plan_queries(ctx):
         series = effective_series(q.series, filt.interval)
@@ -136,4 +157,5 @@ def partial_answers_in(store: EventStore, filt: TrendsFilter, project: Project, 
     ``tasks.RowsHandle``) the partition's persons' rows in the whole store."""
     from .partials import partial_answers
 
+    given = given.for_store(store)
     return partial_answers(store, filt, project, now, limits, given.with_rows(rows[0]) if rows else given)
