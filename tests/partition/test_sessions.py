@@ -123,3 +123,46 @@ def test_an_entry_tie_across_partitions_refuses(tmp_path: Any) -> None:
                          durable=False)
     with pytest.raises(tc.UnsupportedError, match="ingestion order"):
         tc.trends(parts, QUERIES["entry-url"], now=NOW)
+
+
+SESSION_FILTER = [{"key": "$session_duration", "value": 60, "operator": "gt", "type": "session"}]
+INSIGHTS = {
+    "stickiness": ("stickiness", {"shown_as": "Stickiness", "events": [{"id": "$pageview"}], "date_from": "2024-03-01",
+                                  "date_to": "2024-03-14", "properties": SESSION_FILTER}),
+    "lifecycle": ("lifecycle", {"kind": "LifecycleQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}],
+                                "dateRange": {"date_from": "2024-03-01", "date_to": "2024-03-14"},
+                                "properties": [{"key": "$entry_pathname", "value": "/home", "operator": "exact",
+                                                "type": "session"}]}),
+}
+
+
+@pytest.mark.parametrize("name", list(INSIGHTS))
+def test_session_filters_of_stickiness_and_lifecycle(store: tc.EventStore, name: str) -> None:
+    from .test_insights_invariance import partitioned
+
+    insight, query = INSIGHTS[name]
+    want = answer(lambda: getattr(tc, insight)(store, query, now=NOW))
+    assert any(any(s["data"]) for s in want)
+    for k, split, assign in CONFIGS:
+        part = person_partitions(store, k, assign)
+        stores = [subset(store, part == p) for p in range(k)]
+        rows = tuple(np.flatnonzero(part == p) for p in range(k))
+        got = answer(lambda stores=stores, rows=rows: partitioned(insight, stores, query, tc.Project(), NOW, rows))
+        assert got == want, (k, split)
+
+
+def test_actors_of_a_session_breakdown(store: tc.EventStore, tmp_path: Any) -> None:
+    query = {**QUERIES["entry-url"], "properties": SESSION_FILTER}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tc.TrendcalcWarning)
+        result = tc.trends(store, query, now=NOW)
+        point = next(s for s in result.to_dicts() if any(s["data"]))
+        day = point["days"][next(i for i, v in enumerate(point["data"]) if v)]
+        request = {"day": day, "breakdown": point["breakdown_value"], "select": ["id", "event_count"],
+                   "order_by": ["event_count DESC"]}
+        want = tc.actors(store, query, now=NOW, **request)
+        assert want.rows
+        for k in (2, 3):
+            parts = tc.partition(store, tmp_path / f"p{k}", partitions=k, assign=SPLITS["round-robin"], durable=False)
+            got = tc.actors(parts, query, now=NOW, **request)
+            assert (got.rows, got.has_more) == (want.rows, want.has_more)

@@ -15,7 +15,8 @@ Groups span partitions: for the group actors of a Trends point every partition r
 groups of the point, which merge by key (event counts added, last event the latest; the table
 columns are the same in every partition's copy of the group table). The group actors of a
 stickiness or lifecycle point raise UnsupportedError (a group's intervals and statuses need all
-its events first), as do session filters and breakdowns.
+its events first). Session filters and breakdowns read the facts of sessions spanning partitions
+(``insights.session_facts``).
 """
 
 from __future__ import annotations
@@ -71,9 +72,10 @@ def actors_partitioned(run: Map, plan: Any, project: Project, now: dt.datetime, 
     """One page of the point's actors over the partitions (``plan``: an engine ActorsPlan)."""
     from ..engine.actors.route import answer_actors
     from ..engine.actors.run import ActorHooks
+    from .insights import session_facts
 
     check_actors_partitionable(plan, project)
-    given: dict[str, Any] = {}
+    given = session_facts(run, plan.base, project)
     if plan.base.date_from == "all":
         if plan.kind == "stickiness":
             from .insights import first_event_us_of
@@ -82,7 +84,8 @@ def actors_partitioned(run: Map, plan: Any, project: Project, now: dt.datetime, 
         else:
             given["earliest_us"] = min_or_none(run(Task(earliest_us_of, (plan.base, project, now, limits))))
     # the request checked and its shape read on an empty store (reads no rows; raises what one store raises)
-    shape: Shape = answer_actors(EventStore.from_records([]), plan, project, now, limits, ActorHooks(given, _shape))
+    shape: Shape = answer_actors(EventStore.from_records([]), plan, project, now, limits,
+                                 ActorHooks({k: v for k, v in given.items() if k != "shared_sessions"}, _shape))
     if shape.strategy != "person":
         if plan.kind != "trends":  # a group's intervals / statuses need all its events first
             raise UnsupportedError(("store",), f"the {plan.kind} actors of groups are not supported on a partitioned "
@@ -99,15 +102,9 @@ def actors_partitioned(run: Map, plan: Any, project: Project, now: dt.datetime, 
 
 
 def check_actors_partitionable(plan: Any, project: Project) -> None:
-    """UnsupportedError for filters and breakdowns a partition cannot evaluate alone."""
-    base = plan.base
-    check_filters_partitionable(base, project)
-    if plan.kind == "trends" and base.breakdown is not None:
-        for item in base.breakdown.items:
-            if item.type == "session":
-                path = ("breakdownFilter", "breakdown_type") if base.source == "query" else ("breakdown_type",)
-                raise UnsupportedError(path, "session breakdowns are not supported on a partitioned store (a session "
-                                             "may span persons in several partitions)")
+    """UnsupportedError for filters a partition cannot evaluate alone (none today: session facts
+    come from ``insights.session_facts``)."""
+    check_filters_partitionable(plan.base, project, sessions=True)
 
 
 def _shape(actors: Any, req: Any, columns: list[Any], names: list[str], terms: list[Any]) -> Shape:
@@ -124,14 +121,15 @@ def candidates_of(store: EventStore, plan: Any, project: Project, now: dt.dateti
     (``handle``: a ``tasks.RowsHandle`` of its persons' rows in the whole store)."""
     from ..engine.actors.route import answer_actors
     from ..engine.actors.run import ActorHooks
+    from .insights import with_rows
 
     if handle is None:  # group actors: no person rows needed, every group of the point returned
-        return answer_actors(store, plan, project, now, limits, ActorHooks(given, _group_candidates))
-    global_rows = load_rows(handle)
+        return answer_actors(store, plan, project, now, limits, ActorHooks(with_rows(given, (), store), _group_candidates))
+    given = with_rows(given, (handle,), store)
+    global_rows = given["person_rows"]
     assert global_rows is not None  # actors_partitioned refuses partitions without them
     named = with_global_person_ids(store, global_rows)
-    return answer_actors(store, plan, project, now, limits,
-                         ActorHooks({**given, "person_rows": global_rows}, lambda *a: _candidates(named, *a)))
+    return answer_actors(store, plan, project, now, limits, ActorHooks(given, lambda *a: _candidates(named, *a)))
 
 
 def with_global_person_ids(store: EventStore, global_rows: np.ndarray) -> EventStore:

@@ -43,7 +43,7 @@ from .tasks import Map, Task
 
 def check_stickiness_partitionable(q: StickinessQuery, project: Project) -> None:
     """UnsupportedError for what a partitioned stickiness cannot answer exactly."""
-    check_filters_partitionable(q.base, project)
+    check_filters_partitionable(q.base, project, sessions=True)
 
 
 def stickiness_partitioned(run: Map, q: StickinessQuery, project: Project, now: dt.datetime,
@@ -54,7 +54,7 @@ def stickiness_partitioned(run: Map, q: StickinessQuery, project: Project, now: 
 
     check_stickiness_partitionable(q, project)
     ctx = stickiness_context(EventStore.from_records([]), q, project, now, limits)  # checks; shaping reads no rows
-    given: dict[str, Any] = {}
+    given = session_facts(run, q.base, project)
     if q.base.date_from == "all":
         given["first_event_us"] = min_or_none(run(Task(first_event_us_of)))
     ctx.given.update(given)
@@ -117,7 +117,7 @@ def stickiness_counts(store: EventStore, q: StickinessQuery, project: Project, n
     )
 
     ctx = stickiness_context(store, q, project, now, limits)
-    ctx.given.update(with_rows(given, rows))
+    ctx.given.update(with_rows(given, rows, store))
     plan = plan_stickiness(ctx)
     out: list[tuple[Any, ...] | None] = []
     for query in plan.queries:
@@ -164,7 +164,7 @@ def add_padded(arrays: list[np.ndarray]) -> np.ndarray:
 
 def check_lifecycle_partitionable(lq: LifecycleQuery, project: Project) -> None:
     """UnsupportedError for what a partitioned lifecycle cannot answer exactly."""
-    check_filters_partitionable(lq.base, project)
+    check_filters_partitionable(lq.base, project, sessions=True)
 
 
 def lifecycle_partitioned(run: Map, lq: LifecycleQuery, project: Project, now: dt.datetime,
@@ -177,10 +177,11 @@ def lifecycle_partitioned(run: Map, lq: LifecycleQuery, project: Project, now: d
     if not filt.series:
         raise ValidationError(("series",) if filt.source == "query" else ("events",), "a lifecycle needs at least one series")
     check_lifecycle_partitionable(lq, project)
-    given: dict[str, Any] = {}
+    given = session_facts(run, filt, project)
     if filt.date_from == "all":
         given["earliest_us"] = min_or_none(run(Task(earliest_us_of, (filt, project, now, limits))))
-    plan = _lifecycle_plan(EventStore.from_records([]), lq, project, now, limits, given)  # shaping reads no rows
+    plan = _lifecycle_plan(EventStore.from_records([]), lq, project, now, limits,  # shaping reads no rows
+                           {k: v for k, v in given.items() if k != "shared_sessions"})
     per_partition = run(Task(lifecycle_counts, (lq, project, now, limits, given), each=rows))
     if filt.aggregation_group_type_index is not None:
         counts = unscaled_counts(plan, group_statuses(plan, per_partition, Statuses))
@@ -230,7 +231,7 @@ def lifecycle_counts(store: EventStore, lq: LifecycleQuery, project: Project, no
     pair's group's created_at (µs)."""
     from ..engine.lifecycle import Statuses, actors_of, unscaled_counts
 
-    plan = _lifecycle_plan(store, lq, project, now, limits, with_rows(given, rows))
+    plan = _lifecycle_plan(store, lq, project, now, limits, with_rows(given, rows, store))
     gti = lq.base.aggregation_group_type_index
     if gti is None:
         return unscaled_counts(plan)
@@ -243,9 +244,24 @@ def lifecycle_counts(store: EventStore, lq: LifecycleQuery, project: Project, no
     return texts[st.actor], st.bucket, created_at[st.actor]
 
 
-def with_rows(given: dict[str, Any], rows: tuple[Any, ...]) -> dict[str, Any]:
-    """``given`` and, when the caller passed a ``tasks.RowsHandle``, the partition's persons'
-    rows in the whole store (``QueryContext.person_ids``)."""
+def session_facts(run: Map, filt: Any, project: Project) -> dict[str, Any]:
+    """``{"shared_sessions": events}`` when the query reads session facts and some session
+    spans partitions (``sessions.shared_sessions``), else ``{}``."""
+    from .merge import needs_sessions
+    from .sessions import shared_sessions
+
+    records = shared_sessions(run) if needs_sessions(filt, project) else []
+    return {"shared_sessions": records} if records else {}
+
+
+def with_rows(given: dict[str, Any], rows: tuple[Any, ...], store: EventStore | None = None) -> dict[str, Any]:
+    """``given`` for one partition: when the caller passed a ``tasks.RowsHandle``, its persons'
+    rows in the whole store (``QueryContext.person_ids``); the events of sessions spanning
+    partitions turned into its session table (``sessions.spliced_sessions``)."""
+    from .sessions import spliced_sessions
     from .tasks import load_rows
 
-    return {**given, "person_rows": load_rows(rows[0])} if rows else given
+    out = {**given, "person_rows": load_rows(rows[0])} if rows else dict(given)
+    if "shared_sessions" in out and store is not None:
+        out["sessions"] = spliced_sessions(store, out.pop("shared_sessions"))
+    return out
