@@ -162,3 +162,14 @@ def test_stickiness_and_lifecycle_ignore_property_math_as_posthog_does():
         plain = run(fn, kind, {})
         assert run(fn, kind, {"math": "sum", "math_property": "seets", "math_property_type": "group_properties"}) == plain
         assert plain[1] == ()
+
+
+def test_numerical_event_properties_as_posthogs_ui_sends_it_is_an_event_property():
+    """PostHog's series editor sets math_property_type to the taxonomic group the property was
+    picked from: ``numerical_event_properties`` for an event property."""
+    as_event = data({"events": [{**entity("avg"), "math_property_type": "event_properties"}]})
+    node = {"kind": "EventsNode", "event": "buy", "math": "avg", "math_property": "seats",
+            "math_property_type": "numerical_event_properties"}
+    got = tc.trends(store(), {"kind": "TrendsQuery", "series": [node], "dateRange": RANGE}, now=NOW)
+    assert got.to_dicts()[0]["data"] == as_event
+    assert got.warnings == ()

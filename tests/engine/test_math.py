@@ -257,7 +257,7 @@ def test_property_math_over_a_person_property():
 def test_a_math_property_type_not_computed_is_unsupported_with_its_path():
     """group_properties is computed (tests/engine/test_group_property_math.py); session and data
     warehouse properties are not yet."""
-    for mpt in ("session_properties", "data_warehouse_properties"):
+    for mpt in ("session_properties", "data_warehouse_properties", "data_warehouse_person_properties"):
         q = {"events": [{"id": "buy", "math": "sum", "math_property": "seats", "math_property_type": mpt}]}
         with pytest.raises(tc.UnsupportedError) as e:
             tc.parse_filter(q)

@@ -116,9 +116,11 @@ REDUCERS: dict[str, Reducer] = {
 # group type is consulted (math_group_type_index only picks the actor of unique_group and the
 # active-users maths) and nothing requires one. The legacy engine (queries/trends/util.py,
 # process_math) reads the event property whatever the type. advice.py warns on group_properties.
+# PostHog's UI (ActionFilterRow) sends "numerical_event_properties" for an event property.
 PROPERTY_READS: dict[str | None, str] = {
     None: "event",
     "event_properties": "event",
+    "numerical_event_properties": "event",
     "group_properties": "event",
     "person_properties": "person",
 }

@@ -78,6 +78,7 @@ MATH_PROPERTIES = ("plan", "flag", "$browser", "missing", "$session_duration", "
 # groups have (PostHog reads the event property of that name, so it answers 0).
 MATH_PROPERTY_TYPES: dict[str, tuple[str, ...]] = {
     "event_properties": MATH_PROPERTIES,
+    "numerical_event_properties": MATH_PROPERTIES,
     "person_properties": ("plan", "flag", "email", "missing"),
     "group_properties": MATH_PROPERTIES + ("size",),
 }

@@ -25,7 +25,7 @@ MATHS = (
 BREAKDOWN_TYPES = ("event", "person", "group", "cohort", "event_metadata", "session")
 # Where a property math reads its property (§4.2); person_properties with a session or $time
 # property is left unspecified, so the reference does not answer it.
-MATH_PROPERTY_TYPES = (None, "event_properties", "group_properties", "person_properties")
+MATH_PROPERTY_TYPES = (None, "event_properties", "numerical_event_properties", "group_properties", "person_properties")
 UNSPECIFIED_PERSON_MATH_PROPERTIES = ("$session_duration", "$time")
 
 
