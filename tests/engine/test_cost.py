@@ -183,8 +183,9 @@ def test_a_small_breakdown_is_values_times_buckets_not_rows_times_buckets() -> N
     ctx, queries = plan(q)
     est = cost.estimate(ctx, queries)
     assert est.rows > 100
-    assert est.cells == est.breakdown_cells == (5 + 1) * 30  # 5 values and the missing one, 30 days
-    assert answer_cells(q) == 5 * 30
+    assert est.cells == est.breakdown_cells == answer_cells(q) == 5 * 30  # every event has a browser
+    ctx, queries = plan({**q, "breakdown": "nothing"})
+    assert cost.estimate(ctx, queries).cells == 30  # an absent property: the null value only
 
 
 def test_rows_are_counted_in_the_window_from_the_event_index() -> None:
@@ -197,11 +198,11 @@ def test_rows_are_counted_in_the_window_from_the_event_index() -> None:
 
 def test_limits_still_hold_at_the_estimate(no_rows: None) -> None:
     q = {"events": [{"id": "e0"}], "breakdown": "browser", "date_from": "2020-01-01", "date_to": "2020-01-10"}
-    refused(STORE, q, "max_cells", ("events",), limits=tc.Limits(max_cells=59))
-    refused(STORE, q, "max_breakdown_cells", ("breakdown",), limits=tc.Limits(max_breakdown_cells=59))
+    refused(STORE, q, "max_cells", ("events",), limits=tc.Limits(max_cells=49))
+    refused(STORE, q, "max_breakdown_cells", ("breakdown",), limits=tc.Limits(max_breakdown_cells=49))
     tq = {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "e0"}], "breakdownFilter": {"breakdown": "browser"},
           "dateRange": {"date_from": "2020-01-01", "date_to": "2020-01-10"}}
-    refused(STORE, tq, "max_breakdown_cells", ("breakdownFilter",), limits=tc.Limits(max_breakdown_cells=59))
+    refused(STORE, tq, "max_breakdown_cells", ("breakdownFilter",), limits=tc.Limits(max_breakdown_cells=49))
 
 
 def test_stickiness_and_lifecycle_are_checked_before_rows_are_read(no_rows: None) -> None:

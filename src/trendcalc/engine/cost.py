@@ -110,29 +110,36 @@ def query_rows(ctx: QueryContext, q: Query, *, touched: bool = False) -> int:
 # --- breakdown values ---------------------------------------------------------------------------
 
 
+def _with_missing(ctx: QueryContext, scope: str, key: str, codes: np.ndarray, n: int) -> int:
+    """Dictionary values plus the missing value when some row lacks the property (one vectorised
+    pass over the column's codes, cached with the store)."""
+    missing = ctx.store.cached(("cost_has_missing", scope, key), lambda: bool((codes < 0).any()))
+    return n + int(missing)
+
+
 def _event_values(ctx: QueryContext, item: BreakdownItem) -> int | None:
     col = ctx.store.column(item.property)
-    return len(col.dictionary) + 1 if col is not None else 1
+    return _with_missing(ctx, "event", item.property, col.codes, len(col.dictionary)) if col is not None else 1
 
 
 def _person_values(ctx: QueryContext, item: BreakdownItem) -> int | None:
     from ..store.virtual import person_column
 
     col = person_column(ctx.store, item.property)
-    return len(col.dictionary) + 1 if col is not None else 1
+    return _with_missing(ctx, "person", item.property, col.codes, len(col.dictionary)) if col is not None else 1
 
 
 def _group_values(ctx: QueryContext, item: BreakdownItem) -> int | None:
     gti = item.group_type_index
     table = ctx.store.groups.get(gti) if gti is not None else None
     col = table.column(item.property) if table is not None else None
-    return len(col.dictionary) + 1 if col is not None else 1
+    return len(col.dictionary) + 1 if col is not None else 1  # + an event without that group
 
 
 def _metadata_values(ctx: QueryContext, item: BreakdownItem) -> int | None:
     store = ctx.store
     fixed = {"distinct_id": len(store.distinct_ids), "event": len(store.event_names), "person_id": len(store.persons)}
-    return fixed[item.property] + 1 if item.property in fixed else _event_values(ctx, item)
+    return fixed[item.property] if item.property in fixed else _event_values(ctx, item)
 
 
 def _cohort_values(ctx: QueryContext, item: BreakdownItem) -> int | None:
