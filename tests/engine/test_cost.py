@@ -64,9 +64,9 @@ def test_mau_series_hourly_with_a_breakdown_is_refused_before_rows_are_read(no_r
 
 
 def test_unique_id_breakdown_hourly_over_2000_days_is_refused_before_rows_are_read(no_rows: None) -> None:
-    n = 21_000  # unique ids in range: 21,001 values (with the missing one) x 48,000 buckets > 1 billion
+    n = 22_000  # unique ids in range: 22,000 values x 48,000 hourly buckets > 1 billion cells
     store = tc.EventStore.from_records([
-        {"event": "$pageview", "distinct_id": f"u{i % 50}", "timestamp": 1420070400 + i * 8000, "properties": {"uid": f"id{i}"}}
+        {"event": "$pageview", "distinct_id": f"u{i % 50}", "timestamp": 1420070400 + i * 7600, "properties": {"uid": f"id{i}"}}
         for i in range(n)
     ])  # fmt: skip
     q = {"events": [{"id": "$pageview"}], "interval": "hour", "date_from": "2015-01-01", "date_to": "2020-06-22T23:59:59",

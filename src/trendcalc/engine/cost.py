@@ -67,18 +67,14 @@ class QueryCost:
 # --- rows ---------------------------------------------------------------------------------------
 
 
-def _rows_per_code(ctx: QueryContext, lo_us: int, hi_us: int) -> np.ndarray:
-    """Rows of every event name with lo <= ts < hi (two binary searches per name, memoised)."""
-
-    def build() -> np.ndarray:
-        store = ctx.store
-        out = np.zeros(len(store.event_names), dtype=np.int64)
-        for c in range(len(out)):  # a loop over event names, not rows
-            s = store.event_slice(c, lo_us, hi_us)
-            out[c] = s.stop - s.start
-        return out
-
-    return ctx.memo(("cost_rows_per_code", lo_us, hi_us), build)
+def _rows_of_codes(ctx: QueryContext, codes: np.ndarray, lo_us: int, hi_us: int) -> int:
+    """Rows of the given event codes with lo <= ts < hi: two binary searches per event name,
+    each name's count memoised per window."""
+    counts = ctx.memo(("cost_rows_per_code", lo_us, hi_us), lambda: np.full(len(ctx.store.event_names), -1, np.int64))
+    for c in codes[counts[codes] < 0].tolist():  # a loop over event names, not rows
+        s = ctx.store.event_slice(c, lo_us, hi_us)
+        counts[c] = s.stop - s.start
+    return int(counts[codes].sum())
 
 
 def series_codes(ctx: QueryContext, s: Series) -> np.ndarray:
@@ -104,7 +100,7 @@ def query_rows(ctx: QueryContext, q: Query, *, touched: bool = False) -> int:
     if not len(codes):
         return 0
     lo = EARLIEST_US if touched and _reads_history(q.series.math) else q.axis.lo_us - LOOKBACK_US
-    return int(_rows_per_code(ctx, lo, q.axis.hi_us)[codes].sum())
+    return _rows_of_codes(ctx, codes, lo, q.axis.hi_us)
 
 
 # --- breakdown values ---------------------------------------------------------------------------
@@ -162,7 +158,7 @@ def _item_bounds(ctx: QueryContext, item: BreakdownItem, rows: int) -> tuple[int
     """(fine values: what the math groups by, final values: what the answer shows) of one item."""
     bound = VALUE_BOUNDS.get(item.type)
     n = bound(ctx, item) if bound is not None else None
-    fine = rows + 1 if n is None else min(n, rows + 1)
+    fine = rows if n is None else min(n, rows)  # each row has one value
     final = fine if item.histogram_bin_count is None else min(fine, item.histogram_bin_count + 1)
     return max(fine, 1), max(final, 1)
 
@@ -176,7 +172,7 @@ def breakdown_values(ctx: QueryContext, q: Query, rows: int) -> tuple[int, int]:
     for item in b.items:
         f, v = _item_bounds(ctx, item, rows)
         fine, final = fine * f, final * v
-    return max(min(fine, rows + 1), 1), max(min(final, rows + 1), 1)
+    return max(min(fine, rows), 1), max(min(final, rows), 1)
 
 
 # --- filters ------------------------------------------------------------------------------------
