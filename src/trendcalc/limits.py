@@ -42,8 +42,8 @@ class Limits:
     max_ingest_string_length / max_ingest_depth: characters of any string value and nesting
         depth of any property value in ingested records (``EventStore.from_records(limits=)``).
     threads: threads one query may use for its large scans (distinct counts per bucket, over at
-        least 200 k rows); 1 keeps a query on one core. Answers do not depend on it. Default: the
-        environment variable ``TRENDCALC_THREADS``, else the machine's cores (at most 4).
+        least 200 k rows); 1 keeps a query on one core. Answers do not depend on it. Default 2,
+        or the environment variable ``TRENDCALC_THREADS`` when set.
     """
 
     max_buckets: int = attrs.field(default=50_000, validator=_positive)
@@ -65,7 +65,8 @@ class Limits:
 
 
 def default_threads() -> int:
-    """``TRENDCALC_THREADS`` when set (a positive int), else the machine's cores, at most 4."""
+    """``TRENDCALC_THREADS`` when set (a positive int), else 2 (both cores of a small machine;
+    more threads only where the machine has the cores: see docs/scale-out)."""
     env = os.environ.get("TRENDCALC_THREADS", "").strip()
     if env.isdigit() and int(env) >= 1:
         return int(env)
@@ -73,7 +74,7 @@ def default_threads() -> int:
         import warnings
 
         warnings.warn(f"TRENDCALC_THREADS must be a positive int, got {env!r}; using the default", stacklevel=2)
-    return max(1, min(os.cpu_count() or 1, 4))
+    return 2
 
 
 DEFAULT_LIMITS = Limits()

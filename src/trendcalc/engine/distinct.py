@@ -53,6 +53,7 @@ class Costs:
     scan: float = 0.07  # bitmap: count + clear, per slot of the key space
     mark: float = 4.2  # marks: one random int32 write and read per row
     sort: float = 0.7  # sort: per row per log2(rows)
+    nonzero: float = 0.2  # bitmap: listing the set slots (when the keys themselves are wanted), per slot
     page: float = 250.0  # first touch of a fresh 4 KiB page of a large scratch array
     call: float = 1500.0  # fixed cost of a method's NumPy calls
 
@@ -60,25 +61,27 @@ class Costs:
 COSTS = Costs()
 
 
-def cost(method: str, rows: int, space: int, costs: Costs = COSTS, fresh: bool = False) -> float:
-    """Estimated ns to find the distinct keys of ``rows`` rows in a key space of ``space``;
-    ``fresh``: the scratch array is allocated for this one use (its pages are touched once)."""
+def cost(method: str, rows: int, space: int, costs: Costs = COSTS, fresh: bool = False, values: bool = False) -> float:
+    """Estimated ns to count the distinct keys of ``rows`` rows in a key space of ``space``
+    (``values``: to list them); ``fresh``: the scratch array is allocated for this one use (its
+    pages are touched once)."""
     if method == "bitmap":
         touch = costs.page * min(rows, space / 4096) if fresh else 0.0
-        return costs.call + costs.scatter * rows + costs.scan * space + touch
+        listing = costs.nonzero * space if values else 0.0
+        return costs.call + costs.scatter * rows + costs.scan * space + touch + listing
     if method == "marks":
         touch = costs.page * min(rows, space / 1024) if fresh else 0.0
         return costs.call + costs.mark * rows + touch
     return costs.call + costs.sort * rows * math.log2(max(rows, 2))
 
 
-def choose(rows: int, space: int, fresh: bool = False) -> str:
+def choose(rows: int, space: int, fresh: bool = False, values: bool = False) -> str:
     """The cheapest method for ``rows`` rows over ``space`` keys (``TRENDCALC_DISTINCT`` forces one)."""
     forced = os.environ.get("TRENDCALC_DISTINCT")
     allowed = _allowed(space)
     if forced in allowed:
         return forced  # type: ignore[return-value]
-    return min(allowed, key=lambda m: cost(m, rows, space, fresh=fresh))
+    return min(allowed, key=lambda m: cost(m, rows, space, fresh=fresh, values=values))
 
 
 def _allowed(space: int) -> tuple[str, ...]:
@@ -234,34 +237,54 @@ def rolling_one_group(
 ) -> np.ndarray:
     """Distinct keys per bucket b with some ``t`` in ``(window_starts[b], starts[b]]``, one group.
 
-    ``t`` takes few distinct values (truncated days or hours), the slots. The distinct keys of
-    each slot are found once (cheapest method); the window of bucket b is a range of slots, kept
-    as per-key counts that slide with the buckets, touching only the keys of the slots that
-    enter or leave — no pass over the whole key space per bucket."""
-    out = np.zeros(len(starts), dtype=np.float64)
+    ``t`` takes few distinct values (truncated days or hours), the slots: rows are grouped by
+    slot (no sort when they come in time order), then ``rolling_slots`` counts."""
     if len(t) == 0 or len(starts) == 0:
-        return out
-    if np.all(t[1:] >= t[:-1]):  # rows in time order: slots without a sort
-        change = np.empty(len(t), dtype=bool)
-        change[0] = True
-        np.not_equal(t[1:], t[:-1], out=change[1:])
-        bounds = np.append(np.flatnonzero(change), len(t))
-        slots, ordered = t[change], key
+        return np.zeros(len(starts), dtype=np.float64)
+    if np.all(t[1:] >= t[:-1]):
+        srt, ordered = t, key
     else:
         order = np.argsort(t, kind="stable")
-        srt = t[order]
-        change = np.empty(len(srt), dtype=bool)
-        change[0] = True
-        np.not_equal(srt[1:], srt[:-1], out=change[1:])
-        bounds = np.append(np.flatnonzero(change), len(srt))
-        slots, ordered = srt[change], key[order]
+        srt, ordered = t[order], key[order]
+    change = np.empty(len(srt), dtype=bool)
+    change[0] = True
+    np.not_equal(srt[1:], srt[:-1], out=change[1:])
+    bounds = np.append(np.flatnonzero(change), len(srt))
+    return rolling_slots(ordered, [(0, bounds)], srt[change], starts, window_starts, method=method)
+
+
+def rolling_slots(
+    key: np.ndarray, blocks: Sequence[tuple[int, np.ndarray]], slots: np.ndarray, starts: np.ndarray,
+    window_starts: np.ndarray, *, method: str | None = None, threads: int = 1,
+) -> np.ndarray:
+    """Distinct keys per bucket b among the rows of the slots s with ``window_starts[b] < s <=
+    starts[b]``.
+
+    ``blocks``: (offset, bounds) per time-ordered block of ``key``: rows ``offset + bounds[j]``
+    to ``offset + bounds[j+1]`` are in slot j (``slots`` ascending). The distinct keys of each
+    slot are found once (cheapest method; slots over ``threads`` threads); the window of a
+    bucket is a range of slots, kept as per-key counts that slide with the buckets, touching
+    only the keys of the slots that enter or leave — no pass over the key space per bucket."""
+    out = np.zeros(len(starts), dtype=np.float64)
+    n_slots = len(slots)
+    if len(key) == 0 or len(starts) == 0 or n_slots == 0:
+        return out
     space = int(key.max()) + 1
-    scratch = Scratch(space)
-    keys = [distinct_values(ordered[a:b], method or choose(b - a, space), scratch)
-            for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
+    keys: list[np.ndarray] = [key[:0]] * n_slots
+
+    def work(js: Sequence[int]) -> None:
+        scratch = Scratch(space)
+        for j in js:
+            parts = [key[o + int(b[j]):o + int(b[j + 1])] for o, b in blocks]
+            parts = [x for x in parts if len(x)]
+            if parts:
+                x = parts[0] if len(parts) == 1 else np.concatenate(parts)
+                keys[j] = distinct_values(x, method or choose(len(x), space, values=True), scratch)
+
+    over_buckets(n_slots, len(key), threads, work)
     first = np.searchsorted(slots, window_starts, "right")  # window (ws, s] → slots [first, last)
     last = np.searchsorted(slots, starts, "right")
-    counts = np.zeros(space, dtype=np.uint16 if len(slots) < 65535 else np.uint32)
+    counts = np.zeros(space, dtype=np.uint16 if n_slots < 65535 else np.uint32)
     active = 0
     a = b = 0  # counts = the slots a..b-1 added
     for i, (lo, hi) in enumerate(zip(first.tolist(), last.tolist())):
