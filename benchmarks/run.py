@@ -11,6 +11,7 @@ Every engine runs in this one process, interleaved per query, so machine noise h
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import gc
 import json
 import os
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from . import generate
-from .queries import NOW, agree, dense, queries, trendcalc_dense
+from .queries import DAY_US, NOW, agree, dense, queries, trendcalc_dense
 
 DUCK_LOAD = """
 CREATE TABLE events AS SELECT event, distinct_id, "timestamp"::TIMESTAMP AS ts, person_id,
@@ -168,6 +169,34 @@ def timed(fn, runs: int, min_seconds: float = 0.5, max_runs: int = 500) -> tuple
     return first, statistics.median(times), out
 
 
+def dau_floor(store: Any, runs: int) -> dict[str, Any]:
+    """The floor under Q2 (DAU of $pageview per day, last 30 days): the persons of the rows
+    already extracted and split per day, then one bitmap over the persons per bucket — set,
+    count, clear — on one thread. (ms, per-bucket counts to check against Q2's answer.)"""
+    from .queries import D30_HI, D30_LO, D30_N
+
+    code = store.event_code("$pageview")
+    lo = int(D30_LO.replace(tzinfo=dt.timezone.utc).timestamp()) * 1_000_000
+    edges = lo + np.arange(D30_N + 1, dtype=np.int64) * DAY_US
+    edges[-1] = int(D30_HI.replace(tzinfo=dt.timezone.utc).timestamp()) * 1_000_000 + 1  # to 23:59:59 inclusive
+    sl = store.event_slice(code, int(edges[0]), int(edges[-1]))
+    persons = np.ascontiguousarray(store.person[sl]).astype(np.intp)
+    bounds = np.searchsorted(store.ts[sl], edges).tolist()
+    seen = np.zeros(max(len(store.persons), 1), dtype=bool)
+
+    def floor() -> list[int]:
+        out = []
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            seen[persons[a:b]] = True
+            out.append(int(np.count_nonzero(seen)))
+            seen[:] = False
+        return out
+
+    _, ms, counts = timed(floor, runs)
+    return {"ms": ms, "counts": counts, "rows_per_bucket": (bounds[-1] - bounds[0]) / D30_N,
+            "persons": len(seen)}
+
+
 def machine() -> dict[str, Any]:
     cpu = "?"
     try:
@@ -191,6 +220,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--queries", default="", help="comma-separated subset, e.g. Q1,Q3")
     ap.add_argument("--shape", default="default", choices=sorted(generate.SHAPES), help="data shape (generate.py)")
     ap.add_argument("--files", type=int, default=1, help="events in K Parquet files (generated chunk by chunk)")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="trendcalc's Limits.threads (0: its default, TRENDCALC_THREADS or the cores)")
     ap.add_argument("--no-rss", action="store_true", help="skip the per-engine subprocess peak-RSS builds")
     args = ap.parse_args(argv)
 
@@ -233,6 +264,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     info["build_s"], info["memory_bytes"] = build, sizes
     print(repr(store))
 
+    limits = tc.Limits(threads=args.threads) if args.threads else tc.Limits()
+    info["threads"] = limits.threads
     wanted = {q.strip() for q in args.queries.split(",") if q.strip()}
     rows = []
     for q in queries():
@@ -248,7 +281,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         peers_agree = agree(d_out, p_out, rel=1e-6)
         rec["peers_agree"] = peers_agree or "yes"
         try:
-            t_first, t_ms, res = timed(lambda q=q, p=project: tc.trends(store, q.filter, project=p, now=NOW), args.runs)
+            t_first, t_ms, res = timed(lambda q=q, p=project: tc.trends(store, q.filter, project=p, now=NOW,
+                                                                    limits=limits), args.runs)
         except tc.UnsupportedError as exc:
             rec["trendcalc"] = f"not yet supported ({exc.message})"
         except ImportError as exc:  # a feature module that has not landed on this branch yet
@@ -263,6 +297,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         rows.append((q.name, rec))
         print(_row(q.name, rec), flush=True)
 
+    if "Q2" in info["queries"] and "trendcalc_ms" in info["queries"]["Q2"]:
+        fl = dau_floor(store, args.runs)
+        q2 = info["queries"]["Q2"]
+        t_out = trendcalc_dense(tc.trends(store, queries_by_name()["Q2"].filter, now=NOW, limits=limits),
+                                queries_by_name()["Q2"])
+        fl["agrees"] = list(t_out.values())[0] == [float(c) for c in fl["counts"]]
+        fl["q2_over_floor"] = q2["trendcalc_ms"] / fl["ms"]
+        del fl["counts"]
+        info["dau_floor"] = fl
+        print(f"DAU floor (bitmap per bucket, 1 thread): {fl['ms']:.2f} ms; Q2 / floor = {fl['q2_over_floor']:.2f}",
+              flush=True)
     if not args.no_rss:
         info["build_alone"] = {e: measure_build_alone(e, ev_path, p_path) for e in ("trendcalc", "polars_read", "duckdb")}
     print()
@@ -274,6 +319,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"DISAGREEMENT in {', '.join(bad)}", file=sys.stderr)
         sys.exit(1)
     return info
+
+
+def queries_by_name() -> dict[str, Any]:
+    return {q.name: q for q in queries()}
 
 
 def _row(name: str, r: dict[str, Any]) -> str:
@@ -289,7 +338,8 @@ def _row(name: str, r: dict[str, Any]) -> str:
 
 def report(info: dict[str, Any]) -> str:
     m = info["machine"]
-    lines = [f"## {info['events']:,} events, {info.get('shape', 'default')} shape",
+    lines = [f"## {info['events']:,} events, {info.get('shape', 'default')} shape, trendcalc on "
+             f"{info.get('threads', '?')} thread(s)",
              "",
              f"{m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; Python {m['python']}, NumPy {m['numpy']}, "
              f"PyArrow {m['pyarrow']}, DuckDB {m['duckdb']}, Polars {m['polars']}; {m['os']}",
@@ -297,6 +347,12 @@ def report(info: dict[str, Any]) -> str:
              "| query | what | trendcalc ms | DuckDB ms | Polars ms | trendcalc / faster peer | speed-up | agree (tc=duck / duck=polars) |",
              "|---|---|---:|---:|---:|---:|---:|---|"]
     lines += [_row(k, r) for k, r in info["queries"].items()]
+    if "dau_floor" in info:
+        f = info["dau_floor"]
+        lines += ["", f"DAU floor — one bitmap over {f['persons']:,} persons per daily bucket "
+                  f"({f['rows_per_bucket']:,.0f} rows a bucket, rows pre-extracted, 1 thread): {f['ms']:.2f} ms; "
+                  f"Q2 ({info.get('threads', '?')} thread(s)) / floor = {f['q2_over_floor']:.2f}; "
+                  f"counts equal Q2's: {'yes' if f['agrees'] else 'NO'}"]
     b, m = info["build_s"], info["memory_bytes"]
     lines += ["", "| build from Parquet | median s |", "|---|---:|"]
     lines += [f"| {k} | {v:.3f} |" for k, v in b.items()]

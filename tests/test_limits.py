@@ -25,7 +25,7 @@ DEFAULTS = {
     "max_breakdown_cells": 1_000_000_000, "max_work": 2_000_000_000,
     "max_formula_length": 1_000, "max_formula_depth": 64, "max_property_depth": 16, "max_regex_length": 2_000,
     "max_string_length": 65_536, "max_list_length": 10_000, "max_json_depth": 64, "max_name_length": 4_096,
-    "max_ingest_string_length": 1 << 20, "max_ingest_depth": 32,
+    "max_ingest_string_length": 1 << 20, "max_ingest_depth": 32, "threads": 2,
 }  # fmt: skip
 
 

@@ -6,6 +6,8 @@ raises ``ValidationError`` naming the limit and the path of the input that excee
 
 from __future__ import annotations
 
+import os
+
 import attrs
 
 
@@ -44,6 +46,9 @@ class Limits:
         filters and in ingested records.
     max_ingest_string_length / max_ingest_depth: characters of any string value and nesting
         depth of any property value in ingested records (``EventStore.from_records(limits=)``).
+    threads: threads one query may use for its large scans (distinct counts per bucket, over at
+        least 200 k rows); 1 keeps a query on one core. Answers do not depend on it. Default 2,
+        or the environment variable ``TRENDCALC_THREADS`` when set.
     """
 
     max_buckets: int = attrs.field(default=50_000, validator=_positive)
@@ -62,6 +67,20 @@ class Limits:
     max_name_length: int = attrs.field(default=4_096, validator=_positive)
     max_ingest_string_length: int = attrs.field(default=1 << 20, validator=_positive)
     max_ingest_depth: int = attrs.field(default=32, validator=_positive)
+    threads: int = attrs.field(factory=lambda: default_threads(), validator=_positive)
+
+
+def default_threads() -> int:
+    """``TRENDCALC_THREADS`` when set (a positive int), else 2 (both cores of a small machine;
+    more threads only where the machine has the cores: see docs/scale-out)."""
+    env = os.environ.get("TRENDCALC_THREADS", "").strip()
+    if env.isdigit() and int(env) >= 1:
+        return int(env)
+    if env:
+        import warnings
+
+        warnings.warn(f"TRENDCALC_THREADS must be a positive int, got {env!r}; using the default", stacklevel=2)
+    return 2
 
 
 DEFAULT_LIMITS = Limits()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trendcalc.engine import cells
+from trendcalc.engine import cells, distinct
 from trendcalc.engine.breakdown import _value_key, dense_codes, rank
 from trendcalc.engine.select import Rows
 
@@ -56,12 +56,10 @@ def test_count_paths_agree(seed):
     np.testing.assert_array_equal(cells.count_distinct_runs(key, runs, n_keys, n_buckets), ref)
     ref_cells = np.array([len(set(key[cell == c].tolist())) for c in range(n_groups * n_buckets)])
     np.testing.assert_array_equal(cells.count_distinct(cell, key, n_keys, n_groups * n_buckets), ref_cells)
-    old = cells.BITMAP_LIMIT
-    cells.BITMAP_LIMIT = 0  # the sort path
-    try:
-        np.testing.assert_array_equal(cells.count_distinct(cell, key, n_keys, n_groups * n_buckets), ref_cells)
-    finally:
-        cells.BITMAP_LIMIT = old
+    for method in distinct.METHODS:  # each path forced
+        np.testing.assert_array_equal(distinct.count_distinct(cell, key, n_keys, n_groups * n_buckets, method=method),
+                                      ref_cells)
+        np.testing.assert_array_equal(distinct.count_distinct_runs(key, runs, n_keys, n_buckets, method=method), ref)
 
 
 def test_dense_codes_is_unique_inverse():

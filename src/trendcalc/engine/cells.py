@@ -3,8 +3,8 @@
 Most functions take ``cell`` (int64 flat cell id per row) and return one float per cell. When
 rows come in time order, block by block, the ``*_runs`` variants take the *runs* of each bucket
 instead (``runs[k][b]:runs[k][b+1]`` are block k's rows in bucket b) and need no per-row bucket
-array. Distinct counts use a bitmap while the (cell, key) space is small, else one sort; nothing
-loops over rows.
+array. Distinct counts take the cheapest of a bitmap, marks or a sort (engine/distinct.py);
+nothing loops over rows.
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-# A (cell, key) bitmap is used for distinct counts while it has at most this many slots
-# (one byte each); larger key spaces fall back to one sort.
-BITMAP_LIMIT = 1 << 25
+from . import distinct
 
 
 def count(cell: np.ndarray, n_cells: int) -> np.ndarray:
@@ -48,46 +46,18 @@ def count_grouped_runs(group: np.ndarray, runs: Sequence[np.ndarray], n_groups: 
 
 
 def count_distinct(cell: np.ndarray, key: np.ndarray, n_keys: int, n_cells: int) -> np.ndarray:
-    """Distinct ``key`` values (0 <= key < n_keys) per cell: a (cell, key) bitmap when small,
-    else one sort of the combined ids (``np.sort``, not ``np.unique``: no inverse needed)."""
-    if len(cell) == 0:
-        return np.zeros(n_cells, dtype=np.float64)
-    n_keys = max(int(n_keys), 1)
-    combined = cell.astype(np.int64) * n_keys + key
-    if n_cells * n_keys <= BITMAP_LIMIT:
-        seen = np.zeros(n_cells * n_keys, dtype=bool)
-        seen[combined] = True
-        return np.count_nonzero(seen.reshape(n_cells, n_keys), axis=1).astype(np.float64)
-    s = np.sort(combined)
-    first = np.ones(len(s), dtype=bool)
-    first[1:] = s[1:] != s[:-1]
-    return np.bincount(s[first] // n_keys, minlength=n_cells).astype(np.float64)
+    """Distinct ``key`` values (0 <= key < n_keys) per cell: the cheapest of a (cell, key)
+    bitmap, marks or one sort (engine/distinct.py)."""
+    return distinct.count_distinct(cell, key, n_keys, n_cells)
 
 
-def count_distinct_runs(key: np.ndarray, runs: Sequence[np.ndarray], n_keys: int, n_buckets: int) -> np.ndarray:
-    """Distinct ``key`` values per bucket from bucket runs: one reusable bitmap over the keys,
-    set for a bucket's rows, counted, cleared — no sort and no per-row bucket array."""
-    out = np.zeros(n_buckets, dtype=np.float64)
-    if len(key) == 0:
-        return out
-    seen = np.zeros(max(int(n_keys), 1), dtype=bool)
-    starts = np.cumsum([0] + [int(r[-1]) for r in runs[:-1]])
-    for b in range(n_buckets):
-        parts = [key[p + int(r[b]):p + int(r[b + 1])] for p, r in zip(starts.tolist(), runs)]
-        n = sum(len(x) for x in parts)
-        if n == 0:
-            continue
-        if n * 8 < len(seen):  # few rows: a sort of them beats scanning the bitmap
-            x = np.sort(np.concatenate(parts)) if len(parts) > 1 else np.sort(parts[0])
-            out[b] = 1 + np.count_nonzero(x[1:] != x[:-1])
-            continue
-        for x in parts:
-            seen[x] = True
-        out[b] = np.count_nonzero(seen)
-        seen[:] = False
-    return out
-
-
+def count_distinct_runs(
+    key: np.ndarray, runs: Sequence[np.ndarray], n_keys: int, n_buckets: int, threads: int = 1
+) -> np.ndarray:
+    """Distinct ``key`` values per bucket from bucket runs: each bucket by the cheapest of a
+    bitmap over the keys, marks or a sort, no per-row bucket array (engine/distinct.py);
+    buckets split over ``threads`` threads when the scan is large."""
+    return distinct.count_distinct_runs(key, runs, n_keys, n_buckets, threads=threads)
 
 
 def distinct_pairs(cell: np.ndarray, key: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -238,10 +208,8 @@ def rolling_distinct(
     if n_b == 0 or len(t) == 0:
         return out
     if n_groups == 1:
-        fast = _rolling_distinct_slots(key, t, starts, window_starts)
-        if fast is not None:
-            out[0] = fast
-            return out
+        out[0] = _rolling_distinct_slots(key, t, starts, window_starts)
+        return out
     lo = np.searchsorted(starts, t, "left")
     hi = np.searchsorted(window_starts, t, "left") - 1
     ok = lo <= hi
@@ -266,42 +234,7 @@ def rolling_distinct(
     return out
 
 
-def _rolling_distinct_slots(key: np.ndarray, t: np.ndarray, starts: np.ndarray, window_starts: np.ndarray) -> np.ndarray | None:
-    """``rolling_distinct`` of one group with a (time slot, key) bitmap and a sliding window.
-
-    ``t`` takes few distinct values (truncated days or hours): each becomes a bitmap row of the
-    keys active then; the window of bucket b is a range of slots, kept as per-key counts that
-    slide with the buckets. None when the bitmap would exceed BITMAP_LIMIT."""
-    if np.all(t[1:] >= t[:-1]):  # rows in time order: slots without a sort
-        change = np.empty(len(t), dtype=bool)
-        change[0] = True
-        np.not_equal(t[1:], t[:-1], out=change[1:])
-        slots = t[change]
-        slot = np.cumsum(change) - 1
-    else:
-        srt = np.sort(t)
-        slots = srt[np.concatenate(([True], srt[1:] != srt[:-1]))]
-        slot = np.searchsorted(slots, t)
-    n_keys = int(key.max()) + 1
-    if len(slots) * n_keys > BITMAP_LIMIT:
-        return None
-    bits = np.zeros((len(slots), n_keys), dtype=bool)
-    bits[slot, key] = True
-    first = np.searchsorted(slots, window_starts, "right")  # window (ws, s] → slots [first, last)
-    last = np.searchsorted(slots, starts, "right")
-    counts: np.ndarray = np.zeros(n_keys, dtype=np.uint16 if len(slots) < 65535 else np.uint32)
-    out = np.zeros(len(starts), dtype=np.float64)
-    a = b = 0  # counts = the sum of bits[a:b]
-    for i, (lo, hi) in enumerate(zip(first.tolist(), last.tolist())):
-        hi = max(hi, lo)
-        if lo < a or hi < b:  # a window that does not slide forward: start over
-            counts[:] = 0
-            a = b = lo
-        for j in range(a, min(lo, b)):
-            counts -= bits[j]
-        for j in range(max(b, lo), hi):
-            counts += bits[j]
-        a, b = lo, hi
-        if hi > lo:
-            out[i] = np.count_nonzero(counts)
-    return out
+def _rolling_distinct_slots(key: np.ndarray, t: np.ndarray, starts: np.ndarray, window_starts: np.ndarray) -> np.ndarray:
+    """``rolling_distinct`` of one group: the distinct keys of each time slot, slid over the
+    buckets (engine/distinct.py)."""
+    return distinct.rolling_one_group(key, t, starts, window_starts)

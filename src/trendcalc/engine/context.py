@@ -292,7 +292,7 @@ class Frame:
     def distinct_per_cell(self, key: np.ndarray, n_keys: int) -> np.ndarray:
         """Distinct ``key`` values (aligned with the rows, 0 <= key < n_keys) per cell, flat."""
         if self.runs is not None and not self.grouped:
-            return cells.count_distinct_runs(key, self.runs, n_keys, self.n_buckets)
+            return cells.count_distinct_runs(key, self.runs, n_keys, self.n_buckets, threads=self.ctx.limits.threads)
         return cells.count_distinct(self.cell(), key, n_keys, self.n_cells)
 
     def actors(self) -> tuple[np.ndarray, int]:

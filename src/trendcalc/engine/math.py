@@ -19,6 +19,7 @@ from ..query.model import Series
 from ..store.columns import PropertyColumn, render_text
 from ..store.virtual import person_column
 from . import cells
+from .active_slots import active_by_day_slots
 from .context import Frame
 from .frames import FrameBuilder, date_range, first_event, look_back, raw_date_from
 from .localtime import shift_days, truncate
@@ -259,8 +260,6 @@ def active_actors(days: int) -> Callable[[Frame], np.ndarray]:
         ctx, axis = frame.ctx, frame.axis
         tz = ctx.project.tz
         unit = axis.interval if axis.interval in ("hour", "minute") else "day"
-        t = truncate(frame.ts(), unit, tz)
-        actors, _ = frame.actors()
         total_value = ctx.display.total_value
         starts = (
             bucket_starts(axis.range, ctx.project.week_start_day, ctx.limits.max_buckets)
@@ -269,6 +268,12 @@ def active_actors(days: int) -> Callable[[Frame], np.ndarray]:
         )
         starts_us = np.array([_us(s) for s in starts], dtype=np.int64)
         window_us = np.array([_us(shift_days(s, -days)) for s in starts], dtype=np.int64)
+        if unit == "day" and not total_value:
+            fast = active_by_day_slots(frame, starts_us, window_us)
+            if fast is not None:
+                return fast.reshape(1, -1)
+        t = truncate(frame.ts(), unit, tz)
+        actors, _ = frame.actors()
         grid = cells.rolling_distinct(actors, frame.group, t, starts_us, window_us, frame.n_groups)
         if not total_value:
             return grid

@@ -1,0 +1,306 @@
+"""Distinct counts by cost: bitmap, marks or sort, whichever is cheapest for the rows at hand.
+
+Three methods find the distinct keys (``0 <= key < space``) among a set of rows:
+
+- ``bitmap``: set one byte per row's key, count the set bytes, clear them. Cost ~ rows (a
+  random byte write each) + the key space (a vector scan and a clear). Best when a bucket's rows
+  are many compared to the keys.
+- ``marks``: write each row's position at its key in a scratch array of ``space`` int32, then
+  count the rows that read their own position back: of the rows sharing a key exactly one wins
+  (whichever write landed last), so the winners are the distinct keys. Cost ~ rows (a random
+  write and read each), independent of the key space, nothing to clear. Best when few of many
+  keys are active: a day of 34 k rows among 400 k persons.
+- ``sort``: sort the keys, count the changes. Cost ~ rows × log rows, no scratch. Best for
+  small sets of rows.
+
+``choose`` prices each method with per-element costs measured on NumPy (relative nanoseconds;
+only their ratios matter) and picks the cheapest; ``TRENDCALC_DISTINCT=bitmap|marks|sort``
+forces one (for diagnosis), as does the ``method`` argument (for tests).
+
+Buckets are independent, so the per-bucket counts of a large scan run on ``threads`` threads,
+each with scratch arrays of its own (NumPy releases the GIL in the fancy indexing, scans and
+sorts that do the work); the answers do not depend on the thread count.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import attrs
+import numpy as np
+
+METHODS = ("bitmap", "marks", "sort")
+
+# Largest (cell, key) space a bitmap (bytes) or a marks array (int32) is allocated for; larger
+# spaces take the sort.
+BITMAP_LIMIT = 1 << 25
+MARKS_LIMIT = 1 << 24
+
+# A scan is split over threads only when it has at least this many rows (below it the hand-off
+# costs more than it saves).
+THREAD_MIN_ROWS = 200_000
+
+
+@attrs.frozen
+class Costs:
+    """Nanoseconds per element of each method's steps (measured with NumPy 2 on x86-64)."""
+
+    scatter: float = 2.0  # bitmap: one random byte write per row
+    scan: float = 0.07  # bitmap: count + clear, per slot of the key space
+    mark: float = 4.2  # marks: one random int32 write and read per row
+    sort: float = 0.7  # sort: per row per log2(rows)
+    nonzero: float = 0.2  # bitmap: listing the set slots (when the keys themselves are wanted), per slot
+    page: float = 250.0  # first touch of a fresh 4 KiB page of a large scratch array
+    call: float = 1500.0  # fixed cost of a method's NumPy calls
+
+
+COSTS = Costs()
+
+
+def cost(method: str, rows: int, space: int, costs: Costs = COSTS, fresh: bool = False, values: bool = False) -> float:
+    """Estimated ns to count the distinct keys of ``rows`` rows in a key space of ``space``
+    (``values``: to list them); ``fresh``: the scratch array is allocated for this one use (its
+    pages are touched once)."""
+    if method == "bitmap":
+        touch = costs.page * min(rows, space / 4096) if fresh else 0.0
+        listing = costs.nonzero * space if values else 0.0
+        return costs.call + costs.scatter * rows + costs.scan * space + touch + listing
+    if method == "marks":
+        touch = costs.page * min(rows, space / 1024) if fresh else 0.0
+        return costs.call + costs.mark * rows + touch
+    return costs.call + costs.sort * rows * math.log2(max(rows, 2))
+
+
+def choose(rows: int, space: int, fresh: bool = False, values: bool = False) -> str:
+    """The cheapest method for ``rows`` rows over ``space`` keys (``TRENDCALC_DISTINCT`` forces one)."""
+    forced = os.environ.get("TRENDCALC_DISTINCT")
+    allowed = _allowed(space)
+    if forced in allowed:
+        return forced  # type: ignore[return-value]
+    return min(allowed, key=lambda m: cost(m, rows, space, fresh=fresh, values=values))
+
+
+def _allowed(space: int) -> tuple[str, ...]:
+    out: tuple[str, ...] = ("sort",)
+    if space <= MARKS_LIMIT:
+        out = ("marks",) + out
+    if space <= BITMAP_LIMIT:
+        out = ("bitmap",) + out
+    return out
+
+
+class Scratch:
+    """Reusable per-thread buffers over a key space: a bitmap, a marks array and positions.
+
+    Both are left in a state the next use accepts: the bitmap cleared, the marks array in any
+    state (every key a use reads, it has written first)."""
+
+    def __init__(self, space: int):
+        self.space = max(int(space), 1)
+        self._bits: np.ndarray | None = None
+        self._marks: np.ndarray | None = None
+        self._pos = np.zeros(0, dtype=np.int32)
+
+    def bits(self) -> np.ndarray:
+        if self._bits is None:
+            self._bits = np.zeros(self.space, dtype=bool)
+        return self._bits
+
+    def marks(self) -> np.ndarray:
+        if self._marks is None:
+            self._marks = np.empty(self.space, dtype=np.int32)
+        return self._marks
+
+    def positions(self, n: int) -> np.ndarray:
+        if len(self._pos) < n:
+            self._pos = np.arange(max(n, 2 * len(self._pos)), dtype=np.int32)
+        return self._pos[:n]
+
+
+def n_distinct(x: np.ndarray, method: str, scratch: Scratch) -> int:
+    """Number of distinct values of ``x`` (``0 <= x < scratch.space``) by ``method``."""
+    if len(x) == 0:
+        return 0
+    if method == "bitmap":
+        bits = scratch.bits()
+        bits[x] = True
+        n = int(np.count_nonzero(bits))
+        bits[:] = False
+        return n
+    if method == "marks":
+        marks, pos = scratch.marks(), scratch.positions(len(x))
+        marks[x] = pos
+        return int(np.count_nonzero(marks[x] == pos))
+    s = np.sort(x)
+    return 1 + int(np.count_nonzero(s[1:] != s[:-1]))
+
+
+def distinct_values(x: np.ndarray, method: str, scratch: Scratch) -> np.ndarray:
+    """The distinct values of ``x`` (in no particular order) by ``method``."""
+    if len(x) == 0:
+        return x[:0]
+    if method == "bitmap":
+        bits = scratch.bits()
+        bits[x] = True
+        out = np.flatnonzero(bits)
+        bits[:] = False
+        return out
+    if method == "marks":
+        marks, pos = scratch.marks(), scratch.positions(len(x))
+        marks[x] = pos
+        return x[marks[x] == pos]
+    s = np.sort(x)
+    keep = np.ones(len(s), dtype=bool)
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
+
+
+# --- threads ------------------------------------------------------------------------------------
+
+_POOL: tuple[ThreadPoolExecutor, int] | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """One process-wide pool, created on first use and grown (replaced) when more threads are asked."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None or _POOL[1] < threads:
+            _POOL = (ThreadPoolExecutor(max_workers=threads, thread_name_prefix="trendcalc-distinct"), threads)
+        return _POOL[0]
+
+
+def over_buckets(n_buckets: int, rows: int, threads: int, work: Callable[[Sequence[int]], None]) -> None:
+    """Run ``work(buckets)`` over all buckets: on the calling thread, or split round-robin over
+    ``threads`` threads when the scan is large enough to pay for them."""
+    threads = min(int(threads), n_buckets)
+    if threads <= 1 or rows < THREAD_MIN_ROWS:
+        work(range(n_buckets))
+        return
+    futures = [_pool(threads).submit(work, range(i, n_buckets, threads)) for i in range(threads)]
+    for f in futures:
+        f.result()
+
+
+# --- the counts the engine asks for ------------------------------------------------------------------
+
+
+def count_distinct_runs(
+    key: np.ndarray, runs: Sequence[np.ndarray], n_keys: int, n_buckets: int, *, method: str | None = None,
+    threads: int = 1,
+) -> np.ndarray:
+    """Distinct ``key`` values per bucket from bucket runs (``runs[k][b]:runs[k][b+1]`` are block
+    k's rows in bucket b, blocks concatenated in ``key``): each bucket by the cheapest method."""
+    out = np.zeros(n_buckets, dtype=np.float64)
+    if len(key) == 0 or n_buckets == 0:
+        return out
+    space = max(int(n_keys), 1)
+    starts = np.cumsum([0] + [int(r[-1]) for r in runs[:-1]]).tolist()
+
+    def work(buckets: Sequence[int]) -> None:
+        scratch = Scratch(space)
+        for b in buckets:
+            parts = [key[p + int(r[b]):p + int(r[b + 1])] for p, r in zip(starts, runs)]
+            parts = [x for x in parts if len(x)]
+            if not parts:
+                continue
+            x = parts[0] if len(parts) == 1 else np.concatenate(parts)
+            out[b] = n_distinct(x, method or choose(len(x), space), scratch)
+
+    over_buckets(n_buckets, len(key), threads, work)
+    return out
+
+
+def count_distinct(cell: np.ndarray, key: np.ndarray, n_keys: int, n_cells: int, *, method: str | None = None) -> np.ndarray:
+    """Distinct ``key`` values (0 <= key < n_keys) per cell, by the cheapest method over the
+    combined (cell, key) space (a fresh scratch array each call)."""
+    if len(cell) == 0:
+        return np.zeros(n_cells, dtype=np.float64)
+    n_keys = max(int(n_keys), 1)
+    space = int(n_cells) * n_keys
+    combined = cell.astype(np.int64) * n_keys + key
+    method = method or choose(len(cell), space, fresh=True)
+    if method == "bitmap":
+        seen = np.zeros(space, dtype=bool)
+        seen[combined] = True
+        return np.count_nonzero(seen.reshape(n_cells, n_keys), axis=1).astype(np.float64)
+    first = distinct_values(combined, method, Scratch(space))
+    return np.bincount(first // n_keys, minlength=n_cells).astype(np.float64)
+
+
+def rolling_one_group(
+    key: np.ndarray, t: np.ndarray, starts: np.ndarray, window_starts: np.ndarray, *, method: str | None = None
+) -> np.ndarray:
+    """Distinct keys per bucket b with some ``t`` in ``(window_starts[b], starts[b]]``, one group.
+
+    ``t`` takes few distinct values (truncated days or hours), the slots: rows are grouped by
+    slot (no sort when they come in time order), then ``rolling_slots`` counts."""
+    if len(t) == 0 or len(starts) == 0:
+        return np.zeros(len(starts), dtype=np.float64)
+    if np.all(t[1:] >= t[:-1]):
+        srt, ordered = t, key
+    else:
+        order = np.argsort(t, kind="stable")
+        srt, ordered = t[order], key[order]
+    change = np.empty(len(srt), dtype=bool)
+    change[0] = True
+    np.not_equal(srt[1:], srt[:-1], out=change[1:])
+    bounds = np.append(np.flatnonzero(change), len(srt))
+    return rolling_slots(ordered, [(0, bounds)], srt[change], starts, window_starts, method=method)
+
+
+def rolling_slots(
+    key: np.ndarray, blocks: Sequence[tuple[int, np.ndarray]], slots: np.ndarray, starts: np.ndarray,
+    window_starts: np.ndarray, *, method: str | None = None, threads: int = 1,
+) -> np.ndarray:
+    """Distinct keys per bucket b among the rows of the slots s with ``window_starts[b] < s <=
+    starts[b]``.
+
+    ``blocks``: (offset, bounds) per time-ordered block of ``key``: rows ``offset + bounds[j]``
+    to ``offset + bounds[j+1]`` are in slot j (``slots`` ascending). The distinct keys of each
+    slot are found once (cheapest method; slots over ``threads`` threads); the window of a
+    bucket is a range of slots, kept as per-key counts that slide with the buckets, touching
+    only the keys of the slots that enter or leave — no pass over the key space per bucket."""
+    out = np.zeros(len(starts), dtype=np.float64)
+    n_slots = len(slots)
+    if len(key) == 0 or len(starts) == 0 or n_slots == 0:
+        return out
+    space = int(key.max()) + 1
+    keys: list[np.ndarray] = [key[:0]] * n_slots
+
+    def work(js: Sequence[int]) -> None:
+        scratch = Scratch(space)
+        for j in js:
+            parts = [key[o + int(b[j]):o + int(b[j + 1])] for o, b in blocks]
+            parts = [x for x in parts if len(x)]
+            if parts:
+                x = parts[0] if len(parts) == 1 else np.concatenate(parts)
+                keys[j] = distinct_values(x, method or choose(len(x), space, values=True), scratch)
+
+    over_buckets(n_slots, len(key), threads, work)
+    first = np.searchsorted(slots, window_starts, "right")  # window (ws, s] → slots [first, last)
+    last = np.searchsorted(slots, starts, "right")
+    counts = np.zeros(space, dtype=np.uint16 if n_slots < 65535 else np.uint32)
+    active = 0
+    a = b = 0  # counts = the slots a..b-1 added
+    for i, (lo, hi) in enumerate(zip(first.tolist(), last.tolist())):
+        hi = max(hi, lo)
+        if lo < a or hi < b:  # a window that does not slide forward: start over
+            for j in range(a, b):
+                counts[keys[j]] = 0
+            active, a, b = 0, lo, lo
+        for j in range(a, min(lo, b)):
+            k = keys[j]
+            counts[k] -= 1
+            active -= int(np.count_nonzero(counts[k] == 0))
+        for j in range(max(b, lo), hi):
+            k = keys[j]
+            counts[k] += 1
+            active += int(np.count_nonzero(counts[k] == 1))
+        a, b = lo, hi
+        out[i] = active
+    return out

@@ -1,0 +1,171 @@
+"""Distinct counts: every method (bitmap, marks, sort), forced, agrees with the others and with
+a plain set count on random data; threads do not change answers; the cost model picks what it
+should for the shapes it was made for."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import trendcalc as tc
+from trendcalc.engine import distinct
+from trendcalc.limits import default_threads
+
+
+@st.composite
+def bucketed(draw):
+    """(key, runs, n_keys, n_buckets, bucket per row): 1-3 time-ordered blocks of bucket runs."""
+    n_keys = draw(st.integers(1, 500))
+    n_buckets = draw(st.integers(1, 9))
+    n_blocks = draw(st.integers(1, 3))
+    sizes = np.array(draw(st.lists(st.lists(st.integers(0, 60), min_size=n_buckets, max_size=n_buckets),
+                                   min_size=n_blocks, max_size=n_blocks)), dtype=np.int64)
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    runs = [np.concatenate([[0], np.cumsum(s)]) for s in sizes]
+    bucket = np.concatenate([np.repeat(np.arange(n_buckets), s) for s in sizes])
+    hot = draw(st.integers(1, n_keys))  # keys drawn from the first `hot`: dense or sparse use of the space
+    key = rng.integers(0, hot, len(bucket))
+    return key, runs, n_keys, n_buckets, bucket
+
+
+def _ref(key, group, n_groups):
+    return np.array([len(set(key[group == g].tolist())) for g in range(n_groups)], dtype=np.float64)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(bucketed(), st.sampled_from([None, *distinct.METHODS]), st.sampled_from([1, 2, 3]))
+def test_runs_every_method_and_thread_count_agree(threads_always, data, method, threads):
+    key, runs, n_keys, n_buckets, bucket = data
+    ref = _ref(key, bucket, n_buckets)
+    got = distinct.count_distinct_runs(key, runs, n_keys, n_buckets, method=method, threads=threads)
+    np.testing.assert_array_equal(got, ref)
+
+
+@pytest.fixture
+def threads_always():
+    """Threads on every scan, however small, so that the threaded path is exercised."""
+    old = distinct.THREAD_MIN_ROWS
+    distinct.THREAD_MIN_ROWS = 0
+    yield
+    distinct.THREAD_MIN_ROWS = old
+
+
+@settings(max_examples=150, deadline=None)
+@given(bucketed(), st.integers(1, 6), st.sampled_from([None, *distinct.METHODS]))
+def test_cells_every_method_agrees(data, n_groups, method):
+    key, _, n_keys, n_buckets, bucket = data
+    rng = np.random.default_rng(len(key) * 31 + n_groups)
+    group = rng.integers(0, n_groups, len(key))
+    cell = group * n_buckets + bucket
+    n_cells = n_groups * n_buckets
+    got = distinct.count_distinct(cell, key, n_keys, n_cells, method=method)
+    np.testing.assert_array_equal(got, _ref(key, cell, n_cells))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.booleans(), st.booleans(), st.sampled_from([None, *distinct.METHODS]))
+def test_rolling_every_method_matches_brute_force(seed, ordered, per_bucket_width, method):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 400))
+    t = rng.integers(0, 40, n) * 10
+    if ordered:
+        t = np.sort(t)
+    key = rng.integers(0, int(rng.integers(1, 300)), n)
+    starts = np.sort(rng.choice(np.arange(0, 450, 10), size=int(rng.integers(1, 20)), replace=False))
+    width = rng.integers(1, 12, len(starts)) * 10 if per_bucket_width else int(rng.integers(1, 12)) * 10
+    window = starts - width  # per-bucket widths make windows that do not only slide forward
+    ref = np.array([len(set(key[(t > w) & (t <= s)].tolist())) for s, w in zip(starts, window)], dtype=float)
+    np.testing.assert_array_equal(distinct.rolling_one_group(key, t, starts, window, method=method), ref)
+
+
+@pytest.mark.parametrize("method", distinct.METHODS)
+def test_distinct_values_and_counts(method):
+    rng = np.random.default_rng(3)
+    scratch = distinct.Scratch(1000)
+    for _ in range(20):  # the scratch arrays are reused across calls, as over buckets
+        x = rng.integers(0, int(rng.integers(1, 1000)), int(rng.integers(0, 300)))
+        assert distinct.n_distinct(x, method, scratch) == len(set(x.tolist()))
+        assert sorted(distinct.distinct_values(x, method, scratch).tolist()) == sorted(set(x.tolist()))
+    assert not scratch.bits().any()  # the bitmap is left cleared
+
+
+def test_cost_model_choices():
+    # a day of the sparse benchmark shape: 34 k rows among 400 k persons → not a sort
+    assert distinct.choose(34_000, 400_000) in ("bitmap", "marks")
+    # rows far more than keys → bitmap; few rows over a huge space → marks or sort, never bitmap
+    assert distinct.choose(1_000_000, 20_000) == "bitmap"
+    assert distinct.choose(500, 5_000_000) != "bitmap"
+    # a tiny set → sort or marks (both O(rows)); spaces beyond the limits rule methods out
+    assert distinct.choose(10**6, distinct.BITMAP_LIMIT + 1) == "sort"
+    assert distinct.choose(100, distinct.MARKS_LIMIT + 1) in ("bitmap", "sort")
+    # a fresh scratch array's page faults count when the space is large: few rows → sort
+    assert distinct.choose(1_000, 30_000_000, fresh=True) == "sort"
+
+
+def test_env_forces_a_method(monkeypatch):
+    for m in distinct.METHODS:
+        monkeypatch.setenv("TRENDCALC_DISTINCT", m)
+        assert distinct.choose(34_000, 400_000) == m
+    monkeypatch.setenv("TRENDCALC_DISTINCT", "bitmap")
+    assert distinct.choose(10, distinct.BITMAP_LIMIT + 1) == "sort"  # not allowed there: ignored
+
+
+def test_limits_threads(monkeypatch):
+    monkeypatch.setenv("TRENDCALC_THREADS", "3")
+    assert default_threads() == 3 and tc.Limits().threads == 3
+    monkeypatch.setenv("TRENDCALC_THREADS", "zero")
+    with pytest.warns(UserWarning, match="TRENDCALC_THREADS"):
+        assert default_threads() >= 1
+    monkeypatch.delenv("TRENDCALC_THREADS")
+    assert default_threads() == 2
+    with pytest.raises(ValueError, match="threads"):
+        tc.Limits(threads=0)
+
+
+def test_dau_same_answer_on_one_and_two_threads(monkeypatch):
+    """The engine's DAU through Limits.threads: equal answers, threads forced on a small store."""
+    monkeypatch.setattr(distinct, "THREAD_MIN_ROWS", 0)
+    rng = np.random.default_rng(5)
+    n = 3000
+    start = np.datetime64("2026-09-21T00:00:00", "s")
+    records = [{"event": "$pageview", "distinct_id": f"u{int(d)}", "timestamp": f"{start + int(s)}Z"}
+               for d, s in zip(rng.integers(0, 400, n), np.sort(rng.integers(0, 20 * 86400, n)))]
+    store = tc.EventStore.from_records(records)
+    q = {"events": [{"id": "$pageview", "math": "dau"}], "date_from": "2026-09-20", "date_to": "2026-10-15",
+         "interval": "day"}
+    answers = [tc.trends(store, q, limits=tc.Limits(threads=k)) for k in (1, 2)]
+    assert answers[0][0]["data"] == answers[1][0]["data"]
+    assert sum(answers[0][0]["data"]) > 0
+
+
+@pytest.mark.parametrize("tz", ["UTC", "America/Los_Angeles", "Asia/Kolkata"])
+@pytest.mark.parametrize("math", ["weekly_active", "monthly_active"])
+def test_active_users_day_slots_match_the_general_path(monkeypatch, tz, math):
+    """WAU/MAU by local-midnight slots (engine/active_slots.py) equal the per-row truncation
+    path, on two events (two time-ordered blocks), with and without a property filter."""
+    from trendcalc.engine import math as engine_math
+
+    rng = np.random.default_rng(11)
+    n = 4000
+    start = np.datetime64("2026-08-01T00:00:00", "s")
+    records = [{"event": str(e), "distinct_id": f"u{int(d)}", "timestamp": f"{start + int(s)}Z",
+                "properties": {"k": int(k)}}
+               for e, d, s, k in zip(rng.choice(["a", "b"], n), rng.integers(0, 600, n),
+                                     rng.integers(0, 80 * 86400, n), rng.integers(0, 3, n))]
+    store = tc.EventStore.from_records(records)
+    project = {"timezone": tz}
+    queries = [
+        {"events": [{"id": "a", "math": math}, {"id": "b", "math": math}], "date_from": "2026-09-01",
+         "date_to": "2026-10-15", "interval": "day"},
+        {"actions": [], "events": [{"id": "a", "math": math, "properties": [{"key": "k", "value": [1, 2]}]}],
+         "date_from": "2026-09-01", "date_to": "2026-10-15", "interval": "day"},
+    ]
+    fast = [tc.trends(store, q, project=project) for q in queries]
+    monkeypatch.setattr(engine_math, "active_by_day_slots", lambda *a: None)
+    slow = [tc.trends(store, q, project=project) for q in queries]
+    for f, s in zip(fast, slow):
+        assert [x["data"] for x in f] == [x["data"] for x in s]
+        assert all(sum(x["data"]) > 0 for x in f)
