@@ -105,7 +105,9 @@ def stickiness_advice(store: EventStore, q: StickinessQuery, project: Project, n
 
     ctx = stickiness_context(store, q, project, now, limits)
     r = current_range(ctx)
-    return advise(store, q.base, project) + range_advice(store, q.base, r.date_from.isoformat(), r.date_to.isoformat(), now)
+    # stickiness counts actors and never reads a math property (as PostHog): nothing to warn about it
+    series = tuple(attrs.evolve(s, math_property=None, math_property_type=None) for s in q.base.series)
+    return advise(store, attrs.evolve(q.base, series=series), project) + range_advice(store, q.base, r.date_from.isoformat(), r.date_to.isoformat(), now)
 
 
 # --- planning ---------------------------------------------------------------------------------
