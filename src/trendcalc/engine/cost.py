@@ -79,12 +79,16 @@ def _rows_of_codes(ctx: QueryContext, codes: np.ndarray, lo_us: int, hi_us: int)
 
 def series_codes(ctx: QueryContext, s: Series) -> np.ndarray:
     """The event codes a series reads (every code for "All events" or a step without an event)."""
-    names = series_event_names(ctx, s)
-    store = ctx.store
-    if any(n is None for n in names):
-        return np.arange(len(store.event_names), dtype=np.int64)
-    codes = {store.event_code(n) for n in names if n is not None}
-    return np.array(sorted(c for c in codes if c is not None), dtype=np.int64)
+
+    def build() -> np.ndarray:
+        names = series_event_names(ctx, s)
+        store = ctx.store
+        if any(n is None for n in names):
+            return np.arange(len(store.event_names), dtype=np.int64)
+        codes = {store.event_code(n) for n in names if n is not None}
+        return np.array(sorted(c for c in codes if c is not None), dtype=np.int64)
+
+    return ctx.memo(("cost_series_codes", s.kind, s.id), build)
 
 
 def _reads_history(math: str) -> bool:
