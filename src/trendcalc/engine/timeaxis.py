@@ -311,6 +311,11 @@ class TimeAxis:
         return self._once("labels", lambda: [format_label(s, self.interval, self.label_range, self.week_start_day)
                                              for s in self.starts])
 
+    def label_range_strings(self) -> list[str]:
+        """The current period's date_from and date_to in ISO format (each series' ``filter``)."""
+        r = self.label_range
+        return self._once("label_range_strings", lambda: [r.date_from.isoformat(), r.date_to.isoformat()])
+
     def action_days(self) -> list[dt.datetime]:
         """PostHog's `action.days`: aligned date_from stepping by the interval while <= date_to.
 

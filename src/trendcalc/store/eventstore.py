@@ -288,7 +288,7 @@ class EventStore:
         """Rows of event ``code`` with ``lo_us <= ts < hi_us``: a binary search, no scan."""
         a, b = int(self.offsets[code]), int(self.offsets[code + 1])
         block = self.ts[a:b]
-        return slice(a + int(np.searchsorted(block, lo_us, "left")), a + int(np.searchsorted(block, hi_us, "left")))
+        return slice(a + int(block.searchsorted(lo_us)), a + int(block.searchsorted(hi_us)))
 
     def column(self, key: str) -> PropertyColumn | None:
         """The event property column of ``key`` (None when no event has it)."""
