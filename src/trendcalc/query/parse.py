@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import marshal
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from ..errors import ValidationError
 from ..jsonvalue import clean_json
@@ -32,7 +32,7 @@ def parse_filter(query: Any, *, limits: Limits = DEFAULT_LIMITS) -> TrendsFilter
     if not isinstance(limits, Limits):
         raise ValidationError(("limits",), "expected a trendcalc.Limits")
     try:
-        key = marshal.dumps(query, 2)  # version 2: no back-references, so equal values give equal bytes
+        key = marshal.dumps(cast(Any, query), 2)  # version 2: no back-references, so equal values give equal bytes
     except ValueError:  # a subclass, a datetime, a numpy scalar...: parsed every time
         return _parse(query, limits)
     if len(key) > _MAX_KEY_BYTES:
