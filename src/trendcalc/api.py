@@ -218,6 +218,8 @@ def _with_warnings(result: Any, advice: Sequence[QueryWarning]) -> Any:
 
     for w in advice:
         warnings.warn(TrendcalcWarning(str(w)), stacklevel=user_stacklevel())
+    if not advice and not result.warnings:
+        return result  # nothing to add: no copy of the result
     return attrs.evolve(result, warnings=tuple(advice))
 
 

@@ -32,13 +32,13 @@ def action_dict(ctx: QueryContext, q: Query) -> dict[str, Any]:
 def filter_dict(ctx: QueryContext, q: Query) -> dict[str, Any]:
     def build() -> dict[str, Any]:
         filt = ctx.filter
-        r = q.axis.label_range  # the current period's dates, also on previous-period series
+        date_from, date_to = q.axis.label_range_strings()  # the current period's, also on previous-period series
         d: dict[str, Any] = {
             "insight": "TRENDS",
             "properties": properties_dict(filt.properties),
             "filter_test_accounts": filt.filter_test_accounts,
-            "date_from": r.date_from.isoformat(),
-            "date_to": r.date_to.isoformat(),
+            "date_from": date_from,
+            "date_to": date_to,
             "entity_type": "events",
             "interval": filt.interval,
             "display": filt.display,

@@ -87,7 +87,7 @@ class Rows:
         ``runs[k][b]:runs[k][b+1]`` are block k's rows in bucket b (positions within the block)."""
         blocks, runs = [], []
         for b in self.blocks:
-            r = np.searchsorted(ts[b], edges, "left")
+            r = ts[b].searchsorted(edges)  # (side "left")
             lo, hi = int(r[0]), int(r[-1])
             if hi <= lo:
                 continue

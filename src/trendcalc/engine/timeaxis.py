@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
 import zoneinfo
 from collections.abc import Callable
 
@@ -20,6 +19,7 @@ from dateutil import parser as du_parser
 from dateutil.relativedelta import relativedelta
 
 from ..errors import ValidationError
+from ..recent import Recent
 from ..timeutil import UTC, datetime_to_us
 
 _RELATIVE = re.compile(r"-?(?P<number>[0-9]+)?(?P<kind>[hdwmqysHDWMQY])(?P<position>Start|End)?")  # PostHog's kinds only
@@ -176,6 +176,7 @@ class DateRange:
     interval: str
     explicit: bool = False
     exact: bool = False  # exact_timerange (BoldNumber)
+    _key: tuple | None = attrs.field(default=None, init=False, eq=False, repr=False)  # _range_key, once
 
     @property
     def from_relative(self) -> bool:
@@ -190,6 +191,9 @@ class DateRange:
         return zone
 
 
+_RANGES: Recent[DateRange] = Recent(256)
+
+
 def resolve_range(
     date_from: str | None,
     date_to: str | None,
@@ -201,7 +205,31 @@ def resolve_range(
     exact: bool = False,
     earliest: Callable[[], dt.datetime] | None = None,
 ) -> DateRange:
-    """date_from() and date_to() of QueryDateRange (spec §1.4–1.5, 1.7–1.9)."""
+    """date_from() and date_to() of QueryDateRange (spec §1.4–1.5, 1.7–1.9).
+
+    A pure function of its arguments unless date_from is "all" (then of the data too), so recent
+    ranges are reused: a dashboard asks for the same "-30d" at the same ``now`` again and again,
+    and parsing dates costs more than counting a million rows' buckets. The key holds ``now``'s
+    offset and ``tz`` besides the values (equal instants in other zones resolve differently)."""
+    if date_from == "all":
+        return _resolve_range(date_from, date_to, interval=interval, now=now, tz=tz, explicit=explicit,
+                              exact=exact, earliest=earliest)
+    key = (date_from, date_to, interval, now, now.utcoffset(), tz, explicit, exact)
+    return _RANGES.get(key, lambda: _resolve_range(date_from, date_to, interval=interval, now=now, tz=tz,
+                                                   explicit=explicit, exact=exact))
+
+
+def _resolve_range(
+    date_from: str | None,
+    date_to: str | None,
+    *,
+    interval: str,
+    now: dt.datetime,
+    tz: zoneinfo.ZoneInfo,
+    explicit: bool = False,
+    exact: bool = False,
+    earliest: Callable[[], dt.datetime] | None = None,
+) -> DateRange:
     now_local = now.astimezone(tz)
     # date_from()
     if date_from == "all":
@@ -282,6 +310,11 @@ class TimeAxis:
     def labels(self) -> list[str]:
         return self._once("labels", lambda: [format_label(s, self.interval, self.label_range, self.week_start_day)
                                              for s in self.starts])
+
+    def label_range_strings(self) -> list[str]:
+        """The current period's date_from and date_to in ISO format (each series' ``filter``)."""
+        r = self.label_range
+        return self._once("label_range_strings", lambda: [r.date_from.isoformat(), r.date_to.isoformat()])
 
     def action_days(self) -> list[dt.datetime]:
         """PostHog's `action.days`: aligned date_from stepping by the interval while <= date_to.
@@ -368,20 +401,21 @@ def _range_key(r: DateRange | None) -> tuple | None:
     instants in different zones bucket differently."""
     if r is None:
         return None
+    if r._key is None:  # computed once per range (ranges are reused, see resolve_range)
 
-    def part(v: object) -> object:
-        if isinstance(v, dict):
-            return tuple(sorted(v.items()))
-        if isinstance(v, dt.datetime):
-            return v.isoformat(), str(v.tzinfo)
-        return v
+        def part(v: object) -> object:
+            if isinstance(v, dict):
+                return tuple(sorted(v.items()))
+            if isinstance(v, dt.datetime):
+                return v.isoformat(), str(v.tzinfo)
+            return v
 
-    return tuple(part(v) for v in attrs.astuple(r, recurse=False))
+        values = (r.date_from, r.date_to, r.from_mapping, r.to_mapping, r.to_given, r.interval, r.explicit, r.exact)
+        object.__setattr__(r, "_key", tuple(part(v) for v in values))
+    return r._key
 
 
-_AXES: dict[tuple, TimeAxis] = {}
-_AXES_MAX = 256
-_AXES_LOCK = threading.Lock()
+_AXES: Recent[TimeAxis] = Recent(256)
 
 
 def build_axis(r: DateRange, week_start_day: int, *, max_buckets: int, label_range: DateRange | None = None,
@@ -392,15 +426,8 @@ def build_axis(r: DateRange, week_start_day: int, *, max_buckets: int, label_ran
     dashboard asks for the same few ranges again and again): bucket starts, labels and days are
     then computed once."""
     key = (_range_key(r), week_start_day, max_buckets, _range_key(label_range), single_bucket)
-    axis = _AXES.get(key)
-    if axis is None:
-        axis = _build_axis(r, week_start_day, max_buckets=max_buckets, label_range=label_range,
-                           single_bucket=single_bucket)
-        with _AXES_LOCK:
-            if len(_AXES) >= _AXES_MAX:
-                _AXES.pop(next(iter(_AXES)))
-            _AXES[key] = axis
-    return axis
+    return _AXES.get(key, lambda: _build_axis(r, week_start_day, max_buckets=max_buckets, label_range=label_range,
+                                              single_bucket=single_bucket))
 
 
 def _build_axis(r: DateRange, week_start_day: int, *, max_buckets: int, label_range: DateRange | None,

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -86,7 +86,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def from_parquet(
     cls: type[EventStore],
-    path: str | Path,
+    path: str | Path | Sequence[str | Path],
     persons: Any = None,
     groups: Any = None,
     *,
@@ -96,8 +96,10 @@ def from_parquet(
     timezone: Any = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> EventStore:
-    """Build from a Parquet file of events (columns: ``columnrule``). ``persons`` and ``groups``
-    may be records, Arrow tables or Parquet paths.
+    """Build from a Parquet file of events (columns: ``columnrule``), or from its parts: a
+    directory of ``.parquet`` files (read in name order) or a list of files, with the same
+    columns (``parquet_files``). ``persons`` and ``groups`` may be records, Arrow tables or
+    Parquet paths.
 
     A file of flat columns is read one column at a time on a thread of its own, in the order the
     build needs them, so that encoding overlaps reading; errors are those of reading the whole
@@ -123,6 +125,9 @@ def from_parquet(
         store = _build(cls, _Renamed(reader, names), reader.extra[0], reader.extra[1], limits, tz)
     except ValidationError:
         reader.raise_read_error()
+        raise
+    except BaseException:
+        reader.stop()
         raise
     reader.raise_read_error()  # (columns the build does not use are read too, as read_table does)
     del reader

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from pathlib import Path
 from typing import Any
 
@@ -255,11 +255,14 @@ class EventStore:
 
     @classmethod
     def from_parquet(
-        cls, path: str | Path, persons: Any = None, groups: Any = None, *, rename: Mapping[str, str] | None = None,
+        cls, path: str | Path | Sequence[str | Path], persons: Any = None, groups: Any = None, *,
+        rename: Mapping[str, str] | None = None,
         errors: str = "raise", progress: bool | None = None, timezone: Any = None, limits: Limits = DEFAULT_LIMITS,
     ) -> EventStore:
-        """Build from a Parquet file of events (extra ``arrow``); persons/groups may be records,
-        Arrow tables or Parquet paths. Columns as ``store/columnrule.py`` says."""
+        """Build from a Parquet file of events (extra ``arrow``), or a directory or list of its
+        parts (same columns; read as one table, column by column, so the build holds one column
+        of the input at a time); persons/groups may be records, Arrow tables or Parquet paths.
+        Columns as ``store/columnrule.py`` says."""
         from .arrow import from_parquet
 
         return from_parquet(cls, path, persons=persons, groups=groups, rename=rename, errors=errors,
@@ -288,7 +291,7 @@ class EventStore:
         """Rows of event ``code`` with ``lo_us <= ts < hi_us``: a binary search, no scan."""
         a, b = int(self.offsets[code]), int(self.offsets[code + 1])
         block = self.ts[a:b]
-        return slice(a + int(np.searchsorted(block, lo_us, "left")), a + int(np.searchsorted(block, hi_us, "left")))
+        return slice(a + int(block.searchsorted(lo_us)), a + int(block.searchsorted(hi_us)))
 
     def column(self, key: str) -> PropertyColumn | None:
         """The event property column of ``key`` (None when no event has it)."""
