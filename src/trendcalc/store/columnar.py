@@ -191,43 +191,44 @@ def _whole_floats(table: Any) -> dict[tuple[str, str | None], Any]:
 
 def _integer_spelled(path: Path, n_rows: int, whole: dict) -> dict | None:
     """Per (column, field), those of its ``whole`` rows whose JSON wrote an integer (None: the
-    lines cannot be matched to the rows)."""
+    lines cannot be matched to the rows). Each wanted line is found (``linescan``) and decoded
+    once, whichever columns want it."""
     import json
-    import mmap
 
     import numpy as np
 
+    from .linescan import open_map, row_lines
+
+    wanted = np.unique(np.concatenate(list(whole.values())))
     with open(path, "rb") as fh:
-        try:
-            buf = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        except ValueError:  # (an empty file)
+        buf = open_map(fh)
+        if buf is None:
             return None
         with buf:
-            data = np.frombuffer(buf, dtype=np.uint8)
-            ends = np.flatnonzero(data == 10)
-            if not len(ends) or ends[-1] != len(data) - 1:
-                ends = np.append(ends, len(data))
-            starts = np.concatenate(([0], ends[:-1] + 1))
-            blank = (ends - starts) <= 1  # ("" or "\r"; other blank lines: the counts differ below)
-            starts, ends = starts[~blank], ends[~blank]
-            del data
-            if len(starts) != n_rows:
-                return None
-            out = {}
-            for (col, field), rows in whole.items():
-                keep = []
-                for r in rows.tolist():
-                    try:
-                        rec = json.loads(buf[int(starts[r]):int(ends[r])])
-                    except ValueError:  # (e.g. an integer too long to convert): the row reader reports it
-                        return None
-                    v = rec.get(col) if field is None else (rec.get(col) or {}).get(field)
-                    if type(v) is int:
-                        keep.append(r)
-                    elif type(v) is not float:
-                        return None  # (not the row we think it is)
-                out[(col, field)] = np.asarray(keep, dtype=np.int64)
-            return out
+            lines = row_lines(buf, wanted, n_rows)
+    if lines is None:
+        return None
+    records = {}
+    for r, text in zip(wanted.tolist(), lines):
+        try:
+            rec = json.loads(text)
+        except ValueError:  # (e.g. an integer too long to convert): the row reader reports it
+            return None
+        if not isinstance(rec, dict):
+            return None  # (not the row we think it is)
+        records[r] = rec
+    out = {}
+    for (col, field), rows in whole.items():
+        keep = []
+        for r in rows.tolist():
+            rec = records[r]
+            v = rec.get(col) if field is None else (rec.get(col) or {}).get(field)
+            if type(v) is int:
+                keep.append(r)
+            elif type(v) is not float:
+                return None  # (not the row we think it is)
+        out[(col, field)] = np.asarray(keep, dtype=np.int64)
+    return out
 
 
 def records_table(events: Any, rename: Any = None) -> tuple[Any, dict[str, Any]] | None:
