@@ -49,9 +49,7 @@ def _without_blank_lines(buf: Any, rows: np.ndarray, n_rows: int) -> list[bytes]
             located[b] = np.flatnonzero(data[bounds[b]:bounds[b + 1]] == 10)
         return bounds[b] + int(located[b][k - (int(cum[b - 1]) if b else 0)])
 
-    out = [bytes(buf[(newline(r - 1) + 1 if r else 0):newline(r)]) for r in rows.tolist()]
-    del data
-    return out
+    return [bytes(buf[(newline(r - 1) + 1 if r else 0):newline(r)]) for r in rows.tolist()]
 
 
 def _numpy_scan(buf: Any, rows: np.ndarray, n_rows: int) -> list[bytes] | None:
