@@ -50,6 +50,26 @@ def _compression(path: Path) -> str | None:
     return "gzip" if path.suffix == ".gz" else None
 
 
+_CSV_BLOCK = 1 << 24  # bytes per block of Arrow's CSV reader
+
+
+def _complete_text(head: bytes) -> str:
+    """The start of a file as text: its complete lines (all of it when it holds no newline),
+    so a character cut at the end of the sample does not fail the decoding."""
+    cut = head.rfind(b"\n")
+    return (head[:cut + 1] if cut >= 0 else head).decode("utf-8-sig", errors="strict")
+
+
+def _quoted_newline(head: bytes, delimiter: str) -> bool:
+    """Whether a value in the complete lines of ``head`` holds a newline (or they do not parse)."""
+    try:
+        text = _complete_text(head)
+        return any("\n" in c or "\r" in c for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+                   for c in row)
+    except (UnicodeDecodeError, csv.Error):
+        return True
+
+
 def csv_table(path: Path, rename: Any, delimiter: str) -> tuple[Any, list[str]] | None:
     """The CSV as an Arrow table of text columns (empty cell = null), property columns typed by
     ``celltypes``; with its normalized column names. None: leave it to the row reader."""
@@ -61,7 +81,7 @@ def csv_table(path: Path, rename: Any, delimiter: str) -> tuple[Any, list[str]] 
     try:
         with pa.input_stream(str(path), compression=_compression(path)) as fh:
             head = fh.read(1 << 16)
-        first = next(csv.reader(io.StringIO(head.decode("utf-8-sig", errors="strict").splitlines()[0] if head else ""),
+        first = next(csv.reader(io.StringIO(_complete_text(head).splitlines()[0] if head else ""),
                                 delimiter=delimiter), None)
     except (OSError, UnicodeDecodeError, csv.Error, pa.ArrowException, IndexError):
         return None
@@ -71,16 +91,26 @@ def csv_table(path: Path, rename: Any, delimiter: str) -> tuple[Any, list[str]] 
         roles = columnrule.layout(first, rename, "CSV")
     except ValidationError:
         return None  # the row reader raises it, naming the file and line 1
-    try:
-        table = pcsv.read_csv(
-            pa.input_stream(str(path), compression=_compression(path)),
-            read_options=pcsv.ReadOptions(use_threads=True, block_size=1 << 24, encoding="utf8"),
-            parse_options=pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
-            convert_options=pcsv.ConvertOptions(
-                column_types={c: pa.string() for c in first}, strings_can_be_null=True,
-                quoted_strings_can_be_null=True, null_values=[""]),
-        )
-    except (OSError, pa.ArrowException):
+    # Arrow reads much faster when no value holds a newline (newlines_in_values=False: blocks
+    # are cut at any newline). That read is exact or fails: a block cut inside a quoted value
+    # leaves its parser out of sync with the cut, which Arrow reports. So: without, unless the
+    # file's first 64 KiB show a quoted newline; read again with it when Arrow says so.
+    multiline = _quoted_newline(head, delimiter)
+    table = None
+    for newlines_in_values in ((True,) if multiline else (False, True)):
+        try:
+            table = pcsv.read_csv(
+                pa.input_stream(str(path), compression=_compression(path)),
+                read_options=pcsv.ReadOptions(use_threads=True, block_size=_CSV_BLOCK, encoding="utf8"),
+                parse_options=pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=newlines_in_values),
+                convert_options=pcsv.ConvertOptions(
+                    column_types={c: pa.string() for c in first}, strings_can_be_null=True,
+                    quoted_strings_can_be_null=True, null_values=[""]),
+            )
+            break
+        except (OSError, pa.ArrowException):
+            continue
+    if table is None:
         return None
     if table.column_names != first:
         return None
