@@ -33,6 +33,7 @@ from typing import Any
 
 from ..errors import ValidationError
 from . import columnrule
+from .arrow_properties import struct_fields
 from .celltypes import type_arrow_column
 
 
@@ -193,10 +194,9 @@ def _whole_floats(table: Any) -> dict[tuple[str, str | None], Any]:
     import pyarrow.compute as pc
 
     def rows(col: Any) -> Any:
-        arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-        if not pa.types.is_floating(arr.type):
+        if not pa.types.is_floating(col.type):
             return None
-        mask = pc.fill_null(pc.equal(pc.floor(arr), arr), False)
+        mask = pc.fill_null(pc.equal(pc.floor(col), col), False)
         found = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
         return found if len(found) else None
 
@@ -204,14 +204,10 @@ def _whole_floats(table: Any) -> dict[tuple[str, str | None], Any]:
     for name in table.column_names:
         col = table.column(name)
         if name == "properties" and pa.types.is_struct(col.type):
-            flat = col.combine_chunks()
-            for i in range(col.type.num_fields):
-                child = flat.field(i)
-                if flat.null_count:
-                    child = pc.if_else(flat.is_null(), pa.scalar(None, child.type), child)
-                r = rows(child)
+            for field, child in struct_fields(col):
+                r = rows(child) if pa.types.is_floating(field.type) else None
                 if r is not None:
-                    out[("properties", col.type.field(i).name)] = r
+                    out[("properties", field.name)] = r
         elif name not in columnrule.FIXED and name != "properties":
             r = rows(col)
             if r is not None:
@@ -328,8 +324,7 @@ def _faithful(table: Any) -> bool:
     ``_whole_floats``): no nested values, no person property columns."""
     import pyarrow as pa
 
-    def scalar(col: Any) -> bool:
-        t = col.type
+    def scalar(t: Any) -> bool:
         return (pa.types.is_string(t) or pa.types.is_integer(t) or pa.types.is_floating(t)
                 or pa.types.is_boolean(t) or pa.types.is_null(t))
 
@@ -338,10 +333,9 @@ def _faithful(table: Any) -> bool:
         if name == "person_properties" or name.startswith(columnrule.PERSON_PREFIX):
             return False
         if name == "properties" and pa.types.is_struct(col.type):
-            flat = col.combine_chunks()
-            if not all(scalar(pa.chunked_array([flat.field(i)])) for i in range(col.type.num_fields)):
+            if not all(scalar(f.type) for f in col.type):
                 return False
-        elif name not in columnrule.FIXED and name != "properties" and not scalar(col):
+        elif name not in columnrule.FIXED and name != "properties" and not scalar(col.type):
             return False
     return True
 
