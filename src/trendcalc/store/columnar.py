@@ -51,6 +51,7 @@ def _compression(path: Path) -> str | None:
     return "gzip" if path.suffix == ".gz" else None
 
 
+_EXACT = 2 ** 53  # integers a float holds exactly
 _CSV_BLOCK = 1 << 24  # bytes per block of Arrow's CSV reader
 
 
@@ -249,10 +250,10 @@ def _integer_spelled(path: Path, n_rows: int, whole: dict) -> dict | None:
         for r in rows.tolist():
             rec = records[r]
             v = rec.get(col) if field is None else (rec.get(col) or {}).get(field)
-            if type(v) is int:
+            if type(v) is int and abs(v) <= _EXACT:
                 keep.append(r)
             elif type(v) is not float:
-                return None  # (not the row we think it is)
+                return None  # (not the row we think it is, or an integer the float rounded)
         out[(col, field)] = np.asarray(keep, dtype=np.int64)
     return out
 
@@ -278,11 +279,14 @@ def records_table(events: Any, rename: Any = None) -> tuple[Any, dict[str, Any]]
     out: dict[str, Any] = {}
     for (col, field), rows in _whole_floats(table).items():
         if field is None:
-            keep = [r for r in rows.tolist() if type(events[r].get(col)) is int]
+            values = [events[r].get(col) for r in rows.tolist()]
             key = columnrule.role(renamed.get(col, col))[1]
         else:
-            keep = [r for r in rows.tolist() if type((events[r].get(col) or {}).get(field)) is int]
+            values = [(events[r].get(col) or {}).get(field) for r in rows.tolist()]
             key = field
+        keep = [r for r, v in zip(rows.tolist(), values) if type(v) is int]
+        if any(type(v) is int and abs(v) > _EXACT for v in values):
+            return None  # (an integer the float column rounded: the row builder keeps it exact)
         if keep:
             import numpy as np
 
