@@ -37,7 +37,7 @@ def write_csv(path: Path, rows: list[list[str]]) -> None:
     import csv
 
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        csv.writer(fh, lineterminator="\n").writerows(rows)
+        csv.writer(fh, lineterminator="\n", quoting=csv.QUOTE_ALL).writerows(rows)
 
 
 def csv_rows(n: int, note) -> list[list[str]]:
@@ -45,19 +45,21 @@ def csv_rows(n: int, note) -> list[list[str]]:
     return [head] + [["e", f"u{i % 13}", f"2024-03-01T{i % 24:02d}:{i % 60:02d}:00Z", note(i), str(i % 7)] for i in range(n)]
 
 
-@pytest.mark.parametrize("block", [1 << 12, 1 << 24])
-def test_csv_quoted_newlines_after_the_sample(tmp_path, monkeypatch, block):
+@pytest.mark.parametrize("block, newline", [(1 << 12, "\n"), (1 << 12, "\r"), (1 << 12, "\r\n"), (1 << 24, "\n")])
+def test_csv_quoted_newlines_after_the_sample(tmp_path, monkeypatch, block, newline):
     """The first 64 KiB hold no quoted newline, so Arrow reads without newlines_in_values; with
     small blocks a block is cut inside a value, Arrow says so, and the file is read again with it."""
     monkeypatch.setattr(columnar, "_CSV_BLOCK", block)
     path = tmp_path / "e.csv"
-    write_csv(path, csv_rows(6000, lambda i: f"line one {i}\nline two" if i > 3000 and i % 5 == 0 else f"n{i}"))
+    write_csv(path, csv_rows(6000, lambda i: f"line one {i}{newline}line two" if i > 3000 and i % 5 == 0 else f"n{i}"))
     assert path.stat().st_size > 1 << 17
     assert not columnar._quoted_newline(path.read_bytes()[: 1 << 16], ",")
-    assert columnar.csv_table(path, None, ",") is not None
+    # a value holding "\r" read with newlines_in_values goes to the row reader: Arrow can drop
+    # the "\n" of a quoted "\r\n" cut by a block boundary (seen at 4 KiB blocks)
+    assert (columnar.csv_table(path, None, ",") is None) == ("\r" in newline)
     store = same_as_rows(tmp_path, lambda: tc.EventStore.from_csv(path), monkeypatch)
     notes = store.properties["note"]
-    assert sum("\n" in str(notes.value(i)) for i in range(len(store))) == len(range(3005, 6000, 5))
+    assert sum(newline in str(notes.value(i)) for i in range(len(store))) == len(range(3005, 6000, 5))
 
 
 def test_csv_quoted_newline_in_the_sample(tmp_path, monkeypatch):

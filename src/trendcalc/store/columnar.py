@@ -72,6 +72,15 @@ def _quoted_newline(head: bytes, delimiter: str) -> bool:
         return True
 
 
+def _carriage_return(table: Any) -> bool:
+    """A value holding ``\r``: Arrow's CSV reader with newlines_in_values can drop the ``\n`` of
+    a quoted ``\r\n`` that a block boundary falls into (pyarrow 26, seen with 4 KiB blocks),
+    so such a file is left to the row reader."""
+    import pyarrow.compute as pc
+
+    return any(pc.any(pc.match_substring(col, "\r")).as_py() for col in table.columns)
+
+
 def csv_table(path: Path, rename: Any, delimiter: str) -> tuple[Any, list[str]] | None:
     """The CSV as an Arrow table of text columns (empty cell = null), property columns typed by
     ``celltypes``; with its normalized column names. None: leave it to the row reader."""
@@ -112,7 +121,7 @@ def csv_table(path: Path, rename: Any, delimiter: str) -> tuple[Any, list[str]] 
             break
         except (OSError, pa.ArrowException):
             continue
-    if table is None:
+    if table is None or (newlines_in_values and _carriage_return(table)):
         return None
     if table.column_names != first:
         return None
