@@ -104,7 +104,15 @@ def _dictionary_codes(col: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
                 np.take(maps[w], idx, out=raw[pos:pos + len(idx)], mode="wrap")  # -1 (null) → the last slot
             pos += len(idx)
         return dictionary, raw
-    uniq = pc.unique(col)
+    # one hash pass (dictionary_encode) instead of two (unique, then index_in): the chunks of
+    # its result share the whole column's dictionary, in first-seen order, nulls left out
+    enc = pc.dictionary_encode(col)
+    chunks = [enc] if isinstance(enc, pa.Array) else enc.chunks
+    if chunks and all(c.dictionary is chunks[-1].dictionary or c.dictionary.equals(chunks[-1].dictionary) for c in chunks):
+        uniq = chunks[-1].dictionary
+        out = np.concatenate([ints_or(c.indices, -1) for c in chunks]) if len(chunks) > 1 else ints_or(chunks[0].indices, -1)
+        return uniq, out.astype(np.int32, copy=False)
+    uniq = pc.unique(col)  # (chunks with dictionaries of their own, or none)
     if uniq.null_count:
         uniq = uniq.drop_null()
     codes = pc.index_in(col, value_set=uniq)

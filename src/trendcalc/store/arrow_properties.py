@@ -48,13 +48,8 @@ def _property_sources(
         col = table.column("properties")
         t = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
         if pa.types.is_struct(t):
-            flat = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
-            for i in range(t.num_fields):
-                field = t.field(i)
-                child = flat.field(i)
-                if flat.null_count:  # a null struct row means no properties at all
-                    child = pc.if_else(flat.is_null(), pa.scalar(None, child.type), child)
-                add(field.name, partial(_typed_column, pa.chunked_array([child]), what, f"properties.{field.name}", limits),
+            for field, child in struct_fields(col):
+                add(field.name, partial(_typed_column, child, what, f"properties.{field.name}", limits),
                     (what, "properties", field.name))
         elif pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t):
             for key, built in _json_columns(col, what, limits).items():
@@ -65,6 +60,18 @@ def _property_sources(
         if name.startswith(PREFIX) and name not in reserved:
             add(name[len(PREFIX):], partial(_typed_column_of, table, what, name, limits), (what, name))
     return out
+
+
+def struct_fields(col: pa.ChunkedArray) -> list[tuple[pa.Field, pa.ChunkedArray]]:
+    """(field, its column) per field of a struct column, null where the struct row is null (a
+    null struct row means no properties at all). Chunk by chunk (``flatten``), not over a copy
+    of the whole column."""
+    pa, pc = _pa()
+    if pa.types.is_dictionary(col.type):
+        col = col.cast(col.type.value_type)
+    t = col.type
+    children = [c.flatten() for c in col.chunks]
+    return [(t.field(i), pa.chunked_array([kids[i] for kids in children], t.field(i).type)) for i in range(t.num_fields)]
 
 
 def _property_columns(

@@ -186,7 +186,7 @@ class StoreBuilder:
             pid = _person_id(pid, ("person_id",), limits)
             if rec.get("person_properties") is not None:
                 pprops = properties_of(rec, (), "person_properties", limits)
-        if len(rec) > 4 and not _RECOGNISED.issuperset(rec):  # (the column rule: other keys are properties)
+        if len(rec) > 3 and not _RECOGNISED.issuperset(rec):  # (the column rule: other keys are properties)
             props, pprops = _flat_keys(rec, props, pprops, limits)
         # validated: keep it
         i = len(self.ts)

@@ -33,6 +33,7 @@ from typing import Any
 
 from ..errors import ValidationError
 from . import columnrule
+from .arrow_properties import struct_fields
 from .celltypes import type_arrow_column
 
 
@@ -50,6 +51,36 @@ def _compression(path: Path) -> str | None:
     return "gzip" if path.suffix == ".gz" else None
 
 
+_EXACT = 2 ** 53  # integers a float holds exactly
+_CSV_BLOCK = 1 << 24  # bytes per block of Arrow's CSV reader
+
+
+def _complete_text(head: bytes) -> str:
+    """The start of a file as text: its complete lines (all of it when it holds no newline),
+    so a character cut at the end of the sample does not fail the decoding."""
+    cut = head.rfind(b"\n")
+    return (head[:cut + 1] if cut >= 0 else head).decode("utf-8-sig", errors="strict")
+
+
+def _quoted_newline(head: bytes, delimiter: str) -> bool:
+    """Whether a value in the complete lines of ``head`` holds a newline (or they do not parse)."""
+    try:
+        text = _complete_text(head)
+        return any("\n" in c or "\r" in c for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+                   for c in row)
+    except (UnicodeDecodeError, csv.Error):
+        return True
+
+
+def _carriage_return(table: Any) -> bool:
+    """A value holding ``\r``: Arrow's CSV reader with newlines_in_values can drop the ``\n`` of
+    a quoted ``\r\n`` that a block boundary falls into (pyarrow 26, seen with 4 KiB blocks),
+    so such a file is left to the row reader."""
+    import pyarrow.compute as pc
+
+    return any(pc.any(pc.match_substring(col, "\r")).as_py() for col in table.columns)
+
+
 def csv_table(path: Path, rename: Any, delimiter: str) -> tuple[Any, list[str]] | None:
     """The CSV as an Arrow table of text columns (empty cell = null), property columns typed by
     ``celltypes``; with its normalized column names. None: leave it to the row reader."""
@@ -61,7 +92,7 @@ def csv_table(path: Path, rename: Any, delimiter: str) -> tuple[Any, list[str]] 
     try:
         with pa.input_stream(str(path), compression=_compression(path)) as fh:
             head = fh.read(1 << 16)
-        first = next(csv.reader(io.StringIO(head.decode("utf-8-sig", errors="strict").splitlines()[0] if head else ""),
+        first = next(csv.reader(io.StringIO(_complete_text(head).splitlines()[0] if head else ""),
                                 delimiter=delimiter), None)
     except (OSError, UnicodeDecodeError, csv.Error, pa.ArrowException, IndexError):
         return None
@@ -71,16 +102,26 @@ def csv_table(path: Path, rename: Any, delimiter: str) -> tuple[Any, list[str]] 
         roles = columnrule.layout(first, rename, "CSV")
     except ValidationError:
         return None  # the row reader raises it, naming the file and line 1
-    try:
-        table = pcsv.read_csv(
-            pa.input_stream(str(path), compression=_compression(path)),
-            read_options=pcsv.ReadOptions(use_threads=True, block_size=1 << 24, encoding="utf8"),
-            parse_options=pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
-            convert_options=pcsv.ConvertOptions(
-                column_types={c: pa.string() for c in first}, strings_can_be_null=True,
-                quoted_strings_can_be_null=True, null_values=[""]),
-        )
-    except (OSError, pa.ArrowException):
+    # Arrow reads much faster when no value holds a newline (newlines_in_values=False: blocks
+    # are cut at any newline). That read is exact or fails: a block cut inside a quoted value
+    # leaves its parser out of sync with the cut, which Arrow reports. So: without, unless the
+    # file's first 64 KiB show a quoted newline; read again with it when Arrow says so.
+    multiline = _quoted_newline(head, delimiter)
+    table = None
+    for newlines_in_values in ((True,) if multiline else (False, True)):
+        try:
+            table = pcsv.read_csv(
+                pa.input_stream(str(path), compression=_compression(path)),
+                read_options=pcsv.ReadOptions(use_threads=True, block_size=_CSV_BLOCK, encoding="utf8"),
+                parse_options=pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=newlines_in_values),
+                convert_options=pcsv.ConvertOptions(
+                    column_types={c: pa.string() for c in first}, strings_can_be_null=True,
+                    quoted_strings_can_be_null=True, null_values=[""]),
+            )
+            break
+        except (OSError, pa.ArrowException):
+            continue
+    if table is None or (newlines_in_values and _carriage_return(table)):
         return None
     if table.column_names != first:
         return None
@@ -163,10 +204,9 @@ def _whole_floats(table: Any) -> dict[tuple[str, str | None], Any]:
     import pyarrow.compute as pc
 
     def rows(col: Any) -> Any:
-        arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-        if not pa.types.is_floating(arr.type):
+        if not pa.types.is_floating(col.type):
             return None
-        mask = pc.fill_null(pc.equal(pc.floor(arr), arr), False)
+        mask = pc.fill_null(pc.equal(pc.floor(col), col), False)
         found = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
         return found if len(found) else None
 
@@ -174,14 +214,10 @@ def _whole_floats(table: Any) -> dict[tuple[str, str | None], Any]:
     for name in table.column_names:
         col = table.column(name)
         if name == "properties" and pa.types.is_struct(col.type):
-            flat = col.combine_chunks()
-            for i in range(col.type.num_fields):
-                child = flat.field(i)
-                if flat.null_count:
-                    child = pc.if_else(flat.is_null(), pa.scalar(None, child.type), child)
-                r = rows(child)
+            for field, child in struct_fields(col):
+                r = rows(child) if pa.types.is_floating(field.type) else None
                 if r is not None:
-                    out[("properties", col.type.field(i).name)] = r
+                    out[("properties", field.name)] = r
         elif name not in columnrule.FIXED and name != "properties":
             r = rows(col)
             if r is not None:
@@ -191,43 +227,44 @@ def _whole_floats(table: Any) -> dict[tuple[str, str | None], Any]:
 
 def _integer_spelled(path: Path, n_rows: int, whole: dict) -> dict | None:
     """Per (column, field), those of its ``whole`` rows whose JSON wrote an integer (None: the
-    lines cannot be matched to the rows)."""
+    lines cannot be matched to the rows). Each wanted line is found (``linescan``) and decoded
+    once, whichever columns want it."""
     import json
-    import mmap
 
     import numpy as np
 
+    from .linescan import open_map, row_lines
+
+    wanted = np.unique(np.concatenate(list(whole.values())))
     with open(path, "rb") as fh:
-        try:
-            buf = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        except ValueError:  # (an empty file)
+        buf = open_map(fh)
+        if buf is None:
             return None
         with buf:
-            data = np.frombuffer(buf, dtype=np.uint8)
-            ends = np.flatnonzero(data == 10)
-            if not len(ends) or ends[-1] != len(data) - 1:
-                ends = np.append(ends, len(data))
-            starts = np.concatenate(([0], ends[:-1] + 1))
-            blank = (ends - starts) <= 1  # ("" or "\r"; other blank lines: the counts differ below)
-            starts, ends = starts[~blank], ends[~blank]
-            del data
-            if len(starts) != n_rows:
-                return None
-            out = {}
-            for (col, field), rows in whole.items():
-                keep = []
-                for r in rows.tolist():
-                    try:
-                        rec = json.loads(buf[int(starts[r]):int(ends[r])])
-                    except ValueError:  # (e.g. an integer too long to convert): the row reader reports it
-                        return None
-                    v = rec.get(col) if field is None else (rec.get(col) or {}).get(field)
-                    if type(v) is int:
-                        keep.append(r)
-                    elif type(v) is not float:
-                        return None  # (not the row we think it is)
-                out[(col, field)] = np.asarray(keep, dtype=np.int64)
-            return out
+            lines = row_lines(buf, wanted, n_rows)
+    if lines is None:
+        return None
+    records = {}
+    for r, text in zip(wanted.tolist(), lines):
+        try:
+            rec = json.loads(text)
+        except ValueError:  # (e.g. an integer too long to convert): the row reader reports it
+            return None
+        if not isinstance(rec, dict):
+            return None  # (not the row we think it is)
+        records[r] = rec
+    out = {}
+    for (col, field), rows in whole.items():
+        keep = []
+        for r in rows.tolist():
+            rec = records[r]
+            v = rec.get(col) if field is None else (rec.get(col) or {}).get(field)
+            if type(v) is int and abs(v) <= _EXACT:
+                keep.append(r)
+            elif type(v) is not float:
+                return None  # (not the row we think it is, or an integer the float rounded)
+        out[(col, field)] = np.asarray(keep, dtype=np.int64)
+    return out
 
 
 def records_table(events: Any, rename: Any = None) -> tuple[Any, dict[str, Any]] | None:
@@ -251,11 +288,14 @@ def records_table(events: Any, rename: Any = None) -> tuple[Any, dict[str, Any]]
     out: dict[str, Any] = {}
     for (col, field), rows in _whole_floats(table).items():
         if field is None:
-            keep = [r for r in rows.tolist() if type(events[r].get(col)) is int]
+            values = [events[r].get(col) for r in rows.tolist()]
             key = columnrule.role(renamed.get(col, col))[1]
         else:
-            keep = [r for r in rows.tolist() if type((events[r].get(col) or {}).get(field)) is int]
+            values = [(events[r].get(col) or {}).get(field) for r in rows.tolist()]
             key = field
+        keep = [r for r, v in zip(rows.tolist(), values) if type(v) is int]
+        if any(type(v) is int and abs(v) > _EXACT for v in values):
+            return None  # (an integer the float column rounded: the row builder keeps it exact)
         if keep:
             import numpy as np
 
@@ -297,8 +337,7 @@ def _faithful(table: Any) -> bool:
     ``_whole_floats``): no nested values, no person property columns."""
     import pyarrow as pa
 
-    def scalar(col: Any) -> bool:
-        t = col.type
+    def scalar(t: Any) -> bool:
         return (pa.types.is_string(t) or pa.types.is_integer(t) or pa.types.is_floating(t)
                 or pa.types.is_boolean(t) or pa.types.is_null(t))
 
@@ -307,10 +346,9 @@ def _faithful(table: Any) -> bool:
         if name == "person_properties" or name.startswith(columnrule.PERSON_PREFIX):
             return False
         if name == "properties" and pa.types.is_struct(col.type):
-            flat = col.combine_chunks()
-            if not all(scalar(pa.chunked_array([flat.field(i)])) for i in range(col.type.num_fields)):
+            if not all(scalar(f.type) for f in col.type):
                 return False
-        elif name not in columnrule.FIXED and name != "properties" and not scalar(col):
+        elif name not in columnrule.FIXED and name != "properties" and not scalar(col.type):
             return False
     return True
 
