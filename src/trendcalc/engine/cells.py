@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from .exactsum import split_sums
+
 # A (cell, key) bitmap is used for distinct counts while it has at most this many slots
 # (one byte each); larger key spaces fall back to one sort.
 BITMAP_LIMIT = 1 << 25
@@ -127,16 +129,17 @@ def _sums(cell: np.ndarray, values: np.ndarray, n_cells: int) -> np.ndarray:
 
 
 def sum_(cell: np.ndarray, values: np.ndarray, n_cells: int) -> np.ndarray:
-    """Sum of values per cell; NaN values are skipped (0 for a cell without values)."""
-    nan = np.isnan(values)
-    return _sums(cell, np.where(nan, 0.0, values), n_cells)  # adding 0.0 leaves a sum unchanged
+    """Exact (correctly rounded) sum of values per cell, whatever their order; NaN values are
+    skipped (0 for a cell without values). See engine/exactsum.py."""
+    return split_sums(cell, values, n_cells, _sums).values()
 
 
 def mean(cell: np.ndarray, values: np.ndarray, n_cells: int) -> np.ndarray:
-    """Mean of the non-NaN values per cell; NaN where a cell has none."""
+    """Mean of the non-NaN values per cell (their exact sum, rounded once, over their number);
+    NaN where a cell has none."""
     ok = ~np.isnan(values)
     n = np.bincount(cell[ok], minlength=n_cells)
-    s = _sums(cell, np.where(ok, values, 0.0), n_cells)
+    s = split_sums(cell, values, n_cells, _sums).values()
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(n > 0, s / np.maximum(n, 1), np.nan)
 
