@@ -26,12 +26,12 @@ from .cohorts import cohort_label, cohort_members, query_cohorts, split_per_coho
 from .compare import previous_range
 from .formulas import apply_formulas
 from .maths import (
-    exact_sum,
     FIRST_TIME_MATHS,
     PER_ACTOR_MATHS,
     active_values,
     bucketed_values,
     effective_math,
+    exact_sum,
     shift_days,
 )
 from .properties import check_group
