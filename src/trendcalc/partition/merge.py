@@ -49,8 +49,6 @@ class MathMerge:
     merge: Merge
     finalize: Finalize
     partial: Partial | None = None
-    store_state: Callable[[Any], Any] | None = None
-    """A state every partition sends even without the series' rows (e.g. its sessions' bounds)."""
 
 
 def _plain(f: Callable[[Any, int, int], np.ndarray]) -> Finalize:
@@ -216,7 +214,7 @@ group-counting math): groups span persons, so their keys merge by union."""
 
 SESSION_DURATION_MERGES: dict[str, MathMerge] = {
     name: MathMerge("(cell, session) pairs and every session's first/last event time", st.merge_sessions,
-                    _session_finalize(name), _session_duration_partial, _sessions_of)
+                    _session_finalize(name), _session_duration_partial)
     for name in ("sum", "avg", "min", "max", *QUANTILES)
 }
 """Property maths of ``$session_duration``: a session's duration spans partitions."""

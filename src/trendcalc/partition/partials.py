@@ -42,7 +42,6 @@ class Partial:
     groups: tuple[Any, ...] | None = None
     kinds: np.ndarray | None = None
     has_rows: bool = False
-    side: Any = None  # the math's store_state when the series has no rows here (values is None)
 
 
 def partial_answers(store: EventStore, filt: TrendsFilter, project: Project, now: dt.datetime,
@@ -74,7 +73,7 @@ def _partial_query(ctx: Any, q: Any) -> Partial:
         raise UnsupportedError(series.path + ("math",), f"math {series.math!r} is not supported on a partitioned store")
     frame = build_frame(ctx, q)
     if frame is None:
-        return Partial(None, side=entry.store_state(ctx.store) if entry.store_state is not None else None)
+        return Partial(None)  # the series does not exist (a missing action): in no partition
     grouping = None
     if ctx.filter.breakdown is not None and q.cohort is None:
         if frame.breakdown_rows is None:

@@ -100,11 +100,9 @@ def merge_query(ctx: Any, q: Any, partials: list[Partial], n_real: int) -> list[
         return []
     has_rows = any(p.has_rows for p in present)
     n_buckets = q.axis.n_buckets
-    sides = [p.side for p in partials if p.values is None and p.side is not None]  # partitions without rows
-    none = [np.zeros(0, dtype=np.int64)] * len(sides)
     if present[0].groups is None:
         maps = [np.zeros(1, dtype=np.int64)] * len(present)
-        values = entry.finalize(entry.merge([p.values for p in present] + sides, maps + none, 1, n_buckets), 1,
+        values = entry.finalize(entry.merge([p.values for p in present], maps, 1, n_buckets), 1,
                                 n_buckets, ctx, q.axis)
         return shape_query(ctx, q, math, values, None, n_real, has_rows=has_rows)
     index: dict[Any, int] = {}
@@ -115,7 +113,7 @@ def merge_query(ctx: Any, q: Any, partials: list[Partial], n_real: int) -> list[
                 index[value] = len(index)
                 kinds.append(kind)
     maps = [np.array([index[v] for v in p.groups or ()], dtype=np.int64) for p in present]
-    merged = entry.finalize(entry.merge([p.values for p in present] + sides, maps + none, len(index), n_buckets),
+    merged = entry.finalize(entry.merge([p.values for p in present], maps, len(index), n_buckets),
                             len(index), n_buckets, ctx, q.axis)
     grouping = Grouping(codes=None, fine_to_final=np.arange(len(index)), values=tuple(index),
                         kinds=np.asarray(kinds, dtype=present[0].kinds.dtype if present[0].kinds is not None else np.int8))
