@@ -196,17 +196,16 @@ class SplitSums:
 
 def _fsum(row: list[float]) -> float:
     import math
+    from fractions import Fraction
 
     try:
         return math.fsum(row)
-    except OverflowError:  # the exact sum is beyond the float range
-        return float("inf") if sum(map(_fraction, row)) > 0 else float("-inf")
-
-
-def _fraction(x: float) -> object:
-    from fractions import Fraction
-
-    return Fraction(x)
+    except OverflowError:  # an intermediate or the exact sum is beyond the float range
+        total = sum((Fraction(x) for x in row), Fraction(0))
+        try:
+            return float(total)
+        except OverflowError:
+            return float("inf") if total > 0 else float("-inf")
 
 
 def split_sums(cell: np.ndarray, values: np.ndarray, n_cells: int,
