@@ -230,7 +230,7 @@ def split_sums(cell: np.ndarray, values: np.ndarray, n_cells: int,
     n = max(len(values), 1)
     rest = values
     while len(rest):
-        top = float(np.max(np.abs(rest)))
+        top = max(float(rest.max()), -float(rest.min()))
         if top == 0.0:
             break
         bound = 2.0 * n * top
@@ -238,14 +238,18 @@ def split_sums(cell: np.ndarray, values: np.ndarray, n_cells: int,
         if not np.isfinite(bound) or e > 1023:  # σ would overflow: sum these values limb by limb instead
             return SplitSums(parts, pos_inf, neg_inf, ExactSums.of(cell, rest, n_cells))
         sigma = 2.0**int(e)
-        q = (sigma + rest) - sigma
+        q = np.add(rest, sigma)
+        np.subtract(q, sigma, out=q)
         parts.append(add(cell, q, n_cells))
-        rest = rest - q
-        left = rest != 0
-        if not left.any():
+        np.subtract(rest, q, out=q)  # q is now the remainder
+        left = np.count_nonzero(q)
+        if left == 0:
             break
-        if np.count_nonzero(left) * 2 < len(rest):  # later passes read only the remainders
-            cell, rest = cell[left], rest[left]
+        if left * 2 < len(q):  # later passes read only the remainders
+            keep = q != 0
+            cell, rest = cell[keep], q[keep]
+        else:
+            rest = q
     return SplitSums(parts, pos_inf, neg_inf)
 
 
