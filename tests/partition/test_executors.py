@@ -112,8 +112,8 @@ def test_open_reads_the_manifest(data: Any) -> None:
 def test_refusals_name_the_field_before_running(data: Any) -> None:
     _, parts = data
     with pytest.raises(tc.UnsupportedError) as e:
-        tc.trends(parts, {"events": [{"id": "$pageview", "math": "hogql", "math_hogql": "count() * 2"}]}, now=NOW)
-    assert e.value.path == ("events", 0, "math")
+        tc.trends(parts, {"events": [{"id": "$pageview", "math": "hogql", "math_hogql": "uniq(person.id)"}]}, now=NOW)
+    assert e.value.path == ("events", 0, "math_hogql")
     with pytest.raises(tc.UnsupportedError) as e:
         tc.trends(parts, {"events": [{"id": "$pageview"}], "formula": "A*2"}, now=NOW)
     assert e.value.path == ("formula",)

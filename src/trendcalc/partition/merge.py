@@ -29,6 +29,7 @@ from ..errors import UnsupportedError
 from ..project import Project
 from ..query.maths import MATH_SPECS, QUANTILES
 from ..query.model import PropertyFilter, PropertyGroup, Series, TrendsFilter
+from . import hogql_states as hq
 from . import states as st
 
 Partial = Callable[[Any], Any]
@@ -43,7 +44,8 @@ class MathMerge:
     ``partial(frame)`` is a partition's state over its frame's cells (None: the engine's own
     cell values, which add up); ``merge(states, maps, n_groups, n_buckets)`` combines the
     partitions' states (``maps[i]``: partition i's groups → merged groups);
-    ``finalize(state, n_groups, n_buckets, ctx, axis)`` gives the (groups × buckets) values."""
+    ``finalize(state, n_groups, n_buckets, ctx, q)`` gives the (groups × buckets) values of the
+    query ``q``."""
 
     state: str
     merge: Merge
@@ -52,7 +54,7 @@ class MathMerge:
 
 
 def _plain(f: Callable[[Any, int, int], np.ndarray]) -> Finalize:
-    return lambda state, n_groups, n_buckets, ctx, axis: f(state, n_groups, n_buckets)
+    return lambda state, n_groups, n_buckets, ctx, q: f(state, n_groups, n_buckets)
 
 
 # --- the partial states of one partition (frame → state) --------------------------------------------
@@ -171,7 +173,7 @@ def _reducer(name: str) -> Callable[[np.ndarray, np.ndarray, int], np.ndarray]:
 
 
 def _session_finalize(name: str) -> Finalize:
-    return lambda state, g, b, ctx, axis: st.session_finalize(_reducer(name))(state, g, b)
+    return lambda state, g, b, ctx, q: st.session_finalize(_reducer(name))(state, g, b)
 
 
 ADD = MathMerge("the cell values (sums over persons)", st.merge_add, _plain(lambda v, g, b: v))
@@ -219,9 +221,16 @@ SESSION_DURATION_MERGES: dict[str, MathMerge] = {
 }
 """Property maths of ``$session_duration``: a session's duration spans partitions."""
 
-WHY_NOT: dict[str, str] = {
-    "hogql": "an expression math has no partial state yet",
+EXPRESSION_MERGES: dict[str, MathMerge] = {
+    "hogql": MathMerge("per aggregate call: counts, keys, exact sums, min/max or value counts", hq.merge_hogql,
+                       lambda state, g, b, ctx, q: hq.finalize_hogql(state, g, b, q.series.math_expr),
+                       hq.partial_hogql),
 }
+"""``math: hogql``: every aggregate the engine evaluates decomposes over rows (``hogql_states.py``)."""
+
+PARTITION_RELATIVE_FIELDS = (("person_id",), ("person", "id"))
+"""HogQL fields whose values are not the same in every partition (a person without an id is
+named by its row in its partition's person table)."""
 
 
 def merge_of(series: Series, filt: TrendsFilter, cumulative: bool = False) -> MathMerge | None:
@@ -241,7 +250,7 @@ def _entry(series: Series, filt: TrendsFilter) -> MathMerge | None:
     if (series.math_property == "$session_duration" and series.math_property_type != "person_properties"
             and series.math in SESSION_DURATION_MERGES):
         return SESSION_DURATION_MERGES[series.math]
-    return MERGES.get(series.math)
+    return MERGES.get(series.math) or EXPRESSION_MERGES.get(series.math)
 
 
 def check_partitionable(filt: TrendsFilter, project: Project) -> None:
@@ -251,8 +260,10 @@ def check_partitionable(filt: TrendsFilter, project: Project) -> None:
     query = filt.source == "query"
     for s in filt.series:
         if merge_of(effective_series(s, filt.interval), filt) is None:
-            why = WHY_NOT.get(s.math, "it has no exact partial state")
-            raise UnsupportedError(s.path + ("math",), f"math {s.math!r} is not supported on a partitioned store: {why}")
+            raise UnsupportedError(s.path + ("math",), f"math {s.math!r} is not supported on a partitioned store: it "
+                                                       "has no exact partial state")
+        if s.math_expr is not None:
+            _check_expression(s)
     if filt.formulas:
         path = ("trendsFilter", "formulas") if query else ("formula",)
         raise UnsupportedError(path, "formulas are not supported on a partitioned store yet")
@@ -274,6 +285,17 @@ def check_partitionable(filt: TrendsFilter, project: Project) -> None:
         if leaf.type in ("session", "hogql"):
             raise UnsupportedError(leaf.path + ("type",),
                                    f"{leaf.type} property filters are not supported on a partitioned store")
+
+
+def _check_expression(s: Series) -> None:
+    from ..hogql import Field, walk
+    from ..hogql.functions import normalize_chain
+
+    for node in walk(s.math_expr):
+        if isinstance(node, Field) and normalize_chain(node.chain) in PARTITION_RELATIVE_FIELDS:
+            raise UnsupportedError(s.path + ("math_hogql",), f"HogQL field {'.'.join(node.chain)} is not supported in "
+                                                             "a math on a partitioned store (persons without an id "
+                                                             "are named per partition)")
 
 
 def _leaves_of(filt: TrendsFilter, project: Project) -> Iterator[PropertyFilter]:

@@ -103,7 +103,7 @@ def merge_query(ctx: Any, q: Any, partials: list[Partial], n_real: int) -> list[
     if present[0].groups is None:
         maps = [np.zeros(1, dtype=np.int64)] * len(present)
         values = entry.finalize(entry.merge([p.values for p in present], maps, 1, n_buckets), 1,
-                                n_buckets, ctx, q.axis)
+                                n_buckets, ctx, q)
         return shape_query(ctx, q, math, values, None, n_real, has_rows=has_rows)
     index: dict[Any, int] = {}
     kinds: list[int] = []
@@ -114,7 +114,7 @@ def merge_query(ctx: Any, q: Any, partials: list[Partial], n_real: int) -> list[
                 kinds.append(kind)
     maps = [np.array([index[v] for v in p.groups or ()], dtype=np.int64) for p in present]
     merged = entry.finalize(entry.merge([p.values for p in present], maps, len(index), n_buckets),
-                            len(index), n_buckets, ctx, q.axis)
+                            len(index), n_buckets, ctx, q)
     grouping = Grouping(codes=None, fine_to_final=np.arange(len(index)), values=tuple(index),
                         kinds=np.asarray(kinds, dtype=present[0].kinds.dtype if present[0].kinds is not None else np.int8))
     return shape_query(ctx, q, math, merged, grouping, n_real, has_rows=has_rows)

@@ -143,14 +143,7 @@ def reduce_counts(name: str, level: float | None) -> Callable[[ValueCounts, int,
         c, v, k = state.cell, state.value, state.count
         n = np.bincount(c, weights=k, minlength=n_cells).astype(np.int64)
         if level is not None:
-            out = np.full(n_cells, np.nan)
-            has = np.flatnonzero(n)
-            if len(has):
-                # entries come by (cell, value); the i-th smallest value of cell x is the entry
-                # where the running count passes start[x] + i
-                ends = np.cumsum(k)
-                start = np.concatenate(([0], np.cumsum(n)[:-1]))
-                out[has] = cells._interpolate(n[has], level, lambda i: v[np.searchsorted(ends, start[has] + i, "right")])
+            out = raw_quantiles(state, n_cells, level)
         elif name in ("sum", "avg"):
             s = ExactSums.of(c, v, n_cells, k).values()
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -161,6 +154,22 @@ def reduce_counts(name: str, level: float | None) -> Callable[[ValueCounts, int,
         return _shape(out, n_groups, n_buckets)
 
     return finalize
+
+
+def raw_quantiles(state: ValueCounts, n_cells: int, level: float) -> np.ndarray:
+    """ClickHouse's quantile per cell over the multisets (NaN where a cell has no value), with
+    the engine's interpolation (``cells._interpolate``)."""
+    out = np.full(n_cells, np.nan)
+    k, v = state.count, state.value
+    n = np.bincount(state.cell, weights=k, minlength=n_cells).astype(np.int64)
+    has = np.flatnonzero(n)
+    if len(has):
+        # entries come by (cell, value); the i-th smallest value of cell x is the entry where
+        # the running count passes start[x] + i
+        ends = np.cumsum(k)
+        start = np.concatenate(([0], np.cumsum(n)[:-1]))
+        out[has] = cells._interpolate(n[has], level, lambda i: v[np.searchsorted(ends, start[has] + i, "right")])
+    return out
 
 
 # --- keys that span partitions: sessions, group keys ---------------------------------------------------
@@ -302,11 +311,11 @@ def merge_active(states: Sequence[ActiveKeys], maps: Maps, n_groups: int, n_buck
 def active_finalize(days: int) -> Callable[[ActiveKeys, int, int, Any, Any], np.ndarray]:
     """The engine's weekly/monthly active counts over the merged (group, key, time) triples."""
 
-    def finalize(state: ActiveKeys, n_groups: int, n_buckets: int, ctx: Any, axis: Any) -> np.ndarray:
+    def finalize(state: ActiveKeys, n_groups: int, n_buckets: int, ctx: Any, q: Any) -> np.ndarray:
         from ..engine.math import active_counts
 
         ids, _ = key_ids(state.key)
-        return active_counts(ctx, axis, state.t, ids, state.group, n_groups, days)
+        return active_counts(ctx, q.axis, state.t, ids, state.group, n_groups, days)
 
     return finalize
 
