@@ -259,9 +259,15 @@ def check_partitionable(filt: TrendsFilter, project: Project) -> None:
 
     query = filt.source == "query"
     for s in filt.series:
-        if merge_of(effective_series(s, filt.interval), filt) is None:
+        entry = merge_of(effective_series(s, filt.interval), filt)
+        if entry is None:
             raise UnsupportedError(s.path + ("math",), f"math {s.math!r} is not supported on a partitioned store: it "
                                                        "has no exact partial state")
+        if entry.partial is not None and filt.breakdown is not None and any(
+                item.histogram_bin_count is not None for item in filt.breakdown.items):
+            raise UnsupportedError(s.path + ("math",), f"math {s.math!r} with a histogram breakdown is not supported on "
+                                                       "a partitioned store (the engine adds its values over the "
+                                                       "numbers of a bin; only additive maths merge there)")
         if s.math_expr is not None:
             _check_expression(s)
     if filt.formulas:
