@@ -17,7 +17,12 @@ import trendcalc as tc
 from trendcalc.engine.exactsum import ExactSums, split_sums
 from trendcalc.engine.math import EXPRESSION_MATHS, MATHS
 from trendcalc.engine.trends import resolve_now
-from trendcalc.partition.merge import EXPRESSION_MERGES, GROUP_MERGES, MERGES, SESSION_DURATION_MERGES
+from trendcalc.partition.merge import (
+    EXPRESSION_MERGES,
+    GROUP_MERGES,
+    MERGES,
+    SESSION_DURATION_MERGES,
+)
 from trendcalc.partition.run import run_stores
 from trendcalc.partition.split import person_partitions, subset
 
