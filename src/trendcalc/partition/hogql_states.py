@@ -89,7 +89,7 @@ def merge_hogql(states: Sequence[HogqlState], maps: st.Maps, n_groups: int, n_bu
     """Each call's states merged across partitions (counts added, keys united, limbs added,
     min/max taken, value counts added)."""
     n_cells = n_groups * n_buckets
-    cells_of = [st._cells_of(np.arange(len(s.rows)), g, n_buckets) for s, g in zip(states, maps)]
+    cells_of = [st.merged_cells(np.arange(len(s.rows)), g, n_buckets) for s, g in zip(states, maps)]
 
     def added(arrays: Sequence[np.ndarray]) -> np.ndarray:
         out = np.zeros(n_cells, dtype=np.int64)

@@ -189,7 +189,7 @@ def _registry() -> dict[str, MathMerge]:
     out["avg"] = MathMerge("exact sums as integer limbs, and counts", st.merge_sum, _plain(st.finalize_avg), _sum_partial)
     for name, ufunc in (("min", np.fmin), ("max", np.fmax)):
         out[name] = MathMerge(f"the {name}imum per cell", st.merge_extreme(ufunc),
-                              _plain(lambda v, g, b: st._shape(v, g, b)), _extreme_partial(name))
+                              _plain(lambda v, g, b: st.as_cells(v, g, b)), _extreme_partial(name))
     for name, level in QUANTILES.items():
         out[name] = MathMerge("value counts per cell", st.merge_value_counts,
                               _plain(st.reduce_counts(name, level)), _quantile_partial)

@@ -23,13 +23,13 @@ from ..engine.exactsum import ExactSums, split_sums
 Maps = Sequence[np.ndarray]
 
 
-def _cells_of(cell: np.ndarray, gmap: np.ndarray, n_buckets: int) -> np.ndarray:
+def merged_cells(cell: np.ndarray, gmap: np.ndarray, n_buckets: int) -> np.ndarray:
     """A partition's flat cells in the merged groups."""
     cell = np.asarray(cell, dtype=np.int64)
     return gmap[cell // n_buckets] * n_buckets + cell % n_buckets
 
 
-def _shape(flat: np.ndarray, n_groups: int, n_buckets: int) -> np.ndarray:
+def as_cells(flat: np.ndarray, n_groups: int, n_buckets: int) -> np.ndarray:
     """As ``engine.math``: NaN (no value) → 0, shaped (groups, buckets)."""
     return np.nan_to_num(np.asarray(flat, dtype=np.float64), nan=0.0).reshape(n_groups, n_buckets)
 
@@ -65,21 +65,21 @@ def merge_sum(states: Sequence[SumState], maps: Maps, n_groups: int, n_buckets: 
     n_cells = n_groups * n_buckets
     sums, n = ExactSums.empty(n_cells), np.zeros(n_cells, dtype=np.int64)
     for s, gmap in zip(states, maps):
-        at = _cells_of(np.arange(s.sums.n_cells), gmap, n_buckets)
+        at = merged_cells(np.arange(s.sums.n_cells), gmap, n_buckets)
         sums = sums.merge(s.sums, at, n_cells)
         np.add.at(n, at, s.n)
     return SumState(sums, n)
 
 
 def finalize_sum(state: SumState, n_groups: int, n_buckets: int) -> np.ndarray:
-    return _shape(state.sums.values(), n_groups, n_buckets)
+    return as_cells(state.sums.values(), n_groups, n_buckets)
 
 
 def finalize_avg(state: SumState, n_groups: int, n_buckets: int) -> np.ndarray:
     s = state.sums.values()
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(state.n > 0, s / np.maximum(state.n, 1), np.nan)  # as cells.mean
-    return _shape(mean, n_groups, n_buckets)
+    return as_cells(mean, n_groups, n_buckets)
 
 
 # --- min and max --------------------------------------------------------------------------------------
@@ -91,7 +91,7 @@ def merge_extreme(ufunc: np.ufunc) -> Callable[[Sequence[np.ndarray], Maps, int,
     def merge(states: Sequence[np.ndarray], maps: Maps, n_groups: int, n_buckets: int) -> np.ndarray:
         out = np.full(n_groups * n_buckets, np.nan)
         for flat, gmap in zip(states, maps):
-            ufunc.at(out, _cells_of(np.arange(len(flat)), gmap, n_buckets), flat)
+            ufunc.at(out, merged_cells(np.arange(len(flat)), gmap, n_buckets), flat)
         return out
 
     return merge
@@ -130,7 +130,7 @@ def value_counts(cell: np.ndarray, values: np.ndarray, counts: np.ndarray | None
 def merge_value_counts(states: Sequence[ValueCounts], maps: Maps, n_groups: int, n_buckets: int) -> ValueCounts:
     if not states:
         return value_counts(np.zeros(0, np.int64), np.zeros(0))
-    return value_counts(np.concatenate([_cells_of(s.cell, g, n_buckets) for s, g in zip(states, maps)]),
+    return value_counts(np.concatenate([merged_cells(s.cell, g, n_buckets) for s, g in zip(states, maps)]),
                         np.concatenate([s.value for s in states]), np.concatenate([s.count for s in states]))
 
 
@@ -151,7 +151,7 @@ def reduce_counts(name: str, level: float | None) -> Callable[[ValueCounts, int,
         else:
             out = np.full(n_cells, np.nan)
             (np.fmin if name == "min" else np.fmax).at(out, c, v)
-        return _shape(out, n_groups, n_buckets)
+        return as_cells(out, n_groups, n_buckets)
 
     return finalize
 
@@ -193,7 +193,7 @@ def merge_keys(states: Sequence[KeyCells], maps: Maps, n_groups: int, n_buckets:
     """The union of the partitions' pairs (duplicates kept: the finalize counts distinct keys)."""
     if not states:
         return KeyCells(np.zeros(0, np.int64), np.zeros(0, dtype=object))
-    return KeyCells(np.concatenate([_cells_of(s.cell, g, n_buckets) for s, g in zip(states, maps)]),
+    return KeyCells(np.concatenate([merged_cells(s.cell, g, n_buckets) for s, g in zip(states, maps)]),
                     np.concatenate([s.key for s in states]))
 
 
@@ -272,7 +272,7 @@ def session_finalize(reduce: Callable[[np.ndarray, np.ndarray, int], np.ndarray]
         # a loop over the distinct (cell, session) pairs, not rows
         at = np.array([index.get(t.lower(), -1) if UUID7.match(t) else -1 for t in texts.tolist()], dtype=np.int64)
         values = np.where(at >= 0, duration[np.maximum(at, 0)] if len(duration) else 0.0, 0.0)
-        return _shape(reduce(c, values, n_groups * n_buckets), n_groups, n_buckets)
+        return as_cells(reduce(c, values, n_groups * n_buckets), n_groups, n_buckets)
 
     return finalize
 
