@@ -92,6 +92,8 @@ EXTRA_SERIES = [
     {"id": "buy", "math": "weekly_active", "math_group_type_index": 0},
     {"id": "buy", "math": "monthly_active", "math_group_type_index": 0},
     {"id": "buy", "math": "p90", "math_property": "$time"},
+    {"id": "buy", "math": "avg", "math_property": "price", "math_property_type": "group_properties"},
+    {"id": "buy", "math": "avg", "math_property": "$session_duration", "math_property_type": "group_properties"},
 ]
 
 

@@ -247,7 +247,9 @@ def _entry(series: Series, filt: TrendsFilter) -> MathMerge | None:
     gti = series.math_group_type_index if series.math_group_type_index is not None else filt.aggregation_group_type_index
     if spec is not None and gti is not None and spec.counts_groups:
         return GROUP_MERGES.get(series.math)
-    if (series.math_property == "$session_duration" and series.math_property_type != "person_properties"
+    from ..engine.math import reads_person
+
+    if (series.math_property == "$session_duration" and not reads_person(series)
             and series.math in SESSION_DURATION_MERGES):
         return SESSION_DURATION_MERGES[series.math]
     return MERGES.get(series.math) or EXPRESSION_MERGES.get(series.math)
