@@ -57,15 +57,11 @@ def trends(
     from .query.stickiness import is_stickiness
 
     if is_stickiness(query):  # shown_as "Stickiness" / insight STICKINESS: the endpoint answered stickiness
-        if isinstance(store, PartitionedStore):
-            raise _not_partitioned("stickiness")
-        return stickiness(store, cast(Mapping[str, Any], query), project=project, now=now, limits=limits)
+        return stickiness(store, cast(Mapping[str, Any], query), project=project, now=now, limits=limits, executor=executor)
     from .query.lifecycle import is_lifecycle
 
     if is_lifecycle(query) and not isinstance(query, TrendsFilter):  # shown_as "Lifecycle" / LIFECYCLE /
-        if isinstance(store, PartitionedStore):
-            raise _not_partitioned("lifecycle")
-        return lifecycle(store, query, project=project, now=now, limits=limits)  # LifecycleQuery: as the endpoint did
+        return lifecycle(store, query, project=project, now=now, limits=limits, executor=executor)  # LifecycleQuery: as the endpoint did
     store, project = _check_inputs(store, project, limits, partitioned=True)
     filt = parse_filter(query, limits=limits)
     check_project(filt, project, limits)
@@ -74,8 +70,7 @@ def trends(
         from .partition.run import run_partitioned
 
         return run_partitioned(store, filt, project, clock, limits, executor)
-    if executor is not None:
-        raise ValidationError(("executor",), "an executor runs the partitions of a PartitionedStore; this is one EventStore")
+    _no_executor(executor)
     advice = advise(store, filt, project)
     result = run_trends(store, filt, project, clock, limits)
     if result.series:
@@ -85,41 +80,49 @@ def trends(
 
 
 def stickiness(
-    store: EventStore,
+    store: EventStore | PartitionedStore,
     query: Mapping[str, Any] | StickinessQuery,
     *,
     project: Project | Mapping[str, Any] | None = None,
     now: str | dt.datetime | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    executor: Any = None,
 ) -> StickinessResult:
     """Answer a Stickiness query over ``store``: how many actors were active on exactly 1, 2, ...
     N of the range's intervals (PostHog's StickinessQueryRunner).
 
     ``query`` is a legacy filter dict with ``shown_as: "Stickiness"`` (or ``insight:
     "STICKINESS"``) or a ``{"kind": "StickinessQuery", ...}`` dict. Pure, like ``trends()``;
-    raises ValidationError / UnsupportedError the same way.
+    raises ValidationError / UnsupportedError the same way. ``store`` may be a PartitionedStore
+    (run on ``executor`` as by ``trends()``; no advice warnings).
     """
     from .engine.stickiness import run_stickiness, stickiness_advice
     from .engine.supported import check_project
     from .engine.trends import resolve_now
     from .query.stickiness import parse_stickiness
 
-    store, project = _check_inputs(store, project, limits)
+    store, project = _check_inputs(store, project, limits, partitioned=True)
     q = parse_stickiness(query, limits=limits)
     check_project(q.base, project, limits)
     clock = resolve_now(now)
+    if isinstance(store, PartitionedStore):
+        from .partition.insights import stickiness_partitioned
+
+        return _on_partitions(store, executor, stickiness_partitioned, q, project, clock, limits)
+    _no_executor(executor)
     result = run_stickiness(store, q, project, clock, limits)
     advice = stickiness_advice(store, q, project, clock, limits)
     return _with_warnings(result, advice)
 
 
 def lifecycle(
-    store: EventStore,
+    store: EventStore | PartitionedStore,
     query: Mapping[str, Any] | LifecycleQuery,
     *,
     project: Project | Mapping[str, Any] | None = None,
     now: str | dt.datetime | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    executor: Any = None,
 ) -> LifecycleResult:
     """Answer a Lifecycle query: per bucket, how many actors were new, returning, resurrecting
     and dormant (negative), with PostHog's definitions (see docs/lifecycle.md).
@@ -128,6 +131,7 @@ def lifecycle(
     answered as PostHog's legacy engine did: weeks start on Monday) or a ``{"kind":
     "LifecycleQuery", ...}`` dict (PostHog's query runner: the project's week start). Pure in
     (store, query, project, now); raises ValidationError / UnsupportedError like ``trends()``.
+    ``store`` may be a PartitionedStore (run on ``executor`` as by ``trends()``; no advice warnings).
     """
     from .engine.advice import advise
     from .engine.lifecycle import run_lifecycle
@@ -135,10 +139,15 @@ def lifecycle(
     from .engine.trends import resolve_now
     from .query.lifecycle import parse_lifecycle
 
-    store, project = _check_inputs(store, project, limits)
+    store, project = _check_inputs(store, project, limits, partitioned=True)
     lq = parse_lifecycle(query, limits=limits)
     check_supported(lq.base)
     check_project(lq.base, project, limits)
+    if isinstance(store, PartitionedStore):
+        from .partition.insights import lifecycle_partitioned
+
+        return _on_partitions(store, executor, lifecycle_partitioned, lq, project, resolve_now(now), limits)
+    _no_executor(executor)
     advice = advise(store, lq.base, project) + [
         QueryWarning("not_read", (k,), f"{k!r} is not read by a lifecycle (PostHog ignores it too)") for k in lq.ignored]
     result = run_lifecycle(store, lq, project, resolve_now(now), limits)
@@ -146,7 +155,7 @@ def lifecycle(
 
 
 def actors(
-    store: EventStore,
+    store: EventStore | PartitionedStore,
     query: Mapping[str, Any] | TrendsFilter,
     *,
     project: Project | Mapping[str, Any] | None = None,
@@ -162,6 +171,7 @@ def actors(
     offset: int | None = None,
     status: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    executor: Any = None,
 ) -> ActorsResult:
     """The persons (or groups) behind one data point of a Trends result: PostHog's
     InsightActorsQuery over the Trends ``query``, run as an ActorsQuery.
@@ -179,62 +189,26 @@ def actors(
 
     With a lifecycle query (``lifecycle()``'s forms) the point is ``status`` (new, returning,
     resurrecting, dormant; also the InsightActorsQuery's ``status``) on ``day``.
-    """
-    from .engine.actors import run_actors
-    from .engine.supported import check_project
-    from .engine.trends import resolve_now
-    from .query.actors_request import split_actors_query
 
-    if isinstance(store, PartitionedStore):
-        raise _not_partitioned("tc.actors")
-    store, project = _check_inputs(store, project, limits)
+    ``store`` may be a PartitionedStore: each partition's candidates for the page are merged
+    and ordered as one store orders them (run on ``executor`` as by ``trends()``).
+    """
+    from .engine.actors.route import answer_actors, plan_actors
+    from .engine.trends import resolve_now
+
+    store, project = _check_inputs(store, project, limits, partitioned=True)
     overrides = {
         "series": series, "day": day, "breakdown": breakdown, "compare": compare,
         "include_recordings": include_recordings, "select": select, "order_by": order_by,
         "limit": limit, "offset": offset,
     }
-    source, request = split_actors_query(query, overrides, limits)
-    from .query.stickiness import is_stickiness, parse_stickiness
+    plan = plan_actors(query, overrides, status, project, limits)
+    if isinstance(store, PartitionedStore):
+        from .partition.actors import actors_partitioned
 
-    if is_stickiness(source):  # a stickiness data point: day is the number of intervals
-        from .engine.stickiness_actors import run_stickiness_actors
-
-        return run_stickiness_actors(store, parse_stickiness(source, limits=limits), project, resolve_now(now), limits, request)
-    from .query.lifecycle import is_lifecycle
-
-    if is_lifecycle(source):  # the persons modal of a lifecycle: a status on a day
-        return _lifecycle_actors(store, query, source, request, status, project, now, limits)
-    if status is not None:
-        raise ValidationError(("actors_request", "status"), "status is for the actors of a lifecycle query")
-    filt = parse_filter(source, limits=limits)
-    check_project(filt, project, limits)
-    return run_actors(store, filt, project, resolve_now(now), limits, request)
-
-
-def _lifecycle_actors(store: Any, query: Any, source: Any, request: Any, status: Any, project: Any, now: Any,
-                      limits: Limits) -> ActorsResult:
-    from .engine.lifecycle_actors import run_lifecycle_actors
-    from .engine.supported import check_project, check_supported
-    from .engine.trends import resolve_now
-    from .query.lifecycle import parse_lifecycle
-
-    store, project = _check_inputs(store, project, limits)
-    insight = query.get("source") if isinstance(query, Mapping) and query.get("kind") == "ActorsQuery" else query
-    prefix = ("source",) if insight is not query else ()
-    in_query = insight.get("status") if isinstance(insight, Mapping) and insight.get("kind") == "InsightActorsQuery" else None
-    if status is not None and in_query is not None:
-        raise ValidationError(("actors_request", "status"), "status is given both in the query and as an argument")
-    path = ("actors_request", "status") if in_query is None else prefix + ("status",)
-    try:
-        lq = parse_lifecycle(source, limits=limits)
-    except ValidationError as exc:
-        if source is query:
-            raise
-        raise exc.prefixed(prefix + ("source",)) from None
-    check_supported(lq.base)
-    check_project(lq.base, project, limits)
-    return run_lifecycle_actors(store, lq, project, resolve_now(now), limits, request,
-                                in_query if in_query is not None else status, path)
+        return _on_partitions(store, executor, actors_partitioned, plan, project, resolve_now(now), limits)
+    _no_executor(executor)
+    return answer_actors(store, plan, project, resolve_now(now), limits)
 
 
 def _with_warnings(result: Any, advice: Sequence[QueryWarning]) -> Any:
@@ -247,10 +221,18 @@ def _with_warnings(result: Any, advice: Sequence[QueryWarning]) -> Any:
     return attrs.evolve(result, warnings=tuple(advice))
 
 
-def _not_partitioned(what: str) -> ValidationError:
-    from .errors import UnsupportedError
+def _no_executor(executor: Any) -> None:
+    if executor is not None:
+        raise ValidationError(("executor",), "an executor runs the partitions of a PartitionedStore; this is one EventStore")
 
-    return UnsupportedError(("store",), f"{what} on a PartitionedStore is not supported yet: run it on one EventStore")
+
+def _on_partitions(parts: PartitionedStore, executor: Any, answer: Any, *args: Any) -> Any:
+    """``answer(run, *args, rows)`` with ``run`` the Map over ``parts`` on ``executor`` and
+    ``rows`` where each partition's persons' rows in the whole store are."""
+    from .partition.executors import partition_map
+
+    with partition_map(executor, parts) as run:
+        return answer(run, *args, parts.person_rows_handles())
 
 
 def _check_inputs(store: Any, project: Any, limits: Any, *, partitioned: bool = False) -> tuple[Any, Project]:

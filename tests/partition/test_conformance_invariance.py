@@ -10,6 +10,7 @@ import warnings
 from collections import Counter
 from typing import Any
 
+import numpy as np
 import pytest
 
 import trendcalc as tc
@@ -21,7 +22,12 @@ from trendcalc.partition.split import person_partitions, subset
 from ..conformance.harness import load_cases
 from .splits import SPLITS
 
-CASES = [c for c in load_cases() if c["query_kind"] == "trends"]
+CASES = [c for c in load_cases() if c["query_kind"] in ("trends", "trends_query")]
+
+
+def query_of(case: dict[str, Any]) -> Any:
+    """The legacy filter of a ``trends`` case, the TrendsQuery of a ``trends_query`` case."""
+    return case["query"] if case["query_kind"] == "trends_query" else case["filter"]
 KS = (1, 2, 3, 7)
 # k=1 puts everyone in one partition whatever the split: one configuration is enough there
 CONFIGS = [(k, name, assign) for k in KS for name, assign in SPLITS.items() if k > 1 or name == "hash"]
@@ -51,7 +57,7 @@ def category(case: dict[str, Any]) -> str:
     ValidationError)."""
     store, project = world(case)
     try:
-        filt = tc.parse_filter(case["filter"])
+        filt = tc.parse_filter(query_of(case))
         check_partitionable(filt, project)
         part = person_partitions(store, 2, None)
         run_stores([subset(store, part == p) for p in range(2)], filt, project, resolve_now(case["now"]))
@@ -65,7 +71,7 @@ def category(case: dict[str, Any]) -> str:
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_partitioned_equals_single_store(case: dict[str, Any], tmp_path: Any) -> None:
     store, project = world(case)
-    query, now = case["filter"], case["now"]
+    query, now = query_of(case), case["now"]
     want = answer(lambda: tc.trends(store, query, project=project, now=now))
     try:
         filt = tc.parse_filter(query)
@@ -86,7 +92,8 @@ def test_partitioned_equals_single_store(case: dict[str, Any], tmp_path: Any) ->
             got = answer(lambda: tc.trends(store, query, project=project, now=now))  # invalid query
         else:
             # accepted by check_partitionable: every partitioned run answers (never raises)
-            got = answer(lambda stores=stores: run_stores(stores, filt, project, resolve_now(now)))
+            rows = [np.flatnonzero(part == p) for p in range(k)]
+            got = answer(lambda stores=stores, rows=rows: run_stores(stores, filt, project, resolve_now(now), person_rows=rows))
         assert got == want, (k, name)
         answered += 1
     parts = tc.partition(store, tmp_path / "p", partitions=3, durable=False)
@@ -98,6 +105,6 @@ def test_partitioned_equals_single_store(case: dict[str, Any], tmp_path: Any) ->
 
 def test_most_trends_cases_are_supported() -> None:
     counts = Counter(category(c) for c in CASES)
-    print(f"partitioned: of {len(CASES)} trends conformance cases {counts['answered']} answered, "
+    print(f"partitioned: of {len(CASES)} trends and TrendsQuery conformance cases {counts['answered']} answered, "
           f"{counts['unsupported']} raise UnsupportedError, {counts['invalid']} invalid queries")
     assert counts["answered"] >= 180, counts

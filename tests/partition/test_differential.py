@@ -17,7 +17,9 @@ from trendcalc.partition.merge import MERGES
 from trendcalc.partition.run import run_stores
 from trendcalc.partition.split import person_partitions, subset
 from trendcalc.testing import hogql_strategies as hst
+from trendcalc.testing import lifecycle_strategies as lst
 from trendcalc.testing import reference
+from trendcalc.testing import stickiness_strategies as sst
 from trendcalc.testing import strategies as tst
 
 LIMITS = Limits(max_buckets=800)
@@ -54,10 +56,73 @@ def test_partitioned_equals_single_store(scenario, k, split, rnd):
 
     def run():
         filt = tc.parse_filter(scenario.query, limits=LIMITS)
-        return run_stores(stores, filt, w.project, resolve_now(w.now), LIMITS)
+        return run_stores(stores, filt, w.project, resolve_now(w.now), LIMITS, [np.flatnonzero(part == p) for p in range(k)])
 
     got = outcome(run)
     assume(got != "unsupported")  # refused before any partition ran: nothing to compare
+    assert got == want
+
+
+# formulas on the merged series (and date_from "all" when the strategy draws it)
+FORMULA_SCENARIOS = tst.scenarios(maths=SUPPORTED_MATHS, min_events=1, max_events=40, formula=True,
+                                  sources=tuple(s for s in reference.PROPERTY_SOURCES if s != "session"),
+                                  breakdown_types=tuple(b for b in tst.BREAKDOWN_TYPES if b != "session"))
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(FORMULA_SCENARIOS, st.integers(2, 4), st.randoms(use_true_random=False))
+def test_formulas_partitioned_equal_single_store(scenario, k, rnd):
+    w = scenario.world
+    store = w.store()
+    want = outcome(lambda: tc.trends(store, scenario.query, project=w.project, now=w.now, limits=LIMITS))
+    part = person_partitions(store, k, lambda s, k: np.array([rnd.randrange(k) for _ in range(len(s.persons))], np.int32))
+    stores = [subset(store, part == p) for p in range(k)]
+    got = outcome(lambda: run_stores(stores, tc.parse_filter(scenario.query, limits=LIMITS), w.project,
+                                     resolve_now(w.now), LIMITS, [np.flatnonzero(part == p) for p in range(k)]))
+    assume(got != "unsupported")
+    assert got == want
+
+
+def _insight_outcome(run):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tc.TrendcalcWarning)
+        try:
+            return run().to_dicts()
+        except tc.UnsupportedError:
+            return "unsupported"
+        except tc.ValidationError as e:
+            return ("error", type(e).__name__, str(e))
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(sst.stickiness_scenarios(), st.integers(2, 4), st.randoms(use_true_random=False))
+def test_stickiness_partitioned_equals_single_store(scenario, k, rnd):
+    from .test_insights_invariance import partitioned
+
+    w = scenario.world
+    store = w.store()
+    want = _insight_outcome(lambda: tc.stickiness(store, scenario.query, project=w.project, now=w.now))
+    part = person_partitions(store, k, lambda s, k: np.array([rnd.randrange(k) for _ in range(len(s.persons))], np.int32))
+    stores = [subset(store, part == p) for p in range(k)]
+    rows = tuple(np.flatnonzero(part == p) for p in range(k))
+    got = _insight_outcome(lambda: partitioned("stickiness", stores, scenario.query, w.project, w.now, rows))
+    assume(got != "unsupported")
+    assert got == want
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(lst.lifecycle_scenarios(), st.integers(2, 4), st.randoms(use_true_random=False))
+def test_lifecycle_partitioned_equals_single_store(scenario, k, rnd):
+    from .test_insights_invariance import partitioned
+
+    w = scenario.world
+    store = w.store()
+    want = _insight_outcome(lambda: tc.lifecycle(store, scenario.query, project=w.project, now=w.now))
+    part = person_partitions(store, k, lambda s, k: np.array([rnd.randrange(k) for _ in range(len(s.persons))], np.int32))
+    stores = [subset(store, part == p) for p in range(k)]
+    rows = tuple(np.flatnonzero(part == p) for p in range(k))
+    got = _insight_outcome(lambda: partitioned("lifecycle", stores, scenario.query, w.project, w.now, rows))
+    assume(got != "unsupported")
     assert got == want
 
 
@@ -72,11 +137,7 @@ def test_hogql_maths_partitioned_equal_single_store(scenario, k, rnd):
     want = outcome(lambda: tc.trends(store, scenario.query, project=w.project, now=w.now, limits=LIMITS))
     part = person_partitions(store, k, lambda s, k: np.array([rnd.randrange(k) for _ in range(len(s.persons))], np.int32))
     stores = [subset(store, part == p) for p in range(k)]
-
-    def run():
-        filt = tc.parse_filter(scenario.query, limits=LIMITS)
-        return run_stores(stores, filt, w.project, resolve_now(w.now), LIMITS)
-
-    got = outcome(run)
+    got = outcome(lambda: run_stores(stores, tc.parse_filter(scenario.query, limits=LIMITS), w.project,
+                                     resolve_now(w.now), LIMITS, [np.flatnonzero(part == p) for p in range(k)]))
     assume(got != "unsupported")  # person_id in the expression: refused before any partition ran
     assert got == want

@@ -115,13 +115,12 @@ def test_refusals_name_the_field_before_running(data: Any) -> None:
         tc.trends(parts, {"events": [{"id": "$pageview", "math": "hogql", "math_hogql": "uniq(person.id)"}]}, now=NOW)
     assert e.value.path == ("events", 0, "math_hogql")
     with pytest.raises(tc.UnsupportedError) as e:
-        tc.trends(parts, {"events": [{"id": "$pageview"}], "formula": "A*2"}, now=NOW)
-    assert e.value.path == ("formula",)
+        tc.trends(parts, {"events": [{"id": "$pageview", "math": "sum", "math_property": "$session_duration"}]}, now=NOW)
+    assert e.value.path == ("events", 0, "math_property")
     with pytest.raises(tc.UnsupportedError) as e:
-        tc.trends(parts, {"events": [{"id": "$pageview"}], "date_from": "all"}, now=NOW)
-    assert e.value.path == ("date_from",)
-    with pytest.raises(tc.UnsupportedError) as e:
-        tc.actors(parts, {"events": [{"id": "$pageview"}]}, now=NOW, day="2024-03-10")
+        tc.actors(parts, {"kind": "StickinessQuery", "series": [{"kind": "EventsNode", "event": "$pageview",
+                                                                  "math": "unique_group", "math_group_type_index": 0}]},
+                  now=NOW, day=1)
     assert e.value.path == ("store",)
 
 

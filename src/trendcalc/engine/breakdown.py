@@ -95,11 +95,12 @@ def column_values(codes: np.ndarray, dictionary_values: Sequence[Any], prop_type
     return ItemValues(lut[codes], np.arange(len(labels), dtype=np.int32), labels)
 
 
-def histogram_values(raw: RawColumn, bins: int) -> ItemValues:
+def histogram_values(raw: RawColumn, bins: int, bounds: tuple[float, float] | None = None) -> ItemValues:
     """Numeric bins between the min and max value of the rows (§6.4); fine ids are the numbers.
 
     Bin i is [min + d/n*i, min + d/n*(i+1)) with +0.01 on the last upper edge; a value takes the
-    first bin that holds it. Non-numeric and missing values give the null marker."""
+    first bin that holds it. Non-numeric and missing values give the null marker. ``bounds``:
+    the (min, max) over all the query's rows when these rows are one partition's share of them."""
     floats = raw.dictionary.floats()
     values = floats[raw.codes]
     uniq, fine = np.unique(values, return_inverse=True)  # NaN sorts last and is kept once
@@ -108,7 +109,7 @@ def histogram_values(raw: RawColumn, bins: int) -> ItemValues:
     labels: list[str] = []
     fine_label = np.full(len(uniq), -1, dtype=np.int32)
     if numeric.any():
-        lo_v, hi_v = float(uniq[numeric].min()), float(uniq[numeric].max())
+        lo_v, hi_v = bounds if bounds is not None else (float(uniq[numeric].min()), float(uniq[numeric].max()))
         diff = hi_v - lo_v
         edges = [((diff / bins) * x + lo_v, (diff / bins) * (x + 1) + lo_v + (0.01 if x + 1 == bins else 0.0)) for x in range(bins)]
         for lo, hi in edges:  # a loop over bins, not rows
@@ -120,6 +121,14 @@ def histogram_values(raw: RawColumn, bins: int) -> ItemValues:
         fine_label[fine_label < 0] = len(labels)
         labels.append(BREAKDOWN_NULL)
     return ItemValues(fine, fine_label, labels)
+
+
+def numeric_bounds(raw: RawColumn) -> tuple[float, float] | None:
+    """The (min, max) of the numeric values of ``raw`` (None: none is numeric): what
+    ``histogram_values`` puts its edges on."""
+    values = raw.dictionary.floats()[raw.codes]
+    values = values[~np.isnan(values)]
+    return (float(values.min()), float(values.max())) if len(values) else None
 
 
 # --- sources: where a breakdown value is read ----------------------------------------------------
@@ -158,10 +167,8 @@ def _group_source(ctx: QueryContext, item: BreakdownItem, rows: RowKey) -> RawCo
 
 
 def _session_source(ctx: QueryContext, item: BreakdownItem, rows: RowKey) -> RawColumn:
-    from ..store.sessions import session_table
-
     index = rows if isinstance(rows, np.ndarray) else np.arange(rows.start, rows.stop, dtype=np.int64)
-    found = session_table(ctx.store).row_codes(item.property, index)
+    found = ctx.sessions().row_codes(item.property, index)
     if found is None:
         raise UnsupportedError(("breakdown",), f"session property {item.property!r} is not supported")
     codes, dictionary = found
@@ -176,7 +183,7 @@ def _event_metadata_source(ctx: QueryContext, item: BreakdownItem, rows: RowKey)
     if item.property == "event":
         return RawColumn(store.event[rows], ValueDictionary(store.event_names))
     if item.property == "person_id":
-        ids = [str(i) if i is not None else f"person:{k}" for k, i in enumerate(store.persons.ids.tolist())]
+        ids = ctx.person_ids()
         return RawColumn(store.person[rows], ValueDictionary(ids))
     return _event_source(ctx, attrs.evolve(item, type="event"), rows)
 
@@ -216,7 +223,7 @@ def item_values(ctx: QueryContext, item: BreakdownItem, rows: RowKey) -> ItemVal
         raise UnsupportedError(("breakdown",), f"{item.type} breakdowns are not implemented yet")
     raw = source(ctx, item, rows)
     if item.histogram_bin_count is not None:
-        return histogram_values(raw, item.histogram_bin_count)
+        return histogram_values(raw, item.histogram_bin_count, ctx.given.get(("histogram_bounds", item)))
     shared = raw.dictionary if raw.dictionary is not EMPTY else None
     return column_values(raw.codes, raw.dictionary.values, raw.prop_type, item.normalize_url, shared)
 

@@ -33,9 +33,45 @@ class QueryContext:
     limits: Limits
     display: DisplayMode
     cache: dict[Any, Any] = attrs.Factory(dict)
+    given: dict[Any, Any] = attrs.Factory(dict)
+    """Facts over the whole data set that replace what this store alone would give, computed by
+    an earlier phase of a partitioned run (``partition/phases.py``): ``"earliest_us"`` (date_from
+    "all", None when no event matches), ``"first_event_us"`` (stickiness' "all"), and
+    ``("histogram_bounds", item)`` (a histogram breakdown's numeric (min, max) over the query's
+    rows), ``"person_rows"`` (this partition's persons' rows in the whole store), ``"sessions"``
+    (the session table with the global facts of sessions spanning partitions). Empty for a
+    single store."""
 
     def __attrs_post_init__(self) -> None:
         self.project = with_inferred_types(self.project, self.store)  # (engine/property_types.py)
+
+    def person_ids(self) -> list[str]:
+        """The id text of every person row: its id, else ``person:<row>`` — with the row of the
+        whole store when this store is one partition of it (``given["person_rows"]``)."""
+
+        def build() -> list[str]:
+            ids = self.store.persons.ids.tolist()
+            if "person_rows" not in self.given:
+                return [str(i) if i is not None else f"person:{k}" for k, i in enumerate(ids)]
+            rows = self.given["person_rows"]
+            if rows is None and any(i is None for i in ids):
+                from ..errors import UnsupportedError
+
+                raise UnsupportedError(("store",), "a person without an id is named by its row in the whole store, "
+                                                   "which this partition was written without")
+            return [str(i) if i is not None else f"person:{int(rows[k])}" for k, i in enumerate(ids)]
+
+        return self.memo(("person_ids",), build)
+
+    def sessions(self) -> Any:
+        """The store's session table (``store/sessions.py``) — or, when this store is one
+        partition, the one whose sessions spanning partitions read their global facts
+        (``given["sessions"]``, ``partition/sessions.py``)."""
+        if "sessions" in self.given:
+            return self.given["sessions"]
+        from ..store.sessions import session_table
+
+        return session_table(self.store)
 
     def memo(self, key: Any, build: Callable[[], Any]) -> Any:
         """A value computed once per query (e.g. a cohort's membership mask)."""

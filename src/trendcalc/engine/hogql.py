@@ -65,7 +65,7 @@ def field_codes(ctx: QueryContext, chain: tuple[str, ...], rows: np.ndarray | sl
             return _nulls(rows), ()
         return col.codes[store.person[rows]], _typed_values(col.dictionary, ctx.project.property_type(c[2], "person"))
     if c in (("person_id",), ("person", "id")):
-        ids = [str(i) if i is not None else f"person:{k}" for k, i in enumerate(store.persons.ids.tolist())]
+        ids = ctx.person_ids()
         return store.person[rows], ids
     if c == ("distinct_id",):
         return store.distinct_id[rows], store.distinct_ids.tolist()

@@ -211,9 +211,23 @@ class Statuses:
         pairs = unique_keys(self.row_actor * width + self.row_bucket, n_actors * width)
         a, b = pairs // width, pairs % width
         created_b = plan.bucket_of(created_at[a]) if len(a) else np.zeros(0, dtype=np.int64)
-        first = np.ones(len(pairs), dtype=bool)
+        self.classify(a, b, created_b)
+
+    @classmethod
+    def of_pairs(cls, actor: np.ndarray, bucket: np.ndarray, created_b: np.ndarray) -> Statuses:
+        """The statuses of given active (actor, extended bucket) pairs, sorted by actor then
+        bucket, with each pair's actor's creation bucket (no rows: a merge of partitions)."""
+        st = cls.__new__(cls)
+        empty = np.zeros(0, dtype=np.int64)
+        st.rows, st.row_actor, st.row_bucket = empty, empty, empty
+        st.classify(actor, bucket, created_b)
+        return st
+
+    def classify(self, a: np.ndarray, b: np.ndarray, created_b: np.ndarray) -> None:
+        """Status of every active pair and the dormant pairs (see the class docstring)."""
+        first = np.ones(len(a), dtype=bool)
         first[1:] = a[1:] != a[:-1]
-        last = np.ones(len(pairs), dtype=bool)
+        last = np.ones(len(a), dtype=bool)
         last[:-1] = first[1:]
         prev_b = np.full_like(b, -2)
         prev_b[1:] = b[:-1]
@@ -236,10 +250,16 @@ class Statuses:
 def status_counts(plan: LifecyclePlan) -> dict[str, np.ndarray]:
     """Distinct actors per (status, bucket), float64 arrays of ``n_buckets``; dormant negated;
     sampled counts scaled by 1/f for the runner."""
+    return scaled_counts(plan, unscaled_counts(plan))
+
+
+def unscaled_counts(plan: LifecyclePlan, st: Statuses | None = None) -> dict[str, np.ndarray]:
+    """``status_counts`` before sampling's scaling (per partition of persons, these add up), of
+    ``st`` (default: the plan's own)."""
     n = plan.n_buckets
     if n == 0:
         return {s: np.zeros(0, dtype=np.float64) for s in STATUSES}
-    st = Statuses(plan)
+    st = Statuses(plan) if st is None else st
 
     def per_bucket(ext: np.ndarray) -> np.ndarray:
         ext = ext[(ext >= 1) & (ext <= n)]
@@ -247,6 +267,11 @@ def status_counts(plan: LifecyclePlan) -> dict[str, np.ndarray]:
 
     out = {s: per_bucket(st.bucket[st.status == i]) for i, s in enumerate(STATUSES[:3])}
     out["dormant"] = 0.0 - per_bucket(st.dormant_bucket)  # no -0.0
+    return out
+
+
+def scaled_counts(plan: LifecyclePlan, out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Sampled counts scaled by 1/f (rounded) for the runner; unchanged otherwise."""
     f = plan.ctx.filter.sampling_factor
     if f is not None and f != 1 and plan.query.scale_sampled_counts:
         out = {k: np.round(v * (1.0 / f)) + 0.0 for k, v in out.items()}

@@ -25,14 +25,15 @@ from ..results import ActorsResult
 from ..store import EventStore
 from ..timeutil import UTC, datetime_to_us
 from .actors.actor_set import ActorSet, group_key_ids
-from .actors.columns import order_actors, parse_order, resolve_column
+from .actors.columns import parse_order, resolve_column
+from .actors.run import ActorHooks, page_of_actor_set
 from .actors.window import parse_day
 from .context import QueryContext
 from .lifecycle import LifecyclePlan, Statuses
 
 
 def run_lifecycle_actors(store: EventStore, lq: LifecycleQuery, project: Project, now: dt.datetime, limits: Limits,
-                         req: ActorsRequest, status: object, status_path: tuple) -> ActorsResult:
+                         req: ActorsRequest, status: object, status_path: tuple, hooks: ActorHooks | None = None) -> ActorsResult:
     """One page of the actors with ``status`` in the bucket of ``req.day``."""
     if status not in STATUSES:
         raise ValidationError(status_path, f"expected a lifecycle status, one of {list(STATUSES)}, got {brief(status)}"
@@ -47,6 +48,8 @@ def run_lifecycle_actors(store: EventStore, lq: LifecycleQuery, project: Project
     if not filt.series:
         raise ValidationError(("series",) if filt.source == "query" else ("events",), "a lifecycle needs at least one series")
     ctx = QueryContext(store, filt, project, now, limits, DISPLAYS["ActionsLineGraph"])
+    if hooks is not None:
+        hooks.apply(ctx)
     week_start = lq.week_start_day if lq.week_start_day is not None else project.week_start_day
     plan = LifecyclePlan(ctx, lq, week_start)
     gti = filt.aggregation_group_type_index
@@ -74,19 +77,8 @@ def run_lifecycle_actors(store: EventStore, lq: LifecycleQuery, project: Project
         lut, _ = group_key_ids(store, gti)
         key = lut[key]
         rows, key = rows[key >= 0], key[key >= 0]
-    actor_set = ActorSet(ctx, strategy, gti, rows, key)
-    joined = any(c.table for c in columns) or any(t.table for t in terms)
-    if joined:
-        actor_set.keep(actor_set.has_row())
-    order = order_actors(actor_set, terms)
-    page = order[req.offset:req.offset + req.limit + 1]
-    has_more = len(page) > req.limit
-    page = page[: req.limit]
-    values = [c.value(actor_set, page) for c in columns]
-    out_rows = [list(r) for r in zip(*values)] if columns else []
-    missing = None if joined else int(np.count_nonzero(~actor_set.has_row()[page]))
-    return ActorsResult(columns=tuple(names), rows=out_rows, has_more=has_more, limit=req.limit, offset=req.offset,
-                        missing_actors_count=missing)
+    page = hooks.page if hooks is not None and hooks.page is not None else page_of_actor_set
+    return page(ActorSet(ctx, strategy, gti, rows, key), req, columns, names, terms)
 
 
 __all__ = ["run_lifecycle_actors"]

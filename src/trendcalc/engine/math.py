@@ -169,11 +169,9 @@ def property_values(frame: Frame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _session_duration(frame: Frame, cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from ..store.sessions import session_table
-
     keys, n = session_keys(frame)
     c, _, first = cells.distinct_pairs(cell, keys, n)
-    table = session_table(frame.store)
+    table = frame.ctx.sessions()
     return c, table.duration_of_rows(frame.rows[first])
 
 

@@ -60,7 +60,17 @@ def make_axis(ctx: QueryContext, r: DateRange, label_range: DateRange | None = N
 
 
 def earliest_timestamp(ctx: QueryContext, series: tuple[Series, ...]) -> dt.datetime:
-    """date_from="all": the earliest event of any series' events, floored at 1980-01-01."""
+    """date_from="all": the earliest event of any series' events, floored at 1980-01-01 (over
+    the whole data set when a partitioned run's first phase gave it: ``ctx.given``)."""
+    best = ctx.given["earliest_us"] if "earliest_us" in ctx.given else earliest_event_us(ctx, series)
+    if best is None:
+        return EARLIEST_FLOOR
+    return max(us_to_datetime(best), EARLIEST_FLOOR)
+
+
+def earliest_event_us(ctx: QueryContext, series: tuple[Series, ...]) -> int | None:
+    """The earliest timestamp (UTC µs) of any series' event names in this store, unfiltered
+    (None: none of them occurs). The minimum over partitions is the minimum over their union."""
     store = ctx.store
     best: int | None = None
     for s in series:
@@ -71,9 +81,7 @@ def earliest_timestamp(ctx: QueryContext, series: tuple[Series, ...]) -> dt.date
                     continue
                 first = int(store.ts[store.offsets[c]])
                 best = first if best is None else min(best, first)
-    if best is None:
-        return EARLIEST_FLOOR
-    return max(us_to_datetime(best), EARLIEST_FLOOR)
+    return best
 
 
 def series_event_names(ctx: QueryContext, s: Series) -> list[str | None]:

@@ -114,10 +114,18 @@ def stickiness_advice(store: EventStore, q: StickinessQuery, project: Project, n
 
 
 def earliest_event(ctx: QueryContext) -> dt.datetime:
-    """``date_from: "all"``: the first event of any name after 2015-01-01, else now − 1 week (§3.9).
+    """``date_from: "all"``: the first event of any name after 2015-01-01, else now − 1 week (§3.9)
+    (over the whole data set when a partitioned run's first phase gave it: ``ctx.given``)."""
+    best = ctx.given["first_event_us"] if "first_event_us" in ctx.given else first_event_us(ctx.store)
+    if best is None:
+        return ctx.now - dt.timedelta(weeks=1)
+    return us_to_datetime(best)
+
+
+def first_event_us(store: EventStore) -> int | None:
+    """The first timestamp (UTC µs) of any event after 2015-01-01 in ``store`` (None: none).
 
     The store is ordered by (event, ts), so this is one binary search per event name."""
-    store = ctx.store
     floor_us = datetime_to_us(EARLIEST_TIMESTAMP)
     best: int | None = None
     offsets = store.offsets
@@ -127,9 +135,7 @@ def earliest_event(ctx: QueryContext) -> dt.datetime:
         if i < b:
             t = int(store.ts[i])
             best = t if best is None else min(best, t)
-    if best is None:
-        return ctx.now - dt.timedelta(weeks=1)
-    return us_to_datetime(best)
+    return best
 
 
 def current_range(ctx: QueryContext) -> DateRange:
@@ -251,6 +257,17 @@ def actor_intervals(ctx: QueryContext, q: StickinessQuery, query: Query, current
                     rows: np.ndarray) -> ActorIntervals:
     """§3.2 steps 2–4 over the selected rows: (actor, interval key) pairs, their event counts,
     the criteria on each pair, and the qualifying pairs per actor."""
+    n, row_actor, actor, _key, per_pair = actor_interval_pairs(ctx, q, query, current, rows)
+    if q.criteria is not None:
+        actor = actor[q.criteria.holds(per_pair)]
+    actors, m = np.unique(actor, return_counts=True)
+    return ActorIntervals(n, row_actor, actors.astype(np.int64), m.astype(np.int64))
+
+
+def actor_interval_pairs(ctx: QueryContext, q: StickinessQuery, query: Query, current: DateRange,
+                         rows: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(N intervals, actor per row (-1: outside every interval), and per distinct (actor,
+    interval key) pair — sorted — its actor, its interval key and its number of events)."""
     ts = ctx.store.ts[rows]
     key, n = interval_keys(ctx, q, query, current, ts)
     row_actor = actor_ids(ctx, query.series, rows)
@@ -258,13 +275,11 @@ def actor_intervals(ctx: QueryContext, q: StickinessQuery, query: Query, current
     inside = key >= 0
     actor, key = row_actor[inside], key[inside]
     if len(key) == 0:
-        return ActorIntervals(n, row_actor, np.zeros(0, np.int64), np.zeros(0, np.int64))
+        empty = np.zeros(0, np.int64)
+        return n, row_actor, empty, empty, empty
     width = int(key.max()) + 1
     pairs, per_pair = np.unique(actor * width + key, return_counts=True)
-    if q.criteria is not None:
-        pairs = pairs[q.criteria.holds(per_pair)]
-    actors, m = np.unique(pairs // width, return_counts=True)
-    return ActorIntervals(n, row_actor, actors, m.astype(np.int64))
+    return n, row_actor, pairs // width, pairs % width, per_pair.astype(np.int64)
 
 
 def histogram(ctx: QueryContext, q: StickinessQuery, query: Query, current: DateRange) -> Histogram | None:

@@ -20,14 +20,16 @@ from ..query.actors_request import ActorsRequest
 from ..query.stickiness import StickinessQuery
 from ..results import ActorsResult
 from ..store import EventStore
-from .actors.run import page_of_actors, plan_columns
+from .actors.run import ActorHooks, page_of_actors, plan_columns
 from .stickiness import actor_intervals, plan_stickiness, selected_rows, stickiness_context
 
 
 def run_stickiness_actors(store: EventStore, q: StickinessQuery, project: Project, now: dt.datetime, limits: Limits,
-                          req: ActorsRequest) -> ActorsResult:
+                          req: ActorsRequest, hooks: ActorHooks | None = None) -> ActorsResult:
     """One page of the actors active on ``req.day`` intervals of series ``req.series``."""
     ctx = stickiness_context(store, q, project, now, limits)
+    if hooks is not None:
+        hooks.apply(ctx)
     filt = q.base
     if not filt.series:
         raise ValidationError(("series",) if filt.source == "query" else ("events",), "Stickiness insights require at least one series.")
@@ -59,7 +61,7 @@ def run_stickiness_actors(store: EventStore, q: StickinessQuery, project: Projec
     a = actor_intervals(ctx, q, query, plan.current, rows)
     chosen = a.actors[a.intervals >= day] if q.cumulative else a.actors[a.intervals == day]
     keep = np.isin(a.row_actor, chosen)
-    return page_of_actors(ctx, strategy, gti, rows[keep], req, columns, names, terms)
+    return page_of_actors(ctx, strategy, gti, rows[keep], req, columns, names, terms, hooks)
 
 
 __all__ = ["run_stickiness_actors"]

@@ -1,54 +1,61 @@
 """Where the partitions run: a registry of executors by kind.
 
 ``None`` runs them in this process one after another; ``"processes"`` on a local process pool
-(one worker per core, at most one per partition); any ``concurrent.futures.Executor`` you pass;
-or a ``dask.distributed.Client`` (recognised by its type's module, so dask is never imported
-here), whose workers load their partition from its path — a path they must be able to read.
+(one worker per core, at most one per partition; one pool for all phases of a query); any
+``concurrent.futures.Executor`` you pass; or a ``dask.distributed.Client`` (recognised by its
+type's module, so dask is never imported here), whose workers load their partition from its
+path — a path they must be able to read.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 from ..errors import ValidationError
-from ..limits import Limits
-from ..project import Project
-from ..query.model import TrendsFilter
-from .partials import partial_answers, partial_answers_at
 from .store import PartitionedStore
-
-Args = tuple[TrendsFilter, Project, dt.datetime, Limits]
-
-
-def _in_process(_executor: Any, parts: PartitionedStore, args: Args) -> list[Any]:
-    return [partial_answers(parts.load(i), *args) for i in range(parts.partitions)]
+from .tasks import Map, Task, run_at
 
 
-def _processes(_executor: Any, parts: PartitionedStore, args: Args) -> list[Any]:
+@contextmanager
+def _in_process(_executor: Any, parts: PartitionedStore) -> Iterator[Map]:
+    yield lambda task: [task.for_partition(i)(parts.load(i)) for i in range(parts.partitions)]
+
+
+@contextmanager
+def _processes(_executor: Any, parts: PartitionedStore) -> Iterator[Map]:
     workers = max(1, min(parts.partitions, os.cpu_count() or 1))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return _on_executor(pool, parts, args)
+    with ProcessPoolExecutor(max_workers=workers) as pool, _on_executor(pool, parts) as run:
+        yield run
 
 
-def _on_executor(pool: Executor, parts: PartitionedStore, args: Args) -> list[Any]:
-    futures = [pool.submit(partial_answers_at, str(p), *args) for p in parts.paths]
-    return [f.result() for f in futures]
+@contextmanager
+def _on_executor(pool: Executor, parts: PartitionedStore) -> Iterator[Map]:
+    def run(task: Task) -> list[Any]:
+        futures = [pool.submit(run_at, str(p), task.for_partition(i)) for i, p in enumerate(parts.paths)]
+        return [f.result() for f in futures]
+
+    yield run
 
 
-def _dask(client: Any, parts: PartitionedStore, args: Args) -> list[Any]:
-    futures = [client.submit(partial_answers_at, str(p), *args, pure=False) for p in parts.paths]
-    return list(client.gather(futures))
+@contextmanager
+def _dask(client: Any, parts: PartitionedStore) -> Iterator[Map]:
+    def run(task: Task) -> list[Any]:
+        futures = [client.submit(run_at, str(p), task.for_partition(i), pure=False) for i, p in enumerate(parts.paths)]
+        return list(client.gather(futures))
+
+    yield run
 
 
 def _is_dask_client(executor: Any) -> bool:
     return type(executor).__module__.split(".")[0] == "distributed" and hasattr(executor, "gather")
 
 
-Runner = Callable[[Any, PartitionedStore, Args], list[Any]]
+Runner = Callable[[Any, PartitionedStore], Any]
+"""``runner(executor, parts)``: a context manager giving the Map that runs tasks there."""
 
 
 def runner_of(executor: Any) -> Runner:
@@ -67,3 +74,9 @@ def runner_of(executor: Any) -> Runner:
         return _on_executor
     raise ValidationError(("executor",), f"expected None, 'processes', a concurrent.futures.Executor or a "
                                          f"dask.distributed.Client, got {type(executor).__name__}")
+
+
+def partition_map(executor: Any, parts: PartitionedStore) -> Any:
+    """A context manager giving the Map that runs tasks on ``parts`` with ``executor`` (validated
+    here, before anything runs)."""
+    return runner_of(executor)(executor, parts)

@@ -15,3 +15,9 @@ MANIFEST = "manifest.json"
 
 Assign = Callable[[EventStore, int], np.ndarray]
 """``assign(store, k)``: the partition (0..k-1) of every person row of ``store``."""
+
+
+def person_rows_file(name: str) -> str:
+    """The file beside partition ``name`` holding, per person row of the partition, the row of
+    that person in the whole store (ascending): the order ``tc.actors`` breaks ties by."""
+    return f"{name}.person_rows.npy"

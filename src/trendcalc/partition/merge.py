@@ -259,7 +259,6 @@ def check_partitionable(filt: TrendsFilter, project: Project) -> None:
     """UnsupportedError naming the first field a partitioned run cannot answer exactly."""
     from ..engine.math import effective_series
 
-    query = filt.source == "query"
     for s in filt.series:
         entry = merge_of(effective_series(s, filt.interval), filt)
         if entry is None:
@@ -272,27 +271,24 @@ def check_partitionable(filt: TrendsFilter, project: Project) -> None:
                                                        "numbers of a bin; only additive maths merge there)")
         if s.math_expr is not None:
             _check_expression(s)
-    if filt.formulas:
-        path = ("trendsFilter", "formulas") if query else ("formula",)
-        raise UnsupportedError(path, "formulas are not supported on a partitioned store yet")
-    if filt.date_from == "all":
-        path = ("dateRange", "date_from") if query else ("date_from",)
-        raise UnsupportedError(path, "date_from 'all' is not supported on a partitioned store yet (it needs the "
-                                     "earliest event over all partitions first)")
-    if filt.breakdown is not None:
-        for i, item in enumerate(filt.breakdown.items):
-            where: tuple[Any, ...] = ("breakdownFilter", "breakdowns", i) if query else ("breakdown",)
-            if item.histogram_bin_count is not None:
-                raise UnsupportedError(where + ("histogram_bin_count",) if query else ("breakdown_histogram_bin_count",),
-                                       "histogram breakdowns are not supported on a partitioned store (bin edges "
-                                       "come from the global minimum and maximum)")
-            if item.type in ("session", "hogql"):
-                raise UnsupportedError(where + ("type",) if query else ("breakdown_type",),
-                                       f"breakdown type {item.type!r} is not supported on a partitioned store")
+    check_filters_partitionable(filt, project, sessions=True)
+
+
+def check_filters_partitionable(filt: TrendsFilter, project: Project, *, sessions: bool = False) -> None:
+    """UnsupportedError naming the first property filter (global, series, action step, test
+    account) a partitioned run cannot evaluate exactly. ``sessions``: the run computes the facts
+    of sessions spanning partitions first (``sessions.py``), so session filters are exact."""
     for leaf in _leaves_of(filt, project):
-        if leaf.type in ("session", "hogql"):
-            raise UnsupportedError(leaf.path + ("type",),
-                                   f"{leaf.type} property filters are not supported on a partitioned store")
+        if leaf.type == "session" and not sessions:  # HogQL conditions read only the row and its person
+            raise UnsupportedError(leaf.path + ("type",), "session property filters are not supported here on a "
+                                                          "partitioned store (a session may span persons in several partitions)")
+
+
+def needs_sessions(filt: TrendsFilter, project: Project) -> bool:
+    """Whether the query reads session facts by row (session filters or breakdowns)."""
+    if filt.breakdown is not None and any(item.type == "session" for item in filt.breakdown.items):
+        return True
+    return any(leaf.type == "session" for leaf in _leaves_of(filt, project))
 
 
 def _check_expression(s: Series) -> None:

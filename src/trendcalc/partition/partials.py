@@ -45,12 +45,20 @@ class Partial:
 
 
 def partial_answers(store: EventStore, filt: TrendsFilter, project: Project, now: dt.datetime,
-                    limits: Limits) -> list[Partial]:
-    """Every query's Partial over one partition (the engine's run_query up to the cell values)."""
+                    limits: Limits, given: Any = None) -> list[Partial]:
+    """Every query's Partial over one partition (the engine's run_query up to the cell values).
+    ``given``: the first phases' global values (``phases.Given``), if any."""
     from ..engine.trends import plan_queries
 
     ctx = context(store, filt, project, now, limits)
-    return [_partial_query(ctx, q) for q in plan_queries(ctx)]
+    if given is not None:
+        given.apply(ctx)
+    out = []
+    for i, q in enumerate(plan_queries(ctx)):
+        if given is not None:
+            given.apply_query(ctx, i)
+        out.append(_partial_query(ctx, q))
+    return out
 
 
 def partial_answers_at(path: str, filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits) -> list[Partial]:

@@ -1,10 +1,12 @@
 """Partial → merge → finalize for a Trends query over a PartitionedStore.
 
-Each partition runs the engine's own pipeline up to the per-cell values of every query (series ×
-period), without ranking, top-N or Other (``partials.py``). The coordinator adds the cells
-per (query, breakdown value) — ``merge.py`` says which maths may — and hands the merged values
-to the engine's ``shape_query``, which ranks, folds Other, applies cumulative/smoothing and
-labels exactly as for one store.
+Values the plan needs from the whole data set first (the earliest event of ``date_from: "all"``,
+histogram bin edges) come from first phases (``phases.py``). Each partition then runs the
+engine's own pipeline up to the per-cell values of every query (series × period), without
+ranking, top-N or Other (``partials.py``). The coordinator adds the cells per (query, breakdown
+value) — ``merge.py`` says which maths may — and hands the merged values to the engine's
+``shape_query``, which ranks, folds Other, applies cumulative/smoothing and labels exactly as
+for one store; formulas then run on the merged series (``engine/formulas.apply_formulas``).
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from ..query.model import TrendsFilter
 from ..results import SeriesResult, TrendsResult
 from ..store import EventStore
 from .merge import check_partitionable, merge_of
-from .partials import Partial, context, partial_answers
+from .partials import Partial, context
+from .phases import Given, partial_answers_in, prepare
 from .store import PartitionedStore
+from .tasks import Map, Task, on_stores
 
 # --- the coordinator ------------------------------------------------------------------------------
 
@@ -33,28 +37,38 @@ def run_partitioned(parts: PartitionedStore, filt: TrendsFilter, project: Projec
                     limits: Limits, executor: Any = None) -> TrendsResult:
     """The single-store answer, from the partitions' Partials merged exactly (or
     UnsupportedError before any partition runs)."""
-    from .executors import runner_of
+    from .executors import partition_map
 
     check_partitionable(filt, project)
-    runner = runner_of(executor)
-    ctx, queries = _plan(filt, project, now, limits)
-    return merge_partials(ctx, queries, runner(executor, parts, (filt, project, now, limits)))
+    with partition_map(executor, parts) as run:
+        return run_map(run, filt, project, now, limits, parts.person_rows_handles())
 
 
 def run_stores(stores: Sequence[EventStore], filt: TrendsFilter, project: Project, now: dt.datetime,
-               limits: Limits = DEFAULT_LIMITS) -> TrendsResult:
+               limits: Limits = DEFAULT_LIMITS, person_rows: Sequence[np.ndarray] | None = None) -> TrendsResult:
     """``run_partitioned`` over partitions already in memory (each an EventStore holding whole
-    persons, e.g. from ``split.subset``): the same partial and merge code, no files."""
+    persons, e.g. from ``split.subset``): the same partial and merge code, no files.
+    ``person_rows``: each partition's persons' rows in the whole store (``split.subset`` keeps
+    them in order: ``np.flatnonzero(part == p)``), which name persons without an id."""
     check_partitionable(filt, project)
-    ctx, queries = _plan(filt, project, now, limits)
-    return merge_partials(ctx, queries, [partial_answers(s, filt, project, now, limits) for s in stores])
+    return run_map(on_stores(stores), filt, project, now, limits, None if person_rows is None else tuple(person_rows))
 
 
-def _plan(filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits) -> tuple[Any, list[Any]]:
+def run_map(run: Map, filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits,
+            rows: tuple[Any, ...] | None = None) -> TrendsResult:
+    """First phases (``phases.prepare``: global values the plan needs), then every partition's
+    Partials, merged. ``rows``: per partition a ``tasks.RowsHandle`` (None: not known)."""
+    given = prepare(filt, project, now, limits, run)
+    ctx, queries = _plan(filt, project, now, limits, given)
+    return merge_partials(ctx, queries, run(Task(partial_answers_in, (filt, project, now, limits, given), each=rows)))
+
+
+def _plan(filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits, given: Given) -> tuple[Any, list[Any]]:
     from ..engine.trends import _series_path, plan_queries
 
     ctx = context(EventStore.from_records([]), filt, project, now, limits)  # shaping reads no rows
-    queries = plan_queries(ctx)  # reads no rows: date_from 'all' was refused
+    given.apply(ctx)  # date_from 'all': the earliest event over all partitions
+    queries = plan_queries(ctx)
     if len(queries) > limits.max_series:
         raise ValidationError(_series_path(filt), f"{len(queries)} series queries exceed max_series={limits.max_series}")
     return ctx, queries
@@ -68,7 +82,7 @@ def merge_partials(ctx: Any, queries: list[Any], per_partition: list[list[Partia
     if any(len(p) != len(queries) for p in per_partition):
         raise AssertionError("partitions planned different queries")  # planning reads no rows
     n_real = (len(queries) + 1) // 2 if filt.compare else len(queries)
-    results: list[SeriesResult] = []
+    per_query: list[list[SeriesResult]] = []
     cells = 0
     for i, q in enumerate(queries):
         rows = merge_query(ctx, q, [p[i] for p in per_partition], n_real)
@@ -76,7 +90,13 @@ def merge_partials(ctx: Any, queries: list[Any], per_partition: list[list[Partia
         if cells > limits.max_cells:
             raise ValidationError(_series_path(filt), f"the answer has more than max_cells={limits.max_cells} numbers "
                                                       "(series × breakdown values × buckets); narrow the query")
-        results.extend(rows)
+        per_query.append(rows)
+    if filt.formulas:  # on the merged series, exactly as the engine applies them to its own
+        from ..engine.formulas import apply_formulas
+
+        results = apply_formulas(ctx, queries, per_query)
+    else:
+        results = [r for rows in per_query for r in rows]
     if filt.breakdown is not None and filt.breakdown.hide_other:
         results = [r for r in results if not _is_other(r.breakdown_value)]
     return TrendsResult(results, timezone=project.timezone, interval=filt.interval, total_value=ctx.display.total_value)

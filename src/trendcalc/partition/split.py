@@ -22,7 +22,7 @@ from ..errors import UnsupportedError, ValidationError
 from ..store import EventStore
 from ..store.columns import PropertyColumn
 from ..store.tables import PersonTable
-from .layout import FORMAT, MANIFEST, VERSION, Assign
+from .layout import FORMAT, MANIFEST, VERSION, Assign, person_rows_file
 
 _READERS = {".jsonl": "jsonl", ".json": "jsonl", ".gz": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 
@@ -118,6 +118,7 @@ def write_partitions(store: EventStore, root: Path, k: int, assign: Assign | Non
         sub = subset(store, part == p)
         name = f"part-{p:03d}"
         sub.save(root / name, durable=durable)
+        np.save(root / person_rows_file(name), np.flatnonzero(part == p).astype(np.int64))  # for tc.actors' order
         bounds = None if not len(sub) else [int(np.min(sub.ts)), int(np.max(sub.ts))]
         entries.append({"path": name, "events": len(sub), "persons": len(sub.persons), "time_bounds": bounds})
     manifest = {

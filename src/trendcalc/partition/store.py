@@ -13,7 +13,7 @@ import attrs
 
 from ..errors import StoreFormatError, ValidationError
 from ..store import EventStore
-from .layout import FORMAT, MANIFEST, VERSION, Assign
+from .layout import FORMAT, MANIFEST, VERSION, Assign, person_rows_file
 
 
 @attrs.frozen
@@ -57,6 +57,16 @@ class PartitionedStore:
                               for p in parts),
             manifest=manifest,
         )
+
+    def person_rows_handles(self) -> tuple[str | None, ...]:
+        """Per partition, the path of its persons' rows in the whole store (``tc.actors`` breaks
+        ties by them; a person without an id is named by them), or None when it was written
+        without them."""
+        out = []
+        for p in self.paths:
+            path = p.with_name(person_rows_file(p.name))
+            out.append(str(path) if path.is_file() else None)
+        return tuple(out)
 
     def load(self, i: int) -> EventStore:
         """Partition ``i`` as an EventStore (memory-mapped columns)."""

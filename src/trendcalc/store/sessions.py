@@ -106,8 +106,11 @@ class SessionTable:
         self.entry_row[s[head]] = order[head]
         self.exit_row[s[tail]] = order[tail]
         self._rows_by_session = (order, s)
-        self.start_us = store.ts[self.entry_row] if len(ids) else np.zeros(0, np.int64)
-        self.end_us = store.ts[self.exit_row] if len(ids) else np.zeros(0, np.int64)
+        # a session of the dictionary without rows (a partition sharing a bigger store's
+        # dictionary) has no entry/exit: 0, and no row reads it
+        ts = np.asarray(store.ts) if len(store.ts) else np.zeros(1, np.int64)
+        self.start_us = np.where(self.entry_row >= 0, ts[np.maximum(self.entry_row, 0)], 0).astype(np.int64)
+        self.end_us = np.where(self.exit_row >= 0, ts[np.maximum(self.exit_row, 0)], 0).astype(np.int64)
         self.duration = (self.end_us // 1_000_000 - self.start_us // 1_000_000).astype(np.float64)
         self._columns: dict[str, PropertyColumn | None] = {}
 
@@ -148,9 +151,9 @@ class SessionTable:
         """Codes of property ``key`` at each session's entry (or exit) event, and its dictionary."""
         rows = self.entry_row if rows_kind == "entry" else self.exit_row
         col = self.store.column(key)
-        if col is None or not len(rows):
+        if col is None or not len(rows) or not len(col.codes):
             return np.full(len(self.ids), -1, np.int32), ValueDictionary(())
-        return col.codes[rows], col.dictionary
+        return np.where(rows >= 0, col.codes[np.maximum(rows, 0)], -1).astype(np.int32), col.dictionary
 
     def event_counts(self, event: str) -> np.ndarray:
         code = self.store.event_code(event)

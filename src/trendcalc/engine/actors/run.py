@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import attrs
 import numpy as np
@@ -40,10 +42,12 @@ def actor_strategy(series: Series, filt: TrendsFilter) -> tuple[str, int | None]
 
 
 def run_actors(store: EventStore, filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits,
-               req: ActorsRequest) -> ActorsResult:
+               req: ActorsRequest, hooks: ActorHooks | None = None) -> ActorsResult:
     """The actors behind one data point, one page of them (see the module docstring)."""
     display = attrs.evolve(DISPLAYS[filt.display], exact_timerange=False)  # actors use plain date ranges
     ctx = QueryContext(store, filt, project, now, limits, display)
+    if hooks is not None:
+        hooks.apply(ctx)
     if not filt.series:
         raise ValidationError(("series",) if filt.source == "query" else ("events",), "Trends insights require at least one series.")
     if req.series >= len(filt.series):
@@ -71,7 +75,7 @@ def run_actors(store: EventStore, filt: TrendsFilter, project: Project, now: dt.
         if mask is not None:
             rows = rows[mask]
 
-    return page_of_actors(ctx, strategy, gti, rows, req, columns, names, terms)
+    return page_of_actors(ctx, strategy, gti, rows, req, columns, names, terms, hooks)
 
 
 def plan_columns(req: ActorsRequest, strategy: str, first_time: bool, math_name: str) -> tuple[list[Column], list[str], list[OrderTerm]]:
@@ -93,8 +97,22 @@ def plan_columns(req: ActorsRequest, strategy: str, first_time: bool, math_name:
     return columns, names, terms
 
 
+@attrs.frozen
+class ActorHooks:
+    """How a caller other than ``tc.actors`` takes the actors of a data point (a partitioned run,
+    ``partition/actors.py``): ``given`` facts for the QueryContext (``QueryContext.given``), and
+    ``page`` replacing the ordering and paging of the ActorSet (``page_of_actor_set``'s
+    signature; it may return what its caller merges instead of an ActorsResult)."""
+
+    given: Mapping[Any, Any] = attrs.Factory(dict)
+    page: Callable[..., Any] | None = None
+
+    def apply(self, ctx: QueryContext) -> None:
+        ctx.given.update(self.given)
+
+
 def page_of_actors(ctx: QueryContext, strategy: str, gti: int | None, rows: np.ndarray, req: ActorsRequest,
-                   columns: list[Column], names: list[str], terms: list[OrderTerm]) -> ActorsResult:
+                   columns: list[Column], names: list[str], terms: list[OrderTerm], hooks: ActorHooks | None = None) -> Any:
     """One page of the actors of ``rows`` (persons, or groups of type ``gti``), ordered and paged
     (shared with the stickiness actors)."""
     store = ctx.store
@@ -106,7 +124,14 @@ def page_of_actors(ctx: QueryContext, strategy: str, gti: int | None, rows: np.n
         col = store.column(f"$group_{gti}")
         key = lut[col.codes[rows]] if col is not None else np.zeros(0, np.int64)
         rows, key = rows[key >= 0], key[key >= 0]
-    actors = ActorSet(ctx, strategy, gti, rows, key)
+    page = hooks.page if hooks is not None and hooks.page is not None else page_of_actor_set
+    return page(ActorSet(ctx, strategy, gti, rows, key), req, columns, names, terms)
+
+
+def page_of_actor_set(actors: ActorSet, req: ActorsRequest, columns: list[Column], names: list[str],
+                      terms: list[OrderTerm]) -> ActorsResult:
+    """The ActorsQuery's rows: actors without a table row dropped when a column reads the table,
+    ordered by ``terms``, the page ``[offset, offset + limit)`` and whether more follow."""
     joined = any(c.table for c in columns) or any(t.table for t in terms)
     if joined:
         actors.keep(actors.has_row())
@@ -124,4 +149,4 @@ def page_of_actors(ctx: QueryContext, strategy: str, gti: int | None, rows: np.n
     )
 
 
-__all__ = ["COLUMNS", "page_of_actors", "plan_columns", "run_actors"]
+__all__ = ["COLUMNS", "ActorHooks", "page_of_actor_set", "page_of_actors", "plan_columns", "run_actors"]

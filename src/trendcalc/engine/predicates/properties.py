@@ -432,9 +432,7 @@ def _session_source(ctx: QueryContext, leaf: PropertyFilter, rows: np.ndarray) -
 
     Session fields are real columns, not JSON: strings compare as they are (no JSON escapes),
     and the start/end timestamps keep their microseconds (found by tests/property)."""
-    from ...store.sessions import session_table
-
-    table = session_table(ctx.store)
+    table = ctx.sessions()
     key = str(leaf.key)
     if key in ("$start_timestamp", "$end_timestamp"):
         sessions = table.session_of_row[rows]

@@ -1,0 +1,157 @@
+"""Sessions that span partitions: their facts from all their events.
+
+A session (``$session_id``) may hold events of several persons, so of several partitions; its
+facts (``$session_duration``, entry and exit URL, attribution, counts, bounce, channel) are
+functions of all its events. ``shared_sessions`` (two phases on the partitions) finds the
+sessions seen in more than one partition and gathers their events — only the columns the
+session table reads — and ``spliced_sessions`` gives a partition the store's session table with
+those sessions' facts computed over all their events (``store/sessions.SessionTable`` on a
+small store of just them). Sessions inside one partition keep that partition's facts, which are
+already exact.
+
+The entry and exit event of a session are its first and last in time, ties broken by row order
+(event name, then ingestion order): when a shared session's first (or last) instant holds events
+of the same name from two partitions, their ingestion order is not known here, and the query
+raises UnsupportedError rather than guess.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import UnsupportedError
+from ..store import EventStore
+from ..store.columns import PropertyColumn, ValueDictionary
+from ..store.sessions import CHANNEL_KEYS, ENTRY_PROPERTIES, SessionTable, session_table
+from ..timeutil import us_to_datetime
+from .tasks import Map, Task
+
+KEYS = tuple(dict.fromkeys(("$session_id", "$current_url", "$external_click_url", *ENTRY_PROPERTIES.values(), *CHANNEL_KEYS)))
+"""The event properties the session table reads."""
+
+
+def shared_sessions(run: Map) -> list[dict[str, Any]]:
+    """The events (as records) of every session seen in more than one partition, partition by
+    partition in row order (empty: no session spans partitions)."""
+    seen: Counter[str] = Counter()
+    for ids in run(Task(session_ids_of)):
+        seen.update(ids)
+    shared = sorted(s for s, n in seen.items() if n > 1)
+    if not shared:
+        return []
+    records: list[dict[str, Any]] = []
+    edges: dict[str, dict[str, Any]] = {}
+    for part, found in enumerate(run(Task(session_events_of, (tuple(shared),)))):
+        for sid, ts, event, props in found:
+            records.append({"event": event, "distinct_id": "$session", "timestamp": us_to_datetime(ts).isoformat(),
+                            "properties": props})
+            _check_edges(edges, sid, ts, event, part)
+    return records
+
+
+def _check_edges(edges: dict[str, dict[str, Any]], sid: str, ts: int, event: str, part: int) -> None:
+    """UnsupportedError when a session's first or last instant holds events of one name from
+    two partitions (their order, which picks the entry/exit event, is not known here)."""
+    e = edges.setdefault(sid, {"lo": None, "hi": None, "lo_at": set(), "hi_at": set()})
+    for end, better in (("lo", lambda a, b: a < b), ("hi", lambda a, b: a > b)):
+        at = e[end + "_at"]
+        if e[end] is None or better(ts, e[end]):
+            e[end] = ts
+            at.clear()
+        if ts == e[end]:
+            if any(name == event and p != part for name, p in at):
+                raise UnsupportedError(("store",), f"session {sid!r} spans partitions and its {'first' if end == 'lo' else 'last'} "
+                                                   f"instant holds {event!r} events of two partitions: its entry/exit event "
+                                                   "depends on their ingestion order, which a partitioned store does not keep")
+            at.add((event, part))
+
+
+# --- the worker side ------------------------------------------------------------------------------
+
+
+def session_ids_of(store: EventStore) -> list[str]:
+    """This partition's session ids with events here (lower-cased UUIDv7 ``$session_id``)."""
+    table = session_table(store)
+    present = np.unique(table.session_of_row[table.session_of_row >= 0])
+    return [table.ids[i] for i in present.tolist()]
+
+
+def session_events_of(store: EventStore, shared: Sequence[str]) -> list[tuple[str, int, str, dict[str, Any]]]:
+    """(session id, ts µs, event name, the session table's properties) of this partition's events
+    of the ``shared`` sessions, in row order."""
+    table = session_table(store)
+    if not len(table):
+        return []
+    in_shared = np.isin(np.asarray(table.ids, dtype=object), np.asarray(list(shared), dtype=object))
+    s = table.session_of_row
+    rows = np.flatnonzero((s >= 0) & in_shared[np.maximum(s, 0)])
+    columns = [(k, store.column(k)) for k in KEYS]
+    out = []
+    for r in rows.tolist():  # the events of shared sessions only
+        props = {}
+        for key, col in columns:
+            if col is not None and col.codes[r] >= 0:
+                props[key] = col.dictionary.values[int(col.codes[r])]
+        out.append((table.ids[int(s[r])], int(store.ts[r]), store.event_names[int(store.event[r])], props))
+    return out
+
+
+class SplicedSessions(SessionTable):
+    """A partition's session table whose shared sessions read the facts of ``shared`` (the
+    table of a store of all their events): same interface, the engine cannot tell."""
+
+    def __init__(self, own: SessionTable, shared: SessionTable):  # noqa: D107  (no SessionTable.__init__: nothing to scan)
+        position = {sid: i for i, sid in enumerate(shared.ids)}
+        pairs = [(i, position[sid]) for i, sid in enumerate(own.ids) if sid in position]
+        self._local = np.array([a for a, _ in pairs], dtype=np.int64)
+        self._remote = np.array([b for _, b in pairs], dtype=np.int64)
+        self._own, self._shared = own, shared
+        self.store = own.store
+        self.ids = own.ids
+        self.session_of_row = own.session_of_row
+        self.entry_row, self.exit_row = own.entry_row, own.exit_row
+        self._rows_by_session = own._rows_by_session
+        self.start_us = self._splice_values(own.start_us, shared.start_us)
+        self.end_us = self._splice_values(own.end_us, shared.end_us)
+        self.duration = self._splice_values(own.duration, shared.duration)
+        self._columns = {}
+
+    def _splice_values(self, own: np.ndarray, shared: np.ndarray) -> np.ndarray:
+        out = np.array(own, copy=True)
+        if len(self._local):
+            out[self._local] = shared[self._remote]
+        return out
+
+    def column(self, name: str) -> PropertyColumn | None:
+        """The field over this partition's sessions, the shared ones' values from ``shared``."""
+        if name not in self._columns:
+            own, other = self._own.column(name), self._shared.column(name)
+            self._columns[name] = own if own is None or other is None else self._splice_column(own, other)
+        return self._columns[name]
+
+    def _splice_column(self, own: PropertyColumn, other: PropertyColumn) -> PropertyColumn:
+        values = list(own.dictionary.values)
+        index = {(type(v), v): i for i, v in enumerate(values)}
+        remap = np.empty(len(other.dictionary) + 1, dtype=np.int32)
+        for j, v in enumerate(other.dictionary.values):  # once per distinct value of the shared sessions
+            remap[j] = index.setdefault((type(v), v), len(values))
+            if remap[j] == len(values):
+                values.append(v)
+        remap[-1] = -1
+        codes = np.array(own.codes, dtype=np.int32, copy=True)
+        if len(self._local):
+            codes[self._local] = remap[other.codes[self._remote]]
+        return PropertyColumn(codes, ValueDictionary(values))
+
+
+def spliced_sessions(store: EventStore, records: list[dict[str, Any]]) -> SessionTable:
+    """``store``'s session table with the sessions of ``records`` (from ``shared_sessions``)
+    computed over all their events."""
+    own = session_table(store)
+    if not records:
+        return own
+    return SplicedSessions(own, SessionTable(EventStore.from_records(records)))

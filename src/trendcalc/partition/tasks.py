@@ -1,0 +1,63 @@
+"""A task run on every partition, and the map that runs it: the unit of work of every phase of
+a partitioned query (phase 1: the earliest event, histogram bounds; phase 2: the partials).
+
+A ``Task`` is a module-level function of one partition's EventStore plus fixed arguments, so a
+process pool or a Dask worker can receive it pickled and run it on the partition it loads by
+path (``run_at``). A ``Map`` runs one task on every partition and returns the answers in
+partition order; ``executors.partition_map`` gives the Map of an executor, ``on_stores`` the Map
+of partitions already in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+
+from ..store import EventStore
+
+
+@attrs.frozen
+class Task:
+    """``fn(store, *args)`` for each partition's ``store`` (``fn`` module-level: picklable)."""
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+    each: tuple[Any, ...] | None = None
+    """One more argument per partition (partition order), appended by ``for_partition``."""
+
+    def __call__(self, store: EventStore) -> Any:
+        return self.fn(store, *self.args)
+
+    def for_partition(self, i: int) -> Task:
+        """The task partition ``i`` runs (with its own argument from ``each``)."""
+        return self if self.each is None else Task(self.fn, self.args + (self.each[i],))
+
+
+def run_at(path: str, task: Task) -> Any:
+    """``task`` over the saved partition at ``path`` (what pool and Dask workers run)."""
+    return task(EventStore.load(path))
+
+
+Map = Callable[[Task], list[Any]]
+"""Runs a task on every partition; the answers in partition order."""
+
+
+def on_stores(stores: Sequence[EventStore]) -> Map:
+    """The Map over partitions already in memory (each an EventStore holding whole persons)."""
+    return lambda task: [task.for_partition(i)(s) for i, s in enumerate(stores)]
+
+
+RowsHandle = "str | np.ndarray | None"
+"""Where a partition's persons' rows in the whole store are: the path of its ``.person_rows.npy``
+(read memory-mapped by the worker), the array itself (partitions in memory), or None (written
+without them)."""
+
+
+def load_rows(handle: Any) -> np.ndarray | None:
+    """The rows a RowsHandle points at (None: the partition has none)."""
+    if handle is None or isinstance(handle, np.ndarray):
+        return handle
+    return np.load(handle, mmap_mode="r")

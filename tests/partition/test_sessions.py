@@ -1,0 +1,168 @@
+"""Session filters and breakdowns on person-partitioned stores, on a world whose sessions span
+persons (so partitions): the facts of a shared session come from all its events — the single
+store's ``to_dicts()`` for k in {1, 2, 3, 7}, hash and adversarial splits, and through the
+files with a process pool; an entry/exit tie across partitions refuses."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pytest
+
+import trendcalc as tc
+from trendcalc.engine.trends import resolve_now
+from trendcalc.partition.run import run_stores
+from trendcalc.partition.split import person_partitions, subset
+
+from .splits import SPLITS
+
+NOW = "2024-03-15T12:00:00Z"
+KS = (1, 2, 3, 7)
+CONFIGS = [(k, name, assign) for k in KS for name, assign in SPLITS.items() if k > 1 or name == "hash"]
+URLS = ["https://a.io/home", "https://a.io/pricing?x=1", "https://b.io/", "https://a.io/docs"]
+
+
+def sid(j: int) -> str:
+    return f"0190{j:04x}-0000-7000-8000-{j:012x}"
+
+
+def world() -> tc.EventStore:
+    """30 persons; session j holds events of persons j % 30, (j + 7) % 30 and (j + 13) % 30 at
+    distinct seconds, so most sessions span persons; some events carry no session."""
+    events = []
+    for j in range(40):
+        for step, p in enumerate((j % 30, (j + 7) % 30, (j + 13) % 30)[: 1 + j % 3]):
+            for e in range(1 + (j + step) % 3):
+                minute = (j * 7 + step * 5 + e) % 50
+                props: dict[str, Any] = {"$session_id": sid(j), "$current_url": URLS[(j + step + e) % 4]}
+                if step == 0 and e == 0 and j % 4:
+                    props["utm_source"] = ["google", "newsletter", "twitter"][j % 3]
+                    props["utm_medium"] = ["cpc", "email", "social"][j % 3]
+                events.append({"event": ["$pageview", "$autocapture", "$pageview"][e % 3], "distinct_id": f"u{p}",
+                               "timestamp": f"2024-03-{1 + j % 12:02d}T10:{minute:02d}:{(j + step * 11 + e * 3) % 60:02d}Z",
+                               "properties": props})
+    for p in range(30):
+        events.append({"event": "$pageview", "distinct_id": f"u{p}", "timestamp": f"2024-03-{1 + p % 12:02d}T08:00:00Z",
+                       "properties": {"$current_url": URLS[p % 4]}})
+    return tc.EventStore.from_records(events)
+
+
+QUERIES = {
+    "entry-url": {"events": [{"id": "$pageview", "math": "dau"}], "date_from": "2024-03-01", "date_to": "2024-03-14",
+                  "breakdown": "$entry_current_url", "breakdown_type": "session"},
+    "duration-filter": {"events": [{"id": "$pageview"}, {"id": "$autocapture"}], "date_from": "2024-03-01",
+                        "date_to": "2024-03-14", "properties": [{"key": "$session_duration", "value": 120,
+                                                                 "operator": "gt", "type": "session"}]},
+    "channel": {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}],
+                "dateRange": {"date_from": "2024-03-01", "date_to": "2024-03-14"}, "trendsFilter": {"display": "ActionsPie"},
+                "breakdownFilter": {"breakdown": "$channel_type", "breakdown_type": "session"}},
+    "bounce-exit": {"events": [{"id": "$pageview", "math": "weekly_active"}], "date_from": "2024-03-01",
+                    "date_to": "2024-03-14", "breakdown": "$end_pathname", "breakdown_type": "session",
+                    "properties": [{"key": "$is_bounce", "value": ["false"], "operator": "exact", "type": "session"}]},
+    "duration-histogram": {"events": [{"id": "$pageview"}], "date_from": "2024-03-01", "date_to": "2024-03-14",
+                           "breakdown": "$session_duration", "breakdown_type": "session",
+                           "breakdown_histogram_bin_count": 4},
+    "counts": {"events": [{"id": "$pageview"}], "date_from": "2024-03-01", "date_to": "2024-03-14",
+               "breakdown": "$pageview_count", "breakdown_type": "session",
+               "properties": [{"key": "$num_uniq_urls", "value": 2, "operator": "gte", "type": "session"}]},
+}
+
+
+def answer(run: Any) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tc.TrendcalcWarning)
+        return run().to_dicts()
+
+
+@pytest.fixture(scope="module")
+def store() -> tc.EventStore:
+    return world()
+
+
+@pytest.mark.parametrize("name", list(QUERIES))
+def test_partitioned_equals_single_store(store: tc.EventStore, name: str) -> None:
+    query = QUERIES[name]
+    want = answer(lambda: tc.trends(store, query, now=NOW))
+    assert len(want) > 1 or any(want[0]["data"] or [want[0]["aggregated_value"]])
+    filt = tc.parse_filter(query)
+    for k, split, assign in CONFIGS:
+        part = person_partitions(store, k, assign)
+        stores = [subset(store, part == p) for p in range(k)]
+        got = answer(lambda stores=stores: run_stores(stores, filt, tc.Project(), resolve_now(NOW)))
+        assert got == want, (k, split)
+
+
+def test_sessions_span_partitions_and_facts_differ_without_the_phase(store: tc.EventStore) -> None:
+    """The adversarial premise: on a round-robin split, a partition alone sees other durations."""
+    from trendcalc.store.sessions import session_table
+
+    part = person_partitions(store, 3, SPLITS["round-robin"])
+    whole = dict(zip(session_table(store).ids, session_table(store).duration.tolist()))
+    alone = {}
+    for p in range(3):
+        t = session_table(subset(store, part == p))
+        alone.update({s: d for s, d in zip(t.ids, t.duration.tolist()) if d != whole[s]})
+    assert len(alone) > 5
+
+
+def test_through_files_and_a_process_pool(store: tc.EventStore, tmp_path: Any) -> None:
+    parts = tc.partition(store, tmp_path / "p", partitions=3, durable=False)
+    for name in ("entry-url", "duration-histogram"):
+        want = answer(lambda name=name: tc.trends(store, QUERIES[name], now=NOW))
+        assert answer(lambda name=name: tc.trends(parts, QUERIES[name], now=NOW, executor="processes")) == want
+
+
+def test_an_entry_tie_across_partitions_refuses(tmp_path: Any) -> None:
+    events = [{"event": "$pageview", "distinct_id": d, "timestamp": "2024-03-05T10:00:00Z",
+               "properties": {"$session_id": sid(1), "$current_url": url}}
+              for d, url in (("a", URLS[0]), ("b", URLS[1]))]
+    store = tc.EventStore.from_records(events)
+    parts = tc.partition(store, tmp_path / "p", partitions=2, assign=lambda s, k: np.arange(len(s.persons)) % k,
+                         durable=False)
+    with pytest.raises(tc.UnsupportedError, match="ingestion order"):
+        tc.trends(parts, QUERIES["entry-url"], now=NOW)
+
+
+SESSION_FILTER = [{"key": "$session_duration", "value": 60, "operator": "gt", "type": "session"}]
+INSIGHTS = {
+    "stickiness": ("stickiness", {"shown_as": "Stickiness", "events": [{"id": "$pageview"}], "date_from": "2024-03-01",
+                                  "date_to": "2024-03-14", "properties": SESSION_FILTER}),
+    "lifecycle": ("lifecycle", {"kind": "LifecycleQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}],
+                                "dateRange": {"date_from": "2024-03-01", "date_to": "2024-03-14"},
+                                "properties": [{"key": "$entry_pathname", "value": "/home", "operator": "exact",
+                                                "type": "session"}]}),
+}
+
+
+@pytest.mark.parametrize("name", list(INSIGHTS))
+def test_session_filters_of_stickiness_and_lifecycle(store: tc.EventStore, name: str) -> None:
+    from .test_insights_invariance import partitioned
+
+    insight, query = INSIGHTS[name]
+    want = answer(lambda: getattr(tc, insight)(store, query, now=NOW))
+    assert any(any(s["data"]) for s in want)
+    for k, split, assign in CONFIGS:
+        part = person_partitions(store, k, assign)
+        stores = [subset(store, part == p) for p in range(k)]
+        rows = tuple(np.flatnonzero(part == p) for p in range(k))
+        got = answer(lambda stores=stores, rows=rows: partitioned(insight, stores, query, tc.Project(), NOW, rows))
+        assert got == want, (k, split)
+
+
+def test_actors_of_a_session_breakdown(store: tc.EventStore, tmp_path: Any) -> None:
+    query = {**QUERIES["entry-url"], "properties": SESSION_FILTER}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tc.TrendcalcWarning)
+        result = tc.trends(store, query, now=NOW)
+        point = next(s for s in result.to_dicts() if any(s["data"]))
+        day = point["days"][next(i for i, v in enumerate(point["data"]) if v)]
+        request = {"day": day, "breakdown": point["breakdown_value"], "select": ["id", "event_count"],
+                   "order_by": ["event_count DESC"]}
+        want = tc.actors(store, query, now=NOW, **request)
+        assert want.rows
+        for k in (2, 3):
+            parts = tc.partition(store, tmp_path / f"p{k}", partitions=k, assign=SPLITS["round-robin"], durable=False)
+            got = tc.actors(parts, query, now=NOW, **request)
+            assert (got.rows, got.has_more) == (want.rows, want.has_more)
