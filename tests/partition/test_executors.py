@@ -115,9 +115,6 @@ def test_refusals_name_the_field_before_running(data: Any) -> None:
         tc.trends(parts, {"events": [{"id": "$pageview", "math": "hogql", "math_hogql": "uniq(person.id)"}]}, now=NOW)
     assert e.value.path == ("events", 0, "math_hogql")
     with pytest.raises(tc.UnsupportedError) as e:
-        tc.trends(parts, {"events": [{"id": "$pageview", "math": "sum", "math_property": "$session_duration"}]}, now=NOW)
-    assert e.value.path == ("events", 0, "math_property")
-    with pytest.raises(tc.UnsupportedError) as e:
         tc.actors(parts, {"kind": "StickinessQuery", "series": [{"kind": "EventsNode", "event": "$pageview",
                                                                   "math": "unique_group", "math_group_type_index": 0}]},
                   now=NOW, day=1)
