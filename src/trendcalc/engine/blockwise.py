@@ -9,7 +9,7 @@ rows). Pass one keeps each block's non-zero cells and the per-value totals the r
 pass two folds the kept values and "Other" out of those cells (or, when the non-zero cells
 themselves would be too many, recomputes the blocks).
 
-The answer equals the one-matrix path's: the same values per cell, summed in the same order.
+The answer equals the one-matrix path's: the same values per cell, and Other summed exactly.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import ValidationError
 from .context import Frame, QueryContext
+from .exactsum import ExactSums, split_sums
 
 BLOCK_CELLS = 4_000_000
 """Cells per block (32 MB of float64): small enough to stay in memory, big enough that the
@@ -88,14 +89,22 @@ def evaluate(
     slot[np.asarray(keep, dtype=np.int64)] = np.arange(len(keep))
     slot[np.asarray(other, dtype=np.int64)] = len(keep)
     acc = np.zeros((len(keep) + 1, n_buckets), dtype=np.float64)
+    folded = ExactSums.empty(n_buckets)  # Other, summed exactly: independent of the blocks' order
     if kept is not None:
         for lo, nz, v in kept:
             fine = lo + nz // n_buckets
-            np.add.at(acc, (slot[fine_to_final[fine]], nz % n_buckets), v)
+            s = slot[fine_to_final[fine]]
+            np.add.at(acc, (s, nz % n_buckets), v)
+            into_other = s == len(keep)
+            folded = folded.merge(split_sums(nz[into_other] % n_buckets, v[into_other], n_buckets).exact())
     else:
         for lo, vals in _blocks(frame, compute, size):
-            np.add.at(acc, slot[fine_to_final[lo:lo + len(vals)]], vals)
-    return keep, acc[:-1], (acc[-1] if len(other) else None)
+            s = slot[fine_to_final[lo:lo + len(vals)]]
+            np.add.at(acc, s, vals)
+            rows = vals[s == len(keep)]
+            cell = np.tile(np.arange(n_buckets, dtype=np.int64), len(rows))
+            folded = folded.merge(split_sums(cell, rows.reshape(-1), n_buckets).exact())
+    return keep, acc[:-1], (folded.values() if len(other) else None)
 
 
 __all__ = ["BLOCK_CELLS", "evaluate", "needed"]

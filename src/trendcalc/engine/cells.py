@@ -14,12 +14,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from . import distinct
+from .exactsum import split_sums
 
 
 def count(cell: np.ndarray, n_cells: int) -> np.ndarray:
     """Rows per cell."""
     return np.bincount(cell, minlength=n_cells).astype(np.float64)
-
 
 def count_runs(runs: Sequence[np.ndarray], n_buckets: int) -> np.ndarray:
     """Rows per bucket from bucket runs: no pass over the rows."""
@@ -97,16 +97,17 @@ def _sums(cell: np.ndarray, values: np.ndarray, n_cells: int) -> np.ndarray:
 
 
 def sum_(cell: np.ndarray, values: np.ndarray, n_cells: int) -> np.ndarray:
-    """Sum of values per cell; NaN values are skipped (0 for a cell without values)."""
-    nan = np.isnan(values)
-    return _sums(cell, np.where(nan, 0.0, values), n_cells)  # adding 0.0 leaves a sum unchanged
+    """Exact (correctly rounded) sum of values per cell, whatever their order; NaN values are
+    skipped (0 for a cell without values). See engine/exactsum.py."""
+    return split_sums(cell, values, n_cells, _sums).values()
 
 
 def mean(cell: np.ndarray, values: np.ndarray, n_cells: int) -> np.ndarray:
-    """Mean of the non-NaN values per cell; NaN where a cell has none."""
+    """Mean of the non-NaN values per cell (their exact sum, rounded once, over their number);
+    NaN where a cell has none."""
     ok = ~np.isnan(values)
     n = np.bincount(cell[ok], minlength=n_cells)
-    s = _sums(cell, np.where(ok, values, 0.0), n_cells)
+    s = split_sums(cell, values, n_cells, _sums).values()
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(n > 0, s / np.maximum(n, 1), np.nan)
 

@@ -27,6 +27,7 @@ from ..store.columns import ValueDictionary, render_text
 from ..store.columns import to_float as json_float
 from . import cells
 from .context import Frame, QueryContext
+from .exactsum import split_sums
 
 # --- fields --------------------------------------------------------------------------------------
 
@@ -149,15 +150,26 @@ def hogql_math(frame: Frame) -> np.ndarray:
     """``math_hogql`` per (group, bucket) cell, shaped (n_groups, n_buckets)."""
     expr = frame.series.math_expr
     n_cells = frame.n_cells
-    out = np.zeros(n_cells, dtype=np.float64)
     if frame.n_rows == 0:
-        return out.reshape(frame.n_groups, frame.n_buckets)
+        return np.zeros((frame.n_groups, frame.n_buckets), dtype=np.float64)
     rows, cell = frame.rows, frame.cell()
     present = cells.count(cell, n_cells) > 0
-    calls = list(dict.fromkeys(n for n in walk(expr) if isinstance(n, Call) and n.name in AGGREGATES))
-    per_cell = {call: _aggregate(frame.ctx, call, rows, cell, n_cells) for call in calls}
-    # The expression around the aggregates, once per distinct tuple of their values; a NULL
-    # aggregate (no non-NULL input) is told apart from a NaN one (a nan input, e.g. 0/0).
+    calls = aggregate_calls(expr)
+    per_cell = {call: reduce_inputs(call, aggregate_inputs(frame.ctx, call, rows, cell), n_cells) for call in calls}
+    return expression_cells(expr, calls, per_cell, present).reshape(frame.n_groups, frame.n_buckets)
+
+
+def aggregate_calls(expr: Expr) -> list[Call]:
+    """The distinct aggregate calls of an expression, in order."""
+    return list(dict.fromkeys(n for n in walk(expr) if isinstance(n, Call) and n.name in AGGREGATES))
+
+
+def expression_cells(expr: Expr, calls: Sequence[Call], per_cell: dict[Call, tuple[np.ndarray, np.ndarray]],
+                     present: np.ndarray) -> np.ndarray:
+    """The expression around its aggregates per cell (flat; 0 where no row), from each call's
+    (value, NULL) per cell: once per distinct tuple of aggregate values. A NULL aggregate (no
+    non-NULL input) is told apart from a NaN one (a nan input, e.g. 0/0)."""
+    out = np.zeros(len(present), dtype=np.float64)
     k = len(calls)
     cols = np.stack([per_cell[c][0] for c in calls] + [per_cell[c][1].astype(np.float64) for c in calls],
                     axis=1)[present]
@@ -168,55 +180,76 @@ def hogql_math(frame: Frame) -> np.ndarray:
         r = to_float(evaluate(expr, _call_leaf(env)))
         values[i] = r if r is not None and np.isfinite(r) else 0.0
     out[present] = values[inverse.reshape(-1)]
-    return out.reshape(frame.n_groups, frame.n_buckets)
+    return out
 
 
-def _aggregate(ctx: QueryContext, call: Call, rows: np.ndarray, cell: np.ndarray,
-               n_cells: int) -> tuple[np.ndarray, np.ndarray]:
-    """One aggregate call per cell: (value, NULL). As ClickHouse's ``-Null`` combinator, sum,
-    avg, min, max and quantiles are NULL in a cell whose inputs are all NULL; a nan input
-    makes sum and avg nan (min, max and quantiles skip it)."""
+def aggregate_inputs(ctx: QueryContext, call: Call, rows: np.ndarray, cell: np.ndarray) -> tuple[np.ndarray, Any]:
+    """The rows one aggregate call reduces, after its condition (``-If``): (their cells, their
+    inputs) — None for ``count()``, a bool mask of non-NULL for ``count(x)``, distinct-key ids
+    and the keys for ``uniq``, the numbers (NaN for a nan input) for the numeric aggregates."""
     spec = AGGREGATES[call.name]
     args = call.args
-    no_nulls = np.zeros(n_cells, dtype=bool)
     if spec.conditional:
         inverse, results = row_results(ctx, args[-1], rows)
         keep = np.array([truthy(r) for r in results], dtype=bool)[inverse]
         rows, cell, args = rows[keep], cell[keep], args[:-1]
     if spec.kind == "count" and not args:
-        return cells.count(cell, n_cells), no_nulls
+        return cell, None
     inverse, results = row_results(ctx, args[0], rows)
     if spec.kind == "count":
-        not_null = np.array([r is not None for r in results], dtype=bool)[inverse]
-        return cells.count(cell[not_null], n_cells), no_nulls
+        return cell, np.array([r is not None for r in results], dtype=bool)[inverse]
     if spec.kind == "uniq":
         keys: dict[Any, int] = {}
         ids = np.array([keys.setdefault(_distinct_key(r), len(keys)) if r is not None else -1 for r in results], dtype=np.int64)
         per_row = ids[inverse]
         ok = per_row >= 0
-        return cells.count_distinct(cell[ok], per_row[ok], max(len(keys), 1), n_cells), no_nulls
+        return cell[ok], (per_row[ok], list(keys))
     nums = [to_float(r) for r in results]
     has = np.array([f is not None for f in nums], dtype=bool)[inverse]
     floats = np.array([np.nan if f is None else f for f in nums], dtype=np.float64)[inverse]
-    cell, floats = cell[has], floats[has]
-    null = cells.count(cell, n_cells) == 0
-    if spec.kind == "sum":
-        return np.bincount(cell, weights=floats, minlength=n_cells), null
-    if spec.kind == "avg":
-        n = np.bincount(cell, minlength=n_cells)
+    return cell[has], floats[has]
+
+
+def reduce_inputs(call: Call, inputs: tuple[np.ndarray, Any], n_cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """One aggregate call per cell: (value, NULL). As ClickHouse's ``-Null`` combinator, sum,
+    avg, min, max and quantiles are NULL in a cell whose inputs are all NULL; a nan input
+    makes sum and avg nan (min, max and quantiles skip it). Sums are exact (engine/exactsum.py)."""
+    spec = AGGREGATES[call.name]
+    cell, payload = inputs
+    no_nulls = np.zeros(n_cells, dtype=bool)
+    if spec.kind == "count":
+        return cells.count(cell if payload is None else cell[payload], n_cells), no_nulls
+    if spec.kind == "uniq":
+        ids, keys = payload
+        return cells.count_distinct(cell, ids, max(len(keys), 1), n_cells), no_nulls
+    floats = payload
+    n = np.bincount(cell, minlength=n_cells)
+    null = n == 0
+    if spec.kind in ("sum", "avg"):
+        total = nan_sums(cell, floats, n_cells)
+        if spec.kind == "sum":
+            return total, null
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.bincount(cell, weights=floats, minlength=n_cells) / np.maximum(n, 1), null
+            return total / np.maximum(n, 1), null
     if spec.kind == "min":
         out = cells.minimum(cell, floats, n_cells)
     elif spec.kind == "max":
         out = cells.maximum(cell, floats, n_cells)
     else:
-        level = _quantile_level(call)
-        out = cells.quantile(cell, floats, n_cells, level)
+        out = cells.quantile(cell, floats, n_cells, quantile_level(call))
     return out, null | (out != out)
 
 
-def _quantile_level(call: Call) -> float:
+def nan_sums(cell: np.ndarray, floats: np.ndarray, n_cells: int) -> np.ndarray:
+    """Exact sums per cell; NaN in a cell with a nan input (as a float sum would be)."""
+    total = split_sums(cell, floats, n_cells).values()
+    nan = np.isnan(floats)
+    if nan.any():
+        total[np.bincount(cell[nan], minlength=n_cells) > 0] = np.nan
+    return total
+
+
+def quantile_level(call: Call) -> float:
     """A quantile's level: its literal parameter (checked by the parser), else the median."""
     if not call.params:
         return 0.5

@@ -20,10 +20,10 @@ from ..store.columns import PropertyColumn, render_text
 from ..store.virtual import person_column
 from . import cells
 from .active_slots import active_by_day_slots
-from .context import Frame
+from .context import Frame, QueryContext
 from .frames import FrameBuilder, date_range, first_event, look_back, raw_date_from
 from .localtime import shift_days, truncate
-from .timeaxis import bucket_starts
+from .timeaxis import TimeAxis, bucket_starts
 
 INTERVAL_ORDER = {"minute": 0, "hour": 1, "day": 2, "week": 3, "month": 4}
 
@@ -258,33 +258,52 @@ def active_actors(days: int) -> Callable[[Frame], np.ndarray]:
 
     def compute(frame: Frame) -> np.ndarray:
         ctx, axis = frame.ctx, frame.axis
-        tz = ctx.project.tz
-        unit = axis.interval if axis.interval in ("hour", "minute") else "day"
-        total_value = ctx.display.total_value
-        starts = (
-            bucket_starts(axis.range, ctx.project.week_start_day, ctx.limits.max_buckets)
-            if total_value
-            else list(axis.starts)
-        )
-        starts_us = np.array([_us(s) for s in starts], dtype=np.int64)
-        window_us = np.array([_us(shift_days(s, -days)) for s in starts], dtype=np.int64)
-        if unit == "day" and not total_value:
-            fast = active_by_day_slots(frame, starts_us, window_us)
+        if axis.interval not in ("hour", "minute") and not ctx.display.total_value:
+            starts_us, window_us = _windows(list(axis.starts), days)
+            fast = active_by_day_slots(frame, starts_us, window_us)  # rows binned by local day, slid
             if fast is not None:
                 return fast.reshape(1, -1)
-        t = truncate(frame.ts(), unit, tz)
         actors, _ = frame.actors()
-        grid = cells.rolling_distinct(actors, frame.group, t, starts_us, window_us, frame.n_groups)
-        if not total_value:
-            return grid
-        lo = np.searchsorted(starts_us, t, "left")
-        hi = np.searchsorted(window_us, t, "left") - 1
-        ok = lo <= hi
-        n = int(actors.max()) + 1 if len(actors) else 1
-        flat = cells.count_distinct(frame.group[ok].astype(np.int64), actors[ok], n, frame.n_groups)
-        return flat.reshape(frame.n_groups, 1)
+        return active_counts(frame.ctx, frame.axis, activity_times(frame), actors, frame.group, frame.n_groups, days)
 
     return compute
+
+
+def activity_times(frame: Frame) -> np.ndarray:
+    """Each row's time truncated to its hour (hour interval), minute, or local day (§4.3)."""
+    axis = frame.axis
+    unit = axis.interval if axis.interval in ("hour", "minute") else "day"
+    return truncate(frame.ts(), unit, frame.ctx.project.tz)
+
+
+def active_counts(ctx: QueryContext, axis: TimeAxis, t: np.ndarray, actors: np.ndarray, group: np.ndarray,
+                  n_groups: int, days: int) -> np.ndarray:
+    """The (n_groups, n_buckets) active-actor counts of rows with activity times ``t``, actor
+    ids ``actors`` and groups ``group``: what ``active_actors`` computes, from any such rows
+    (a partitioned store's merged rows too)."""
+    total_value = ctx.display.total_value
+    starts = (
+        bucket_starts(axis.range, ctx.project.week_start_day, ctx.limits.max_buckets)
+        if total_value
+        else list(axis.starts)
+    )
+    starts_us, window_us = _windows(starts, days)
+    grid = cells.rolling_distinct(actors, group, t, starts_us, window_us, n_groups)
+    if not total_value:
+        return grid
+    lo = np.searchsorted(starts_us, t, "left")
+    hi = np.searchsorted(window_us, t, "left") - 1
+    ok = lo <= hi
+    n = int(actors.max()) + 1 if len(actors) else 1
+    flat = cells.count_distinct(group[ok].astype(np.int64), actors[ok], n, n_groups)
+    return flat.reshape(n_groups, 1)
+
+
+def _windows(starts: list[dt.datetime], days: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each bucket's start and the start of its ``days``-day look-back window, in µs."""
+    starts_us = np.array([_us(s) for s in starts], dtype=np.int64)
+    window_us = np.array([_us(shift_days(s, -days)) for s in starts], dtype=np.int64)
+    return starts_us, window_us
 
 
 def _us(d: dt.datetime) -> int:

@@ -28,6 +28,7 @@ from . import breakdown as bd
 from .context import Frame, QueryContext
 from .cost import check_cost
 from .echo import action_dict, filter_dict
+from .exactsum import column_sums
 from .math import effective_series, first_seen, math_type
 from .plan import (
     Query,
@@ -254,7 +255,16 @@ def shape_query(ctx, q, math, values, grouping, n_real_series, *, has_rows: bool
         return [make_series(ctx, q, values[0], math, label=q.series.label, forward_fill=True)]
     keep, other = rank_groups(ctx, grouping, values.sum(axis=1))
     kept = [(grouping.values[g], values[g]) for g in keep]
-    return grouped_series(ctx, q, math, kept, values[other].sum(axis=0) if len(other) else None, n_real_series)
+    return grouped_series(ctx, q, math, kept, other_sums(values[other], math.integer) if len(other) else None, n_real_series)
+
+
+def other_sums(folded: np.ndarray, integer: bool) -> np.ndarray:
+    """Other's value per bucket: the folded groups' values added. Counts add exactly in any
+    order; other maths' floats are summed exactly (engine/exactsum.py), so Other does not
+    depend on the order of the groups (blocks, partitions)."""
+    if integer:
+        return folded.sum(axis=0)
+    return column_sums(folded)
 
 
 def rank_groups(ctx: QueryContext, grouping: bd.Grouping, totals: np.ndarray) -> tuple[list[int], np.ndarray]:

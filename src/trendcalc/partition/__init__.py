@@ -2,9 +2,9 @@
 stores, run a Trends query on each and merge the per-partition answers exactly.
 
 ``partition()`` writes the partitions, ``PartitionedStore.open()`` opens them, ``trends()``
-(``trendcalc.trends``) accepts a PartitionedStore. Only maths whose per-cell value is a sum over
-persons are merged (``merge.py``); everything else raises UnsupportedError before any partition
-runs. Dask is imported only when a ``dask.distributed.Client`` is passed as the executor.
+(``trendcalc.trends``) accepts a PartitionedStore. Every math merges through an exact partial
+state (``merge.py``, ``states.py``); what has none yet raises UnsupportedError before any
+partition runs. Dask is imported only when a ``dask.distributed.Client`` is passed as the executor.
 """
 
 from __future__ import annotations

@@ -13,12 +13,13 @@ from typing import Any
 import attrs
 import numpy as np
 
+from ..errors import UnsupportedError
 from ..limits import Limits
 from ..project import Project
 from ..query.displays import DISPLAYS
 from ..query.model import TrendsFilter
 from ..store import EventStore
-from .merge import ADD_INTEGERS, MERGES, check_integral
+from .merge import merge_of
 
 
 def context(store: EventStore, filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits) -> Any:
@@ -30,12 +31,14 @@ def context(store: EventStore, filt: TrendsFilter, project: Project, now: dt.dat
 
 @attrs.frozen
 class Partial:
-    """One partition's answer to one query before shaping: per-(breakdown value, bucket) cells.
+    """One partition's answer to one query before shaping: its math's partial state over the
+    (breakdown value, bucket) cells — the cell values for additive maths, else the state of
+    the math's ``merge.MathMerge`` entry.
 
     ``values`` is None when the series does not exist in this partition; ``groups``/``kinds`` are
     the breakdown values and their classes (None without a breakdown grouping)."""
 
-    values: np.ndarray | None
+    values: Any
     groups: tuple[Any, ...] | None = None
     kinds: np.ndarray | None = None
     has_rows: bool = False
@@ -50,7 +53,6 @@ def partial_answers(store: EventStore, filt: TrendsFilter, project: Project, now
     ctx = context(store, filt, project, now, limits)
     if given is not None:
         given.apply(ctx)
-    _check_summed_values(store, filt)
     out = []
     for i, q in enumerate(plan_queries(ctx)):
         if given is not None:
@@ -73,9 +75,13 @@ def _partial_query(ctx: Any, q: Any) -> Partial:
     if series is not q.series:
         q = attrs.evolve(q, series=series)
     math = math_type(series.math)
+    first = ctx.display.cumulative and math.new_actors_cumulative
+    entry = merge_of(series, ctx.filter, first)
+    if entry is None:  # check_partitionable refused it before any partition ran
+        raise UnsupportedError(series.path + ("math",), f"math {series.math!r} is not supported on a partitioned store")
     frame = build_frame(ctx, q)
     if frame is None:
-        return Partial(None)
+        return Partial(None)  # the series does not exist (a missing action): in no partition
     grouping = None
     if ctx.filter.breakdown is not None and q.cohort is None:
         if frame.breakdown_rows is None:
@@ -85,19 +91,21 @@ def _partial_query(ctx: Any, q: Any) -> Partial:
         if grouping.take is not None:
             frame.repeat_rows(grouping.take)
         frame.set_grouping(grouping)
-    compute = first_seen if ctx.display.cumulative and math.new_actors_cumulative else math.compute
-    values = np.asarray(compute(frame), dtype=np.float64)
+    if entry.partial is not None:
+        if grouping is not None and not _one_to_one(grouping):
+            raise UnsupportedError(("breakdown",), f"math {series.math!r} over a folded breakdown (histogram bins) is "
+                                                   "not supported on a partitioned store")
+        state = entry.partial(frame)
+    else:
+        compute = first_seen if first else math.compute
+        state = np.asarray(compute(frame), dtype=np.float64)
+        state = grouping.fold(state) if grouping is not None else state
     if grouping is None:
-        return Partial(values, has_rows=frame.n_rows > 0)
-    return Partial(grouping.fold(values), tuple(grouping.values), np.asarray(grouping.kinds), frame.n_rows > 0)
+        return Partial(state, has_rows=frame.n_rows > 0)
+    return Partial(state, tuple(grouping.values), np.asarray(grouping.kinds), frame.n_rows > 0)
 
 
-def _check_summed_values(store: EventStore, filt: TrendsFilter) -> None:
-    """For maths merged by ADD_INTEGERS: every value of the property must be an integer."""
-    for s in filt.series:
-        if MERGES.get(s.math) != ADD_INTEGERS or s.math_property is None:
-            continue
-        table = store.persons if s.math_property_type == "person_properties" else store
-        col = table.column(str(s.math_property))
-        if col is not None:
-            check_integral(col.dictionary.floats(), f"{s.math_property!r}")
+def _one_to_one(grouping: Any) -> bool:
+    """Whether every fine group is its own final group (all but histogram bins)."""
+    f = grouping.fine_to_final
+    return len(f) == len(grouping.values) and bool(np.array_equal(f, np.arange(len(f))))

@@ -24,7 +24,7 @@ from ..project import Project
 from ..query.model import TrendsFilter
 from ..results import SeriesResult, TrendsResult
 from ..store import EventStore
-from .merge import ADD_INTEGERS, MERGES, add, check_integral, check_partitionable
+from .merge import check_partitionable, merge_of
 from .partials import Partial, context
 from .phases import Given, partial_answers_in, prepare
 from .store import PartitionedStore
@@ -103,7 +103,8 @@ def merge_partials(ctx: Any, queries: list[Any], per_partition: list[list[Partia
 
 
 def merge_query(ctx: Any, q: Any, partials: list[Partial], n_real: int) -> list[SeriesResult]:
-    """One query's result series from its Partials: cells added, then the engine's shaping."""
+    """One query's result series from its Partials: states merged by the math's registry entry
+    (``merge.py``), then the engine's shaping."""
     from ..engine.grouping import Grouping
     from ..engine.math import effective_series, math_type
     from ..engine.trends import shape_query
@@ -112,15 +113,17 @@ def merge_query(ctx: Any, q: Any, partials: list[Partial], n_real: int) -> list[
     if series is not q.series:
         q = attrs.evolve(q, series=series)
     math = math_type(series.math)
+    entry = merge_of(series, ctx.filter, ctx.display.cumulative and math.new_actors_cumulative)
+    assert entry is not None  # check_partitionable refused the rest
     present = [p for p in partials if p.values is not None]
     if not present:
         return []
     has_rows = any(p.has_rows for p in present)
-    exact = MERGES[series.math] == ADD_INTEGERS
+    n_buckets = q.axis.n_buckets
     if present[0].groups is None:
-        values = add([p.values for p in present if p.values is not None])
-        if exact:
-            check_integral(values, f"{series.math_property!r}")
+        maps = [np.zeros(1, dtype=np.int64)] * len(present)
+        values = entry.finalize(entry.merge([p.values for p in present], maps, 1, n_buckets), 1,
+                                n_buckets, ctx, q)
         return shape_query(ctx, q, math, values, None, n_real, has_rows=has_rows)
     index: dict[Any, int] = {}
     kinds: list[int] = []
@@ -129,13 +132,9 @@ def merge_query(ctx: Any, q: Any, partials: list[Partial], n_real: int) -> list[
             if value not in index:
                 index[value] = len(index)
                 kinds.append(kind)
-    n_buckets = present[0].values.shape[1] if present[0].values is not None else 0
-    merged = np.zeros((len(index), n_buckets), dtype=np.float64)
-    for p in present:  # partition order; the cells are integers, so the order cannot matter
-        if p.groups and p.values is not None:
-            merged[[index[v] for v in p.groups]] += p.values
-    if exact:
-        check_integral(merged, f"{series.math_property!r}")
+    maps = [np.array([index[v] for v in p.groups or ()], dtype=np.int64) for p in present]
+    merged = entry.finalize(entry.merge([p.values for p in present], maps, len(index), n_buckets),
+                            len(index), n_buckets, ctx, q)
     grouping = Grouping(codes=None, fine_to_final=np.arange(len(index)), values=tuple(index),
                         kinds=np.asarray(kinds, dtype=present[0].kinds.dtype if present[0].kinds is not None else np.int8))
     return shape_query(ctx, q, math, merged, grouping, n_real, has_rows=has_rows)

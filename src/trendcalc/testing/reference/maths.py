@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import math
 import zoneinfo
+from fractions import Fraction
 from typing import Any
 
 from ...project import Project
@@ -62,14 +63,29 @@ def quantile(values: list[float], level: float) -> float:
     return v[i] * (i + 1 - index) + v[i + 1] * (index - i)
 
 
+def exact_sum(values: list[float]) -> float:
+    """The sum of floats as trendcalc defines it: the exact (rational) sum rounded once to the
+    nearest float, whatever the order (±inf beyond the range; infinite inputs add as floats).
+    Integers add as integers."""
+    if all(isinstance(v, int) for v in values):
+        return sum(values)
+    if any(math.isinf(v) or math.isnan(v) for v in values):
+        return float(sum(values))
+    total = sum((Fraction(v) for v in values), Fraction(0))
+    try:
+        return float(total)
+    except OverflowError:
+        return math.inf if total > 0 else -math.inf
+
+
 def reduce_values(name: str, values: list[float]) -> float:
     """sum / avg / min / max / quantiles of the non-NULL values; none → 0."""
     if not values:
         return 0.0
     if name == "sum":
-        return float(sum(values))
+        return float(exact_sum(values))
     if name == "avg":
-        return sum(values) / len(values)
+        return exact_sum(values) / len(values)
     if name == "min":
         return float(min(values))
     if name == "max":

@@ -31,6 +31,7 @@ from .maths import (
     active_values,
     bucketed_values,
     effective_math,
+    exact_sum,
     shift_days,
 )
 from .properties import check_group
@@ -115,7 +116,7 @@ def run_query(world: World, filt: TrendsFilter, project: Project, q: Query, n_qu
         if v in values:
             vals = values[v]
         else:  # §6.3 Other: per-bucket sums of the folded values, whatever the math
-            vals = [sum(values[f][i] for f in folded) for i in range(len(values[folded[0]]))]
+            vals = [exact_sum([values[f][i] for f in folded]) for i in range(len(values[folded[0]]))]
         text = cohort_label(project, v) if filt.breakdown.items[0].type == "cohort" else breakdown_label(v)
         label_text = f"{q.series.label} - {text}" if n_queries > 1 else text
         out.append(series_dict(filt, project, q, vals, label_text=label_text, breakdown=v, has_breakdown=True,
