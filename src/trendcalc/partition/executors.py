@@ -1,25 +1,29 @@
 """Where the partitions run: a registry of executors by kind.
 
 ``None`` runs them in this process one after another; ``"processes"`` on a local process pool
-(one worker per core, at most one per partition); any ``concurrent.futures.Executor`` you pass;
+(one worker per core, kept warm across queries, each worker keeping its partitions open); any ``concurrent.futures.Executor`` you pass;
 or a ``dask.distributed.Client`` (recognised by its type's module, so dask is never imported
 here), whose workers load their partition from its path — a path they must be able to read.
 """
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from ..errors import ValidationError
 from ..limits import Limits
 from ..project import Project
 from ..query.model import TrendsFilter
-from .partials import partial_answers, partial_answers_at
+from .partials import partial_answers
 from .store import PartitionedStore
+from .worker import answers_at
 
 Args = tuple[TrendsFilter, Project, dt.datetime, Limits]
 
@@ -28,19 +32,45 @@ def _in_process(_executor: Any, parts: PartitionedStore, args: Args) -> list[Any
     return [partial_answers(parts.load(i), *args) for i in range(parts.partitions)]
 
 
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _warm_pool() -> ProcessPoolExecutor:
+    """One process pool per process (a worker per core), kept across queries: its workers keep
+    their partitions open (``worker.py``), so a query pays neither start-up nor loading again."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ProcessPoolExecutor(max_workers=max(1, os.cpu_count() or 1))
+            atexit.register(shutdown_pool)
+        return _pool
+
+
+def shutdown_pool() -> None:
+    """Stop the warm pool of ``executor="processes"`` (it starts again when next needed)."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _processes(_executor: Any, parts: PartitionedStore, args: Args) -> list[Any]:
-    workers = max(1, min(parts.partitions, os.cpu_count() or 1))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return _on_executor(pool, parts, args)
+    try:
+        return _on_executor(_warm_pool(), parts, args)
+    except BrokenProcessPool:  # (a worker died, e.g. killed): a fresh pool, once
+        shutdown_pool()
+        return _on_executor(_warm_pool(), parts, args)
 
 
 def _on_executor(pool: Executor, parts: PartitionedStore, args: Args) -> list[Any]:
-    futures = [pool.submit(partial_answers_at, str(p), *args) for p in parts.paths]
+    futures = [pool.submit(answers_at, str(p), *args) for p in parts.paths]
     return [f.result() for f in futures]
 
 
 def _dask(client: Any, parts: PartitionedStore, args: Args) -> list[Any]:
-    futures = [client.submit(partial_answers_at, str(p), *args, pure=False) for p in parts.paths]
+    futures = [client.submit(answers_at, str(p), *args, pure=False) for p in parts.paths]
     return list(client.gather(futures))
 
 
