@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -63,6 +64,7 @@ def stream_partitions(source: Any, root: Path, k: int, *, persons: Any, groups: 
     readers = [_reader(fmt, p, rename, tz, chunk_rows) for p in paths]
     dids = DidMap()
     person_properties = _resolve(readers, dids)
+    release_memory()
     kinds = merged_kinds([r for r in readers if isinstance(r, CsvSource)]) if fmt == "csv" else {}
     did_part, person_part = dids.partitions(people, k, person_properties)
 
@@ -72,6 +74,7 @@ def stream_partitions(source: Any, root: Path, k: int, *, persons: Any, groups: 
         spill = tmp / "spill"
         spill.mkdir()
         pieces = _route(readers, dids, did_part, k, spill, kinds)
+        release_memory()
         facts = Facts()
         entries = []
         for p in range(k):
@@ -84,6 +87,7 @@ def stream_partitions(source: Any, root: Path, k: int, *, persons: Any, groups: 
             entries.append({"path": name, "events": len(sub), "persons": len(sub.persons), "time_bounds": bounds})
             del sub
             shutil.rmtree(spill / f"p{p:04d}", ignore_errors=True)
+            release_memory()
         shutil.rmtree(spill)
         manifest = {
             "format": FORMAT,
@@ -101,6 +105,23 @@ def stream_partitions(source: Any, root: Path, k: int, *, persons: Any, groups: 
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def release_memory() -> None:
+    """Hand freed memory back to the system between phases: Arrow's pool and (glibc) the C heap
+    keep freed pages for reuse, which would make each phase's peak add to the last's."""
+    import ctypes
+    import ctypes.util
+
+    from ..store.parquet_read import _release_arrow_memory
+
+    _release_arrow_memory()
+    name = ctypes.util.find_library("c")
+    if name and sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(name).malloc_trim(0)
+        except (OSError, AttributeError):  # (not glibc)
+            pass
 
 
 def _check_target(root: Path, overwrite: bool) -> None:
