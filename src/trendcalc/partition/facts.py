@@ -90,7 +90,7 @@ class Facts:
             typed = [i for i, t in enumerate(types) if t is not None]
             if not typed:
                 continue
-            kinds = {types[i] for i in typed}
+            kinds = {str(types[i]) for i in typed}
             if len(kinds) == 1:
                 self.summaries.setdefault(key, []).append((kinds, math.inf, types[typed[0]]))
                 continue
@@ -145,7 +145,7 @@ def definitions(facts: Facts, people: EventStore | None, latest_us: int | None) 
     event properties from ``facts``, person and group properties over ``people`` (the global
     persons and groups, no events) with the latest event as "now"; person properties only on
     events (``person_properties``) from the partitions' summaries."""
-    out = [{"name": k, "type": t, "kind": "event"} for k, t in sorted(facts.event_types().items())]
+    out: list[dict[str, Any]] = [{"name": k, "type": t, "kind": "event"} for k, t in sorted(facts.event_types().items())]
     latest = 0.0 if latest_us is None else latest_us / 1e6
     person: dict[str, str] = {}
     if people is not None:

@@ -344,8 +344,8 @@ class JsonlSource:
     tz: Any
     chunk_rows: int
 
-    def blocks(self) -> Iterator[tuple[bytes, np.ndarray, np.ndarray, int]]:
-        """(block, line starts, line ends (without the newline), first line number (1-based)) of
+    def blocks(self) -> Iterator[tuple[bytes, np.ndarray, np.ndarray, np.ndarray]]:
+        """(block, line starts, line ends (without the newline), line numbers (1-based)) of the
         non-blank lines, block by block."""
         pa, _ = _pa()
         size = max(1 << 16, min(1 << 27, self.chunk_rows * 256))
@@ -380,7 +380,7 @@ class JsonlSource:
                 cr = (stop > starts) & (arr[np.maximum(stop - 1, 0)] == 13) if len(stop) else np.zeros(0, bool)
                 blank = (stop - starts - cr) <= 0
                 lines = np.arange(line0, line0 + n_lines, dtype=np.int64)
-                yield data[:cut], starts[~blank], stop[~blank], lines[~blank]  # type: ignore[misc]
+                yield data[:cut], starts[~blank], stop[~blank], lines[~blank]
                 line0 += n_lines
                 rest = data[cut:]
                 if not more:

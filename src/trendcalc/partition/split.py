@@ -99,6 +99,7 @@ def write_partitions(store: EventStore, root: Path, k: int, assign: Assign | Non
         "k": k,
         "split": "splitmix64(person row) mod k" if assign is None else "custom assign",
         "partitions": entries,
+        "dictionaries": "shared",  # (every partition holds the whole store's dictionaries; merges go by value)
         "property_types": store_facts(store),
         "event_time_bounds": facts.bounds,
         "shared_sessions": write_sessions(root, facts.shared_sessions()),

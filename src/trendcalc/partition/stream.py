@@ -96,6 +96,7 @@ def stream_partitions(source: Any, root: Path, k: int, *, persons: Any, groups: 
             "split": "splitmix64(person node) mod k, persons resolved over all input files",
             "source": {"format": fmt, "files": [str(p) for p in paths]},
             "partitions": entries,
+            "dictionaries": "per-partition",  # (codes differ between partitions: merges go by value)
             "property_types": definitions(facts, people_store, dids.max_ts),
             "event_time_bounds": facts.bounds,
             "shared_sessions": write_sessions(tmp, facts.shared_sessions()),

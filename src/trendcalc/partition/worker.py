@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ def load_partition(path: str | Path) -> EventStore:
         stamp = manifest.stat().st_mtime_ns
     except OSError:
         stamp = -1
-    key = str(p.resolve())
+    key = os.fspath(p)
     with _lock:
         hit = _open.get(key)
     if hit is not None and hit[0] == stamp:
