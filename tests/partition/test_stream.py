@@ -284,3 +284,20 @@ def test_peak_memory_is_bounded_by_a_partition(tmp_path: Path) -> None:
         r = json.loads(out.strip().splitlines()[-1])
         grow[mode] = r["peak"] - r["base"]
     assert grow["memory"] > 0 and grow["stream"] < 0.5 * grow["memory"], grow
+
+
+def test_partitions_answer_with_the_whole_stores_property_types(tmp_path: Path) -> None:
+    """A property first seen as a number (the store's type: Numeric) whose later values are words:
+    the partition holding only words still types it Numeric."""
+    events = [{"event": "e", "distinct_id": f"u{i}", "timestamp": f"2024-01-{1 + i:02d}T00:00:00Z",
+               "properties": {"x": 5 if i == 0 else f"w{i}"}} for i in range(12)]
+    f = tmp_path / "e.jsonl"
+    f.write_text("".join(json.dumps(e) + "\n" for e in events))
+    store = tc.EventStore.from_jsonl(f)
+    assert store.inferred_type("x") == "Numeric"
+    for source in (f, store):
+        parts = tc.partition(source, tmp_path / f"p{isinstance(source, Path)}", partitions=4, durable=False)
+        assert {"name": "x", "type": "Numeric", "kind": "event"} in parts.property_types
+        assert {parts.load(i).inferred_type("x") for i in range(4)} == {"Numeric"}
+        q = {"events": [{"id": "e"}], "date_from": "2024-01-01", "date_to": "2024-01-12", "breakdown": "x"}
+        assert tc.trends(parts, q, now="2024-01-13").to_dicts() == tc.trends(store, q, now="2024-01-13").to_dicts()
