@@ -23,7 +23,7 @@ from ..project import Project
 from ..query.model import TrendsFilter
 from .partials import partial_answers
 from .store import PartitionedStore
-from .worker import answers_at
+from .worker import answers_at, answers_at_many
 
 Args = tuple[TrendsFilter, Project, dt.datetime, Limits]
 
@@ -42,9 +42,13 @@ def _warm_pool() -> ProcessPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = ProcessPoolExecutor(max_workers=max(1, os.cpu_count() or 1))
+            _pool = ProcessPoolExecutor(max_workers=_workers())
             atexit.register(shutdown_pool)
         return _pool
+
+
+def _workers() -> int:
+    return max(1, os.cpu_count() or 1)
 
 
 def shutdown_pool() -> None:
@@ -58,10 +62,22 @@ def shutdown_pool() -> None:
 
 def _processes(_executor: Any, parts: PartitionedStore, args: Args) -> list[Any]:
     try:
-        return _on_executor(_warm_pool(), parts, args)
+        return _batched(_warm_pool(), parts, args)
     except BrokenProcessPool:  # (a worker died, e.g. killed): a fresh pool, once
         shutdown_pool()
-        return _on_executor(_warm_pool(), parts, args)
+        return _batched(_warm_pool(), parts, args)
+
+
+def _batched(pool: ProcessPoolExecutor, parts: PartitionedStore, args: Args) -> list[Any]:
+    """One task per worker, each answering every n-th partition: a round trip per worker, not
+    per partition (hash-split partitions are of one size, so the shares are even)."""
+    n = max(1, min(parts.partitions, _workers()))
+    paths = [str(p) for p in parts.paths]
+    futures = [pool.submit(answers_at_many, paths[i::n], *args) for i in range(n)]
+    out: list[Any] = [None] * len(paths)
+    for i, f in enumerate(futures):
+        out[i::n] = f.result()
+    return out
 
 
 def _on_executor(pool: Executor, parts: PartitionedStore, args: Args) -> list[Any]:

@@ -55,4 +55,9 @@ def answers_at(path: str, filt: TrendsFilter, project: Project, now: dt.datetime
     return partial_answers(load_partition(path), filt, project, now, limits)
 
 
-__all__ = ["answers_at", "load_partition"]
+def answers_at_many(paths: list[str], filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits) -> list[Any]:
+    """``answers_at`` of several partitions, in order (one task for a pool worker's share)."""
+    return [answers_at(p, filt, project, now, limits) for p in paths]
+
+
+__all__ = ["answers_at", "answers_at_many", "load_partition"]
