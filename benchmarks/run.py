@@ -47,13 +47,20 @@ RENAME = {"timestamp": "ts", "properties.$current_url": "url", "properties.$brow
 def build_trendcalc(ev: Path, persons: Path) -> Any:
     import trendcalc as tc
 
+    if ev.is_dir():  # K files: one Arrow table of them all (from_parquet reads one file)
+        import pyarrow.parquet as pq
+
+        strings = ["event", "distinct_id", "person_id", "properties.$current_url", "properties.$browser",
+                   "properties.$os", "properties.$geoip_country_code", "properties.$session_id"]
+        table = pq.read_table(ev, read_dictionary=strings, memory_map=True)
+        return tc.EventStore.from_arrow(table, persons=pq.read_table(persons))
     return tc.EventStore.from_parquet(ev, persons=persons)
 
 
 def build_polars(ev: Path, persons: Path) -> Any:
     import polars as pl
 
-    events = pl.read_parquet(ev).rename(RENAME).with_columns(pl.col("ts").dt.replace_time_zone(None))
+    events = pl.read_parquet(generate.parquet_glob(ev)).rename(RENAME).with_columns(pl.col("ts").dt.replace_time_zone(None))
     people = pl.read_parquet(persons).rename({"properties.plan": "plan", "properties.email": "email"})
     return events, people
 
@@ -61,7 +68,7 @@ def build_polars(ev: Path, persons: Path) -> Any:
 def read_polars(ev: Path) -> Any:
     import polars as pl
 
-    return pl.read_parquet(ev)
+    return pl.read_parquet(generate.parquet_glob(ev))
 
 
 def build_duckdb(ev: Path, persons: Path) -> Any:
@@ -69,7 +76,7 @@ def build_duckdb(ev: Path, persons: Path) -> Any:
 
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
-    con.execute(DUCK_LOAD.format(events=ev, persons=persons))
+    con.execute(DUCK_LOAD.format(events=generate.parquet_glob(ev), persons=persons))
     return con
 
 
@@ -182,14 +189,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--runs", type=int, default=7, help="timed runs per query and engine (after one warm-up)")
     ap.add_argument("--build-runs", type=int, default=3)
     ap.add_argument("--queries", default="", help="comma-separated subset, e.g. Q1,Q3")
+    ap.add_argument("--shape", default="default", choices=sorted(generate.SHAPES), help="data shape (generate.py)")
+    ap.add_argument("--files", type=int, default=1, help="events in K Parquet files (generated chunk by chunk)")
     ap.add_argument("--no-rss", action="store_true", help="skip the per-engine subprocess peak-RSS builds")
     args = ap.parse_args(argv)
 
     import trendcalc as tc
 
-    ev_path, p_path = generate.ensure(args.events)
-    info: dict[str, Any] = {"events": args.events, "machine": machine(), "queries": {}}
-    print(f"# {args.events:,} events — {info['machine']['cpu']}, {info['machine']['cores']} cores")
+    ev_path, p_path = generate.ensure(args.events, shape=args.shape, files=args.files)
+    stem = generate.stem(args.events, args.shape, args.files)
+    info: dict[str, Any] = {"events": args.events, "shape": args.shape, "files": args.files,
+                            "machine": machine(), "queries": {}}
+    print(f"# {args.events:,} events, {args.shape} shape — {info['machine']['cpu']}, {info['machine']['cores']} cores")
 
     # store build vs Polars read_parquet (same file), medians
     build = {}
@@ -207,7 +218,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     store = build_trendcalc(ev_path, p_path)
     # the same store saved once (trendcalc's own format) and opened memory-mapped: what a process
     # that queries the data again pays instead of a Parquet build
-    saved = store.save(generate.DATA / f"store_{generate.label(args.events)}", overwrite=True, durable=False)
+    saved = store.save(generate.DATA / f"store_{stem}", overwrite=True, durable=False)
     times = []
     for _ in range(args.build_runs):
         gc.collect()
@@ -256,7 +267,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         info["build_alone"] = {e: measure_build_alone(e, ev_path, p_path) for e in ("trendcalc", "polars_read", "duckdb")}
     print()
     print(report(info))
-    out = generate.DATA / f"results_{generate.label(args.events)}.json"
+    out = generate.DATA / f"results_{stem}.json"
     out.write_text(json.dumps(info, indent=2, default=str))
     bad = [k for k, r in info["queries"].items() if r.get("agree", "yes") != "yes" or r["peers_agree"] != "yes"]
     if bad:
@@ -278,7 +289,7 @@ def _row(name: str, r: dict[str, Any]) -> str:
 
 def report(info: dict[str, Any]) -> str:
     m = info["machine"]
-    lines = [f"## {info['events']:,} events",
+    lines = [f"## {info['events']:,} events, {info.get('shape', 'default')} shape",
              "",
              f"{m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; Python {m['python']}, NumPy {m['numpy']}, "
              f"PyArrow {m['pyarrow']}, DuckDB {m['duckdb']}, Polars {m['polars']}; {m['os']}",
