@@ -4,8 +4,9 @@ generated to several Parquet files, partitioned by streaming, against DuckDB ove
 
     # (a) 10 M events in 4 partitions: identical answers; executor None vs "processes"
     flock /work/wt/_notes/bigmem.lock python -m benchmarks.partitioned single --events 10000000
-    # (b) 50 M events in 5 files, streamed into 8 partitions, queried on a 2-worker LocalCluster
-    flock /work/wt/_notes/bigmem.lock python -m benchmarks.partitioned files --events 50000000
+    # (b) 50 M events in 10 files (benchmarks.generate --files), streamed into 8 partitions,
+    #     queried on a 2-worker LocalCluster, against DuckDB over the same files
+    flock /work/wt/_notes/bigmem.lock python -m benchmarks.partitioned files --events 50000000 --files 10
 
 Not a test: times are medians of repeated runs in one process, all engines interleaved per query
 (the machine is shared and noisy; compare ratios within one run). Peak memory is VmHWM (Linux).
@@ -83,39 +84,6 @@ def single(args: argparse.Namespace) -> dict[str, Any]:
             "cores": os.cpu_count(), "queries": rows}
 
 
-def write_files(n: int, n_files: int, root: Path) -> tuple[list[Path], Path]:
-    """``n`` events in ``n_files`` Parquet files, one generator run per file (seed 100 + i) with its
-    ids prefixed ``f<i>-``, so files hold different persons over the same 90 days; and one persons
-    file. Written one file at a time (memory: one file's generation)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    root.mkdir(parents=True, exist_ok=True)
-    files = [root / f"events-{i:03d}.parquet" for i in range(n_files)]
-    ppath = root / "persons.parquet"
-    if all(f.exists() for f in files) and ppath.exists():
-        return files, ppath
-    per = n // n_files
-    people = []
-    for i, f in enumerate(files):
-        events, persons = generate.generate(per, 100 + i)
-        prefix = f"f{i}-"
-
-        def pre(col: Any, prefix: str = prefix) -> Any:
-            return pc.binary_join_element_wise(pa.scalar(prefix), pc.cast(col, pa.string()), "")
-
-        for name in ("distinct_id", "person_id", "properties.$session_id"):
-            events = events.set_column(events.column_names.index(name), name, pre(events.column(name)))
-        pq.write_table(events, f.with_suffix(".tmp"), row_group_size=1 << 20)
-        f.with_suffix(".tmp").replace(f)
-        people.append(persons.set_column(0, "id", pre(persons.column("id"))))
-        del events
-        print(f"wrote {f} ({per:,} events)", flush=True)
-    pq.write_table(pa.concat_tables(people), ppath)
-    return files, ppath
-
-
 STREAM = """
 import json, sys, time
 import trendcalc as tc
@@ -135,27 +103,26 @@ def files(args: argparse.Namespace) -> dict[str, Any]:
 
     import trendcalc as tc
 
-    root = Path(args.out) / f"files_{generate.label(args.events)}"
     t = time.perf_counter()
-    paths, ppath = write_files(args.events, args.files, root)
+    ev_dir, ppath = generate.ensure(args.events, files=args.files)  # (a directory of files, made chunk by chunk)
     gen_s = time.perf_counter() - t
+    pattern = generate.parquet_glob(ev_dir)
+    paths = sorted(Path(ev_dir).glob("*.parquet"))
     out = Path(args.out) / f"parts_files_{generate.label(args.events)}_{args.partitions}"
     if args.reuse and (out / "manifest.json").exists():
         stream = json.loads((out / "stream.json").read_text())
     else:
-        res = subprocess.run([sys.executable, "-c", STREAM, json.dumps([[str(p) for p in paths], str(ppath), str(out),
-                                                                     args.partitions])],
+        res = subprocess.run([sys.executable, "-c", STREAM, json.dumps([pattern, str(ppath), str(out), args.partitions])],
                              capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1])
         stream = json.loads(res.stdout.strip().splitlines()[-1])
         (out / "stream.json").write_text(json.dumps(stream))
     print(f"streamed {stream['events']:,} events into {args.partitions} partitions in {stream['seconds']:.0f}s, "
           f"peak RSS {stream['peak_rss_kib'] / 2**20:.2f} GiB", flush=True)
     parts = tc.PartitionedStore.open(out)
-    file_list = ", ".join(f"'{p}'" for p in paths)
     con = duckdb.connect()
     con.execute(f"SET threads TO {os.cpu_count()}")
-    load = DUCK_LOAD.replace("CREATE TABLE", "CREATE VIEW").replace("'{events}'", f"[{file_list}]")
-    con.execute(load.format(persons=ppath))
+    load = DUCK_LOAD.replace("CREATE TABLE", "CREATE VIEW")  # (DuckDB reads the same files at each query)
+    con.execute(load.format(events=pattern, persons=ppath))
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None, memory_limit=0) as cluster, Client(cluster) as client:
         rows = _query_rows(tc, None, parts, {"dask": client}, args.runs, duck=con)
@@ -171,7 +138,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("mode", choices=["single", "files"])
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--partitions", type=int, default=None, help="default: 4 (single), 8 (files)")
-    ap.add_argument("--files", type=int, default=5)
+    ap.add_argument("--files", type=int, default=10)
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--out", default=str(DATA))
     ap.add_argument("--reuse", action="store_true", help="reuse partitions written by an earlier run")
