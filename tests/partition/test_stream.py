@@ -301,3 +301,24 @@ def test_partitions_answer_with_the_whole_stores_property_types(tmp_path: Path) 
         assert {parts.load(i).inferred_type("x") for i in range(4)} == {"Numeric"}
         q = {"events": [{"id": "e"}], "date_from": "2024-01-01", "date_to": "2024-01-12", "breakdown": "x"}
         assert tc.trends(parts, q, now="2024-01-13").to_dicts() == tc.trends(store, q, now="2024-01-13").to_dicts()
+
+
+def test_csv_columns_are_typed_over_all_files(tmp_path: Path) -> None:
+    """A column of integers in one file and words in another is text in the one-file store, so in
+    every partition too (and 007 stays 007)."""
+    head = "event,distinct_id,timestamp,plan,n\n"
+    a = "".join(f"e,u{i},2024-01-{1 + i % 9:02d}T00:00:00Z,{i % 3},{i}\n" for i in range(30))
+    b = "".join(f"e,v{i},2024-01-{1 + i % 9:02d}T00:00:00Z,{'pro' if i % 2 else '007'},{i}.5\n" for i in range(30))
+    (tmp_path / "a.csv").write_text(head + a)
+    (tmp_path / "b.csv").write_text(head + b)
+    (tmp_path / "all.csv").write_text(head + a + b)
+    store = tc.EventStore.from_csv(tmp_path / "all.csv")
+    parts = tc.partition([tmp_path / "a.csv", tmp_path / "b.csv"], tmp_path / "p", partitions=3, durable=False,
+                         chunk_rows=7)
+    assert sorted(map(json.dumps, parts.property_types)) == sorted(map(json.dumps, store.property_definitions))
+    for q in ({"events": [{"id": "e"}], "date_from": "2024-01-01", "date_to": "2024-01-09", "breakdown": "plan"},
+              {"events": [{"id": "e", "math": "dau"}], "date_from": "2024-01-01", "date_to": "2024-01-09",
+               "properties": [{"key": "n", "value": 10, "operator": "gt"}]}):
+        assert tc.trends(parts, q, now="2024-01-10").to_dicts() == tc.trends(store, q, now="2024-01-10").to_dicts()
+    values = {v for i in range(3) for v in parts.load(i).column("plan").dictionary.values}
+    assert values == {"0", "1", "2", "pro", "007"}
