@@ -66,6 +66,43 @@ def _query_rows(tc: Any, single: Any, parts: Any, executors: dict[str, Any], run
     return rows
 
 
+def _timed_share(paths: list[str], *args: Any) -> tuple[Any, float]:
+    """A pool worker's share, with the time it took inside the worker (ms)."""
+    from trendcalc.partition.worker import answers_at_many
+
+    t = time.perf_counter()
+    out = answers_at_many(paths, *args)
+    return out, (time.perf_counter() - t) * 1e3
+
+
+def worker_side(tc: Any, parts: Any, runs: int) -> dict[str, float]:
+    """Per query, the median over runs of the slowest worker's own time on the warm pool: the
+    critical path of "processes" without the hand-offs (which a busy machine stretches)."""
+    import datetime as dt
+    import statistics
+
+    from trendcalc.limits import DEFAULT_LIMITS
+    from trendcalc.partition import executors
+
+    pool = executors._warm_pool()
+    now = dt.datetime.fromisoformat(NOW.replace("Z", "+00:00"))
+    paths = [str(p) for p in parts.paths]
+    n = min(len(paths), os.cpu_count() or 1)
+    out = {}
+    for q in queries():
+        project = tc.Project.from_dict(q.project)
+        try:
+            filt = tc.parse_filter(q.filter)
+            samples = []
+            for _ in range(runs + 1):
+                fs = [pool.submit(_timed_share, paths[i::n], filt, project, now, DEFAULT_LIMITS) for i in range(n)]
+                samples.append(max(f.result()[1] for f in fs))
+            out[q.name] = statistics.median(samples[1:])
+        except tc.UnsupportedError:
+            continue
+    return out
+
+
 def single(args: argparse.Namespace) -> dict[str, Any]:
     """(a) the generated set in one Parquet file: single store vs k partitions (streamed from the file)."""
     import trendcalc as tc
@@ -80,6 +117,11 @@ def single(args: argparse.Namespace) -> dict[str, Any]:
     build_s = time.perf_counter() - t
     print(f"partitioned {len(parts):,} events into {parts.partitions} in {part_s:.1f}s; single build {build_s:.1f}s", flush=True)
     rows = _query_rows(tc, store, parts, {"none": None, "processes": "processes"}, args.runs)
+    inside = worker_side(tc, parts, args.runs)
+    for r in rows:
+        if r["query"] in inside:
+            r["processes_slowest_worker_ms"] = inside[r["query"]]
+    print(json.dumps(inside), flush=True)
     return {"events": args.events, "partitions": args.partitions, "partition_s": part_s, "single_build_s": build_s,
             "cores": os.cpu_count(), "queries": rows}
 
