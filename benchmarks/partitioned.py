@@ -110,7 +110,10 @@ def single(args: argparse.Namespace) -> dict[str, Any]:
     ev, persons = generate.ensure(args.events)
     out = Path(args.out) / f"parts_{generate.label(args.events)}_{args.partitions}"
     t = time.perf_counter()
-    parts = tc.partition(ev, out, partitions=args.partitions, persons=persons, overwrite=True, durable=False)
+    if args.reuse and (out / "manifest.json").exists():
+        parts = tc.PartitionedStore.open(out)
+    else:
+        parts = tc.partition(ev, out, partitions=args.partitions, persons=persons, overwrite=True, durable=False)
     part_s = time.perf_counter() - t
     t = time.perf_counter()
     store = tc.EventStore.from_parquet(ev, persons=persons)
