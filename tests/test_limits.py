@@ -22,7 +22,7 @@ PV = {"id": "$pageview"}
 
 DEFAULTS = {
     "max_buckets": 50_000, "max_series": 200, "max_breakdown_values": 10_000, "max_cells": 20_000_000,
-    "max_breakdown_cells": 4_000_000_000,
+    "max_breakdown_cells": 1_000_000_000, "max_work": 2_000_000_000,
     "max_formula_length": 1_000, "max_formula_depth": 64, "max_property_depth": 16, "max_regex_length": 2_000,
     "max_string_length": 65_536, "max_list_length": 10_000, "max_json_depth": 64, "max_name_length": 4_096,
     "max_ingest_string_length": 1 << 20, "max_ingest_depth": 32,
@@ -99,6 +99,27 @@ def test_max_breakdown_cells() -> None:
     q = {"events": [PV], "breakdown": "$browser", "date_from": "-9d"}  # 5 values x 10 buckets
     assert len(ok(q, tc.Limits(max_breakdown_cells=50))) == 5
     fails(q, tc.Limits(max_breakdown_cells=49), "max_breakdown_cells=49", ("breakdown",))
+
+
+def test_max_work() -> None:
+    from trendcalc.engine.cost import BUCKET_COST, LEAF_OVERHEAD
+
+    q = {"events": [PV], "date_from": "-9d", "properties": [{"key": "plan", "value": "pro"}]}
+    rows = sum(1 for e in EVENTS if e["event"] == "$pageview")  # all within the range and its look-back
+    work = rows * 2 + LEAF_OVERHEAD + 10 * BUCKET_COST  # each row read, and visited by the one leaf
+    assert ok(q, tc.Limits(max_work=work))
+    fails(q, tc.Limits(max_work=work - 1), f"max_work={work - 1}", ("events",))
+    fails({**q, "events": [PV] * 2}, tc.Limits(max_work=work), f"max_work={work}", ("events",))
+
+
+def test_cost_is_checked_before_rows_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    from trendcalc.engine import trends
+
+    q = {"events": [PV], "breakdown": "$browser", "date_from": "-9d"}  # 5 values x 10 buckets
+    monkeypatch.setattr(trends, "select_rows", lambda *a: pytest.fail("rows read before the cost check"))
+    fails(q, tc.Limits(max_cells=49), "max_cells=49", ("events",))
+    fails(q, tc.Limits(max_breakdown_cells=49), "max_breakdown_cells=49", ("breakdown",))
+    fails(q, tc.Limits(max_work=1_000), "max_work=1000", ("events",))
 
 
 def test_max_formula_length_and_depth() -> None:

@@ -24,10 +24,15 @@ class Limits:
         rejected; so is an answer that would return more values, e.g. WorldMap's 250).
     max_cells: numbers held at once: a breakdown's (values × buckets) matrix before the top-N
         cut is computed in blocks of at most this many cells, and the answer (result series ×
-        buckets) may not exceed it; bounds memory.
+        buckets) may not exceed it; bounds memory. Checked on an upper-bound estimate before any
+        row is read (engine/cost.py), and again as the answer is built.
     max_breakdown_cells: (breakdown values × buckets) one series evaluates in all, block after
         block, before the top-N cut; bounds time (e.g. a breakdown by session id, hourly, over
-        months).
+        months). Estimated before any row is read, and checked again once the values are known.
+    max_work: row visits one query may make, estimated before any row is read (engine/cost.py):
+        each selected row once, once more per filter leaf evaluated on it and per breakdown
+        dimension, each breakdown (value × bucket) cell, and a fixed cost per leaf evaluation and
+        per (series × bucket); bounds time.
     max_formula_length / max_formula_depth: characters and nesting depth of a formula.
     max_property_depth: nesting depth of property groups.
     max_regex_length: characters of a regex operand.
@@ -45,7 +50,8 @@ class Limits:
     max_series: int = attrs.field(default=200, validator=_positive)
     max_breakdown_values: int = attrs.field(default=10_000, validator=_positive)
     max_cells: int = attrs.field(default=20_000_000, validator=_positive)
-    max_breakdown_cells: int = attrs.field(default=4_000_000_000, validator=_positive)
+    max_breakdown_cells: int = attrs.field(default=1_000_000_000, validator=_positive)
+    max_work: int = attrs.field(default=2_000_000_000, validator=_positive)
     max_formula_length: int = attrs.field(default=1_000, validator=_positive)
     max_formula_depth: int = attrs.field(default=64, validator=_positive)
     max_property_depth: int = attrs.field(default=16, validator=_positive)

@@ -254,11 +254,14 @@ def test_property_math_over_a_person_property():
     assert tc.trends(store, q, now="2024-03-04").to_dicts()[0]["data"] == [0, 0, 0]
 
 
-def test_group_property_math_is_unsupported_with_its_path():
-    q = {"events": [{"id": "buy", "math": "sum", "math_property": "seats", "math_property_type": "group_properties"}]}
-    with pytest.raises(tc.UnsupportedError) as e:
-        tc.parse_filter(q)
-    assert e.value.path == ("events", 0, "math_property_type")
+def test_a_math_property_type_not_computed_is_unsupported_with_its_path():
+    """group_properties is computed (tests/engine/test_group_property_math.py); session and data
+    warehouse properties are not yet."""
+    for mpt in ("session_properties", "data_warehouse_properties", "data_warehouse_person_properties"):
+        q = {"events": [{"id": "buy", "math": "sum", "math_property": "seats", "math_property_type": mpt}]}
+        with pytest.raises(tc.UnsupportedError) as e:
+            tc.parse_filter(q)
+        assert e.value.path == ("events", 0, "math_property_type")
 
 
 def test_first_matching_event_breaks_down_by_the_first_matching_event():

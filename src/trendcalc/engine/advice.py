@@ -18,10 +18,12 @@ from ..query.model import PropertyFilter, TrendsFilter, iter_leaves
 from ..store import EventStore
 from ..store.virtual import VIRTUAL
 from ..timeutil import us_to_datetime
+from .math import reads_person
 from .property_types import with_inferred_types
 
 NUMERIC_OPERATORS = ("gt", "gte", "lt", "lte", "min", "max", "between", "not_between")
 SESSION_MATHS = ("unique_session",)
+SESSION_MATH_PROPERTIES = ("$session_duration",)  # a property math reads it from the event's session
 # Event keys the engine reads without a column (elements, AI ids, metadata): never "unknown".
 IMPLICIT_EVENT_KEYS = ("$elements_chain", "$elements", "distinct_id", "event", "timestamp", "person_id", "$session_id",
                        "$group_0", "$group_1", "$group_2", "$group_3", "$group_4")  # fmt: skip
@@ -95,8 +97,27 @@ def unknown_property_keys(store: EventStore, filt: TrendsFilter, project: Projec
                 path = ("breakdownFilter",) + path
             yield from check(item.type, item.property, item.group_type_index, path, "every event falls into the null breakdown value")
     for s in filt.series:
-        if s.math_property is not None and s.math_property_type in (None, "event_properties"):
+        if s.math_property is None:
+            continue
+        if reads_person(s):
+            yield from check("person", s.math_property, None, s.path + ("math_property",), "the math reads no value")
+        elif s.math_property not in SESSION_MATH_PROPERTIES:  # read from the sessions, not an event key
             yield from check("event", s.math_property, None, s.path + ("math_property",), "the math reads no value")
+
+
+def group_property_maths(store: EventStore, filt: TrendsFilter, project: Project, keys: Keys) -> Iterator[QueryWarning]:
+    """``math_property_type: group_properties`` reads the *event's* property of that name, as
+    PostHog's query runner does (engine/math.py PROPERTY_READS): say so, and name the group
+    types that do have the key, since the user most likely meant one of them."""
+    for s in filt.series:
+        if s.math_property is None or s.math_property_type != "group_properties":
+            continue
+        holders = sorted(gti for gti, names in keys.group.items() if s.math_property in names)
+        also = (f"; the property {s.math_property!r} of group type {', '.join(map(str, holders))} is not read "
+                "(PostHog's property maths never read group properties)") if holders else ""
+        yield QueryWarning("group_property_math", s.path + ("math_property_type",),
+                           f"math_property_type 'group_properties' reads the event property {s.math_property!r}, "
+                           f"as PostHog does (only person_properties reads elsewhere){also}")
 
 
 def session_maths(store: EventStore, filt: TrendsFilter, project: Project, keys: Keys) -> Iterator[QueryWarning]:
@@ -123,7 +144,7 @@ def text_comparisons(store: EventStore, filt: TrendsFilter, project: Project, ke
 
 
 CHECKS: tuple[Callable[[EventStore, TrendsFilter, Project, Keys], Iterator[QueryWarning]], ...] = (
-    unknown_events, unknown_property_keys, session_maths, text_comparisons,
+    unknown_events, unknown_property_keys, group_property_maths, session_maths, text_comparisons,
 )
 
 

@@ -38,8 +38,10 @@ from ..store import EventStore
 from ..store.tables import NO_TIME
 from ..timeutil import UTC, datetime_to_us
 from .context import QueryContext
+from .cost import check_cost
 from .plan import Query, earliest_timestamp
 from .predicates.properties import mask_rows
+from .shared_filters import register_plan
 from .timeaxis import MONTHS, STEP, TimeAxis, _resolve_local, build_axis, resolve_range
 from .trends import SeriesSource, series_mask
 
@@ -110,6 +112,9 @@ def run_lifecycle(store: EventStore, lq: LifecycleQuery, project: Project, now: 
     ctx = QueryContext(store, filt, project, now, limits, DISPLAYS["ActionsLineGraph"])
     week_start = lq.week_start_day if lq.week_start_day is not None else project.week_start_day
     plan = LifecyclePlan(ctx, lq, week_start)
+    queries = [Query(s, plan.axis) for s in filt.series]
+    check_cost(ctx, queries, len(STATUSES), breakdown=False)  # before any row is read (engine/cost.py)
+    register_plan(ctx, queries)
     counts = status_counts(plan)
     return shape(plan, counts)
 
@@ -135,7 +140,7 @@ def selected_rows(plan: LifecyclePlan) -> np.ndarray:
             path = ("series", s.index, "id") if filt.source == "query" else ("actions",)
             raise ValidationError(path, f"Action ID {s.id} does not exist!")
         rows = sel.index()
-        rows = np.sort(rows[series_mask(ctx, q, rows)])
+        rows = np.sort(rows[series_mask(ctx, q, rows, (lo, hi))])
         out = rows if out is None else np.intersect1d(out, rows, assume_unique=True)
     assert out is not None
     if len(out) and lq.exclude_personless:

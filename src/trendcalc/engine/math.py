@@ -108,13 +108,36 @@ REDUCERS: dict[str, Reducer] = {
 }
 
 
+# Where a property math reads ``math_property`` from, by ``math_property_type``: "event" (the
+# event's own properties) or "person" (the event's person's properties). From PostHog's Trends
+# query runner (hogql_queries/insights/trends/aggregation_operations.py,
+# AggregationOperations._get_math_chain): "person_properties" reads person.properties.<p>; every
+# other value, "group_properties" included, falls through to the event's properties.<p> — no
+# group type is consulted (math_group_type_index only picks the actor of unique_group and the
+# active-users maths) and nothing requires one. The legacy engine (queries/trends/util.py,
+# process_math) reads the event property whatever the type. advice.py warns on group_properties.
+# PostHog's UI (ActionFilterRow) sends "numerical_event_properties" for an event property.
+PROPERTY_READS: dict[str | None, str] = {
+    None: "event",
+    "event_properties": "event",
+    "numerical_event_properties": "event",
+    "group_properties": "event",
+    "person_properties": "person",
+}
+
+
+def reads_person(series: Series) -> bool:
+    """True when the series' property math reads the person's property, not the event's."""
+    return PROPERTY_READS.get(series.math_property_type) == "person"
+
+
 def property_codes(frame: Frame) -> tuple[PropertyColumn | None, np.ndarray | None]:
     """The math property's column and its dictionary code per row of the frame: an event
     property, or (``math_property_type: person_properties``) the row's person's property."""
     prop = frame.series.math_property
     if not prop:
         return None, None
-    if frame.series.math_property_type == "person_properties":
+    if reads_person(frame.series):
         col = person_column(frame.store, prop)
         return (col, col.codes[frame.take(frame.store.person)]) if col is not None else (None, None)
     col = frame.store.column(prop)
@@ -128,7 +151,7 @@ def property_values(frame: Frame) -> tuple[np.ndarray, np.ndarray]:
     ``$time`` reads toUnixTimestamp of the property."""
     prop = frame.series.math_property
     cell = frame.cell()
-    person = frame.series.math_property_type == "person_properties"
+    person = reads_person(frame.series)
     reader = None if person else SPECIAL_PROPERTIES.get(prop or "")
     if reader is not None:
         return reader(frame, cell)
@@ -196,7 +219,7 @@ def property_math(reduce: Reducer, level: float | None = None) -> Callable[[Fram
 
     def compute(frame: Frame) -> np.ndarray:
         prop = frame.series.math_property
-        special = prop in SPECIAL_PROPERTIES and frame.series.math_property_type != "person_properties"
+        special = prop in SPECIAL_PROPERTIES and not reads_person(frame.series)
         col, codes = property_codes(frame) if level is not None and not special else (None, None)
         if col is not None and codes is not None and level is not None:
             rank, ordered = col.dictionary.float_ranks()

@@ -28,8 +28,10 @@ from ..stickiness_result import StickinessResult, StickinessSeries, interval_lab
 from ..store import EventStore
 from ..timeutil import UTC, datetime_to_us, us_to_datetime
 from .context import QueryContext
+from .cost import check_cost
 from .localtime import utc_offsets
 from .plan import Query, make_axis
+from .shared_filters import register_plan
 from .timeaxis import DateRange, TimeAxis, resolve_range
 from .trends import SeriesSource
 
@@ -103,7 +105,9 @@ def stickiness_advice(store: EventStore, q: StickinessQuery, project: Project, n
 
     ctx = stickiness_context(store, q, project, now, limits)
     r = current_range(ctx)
-    return advise(store, q.base, project) + range_advice(store, q.base, r.date_from.isoformat(), r.date_to.isoformat(), now)
+    # stickiness counts actors and never reads a math property (as PostHog): nothing to warn about it
+    series = tuple(attrs.evolve(s, math_property=None, math_property_type=None) for s in q.base.series)
+    return advise(store, attrs.evolve(q.base, series=series), project) + range_advice(store, q.base, r.date_from.isoformat(), r.date_to.isoformat(), now)
 
 
 # --- planning ---------------------------------------------------------------------------------
@@ -150,6 +154,8 @@ def plan_stickiness(ctx: QueryContext) -> StickinessPlan:
     if len(queries) > ctx.limits.max_series:
         path = ("series",) if filt.source == "query" else ("events",)
         raise ValidationError(path, f"{len(queries)} series queries exceed max_series={ctx.limits.max_series}")
+    check_cost(ctx, queries, breakdown=False)  # before any row is read (engine/cost.py)
+    register_plan(ctx, queries)
     return StickinessPlan(queries, cur)
 
 

@@ -15,13 +15,13 @@ from ..query.model import PropertyGroup, TrendsFilter, iter_leaves
 from ..query.operators import check_operand
 from .breakdown import EXPRESSION_SOURCES as BREAKDOWN_EXPRESSIONS
 from .breakdown import SOURCES as BREAKDOWN_SOURCES
-from .math import EXPRESSION_MATHS, MATHS
+from .math import EXPRESSION_MATHS, MATHS, PROPERTY_READS
 from .predicates.operators import IMPLEMENTATIONS
 
 # Display types PostHog routes to other runners; valid upstream, not computed here.
 UNSUPPORTED_DISPLAYS = ("CalendarHeatmap", "BoxPlot", "SlopeGraph")
-# Where a property math may read its property from (``math_property_type``).
-MATH_PROPERTY_SOURCES = (None, "event_properties", "person_properties")
+# Where a property math may read its property from (``math_property_type``): engine/math.py's registry.
+MATH_PROPERTY_SOURCES = tuple(PROPERTY_READS)
 
 
 def check_supported(filt: TrendsFilter) -> TrendsFilter:

@@ -25,6 +25,7 @@ from ..timeutil import UTC, us_to_datetime
 from . import blockwise, sampling
 from . import breakdown as bd
 from .context import Frame, QueryContext
+from .cost import check_cost
 from .echo import action_dict, filter_dict
 from .math import effective_series, first_seen, math_type
 from .plan import (
@@ -36,6 +37,7 @@ from .post import cumulative, smooth
 from .predicates.properties import mask_rows
 from .sampling import sample_mask
 from .select import Rows, event_selection
+from .shared_filters import register_plan, shared_filters
 from .timeaxis import TimeAxis
 
 
@@ -45,6 +47,8 @@ def run_trends(store: EventStore, filt: TrendsFilter, project: Project, now: dt.
     queries = plan_queries(ctx)
     if len(queries) > limits.max_series:
         raise ValidationError(_series_path(filt), f"{len(queries)} series queries exceed max_series={limits.max_series}")
+    check_cost(ctx, queries)  # before any row is read (engine/cost.py); the count below is a backstop
+    register_plan(ctx, queries)
     n_real = len(queries)
     if filt.compare:
         n_real = (n_real + 1) // 2
@@ -117,15 +121,19 @@ def select_rows(ctx: QueryContext, q: Query, lo_us: int, hi_us: int) -> Rows | N
     return None if rows is None else Rows.from_index(ctx.store, rows)
 
 
-def series_mask(ctx: QueryContext, q: Query, rows: np.ndarray) -> np.ndarray:
-    """AND of test-account filters, global properties, series properties and group-math filter."""
+def series_mask(ctx: QueryContext, q: Query, rows: np.ndarray, window: tuple[int, int] | None = None) -> np.ndarray:
+    """AND of test-account filters, global properties, series properties and group-math filter.
+
+    The filters every series shares are evaluated once per row per query run
+    (engine/shared_filters.py); ``window`` is the [lo, hi) the rows were selected from."""
     filt, s = ctx.filter, q.series
-    groups = []
-    if filt.filter_test_accounts and ctx.project.test_accounts:
-        groups.append(ctx.project.test_accounts)
-    groups += [g for g in (filt.properties, s.properties) if g]
-    # one AND group, so that person leaves from all of them are combined per person first
-    mask = mask_rows(ctx, PropertyGroup("AND", tuple(groups)), rows)
+    shared = shared_filters(ctx)
+    if s.properties:
+        mask = mask_rows(ctx, PropertyGroup("AND", (s.properties,)), rows)
+        if shared is not None:
+            mask = mask & shared.mask(q, rows, window)
+    else:
+        mask = shared.mask(q, rows, window) if shared is not None else np.ones(len(rows), dtype=bool)
     gti = s.math_group_type_index if MATH_SPECS[s.math].counts_groups else None
     for idx in {i for i in (gti, filt.aggregation_group_type_index) if i is not None}:
         mask = mask & group_key_set(ctx, idx, rows)
@@ -160,11 +168,14 @@ class SeriesSource:
     def axis(self) -> TimeAxis:
         return self.query.axis
 
+    window: tuple[int, int] | None = None  # the [lo, hi) last selected from
+
     def rows(self, lo_us: int, hi_us: int) -> np.ndarray | None:
         sel = self.selection(lo_us, hi_us)
         return None if sel is None else sel.index()
 
     def selection(self, lo_us: int, hi_us: int) -> Rows | None:
+        self.window = (lo_us, hi_us)
         sel = select_rows(self.ctx, self.query, lo_us, hi_us)
         if sel is None:
             return None
@@ -174,7 +185,7 @@ class SeriesSource:
         return sel if keep is None else sel.restrict(keep)
 
     def mask(self, rows: np.ndarray) -> np.ndarray:
-        return series_mask(self.ctx, self.query, rows)
+        return series_mask(self.ctx, self.query, rows, self.window)
 
     def needs_mask(self) -> bool:
         ctx, q = self.ctx, self.query

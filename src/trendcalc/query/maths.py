@@ -52,6 +52,7 @@ KNOWN_MATHS = tuple(MATH_SPECS)
 PROPERTY_MATHS = tuple(n for n, s in MATH_SPECS.items() if s.needs_property)
 GROUP_MATHS = tuple(n for n, s in MATH_SPECS.items() if s.counts_groups)
 
-# Where ``math_property`` is read from (PostHog's math_property_type).
-MATH_PROPERTY_TYPES = ("event_properties", "person_properties", "group_properties", "session_properties",
-                       "data_warehouse_properties")  # fmt: skip
+# Where ``math_property`` is read from (PostHog's math_property_type: the taxonomic group the
+# property was picked from; PostHog's UI sends numerical_event_properties for event properties).
+MATH_PROPERTY_TYPES = ("event_properties", "numerical_event_properties", "person_properties", "group_properties",
+                       "session_properties", "data_warehouse_properties", "data_warehouse_person_properties")  # fmt: skip

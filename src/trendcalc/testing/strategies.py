@@ -50,6 +50,7 @@ from .strategy_data import (
     HISTOGRAM_PROPERTIES,
     INTERVALS,
     MATH_PROPERTIES,
+    MATH_PROPERTY_TYPES,
     MATHS,
     NO_DST_TIMEZONES,
     RELATIVE_DATES,
@@ -172,7 +173,10 @@ def series(draw: st.DrawFn, *, event_names: Sequence[str] = EVENT_NAMES, action_
     if m == "unique_group" or (m in ("dau", "weekly_active", "monthly_active") and draw(st.integers(0, 3)) == 0):
         entity["math_group_type_index"] = draw(st.sampled_from((0, 1)))
     if m in reference.PROPERTY_MATHS:
-        entity["math_property"] = draw(st.sampled_from(MATH_PROPERTIES))
+        if draw(st.integers(0, 2)) == 0:
+            entity["math_property_type"] = draw(st.sampled_from(tuple(MATH_PROPERTY_TYPES)))
+        entity["math_property"] = draw(st.sampled_from(MATH_PROPERTY_TYPES.get(entity.get("math_property_type", ""),
+                                                                              MATH_PROPERTIES)))
     if draw(st.integers(0, 4)) == 0:
         entity["custom_name"] = "custom"
     return entity
@@ -307,7 +311,7 @@ def _formula_texts(n_series: int) -> st.SearchStrategy[str]:
     return st.integers(0, 4).flatmap(lambda k: st.sampled_from(FORMULAS if k == 3 else fitting))
 
 
-SERIES_KEYS = ("math", "math_property", "math_group_type_index", "custom_name", "properties")
+SERIES_KEYS = ("math", "math_property", "math_property_type", "math_group_type_index", "custom_name", "properties")
 BREAKDOWN_FILTER_KEYS = ("breakdown", "breakdown_type", "breakdowns", "breakdown_limit", "breakdown_group_type_index",
                          "breakdown_normalize_url", "breakdown_hide_other_aggregation")
 

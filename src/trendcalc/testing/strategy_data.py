@@ -73,6 +73,15 @@ PROPERTY_VALUES: dict[str, tuple[Any, ...]] = {
 }
 URL_PROPERTIES = ("$current_url", "$entry_current_url", "$end_current_url", "$exit_current_url")
 MATH_PROPERTIES = ("plan", "flag", "$browser", "missing", "$session_duration", "$time")
+# math_property_type → the math properties drawn with it: a person's keys (no session/$time
+# property: the reference leaves those unspecified), and for group_properties also a key only
+# groups have (PostHog reads the event property of that name, so it answers 0).
+MATH_PROPERTY_TYPES: dict[str, tuple[str, ...]] = {
+    "event_properties": MATH_PROPERTIES,
+    "numerical_event_properties": MATH_PROPERTIES,
+    "person_properties": ("plan", "flag", "email", "missing"),
+    "group_properties": MATH_PROPERTIES + ("size",),
+}
 HISTOGRAM_PROPERTIES = ("plan", "size", "$session_id", "distinct_id", "$session_duration", "$pageview_count",
                         "$num_uniq_urls")
 PERSON_VALUES: dict[str, tuple[Any, ...]] = {

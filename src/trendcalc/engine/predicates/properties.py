@@ -152,9 +152,13 @@ def _column_mask(ctx: QueryContext, leaf: PropertyFilter, col: Any, codes: np.nd
     domain = lambda: dictionary_domain(dictionary, prop_type, ctx.project.tz)  # noqa: E731
     if col is None or not IMPLEMENTATIONS[leaf.operator].store_cacheable or KIND_OF_TYPE.get(prop_type, "string") == "datetime":
         return lut_mask(ctx, leaf, (scope, prop_type), domain, codes)
-    luts = dictionary.cached("leaf_luts", dict)
-    key = (prop_type, ctx.limits, _identity(leaf))
-    if key not in luts:
+    def stored() -> np.ndarray | None:
+        luts = dictionary.cached("leaf_luts", dict)
+        key = (prop_type, ctx.limits, _identity(leaf))
+        try:
+            return luts[key]
+        except KeyError:
+            pass
         lut = evaluate(domain(), leaf.operator, leaf.value, env_of(ctx, leaf))
         try:
             while len(luts) >= STORE_CACHED_LUTS:
@@ -162,7 +166,10 @@ def _column_mask(ctx: QueryContext, leaf: PropertyFilter, col: Any, codes: np.nd
         except (KeyError, RuntimeError, StopIteration):  # another thread evicted first
             pass
         luts[key] = lut
-    lut = luts[key]
+        return lut
+
+    # also held per query: a query with more leaves than the store keeps evaluates each once
+    lut = ctx.memo(("lut", (scope, prop_type), _identity(leaf)), stored)
     return np.ones(len(codes), dtype=bool) if lut is None else lut[codes]
 
 

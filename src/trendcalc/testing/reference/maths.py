@@ -123,7 +123,7 @@ def cell_value(world: World, math_name: str, filt: TrendsFilter, series: Series,
         if series.math_property == "$time":
             values = [unix_seconds(e["properties"].get("$time")) for e in rows]
         else:
-            values = [to_float(e["properties"].get(series.math_property)) for e in rows]
+            values = [to_float(math_property_value(world, series, e)) for e in rows]
         return reduce_values(math_name, [v for v in values if v is not None])
     if math_name in PER_ACTOR_MATHS:
         counts: dict[Any, int] = {}
@@ -132,6 +132,17 @@ def cell_value(world: World, math_name: str, filt: TrendsFilter, series: Series,
             counts[a] = counts.get(a, 0) + 1
         return reduce_values(math_name.removesuffix("_count_per_actor"), [float(c) for c in counts.values()])
     raise ReferenceUnsupported(f"math {math_name!r}")
+
+
+def math_property_value(world: World, series: Series, event: dict[str, Any]) -> Any:
+    """§4.2 where a property math reads ``math_property``: the event's person's properties for
+    ``math_property_type: person_properties``; the event's own properties for every other type,
+    ``group_properties`` included (PostHog's query runner falls through to ``properties.<key>``;
+    no group is looked up)."""
+    key = str(series.math_property)
+    if series.math_property_type == "person_properties":
+        return world.person_properties.get(event["person"], {}).get(key)
+    return event["properties"].get(key)
 
 
 def person_actor(project: Project, event: dict[str, Any]) -> Any:

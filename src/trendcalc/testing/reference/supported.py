@@ -23,6 +23,10 @@ MATHS = (
     "first_time_for_user", "first_matching_event_for_user",
 )  # fmt: skip
 BREAKDOWN_TYPES = ("event", "person", "group", "cohort", "event_metadata", "session")
+# Where a property math reads its property (§4.2); person_properties with a session or $time
+# property is left unspecified, so the reference does not answer it.
+MATH_PROPERTY_TYPES = (None, "event_properties", "numerical_event_properties", "group_properties", "person_properties")
+UNSPECIFIED_PERSON_MATH_PROPERTIES = ("$session_duration", "$time")
 
 
 def check_supported(filt: TrendsFilter) -> None:
@@ -30,5 +34,9 @@ def check_supported(filt: TrendsFilter) -> None:
     for s in filt.series:
         if s.math not in MATHS:
             raise ReferenceUnsupported(f"math {s.math!r}")
+        if s.math_property_type not in MATH_PROPERTY_TYPES:
+            raise ReferenceUnsupported(f"math_property_type {s.math_property_type!r}")
+        if s.math_property_type == "person_properties" and s.math_property in UNSPECIFIED_PERSON_MATH_PROPERTIES:
+            raise ReferenceUnsupported(f"math_property {s.math_property!r} of a person")
     if filt.display not in DISPLAYS:
         raise ReferenceUnsupported(f"display {filt.display!r}")
