@@ -43,6 +43,17 @@ class ValidationError(ValueError):
         """The same error located under ``prefix``."""
         return type(self)(tuple(prefix) + self.path, self.message)
 
+    def __reduce__(self) -> tuple:
+        # picklable: an error raised in a pool or Dask worker reaches the caller as itself
+        return (_rebuild, (type(self), self.path, self.message, self._extra()))
+
+    def _extra(self) -> dict:
+        return {}
+
+
+def _rebuild(cls: type, path: Sequence[PathElem], message: str, extra: dict) -> ValidationError:
+    return cls(path, message, **extra)
+
 
 class UnsupportedError(ValidationError):
     """A valid PostHog field or value that trendcalc does not implement (yet); names it.
@@ -70,6 +81,9 @@ class InputRowError(ValidationError):
 
     def prefixed(self, prefix: Sequence[PathElem]) -> ValidationError:
         return ValidationError(tuple(prefix) + self.path, self.message)
+
+    def _extra(self) -> dict:
+        return {"source": self.source, "row": self.row, "unit": self.unit}
 
 
 class StoreFormatError(ValidationError):

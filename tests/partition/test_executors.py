@@ -165,3 +165,17 @@ def test_import_does_not_import_dask() -> None:
     code = "import sys, trendcalc; print(any(m.split('.')[0] in ('dask', 'distributed') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "False"
+
+
+def test_an_error_in_a_pool_worker_reaches_the_caller(tmp_path: Path) -> None:
+    """A partition raising at run time (a sum over non-integers cannot merge exactly yet) raises
+    UnsupportedError from "processes" too — the error pickles — and the warm pool keeps working."""
+    events = [{"event": "e", "distinct_id": f"u{i}", "timestamp": "2024-03-10T10:00:00Z", "properties": {"f": i + 0.5}}
+              for i in range(8)]
+    parts = tc.partition(tc.EventStore.from_records(events), tmp_path / "p", partitions=2, durable=False)
+    q = {"events": [{"id": "e", "math": "sum", "math_property": "f"}], "date_from": "-7d"}
+    with pytest.raises(tc.UnsupportedError) as err:
+        tc.trends(parts, q, now=NOW, executor="processes")
+    assert err.value.path == ("math_property",) and "non-integer" in err.value.message
+    ok = {"events": [{"id": "e"}], "date_from": "-7d"}
+    assert tc.trends(parts, ok, now=NOW, executor="processes").to_dicts() == tc.trends(parts, ok, now=NOW).to_dicts()

@@ -1,23 +1,30 @@
 """Where the partitions run: a registry of executors by kind.
 
 ``None`` runs them in this process one after another; ``"processes"`` on a local process pool
-(one worker per core, at most one per partition; one pool for all phases of a query); any
-``concurrent.futures.Executor`` you pass; or a ``dask.distributed.Client`` (recognised by its
-type's module, so dask is never imported here), whose workers load their partition from its
-path — a path they must be able to read.
+(one worker per core, started on first use and kept warm across queries; each worker keeps the
+partitions it opened, ``worker.py``, and gets one task per phase holding its share of the
+partitions); any ``concurrent.futures.Executor`` you pass; or a ``dask.distributed.Client``
+(recognised by its type's module, so dask is never imported here), whose workers load their
+partition from its path — a path they must be able to read.
+
+Every executor gives a ``Map`` (``tasks.py``): it runs one ``Task`` on every partition and
+returns the answers in partition order; a query's phases each run one task.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Any
 
 from ..errors import ValidationError
 from .store import PartitionedStore
-from .tasks import Map, Task, run_at
+from .tasks import Map, Task, run_at, run_many
 
 
 @contextmanager
@@ -25,11 +32,57 @@ def _in_process(_executor: Any, parts: PartitionedStore) -> Iterator[Map]:
     yield lambda task: [task.for_partition(i)(parts.load(i)) for i in range(parts.partitions)]
 
 
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def _warm_pool() -> ProcessPoolExecutor:
+    """One process pool per process (a worker per core), kept across queries: its workers keep
+    their partitions open (``worker.py``), so a query pays neither start-up nor loading again."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ProcessPoolExecutor(max_workers=_workers())
+            atexit.register(shutdown_pool)
+        return _pool
+
+
+def shutdown_pool() -> None:
+    """Stop the warm pool of ``executor="processes"`` (it starts again when next needed)."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _batched(pool: ProcessPoolExecutor, parts: PartitionedStore, task: Task) -> list[Any]:
+    """One submission per worker, each answering every n-th partition: a round trip per worker,
+    not per partition (hash-split partitions are of one size, so the shares are even)."""
+    n = max(1, min(parts.partitions, _workers()))
+    paths = [str(p) for p in parts.paths]
+    tasks = [task.for_partition(i) for i in range(len(paths))]
+    futures = [pool.submit(run_many, paths[i::n], tasks[i::n]) for i in range(n)]
+    out: list[Any] = [None] * len(paths)
+    for i, f in enumerate(futures):
+        out[i::n] = f.result()
+    return out
+
+
 @contextmanager
 def _processes(_executor: Any, parts: PartitionedStore) -> Iterator[Map]:
-    workers = max(1, min(parts.partitions, os.cpu_count() or 1))
-    with ProcessPoolExecutor(max_workers=workers) as pool, _on_executor(pool, parts) as run:
-        yield run
+    def run(task: Task) -> list[Any]:
+        try:
+            return _batched(_warm_pool(), parts, task)
+        except BrokenProcessPool:  # a worker died (e.g. killed): a fresh pool, once
+            shutdown_pool()
+            return _batched(_warm_pool(), parts, task)
+
+    yield run
 
 
 @contextmanager

@@ -10,48 +10,19 @@ and the group tables — groups span persons — are copied into every partition
 from __future__ import annotations
 
 import json
-import os
 import shutil
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import UnsupportedError, ValidationError
+from ..errors import ValidationError
 from ..store import EventStore
 from ..store.columns import PropertyColumn
 from ..store.tables import PersonTable
+from .facts import Facts, store_facts, write_sessions
 from .layout import FORMAT, MANIFEST, VERSION, Assign, person_rows_file
-
-_READERS = {".jsonl": "jsonl", ".json": "jsonl", ".gz": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
-
-
-def build_source(source: Any, persons: Any, groups: Any, rename: Mapping[str, str] | None) -> EventStore:
-    """One EventStore from an input file (JSONL/JSON, CSV or Parquet), built in memory."""
-    paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)
-    if len(paths) != 1:
-        raise UnsupportedError(("source",), f"partition() reads one input file for now, got {len(paths)}: build one EventStore "
-                               "from them (or concatenate the files) and partition it")
-    path = Path(paths[0])
-    kind = _READERS.get(path.suffix.lower())
-    if kind is None:
-        raise ValidationError(("source",), f"cannot tell the format of {str(path)!r}: expected one of {sorted(_READERS)}")
-    if kind == "csv":
-        return EventStore.from_csv(path, persons, groups, rename=rename)
-    if rename is not None:
-        raise ValidationError(("rename",), f"rename applies to CSV input, not to {path.suffix} files")
-    if kind == "parquet":
-        return EventStore.from_parquet(path, persons, groups)
-    return EventStore.from_jsonl(path, persons, groups)
-
-
-def splitmix64(x: np.ndarray) -> np.ndarray:
-    """A fixed 64-bit mix (SplitMix64's finaliser), vectorised; wraps modulo 2^64 by design."""
-    z = x.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
+from .resolve import splitmix64
 
 
 def person_partitions(store: EventStore, k: int, assign: Assign | None) -> np.ndarray:
@@ -114,11 +85,13 @@ def write_partitions(store: EventStore, root: Path, k: int, assign: Assign | Non
     root.mkdir(parents=True)
     part = person_partitions(store, k, assign)
     entries: list[dict[str, Any]] = []
+    facts = Facts(types=False)
     for p in range(k):  # a loop over partitions, each a vectorised slice
         sub = subset(store, part == p)
         name = f"part-{p:03d}"
         sub.save(root / name, durable=durable)
         np.save(root / person_rows_file(name), np.flatnonzero(part == p).astype(np.int64))  # for tc.actors' order
+        facts.add(sub)
         bounds = None if not len(sub) else [int(np.min(sub.ts)), int(np.max(sub.ts))]
         entries.append({"path": name, "events": len(sub), "persons": len(sub.persons), "time_bounds": bounds})
     manifest = {
@@ -127,6 +100,10 @@ def write_partitions(store: EventStore, root: Path, k: int, assign: Assign | Non
         "k": k,
         "split": "splitmix64(person row) mod k" if assign is None else "custom assign",
         "partitions": entries,
+        "dictionaries": "shared",  # (every partition holds the whole store's dictionaries; merges go by value)
+        "property_types": store_facts(store),
+        "event_time_bounds": facts.bounds,
+        "shared_sessions": write_sessions(root, facts.shared_sessions()),
     }
     (root / MANIFEST).write_text(json.dumps(manifest, indent=1))
 

@@ -31,6 +31,25 @@ class PartitionedStore:
     def partitions(self) -> int:
         return len(self.paths)
 
+    @property
+    def property_types(self) -> tuple[dict[str, Any], ...]:
+        """The whole store's inferred property types (definition dicts, as
+        ``EventStore.property_definitions``); every partition answers with these."""
+        return tuple(dict(d) for d in self.manifest.get("property_types", ()))
+
+    @property
+    def event_time_bounds(self) -> dict[str, tuple[int, int]]:
+        """Per event name, its earliest and latest timestamp (µs UTC) over all partitions."""
+        return {k: (int(v[0]), int(v[1])) for k, v in self.manifest.get("event_time_bounds", {}).items()}
+
+    @property
+    def shared_sessions(self) -> tuple[Any, ...]:
+        """The ``$session_id`` values whose events lie in more than one partition."""
+        name = self.manifest.get("shared_sessions")
+        if not name:
+            return ()
+        return tuple(json.loads((self.root / name).read_text()).get("shared", ()))
+
     def __len__(self) -> int:
         return sum(self.events)
 
@@ -69,8 +88,11 @@ class PartitionedStore:
         return tuple(out)
 
     def load(self, i: int) -> EventStore:
-        """Partition ``i`` as an EventStore (memory-mapped columns)."""
-        return EventStore.load(self.paths[i])
+        """Partition ``i`` as an EventStore (memory-mapped columns, the whole store's property
+        types; kept open for the next query while the manifest is unchanged)."""
+        from .worker import load_partition
+
+        return load_partition(self.paths[i])
 
     def __repr__(self) -> str:
         return f"<PartitionedStore {len(self):,} events in {self.partitions} partitions at {str(self.root)!r}>"
@@ -84,27 +106,40 @@ def partition(
     persons: Any = None,
     groups: Any = None,
     rename: Mapping[str, str] | None = None,
+    timezone: Any = None,
     assign: Assign | None = None,
     overwrite: bool = False,
     durable: bool = True,
+    chunk_rows: int = 1 << 20,
 ) -> PartitionedStore:
     """Split ``source`` by person into ``partitions`` saved stores under ``path`` plus a manifest,
     and return the PartitionedStore.
 
-    ``source`` is an EventStore, or input file paths (``.jsonl``/``.json``/``.csv``/``.parquet``;
-    several files are read into one store first — person resolution is global, so the whole
-    store is built in memory before splitting; streaming is not done yet). ``persons``,
-    ``groups`` and ``rename`` are passed to the reader as for ``EventStore.from_*``. ``assign``
-    (tests) overrides the person → partition map: ``assign(store, k)`` returns one partition per
-    person row. Default: a fixed 64-bit mix of the person row, mod ``k``. ``overwrite`` replaces
-    an existing partitioned store at ``path``; ``durable=False`` skips fsyncs (faster).
+    ``source`` is an EventStore (sliced in memory), or input files: a path, a glob pattern
+    (``"events/*.parquet"``, matches in name order) or a list of them, all JSON lines, CSV or
+    Parquet, read as one input in that order and **streamed**: peak memory is about one
+    partition plus one entry per distinct_id and person, not the data (``stream.py``).
+    ``persons``, ``groups``, ``rename`` and ``timezone`` mean what they mean for
+    ``EventStore.from_*``; ``chunk_rows`` is the rows read at a time. Persons are resolved over
+    all files first (a distinct_id's person, the latest-event rule), so every event of a person
+    is in one partition and each partition equals the single store's. ``assign`` (tests, an
+    EventStore source only) overrides the person → partition map: ``assign(store, k)`` returns
+    one partition per person row. Default: a fixed 64-bit mix of the person, mod ``k``.
+    ``overwrite`` replaces an existing partitioned store at ``path``; ``durable=False`` skips
+    fsyncs (faster).
     """
-    from .split import build_source, write_partitions
+    from .resolve import check_assign
+    from .split import write_partitions
+    from .stream import stream_partitions
 
     if isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1:
         raise ValidationError(("partitions",), f"expected a positive int, got {partitions!r}")
-    if isinstance(source, EventStore) and (persons is not None or groups is not None or rename is not None):
-        raise ValidationError(("persons",), "persons/groups/rename apply to input files, not to an EventStore")
-    store = source if isinstance(source, EventStore) else build_source(source, persons, groups, rename)
-    write_partitions(store, Path(path), partitions, assign, overwrite=overwrite, durable=durable)
+    if isinstance(source, EventStore):
+        if persons is not None or groups is not None or rename is not None or timezone is not None:
+            raise ValidationError(("persons",), "persons/groups/rename/timezone apply to input files, not to an EventStore")
+        write_partitions(source, Path(path), partitions, assign, overwrite=overwrite, durable=durable)
+    else:
+        check_assign(assign)
+        stream_partitions(source, Path(path), partitions, persons=persons, groups=groups, rename=rename,
+                          timezone=timezone, overwrite=overwrite, durable=durable, chunk_rows=chunk_rows)
     return PartitionedStore.open(path)

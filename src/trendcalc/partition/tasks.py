@@ -37,8 +37,16 @@ class Task:
 
 
 def run_at(path: str, task: Task) -> Any:
-    """``task`` over the saved partition at ``path`` (what pool and Dask workers run)."""
-    return task(EventStore.load(path))
+    """``task`` over the saved partition at ``path`` (what pool and Dask workers run), opened
+    once per worker and kept (``worker.load_partition``)."""
+    from .worker import load_partition
+
+    return task(load_partition(path))
+
+
+def run_many(paths: Sequence[str], tasks: Sequence[Task]) -> list[Any]:
+    """``run_at`` of several partitions in order: one pool worker's share of a phase."""
+    return [run_at(p, t) for p, t in zip(paths, tasks)]
 
 
 Map = Callable[[Task], list[Any]]

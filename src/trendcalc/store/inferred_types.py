@@ -87,4 +87,15 @@ def store_definitions(store: Any) -> tuple[dict[str, Any], ...]:
     return tuple(out)
 
 
-__all__ = ["column_type", "first_seen_seconds", "store_column_type", "store_definitions"]
+
+def preset_types(store: Any, definitions: Any) -> None:
+    """Make ``store`` infer the given types (definition dicts as ``store_definitions`` returns):
+    a partition of a larger store answers with the whole store's types, which its own rows alone
+    may not give. Properties not listed are inferred from ``store`` as usual."""
+    for d in definitions:
+        kind = d["kind"]
+        gti = d.get("group_type_index") if kind == "group" else None
+        store.cached(("inferred type", kind, gti, d["name"]), lambda t=d["type"]: t)
+
+
+__all__ = ["column_type", "first_seen_seconds", "preset_types", "store_column_type", "store_definitions"]
