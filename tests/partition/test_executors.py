@@ -167,15 +167,22 @@ def test_import_does_not_import_dask() -> None:
     assert out == "False"
 
 
+def _refuse(store: tc.EventStore) -> None:
+    """A partition task that raises trendcalc's own error inside the worker."""
+    raise tc.UnsupportedError(("math_property",), f"refused over {len(store)} events")
+
+
 def test_an_error_in_a_pool_worker_reaches_the_caller(tmp_path: Path) -> None:
-    """A partition raising at run time (a sum over non-integers cannot merge exactly yet) raises
-    UnsupportedError from "processes" too — the error pickles — and the warm pool keeps working."""
+    """A partition task raising at run time raises the same UnsupportedError from "processes" —
+    the error pickles, it does not surface as BrokenProcessPool — and the warm pool keeps working."""
+    from trendcalc.partition.executors import partition_map
+    from trendcalc.partition.tasks import Task
+
     events = [{"event": "e", "distinct_id": f"u{i}", "timestamp": "2024-03-10T10:00:00Z", "properties": {"f": i + 0.5}}
               for i in range(8)]
     parts = tc.partition(tc.EventStore.from_records(events), tmp_path / "p", partitions=2, durable=False)
-    q = {"events": [{"id": "e", "math": "sum", "math_property": "f"}], "date_from": "-7d"}
-    with pytest.raises(tc.UnsupportedError) as err:
-        tc.trends(parts, q, now=NOW, executor="processes")
-    assert err.value.path == ("math_property",) and "non-integer" in err.value.message
+    with pytest.raises(tc.UnsupportedError) as err, partition_map("processes", parts) as run:
+        run(Task(_refuse))
+    assert err.value.path == ("math_property",) and err.value.message.startswith("refused over ")
     ok = {"events": [{"id": "e"}], "date_from": "-7d"}
     assert tc.trends(parts, ok, now=NOW, executor="processes").to_dicts() == tc.trends(parts, ok, now=NOW).to_dicts()
