@@ -26,7 +26,7 @@ from ..timeutil import UTC, us_to_datetime
 from . import blockwise, sampling
 from . import breakdown as bd
 from .context import Frame, QueryContext
-from .cost import check_cost
+from .cost import check_cost, shared_group
 from .echo import action_dict, filter_dict
 from .exactsum import column_sums
 from .math import effective_series, first_seen, math_type
@@ -39,7 +39,7 @@ from .post import cumulative, smooth
 from .predicates.properties import mask_rows
 from .sampling import sample_mask
 from .select import Rows, event_selection
-from .shared_filters import register_plan, shared_filters
+from .shared_filters import PLAN_KEY, register_plan, shared_filters
 from .timeaxis import TimeAxis
 
 
@@ -128,7 +128,14 @@ def series_mask(ctx: QueryContext, q: Query, rows: np.ndarray, window: tuple[int
 
     The filters every series shares are evaluated once per row per query run
     (engine/shared_filters.py); ``window`` is the [lo, hi) the rows were selected from."""
-    filt, s = ctx.filter, q.series
+    s = q.series
+    planned = ctx.cache.get(PLAN_KEY)
+    if planned is not None and len(planned) <= 1:
+        # one query: nothing to share; one AND group, so that person leaves of the shared and the
+        # series' filters are combined per person first and gathered once
+        groups = [g for g in (shared_group(ctx), s.properties) if g]
+        mask = mask_rows(ctx, PropertyGroup("AND", tuple(groups)), rows) if groups else np.ones(len(rows), dtype=bool)
+        return _row_restrictions(ctx, q, rows, mask)
     shared = shared_filters(ctx)
     if s.properties:
         mask = mask_rows(ctx, PropertyGroup("AND", (s.properties,)), rows)
@@ -136,6 +143,12 @@ def series_mask(ctx: QueryContext, q: Query, rows: np.ndarray, window: tuple[int
             mask = mask & shared.mask(q, rows, window)
     else:
         mask = shared.mask(q, rows, window) if shared is not None else np.ones(len(rows), dtype=bool)
+    return _row_restrictions(ctx, q, rows, mask)
+
+
+def _row_restrictions(ctx: QueryContext, q: Query, rows: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``mask`` AND the rows' group keys (group maths, group aggregation) AND the query's cohort."""
+    filt, s = ctx.filter, q.series
     gti = s.math_group_type_index if MATH_SPECS[s.math].counts_groups else None
     for idx in {i for i in (gti, filt.aggregation_group_type_index) if i is not None}:
         mask = mask & group_key_set(ctx, idx, rows)
