@@ -27,19 +27,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import generate
+from . import generate, run
 from .queries import NOW, agree, dense, queries, trendcalc_dense
 
-DUCK_LOAD = """
-SET TimeZone = 'UTC';
-CREATE TABLE events AS SELECT event, distinct_id, "timestamp"::TIMESTAMP AS ts, person_id,
-  "properties.$current_url" AS url, "properties.$browser" AS browser, "properties.$os" AS os,
-  "properties.$geoip_country_code" AS country, "properties.$session_id" AS session_id,
-  "properties.revenue" AS revenue
-FROM read_parquet('{events}');
-CREATE TABLE persons AS SELECT id, "properties.plan" AS plan, "properties.email" AS email
-FROM read_parquet('{persons}');
-"""
+DUCK_LOAD = "SET TimeZone = 'UTC';\n" + run.DUCK_LOAD  # the same tables as run.py, times read in UTC
 
 
 def vm_kib(field: str = "VmHWM") -> int:
