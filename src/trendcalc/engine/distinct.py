@@ -163,6 +163,15 @@ def distinct_values(x: np.ndarray, method: str, scratch: Scratch) -> np.ndarray:
 
 _POOL: tuple[ThreadPoolExecutor, int] | None = None
 _POOL_LOCK = threading.Lock()
+_THREAD_CAP: int | None = None
+
+
+def cap_threads(cap: int | None) -> None:
+    """Cap the threads of every query in this process (None: no cap). A process pool's workers
+    set it to their share of the cores, so that k workers × ``Limits.threads`` threads do not
+    oversubscribe the machine (``partition/executors.py``)."""
+    global _THREAD_CAP
+    _THREAD_CAP = cap
 
 
 def _pool(threads: int) -> ThreadPoolExecutor:
@@ -177,7 +186,7 @@ def _pool(threads: int) -> ThreadPoolExecutor:
 def over_buckets(n_buckets: int, rows: int, threads: int, work: Callable[[Sequence[int]], None]) -> None:
     """Run ``work(buckets)`` over all buckets: on the calling thread, or split round-robin over
     ``threads`` threads when the scan is large enough to pay for them."""
-    threads = min(int(threads), n_buckets)
+    threads = min(int(threads), n_buckets, _THREAD_CAP or n_buckets)
     if threads <= 1 or rows < THREAD_MIN_ROWS:
         work(range(n_buckets))
         return

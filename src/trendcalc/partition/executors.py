@@ -46,9 +46,18 @@ def _warm_pool() -> ProcessPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = ProcessPoolExecutor(max_workers=_workers())
+            workers = _workers()
+            share = max(1, (os.cpu_count() or 1) // workers)
+            _pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(share,))
             atexit.register(shutdown_pool)
         return _pool
+
+
+def _start_worker(threads: int) -> None:
+    """A pool worker's start: its queries use at most its share of the cores."""
+    from ..engine.distinct import cap_threads
+
+    cap_threads(threads)
 
 
 def shutdown_pool() -> None:
