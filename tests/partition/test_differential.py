@@ -94,36 +94,31 @@ def _insight_outcome(run):
             return ("error", type(e).__name__, str(e))
 
 
-@settings(max_examples=30, deadline=None, derandomize=True)
-@given(sst.stickiness_scenarios(), st.integers(2, 4), st.randoms(use_true_random=False))
-def test_stickiness_partitioned_equals_single_store(scenario, k, rnd):
+def _insight_partitioned_equals_single(kind, run, scenario, k, rnd):
+    """``run`` (tc.stickiness or tc.lifecycle) on a random person split equals the single store."""
     from .test_insights_invariance import partitioned
 
     w = scenario.world
     store = w.store()
-    want = _insight_outcome(lambda: tc.stickiness(store, scenario.query, project=w.project, now=w.now))
+    want = _insight_outcome(lambda: run(store, scenario.query, project=w.project, now=w.now))
     part = person_partitions(store, k, lambda s, k: np.array([rnd.randrange(k) for _ in range(len(s.persons))], np.int32))
     stores = [subset(store, part == p) for p in range(k)]
     rows = tuple(np.flatnonzero(part == p) for p in range(k))
-    got = _insight_outcome(lambda: partitioned("stickiness", stores, scenario.query, w.project, w.now, rows))
+    got = _insight_outcome(lambda: partitioned(kind, stores, scenario.query, w.project, w.now, rows))
     assume(got != "unsupported")
     assert got == want
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(sst.stickiness_scenarios(), st.integers(2, 4), st.randoms(use_true_random=False))
+def test_stickiness_partitioned_equals_single_store(scenario, k, rnd):
+    _insight_partitioned_equals_single("stickiness", tc.stickiness, scenario, k, rnd)
 
 
 @settings(max_examples=30, deadline=None, derandomize=True)
 @given(lst.lifecycle_scenarios(), st.integers(2, 4), st.randoms(use_true_random=False))
 def test_lifecycle_partitioned_equals_single_store(scenario, k, rnd):
-    from .test_insights_invariance import partitioned
-
-    w = scenario.world
-    store = w.store()
-    want = _insight_outcome(lambda: tc.lifecycle(store, scenario.query, project=w.project, now=w.now))
-    part = person_partitions(store, k, lambda s, k: np.array([rnd.randrange(k) for _ in range(len(s.persons))], np.int32))
-    stores = [subset(store, part == p) for p in range(k)]
-    rows = tuple(np.flatnonzero(part == p) for p in range(k))
-    got = _insight_outcome(lambda: partitioned("lifecycle", stores, scenario.query, w.project, w.now, rows))
-    assume(got != "unsupported")
-    assert got == want
+    _insight_partitioned_equals_single("lifecycle", tc.lifecycle, scenario, k, rnd)
 
 
 @settings(max_examples=30, deadline=None, derandomize=True)

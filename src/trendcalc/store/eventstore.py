@@ -186,13 +186,7 @@ class EventStore:
         from .frames import pandas_items, pandas_table
 
         _need(df, "pandas")
-        table = pandas_table(df) if columnar.have_pyarrow() and errors == "raise" else None
-        if table is not None:
-            store = _columnar_or_none(cls, table, persons, groups, rename, columnrule.zone(timezone), limits, "DataFrame")
-            if store is not None:
-                return store
-        return cls._from_frame(pandas_items(df, rename, columnrule.zone(timezone)), len(df), persons, groups, errors, progress,
-                               limits, columnrule.zone(timezone))
+        return cls._from_dataframe(df, pandas_table, pandas_items, persons, groups, rename, errors, progress, timezone, limits)
 
     @classmethod
     def from_polars(
@@ -205,13 +199,21 @@ class EventStore:
         from .frames import polars_items, polars_table
 
         _need(df, "polars")
-        table = polars_table(df) if columnar.have_pyarrow() and errors == "raise" else None
+        return cls._from_dataframe(df, polars_table, polars_items, persons, groups, rename, errors, progress, timezone, limits)
+
+    @classmethod
+    def _from_dataframe(cls, df: Any, to_table: Any, to_items: Any, persons: Any, groups: Any,
+                        rename: Mapping[str, str] | None, errors: str, progress: bool | None, timezone: Any,
+                        limits: Limits) -> EventStore:
+        """A DataFrame over Arrow when pyarrow is installed and the frame converts (errors="raise"),
+        else row by row through ``to_items``."""
+        tz = columnrule.zone(timezone)
+        table = to_table(df) if columnar.have_pyarrow() and errors == "raise" else None
         if table is not None:
-            store = _columnar_or_none(cls, table, persons, groups, rename, columnrule.zone(timezone), limits, "DataFrame")
+            store = _columnar_or_none(cls, table, persons, groups, rename, tz, limits, "DataFrame")
             if store is not None:
                 return store
-        return cls._from_frame(polars_items(df, rename, columnrule.zone(timezone)), len(df), persons, groups, errors, progress,
-                               limits, columnrule.zone(timezone))
+        return cls._from_frame(to_items(df, rename, tz), len(df), persons, groups, errors, progress, limits, tz)
 
     @classmethod
     def _from_frame(
