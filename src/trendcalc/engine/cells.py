@@ -9,12 +9,12 @@ nothing loops over rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from . import distinct
-from .exactsum import split_sums
+from .certified_sum import rounded_sums
 
 
 def count(cell: np.ndarray, n_cells: int) -> np.ndarray:
@@ -98,8 +98,8 @@ def _sums(cell: np.ndarray, values: np.ndarray, n_cells: int) -> np.ndarray:
 
 def sum_(cell: np.ndarray, values: np.ndarray, n_cells: int) -> np.ndarray:
     """Exact (correctly rounded) sum of values per cell, whatever their order; NaN values are
-    skipped (0 for a cell without values). See engine/exactsum.py."""
-    return split_sums(cell, values, n_cells, _sums).values()
+    skipped (0 for a cell without values). See engine/certified_sum.py and engine/exactsum.py."""
+    return rounded_sums(cell, values, n_cells, _sums)
 
 
 def mean(cell: np.ndarray, values: np.ndarray, n_cells: int) -> np.ndarray:
@@ -107,7 +107,7 @@ def mean(cell: np.ndarray, values: np.ndarray, n_cells: int) -> np.ndarray:
     NaN where a cell has none."""
     ok = ~np.isnan(values)
     n = np.bincount(cell[ok], minlength=n_cells)
-    s = split_sums(cell, values, n_cells, _sums).values()
+    s = rounded_sums(cell, values, n_cells, _sums)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(n > 0, s / np.maximum(n, 1), np.nan)
 
@@ -144,18 +144,26 @@ def quantile(cell: np.ndarray, values: np.ndarray, n_cells: int, level: float) -
     n = np.bincount(c, minlength=n_cells)
     start = np.concatenate(([0], np.cumsum(n)[:-1]))
     has = np.flatnonzero(n)
-    v = _sorted_within_cells(c, v, n_cells, start[has], n[has])
-    out[has] = _interpolate(n[has], level, lambda i: v[start[has] + i])
+    left, right = _interpolation_ranks(n[has], level)
+    lv, rv = _kth_within_cells(c, v, n_cells, start[has], n[has], left, right)
+    out[has] = _interpolate(n[has], level, lv, rv)
     return out
 
 
-def _interpolate(n: np.ndarray, level: float, kth: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+def _interpolation_ranks(n: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """The two ranks (0-based, ascending) each cell of ``n`` values interpolates between."""
+    index = np.clip(level * (n - 1).astype(np.float64), 0.0, (n - 1).astype(np.float64))
+    left = index.astype(np.int64)
+    return left, np.minimum(left + 1, n - 1)
+
+
+def _interpolate(n: np.ndarray, level: float, lv: np.ndarray, rv: np.ndarray) -> np.ndarray:
     """ClickHouse's linear interpolation per cell of ``n`` values: index = level*(n-1),
-    v[i]*(i+1-index) + v[i+1]*(index-i), where ``kth(i)`` is each cell's i-th smallest value."""
+    v[i]*(i+1-index) + v[i+1]*(index-i), given each cell's values ``lv`` = v[i], ``rv`` = v[i+1]
+    (ranks from ``_interpolation_ranks``)."""
     index = np.clip(level * (n - 1).astype(np.float64), 0.0, (n - 1).astype(np.float64))
     left = index.astype(np.int64)
     right = left + 1
-    lv, rv = kth(left), kth(np.minimum(right, n - 1))
     return np.where(right >= n, lv, lv * (right - index) + rv * (index - left))
 
 
@@ -174,26 +182,32 @@ def quantile_of_ranks(
     n = size - np.bincount(cell[null], minlength=n_cells) if null.any() else size
     has = np.flatnonzero(n)
     start = np.concatenate(([0], np.cumsum(size)[:-1]))
-    r = _sorted_within_cells(cell, rank, n_cells, start[has], size[has], by_cell)
-    out[has] = _interpolate(n[has], level, lambda i: ordered[r[start[has] + i]])
+    left, right = _interpolation_ranks(n[has], level)
+    lr, rr = _kth_within_cells(cell, rank, n_cells, start[has], size[has], left, right, by_cell)
+    out[has] = _interpolate(n[has], level, ordered[lr], ordered[rr])
     return out
 
 
-def _sorted_within_cells(
-    c: np.ndarray, v: np.ndarray, n_cells: int, starts: np.ndarray, sizes: np.ndarray, by_cell: bool | None = None
-) -> np.ndarray:
-    """``v`` ordered by (cell, value). Few cells: a radix sort of the small cell ids (skipped
-    when rows already come by cell, as time-ordered rows do by bucket) and one SIMD sort per
-    cell, instead of a two-key ``lexsort``."""
+def _kth_within_cells(
+    c: np.ndarray, v: np.ndarray, n_cells: int, starts: np.ndarray, sizes: np.ndarray,
+    left: np.ndarray, right: np.ndarray, by_cell: bool | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each listed cell's ``left``-th and ``right``-th smallest value of ``v`` (cell k's rows are
+    ``starts[k]:starts[k]+sizes[k]`` once ordered by cell). Few cells: a radix sort of the small
+    cell ids (skipped when rows already come by cell, as time-ordered rows do by bucket) and one
+    ``partition`` per cell — a selection, linear in the cell's rows, not a sort; many cells: one
+    two-key ``lexsort``."""
     if len(starts) > 1024 or n_cells >= 1 << 16:
-        return v[np.lexsort((v, c))]
+        ordered = v[np.lexsort((v, c))]
+        return ordered[starts + left], ordered[starts + right]
     if not (by_cell if by_cell is not None else np.all(c[1:] >= c[:-1])):
         v = v[np.argsort(c.astype(np.uint16), kind="stable")]
-    else:
-        v = v.copy()
-    for a, m in zip(starts.tolist(), sizes.tolist()):
-        v[a:a + m].sort()
-    return v
+    lv = np.empty(len(starts), dtype=v.dtype)
+    rv = np.empty(len(starts), dtype=v.dtype)
+    for k, (a, m, i, j) in enumerate(zip(starts.tolist(), sizes.tolist(), left.tolist(), right.tolist())):
+        part = np.partition(v[a:a + m], (i, j) if j != i else i)  # a copy: v is left as it was
+        lv[k], rv[k] = part[i], part[j]
+    return lv, rv
 
 
 def rolling_distinct(

@@ -168,7 +168,10 @@ def raw_quantiles(state: ValueCounts, n_cells: int, level: float) -> np.ndarray:
         # the running count passes start[x] + i
         ends = np.cumsum(k)
         start = np.concatenate(([0], np.cumsum(n)[:-1]))
-        out[has] = cells._interpolate(n[has], level, lambda i: v[np.searchsorted(ends, start[has] + i, "right")])
+        left, right = cells._interpolation_ranks(n[has], level)
+        lv = v[np.searchsorted(ends, start[has] + left, "right")]
+        rv = v[np.searchsorted(ends, start[has] + right, "right")]
+        out[has] = cells._interpolate(n[has], level, lv, rv)
     return out
 
 
