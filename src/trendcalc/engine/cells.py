@@ -23,10 +23,10 @@ def count(cell: np.ndarray, n_cells: int) -> np.ndarray:
 
 def count_runs(runs: Sequence[np.ndarray], n_buckets: int) -> np.ndarray:
     """Rows per bucket from bucket runs: no pass over the rows."""
-    out = np.zeros(n_buckets, dtype=np.int64)
-    for r in runs:
-        out += r[1:] - r[:-1]
-    return out.astype(np.float64)
+    if not runs:
+        return np.zeros(n_buckets, dtype=np.float64)
+    total = runs[0] if len(runs) == 1 else np.sum(runs, axis=0)  # Σ_k (r_k[b+1] - r_k[b]) = diff(Σ_k r_k)
+    return np.diff(total).astype(np.float64)
 
 
 def count_grouped_runs(group: np.ndarray, runs: Sequence[np.ndarray], n_groups: int, n_buckets: int) -> np.ndarray:

@@ -34,6 +34,7 @@ import numpy as np
 
 from ..errors import ValidationError
 from ..query.model import BreakdownItem, PropertyFilter, PropertyGroup, Series
+from .block_positions import block_positions, rows_between
 from .context import QueryContext
 from .math import MATHS, effective_series
 from .plan import Query, series_event_names
@@ -70,10 +71,18 @@ class QueryCost:
 def _rows_of_codes(ctx: QueryContext, codes: np.ndarray, lo_us: int, hi_us: int) -> int:
     """Rows of the given event codes with lo <= ts < hi: two binary searches per event name,
     each name's count memoised per window."""
-    counts = ctx.memo(("cost_rows_per_code", lo_us, hi_us), lambda: np.full(len(ctx.store.event_names), -1, np.int64))
-    for c in codes[counts[codes] < 0].tolist():  # a loop over event names, not rows
-        s = ctx.store.event_slice(c, lo_us, hi_us)
-        counts[c] = s.stop - s.start
+    n_names = len(ctx.store.event_names)
+    if len(codes) == n_names and n_names > 1:  # "All events": the index's totals (engine/block_positions.py)
+        return rows_between(ctx.store, codes, lo_us, hi_us)
+    counts = ctx.memo(("cost_rows_per_code", lo_us, hi_us), lambda: np.full(n_names, -1, np.int64))
+    todo = codes[counts[codes] < 0]
+    if len(todo) > 2:  # many event names in one look-up (engine/block_positions.py)
+        pos = block_positions(ctx.store, todo, np.array([lo_us, hi_us], dtype=np.int64))
+        counts[todo] = np.maximum(pos[:, 1] - pos[:, 0], 0)
+    else:
+        for c in todo.tolist():  # one or two names: their binary searches
+            s = ctx.store.event_slice(c, lo_us, hi_us)
+            counts[c] = s.stop - s.start
     return int(counts[codes].sum())
 
 

@@ -39,7 +39,7 @@ def _in_axis(src: RowSource, lo_us: int) -> Frame | None:
     sel = _selected(src, lo_us, axis.hi_us)
     if sel is None:
         return None
-    sel, runs = sel.bucket_runs(src.ctx.store.ts, axis.edges_us)
+    sel, runs = sel.bucket_runs(src.ctx.store.ts, axis.edges_us, src.ctx.store)
     return Frame.of_runs(src, sel, runs, axis.n_buckets)
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from ..store import EventStore
+from .block_positions import block_positions
 
 Block = slice | np.ndarray
 RowKey = slice | np.ndarray  # what indexes a store column: a slice (a view) or row indices
@@ -81,10 +82,14 @@ class Rows:
                 out.append(b[m])
         return Rows(out)
 
-    def bucket_runs(self, ts: np.ndarray, edges: np.ndarray) -> tuple[Rows, list[np.ndarray]]:
+    def bucket_runs(self, ts: np.ndarray, edges: np.ndarray, store: EventStore | None = None) -> tuple[Rows, list[np.ndarray]]:
         """(rows inside [edges[0], edges[-1]), per block the start of each bucket's run).
 
-        ``runs[k][b]:runs[k][b+1]`` are block k's rows in bucket b (positions within the block)."""
+        ``runs[k][b]:runs[k][b+1]`` are block k's rows in bucket b (positions within the block).
+        Given the ``store`` whose ``ts`` this is, blocks that are slices find all their runs in
+        one look-up (engine/block_positions.py)."""
+        if store is not None and len(self.blocks) > 1 and all(isinstance(b, slice) for b in self.blocks):
+            return self._slice_runs(store, edges)
         blocks, runs = [], []
         for b in self.blocks:
             r = ts[b].searchsorted(edges)  # (side "left")
@@ -94,6 +99,16 @@ class Rows:
             blocks.append(slice(b.start + lo, b.start + hi) if isinstance(b, slice) else b[lo:hi])
             runs.append(r - lo)
         return Rows(blocks), runs
+
+    def _slice_runs(self, store: EventStore, edges: np.ndarray) -> tuple[Rows, list[np.ndarray]]:
+        """``bucket_runs`` of slice blocks, each within one event's block of the store."""
+        start, stop = np.array([(b.start, b.stop) for b in self.blocks], dtype=np.int64).T  # type: ignore[union-attr]
+        codes = np.searchsorted(store.offsets, start, "right") - 1
+        pos = np.minimum(np.maximum(block_positions(store, codes, edges), start[:, None]), stop[:, None])
+        lo, hi = pos[:, 0], pos[:, -1]
+        keep = np.flatnonzero(hi > lo)
+        runs = pos[keep] - lo[keep, None]
+        return Rows([slice(a, b) for a, b in zip(lo[keep].tolist(), hi[keep].tolist())]), list(runs)
 
 
 def slices_to_rows(slices: Iterable[slice]) -> np.ndarray:
@@ -111,7 +126,11 @@ def event_selection(store: EventStore, names: Iterable[str | None], lo_us: int, 
         code = store.event_code(name)
         if code is not None:
             codes.add(code)
-    return Rows([store.event_slice(c, lo_us, hi_us) for c in sorted(codes)])
+    if len(codes) <= 1:
+        return Rows([store.event_slice(c, lo_us, hi_us) for c in codes])
+    ordered = np.array(sorted(codes), dtype=np.int64)
+    pos = block_positions(store, ordered, np.array([lo_us, hi_us], dtype=np.int64))
+    return Rows([slice(a, b) for a, b in pos.tolist()])
 
 
 def event_rows(store: EventStore, names: Iterable[str | None], lo_us: int, hi_us: int) -> np.ndarray:
