@@ -98,8 +98,9 @@ def block_positions(store: EventStore, codes: np.ndarray, xs: np.ndarray) -> np.
     if index is None:
         return _searched(store, codes, xs)
     if len(xs) <= 4:  # a range's bounds: their columns in plain Python
-        cols = [index.column(x) for x in xs.tolist()]
-        if None not in cols:
+        found = [index.column(x) for x in xs.tolist()]
+        cols = [c for c in found if c is not None]
+        if len(cols) == len(found):
             return index.table[codes[:, None], cols]
     # a bound before the first slot or after the last ends where the grid's first/last point does
     rel = np.minimum(np.maximum(xs, index.origin), index.origin + index.n_slots * index.width) - index.origin

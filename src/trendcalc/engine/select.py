@@ -102,13 +102,23 @@ class Rows:
 
     def _slice_runs(self, store: EventStore, edges: np.ndarray) -> tuple[Rows, list[np.ndarray]]:
         """``bucket_runs`` of slice blocks, each within one event's block of the store."""
-        start, stop = np.array([(b.start, b.stop) for b in self.blocks], dtype=np.int64).T  # type: ignore[union-attr]
-        codes = np.searchsorted(store.offsets, start, "right") - 1
-        pos = np.minimum(np.maximum(block_positions(store, codes, edges), start[:, None]), stop[:, None])
-        lo, hi = pos[:, 0], pos[:, -1]
-        keep = np.flatnonzero(hi > lo)
-        runs = pos[keep] - lo[keep, None]
-        return Rows([slice(a, b) for a, b in zip(lo[keep].tolist(), hi[keep].tolist())]), list(runs)
+        bounds = np.array([(b.start, b.stop) for b in self.blocks], dtype=np.int64)  # type: ignore[union-attr]
+        codes = np.searchsorted(store.offsets, bounds[:, 0], "right") - 1
+        pos = block_positions(store, codes, edges)
+        np.maximum(pos, bounds[:, :1], out=pos)
+        np.minimum(pos, bounds[:, 1:], out=pos)
+        keep = pos[:, -1] > pos[:, 0]
+        if not keep.all():
+            pos = pos[keep]
+        return Rows.of_slices(pos[:, 0].tolist(), pos[:, -1].tolist()), list(pos - pos[:, :1])
+
+    @classmethod
+    def of_slices(cls, starts: Sequence[int], stops: Sequence[int]) -> Rows:
+        """Rows of the slices ``starts[k]:stops[k]``, the empty ones left out."""
+        rows = cls.__new__(cls)
+        rows.blocks = tuple(slice(a, b) for a, b in zip(starts, stops) if b > a)
+        rows._index = None
+        return rows
 
 
 def slices_to_rows(slices: Iterable[slice]) -> np.ndarray:
@@ -130,7 +140,7 @@ def event_selection(store: EventStore, names: Iterable[str | None], lo_us: int, 
         return Rows([store.event_slice(c, lo_us, hi_us) for c in codes])
     ordered = np.array(sorted(codes), dtype=np.int64)
     pos = block_positions(store, ordered, np.array([lo_us, hi_us], dtype=np.int64))
-    return Rows([slice(a, b) for a, b in pos.tolist()])
+    return Rows.of_slices(pos[:, 0].tolist(), pos[:, 1].tolist())
 
 
 def event_rows(store: EventStore, names: Iterable[str | None], lo_us: int, hi_us: int) -> np.ndarray:
