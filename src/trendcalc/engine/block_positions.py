@@ -43,12 +43,17 @@ class SlotIndex:
 
     origin: int
     width: int
-    table: np.ndarray
-    all_events: np.ndarray  # the table's column sums: the same positions summed over every event
+    table: np.ndarray  # a view of ``by_bound``
+    by_bound: np.ndarray  # (bounds, events), C order: the events' positions at one bound are adjacent
+    all_events: np.ndarray  # the positions summed over every event, per bound
 
     @property
     def n_slots(self) -> int:
         return self.table.shape[1] // 2 - 1
+
+    def at(self, codes: np.ndarray, cols: np.ndarray | list[int]) -> np.ndarray:
+        """``table[codes[:, None], cols]``, read bound by bound (a few cache lines per bound)."""
+        return self.by_bound[cols][:, codes].T
 
     def column(self, x: int) -> int | None:
         """The table column of bound ``x`` (None when it is neither a grid point nor a grid
@@ -80,12 +85,12 @@ def _build(store: EventStore) -> SlotIndex | None:
             continue
         grid = origin + np.arange(n_slots + 1, dtype=np.int64) * width
         bounds = np.stack((grid - SECOND_BEFORE_US, grid), axis=1).reshape(-1)
-        table = np.empty((n_codes, len(bounds)), dtype=np.int64)
+        by_bound = np.empty((len(bounds), n_codes), dtype=np.int64)
         offsets = store.offsets
         for c in range(n_codes):  # once per store: one search per event name
             a, b = int(offsets[c]), int(offsets[c + 1])
-            table[c] = a + ts[a:b].searchsorted(bounds)
-        return SlotIndex(origin, width, table, table.sum(axis=0))
+            by_bound[:, c] = a + ts[a:b].searchsorted(bounds)
+        return SlotIndex(origin, width, by_bound.T, by_bound, by_bound.sum(axis=1))
     return None
 
 
@@ -101,7 +106,7 @@ def block_positions(store: EventStore, codes: np.ndarray, xs: np.ndarray) -> np.
         found = [index.column(x) for x in xs.tolist()]
         cols = [c for c in found if c is not None]
         if len(cols) == len(found):
-            return index.table[codes[:, None], cols]
+            return index.at(codes, cols)
     # a bound before the first slot or after the last ends where the grid's first/last point does
     rel = np.minimum(np.maximum(xs, index.origin), index.origin + index.n_slots * index.width) - index.origin
     slot, rem = np.divmod(rel, index.width)
@@ -111,7 +116,7 @@ def block_positions(store: EventStore, codes: np.ndarray, xs: np.ndarray) -> np.
         before = rem == index.width - SECOND_BEFORE_US
         col[before] += 1  # the next grid point's second-before column
         off &= ~before
-    out = index.table[codes[:, None], col]
+    out = index.at(codes, col)
     if off.any():
         i = np.flatnonzero(off)
         out[:, i] = _refined(store, index, codes, xs[i], slot[i])
@@ -134,8 +139,8 @@ def _refined(store: EventStore, index: SlotIndex, codes: np.ndarray, xs: np.ndar
     """Positions of off-grid bounds inside slot ``slot``: the slot's rows at or after the bound
     form a suffix of it, counted over its last ``SCAN_ROWS`` rows (a bound just before a grid
     point, as ``date_to``'s end is, has few); a longer suffix is found by binary search."""
-    lo = index.table[codes[:, None], slot * 2 + 1]
-    hi = index.table[codes[:, None], slot * 2 + 3]
+    lo = index.at(codes, slot * 2 + 1)
+    hi = index.at(codes, slot * 2 + 3)
     at = hi[..., None] - _SCAN
     after = (store.ts[np.maximum(at, 0)] >= xs[:, None]) & (at >= lo[..., None])
     n_after = after.sum(axis=-1)
