@@ -83,3 +83,31 @@ def test_quantile_selection_equals_sorted_interpolation(seed):
             i = int(index)
             want = s[i] if i + 1 >= len(s) else s[i] * (i + 1 - index) + s[i + 1] * (index - i)
             assert got[k] == want
+
+
+@pytest.mark.parametrize("kind", range(6))
+def test_bounds_instead_of_cells_give_the_same_sums(kind):
+    rng = np.random.default_rng(100 + kind)
+    for n_cells, n in ((3, 5000), (40, 300), (7, 0), (5, 9)):  # long segments, short ones, none
+        cell = np.sort(rng.integers(0, n_cells, n))
+        v = _values(rng, kind, n)[:n]
+        cell = cell[:len(v)]
+        bounds = np.searchsorted(cell, np.arange(n_cells + 1))
+        with np.errstate(invalid="ignore", over="ignore"):
+            assert _bits(cells.sum_(None, v, n_cells, bounds=bounds)) == _bits(split_sums(cell, v, n_cells).values())
+    with pytest.raises(ValueError):
+        rounded_sums(None, np.ones(3), 2, bounds=np.array([0, 1]))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_quantile_of_ranks_by_bounds(seed):
+    rng = np.random.default_rng(seed)
+    ordered = np.sort(np.unique(np.round(rng.uniform(0, 50, 200), 1)))
+    for n_cells in (6, 1500):  # per-cell selections, and the lexsort path
+        cell = np.sort(rng.integers(0, n_cells, 8000))
+        rank = rng.integers(0, len(ordered) + 1, len(cell))  # len(ordered): NULL
+        bounds = np.searchsorted(cell, np.arange(n_cells + 1))
+        for level in (0.5, 0.9):
+            want = cells.quantile_of_ranks(cell, rank, ordered, n_cells, level)
+            got = cells.quantile_of_ranks(None, rank, ordered, n_cells, level, bounds=bounds)
+            assert _bits(got) == _bits(want)

@@ -96,10 +96,11 @@ def _sums(cell: np.ndarray, values: np.ndarray, n_cells: int) -> np.ndarray:
     return out + 0.0  # -0.0 → 0.0, as a sum that starts from 0
 
 
-def sum_(cell: np.ndarray, values: np.ndarray, n_cells: int) -> np.ndarray:
+def sum_(cell: np.ndarray | None, values: np.ndarray, n_cells: int, bounds: np.ndarray | None = None) -> np.ndarray:
     """Exact (correctly rounded) sum of values per cell, whatever their order; NaN values are
-    skipped (0 for a cell without values). See engine/certified_sum.py and engine/exactsum.py."""
-    return rounded_sums(cell, values, n_cells, _sums)
+    skipped (0 for a cell without values). Rows that come by cell may give ``bounds`` instead of
+    ``cell``. See engine/certified_sum.py and engine/exactsum.py."""
+    return rounded_sums(cell, values, n_cells, _sums, bounds)
 
 
 def mean(cell: np.ndarray, values: np.ndarray, n_cells: int) -> np.ndarray:
@@ -168,28 +169,42 @@ def _interpolate(n: np.ndarray, level: float, lv: np.ndarray, rv: np.ndarray) ->
 
 
 def quantile_of_ranks(
-    cell: np.ndarray, rank: np.ndarray, ordered: np.ndarray, n_cells: int, level: float
+    cell: np.ndarray | None, rank: np.ndarray, ordered: np.ndarray, n_cells: int, level: float,
+    bounds: np.ndarray | None = None,
 ) -> np.ndarray:
     """``quantile`` over values given as ranks into ``ordered`` (ascending values; rank
-    ``len(ordered)`` = NULL): the same numbers, with small-integer sorts instead of float sorts
-    and no compaction of the NULLs (they sort after every value of their cell)."""
+    ``len(ordered)`` = NULL): the same numbers, with small-integer selections instead of float
+    sorts and no compaction of the NULLs (they sort after every value of their cell). Rows that
+    come by cell may give ``bounds`` (cell k: ``bounds[k]:bounds[k+1]``) instead of ``cell``."""
     out = np.full(n_cells, np.nan, dtype=np.float64)
     if len(rank) == 0:
         return out
-    by_cell = bool(np.all(cell[1:] >= cell[:-1]))  # time-ordered rows of one group come by bucket
-    size = np.diff(np.searchsorted(cell, np.arange(n_cells + 1))) if by_cell else np.bincount(cell, minlength=n_cells)
     null = rank == len(ordered)
-    n = size - np.bincount(cell[null], minlength=n_cells) if null.any() else size
+    if cell is None:
+        assert bounds is not None and len(bounds) == n_cells + 1
+        by_cell = True
+        size = np.diff(bounds)
+        if null.any():
+            below = np.concatenate(([0], np.cumsum(null)))  # NULLs before each row
+            n = size - np.diff(below[bounds])
+        else:
+            n = size
+    else:
+        by_cell = bool(np.all(cell[1:] >= cell[:-1]))  # time-ordered rows of one group come by bucket
+        size = np.diff(np.searchsorted(cell, np.arange(n_cells + 1))) if by_cell else np.bincount(cell, minlength=n_cells)
+        n = size - np.bincount(cell[null], minlength=n_cells) if null.any() else size
     has = np.flatnonzero(n)
     start = np.concatenate(([0], np.cumsum(size)[:-1]))
     left, right = _interpolation_ranks(n[has], level)
+    if cell is None and (len(has) > 1024 or n_cells >= 1 << 16):  # the lexsort path reads the cells
+        cell = np.repeat(np.arange(n_cells, dtype=np.int64), size)
     lr, rr = _kth_within_cells(cell, rank, n_cells, start[has], size[has], left, right, by_cell)
     out[has] = _interpolate(n[has], level, ordered[lr], ordered[rr])
     return out
 
 
 def _kth_within_cells(
-    c: np.ndarray, v: np.ndarray, n_cells: int, starts: np.ndarray, sizes: np.ndarray,
+    c: np.ndarray | None, v: np.ndarray, n_cells: int, starts: np.ndarray, sizes: np.ndarray,
     left: np.ndarray, right: np.ndarray, by_cell: bool | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each listed cell's ``left``-th and ``right``-th smallest value of ``v`` (cell k's rows are
@@ -198,9 +213,11 @@ def _kth_within_cells(
     ``partition`` per cell — a selection, linear in the cell's rows, not a sort; many cells: one
     two-key ``lexsort``."""
     if len(starts) > 1024 or n_cells >= 1 << 16:
+        assert c is not None
         ordered = v[np.lexsort((v, c))]
         return ordered[starts + left], ordered[starts + right]
-    if not (by_cell if by_cell is not None else np.all(c[1:] >= c[:-1])):
+    if not (by_cell if by_cell is not None else np.all(c[1:] >= c[:-1])):  # type: ignore[index]
+        assert c is not None
         v = v[np.argsort(c.astype(np.uint16), kind="stable")]
     lv = np.empty(len(starts), dtype=v.dtype)
     rv = np.empty(len(starts), dtype=v.dtype)

@@ -39,9 +39,10 @@ def cell_bounds(cell: np.ndarray, n_cells: int) -> np.ndarray | None:
     return np.searchsorted(cell, np.arange(n_cells + 1))
 
 
-def _totals(cell: np.ndarray, x: np.ndarray, n_cells: int, bounds: np.ndarray | None) -> np.ndarray:
-    """Float sum of ``x`` per cell, in whatever order is fastest."""
+def _totals(cell: np.ndarray | None, x: np.ndarray, n_cells: int, bounds: np.ndarray | None) -> np.ndarray:
+    """Float sum of ``x`` per cell, in whatever order is fastest (by ``bounds`` when given)."""
     if bounds is None:
+        assert cell is not None
         return np.bincount(cell, weights=x, minlength=n_cells)
     out = np.zeros(n_cells, dtype=np.float64)
     for k in np.flatnonzero(np.diff(bounds)).tolist():
@@ -49,20 +50,32 @@ def _totals(cell: np.ndarray, x: np.ndarray, n_cells: int, bounds: np.ndarray | 
     return out
 
 
-def rounded_sums(cell: np.ndarray, values: np.ndarray, n_cells: int, fallback_add: Adder | None = None) -> np.ndarray:
+def rounded_sums(cell: np.ndarray | None, values: np.ndarray, n_cells: int, fallback_add: Adder | None = None,
+                 bounds: np.ndarray | None = None) -> np.ndarray:
     """The correctly rounded sum of ``values`` (NaN skipped) per cell — the same numbers as
     ``split_sums(cell, values, n_cells).values()`` — by one split and a certified rounding
-    (module docstring); ``fallback_add`` is the per-cell adder the fallback passes use."""
+    (module docstring); ``fallback_add`` is the per-cell adder the fallback passes use. Rows
+    that come by cell may give ``bounds`` (cell k: ``bounds[k]:bounds[k+1]``) instead of ``cell``."""
     values = np.asarray(values, dtype=np.float64)
-    cell = np.asarray(cell)
     n = len(values)
+    if cell is None and (bounds is None or len(bounds) != n_cells + 1 or int(bounds[-1]) != n):
+        raise ValueError("rounded_sums needs a cell per row, or n_cells + 1 bounds ending at the number of values")
+
+    given = bounds
+
+    def cells() -> np.ndarray:  # the cell per row, built from the bounds only when a path needs it
+        if cell is not None:
+            return np.asarray(cell)
+        assert given is not None
+        return np.repeat(np.arange(n_cells, dtype=np.int64), np.diff(given))
+
     if n == 0:
         return np.zeros(n_cells, dtype=np.float64)
     lo, hi = float(np.fmin.reduce(values)), float(np.fmax.reduce(values))  # NaN ignored
     if np.isnan(hi):  # every value NULL
         return np.zeros(n_cells, dtype=np.float64)
     if np.isinf(lo) or np.isinf(hi):
-        return split_sums(cell, values, n_cells, fallback_add).values()
+        return split_sums(cells(), values, n_cells, fallback_add).values()
     if np.isnan(values).any():  # NaN is NULL: skipped, i.e. adds 0 (fmax/fmin return the number)
         values = np.fmax(values, 0.0) if lo >= 0.0 else np.fmax(values, 0.0) + np.fmin(values, 0.0)
     top = max(hi, -lo)
@@ -71,15 +84,19 @@ def rounded_sums(cell: np.ndarray, values: np.ndarray, n_cells: int, fallback_ad
     _, e = np.frexp(2.0 * n * top)  # σ = 2^e > 2·n·max|v|
     e = int(e)
     if e > 1000:  # sums near the float range: the limbs path knows overflow
-        return split_sums(cell, values, n_cells, fallback_add).values()
+        return split_sums(cells(), values, n_cells, fallback_add).values()
     sigma = 2.0**e
     q = values + sigma
     q -= sigma  # error-free: q is on the grid 2^(e-53), Σ|q| < σ, so any order adds them exactly
     r = values - q  # exact (the rounding error of σ + v), |r| <= 2^(e-53)
-    bounds = cell_bounds(cell, n_cells)
-    counts = np.diff(bounds) if bounds is not None else np.bincount(cell, minlength=n_cells)
-    big_q = _totals(cell, q, n_cells, bounds)
-    small = _totals(cell, r, n_cells, bounds)
+    if bounds is not None and n < SEGMENT_MIN_ROWS * n_cells:
+        bounds = None  # short segments: one bincount beats a sum per cell
+    row_cell = cells() if bounds is None else None
+    if row_cell is not None:
+        bounds = cell_bounds(row_cell, n_cells)
+    counts = np.diff(bounds) if bounds is not None else np.bincount(row_cell, minlength=n_cells)  # type: ignore[arg-type]
+    big_q = _totals(row_cell, q, n_cells, bounds)
+    small = _totals(row_cell, r, n_cells, bounds)
     # |small - Σr| <= γ(k-1)·Σ|r| <= 2u·k·(k·2^(e-53)) for a cell of k rows (u = 2^-53)
     k = counts.astype(np.float64)
     err = k * k * 2.0 ** (e - 53) * 2.0**-52
@@ -93,7 +110,7 @@ def rounded_sums(cell: np.ndarray, values: np.ndarray, n_cells: int, fallback_ad
     bad = np.flatnonzero(~ok & (counts > 0))
     out[counts == 0] = 0.0
     if len(bad):
-        out[bad] = _exact_cells(cell, values, n_cells, bad, fallback_add)
+        out[bad] = _exact_cells(cells(), values, n_cells, bad, fallback_add)
     return out
 
 

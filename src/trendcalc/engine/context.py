@@ -270,6 +270,13 @@ class Frame:
     def ts(self) -> np.ndarray:
         return self.take(self.store.ts)
 
+    def cell_bounds(self) -> np.ndarray | None:
+        """``bounds`` with cell k's rows at ``bounds[k]:bounds[k+1]``, when the frame is one
+        time-ordered block of one group (its bucket runs are its cells); else None."""
+        if self.runs is not None and len(self.runs) == 1 and not self.grouped and self.n_groups == 1:
+            return self.runs[0]
+        return None
+
     def cell(self) -> np.ndarray:
         """Flat (group, bucket) cell id per row (int64)."""
         if "cell" not in self._cache:

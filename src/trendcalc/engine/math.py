@@ -156,17 +156,24 @@ def property_values(frame: Frame) -> tuple[np.ndarray, np.ndarray]:
     reader = None if person else SPECIAL_PROPERTIES.get(prop or "")
     if reader is not None:
         return reader(frame, cell)
+    return cell, row_floats(frame)
+
+
+def row_floats(frame: Frame) -> np.ndarray:
+    """toFloat(property) per row of the frame (NaN = NULL), for a property that is not one of
+    ``SPECIAL_PROPERTIES`` (those read their own rows)."""
+    prop = frame.series.math_property
     key = frame.row_key
-    if not person and prop and isinstance(key, slice):  # the same rows' values serve every series that reads them
+    if not reads_person(frame.series) and prop and isinstance(key, slice):  # the same rows' values serve every series
         found = frame.store.column(prop)
         if found is None:
-            return cell, np.full(len(cell), np.nan)
-        return cell, frame.ctx.memo(("property floats", prop, key.start, key.stop),
-                                    lambda: found.dictionary.floats()[found.codes[key]])
+            return np.full(frame.n_rows, np.nan)
+        return frame.ctx.memo(("property floats", prop, key.start, key.stop),
+                              lambda: found.dictionary.floats()[found.codes[key]])
     col, codes = property_codes(frame)
     if col is None or codes is None:
-        return cell, np.full(len(cell), np.nan)
-    return cell, col.dictionary.floats()[codes]
+        return np.full(frame.n_rows, np.nan)
+    return col.dictionary.floats()[codes]
 
 
 def _session_duration(frame: Frame, cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -220,9 +227,13 @@ def property_math(reduce: Reducer, level: float | None = None) -> Callable[[Fram
         prop = frame.series.math_property
         special = prop in SPECIAL_PROPERTIES and not reads_person(frame.series)
         col, codes = property_codes(frame) if level is not None and not special else (None, None)
+        bounds = None if special else frame.cell_bounds()  # one time-ordered block: cells are its runs
         if col is not None and codes is not None and level is not None:
             rank, ordered = col.dictionary.float_ranks()
-            flat = cells.quantile_of_ranks(frame.cell(), rank[codes], ordered, frame.n_cells, level)
+            flat = cells.quantile_of_ranks(None if bounds is not None else frame.cell(), rank[codes], ordered,
+                                           frame.n_cells, level, bounds=bounds)
+        elif bounds is not None and reduce is cells.sum_:
+            flat = cells.sum_(None, row_floats(frame), frame.n_cells, bounds=bounds)
         else:
             cell, values = property_values(frame)
             flat = reduce(cell, values, frame.n_cells)
