@@ -71,3 +71,15 @@ def test_rows_between_and_selection(seed):
 def test_no_index_for_an_empty_store():
     empty = tc.EventStore.from_records([])
     assert bp.slot_index(empty) is None
+
+
+def test_slices_across_event_blocks_take_the_searching_path():
+    rng = np.random.default_rng(3)
+    store = _store(rng, 10**11, whole_seconds=False)
+    n = len(store)
+    rows = Rows([slice(0, n // 2), slice(n // 2, n)])  # each may span several events' blocks
+    edges = np.sort(_bounds(rng, 10**11, 6))
+    fast = rows.bucket_runs(store.ts, edges, store)
+    slow = rows.bucket_runs(store.ts, edges)
+    assert fast[0].index().tolist() == slow[0].index().tolist()
+    assert [r.tolist() for r in fast[1]] == [r.tolist() for r in slow[1]]

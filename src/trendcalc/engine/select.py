@@ -89,7 +89,9 @@ class Rows:
         Given the ``store`` whose ``ts`` this is, blocks that are slices find all their runs in
         one look-up (engine/block_positions.py)."""
         if store is not None and len(self.blocks) > 1 and all(isinstance(b, slice) for b in self.blocks):
-            return self._slice_runs(store, edges)
+            fast = self._slice_runs(store, edges)
+            if fast is not None:
+                return fast
         blocks, runs = [], []
         for b in self.blocks:
             r = ts[b].searchsorted(edges)  # (side "left")
@@ -100,10 +102,13 @@ class Rows:
             runs.append(r - lo)
         return Rows(blocks), runs
 
-    def _slice_runs(self, store: EventStore, edges: np.ndarray) -> tuple[Rows, list[np.ndarray]]:
-        """``bucket_runs`` of slice blocks, each within one event's block of the store."""
+    def _slice_runs(self, store: EventStore, edges: np.ndarray) -> tuple[Rows, list[np.ndarray]] | None:
+        """``bucket_runs`` of slice blocks, each within one event's block of the store (None
+        when one is not)."""
         bounds = np.array([(b.start, b.stop) for b in self.blocks], dtype=np.int64)  # type: ignore[union-attr]
         codes = np.searchsorted(store.offsets, bounds[:, 0], "right") - 1
+        if not bool((bounds[:, 1] <= store.offsets[codes + 1]).all()):
+            return None
         pos = block_positions(store, codes, edges)
         np.maximum(pos, bounds[:, :1], out=pos)
         np.minimum(pos, bounds[:, 1:], out=pos)
