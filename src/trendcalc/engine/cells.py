@@ -219,12 +219,13 @@ def _kth_within_cells(
     if not (by_cell if by_cell is not None else np.all(c[1:] >= c[:-1])):  # type: ignore[index]
         assert c is not None
         v = v[np.argsort(c.astype(np.uint16), kind="stable")]
-    lv = np.empty(len(starts), dtype=v.dtype)
-    rv = np.empty(len(starts), dtype=v.dtype)
-    for k, (a, m, i, j) in enumerate(zip(starts.tolist(), sizes.tolist(), left.tolist(), right.tolist())):
-        part = np.partition(v[a:a + m], (i, j) if j != i else i)  # a copy: v is left as it was
-        lv[k], rv[k] = part[i], part[j]
-    return lv, rv
+    lv, rv = [], []
+    for a, m, i, j in zip(starts.tolist(), sizes.tolist(), left.tolist(), right.tolist()):
+        part = v[a:a + m].copy()  # v is left as it was
+        part.partition((i, j) if j != i else i)
+        lv.append(part[i])
+        rv.append(part[j])
+    return np.array(lv, dtype=v.dtype), np.array(rv, dtype=v.dtype)
 
 
 def rolling_distinct(

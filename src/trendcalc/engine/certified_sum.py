@@ -27,6 +27,9 @@ from .exactsum import split_sums
 Adder = Callable[[np.ndarray, np.ndarray, int], np.ndarray]
 
 SEGMENT_MIN_ROWS = 64
+REDUCEAT_ROWS = 16_384
+"""Up to this many rows the per-cell sums are one ``reduceat`` (sequential adds), above it one
+pairwise ``sum`` per cell."""
 """Rows per cell (on average) from which per-segment ``sum`` calls beat one ``bincount``."""
 
 
@@ -45,7 +48,12 @@ def _totals(cell: np.ndarray | None, x: np.ndarray, n_cells: int, bounds: np.nda
         assert cell is not None
         return np.bincount(cell, weights=x, minlength=n_cells)
     out = np.zeros(n_cells, dtype=np.float64)
-    for k in np.flatnonzero(np.diff(bounds)).tolist():
+    filled = np.flatnonzero(np.diff(bounds))
+    if len(x) <= REDUCEAT_ROWS:  # few rows: one call; its sequential adds cost less than a call per cell
+        if len(filled):
+            out[filled] = np.add.reduceat(x, bounds[filled])  # empty cells left out: each run ends where the next starts
+        return out
+    for k in filled.tolist():
         out[k] = x[bounds[k]:bounds[k + 1]].sum()
     return out
 
