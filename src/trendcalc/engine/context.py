@@ -15,7 +15,7 @@ from ..query.displays import DisplayMode
 from ..query.maths import MATH_SPECS
 from ..query.model import Series, TrendsFilter
 from ..store import EventStore
-from . import allocator, cells
+from . import cells
 from .grouping import Grouping
 from .property_types import with_inferred_types
 from .select import Rows
@@ -44,7 +44,6 @@ class QueryContext:
 
     def __attrs_post_init__(self) -> None:
         self.project = with_inferred_types(self.project, self.store)  # (engine/property_types.py)
-        allocator.tune()  # once per process: freed temporaries stay mapped (engine/allocator.py)
 
     def person_ids(self) -> list[str]:
         """The id text of every person row: its id, else ``person:<row>`` — with the row of the
