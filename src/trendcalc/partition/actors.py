@@ -129,7 +129,8 @@ def candidates_of(store: EventStore, plan: Any, project: Project, now: dt.dateti
     global_rows = given["person_rows"]
     assert global_rows is not None  # actors_partitioned refuses partitions without them
     named = with_global_person_ids(store, global_rows)
-    return answer_actors(store, plan, project, now, limits, ActorHooks(given, lambda *a: _candidates(named, *a)))
+    return answer_actors(store, plan, project, now, limits,
+                         ActorHooks(given, lambda *a: _candidates(named, np.asarray(global_rows), *a)))
 
 
 def with_global_person_ids(store: EventStore, global_rows: np.ndarray) -> EventStore:
@@ -152,22 +153,37 @@ def with_global_person_ids(store: EventStore, global_rows: np.ndarray) -> EventS
     return view
 
 
-def _candidates(named: EventStore, actors: Any, req: Any, columns: list[Any], names: list[str], terms: list[Any]) -> Candidates:
+def _candidates(named: EventStore, global_rows: np.ndarray, actors: Any, req: Any, columns: list[Any], names: list[str],
+                terms: list[Any]) -> Candidates:
     from ..engine.actors.actor_set import ActorSet
-    from ..engine.actors.columns import order_actors
 
     actors = ActorSet(attrs.evolve(actors.ctx, store=named, cache={}), actors.strategy, actors.gti, actors.rows,
                       actors.key[actors.of_row])
     joined = any(c.table for c in columns) or any(t.table for t in terms)
     if joined:
         actors.keep(actors.has_row())
-    top = order_actors(actors, terms)[: req.offset + req.limit + 1]
+    top = order_by_rows(actors, terms, global_rows[actors.key])[: req.offset + req.limit + 1]
     keys = []
     for term in terms:
         null, value = comparable_key(actors, term)
         keys.append((np.asarray(null)[top], np.asarray(value)[top]))
     return Candidates(actors.key[top].astype(np.int64), keys, [c.value(actors, top) for c in columns],
                       actors.has_row()[top], joined)
+
+
+def order_by_rows(actors: Any, terms: list[Any], rows: np.ndarray) -> np.ndarray:
+    """``engine.actors.columns.order_actors`` with ties broken by ``rows`` (each person's row in
+    the whole store) instead of the partition's own rows, which a partition streamed from files
+    may number in another order: a partition's first actors are then the whole store's."""
+    keys: list[np.ndarray] = [np.asarray(rows, dtype=np.int64)]  # np.lexsort: last key is primary
+    for term in reversed(terms):
+        null, value = term.key(actors)
+        value = np.asarray(value)
+        if term.descending:
+            value = -value.astype(np.float64) if value.dtype.kind == "f" else -value.astype(np.int64)
+        keys.append(value)
+        keys.append(np.asarray(null).astype(np.int8))
+    return np.lexsort(keys)
 
 
 def _group_candidates(actors: Any, req: Any, columns: list[Any], names: list[str], terms: list[Any]) -> Candidates:
