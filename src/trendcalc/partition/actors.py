@@ -87,10 +87,13 @@ def actors_partitioned(run: Map, plan: Any, project: Project, now: dt.datetime, 
     shape: Shape = answer_actors(EventStore.from_records([]), plan, project, now, limits,
                                  ActorHooks({k: v for k, v in given.items() if k != "shared_sessions"}, _shape))
     if shape.strategy != "person":
-        if plan.kind != "trends":  # a group's intervals / statuses need all its events first
-            raise UnsupportedError(("store",), f"the {plan.kind} actors of groups are not supported on a partitioned "
-                                               "store (a group spans persons in several partitions)")
-        groups: list[Candidates] = run(Task(candidates_of, (plan, project, now, limits, given, None)))
+        point = None
+        if plan.kind != "trends":  # a group's intervals / statuses need all its events: a first phase
+            from .group_actors import point_groups
+
+            point = point_groups(run, plan, project, now, limits, given, tuple(handles))
+        groups: list[Candidates] = run(Task(group_candidates_of, (plan, project, now, limits, given, point),
+                                            each=tuple(handles)))
         return merge_groups(plan.request, shape, groups, project)
     rows = [load_rows(h) for h in handles]
     missing = [i for i, r in enumerate(rows) if r is None]
@@ -123,14 +126,29 @@ def candidates_of(store: EventStore, plan: Any, project: Project, now: dt.dateti
     from ..engine.actors.run import ActorHooks
     from .insights import with_rows
 
-    if handle is None:  # group actors: no person rows needed, every group of the point returned
-        return answer_actors(store, plan, project, now, limits, ActorHooks(with_rows(given, (), store), _group_candidates))
     given = with_rows(given, (handle,), store)
     global_rows = given["person_rows"]
     assert global_rows is not None  # actors_partitioned refuses partitions without them
     named = with_global_person_ids(store, global_rows)
     return answer_actors(store, plan, project, now, limits,
                          ActorHooks(given, lambda *a: _candidates(named, np.asarray(global_rows), *a)))
+
+
+def group_candidates_of(store: EventStore, plan: Any, project: Project, now: dt.datetime, limits: Limits,
+                        given: dict[str, Any], point: Any, handle: Any) -> Candidates:
+    """Every group of the point in this partition (a group's event count adds up over the
+    partitions): of a Trends point by the engine's actors query; of a stickiness or lifecycle
+    point, the rows of the groups the first phase chose (``group_actors.Point``)."""
+    from ..engine.actors.route import answer_actors
+    from ..engine.actors.run import ActorHooks
+    from .insights import with_rows
+
+    given = with_rows(given, (handle,), store)
+    if point is None:
+        return answer_actors(store, plan, project, now, limits, ActorHooks(given, _group_candidates))
+    from .group_actors import point_candidates
+
+    return point_candidates(store, plan, project, now, limits, given, point, _group_candidates)
 
 
 def with_global_person_ids(store: EventStore, global_rows: np.ndarray) -> EventStore:
