@@ -50,6 +50,20 @@ PERSON_ID_BREAKDOWN = {"events": [{"id": "$pageview"}], "breakdown": "person_id"
                        "breakdown_limit": 200, "date_from": "-35d", "display": "ActionsTable"}
 
 
+GROUPS = [{"group_type_index": 0, "group_key": f"org{g}", "properties": {"size": g * 10},
+           "created_at": f"2024-02-{10 + 3 * g}T00:00:00Z"} for g in range(5)]  # (org5 has no row)
+GROUP_SERIES = [{"kind": "EventsNode", "event": "$pageview", "math": "unique_group", "math_group_type_index": 0}]
+GROUP_POINTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "trends-groups": ({"events": [{"id": "$pageview", "math": "dau", "math_group_type_index": 0}], "date_from": "-35d",
+                       "interval": "week"}, {"day": "2024-03-03", "select": ["group", "event_count", "last_seen"]}),
+    "stickiness-groups": ({"kind": "StickinessQuery", "series": GROUP_SERIES, "dateRange": {"date_from": "-14d"},
+                           "interval": "week"}, {"day": 2}),
+    "lifecycle-groups": ({"kind": "LifecycleQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}],
+                          "dateRange": {"date_from": "-35d"}, "interval": "week", "aggregation_group_type_index": 0},
+                         {"day": "2024-02-26", "status": "returning", "select": ["actor", "event_count"]}),
+}
+
+
 def world() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(events in input order, persons records). Persons records: r0..r11 claim two distinct_ids
     each (half of them with an ``id``, which some events name as their person_id); events of
@@ -76,6 +90,8 @@ def world() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         rec = {"event": ["$pageview", "$pageview", "signup"][step % 3], "distinct_id": d,
                "timestamp": f"2024-{month:02d}-{dom:02d}T{step % 24:02d}:00:00Z",
                "properties": {"$browser": ["Chrome", "Safari", "Firefox"][step % 3]}}
+        if d.startswith("r"):  # (groups span persons; only the persons records' events carry them)
+            rec["properties"]["$group_0"] = f"org{(step * 3 + len(d)) % 6}"
         if d.startswith("e"):
             i = int(d[1:])
             if step > 30 or i % 3:  # (the first events of e0, e3, ... carry no person_id)
@@ -96,6 +112,7 @@ def _table(events: list[dict[str, Any]]) -> Any:
         "person_id": pa.array([e.get("person_id") for e in events], pa.string()),
         "timestamp": [e["timestamp"] for e in events],
         "$browser": [e["properties"]["$browser"] for e in events],
+        "$group_0": pa.array([e["properties"].get("$group_0") for e in events], pa.string()),
     })
 
 
@@ -113,8 +130,9 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     events, persons = world()
     d = tmp_path_factory.mktemp("stream-actors")
     (d / "persons.jsonl").write_text("".join(json.dumps(p) + "\n" for p in persons))
+    (d / "groups.jsonl").write_text("".join(json.dumps(g) + "\n" for g in GROUPS))
     cuts = np.linspace(0, len(events), N_FILES + 1).astype(int)
-    out: dict[str, Any] = {"persons": d / "persons.jsonl", "events": events}
+    out: dict[str, Any] = {"persons": d / "persons.jsonl", "groups": d / "groups.jsonl", "events": events}
     for fmt in ("parquet", "csv", "jsonl"):
         out[fmt] = []
         for i in range(N_FILES):
@@ -128,9 +146,9 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def _single(files: dict[str, Any], fmt: str) -> tc.EventStore:
     if fmt == "parquet":
-        return tc.EventStore.from_parquet(files["parquet"], persons=files["persons"])
+        return tc.EventStore.from_parquet(files["parquet"], persons=files["persons"], groups=files["groups"])
     reader = {"csv": tc.EventStore.from_csv, "jsonl": tc.EventStore.from_jsonl}[fmt]
-    return reader(files[f"all-{fmt}"], persons=files["persons"])
+    return reader(files[f"all-{fmt}"], persons=files["persons"], groups=files["groups"])
 
 
 def rows_of(result: tc.ActorsResult) -> Any:
@@ -143,8 +161,9 @@ def _actors(store: Any, query: dict[str, Any], request: dict[str, Any]) -> Any:
         return rows_of(tc.actors(store, query, now=NOW, **request))
 
 
-def test_the_world_is_adversarial(files: dict[str, Any]) -> None:
-    """Persons of every kind, ties on event counts, and first sight ≠ first person_id."""
+def test_the_world_is_adversarial(files: dict[str, Any], tmp_path: Path) -> None:
+    """Persons of every kind, ties on event counts, first sight ≠ first person_id, and on 7
+    partitions some partition whose rows carry no group key at all."""
     store = _single(files, "jsonl")
     ids = np.asarray(store.persons.ids, dtype=object)
     assert any(str(i).startswith("rec-") for i in ids) and any(str(i).startswith("P") for i in ids)
@@ -155,16 +174,19 @@ def test_the_world_is_adversarial(files: dict[str, Any]) -> None:
     assert first_seen != first_pid
     counts = [r[2] for r in _actors(store, *POINTS["trends-counts"])[1]]
     assert len(counts) > len(set(counts))
+    parts = tc.partition(files["jsonl"], tmp_path / "p", partitions=7, persons=files["persons"], groups=files["groups"],
+                         durable=False)
+    assert any(parts.load(i).column("$group_0") is None for i in range(7))
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv", "jsonl"])
 def test_streamed_actors_equal_the_single_store(files: dict[str, Any], fmt: str, tmp_path: Path) -> None:
     store = _single(files, fmt)
     for k in (1, 2, 3, 7):
-        parts = tc.partition(files[fmt], tmp_path / f"p{k}", partitions=k, persons=files["persons"], durable=False,
-                             chunk_rows=50)
+        parts = tc.partition(files[fmt], tmp_path / f"p{k}", partitions=k, persons=files["persons"],
+                             groups=files["groups"], durable=False, chunk_rows=50)
         assert all(h is not None for h in parts.person_rows_handles())
-        for name, (query, request) in POINTS.items():
+        for name, (query, request) in {**POINTS, **GROUP_POINTS}.items():
             want = _actors(store, query, request)
             assert want[1], name
             assert _actors(parts, query, request) == want, (fmt, k, name)
@@ -180,7 +202,8 @@ def test_the_persons_rows_are_the_single_stores(files: dict[str, Any], tmp_path:
     store = _single(files, "parquet")
     owner = np.asarray(store.persons.person_of_distinct_id)
     dids_of = {k: sorted(np.asarray(store.distinct_ids, dtype=object)[owner == k].tolist()) for k in range(len(store.persons))}
-    parts = tc.partition(files["parquet"], tmp_path / "p", partitions=3, persons=files["persons"], durable=False)
+    parts = tc.partition(files["parquet"], tmp_path / "p", partitions=3, persons=files["persons"], groups=files["groups"],
+                         durable=False)
     seen = []
     for i, handle in enumerate(parts.person_rows_handles()):
         part, rows = parts.load(i), np.load(handle)
