@@ -160,6 +160,10 @@ class DidMap:
         self.max_ts: int | None = None
         self.min_ts: int | None = None
         self.node = np.zeros(0, np.int64)  # per distinct_id its person node (``partitions``)
+        # the order the single store numbers distinct_ids in, when not that of first sight in the
+        # rows: first sight over the chunks' whole dictionaries (None until a dictionary chunk)
+        self.sight: dict[str, int] | None = None
+        self._seen_dicts: set[tuple[int, ...]] = set()
 
     def __len__(self) -> int:
         return len(self.index)
@@ -187,6 +191,7 @@ class DidMap:
 
     def add(self, keys: Keys, row0: int) -> None:
         """Pass 1 over one chunk whose first row is input row ``row0``."""
+        self._see(keys)
         g = self.codes(keys.did)[keys.did_codes]
         if len(keys.ts):
             lo, hi = int(keys.ts.min()), int(keys.ts.max())
@@ -218,6 +223,33 @@ class DidMap:
         prev = self.one_pid[dd]
         self.many[dd] |= (mn != mx) | ((prev >= 0) & (prev != mn))
         self.one_pid[dd] = np.where(prev >= 0, prev, mn)
+
+    def _see(self, keys: Keys) -> None:
+        """Keep ``sight`` (see ``__init__``): the chunk's distinct_ids in order, or its whole
+        dictionaries (each distinct one once, as ``arrow_encode._unify``)."""
+        if keys.did_dictionaries is None:
+            if self.sight is not None:
+                for v in keys.did.to_pylist():
+                    self.sight.setdefault(v, len(self.sight))
+            return
+        if self.sight is None:  # (so far every chunk was plain: first sight is the codes' order)
+            self.sight = dict(self.index)
+        sight = self.sight
+        for d in keys.did_dictionaries:
+            ident = (len(d), d.offset) + tuple(b.address if b is not None else 0 for b in d.buffers())
+            if ident in self._seen_dicts:
+                continue
+            self._seen_dicts.add(ident)
+            for v in d.to_pylist():
+                if v is not None:
+                    sight.setdefault(v, len(sight))
+
+    def order_keys(self) -> np.ndarray:
+        """Per distinct_id code, its place in the single store's numbering of distinct_ids."""
+        if self.sight is None:
+            return np.arange(len(self.index), dtype=np.int64)
+        sight = self.sight
+        return np.fromiter((sight[d] for d in self.index), np.int64, len(self.index))
 
     def partitions(self, people: People, k: int, person_properties: bool) -> tuple[np.ndarray, np.ndarray]:
         """(partition of every distinct_id code, partition of every persons record row)."""
@@ -253,14 +285,17 @@ class DidMap:
         numbering (and the record builder's)."""
         node = self.node
         n_pids = len(self.pids)
+        place = self.order_keys()
         rows = np.where(node < m, node, -1).astype(np.int64)
-        fresh = np.flatnonzero((node >= m) & (node < m + n_pids))  # ascending distinct_id codes
+        fresh = np.flatnonzero((node >= m) & (node < m + n_pids))
+        fresh = fresh[np.argsort(place[fresh], kind="stable")]  # in the single store's distinct_id order
         pid = node[fresh] - m
         uniq, first = np.unique(pid, return_index=True)
         rank = np.zeros(n_pids, np.int64)
         rank[uniq[np.argsort(first)]] = np.arange(len(uniq), dtype=np.int64)
         rows[fresh] = m + rank[pid]
         lone = np.flatnonzero(node >= m + n_pids)
+        lone = lone[np.argsort(place[lone], kind="stable")]
         rows[lone] = m + len(uniq) + np.arange(len(lone), dtype=np.int64)
         return rows
 
