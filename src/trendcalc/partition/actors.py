@@ -7,16 +7,17 @@ actors query (``engine/actors/route.py``) up to its ordered ActorSet and returns
 ``offset + limit + 1`` actors: their sort keys in a form comparable across partitions (numbers,
 or the texts the engine ranks), their column values, and their person rows. Any actor of the
 global page is among those candidates, because a partition orders its persons as the whole
-store does. The coordinator orders the candidates with the same terms — ties broken by the
-person's row in the whole store (``PartitionedStore.person_rows``), as ``order_actors`` breaks
-them by row — and takes the page.
+store does — ties broken by the person's row in the whole store (``PartitionedStore.
+person_rows_handles``: a partition streamed from files may number its own persons in another
+order). The coordinator orders the candidates with the same terms and ties, as ``order_actors``
+breaks them by row, and takes the page.
 
-Groups span partitions: for the group actors of a Trends point every partition returns all its
-groups of the point, which merge by key (event counts added, last event the latest; the table
-columns are the same in every partition's copy of the group table). The group actors of a
-stickiness or lifecycle point raise UnsupportedError (a group's intervals and statuses need all
-its events first). Session filters and breakdowns read the facts of sessions spanning partitions
-(``insights.session_facts``).
+Groups span partitions: every partition returns all its groups of the point, which merge by key
+(event counts added, last event the latest; the table columns are the same in every
+partition's copy of the group table). A Trends point's groups are each partition's own; a
+stickiness or lifecycle point's are chosen first from every partition's per-key states
+(``group_actors.py``). Session filters and breakdowns read the facts of sessions spanning
+partitions (``insights.session_facts``).
 """
 
 from __future__ import annotations
