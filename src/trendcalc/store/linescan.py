@@ -13,7 +13,6 @@ blank lines takes a scan locating every newline, which skips them.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,8 +33,11 @@ def row_lines(path: str | Path, rows: np.ndarray, n_rows: int) -> list[bytes] | 
             spans = _every_line(fh, rows, n_rows)
         if spans is None:
             return None
-        fd = fh.fileno()
-        return [os.pread(fd, end - start, start) for start, end in spans]
+        out = []
+        for start, end in spans:
+            fh.seek(start)
+            out.append(fh.read(end - start))
+        return out
 
 
 def _blocks(fh: object) -> Iterator[tuple[int, np.ndarray]]:
