@@ -62,7 +62,9 @@ def column_type(key: str, col: PropertyColumn | None, ts: np.ndarray | None, lat
     needs_now = has_datetime_keyword(key) and any(type(v) is int and v >= 0 for v in values)
     if prefers_first_seen_order(len(values), len(col.codes), needs_now):
         return _first_typed_in_time_order(key, values, first_seen_seconds(col, ts), needs_now, latest_s)
-    types = [detect(key, v, latest_s) for v in values]  # (rule 3's "now" unused: needs_now is False)
+    held = np.zeros(len(values), dtype=bool)  # a value no row holds was never ingested: it has no say
+    held[col.codes[col.codes >= 0]] = True
+    types = [detect(key, v, latest_s) if h else None for v, h in zip(values, held.tolist())]  # ("now" unused)
     typed = [i for i, t in enumerate(types) if t is not None]
     if not typed:
         return None
@@ -77,6 +79,8 @@ def _first_typed_in_time_order(key: str, values: Any, first: np.ndarray, needs_n
     order and stopping at the first with a type: the same value the full pass picks (the
     earliest typed one; when all typed values agree, any of them), with the same "now"."""
     for i in np.argsort(first, kind="stable").tolist():
+        if first[i] == math.inf:  # held by no row (a dictionary shared with other rows): never ingested
+            return None
         t = detect(key, values[i], float(first[i]) if needs_now else latest_s)
         if t is not None:
             return t
