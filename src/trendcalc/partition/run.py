@@ -22,6 +22,7 @@ from ..errors import ValidationError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..project import Project
 from ..query.model import TrendsFilter
+from ..recent import Recent
 from ..results import SeriesResult, TrendsResult
 from ..store import EventStore
 from .merge import check_partitionable, merge_of
@@ -63,14 +64,36 @@ def run_map(run: Map, filt: TrendsFilter, project: Project, now: dt.datetime, li
     return merge_partials(ctx, queries, run(Task(partial_answers_in, (filt, project, now, limits, given), each=rows)))
 
 
+_PLANS: Recent[tuple[Any, ...]] = Recent(64)
+_EMPTY: list[EventStore] = []
+
+
+def _empty_store() -> EventStore:
+    """The store the coordinator's QueryContext reads: none (planning and shaping read no rows)."""
+    if not _EMPTY:
+        _EMPTY.append(EventStore.from_records([]))
+    return _EMPTY[0]
+
+
 def _plan(filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits, given: Given) -> tuple[Any, list[Any]]:
+    """The coordinator's QueryContext and planned queries — memoised: a dashboard asks the same
+    query again and again, and the plan reads no rows, only the query, the clock and (``date_from:
+    "all"``) the earliest event. Keyed by the very filter and project objects (``parse_filter``
+    returns the same object for the same JSON), held by the entry so the key stays theirs."""
+    earliest = given.common.get("earliest_us")
+    key = (id(filt), id(project), now, limits, earliest)
+    hit = _PLANS.find(key)
+    if hit is not None and hit[0] is filt and hit[1] is project:
+        return hit[2], hit[3]
     from ..engine.trends import _series_path, plan_queries
 
-    ctx = context(EventStore.from_records([]), filt, project, now, limits)  # shaping reads no rows
-    given.apply(ctx)  # date_from 'all': the earliest event over all partitions
+    ctx = context(_empty_store(), filt, project, now, limits)
+    if "earliest_us" in given.common:
+        ctx.given["earliest_us"] = earliest  # date_from 'all': the earliest event over all partitions
     queries = plan_queries(ctx)
     if len(queries) > limits.max_series:
         raise ValidationError(_series_path(filt), f"{len(queries)} series queries exceed max_series={limits.max_series}")
+    _PLANS.put(key, (filt, project, ctx, queries))
     return ctx, queries
 
 
