@@ -12,7 +12,7 @@ for one store; formulas then run on the merged series (``engine/formulas.apply_f
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -25,6 +25,7 @@ from ..query.model import TrendsFilter
 from ..recent import Recent
 from ..results import SeriesResult, TrendsResult
 from ..store import EventStore
+from .cost import check_partitioned_cost
 from .merge import check_partitionable, merge_of
 from .partials import Partial, context
 from .phases import Given, partial_answers_in, prepare
@@ -42,7 +43,8 @@ def run_partitioned(parts: PartitionedStore, filt: TrendsFilter, project: Projec
 
     check_partitionable(filt, project)
     with partition_map(executor, parts) as run:
-        return run_map(run, filt, project, now, limits, parts.person_rows_handles())
+        return run_map(run, filt, project, now, limits, parts.person_rows_handles(), parts.memo("cost"),
+                       shared=parts.manifest.get("dictionaries") == "shared")
 
 
 def run_stores(stores: Sequence[EventStore], filt: TrendsFilter, project: Project, now: dt.datetime,
@@ -52,14 +54,32 @@ def run_stores(stores: Sequence[EventStore], filt: TrendsFilter, project: Projec
     ``person_rows``: each partition's persons' rows in the whole store (``split.subset`` keeps
     them in order: ``np.flatnonzero(part == p)``), which name persons without an id."""
     check_partitionable(filt, project)
-    return run_map(on_stores(stores), filt, project, now, limits, None if person_rows is None else tuple(person_rows))
+    return run_map(on_stores(stores), filt, project, now, limits, None if person_rows is None else tuple(person_rows),
+                   shared=_shares_dictionaries(stores))
+
+
+def _shares_dictionaries(stores: Sequence[EventStore]) -> bool:
+    """Whether partitions in memory hold the same property dictionaries (``split.subset``)."""
+    if len(stores) < 2:
+        return True
+    first = stores[0].properties
+    return all(s.properties.keys() == first.keys()
+               and all(s.properties[k].dictionary is c.dictionary for k, c in first.items()) for s in stores[1:])
 
 
 def run_map(run: Map, filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits,
-            rows: tuple[Any, ...] | None = None) -> TrendsResult:
-    """First phases (``phases.prepare``: global values the plan needs), then every partition's
-    Partials, merged. ``rows``: per partition a ``tasks.RowsHandle`` (None: not known)."""
-    given = prepare(filt, project, now, limits, run)
+            rows: tuple[Any, ...] | None = None, memo: Recent[Any] | None = None, *, shared: bool = False) -> TrendsResult:
+    """First phases (``phases.prepare``: global values the plan needs, and the up-front cost
+    check over all partitions, ``cost.py``), then every partition's Partials, merged. ``rows``:
+    per partition a ``tasks.RowsHandle`` (None: not known); ``memo``: the opened store's memo of
+    cost facts; ``shared``: the partitions share the whole store's dictionaries."""
+
+    def check(common: Mapping[Any, Any]) -> None:
+        earliest = {k: v for k, v in common.items() if k == "earliest_us"}
+        ctx, queries = _plan(filt, project, now, limits, Given(earliest))
+        check_partitioned_cost(ctx, queries, run, filt, project, now, limits, earliest, shared, memo)
+
+    given = prepare(filt, project, now, limits, run, check)
     ctx, queries = _plan(filt, project, now, limits, given)
     return merge_partials(ctx, queries, run(Task(partial_answers_in, (filt, project, now, limits, given), each=rows)))
 

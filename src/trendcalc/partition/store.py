@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from ..errors import StoreFormatError, ValidationError
+from ..recent import Recent
 from ..store import EventStore
 from .layout import FORMAT, MANIFEST, VERSION, Assign, person_rows_file
 
@@ -91,6 +92,18 @@ class PartitionedStore:
                 out.append(str(path) if path.is_file() else None)
             found = self._memo["person_rows"] = tuple(out)
         return found
+
+    def memo(self, name: str, size: int = 64) -> Recent[Any]:
+        """A memo named ``name`` kept with this opened store (``partition/cost.py``'s facts), valid
+        while the manifest is unchanged (a store rewritten in place starts afresh)."""
+        try:
+            stamp = (self.root / MANIFEST).stat().st_mtime_ns
+        except OSError:
+            stamp = -1
+        found = self._memo.get(("memo", name))
+        if found is None or found[0] != stamp:
+            found = self._memo[("memo", name)] = (stamp, Recent(size))
+        return found[1]
 
     def load(self, i: int) -> EventStore:
         """Partition ``i`` as an EventStore (memory-mapped columns, the whole store's property
