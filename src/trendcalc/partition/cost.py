@@ -71,10 +71,11 @@ def combine(filt: TrendsFilter, per_partition: Sequence[Sequence[QueryFacts]], s
 
 def check_partitioned_cost(ctx: Any, queries: list[Any], run: Map, filt: TrendsFilter, project: Project,
                            now: dt.datetime, limits: Limits, earliest: dict[str, Any], shared: bool,
-                           memo: Recent[Any] | None = None) -> None:
+                           memo: Recent[Any] | None = None) -> list[QueryFacts]:
     """Raise the single store's ValidationError when the estimate over all partitions exceeds a
-    limit (``ctx``/``queries``: the coordinator's plan). ``memo``: combined facts kept per
-    (query, clock, limits, earliest) for this opened store."""
+    limit (``ctx``/``queries``: the coordinator's plan); else return the combined facts (which
+    also say how many breakdown values a query may have, ``topn.py``). ``memo``: combined facts
+    kept per (query, clock, limits, earliest) for this opened store."""
     key = (id(filt), id(project), now, limits, earliest.get("earliest_us"))
     hit = memo.find(key) if memo is not None else None
     if hit is not None and hit[0] is filt and hit[1] is project:
@@ -86,6 +87,7 @@ def check_partitioned_cost(ctx: Any, queries: list[Any], run: Map, filt: TrendsF
     if len(facts) != len(queries):
         raise AssertionError("partitions planned different queries")  # planning reads no rows
     check_estimate(ctx, estimate(ctx, queries, facts=facts), len(queries))
+    return facts
 
 
 __all__ = ["check_partitioned_cost", "combine", "facts_of"]

@@ -25,7 +25,9 @@ from ..query.model import TrendsFilter
 from ..recent import Recent
 from ..results import SeriesResult, TrendsResult
 from ..store import EventStore
+from . import topn
 from .cost import check_partitioned_cost
+from .join import join_groups
 from .merge import check_partitionable, merge_of
 from .partials import Partial, context
 from .phases import Given, partial_answers_in, prepare
@@ -74,14 +76,26 @@ def run_map(run: Map, filt: TrendsFilter, project: Project, now: dt.datetime, li
     per partition a ``tasks.RowsHandle`` (None: not known); ``memo``: the opened store's memo of
     cost facts; ``shared``: the partitions share the whole store's dictionaries."""
 
+    found: list[Any] = []
+
     def check(common: Mapping[Any, Any]) -> None:
         earliest = {k: v for k, v in common.items() if k == "earliest_us"}
         ctx, queries = _plan(filt, project, now, limits, Given(earliest))
-        check_partitioned_cost(ctx, queries, run, filt, project, now, limits, earliest, shared, memo)
+        found.append(check_partitioned_cost(ctx, queries, run, filt, project, now, limits, earliest, shared, memo))
 
     given = prepare(filt, project, now, limits, run, check)
     ctx, queries = _plan(filt, project, now, limits, given)
-    return merge_partials(ctx, queries, run(Task(partial_answers_in, (filt, project, now, limits, given), each=rows)))
+    ranked = topn.two_phase_queries(ctx, queries, found[0] if found else None)
+    if not ranked:
+        return merge_partials(ctx, queries, run(Task(partial_answers_in, (filt, project, now, limits, given), each=rows)))
+    key = topn.token()  # phase 2 finds phase 1's cells under it (topn.py)
+    per_partition = run(Task(topn.totals_in, (filt, project, now, limits, given, ranked, key), each=rows))
+    chosen = {i: topn.rank_totals(ctx, [p[i] for p in per_partition]) for i in ranked}
+    cells = run(Task(topn.kept_cells_in, (filt, project, now, limits, given, ranked, key),
+                     each=topn.second_phase_args(chosen, len(per_partition), rows)))
+    n_real = (len(queries) + 1) // 2 if filt.compare else len(queries)
+    done = {i: topn.finish(ctx, queries[i], chosen[i], cells, i, n_real) for i in ranked}
+    return merge_partials(ctx, queries, per_partition, done)
 
 
 _PLANS: Recent[tuple[Any, ...]] = Recent(64)
@@ -117,8 +131,10 @@ def _plan(filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits
     return ctx, queries
 
 
-def merge_partials(ctx: Any, queries: list[Any], per_partition: list[list[Partial]]) -> TrendsResult:
-    """The result of ``queries`` from every partition's Partials (partition-major)."""
+def merge_partials(ctx: Any, queries: list[Any], per_partition: list[list[Partial]],
+                   done: Mapping[int, list[SeriesResult]] | None = None) -> TrendsResult:
+    """The result of ``queries`` from every partition's Partials (partition-major); ``done``:
+    the result series of the queries already merged (in two phases, ``topn.py``)."""
     from ..engine.trends import _is_other, _series_path
 
     filt, limits, project = ctx.filter, ctx.limits, ctx.project
@@ -128,7 +144,7 @@ def merge_partials(ctx: Any, queries: list[Any], per_partition: list[list[Partia
     per_query: list[list[SeriesResult]] = []
     cells = 0
     for i, q in enumerate(queries):
-        rows = merge_query(ctx, q, [p[i] for p in per_partition], n_real)
+        rows = done[i] if done and i in done else merge_query(ctx, q, [p[i] for p in per_partition], n_real)
         cells += sum(len(r.data or ()) or 1 for r in rows)
         if cells > limits.max_cells:
             raise ValidationError(_series_path(filt), f"the answer has more than max_cells={limits.max_cells} numbers "
@@ -168,16 +184,8 @@ def merge_query(ctx: Any, q: Any, partials: list[Partial], n_real: int) -> list[
         values = entry.finalize(entry.merge([p.values for p in present], maps, 1, n_buckets), 1,
                                 n_buckets, ctx, q)
         return shape_query(ctx, q, math, values, None, n_real, has_rows=has_rows)
-    index: dict[Any, int] = {}
-    kinds: list[int] = []
-    for p in present:
-        for value, kind in zip(p.groups or (), np.asarray(p.kinds).tolist()):
-            if value not in index:
-                index[value] = len(index)
-                kinds.append(kind)
-    maps = [np.array([index[v] for v in p.groups or ()], dtype=np.int64) for p in present]
-    merged = entry.finalize(entry.merge([p.values for p in present], maps, len(index), n_buckets),
-                            len(index), n_buckets, ctx, q)
-    grouping = Grouping(codes=None, fine_to_final=np.arange(len(index)), values=tuple(index),
-                        kinds=np.asarray(kinds, dtype=present[0].kinds.dtype if present[0].kinds is not None else np.int8))
+    joined = join_groups([p.groups or () for p in present], [p.kinds for p in present])
+    n = len(joined.values)
+    merged = entry.finalize(entry.merge([p.values for p in present], joined.maps, n, n_buckets), n, n_buckets, ctx, q)
+    grouping = Grouping(codes=None, fine_to_final=np.arange(n), values=joined.values, kinds=joined.kinds)
     return shape_query(ctx, q, math, merged, grouping, n_real, has_rows=has_rows)
