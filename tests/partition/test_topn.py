@@ -30,10 +30,17 @@ def always(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(topn, "ALWAYS", True)
 
 
+@pytest.mark.parametrize("top", ["default", "one"])
 @pytest.mark.parametrize("case", BREAKDOWN_CASES, ids=[c["id"] for c in BREAKDOWN_CASES])
-def test_every_breakdown_case_in_two_phases(case: dict[str, Any], always: None) -> None:
+def test_every_breakdown_case_in_two_phases(case: dict[str, Any], top: str, always: None,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """Every conformance case with a breakdown, its additive maths ranked in two phases, on 3
-    partitions (hash, all in one, round-robin): the single store's answer."""
+    partitions (hash, all in one, round-robin): the single store's answer — with the default
+    candidates (all values of these small cases) and with one candidate per partition (values
+    left out: the bound decides, or the fallback to every value)."""
+    if top == "one":
+        monkeypatch.setattr(topn, "MIN_CANDIDATES", 1)
+        monkeypatch.setattr(topn, "CANDIDATES_PER_KEPT", 0)
     store, project = world(case)
     query, now = query_of(case), case["now"]
     try:
@@ -88,6 +95,19 @@ def urls() -> list[dict[str, Any]]:
     return events
 
 
+def skewed() -> list[dict[str, Any]]:
+    """40 popular URLs (every person visits several, every day) and 360 rare ones (one visit)."""
+    events = []
+    for p in range(120):
+        for i in range(12):
+            events.append({"event": "$pageview", "distinct_id": f"u{p}", "properties": {"$current_url": f"/pop{(p + i) % 40:02d}"},
+                           "timestamp": f"2024-03-{5 + (p + i) % 10:02d}T{i:02d}:00:00Z"})
+        for i in range(3):
+            events.append({"event": "$pageview", "distinct_id": f"u{p}", "properties": {"$current_url": f"/rare{p * 3 + i:03d}"},
+                           "timestamp": f"2024-03-{5 + p % 10:02d}T20:00:00Z"})
+    return events
+
+
 QUERIES = [
     {"events": [{"id": "$pageview"}], "date_from": "-14d", "breakdown": "$current_url", "breakdown_limit": 25},
     {"events": [{"id": "$pageview", "math": "dau"}], "date_from": "-14d", "breakdown": "$current_url",
@@ -120,6 +140,39 @@ def test_many_values_with_ties_equal_the_single_store(executor: Any, tmp_path: P
         assert len(want) > 5
         for parts in (sliced, streamed):
             assert tc.trends(parts, query, now=NOW, executor=executor).to_dicts() == want
+
+
+@pytest.mark.parametrize("per_kept,expect", [(4, "certain"), (0, "fallback")])
+def test_candidates_decide_or_fall_back(per_kept: int, expect: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a few times the kept values as candidates the bound settles the 400-value breakdowns;
+    with a single candidate per partition it cannot, and every value is merged: both answers
+    are the single store's (on 40 popular and 360 rare URLs)."""
+    from trendcalc.partition.run import run_stores
+
+    monkeypatch.setattr(topn, "CANDIDATES_PER_KEPT", per_kept)
+    monkeypatch.setattr(topn, "MIN_CANDIDATES", 1)
+    outcomes: list[Any] = []
+    finish = topn.finish
+
+    def spy(ctx: Any, q: Any, pool: Any, cells: Any, i: int, n_real: int) -> Any:
+        got = finish(ctx, q, pool, cells, i, n_real)
+        outcomes.append((pool.bound is not None, got is not None))
+        return got
+
+    monkeypatch.setattr(topn, "finish", spy)
+    store = tc.EventStore.from_records(skewed())
+    part = person_partitions(store, 4, None)
+    stores = [subset(store, part == p) for p in range(4)]
+    for query in QUERIES[:4]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", tc.TrendcalcWarning)
+            want = tc.trends(store, query, now=NOW).to_dicts()
+        assert run_stores(stores, tc.parse_filter(query), tc.Project.from_dict({}), resolve_now(NOW)).to_dicts() == want
+    assert outcomes and all(left_out for left_out, _ in outcomes)  # values were left out every time
+    if expect == "certain":
+        assert all(ok for _, ok in outcomes)
+    else:
+        assert not any(ok for _, ok in outcomes)
 
 
 def test_many_values_take_two_phases() -> None:

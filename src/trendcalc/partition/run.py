@@ -88,13 +88,17 @@ def run_map(run: Map, filt: TrendsFilter, project: Project, now: dt.datetime, li
     ranked = topn.two_phase_queries(ctx, queries, found[0] if found else None)
     if not ranked:
         return merge_partials(ctx, queries, run(Task(partial_answers_in, (filt, project, now, limits, given), each=rows)))
-    key = topn.token()  # phase 2 finds phase 1's cells under it (topn.py)
-    per_partition = run(Task(topn.totals_in, (filt, project, now, limits, given, ranked, key), each=rows))
-    chosen = {i: topn.rank_totals(ctx, [p[i] for p in per_partition]) for i in ranked}
-    cells = run(Task(topn.kept_cells_in, (filt, project, now, limits, given, ranked, key),
-                     each=topn.second_phase_args(chosen, len(per_partition), rows)))
+    key, top = topn.token(), topn.top_of(ctx)  # phase 2 finds phase 1's cells under key (topn.py)
+    per_partition = run(Task(topn.totals_in, (filt, project, now, limits, given, ranked, key, top), each=rows))
+    pools = {i: topn.pool_of([p[i] for p in per_partition]) for i in ranked}
+    cells = run(Task(topn.kept_cells_in, (filt, project, now, limits, given, ranked, key, top),
+                     each=topn.second_phase_args(pools, len(per_partition), rows)))
     n_real = (len(queries) + 1) // 2 if filt.compare else len(queries)
-    done = {i: topn.finish(ctx, queries[i], chosen[i], cells, i, n_real) for i in ranked}
+    done = {i: topn.finish(ctx, queries[i], pools[i], cells, i, n_real) for i in ranked}
+    if any(v is None for v in done.values()):  # kept values not certain from the candidates: every value
+        again = run(Task(partial_answers_in, (filt, project, now, limits, given), each=rows))
+        for i in [i for i, v in done.items() if v is None]:
+            done[i] = merge_query(ctx, queries[i], [p[i] for p in again], n_real)
     return merge_partials(ctx, queries, per_partition, done)
 
 

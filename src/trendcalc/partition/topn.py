@@ -1,22 +1,26 @@
-"""Top-N and Other of an additive math in two phases: rank on totals first, then ship only the
-kept values' cells.
+"""Top-N and Other of an additive math in two phases: candidates first, then only their cells.
 
 A breakdown by a URL keeps 25 values and folds tens of thousands into Other, yet the one-phase
-merge ships every partition's cells of every value (values × buckets) to the coordinator. For a
-math whose cells are sums over persons (``merge.ADD``: counts, DAU, weekly/monthly active,
-first-time; integers, so sums are exact in any order):
+merge ships every partition's cells of every value (values × buckets), and the coordinator
+matches them all by value. For a math whose cells are sums over persons (``merge.ADD``: counts,
+DAU, weekly/monthly active, first-time; integers, so sums are exact in any order):
 
-1. each partition computes its cells as usual, keeps them (``_KEPT``, this process), and sends
-   per breakdown value one number: its total over the buckets (with the value's class);
-2. the coordinator adds the totals by value (``join.py``) and ranks them with the engine's own
-   ``rank`` — the totals the single store ranks on, so the kept values, their order, ties and
-   the null marker are the single store's;
-3. each partition sends the cells of the kept values (zeros where it has none) and its other
-   values' cells folded into one row (the column sums minus the kept rows: integers, exact);
-4. the coordinator adds them and hands the kept (value, cells) pairs and Other to the engine's
-   ``grouped_series`` — the tail of ``shape_query``.
+1. each partition computes its cells as usual and keeps them (``_KEPT``, this process); it
+   sends its candidates (``Candidates``): the ``top_of`` normal values of greatest total over
+   the buckets and every null marker, with their totals, and the greatest total of a value it
+   did not send (its bound);
+2. the coordinator takes the union of the candidates (``pool_of``);
+3. each partition sends the cells of every candidate (zeros where it has none), the sum of all
+   its cells per bucket, and whether it has other values;
+4. the coordinator adds them: the candidates' exact totals, ranked with the engine's ``rank``
+   — the totals the single store ranks on. A value no partition sent has a total of at most the
+   partitions' bounds added; when every kept value is normal and above that sum (or nothing was
+   left out) the kept values, their order, ties and the null marker are the single store's, and
+   Other is everything minus the kept cells (counts: exact). The engine's ``grouped_series``
+   shapes them. Otherwise (values of near-equal totals around the cut) the query merges every
+   value in one more phase, as without this module.
 
-A partition whose kept cells are gone from this process (a Dask worker other than the one of
+A partition whose phase-1 cells are gone from this process (a Dask worker other than the one of
 phase 1, an evicted entry) computes them again. Other maths, small breakdowns (the coordinator
 knows their value bounds from the cost facts, ``cost.py``), total-value displays and one-bucket
 axes keep the one-phase merge.
@@ -47,6 +51,11 @@ MIN_VALUES = 200
 kept ones): below it, one phase's cells are few and a second round trip costs more."""
 
 KEEP_AT_MOST = 16
+CANDIDATES_PER_KEPT = 4
+MIN_CANDIDATES = 64
+"""Phase 1 sends per partition the ``max(MIN_CANDIDATES, CANDIDATES_PER_KEPT × (limit + 1))``
+normal values of greatest total."""
+
 ALWAYS = False
 """Rank every additive breakdown in two phases, however few its values (the tests set it, to
 check the two-phase path on every conformance case)."""
@@ -92,13 +101,27 @@ def two_phase_queries(ctx: Any, queries: Sequence[Any], facts: Sequence[Any] | N
 # --- the worker side ------------------------------------------------------------------------------
 
 
+@attrs.frozen
+class Candidates:
+    """Phase 1's answer of one partition to one ranked query: its best values by total over the
+    buckets — every value of another class than normal (the null marker), and the ``top`` normal
+    ones — with their classes and totals; ``bound``: the greatest total of a normal value it did
+    not send (None: it sent every value)."""
+
+    groups: tuple[Any, ...]
+    kinds: np.ndarray
+    totals: np.ndarray
+    bound: float | None
+
+
 def totals_in(store: EventStore, filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits,
-              given: Any, ranked: tuple[int, ...], key: Any, *rows: Any) -> list[Partial]:
-    """Phase 1: every query's Partial, but for the ``ranked`` ones only each breakdown value's
-    total over the buckets (their cells kept in this process under ``key``)."""
+              given: Any, ranked: tuple[int, ...], key: Any, top: int, *rows: Any) -> list[Any]:
+    """Phase 1: every query's Partial, but for the ``ranked`` ones its Candidates (the cells kept
+    in this process under ``key`` for phase 2)."""
+    from ..engine.grouping import NORMAL
     from .phases import partial_answers_in
 
-    partials = partial_answers_in(store, filt, project, now, limits, given, *rows)
+    partials: list[Any] = partial_answers_in(store, filt, project, now, limits, given, *rows)
     for i in ranked:
         p = partials[i]
         if p.values is None or p.groups is None:
@@ -107,38 +130,48 @@ def totals_in(store: EventStore, filt: TrendsFilter, project: Project, now: dt.d
             while len(_KEPT) >= KEEP_AT_MOST:  # runs whose phase 2 never came (an error between phases)
                 _KEPT.pop(next(iter(_KEPT)))
             _KEPT[(key, i, id(store))] = (store, p)
-        partials[i] = attrs.evolve(p, values=np.asarray(p.values, dtype=np.float64).sum(axis=1))
+        totals = np.asarray(p.values, dtype=np.float64).sum(axis=1)
+        kinds = np.asarray(p.kinds)
+        normal = np.flatnonzero(kinds == NORMAL)
+        bound = None
+        if len(normal) > top:
+            order = np.argpartition(-totals[normal], top)  # the top best first, then the rest
+            bound = float(totals[normal[order[top:]]].max())
+            send = np.sort(np.concatenate([normal[order[:top]], np.flatnonzero(kinds != NORMAL)]))
+        else:
+            send = np.arange(len(totals))
+        groups = p.groups
+        partials[i] = Candidates(tuple(groups[g] for g in send.tolist()), kinds[send], totals[send], bound)
     return partials
 
 
 def kept_cells_in(store: EventStore, filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits,
-                  given: Any, ranked: tuple[int, ...], key: Any, each: tuple[Any, dict[int, np.ndarray]]
-                  ) -> dict[int, tuple[np.ndarray, np.ndarray] | None]:
-    """Phase 2: per ranked query, (the kept values' cells, the other values' cells folded) of
-    this partition; ``each``: (its RowsHandle, per ranked query the partition's group of each
-    kept value, -1 where it has none). None where the series has no breakdown values here."""
-    handle, kept = each
-    out: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}
-    missing = [i for i in ranked if _take(key, i, store) is None and i in kept]
+                  given: Any, ranked: tuple[int, ...], key: Any, top: int,
+                  each: tuple[Any, dict[int, tuple[Any, ...]]]) -> dict[int, tuple[np.ndarray, np.ndarray, bool] | None]:
+    """Phase 2: per ranked query, this partition's (cells of each candidate value — zeros where it
+    has none —, its cells of all values added per bucket, whether it has values besides the
+    candidates); ``each``: (its RowsHandle, per ranked query the candidate values). None where
+    the series has no breakdown values here."""
+    handle, wanted = each
+    out: dict[int, tuple[np.ndarray, np.ndarray, bool] | None] = {}
+    missing = [i for i in ranked if i in wanted and _take(key, i, store) is None]
     again = None
     if missing:  # phase 1 ran in another process (or was evicted): compute again
         from .phases import partial_answers_in
 
         again = partial_answers_in(store, filt, project, now, limits, given, *(() if handle is None else (handle,)))
     for i in ranked:
-        if i not in kept:
-            out[i] = None
-            continue
-        p = again[i] if again is not None and i in missing else _take(key, i, store, pop=True)
-        if p is None or p.values is None:
+        p = (again[i] if again is not None and i in missing else _take(key, i, store, pop=True)) if i in wanted else None
+        if p is None or p.values is None or p.groups is None:
             out[i] = None
             continue
         values = np.asarray(p.values, dtype=np.float64)
-        local = kept[i]
+        position = dict(zip(p.groups, range(len(p.groups))))
+        local = np.fromiter((position.get(v, -1) for v in wanted[i]), dtype=np.int64, count=len(wanted[i]))
         have = local >= 0
         cells = np.zeros((len(local), values.shape[1]), dtype=np.float64)
         cells[have] = values[local[have]]
-        out[i] = (cells, values.sum(axis=0) - cells.sum(axis=0))  # integers: exact
+        out[i] = (cells, values.sum(axis=0), int(have.sum()) < len(p.groups))
     return out
 
 
@@ -153,77 +186,81 @@ def _take(key: Any, i: int, store: EventStore, pop: bool = False) -> Partial | N
 # --- the coordinator ------------------------------------------------------------------------------
 
 
+def top_of(ctx: Any) -> int:
+    """How many normal values each partition sends in phase 1: a few times the kept ones, so that
+    the kept values' totals usually clear the bound of the values not sent."""
+    b = ctx.filter.breakdown
+    limit = ctx.display.breakdown_limit or b.limit
+    return max(MIN_CANDIDATES, CANDIDATES_PER_KEPT * (limit + 1))
+
+
 @attrs.frozen
-class Ranked:
-    """One ranked query after phase 1: the kept values in display order, whether any value is
-    folded into Other, and per partition (of those with the series) its group of each kept value."""
+class Pool:
+    """Phase 1's merge of one query: the union of the partitions' candidate values (``join``),
+    their classes, and the sum of the partitions' bounds (None: every partition sent every value)."""
 
     values: tuple[Any, ...]
-    has_other: bool
-    local: list[np.ndarray]
-    present: list[int]
+    kinds: np.ndarray
+    bound: float | None
 
 
-def rank_totals(ctx: Any, partials: Sequence[Partial]) -> Ranked | None:
-    """Phase 1's merge of one query: the totals added by value and ranked by the engine's
-    ``rank`` (None: the series exists in no partition)."""
-    from ..engine.grouping import Grouping
-    from ..engine.trends import rank_groups
-
-    present = [j for j, p in enumerate(partials) if p.values is not None]
-    if not present:
+def pool_of(partials: Sequence[Any]) -> Pool | None:
+    """The candidates of one query over the partitions (None: the series exists in none)."""
+    present = [p for p in partials if isinstance(p, Candidates)]
+    if not present and all(getattr(p, "values", None) is None for p in partials):
         return None
-    joined = join_groups([partials[j].groups or () for j in present], [partials[j].kinds for j in present])
-    totals = np.zeros(len(joined.values), dtype=np.float64)
-    for j, gmap in zip(present, joined.maps):
-        totals[gmap] += partials[j].values  # each value once per partition
-    grouping = Grouping(codes=None, fine_to_final=np.arange(len(joined.values)), values=joined.values,
-                        kinds=joined.kinds)
-    keep, other = rank_groups(ctx, grouping, totals)
-    keep_a = np.asarray(keep, dtype=np.int64)
-    local = []
-    for gmap in joined.maps:
-        where = np.full(len(joined.values), -1, dtype=np.int64)
-        where[gmap] = np.arange(len(gmap))
-        local.append(where[keep_a])
-    return Ranked(tuple(joined.values[g] for g in keep), len(other) > 0, local, present)
+    joined = join_groups([p.groups for p in present], [p.kinds for p in present])
+    bounds = [p.bound for p in present if p.bound is not None]
+    return Pool(joined.values, joined.kinds, float(sum(bounds)) if bounds else None)
 
 
-def finish(ctx: Any, q: Any, ranked: Ranked | None, cells: Sequence[dict[int, Any]], i: int,
-           n_real: int) -> list[SeriesResult]:
-    """Phase 2's merge of query ``i``: the kept values' cells and Other added over the
-    partitions, shaped by the engine (``grouped_series``)."""
+def finish(ctx: Any, q: Any, pool: Pool | None, cells: Sequence[Any], i: int, n_real: int) -> list[SeriesResult] | None:
+    """Phase 2's merge of query ``i``: the candidates' exact totals (their cells added over the
+    partitions) ranked by the engine's ``rank``, shaped by ``grouped_series`` — or None when the
+    kept values are not certain (a value no partition sent could rank among them: its total may
+    reach the partitions' bounds added), and the query must merge every value."""
+    from ..engine.grouping import NORMAL, Grouping
     from ..engine.math import effective_series, math_type
-    from ..engine.trends import grouped_series
+    from ..engine.trends import grouped_series, rank_groups
 
-    if ranked is None:
+    if pool is None:
         return []
     series = effective_series(q.series, ctx.filter.interval)
     if series is not q.series:
         q = attrs.evolve(q, series=series)
-    kept = np.zeros((len(ranked.values), q.axis.n_buckets), dtype=np.float64)
-    other = np.zeros(q.axis.n_buckets, dtype=np.float64)
-    for j in ranked.present:
-        got = cells[j].get(i)
+    n = len(pool.values)
+    merged = np.zeros((n, q.axis.n_buckets), dtype=np.float64)
+    everything = np.zeros(q.axis.n_buckets, dtype=np.float64)
+    outside = False
+    for part in cells:
+        got = part.get(i)
         if got is not None:
-            kept += got[0]
-            other += got[1]
-    pairs = [(value, kept[g]) for g, value in enumerate(ranked.values)]
-    return grouped_series(ctx, q, math_type(series.math), pairs, other if ranked.has_other else None, n_real)
+            merged += got[0]
+            everything += got[1]
+            outside = outside or got[2]
+    totals = merged.sum(axis=1)
+    grouping = Grouping(codes=None, fine_to_final=np.arange(n), values=pool.values, kinds=pool.kinds)
+    keep, other = rank_groups(ctx, grouping, totals)
+    if pool.bound is not None:  # some values were not sent: each has a total of at most pool.bound
+        b = ctx.filter.breakdown
+        limit = ctx.display.breakdown_limit or b.limit
+        certain = len(keep) == limit and all(
+            totals[g] > pool.bound and (ctx.display.total_value or pool.kinds[g] == NORMAL) for g in keep)
+        if not certain:
+            return None
+    kept = merged[keep]
+    has_other = len(other) > 0 or outside
+    pairs = [(pool.values[g], kept[j]) for j, g in enumerate(keep)]
+    folded = everything - kept.sum(axis=0)  # counts: exact
+    return grouped_series(ctx, q, math_type(series.math), pairs, folded if has_other else None, n_real)
 
 
-def second_phase_args(ranked: dict[int, Ranked | None], n_partitions: int, rows: tuple[Any, ...] | None
-                      ) -> tuple[tuple[Any, dict[int, np.ndarray]], ...]:
-    """Per partition, phase 2's own argument: (its RowsHandle, per ranked query its group of each
-    kept value)."""
-    out = []
-    for p in range(n_partitions):
-        mine: dict[int, np.ndarray] = {}
-        for i, r in ranked.items():
-            if r is not None and p in r.present:
-                mine[i] = r.local[r.present.index(p)]
-        out.append((None if rows is None else rows[p], mine))
-    return tuple(out)
+def second_phase_args(pools: dict[int, Pool | None], n_partitions: int, rows: tuple[Any, ...] | None
+                      ) -> tuple[tuple[Any, dict[int, tuple[Any, ...]]], ...]:
+    """Per partition, phase 2's own argument: (its RowsHandle, per ranked query the candidates)."""
+    wanted = {i: p.values for i, p in pools.items() if p is not None}
+    return tuple((None if rows is None else rows[p], wanted) for p in range(n_partitions))
 
 
-__all__ = ["finish", "kept_cells_in", "rank_totals", "second_phase_args", "totals_in", "two_phase_queries"]
+__all__ = ["Candidates", "Pool", "finish", "kept_cells_in", "pool_of", "second_phase_args", "top_of", "totals_in",
+           "two_phase_queries"]
