@@ -94,10 +94,11 @@ def run_map(run: Map, filt: TrendsFilter, project: Project, now: dt.datetime, li
     cells = run(Task(topn.kept_cells_in, (filt, project, now, limits, given, ranked, key, top),
                      each=topn.second_phase_args(pools, len(per_partition), rows)))
     n_real = (len(queries) + 1) // 2 if filt.compare else len(queries)
-    done = {i: topn.finish(ctx, queries[i], pools[i], cells, i, n_real) for i in ranked}
-    if any(v is None for v in done.values()):  # kept values not certain from the candidates: every value
+    finished = {i: topn.finish(ctx, queries[i], pools[i], cells, i, n_real) for i in ranked}
+    done = {i: v for i, v in finished.items() if v is not None}
+    if len(done) < len(finished):  # kept values not certain from the candidates: every value
         again = run(Task(partial_answers_in, (filt, project, now, limits, given), each=rows))
-        for i in [i for i, v in done.items() if v is None]:
+        for i in finished.keys() - done.keys():
             done[i] = merge_query(ctx, queries[i], [p[i] for p in again], n_real)
     return merge_partials(ctx, queries, per_partition, done)
 
