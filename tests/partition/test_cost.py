@@ -144,3 +144,35 @@ def test_a_saved_partitioned_store_refuses_as_the_single_store(executor: Any, tm
                 warnings.simplefilter("ignore", tc.TrendcalcWarning)
                 assert got == tc.trends(world, query, project=PROJECT, now=NOW, limits=ok).to_dicts()
     assert np.all(np.array(parts.events) > 0)
+
+
+@pytest.mark.parametrize("name", ["stickiness", "stickiness-groups-criteria", "stickiness-all-weeks", "lifecycle",
+                                  "lifecycle-groups", "lifecycle-all"])
+def test_stickiness_and_lifecycle_refuse_as_the_single_store(name: str, tmp_path: Path) -> None:
+    """Stickiness and lifecycle on partitions: the single store's up-front refusal (max_work just
+    under its estimate), word for word; at the estimate itself, the single store's answer."""
+    from trendcalc.partition.insights import insight_plan
+    from trendcalc.query.lifecycle import parse_lifecycle
+    from trendcalc.query.stickiness import parse_stickiness
+
+    from .test_insights import QUERIES as INSIGHTS
+
+    kind, query = INSIGHTS[name]
+    world = store()
+    parsed = (parse_stickiness if kind == "stickiness" else parse_lifecycle)(query)
+    ctx, queries, outputs = insight_plan(world, kind, parsed, PROJECT, resolve_now(NOW), tc.Limits(), {})
+    work = estimate(ctx, queries, outputs, breakdown=False).work
+    answer = tc.stickiness if kind == "stickiness" else tc.lifecycle
+    parts = tc.partition(world, tmp_path / "p", partitions=3, assign=round_robin, durable=False)
+    tight = tc.Limits(max_work=work - 1)
+    with pytest.raises(tc.ValidationError) as want, warnings.catch_warnings():
+        warnings.simplefilter("ignore", tc.TrendcalcWarning)
+        answer(world, query, project=PROJECT, now=NOW, limits=tight)
+    with pytest.raises(tc.ValidationError) as got:
+        answer(parts, query, project=PROJECT, now=NOW, limits=tight)
+    assert (got.value.path, got.value.message) == (want.value.path, want.value.message)
+    ok = tc.Limits(max_work=work)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tc.TrendcalcWarning)
+        expected = answer(world, query, project=PROJECT, now=NOW, limits=ok).to_dicts()
+    assert answer(parts, query, project=PROJECT, now=NOW, limits=ok).to_dicts() == expected

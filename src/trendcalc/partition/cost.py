@@ -12,7 +12,8 @@ Rows add exactly (a row is in one partition). A breakdown item's value bound is 
 partition reports when the partitions share the whole store's dictionaries (sliced from an
 EventStore: the single store's bound), and their sum when each partition has its own (streamed
 from files: the union of the values has at most that many) — an upper bound, as every bound of
-the estimate is. distinct_ids and persons are never shared: their bounds add.
+the estimate is. distinct_ids and persons are never shared: their bounds add. (Stickiness and
+lifecycle run the same check with their own plans: ``insights.check_insight_cost``.)
 
 The facts depend on the data and the plan only, so the coordinator keeps each query's combined
 facts per opened store (``memo``): a query asked again pays no phase.

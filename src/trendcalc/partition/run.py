@@ -29,7 +29,7 @@ from . import topn
 from .cost import check_partitioned_cost
 from .join import join_groups
 from .merge import check_partitionable, merge_of
-from .partials import Partial, context
+from .partials import Partial, context, empty_store
 from .phases import Given, partial_answers_in, prepare
 from .store import PartitionedStore
 from .tasks import Map, Task, on_stores
@@ -104,16 +104,6 @@ def run_map(run: Map, filt: TrendsFilter, project: Project, now: dt.datetime, li
 
 
 _PLANS: Recent[tuple[Any, ...]] = Recent(64)
-_EMPTY: list[EventStore] = []
-
-
-def _empty_store() -> EventStore:
-    """The store the coordinator's QueryContext reads: none (planning and shaping read no rows)."""
-    if not _EMPTY:
-        _EMPTY.append(EventStore.from_records([]))
-    return _EMPTY[0]
-
-
 def _plan(filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits, given: Given) -> tuple[Any, list[Any]]:
     """The coordinator's QueryContext and planned queries — memoised: a dashboard asks the same
     query again and again, and the plan reads no rows, only the query, the clock and (``date_from:
@@ -126,7 +116,7 @@ def _plan(filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits
         return hit[2], hit[3]
     from ..engine.trends import _series_path, plan_queries
 
-    ctx = context(_empty_store(), filt, project, now, limits)
+    ctx = context(empty_store(), filt, project, now, limits)
     if "earliest_us" in given.common:
         ctx.given["earliest_us"] = earliest  # date_from 'all': the earliest event over all partitions
     queries = plan_queries(ctx)
