@@ -6,27 +6,26 @@ and the executor hands every task through two threads of the caller (its manager
 call queue's feeder thread) and a shared result queue, each a wake-up on a busy machine — on
 2 cores that hand-off cost about as much as a worker's DAU share over 2.5 M events. Here the
 caller writes each worker's share to its pipe and reads the answers back itself: one write and
-one read per worker, no helper thread.
+one read per worker, no helper thread. Messages are pickled by ``multiprocessing``'s
+``Connection``, as ``ProcessPoolExecutor`` does: only between this process and the workers it
+started, never from stored data.
 
 A call sends every worker its message before reading any answer, so the workers run at once;
 meanwhile the caller, which would otherwise only wait, computes one share itself (so a machine
 of ``c`` cores runs ``c - 1`` workers: no process more than cores, one hand-off fewer).
 A task that raises sends its exception back (pickled; one that does not pickle becomes a
 RuntimeError naming it) and the worker carries on. A worker that dies, or a call interrupted
-between its writes and its reads, leaves the pool unusable: it is stopped and ``BrokenPool``
-raised (``executors.py`` starts a fresh one, once). Calls from several threads take turns.
+between its writes and its reads (or a share that does not pickle), leaves the pool unusable:
+it is stopped and ``BrokenPool`` (or that error) raised; ``executors.py`` starts a fresh one. Calls from several threads take turns.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
-import pickle
 import threading
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
-
-PROTOCOL = pickle.HIGHEST_PROTOCOL
 
 
 class BrokenPool(RuntimeError):
@@ -40,21 +39,20 @@ def _serve(conn: Connection, threads: int) -> None:
     cap_threads(threads)  # this worker's share of the cores (k workers x threads do not oversubscribe)
     while True:
         try:
-            message = conn.recv_bytes()
+            message = conn.recv()
         except (EOFError, OSError):
             return
-        if not message:
+        if message is None:
             return
         try:
-            fn, args = pickle.loads(message)
+            fn, args = message
             answer: tuple[bool, Any] = (True, fn(*args))
         except BaseException as exc:  # the caller raises it; this worker serves on
             answer = (False, exc)
         try:
-            data = pickle.dumps(answer, PROTOCOL)
+            conn.send(answer)  # (pickled whole before anything is written)
         except Exception as exc:  # an answer or error that does not pickle
-            data = pickle.dumps((False, RuntimeError(f"a partition task's answer does not pickle: {exc!r}")), PROTOCOL)
-        conn.send_bytes(data)
+            conn.send((False, RuntimeError(f"a partition task's answer does not pickle: {exc!r}")))
 
 
 def _run_here(share: tuple[Callable[..., Any], tuple[Any, ...]], threads: int) -> tuple[bool, Any]:
@@ -99,17 +97,16 @@ class PipePool:
         exception is raised here (the first in order)."""
         if len(shares) > len(self._conns):
             raise ValueError(f"{len(shares)} shares for {len(self._conns)} workers")
-        messages = [pickle.dumps(share, PROTOCOL) for share in shares]  # before anything is sent
         with self._lock:
             if self.broken:
                 raise BrokenPool("the partition worker pool was stopped")
             answers: list[tuple[bool, Any]] = []
             try:
-                for conn, message in zip(self._conns, messages):
-                    conn.send_bytes(message)
+                for conn, share in zip(self._conns, shares):
+                    conn.send(share)
                 mine = _run_here(here, here_threads) if here is not None else None
-                for conn in self._conns[:len(messages)]:
-                    answers.append(pickle.loads(conn.recv_bytes()))
+                for conn in self._conns[:len(shares)]:
+                    answers.append(conn.recv())
             except (EOFError, OSError) as exc:
                 self._stop()
                 raise BrokenPool(f"a partition worker died: {exc!r}") from exc
@@ -127,7 +124,7 @@ class PipePool:
         self.broken = True
         for conn in self._conns:
             try:
-                conn.send_bytes(b"")
+                conn.send(None)
             except (OSError, ValueError):
                 pass
             conn.close()
