@@ -176,3 +176,37 @@ def test_one_flat_property_is_kept_by_the_row_builder(tmp_path, monkeypatch):
     recs = [{"event": "e", "distinct_id": "a", "timestamp": "2024-03-01T00:00:00Z", "plan": "pro"}]
     store = same_as_rows(tmp_path, lambda: tc.EventStore.from_records(recs), monkeypatch)
     assert store.properties["plan"].value(0) == "pro"
+
+
+def test_jsonl_lines_not_matching_the_rows_go_to_the_row_reader(tmp_path, monkeypatch):
+    """The integer-spelling scan runs beside the build (``columnar.SpelledInts``): when it cannot
+    match the lines to the rows, the build stops and the row reader builds the store."""
+    path = tmp_path / "e.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in jsonl_lines(50)))
+    table, int_rows = columnar.jsonl_table(path)
+    assert list(int_rows) == ["price"] and int_rows["price"].tolist() == [i for i in range(50) if i % 4 in (0, 3) and i % 17]
+    with pytest.raises(KeyError):
+        int_rows["plan"]
+    monkeypatch.setattr(linescan, "row_lines", lambda *a: None)
+    _, unmatched = columnar.jsonl_table(path)
+    with pytest.raises(columnar.UnmatchedLines):
+        unmatched["price"]
+    calls = []
+    real = columnar.jsonl_table
+    monkeypatch.setattr(columnar, "jsonl_table", lambda *a: calls.append(1) or real(*a))
+    store = same_as_rows(tmp_path, lambda: tc.EventStore.from_jsonl(path), monkeypatch)
+    assert calls == [1]  # (the columnar read was tried, and the store is the row reader's)
+    assert {type(store.properties["price"].value(i)) for i in range(len(store))} >= {int, float}
+
+
+def test_jsonl_whole_floats_all_spelled_as_floats(tmp_path, monkeypatch):
+    """Whole floats none of which the JSON wrote as an integer: the key's rows are empty and the
+    column is the float column as read."""
+    path = tmp_path / "e.jsonl"
+    recs = [{"event": "e", "distinct_id": f"u{i % 3}", "timestamp": "2024-03-01T00:00:00Z",
+             "properties": {"x": [10.0, 2.5, 3.0][i % 3]}} for i in range(30)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    _, int_rows = columnar.jsonl_table(path)
+    assert int_rows["x"].tolist() == []
+    store = same_as_rows(tmp_path, lambda: tc.EventStore.from_jsonl(path), monkeypatch)
+    assert {type(store.properties["x"].value(i)) for i in range(len(store))} == {float}

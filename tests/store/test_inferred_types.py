@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
+import numpy as np
 import pytest
 
 import trendcalc as tc
@@ -131,3 +133,84 @@ def test_inferred_types_answer_as_declared_ones():
         want = reference.reference_trends(EVENTS, None, None, query=q, project=declared, now=NOW)
         assert [(s["breakdown_value"] if "breakdown_value" in s else None, s["aggregated_value"]) for s in got] == \
             [(s["breakdown_value"] if "breakdown_value" in s else None, s["aggregated_value"]) for s in want]
+
+
+# --- large dictionaries: detection stops at the deciding value (the 50 M benchmark's e-mails) ------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from trendcalc.store import inferred_types  # noqa: E402
+from trendcalc.store.columns import PropertyColumn, ValueDictionary  # noqa: E402
+
+_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-5, 2**40), st.floats(allow_nan=False, allow_infinity=False),
+                    st.sampled_from(["2024-03-01", "true", "FALSE", " x ", "12/13/2023", "plain", "1717000000"]),
+                    st.lists(st.integers(), max_size=1))
+_KEYS = st.sampled_from(["v", "created_at", "signup_date", "utm_source", "n"])
+
+
+def _full_pass(key, values, codes, ts, latest_s):
+    """The definition: detect every distinct value; person columns (ts None) take the first typed
+    value in dictionary order, event columns the typed value seen first in time (ties: code),
+    "now" its first-seen time when rule 3 may read it."""
+    needs_now = inferred_types.has_datetime_keyword(key) and any(type(v) is int and v >= 0 for v in values)
+    first = [math.inf] * len(values)
+    if ts is not None:
+        for c, t in zip(codes.tolist(), ts.tolist()):
+            if c >= 0:
+                first[c] = min(first[c], t / 1e6)
+    typed = [(first[i], i, t) for i, v in enumerate(values)
+             if (ts is None or first[i] < math.inf)  # an event value no row holds was never ingested
+             and (t := detect(key, v, first[i] if (needs_now and ts is not None) else latest_s)) is not None]
+    if not typed:
+        return None
+    return typed[0][2] if ts is None else min(typed)[2]
+
+
+@settings(max_examples=150, deadline=None)
+@given(key=_KEYS, raw=st.lists(_VALUES, min_size=1, max_size=12), data=st.data(), lazy=st.booleans())
+def test_column_type_equals_the_full_pass(key, raw, data, lazy):
+    """Either way of finding an event column's type (every value, or first-seen order until a
+    typed value) gives the definition's answer."""
+    values = []
+    for v in raw:  # a dictionary holds distinct values
+        if all(not (type(v) is type(w) and v == w) for w in values):
+            values.append(v)
+    # most values are held by some row, as in a store built from rows; plus extra rows and NULLs;
+    # some may be held by none (a partition sliced from a store shares the store's dictionaries)
+    unheld = set(data.draw(st.lists(st.integers(0, len(values) - 1), max_size=3)))
+    extra = data.draw(st.lists(st.integers(-1, len(values) - 1).filter(lambda c: c not in unheld), max_size=12))
+    held = [c for c in range(len(values)) if c not in unheld]
+    codes = np.array(data.draw(st.permutations(held + extra)), dtype=np.int32)
+    n_rows = len(codes)
+    ts = np.array(data.draw(st.lists(st.integers(1_700_000_000, 1_700_000_100), min_size=n_rows, max_size=n_rows)),
+                  dtype=np.int64) * 1_000_000
+    latest = 1_700_000_200.0
+    col = PropertyColumn(codes, ValueDictionary(values))
+    saved = inferred_types.prefers_first_seen_order
+    inferred_types.prefers_first_seen_order = lambda n_values, n_rows, needs: lazy
+    try:
+        for t in (None, ts):
+            assert inferred_types.column_type(key, col, t, latest) == _full_pass(key, values, codes, t, latest)
+    finally:
+        inferred_types.prefers_first_seen_order = saved
+
+
+def test_a_large_column_detects_only_up_to_the_deciding_value(monkeypatch):
+    n = 50_000  # as many values as rows: first-seen order is the cheaper way
+    values = [None, *(f"user{i}@example.com" for i in range(n))]
+    calls = []
+
+    def counting(key, value, now_s):
+        calls.append(value)
+        return detect(key, value, now_s)
+
+    monkeypatch.setattr(inferred_types, "detect", counting)
+    person_col = PropertyColumn(np.arange(len(values), dtype=np.int32), ValueDictionary(values))
+    assert inferred_types.column_type("email", person_col, None, NOW_S) == "String"
+    assert calls == [None, "user0@example.com"]
+    calls.clear()
+    # an event column: value k first seen at second len - k, so the last value is seen first
+    ts = (np.arange(len(values), 0, -1, dtype=np.int64) + 1_700_000_000) * 1_000_000
+    assert inferred_types.column_type("email", person_col, ts, NOW_S) == "String"
+    assert calls == [values[-1]]

@@ -14,12 +14,7 @@ def lines_of(tmp_path, data: bytes, rows, n_rows, block=None, monkeypatch=None):
         monkeypatch.setattr(linescan, "_BLOCK", block)
     path = tmp_path / "f.jsonl"
     path.write_bytes(data)
-    with open(path, "rb") as fh:
-        buf = linescan.open_map(fh)
-        if buf is None:
-            return None
-        with buf:
-            return linescan.row_lines(buf, np.asarray(rows, dtype=np.int64), n_rows)
+    return linescan.row_lines(path, np.asarray(rows, dtype=np.int64), n_rows)
 
 
 @pytest.mark.parametrize("block", [1, 3, 7, 64, 1 << 24])
@@ -41,10 +36,20 @@ def test_blank_lines_are_skipped(tmp_path, monkeypatch):
     data = b'\n{"a": 1}\n\n\r\n{"a": 2}\n\n'
     for block in (2, 1 << 24):
         assert lines_of(tmp_path, data, [0, 1], 2, block, monkeypatch) == [b'{"a": 1}', b'{"a": 2}']
-        assert linescan._without_blank_lines(b"x\n\ny\n", np.array([1]), 2) is None
+        with open(tmp_path / "f.jsonl", "rb") as fh:
+            assert linescan._without_blank_lines(fh, np.array([1]), 2) is None
 
 
 def test_other_row_counts_give_none(tmp_path):
     assert lines_of(tmp_path, b'{"a": 1}\n{"a": 2}\n', [0], 3) is None
     assert lines_of(tmp_path, b'{"a": 1}\n{"a": 2}\n', [0], 1) is None
-    assert lines_of(tmp_path, b"", [0], 1) is None  # (an empty file cannot be mapped)
+    assert lines_of(tmp_path, b"", [0], 1) is None
+
+
+@pytest.mark.parametrize("block", [1, 5, 1 << 24])
+def test_last_line_without_newline_and_lines_across_blocks(tmp_path, monkeypatch, block):
+    """A wanted line longer than a block, and the file's last line with no newline after it."""
+    text = [b'{"a": "%s"}' % (b"x" * (i * 7)) for i in range(6)]
+    data = b"\n".join(text)
+    assert lines_of(tmp_path, data, [0, 4, 5], 6, block, monkeypatch) == [text[0], text[4], text[5]]
+    assert lines_of(tmp_path, data + b"\n\n", [5], 6, block, monkeypatch) == [text[5]]

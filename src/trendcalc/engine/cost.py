@@ -167,23 +167,42 @@ VALUE_BOUNDS: dict[str, Callable[[QueryContext, BreakdownItem], int | None]] = {
 it, e.g. session properties and HogQL expressions)."""
 
 
-def _item_bounds(ctx: QueryContext, item: BreakdownItem, rows: int) -> tuple[int, int]:
-    """(fine values: what the math groups by, final values: what the answer shows) of one item."""
-    bound = VALUE_BOUNDS.get(item.type)
-    n = bound(ctx, item) if bound is not None else None
+def _item_bounds(ctx: QueryContext, item: BreakdownItem, rows: int, known: tuple[int | None] | None = None) -> tuple[int, int]:
+    """(fine values: what the math groups by, final values: what the answer shows) of one item
+    (``known``: its value bound when already known — a partitioned run's, combined over partitions)."""
+    if known is None:
+        bound = VALUE_BOUNDS.get(item.type)
+        n = bound(ctx, item) if bound is not None else None
+    else:
+        n = known[0]
     fine = rows if n is None else min(n, rows)  # each row has one value
     final = fine if item.histogram_bin_count is None else min(fine, item.histogram_bin_count + 1)
     return max(fine, 1), max(final, 1)
 
 
-def breakdown_values(ctx: QueryContext, q: Query, rows: int) -> tuple[int, int]:
-    """(fine, final) breakdown values of one query, at most; (1, 1) without a breakdown."""
+def item_value_bounds(ctx: QueryContext, q: Query) -> tuple[int | None, ...]:
+    """Per breakdown item of ``q``, at most how many values it can give in this store (None: only
+    the rows bound it); () without a breakdown."""
+    b = ctx.filter.breakdown
+    if b is None or q.cohort is not None:
+        return ()
+    out = []
+    for item in b.items:
+        bound = VALUE_BOUNDS.get(item.type)
+        out.append(bound(ctx, item) if bound is not None else None)
+    return tuple(out)
+
+
+def breakdown_values(ctx: QueryContext, q: Query, rows: int,
+                     bounds: Sequence[int | None] | None = None) -> tuple[int, int]:
+    """(fine, final) breakdown values of one query, at most; (1, 1) without a breakdown.
+    ``bounds``: the items' value bounds (``item_value_bounds``), when already known."""
     b = ctx.filter.breakdown
     if b is None or q.cohort is not None:
         return 1, 1
     fine, final = 1, 1
-    for item in b.items:
-        f, v = _item_bounds(ctx, item, rows)
+    for i, item in enumerate(b.items):
+        f, v = _item_bounds(ctx, item, rows, None if bounds is None else (bounds[i],))
         fine, final = fine * f, final * v
     return max(min(fine, rows), 1), max(min(final, rows), 1)
 
@@ -235,20 +254,48 @@ def _bucket_cost(ctx: QueryContext, s: Series) -> int:
     return ROLLING_BUCKET_COST if m is not None and m.actors_lookback_days > 0 else BUCKET_COST
 
 
+@attrs.frozen
+class QueryFacts:
+    """What the estimate reads from the store for one planned query: its rows in the window, the
+    rows it touches (with the first-time maths' history), per breakdown item its value bound,
+    and whether its rows count for the shared filters (its first (window, events) pair)."""
+
+    rows: int
+    touched: int
+    bounds: tuple[int | None, ...]
+    shared: bool
+
+
+def query_facts(ctx: QueryContext, queries: Sequence[Query], *, breakdown: bool = True) -> list[QueryFacts]:
+    """The store's facts of every planned query (binary searches and dictionary sizes, no row
+    read); a partitioned run gathers them per partition and adds them up (``partition/cost.py``)."""
+    b = ctx.filter.breakdown if breakdown else None
+    seen: set[tuple[int, int, bytes]] = set()
+    out = []
+    for q in queries:
+        key = (q.axis.lo_us, q.axis.hi_us, series_codes(ctx, q.series).tobytes())
+        first = key not in seen
+        seen.add(key)
+        out.append(QueryFacts(rows=query_rows(ctx, q), touched=query_rows(ctx, q, touched=True),
+                              bounds=item_value_bounds(ctx, q) if b is not None else (), shared=first))
+    return out
+
+
 def estimate(ctx: QueryContext, queries: Sequence[Query], outputs_per_bucket: int = 1, *,
-             breakdown: bool = True) -> QueryCost:
+             breakdown: bool = True, facts: Sequence[QueryFacts] | None = None) -> QueryCost:
     """Upper bounds of the cost of running ``queries`` (the plan) in ``ctx``; each query answers
     ``outputs_per_bucket`` numbers per bucket and breakdown value (a lifecycle: its 4 statuses);
-    ``breakdown=False`` for insights that do not break down (stickiness, lifecycle)."""
+    ``breakdown=False`` for insights that do not break down (stickiness, lifecycle). ``facts``:
+    the queries' store facts (``query_facts``), when gathered elsewhere (over partitions)."""
+    if facts is None:
+        facts = query_facts(ctx, queries, breakdown=breakdown)
     b = ctx.filter.breakdown if breakdown else None
     limit = (ctx.display.breakdown_limit or b.limit) if b is not None else 0
     shared = count_leaves(shared_group(ctx))
     cells = breakdown_cells = work = total_rows = shared_rows = 0
-    seen: set[tuple[int, int, bytes]] = set()
-    for q in queries:
-        rows = query_rows(ctx, q)
-        touched = query_rows(ctx, q, touched=True)
-        fine, final = breakdown_values(ctx, q, rows) if b is not None else (1, 1)
+    for q, f in zip(queries, facts):
+        rows, touched = f.rows, f.touched
+        fine, final = breakdown_values(ctx, q, rows, f.bounds if q.cohort is None else None) if b is not None else (1, 1)
         buckets = max(q.axis.n_buckets, 1)
         shown = final if b is None or final <= limit else limit + 1
         cells += shown * buckets * outputs_per_bucket
@@ -259,9 +306,7 @@ def estimate(ctx: QueryContext, queries: Sequence[Query], outputs_per_bucket: in
         work += (touched * (1 + leaves + dims) + leaves * LEAF_OVERHEAD + matrix
                  + buckets * _bucket_cost(ctx, q.series))
         total_rows += touched
-        key = (q.axis.lo_us, q.axis.hi_us, series_codes(ctx, q.series).tobytes())
-        if shared and key not in seen:  # shared filters: once per distinct (window, events)
-            seen.add(key)
+        if shared and f.shared:  # shared filters: once per distinct (window, events)
             shared_rows += touched
     work += shared_rows * shared + shared * LEAF_OVERHEAD
     return QueryCost(cells=cells, breakdown_cells=breakdown_cells, work=work, rows=total_rows)
@@ -280,7 +325,11 @@ def check_cost(ctx: QueryContext, queries: Sequence[Query], outputs_per_bucket: 
     """Raise ``ValidationError`` when the estimate exceeds ``max_breakdown_cells``, ``max_cells``
     or ``max_work`` — before any row is read — naming the limit, the estimate and how to narrow
     the query. Returns the estimate."""
-    cost = estimate(ctx, queries, outputs_per_bucket, breakdown=breakdown)
+    return check_estimate(ctx, estimate(ctx, queries, outputs_per_bucket, breakdown=breakdown), len(queries))
+
+
+def check_estimate(ctx: QueryContext, cost: QueryCost, n_queries: int) -> QueryCost:
+    """``check_cost``'s refusal of an estimate already made (``n_queries``: the planned queries)."""
     lim = ctx.limits
     if cost.breakdown_cells > lim.max_breakdown_cells:
         raise ValidationError(_breakdown_path(ctx), (
@@ -295,10 +344,10 @@ def check_cost(ctx: QueryContext, queries: Sequence[Query], outputs_per_bucket: 
     if cost.work > lim.max_work:
         raise ValidationError(_series_path(ctx), (
             f"the query would make up to {cost.work:,} row visits ({cost.rows:,} rows selected over "
-            f"{len(queries)} series queries, each filter leaf once per row, breakdown cells, buckets), above "
+            f"{n_queries} series queries, each filter leaf once per row, breakdown cells, buckets), above "
             f"max_work={lim.max_work}; use fewer series or filters, a shorter range, a coarser interval or a "
             "narrower event"))
     return cost
 
 
-__all__ = ["LEAF_OVERHEAD", "QueryCost", "check_cost", "estimate"]
+__all__ = ["LEAF_OVERHEAD", "QueryCost", "QueryFacts", "check_cost", "check_estimate", "estimate", "query_facts"]

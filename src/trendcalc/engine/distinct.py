@@ -27,8 +27,9 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import attrs
 import numpy as np
@@ -174,6 +175,21 @@ def cap_threads(cap: int | None) -> None:
     _THREAD_CAP = cap
 
 
+_LOCAL = threading.local()
+
+
+@contextmanager
+def capped_here(cap: int) -> Iterator[None]:
+    """Cap the threads of the queries this thread runs inside the block (a caller that computes
+    one share of a partitioned query beside the pool's workers, ``partition/pipes.py``)."""
+    before = getattr(_LOCAL, "cap", None)
+    _LOCAL.cap = cap
+    try:
+        yield
+    finally:
+        _LOCAL.cap = before
+
+
 def _pool(threads: int) -> ThreadPoolExecutor:
     """One process-wide pool, created on first use and grown (replaced) when more threads are asked."""
     global _POOL
@@ -186,7 +202,7 @@ def _pool(threads: int) -> ThreadPoolExecutor:
 def over_buckets(n_buckets: int, rows: int, threads: int, work: Callable[[Sequence[int]], None]) -> None:
     """Run ``work(buckets)`` over all buckets: on the calling thread, or split round-robin over
     ``threads`` threads when the scan is large enough to pay for them."""
-    threads = min(int(threads), n_buckets, _THREAD_CAP or n_buckets)
+    threads = min(int(threads), n_buckets, getattr(_LOCAL, "cap", None) or _THREAD_CAP or n_buckets)
     if threads <= 1 or rows < THREAD_MIN_ROWS:
         work(range(n_buckets))
         return

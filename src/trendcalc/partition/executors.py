@@ -1,9 +1,9 @@
 """Where the partitions run: a registry of executors by kind.
 
-``None`` runs them in this process one after another; ``"processes"`` on a local process pool
-(one worker per core, started on first use and kept warm across queries; each worker keeps the
-partitions it opened, ``worker.py``, and gets one task per phase holding its share of the
-partitions); any ``concurrent.futures.Executor`` you pass; or a ``dask.distributed.Client``
+``None`` runs them in this process one after another; ``"processes"`` on a local pool of worker processes
+(``pipes.py``: one per core, started on first use and kept warm across queries; each worker
+keeps the partitions it opened, ``worker.py``, and gets one message per phase holding its share
+of the partitions); any ``concurrent.futures.Executor`` you pass; or a ``dask.distributed.Client``
 (recognised by its type's module, so dask is never imported here), whose workers load their
 partition from its path — a path they must be able to read.
 
@@ -17,12 +17,12 @@ import atexit
 import os
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from typing import Any
 
 from ..errors import ValidationError
+from .pipes import BrokenPool, PipePool
 from .store import PartitionedStore
 from .tasks import Map, Task, run_at, run_many
 
@@ -32,32 +32,24 @@ def _in_process(_executor: Any, parts: PartitionedStore) -> Iterator[Map]:
     yield lambda task: [task.for_partition(i)(parts.load(i)) for i in range(parts.partitions)]
 
 
-_pool: ProcessPoolExecutor | None = None
+_pool: PipePool | None = None
 _pool_lock = threading.Lock()
 
 
-def _workers() -> int:
+def _cores() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def _warm_pool() -> ProcessPoolExecutor:
-    """One process pool per process (a worker per core), kept across queries: its workers keep
-    their partitions open (``worker.py``), so a query pays neither start-up nor loading again."""
+def _warm_pool() -> PipePool:
+    """One pool per process (``pipes.py``: a worker per core but the caller's, which computes a
+    share itself), kept across queries: its workers keep their partitions open (``worker.py``),
+    so a query pays neither start-up nor loading again. Each worker's queries use one thread."""
     global _pool
     with _pool_lock:
-        if _pool is None:
-            workers = _workers()
-            share = max(1, (os.cpu_count() or 1) // workers)
-            _pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(share,))
+        if _pool is None or _pool.broken:
+            _pool = PipePool(_cores() - 1, 1)
             atexit.register(shutdown_pool)
         return _pool
-
-
-def _start_worker(threads: int) -> None:
-    """A pool worker's start: its queries use at most its share of the cores."""
-    from ..engine.distinct import cap_threads
-
-    cap_threads(threads)
 
 
 def shutdown_pool() -> None:
@@ -66,19 +58,22 @@ def shutdown_pool() -> None:
     with _pool_lock:
         pool, _pool = _pool, None
     if pool is not None:
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown()
 
 
-def _batched(pool: ProcessPoolExecutor, parts: PartitionedStore, task: Task) -> list[Any]:
-    """One submission per worker, each answering every n-th partition: a round trip per worker,
-    not per partition (hash-split partitions are of one size, so the shares are even)."""
-    n = max(1, min(parts.partitions, _workers()))
+def _batched(pool: PipePool, parts: PartitionedStore, task: Task) -> list[Any]:
+    """One share per core, each answering every n-th partition: a round trip per worker, not
+    per partition (hash-split partitions are of one size, so the shares are even); the last
+    share runs in this process. The same partitions go to the same process at every query,
+    which keeps them open."""
+    n = max(1, min(parts.partitions, pool.workers + 1))
     paths = [str(p) for p in parts.paths]
     tasks = [task.for_partition(i) for i in range(len(paths))]
-    futures = [pool.submit(run_many, paths[i::n], tasks[i::n]) for i in range(n)]
+    shares = [(run_many, (paths[i::n], tasks[i::n])) for i in range(n)]
+    answers = pool.call(shares[:-1], here=shares[-1])
     out: list[Any] = [None] * len(paths)
-    for i, f in enumerate(futures):
-        out[i::n] = f.result()
+    for i, a in enumerate(answers):
+        out[i::n] = a
     return out
 
 
@@ -87,7 +82,7 @@ def _processes(_executor: Any, parts: PartitionedStore) -> Iterator[Map]:
     def run(task: Task) -> list[Any]:
         try:
             return _batched(_warm_pool(), parts, task)
-        except BrokenProcessPool:  # a worker died (e.g. killed): a fresh pool, once
+        except BrokenPool:  # a worker died (e.g. killed): a fresh pool, once
             shutdown_pool()
             return _batched(_warm_pool(), parts, task)
 

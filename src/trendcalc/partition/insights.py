@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ..engine.cost import QueryFacts, check_estimate, estimate, query_facts
 from ..errors import ValidationError
 from ..lifecycle_result import LifecycleResult
 from ..limits import Limits
@@ -34,9 +35,18 @@ from ..query.stickiness import StickinessQuery
 from ..results import SeriesResult
 from ..stickiness_result import StickinessResult
 from ..store import EventStore
+from .cost import combine
 from .merge import check_filters_partitionable
 from .phases import earliest_us_of, min_or_none
 from .tasks import Map, Task
+
+
+def _empty() -> EventStore:
+    """An empty store: the coordinator's plans and shaping read no rows."""
+    from .partials import empty_store
+
+    return empty_store()
+
 
 # --- stickiness -----------------------------------------------------------------------------------
 
@@ -53,10 +63,12 @@ def stickiness_partitioned(run: Map, q: StickinessQuery, project: Project, now: 
     from ..engine.stickiness import Histogram, plan_stickiness, shape, stickiness_context
 
     check_stickiness_partitionable(q, project)
-    ctx = stickiness_context(EventStore.from_records([]), q, project, now, limits)  # checks; shaping reads no rows
+    ctx = stickiness_context(_empty(), q, project, now, limits)  # checks; shaping reads no rows
     given = session_facts(run, q.base, project)
     if q.base.date_from == "all":
         given["first_event_us"] = min_or_none(run(Task(first_event_us_of)))
+    check_insight_cost(run, "stickiness", q, project, now, limits,  # before any partition computes
+                       {k: v for k, v in given.items() if k != "shared_sessions"})
     ctx.given.update(given)
     plan = plan_stickiness(ctx)
     per_partition = run(Task(stickiness_counts, (q, project, now, limits, given), each=rows))
@@ -77,22 +89,29 @@ def stickiness_partitioned(run: Map, q: StickinessQuery, project: Project, now: 
 
 def group_interval_counts(q: StickinessQuery, present: list[Any]) -> np.ndarray:
     """Groups per number of qualifying intervals, from every partition's (group key, interval,
-    events) triples: a group's events in an interval add up over the partitions before the
-    criteria decide whether the interval qualifies."""
+    events) triples (``group_qualifying``)."""
+    _, m = group_qualifying(q, present)
+    return np.bincount(m).astype(np.int64)
+
+
+def group_qualifying(q: StickinessQuery, present: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(key texts, qualifying intervals) of every group with at least one qualifying interval,
+    from every partition's (group key, interval, events) triples: a group's events in an
+    interval add up over the partitions before the criteria decide whether it qualifies."""
     keys = np.concatenate([p[2] for p in present]).astype(object)
     intervals = np.concatenate([p[3] for p in present]).astype(np.int64)
     events = np.concatenate([p[4] for p in present]).astype(np.int64)
     if not len(keys):
-        return np.zeros(0, np.int64)
-    _, group = np.unique(keys, return_inverse=True)
+        return np.zeros(0, object), np.zeros(0, np.int64)
+    texts, group = np.unique(keys, return_inverse=True)
     width = int(intervals.max()) + 1
     pairs, inverse = np.unique(group.reshape(-1).astype(np.int64) * width + intervals, return_inverse=True)
     per_pair = np.bincount(inverse.reshape(-1), weights=events).astype(np.int64)
     actor = pairs // width
     if q.criteria is not None:
         actor = actor[q.criteria.holds(per_pair)]
-    _, m = np.unique(actor, return_counts=True)
-    return np.bincount(m).astype(np.int64)
+    actors, m = np.unique(actor, return_counts=True)
+    return texts[actors], m.astype(np.int64)
 
 
 def first_event_us_of(store: EventStore) -> int | None:
@@ -141,8 +160,8 @@ def stickiness_counts(store: EventStore, q: StickinessQuery, project: Project, n
 def key_texts(col: Any) -> np.ndarray:
     """Per dictionary code of a ``$group_N`` column (and the missing slot last), the key as JSON
     text: distinct values stay distinct and texts compare across partitions (cached)."""
-    if col is None:
-        return np.asarray([], dtype=object)
+    if col is None:  # (no row of this partition has the key: every row is the missing slot)
+        return np.asarray(["null"], dtype=object)
     values = col.dictionary.values
 
     def build() -> np.ndarray:
@@ -180,8 +199,9 @@ def lifecycle_partitioned(run: Map, lq: LifecycleQuery, project: Project, now: d
     given = session_facts(run, filt, project)
     if filt.date_from == "all":
         given["earliest_us"] = min_or_none(run(Task(earliest_us_of, (filt, project, now, limits))))
-    plan = _lifecycle_plan(EventStore.from_records([]), lq, project, now, limits,  # shaping reads no rows
-                           {k: v for k, v in given.items() if k != "shared_sessions"})
+    planning = {k: v for k, v in given.items() if k != "shared_sessions"}
+    check_insight_cost(run, "lifecycle", lq, project, now, limits, planning)  # before any partition computes
+    plan = _lifecycle_plan(_empty(), lq, project, now, limits, planning)  # shaping reads no rows
     per_partition = run(Task(lifecycle_counts, (lq, project, now, limits, given), each=rows))
     if filt.aggregation_group_type_index is not None:
         counts = unscaled_counts(plan, group_statuses(plan, per_partition, Statuses))
@@ -265,3 +285,45 @@ def with_rows(given: dict[str, Any], rows: tuple[Any, ...], store: EventStore | 
     if "shared_sessions" in out and store is not None:
         out["sessions"] = spliced_sessions(store, out.pop("shared_sessions"))
     return out
+
+
+# --- the up-front cost check -------------------------------------------------------------------------
+
+UNCHECKED = {"max_work": 2**62, "max_cells": 2**62, "max_breakdown_cells": 2**62}
+"""Limits a partition plans a stickiness or lifecycle with when it only reports facts: the
+engine's planning checks its own (partial) estimate, and the refusal belongs to the whole."""
+
+
+def insight_plan(store: EventStore, kind: str, q: Any, project: Project, now: dt.datetime, limits: Limits,
+                 given: dict[str, Any]) -> tuple[Any, list[Any], int]:
+    """(QueryContext, planned queries, numbers per bucket) of a stickiness or lifecycle query
+    over ``store``, as the engine plans it before its cost check."""
+    from ..engine.plan import Query
+
+    if kind == "stickiness":
+        from ..engine.stickiness import plan_stickiness, stickiness_context
+
+        ctx = stickiness_context(store, q, project, now, limits)
+        ctx.given.update(given)
+        return ctx, list(plan_stickiness(ctx).queries), 1
+    from ..engine.lifecycle import STATUSES
+    plan = _lifecycle_plan(store, q, project, now, limits, given)
+    return plan.ctx, [Query(s, plan.axis) for s in q.base.series], len(STATUSES)
+
+
+def insight_facts_of(store: EventStore, kind: str, q: Any, project: Project, now: dt.datetime, limits: Limits,
+                     given: dict[str, Any]) -> list[QueryFacts]:
+    """This partition's facts of every planned query of a stickiness or lifecycle query."""
+    import attrs
+
+    ctx, queries, _ = insight_plan(store, kind, q, project, now, attrs.evolve(limits, **UNCHECKED), given)
+    return query_facts(ctx, queries, breakdown=False)
+
+
+def check_insight_cost(run: Map, kind: str, q: Any, project: Project, now: dt.datetime, limits: Limits,
+                       given: dict[str, Any]) -> None:
+    """The single store's up-front refusal of a stickiness (``kind``) or lifecycle query over all
+    partitions (``given``: the facts its plan needs, e.g. the first event of ``date_from: "all"``)."""
+    ctx, queries, outputs = insight_plan(_empty(), kind, q, project, now, limits, given)
+    facts = combine(q.base, run(Task(insight_facts_of, (kind, q, project, now, limits, given))), True)
+    check_estimate(ctx, estimate(ctx, queries, outputs, breakdown=False, facts=facts), len(queries))

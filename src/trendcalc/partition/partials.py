@@ -29,6 +29,16 @@ def context(store: EventStore, filt: TrendsFilter, project: Project, now: dt.dat
     return QueryContext(store, filt, project, now, limits, DISPLAYS[filt.display])
 
 
+_EMPTY: list[EventStore] = []
+
+
+def empty_store() -> EventStore:
+    """The store the coordinator's QueryContexts read: none (planning and shaping read no rows)."""
+    if not _EMPTY:
+        _EMPTY.append(EventStore.from_records([]))
+    return _EMPTY[0]
+
+
 @attrs.frozen
 class Partial:
     """One partition's answer to one query before shaping: its math's partial state over the

@@ -19,7 +19,7 @@ partitions (and to the coordinator's own plan) through the engine's ``QueryConte
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -70,19 +70,23 @@ class Given:
 NOTHING = Given()
 
 
-def prepare(filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits, run: Map) -> Given:
+def prepare(filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits, run: Map,
+            check: Callable[[Mapping[Any, Any]], None] | None = None) -> Given:
     """Run the first phases a Trends query needs (none for most): the earliest event for
-    ``date_from: "all"``, then the histogram bounds (whose rows depend on that range)."""
+    ``date_from: "all"``, then ``check`` (the up-front cost check, given that earliest event),
+    then the sessions spanning partitions and the histogram bounds (whose rows depend on the range)."""
     from .merge import needs_sessions
     from .sessions import shared_sessions
 
     common: dict[Any, Any] = {}
+    if filt.date_from == "all" and filt.series:
+        common["earliest_us"] = min_or_none(run(Task(earliest_us_of, (filt, project, now, limits))))
+    if check is not None:
+        check(common)
     if needs_sessions(filt, project):
         records = shared_sessions(run)
         if records:
             common["shared_sessions"] = records
-    if filt.date_from == "all" and filt.series:
-        common["earliest_us"] = min_or_none(run(Task(earliest_us_of, (filt, project, now, limits))))
     items = histogram_items(filt)
     if not items:
         return Given(common) if common else NOTHING

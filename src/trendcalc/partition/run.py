@@ -12,7 +12,7 @@ for one store; formulas then run on the merged series (``engine/formulas.apply_f
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -22,10 +22,14 @@ from ..errors import ValidationError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..project import Project
 from ..query.model import TrendsFilter
+from ..recent import Recent
 from ..results import SeriesResult, TrendsResult
 from ..store import EventStore
+from . import topn
+from .cost import check_partitioned_cost
+from .join import join_groups
 from .merge import check_partitionable, merge_of
-from .partials import Partial, context
+from .partials import Partial, context, empty_store
 from .phases import Given, partial_answers_in, prepare
 from .store import PartitionedStore
 from .tasks import Map, Task, on_stores
@@ -41,7 +45,8 @@ def run_partitioned(parts: PartitionedStore, filt: TrendsFilter, project: Projec
 
     check_partitionable(filt, project)
     with partition_map(executor, parts) as run:
-        return run_map(run, filt, project, now, limits, parts.person_rows_handles())
+        return run_map(run, filt, project, now, limits, parts.person_rows_handles(), parts.memo("cost"),
+                       shared=parts.manifest.get("dictionaries") == "shared")
 
 
 def run_stores(stores: Sequence[EventStore], filt: TrendsFilter, project: Project, now: dt.datetime,
@@ -51,31 +56,80 @@ def run_stores(stores: Sequence[EventStore], filt: TrendsFilter, project: Projec
     ``person_rows``: each partition's persons' rows in the whole store (``split.subset`` keeps
     them in order: ``np.flatnonzero(part == p)``), which name persons without an id."""
     check_partitionable(filt, project)
-    return run_map(on_stores(stores), filt, project, now, limits, None if person_rows is None else tuple(person_rows))
+    return run_map(on_stores(stores), filt, project, now, limits, None if person_rows is None else tuple(person_rows),
+                   shared=_shares_dictionaries(stores))
+
+
+def _shares_dictionaries(stores: Sequence[EventStore]) -> bool:
+    """Whether partitions in memory hold the same property dictionaries (``split.subset``)."""
+    if len(stores) < 2:
+        return True
+    first = stores[0].properties
+    return all(s.properties.keys() == first.keys()
+               and all(s.properties[k].dictionary is c.dictionary for k, c in first.items()) for s in stores[1:])
 
 
 def run_map(run: Map, filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits,
-            rows: tuple[Any, ...] | None = None) -> TrendsResult:
-    """First phases (``phases.prepare``: global values the plan needs), then every partition's
-    Partials, merged. ``rows``: per partition a ``tasks.RowsHandle`` (None: not known)."""
-    given = prepare(filt, project, now, limits, run)
+            rows: tuple[Any, ...] | None = None, memo: Recent[Any] | None = None, *, shared: bool = False) -> TrendsResult:
+    """First phases (``phases.prepare``: global values the plan needs, and the up-front cost
+    check over all partitions, ``cost.py``), then every partition's Partials, merged. ``rows``:
+    per partition a ``tasks.RowsHandle`` (None: not known); ``memo``: the opened store's memo of
+    cost facts; ``shared``: the partitions share the whole store's dictionaries."""
+
+    found: list[Any] = []
+
+    def check(common: Mapping[Any, Any]) -> None:
+        earliest = {k: v for k, v in common.items() if k == "earliest_us"}
+        ctx, queries = _plan(filt, project, now, limits, Given(earliest))
+        found.append(check_partitioned_cost(ctx, queries, run, filt, project, now, limits, earliest, shared, memo))
+
+    given = prepare(filt, project, now, limits, run, check)
     ctx, queries = _plan(filt, project, now, limits, given)
-    return merge_partials(ctx, queries, run(Task(partial_answers_in, (filt, project, now, limits, given), each=rows)))
+    ranked = topn.two_phase_queries(ctx, queries, found[0] if found else None)
+    if not ranked:
+        return merge_partials(ctx, queries, run(Task(partial_answers_in, (filt, project, now, limits, given), each=rows)))
+    key, top = topn.token(), topn.top_of(ctx)  # phase 2 finds phase 1's cells under key (topn.py)
+    per_partition = run(Task(topn.totals_in, (filt, project, now, limits, given, ranked, key, top), each=rows))
+    pools = {i: topn.pool_of([p[i] for p in per_partition]) for i in ranked}
+    cells = run(Task(topn.kept_cells_in, (filt, project, now, limits, given, ranked, key, top),
+                     each=topn.second_phase_args(pools, len(per_partition), rows)))
+    n_real = (len(queries) + 1) // 2 if filt.compare else len(queries)
+    finished = {i: topn.finish(ctx, queries[i], pools[i], cells, i, n_real) for i in ranked}
+    done = {i: v for i, v in finished.items() if v is not None}
+    if len(done) < len(finished):  # kept values not certain from the candidates: every value
+        again = run(Task(partial_answers_in, (filt, project, now, limits, given), each=rows))
+        for i in finished.keys() - done.keys():
+            done[i] = merge_query(ctx, queries[i], [p[i] for p in again], n_real)
+    return merge_partials(ctx, queries, per_partition, done)
 
 
+_PLANS: Recent[tuple[Any, ...]] = Recent(64)
 def _plan(filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits, given: Given) -> tuple[Any, list[Any]]:
+    """The coordinator's QueryContext and planned queries — memoised: a dashboard asks the same
+    query again and again, and the plan reads no rows, only the query, the clock and (``date_from:
+    "all"``) the earliest event. Keyed by the very filter and project objects (``parse_filter``
+    returns the same object for the same JSON), held by the entry so the key stays theirs."""
+    earliest = given.common.get("earliest_us")
+    key = (id(filt), id(project), now, limits, earliest)
+    hit = _PLANS.find(key)
+    if hit is not None and hit[0] is filt and hit[1] is project:
+        return hit[2], hit[3]
     from ..engine.trends import _series_path, plan_queries
 
-    ctx = context(EventStore.from_records([]), filt, project, now, limits)  # shaping reads no rows
-    given.apply(ctx)  # date_from 'all': the earliest event over all partitions
+    ctx = context(empty_store(), filt, project, now, limits)
+    if "earliest_us" in given.common:
+        ctx.given["earliest_us"] = earliest  # date_from 'all': the earliest event over all partitions
     queries = plan_queries(ctx)
     if len(queries) > limits.max_series:
         raise ValidationError(_series_path(filt), f"{len(queries)} series queries exceed max_series={limits.max_series}")
+    _PLANS.put(key, (filt, project, ctx, queries))
     return ctx, queries
 
 
-def merge_partials(ctx: Any, queries: list[Any], per_partition: list[list[Partial]]) -> TrendsResult:
-    """The result of ``queries`` from every partition's Partials (partition-major)."""
+def merge_partials(ctx: Any, queries: list[Any], per_partition: list[list[Partial]],
+                   done: Mapping[int, list[SeriesResult]] | None = None) -> TrendsResult:
+    """The result of ``queries`` from every partition's Partials (partition-major); ``done``:
+    the result series of the queries already merged (in two phases, ``topn.py``)."""
     from ..engine.trends import _is_other, _series_path
 
     filt, limits, project = ctx.filter, ctx.limits, ctx.project
@@ -85,7 +139,7 @@ def merge_partials(ctx: Any, queries: list[Any], per_partition: list[list[Partia
     per_query: list[list[SeriesResult]] = []
     cells = 0
     for i, q in enumerate(queries):
-        rows = merge_query(ctx, q, [p[i] for p in per_partition], n_real)
+        rows = done[i] if done and i in done else merge_query(ctx, q, [p[i] for p in per_partition], n_real)
         cells += sum(len(r.data or ()) or 1 for r in rows)
         if cells > limits.max_cells:
             raise ValidationError(_series_path(filt), f"the answer has more than max_cells={limits.max_cells} numbers "
@@ -125,16 +179,8 @@ def merge_query(ctx: Any, q: Any, partials: list[Partial], n_real: int) -> list[
         values = entry.finalize(entry.merge([p.values for p in present], maps, 1, n_buckets), 1,
                                 n_buckets, ctx, q)
         return shape_query(ctx, q, math, values, None, n_real, has_rows=has_rows)
-    index: dict[Any, int] = {}
-    kinds: list[int] = []
-    for p in present:
-        for value, kind in zip(p.groups or (), np.asarray(p.kinds).tolist()):
-            if value not in index:
-                index[value] = len(index)
-                kinds.append(kind)
-    maps = [np.array([index[v] for v in p.groups or ()], dtype=np.int64) for p in present]
-    merged = entry.finalize(entry.merge([p.values for p in present], maps, len(index), n_buckets),
-                            len(index), n_buckets, ctx, q)
-    grouping = Grouping(codes=None, fine_to_final=np.arange(len(index)), values=tuple(index),
-                        kinds=np.asarray(kinds, dtype=present[0].kinds.dtype if present[0].kinds is not None else np.int8))
+    joined = join_groups([p.groups or () for p in present], [p.kinds for p in present])
+    n = len(joined.values)
+    merged = entry.finalize(entry.merge([p.values for p in present], joined.maps, n, n_buckets), n, n_buckets, ctx, q)
+    grouping = Grouping(codes=None, fine_to_final=np.arange(n), values=joined.values, kinds=joined.kinds)
     return shape_query(ctx, q, math, merged, grouping, n_real, has_rows=has_rows)

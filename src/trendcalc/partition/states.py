@@ -41,7 +41,11 @@ def merge_add(states: Sequence[np.ndarray], maps: Maps, n_groups: int, n_buckets
     """Cells that are sums over persons: the partitions' cells added (integers: any order)."""
     out = np.zeros((n_groups, n_buckets), dtype=np.float64)
     for values, gmap in zip(states, maps):
-        np.add.at(out, gmap, np.asarray(values, dtype=np.float64).reshape(len(gmap), n_buckets))
+        rows = np.asarray(values, dtype=np.float64).reshape(len(gmap), n_buckets)
+        if len(gmap) and np.bincount(gmap).max() <= 1:  # each merged group once (the usual): a plain scatter
+            out[gmap] += rows
+        else:
+            np.add.at(out, gmap, rows)
     return out
 
 

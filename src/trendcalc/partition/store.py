@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from ..errors import StoreFormatError, ValidationError
+from ..recent import Recent
 from ..store import EventStore
 from .layout import FORMAT, MANIFEST, VERSION, Assign, person_rows_file
 
@@ -26,6 +27,8 @@ class PartitionedStore:
     events: tuple[int, ...]
     time_bounds: tuple[tuple[int, int] | None, ...]  # (min ts, max ts) in µs per partition
     manifest: Mapping[str, Any] = attrs.field(eq=False, repr=False)
+    _memo: dict[Any, Any] = attrs.field(factory=dict, eq=False, repr=False, init=False)
+    """Facts of these files computed once per opened store (the person-row handles)."""
 
     @property
     def partitions(self) -> int:
@@ -80,12 +83,27 @@ class PartitionedStore:
     def person_rows_handles(self) -> tuple[str | None, ...]:
         """Per partition, the path of its persons' rows in the whole store (``tc.actors`` breaks
         ties by them; a person without an id is named by them), or None when it was written
-        without them."""
-        out = []
-        for p in self.paths:
-            path = p.with_name(person_rows_file(p.name))
-            out.append(str(path) if path.is_file() else None)
-        return tuple(out)
+        without them. (Looked up once per opened store: they are written with the partitions.)"""
+        found = self._memo.get("person_rows")
+        if found is None:
+            out = []
+            for p in self.paths:
+                path = p.with_name(person_rows_file(p.name))
+                out.append(str(path) if path.is_file() else None)
+            found = self._memo["person_rows"] = tuple(out)
+        return found
+
+    def memo(self, name: str, size: int = 64) -> Recent[Any]:
+        """A memo named ``name`` kept with this opened store (``partition/cost.py``'s facts), valid
+        while the manifest is unchanged (a store rewritten in place starts afresh)."""
+        try:
+            stamp = (self.root / MANIFEST).stat().st_mtime_ns
+        except OSError:
+            stamp = -1
+        found = self._memo.get(("memo", name))
+        if found is None or found[0] != stamp:
+            found = self._memo[("memo", name)] = (stamp, Recent(size))
+        return found[1]
 
     def load(self, i: int) -> EventStore:
         """Partition ``i`` as an EventStore (memory-mapped columns, the whole store's property

@@ -268,7 +268,9 @@ def _build(cls: type[EventStore], table: Any, persons: Any, groups: Any, limits:
         persons_job = pool.submit(_persons_and_groups, persons, groups, dids, did_codes, pids_job, by_time, limits)
         sources = _property_sources(table, "events", RESERVED, limits)
         if int_rows:  # (JSON lines: whole floats written as integers; columnar.py)
-            sources = [(k, partial(with_int_rows, src, int_rows[k]) if k in int_rows else src) for k, src in sources]
+            # (a key's rows are asked for in its own job: they may still be being found)
+            sources = [(k, partial(with_int_rows, src, partial(int_rows.__getitem__, k)) if k in int_rows else src)
+                       for k, src in sources]
         # submitted in the order their columns are read (a _ColumnReader's), collected in table order
         rank = getattr(table, "rank", {})
         jobs = {k: pool.submit(_ordered_column, src, order)

@@ -93,7 +93,9 @@ def _persons_and_groups(
         ids = [numpy_of(id_arr)]
     else:
         n_rows = len(b.p_ids)
-        id_arr = pa.array([None if i is None else str(i) for i in b.p_ids], pa.string())
+        # (no persons: an empty array without pa.array, whose first call imports pandas)
+        id_arr = (pa.array([None if i is None else str(i) for i in b.p_ids], pa.string()) if b.p_ids
+                  else pa.nulls(0, pa.string()))
         ids = [np.array(b.p_ids + [None], dtype=object)[:-1]]
     person_of = np.full(n_dids, -1, dtype=np.int32)
     if b.owner:

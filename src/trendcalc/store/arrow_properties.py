@@ -176,11 +176,16 @@ class _ValueInterner(Interner):
 
 
 
-def with_int_rows(build: Callable[[], tuple], rows: np.ndarray) -> tuple[np.ndarray, ValueDictionary]:
+def with_int_rows(build: Callable[[], tuple], rows: np.ndarray | Callable[[], np.ndarray]) -> tuple[np.ndarray, ValueDictionary]:
     """``build()``'s (codes, dictionary) of a float column, with the values at ``rows`` (table
-    rows whose JSON text was an integer) as ints, distinct from the floats: 10 and 10.0 are two
-    values, as the row reader keeps them. Codes are renumbered in first-seen row order."""
+    rows whose JSON text was an integer; or a function giving them, called after ``build``) as
+    ints, distinct from the floats: 10 and 10.0 are two values, as the row reader keeps them.
+    Codes are renumbered in first-seen row order."""
     codes, dictionary = build()
+    if callable(rows):
+        rows = rows()
+    if not len(rows):
+        return codes, dictionary
     values = list(dictionary.values)
     old = codes[rows]
     ints, inverse = np.unique(old, return_inverse=True)

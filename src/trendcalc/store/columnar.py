@@ -16,9 +16,12 @@ path reads the file, when:
 
 A float column holding whole numbers is ambiguous in Arrow: JSON ``10`` and ``10.0`` are
 different values to PostHog's text comparisons (and to the row reader), and Arrow keeps only the
-number. ``jsonl_table`` then finds those rows' lines (a NumPy scan for newlines over the
-memory-mapped file), reads their text, and returns the rows spelled as integers; the build keeps
-them integers (``arrow_properties.with_int_rows``).
+number. ``jsonl_table`` then finds those rows' lines (``linescan``: a NumPy scan for newlines
+over the file read in blocks), reads their text, and gives the rows spelled as integers; the
+build keeps them integers (``arrow_properties.with_int_rows``). The scan runs on a thread of its
+own while the store is built (``SpelledInts``): only the jobs of those float properties wait for
+it, and when the lines cannot be matched to the rows the build stops (``UnmatchedLines``) and the
+row reader reads the file.
 
 And any ValidationError of the columnar build is re-raised by re-reading with the row path, so
 errors always name the file and line.
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +39,7 @@ from ..errors import ValidationError
 from . import columnrule
 from .arrow_properties import struct_fields
 from .celltypes import type_arrow_column
+from .fixedkeys import numpy_of
 
 
 def have_pyarrow() -> bool:
@@ -148,7 +153,7 @@ def _epoch_or_text(col: Any) -> Any:
     return typed if pa.types.is_integer(typed.type) or pa.types.is_floating(typed.type) else col
 
 
-def jsonl_table(path: Path, rename: Any = None) -> tuple[Any, dict[str, Any]] | None:
+def jsonl_table(path: Path, rename: Any = None) -> tuple[Any, Mapping[str, Any]] | None:
     """The JSON lines as an Arrow table whose every value is what the row reader reads, and per
     property key the rows whose whole float was written as a JSON integer (see the module
     docstring for when the file is left to the row reader: None)."""
@@ -186,15 +191,54 @@ def jsonl_table(path: Path, rename: Any = None) -> tuple[Any, dict[str, Any]] | 
         rename = columnrule.check_rename(rename)
     except ValidationError:
         return None
-    int_rows = _integer_spelled(path, table.num_rows, whole)
-    if int_rows is None:
-        return None
-    out = {}
-    for (col, field), rows in int_rows.items():
-        key = field if col == "properties" else columnrule.role(rename.get(col, col))[1]
-        if len(rows):
-            out[key] = rows
-    return table, out
+    keys: dict[tuple[str, str | None], str] = {
+        (col, field): field if field is not None else columnrule.role(rename.get(col, col))[1] for col, field in whole}
+    n_rows = table.num_rows
+
+    def scan() -> dict[str, Any] | None:
+        try:
+            int_rows = _integer_spelled(path, n_rows, whole)
+        except OSError:
+            return None
+        return None if int_rows is None else {keys[c]: rows for c, rows in int_rows.items()}
+
+    return table, SpelledInts(list(keys.values()), scan)
+
+
+class UnmatchedLines(Exception):
+    """The JSON lines could not be matched to the rows Arrow read: the file is read row by row."""
+
+
+class SpelledInts(Mapping[str, Any]):
+    """Per property key of a float column holding whole numbers, the rows whose JSON wrote an
+    integer (an int64 array, maybe empty). The keys are known at once; the rows come from
+    ``find()`` (the line scan), started on a thread of its own at once, so that it overlaps the
+    build, which asks for a key's rows only in that property's job. A key's rows raise
+    UnmatchedLines when ``find()`` gave None."""
+
+    def __init__(self, keys: list[str], find: Callable[[], dict[str, Any] | None]):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._keys = keys
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trendcalc-linescan")
+        self._job = pool.submit(find)
+        pool.shutdown(wait=False)
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._keys:
+            raise KeyError(key)
+        found = self._job.result()
+        if found is None:
+            raise UnmatchedLines(key)
+        import numpy as np
+
+        return found.get(key, np.zeros(0, dtype=np.int64))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
 
 
 def _whole_floats(table: Any) -> dict[tuple[str, str | None], Any]:
@@ -206,8 +250,10 @@ def _whole_floats(table: Any) -> dict[tuple[str, str | None], Any]:
     def rows(col: Any) -> Any:
         if not pa.types.is_floating(col.type):
             return None
-        mask = pc.fill_null(pc.equal(pc.floor(col), col), False)
-        found = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
+        # (null → False by coalescing with is_valid, not fill_null(False): a Python scalar's
+        # conversion imports pandas, ~0.2 s of a fresh process; see fixedkeys.arrow_ints)
+        mask = pc.coalesce(pc.equal(pc.floor(col), col), pc.is_valid(col))
+        found = np.flatnonzero(np.concatenate([numpy_of(c) for c in mask.chunks] or [np.zeros(0, bool)]))
         return found if len(found) else None
 
     out = {}
@@ -233,15 +279,10 @@ def _integer_spelled(path: Path, n_rows: int, whole: dict) -> dict | None:
 
     import numpy as np
 
-    from .linescan import open_map, row_lines
+    from .linescan import row_lines
 
     wanted = np.unique(np.concatenate(list(whole.values())))
-    with open(path, "rb") as fh:
-        buf = open_map(fh)
-        if buf is None:
-            return None
-        with buf:
-            lines = row_lines(buf, wanted, n_rows)
+    lines = row_lines(path, wanted, n_rows)
     if lines is None:
         return None
     records = {}
@@ -353,4 +394,4 @@ def _faithful(table: Any) -> bool:
     return True
 
 
-__all__ = ["csv_table", "have_pyarrow", "jsonl_table"]
+__all__ = ["SpelledInts", "UnmatchedLines", "csv_table", "have_pyarrow", "jsonl_table"]

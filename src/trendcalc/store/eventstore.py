@@ -381,6 +381,8 @@ def _columnar_or_none(cls: type[EventStore], table: Any, persons: Any, groups: A
                           int_rows=int_rows)
     except (ValidationError, UnicodeDecodeError):  # (invalid UTF-8 that Arrow's reader let through)
         return None
+    except columnar.UnmatchedLines:  # (JSON lines whose lines are not the rows Arrow read)
+        return None
 
 
 def _need(df: Any, module: str) -> Any:

@@ -2,78 +2,109 @@
 
 Arrow's JSON reader keeps a number, not its spelling, so the columnar JSON-lines path goes back
 to the lines of the few rows whose spelling matters (``columnar._integer_spelled``). A row is a
-non-blank line. In the common file (no blank line) newlines are counted per block and located
-only in the blocks holding a wanted line, with no array of every newline's position; a file
-with blank lines takes a scan locating every newline, which skips them.
+non-blank line. The file is read in blocks into one reused buffer (never memory-mapped: a map's
+pages count in the process's resident memory, the whole file at the end of the scan), and only
+the wanted lines are read again, by position.
+
+In the common file (no blank line) newlines are counted per block and located only in the
+blocks holding a wanted line's end, with no array of every newline's position; a file with
+blank lines takes a scan locating every newline, which skips them.
 """
 
 from __future__ import annotations
 
-import mmap
-from typing import Any
+from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 
-_BLOCK = 1 << 24  # bytes per block of the scan (rounded up to a line end)
+_BLOCK = 1 << 18  # bytes per block of the scan: small enough to stay in cache between the
+# count of its newlines and their location, and to locate them only near the wanted lines
 
 
-def row_lines(buf: Any, rows: np.ndarray, n_rows: int) -> list[bytes] | None:
-    """The text of each of ``rows`` (sorted 0-based row numbers) of the file in ``buf`` (an
-    mmap), whose non-blank lines are ``n_rows`` rows; None when the lines cannot be matched to
-    the rows (the file holds another number of non-blank lines)."""
-    found = _without_blank_lines(buf, rows, n_rows)
-    return found if found is not None else _numpy_scan(buf, rows, n_rows)
+def row_lines(path: str | Path, rows: np.ndarray, n_rows: int) -> list[bytes] | None:
+    """The text of each of ``rows`` (sorted 0-based row numbers) of the file at ``path``, whose
+    non-blank lines are ``n_rows`` rows; None when the lines cannot be matched to the rows (the
+    file holds another number of non-blank lines)."""
+    with open(path, "rb", buffering=0) as fh:
+        spans = _without_blank_lines(fh, rows, n_rows)
+        if spans is None:
+            fh.seek(0)
+            spans = _every_line(fh, rows, n_rows)
+        if spans is None:
+            return None
+        out = []
+        for start, end in spans:
+            fh.seek(start)
+            out.append(fh.read(end - start))
+        return out
 
 
-def _without_blank_lines(buf: Any, rows: np.ndarray, n_rows: int) -> list[bytes] | None:
-    """``row_lines`` when the file has exactly ``n_rows`` lines (so none is blank: the reader
-    made one row of each non-blank line); None otherwise. Newlines are counted per block, then
-    located only in the blocks where a wanted line starts or ends."""
-    data = np.frombuffer(buf, dtype=np.uint8)
-    size = len(data)
-    bounds = list(range(0, size, _BLOCK)) + [size]
-    counts = np.array([np.count_nonzero(data[a:b] == 10) for a, b in zip(bounds, bounds[1:])], dtype=np.int64)
-    newlines = int(counts.sum())
-    lines = newlines + (size > 0 and data[-1] != 10)
+def _blocks(fh: object) -> Iterator[tuple[int, np.ndarray]]:
+    """(offset, bytes) of each block of the open file, in one reused buffer: the bytes are valid
+    until the next block is read."""
+    buf = bytearray(_BLOCK)
+    pos = 0
+    while True:
+        got = fh.readinto(buf)  # type: ignore[attr-defined]
+        if not got:
+            return
+        yield pos, np.frombuffer(buf, dtype=np.uint8, count=got)
+        pos += got
+
+
+def _without_blank_lines(fh: object, rows: np.ndarray, n_rows: int) -> list[tuple[int, int]] | None:
+    """(start, end) byte span of each of ``rows`` when the file has exactly ``n_rows`` lines (so
+    none is blank: the reader made one row of each non-blank line); None otherwise. Newlines are
+    counted per block, and located only in the blocks holding one that bounds a wanted line."""
+    rows = np.asarray(rows, dtype=np.int64)
+    # newline k ends line k: line r spans (newline r-1) + 1 .. newline r
+    needed = np.unique(np.concatenate([rows - 1, rows]))
+    needed = needed[needed >= 0]
+    where: dict[int, int] = {}
+    seen = 0  # newlines before the current block
+    size = 0
+    last = 10
+    nxt = 0  # index into needed
+    for pos, data in _blocks(fh):
+        is_nl = data == 10
+        count = int(np.count_nonzero(is_nl))
+        if nxt < len(needed) and needed[nxt] < seen + count:
+            located = np.flatnonzero(is_nl)
+            upto = int(np.searchsorted(needed, seen + count))
+            for k in needed[nxt:upto].tolist():
+                where[k] = pos + int(located[k - seen])
+            nxt = upto
+        seen += count
+        size = pos + len(data)
+        last = int(data[-1])
+    lines = seen + (size > 0 and last != 10)
     if lines != n_rows:
         return None
-    cum = np.cumsum(counts)
-    located: dict[int, np.ndarray] = {}
 
     def newline(k: int) -> int:
-        """The position of the ``k``-th (0-based) newline; ``size`` past the last one."""
-        if k >= newlines:
-            return size
-        b = int(np.searchsorted(cum, k, side="right"))
-        if b not in located:
-            located[b] = np.flatnonzero(data[bounds[b]:bounds[b + 1]] == 10)
-        return bounds[b] + int(located[b][k - (int(cum[b - 1]) if b else 0)])
+        return where.get(k, size)  # (past the last newline: the end of the file)
 
-    return [bytes(buf[(newline(r - 1) + 1 if r else 0):newline(r)]) for r in rows.tolist()]
+    return [(newline(r - 1) + 1 if r else 0, newline(r)) for r in rows.tolist()]
 
 
-def _numpy_scan(buf: Any, rows: np.ndarray, n_rows: int) -> list[bytes] | None:
-    """``row_lines`` for any file: every newline located, lines of at most one byte (``""`` or
-    ``"\\r"``) skipped as blank; None when the other lines are not ``n_rows``."""
-    data = np.frombuffer(buf, dtype=np.uint8)
-    ends = np.flatnonzero(data == 10)
-    if not len(ends) or ends[-1] != len(data) - 1:
-        ends = np.append(ends, len(data))
+def _every_line(fh: object, rows: np.ndarray, n_rows: int) -> list[tuple[int, int]] | None:
+    """``_without_blank_lines`` for any file: every newline located, lines of at most one byte
+    (``""`` or ``"\\r"``) skipped as blank; None when the other lines are not ``n_rows``."""
+    found = []
+    size = 0
+    for pos, data in _blocks(fh):
+        found.append(np.flatnonzero(data == 10) + pos)
+        size = pos + len(data)
+    ends = np.concatenate(found) if found else np.zeros(0, np.int64)
+    if not len(ends) or ends[-1] != size - 1:
+        ends = np.append(ends, size)
     starts = np.concatenate(([0], ends[:-1] + 1))
     blank = (ends - starts) <= 1  # (other blank lines: the counts differ below)
     starts, ends = starts[~blank], ends[~blank]
-    del data
     if len(starts) != n_rows:
         return None
-    return [buf[int(starts[r]):int(ends[r])] for r in rows.tolist()]
+    return [(int(starts[r]), int(ends[r])) for r in np.asarray(rows, dtype=np.int64).tolist()]
 
 
-def open_map(fh: Any) -> Any | None:
-    """A read-only mmap of the open file ``fh`` (None: an empty file cannot be mapped)."""
-    try:
-        return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-    except ValueError:
-        return None
-
-
-__all__ = ["open_map", "row_lines"]
+__all__ = ["row_lines"]

@@ -1,0 +1,94 @@
+"""The up-front cost check of a partitioned Trends query: the single store's estimate
+(``engine/cost.py``) over all the partitions, and its refusal, before any partition computes.
+
+The estimate reads per planned query a few store facts — rows in the window (binary searches per
+event name), rows touched, and per breakdown item how many values its dictionary holds
+(``engine.cost.QueryFacts``). Every partition reports its facts in a cheap first phase
+(``facts_of``: no row is read); the coordinator adds them up (``combine``) and runs the engine's
+own estimate and check on the sums, so a query the single store refuses for ``max_work``,
+``max_cells`` or ``max_breakdown_cells`` is refused here with the same ValidationError.
+
+Rows add exactly (a row is in one partition). A breakdown item's value bound is the most any
+partition reports when the partitions share the whole store's dictionaries (sliced from an
+EventStore: the single store's bound), and their sum when each partition has its own (streamed
+from files: the union of the values has at most that many) — an upper bound, as every bound of
+the estimate is. distinct_ids and persons are never shared: their bounds add. (Stickiness and
+lifecycle run the same check with their own plans: ``insights.check_insight_cost``.)
+
+The facts depend on the data and the plan only, so the coordinator keeps each query's combined
+facts per opened store (``memo``): a query asked again pays no phase.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from ..engine.cost import QueryFacts, check_estimate, estimate, query_facts
+from ..limits import Limits
+from ..project import Project
+from ..query.model import TrendsFilter
+from ..recent import Recent
+from ..store import EventStore
+from .tasks import Map, Task
+
+PER_PARTITION_KEYS = frozenset({("event_metadata", "distinct_id"), ("event_metadata", "person_id")})
+"""Breakdown items whose values are never shared between partitions (each partition numbers its
+own distinct_ids and persons)."""
+
+
+def facts_of(store: EventStore, filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits,
+             earliest: dict[str, Any]) -> list[QueryFacts]:
+    """This partition's facts of every planned query (``earliest``: ``date_from: "all"``'s
+    earliest event over all partitions, when the query has one)."""
+    from ..engine.trends import plan_queries
+    from .partials import context
+
+    ctx = context(store, filt, project, now, limits)
+    ctx.given.update(earliest)
+    return query_facts(ctx, plan_queries(ctx))
+
+
+def combine(filt: TrendsFilter, per_partition: Sequence[Sequence[QueryFacts]], shared: bool) -> list[QueryFacts]:
+    """The whole store's facts of each query from the partitions' (``shared``: the partitions
+    share the whole store's dictionaries)."""
+    items = filt.breakdown.items if filt.breakdown is not None else ()
+    adds = [not shared or (item.type, item.property) in PER_PARTITION_KEYS for item in items]
+    out = []
+    for facts in zip(*per_partition):
+        bounds: list[int | None] = []
+        for j in range(len(facts[0].bounds)):
+            values = [f.bounds[j] for f in facts]
+            if any(v is None for v in values):
+                bounds.append(None)
+            else:
+                known = [int(v) for v in values if v is not None]
+                bounds.append(sum(known) if adds[j] else max(known))
+        out.append(QueryFacts(rows=sum(f.rows for f in facts), touched=sum(f.touched for f in facts),
+                              bounds=tuple(bounds), shared=any(f.shared for f in facts)))
+    return out
+
+
+def check_partitioned_cost(ctx: Any, queries: list[Any], run: Map, filt: TrendsFilter, project: Project,
+                           now: dt.datetime, limits: Limits, earliest: dict[str, Any], shared: bool,
+                           memo: Recent[Any] | None = None) -> list[QueryFacts]:
+    """Raise the single store's ValidationError when the estimate over all partitions exceeds a
+    limit (``ctx``/``queries``: the coordinator's plan); else return the combined facts (which
+    also say how many breakdown values a query may have, ``topn.py``). ``memo``: combined facts
+    kept per (query, clock, limits, earliest) for this opened store."""
+    key = (id(filt), id(project), now, limits, earliest.get("earliest_us"))
+    hit = memo.find(key) if memo is not None else None
+    if hit is not None and hit[0] is filt and hit[1] is project:
+        facts = hit[2]
+    else:
+        facts = combine(filt, run(Task(facts_of, (filt, project, now, limits, earliest))), shared)
+        if memo is not None:
+            memo.put(key, (filt, project, facts))
+    if len(facts) != len(queries):
+        raise AssertionError("partitions planned different queries")  # planning reads no rows
+    check_estimate(ctx, estimate(ctx, queries, facts=facts), len(queries))
+    return facts
+
+
+__all__ = ["check_partitioned_cost", "combine", "facts_of"]
