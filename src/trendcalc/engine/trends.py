@@ -23,7 +23,7 @@ from ..recent import Recent
 from ..results import SeriesResult, TrendsResult
 from ..store import EventStore
 from ..timeutil import UTC, us_to_datetime
-from . import blockwise, sampling
+from . import blockwise, sampling, topn
 from . import breakdown as bd
 from .context import Frame, QueryContext
 from .cost import check_cost, shared_group
@@ -229,6 +229,8 @@ def run_query(ctx: QueryContext, q: Query, n_real_series: int) -> list[SeriesRes
     frame = build_frame(ctx, q)
     if frame is None:
         return []
+    if topn.applies(ctx, q, frame, math):  # a count by one property: no (value × bucket) matrix
+        return topn.top_n_counts(ctx, q, frame, math, n_real_series)
     breakdown = ctx.filter.breakdown
     grouping = None
     if breakdown is not None and q.cohort is None:
@@ -282,9 +284,14 @@ def other_sums(folded: np.ndarray, integer: bool) -> np.ndarray:
 
 def rank_groups(ctx: QueryContext, grouping: bd.Grouping, totals: np.ndarray) -> tuple[list[int], np.ndarray]:
     """(kept groups in display order, groups folded into Other) by their totals over the buckets."""
+    return rank_values(ctx, grouping.values, grouping.kinds, totals)
+
+
+def rank_values(ctx: QueryContext, values: Any, kinds: np.ndarray, totals: np.ndarray) -> tuple[list[int], np.ndarray]:
+    """``rank_groups`` of groups given by their values and kinds (a sequence or object array)."""
     assert ctx.filter.breakdown is not None  # only breakdown queries are ranked
     limit = ctx.display.breakdown_limit or ctx.filter.breakdown.limit
-    keep, other = bd.rank(grouping.values, grouping.kinds, totals, limit, total_value=ctx.display.total_value)
+    keep, other = bd.rank(values, kinds, totals, limit, total_value=ctx.display.total_value)
     if len(keep) > ctx.limits.max_breakdown_values:
         raise ValidationError(("breakdown_limit",), f"{len(keep)} breakdown values exceed max_breakdown_values={ctx.limits.max_breakdown_values}")
     return keep, other

@@ -1,0 +1,196 @@
+"""Top-N breakdowns of event counts without the (value × bucket) matrix.
+
+A count broken down by a property of thousands of values (URLs) answers the top 25 values and
+"Other". Counts add, so the ranking needs only each value's total, and Other's cells are the
+bucket totals minus the kept values' cells — exact integers. So two passes over the rows'
+dictionary codes suffice: one ``bincount`` of the codes (the totals of every value), then one
+gather of each code's *slot* (its kept value, or Other) and one ``bincount`` of the (bucket,
+slot) pairs. No per-row group array, no matrix over every value; label strings are compared
+only for the kept values and for ties at the cut. Large scans split their rows over
+``Limits.threads`` threads (partial counts add).
+
+The answer is the general path's (engine/trends.py ``shape_query``): the same groups (labels
+present in the rows), ranking, cells, Other and shaping; tests/engine/test_topn.py checks it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..results import SeriesResult
+from ..store.columns import BREAKDOWN_NULL
+from . import blockwise
+from . import breakdown as bd
+from .context import Frame, QueryContext
+from .distinct import THREAD_MIN_ROWS, over_buckets
+from .math import MathType
+from .plan import Query
+
+
+def applies(ctx: QueryContext, q: Query, frame: Frame, math: MathType) -> bool:
+    """Whether a query is a count broken down by one property over bucket runs (what this
+    module computes); every other breakdown takes the general path."""
+    b = ctx.filter.breakdown
+    if b is None or q.cohort is not None or frame.runs is None or frame.breakdown_rows is not None:
+        return False
+    if math.name != "total" or len(b.items) != 1 or b.multi:
+        return False
+    item = b.items[0]
+    return item.type != "cohort" and item.histogram_bin_count is None and bd.source_of(item.type) is not None
+
+
+def label_facts(raw: bd.RawColumn, normalize: bool) -> tuple[np.ndarray, np.ndarray, bool, int]:
+    """(label id per code — the missing value last —, the labels, whether every code has a
+    label of its own, the null marker's label id or -1); cached on the column's dictionary."""
+    lut, labels = bd.label_table(raw, normalize)
+
+    def build() -> tuple[bool, int]:
+        hit = np.flatnonzero(labels == BREAKDOWN_NULL)  # labels are distinct: one at most
+        return len(labels) == len(lut), int(hit[0]) if len(hit) else -1  # (numbered by first use)
+
+    facts = build() if raw.dictionary is bd.EMPTY else raw.dictionary.cached(("topn_label_facts", raw.prop_type, normalize), build)
+    return lut, labels, facts[0], facts[1]
+
+
+def _chunks(n: int, threads: int) -> list[tuple[int, int]]:
+    """Row ranges for ``threads`` workers (one range below the threading threshold)."""
+    if threads <= 1 or n < THREAD_MIN_ROWS:
+        return [(0, n)]
+    cuts = [n * i // threads for i in range(threads + 1)]
+    return list(zip(cuts[:-1], cuts[1:]))
+
+
+def _parallel_sum(chunks: Sequence[tuple[int, int]], threads: int, rows: int, part: object) -> np.ndarray:
+    """The sum of ``part(a, b)`` (int64 arrays of one shape) over the row ranges, each range on
+    a thread of the engine's pool when there are several."""
+    if len(chunks) == 1:
+        return part(*chunks[0])  # type: ignore[operator]
+    outs: list[np.ndarray | None] = [None] * len(chunks)
+
+    def work(indices: Sequence[int]) -> None:
+        for i in indices:
+            a, b = chunks[i]
+            outs[i] = part(a, b)  # type: ignore[operator]
+
+    over_buckets(len(chunks), rows, threads, work)
+    total = outs[0]
+    assert total is not None
+    for o in outs[1:]:
+        total = total + o
+    return total
+
+
+def code_totals(codes: np.ndarray, n_slots: int, threads: int) -> np.ndarray:
+    """Rows per dictionary slot: slot 0 is code -1 (missing), slot k+1 code k (int64)."""
+    chunks = _chunks(len(codes), threads)
+
+    def part(a: int, b: int) -> np.ndarray:
+        x = codes[a:b].astype(np.intp)
+        x += 1
+        return np.bincount(x, minlength=n_slots)
+
+    return _parallel_sum(chunks, threads, len(codes), part)
+
+
+OTHER_SPREAD = 8
+"""Slots Other's rows are spread over (then added): ``bincount`` adds into one bin one row after
+another, so the many rows of one hot bin — Other's, often half the rows — wait on each other."""
+
+
+def slot_cells(codes: np.ndarray, code_slot: np.ndarray, runs: Sequence[np.ndarray], n_slots: int,
+               n_buckets: int, threads: int) -> np.ndarray:
+    """Rows per (bucket, slot), int64 (n_buckets × n_slots): ``code_slot`` gives each code's slot
+    (its last entry: code -1's), ``runs`` the rows of each bucket (blocks concatenated)."""
+    step = np.arange(n_buckets, dtype=np.intp) * n_slots
+    parts = [np.repeat(step, np.diff(r)) for r in runs]
+    base = parts[0] if len(parts) == 1 else (np.concatenate(parts) if parts else np.zeros(0, np.intp))
+    chunks = _chunks(len(codes), threads)
+
+    def part(a: int, b: int) -> np.ndarray:
+        key = np.take(code_slot, codes[a:b], mode="wrap")  # code -1 → the last entry
+        key += base[a:b]
+        return np.bincount(key, minlength=n_buckets * n_slots)
+
+    return _parallel_sum(chunks, threads, len(codes), part).reshape(n_buckets, n_slots)
+
+
+class _Labels:
+    """The groups' values, read by ``rank`` for ties at the cut and the kept values only: a view
+    of the label array through the present label ids (no array of thousands of strings)."""
+
+    __slots__ = ("labels", "present")
+
+    def __init__(self, labels: np.ndarray, present: np.ndarray):
+        self.labels, self.present = labels, present
+
+    def __len__(self) -> int:
+        return len(self.present)
+
+    def __getitem__(self, g: int) -> Any:
+        return self.labels[self.present[g]]
+
+
+def top_n_counts(ctx: QueryContext, q: Query, frame: Frame, math: MathType, n_real_series: int) -> list[SeriesResult]:
+    """The result series of a count broken down by one property (``applies``): the kept values
+    in display order, then Other when values were folded into it."""
+    from .trends import rank_values  # (trends imports this module)
+
+    b = ctx.filter.breakdown
+    assert b is not None and frame.runs is not None  # (``applies``)
+    item = b.items[0]
+    source = bd.source_of(item.type)
+    assert source is not None
+    raw = source(ctx, item, frame.row_key)
+    lut, labels, one_to_one, null_id = label_facts(raw, item.normalize_url)
+    threads = ctx.limits.threads
+    per_slot = code_totals(raw.codes, len(lut), threads)
+    per_code = np.concatenate((per_slot[1:], per_slot[:1]))  # in the look-up table's order
+    label_totals = per_code if one_to_one else np.bincount(lut, weights=per_code, minlength=len(labels)).astype(np.int64)
+    present = np.flatnonzero(label_totals)  # the groups: labels with rows, in label order
+    n_buckets = frame.n_buckets
+    blockwise.check_cells(ctx, len(present), n_buckets)
+    values = _Labels(labels, present)
+    kinds = (present == null_id).view(np.int8)  # bd.NULL (1) for the null marker, else bd.NORMAL (0)
+    keep, other = rank_values(ctx, values, kinds, label_totals[present].astype(np.float64))
+    k = len(keep)
+    # each code's slot: its kept value's, else one of Other's OTHER_SPREAD slots
+    label_slot = k + np.arange(len(labels), dtype=np.intp) % OTHER_SPREAD
+    label_slot[present[np.asarray(keep, dtype=np.intp)]] = np.arange(k, dtype=np.intp)
+    counted = slot_cells(raw.codes, label_slot[lut], frame.runs, k + OTHER_SPREAD, n_buckets, threads)
+    cells = np.empty((k + 1, n_buckets), dtype=np.int64)
+    cells[:k] = counted[:, :k].T
+    cells[k] = counted[:, k:].sum(axis=1)  # Other: every row of a value not kept
+    kept_values = [values[g] for g in keep]
+    if len(other):
+        kept_values.append(bd.other_value(b.multi, len(b.items)))
+    return count_series(ctx, q, math, kept_values, cells[:len(kept_values)], bool(len(other)), n_real_series)
+
+
+def count_series(ctx: QueryContext, q: Query, math: MathType, values: list[Any], cells: np.ndarray,
+                 has_other: bool, n_real_series: int) -> list[SeriesResult]:
+    """Result series of breakdown values (the kept ones, then Other when ``has_other``) from their
+    counts per bucket (int64, one row each). A plain time series display is shaped from the whole matrix at once
+    — what ``make_series`` gives integral values: ints, ``count`` their float sum —; other
+    displays (total value, cumulative, sampling) go through ``grouped_series``."""
+    from .echo import action_dict, filter_dict
+    from .trends import breakdown_label, grouped_series
+
+    display, factor = ctx.display, ctx.filter.sampling_factor
+    if display.total_value or display.cumulative or (factor and factor != 1) or not len(values):
+        floats = cells.astype(np.float64)
+        n = len(values) - int(has_other)
+        kept = [(values[i], floats[i]) for i in range(n)]
+        return grouped_series(ctx, q, math, kept, floats[n] if has_other else None, n_real_series)
+    axis, prefix = q.axis, (f"{q.series.label} - " if n_real_series > 1 else "")
+    days, labels, filt = axis.days(), axis.labels(), filter_dict(ctx, q)
+    counts = cells.sum(axis=1).tolist()
+    return [SeriesResult(label=prefix + breakdown_label(ctx, v), order=q.series.index, action=action_dict(ctx, q),
+                         filter=filt, data=data, days=days, labels=labels, count=float(c), breakdown_value=v,
+                         has_breakdown=True, compare_label=q.period, total_value=False)
+            for v, data, c in zip(values, cells.tolist(), counts)]
+
+
+__all__ = ["applies", "top_n_counts"]
