@@ -100,21 +100,53 @@ OTHER_SPREAD = 8
 another, so the many rows of one hot bin — Other's, often half the rows — wait on each other."""
 
 
+CHUNK_ROWS = 1 << 16
+"""Rows the (bucket, slot) count takes at a time — whole buckets, so each chunk's keys and
+counts stay in the core's cache; chunks are the units spread over threads."""
+
+
+def _bucket_chunks(runs: Sequence[np.ndarray], n_buckets: int) -> list[tuple[int, int, int, np.ndarray]]:
+    """(first row, first bucket, end bucket, the chunk's run starts from 0) per chunk: runs of
+    consecutive buckets of one block with about ``CHUNK_ROWS`` rows (a larger bucket alone)."""
+    out = []
+    pos = 0
+    for r in runs:
+        b0 = 0
+        while b0 < n_buckets:
+            b1 = min(max(int(np.searchsorted(r, r[b0] + CHUNK_ROWS, "right")) - 1, b0 + 1), n_buckets)
+            if r[b1] > r[b0]:
+                out.append((pos + int(r[b0]), b0, b1, r[b0:b1 + 1] - r[b0]))
+            b0 = b1
+        pos += int(r[-1])
+    return out
+
+
+def _spread(raw: bd.RawColumn, n: int) -> np.ndarray:
+    """0, 1, ..., OTHER_SPREAD-1, 0, 1, ... over ``n`` labels (cached with the dictionary)."""
+    build = lambda: np.arange(n, dtype=np.intp) % OTHER_SPREAD  # noqa: E731
+    return build() if raw.dictionary is bd.EMPTY else raw.dictionary.cached(("topn_spread", n), build)
+
+
 def slot_cells(codes: np.ndarray, code_slot: np.ndarray, runs: Sequence[np.ndarray], n_slots: int,
                n_buckets: int, threads: int) -> np.ndarray:
     """Rows per (bucket, slot), int64 (n_buckets × n_slots): ``code_slot`` gives each code's slot
     (its last entry: code -1's), ``runs`` the rows of each bucket (blocks concatenated)."""
-    step = np.arange(n_buckets, dtype=np.intp) * n_slots
-    parts = [np.repeat(step, np.diff(r)) for r in runs]
-    base = parts[0] if len(parts) == 1 else (np.concatenate(parts) if parts else np.zeros(0, np.intp))
-    chunks = _chunks(len(codes), threads)
+    chunks = _bucket_chunks(runs, n_buckets)
+    counted: list[np.ndarray | None] = [None] * len(chunks)
 
-    def part(a: int, b: int) -> np.ndarray:
-        key = np.take(code_slot, codes[a:b], mode="wrap")  # code -1 → the last entry
-        key += base[a:b]
-        return np.bincount(key, minlength=n_buckets * n_slots)
+    def work(indices: Sequence[int]) -> None:
+        for i in indices:
+            first, b0, b1, r = chunks[i]
+            key = np.take(code_slot, codes[first:first + int(r[-1])], mode="wrap")  # code -1 → the last entry
+            if b1 - b0 > 1:
+                key += np.repeat(np.arange(b1 - b0, dtype=np.intp) * n_slots, np.diff(r))
+            counted[i] = np.bincount(key, minlength=(b1 - b0) * n_slots).reshape(b1 - b0, n_slots)
 
-    return _parallel_sum(chunks, threads, len(codes), part).reshape(n_buckets, n_slots)
+    over_buckets(len(chunks), len(codes), threads, work)
+    out = np.zeros((n_buckets, n_slots), dtype=np.int64)
+    for (_, b0, b1, _), c in zip(chunks, counted):
+        out[b0:b1] += c
+    return out
 
 
 class _Labels:
@@ -157,9 +189,10 @@ def top_n_counts(ctx: QueryContext, q: Query, frame: Frame, math: MathType, n_re
     keep, other = rank_values(ctx, values, kinds, label_totals[present].astype(np.float64))
     k = len(keep)
     # each code's slot: its kept value's, else one of Other's OTHER_SPREAD slots
-    label_slot = k + np.arange(len(labels), dtype=np.intp) % OTHER_SPREAD
+    label_slot = _spread(raw, len(labels)) + k
     label_slot[present[np.asarray(keep, dtype=np.intp)]] = np.arange(k, dtype=np.intp)
-    counted = slot_cells(raw.codes, label_slot[lut], frame.runs, k + OTHER_SPREAD, n_buckets, threads)
+    code_slot = label_slot if one_to_one else label_slot[lut]  # (one label per code: lut is the identity)
+    counted = slot_cells(raw.codes, code_slot, frame.runs, k + OTHER_SPREAD, n_buckets, threads)
     cells = np.empty((k + 1, n_buckets), dtype=np.int64)
     cells[:k] = counted[:, :k].T
     cells[k] = counted[:, k:].sum(axis=1)  # Other: every row of a value not kept
