@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from ..errors import UnsupportedError
+from ..errors import UnsupportedError, ValidationError
 from ..query.model import Breakdown, BreakdownItem
 from ..store.columns import (
     BREAKDOWN_NULL,
@@ -408,6 +408,18 @@ def rank(
         chosen[tied[: n - len(better)]] = True
     keep = sorted(np.flatnonzero(chosen).tolist(), key=display_key)
     return keep, np.flatnonzero(~chosen)
+
+
+def rank_query(ctx: QueryContext, values: Any, kinds: np.ndarray, totals: np.ndarray) -> tuple[list[int], np.ndarray]:
+    """``rank`` with the query's limit and display: (kept groups in display order, groups folded
+    into Other); more kept values than ``Limits.max_breakdown_values`` is an error. ``values``:
+    a sequence, or anything with ``len`` and ``[g]`` (read for ties and kept groups only)."""
+    assert ctx.filter.breakdown is not None  # only breakdown queries are ranked
+    limit = ctx.display.breakdown_limit or ctx.filter.breakdown.limit
+    keep, other = rank(values, kinds, totals, limit, total_value=ctx.display.total_value)
+    if len(keep) > ctx.limits.max_breakdown_values:
+        raise ValidationError(("breakdown_limit",), f"{len(keep)} breakdown values exceed max_breakdown_values={ctx.limits.max_breakdown_values}")
+    return keep, other
 
 
 def _choose_top(values: Sequence[Any], kinds: np.ndarray, neg: np.ndarray, n: int, total_value: bool) -> np.ndarray:

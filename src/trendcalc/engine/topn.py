@@ -2,15 +2,16 @@
 
 A count broken down by a property of thousands of values (URLs) answers the top 25 values and
 "Other". Counts add, so the ranking needs only each value's total, and Other's cells are the
-bucket totals minus the kept values' cells — exact integers. So two passes over the rows'
-dictionary codes suffice: one ``bincount`` of the codes (the totals of every value), then one
-gather of each code's *slot* (its kept value, or Other) and one ``bincount`` of the (bucket,
-slot) pairs. No per-row group array, no matrix over every value; label strings are compared
-only for the kept values and for ties at the cut. Large scans split their rows over
+rows of every value not kept, counted like a kept value's — exact integers. So two passes over
+the rows' dictionary codes suffice: one ``bincount`` of the codes (the totals of every value),
+then one gather of each code's *slot* (its kept value, or Other) and one ``bincount`` of the
+(bucket, slot) pairs. No per-row group array, no matrix over every value; label strings are
+compared only for the kept values and for ties at the cut. Large scans split their rows over
 ``Limits.threads`` threads (partial counts add).
 
-The answer is the general path's (engine/trends.py ``shape_query``): the same groups (labels
-present in the rows), ranking, cells, Other and shaping; tests/engine/test_topn.py checks it.
+The answer is the general path's (``run_query`` → ``shape_query`` in engine/trends.py): the same
+groups (labels present in the rows), ranking, cells and Other; trends.py's ``count_series``
+shapes them. tests/engine/test_topn.py checks both paths give the same answers.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
 import numpy as np
 
-from ..results import SeriesResult
 from ..store.columns import BREAKDOWN_NULL
 from . import blockwise
 from . import breakdown as bd
@@ -145,6 +146,7 @@ def slot_cells(codes: np.ndarray, code_slot: np.ndarray, runs: Sequence[np.ndarr
     over_buckets(len(chunks), len(codes), threads, work)
     out = np.zeros((n_buckets, n_slots), dtype=np.int64)
     for (_, b0, b1, _), c in zip(chunks, counted):
+        assert c is not None
         out[b0:b1] += c
     return out
 
@@ -165,11 +167,18 @@ class _Labels:
         return self.labels[self.present[g]]
 
 
-def top_n_counts(ctx: QueryContext, q: Query, frame: Frame, math: MathType, n_real_series: int) -> list[SeriesResult]:
-    """The result series of a count broken down by one property (``applies``): the kept values
-    in display order, then Other when values were folded into it."""
-    from .trends import rank_values  # (trends imports this module)
+@attrs.frozen
+class TopN:
+    """A count breakdown's answer before shaping: the kept values in display order, then Other
+    when ``has_other``, with their rows per bucket (int64, one row each)."""
 
+    values: list[Any]
+    cells: np.ndarray
+    has_other: bool
+
+
+def top_n_counts(ctx: QueryContext, frame: Frame) -> TopN:
+    """The kept values and Other of a count broken down by one property (``applies``)."""
     b = ctx.filter.breakdown
     assert b is not None and frame.runs is not None  # (``applies``)
     item = b.items[0]
@@ -186,7 +195,7 @@ def top_n_counts(ctx: QueryContext, q: Query, frame: Frame, math: MathType, n_re
     blockwise.check_cells(ctx, len(present), n_buckets)
     values = _Labels(labels, present)
     kinds = (present == null_id).view(np.int8)  # bd.NULL (1) for the null marker, else bd.NORMAL (0)
-    keep, other = rank_values(ctx, values, kinds, label_totals[present].astype(np.float64))
+    keep, other = bd.rank_query(ctx, values, kinds, label_totals[present].astype(np.float64))
     k = len(keep)
     # each code's slot: its kept value's, else one of Other's OTHER_SPREAD slots
     label_slot = _spread(raw, len(labels)) + k
@@ -199,31 +208,7 @@ def top_n_counts(ctx: QueryContext, q: Query, frame: Frame, math: MathType, n_re
     kept_values = [values[g] for g in keep]
     if len(other):
         kept_values.append(bd.other_value(b.multi, len(b.items)))
-    return count_series(ctx, q, math, kept_values, cells[:len(kept_values)], bool(len(other)), n_real_series)
+    return TopN(kept_values, cells[:len(kept_values)], bool(len(other)))
 
 
-def count_series(ctx: QueryContext, q: Query, math: MathType, values: list[Any], cells: np.ndarray,
-                 has_other: bool, n_real_series: int) -> list[SeriesResult]:
-    """Result series of breakdown values (the kept ones, then Other when ``has_other``) from their
-    counts per bucket (int64, one row each). A plain time series display is shaped from the whole matrix at once
-    — what ``make_series`` gives integral values: ints, ``count`` their float sum —; other
-    displays (total value, cumulative, sampling) go through ``grouped_series``."""
-    from .echo import action_dict, filter_dict
-    from .trends import breakdown_label, grouped_series
-
-    display, factor = ctx.display, ctx.filter.sampling_factor
-    if display.total_value or display.cumulative or (factor and factor != 1) or not len(values):
-        floats = cells.astype(np.float64)
-        n = len(values) - int(has_other)
-        kept = [(values[i], floats[i]) for i in range(n)]
-        return grouped_series(ctx, q, math, kept, floats[n] if has_other else None, n_real_series)
-    axis, prefix = q.axis, (f"{q.series.label} - " if n_real_series > 1 else "")
-    days, labels, filt = axis.days(), axis.labels(), filter_dict(ctx, q)
-    counts = cells.sum(axis=1).tolist()
-    return [SeriesResult(label=prefix + breakdown_label(ctx, v), order=q.series.index, action=action_dict(ctx, q),
-                         filter=filt, data=data, days=days, labels=labels, count=float(c), breakdown_value=v,
-                         has_breakdown=True, compare_label=q.period, total_value=False)
-            for v, data, c in zip(values, cells.tolist(), counts)]
-
-
-__all__ = ["applies", "top_n_counts"]
+__all__ = ["TopN", "applies", "top_n_counts"]
