@@ -311,7 +311,7 @@ def single_grouping(ctx: QueryContext, item: BreakdownItem, rows: RowKey,
     counts = None
     n_buckets = len(runs[0]) - 1 if runs else 0
     if runs is not None and (len(lut) <= SMALL_DICTIONARY or len(lut) * n_buckets <= len(raw.codes)):
-        counts = _code_counts(raw.codes, runs, len(lut))  # (bucket, slot)
+        counts = code_counts(raw.codes, runs, len(lut))  # (bucket, slot)
         present = counts.sum(axis=0) > 0
     else:
         present = np.zeros(len(lut), dtype=bool)  # slot -1 (the last) is the missing value
@@ -337,7 +337,7 @@ def single_grouping(ctx: QueryContext, item: BreakdownItem, rows: RowKey,
                     cell_counts=cell_counts)
 
 
-def _code_counts(codes: np.ndarray, runs: list[np.ndarray], n_slots: int) -> np.ndarray:
+def code_counts(codes: np.ndarray, runs: list[np.ndarray], n_slots: int) -> np.ndarray:
     """Rows per (bucket, dictionary slot); slot n_slots-1 is code -1 (missing). ``codes`` are
     aligned with the blocks of ``runs``, concatenated. Each bucket's run is counted where it
     lies (it stays in cache): by comparisons for a small dictionary, else by one bincount."""

@@ -177,38 +177,133 @@ class TopN:
     has_other: bool
 
 
-def top_n_counts(ctx: QueryContext, frame: Frame) -> TopN:
-    """The kept values and Other of a count broken down by one property (``applies``)."""
+@attrs.frozen
+class _Totals:
+    """A frame's breakdown values with rows (``present`` label ids, in label order) and the rows
+    of every label, from one pass over the rows' codes."""
+
+    raw: bd.RawColumn
+    lut: np.ndarray
+    labels: np.ndarray
+    one_to_one: bool
+    null_id: int
+    label_totals: np.ndarray
+    present: np.ndarray
+    matrix: np.ndarray | None  # rows per (bucket, code) when counted so (``_code_matrix``)
+
+    @property
+    def kinds(self) -> np.ndarray:
+        return (self.present == self.null_id).view(np.int8)  # bd.NULL (1) for the null marker, else bd.NORMAL (0)
+
+
+def _raw(ctx: QueryContext, frame: Frame) -> tuple[bd.RawColumn, bool]:
     b = ctx.filter.breakdown
     assert b is not None and frame.runs is not None  # (``applies``)
     item = b.items[0]
     source = bd.source_of(item.type)
     assert source is not None
-    raw = source(ctx, item, frame.row_key)
-    lut, labels, one_to_one, null_id = label_facts(raw, item.normalize_url)
-    threads = ctx.limits.threads
-    per_slot = code_totals(raw.codes, len(lut), threads)
-    per_code = np.concatenate((per_slot[1:], per_slot[:1]))  # in the look-up table's order
+    return source(ctx, item, frame.row_key), item.normalize_url
+
+
+def _code_matrix(raw: bd.RawColumn, frame: Frame, n_codes: int) -> np.ndarray | None:
+    """Rows per (bucket, code), the missing value last, when that matrix is cheaper than two
+    passes: a few codes (counted by comparisons) or fewer cells than rows (engine/breakdown.py's
+    ``code_counts``, as its one-property grouping does); else None."""
+    assert frame.runs is not None
+    if not frame.runs:  # no rows
+        return np.zeros((frame.n_buckets, n_codes), dtype=np.int64)
+    if n_codes <= bd.SMALL_DICTIONARY or n_codes * frame.n_buckets <= len(raw.codes):
+        return bd.code_counts(raw.codes, frame.runs, n_codes)
+    return None
+
+
+def _totals(ctx: QueryContext, frame: Frame) -> _Totals:
+    raw, normalize = _raw(ctx, frame)
+    lut, labels, one_to_one, null_id = label_facts(raw, normalize)
+    matrix = _code_matrix(raw, frame, len(lut))
+    if matrix is not None:
+        per_code = matrix.sum(axis=0)
+    else:
+        per_slot = code_totals(raw.codes, len(lut), ctx.limits.threads)
+        per_code = np.concatenate((per_slot[1:], per_slot[:1]))  # in the look-up table's order
     label_totals = per_code if one_to_one else np.bincount(lut, weights=per_code, minlength=len(labels)).astype(np.int64)
     present = np.flatnonzero(label_totals)  # the groups: labels with rows, in label order
-    n_buckets = frame.n_buckets
-    blockwise.check_cells(ctx, len(present), n_buckets)
-    values = _Labels(labels, present)
-    kinds = (present == null_id).view(np.int8)  # bd.NULL (1) for the null marker, else bd.NORMAL (0)
-    keep, other = bd.rank_query(ctx, values, kinds, label_totals[present].astype(np.float64))
-    k = len(keep)
+    blockwise.check_cells(ctx, len(present), frame.n_buckets)
+    return _Totals(raw, lut, labels, one_to_one, null_id, label_totals, present, matrix)
+
+
+def _cells(ctx: QueryContext, frame: Frame, raw: bd.RawColumn, lut: np.ndarray, one_to_one: bool,
+           n_labels: int, kept_labels: np.ndarray, matrix: np.ndarray | None = None) -> np.ndarray:
+    """Rows per bucket of each kept label (in the given order), then Other's: every other row.
+    ``matrix``: the frame's rows per (bucket, code) when already counted (``_code_matrix``)."""
+    k = len(kept_labels)
+    if matrix is None:
+        matrix = _code_matrix(raw, frame, len(lut))
+    if matrix is not None:
+        cells = np.empty((k + 1, frame.n_buckets), dtype=np.int64)
+        if one_to_one:
+            cells[:k] = matrix[:, kept_labels].T
+        else:
+            label_slot = np.full(n_labels, k, dtype=np.intp)
+            label_slot[kept_labels] = np.arange(k, dtype=np.intp)
+            by_slot = np.zeros((k + 1, frame.n_buckets), dtype=np.int64)
+            np.add.at(by_slot, label_slot[lut], matrix.T)  # (few codes or few cells)
+            cells[:k] = by_slot[:k]
+        cells[k] = matrix.sum(axis=1) - cells[:k].sum(axis=0)  # Other: every row of a value not kept
+        return cells
     # each code's slot: its kept value's, else one of Other's OTHER_SPREAD slots
-    label_slot = _spread(raw, len(labels)) + k
-    label_slot[present[np.asarray(keep, dtype=np.intp)]] = np.arange(k, dtype=np.intp)
+    label_slot = _spread(raw, n_labels) + k
+    label_slot[kept_labels] = np.arange(k, dtype=np.intp)
     code_slot = label_slot if one_to_one else label_slot[lut]  # (one label per code: lut is the identity)
-    counted = slot_cells(raw.codes, code_slot, frame.runs, k + OTHER_SPREAD, n_buckets, threads)
-    cells = np.empty((k + 1, n_buckets), dtype=np.int64)
+    assert frame.runs is not None
+    counted = slot_cells(raw.codes, code_slot, frame.runs, k + OTHER_SPREAD, frame.n_buckets, ctx.limits.threads)
+    cells = np.empty((k + 1, frame.n_buckets), dtype=np.int64)
     cells[:k] = counted[:, :k].T
     cells[k] = counted[:, k:].sum(axis=1)  # Other: every row of a value not kept
+    return cells
+
+
+def top_n_counts(ctx: QueryContext, frame: Frame) -> TopN:
+    """The kept values and Other of a count broken down by one property (``applies``)."""
+    t = _totals(ctx, frame)
+    b = ctx.filter.breakdown
+    assert b is not None
+    values = _Labels(t.labels, t.present)
+    keep, other = bd.rank_query(ctx, values, t.kinds, t.label_totals[t.present].astype(np.float64))
+    cells = _cells(ctx, frame, t.raw, t.lut, t.one_to_one, len(t.labels), t.present[np.asarray(keep, dtype=np.intp)],
+                   t.matrix)
     kept_values = [values[g] for g in keep]
     if len(other):
         kept_values.append(bd.other_value(b.multi, len(b.items)))
     return TopN(kept_values, cells[:len(kept_values)], bool(len(other)))
 
 
-__all__ = ["TopN", "applies", "top_n_counts"]
+# --- over partitions: totals first, then the kept values' cells (partition/topn.py) ------------
+
+
+def value_totals(ctx: QueryContext, frame: Frame) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    """(the breakdown values with rows, their kinds, their rows): what one partition tells the
+    coordinator so that it can rank the values of the whole data set."""
+    t = _totals(ctx, frame)
+    return tuple(t.labels[t.present].tolist()), t.kinds.copy(), t.label_totals[t.present].astype(np.int64)
+
+
+def kept_cells(ctx: QueryContext, frame: Frame, kept: Sequence[str]) -> np.ndarray:
+    """Rows per bucket of each ``kept`` value (breakdown strings, in that order; a value this
+    partition lacks has none), then Other's row: every row of another value (int64)."""
+    raw, normalize = _raw(ctx, frame)
+    lut, labels, one_to_one, _ = label_facts(raw, normalize)
+
+    def build() -> dict[str, int]:
+        return {v: i for i, v in enumerate(labels.tolist())}
+
+    index = build() if raw.dictionary is bd.EMPTY else raw.dictionary.cached(("topn_label_index", raw.prop_type, normalize), build)
+    found = [(i, index[v]) for i, v in enumerate(kept) if v in index]
+    cells = _cells(ctx, frame, raw, lut, one_to_one, len(labels), np.array([j for _, j in found], dtype=np.intp))
+    out = np.zeros((len(kept) + 1, frame.n_buckets), dtype=np.int64)
+    out[[i for i, _ in found]] = cells[:-1]
+    out[-1] = cells[-1]
+    return out
+
+
+__all__ = ["TopN", "applies", "kept_cells", "top_n_counts", "value_totals"]

@@ -36,12 +36,15 @@ class Partial:
     the math's ``merge.MathMerge`` entry.
 
     ``values`` is None when the series does not exist in this partition; ``groups``/``kinds`` are
-    the breakdown values and their classes (None without a breakdown grouping)."""
+    the breakdown values and their classes (None without a breakdown grouping). ``top_n``: the
+    rows per bucket of the kept values ``groups`` (then Other's) of a count ranked beforehand
+    over all partitions (partition/topn.py)."""
 
     values: Any
     groups: tuple[Any, ...] | None = None
     kinds: np.ndarray | None = None
     has_rows: bool = False
+    top_n: bool = False  # a ranked count's kept values and Other only (partition/topn.py)
 
 
 def partial_answers(store: EventStore, filt: TrendsFilter, project: Project, now: dt.datetime,
@@ -68,6 +71,7 @@ def partial_answers_at(path: str, filt: TrendsFilter, project: Project, now: dt.
 
 def _partial_query(ctx: Any, q: Any) -> Partial:
     from ..engine import breakdown as bd
+    from ..engine import topn
     from ..engine.math import effective_series, first_seen, math_type
     from ..engine.trends import build_frame
 
@@ -82,6 +86,10 @@ def _partial_query(ctx: Any, q: Any) -> Partial:
     frame = build_frame(ctx, q)
     if frame is None:
         return Partial(None)  # the series does not exist (a missing action): in no partition
+    kept = ctx.given.get("topn_kept")  # ranked in a first phase (partition/topn.py): the kept values' cells
+    if kept is not None and topn.applies(ctx, q, frame, math):
+        cells = topn.kept_cells(ctx, frame, kept[0])
+        return Partial(cells if kept[1] else cells[:-1], tuple(kept[0]), None, frame.n_rows > 0, top_n=True)
     grouping = None
     if ctx.filter.breakdown is not None and q.cohort is None:
         if frame.breakdown_rows is None:

@@ -1,9 +1,11 @@
 """Partial → merge → finalize for a Trends query over a PartitionedStore.
 
 Values the plan needs from the whole data set first (the earliest event of ``date_from: "all"``,
-histogram bin edges) come from first phases (``phases.py``). Each partition then runs the
-engine's own pipeline up to the per-cell values of every query (series × period), without
-ranking, top-N or Other (``partials.py``). The coordinator adds the cells per (query, breakdown
+histogram bin edges) come from first phases (``phases.py``); a count broken down by one property
+is ranked first on every value's total, and the partitions then return only the kept values'
+cells and Other's (``topn.py``). Each partition then runs the engine's own pipeline up to the
+per-cell values of every query (series × period), without ranking, top-N or Other
+(``partials.py``). The coordinator adds the cells per (query, breakdown
 value) — ``merge.py`` says which maths may — and hands the merged values to the engine's
 ``shape_query``, which ranks, folds Other, applies cumulative/smoothing and labels exactly as
 for one store; formulas then run on the merged series (``engine/formulas.apply_formulas``).
@@ -24,6 +26,7 @@ from ..project import Project
 from ..query.model import TrendsFilter
 from ..results import SeriesResult, TrendsResult
 from ..store import EventStore
+from . import topn
 from .merge import check_partitionable, merge_of
 from .partials import Partial, context
 from .phases import Given, partial_answers_in, prepare
@@ -58,7 +61,7 @@ def run_map(run: Map, filt: TrendsFilter, project: Project, now: dt.datetime, li
             rows: tuple[Any, ...] | None = None) -> TrendsResult:
     """First phases (``phases.prepare``: global values the plan needs), then every partition's
     Partials, merged. ``rows``: per partition a ``tasks.RowsHandle`` (None: not known)."""
-    given = prepare(filt, project, now, limits, run)
+    given = topn.ranked(filt, project, now, limits, prepare(filt, project, now, limits, run), run, rows)
     ctx, queries = _plan(filt, project, now, limits, given)
     return merge_partials(ctx, queries, run(Task(partial_answers_in, (filt, project, now, limits, given), each=rows)))
 
@@ -118,6 +121,8 @@ def merge_query(ctx: Any, q: Any, partials: list[Partial], n_real: int) -> list[
     present = [p for p in partials if p.values is not None]
     if not present:
         return []
+    if present[0].top_n:  # a count ranked over all partitions first: the kept values' cells
+        return topn.merged(ctx, q, math, present, n_real)
     has_rows = any(p.has_rows for p in present)
     n_buckets = q.axis.n_buckets
     if present[0].groups is None:
