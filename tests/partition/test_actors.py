@@ -26,6 +26,9 @@ from .worlds import NOW, PROJECT, store
 KS = (1, 2, 3, 7)
 CONFIGS = [(k, name, assign) for k in KS for name, assign in SPLITS.items() if k > 1 or name == "hash"]
 DAU = {"events": [{"id": "$pageview", "math": "dau"}], "date_from": "-30d", "interval": "week"}
+GROUP_SERIES = [{"kind": "EventsNode", "event": "$pageview", "math": "unique_group", "math_group_type_index": 0}]
+GROUP_LIFECYCLE = {"kind": "LifecycleQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}],
+                   "dateRange": {"date_from": "-30d"}, "interval": "day", "aggregation_group_type_index": 0}
 POINTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "default": (DAU, {"day": "2024-03-03"}),
     "paged": (DAU, {"day": "2024-03-03", "limit": 4, "offset": 3}),
@@ -67,6 +70,26 @@ POINTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
                              "dateRange": {"date_from": "-30d"}, "interval": "week"},
                             {"day": "2024-03-10", "status": "returning", "select": ["actor", "event_count"],
                              "order_by": ["event_count DESC"]}),
+    # groups of stickiness and lifecycle points: a group's events lie in several partitions
+    "stickiness-groups": ({"kind": "StickinessQuery", "series": GROUP_SERIES, "dateRange": {"date_from": "-14d"}},
+                          {"day": 9}),
+    "stickiness-groups-paged": ({"kind": "StickinessQuery", "series": GROUP_SERIES, "dateRange": {"date_from": "-14d"}},
+                                {"day": "11", "limit": 1, "offset": 1}),
+    "stickiness-groups-criteria": ({"kind": "StickinessQuery", "series": GROUP_SERIES, "dateRange": {"date_from": "-30d"},
+                                    "stickinessFilter": {"stickinessCriteria": {"operator": "gte", "value": 2}}},
+                                   {"day": 4, "select": ["group", "event_count", "last_seen", "properties.size", "created_at"],
+                                    "order_by": ["event_count ASC", "last_seen DESC"], "limit": 2}),
+    "stickiness-groups-cumulative-previous": ({"kind": "StickinessQuery", "series": GROUP_SERIES,
+                                               "dateRange": {"date_from": "-14d"},
+                                               "stickinessFilter": {"display": "ActionsLineGraphCumulative"},
+                                               "compareFilter": {"compare": True}},
+                                              {"day": 10, "compare": "previous", "select": ["id", "event_count"],
+                                               "order_by": ["id DESC"]}),
+    "lifecycle-groups-returning": (GROUP_LIFECYCLE, {"day": "2024-02-23", "status": "returning",
+                                                     "select": ["actor", "event_count", "last_seen"]}),
+    "lifecycle-groups-dormant": (GROUP_LIFECYCLE, {"day": "2024-02-24", "status": "dormant", "limit": 2, "offset": 1}),
+    "lifecycle-groups-resurrecting": (GROUP_LIFECYCLE, {"day": "2024-02-25", "status": "resurrecting",
+                                                        "select": ["group", "event_count"], "order_by": ["event_count DESC"]}),
 }
 OVERRIDES = ("series", "day", "breakdown", "compare", "include_recordings", "select", "order_by", "limit", "offset")
 
@@ -116,7 +139,8 @@ def test_ties_and_ids_follow_the_whole_store(world: tc.EventStore) -> None:
 
 def test_through_files_and_a_process_pool(world: tc.EventStore, tmp_path: Any) -> None:
     parts = tc.partition(world, tmp_path / "p", partitions=3, assign=SPLITS["round-robin"], durable=False)
-    for name in ("paged", "all", "stickiness", "lifecycle-new", "groups-ordered"):
+    for name in ("paged", "all", "stickiness", "lifecycle-new", "groups-ordered", "stickiness-groups-criteria",
+                 "lifecycle-groups-dormant"):
         query, request = POINTS[name]
         want = rows_of(single(world, query, request))
         assert rows_of(tc.actors(parts, query, project=PROJECT, now=NOW, **request)) == want
@@ -131,13 +155,15 @@ def test_a_store_written_without_global_person_rows_refuses(world: tc.EventStore
         tc.actors(parts, query, project=PROJECT, now=NOW, **request)
 
 
-def test_group_actors_of_stickiness_and_lifecycle_refuse(world: tc.EventStore, tmp_path: Any) -> None:
-    """A group's qualifying intervals (and statuses) need all its events first."""
-    parts = tc.partition(world, tmp_path / "p", partitions=2, durable=False)
-    query = {"kind": "StickinessQuery", "series": [{"kind": "EventsNode", "event": "$pageview", "math": "unique_group",
-                                                    "math_group_type_index": 0}], "dateRange": {"date_from": "-14d"}}
-    with pytest.raises(tc.UnsupportedError, match="stickiness actors of groups"):
-        tc.actors(parts, query, project=PROJECT, now=NOW, day=2)
+def test_group_points_need_every_partition(world: tc.EventStore) -> None:
+    """The adversarial premise of the group points: on a round-robin split of 3, no partition
+    alone finds the point's groups (a group's intervals and statuses need all its events)."""
+    for name in ("stickiness-groups", "lifecycle-groups-returning"):
+        query, request = POINTS[name]
+        want = rows_of(single(world, query, request))
+        part = SPLITS["round-robin"](world, 3)
+        alone = [rows_of(single(subset(world, part == p), query, request)) for p in range(3)]
+        assert all(a[1] != want[1] for a in alone), name
 
 
 ACTOR_CASES = [c for c in load_cases() if c["query_kind"] == "actors"]

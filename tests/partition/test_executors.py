@@ -114,11 +114,7 @@ def test_refusals_name_the_field_before_running(data: Any) -> None:
     with pytest.raises(tc.UnsupportedError) as e:
         tc.trends(parts, {"events": [{"id": "$pageview", "math": "hogql", "math_hogql": "uniq(person.id)"}]}, now=NOW)
     assert e.value.path == ("events", 0, "math_hogql")
-    with pytest.raises(tc.UnsupportedError) as e:
-        tc.actors(parts, {"kind": "StickinessQuery", "series": [{"kind": "EventsNode", "event": "$pageview",
-                                                                  "math": "unique_group", "math_group_type_index": 0}]},
-                  now=NOW, day=1)
-    assert e.value.path == ("store",)
+    # (the group actors of a stickiness point no longer refuse: tests/partition/test_actors.py)
 
 
 def test_sum_of_non_integers_is_the_single_stores(tmp_path: Path) -> None:

@@ -7,16 +7,17 @@ actors query (``engine/actors/route.py``) up to its ordered ActorSet and returns
 ``offset + limit + 1`` actors: their sort keys in a form comparable across partitions (numbers,
 or the texts the engine ranks), their column values, and their person rows. Any actor of the
 global page is among those candidates, because a partition orders its persons as the whole
-store does. The coordinator orders the candidates with the same terms — ties broken by the
-person's row in the whole store (``PartitionedStore.person_rows``), as ``order_actors`` breaks
-them by row — and takes the page.
+store does — ties broken by the person's row in the whole store (``PartitionedStore.
+person_rows_handles``: a partition streamed from files may number its own persons in another
+order). The coordinator orders the candidates with the same terms and ties, as ``order_actors``
+breaks them by row, and takes the page.
 
-Groups span partitions: for the group actors of a Trends point every partition returns all its
-groups of the point, which merge by key (event counts added, last event the latest; the table
-columns are the same in every partition's copy of the group table). The group actors of a
-stickiness or lifecycle point raise UnsupportedError (a group's intervals and statuses need all
-its events first). Session filters and breakdowns read the facts of sessions spanning partitions
-(``insights.session_facts``).
+Groups span partitions: every partition returns all its groups of the point, which merge by key
+(event counts added, last event the latest; the table columns are the same in every
+partition's copy of the group table). A Trends point's groups are each partition's own; a
+stickiness or lifecycle point's are chosen first from every partition's per-key states
+(``group_actors.py``). Session filters and breakdowns read the facts of sessions spanning
+partitions (``insights.session_facts``).
 """
 
 from __future__ import annotations
@@ -87,10 +88,13 @@ def actors_partitioned(run: Map, plan: Any, project: Project, now: dt.datetime, 
     shape: Shape = answer_actors(EventStore.from_records([]), plan, project, now, limits,
                                  ActorHooks({k: v for k, v in given.items() if k != "shared_sessions"}, _shape))
     if shape.strategy != "person":
-        if plan.kind != "trends":  # a group's intervals / statuses need all its events first
-            raise UnsupportedError(("store",), f"the {plan.kind} actors of groups are not supported on a partitioned "
-                                               "store (a group spans persons in several partitions)")
-        groups: list[Candidates] = run(Task(candidates_of, (plan, project, now, limits, given, None)))
+        point = None
+        if plan.kind != "trends":  # a group's intervals / statuses need all its events: a first phase
+            from .group_actors import point_groups
+
+            point = point_groups(run, plan, project, now, limits, given, tuple(handles))
+        groups: list[Candidates] = run(Task(group_candidates_of, (plan, project, now, limits, given, point),
+                                            each=tuple(handles)))
         return merge_groups(plan.request, shape, groups, project)
     rows = [load_rows(h) for h in handles]
     missing = [i for i, r in enumerate(rows) if r is None]
@@ -123,13 +127,29 @@ def candidates_of(store: EventStore, plan: Any, project: Project, now: dt.dateti
     from ..engine.actors.run import ActorHooks
     from .insights import with_rows
 
-    if handle is None:  # group actors: no person rows needed, every group of the point returned
-        return answer_actors(store, plan, project, now, limits, ActorHooks(with_rows(given, (), store), _group_candidates))
     given = with_rows(given, (handle,), store)
     global_rows = given["person_rows"]
     assert global_rows is not None  # actors_partitioned refuses partitions without them
     named = with_global_person_ids(store, global_rows)
-    return answer_actors(store, plan, project, now, limits, ActorHooks(given, lambda *a: _candidates(named, *a)))
+    return answer_actors(store, plan, project, now, limits,
+                         ActorHooks(given, lambda *a: _candidates(named, np.asarray(global_rows), *a)))
+
+
+def group_candidates_of(store: EventStore, plan: Any, project: Project, now: dt.datetime, limits: Limits,
+                        given: dict[str, Any], point: Any, handle: Any) -> Candidates:
+    """Every group of the point in this partition (a group's event count adds up over the
+    partitions): of a Trends point by the engine's actors query; of a stickiness or lifecycle
+    point, the rows of the groups the first phase chose (``group_actors.Point``)."""
+    from ..engine.actors.route import answer_actors
+    from ..engine.actors.run import ActorHooks
+    from .insights import with_rows
+
+    given = with_rows(given, (handle,), store)
+    if point is None:
+        return answer_actors(store, plan, project, now, limits, ActorHooks(given, _group_candidates))
+    from .group_actors import point_candidates
+
+    return point_candidates(store, plan, project, now, limits, given, point, _group_candidates)
 
 
 def with_global_person_ids(store: EventStore, global_rows: np.ndarray) -> EventStore:
@@ -152,22 +172,37 @@ def with_global_person_ids(store: EventStore, global_rows: np.ndarray) -> EventS
     return view
 
 
-def _candidates(named: EventStore, actors: Any, req: Any, columns: list[Any], names: list[str], terms: list[Any]) -> Candidates:
+def _candidates(named: EventStore, global_rows: np.ndarray, actors: Any, req: Any, columns: list[Any], names: list[str],
+                terms: list[Any]) -> Candidates:
     from ..engine.actors.actor_set import ActorSet
-    from ..engine.actors.columns import order_actors
 
     actors = ActorSet(attrs.evolve(actors.ctx, store=named, cache={}), actors.strategy, actors.gti, actors.rows,
                       actors.key[actors.of_row])
     joined = any(c.table for c in columns) or any(t.table for t in terms)
     if joined:
         actors.keep(actors.has_row())
-    top = order_actors(actors, terms)[: req.offset + req.limit + 1]
+    top = order_by_rows(actors, terms, global_rows[actors.key])[: req.offset + req.limit + 1]
     keys = []
     for term in terms:
         null, value = comparable_key(actors, term)
         keys.append((np.asarray(null)[top], np.asarray(value)[top]))
     return Candidates(actors.key[top].astype(np.int64), keys, [c.value(actors, top) for c in columns],
                       actors.has_row()[top], joined)
+
+
+def order_by_rows(actors: Any, terms: list[Any], rows: np.ndarray) -> np.ndarray:
+    """``engine.actors.columns.order_actors`` with ties broken by ``rows`` (each person's row in
+    the whole store) instead of the partition's own rows, which a partition streamed from files
+    may number in another order: a partition's first actors are then the whole store's."""
+    keys: list[np.ndarray] = [np.asarray(rows, dtype=np.int64)]  # np.lexsort: last key is primary
+    for term in reversed(terms):
+        null, value = term.key(actors)
+        value = np.asarray(value)
+        if term.descending:
+            value = -value.astype(np.float64) if value.dtype.kind == "f" else -value.astype(np.int64)
+        keys.append(value)
+        keys.append(np.asarray(null).astype(np.int8))
+    return np.lexsort(keys)
 
 
 def _group_candidates(actors: Any, req: Any, columns: list[Any], names: list[str], terms: list[Any]) -> Candidates:

@@ -77,22 +77,29 @@ def stickiness_partitioned(run: Map, q: StickinessQuery, project: Project, now: 
 
 def group_interval_counts(q: StickinessQuery, present: list[Any]) -> np.ndarray:
     """Groups per number of qualifying intervals, from every partition's (group key, interval,
-    events) triples: a group's events in an interval add up over the partitions before the
-    criteria decide whether the interval qualifies."""
+    events) triples (``group_qualifying``)."""
+    _, m = group_qualifying(q, present)
+    return np.bincount(m).astype(np.int64)
+
+
+def group_qualifying(q: StickinessQuery, present: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(key texts, qualifying intervals) of every group with at least one qualifying interval,
+    from every partition's (group key, interval, events) triples: a group's events in an
+    interval add up over the partitions before the criteria decide whether it qualifies."""
     keys = np.concatenate([p[2] for p in present]).astype(object)
     intervals = np.concatenate([p[3] for p in present]).astype(np.int64)
     events = np.concatenate([p[4] for p in present]).astype(np.int64)
     if not len(keys):
-        return np.zeros(0, np.int64)
-    _, group = np.unique(keys, return_inverse=True)
+        return np.zeros(0, object), np.zeros(0, np.int64)
+    texts, group = np.unique(keys, return_inverse=True)
     width = int(intervals.max()) + 1
     pairs, inverse = np.unique(group.reshape(-1).astype(np.int64) * width + intervals, return_inverse=True)
     per_pair = np.bincount(inverse.reshape(-1), weights=events).astype(np.int64)
     actor = pairs // width
     if q.criteria is not None:
         actor = actor[q.criteria.holds(per_pair)]
-    _, m = np.unique(actor, return_counts=True)
-    return np.bincount(m).astype(np.int64)
+    actors, m = np.unique(actor, return_counts=True)
+    return texts[actors], m.astype(np.int64)
 
 
 def first_event_us_of(store: EventStore) -> int | None:
@@ -141,8 +148,8 @@ def stickiness_counts(store: EventStore, q: StickinessQuery, project: Project, n
 def key_texts(col: Any) -> np.ndarray:
     """Per dictionary code of a ``$group_N`` column (and the missing slot last), the key as JSON
     text: distinct values stay distinct and texts compare across partitions (cached)."""
-    if col is None:
-        return np.asarray([], dtype=object)
+    if col is None:  # (no row of this partition has the key: every row is the missing slot)
+        return np.asarray(["null"], dtype=object)
     values = col.dictionary.values
 
     def build() -> np.ndarray:

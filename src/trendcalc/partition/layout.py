@@ -19,5 +19,6 @@ Assign = Callable[[EventStore, int], np.ndarray]
 
 def person_rows_file(name: str) -> str:
     """The file beside partition ``name`` holding, per person row of the partition, the row of
-    that person in the whole store (ascending): the order ``tc.actors`` breaks ties by."""
+    that person in the whole store (ascending when sliced from an EventStore; streamed from
+    files, in the partition build's order): the order ``tc.actors`` breaks ties by."""
     return f"{name}.person_rows.npy"

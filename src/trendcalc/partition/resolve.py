@@ -10,6 +10,11 @@ distinct_id goes with its node. Each partition's build then resolves its own row
 rules and finds the same persons, because every row of a distinct_id, and every distinct_id and
 persons record of a person, are in its partition.
 
+The same pass numbers every person as the single store of the same input would
+(``DidMap.person_rows``), and each built partition maps its person rows to those
+(``global_person_rows``): ``tc.actors`` breaks ties by them and names a person without an id
+``person:<row>`` with them.
+
 Memory: one entry per distinct_id and per person_id (a dict from the string to its code and a
 few NumPy arrays), never one per event.
 """
@@ -154,6 +159,11 @@ class DidMap:
         self.many = np.zeros(0, bool)  # rows of one distinct_id name several person_ids
         self.max_ts: int | None = None
         self.min_ts: int | None = None
+        self.node = np.zeros(0, np.int64)  # per distinct_id its person node (``partitions``)
+        # the order the single store numbers distinct_ids in, when not that of first sight in the
+        # rows: first sight over the chunks' whole dictionaries (None until a dictionary chunk)
+        self.sight: dict[str, int] | None = None
+        self._seen_dicts: set[tuple[int, ...]] = set()
 
     def __len__(self) -> int:
         return len(self.index)
@@ -181,6 +191,7 @@ class DidMap:
 
     def add(self, keys: Keys, row0: int) -> None:
         """Pass 1 over one chunk whose first row is input row ``row0``."""
+        self._see(keys)
         g = self.codes(keys.did)[keys.did_codes]
         if len(keys.ts):
             lo, hi = int(keys.ts.min()), int(keys.ts.max())
@@ -213,6 +224,33 @@ class DidMap:
         self.many[dd] |= (mn != mx) | ((prev >= 0) & (prev != mn))
         self.one_pid[dd] = np.where(prev >= 0, prev, mn)
 
+    def _see(self, keys: Keys) -> None:
+        """Keep ``sight`` (see ``__init__``): the chunk's distinct_ids in order, or its whole
+        dictionaries (each distinct one once, as ``arrow_encode._unify``)."""
+        if keys.did_dictionaries is None:
+            if self.sight is not None:
+                for v in keys.did.to_pylist():
+                    self.sight.setdefault(v, len(self.sight))
+            return
+        if self.sight is None:  # (so far every chunk was plain: first sight is the codes' order)
+            self.sight = dict(self.index)
+        sight = self.sight
+        for d in keys.did_dictionaries:
+            ident = (len(d), d.offset) + tuple(b.address if b is not None else 0 for b in d.buffers())
+            if ident in self._seen_dicts:
+                continue
+            self._seen_dicts.add(ident)
+            for v in d.to_pylist():
+                if v is not None:
+                    sight.setdefault(v, len(sight))
+
+    def order_keys(self) -> np.ndarray:
+        """Per distinct_id code, its place in the single store's numbering of distinct_ids."""
+        if self.sight is None:
+            return np.arange(len(self.index), dtype=np.int64)
+        sight = self.sight
+        return np.fromiter((sight[d] for d in self.index), np.int64, len(self.index))
+
     def partitions(self, people: People, k: int, person_properties: bool) -> tuple[np.ndarray, np.ndarray]:
         """(partition of every distinct_id code, partition of every persons record row)."""
         n, m = len(self.index), people.n
@@ -236,7 +274,52 @@ class DidMap:
             node[by_pid] = np.where(rows >= 0, rows, m + lp[by_pid])
         lone = np.flatnonzero(node < 0)
         node[lone] = m + len(pid_text) + lone
+        self.node = node
         return mix_mod(node, k), mix_mod(np.arange(m, dtype=np.int64), k)
+
+    def person_rows(self, m: int) -> np.ndarray:
+        """Per distinct_id code, its person's row in the single store of the same input (after
+        ``partitions``; ``m`` persons records): the records' rows first, then a row per person_id
+        no record holds, in the order of the first distinct_id (by first sight) that joins it,
+        then a row per lone distinct_id in order of first sight — ``store/arrow_people.py``'s
+        numbering (and the record builder's)."""
+        node = self.node
+        n_pids = len(self.pids)
+        place = self.order_keys()
+        rows = np.where(node < m, node, -1).astype(np.int64)
+        fresh = np.flatnonzero((node >= m) & (node < m + n_pids))
+        fresh = fresh[np.argsort(place[fresh], kind="stable")]  # in the single store's distinct_id order
+        pid = node[fresh] - m
+        uniq, first = np.unique(pid, return_index=True)
+        rank = np.zeros(n_pids, np.int64)
+        rank[uniq[np.argsort(first)]] = np.arange(len(uniq), dtype=np.int64)
+        rows[fresh] = m + rank[pid]
+        lone = np.flatnonzero(node >= m + n_pids)
+        lone = lone[np.argsort(place[lone], kind="stable")]
+        rows[lone] = m + len(uniq) + np.arange(len(lone), dtype=np.int64)
+        return rows
+
+
+def global_person_rows(store: Any, records: np.ndarray, did_rows: np.ndarray, index: Mapping[str, int]) -> np.ndarray | None:
+    """Per person row of a partition built from the stream, that person's row in the single
+    store: its persons records (the partition's first rows, ``records`` their rows in the input)
+    keep their input rows; any other person is found by one of its distinct_ids (``index``: the
+    DidMap's codes, ``did_rows``: ``DidMap.person_rows``). None when a person is not found (the
+    partition then carries no rows, and ``tc.actors`` refuses it rather than guess)."""
+    persons = store.persons
+    out = np.full(len(persons), -1, dtype=np.int64)
+    m = min(len(records), len(out))
+    out[:m] = records[:m]
+    owner = np.asarray(persons.person_of_distinct_id, dtype=np.int64)
+    sel = np.flatnonzero(owner >= m)
+    texts = np.asarray(store.distinct_ids, dtype=object)[sel].tolist()
+    codes = np.fromiter((index.get(str(t), -1) for t in texts), np.int64, len(texts))
+    if len(codes) and codes.min() < 0:
+        return None
+    out[owner[sel]] = did_rows[codes]
+    if len(records) != m or (len(out) and out.min() < 0):
+        return None
+    return out
 
 
 def check_assign(assign: Any) -> None:
@@ -245,4 +328,4 @@ def check_assign(assign: Any) -> None:
                                            "source; input files are split by a hash of the person")
 
 
-__all__ = ["DidMap", "People", "check_assign", "load_people", "materialized", "mix_mod", "splitmix64"]
+__all__ = ["DidMap", "People", "check_assign", "global_person_rows", "load_people", "materialized", "mix_mod", "splitmix64"]

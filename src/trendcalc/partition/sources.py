@@ -84,6 +84,10 @@ class Keys:
     pid: Any | None
     pid_codes: np.ndarray | None
     ts: np.ndarray
+    did_dictionaries: list[Any] | None = None
+    """A dictionary-typed distinct_id column's chunk dictionaries, whole (entries no row of the
+    chunk uses included): the single store numbers distinct_ids in their order
+    (``arrow_encode._dictionary_codes``). None for a column of plain strings."""
 
     def __len__(self) -> int:
         return len(self.did_codes)
@@ -116,7 +120,11 @@ def chunk_keys(table: Any, path: Path, first: int, tz: Any, unit: str = "row", w
               else np.zeros(0, np.int64))
     except ValidationError as exc:
         raise _rows_error(exc, path, first, unit) from None
-    return Keys(did, np.asarray(did_codes), pid, None if pid_codes is None else np.asarray(pid_codes), ts)
+    col = table.column("distinct_id")
+    pa, _ = _pa()
+    dicts = ([c.dictionary for c in col.chunks] if pa.types.is_dictionary(col.type)
+             and (pa.types.is_string(col.type.value_type) or pa.types.is_large_string(col.type.value_type)) else None)
+    return Keys(did, np.asarray(did_codes), pid, None if pid_codes is None else np.asarray(pid_codes), ts, dicts)
 
 
 # --- Parquet ---------------------------------------------------------------------------------------
@@ -144,10 +152,19 @@ class ParquetSource:
         return new
 
     def keys(self) -> Iterator[Keys]:
+        pa, _ = _pa()
         f = self._file()
         names = f.schema_arrow.names
         new = self._names(names)
         want = [o for o, n in zip(names, new) if n in ("distinct_id", "person_id", "timestamp")]
+        did = [o for o, n in zip(names, new) if n == "distinct_id"]
+        if did and (pa.types.is_string(f.schema_arrow.field(did[0]).type)
+                    or pa.types.is_large_string(f.schema_arrow.field(did[0]).type)):
+            # as the single store reads it (``parquet_read``): its row groups' dictionaries
+            # number the distinct_ids (``DidMap.person_rows``)
+            import pyarrow.parquet as pq
+
+            f = pq.ParquetFile(self.path, read_dictionary=did)
         first = 0
         for batch in f.iter_batches(batch_size=self.chunk_rows, columns=want):
             table = _table(batch).rename_columns([new[names.index(o)] for o in want])

@@ -31,8 +31,8 @@ from ..errors import InputRowError, ValidationError
 from ..store import EventStore, columnrule
 from ..store.arrow_encode import _pa
 from .facts import Facts, definitions, write_sessions
-from .layout import FORMAT, MANIFEST, VERSION
-from .resolve import DidMap, load_people, materialized
+from .layout import FORMAT, MANIFEST, VERSION, person_rows_file
+from .resolve import DidMap, global_person_rows, load_people, materialized
 from .sources import (
     CsvSource,
     JsonlSource,
@@ -67,6 +67,7 @@ def stream_partitions(source: Any, root: Path, k: int, *, persons: Any, groups: 
     release_memory()
     kinds = merged_kinds([r for r in readers if isinstance(r, CsvSource)]) if fmt == "csv" else {}
     did_part, person_part = dids.partitions(people, k, person_properties)
+    did_rows = dids.person_rows(people.n)
 
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".partitioning", dir=root.parent))
@@ -82,6 +83,9 @@ def stream_partitions(source: Any, root: Path, k: int, *, persons: Any, groups: 
                          group_input, rename, tz)
             name = f"part-{p:03d}"
             sub.save(tmp / name, durable=durable)
+            rows = global_person_rows(sub, np.flatnonzero(person_part == p), did_rows, dids.index)
+            if rows is not None:  # (for tc.actors' order and person:<row> ids)
+                np.save(tmp / person_rows_file(name), rows)
             facts.add(sub)
             bounds = None if not len(sub) else [int(np.min(sub.ts)), int(np.max(sub.ts))]
             entries.append({"path": name, "events": len(sub), "persons": len(sub.persons), "time_bounds": bounds})

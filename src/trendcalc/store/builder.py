@@ -250,7 +250,8 @@ class StoreBuilder:
         if not self.did_person:
             return
         row_of: dict[Any, int] = {pid: r for r, pid in enumerate(self.p_ids) if pid is not None}
-        for code, (_, pid) in self.did_person.items():
+        # new persons in the order of their distinct_ids' codes, as the Arrow build numbers them
+        for code, (_, pid) in sorted(self.did_person.items()):
             if code in self.owner:
                 continue
             row = row_of.get(pid)
