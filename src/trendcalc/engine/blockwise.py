@@ -35,17 +35,21 @@ def block_cells(ctx: QueryContext) -> int:
     return min(BLOCK_CELLS, ctx.limits.max_cells)
 
 
-def needed(ctx: QueryContext, frame: Frame) -> bool:
-    """Whether the frame's (group × bucket) matrix is over one block (and within the limits)."""
-    cells = frame.n_groups * frame.n_buckets
-    if cells > ctx.limits.max_breakdown_cells:
+def check_cells(ctx: QueryContext, n_groups: int, n_buckets: int) -> None:
+    """Refuse a breakdown of more (value × bucket) cells than ``Limits.max_breakdown_cells``."""
+    if n_groups * n_buckets > ctx.limits.max_breakdown_cells:
         raise ValidationError(
             ("breakdown",),
-            f"{frame.n_groups} breakdown values × {frame.n_buckets} buckets exceed "
+            f"{n_groups} breakdown values × {n_buckets} buckets exceed "
             f"max_breakdown_cells={ctx.limits.max_breakdown_cells}; use a coarser interval, a shorter range "
             "or a property with fewer values",
         )
-    return cells > block_cells(ctx)
+
+
+def needed(ctx: QueryContext, frame: Frame) -> bool:
+    """Whether the frame's (group × bucket) matrix is over one block (and within the limits)."""
+    check_cells(ctx, frame.n_groups, frame.n_buckets)
+    return frame.n_groups * frame.n_buckets > block_cells(ctx)
 
 
 def _blocks(frame: Frame, compute: Compute, size: int) -> Iterator[tuple[int, np.ndarray]]:
@@ -107,4 +111,4 @@ def evaluate(
     return keep, acc[:-1], (folded.values() if len(other) else None)
 
 
-__all__ = ["BLOCK_CELLS", "evaluate", "needed"]
+__all__ = ["BLOCK_CELLS", "check_cells", "evaluate", "needed"]

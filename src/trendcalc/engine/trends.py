@@ -23,7 +23,7 @@ from ..recent import Recent
 from ..results import SeriesResult, TrendsResult
 from ..store import EventStore
 from ..timeutil import UTC, us_to_datetime
-from . import blockwise, sampling
+from . import blockwise, sampling, topn
 from . import breakdown as bd
 from .context import Frame, QueryContext
 from .cost import check_cost, shared_group
@@ -229,6 +229,8 @@ def run_query(ctx: QueryContext, q: Query, n_real_series: int) -> list[SeriesRes
     frame = build_frame(ctx, q)
     if frame is None:
         return []
+    if topn.applies(ctx, q, frame, math):  # a count by one property: no (value × bucket) matrix
+        return count_series(ctx, q, math, topn.top_n_counts(ctx, frame), n_real_series)
     breakdown = ctx.filter.breakdown
     grouping = None
     if breakdown is not None and q.cohort is None:
@@ -282,12 +284,7 @@ def other_sums(folded: np.ndarray, integer: bool) -> np.ndarray:
 
 def rank_groups(ctx: QueryContext, grouping: bd.Grouping, totals: np.ndarray) -> tuple[list[int], np.ndarray]:
     """(kept groups in display order, groups folded into Other) by their totals over the buckets."""
-    assert ctx.filter.breakdown is not None  # only breakdown queries are ranked
-    limit = ctx.display.breakdown_limit or ctx.filter.breakdown.limit
-    keep, other = bd.rank(grouping.values, grouping.kinds, totals, limit, total_value=ctx.display.total_value)
-    if len(keep) > ctx.limits.max_breakdown_values:
-        raise ValidationError(("breakdown_limit",), f"{len(keep)} breakdown values exceed max_breakdown_values={ctx.limits.max_breakdown_values}")
-    return keep, other
+    return bd.rank_query(ctx, grouping.values, grouping.kinds, totals)
 
 
 def grouped_series(ctx, q, math, kept, other_values, n_real_series) -> list[SeriesResult]:
@@ -299,6 +296,27 @@ def grouped_series(ctx, q, math, kept, other_values, n_real_series) -> list[Seri
         b = ctx.filter.breakdown
         out.append(make_group_series(ctx, q, other_values, math, bd.other_value(b.multi, len(b.items)), n_real_series))
     return out
+
+
+def count_series(ctx: QueryContext, q: Query, math: Any, top: topn.TopN, n_real_series: int) -> list[SeriesResult]:
+    """Result series of a count breakdown's kept values (then Other) from their counts per bucket
+    (engine/topn.py). A plain time series display is shaped from the whole matrix at once — what
+    ``make_series`` gives integral values: ints, ``count`` their float sum —; other displays
+    (total value, cumulative, sampling) go through ``grouped_series``."""
+    display, factor = ctx.display, ctx.filter.sampling_factor
+    values, cells = top.values, top.cells
+    if display.total_value or display.cumulative or (factor and factor != 1) or not len(values):
+        floats = cells.astype(np.float64)
+        n = len(values) - int(top.has_other)
+        kept = [(values[i], floats[i]) for i in range(n)]
+        return grouped_series(ctx, q, math, kept, floats[n] if top.has_other else None, n_real_series)
+    axis, prefix = q.axis, (f"{q.series.label} - " if n_real_series > 1 else "")
+    days, labels, filt = axis.days(), axis.labels(), filter_dict(ctx, q)
+    counts = cells.sum(axis=1).tolist()
+    return [SeriesResult(label=prefix + breakdown_label(ctx, v), order=q.series.index, action=action_dict(ctx, q),
+                         filter=filt, data=data, days=days, labels=labels, count=float(c), breakdown_value=v,
+                         has_breakdown=True, compare_label=q.period, total_value=False)
+            for v, data, c in zip(values, cells.tolist(), counts)]
 
 
 def breakdown_label(ctx: QueryContext, value: Any) -> str:

@@ -1,0 +1,309 @@
+"""Top-N breakdowns of event counts without the (value × bucket) matrix.
+
+A count broken down by a property of thousands of values (URLs) answers the top 25 values and
+"Other". Counts add, so the ranking needs only each value's total, and Other's cells are the
+rows of every value not kept, counted like a kept value's — exact integers. So two passes over
+the rows' dictionary codes suffice: one ``bincount`` of the codes (the totals of every value),
+then one gather of each code's *slot* (its kept value, or Other) and one ``bincount`` of the
+(bucket, slot) pairs. No per-row group array, no matrix over every value; label strings are
+compared only for the kept values and for ties at the cut. Large scans split their rows over
+``Limits.threads`` threads (partial counts add).
+
+The answer is the general path's (``run_query`` → ``shape_query`` in engine/trends.py): the same
+groups (labels present in the rows), ranking, cells and Other; trends.py's ``count_series``
+shapes them. tests/engine/test_topn.py checks both paths give the same answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+
+from ..store.columns import BREAKDOWN_NULL
+from . import blockwise
+from . import breakdown as bd
+from .context import Frame, QueryContext
+from .distinct import THREAD_MIN_ROWS, over_buckets
+from .math import MathType
+from .plan import Query
+
+
+def applies(ctx: QueryContext, q: Query, frame: Frame, math: MathType) -> bool:
+    """Whether a query is a count broken down by one property over bucket runs (what this
+    module computes); every other breakdown takes the general path."""
+    b = ctx.filter.breakdown
+    if b is None or q.cohort is not None or frame.runs is None or frame.breakdown_rows is not None:
+        return False
+    if math.name != "total" or len(b.items) != 1 or b.multi:
+        return False
+    item = b.items[0]
+    return item.type != "cohort" and item.histogram_bin_count is None and bd.source_of(item.type) is not None
+
+
+def label_facts(raw: bd.RawColumn, normalize: bool) -> tuple[np.ndarray, np.ndarray, bool, int]:
+    """(label id per code — the missing value last —, the labels, whether every code has a
+    label of its own, the null marker's label id or -1); cached on the column's dictionary."""
+    lut, labels = bd.label_table(raw, normalize)
+
+    def build() -> tuple[bool, int]:
+        hit = np.flatnonzero(labels == BREAKDOWN_NULL)  # labels are distinct: one at most
+        return len(labels) == len(lut), int(hit[0]) if len(hit) else -1  # (numbered by first use)
+
+    facts = build() if raw.dictionary is bd.EMPTY else raw.dictionary.cached(("topn_label_facts", raw.prop_type, normalize), build)
+    return lut, labels, facts[0], facts[1]
+
+
+def _chunks(n: int, threads: int) -> list[tuple[int, int]]:
+    """Row ranges for ``threads`` workers (one range below the threading threshold)."""
+    if threads <= 1 or n < THREAD_MIN_ROWS:
+        return [(0, n)]
+    cuts = [n * i // threads for i in range(threads + 1)]
+    return list(zip(cuts[:-1], cuts[1:]))
+
+
+def _parallel_sum(chunks: Sequence[tuple[int, int]], threads: int, rows: int, part: object) -> np.ndarray:
+    """The sum of ``part(a, b)`` (int64 arrays of one shape) over the row ranges, each range on
+    a thread of the engine's pool when there are several."""
+    if len(chunks) == 1:
+        return part(*chunks[0])  # type: ignore[operator]
+    outs: list[np.ndarray | None] = [None] * len(chunks)
+
+    def work(indices: Sequence[int]) -> None:
+        for i in indices:
+            a, b = chunks[i]
+            outs[i] = part(a, b)  # type: ignore[operator]
+
+    over_buckets(len(chunks), rows, threads, work)
+    total = outs[0]
+    assert total is not None
+    for o in outs[1:]:
+        total = total + o
+    return total
+
+
+def code_totals(codes: np.ndarray, n_slots: int, threads: int) -> np.ndarray:
+    """Rows per dictionary slot: slot 0 is code -1 (missing), slot k+1 code k (int64)."""
+    chunks = _chunks(len(codes), threads)
+
+    def part(a: int, b: int) -> np.ndarray:
+        x = codes[a:b].astype(np.intp)
+        x += 1
+        return np.bincount(x, minlength=n_slots)
+
+    return _parallel_sum(chunks, threads, len(codes), part)
+
+
+OTHER_SPREAD = 8
+"""Slots Other's rows are spread over (then added): ``bincount`` adds into one bin one row after
+another, so the many rows of one hot bin — Other's, often half the rows — wait on each other."""
+
+
+CHUNK_ROWS = 1 << 16
+"""Rows the (bucket, slot) count takes at a time — whole buckets, so each chunk's keys and
+counts stay in the core's cache; chunks are the units spread over threads."""
+
+
+def _bucket_chunks(runs: Sequence[np.ndarray], n_buckets: int) -> list[tuple[int, int, int, np.ndarray]]:
+    """(first row, first bucket, end bucket, the chunk's run starts from 0) per chunk: runs of
+    consecutive buckets of one block with about ``CHUNK_ROWS`` rows (a larger bucket alone)."""
+    out = []
+    pos = 0
+    for r in runs:
+        b0 = 0
+        while b0 < n_buckets:
+            b1 = min(max(int(np.searchsorted(r, r[b0] + CHUNK_ROWS, "right")) - 1, b0 + 1), n_buckets)
+            if r[b1] > r[b0]:
+                out.append((pos + int(r[b0]), b0, b1, r[b0:b1 + 1] - r[b0]))
+            b0 = b1
+        pos += int(r[-1])
+    return out
+
+
+def _spread(raw: bd.RawColumn, n: int) -> np.ndarray:
+    """0, 1, ..., OTHER_SPREAD-1, 0, 1, ... over ``n`` labels (cached with the dictionary)."""
+    build = lambda: np.arange(n, dtype=np.intp) % OTHER_SPREAD  # noqa: E731
+    return build() if raw.dictionary is bd.EMPTY else raw.dictionary.cached(("topn_spread", n), build)
+
+
+def slot_cells(codes: np.ndarray, code_slot: np.ndarray, runs: Sequence[np.ndarray], n_slots: int,
+               n_buckets: int, threads: int) -> np.ndarray:
+    """Rows per (bucket, slot), int64 (n_buckets × n_slots): ``code_slot`` gives each code's slot
+    (its last entry: code -1's), ``runs`` the rows of each bucket (blocks concatenated)."""
+    chunks = _bucket_chunks(runs, n_buckets)
+    counted: list[np.ndarray | None] = [None] * len(chunks)
+
+    def work(indices: Sequence[int]) -> None:
+        for i in indices:
+            first, b0, b1, r = chunks[i]
+            key = np.take(code_slot, codes[first:first + int(r[-1])], mode="wrap")  # code -1 → the last entry
+            if b1 - b0 > 1:
+                key += np.repeat(np.arange(b1 - b0, dtype=np.intp) * n_slots, np.diff(r))
+            counted[i] = np.bincount(key, minlength=(b1 - b0) * n_slots).reshape(b1 - b0, n_slots)
+
+    over_buckets(len(chunks), len(codes), threads, work)
+    out = np.zeros((n_buckets, n_slots), dtype=np.int64)
+    for (_, b0, b1, _), c in zip(chunks, counted):
+        assert c is not None
+        out[b0:b1] += c
+    return out
+
+
+class _Labels:
+    """The groups' values, read by ``rank`` for ties at the cut and the kept values only: a view
+    of the label array through the present label ids (no array of thousands of strings)."""
+
+    __slots__ = ("labels", "present")
+
+    def __init__(self, labels: np.ndarray, present: np.ndarray):
+        self.labels, self.present = labels, present
+
+    def __len__(self) -> int:
+        return len(self.present)
+
+    def __getitem__(self, g: int) -> Any:
+        return self.labels[self.present[g]]
+
+
+@attrs.frozen
+class TopN:
+    """A count breakdown's answer before shaping: the kept values in display order, then Other
+    when ``has_other``, with their rows per bucket (int64, one row each)."""
+
+    values: list[Any]
+    cells: np.ndarray
+    has_other: bool
+
+
+@attrs.frozen
+class _Totals:
+    """A frame's breakdown values with rows (``present`` label ids, in label order) and the rows
+    of every label, from one pass over the rows' codes."""
+
+    raw: bd.RawColumn
+    lut: np.ndarray
+    labels: np.ndarray
+    one_to_one: bool
+    null_id: int
+    label_totals: np.ndarray
+    present: np.ndarray
+    matrix: np.ndarray | None  # rows per (bucket, code) when counted so (``_code_matrix``)
+
+    @property
+    def kinds(self) -> np.ndarray:
+        return (self.present == self.null_id).view(np.int8)  # bd.NULL (1) for the null marker, else bd.NORMAL (0)
+
+
+def _raw(ctx: QueryContext, frame: Frame) -> tuple[bd.RawColumn, bool]:
+    b = ctx.filter.breakdown
+    assert b is not None and frame.runs is not None  # (``applies``)
+    item = b.items[0]
+    source = bd.source_of(item.type)
+    assert source is not None
+    return source(ctx, item, frame.row_key), item.normalize_url
+
+
+def _code_matrix(raw: bd.RawColumn, frame: Frame, n_codes: int) -> np.ndarray | None:
+    """Rows per (bucket, code), the missing value last, when that matrix is cheaper than two
+    passes: a few codes (counted by comparisons) or fewer cells than rows (engine/breakdown.py's
+    ``code_counts``, as its one-property grouping does); else None."""
+    assert frame.runs is not None
+    if not frame.runs:  # no rows
+        return np.zeros((frame.n_buckets, n_codes), dtype=np.int64)
+    if n_codes <= bd.SMALL_DICTIONARY or n_codes * frame.n_buckets <= len(raw.codes):
+        return bd.code_counts(raw.codes, frame.runs, n_codes)
+    return None
+
+
+def _totals(ctx: QueryContext, frame: Frame) -> _Totals:
+    raw, normalize = _raw(ctx, frame)
+    lut, labels, one_to_one, null_id = label_facts(raw, normalize)
+    matrix = _code_matrix(raw, frame, len(lut))
+    if matrix is not None:
+        per_code = matrix.sum(axis=0)
+    else:
+        per_slot = code_totals(raw.codes, len(lut), ctx.limits.threads)
+        per_code = np.concatenate((per_slot[1:], per_slot[:1]))  # in the look-up table's order
+    label_totals = per_code if one_to_one else np.bincount(lut, weights=per_code, minlength=len(labels)).astype(np.int64)
+    present = np.flatnonzero(label_totals)  # the groups: labels with rows, in label order
+    blockwise.check_cells(ctx, len(present), frame.n_buckets)
+    return _Totals(raw, lut, labels, one_to_one, null_id, label_totals, present, matrix)
+
+
+def _cells(ctx: QueryContext, frame: Frame, raw: bd.RawColumn, lut: np.ndarray, one_to_one: bool,
+           n_labels: int, kept_labels: np.ndarray, matrix: np.ndarray | None = None) -> np.ndarray:
+    """Rows per bucket of each kept label (in the given order), then Other's: every other row.
+    ``matrix``: the frame's rows per (bucket, code) when already counted (``_code_matrix``)."""
+    k = len(kept_labels)
+    if matrix is None:
+        matrix = _code_matrix(raw, frame, len(lut))
+    if matrix is not None:
+        cells = np.empty((k + 1, frame.n_buckets), dtype=np.int64)
+        if one_to_one:
+            cells[:k] = matrix[:, kept_labels].T
+        else:
+            label_slot = np.full(n_labels, k, dtype=np.intp)
+            label_slot[kept_labels] = np.arange(k, dtype=np.intp)
+            by_slot = np.zeros((k + 1, frame.n_buckets), dtype=np.int64)
+            np.add.at(by_slot, label_slot[lut], matrix.T)  # (few codes or few cells)
+            cells[:k] = by_slot[:k]
+        cells[k] = matrix.sum(axis=1) - cells[:k].sum(axis=0)  # Other: every row of a value not kept
+        return cells
+    # each code's slot: its kept value's, else one of Other's OTHER_SPREAD slots
+    label_slot = _spread(raw, n_labels) + k
+    label_slot[kept_labels] = np.arange(k, dtype=np.intp)
+    code_slot = label_slot if one_to_one else label_slot[lut]  # (one label per code: lut is the identity)
+    assert frame.runs is not None
+    counted = slot_cells(raw.codes, code_slot, frame.runs, k + OTHER_SPREAD, frame.n_buckets, ctx.limits.threads)
+    cells = np.empty((k + 1, frame.n_buckets), dtype=np.int64)
+    cells[:k] = counted[:, :k].T
+    cells[k] = counted[:, k:].sum(axis=1)  # Other: every row of a value not kept
+    return cells
+
+
+def top_n_counts(ctx: QueryContext, frame: Frame) -> TopN:
+    """The kept values and Other of a count broken down by one property (``applies``)."""
+    t = _totals(ctx, frame)
+    b = ctx.filter.breakdown
+    assert b is not None
+    values = _Labels(t.labels, t.present)
+    keep, other = bd.rank_query(ctx, values, t.kinds, t.label_totals[t.present].astype(np.float64))
+    cells = _cells(ctx, frame, t.raw, t.lut, t.one_to_one, len(t.labels), t.present[np.asarray(keep, dtype=np.intp)],
+                   t.matrix)
+    kept_values = [values[g] for g in keep]
+    if len(other):
+        kept_values.append(bd.other_value(b.multi, len(b.items)))
+    return TopN(kept_values, cells[:len(kept_values)], bool(len(other)))
+
+
+# --- over partitions: totals first, then the kept values' cells (partition/topn.py) ------------
+
+
+def value_totals(ctx: QueryContext, frame: Frame) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    """(the breakdown values with rows, their kinds, their rows): what one partition tells the
+    coordinator so that it can rank the values of the whole data set."""
+    t = _totals(ctx, frame)
+    return tuple(t.labels[t.present].tolist()), t.kinds.copy(), t.label_totals[t.present].astype(np.int64)
+
+
+def kept_cells(ctx: QueryContext, frame: Frame, kept: Sequence[str]) -> np.ndarray:
+    """Rows per bucket of each ``kept`` value (breakdown strings, in that order; a value this
+    partition lacks has none), then Other's row: every row of another value (int64)."""
+    raw, normalize = _raw(ctx, frame)
+    lut, labels, one_to_one, _ = label_facts(raw, normalize)
+
+    def build() -> dict[str, int]:
+        return {v: i for i, v in enumerate(labels.tolist())}
+
+    index = build() if raw.dictionary is bd.EMPTY else raw.dictionary.cached(("topn_label_index", raw.prop_type, normalize), build)
+    found = [(i, index[v]) for i, v in enumerate(kept) if v in index]
+    cells = _cells(ctx, frame, raw, lut, one_to_one, len(labels), np.array([j for _, j in found], dtype=np.intp))
+    out = np.zeros((len(kept) + 1, frame.n_buckets), dtype=np.int64)
+    out[[i for i, _ in found]] = cells[:-1]
+    out[-1] = cells[-1]
+    return out
+
+
+__all__ = ["TopN", "applies", "kept_cells", "top_n_counts", "value_totals"]
