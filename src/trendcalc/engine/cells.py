@@ -25,7 +25,11 @@ def count_runs(runs: Sequence[np.ndarray], n_buckets: int) -> np.ndarray:
     """Rows per bucket from bucket runs: no pass over the rows."""
     if not runs:
         return np.zeros(n_buckets, dtype=np.float64)
-    total = runs[0] if len(runs) == 1 else np.sum(runs, axis=0)  # Σ_k (r_k[b+1] - r_k[b]) = diff(Σ_k r_k)
+    matrix = getattr(runs, "matrix", None)  # runs of slice blocks (engine/select.py RunMatrix)
+    if matrix is not None:
+        total = matrix.sum(axis=0)
+    else:
+        total = runs[0] if len(runs) == 1 else np.sum(runs, axis=0)  # Σ_k (r_k[b+1] - r_k[b]) = diff(Σ_k r_k)
     return np.diff(total).astype(np.float64)
 
 

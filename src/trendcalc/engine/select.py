@@ -27,11 +27,12 @@ def _len(b: Block) -> int:
 class Rows:
     """Rows of one series: blocks (slices, or ascending int64 index arrays) each sorted by time."""
 
-    __slots__ = ("blocks", "_index")
+    __slots__ = ("blocks", "_index", "_bounds")
 
     def __init__(self, blocks: Sequence[Block]):
         self.blocks: tuple[Block, ...] = tuple(b for b in blocks if _len(b) > 0)
         self._index: np.ndarray | None = None
+        self._bounds: np.ndarray | None = None  # (start, stop) per block when all are slices and known
 
     def __len__(self) -> int:
         return sum(_len(b) for b in self.blocks)
@@ -105,17 +106,21 @@ class Rows:
     def _slice_runs(self, store: EventStore, edges: np.ndarray) -> tuple[Rows, list[np.ndarray]] | None:
         """``bucket_runs`` of slice blocks, each within one event's block of the store (None
         when one is not)."""
-        bounds = np.array([(b.start, b.stop) for b in self.blocks], dtype=np.int64)  # type: ignore[union-attr]
+        bounds = self._bounds
+        if bounds is None:
+            bounds = np.array([(b.start, b.stop) for b in self.blocks], dtype=np.int64)  # type: ignore[union-attr]
         codes = np.searchsorted(store.offsets, bounds[:, 0], "right") - 1
         if not bool((bounds[:, 1] <= store.offsets[codes + 1]).all()):
             return None
         pos = block_positions(store, codes, edges)
-        np.maximum(pos, bounds[:, :1], out=pos)
-        np.minimum(pos, bounds[:, 1:], out=pos)
+        # each row of ``pos`` is non-decreasing: when its ends lie within the block, all do
+        if not (bool((pos[:, 0] >= bounds[:, 0]).all()) and bool((pos[:, -1] <= bounds[:, 1]).all())):
+            np.maximum(pos, bounds[:, :1], out=pos)
+            np.minimum(pos, bounds[:, 1:], out=pos)
         keep = pos[:, -1] > pos[:, 0]
         if not keep.all():
             pos = pos[keep]
-        return Rows.of_slices(pos[:, 0].tolist(), pos[:, -1].tolist()), list(pos - pos[:, :1])
+        return Rows.of_bounds(pos[:, [0, -1]]), RunMatrix(pos - pos[:, :1])
 
     @classmethod
     def of_slices(cls, starts: Sequence[int], stops: Sequence[int]) -> Rows:
@@ -123,7 +128,30 @@ class Rows:
         rows = cls.__new__(cls)
         rows.blocks = tuple(slice(a, b) for a, b in zip(starts, stops) if b > a)
         rows._index = None
+        rows._bounds = None
         return rows
+
+    @classmethod
+    def of_bounds(cls, bounds: np.ndarray) -> Rows:
+        """Rows of the slices ``bounds[k, 0]:bounds[k, 1]`` (an (n, 2) int64 array), the empty
+        ones left out; the bounds are kept for ``bucket_runs`` (no rebuild from the slices)."""
+        keep = bounds[:, 1] > bounds[:, 0]
+        if not keep.all():
+            bounds = bounds[keep]
+        rows = cls.__new__(cls)
+        rows.blocks = tuple(map(slice, bounds[:, 0].tolist(), bounds[:, 1].tolist()))
+        rows._index = None
+        rows._bounds = bounds
+        return rows
+
+
+class RunMatrix(list):
+    """Bucket runs of slice blocks (``runs[k]`` = block k's run starts) that also keep them as
+    one (blocks, buckets + 1) array, ``matrix``, so that sums over the blocks need no stacking."""
+
+    def __init__(self, matrix: np.ndarray):
+        super().__init__(matrix)
+        self.matrix = matrix
 
 
 def slices_to_rows(slices: Iterable[slice]) -> np.ndarray:
@@ -145,7 +173,7 @@ def event_selection(store: EventStore, names: Iterable[str | None], lo_us: int, 
         return Rows([store.event_slice(c, lo_us, hi_us) for c in codes])
     ordered = np.array(sorted(codes), dtype=np.int64)
     pos = block_positions(store, ordered, np.array([lo_us, hi_us], dtype=np.int64))
-    return Rows.of_slices(pos[:, 0].tolist(), pos[:, 1].tolist())
+    return Rows.of_bounds(pos)
 
 
 def event_rows(store: EventStore, names: Iterable[str | None], lo_us: int, hi_us: int) -> np.ndarray:
