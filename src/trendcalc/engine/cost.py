@@ -276,7 +276,9 @@ def query_facts(ctx: QueryContext, queries: Sequence[Query], *, breakdown: bool 
         key = (q.axis.lo_us, q.axis.hi_us, series_codes(ctx, q.series).tobytes())
         first = key not in seen
         seen.add(key)
-        out.append(QueryFacts(rows=query_rows(ctx, q), touched=query_rows(ctx, q, touched=True),
+        rows = query_rows(ctx, q)
+        touched = query_rows(ctx, q, touched=True) if _reads_history(q.series.math) else rows  # same window
+        out.append(QueryFacts(rows=rows, touched=touched,
                               bounds=item_value_bounds(ctx, q) if b is not None else (), shared=first))
     return out
 

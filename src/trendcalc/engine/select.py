@@ -27,15 +27,19 @@ def _len(b: Block) -> int:
 class Rows:
     """Rows of one series: blocks (slices, or ascending int64 index arrays) each sorted by time."""
 
-    __slots__ = ("blocks", "_index", "_bounds")
+    __slots__ = ("blocks", "_index", "_bounds", "_codes", "_n")
 
     def __init__(self, blocks: Sequence[Block]):
         self.blocks: tuple[Block, ...] = tuple(b for b in blocks if _len(b) > 0)
         self._index: np.ndarray | None = None
         self._bounds: np.ndarray | None = None  # (start, stop) per block when all are slices and known
+        self._codes: np.ndarray | None = None  # the event code of each block, when known
+        self._n: int | None = None
 
     def __len__(self) -> int:
-        return sum(_len(b) for b in self.blocks)
+        if self._n is None:  # (blocks never change: counted once)
+            self._n = sum(_len(b) for b in self.blocks)
+        return self._n
 
     @classmethod
     def from_index(cls, store: EventStore, index: np.ndarray) -> Rows:
@@ -109,18 +113,22 @@ class Rows:
         bounds = self._bounds
         if bounds is None:
             bounds = np.array([(b.start, b.stop) for b in self.blocks], dtype=np.int64)  # type: ignore[union-attr]
-        codes = np.searchsorted(store.offsets, bounds[:, 0], "right") - 1
-        if not bool((bounds[:, 1] <= store.offsets[codes + 1]).all()):
-            return None
+        codes = self._codes
+        if codes is None:
+            codes = np.searchsorted(store.offsets, bounds[:, 0], "right") - 1
+            if not bool((bounds[:, 1] <= store.offsets[codes + 1]).all()):
+                return None
         pos = block_positions(store, codes, edges)
+        if bool((pos[:, 0] == bounds[:, 0]).all()) and bool((pos[:, -1] == bounds[:, 1]).all()):
+            return self, RunMatrix(pos - pos[:, :1])  # the edges span exactly these rows (a query's own range)
         # each row of ``pos`` is non-decreasing: when its ends lie within the block, all do
         if not (bool((pos[:, 0] >= bounds[:, 0]).all()) and bool((pos[:, -1] <= bounds[:, 1]).all())):
             np.maximum(pos, bounds[:, :1], out=pos)
             np.minimum(pos, bounds[:, 1:], out=pos)
         keep = pos[:, -1] > pos[:, 0]
         if not keep.all():
-            pos = pos[keep]
-        return Rows.of_bounds(pos[:, [0, -1]]), RunMatrix(pos - pos[:, :1])
+            pos, codes = pos[keep], codes[keep]
+        return Rows.of_bounds(pos[:, [0, -1]], codes), RunMatrix(pos - pos[:, :1])
 
     @classmethod
     def of_slices(cls, starts: Sequence[int], stops: Sequence[int]) -> Rows:
@@ -128,20 +136,25 @@ class Rows:
         rows = cls.__new__(cls)
         rows.blocks = tuple(slice(a, b) for a, b in zip(starts, stops) if b > a)
         rows._index = None
-        rows._bounds = None
+        rows._bounds = rows._codes = None
+        rows._n = None
         return rows
 
     @classmethod
-    def of_bounds(cls, bounds: np.ndarray) -> Rows:
+    def of_bounds(cls, bounds: np.ndarray, codes: np.ndarray | None = None) -> Rows:
         """Rows of the slices ``bounds[k, 0]:bounds[k, 1]`` (an (n, 2) int64 array), the empty
-        ones left out; the bounds are kept for ``bucket_runs`` (no rebuild from the slices)."""
+        ones left out; the bounds (and ``codes``, the event code of each slice, which must lie
+        within that event's block) are kept for ``bucket_runs``."""
         keep = bounds[:, 1] > bounds[:, 0]
         if not keep.all():
             bounds = bounds[keep]
+            codes = None if codes is None else codes[keep]
         rows = cls.__new__(cls)
         rows.blocks = tuple(map(slice, bounds[:, 0].tolist(), bounds[:, 1].tolist()))
         rows._index = None
         rows._bounds = bounds
+        rows._codes = codes
+        rows._n = None
         return rows
 
 
@@ -173,7 +186,7 @@ def event_selection(store: EventStore, names: Iterable[str | None], lo_us: int, 
         return Rows([store.event_slice(c, lo_us, hi_us) for c in codes])
     ordered = np.array(sorted(codes), dtype=np.int64)
     pos = block_positions(store, ordered, np.array([lo_us, hi_us], dtype=np.int64))
-    return Rows.of_bounds(pos)
+    return Rows.of_bounds(pos, ordered)
 
 
 def event_rows(store: EventStore, names: Iterable[str | None], lo_us: int, hi_us: int) -> np.ndarray:
