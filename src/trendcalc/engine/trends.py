@@ -312,10 +312,14 @@ def count_series(ctx: QueryContext, q: Query, math: Any, top: topn.TopN, n_real_
         return grouped_series(ctx, q, math, kept, floats[n] if top.has_other else None, n_real_series)
     axis, prefix = q.axis, (f"{q.series.label} - " if n_real_series > 1 else "")
     days, labels, filt = axis.days(), axis.labels(), filter_dict(ctx, q)
+    action = action_dict(ctx, q)  # one echo for the query's series, as ``filt`` (to_dict copies both)
     counts = cells.sum(axis=1).tolist()
-    return [SeriesResult(label=prefix + breakdown_label(ctx, v), order=q.series.index, action=action_dict(ctx, q),
-                         filter=filt, data=data, days=days, labels=labels, count=float(c), breakdown_value=v,
-                         has_breakdown=True, compare_label=q.period, total_value=False)
+    items = ctx.filter.breakdown.items if ctx.filter.breakdown is not None else ()
+    plain = len(items) == 1 and items[0].type in ("event", "person", "group")  # a string labels itself
+    return [SeriesResult(label=prefix + (v if plain and type(v) is str and v not in ("1", "0") else breakdown_label(ctx, v)),
+                         order=q.series.index, action=action, filter=filt, data=data, days=days, labels=labels,
+                         count=float(c), breakdown_value=v, has_breakdown=True, compare_label=q.period,
+                         total_value=False)
             for v, data, c in zip(values, cells.tolist(), counts)]
 
 
