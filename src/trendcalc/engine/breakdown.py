@@ -427,19 +427,21 @@ def _choose_top(values: Sequence[Any], kinds: np.ndarray, neg: np.ndarray, n: in
     ties at the cut taken by value; as ``rank``'s sort, but with a partition (linear) instead
     of sorting every group: thousands of values for a top 25. ``neg`` is finite."""
     chosen = np.zeros(len(neg), dtype=bool)
-    classes = [np.arange(len(neg))] if total_value else [
+    classes: list[np.ndarray | None] = [None] if total_value or not kinds.any() else [  # None: every group
         np.flatnonzero(kinds == k) for k in np.flatnonzero(np.bincount(kinds.astype(np.intp))).tolist()]  # (small ints)
     for members in classes:
         if n <= 0:
             break
-        if len(members) <= n:
-            chosen[members] = True
-            n -= len(members)
+        size = len(neg) if members is None else len(members)
+        if size <= n:
+            chosen[slice(None) if members is None else members] = True
+            n -= size
             continue
-        m = neg[members]
+        m = neg if members is None else neg[members]
         cut = np.partition(m, n - 1)[n - 1]
-        better = members[m < cut]
-        tied = sorted(members[m == cut].tolist(), key=lambda g: _value_key(values[g]))
+        better = np.flatnonzero(m < cut) if members is None else members[m < cut]
+        at_cut = np.flatnonzero(m == cut) if members is None else members[m == cut]
+        tied = sorted(at_cut.tolist(), key=lambda g: _value_key(values[g]))
         chosen[better] = True
         chosen[tied[: n - len(better)]] = True
         break
