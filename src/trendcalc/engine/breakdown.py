@@ -228,7 +228,7 @@ def item_values(ctx: QueryContext, item: BreakdownItem, rows: RowKey) -> ItemVal
     return column_values(raw.codes, raw.dictionary.values, raw.prop_type, item.normalize_url, shared)
 
 
-def group_rows(ctx: QueryContext, breakdown: Breakdown, rows: RowKey, runs: list[np.ndarray] | None = None) -> Grouping:
+def group_rows(ctx: QueryContext, breakdown: Breakdown, rows: RowKey, runs: Sequence[np.ndarray] | None = None) -> Grouping:
     """Breakdown group per row (single or multiple breakdowns; several cohorts). ``runs``: the
     bucket runs of the rows when they have them (see ``single_grouping``)."""
     if breakdown.items[0].type == "cohort":
@@ -295,7 +295,7 @@ SMALL_DICTIONARY = 16  # up to this many codes, rows per (code, bucket) are coun
 
 
 def single_grouping(ctx: QueryContext, item: BreakdownItem, rows: RowKey,
-                    runs: list[np.ndarray] | None = None) -> Grouping:
+                    runs: Sequence[np.ndarray] | None = None) -> Grouping:
     """One property breakdown without a sort: find the dictionary codes present, then compose
     the (cached) label table with the renumbering of the labels present into one look-up table
     from code to group. Same result as the general path.
@@ -337,7 +337,7 @@ def single_grouping(ctx: QueryContext, item: BreakdownItem, rows: RowKey,
                     cell_counts=cell_counts)
 
 
-def code_counts(codes: np.ndarray, runs: list[np.ndarray], n_slots: int) -> np.ndarray:
+def code_counts(codes: np.ndarray, runs: Sequence[np.ndarray], n_slots: int) -> np.ndarray:
     """Rows per (bucket, dictionary slot); slot n_slots-1 is code -1 (missing). ``codes`` are
     aligned with the blocks of ``runs``, concatenated. Each bucket's run is counted where it
     lies (it stays in cache): by comparisons for a small dictionary, else by one bincount."""

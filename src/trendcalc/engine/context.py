@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import attrs
@@ -149,7 +149,7 @@ class Frame:
         n_buckets: int,
         *,
         bucket: np.ndarray | None = None,
-        runs: list[np.ndarray] | None = None,
+        runs: Sequence[np.ndarray] | None = None,
         breakdown_rows: np.ndarray | None = None,
     ):
         if bucket is None and runs is None:
@@ -173,7 +173,7 @@ class Frame:
         return cls(src.ctx, src.series, src.axis, Rows([rows]), n_buckets, bucket=bucket, **kw)
 
     @classmethod
-    def of_runs(cls, src: RowSource, selection: Rows, runs: list[np.ndarray], n_buckets: int) -> Frame:
+    def of_runs(cls, src: RowSource, selection: Rows, runs: Sequence[np.ndarray], n_buckets: int) -> Frame:
         """A frame whose rows are time-ordered blocks split into bucket runs."""
         return cls(src.ctx, src.series, src.axis, selection, n_buckets, runs=runs)
 

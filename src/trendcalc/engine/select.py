@@ -9,7 +9,8 @@ the rows of each time bucket are a contiguous run found by ``searchsorted``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -87,7 +88,7 @@ class Rows:
                 out.append(b[m])
         return Rows(out)
 
-    def bucket_runs(self, ts: np.ndarray, edges: np.ndarray, store: EventStore | None = None) -> tuple[Rows, list[np.ndarray]]:
+    def bucket_runs(self, ts: np.ndarray, edges: np.ndarray, store: EventStore | None = None) -> tuple[Rows, Sequence[np.ndarray]]:
         """(rows inside [edges[0], edges[-1]), per block the start of each bucket's run).
 
         ``runs[k][b]:runs[k][b+1]`` are block k's rows in bucket b (positions within the block).
@@ -107,7 +108,7 @@ class Rows:
             runs.append(r - lo)
         return Rows(blocks), runs
 
-    def _slice_runs(self, store: EventStore, edges: np.ndarray) -> tuple[Rows, list[np.ndarray]] | None:
+    def _slice_runs(self, store: EventStore, edges: np.ndarray) -> tuple[Rows, Sequence[np.ndarray]] | None:
         """``bucket_runs`` of slice blocks, each within one event's block of the store (None
         when one is not)."""
         bounds = self._bounds
@@ -158,13 +159,27 @@ class Rows:
         return rows
 
 
-class RunMatrix(list):
-    """Bucket runs of slice blocks (``runs[k]`` = block k's run starts) that also keep them as
-    one (blocks, buckets + 1) array, ``matrix``, so that sums over the blocks need no stacking."""
+class RunMatrix(Sequence[np.ndarray]):
+    """Bucket runs of slice blocks (``runs[k]`` = block k's run starts, a row of ``matrix``) kept
+    as one (blocks, buckets + 1) array: no per-block list to build, and sums over the blocks
+    need no stacking."""
+
+    __slots__ = ("matrix",)
 
     def __init__(self, matrix: np.ndarray):
-        super().__init__(matrix)
         self.matrix = matrix
+
+    def __len__(self) -> int:
+        return len(self.matrix)
+
+    def __getitem__(self, k: Any) -> Any:
+        return self.matrix[k]
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return iter(self.matrix)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.matrix if dtype is None else self.matrix.astype(dtype)
 
 
 def slices_to_rows(slices: Iterable[slice]) -> np.ndarray:
