@@ -39,7 +39,9 @@ class Rows:
 
     def __len__(self) -> int:
         if self._n is None:  # (blocks never change: counted once)
-            self._n = sum(_len(b) for b in self.blocks)
+            bounds = self._bounds
+            self._n = (sum(_len(b) for b in self.blocks) if bounds is None
+                       else int(bounds[:, 1].sum() - bounds[:, 0].sum()))
         return self._n
 
     @classmethod
