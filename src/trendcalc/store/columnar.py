@@ -58,9 +58,8 @@ def _compression(path: Path) -> str | None:
 
 _EXACT = 2 ** 53  # integers a float holds exactly
 _CSV_BLOCK = 1 << 24  # bytes per block of Arrow's CSV reader
-_JSON_BLOCK = 1 << 24  # bytes per block of Arrow's JSON reader (not smaller: a field whose type
-# changes exactly at a block boundary is read with the first block's type, e.g. numbers as text)
-_JSON_PIECE = 1 << 27  # bytes of the file read as one table by ``_streamed`` (8 blocks)
+_JSON_BLOCK = 1 << 24  # bytes per block of Arrow's JSON readers (as before the streaming read:
+# Arrow reads a block holding only numbers after blocks of text as text, so the cut matters)
 
 
 def _complete_text(head: bytes) -> str:
@@ -181,7 +180,7 @@ def jsonl_table(path: Path, rename: Any = None) -> tuple[Any, Mapping[str, Any]]
 
     try:
         table = _streamed(source, options)
-        if table is None:  # (the pieces differ in fields or types, or hold date-like text)
+        if table is None:  # (a later block differs from the first one in fields or types)
             table = read()
             # Arrow's JSON reader types text that looks like a date as a timestamp: read again,
             # those fields as text (the row reader keeps the text, and so PostHog's detector sees it)
@@ -252,44 +251,32 @@ class SpelledInts(Mapping[str, Any]):
 
 
 def _streamed(source: Callable[[], Any], options: Callable[..., dict[str, Any]]) -> Any | None:
-    """The JSON lines read piece by piece (``_JSON_PIECE`` bytes cut at a newline, each read by
-    Arrow's multi-threaded reader with its own type inference), when every piece has the first
-    one's schema and none holds a date-like text field; None otherwise (the file is then read
-    whole, as before).
+    """The JSON lines read block by block (Arrow's streaming reader, blocks parsed on every core)
+    when every block holds the first block's fields with its types (a whole number in a float
+    field aside: Arrow reads it as the float, as the whole-file read does); None otherwise.
 
-    The whole-file reader keeps about twice the table's size besides it until the end of the read
-    (4 GiB for a 1.5 GiB table at 10 M events); a piece's read keeps that only for the piece.
-    Each piece is inferred on its own (no explicit schema: Arrow would then read a number in a
-    text field as its text), so equal schemas make the concatenation the whole-file table."""
+    The whole-file reader (``pjson.read_json``) keeps about twice the table's size besides it
+    until the end of the read (4 GiB for a 1.5 GiB table at 10 M events) and its CPU grows faster
+    than the file; the streaming reader keeps only the batches. Its schema is the first block's
+    and it refuses a later block that holds a new field, a value of another JSON kind than the
+    field's (a number among text, ...) or a float in an integer field: then the file is read
+    whole, as before. Both readers cut the file into the same blocks, and a block whose values
+    are all of another kind than the first block's (numbers only where the first held text) is
+    read as the first block's type by both (Arrow's inference unifies blocks that way). Text
+    that looks like a date (typed a timestamp by Arrow) is re-read as text from the start."""
     import pyarrow as pa
     import pyarrow.json as pjson
 
-    tables: list[Any] = []
     try:
-        with source() as fh:
-            rest = b""
-            while True:
-                data = fh.read(_JSON_PIECE)
-                if data:
-                    whole = rest + data
-                    cut = whole.rfind(b"\n") + 1
-                    piece, rest = whole[:cut], whole[cut:]
-                else:
-                    piece, rest = rest, b""
-                if piece.strip():
-                    table = pjson.read_json(pa.BufferReader(piece), **options())
-                    if _text_schema(table.schema) is not None:
-                        return None
-                    if tables and not table.schema.equals(tables[0].schema):
-                        return None
-                    tables.append(table)
-                if not data:
-                    break
+        reader = pjson.open_json(source(), **options())
+        fixed = _text_schema(reader.schema)
+        if fixed is not None:
+            reader.close()
+            reader = pjson.open_json(source(), **options(fixed))
+        batches = list(reader)
+        return pa.Table.from_batches(batches, schema=reader.schema)
     except pa.ArrowInvalid:
         return None
-    if not tables:
-        return None
-    return pa.concat_tables(tables)
 
 
 def _whole_floats(table: Any) -> dict[tuple[str, str | None], Any]:
