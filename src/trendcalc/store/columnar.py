@@ -260,9 +260,10 @@ def _streamed(source: Callable[[], Any], options: Callable[..., dict[str, Any]])
     than the file; the streaming reader keeps only the batches. Its schema is the first block's
     and it refuses a later block that holds a new field, a value of another JSON kind than the
     field's (a number among text, ...) or a float in an integer field: then the file is read
-    whole, as before. Both readers cut the file into the same blocks, and a block whose values
-    are all of another kind than the first block's (numbers only where the first held text) is
-    read as the first block's type by both (Arrow's inference unifies blocks that way). Text
+    whole, as before. Both readers use the same block size, and a block whose values are all of
+    another kind than the first block's (numbers only where the first held text) is read as the
+    first block's type by both (Arrow's inference unifies blocks that way; seen with pyarrow 26
+    on small files, where every streamed table equalled read_json's). Text
     that looks like a date (typed a timestamp by Arrow) is re-read as text from the start."""
     import pyarrow as pa
     import pyarrow.json as pjson
