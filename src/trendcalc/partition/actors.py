@@ -194,15 +194,9 @@ def order_by_rows(actors: Any, terms: list[Any], rows: np.ndarray) -> np.ndarray
     """``engine.actors.columns.order_actors`` with ties broken by ``rows`` (each person's row in
     the whole store) instead of the partition's own rows, which a partition streamed from files
     may number in another order: a partition's first actors are then the whole store's."""
-    keys: list[np.ndarray] = [np.asarray(rows, dtype=np.int64)]  # np.lexsort: last key is primary
-    for term in reversed(terms):
-        null, value = term.key(actors)
-        value = np.asarray(value)
-        if term.descending:
-            value = -value.astype(np.float64) if value.dtype.kind == "f" else -value.astype(np.int64)
-        keys.append(value)
-        keys.append(np.asarray(null).astype(np.int8))
-    return np.lexsort(keys)
+    from ..engine.actors.columns import order_actors
+
+    return order_actors(actors, terms, tiebreak=rows)
 
 
 def _group_candidates(actors: Any, req: Any, columns: list[Any], names: list[str], terms: list[Any]) -> Candidates:

@@ -189,17 +189,18 @@ def parse_order(req: ActorsRequest, strategy: str, columns: Sequence[Column]) ->
     return terms
 
 
-def order_actors(actors: ActorSet, terms: Sequence[OrderTerm]) -> np.ndarray:
+def order_actors(actors: ActorSet, terms: Sequence[OrderTerm], tiebreak: np.ndarray | None = None) -> np.ndarray:
     """Positions of the actors in order: the terms (NULLs last, as ClickHouse), then person row /
-    group key ascending so that ties are deterministic."""
-    keys: list[np.ndarray] = [actors.key]  # np.lexsort: last key is primary
+    group key ascending so that ties are deterministic (``tiebreak``: other rows to break ties
+    by, e.g. a partition's persons' rows in the whole store)."""
+    keys: list[np.ndarray] = [actors.key if tiebreak is None else np.asarray(tiebreak, dtype=np.int64)]  # last key is primary
     for term in reversed(terms):
         null, value = term.key(actors)
         value = np.asarray(value)
         if term.descending:
             value = -value.astype(np.float64) if value.dtype.kind == "f" else -value.astype(np.int64)
         keys.append(value)
-        keys.append(null.astype(np.int8))
+        keys.append(np.asarray(null).astype(np.int8))
     return np.lexsort(keys)
 
 
