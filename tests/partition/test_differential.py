@@ -26,7 +26,8 @@ LIMITS = Limits(max_buckets=800)
 SUPPORTED_MATHS = tuple(m for m in tst.MATHS if m in MERGES)
 
 
-def outcome(run):
+def outcome(run, *, message=False):
+    """The answer's dicts, "unsupported", or the validation error (with its text if ``message``)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", tc.TrendcalcWarning)
         try:
@@ -34,7 +35,7 @@ def outcome(run):
         except tc.UnsupportedError:
             return "unsupported"
         except tc.ValidationError as e:
-            return ("error", type(e).__name__)
+            return ("error", type(e).__name__, str(e)) if message else ("error", type(e).__name__)
 
 
 # supported maths, no formulas, no session properties: most drawn queries are then answerable
@@ -83,28 +84,17 @@ def test_formulas_partitioned_equal_single_store(scenario, k, rnd):
     assert got == want
 
 
-def _insight_outcome(run):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", tc.TrendcalcWarning)
-        try:
-            return run().to_dicts()
-        except tc.UnsupportedError:
-            return "unsupported"
-        except tc.ValidationError as e:
-            return ("error", type(e).__name__, str(e))
-
-
 def _insight_partitioned_equals_single(kind, run, scenario, k, rnd):
     """``run`` (tc.stickiness or tc.lifecycle) on a random person split equals the single store."""
     from .test_insights_invariance import partitioned
 
     w = scenario.world
     store = w.store()
-    want = _insight_outcome(lambda: run(store, scenario.query, project=w.project, now=w.now))
+    want = outcome(lambda: run(store, scenario.query, project=w.project, now=w.now), message=True)
     part = person_partitions(store, k, lambda s, k: np.array([rnd.randrange(k) for _ in range(len(s.persons))], np.int32))
     stores = [subset(store, part == p) for p in range(k)]
     rows = tuple(np.flatnonzero(part == p) for p in range(k))
-    got = _insight_outcome(lambda: partitioned(kind, stores, scenario.query, w.project, w.now, rows))
+    got = outcome(lambda: partitioned(kind, stores, scenario.query, w.project, w.now, rows), message=True)
     assume(got != "unsupported")
     assert got == want
 
