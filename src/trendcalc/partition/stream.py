@@ -17,7 +17,6 @@ The result is written beside ``path`` and renamed into place when complete.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -30,6 +29,7 @@ import numpy as np
 from ..errors import InputRowError, ValidationError
 from ..store import EventStore, columnrule
 from ..store.arrow_encode import _pa
+from ..store.persist import replace_directory
 from .facts import Facts, definitions, write_sessions
 from .layout import FORMAT, MANIFEST, VERSION, person_rows_file
 from .resolve import DidMap, global_person_rows, load_people, materialized
@@ -106,7 +106,7 @@ def stream_partitions(source: Any, root: Path, k: int, *, persons: Any, groups: 
             "shared_sessions": write_sessions(tmp, facts.shared_sessions()),
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
-        _replace(tmp, root)
+        replace_directory(tmp, root)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -135,17 +135,6 @@ def _check_target(root: Path, overwrite: bool) -> None:
             raise FileExistsError(f"{root} exists; pass overwrite=True to replace it")
         if not (root / MANIFEST).is_file() or json.loads((root / MANIFEST).read_text()).get("format") != FORMAT:
             raise FileExistsError(f"refusing to replace {root}: it is not a partitioned trendcalc store")
-
-
-def _replace(tmp: Path, root: Path) -> None:
-    if root.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".old", dir=root.parent))
-        os.rmdir(old)
-        os.rename(root, old)
-        os.rename(tmp, root)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(tmp, root)
 
 
 def _people_store(persons: Any, groups: Any) -> EventStore | None:

@@ -180,6 +180,19 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def replace_directory(tmp: Path, target: Path) -> None:
+    """Put the complete directory ``tmp`` at ``target`` by renames, so that ``target`` is never
+    half-written: an existing ``target`` is renamed aside first and removed after."""
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+        os.rmdir(old)
+        os.rename(target, old)
+        os.rename(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(tmp, target)
+
+
 def _is_store_dir(path: Path) -> bool:
     if not any(path.iterdir()):
         return True
@@ -210,14 +223,7 @@ def save_store(store: Any, path: str | os.PathLike, *, overwrite: bool = False, 
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".saving", dir=parent))
     try:
         _write_store(store, tmp, durable)
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=parent))
-            os.rmdir(old)
-            os.rename(target, old)
-            os.rename(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, target)
+        replace_directory(tmp, target)
         if durable:
             _fsync_dir(parent)
     except BaseException:
