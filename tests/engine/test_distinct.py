@@ -93,22 +93,36 @@ def test_distinct_values_and_counts(method):
 
 
 def test_cost_model_choices():
-    # a day of the sparse benchmark shape: 34 k rows among 400 k persons → not a sort
-    assert distinct.choose(34_000, 400_000) in ("bitmap", "marks")
-    # rows far more than keys → bitmap; few rows over a huge space → marks or sort, never bitmap
+    # a day of the sparse benchmark shape at 10 M: 34 k rows among 400 k persons → the bitmap
+    # (it fits the cache; a sort costs ~ rows log rows, marks a random write and read a row)
+    assert distinct.choose(34_000, 400_000) == "bitmap"
+    # rows far more than keys → bitmap; few rows over a huge space → never the bitmap
     assert distinct.choose(1_000_000, 20_000) == "bitmap"
     assert distinct.choose(500, 5_000_000) != "bitmap"
-    # a tiny set → sort or marks (both O(rows)); spaces beyond the limits rule methods out
+    # spaces beyond the limits rule methods out
     assert distinct.choose(10**6, distinct.BITMAP_LIMIT + 1) == "sort"
     assert distinct.choose(100, distinct.MARKS_LIMIT + 1) in ("bitmap", "sort")
     # a fresh scratch array's page faults count when the space is large: few rows → sort
     assert distinct.choose(1_000, 30_000_000, fresh=True) == "sort"
+    # marks outgrow the cache: a 50 M-event day slot (205 k rows, 1.9 M persons, keys wanted)
+    # takes the bitmap, not marks (measured 95 vs 239 ms over its 38 slots)
+    assert distinct.choose(205_000, 1_900_000, values=True) == "bitmap"
+    assert distinct.cost("marks", 205_000, 8_000_000) > distinct.cost("marks", 205_000, 40_000)
+
+
+def test_one_method_per_scan():
+    sizes = np.array([0, 30_000, 40_000, 35_000, 0])
+    # priced as three buckets of the mean size, empty buckets left out
+    assert distinct.choose_scan(sizes, 400_000) == distinct.choose(35_000, 400_000)
+    assert distinct.choose_scan(np.array([200, 300]), 8_000_000) == "sort"
+    assert distinct.choose_scan(np.zeros(3, dtype=np.int64), 1_000) in distinct.METHODS
 
 
 def test_env_forces_a_method(monkeypatch):
     for m in distinct.METHODS:
         monkeypatch.setenv("TRENDCALC_DISTINCT", m)
         assert distinct.choose(34_000, 400_000) == m
+        assert distinct.choose_scan(np.array([34_000]), 400_000) == m
     monkeypatch.setenv("TRENDCALC_DISTINCT", "bitmap")
     assert distinct.choose(10, distinct.BITMAP_LIMIT + 1) == "sort"  # not allowed there: ignored
 

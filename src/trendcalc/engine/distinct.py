@@ -8,14 +8,15 @@ Three methods find the distinct keys (``0 <= key < space``) among a set of rows:
 - ``marks``: write each row's position at its key in a scratch array of ``space`` int32, then
   count the rows that read their own position back: of the rows sharing a key exactly one wins
   (whichever write landed last), so the winners are the distinct keys. Cost ~ rows (a random
-  write and read each), independent of the key space, nothing to clear. Best when few of many
-  keys are active: a day of 34 k rows among 400 k persons.
-- ``sort``: sort the keys, count the changes. Cost ~ rows × log rows, no scratch. Best for
-  small sets of rows.
+  write and read each), nothing to clear; dearer per row once the array outgrows the cache.
+- ``sort``: sort the keys, count the changes. Cost ~ rows × log rows, no scratch, no random
+  access: NumPy's vectorised sort makes it the cheapest for most sets of rows that are few
+  compared to the keys (a day of 34 k rows among 400 k persons), where marks used to be chosen.
 
-``choose`` prices each method with per-element costs measured on NumPy (relative nanoseconds;
-only their ratios matter) and picks the cheapest; ``TRENDCALC_DISTINCT=bitmap|marks|sort``
-forces one (for diagnosis), as does the ``method`` argument (for tests).
+``choose`` prices each method with per-element costs fitted to NumPy timings (``Costs``;
+relative nanoseconds, only their ratios matter) and picks the cheapest;
+``TRENDCALC_DISTINCT=bitmap|marks|sort`` forces one (for diagnosis, or on a host whose sort is
+slow), as does the ``method`` argument (for tests).
 
 Buckets are independent, so the per-bucket counts of a large scan run on ``threads`` threads,
 each with scratch arrays of its own (NumPy releases the GIL in the fancy indexing, scans and
@@ -48,32 +49,61 @@ THREAD_MIN_ROWS = 200_000
 
 @attrs.frozen
 class Costs:
-    """Nanoseconds per element of each method's steps (measured with NumPy 2 on x86-64)."""
+    """Nanoseconds per element of each method's steps, fitted to timings of ``n_distinct`` and
+    ``distinct_values`` over a grid of 300–300 k rows and key spaces of 10 k–8 M (NumPy 2.4,
+    x86-64 with 512 KiB L2 per core; ``benchmarks/distinct_costs.py`` measures the grid and
+    scores the model against the fastest method of each point). Only their ratios matter.
 
-    scatter: float = 2.0  # bitmap: one random byte write per row
-    scan: float = 0.07  # bitmap: count + clear, per slot of the key space
-    mark: float = 4.2  # marks: one random int32 write and read per row
-    sort: float = 0.7  # sort: per row per log2(rows)
-    nonzero: float = 0.2  # bitmap: listing the set slots (when the keys themselves are wanted), per slot
+    A random write or read is cheap while the scratch array stays in cache and dearer beyond it:
+    the per-row costs grow with the share of the array a cache cannot hold (``miss``), for the
+    marks array (4 bytes a key) from the size of a core's L2, for the bitmap (a byte a key, whose
+    scattered writes the L3 absorbs well) from a few MiB."""
+
+    call: float = 4000.0  # fixed cost of a method's NumPy calls (bitmap, marks)
+    scatter: float = 3.6  # bitmap: one random byte write per row, in cache
+    scatter_miss: float = 8.0  # bitmap: more per row when the bitmap does not fit ``bitmap_cache``
+    scan: float = 0.05  # bitmap: count + clear, per slot of the key space
+    scan_miss: float = 0.03
+    listing: float = 0.13  # bitmap: listing the set slots (when the keys themselves are wanted), per slot
+    listed: float = 3.2  # bitmap: per key listed (estimated as a third of the rows)
+    listing_call: float = 3500.0
+    mark: float = 6.4  # marks: one random int32 write and read per row, in cache
+    mark_values: float = 7.8  # marks: the same when the keys are wanted (a compress more)
+    mark_miss: float = 8.0  # marks: more per row when the marks array does not fit ``marks_cache``
+    sort_call: float = 3400.0
+    sort: float = 0.34  # sort: per row per log2(rows)
+    sort_values: float = 0.53  # sort: the same when the keys are wanted (a mask and a compress more)
+    sort_values_call: float = 5200.0
     page: float = 250.0  # first touch of a fresh 4 KiB page of a large scratch array
-    call: float = 1500.0  # fixed cost of a method's NumPy calls
+    marks_cache: int = 1 << 19  # bytes: a core's L2
+    bitmap_cache: int = 1 << 22  # bytes
 
 
 COSTS = Costs()
 
 
-def cost(method: str, rows: int, space: int, costs: Costs = COSTS, fresh: bool = False, values: bool = False) -> float:
+def _miss(footprint: float, cache: int) -> float:
+    """The share of a scratch array of ``footprint`` bytes that ``cache`` bytes cannot hold."""
+    return max(0.0, 1.0 - cache / footprint) if footprint > 0 else 0.0
+
+
+def cost(method: str, rows: float, space: int, costs: Costs = COSTS, fresh: bool = False, values: bool = False) -> float:
     """Estimated ns to count the distinct keys of ``rows`` rows in a key space of ``space``
     (``values``: to list them); ``fresh``: the scratch array is allocated for this one use (its
     pages are touched once)."""
+    c = costs
     if method == "bitmap":
-        touch = costs.page * min(rows, space / 4096) if fresh else 0.0
-        listing = costs.nonzero * space if values else 0.0
-        return costs.call + costs.scatter * rows + costs.scan * space + touch + listing
+        miss = _miss(space, c.bitmap_cache)
+        ns = c.call + rows * (c.scatter + c.scatter_miss * miss) + space * (c.scan + c.scan_miss * miss)
+        if values:
+            ns += c.listing_call + c.listing * space + c.listed * min(rows, space) / 3
+        return ns + (c.page * min(rows, space / 4096) if fresh else 0.0)
     if method == "marks":
-        touch = costs.page * min(rows, space / 1024) if fresh else 0.0
-        return costs.call + costs.mark * rows + touch
-    return costs.call + costs.sort * rows * math.log2(max(rows, 2))
+        miss = _miss(4 * space, c.marks_cache)
+        ns = c.call + rows * ((c.mark_values if values else c.mark) + c.mark_miss * miss)
+        return ns + (c.page * min(rows, space / 1024) if fresh else 0.0)
+    per = c.sort_values if values else c.sort
+    return (c.sort_values_call if values else c.sort_call) + per * rows * math.log2(max(rows, 2))
 
 
 def choose(rows: int, space: int, fresh: bool = False, values: bool = False) -> str:
@@ -83,6 +113,23 @@ def choose(rows: int, space: int, fresh: bool = False, values: bool = False) -> 
     if forced in allowed:
         return forced  # type: ignore[return-value]
     return min(allowed, key=lambda m: cost(m, rows, space, fresh=fresh, values=values))
+
+
+def choose_scan(rows: np.ndarray, space: int, values: bool = False) -> str:
+    """The cheapest single method for a scan whose buckets (or slots) hold ``rows`` rows each,
+    over ``space`` keys, each method priced for the busy buckets as buckets of their mean size
+    (one Python call per method, not per bucket). One method per scan: near a tie, switching
+    methods between buckets costs more (a second scratch array) than picking the slightly
+    dearer one for a bucket saves."""
+    forced = os.environ.get("TRENDCALC_DISTINCT")
+    allowed = _allowed(space)
+    if forced in allowed:
+        return forced  # type: ignore[return-value]
+    if len(allowed) == 1:
+        return allowed[0]
+    busy = int(np.count_nonzero(rows))
+    mean = float(rows.sum()) / max(busy, 1)  # exact but for the sort's log term
+    return min(allowed, key=lambda m: cost(m, mean, space, values=values))
 
 
 def _allowed(space: int) -> tuple[str, ...]:
@@ -214,17 +261,27 @@ def over_buckets(n_buckets: int, rows: int, threads: int, work: Callable[[Sequen
 # --- the counts the engine asks for ------------------------------------------------------------------
 
 
+def _sizes(bounds: Sequence[np.ndarray], n: int) -> np.ndarray:
+    """Rows per bucket, summed over blocks whose rows in bucket b are ``bounds[k][b]:bounds[k][b+1]``."""
+    out = np.zeros(n, dtype=np.int64)
+    for b in bounds:
+        edges = np.asarray(b[:n + 1], dtype=np.int64)
+        out += edges[1:] - edges[:-1]
+    return out
+
+
 def count_distinct_runs(
     key: np.ndarray, runs: Sequence[np.ndarray], n_keys: int, n_buckets: int, *, method: str | None = None,
     threads: int = 1,
 ) -> np.ndarray:
     """Distinct ``key`` values per bucket from bucket runs (``runs[k][b]:runs[k][b+1]`` are block
-    k's rows in bucket b, blocks concatenated in ``key``): each bucket by the cheapest method."""
+    k's rows in bucket b, blocks concatenated in ``key``), by the cheapest method for the scan."""
     out = np.zeros(n_buckets, dtype=np.float64)
     if len(key) == 0 or n_buckets == 0:
         return out
     space = max(int(n_keys), 1)
     starts = np.cumsum([0] + [int(r[-1]) for r in runs[:-1]]).tolist()
+    how = method or choose_scan(_sizes(runs, n_buckets), space)
 
     def work(buckets: Sequence[int]) -> None:
         scratch = Scratch(space)
@@ -234,7 +291,7 @@ def count_distinct_runs(
             if not parts:
                 continue
             x = parts[0] if len(parts) == 1 else np.concatenate(parts)
-            out[b] = n_distinct(x, method or choose(len(x), space), scratch)
+            out[b] = n_distinct(x, how, scratch)
 
     over_buckets(n_buckets, len(key), threads, work)
     return out
@@ -296,6 +353,7 @@ def rolling_slots(
         return out
     space = int(key.max()) + 1
     keys: list[np.ndarray] = [key[:0]] * n_slots
+    how = method or choose_scan(_sizes([b for _, b in blocks], n_slots), space, values=True)
 
     def work(js: Sequence[int]) -> None:
         scratch = Scratch(space)
@@ -304,7 +362,7 @@ def rolling_slots(
             parts = [x for x in parts if len(x)]
             if parts:
                 x = parts[0] if len(parts) == 1 else np.concatenate(parts)
-                keys[j] = distinct_values(x, method or choose(len(x), space, values=True), scratch)
+                keys[j] = distinct_values(x, how, scratch)
 
     over_buckets(n_slots, len(key), threads, work)
     first = np.searchsorted(slots, window_starts, "right")  # window (ws, s] → slots [first, last)
