@@ -27,6 +27,7 @@ from . import blockwise
 from . import breakdown as bd
 from .context import Frame, QueryContext
 from .distinct import THREAD_MIN_ROWS, over_buckets
+from .front_counts import FrontCounts, front_counts, front_size
 from .math import MathType
 from .plan import Query
 
@@ -190,6 +191,7 @@ class _Totals:
     label_totals: np.ndarray
     present: np.ndarray
     matrix: np.ndarray | None  # rows per (bucket, code) when counted so (``_code_matrix``)
+    front: FrontCounts | None  # the first codes' rows per bucket when counted so (engine/front_counts.py)
 
     @property
     def kinds(self) -> np.ndarray:
@@ -221,22 +223,67 @@ def _totals(ctx: QueryContext, frame: Frame) -> _Totals:
     raw, normalize = _raw(ctx, frame)
     lut, labels, one_to_one, null_id = label_facts(raw, normalize)
     matrix = _code_matrix(raw, frame, len(lut))
+    front = None
     if matrix is not None:
         per_code = matrix.sum(axis=0)
     else:
-        per_slot = code_totals(raw.codes, len(lut), ctx.limits.threads)
-        per_code = np.concatenate((per_slot[1:], per_slot[:1]))  # in the look-up table's order
+        assert frame.runs is not None  # (``applies``)
+        b = ctx.filter.breakdown
+        assert b is not None
+        size = front_size(len(lut) - 1, len(raw.codes), frame.n_buckets, ctx.display.breakdown_limit or b.limit)
+        if size:
+            front = front_counts(raw.codes, frame.runs, len(lut) - 1, frame.n_buckets, size, ctx.limits.threads)
+            per_code = front.totals
+        else:
+            per_slot = code_totals(raw.codes, len(lut), ctx.limits.threads)
+            per_code = np.concatenate((per_slot[1:], per_slot[:1]))  # in the look-up table's order
     label_totals = per_code if one_to_one else np.bincount(lut, weights=per_code, minlength=len(labels)).astype(np.int64)
-    present = np.flatnonzero(label_totals)  # the groups: labels with rows, in label order
+    present = np.flatnonzero(label_totals != 0)  # the groups: labels with rows, in label order (a bool mask: no branches)
     blockwise.check_cells(ctx, len(present), frame.n_buckets)
-    return _Totals(raw, lut, labels, one_to_one, null_id, label_totals, present, matrix)
+    return _Totals(raw, lut, labels, one_to_one, null_id, label_totals, present, matrix, front)
+
+
+def _front_cells(frame: Frame, front: FrontCounts, lut: np.ndarray, one_to_one: bool, n_labels: int,
+                 kept_labels: np.ndarray) -> np.ndarray | None:
+    """``_cells`` from the front's matrix when every code of a kept label lies in the front (or
+    is the missing value); else None. Other: each bucket's rows minus the kept ones."""
+    k, n_codes = len(kept_labels), len(lut) - 1
+    cells = np.empty((k + 1, frame.n_buckets), dtype=np.int64)
+    if one_to_one:  # label id = look-up slot
+        cols = front.column_of(kept_labels)
+        if cols is None:
+            return None
+        cells[:k] = front.matrix[:, cols].T
+    else:
+        kept = np.zeros(n_labels, dtype=bool)
+        kept[kept_labels] = True
+        if kept[lut[front.front:n_codes]].any():  # a kept value has a code past the front
+            return None
+        label_slot = np.full(n_labels, k, dtype=np.intp)
+        label_slot[kept_labels] = np.arange(k, dtype=np.intp)
+        col_slot = label_slot[np.append(lut[:front.front], lut[n_codes])]  # each front column's slot
+        key = (np.arange(frame.n_buckets, dtype=np.intp)[:, None] * (k + 1) + col_slot).ravel()
+        by_slot = np.bincount(key, weights=front.matrix.ravel(), minlength=frame.n_buckets * (k + 1))  # (exact: counts < 2**53)
+        cells[:k] = by_slot.reshape(frame.n_buckets, k + 1)[:, :k].T
+    assert frame.runs is not None
+    rows = np.zeros(frame.n_buckets, dtype=np.int64)
+    for r in frame.runs:
+        rows += np.diff(r)
+    cells[k] = rows - cells[:k].sum(axis=0)  # Other: every row of a value not kept
+    return cells
 
 
 def _cells(ctx: QueryContext, frame: Frame, raw: bd.RawColumn, lut: np.ndarray, one_to_one: bool,
-           n_labels: int, kept_labels: np.ndarray, matrix: np.ndarray | None = None) -> np.ndarray:
+           n_labels: int, kept_labels: np.ndarray, matrix: np.ndarray | None = None,
+           front: FrontCounts | None = None) -> np.ndarray:
     """Rows per bucket of each kept label (in the given order), then Other's: every other row.
-    ``matrix``: the frame's rows per (bucket, code) when already counted (``_code_matrix``)."""
+    ``matrix``: the frame's rows per (bucket, code) when already counted (``_code_matrix``);
+    ``front``: the first codes' rows per bucket (used when the kept labels lie there)."""
     k = len(kept_labels)
+    if front is not None and matrix is None:
+        cells = _front_cells(frame, front, lut, one_to_one, n_labels, kept_labels)
+        if cells is not None:
+            return cells
     if matrix is None:
         matrix = _code_matrix(raw, frame, len(lut))
     if matrix is not None:
@@ -271,7 +318,7 @@ def top_n_counts(ctx: QueryContext, frame: Frame) -> TopN:
     values = _Labels(t.labels, t.present)
     keep, other = bd.rank_query(ctx, values, t.kinds, t.label_totals[t.present].astype(np.float64))
     cells = _cells(ctx, frame, t.raw, t.lut, t.one_to_one, len(t.labels), t.present[np.asarray(keep, dtype=np.intp)],
-                   t.matrix)
+                   t.matrix, t.front)
     kept_values = [values[g] for g in keep]
     if len(other):
         kept_values.append(bd.other_value(b.multi, len(b.items)))
