@@ -54,11 +54,11 @@ def front_size(n_codes: int, n_rows: int, n_buckets: int, limit: int) -> int:
 
 
 def _keys(codes: np.ndarray, runs: Sequence[np.ndarray], a: int, b: int, base: int, stride: int,
-          front: int, dtype: type) -> np.ndarray:
+          front: int, dtype: type[np.integer]) -> np.ndarray:
     """The bincount key of rows a..b (blocks of ``runs`` concatenated): ``base + bucket ×
     stride + code + 1`` below the front (the missing code -1 at column 0), the code past it."""
     n_buckets = len(runs[0]) - 1
-    first = np.arange(n_buckets, dtype=dtype) * stride + (base + 1)
+    first: np.ndarray = np.arange(n_buckets, dtype=dtype) * stride + (base + 1)
     parts, pos = [], 0
     for r in runs:
         edges = np.clip(r + pos, a, b)  # the block's bucket edges within a..b
