@@ -91,9 +91,10 @@ def front_counts(codes: np.ndarray, runs: Sequence[np.ndarray], n_codes: int, n_
 
     if n:
         over_buckets(len(parts), n, threads, work)
-    counted = np.zeros(bins, dtype=np.int64)
-    for p in parts:
-        if p is not None:
+    counted = parts[0] if len(parts) == 1 and parts[0] is not None else np.zeros(bins, dtype=np.int64)
+    if len(parts) > 1:
+        for p in parts:
+            assert p is not None
             counted += p
     by_bucket = counted[n_codes:].reshape(n_buckets, stride)
     matrix = np.empty_like(by_bucket)

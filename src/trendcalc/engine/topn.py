@@ -180,8 +180,8 @@ class TopN:
 
 @attrs.frozen
 class _Totals:
-    """A frame's breakdown values with rows (``present`` label ids, in label order) and the rows
-    of every label, from one pass over the rows' codes."""
+    """A frame's rows per breakdown value (label), from one pass over the rows' codes, and how
+    many values have rows (the groups)."""
 
     raw: bd.RawColumn
     lut: np.ndarray
@@ -189,13 +189,38 @@ class _Totals:
     one_to_one: bool
     null_id: int
     label_totals: np.ndarray
-    present: np.ndarray
+    n_present: int
     matrix: np.ndarray | None  # rows per (bucket, code) when counted so (``_code_matrix``)
     front: FrontCounts | None  # the first codes' rows per bucket when counted so (engine/front_counts.py)
 
-    @property
-    def kinds(self) -> np.ndarray:
-        return (self.present == self.null_id).view(np.int8)  # bd.NULL (1) for the null marker, else bd.NORMAL (0)
+    def present(self) -> np.ndarray:
+        """The groups: labels with rows, in label order."""
+        return np.flatnonzero(self.label_totals != 0)  # (a bool mask: nonzero without branches)
+
+    def kinds(self, ids: np.ndarray) -> np.ndarray:
+        return (ids == self.null_id).view(np.int8)  # bd.NULL (1) for the null marker, else bd.NORMAL (0)
+
+
+RANK_SAMPLE = 512
+"""Labels (the first, in label order) whose totals bound the ranking's cut from below."""
+
+
+def groups_to_rank(t: _Totals, limit: int) -> np.ndarray:
+    """The label ids ``rank`` needs to see to choose the top ``limit`` groups: those with a total
+    at least the ``limit``-th largest of the first ``RANK_SAMPLE`` labels' — a lower bound of the
+    cut, whatever the order — when that leaves ``limit`` normal values or more (then every kept
+    value and every tie at the cut is among them, in either display's order); else every group.
+    Ranking a few dozen values instead of thousands: the rest can only fall into Other."""
+    totals = t.label_totals
+    if 0 < limit < t.n_present:
+        sample = totals[:RANK_SAMPLE]
+        if len(sample) >= limit:
+            bound = max(int(np.partition(sample, len(sample) - limit)[len(sample) - limit]), 1)
+            ids = np.flatnonzero(totals >= bound)
+            normal = len(ids) - int(t.null_id >= 0 and totals[t.null_id] >= bound)
+            if normal >= limit:
+                return ids
+    return t.present()
 
 
 def _raw(ctx: QueryContext, frame: Frame) -> tuple[bd.RawColumn, bool]:
@@ -238,9 +263,9 @@ def _totals(ctx: QueryContext, frame: Frame) -> _Totals:
             per_slot = code_totals(raw.codes, len(lut), ctx.limits.threads)
             per_code = np.concatenate((per_slot[1:], per_slot[:1]))  # in the look-up table's order
     label_totals = per_code if one_to_one else np.bincount(lut, weights=per_code, minlength=len(labels)).astype(np.int64)
-    present = np.flatnonzero(label_totals != 0)  # the groups: labels with rows, in label order (a bool mask: no branches)
-    blockwise.check_cells(ctx, len(present), frame.n_buckets)
-    return _Totals(raw, lut, labels, one_to_one, null_id, label_totals, present, matrix, front)
+    n_present = int(np.count_nonzero(label_totals))
+    blockwise.check_cells(ctx, n_present, frame.n_buckets)
+    return _Totals(raw, lut, labels, one_to_one, null_id, label_totals, n_present, matrix, front)
 
 
 def _front_cells(frame: Frame, front: FrontCounts, lut: np.ndarray, one_to_one: bool, n_labels: int,
@@ -315,14 +340,16 @@ def top_n_counts(ctx: QueryContext, frame: Frame) -> TopN:
     t = _totals(ctx, frame)
     b = ctx.filter.breakdown
     assert b is not None
-    values = _Labels(t.labels, t.present)
-    keep, other = bd.rank_query(ctx, values, t.kinds, t.label_totals[t.present].astype(np.float64))
-    cells = _cells(ctx, frame, t.raw, t.lut, t.one_to_one, len(t.labels), t.present[np.asarray(keep, dtype=np.intp)],
+    ids = groups_to_rank(t, ctx.display.breakdown_limit or b.limit)
+    values = _Labels(t.labels, ids)
+    keep, _ = bd.rank_query(ctx, values, t.kinds(ids), t.label_totals[ids].astype(np.float64))
+    cells = _cells(ctx, frame, t.raw, t.lut, t.one_to_one, len(t.labels), ids[np.asarray(keep, dtype=np.intp)],
                    t.matrix, t.front)
     kept_values = [values[g] for g in keep]
-    if len(other):
+    has_other = t.n_present > len(keep)  # a group not kept (``ids`` may leave some out)
+    if has_other:
         kept_values.append(bd.other_value(b.multi, len(b.items)))
-    return TopN(kept_values, cells[:len(kept_values)], bool(len(other)))
+    return TopN(kept_values, cells[:len(kept_values)], has_other)
 
 
 # --- over partitions: totals first, then the kept values' cells (partition/topn.py) ------------
@@ -332,7 +359,8 @@ def value_totals(ctx: QueryContext, frame: Frame) -> tuple[tuple[str, ...], np.n
     """(the breakdown values with rows, their kinds, their rows): what one partition tells the
     coordinator so that it can rank the values of the whole data set."""
     t = _totals(ctx, frame)
-    return tuple(t.labels[t.present].tolist()), t.kinds.copy(), t.label_totals[t.present].astype(np.int64)
+    present = t.present()
+    return tuple(t.labels[present].tolist()), t.kinds(present), t.label_totals[present].astype(np.int64)
 
 
 def kept_cells(ctx: QueryContext, frame: Frame, kept: Sequence[str]) -> np.ndarray:
