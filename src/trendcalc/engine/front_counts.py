@@ -41,9 +41,10 @@ class FrontCounts:
     def column_of(self, slots: np.ndarray) -> np.ndarray | None:
         """The matrix column of each look-up slot (a code, or ``len(totals) - 1`` for the
         missing value), or None when one of them lies past the front."""
-        n_codes = len(self.totals) - 1
-        cols = np.where(slots == n_codes, self.front, slots)
-        return cols if not len(cols) or int(cols.max()) <= self.front else None
+        missing = slots == len(self.totals) - 1
+        if not bool(((slots < self.front) | missing).all()):
+            return None
+        return np.where(missing, self.front, slots)
 
 
 def front_size(n_codes: int, n_rows: int, n_buckets: int, limit: int) -> int:
