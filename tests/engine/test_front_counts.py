@@ -40,8 +40,14 @@ def test_totals_and_front_cells_over_blocks_and_threads(front: int) -> None:
         np.testing.assert_array_equal(got.totals, ref.sum(axis=0))
         np.testing.assert_array_equal(got.matrix[:, :front], ref[:, :front])
         np.testing.assert_array_equal(got.matrix[:, front], ref[:, n_codes])  # the missing value last
-        np.testing.assert_array_equal(got.column_of(np.array([0, front - 1, n_codes])), [0, front - 1, front])
-        assert got.column_of(np.array([front])) is None or front == n_codes
+        assert got.front == front
+    identity = np.arange(n_codes + 1)
+    assert topn._in_front(identity, True, n_codes + 1, np.array([0, front - 1, n_codes]), front)
+    # the code at the front lies past it (there is none when the front holds every code)
+    assert topn._in_front(identity, True, n_codes + 1, np.array([0, front]), front) == (front == n_codes)
+    folded = np.append(np.arange(n_codes) // 2, n_codes // 2)  # two codes per label, the missing value with code 0's
+    assert topn._in_front(folded, False, n_codes // 2 + 1, np.array([(front - 1) // 2, n_codes // 2]), front) == (front % 2 == 0)
+    assert topn._in_front(folded, False, n_codes // 2 + 1, np.array([front // 2]), front) == (front == n_codes)
 
 
 def test_front_size() -> None:

@@ -38,14 +38,6 @@ class FrontCounts:
     matrix: np.ndarray
     front: int
 
-    def column_of(self, slots: np.ndarray) -> np.ndarray | None:
-        """The matrix column of each look-up slot (a code, or ``len(totals) - 1`` for the
-        missing value), or None when one of them lies past the front."""
-        missing = slots == len(self.totals) - 1
-        if not bool(((slots < self.front) | missing).all()):
-            return None
-        return np.where(missing, self.front, slots)
-
 
 def front_size(n_codes: int, n_rows: int, n_buckets: int, limit: int) -> int:
     """How many first codes to count per bucket: ``FRONT`` (or every code), no more matrix

@@ -9,6 +9,12 @@ then one gather of each code's *slot* (its kept value, or Other) and one ``binco
 compared only for the kept values and for ties at the cut. Large scans split their rows over
 ``Limits.threads`` threads (partial counts add).
 
+Usually one pass suffices: engine/front_counts.py counts every code's total and, in the same
+``bincount``, the first codes' rows per bucket — a dictionary numbered by first use holds its
+frequent values there — so the kept values' cells are matrix columns and Other is each bucket's
+rows minus theirs; the second pass runs only when a kept value lies past that front. Ranking
+sees only the values whose total reaches a lower bound of the cut (``groups_to_rank``).
+
 The answer is the general path's (``run_query`` → ``shape_query`` in engine/trends.py): the same
 groups (labels present in the rows), ranking, cells and Other; trends.py's ``count_series``
 shapes them. tests/engine/test_topn.py checks both paths give the same answers.
@@ -244,7 +250,9 @@ def _code_matrix(raw: bd.RawColumn, frame: Frame, n_codes: int) -> np.ndarray | 
     return None
 
 
-def _totals(ctx: QueryContext, frame: Frame) -> _Totals:
+def _totals(ctx: QueryContext, frame: Frame, *, cells: bool = True) -> _Totals:
+    """The frame's rows per label; ``cells``: the kept values' cells are asked next (so count
+    the front's rows per bucket in the same pass)."""
     raw, normalize = _raw(ctx, frame)
     lut, labels, one_to_one, null_id = label_facts(raw, normalize)
     matrix = _code_matrix(raw, frame, len(lut))
@@ -255,7 +263,7 @@ def _totals(ctx: QueryContext, frame: Frame) -> _Totals:
         assert frame.runs is not None  # (``applies``)
         b = ctx.filter.breakdown
         assert b is not None
-        size = front_size(len(lut) - 1, len(raw.codes), frame.n_buckets, ctx.display.breakdown_limit or b.limit)
+        size = front_size(len(lut) - 1, len(raw.codes), frame.n_buckets, ctx.display.breakdown_limit or b.limit) if cells else 0
         if size:
             front = front_counts(raw.codes, frame.runs, len(lut) - 1, frame.n_buckets, size, ctx.limits.threads)
             per_code = front.totals
@@ -268,22 +276,27 @@ def _totals(ctx: QueryContext, frame: Frame) -> _Totals:
     return _Totals(raw, lut, labels, one_to_one, null_id, label_totals, n_present, matrix, front)
 
 
+def _in_front(lut: np.ndarray, one_to_one: bool, n_labels: int, kept_labels: np.ndarray, front: int) -> bool:
+    """Whether every code of the kept labels lies below ``front`` or is the missing value."""
+    n_codes = len(lut) - 1
+    if one_to_one:  # label id = look-up slot
+        return bool(((kept_labels < front) | (kept_labels == n_codes)).all())
+    kept = np.zeros(n_labels, dtype=bool)
+    kept[kept_labels] = True
+    return not bool(kept[lut[front:n_codes]].any())
+
+
 def _front_cells(frame: Frame, front: FrontCounts, lut: np.ndarray, one_to_one: bool, n_labels: int,
                  kept_labels: np.ndarray) -> np.ndarray | None:
     """``_cells`` from the front's matrix when every code of a kept label lies in the front (or
     is the missing value); else None. Other: each bucket's rows minus the kept ones."""
     k, n_codes = len(kept_labels), len(lut) - 1
+    if not _in_front(lut, one_to_one, n_labels, kept_labels, front.front):
+        return None
     cells = np.empty((k + 1, frame.n_buckets), dtype=np.int64)
     if one_to_one:  # label id = look-up slot
-        cols = front.column_of(kept_labels)
-        if cols is None:
-            return None
-        cells[:k] = front.matrix[:, cols].T
+        cells[:k] = front.matrix[:, np.where(kept_labels == n_codes, front.front, kept_labels)].T
     else:
-        kept = np.zeros(n_labels, dtype=bool)
-        kept[kept_labels] = True
-        if kept[lut[front.front:n_codes]].any():  # a kept value has a code past the front
-            return None
         label_slot = np.full(n_labels, k, dtype=np.intp)
         label_slot[kept_labels] = np.arange(k, dtype=np.intp)
         col_slot = label_slot[np.append(lut[:front.front], lut[n_codes])]  # each front column's slot
@@ -358,7 +371,7 @@ def top_n_counts(ctx: QueryContext, frame: Frame) -> TopN:
 def value_totals(ctx: QueryContext, frame: Frame) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
     """(the breakdown values with rows, their kinds, their rows): what one partition tells the
     coordinator so that it can rank the values of the whole data set."""
-    t = _totals(ctx, frame)
+    t = _totals(ctx, frame, cells=False)  # (the kept values are known only over every partition)
     present = t.present()
     return tuple(t.labels[present].tolist()), t.kinds(present), t.label_totals[present].astype(np.int64)
 
@@ -374,7 +387,13 @@ def kept_cells(ctx: QueryContext, frame: Frame, kept: Sequence[str]) -> np.ndarr
 
     index = build() if raw.dictionary is bd.EMPTY else raw.dictionary.cached(("topn_label_index", raw.prop_type, normalize), build)
     found = [(i, index[v]) for i, v in enumerate(kept) if v in index]
-    cells = _cells(ctx, frame, raw, lut, one_to_one, len(labels), np.array([j for _, j in found], dtype=np.intp))
+    kept_labels = np.array([j for _, j in found], dtype=np.intp)
+    front = None
+    size = front_size(len(lut) - 1, len(raw.codes), frame.n_buckets, len(kept)) if frame.runs else 0
+    if size and _in_front(lut, one_to_one, len(labels), kept_labels, size):  # one pass, known beforehand
+        assert frame.runs is not None
+        front = front_counts(raw.codes, frame.runs, len(lut) - 1, frame.n_buckets, size, ctx.limits.threads)
+    cells = _cells(ctx, frame, raw, lut, one_to_one, len(labels), kept_labels, None, front)
     out = np.zeros((len(kept) + 1, frame.n_buckets), dtype=np.int64)
     out[[i for i, _ in found]] = cells[:-1]
     out[-1] = cells[-1]
