@@ -387,13 +387,7 @@ def kept_cells(ctx: QueryContext, frame: Frame, kept: Sequence[str]) -> np.ndarr
 
     index = build() if raw.dictionary is bd.EMPTY else raw.dictionary.cached(("topn_label_index", raw.prop_type, normalize), build)
     found = [(i, index[v]) for i, v in enumerate(kept) if v in index]
-    kept_labels = np.array([j for _, j in found], dtype=np.intp)
-    front = None
-    size = front_size(len(lut) - 1, len(raw.codes), frame.n_buckets, len(kept)) if frame.runs else 0
-    if size and _in_front(lut, one_to_one, len(labels), kept_labels, size):  # one pass, known beforehand
-        assert frame.runs is not None
-        front = front_counts(raw.codes, frame.runs, len(lut) - 1, frame.n_buckets, size, ctx.limits.threads)
-    cells = _cells(ctx, frame, raw, lut, one_to_one, len(labels), kept_labels, None, front)
+    cells = _cells(ctx, frame, raw, lut, one_to_one, len(labels), np.array([j for _, j in found], dtype=np.intp))
     out = np.zeros((len(kept) + 1, frame.n_buckets), dtype=np.int64)
     out[[i for i, _ in found]] = cells[:-1]
     out[-1] = cells[-1]
