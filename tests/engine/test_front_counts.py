@@ -53,9 +53,11 @@ def test_totals_and_front_cells_over_blocks_and_threads(front: int) -> None:
 def test_front_size() -> None:
     assert front_counts.front_size(20_000, 120_000, 31, 25) == front_counts.FRONT
     assert front_counts.front_size(300, 120_000, 31, 25) == 300  # every code
-    assert front_counts.front_size(20_000, 4000, 31, 25) == 4000 // 31 - 1  # no more cells than rows
-    assert front_counts.front_size(20_000, 1000, 31, 25) == 0  # fewer codes than twice the limit: not worth it
-    assert front_counts.front_size(600, 120_000, 31, 5000) == 0
+    assert front_counts.front_size(20_000, 40_000, 31, 25) == 40_000 // 4 // 31 - 1  # a quarter cell per row
+    assert front_counts.front_size(200, 40_000, 31, 25) == 200  # every code, however few
+    assert front_counts.front_size(20_000, 120_000, 744, 25) == 0  # hours: too small a front to pay
+    assert front_counts.front_size(20_000, 120_000, 31, 300) == 0  # fewer codes than twice the limit
+    assert front_counts.front_size(600, 120_000, 31, 5000) == 0  # a front of 512 cannot hold 5000 kept values
 
 
 VARIANTS = [
@@ -90,7 +92,9 @@ def test_fronts_and_samples_that_miss_answer_the_same(front: int, sample: int) -
         outcomes["some" if len(ids) < t.n_present else "all"] += 1
         return ids
 
-    with mock.patch.object(front_counts, "FRONT", front), mock.patch.object(topn, "RANK_SAMPLE", sample), \
+    with mock.patch.object(front_counts, "FRONT", front), mock.patch.object(front_counts, "FRONT_MIN", 1), \
+            mock.patch.object(front_counts, "CELLS_PER_ROW", 1.0), \
+            mock.patch.object(topn, "RANK_SAMPLE", sample), \
             mock.patch.object(topn, "_front_cells", cells), mock.patch.object(topn, "groups_to_rank", rank):
         for variant in VARIANTS:
             q = {**BASE, **variant}
@@ -99,6 +103,8 @@ def test_fronts_and_samples_that_miss_answer_the_same(front: int, sample: int) -
             assert calls >= 1
     if front == 6:
         assert outcomes["second pass"] and outcomes["front"]
+    if front >= 40:
+        assert outcomes["front"]
     if sample == 512:
         assert outcomes["some"]
     if sample == 3:

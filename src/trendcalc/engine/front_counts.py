@@ -26,6 +26,11 @@ from .distinct import THREAD_MIN_ROWS, over_buckets
 FRONT = 512
 """Codes counted per bucket (below this code), at most: a top 25 of URLs numbered by first use
 lies within the first few hundred codes; the matrix costs ``n_buckets × (FRONT + 1)`` bins."""
+FRONT_MIN = 256
+"""A smaller front (many buckets: hours) misses a top 25 too often (Q4's reach code 309) to pay
+for its pass: then topn counts the totals alone and the kept cells in a second pass."""
+CELLS_PER_ROW = 0.25
+"""Front matrix cells allowed per row: its zeroing and column sums stay a fraction of the pass."""
 
 
 @attrs.frozen
@@ -40,10 +45,11 @@ class FrontCounts:
 
 
 def front_size(n_codes: int, n_rows: int, n_buckets: int, limit: int) -> int:
-    """How many first codes to count per bucket: ``FRONT`` (or every code), no more matrix
-    cells than rows; 0 — not worth it — when that leaves fewer codes than twice the limit."""
-    front = min(n_codes, FRONT, n_rows // max(n_buckets, 1) - 1)
-    return front if front >= min(2 * limit, n_codes) and front > 0 else 0
+    """How many first codes to count per bucket: ``FRONT`` or every code, within
+    ``CELLS_PER_ROW``; 0 — not worth it — when that is neither every code nor ``FRONT_MIN``
+    codes and twice the limit."""
+    front = min(n_codes, FRONT, int(n_rows * CELLS_PER_ROW) // max(n_buckets, 1) - 1)
+    return front if front > 0 and (front == n_codes or front >= max(2 * limit, FRONT_MIN)) else 0
 
 
 def _keys(codes: np.ndarray, runs: Sequence[np.ndarray], a: int, b: int, base: int, stride: int,
