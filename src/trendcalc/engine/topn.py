@@ -365,33 +365,4 @@ def top_n_counts(ctx: QueryContext, frame: Frame) -> TopN:
     return TopN(kept_values, cells[:len(kept_values)], has_other)
 
 
-# --- over partitions: totals first, then the kept values' cells (partition/topn.py) ------------
-
-
-def value_totals(ctx: QueryContext, frame: Frame) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
-    """(the breakdown values with rows, their kinds, their rows): what one partition tells the
-    coordinator so that it can rank the values of the whole data set."""
-    t = _totals(ctx, frame, cells=False)  # (the kept values are known only over every partition)
-    present = t.present()
-    return tuple(t.labels[present].tolist()), t.kinds(present), t.label_totals[present].astype(np.int64)
-
-
-def kept_cells(ctx: QueryContext, frame: Frame, kept: Sequence[str]) -> np.ndarray:
-    """Rows per bucket of each ``kept`` value (breakdown strings, in that order; a value this
-    partition lacks has none), then Other's row: every row of another value (int64)."""
-    raw, normalize = _raw(ctx, frame)
-    lut, labels, one_to_one, _ = label_facts(raw, normalize)
-
-    def build() -> dict[str, int]:
-        return {v: i for i, v in enumerate(labels.tolist())}
-
-    index = build() if raw.dictionary is bd.EMPTY else raw.dictionary.cached(("topn_label_index", raw.prop_type, normalize), build)
-    found = [(i, index[v]) for i, v in enumerate(kept) if v in index]
-    cells = _cells(ctx, frame, raw, lut, one_to_one, len(labels), np.array([j for _, j in found], dtype=np.intp))
-    out = np.zeros((len(kept) + 1, frame.n_buckets), dtype=np.int64)
-    out[[i for i, _ in found]] = cells[:-1]
-    out[-1] = cells[-1]
-    return out
-
-
-__all__ = ["TopN", "applies", "kept_cells", "top_n_counts", "value_totals"]
+__all__ = ["TopN", "applies", "top_n_counts"]
