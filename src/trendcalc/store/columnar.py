@@ -16,8 +16,10 @@ path reads the file, when:
 
 A float column holding whole numbers is ambiguous in Arrow: JSON ``10`` and ``10.0`` are
 different values to PostHog's text comparisons (and to the row reader), and Arrow keeps only the
-number. ``jsonl_table`` then finds those rows' lines (``linescan``: a NumPy scan for newlines
-over the file read in blocks), reads their text, and gives the rows spelled as integers; the
+number. ``jsonl_table`` then finds those rows' lines (Arrow reads the file through
+``linecount.CountingFile``, which counts its newlines per 256 KiB while each block is in memory;
+``linescan`` scans the file again only when it has blank lines), reads their text, and gives the
+rows spelled as integers; the
 build keeps them integers (``arrow_properties.with_int_rows``). The scan runs on a thread of its
 own while the store is built (``SpelledInts``): only the jobs of those float properties wait for
 it, and when the lines cannot be matched to the rows the build stops (``UnmatchedLines``) and the
@@ -172,8 +174,15 @@ def jsonl_table(path: Path, rename: Any = None) -> tuple[Any, Mapping[str, Any]]
         return {"read_options": pjson.ReadOptions(use_threads=True, block_size=_JSON_BLOCK),
                 "parse_options": parse}
 
+    counters: list[Any] = []  # the CountingFile of each read: the last one read the table's file
+
     def source() -> Any:
-        return pa.input_stream(str(path), compression=_compression(path))
+        if _compression(path) is not None:
+            return pa.input_stream(str(path), compression=_compression(path))
+        from .linecount import CountingFile
+
+        counters.append(CountingFile(path))
+        return pa.PythonFile(counters[-1], mode="r")
 
     def read(schema: Any = None) -> Any:
         return pjson.read_json(source(), **options(schema))
@@ -203,10 +212,11 @@ def jsonl_table(path: Path, rename: Any = None) -> tuple[Any, Mapping[str, Any]]
     keys: dict[tuple[str, str | None], str] = {
         (col, field): field if field is not None else columnrule.role(rename.get(col, col))[1] for col, field in whole}
     n_rows = table.num_rows
+    counted = counters[-1] if counters else None
 
     def scan() -> dict[str, Any] | None:
         try:
-            int_rows = _integer_spelled(path, n_rows, whole)
+            int_rows = _integer_spelled(path, n_rows, whole, counted)
         except OSError:
             return None
         return None if int_rows is None else {keys[c]: rows for c, rows in int_rows.items()}
@@ -310,10 +320,11 @@ def _whole_floats(table: Any) -> dict[tuple[str, str | None], Any]:
     return out
 
 
-def _integer_spelled(path: Path, n_rows: int, whole: dict) -> dict | None:
+def _integer_spelled(path: Path, n_rows: int, whole: dict, counted: Any = None) -> dict | None:
     """Per (column, field), those of its ``whole`` rows whose JSON wrote an integer (None: the
-    lines cannot be matched to the rows). Each wanted line is found (``linescan``) and decoded
-    once, whichever columns want it."""
+    lines cannot be matched to the rows). Each wanted line is found (``linescan``, from the
+    newline counts of ``counted``, the ``linecount.CountingFile`` Arrow read, when given) and
+    decoded once, whichever columns want it."""
     import json
 
     import numpy as np
@@ -321,7 +332,7 @@ def _integer_spelled(path: Path, n_rows: int, whole: dict) -> dict | None:
     from .linescan import row_lines
 
     wanted = np.unique(np.concatenate(list(whole.values())))
-    lines = row_lines(path, wanted, n_rows)
+    lines = row_lines(path, wanted, n_rows, counted)
     if lines is None:
         return None
     records = {}
