@@ -1,4 +1,4 @@
-"""Newlines counted while Arrow reads a JSON-lines file (store/linecount.py): the spans of given
+"""Newlines counted while a JSON-lines file is read for Arrow (store/linecount.py): the spans of given
 rows equal linescan's on every layout and read size, a file with blank lines or not read to its
 end gives None, and the columnar JSON-lines read finds integer spellings without scanning the
 file again."""
@@ -70,17 +70,18 @@ def test_blank_lines_other_counts_and_partial_reads_give_none(tmp_path):
     assert f.read(10) == b"" and f.spans(np.array([0]), 1) is None
 
 
-def test_arrow_reads_through_the_counting_file(tmp_path, monkeypatch):
-    """Arrow's streaming JSON reader reads the file through ``pyarrow.PythonFile`` to its end."""
-    import pyarrow.json as pjson
+def test_the_block_reader_reads_through_the_counting_file(tmp_path, monkeypatch):
+    """``jsonblocks.read_blocks`` reads the file through ``readinto`` to its end: the counts are
+    the file's."""
+    from trendcalc.store import jsonblocks
 
     monkeypatch.setattr(linecount, "_SUB", 50)
     path = tmp_path / "f.jsonl"
     path.write_text("".join(json.dumps({"a": i, "b": "x" * (i % 13)}) + "\n" for i in range(500)))
-    f = linecount.CountingFile(path)
-    reader = pjson.open_json(pa.PythonFile(f, mode="r"), read_options=pjson.ReadOptions(block_size=1 << 10))
-    assert sum(b.num_rows for b in reader) == 500 and f.complete
-    spans = f.spans(np.array([0, 250, 499]), 500)
+    with linecount.CountingFile(path) as f:
+        table = jsonblocks.read_blocks(f, 1 << 10, columnar._text_schema)
+        assert table.num_rows == 500 and table.column("a").num_chunks > 10 and f.complete
+        spans = f.spans(np.array([0, 250, 499]), 500)
     text = path.read_bytes()
     assert [json.loads(text[a:b])["a"] for a, b in spans] == [0, 250, 499]
 

@@ -1,7 +1,7 @@
 """Columnar reading of the row formats (CSV, JSON lines, records) into the Arrow build Parquet uses.
 
-With pyarrow installed, ``from_csv`` and ``from_jsonl`` read the file with Arrow's multi-threaded
-CSV/JSON readers, and ``from_records`` converts its dicts with one ``pa.array`` call, and the
+With pyarrow installed, ``from_csv`` reads the file with Arrow's multi-threaded CSV reader,
+``from_jsonl`` with Arrow's JSON parser block by block on a thread pool (``jsonblocks``), and ``from_records`` converts its dicts with one ``pa.array`` call, and the
 store is built by ``arrow._build``: no Python object per row in trendcalc's code. The row
 readers (``readers.py`` + ``builder.StoreBuilder``) stay the reference and the fallback, and both
 build the same store from the same file. The columnar path is not taken (``None``), and the row
@@ -9,18 +9,17 @@ path reads the file, when:
 
 - pyarrow is not installed, or ``errors="skip"`` is asked (only the row path skips rows);
 - JSON lines: the file is a ``.json`` array; a value changes type within a field (Arrow cannot
-  hold ``"7"`` and ``7`` in one column); a property holds an object or a list; a
+  hold ``"7"`` and ``7`` in one column; ``jsonblocks`` says which blocks unify); a property holds an object or a list; a
   ``person_properties`` field; a gzipped file whose float property holds a whole number (see
   below);
 - Arrow cannot read the file (malformed CSV/JSON: the row reader names the line).
 
 A float column holding whole numbers is ambiguous in Arrow: JSON ``10`` and ``10.0`` are
 different values to PostHog's text comparisons (and to the row reader), and Arrow keeps only the
-number. ``jsonl_table`` then finds those rows' lines (Arrow reads the file through
-``linecount.CountingFile``, which counts its newlines per 256 KiB while each block is in memory;
+number. ``jsonl_table`` then finds those rows' lines (the blocks are read through
+``linecount.CountingFile``, which counts their newlines per 256 KiB while each is in memory;
 ``linescan`` scans the file again only when it has blank lines), reads their text, and gives the
-rows spelled as integers; the
-build keeps them integers (``arrow_properties.with_int_rows``). The scan runs on a thread of its
+rows spelled as integers; the build keeps them integers (``arrow_properties.with_int_rows``). The scan runs on a thread of its
 own while the store is built (``SpelledInts``): only the jobs of those float properties wait for
 it, and when the lines cannot be matched to the rows the build stops (``UnmatchedLines``) and the
 row reader reads the file.
@@ -60,8 +59,8 @@ def _compression(path: Path) -> str | None:
 
 _EXACT = 2 ** 53  # integers a float holds exactly
 _CSV_BLOCK = 1 << 24  # bytes per block of Arrow's CSV reader
-_JSON_BLOCK = 1 << 24  # bytes per block of Arrow's JSON readers (as before the streaming read:
-# Arrow reads a block holding only numbers after blocks of text as text, so the cut matters)
+_JSON_BLOCK = 1 << 24  # bytes per block of the JSON lines (jsonblocks): Arrow parses one block on
+# one thread; a block holding only numbers in a text field leaves the file to the row reader
 
 
 def _complete_text(head: bytes) -> str:
@@ -162,43 +161,26 @@ def jsonl_table(path: Path, rename: Any = None) -> tuple[Any, Mapping[str, Any]]
     property key the rows whose whole float was written as a JSON integer (see the module
     docstring for when the file is left to the row reader: None)."""
     import pyarrow as pa
-    import pyarrow.json as pjson
+
+    from .jsonblocks import read_blocks
 
     ext = path.suffixes[-2] if path.suffix == ".gz" and len(path.suffixes) > 1 else path.suffix
     if ext in (".json", ".csv"):
         return None
 
-    def options(schema: Any = None) -> dict[str, Any]:
-        parse = pjson.ParseOptions(newlines_in_values=False, explicit_schema=schema,
-                                   unexpected_field_behavior="infer")
-        return {"read_options": pjson.ReadOptions(use_threads=True, block_size=_JSON_BLOCK),
-                "parse_options": parse}
-
-    counters: list[Any] = []  # the CountingFile of each read: the last one read the table's file
-
-    def source() -> Any:
-        if _compression(path) is not None:
-            return pa.input_stream(str(path), compression=_compression(path))
-        from .linecount import CountingFile
-
-        counters.append(CountingFile(path))
-        return pa.PythonFile(counters[-1], mode="r")
-
-    def read(schema: Any = None) -> Any:
-        return pjson.read_json(source(), **options(schema))
-
+    counted = None  # the file's newlines, counted as it is read (linecount; not for gzip)
     try:
-        table = _streamed(source, options)
-        if table is None:  # (a later block differs from the first one in fields or types)
-            table = read()
-            # Arrow's JSON reader types text that looks like a date as a timestamp: read again,
-            # those fields as text (the row reader keeps the text, and so PostHog's detector sees it)
-            fixed = _text_schema(table.schema)
-            if fixed is not None:
-                table = read(fixed)
+        if _compression(path) is not None:
+            stream: Any = pa.input_stream(str(path), compression=_compression(path))
+        else:
+            from .linecount import CountingFile
+
+            stream = counted = CountingFile(path)
+        with stream:
+            table = read_blocks(stream, _JSON_BLOCK, _text_schema)
     except (OSError, pa.ArrowException):
         return None
-    if not table.num_rows or not _faithful(table):
+    if table is None or not table.num_rows or not _faithful(table):
         return None
     whole = _whole_floats(table)
     if not whole:
@@ -212,7 +194,6 @@ def jsonl_table(path: Path, rename: Any = None) -> tuple[Any, Mapping[str, Any]]
     keys: dict[tuple[str, str | None], str] = {
         (col, field): field if field is not None else columnrule.role(rename.get(col, col))[1] for col, field in whole}
     n_rows = table.num_rows
-    counted = counters[-1] if counters else None
 
     def scan() -> dict[str, Any] | None:
         try:
@@ -258,36 +239,6 @@ class SpelledInts(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self._keys)
-
-
-def _streamed(source: Callable[[], Any], options: Callable[..., dict[str, Any]]) -> Any | None:
-    """The JSON lines read block by block (Arrow's streaming reader, blocks parsed on every core)
-    when every block holds the first block's fields with its types (a whole number in a float
-    field aside: Arrow reads it as the float, as the whole-file read does); None otherwise.
-
-    The whole-file reader (``pjson.read_json``) keeps about twice the table's size besides it
-    until the end of the read (4 GiB for a 1.5 GiB table at 10 M events) and its CPU grows faster
-    than the file; the streaming reader keeps only the batches. Its schema is the first block's
-    and it refuses a later block that holds a new field, a value of another JSON kind than the
-    field's (a number among text, ...) or a float in an integer field: then the file is read
-    whole, as before. Both readers use the same block size, and a block whose values are all of
-    another kind than the first block's (numbers only where the first held text) is read as the
-    first block's type by both (Arrow's inference unifies blocks that way; seen with pyarrow 26
-    on small files, where every streamed table equalled read_json's). Text
-    that looks like a date (typed a timestamp by Arrow) is re-read as text from the start."""
-    import pyarrow as pa
-    import pyarrow.json as pjson
-
-    try:
-        reader = pjson.open_json(source(), **options())
-        fixed = _text_schema(reader.schema)
-        if fixed is not None:
-            reader.close()
-            reader = pjson.open_json(source(), **options(fixed))
-        batches = list(reader)
-        return pa.Table.from_batches(batches, schema=reader.schema)
-    except pa.ArrowInvalid:
-        return None
 
 
 def _whole_floats(table: Any) -> dict[tuple[str, str | None], Any]:
