@@ -153,15 +153,20 @@ def _unified_schema(schemas: list[Any]) -> Any | None:
 
 
 def _conformed(table: Any, schema: Any) -> Any:
-    """``table`` with ``schema``'s columns: missing ones null, the others cast (safely) to it."""
+    """``table`` with ``schema``'s columns: missing ones null, the others cast (safely) to it; the
+    table itself (no copy) when it has the schema, as in the common file."""
     import pyarrow as pa
 
+    if table.schema.equals(schema):
+        return table
     cols = []
     for field in schema:
-        if field.name in table.column_names:
-            cols.append(_cast(table.column(field.name).combine_chunks(), field.type))
-        else:
+        if field.name not in table.column_names:
             cols.append(pa.nulls(table.num_rows, field.type))
+        elif table.schema.field(field.name).type.equals(field.type):
+            cols.append(table.column(field.name))
+        else:
+            cols.append(_cast(table.column(field.name).combine_chunks(), field.type))
     return pa.Table.from_arrays(cols, schema=schema)
 
 
