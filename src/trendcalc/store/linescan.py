@@ -4,8 +4,9 @@ Arrow's JSON reader keeps a number, not its spelling, so the columnar JSON-lines
 to the lines of the few rows whose spelling matters (``columnar._integer_spelled``). A row is a
 non-blank line. The file is read in blocks into one reused buffer (never memory-mapped: a map's
 pages count in the process's resident memory, the whole file at the end of the scan), and only
-the wanted lines are read again, by position. When Arrow read the file through
-``linecount.CountingFile``, its newline counts replace the scan (``row_lines(counted=...)``).
+the wanted lines are read again, by position. When the file's blocks were read through
+``linecount.CountingFile`` (``jsonblocks``), its newline counts replace the scan
+(``row_lines(counted=...)``), and the scans here serve files with blank lines.
 
 In the common file (no blank line) newlines are counted per block and located only in the
 blocks holding a wanted line's end, with no array of every newline's position; a file with
