@@ -1,17 +1,18 @@
 """Columnar reading of the row formats (CSV, JSON lines, records) into the Arrow build Parquet uses.
 
 With pyarrow installed, ``from_csv`` reads the file with Arrow's multi-threaded CSV reader,
-``from_jsonl`` with Arrow's JSON parser block by block on a thread pool (``jsonblocks``), and ``from_records`` converts its dicts with one ``pa.array`` call, and the
-store is built by ``arrow._build``: no Python object per row in trendcalc's code. The row
-readers (``readers.py`` + ``builder.StoreBuilder``) stay the reference and the fallback, and both
-build the same store from the same file. The columnar path is not taken (``None``), and the row
-path reads the file, when:
+``from_jsonl`` with Arrow's JSON parser block by block on a thread pool (``jsonblocks``),
+``from_records`` converts its dicts with one ``pa.array`` call, and the store is built by
+``arrow._build``: no Python object per row in trendcalc's code. The row readers (``readers.py``
++ ``builder.StoreBuilder``) stay the reference and the fallback, and both build the same store
+from the same file. The columnar path is not taken (``None``), and the row path reads the file,
+when:
 
 - pyarrow is not installed, or ``errors="skip"`` is asked (only the row path skips rows);
 - JSON lines: the file is a ``.json`` array; a value changes type within a field (Arrow cannot
-  hold ``"7"`` and ``7`` in one column; ``jsonblocks`` says which blocks unify); a property holds an object or a list; a
-  ``person_properties`` field; a gzipped file whose float property holds a whole number (see
-  below);
+  hold ``"7"`` and ``7`` in one column; ``jsonblocks`` says which blocks unify); a property
+  holds an object or a list; a ``person_properties`` field; a gzipped file whose float property
+  holds a whole number (see below);
 - Arrow cannot read the file (malformed CSV/JSON: the row reader names the line).
 
 A float column holding whole numbers is ambiguous in Arrow: JSON ``10`` and ``10.0`` are
@@ -19,10 +20,10 @@ different values to PostHog's text comparisons (and to the row reader), and Arro
 number. ``jsonl_table`` then finds those rows' lines (the blocks are read through
 ``linecount.CountingFile``, which counts their newlines per 256 KiB while each is in memory;
 ``linescan`` scans the file again only when it has blank lines), reads their text, and gives the
-rows spelled as integers; the build keeps them integers (``arrow_properties.with_int_rows``). The scan runs on a thread of its
-own while the store is built (``SpelledInts``): only the jobs of those float properties wait for
-it, and when the lines cannot be matched to the rows the build stops (``UnmatchedLines``) and the
-row reader reads the file.
+rows spelled as integers; the build keeps them integers (``arrow_properties.with_int_rows``).
+The lookup runs on a thread of its own while the store is built (``SpelledInts``): only the jobs
+of those float properties wait for it, and when the lines cannot be matched to the rows the
+build stops (``UnmatchedLines``) and the row reader reads the file.
 
 And any ValidationError of the columnar build is re-raised by re-reading with the row path, so
 errors always name the file and line.
