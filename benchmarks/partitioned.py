@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from . import generate
-from .queries import NOW, agree, dense, queries, trendcalc_dense
+from .queries import NOW, agree, dense, trendcalc_dense
+from .queries import queries as all_queries
 from .run import DUCK_LOAD, peak_rss_kib, timed
 
 DATA = generate.DATA
@@ -39,11 +40,16 @@ def _answer(tc: Any, store: Any, q: Any, project: Any, executor: Any = None) -> 
         return tc.trends(store, q.filter, project=project, now=NOW, executor=executor)
 
 
+def queries(only: list[str] | None = None) -> list[Any]:
+    """The benchmark queries, or those named in ``only`` (``--queries Q2,Q9``)."""
+    return [q for q in all_queries() if not only or q.name in only]
+
+
 def _query_rows(tc: Any, single: Any, parts: Any, executors: dict[str, Any], runs: int,
-                duck: Any = None) -> list[dict[str, Any]]:
+                duck: Any = None, only: list[str] | None = None) -> list[dict[str, Any]]:
     """Per query: identical to the single store (or why not), and the median ms per executor."""
     rows = []
-    for q in queries():
+    for q in queries(only):
         project = tc.Project.from_dict(q.project)
         rec: dict[str, Any] = {"query": q.name, "title": q.title}
         want = None
@@ -75,7 +81,7 @@ def _timed_share(paths: list[str], *args: Any) -> tuple[Any, float]:
     return out, (time.perf_counter() - t) * 1e3
 
 
-def worker_side(tc: Any, parts: Any, runs: int) -> dict[str, float]:
+def worker_side(tc: Any, parts: Any, runs: int, only: list[str] | None = None) -> dict[str, float]:
     """Per query, the median over runs of the slowest share's own time on the warm pool (the
     workers' shares and the caller's): the critical path of "processes" without the hand-offs
     (which a busy machine stretches)."""
@@ -90,7 +96,7 @@ def worker_side(tc: Any, parts: Any, runs: int) -> dict[str, float]:
     paths = [str(p) for p in parts.paths]
     n = min(len(paths), pool.workers + 1)
     out = {}
-    for q in queries():
+    for q in queries(only):
         project = tc.Project.from_dict(q.project)
         try:
             filt = tc.parse_filter(q.filter)
@@ -120,8 +126,8 @@ def single(args: argparse.Namespace) -> dict[str, Any]:
     store = tc.EventStore.from_parquet(ev, persons=persons)
     build_s = time.perf_counter() - t
     print(f"partitioned {len(parts):,} events into {parts.partitions} in {part_s:.1f}s; single build {build_s:.1f}s", flush=True)
-    rows = _query_rows(tc, store, parts, {"none": None, "processes": "processes"}, args.runs)
-    inside = worker_side(tc, parts, args.runs)
+    rows = _query_rows(tc, store, parts, {"none": None, "processes": "processes"}, args.runs, only=args.queries)
+    inside = worker_side(tc, parts, args.runs, args.queries)
     for r in rows:
         if r["query"] in inside:
             r["processes_slowest_worker_ms"] = inside[r["query"]]
@@ -171,7 +177,7 @@ def files(args: argparse.Namespace) -> dict[str, Any]:
     con.execute(load.format(events=pattern, persons=ppath))
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None, memory_limit=0) as cluster, Client(cluster) as client:
-        rows = _query_rows(tc, None, parts, {"dask": client}, args.runs, duck=con)
+        rows = _query_rows(tc, None, parts, {"dask": client}, args.runs, duck=con, only=args.queries)
         workers = client.run(peak_rss_kib)
     duck_peak = peak_rss_kib()
     return {"events": stream["events"], "files": len(paths), "partitions": args.partitions, "generate_s": gen_s,
@@ -189,6 +195,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--out", default=str(DATA))
     ap.add_argument("--reuse", action="store_true", help="reuse partitions written by an earlier run")
     ap.add_argument("--json", default=None, help="write the results here")
+    ap.add_argument("--queries", default=None, type=lambda v: v.split(","), help="only these queries (e.g. Q2,Q9)")
     args = ap.parse_args(argv)
     if args.partitions is None:
         args.partitions = 4 if args.mode == "single" else 8

@@ -169,3 +169,27 @@ def test_active_users_day_slots_match_the_general_path(monkeypatch, tz, math):
     for f, s in zip(fast, slow):
         assert [x["data"] for x in f] == [x["data"] for x in s]
         assert all(sum(x["data"]) > 0 for x in f)
+
+
+@pytest.mark.parametrize("method", distinct.METHODS)
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.uint16])
+def test_counts_whatever_the_key_dtype(method, dtype):
+    # the bitmap and marks index with an intp copy of the keys (Scratch.index): int32 codes (the
+    # stores' persons) and other widths count the same, and the reused buffer grows as needed
+    rng = np.random.default_rng(5)
+    scratch = distinct.Scratch(3000)
+    for n in (0, 1, 17, 400, 2500, 90):
+        x = rng.integers(0, 3000, n).astype(dtype)
+        assert distinct.n_distinct(x, method, scratch) == len(set(x.tolist()))
+        got = distinct.distinct_values(x, method, scratch)
+        assert sorted(got.tolist()) == sorted(set(x.tolist()))
+
+
+def test_choose_each_prices_as_choose(monkeypatch):
+    rows = [0, 1, 10, 500, 5_000, 34_000, 10**6]
+    for space in (1, 20_000, 400_000, 5_000_000, distinct.MARKS_LIMIT + 1, distinct.BITMAP_LIMIT + 1):
+        for values in (False, True):
+            assert distinct.choose_each(rows, space, values=values) == [
+                distinct.choose(r, space, values=values) for r in rows]
+    monkeypatch.setenv("TRENDCALC_DISTINCT", "marks")
+    assert distinct.choose_each(rows, 400_000) == ["marks"] * len(rows)

@@ -9,6 +9,12 @@ then one gather of each code's *slot* (its kept value, or Other) and one ``binco
 compared only for the kept values and for ties at the cut. Large scans split their rows over
 ``Limits.threads`` threads (partial counts add).
 
+Usually one pass suffices: engine/front_counts.py counts every code's total and, in the same
+``bincount``, the first codes' rows per bucket — a dictionary numbered by first use holds its
+frequent values there — so the kept values' cells are matrix columns and Other is each bucket's
+rows minus theirs; the second pass runs only when a kept value lies past that front. Ranking
+sees only the values whose total reaches a lower bound of the cut (``groups_to_rank``).
+
 The answer is the general path's (``run_query`` → ``shape_query`` in engine/trends.py): the same
 groups (labels present in the rows), ranking, cells and Other; trends.py's ``count_series``
 shapes them. tests/engine/test_topn.py checks both paths give the same answers.
@@ -27,6 +33,7 @@ from . import blockwise
 from . import breakdown as bd
 from .context import Frame, QueryContext
 from .distinct import THREAD_MIN_ROWS, over_buckets
+from .front_counts import FrontCounts, front_counts, front_size
 from .math import MathType
 from .plan import Query
 
@@ -179,8 +186,8 @@ class TopN:
 
 @attrs.frozen
 class _Totals:
-    """A frame's breakdown values with rows (``present`` label ids, in label order) and the rows
-    of every label, from one pass over the rows' codes."""
+    """A frame's rows per breakdown value (label), from one pass over the rows' codes, and how
+    many values have rows (the groups)."""
 
     raw: bd.RawColumn
     lut: np.ndarray
@@ -188,12 +195,38 @@ class _Totals:
     one_to_one: bool
     null_id: int
     label_totals: np.ndarray
-    present: np.ndarray
+    n_present: int
     matrix: np.ndarray | None  # rows per (bucket, code) when counted so (``_code_matrix``)
+    front: FrontCounts | None  # the first codes' rows per bucket when counted so (engine/front_counts.py)
 
-    @property
-    def kinds(self) -> np.ndarray:
-        return (self.present == self.null_id).view(np.int8)  # bd.NULL (1) for the null marker, else bd.NORMAL (0)
+    def present(self) -> np.ndarray:
+        """The groups: labels with rows, in label order."""
+        return np.flatnonzero(self.label_totals != 0)  # (a bool mask: nonzero without branches)
+
+    def kinds(self, ids: np.ndarray) -> np.ndarray:
+        return (ids == self.null_id).view(np.int8)  # bd.NULL (1) for the null marker, else bd.NORMAL (0)
+
+
+RANK_SAMPLE = 512
+"""Labels (the first, in label order) whose totals bound the ranking's cut from below."""
+
+
+def groups_to_rank(t: _Totals, limit: int) -> np.ndarray:
+    """The label ids ``rank`` needs to see to choose the top ``limit`` groups: those with a total
+    at least the ``limit``-th largest of the first ``RANK_SAMPLE`` labels' — a lower bound of the
+    cut, whatever the order — when that leaves ``limit`` normal values or more (then every kept
+    value and every tie at the cut is among them, in either display's order); else every group.
+    Ranking a few dozen values instead of thousands: the rest can only fall into Other."""
+    totals = t.label_totals
+    if 0 < limit < t.n_present:
+        sample = totals[:RANK_SAMPLE]
+        if len(sample) >= limit:
+            bound = max(int(np.partition(sample, len(sample) - limit)[len(sample) - limit]), 1)
+            ids = np.flatnonzero(totals >= bound)
+            normal = len(ids) - int(t.null_id >= 0 and totals[t.null_id] >= bound)
+            if normal >= limit:
+                return ids
+    return t.present()
 
 
 def _raw(ctx: QueryContext, frame: Frame) -> tuple[bd.RawColumn, bool]:
@@ -217,26 +250,78 @@ def _code_matrix(raw: bd.RawColumn, frame: Frame, n_codes: int) -> np.ndarray | 
     return None
 
 
-def _totals(ctx: QueryContext, frame: Frame) -> _Totals:
+def _totals(ctx: QueryContext, frame: Frame, *, cells: bool = True) -> _Totals:
+    """The frame's rows per label; ``cells``: the kept values' cells are asked next (so count
+    the front's rows per bucket in the same pass)."""
     raw, normalize = _raw(ctx, frame)
     lut, labels, one_to_one, null_id = label_facts(raw, normalize)
     matrix = _code_matrix(raw, frame, len(lut))
+    front = None
     if matrix is not None:
         per_code = matrix.sum(axis=0)
     else:
-        per_slot = code_totals(raw.codes, len(lut), ctx.limits.threads)
-        per_code = np.concatenate((per_slot[1:], per_slot[:1]))  # in the look-up table's order
+        assert frame.runs is not None  # (``applies``)
+        b = ctx.filter.breakdown
+        assert b is not None
+        size = front_size(len(lut) - 1, len(raw.codes), frame.n_buckets, ctx.display.breakdown_limit or b.limit) if cells else 0
+        if size:
+            front = front_counts(raw.codes, frame.runs, len(lut) - 1, frame.n_buckets, size, ctx.limits.threads)
+            per_code = front.totals
+        else:
+            per_slot = code_totals(raw.codes, len(lut), ctx.limits.threads)
+            per_code = np.concatenate((per_slot[1:], per_slot[:1]))  # in the look-up table's order
     label_totals = per_code if one_to_one else np.bincount(lut, weights=per_code, minlength=len(labels)).astype(np.int64)
-    present = np.flatnonzero(label_totals)  # the groups: labels with rows, in label order
-    blockwise.check_cells(ctx, len(present), frame.n_buckets)
-    return _Totals(raw, lut, labels, one_to_one, null_id, label_totals, present, matrix)
+    n_present = int(np.count_nonzero(label_totals))
+    blockwise.check_cells(ctx, n_present, frame.n_buckets)
+    return _Totals(raw, lut, labels, one_to_one, null_id, label_totals, n_present, matrix, front)
+
+
+def _in_front(lut: np.ndarray, one_to_one: bool, n_labels: int, kept_labels: np.ndarray, front: int) -> bool:
+    """Whether every code of the kept labels lies below ``front`` or is the missing value."""
+    n_codes = len(lut) - 1
+    if one_to_one:  # label id = look-up slot
+        return bool(((kept_labels < front) | (kept_labels == n_codes)).all())
+    kept = np.zeros(n_labels, dtype=bool)
+    kept[kept_labels] = True
+    return not bool(kept[lut[front:n_codes]].any())
+
+
+def _front_cells(frame: Frame, front: FrontCounts, lut: np.ndarray, one_to_one: bool, n_labels: int,
+                 kept_labels: np.ndarray) -> np.ndarray | None:
+    """``_cells`` from the front's matrix when every code of a kept label lies in the front (or
+    is the missing value); else None. Other: each bucket's rows minus the kept ones."""
+    k, n_codes = len(kept_labels), len(lut) - 1
+    if not _in_front(lut, one_to_one, n_labels, kept_labels, front.front):
+        return None
+    cells = np.empty((k + 1, frame.n_buckets), dtype=np.int64)
+    if one_to_one:  # label id = look-up slot
+        cells[:k] = front.matrix[:, np.where(kept_labels == n_codes, front.front, kept_labels)].T
+    else:
+        label_slot = np.full(n_labels, k, dtype=np.intp)
+        label_slot[kept_labels] = np.arange(k, dtype=np.intp)
+        col_slot = label_slot[np.append(lut[:front.front], lut[n_codes])]  # each front column's slot
+        key = (np.arange(frame.n_buckets, dtype=np.intp)[:, None] * (k + 1) + col_slot).ravel()
+        by_slot = np.bincount(key, weights=front.matrix.ravel(), minlength=frame.n_buckets * (k + 1))  # (exact: counts < 2**53)
+        cells[:k] = by_slot.reshape(frame.n_buckets, k + 1)[:, :k].T
+    assert frame.runs is not None
+    rows = np.zeros(frame.n_buckets, dtype=np.int64)
+    for r in frame.runs:
+        rows += np.diff(r)
+    cells[k] = rows - cells[:k].sum(axis=0)  # Other: every row of a value not kept
+    return cells
 
 
 def _cells(ctx: QueryContext, frame: Frame, raw: bd.RawColumn, lut: np.ndarray, one_to_one: bool,
-           n_labels: int, kept_labels: np.ndarray, matrix: np.ndarray | None = None) -> np.ndarray:
+           n_labels: int, kept_labels: np.ndarray, matrix: np.ndarray | None = None,
+           front: FrontCounts | None = None) -> np.ndarray:
     """Rows per bucket of each kept label (in the given order), then Other's: every other row.
-    ``matrix``: the frame's rows per (bucket, code) when already counted (``_code_matrix``)."""
+    ``matrix``: the frame's rows per (bucket, code) when already counted (``_code_matrix``);
+    ``front``: the first codes' rows per bucket (used when the kept labels lie there)."""
     k = len(kept_labels)
+    if front is not None and matrix is None:
+        cells = _front_cells(frame, front, lut, one_to_one, n_labels, kept_labels)
+        if cells is not None:
+            return cells
     if matrix is None:
         matrix = _code_matrix(raw, frame, len(lut))
     if matrix is not None:
@@ -268,42 +353,16 @@ def top_n_counts(ctx: QueryContext, frame: Frame) -> TopN:
     t = _totals(ctx, frame)
     b = ctx.filter.breakdown
     assert b is not None
-    values = _Labels(t.labels, t.present)
-    keep, other = bd.rank_query(ctx, values, t.kinds, t.label_totals[t.present].astype(np.float64))
-    cells = _cells(ctx, frame, t.raw, t.lut, t.one_to_one, len(t.labels), t.present[np.asarray(keep, dtype=np.intp)],
-                   t.matrix)
+    ids = groups_to_rank(t, ctx.display.breakdown_limit or b.limit)
+    values = _Labels(t.labels, ids)
+    keep, _ = bd.rank_query(ctx, values, t.kinds(ids), t.label_totals[ids].astype(np.float64))
+    cells = _cells(ctx, frame, t.raw, t.lut, t.one_to_one, len(t.labels), ids[np.asarray(keep, dtype=np.intp)],
+                   t.matrix, t.front)
     kept_values = [values[g] for g in keep]
-    if len(other):
+    has_other = t.n_present > len(keep)  # a group not kept (``ids`` may leave some out)
+    if has_other:
         kept_values.append(bd.other_value(b.multi, len(b.items)))
-    return TopN(kept_values, cells[:len(kept_values)], bool(len(other)))
+    return TopN(kept_values, cells[:len(kept_values)], has_other)
 
 
-# --- over partitions: totals first, then the kept values' cells (partition/topn.py) ------------
-
-
-def value_totals(ctx: QueryContext, frame: Frame) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
-    """(the breakdown values with rows, their kinds, their rows): what one partition tells the
-    coordinator so that it can rank the values of the whole data set."""
-    t = _totals(ctx, frame)
-    return tuple(t.labels[t.present].tolist()), t.kinds.copy(), t.label_totals[t.present].astype(np.int64)
-
-
-def kept_cells(ctx: QueryContext, frame: Frame, kept: Sequence[str]) -> np.ndarray:
-    """Rows per bucket of each ``kept`` value (breakdown strings, in that order; a value this
-    partition lacks has none), then Other's row: every row of another value (int64)."""
-    raw, normalize = _raw(ctx, frame)
-    lut, labels, one_to_one, _ = label_facts(raw, normalize)
-
-    def build() -> dict[str, int]:
-        return {v: i for i, v in enumerate(labels.tolist())}
-
-    index = build() if raw.dictionary is bd.EMPTY else raw.dictionary.cached(("topn_label_index", raw.prop_type, normalize), build)
-    found = [(i, index[v]) for i, v in enumerate(kept) if v in index]
-    cells = _cells(ctx, frame, raw, lut, one_to_one, len(labels), np.array([j for _, j in found], dtype=np.intp))
-    out = np.zeros((len(kept) + 1, frame.n_buckets), dtype=np.int64)
-    out[[i for i, _ in found]] = cells[:-1]
-    out[-1] = cells[-1]
-    return out
-
-
-__all__ = ["TopN", "applies", "kept_cells", "top_n_counts", "value_totals"]
+__all__ = ["TopN", "applies", "top_n_counts"]

@@ -316,10 +316,12 @@ def count_series(ctx: QueryContext, q: Query, math: Any, top: topn.TopN, n_real_
     counts = cells.sum(axis=1).tolist()
     items = ctx.filter.breakdown.items if ctx.filter.breakdown is not None else ()
     plain = len(items) == 1 and items[0].type in ("event", "person", "group")  # a string labels itself
-    return [SeriesResult(label=prefix + (v if plain and type(v) is str and v not in ("1", "0") else breakdown_label(ctx, v)),
-                         order=q.series.index, action=action, filter=filt, data=data, days=days, labels=labels,
-                         count=float(c), breakdown_value=v, has_breakdown=True, compare_label=q.period,
-                         total_value=False)
+    order, period = q.series.index, q.period
+    # positional, in SeriesResult's field order (label, order, action, filter, data, labels, days,
+    # count, aggregated_value, breakdown_value, has_breakdown, compare_label, total_value):
+    # keyword arguments cost more than the rest of a series here (26 per query)
+    return [SeriesResult(prefix + (v if plain and type(v) is str and v not in ("1", "0") else breakdown_label(ctx, v)),
+                         order, action, filt, data, labels, days, float(c), None, v, True, period, False)
             for v, data, c in zip(values, cells.tolist(), counts)]
 
 

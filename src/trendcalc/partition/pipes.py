@@ -6,17 +6,18 @@ and the executor hands every task through two threads of the caller (its manager
 call queue's feeder thread) and a shared result queue, each a wake-up on a busy machine — on
 2 cores that hand-off cost about as much as a worker's DAU share over 2.5 M events. Here the
 caller writes each worker's share to its pipe and reads the answers back itself: one write and
-one read per worker, no helper thread. Messages are pickled by ``multiprocessing``'s
-``Connection``, as ``ProcessPoolExecutor`` does: only between this process and the workers it
-started, never from stored data.
+one read per worker, no helper thread. Messages are pickled as ``multiprocessing``'s
+``Connection`` pickles them, as ``ProcessPoolExecutor`` does, except that the query's frozen
+values (filter, project, limits) are pickled once per object and unpickled once per worker
+(``messages.py``): only between this process and the workers it started, never from stored data.
 
 A call sends every worker its message before reading any answer, so the workers run at once;
 meanwhile the caller, which would otherwise only wait, computes one share itself (so a machine
 of ``c`` cores runs ``c - 1`` workers: no process more than cores, one hand-off fewer).
 A task that raises sends its exception back (pickled; one that does not pickle becomes a
 RuntimeError naming it) and the worker carries on. A worker that dies, or a call interrupted
-between its writes and its reads (or a share that does not pickle), leaves the pool unusable:
-it is stopped and ``BrokenPool`` (or that error) raised; ``executors.py`` starts a fresh one. Calls from several threads take turns.
+between its writes and its reads, leaves the pool unusable: it is stopped and ``BrokenPool``
+(or that error) raised (a share that does not pickle raises before anything is sent); ``executors.py`` starts a fresh one. Calls from several threads take turns.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import threading
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
+
+from .messages import dumps
 
 
 class BrokenPool(RuntimeError):
@@ -101,9 +104,10 @@ class PipePool:
             if self.broken:
                 raise BrokenPool("the partition worker pool was stopped")
             answers: list[tuple[bool, Any]] = []
+            data = [dumps(share) for share in shares]  # (raises before anything is sent)
             try:
-                for conn, share in zip(self._conns, shares):
-                    conn.send(share)
+                for conn, message in zip(self._conns, data):
+                    conn.send_bytes(message)
                 mine = _run_here(here, here_threads) if here is not None else None
                 for conn in self._conns[:len(shares)]:
                     answers.append(conn.recv())
