@@ -88,8 +88,9 @@ def test_the_block_reader_reads_through_the_counting_file(tmp_path, monkeypatch)
 
 @pytest.mark.parametrize("sub", [97, 1 << 18])
 def test_integer_spellings_without_a_second_scan(tmp_path, monkeypatch, sub):
-    """A file without blank lines: the spellings come from the counts Arrow's read left, with no
-    scan of the file (linescan's scans would raise), and the store is the row reader's."""
+    """A file without blank lines whose blocks differ (a key first seen after the first block:
+    ``jsonblocks`` reads it): the spellings come from the counts of that read, with no scan of
+    the file (linescan's scans would raise), and the store is the row reader's."""
     monkeypatch.setattr(linecount, "_SUB", sub)
     monkeypatch.setattr(columnar, "_JSON_BLOCK", 1 << 12)  # (many blocks)
 
@@ -97,7 +98,15 @@ def test_integer_spellings_without_a_second_scan(tmp_path, monkeypatch, sub):
         raise AssertionError("the file was scanned again")
 
     path = tmp_path / "e.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in jsonl_lines(400)))
+    recs = jsonl_lines(400)
+    for i, r in enumerate(recs):
+        if i > 300 and r["properties"]:
+            r["properties"]["later"] = "x"
+    path.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    import pyarrow.json as pjson
+
+    assert columnar._streamed(lambda: pa.input_stream(str(path)), lambda schema=None: {
+        "read_options": pjson.ReadOptions(block_size=1 << 12)}) is None  # (jsonblocks reads it)
     with monkeypatch.context() as m:
         m.setattr(linescan, "_without_blank_lines", no_scan)
         m.setattr(linescan, "_every_line", no_scan)
