@@ -4,8 +4,9 @@ found later without reading the file again.
 Arrow's JSON reader keeps a number, not its spelling, so the columnar JSON-lines path needs the
 text of the few rows whose whole float may have been written as an integer
 (``columnar._integer_spelled``). Finding a row's line needs the count of newlines before it: a
-second pass over the file (``linescan``) took about 2.3 s of a 10 M-event build (2.7 GiB) after
-Arrow's parse. ``CountingFile`` is the file ``jsonblocks`` reads the blocks from instead: each
+second pass over the file (``linescan``) takes about 2.3 s of a 10 M-event build (2.7 GiB) after
+Arrow's parse. ``CountingFile`` is the file ``jsonblocks`` reads its blocks from (the files
+Arrow's streaming reader refuses), so that such a file needs no second pass: each
 block is counted while it is in memory (NumPy, about 2 ms per 16 MiB block, on the reading
 thread while the parse threads work), per sub-block of ``_SUB`` bytes, and ``spans`` then reads
 back only the sub-blocks that hold a wanted line's ends. Nothing but the counts is kept (one
