@@ -39,6 +39,7 @@ from typing import Any
 
 _THREADS = max(1, min(8, os.cpu_count() or 1))  # blocks parsed at once (each by one Arrow thread)
 _AHEAD = _THREADS + 1  # blocks read but not yet parsed, at most (bounds the memory of the read)
+_SLACK = 1 << 16  # bytes beyond a block in each buffer: room for the line the previous read cut
 
 
 def read_blocks(stream: Any, block_size: int, text_schema: Callable[[Any], Any | None]) -> Any | None:
@@ -89,7 +90,9 @@ def _cut(stream: Any, block_size: int, free: list[bytearray]) -> Iterator[tuple[
     rest = b""
     while True:
         size = len(rest) + block_size
-        buf = free.pop() if free and len(free[-1]) >= size else bytearray(size)
+        buf = free.pop() if free else None
+        if buf is None or len(buf) < size:  # (a too small one is dropped: as many buffers as blocks in flight)
+            buf = bytearray(size + _SLACK)
         buf[:len(rest)] = rest
         got = stream.readinto(memoryview(buf)[len(rest):size])
         if not got:
