@@ -1,27 +1,29 @@
 """Columnar reading of the row formats (CSV, JSON lines, records) into the Arrow build Parquet uses.
 
-With pyarrow installed, ``from_csv`` and ``from_jsonl`` read the file with Arrow's multi-threaded
-CSV/JSON readers, and ``from_records`` converts its dicts with one ``pa.array`` call, and the
-store is built by ``arrow._build``: no Python object per row in trendcalc's code. The row
-readers (``readers.py`` + ``builder.StoreBuilder``) stay the reference and the fallback, and both
-build the same store from the same file. The columnar path is not taken (``None``), and the row
-path reads the file, when:
+With pyarrow installed, ``from_csv`` reads the file with Arrow's multi-threaded CSV reader,
+``from_jsonl`` with Arrow's streaming JSON reader (a file whose blocks differ: ``jsonblocks``),
+``from_records`` converts its dicts with one ``pa.array`` call, and the store is built by
+``arrow._build``: no Python object per row in trendcalc's code. The row readers (``readers.py``
++ ``builder.StoreBuilder``) stay the reference and the fallback, and both build the same store
+from the same file. The columnar path is not taken (``None``), and the row path reads the file,
+when:
 
 - pyarrow is not installed, or ``errors="skip"`` is asked (only the row path skips rows);
 - JSON lines: the file is a ``.json`` array; a value changes type within a field (Arrow cannot
-  hold ``"7"`` and ``7`` in one column); a property holds an object or a list; a
-  ``person_properties`` field; a gzipped file whose float property holds a whole number (see
-  below);
+  hold ``"7"`` and ``7`` in one column; ``jsonblocks`` says which blocks unify); a property
+  holds an object or a list; a ``person_properties`` field; a gzipped file whose float property
+  holds a whole number (see below);
 - Arrow cannot read the file (malformed CSV/JSON: the row reader names the line).
 
 A float column holding whole numbers is ambiguous in Arrow: JSON ``10`` and ``10.0`` are
 different values to PostHog's text comparisons (and to the row reader), and Arrow keeps only the
 number. ``jsonl_table`` then finds those rows' lines (``linescan``: a NumPy scan for newlines
-over the file read in blocks), reads their text, and gives the rows spelled as integers; the
-build keeps them integers (``arrow_properties.with_int_rows``). The scan runs on a thread of its
-own while the store is built (``SpelledInts``): only the jobs of those float properties wait for
-it, and when the lines cannot be matched to the rows the build stops (``UnmatchedLines``) and the
-row reader reads the file.
+over the file read in blocks; when ``jsonblocks`` read the file, through
+``linecount.CountingFile``, its counts replace the scan), reads their text, and gives the
+rows spelled as integers; the build keeps them integers (``arrow_properties.with_int_rows``).
+The lookup runs on a thread of its own while the store is built (``SpelledInts``): only the jobs
+of those float properties wait for it, and when the lines cannot be matched to the rows the
+build stops (``UnmatchedLines``) and the row reader reads the file.
 
 And any ValidationError of the columnar build is re-raised by re-reading with the row path, so
 errors always name the file and line.
@@ -58,8 +60,8 @@ def _compression(path: Path) -> str | None:
 
 _EXACT = 2 ** 53  # integers a float holds exactly
 _CSV_BLOCK = 1 << 24  # bytes per block of Arrow's CSV reader
-_JSON_BLOCK = 1 << 24  # bytes per block of Arrow's JSON readers (as before the streaming read:
-# Arrow reads a block holding only numbers after blocks of text as text, so the cut matters)
+_JSON_BLOCK = 1 << 24  # bytes per block of the JSON lines (Arrow's streaming reader, jsonblocks):
+# a block holding only numbers in a text field leaves the file to the row reader
 
 
 def _complete_text(head: bytes) -> str:
@@ -175,21 +177,25 @@ def jsonl_table(path: Path, rename: Any = None) -> tuple[Any, Mapping[str, Any]]
     def source() -> Any:
         return pa.input_stream(str(path), compression=_compression(path))
 
-    def read(schema: Any = None) -> Any:
-        return pjson.read_json(source(), **options(schema))
-
+    counted = None  # the file's newlines, counted while jsonblocks read it (linecount; not gzip)
     try:
         table = _streamed(source, options)
         if table is None:  # (a later block differs from the first one in fields or types)
-            table = read()
-            # Arrow's JSON reader types text that looks like a date as a timestamp: read again,
-            # those fields as text (the row reader keeps the text, and so PostHog's detector sees it)
-            fixed = _text_schema(table.schema)
-            if fixed is not None:
-                table = read(fixed)
+            # each block read on its own and unified by jsonblocks' rules, not by pjson.read_json,
+            # which crashes on a boolean-only block in a text field (pyarrow 26)
+            from .jsonblocks import read_blocks
+
+            if _compression(path) is not None:
+                stream: Any = source()
+            else:
+                from .linecount import CountingFile
+
+                stream = counted = CountingFile(path)
+            with stream:
+                table = read_blocks(stream, _JSON_BLOCK, _text_schema)
     except (OSError, pa.ArrowException):
         return None
-    if not table.num_rows or not _faithful(table):
+    if table is None or not table.num_rows or not _faithful(table):
         return None
     whole = _whole_floats(table)
     if not whole:
@@ -206,7 +212,7 @@ def jsonl_table(path: Path, rename: Any = None) -> tuple[Any, Mapping[str, Any]]
 
     def scan() -> dict[str, Any] | None:
         try:
-            int_rows = _integer_spelled(path, n_rows, whole)
+            int_rows = _integer_spelled(path, n_rows, whole, counted)
         except OSError:
             return None
         return None if int_rows is None else {keys[c]: rows for c, rows in int_rows.items()}
@@ -253,18 +259,14 @@ class SpelledInts(Mapping[str, Any]):
 def _streamed(source: Callable[[], Any], options: Callable[..., dict[str, Any]]) -> Any | None:
     """The JSON lines read block by block (Arrow's streaming reader, blocks parsed on every core)
     when every block holds the first block's fields with its types (a whole number in a float
-    field aside: Arrow reads it as the float, as the whole-file read does); None otherwise.
+    field aside: Arrow reads it as the float); None otherwise.
 
-    The whole-file reader (``pjson.read_json``) keeps about twice the table's size besides it
-    until the end of the read (4 GiB for a 1.5 GiB table at 10 M events) and its CPU grows faster
-    than the file; the streaming reader keeps only the batches. Its schema is the first block's
-    and it refuses a later block that holds a new field, a value of another JSON kind than the
-    field's (a number among text, ...) or a float in an integer field: then the file is read
-    whole, as before. Both readers use the same block size, and a block whose values are all of
-    another kind than the first block's (numbers only where the first held text) is read as the
-    first block's type by both (Arrow's inference unifies blocks that way; seen with pyarrow 26
-    on small files, where every streamed table equalled read_json's). Text
-    that looks like a date (typed a timestamp by Arrow) is re-read as text from the start."""
+    Its schema is the first block's and it refuses a later block that holds a new field, a value
+    of another JSON kind than the field's (a number among text, booleans after text, ...) or a
+    float in an integer field: then ``jsonblocks`` reads the file. The streaming reader is the
+    common file's path: ``jsonblocks`` costs ~6% more CPU at 10 M events (measured, fresh
+    processes, 2 cores). Text that looks like a date (typed a timestamp by Arrow) is re-read as
+    text from the start."""
     import pyarrow as pa
     import pyarrow.json as pjson
 
@@ -310,10 +312,11 @@ def _whole_floats(table: Any) -> dict[tuple[str, str | None], Any]:
     return out
 
 
-def _integer_spelled(path: Path, n_rows: int, whole: dict) -> dict | None:
+def _integer_spelled(path: Path, n_rows: int, whole: dict, counted: Any = None) -> dict | None:
     """Per (column, field), those of its ``whole`` rows whose JSON wrote an integer (None: the
-    lines cannot be matched to the rows). Each wanted line is found (``linescan``) and decoded
-    once, whichever columns want it."""
+    lines cannot be matched to the rows). Each wanted line is found (``linescan``, from the
+    newline counts of ``counted``, the ``linecount.CountingFile`` Arrow read, when given) and
+    decoded once, whichever columns want it."""
     import json
 
     import numpy as np
@@ -321,7 +324,7 @@ def _integer_spelled(path: Path, n_rows: int, whole: dict) -> dict | None:
     from .linescan import row_lines
 
     wanted = np.unique(np.concatenate(list(whole.values())))
-    lines = row_lines(path, wanted, n_rows)
+    lines = row_lines(path, wanted, n_rows, counted)
     if lines is None:
         return None
     records = {}

@@ -4,7 +4,9 @@ Arrow's JSON reader keeps a number, not its spelling, so the columnar JSON-lines
 to the lines of the few rows whose spelling matters (``columnar._integer_spelled``). A row is a
 non-blank line. The file is read in blocks into one reused buffer (never memory-mapped: a map's
 pages count in the process's resident memory, the whole file at the end of the scan), and only
-the wanted lines are read again, by position.
+the wanted lines are read again, by position. When the file's blocks were read through
+``linecount.CountingFile`` (``jsonblocks``), its newline counts replace the scan
+(``row_lines(counted=...)``), and the scans here serve files with blank lines.
 
 In the common file (no blank line) newlines are counted per block and located only in the
 blocks holding a wanted line's end, with no array of every newline's position; a file with
@@ -18,16 +20,21 @@ from pathlib import Path
 
 import numpy as np
 
+from .linecount import CountingFile
+
 _BLOCK = 1 << 18  # bytes per block of the scan: small enough to stay in cache between the
 # count of its newlines and their location, and to locate them only near the wanted lines
 
 
-def row_lines(path: str | Path, rows: np.ndarray, n_rows: int) -> list[bytes] | None:
+def row_lines(path: str | Path, rows: np.ndarray, n_rows: int, counted: CountingFile | None = None) -> list[bytes] | None:
     """The text of each of ``rows`` (sorted 0-based row numbers) of the file at ``path``, whose
     non-blank lines are ``n_rows`` rows; None when the lines cannot be matched to the rows (the
-    file holds another number of non-blank lines)."""
+    file holds another number of non-blank lines). ``counted``: the file as Arrow read it, its
+    newlines counted (``linecount``): then no scan of the file is needed unless it has blank lines."""
     with open(path, "rb", buffering=0) as fh:
-        spans = _without_blank_lines(fh, rows, n_rows)
+        spans = counted.spans(rows, n_rows) if counted is not None else None
+        if spans is None:
+            spans = _without_blank_lines(fh, rows, n_rows)
         if spans is None:
             fh.seek(0)
             spans = _every_line(fh, rows, n_rows)
