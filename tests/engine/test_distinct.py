@@ -105,7 +105,7 @@ def test_cost_model_choices():
     # a fresh scratch array's page faults count when the space is large: few rows → sort
     assert distinct.choose(1_000, 30_000_000, fresh=True) == "sort"
     # marks outgrow the cache: a 50 M-event day slot (205 k rows, 1.9 M persons, keys wanted)
-    # takes the bitmap, not marks (measured 95 vs 239 ms over its 38 slots)
+    # takes the bitmap, not marks (Q9 at 50 M: 65 vs 114 ms with either forced)
     assert distinct.choose(205_000, 1_900_000, values=True) == "bitmap"
     assert distinct.cost("marks", 205_000, 8_000_000) > distinct.cost("marks", 205_000, 40_000)
 

@@ -51,31 +51,33 @@ THREAD_MIN_ROWS = 200_000
 class Costs:
     """Nanoseconds per element of each method's steps, fitted to timings of ``n_distinct`` and
     ``distinct_values`` over a grid of 300–300 k rows and key spaces of 10 k–8 M (NumPy 2.4,
-    x86-64 with 512 KiB L2 per core; ``benchmarks/distinct_costs.py`` measures the grid and
-    scores the model against the fastest method of each point). Only their ratios matter.
+    an AMD EPYC with 512 KiB of L2 per core and a shared 32 MiB L3, keys indexed as intp;
+    ``benchmarks/distinct_costs.py`` measures the grid and scores the model against the fastest
+    method of each point). Only their ratios matter.
 
     A random write or read is cheap while the scratch array stays in cache and dearer beyond it:
-    the per-row costs grow with the share of the array a cache cannot hold (``miss``), for the
-    marks array (4 bytes a key) from the size of a core's L2, for the bitmap (a byte a key, whose
-    scattered writes the L3 absorbs well) from a few MiB."""
+    the per-row costs grow with the share of the array a cache cannot hold (``_miss``): the
+    marks array (4 bytes a key) and the bitmap (a byte a key) beyond 4 MiB. Listing a
+    bitmap's keys costs per key listed (``flatnonzero`` over sparse bits), estimated as a third
+    of the rows."""
 
     call: float = 4000.0  # fixed cost of a method's NumPy calls (bitmap, marks)
-    scatter: float = 3.6  # bitmap: one random byte write per row, in cache
-    scatter_miss: float = 8.0  # bitmap: more per row when the bitmap does not fit ``bitmap_cache``
-    scan: float = 0.05  # bitmap: count + clear, per slot of the key space
+    scatter: float = 1.8  # bitmap: one random byte write per row, in cache (an intp index)
+    scatter_miss: float = 2.0  # bitmap: more per row when the bitmap does not fit ``bitmap_cache``
+    scan: float = 0.065  # bitmap: count + clear, per slot of the key space
     scan_miss: float = 0.03
-    listing: float = 0.13  # bitmap: listing the set slots (when the keys themselves are wanted), per slot
-    listed: float = 3.2  # bitmap: per key listed (estimated as a third of the rows)
+    listing: float = 0.15  # bitmap: listing the set slots (when the keys themselves are wanted), per slot
+    listed: float = 6.0  # bitmap: per key listed (estimated as a third of the rows)
     listing_call: float = 3500.0
-    mark: float = 6.4  # marks: one random int32 write and read per row, in cache
-    mark_values: float = 7.8  # marks: the same when the keys are wanted (a compress more)
-    mark_miss: float = 8.0  # marks: more per row when the marks array does not fit ``marks_cache``
+    mark: float = 3.2  # marks: one random int32 write and read per row, in cache
+    mark_values: float = 5.5  # marks: the same when the keys are wanted (a compress more)
+    mark_miss: float = 12.0  # marks: more per row when the marks array does not fit ``marks_cache``
     sort_call: float = 3400.0
     sort: float = 0.34  # sort: per row per log2(rows)
     sort_values: float = 0.53  # sort: the same when the keys are wanted (a mask and a compress more)
     sort_values_call: float = 5200.0
     page: float = 250.0  # first touch of a fresh 4 KiB page of a large scratch array
-    marks_cache: int = 1 << 19  # bytes: a core's L2
+    marks_cache: int = 1 << 22  # bytes
     bitmap_cache: int = 1 << 22  # bytes
 
 
