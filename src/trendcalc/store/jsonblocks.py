@@ -144,17 +144,8 @@ def _unified_type(types: list[Any]) -> Any | None:
     if not kinds:
         return pa.null()
     if all(pa.types.is_struct(t) for t in kinds):
-        names: dict[str, list[Any]] = {}
-        for t in kinds:
-            for f in t:
-                names.setdefault(f.name, []).append(f.type)
-        fields = []
-        for name, ts in names.items():
-            u = _unified_type(ts)
-            if u is None:
-                return None
-            fields.append(pa.field(name, u))
-        return pa.struct(fields)
+        fields = _unified_fields(kinds)
+        return None if fields is None else pa.struct(fields)
     first = kinds[0]
     if all(t.equals(first) for t in kinds):
         return first
@@ -163,13 +154,14 @@ def _unified_type(types: list[Any]) -> Any | None:
     return None
 
 
-def _unified_schema(schemas: list[Any]) -> Any | None:
-    """The fields of every block in order of first appearance, each of its unified type."""
+def _unified_fields(groups: list[Any]) -> list[Any] | None:
+    """The fields of every group (a schema or a struct type) in order of first appearance, each
+    of its unified type; None when a field's types do not unify."""
     import pyarrow as pa
 
     names: dict[str, list[Any]] = {}
-    for s in schemas:
-        for f in s:
+    for g in groups:
+        for f in g:
             names.setdefault(f.name, []).append(f.type)
     fields = []
     for name, ts in names.items():
@@ -177,7 +169,15 @@ def _unified_schema(schemas: list[Any]) -> Any | None:
         if u is None:
             return None
         fields.append(pa.field(name, u))
-    return pa.schema(fields)
+    return fields
+
+
+def _unified_schema(schemas: list[Any]) -> Any | None:
+    """The fields of every block in order of first appearance, each of its unified type."""
+    import pyarrow as pa
+
+    fields = _unified_fields(schemas)
+    return None if fields is None else pa.schema(fields)
 
 
 def _conformed(table: Any, schema: Any) -> Any:
