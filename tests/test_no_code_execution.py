@@ -29,6 +29,7 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("query/parse.py", "<module>", "import:marshal"): "marshal.dumps only, of a plain-JSON filter dict, as a cache key; nothing is ever loaded",
     ("partition/stream.py", "release_memory", "import:ctypes"): "calls glibc's malloc_trim(0) with a literal argument between partitioning phases",
     ("partition/stream.py", "release_memory", "import:ctypes.util"): "find_library('c'): the C library's name, a literal",
+    ("partition/messages.py", "<module>", "import:pickle"): "the warm pool's messages between this library's own processes over their private pipes (multiprocessing's Connection pickles the rest of each message the same way); never bytes from a file, a user or the network",
 }
 
 
