@@ -1,0 +1,68 @@
+"""``executor=None`` against ``executor="processes"`` on saved partitions, interleaved.
+
+``partitioned.py`` times each executor's runs in a block; on a small shared VM the ratio of two
+blocks swings with the moment. Here the two executors alternate call by call (the order flips
+every pair), so both see the same moments; medians and the fastest decile per executor.
+
+    python -m benchmarks.partitioned_pairs benchmarks/data/parts_10m_4 --queries Q2,Q9 --pairs 300
+    TRENDCALC_THREADS=1 python -m benchmarks.partitioned_pairs ...   # one thread per process
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import warnings
+from typing import Any
+
+from .queries import NOW, queries
+
+
+def pairs(path: str, names: list[str], n: int) -> list[dict[str, Any]]:
+    """Per query: the median and fastest-decile ms of each executor over ``n`` alternating pairs."""
+    import trendcalc as tc
+
+    parts = tc.PartitionedStore.open(path)
+    out = []
+    for q in [q for q in queries() if q.name in names]:
+        project = tc.Project.from_dict(q.project)
+
+        def call(ex: Any, q: Any = q, project: Any = project) -> float:
+            t = time.perf_counter()
+            tc.trends(parts, q.filter, project=project, now=NOW, executor=ex)
+            return time.perf_counter() - t
+
+        for ex in (None, "processes"):  # warm: the pool, the partitions open in its workers
+            for _ in range(5):
+                call(ex)
+        times: dict[Any, list[float]] = {None: [], "processes": []}
+        for i in range(n):
+            for ex in ((None, "processes") if i % 2 else ("processes", None)):
+                times[ex].append(call(ex))
+        rec: dict[str, Any] = {"query": q.name}
+        for ex, name in ((None, "none"), ("processes", "processes")):
+            rec[f"{name}_ms"] = statistics.median(times[ex]) * 1e3
+            rec[f"{name}_fast_ms"] = sorted(times[ex])[n // 10] * 1e3
+        rec["ratio"] = rec["none_ms"] / rec["processes_ms"]
+        rec["ratio_fast"] = rec["none_fast_ms"] / rec["processes_fast_ms"]
+        print(f"{q.name}: None {rec['none_ms']:.2f} ms, processes {rec['processes_ms']:.2f} ms, ratio "
+              f"{rec['ratio']:.2f} (fastest decile {rec['none_fast_ms']:.2f} / {rec['processes_fast_ms']:.2f} "
+              f"= {rec['ratio_fast']:.2f})", flush=True)
+        out.append(rec)
+    return out
+
+
+def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("path", help="a partitioned store (tc.partition's directory)")
+    ap.add_argument("--queries", default="Q2,Q9", help="comma-separated benchmark queries")
+    ap.add_argument("--pairs", type=int, default=300)
+    args = ap.parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pairs(args.path, args.queries.split(","), args.pairs)
+
+
+if __name__ == "__main__":
+    main()
