@@ -39,7 +39,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,6 +66,7 @@ from .arrow_people import _encode_ids_nullable, _persons_and_groups
 from .arrow_properties import _ordered_column, _property_sources, with_int_rows
 from .arrow_time import _timestamps, datetime_text, naive_in_zone
 from .builder import check_errors_mode
+from .columns import PropertyColumn
 from .parquet_read import (
     _ColumnReader,
     _maybe_parquet,
@@ -232,6 +233,40 @@ def _build_by_rows(cls: type[EventStore], table: Any, persons: Any, groups: Any,
     return build_store(cls, b, events, persons, groups, progress)
 
 
+def _property_jobs(pool: ThreadPoolExecutor, table: Any, order: Future[np.ndarray], rank: Mapping[str, int],
+                   limits: Limits, int_rows: Mapping[str, Any] | None) -> list[tuple[str, Future[PropertyColumn]]]:
+    """(key, job building its column in ``order``) per event property, in table order; submitted
+    in the order a _ColumnReader reads their columns (``rank``)."""
+    sources = _property_sources(table, "events", RESERVED, limits)
+    if int_rows:  # (JSON lines: whole floats written as integers; columnar.py)
+        # (a key's rows are asked for in its own job: they may still be being found)
+        sources = [(k, partial(with_int_rows, src, partial(int_rows.__getitem__, k)) if k in int_rows else src)
+                   for k, src in sources]
+    jobs = {k: pool.submit(_ordered_column, src, order)
+            for k, src in sorted(sources, key=lambda s: rank.get(PREFIX + s[0], rank.get("properties", 0)))}
+    return [(k, jobs[k]) for k, _ in sources]
+
+
+def _event_order(table: Any, tz: dt.tzinfo, limits: Limits) -> tuple[np.ndarray, np.ndarray | None, list[str], list[int], np.ndarray, np.ndarray]:
+    """(the rows' stable (event, ts) order, their time order or None, the event names, the names'
+    string order, event codes in that order per row, µs timestamps per row)."""
+    n = table.num_rows
+    # event names: codes in string order, as from_records
+    names_arr, ev_codes = _encode_strings(table.column("event"), "events", "event", max_len=limits.max_name_length)
+    names = names_arr.to_pylist()
+    if "" in names:
+        raise ValidationError(("events", _first_row(ev_codes == names.index("")), "event"),
+                              "expected a non-empty event name, got ''")
+    order_names = sorted(range(len(names)), key=names.__getitem__)
+    new_of_old = np.empty(len(names) + 1, dtype=np.int32)
+    new_of_old[np.asarray(order_names, dtype=np.int64)] = np.arange(len(names), dtype=np.int32)
+    event = new_of_old[ev_codes] if n else np.zeros(0, np.int32)
+    del ev_codes
+    ts = _timestamps(naive_in_zone(table.column("timestamp"), tz), "events", "timestamp")
+    order, by_time = _sort_order(event, ts)
+    return order, by_time, names, order_names, event, ts
+
+
 def _build(cls: type[EventStore], table: Any, persons: Any, groups: Any, limits: Limits, tz: dt.tzinfo = UTC,
            int_rows: Mapping[str, Any] | None = None) -> EventStore:
     """``table``: a pyarrow Table or a _ColumnReader; ``persons``/``groups`` may be Futures of
@@ -251,31 +286,33 @@ def _build(cls: type[EventStore], table: Any, persons: Any, groups: Any, limits:
         dids_job = pool.submit(lambda: _encode_ids(table.column("distinct_id"), "events", "distinct_id", limits.max_name_length))
         pids_job = (pool.submit(lambda: _encode_ids_nullable(table.column("person_id")))
                     if "person_id" in table.column_names else None)
-        # event names: codes in string order, as from_records
-        names_arr, ev_codes = _encode_strings(table.column("event"), "events", "event", max_len=limits.max_name_length)
-        names = names_arr.to_pylist()
-        if "" in names:
-            raise ValidationError(("events", _first_row(ev_codes == names.index("")), "event"),
-                                  "expected a non-empty event name, got ''")
-        order_names = sorted(range(len(names)), key=names.__getitem__)
-        new_of_old = np.empty(len(names) + 1, dtype=np.int32)
-        new_of_old[np.asarray(order_names, dtype=np.int64)] = np.arange(len(names), dtype=np.int32)
-        event = new_of_old[ev_codes] if n else np.zeros(0, np.int32)
-        del ev_codes
-        ts = _timestamps(naive_in_zone(table.column("timestamp"), tz), "events", "timestamp")
-        order, by_time = _sort_order(event, ts)
-        dids, did_codes = dids_job.result()
-        persons_job = pool.submit(_persons_and_groups, persons, groups, dids, did_codes, pids_job, by_time, limits)
-        sources = _property_sources(table, "events", RESERVED, limits)
-        if int_rows:  # (JSON lines: whole floats written as integers; columnar.py)
-            # (a key's rows are asked for in its own job: they may still be being found)
-            sources = [(k, partial(with_int_rows, src, partial(int_rows.__getitem__, k)) if k in int_rows else src)
-                       for k, src in sources]
-        # submitted in the order their columns are read (a _ColumnReader's), collected in table order
+        # A table in memory has its properties' codes built from the start, beside the
+        # (event, time) order this thread computes: each job waits for the order only to gather
+        # its codes by it. A _ColumnReader's are submitted after the order, as their columns
+        # arrive (asking for one earlier would hold this thread until it is read).
+        ordered: Future[np.ndarray] = Future()
         rank = getattr(table, "rank", {})
-        jobs = {k: pool.submit(_ordered_column, src, order)
-                for k, src in sorted(sources, key=lambda s: rank.get(PREFIX + s[0], rank.get("properties", 0)))}
-        prop_jobs = [(k, jobs[k]) for k, _ in sources]
+        prop_jobs: list[tuple[str, Future[PropertyColumn]]] = []
+        deferred = None  # (a property's error is reported after the event, time and id columns')
+        if not rank:
+            try:
+                prop_jobs = _property_jobs(pool, table, ordered, rank, limits, int_rows)
+            except ValidationError as exc:
+                deferred = exc
+        try:
+            order, by_time, names, order_names, event, ts = _event_order(table, tz, limits)
+        except BaseException as exc:  # (the jobs waiting for the order end, with this error)
+            for _, job in prop_jobs:
+                job.cancel()
+            ordered.set_exception(exc)
+            raise
+        ordered.set_result(order)
+        dids, did_codes = dids_job.result()
+        if deferred is not None:
+            raise deferred
+        persons_job = pool.submit(_persons_and_groups, persons, groups, dids, did_codes, pids_job, by_time, limits)
+        if rank:
+            prop_jobs = _property_jobs(pool, table, ordered, rank, limits, int_rows)
         # this thread's share while the jobs run (their workers may be waiting for columns):
         # rows ordered by event have the sorted event codes, counted out
         event = np.repeat(np.arange(len(names), dtype=np.int32), np.bincount(event, minlength=len(names)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -81,9 +82,10 @@ def _property_columns(
     return {k: build() for k, build in _property_sources(table, what, reserved, limits)}
 
 
-def _ordered_column(build: Callable[[], tuple], order: np.ndarray) -> PropertyColumn:
+def _ordered_column(build: Callable[[], tuple], order: Future[np.ndarray]) -> PropertyColumn:
+    """The column ``build()`` gives, its rows in the order ``order`` gives when it is known."""
     codes, dictionary = build()
-    return PropertyColumn(_gather(codes, order), dictionary)
+    return PropertyColumn(_gather(codes, order.result()), dictionary)
 
 
 

@@ -249,6 +249,10 @@ class SpelledInts(Mapping[str, Any]):
 
         return found.get(key, np.zeros(0, dtype=np.int64))
 
+    def __contains__(self, key: object) -> bool:
+        """Whether ``key`` has rows to find, at once (Mapping's own test would wait for them)."""
+        return key in self._keys
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._keys)
 
