@@ -182,3 +182,48 @@ def test_an_error_in_a_pool_worker_reaches_the_caller(tmp_path: Path) -> None:
     assert err.value.path == ("math_property",) and err.value.message.startswith("refused over ")
     ok = {"events": [{"id": "e"}], "date_from": "-7d"}
     assert tc.trends(parts, ok, now=NOW, executor="processes").to_dicts() == tc.trends(parts, ok, now=NOW).to_dicts()
+
+
+def _len(store: tc.EventStore) -> int:
+    return len(store)
+
+
+@pytest.mark.parametrize("spin", [0.0, 0.05])
+def test_a_pipe_pool_answers_with_and_without_spinning(tmp_path: Path, spin: float) -> None:
+    """Workers that poll between tasks (spin > 0) answer the same as workers that sleep at once,
+    also for calls spaced wider than the spin (the worker has gone back to a blocking read)."""
+    import time
+
+    from trendcalc.partition.pipes import PipePool
+    from trendcalc.partition.tasks import Task, run_many
+
+    events = [{"event": "e", "distinct_id": f"u{i}", "timestamp": "2024-03-10T10:00:00Z"} for i in range(9)]
+    parts = tc.partition(tc.EventStore.from_records(events), tmp_path / "p", partitions=3, durable=False)
+    paths = [str(p) for p in parts.paths]
+    sizes = [len(parts.load(i)) for i in range(3)]
+    pool = PipePool(1, 1, spin=spin)
+    try:
+        for pause in (0.0, 0.0, 0.12, 0.0):
+            time.sleep(pause)
+            answers = pool.call([(run_many, (paths[:2], [Task(_len)] * 2))], here=(run_many, (paths[2:], [Task(_len)])))
+            assert answers == [sizes[:2], sizes[2:]]
+    finally:
+        pool.shutdown()
+    assert sum(sizes) == 9
+
+
+def test_the_spin_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from trendcalc.partition.pipes import PipePool, _spin_seconds
+
+    monkeypatch.delenv("TRENDCALC_POOL_SPIN_MS", raising=False)
+    assert _spin_seconds() == 0.010
+    monkeypatch.setenv("TRENDCALC_POOL_SPIN_MS", "0")
+    assert _spin_seconds() == 0.0
+    monkeypatch.setenv("TRENDCALC_POOL_SPIN_MS", "2.5")
+    assert _spin_seconds() == 0.0025
+    for bad in ("-1", "soon", "nan", "inf"):
+        monkeypatch.setenv("TRENDCALC_POOL_SPIN_MS", bad)
+        with pytest.warns(UserWarning, match="TRENDCALC_POOL_SPIN_MS must be a non-negative number"):
+            assert _spin_seconds() == 0.010
+    with pytest.raises(ValueError, match="spin must be a non-negative number"):
+        PipePool(1, 1, spin=-0.5)

@@ -14,6 +14,13 @@ values (filter, project, limits) are pickled once per object and unpickled once 
 A call sends every worker its message before reading any answer, so the workers run at once;
 meanwhile the caller, which would otherwise only wait, computes one share itself (so a machine
 of ``c`` cores runs ``c - 1`` workers: no process more than cores, one hand-off fewer).
+After an answer a worker polls its pipe for a short while (``PipePool(spin=)``, 10 ms by default;
+``TRENDCALC_POOL_SPIN_MS`` sets it when the pool starts, 0 turns it off) before it blocks: the
+next query of a dashboard's burst then reaches a running worker on a core that is still awake,
+instead of waking a sleeping process on a vCPU the hypervisor has let idle (on this project's
+2-vCPU machine that wake-up, and the slow first milliseconds after it, cost more than the spin:
+benchmarks/RESULTS.md § Partitioned stores). An idle pool uses no CPU: a worker spins at most
+that long after its last task.
 A task that raises sends its exception back (pickled; one that does not pickle becomes a
 RuntimeError naming it) and the worker carries on. A worker that dies, or a call interrupted
 between its writes and its reads, leaves the pool unusable: it is stopped and ``BrokenPool``
@@ -23,7 +30,10 @@ between its writes and its reads, leaves the pool unusable: it is stopped and ``
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import threading
+import time
+import warnings
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
@@ -31,17 +41,41 @@ from typing import Any
 from .messages import dumps
 
 
+def _spin_seconds() -> float:
+    """``TRENDCALC_POOL_SPIN_MS`` (a non-negative number of milliseconds) in seconds, else 10 ms."""
+    env = os.environ.get("TRENDCALC_POOL_SPIN_MS", "").strip()
+    if env:
+        try:
+            ms = float(env)
+        except ValueError:
+            ms = -1.0
+        if ms >= 0 and ms == ms and ms != float("inf"):
+            return ms / 1e3
+        warnings.warn(f"TRENDCALC_POOL_SPIN_MS must be a non-negative number, got {env!r}; using 10", stacklevel=2)
+    return 0.010
+
+
 class BrokenPool(RuntimeError):
     """A worker died (or a call was interrupted mid-way): the pool cannot be used again."""
 
 
-def _serve(conn: Connection, threads: int) -> None:
-    """A worker's loop: read ``(fn, args)``, answer ``(True, fn(*args))`` or ``(False, error)``."""
+def _await(conn: Connection, spin: float) -> None:
+    """Poll ``conn`` for up to ``spin`` seconds (returns as soon as a message is there)."""
+    end = time.perf_counter() + spin
+    while not conn.poll(0) and time.perf_counter() < end:
+        pass
+
+
+def _serve(conn: Connection, threads: int, spin: float = 0.0) -> None:
+    """A worker's loop: read ``(fn, args)``, answer ``(True, fn(*args))`` or ``(False, error)``;
+    between tasks, poll for ``spin`` seconds before blocking (the module docstring says why)."""
     from ..engine.distinct import cap_threads
 
     cap_threads(threads)  # this worker's share of the cores (k workers x threads do not oversubscribe)
     while True:
         try:
+            if spin > 0:
+                _await(conn, spin)
             message = conn.recv()
         except (EOFError, OSError):
             return
@@ -71,9 +105,14 @@ def _run_here(share: tuple[Callable[..., Any], tuple[Any, ...]], threads: int) -
 
 
 class PipePool:
-    """``workers`` processes, each with ``threads`` query threads, reached over one pipe each."""
+    """``workers`` processes, each with ``threads`` query threads, reached over one pipe each;
+    each polls ``spin`` seconds after a task before it sleeps (None: ``TRENDCALC_POOL_SPIN_MS``,
+    else 10 ms)."""
 
-    def __init__(self, workers: int, threads: int = 1) -> None:
+    def __init__(self, workers: int, threads: int = 1, spin: float | None = None) -> None:
+        spin = _spin_seconds() if spin is None else float(spin)
+        if not spin >= 0:
+            raise ValueError(f"spin must be a non-negative number of seconds, got {spin!r}")
         ctx = mp.get_context()
         self._conns: list[Connection] = []
         self._procs: list[Any] = []
@@ -81,7 +120,7 @@ class PipePool:
         self.broken = False
         for _ in range(workers):
             mine, theirs = ctx.Pipe(duplex=True)
-            proc = ctx.Process(target=_serve, args=(theirs, threads), daemon=True, name="trendcalc-partition")
+            proc = ctx.Process(target=_serve, args=(theirs, threads, spin), daemon=True, name="trendcalc-partition")
             proc.start()
             theirs.close()
             self._conns.append(mine)
