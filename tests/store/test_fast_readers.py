@@ -199,6 +199,21 @@ def test_jsonl_lines_not_matching_the_rows_go_to_the_row_reader(tmp_path, monkey
     assert {type(store.properties["price"].value(i)) for i in range(len(store))} >= {int, float}
 
 
+def test_spelled_ints_say_which_keys_at_once():
+    """``key in int_rows`` answers from the keys without waiting for the line scan (the build
+    asks it on its main thread; only a key's own job waits for its rows)."""
+    import threading
+
+    release = threading.Event()
+    spelled = columnar.SpelledInts(["price"], lambda: release.wait(10) and {"price": np.array([3])})
+    try:
+        assert "price" in spelled and "plan" not in spelled and len(spelled) == 1
+        assert not release.is_set()  # (the scan is still waiting: the answers above did not)
+    finally:
+        release.set()
+    assert spelled["price"].tolist() == [3]
+
+
 def test_jsonl_whole_floats_all_spelled_as_floats(tmp_path, monkeypatch):
     """Whole floats none of which the JSON wrote as an integer: the key's rows are empty and the
     column is the float column as read."""
