@@ -14,13 +14,13 @@ values (filter, project, limits) are pickled once per object and unpickled once 
 A call sends every worker its message before reading any answer, so the workers run at once;
 meanwhile the caller, which would otherwise only wait, computes one share itself (so a machine
 of ``c`` cores runs ``c - 1`` workers: no process more than cores, one hand-off fewer).
-After an answer a worker polls its pipe for a short while (``PipePool(spin=)``, 10 ms by default;
-``TRENDCALC_POOL_SPIN_MS`` sets it when the pool starts, 0 turns it off) before it blocks: the
-next query of a dashboard's burst then reaches a running worker on a core that is still awake,
-instead of waking a sleeping process on a vCPU the hypervisor has let idle (on this project's
-2-vCPU machine that wake-up, and the slow first milliseconds after it, cost more than the spin:
-benchmarks/RESULTS.md § Partitioned stores). An idle pool uses no CPU: a worker spins at most
-that long after its last task.
+A worker may poll its pipe for a while after an answer before it blocks (``PipePool(spin=)``;
+``TRENDCALC_POOL_SPIN_MS`` when the pool starts; off by default): the next query of a burst then
+reaches a running worker on a core that is awake, instead of waking a sleeping process on a vCPU
+the hypervisor let idle. It trades a core for latency: on this project's 2-vCPU machine a 10 ms
+poll took a pool DAU query over 10 M events from ~2.9 to ~2.7 ms, and slowed what the caller ran
+meanwhile on the other core by 15-20 % (benchmarks/RESULTS.md § Partitioned stores), so it is
+for a process that serves queries and little else.
 A task that raises sends its exception back (pickled; one that does not pickle becomes a
 RuntimeError naming it) and the worker carries on. A worker that dies, or a call interrupted
 between its writes and its reads, leaves the pool unusable: it is stopped and ``BrokenPool``
@@ -42,7 +42,7 @@ from .messages import dumps
 
 
 def _spin_seconds() -> float:
-    """``TRENDCALC_POOL_SPIN_MS`` (a non-negative number of milliseconds) in seconds, else 10 ms."""
+    """``TRENDCALC_POOL_SPIN_MS`` (a non-negative number of milliseconds) in seconds, else 0 (off)."""
     env = os.environ.get("TRENDCALC_POOL_SPIN_MS", "").strip()
     if env:
         try:
@@ -51,8 +51,8 @@ def _spin_seconds() -> float:
             ms = -1.0
         if ms >= 0 and ms == ms and ms != float("inf"):
             return ms / 1e3
-        warnings.warn(f"TRENDCALC_POOL_SPIN_MS must be a non-negative number, got {env!r}; using 10", stacklevel=2)
-    return 0.010
+        warnings.warn(f"TRENDCALC_POOL_SPIN_MS must be a non-negative number, got {env!r}; not polling", stacklevel=2)
+    return 0.0
 
 
 class BrokenPool(RuntimeError):
@@ -107,7 +107,7 @@ def _run_here(share: tuple[Callable[..., Any], tuple[Any, ...]], threads: int) -
 class PipePool:
     """``workers`` processes, each with ``threads`` query threads, reached over one pipe each;
     each polls ``spin`` seconds after a task before it sleeps (None: ``TRENDCALC_POOL_SPIN_MS``,
-    else 10 ms)."""
+    else 0: it sleeps at once)."""
 
     def __init__(self, workers: int, threads: int = 1, spin: float | None = None) -> None:
         spin = _spin_seconds() if spin is None else float(spin)
