@@ -19,7 +19,7 @@ A worker may poll its pipe for a while after an answer before it blocks (``PipeP
 reaches a running worker on a core that is awake, instead of waking a sleeping process on a vCPU
 the hypervisor let idle. It trades a core for latency: on this project's 2-vCPU machine a 10 ms
 poll took a pool DAU query over 10 M events from ~2.9 to ~2.7 ms, and slowed what the caller ran
-meanwhile on the other core by 15-20 % (benchmarks/RESULTS.md § Partitioned stores), so it is
+meanwhile on the other core by 12-32 % (benchmarks/RESULTS.md § Partitioned stores), so it is
 for a process that serves queries and little else.
 A task that raises sends its exception back (pickled; one that does not pickle becomes a
 RuntimeError naming it) and the worker carries on. A worker that dies, or a call interrupted
