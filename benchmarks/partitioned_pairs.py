@@ -6,11 +6,14 @@ every pair), so both see the same moments; medians and the fastest decile per ex
 
     python -m benchmarks.partitioned_pairs benchmarks/data/parts_10m_4 --queries Q2,Q9 --pairs 300
     TRENDCALC_THREADS=1 python -m benchmarks.partitioned_pairs ...   # one thread per process
+    python -m benchmarks.partitioned_pairs benchmarks/data/parts_10m_4 --queries '' \
+        --filter 'DAU90={"events": [{"id": "$pageview", "math": "dau"}], "date_from": "-90d"}'
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 import warnings
@@ -19,13 +22,24 @@ from typing import Any
 from .queries import NOW, queries
 
 
-def pairs(path: str, names: list[str], n: int) -> list[dict[str, Any]]:
+class _Adhoc:
+    """A query given on the command line (``--filter NAME=JSON``), with an empty project."""
+
+    def __init__(self, spec: str):
+        name, sep, text = spec.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"--filter expects NAME=JSON, got {spec!r}")
+        self.name, self.filter, self.project = name, json.loads(text), {}
+
+
+def pairs(path: str, names: list[str], n: int, adhoc: list[str] | None = None) -> list[dict[str, Any]]:
     """Per query: the median and fastest-decile ms of each executor over ``n`` alternating pairs."""
     import trendcalc as tc
 
     parts = tc.PartitionedStore.open(path)
     out = []
-    for q in [q for q in queries() if q.name in names]:
+    chosen: list[Any] = [q for q in queries() if q.name in names] + [_Adhoc(a) for a in adhoc or ()]
+    for q in chosen:
         project = tc.Project.from_dict(q.project)
 
         def call(ex: Any, q: Any = q, project: Any = project) -> float:
@@ -58,10 +72,12 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     ap.add_argument("path", help="a partitioned store (tc.partition's directory)")
     ap.add_argument("--queries", default="Q2,Q9", help="comma-separated benchmark queries")
     ap.add_argument("--pairs", type=int, default=300)
+    ap.add_argument("--filter", action="append", default=[], metavar="NAME=JSON",
+                    help="also time this Trends filter (repeatable), e.g. DAU over 90 days")
     args = ap.parse_args(argv)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return pairs(args.path, args.queries.split(","), args.pairs)
+        return pairs(args.path, [q for q in args.queries.split(",") if q], args.pairs, args.filter)
 
 
 if __name__ == "__main__":
