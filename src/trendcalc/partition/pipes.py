@@ -17,10 +17,11 @@ of ``c`` cores runs ``c - 1`` workers: no process more than cores, one hand-off 
 A worker may poll its pipe for a while after an answer before it blocks (``PipePool(spin=)``;
 ``TRENDCALC_POOL_SPIN_MS`` when the pool starts; off by default): the next query of a burst then
 reaches a running worker on a core that is awake, instead of waking a sleeping process on a vCPU
-the hypervisor let idle. It trades a core for latency: on this project's 2-vCPU machine a 10 ms
-poll took a pool DAU query over 10 M events from ~2.9 to ~2.7 ms, and slowed what the caller ran
-meanwhile on the other core by 12-32 % (benchmarks/RESULTS.md § Partitioned stores), so it is
-for a process that serves queries and little else.
+the hypervisor let idle. It trades a core for latency: on this project's 2-vCPU machine, with a
+10 ms poll, a pool DAU query over 10 M events took 2.6-3.2 ms against 2.8-3.0 ms without (a gain
+in some runs, none in others), and what the caller ran meanwhile on the other core was 12-32 %
+slower (benchmarks/RESULTS.md § Partitioned stores): it is for a process that serves queries and
+little else.
 A task that raises sends its exception back (pickled; one that does not pickle becomes a
 RuntimeError naming it) and the worker carries on. A worker that dies, or a call interrupted
 between its writes and its reads, leaves the pool unusable: it is stopped and ``BrokenPool``
