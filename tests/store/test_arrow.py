@@ -194,6 +194,46 @@ def test_person_id_with_unsorted_timestamps():
     assert_same_store(tc.EventStore.from_records(events), tc.EventStore.from_arrow(t))
 
 
+def _with_person_ids(pids, column):
+    events = [dict(e, person_id=p) if p is not None else dict(e) for e, p in zip(EVENTS, pids)]
+    return events, table_flat(EVENTS).append_column("person_id", column)
+
+
+@pytest.mark.parametrize("kind", ["text", "dictionary", "chunks", "integers"])
+def test_person_id_column_kinds_follow_from_records(kind):
+    """The person_id column is encoded only at each distinct_id's latest row (``PersonIds``):
+    text, dictionary-encoded, in several chunks or integers (ids as their decimal text), with
+    nulls, the store is the record path's."""
+    pids = ["p1", "p2", "p1", None, "p3", "p9"] if kind != "integers" else [7, 8, 7, None, 9, 10]
+    col = {"text": lambda: pa.array(pids), "integers": lambda: pa.array(pids, pa.int64()),
+           "dictionary": lambda: pa.array(pids).dictionary_encode(),
+           "chunks": lambda: pa.chunked_array([pa.array(pids[:2]), pa.array(pids[2:])])}[kind]()
+    events, t = _with_person_ids(pids, col)
+    assert_same_store(tc.EventStore.from_records(events), tc.EventStore.from_arrow(t))
+    persons = [{"id": "p1" if kind != "integers" else "7", "distinct_ids": ["x"], "properties": {"plan": "pro"}}]
+    assert_same_store(tc.EventStore.from_records(events, persons=persons), tc.EventStore.from_arrow(t, persons=persons))
+
+
+def test_person_id_column_of_nulls_is_no_person_id():
+    events, t = _with_person_ids([None] * 6, pa.nulls(6))
+    assert_same_store(tc.EventStore.from_records(events), tc.EventStore.from_arrow(t))
+
+
+@pytest.mark.parametrize("encode", [False, True])
+def test_an_empty_person_id_names_its_first_row(encode):
+    """``""`` is refused wherever it is (not only at the rows read), naming the first row — in a
+    dictionary-encoded column too, whose dictionary may hold ``""`` unused before that row."""
+    col = pa.array(["p1", None, "p2", "", "p3", ""])
+    if encode:
+        col = col.dictionary_encode()
+    with pytest.raises(tc.ValidationError) as info:
+        tc.EventStore.from_arrow(table_flat(EVENTS).append_column("person_id", col))
+    assert info.value.path == ("events", 3, "person_id")
+    with pytest.raises(tc.ValidationError) as info:
+        tc.EventStore.from_arrow(table_flat(EVENTS).append_column("person_id", pa.array([1.5] * 6)))
+    assert info.value.path == ("events", "person_id")
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(tc.ValidationError):
         tc.EventStore.from_parquet(tmp_path / "nope.parquet")

@@ -62,7 +62,7 @@ from .arrow_encode import (
     _pa,
     _sort_order,
 )
-from .arrow_people import _encode_ids_nullable, _persons_and_groups
+from .arrow_people import PersonIds, _persons_and_groups
 from .arrow_properties import _ordered_column, _property_sources, with_int_rows
 from .arrow_time import _timestamps, datetime_text, naive_in_zone
 from .builder import check_errors_mode
@@ -284,7 +284,7 @@ def _build(cls: type[EventStore], table: Any, persons: Any, groups: Any, limits:
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         # (columns are taken inside the jobs: from a _ColumnReader, each may still be being read)
         dids_job = pool.submit(lambda: _encode_ids(table.column("distinct_id"), "events", "distinct_id", limits.max_name_length))
-        pids_job = (pool.submit(lambda: _encode_ids_nullable(table.column("person_id")))
+        pids_job = (pool.submit(lambda: PersonIds(table.column("person_id")))
                     if "person_id" in table.column_names else None)
         # A table in memory has its properties' codes built from the start, beside the
         # (event, time) order this thread computes: each job waits for the order only to gather

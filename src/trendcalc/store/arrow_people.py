@@ -50,8 +50,8 @@ def _persons_and_groups(
       joins that person, any other starts a new person (in the order of its distinct_ids);
     - distinct_ids left without a person get one of their own.
 
-    ``person_ids``: the events' ``person_id`` column being encoded (a Future of (ids, codes)),
-    or None without one."""
+    ``person_ids``: the events' ``person_id`` column being checked (a Future of a
+    ``PersonIds``), or None without one."""
     persons, groups = _resolve(persons), _resolve(groups)  # (Futures of Parquet files being read)
     b = StoreBuilder(limits=limits)
     indexed = False
@@ -101,8 +101,7 @@ def _persons_and_groups(
     if b.owner:
         person_of[np.fromiter(b.owner.keys(), np.int64, len(b.owner))] = np.fromiter(b.owner.values(), np.int32, len(b.owner))
     if person_ids is not None:
-        pids, pcodes = person_ids.result()
-        pid_of_did = _latest_per_did(did_codes, pcodes, by_time, n_dids)
+        pids, pid_of_did = person_ids.result().latest_per_did(did_codes, by_time, n_dids)
         # person row per distinct person_id: a person with that id, else new rows in the order
         # of the distinct_ids that name them
         row_of = np.full(len(pids) + 1, -1, dtype=np.int32)
@@ -161,10 +160,11 @@ def _table_ids(table: Any) -> tuple[pa.Array, int]:
     return uniq.take(arrow_ints(codes)), table.num_rows
 
 
-def _latest_per_did(did_codes: np.ndarray, pcodes: np.ndarray, by_time: np.ndarray | None, n_dids: int) -> np.ndarray:
-    """Per distinct_id, the person_id code of its latest row that has one (-1: none).
-    ``by_time``: the rows in (stable) time order (None: they already are)."""
-    has = pcodes >= 0
+def _latest_row_per_did(did_codes: np.ndarray, has: np.ndarray | None, by_time: np.ndarray | None,
+                        n_dids: int) -> np.ndarray:
+    """Per distinct_id, its latest row (in ``has``: the rows that have a person_id; None: all),
+    -1 for none. ``by_time``: the rows in (stable) time order (None: they already are); ties go
+    to the later row."""
     it = np.int32 if len(did_codes) < 2**31 else np.int64
     if by_time is None:
         pos = np.arange(len(did_codes), dtype=it)
@@ -172,14 +172,69 @@ def _latest_per_did(did_codes: np.ndarray, pcodes: np.ndarray, by_time: np.ndarr
         pos = np.empty(len(by_time), dtype=it)
         pos[by_time] = np.arange(len(by_time), dtype=it)
     last = np.full(n_dids, -1, dtype=it)
-    if has.all():
+    if has is None:
         np.maximum.at(last, did_codes, pos)  # the latest position; ties: the later row
     else:
         np.maximum.at(last, did_codes[has], pos[has])
     out = np.full(n_dids, -1, dtype=np.int64)
     seen = np.asarray(last) >= 0
-    out[seen] = pcodes[last[seen] if by_time is None else by_time[last[seen]]]
+    out[seen] = last[seen] if by_time is None else by_time[last[seen]]
     return out
+
+
+class PersonIds:
+    """The events' ``person_id`` column, checked whole (type, no ``""``) but encoded only at
+    the rows read: a distinct_id takes the person_id of its latest event that has one, so of
+    ten million events' ids only one per distinct_id is ever hashed (``latest_per_did``)."""
+
+    def __init__(self, col: Any):
+        pa, pc = _pa()
+        vtype = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
+        integer = pa.types.is_integer(vtype)
+        if not (integer or pa.types.is_string(vtype) or pa.types.is_large_string(vtype) or pa.types.is_null(vtype)):
+            raise ValidationError(("events", "person_id"), f"expected a string or integer column, got {col.type}")
+        chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
+        self.col = pa.chunked_array(chunks, col.type)
+        self.integer = integer
+        self.has = None if not self.col.null_count else np.concatenate(
+            [numpy_of(c.is_valid()) for c in chunks] or [np.zeros(0, dtype=bool)])
+        if not integer and not pa.types.is_null(vtype):
+            row = _first_empty(chunks)
+            if row is not None:
+                raise ValidationError(("events", row, "person_id"), "expected a non-empty person_id")
+
+    def latest_per_did(self, did_codes: np.ndarray, by_time: np.ndarray | None, n_dids: int) -> tuple[pa.Array, np.ndarray]:
+        """(the person_ids named, per distinct_id the code among them of its latest event's
+        person_id, -1 for none); ``by_time``: the rows in (stable) time order (None: they are)."""
+        pa, pc = _pa()
+        rows = _latest_row_per_did(did_codes, self.has, by_time, n_dids)
+        named = rows >= 0
+        taken = self.col.take(arrow_ints(rows[named]))
+        if self.integer:
+            taken = pc.cast(taken, pa.string())
+        uniq, codes = _dictionary_codes(taken)
+        if pa.types.is_null(uniq.type):
+            uniq = uniq.cast(pa.string())
+        out = np.full(n_dids, -1, dtype=np.int64)
+        out[named] = codes
+        return uniq, out
+
+
+def _first_empty(chunks: list[Any]) -> int | None:
+    """The first row (over the chunks) holding ``""``, None when none does; a dictionary
+    chunk's rows are looked at only when its dictionary holds ``""``."""
+    pa, pc = _pa()
+    pos = 0
+    for c in chunks:
+        if pa.types.is_dictionary(c.type):
+            empty = np.flatnonzero(numpy_of(pc.binary_length(c.dictionary)) == 0)
+            hit = (np.isin(ints_or(c.indices, -1), empty) if len(empty) else None)
+        else:
+            hit = numpy_of(pc.fill_null(pc.equal(pc.binary_length(c), 0), False)) if len(c) else None
+        if hit is not None and hit.any():
+            return pos + int(np.argmax(hit))
+        pos += len(c)
+    return None
 
 
 def _encode_ids_nullable(col: Any) -> tuple[pa.Array, np.ndarray]:
