@@ -487,3 +487,20 @@ def test_parquet_build_does_not_import_pandas(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**__import__("os").environ, "PYTHONPATH": __import__("os").pathsep.join(sys.path)})
     assert out.stdout.split() == [str(t.num_rows), "False"]
+
+
+def test_jsonl_build_with_person_ids_does_not_import_pandas(tmp_path):
+    """The person_id check (``PersonIds``: no ``""`` anywhere) compares in NumPy: a Python
+    scalar given to Arrow's compute would import pandas, ~0.2 s of a fresh process."""
+    import subprocess
+    import sys
+
+    lines = [{"event": "e", "distinct_id": f"u{i % 5}", "timestamp": f"2024-03-0{1 + i % 9}T00:00:00Z",
+              **({"person_id": f"p{i % 3}"} if i % 4 else {}), "properties": {"n": i}} for i in range(40)]
+    (tmp_path / "e.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    code = ("import sys, trendcalc as tc; "
+            f"s = tc.EventStore.from_jsonl({str(tmp_path / 'e.jsonl')!r}); "
+            "print(len(s), len(set(s.person.tolist())), 'pandas' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "PYTHONPATH": __import__("os").pathsep.join(sys.path)})
+    assert out.stdout.split() == ["40", "3", "False"]

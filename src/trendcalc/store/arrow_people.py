@@ -230,7 +230,9 @@ def _first_empty(chunks: list[Any]) -> int | None:
             empty = np.flatnonzero(numpy_of(pc.binary_length(c.dictionary)) == 0)
             hit = (np.isin(ints_or(c.indices, -1), empty) if len(empty) else None)
         else:
-            hit = numpy_of(pc.fill_null(pc.equal(pc.binary_length(c), 0), False)) if len(c) else None
+            # (NumPy compares, not pc.equal/fill_null with a Python scalar, whose conversion
+            # imports pandas: ~0.2 s of a fresh process; see fixedkeys.ints_or)
+            hit = ints_or(pc.binary_length(c), -1) == 0 if len(c) else None
         if hit is not None and hit.any():
             return pos + int(np.argmax(hit))
         pos += len(c)
