@@ -227,7 +227,7 @@ def _first_empty(chunks: list[Any]) -> int | None:
     pos = 0
     for c in chunks:
         if pa.types.is_dictionary(c.type):
-            empty = np.flatnonzero(numpy_of(pc.binary_length(c.dictionary)) == 0)
+            empty = np.flatnonzero(ints_or(pc.binary_length(c.dictionary), -1) == 0)
             hit = (np.isin(ints_or(c.indices, -1), empty) if len(empty) else None)
         else:
             # (NumPy compares, not pc.equal/fill_null with a Python scalar, whose conversion
