@@ -8,22 +8,23 @@ the wanted lines are read again, by position. When the file's blocks were read t
 ``linecount.CountingFile`` (``jsonblocks``), its newline counts replace the scan
 (``row_lines(counted=...)``), and the scans here serve files with blank lines.
 
-In the common file (no blank line) newlines are counted per block and located only in the
-blocks holding a wanted line's end, with no array of every newline's position; a file with
-blank lines takes a scan locating every newline, which skips them.
+In the common file (no blank line) the scan is ``linecount``'s own: the file read through a
+``CountingFile``, whose ``spans`` locates newlines only in the sub-blocks holding a wanted
+line's end, with no array of every newline's position; a file with blank lines takes a scan
+locating every newline, which skips them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .linecount import CountingFile
 
-_BLOCK = 1 << 18  # bytes per block of the scan: small enough to stay in cache between the
-# count of its newlines and their location, and to locate them only near the wanted lines
+_BLOCK = 1 << 18  # bytes per block read by the scans (the size of linecount's sub-blocks)
 
 
 def row_lines(path: str | Path, rows: np.ndarray, n_rows: int, counted: CountingFile | None = None) -> list[bytes] | None:
@@ -33,10 +34,9 @@ def row_lines(path: str | Path, rows: np.ndarray, n_rows: int, counted: Counting
     newlines counted (``linecount``): then no scan of the file is needed unless it has blank lines."""
     with open(path, "rb", buffering=0) as fh:
         spans = counted.spans(rows, n_rows) if counted is not None else None
-        if spans is None:
+        if spans is None and (counted is None or not counted.complete):  # (complete: its count is the scan's)
             spans = _without_blank_lines(fh, rows, n_rows)
         if spans is None:
-            fh.seek(0)
             spans = _every_line(fh, rows, n_rows)
         if spans is None:
             return None
@@ -60,39 +60,16 @@ def _blocks(fh: object) -> Iterator[tuple[int, np.ndarray]]:
         pos += got
 
 
-def _without_blank_lines(fh: object, rows: np.ndarray, n_rows: int) -> list[tuple[int, int]] | None:
+def _without_blank_lines(fh: Any, rows: np.ndarray, n_rows: int) -> list[tuple[int, int]] | None:
     """(start, end) byte span of each of ``rows`` when the file has exactly ``n_rows`` lines (so
-    none is blank: the reader made one row of each non-blank line); None otherwise. Newlines are
-    counted per block, and located only in the blocks holding one that bounds a wanted line."""
-    rows = np.asarray(rows, dtype=np.int64)
-    # newline k ends line k: line r spans (newline r-1) + 1 .. newline r
-    needed = np.unique(np.concatenate([rows - 1, rows]))
-    needed = needed[needed >= 0]
-    where: dict[int, int] = {}
-    seen = 0  # newlines before the current block
-    size = 0
-    last = 10
-    nxt = 0  # index into needed
-    for pos, data in _blocks(fh):
-        is_nl = data == 10
-        count = int(np.count_nonzero(is_nl))
-        if nxt < len(needed) and needed[nxt] < seen + count:
-            located = np.flatnonzero(is_nl)
-            upto = int(np.searchsorted(needed, seen + count))
-            for k in needed[nxt:upto].tolist():
-                where[k] = pos + int(located[k - seen])
-            nxt = upto
-        seen += count
-        size = pos + len(data)
-        last = int(data[-1])
-    lines = seen + (size > 0 and last != 10)
-    if lines != n_rows:
-        return None
-
-    def newline(k: int) -> int:
-        return where.get(k, size)  # (past the last newline: the end of the file)
-
-    return [(newline(r - 1) + 1 if r else 0, newline(r)) for r in rows.tolist()]
+    none is blank: the reader made one row of each non-blank line); None otherwise. The file is
+    read through a ``CountingFile`` (newlines counted per sub-block), whose ``spans`` then
+    locates them only in the sub-blocks holding one that bounds a wanted line."""
+    with CountingFile(fh.name) as counting:  # (its own handle: it reads from the start)
+        buf = bytearray(_BLOCK)
+        while counting.readinto(buf):
+            pass
+        return counting.spans(rows, n_rows)
 
 
 def _every_line(fh: object, rows: np.ndarray, n_rows: int) -> list[tuple[int, int]] | None:
