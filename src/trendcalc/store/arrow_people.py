@@ -14,7 +14,6 @@ from ..timeutil import us_to_datetime
 from .arrow_encode import (
     _as_table,
     _dictionary_codes,
-    _empty_string_row,
     _encode_ids,
     _is_table,
     _pa,
@@ -209,15 +208,17 @@ class PersonIds:
         pa, pc = _pa()
         rows = _latest_row_per_did(did_codes, self.has, by_time, n_dids)
         named = rows >= 0
-        taken = self.col.take(arrow_ints(rows[named]))
-        if self.integer:
-            taken = pc.cast(taken, pa.string())
-        uniq, codes = _dictionary_codes(taken)
-        if pa.types.is_null(uniq.type):
-            uniq = uniq.cast(pa.string())
+        uniq, codes = self.encode(self.col.take(arrow_ints(rows[named])))
         out = np.full(n_dids, -1, dtype=np.int64)
         out[named] = codes
         return uniq, out
+
+    def encode(self, ids: Any) -> tuple[pa.Array, np.ndarray]:
+        """(distinct ids as text, a code per value, -1 for null) of ``ids``, values of this column
+        (integers as their decimal text, as from_records renders them)."""
+        pa, pc = _pa()
+        uniq, codes = _dictionary_codes(pc.cast(ids, pa.string()) if self.integer else ids)
+        return (uniq.cast(pa.string()) if pa.types.is_null(uniq.type) else uniq), codes
 
 
 def _first_empty(chunks: list[Any]) -> int | None:
@@ -240,19 +241,10 @@ def _first_empty(chunks: list[Any]) -> int | None:
 
 
 def _encode_ids_nullable(col: Any) -> tuple[pa.Array, np.ndarray]:
-    pa, pc = _pa()
-    vtype = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
-    if pa.types.is_integer(vtype):
-        col = pc.cast(col, pa.string())
-    elif not (pa.types.is_string(vtype) or pa.types.is_large_string(vtype) or pa.types.is_null(vtype)):
-        raise ValidationError(("events", "person_id"), f"expected a string or integer column, got {col.type}")
-    uniq, codes = _dictionary_codes(col)
-    if pa.types.is_null(uniq.type):
-        uniq = uniq.cast(pa.string())
-    row = _empty_string_row(uniq, codes)
-    if row is not None:
-        raise ValidationError(("events", row, "person_id"), "expected a non-empty person_id")
-    return uniq, codes
+    """(the distinct person_ids, a code per row, -1 for none) of a whole ``person_id`` column,
+    checked as ``PersonIds`` checks it."""
+    ids = PersonIds(col)
+    return ids.encode(ids.col)
 
 
 def _table_records(table: Any, what: str, fields: tuple[str, ...], limits: Limits = DEFAULT_LIMITS) -> list[dict[str, Any]]:
