@@ -76,18 +76,18 @@ def check_partitioned_cost(ctx: Any, queries: list[Any], run: Map, filt: TrendsF
     """Raise the single store's ValidationError when the estimate over all partitions exceeds a
     limit (``ctx``/``queries``: the coordinator's plan); else return the combined facts (which
     also say how many breakdown values a query may have, ``topn.py``). ``memo``: combined facts
-    kept per (query, clock, limits, earliest) for this opened store."""
+    kept per (query, clock, limits, earliest) for this opened store, once they passed the check
+    (a query refused is refused again: it asks the partitions again)."""
     key = (id(filt), id(project), now, limits, earliest.get("earliest_us"))
     hit = memo.find(key) if memo is not None else None
     if hit is not None and hit[0] is filt and hit[1] is project:
-        facts = hit[2]
-    else:
-        facts = combine(filt, run(Task(facts_of, (filt, project, now, limits, earliest))), shared)
-        if memo is not None:
-            memo.put(key, (filt, project, facts))
+        return hit[2]  # checked when stored: the estimate is a function of the key's values
+    facts = combine(filt, run(Task(facts_of, (filt, project, now, limits, earliest))), shared)
     if len(facts) != len(queries):
         raise AssertionError("partitions planned different queries")  # planning reads no rows
     check_estimate(ctx, estimate(ctx, queries, facts=facts), len(queries))
+    if memo is not None:
+        memo.put(key, (filt, project, facts))
     return facts
 
 

@@ -67,7 +67,7 @@ def _batched(pool: PipePool, parts: PartitionedStore, task: Task) -> list[Any]:
     share runs in this process. The same partitions go to the same process at every query,
     which keeps them open."""
     n = max(1, min(parts.partitions, pool.workers + 1))
-    paths = [str(p) for p in parts.paths]
+    paths = list(parts.path_strings()[:-1])
     tasks = [task.for_partition(i) for i in range(len(paths))]
     shares = [(run_many, (paths[i::n], tasks[i::n])) for i in range(n)]
     answers = pool.call(shares[:-1], here=shares[-1])

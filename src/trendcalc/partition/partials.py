@@ -20,6 +20,7 @@ from ..query.displays import DISPLAYS
 from ..query.model import TrendsFilter
 from ..store import EventStore
 from .merge import merge_of
+from .messages import reduces_by_fields
 
 
 def context(store: EventStore, filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits) -> Any:
@@ -39,6 +40,7 @@ def empty_store() -> EventStore:
     return _EMPTY[0]
 
 
+@reduces_by_fields
 @attrs.frozen
 class Partial:
     """One partition's answer to one query before shaping: its math's partial state over the

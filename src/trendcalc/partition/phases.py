@@ -28,9 +28,11 @@ from ..limits import Limits
 from ..project import Project
 from ..query.model import BreakdownItem, TrendsFilter
 from ..store import EventStore
+from .messages import reduces_by_fields
 from .tasks import Map, Task
 
 
+@reduces_by_fields
 @attrs.frozen
 class Given:
     """What the first phases found: ``common`` facts of the whole query, and per planned query

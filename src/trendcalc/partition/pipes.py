@@ -39,7 +39,7 @@ from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
-from .messages import dumps
+from .messages import dumps, message_of
 
 
 def _spin_seconds() -> float:
@@ -77,7 +77,7 @@ def _serve(conn: Connection, threads: int, spin: float = 0.0) -> None:
         try:
             if spin > 0:
                 _await(conn, spin)
-            message = conn.recv()
+            message = message_of(conn.recv_bytes())
         except (EOFError, OSError):
             return
         if message is None:
@@ -88,9 +88,10 @@ def _serve(conn: Connection, threads: int, spin: float = 0.0) -> None:
         except BaseException as exc:  # the caller raises it; this worker serves on
             answer = (False, exc)
         try:
-            conn.send(answer)  # (pickled whole before anything is written)
+            data = dumps(answer)  # (pickled whole before anything is written)
         except Exception as exc:  # an answer or error that does not pickle
-            conn.send((False, RuntimeError(f"a partition task's answer does not pickle: {exc!r}")))
+            data = dumps((False, RuntimeError(f"a partition task's answer does not pickle: {exc!r}")))
+        conn.send_bytes(data)
 
 
 def _run_here(share: tuple[Callable[..., Any], tuple[Any, ...]], threads: int) -> tuple[bool, Any]:

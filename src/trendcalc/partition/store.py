@@ -93,11 +93,19 @@ class PartitionedStore:
             found = self._memo["person_rows"] = tuple(out)
         return found
 
+    def path_strings(self) -> tuple[str, ...]:
+        """The partitions' paths as strings, then the manifest's (what workers are sent; made
+        once per opened store: ``str`` of a ``Path`` costs a few µs, per query per partition)."""
+        found = self._memo.get("path_strings")
+        if found is None:
+            found = self._memo["path_strings"] = tuple(str(p) for p in self.paths) + (str(self.root / MANIFEST),)
+        return found
+
     def memo(self, name: str, size: int = 64) -> Recent[Any]:
         """A memo named ``name`` kept with this opened store (``partition/cost.py``'s facts), valid
         while the manifest is unchanged (a store rewritten in place starts afresh)."""
         try:
-            stamp = (self.root / MANIFEST).stat().st_mtime_ns
+            stamp = os.stat(self.path_strings()[-1]).st_mtime_ns  # the manifest
         except OSError:
             stamp = -1
         found = self._memo.get(("memo", name))

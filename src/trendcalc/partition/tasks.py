@@ -17,8 +17,10 @@ import attrs
 import numpy as np
 
 from ..store import EventStore
+from .messages import reduces_by_fields
 
 
+@reduces_by_fields
 @attrs.frozen
 class Task:
     """``fn(store, *args)`` for each partition's ``store`` (``fn`` module-level: picklable)."""
