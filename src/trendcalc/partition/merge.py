@@ -25,6 +25,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from ..engine.math import effective_series, reads_person
 from ..errors import UnsupportedError
 from ..project import Project
 from ..query.maths import MATH_SPECS, QUANTILES
@@ -247,8 +248,6 @@ def _entry(series: Series, filt: TrendsFilter) -> MathMerge | None:
     gti = series.math_group_type_index if series.math_group_type_index is not None else filt.aggregation_group_type_index
     if spec is not None and gti is not None and spec.counts_groups:
         return GROUP_MERGES.get(series.math)
-    from ..engine.math import reads_person
-
     if (series.math_property == "$session_duration" and not reads_person(series)
             and series.math in SESSION_DURATION_MERGES):
         return SESSION_DURATION_MERGES[series.math]
@@ -257,8 +256,6 @@ def _entry(series: Series, filt: TrendsFilter) -> MathMerge | None:
 
 def check_partitionable(filt: TrendsFilter, project: Project) -> None:
     """UnsupportedError naming the first field a partitioned run cannot answer exactly."""
-    from ..engine.math import effective_series
-
     for s in filt.series:
         entry = merge_of(effective_series(s, filt.interval), filt)
         if entry is None:

@@ -116,7 +116,7 @@ def by_fields(cls: type, *values: Any) -> Any:
     return cls(*values)
 
 
-_TABLE: dict[type, Callable[[Any], Any]] = {**copyreg.dispatch_table, **ForkingPickler._extra_reducers,
+_TABLE: dict[type, Callable[[Any], Any]] = {**copyreg.dispatch_table, **getattr(ForkingPickler, "_extra_reducers", {}),
                                             **{t: _shared for t in SHARED_TYPES},
                                             np.ndarray: _array, dt.timezone: _timezone}
 

@@ -13,6 +13,10 @@ from typing import Any
 import attrs
 import numpy as np
 
+from ..engine import breakdown as bd
+from ..engine.context import QueryContext
+from ..engine.math import effective_series, first_seen, math_type
+from ..engine.trends import build_frame, plan_queries
 from ..errors import UnsupportedError
 from ..limits import Limits
 from ..project import Project
@@ -25,8 +29,6 @@ from .messages import reduces_by_fields
 
 def context(store: EventStore, filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits) -> Any:
     """The engine's QueryContext of a query over ``store``."""
-    from ..engine.context import QueryContext
-
     return QueryContext(store, filt, project, now, limits, DISPLAYS[filt.display])
 
 
@@ -60,8 +62,6 @@ def partial_answers(store: EventStore, filt: TrendsFilter, project: Project, now
                     limits: Limits, given: Any = None) -> list[Partial]:
     """Every query's Partial over one partition (the engine's run_query up to the cell values).
     ``given``: the first phases' global values (``phases.Given``), if any."""
-    from ..engine.trends import plan_queries
-
     ctx = context(store, filt, project, now, limits)
     if given is not None:
         given.apply(ctx)
@@ -79,10 +79,6 @@ def partial_answers_at(path: str, filt: TrendsFilter, project: Project, now: dt.
 
 
 def _partial_query(ctx: Any, q: Any) -> Partial:
-    from ..engine import breakdown as bd
-    from ..engine.math import effective_series, first_seen, math_type
-    from ..engine.trends import build_frame
-
     series = effective_series(q.series, ctx.filter.interval)
     if series is not q.series:
         q = attrs.evolve(q, series=series)

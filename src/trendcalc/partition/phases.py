@@ -28,8 +28,11 @@ from ..limits import Limits
 from ..project import Project
 from ..query.model import BreakdownItem, TrendsFilter
 from ..store import EventStore
+from .merge import needs_sessions
 from .messages import reduces_by_fields
-from .tasks import Map, Task
+from .partials import partial_answers
+from .sessions import shared_sessions
+from .tasks import Map, Task, load_rows
 
 
 @reduces_by_fields
@@ -48,8 +51,6 @@ class Given:
     def with_rows(self, handle: Any) -> Given:
         """These facts and a partition's persons' rows in the whole store (``tasks.load_rows``),
         which name the persons without an id as one store does (``QueryContext.person_ids``)."""
-        from .tasks import load_rows
-
         return Given({**self.common, "person_rows": load_rows(handle)}, self.per_query)
 
     def for_store(self, store: EventStore) -> Given:
@@ -77,9 +78,6 @@ def prepare(filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limi
     """Run the first phases a Trends query needs (none for most): the earliest event for
     ``date_from: "all"``, then ``check`` (the up-front cost check, given that earliest event),
     then the sessions spanning partitions and the histogram bounds (whose rows depend on the range)."""
-    from .merge import needs_sessions
-    from .sessions import shared_sessions
-
     common: dict[Any, Any] = {}
     if filt.date_from == "all" and filt.series:
         common["earliest_us"] = min_or_none(run(Task(earliest_us_of, (filt, project, now, limits))))
@@ -161,7 +159,5 @@ def partial_answers_in(store: EventStore, filt: TrendsFilter, project: Project, 
                        given: Given, *rows: Any) -> list[Any]:
     """``partials.partial_answers`` with the first phases' facts and (when given: ``rows``, a
     ``tasks.RowsHandle``) the partition's persons' rows in the whole store."""
-    from .partials import partial_answers
-
     given = given.for_store(store)
     return partial_answers(store, filt, project, now, limits, given.with_rows(rows[0]) if rows else given)

@@ -18,6 +18,9 @@ from typing import Any
 import attrs
 import numpy as np
 
+from ..engine.grouping import Grouping
+from ..engine.math import effective_series, math_type
+from ..engine.trends import _is_other, _series_path, plan_queries, shape_query
 from ..errors import ValidationError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..project import Project
@@ -27,6 +30,7 @@ from ..results import SeriesResult, TrendsResult
 from ..store import EventStore
 from . import topn
 from .cost import check_partitioned_cost
+from .executors import partition_map
 from .join import join_groups
 from .merge import check_partitionable, merge_of
 from .partials import Partial, context, empty_store
@@ -41,8 +45,6 @@ def run_partitioned(parts: PartitionedStore, filt: TrendsFilter, project: Projec
                     limits: Limits, executor: Any = None) -> TrendsResult:
     """The single-store answer, from the partitions' Partials merged exactly (or
     UnsupportedError before any partition runs)."""
-    from .executors import partition_map
-
     check_partitionable(filt, project)
     with partition_map(executor, parts) as run:
         return run_map(run, filt, project, now, limits, parts.person_rows_handles(), parts.memo("cost"),
@@ -114,8 +116,6 @@ def _plan(filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits
     hit = _PLANS.find(key)
     if hit is not None and hit[0] is filt and hit[1] is project:
         return hit[2], hit[3]
-    from ..engine.trends import _series_path, plan_queries
-
     ctx = context(empty_store(), filt, project, now, limits)
     if "earliest_us" in given.common:
         ctx.given["earliest_us"] = earliest  # date_from 'all': the earliest event over all partitions
@@ -130,8 +130,6 @@ def merge_partials(ctx: Any, queries: list[Any], per_partition: list[list[Partia
                    done: Mapping[int, list[SeriesResult]] | None = None) -> TrendsResult:
     """The result of ``queries`` from every partition's Partials (partition-major); ``done``:
     the result series of the queries already merged (in two phases, ``topn.py``)."""
-    from ..engine.trends import _is_other, _series_path
-
     filt, limits, project = ctx.filter, ctx.limits, ctx.project
     if any(len(p) != len(queries) for p in per_partition):
         raise AssertionError("partitions planned different queries")  # planning reads no rows
@@ -159,10 +157,6 @@ def merge_partials(ctx: Any, queries: list[Any], per_partition: list[list[Partia
 def merge_query(ctx: Any, q: Any, partials: list[Partial], n_real: int) -> list[SeriesResult]:
     """One query's result series from its Partials: states merged by the math's registry entry
     (``merge.py``), then the engine's shaping."""
-    from ..engine.grouping import Grouping
-    from ..engine.math import effective_series, math_type
-    from ..engine.trends import shape_query
-
     series = effective_series(q.series, ctx.filter.interval)
     if series is not q.series:
         q = attrs.evolve(q, series=series)

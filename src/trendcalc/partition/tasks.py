@@ -18,6 +18,7 @@ import numpy as np
 
 from ..store import EventStore
 from .messages import reduces_by_fields
+from .worker import load_partition
 
 
 @reduces_by_fields
@@ -41,8 +42,6 @@ class Task:
 def run_at(path: str, task: Task) -> Any:
     """``task`` over the saved partition at ``path`` (what pool and Dask workers run), opened
     once per worker and kept (``worker.load_partition``)."""
-    from .worker import load_partition
-
     return task(load_partition(path))
 
 

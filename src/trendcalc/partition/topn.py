@@ -38,12 +38,15 @@ from typing import Any
 import attrs
 import numpy as np
 
+from ..engine.cost import breakdown_values
+from ..engine.math import effective_series, math_type
 from ..limits import Limits
 from ..project import Project
 from ..query.model import TrendsFilter
 from ..results import SeriesResult
 from ..store import EventStore
 from .join import join_groups
+from .merge import ADD, merge_of
 from .partials import Partial
 
 MIN_VALUES = 200
@@ -74,10 +77,6 @@ def two_phase_queries(ctx: Any, queries: Sequence[Any], facts: Sequence[Any] | N
     """The planned queries (indexes) to rank in two phases: an additive integer math with a
     breakdown over a time axis whose values may be many (``facts``: the queries' combined cost
     facts, ``engine.cost.QueryFacts``; None: not known, one phase)."""
-    from ..engine.cost import breakdown_values
-    from ..engine.math import effective_series, math_type
-    from .merge import ADD, merge_of
-
     b = ctx.filter.breakdown
     if facts is None or b is None or (ctx.display.total_value and not ALWAYS):
         return ()
