@@ -227,3 +227,29 @@ def test_the_spin_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) ->
             assert _spin_seconds() == 0.0
     with pytest.raises(ValueError, match="spin must be a non-negative number"):
         PipePool(1, 1, spin=-0.5)
+
+
+@pytest.mark.parametrize("executor", [None, "processes"])
+def test_a_store_rewritten_in_place_is_read_afresh(tmp_path: Path, executor: Any) -> None:
+    """Partitions kept open (in this process and in the pool's workers) are opened again when
+    the store at their path is rewritten: the caller reads the manifest's stamp once per query
+    and the workers compare theirs with it."""
+    import os
+    import time
+
+    def store_of(n: int) -> tc.EventStore:
+        return tc.EventStore.from_records([{"event": "e", "distinct_id": f"u{i}", "timestamp": "2024-03-10T10:00:00Z"}
+                                           for i in range(n)])
+
+    query = {"events": [{"id": "e", "math": "dau"}], "date_from": "-7d"}
+    path = tmp_path / "p"
+    old = tc.partition(store_of(6), path, partitions=2, durable=False)
+    assert max(tc.trends(old, query, now=NOW, executor=executor).series[0].data) == 6
+    stamp = old.stamp()
+    time.sleep(0.01)
+    tc.partition(store_of(9), path, partitions=2, durable=False, overwrite=True)
+    manifest = path / "manifest.json"
+    if os.stat(manifest).st_mtime_ns == stamp:  # a coarse file-system clock: make the change visible
+        os.utime(manifest, ns=(stamp + 1_000_000, stamp + 1_000_000))
+    for parts in (old, tc.PartitionedStore.open(path)):
+        assert max(tc.trends(parts, query, now=NOW, executor=executor).series[0].data) == 9

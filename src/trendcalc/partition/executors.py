@@ -29,7 +29,11 @@ from .tasks import Map, Task, run_at, run_many
 
 @contextmanager
 def _in_process(_executor: Any, parts: PartitionedStore) -> Iterator[Map]:
-    yield lambda task: [task.for_partition(i)(parts.load(i)) for i in range(parts.partitions)]
+    def run(task: Task) -> list[Any]:
+        stamp = parts.stamp()  # once for all partitions
+        return [task.for_partition(i)(parts.load(i, stamp)) for i in range(parts.partitions)]
+
+    yield run
 
 
 _pool: PipePool | None = None
@@ -69,7 +73,8 @@ def _batched(pool: PipePool, parts: PartitionedStore, task: Task) -> list[Any]:
     n = max(1, min(parts.partitions, pool.workers + 1))
     paths = list(parts.path_strings()[:-1])
     tasks = [task.for_partition(i) for i in range(len(paths))]
-    shares = [(run_many, (paths[i::n], tasks[i::n])) for i in range(n)]
+    stamp = parts.stamp()  # the manifest's, once for all partitions (no stat in the workers)
+    shares = [(run_many, (paths[i::n], tasks[i::n], stamp)) for i in range(n)]
     answers = pool.call(shares[:-1], here=shares[-1])
     out: list[Any] = [None] * len(paths)
     for i, a in enumerate(answers):

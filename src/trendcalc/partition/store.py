@@ -101,24 +101,29 @@ class PartitionedStore:
             found = self._memo["path_strings"] = tuple(str(p) for p in self.paths) + (str(self.root / MANIFEST),)
         return found
 
+    def stamp(self) -> int:
+        """The manifest's modification time in ns (-1: unreadable), read now: the partitions are
+        (re)opened, and memos kept, while it is unchanged."""
+        from .worker import manifest_stamp
+
+        return manifest_stamp(self.path_strings()[-1])
+
     def memo(self, name: str, size: int = 64) -> Recent[Any]:
         """A memo named ``name`` kept with this opened store (``partition/cost.py``'s facts), valid
         while the manifest is unchanged (a store rewritten in place starts afresh)."""
-        try:
-            stamp = os.stat(self.path_strings()[-1]).st_mtime_ns  # the manifest
-        except OSError:
-            stamp = -1
+        stamp = self.stamp()
         found = self._memo.get(("memo", name))
         if found is None or found[0] != stamp:
             found = self._memo[("memo", name)] = (stamp, Recent(size))
         return found[1]
 
-    def load(self, i: int) -> EventStore:
+    def load(self, i: int, stamp: int | None = None) -> EventStore:
         """Partition ``i`` as an EventStore (memory-mapped columns, the whole store's property
-        types; kept open for the next query while the manifest is unchanged)."""
+        types; kept open for the next query while the manifest is unchanged; ``stamp``: its
+        ``stamp()`` read for this query, else read here)."""
         from .worker import load_partition
 
-        return load_partition(self.paths[i])
+        return load_partition(self.path_strings()[i], stamp)
 
     def __repr__(self) -> str:
         return f"<PartitionedStore {len(self):,} events in {self.partitions} partitions at {str(self.root)!r}>"

@@ -39,15 +39,16 @@ class Task:
         return self if self.each is None else Task(self.fn, self.args + (self.each[i],))
 
 
-def run_at(path: str, task: Task) -> Any:
+def run_at(path: str, task: Task, stamp: int | None = None) -> Any:
     """``task`` over the saved partition at ``path`` (what pool and Dask workers run), opened
-    once per worker and kept (``worker.load_partition``)."""
-    return task(load_partition(path))
+    once per worker and kept (``worker.load_partition``; ``stamp``: the manifest's, as the
+    caller found it)."""
+    return task(load_partition(path, stamp))
 
 
-def run_many(paths: Sequence[str], tasks: Sequence[Task]) -> list[Any]:
+def run_many(paths: Sequence[str], tasks: Sequence[Task], stamp: int | None = None) -> list[Any]:
     """``run_at`` of several partitions in order: one pool worker's share of a phase."""
-    return [run_at(p, t) for p, t in zip(paths, tasks)]
+    return [task(load_partition(p, stamp)) for p, task in zip(paths, tasks)]
 
 
 Map = Callable[[Task], list[Any]]

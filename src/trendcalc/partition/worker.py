@@ -26,20 +26,29 @@ _lock = threading.Lock()
 _manifests: dict[str, str] = {}
 
 
-def load_partition(path: str | Path) -> EventStore:
+def manifest_stamp(manifest: str) -> int:
+    """The manifest's modification time in ns (-1: it cannot be read): a store rewritten in
+    place has a new one."""
+    try:
+        return os.stat(manifest).st_mtime_ns
+    except OSError:
+        return -1
+
+
+def load_partition(path: str | Path, stamp: int | None = None) -> EventStore:
     """The saved partition at ``path`` (a directory beside the partitioned store's manifest).
 
-    Every query stats the manifest (a store rewritten in place is opened afresh); the rest of
-    a kept partition's lookup is string keys, no ``pathlib`` (which cost ~20 µs per partition
-    per query, on the critical path of a few-millisecond DAU query)."""
+    Every query checks the manifest's ``stamp`` (a store rewritten in place is opened afresh):
+    the caller's when it sends one (it stats the manifest once per query for all partitions,
+    ``PartitionedStore.stamp``), else this process stats it. The rest of a kept partition's
+    lookup is string keys, no ``pathlib`` (which cost ~20 µs per partition per query, on the
+    critical path of a few-millisecond DAU query)."""
     key = os.fspath(path)
     manifest = _manifests.get(key)
     if manifest is None:
         manifest = _manifests[key] = os.fspath(Path(key).parent / MANIFEST)
-    try:
-        stamp = os.stat(manifest).st_mtime_ns
-    except OSError:
-        stamp = -1
+    if stamp is None:
+        stamp = manifest_stamp(manifest)
     with _lock:
         hit = _open.get(key)
     if hit is not None and hit[0] == stamp:
@@ -68,4 +77,4 @@ def answers_at_many(paths: list[str], filt: TrendsFilter, project: Project, now:
     return [answers_at(p, filt, project, now, limits) for p in paths]
 
 
-__all__ = ["answers_at", "answers_at_many", "load_partition"]
+__all__ = ["answers_at", "answers_at_many", "load_partition", "manifest_stamp"]

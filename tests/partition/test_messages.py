@@ -1,0 +1,67 @@
+"""The pool's messages (``partition/messages.py``): what the cheaper reductions rebuild is what
+was pickled — values, dtypes, shapes, writability, the UTC clock, attrs values by fields — and a
+worker's repeated message comes back as the very same objects."""
+
+from __future__ import annotations
+
+import datetime as dt
+import pickle
+from typing import Any
+
+import numpy as np
+import pytest
+
+import trendcalc as tc
+from trendcalc.partition.messages import dumps, message_of, shared_value
+from trendcalc.partition.partials import Partial
+from trendcalc.partition.phases import NOTHING, Given
+from trendcalc.partition.tasks import Task, run_many
+
+
+@pytest.mark.parametrize("array", [
+    np.arange(12, dtype=np.float64).reshape(3, 4),
+    np.array([-1, 0, 2**40], dtype=np.int64),
+    np.array([True, False]),
+    np.array([3, 1], dtype=">i4"),  # big-endian keeps its byte order
+    np.arange(10, dtype=np.int32)[::3],  # not contiguous: numpy's own reduction
+    np.array(["a", None, 1.5], dtype=object),
+    np.array(["ab", "c"]),  # unicode: numpy's own reduction
+    np.zeros((0, 5)),
+])
+def test_arrays_come_back_equal_and_writable(array: np.ndarray) -> None:
+    back = pickle.loads(dumps(array))
+    assert back.dtype == array.dtype and back.shape == array.shape
+    assert back.tolist() == array.tolist()
+    if back.size:
+        back.flat[0] = back.flat[-1]  # writable, as numpy's own unpickling gives
+    assert not np.shares_memory(back, array)
+
+
+def test_clock_and_attrs_values_come_back_equal() -> None:
+    now = dt.datetime(2024, 3, 15, 12, 0, 0, 123, tzinfo=dt.timezone.utc)
+    other = dt.datetime(2024, 3, 15, 12, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    values: list[Any] = [now, other, NOTHING, Given({"earliest_us": 5}, ({"x": 1},)),
+                         Task(run_many, (1, "a"), ("p",)),
+                         Partial(np.ones((2, 3)), ("Chrome", None), np.array([0, 1], dtype=np.int8), True)]
+    back = pickle.loads(dumps(values))
+    assert back[0] == now and back[0].tzinfo is dt.timezone.utc
+    assert back[1] == other and back[1].utcoffset() == dt.timedelta(hours=2)
+    assert back[2] == NOTHING and back[3] == values[3] and back[4] == values[4]
+    p = back[5]
+    assert (p.values.tolist(), p.groups, p.kinds.tolist(), p.has_rows) == ([[1.0] * 3] * 2, ("Chrome", None), [0, 1], True)
+
+
+def test_query_values_are_pickled_once_and_unpickled_once() -> None:
+    filt = tc.parse_filter({"events": [{"id": "$pageview", "math": "dau"}], "date_from": "-7d"})
+    first, second = dumps((filt, 1)), dumps((filt, 2))
+    a, b = pickle.loads(first)[0], pickle.loads(second)[0]
+    assert a == filt and a is b  # the worker's side: the same object for the same bytes
+    assert shared_value(pickle.dumps(filt)) == filt
+
+
+def test_a_repeated_message_is_the_same_objects() -> None:
+    message = (run_many, (["/p/part-000"], [Task(run_many, (NOTHING,))], 7))
+    data = dumps(message)
+    one, two = message_of(data), message_of(bytes(data))
+    assert one == message and one is two
+    assert message_of(dumps((run_many, (["/p/part-001"], [], 7)))) is not one
