@@ -108,7 +108,7 @@ def stickiness(
     if isinstance(store, PartitionedStore):
         from .partition.insights import stickiness_partitioned
 
-        return _on_partitions(store, executor, stickiness_partitioned, q, project, clock, limits)
+        return _on_partitions(store, executor, stickiness_partitioned, q, project, clock, limits, n_events=len(store))
     _no_executor(executor)
     result = run_stickiness(store, q, project, clock, limits)
     advice = stickiness_advice(store, q, project, clock, limits)
@@ -146,7 +146,8 @@ def lifecycle(
     if isinstance(store, PartitionedStore):
         from .partition.insights import lifecycle_partitioned
 
-        return _on_partitions(store, executor, lifecycle_partitioned, lq, project, resolve_now(now), limits)
+        return _on_partitions(store, executor, lifecycle_partitioned, lq, project, resolve_now(now), limits,
+                              n_events=len(store))
     _no_executor(executor)
     advice = advise(store, lq.base, project) + [
         QueryWarning("not_read", (k,), f"{k!r} is not read by a lifecycle (PostHog ignores it too)") for k in lq.ignored]
@@ -228,13 +229,13 @@ def _no_executor(executor: Any) -> None:
         raise ValidationError(("executor",), "an executor runs the partitions of a PartitionedStore; this is one EventStore")
 
 
-def _on_partitions(parts: PartitionedStore, executor: Any, answer: Any, *args: Any) -> Any:
-    """``answer(run, *args, rows)`` with ``run`` the Map over ``parts`` on ``executor`` and
-    ``rows`` where each partition's persons' rows in the whole store are."""
+def _on_partitions(parts: PartitionedStore, executor: Any, answer: Any, *args: Any, **options: Any) -> Any:
+    """``answer(run, *args, rows, **options)`` with ``run`` the Map over ``parts`` on ``executor``
+    and ``rows`` where each partition's persons' rows in the whole store are."""
     from .partition.executors import partition_map
 
     with partition_map(executor, parts) as run:
-        return answer(run, *args, parts.person_rows_handles())
+        return answer(run, *args, parts.person_rows_handles(), **options)
 
 
 def _check_inputs(store: Any, project: Any, limits: Any, *, partitioned: bool = False) -> tuple[Any, Project]:

@@ -176,3 +176,82 @@ def test_stickiness_and_lifecycle_refuse_as_the_single_store(name: str, tmp_path
         warnings.simplefilter("ignore", tc.TrendcalcWarning)
         expected = answer(world, query, project=PROJECT, now=NOW, limits=ok).to_dicts()
     assert answer(parts, query, project=PROJECT, now=NOW, limits=ok).to_dicts() == expected
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_the_full_size_estimate_bounds_the_exact_one(query: dict[str, Any]) -> None:
+    """Every fact at its largest (all events in every window, every row its own breakdown value)
+    gives an estimate no smaller in any measure: within the limits at full size, within them
+    exactly (``cost.fits_at_full_size``)."""
+    from trendcalc.engine.cost import QueryFacts
+
+    world = store()
+    filt, now = tc.parse_filter(query), resolve_now(NOW)
+    ctx = context(world, filt, PROJECT, now, tc.Limits())
+    if filt.date_from == "all":
+        from trendcalc.engine.plan import earliest_event_us
+
+        ctx.given["earliest_us"] = earliest_event_us(ctx, filt.series)
+    queries = plan_queries(ctx)
+    n_items = len(filt.breakdown.items) if filt.breakdown is not None else 0
+    largest = [QueryFacts(rows=len(world), touched=len(world), bounds=(None,) * n_items, shared=True) for _ in queries]
+    exact, full = estimate(ctx, queries), estimate(ctx, queries, facts=largest)
+    assert full.work > exact.work and full.rows > exact.rows  # the windows hold fewer than all events
+    assert full.cells >= exact.cells and full.breakdown_cells >= exact.breakdown_cells
+
+
+def _recording(stores: list[tc.EventStore], ran: list[Any]) -> Any:
+    def run(task: Task) -> list[Any]:
+        ran.append(task.fn)
+        return [task.for_partition(i)(s) for i, s in enumerate(stores)]
+
+    return run
+
+
+@pytest.mark.parametrize("query,reads", [(QUERIES[0], False), (QUERIES[2], True), (QUERIES[4], True)])
+def test_a_query_within_the_limits_at_full_size_asks_no_facts(query: dict[str, Any], reads: bool) -> None:
+    """Knowing the partitions' size, a query within the limits whatever the facts runs no facts
+    phase — unless a breakdown over a time axis reads them (the two-phase top-N decision) — and
+    answers as the single store; with limits between the exact and the full-size estimate, the
+    facts phase runs and the query still answers."""
+    world = store()
+    stores = _split(world, 3, round_robin)
+    filt, now = tc.parse_filter(query), resolve_now(NOW)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tc.TrendcalcWarning)
+        want = tc.trends(world, query, project=PROJECT, now=NOW).to_dicts()
+    ran: list[Any] = []
+    got = run_map(_recording(stores, ran), filt, PROJECT, now, tc.Limits(), shared=True, n_events=len(world))
+    assert got.to_dicts() == want and (facts_of in ran) is reads and partial_answers_in in ran
+    if not reads:  # max_work at the exact estimate: under the full-size one, so the facts are asked
+        exact = tc.Limits(max_work=estimate(context(world, filt, PROJECT, now, tc.Limits()),
+                                            plan_queries(context(world, filt, PROJECT, now, tc.Limits()))).work)
+        ran.clear()
+        got = run_map(_recording(stores, ran), filt, PROJECT, now, exact, shared=True, n_events=len(world))
+        assert got.to_dicts() == want and facts_of in ran
+
+
+@pytest.mark.parametrize("kind", ["stickiness", "lifecycle"])
+def test_stickiness_and_lifecycle_within_the_limits_ask_no_facts(kind: str) -> None:
+    from trendcalc.partition.insights import (
+        insight_facts_of,
+        lifecycle_partitioned,
+        stickiness_partitioned,
+    )
+    from trendcalc.query.lifecycle import parse_lifecycle
+    from trendcalc.query.stickiness import parse_stickiness
+
+    from .test_insights import QUERIES as INSIGHTS
+
+    _, query = INSIGHTS[kind]
+    world = store()
+    stores = _split(world, 3, round_robin)
+    parsed = (parse_stickiness if kind == "stickiness" else parse_lifecycle)(query)
+    answer = stickiness_partitioned if kind == "stickiness" else lifecycle_partitioned
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tc.TrendcalcWarning)
+        want = (tc.stickiness if kind == "stickiness" else tc.lifecycle)(world, query, project=PROJECT, now=NOW)
+    for n_events, asks in ((None, True), (len(world), False)):
+        ran: list[Any] = []
+        got = answer(_recording(stores, ran), parsed, PROJECT, resolve_now(NOW), tc.Limits(), n_events=n_events)
+        assert got.to_dicts() == want.to_dicts() and (insight_facts_of in ran) is asks

@@ -16,7 +16,11 @@ the estimate is. distinct_ids and persons are never shared: their bounds add. (S
 lifecycle run the same check with their own plans: ``insights.check_insight_cost``.)
 
 The facts depend on the data and the plan only, so the coordinator keeps each query's combined
-facts per opened store (``memo``): a query asked again pays no phase.
+facts per opened store (``memo``): a query asked again pays no phase. And most queries need no
+facts at all: the estimate only grows with them, so when it is within the limits with every
+fact at its largest — every event of the store in every query's window, every row its own
+breakdown value — the exact estimate is too (``fits_at_full_size``). A query with a moving clock
+(``now=None``: a new window every call, which no memo serves) then pays no phase either.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..engine.cost import QueryFacts, check_estimate, estimate, query_facts
+from ..errors import ValidationError
 from ..limits import Limits
 from ..project import Project
 from ..query.model import TrendsFilter
@@ -70,6 +75,25 @@ def combine(filt: TrendsFilter, per_partition: Sequence[Sequence[QueryFacts]], s
     return out
 
 
+def fits_at_full_size(ctx: Any, queries: Sequence[Any], n_events: int | None, outputs_per_bucket: int = 1, *,
+                      breakdown: bool = True) -> bool:
+    """Whether the estimate of ``queries`` is within the limits whatever the partitions' facts:
+    with each query reading all ``n_events`` events (rows and touched rows), every breakdown item
+    bounded by the rows only, and every query's rows counted for the shared filters. Each term of
+    ``engine.cost.estimate`` is non-decreasing in these, so the exact estimate is within the
+    limits too and the check needs no facts phase. False when ``n_events`` is unknown (None)."""
+    if n_events is None:
+        return False
+    b = ctx.filter.breakdown if breakdown else None
+    n_items = len(b.items) if b is not None else 0
+    largest = [QueryFacts(rows=n_events, touched=n_events, bounds=(None,) * n_items, shared=True) for _ in queries]
+    try:
+        check_estimate(ctx, estimate(ctx, queries, outputs_per_bucket, breakdown=breakdown, facts=largest), len(queries))
+    except ValidationError:
+        return False
+    return True
+
+
 def check_partitioned_cost(ctx: Any, queries: list[Any], run: Map, filt: TrendsFilter, project: Project,
                            now: dt.datetime, limits: Limits, earliest: dict[str, Any], shared: bool,
                            memo: Recent[Any] | None = None) -> list[QueryFacts]:
@@ -91,4 +115,4 @@ def check_partitioned_cost(ctx: Any, queries: list[Any], run: Map, filt: TrendsF
     return facts
 
 
-__all__ = ["check_partitioned_cost", "combine", "facts_of"]
+__all__ = ["check_partitioned_cost", "combine", "facts_of", "fits_at_full_size"]

@@ -35,7 +35,7 @@ from ..query.stickiness import StickinessQuery
 from ..results import SeriesResult
 from ..stickiness_result import StickinessResult
 from ..store import EventStore
-from .cost import combine
+from .cost import combine, fits_at_full_size
 from .merge import check_filters_partitionable
 from .phases import earliest_us_of, min_or_none
 from .tasks import Map, Task
@@ -57,7 +57,8 @@ def check_stickiness_partitionable(q: StickinessQuery, project: Project) -> None
 
 
 def stickiness_partitioned(run: Map, q: StickinessQuery, project: Project, now: dt.datetime,
-                           limits: Limits, rows: tuple[Any, ...] | None = None) -> StickinessResult:
+                           limits: Limits, rows: tuple[Any, ...] | None = None, *,
+                           n_events: int | None = None) -> StickinessResult:
     """The single store's stickiness answer from the partitions' per-query interval counts
     (persons) or (group, interval) event counts (groups)."""
     from ..engine.stickiness import Histogram, plan_stickiness, shape, stickiness_context
@@ -68,7 +69,7 @@ def stickiness_partitioned(run: Map, q: StickinessQuery, project: Project, now: 
     if q.base.date_from == "all":
         given["first_event_us"] = min_or_none(run(Task(first_event_us_of)))
     check_insight_cost(run, "stickiness", q, project, now, limits,  # before any partition computes
-                       {k: v for k, v in given.items() if k != "shared_sessions"})
+                       {k: v for k, v in given.items() if k != "shared_sessions"}, n_events)
     ctx.given.update(given)
     plan = plan_stickiness(ctx)
     per_partition = run(Task(stickiness_counts, (q, project, now, limits, given), each=rows))
@@ -187,7 +188,8 @@ def check_lifecycle_partitionable(lq: LifecycleQuery, project: Project) -> None:
 
 
 def lifecycle_partitioned(run: Map, lq: LifecycleQuery, project: Project, now: dt.datetime,
-                          limits: Limits, rows: tuple[Any, ...] | None = None) -> LifecycleResult:
+                          limits: Limits, rows: tuple[Any, ...] | None = None, *,
+                          n_events: int | None = None) -> LifecycleResult:
     """The single store's lifecycle answer from the partitions' status counts per bucket
     (persons) or active (group, bucket) pairs (groups)."""
     from ..engine.lifecycle import Statuses, scaled_counts, shape, unscaled_counts
@@ -200,7 +202,7 @@ def lifecycle_partitioned(run: Map, lq: LifecycleQuery, project: Project, now: d
     if filt.date_from == "all":
         given["earliest_us"] = min_or_none(run(Task(earliest_us_of, (filt, project, now, limits))))
     planning = {k: v for k, v in given.items() if k != "shared_sessions"}
-    check_insight_cost(run, "lifecycle", lq, project, now, limits, planning)  # before any partition computes
+    check_insight_cost(run, "lifecycle", lq, project, now, limits, planning, n_events)  # before any partition computes
     plan = _lifecycle_plan(_empty(), lq, project, now, limits, planning)  # shaping reads no rows
     per_partition = run(Task(lifecycle_counts, (lq, project, now, limits, given), each=rows))
     if filt.aggregation_group_type_index is not None:
@@ -321,9 +323,13 @@ def insight_facts_of(store: EventStore, kind: str, q: Any, project: Project, now
 
 
 def check_insight_cost(run: Map, kind: str, q: Any, project: Project, now: dt.datetime, limits: Limits,
-                       given: dict[str, Any]) -> None:
+                       given: dict[str, Any], n_events: int | None = None) -> None:
     """The single store's up-front refusal of a stickiness (``kind``) or lifecycle query over all
-    partitions (``given``: the facts its plan needs, e.g. the first event of ``date_from: "all"``)."""
+    partitions (``given``: the facts its plan needs, e.g. the first event of ``date_from: "all"``;
+    ``n_events``: the partitions' events, when known: a query within the limits whatever the
+    facts asks the partitions for none, ``cost.fits_at_full_size``)."""
     ctx, queries, outputs = insight_plan(_empty(), kind, q, project, now, limits, given)
+    if fits_at_full_size(ctx, queries, n_events, outputs, breakdown=False):
+        return
     facts = combine(q.base, run(Task(insight_facts_of, (kind, q, project, now, limits, given))), True)
     check_estimate(ctx, estimate(ctx, queries, outputs, breakdown=False, facts=facts), len(queries))

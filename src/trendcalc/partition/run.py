@@ -29,7 +29,7 @@ from ..recent import Recent
 from ..results import SeriesResult, TrendsResult
 from ..store import EventStore
 from . import topn
-from .cost import check_partitioned_cost
+from .cost import check_partitioned_cost, fits_at_full_size
 from .executors import partition_map
 from .join import join_groups
 from .merge import check_partitionable, merge_of
@@ -48,7 +48,7 @@ def run_partitioned(parts: PartitionedStore, filt: TrendsFilter, project: Projec
     check_partitionable(filt, project)
     with partition_map(executor, parts) as run:
         return run_map(run, filt, project, now, limits, parts.person_rows_handles(), parts.memo("cost"),
-                       shared=parts.manifest.get("dictionaries") == "shared")
+                       shared=parts.manifest.get("dictionaries") == "shared", n_events=len(parts))
 
 
 def run_stores(stores: Sequence[EventStore], filt: TrendsFilter, project: Project, now: dt.datetime,
@@ -59,7 +59,7 @@ def run_stores(stores: Sequence[EventStore], filt: TrendsFilter, project: Projec
     them in order: ``np.flatnonzero(part == p)``), which name persons without an id."""
     check_partitionable(filt, project)
     return run_map(on_stores(stores), filt, project, now, limits, None if person_rows is None else tuple(person_rows),
-                   shared=_shares_dictionaries(stores))
+                   shared=_shares_dictionaries(stores), n_events=sum(len(s) for s in stores))
 
 
 def _shares_dictionaries(stores: Sequence[EventStore]) -> bool:
@@ -72,17 +72,21 @@ def _shares_dictionaries(stores: Sequence[EventStore]) -> bool:
 
 
 def run_map(run: Map, filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits,
-            rows: tuple[Any, ...] | None = None, memo: Recent[Any] | None = None, *, shared: bool = False) -> TrendsResult:
+            rows: tuple[Any, ...] | None = None, memo: Recent[Any] | None = None, *, shared: bool = False,
+            n_events: int | None = None) -> TrendsResult:
     """First phases (``phases.prepare``: global values the plan needs, and the up-front cost
     check over all partitions, ``cost.py``), then every partition's Partials, merged. ``rows``:
     per partition a ``tasks.RowsHandle`` (None: not known); ``memo``: the opened store's memo of
-    cost facts; ``shared``: the partitions share the whole store's dictionaries."""
+    cost facts; ``shared``: the partitions share the whole store's dictionaries; ``n_events``:
+    how many events the partitions hold (None: unknown), which spares most queries the facts."""
 
     found: list[Any] = []
 
     def check(common: Mapping[Any, Any]) -> None:
         earliest = {k: v for k, v in common.items() if k == "earliest_us"}
         ctx, queries = _plan(filt, project, now, limits, Given(earliest))
+        if not topn.reads_facts(ctx) and fits_at_full_size(ctx, queries, n_events):
+            return  # within the limits whatever the facts, and nothing else reads them
         found.append(check_partitioned_cost(ctx, queries, run, filt, project, now, limits, earliest, shared, memo))
 
     given = prepare(filt, project, now, limits, run, check)

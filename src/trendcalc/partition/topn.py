@@ -73,12 +73,18 @@ def token() -> tuple[int, int]:
     return os.getpid(), next(_TOKENS)
 
 
+def reads_facts(ctx: Any) -> bool:
+    """Whether ``two_phase_queries`` may rank some query of this run, reading its cost facts
+    (a breakdown over a time axis)."""
+    return ctx.filter.breakdown is not None and (ALWAYS or not ctx.display.total_value)
+
+
 def two_phase_queries(ctx: Any, queries: Sequence[Any], facts: Sequence[Any] | None) -> tuple[int, ...]:
     """The planned queries (indexes) to rank in two phases: an additive integer math with a
     breakdown over a time axis whose values may be many (``facts``: the queries' combined cost
     facts, ``engine.cost.QueryFacts``; None: not known, one phase)."""
     b = ctx.filter.breakdown
-    if facts is None or b is None or (ctx.display.total_value and not ALWAYS):
+    if facts is None or b is None or not reads_facts(ctx):
         return ()
     limit = ctx.display.breakdown_limit or b.limit
     out = []
