@@ -12,7 +12,7 @@ for one store; formulas then run on the merged series (``engine/formulas.apply_f
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -47,7 +47,7 @@ def run_partitioned(parts: PartitionedStore, filt: TrendsFilter, project: Projec
     UnsupportedError before any partition runs)."""
     check_partitionable(filt, project)
     with partition_map(executor, parts) as run:
-        return run_map(run, filt, project, now, limits, parts.person_rows_handles(), parts.memo("cost"),
+        return run_map(run, filt, project, now, limits, parts.person_rows_handles(), lambda: parts.memo("cost"),
                        shared=parts.manifest.get("dictionaries") == "shared", n_events=len(parts))
 
 
@@ -72,12 +72,12 @@ def _shares_dictionaries(stores: Sequence[EventStore]) -> bool:
 
 
 def run_map(run: Map, filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits,
-            rows: tuple[Any, ...] | None = None, memo: Recent[Any] | None = None, *, shared: bool = False,
+            rows: tuple[Any, ...] | None = None, memo: Callable[[], Recent[Any]] | None = None, *, shared: bool = False,
             n_events: int | None = None) -> TrendsResult:
     """First phases (``phases.prepare``: global values the plan needs, and the up-front cost
     check over all partitions, ``cost.py``), then every partition's Partials, merged. ``rows``:
-    per partition a ``tasks.RowsHandle`` (None: not known); ``memo``: the opened store's memo of
-    cost facts; ``shared``: the partitions share the whole store's dictionaries; ``n_events``:
+    per partition a ``tasks.RowsHandle`` (None: not known); ``memo``: gives the opened store's memo
+    of cost facts (asked only when the facts are); ``shared``: the partitions share the whole store's dictionaries; ``n_events``:
     how many events the partitions hold (None: unknown), which spares most queries the facts."""
 
     found: list[Any] = []
@@ -85,9 +85,10 @@ def run_map(run: Map, filt: TrendsFilter, project: Project, now: dt.datetime, li
     def check(common: Mapping[Any, Any]) -> None:
         earliest = {k: v for k, v in common.items() if k == "earliest_us"}
         ctx, queries = _plan(filt, project, now, limits, Given(earliest))
-        if not topn.reads_facts(ctx) and fits_at_full_size(ctx, queries, n_events):
+        if not topn.reads_facts(ctx) and _fits(ctx, queries, n_events):
             return  # within the limits whatever the facts, and nothing else reads them
-        found.append(check_partitioned_cost(ctx, queries, run, filt, project, now, limits, earliest, shared, memo))
+        found.append(check_partitioned_cost(ctx, queries, run, filt, project, now, limits, earliest, shared,
+                                            memo() if memo is not None else None))
 
     given = prepare(filt, project, now, limits, run, check)
     ctx, queries = _plan(filt, project, now, limits, given)
@@ -107,6 +108,19 @@ def run_map(run: Map, filt: TrendsFilter, project: Project, now: dt.datetime, li
         for i in finished.keys() - done.keys():
             done[i] = merge_query(ctx, queries[i], [p[i] for p in again], n_real)
     return merge_partials(ctx, queries, per_partition, done)
+
+
+_FITS: Recent[tuple[Any, bool]] = Recent(64)
+def _fits(ctx: Any, queries: list[Any], n_events: int | None) -> bool:
+    """``cost.fits_at_full_size``, memoised with the plan (``_plan`` returns the same list for
+    the same query, clock and limits)."""
+    key = (id(queries), n_events)
+    hit = _FITS.find(key)
+    if hit is not None and hit[0] is queries:
+        return hit[1]
+    fits = fits_at_full_size(ctx, queries, n_events)
+    _FITS.put(key, (queries, fits))
+    return fits
 
 
 _PLANS: Recent[tuple[Any, ...]] = Recent(64)
