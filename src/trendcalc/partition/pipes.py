@@ -133,19 +133,19 @@ class PipePool:
         """How many worker processes the pool has."""
         return len(self._conns)
 
-    def call(self, shares: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]],
+    def call(self, shares: Sequence[tuple[Callable[..., Any], tuple[Any, ...]] | bytes],
              here: tuple[Callable[..., Any], tuple[Any, ...]] | None = None, here_threads: int = 1) -> list[Any]:
-        """``fn(*args)`` of ``shares[i]`` on worker ``i`` (at most one share per worker), all at
-        once, and meanwhile ``here`` (if given) on the calling thread with at most
-        ``here_threads`` query threads; the answers in order (``here``'s last). A task's
-        exception is raised here (the first in order)."""
+        """``fn(*args)`` of ``shares[i]`` on worker ``i`` (at most one share per worker; a share
+        may come pickled already, ``messages.dumps``), all at once, and meanwhile ``here`` (if
+        given) on the calling thread with at most ``here_threads`` query threads; the answers in
+        order (``here``'s last). A task's exception is raised here (the first in order)."""
         if len(shares) > len(self._conns):
             raise ValueError(f"{len(shares)} shares for {len(self._conns)} workers")
         with self._lock:
             if self.broken:
                 raise BrokenPool("the partition worker pool was stopped")
             answers: list[tuple[bool, Any]] = []
-            data = [dumps(share) for share in shares]  # (raises before anything is sent)
+            data = [share if isinstance(share, bytes) else dumps(share) for share in shares]  # (raises before sending)
             try:
                 for conn, message in zip(self._conns, data):
                     conn.send_bytes(message)
