@@ -30,7 +30,6 @@ from __future__ import annotations
 import copyreg
 import datetime as dt
 import io
-import operator
 import pickle
 from collections.abc import Callable
 from multiprocessing.reduction import ForkingPickler
@@ -128,14 +127,9 @@ def reduces_by_fields(cls: C) -> C:
     """Class decorator: pickle this attrs class's instances as their field values in order (its
     ``__init__`` must take them positionally, as a plain ``attrs`` class does) — cheaper than
     attrs' own state for the small frozen values every message and answer holds."""
-    names = [a.name for a in attrs.fields(cls)]
-    if len(names) == 1:
-        names.append(names[0])  # attrgetter of one name returns the value, not a tuple
-    values = operator.attrgetter(*names)
-    n = len(attrs.fields(cls))
 
     def reduce(obj: Any) -> Any:
-        return by_fields, (cls, *values(obj)[:n])
+        return by_fields, (cls, *attrs.astuple(obj, recurse=False))
 
     _TABLE[cls] = reduce
     return cls
