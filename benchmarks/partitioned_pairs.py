@@ -1,10 +1,19 @@
 """``executor=None`` against ``executor="processes"`` on saved partitions, interleaved.
 
 ``partitioned.py`` times each executor's runs in a block; on a small shared VM the ratio of two
-blocks swings with the moment. Here the two executors alternate call by call (the order flips
-every pair), so both see the same moments; medians and the fastest decile per executor.
+blocks swings with the moment. Here the two executors alternate (the order flips every pair),
+so both see the same moments; medians and the fastest decile per executor.
+
+- ``--burst 1`` (the default): call by call. Each pool call follows a ``None`` call of a few
+  milliseconds, in which the pool's worker sat idle: what one query now and then costs.
+- ``--burst N``: bursts of N calls of one executor, then N of the other; the first call of each
+  burst is not counted (it follows the other executor). What a dashboard's refresh or a
+  service answering a stream of queries costs: the worker's core is awake between calls.
+- ``--moving-clock``: every call a new ``now`` (the fixed clock plus one microsecond a call),
+  as ``now=None`` gives a live dashboard: no memo keyed by the clock serves it.
 
     python -m benchmarks.partitioned_pairs benchmarks/data/parts_10m_4 --queries Q2,Q9 --pairs 300
+    python -m benchmarks.partitioned_pairs benchmarks/data/parts_10m_4 --queries Q2 --pairs 600 --burst 20
     TRENDCALC_THREADS=1 python -m benchmarks.partitioned_pairs ...   # one thread per process
     python -m benchmarks.partitioned_pairs benchmarks/data/parts_10m_4 --queries '' \
         --filter 'DAU90={"events": [{"id": "$pageview", "math": "dau"}], "date_from": "-90d"}'
@@ -13,6 +22,8 @@ every pair), so both see the same moments; medians and the fastest decile per ex
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import itertools
 import json
 import statistics
 import time
@@ -32,35 +43,45 @@ class _Adhoc:
         self.name, self.filter, self.project = name, json.loads(text), {}
 
 
-def pairs(path: str, names: list[str], n: int, adhoc: list[str] | None = None) -> list[dict[str, Any]]:
-    """Per query: the median and fastest-decile ms of each executor over ``n`` alternating pairs."""
+def pairs(path: str, names: list[str], n: int, adhoc: list[str] | None = None, burst: int = 1,
+          moving: bool = False) -> list[dict[str, Any]]:
+    """Per query: the median and fastest-decile ms of each executor over ``n`` timed calls each,
+    alternating call by call (``burst`` 1) or in bursts of ``burst`` calls (the first of each
+    not timed); ``moving``: a new clock every call."""
     import trendcalc as tc
+    from trendcalc.engine.trends import resolve_now
 
     parts = tc.PartitionedStore.open(path)
     out = []
     chosen: list[Any] = [q for q in queries() if q.name in names] + [_Adhoc(a) for a in adhoc or ()]
+    ticks = itertools.count()
+    base = resolve_now(NOW)
     for q in chosen:
         project = tc.Project.from_dict(q.project)
 
         def call(ex: Any, q: Any = q, project: Any = project) -> float:
+            now = base + dt.timedelta(microseconds=next(ticks)) if moving else NOW
             t = time.perf_counter()
-            tc.trends(parts, q.filter, project=project, now=NOW, executor=ex)
+            tc.trends(parts, q.filter, project=project, now=now, executor=ex)
             return time.perf_counter() - t
 
         for ex in (None, "processes"):  # warm: the pool, the partitions open in its workers
             for _ in range(5):
                 call(ex)
         times: dict[Any, list[float]] = {None: [], "processes": []}
-        for i in range(n):
+        timed_per_burst = max(burst - 1, 1)
+        for i in range(max(1, -(-n // timed_per_burst))):
             for ex in ((None, "processes") if i % 2 else ("processes", None)):
-                times[ex].append(call(ex))
-        rec: dict[str, Any] = {"query": q.name}
+                runs = [call(ex) for _ in range(burst)]
+                times[ex] += runs[1:] if burst > 1 else runs
+        rec: dict[str, Any] = {"query": q.name, "burst": burst, "moving_clock": moving}
         for ex, name in ((None, "none"), ("processes", "processes")):
             rec[f"{name}_ms"] = statistics.median(times[ex]) * 1e3
-            rec[f"{name}_fast_ms"] = sorted(times[ex])[n // 10] * 1e3
+            rec[f"{name}_fast_ms"] = sorted(times[ex])[len(times[ex]) // 10] * 1e3
         rec["ratio"] = rec["none_ms"] / rec["processes_ms"]
         rec["ratio_fast"] = rec["none_fast_ms"] / rec["processes_fast_ms"]
-        print(f"{q.name}: None {rec['none_ms']:.2f} ms, processes {rec['processes_ms']:.2f} ms, ratio "
+        mode = (f"bursts of {burst}" if burst > 1 else "call by call") + (", moving clock" if moving else "")
+        print(f"{q.name} ({mode}): None {rec['none_ms']:.2f} ms, processes {rec['processes_ms']:.2f} ms, ratio "
               f"{rec['ratio']:.2f} (fastest decile {rec['none_fast_ms']:.2f} / {rec['processes_fast_ms']:.2f} "
               f"= {rec['ratio_fast']:.2f})", flush=True)
         out.append(rec)
@@ -74,10 +95,16 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     ap.add_argument("--pairs", type=int, default=300)
     ap.add_argument("--filter", action="append", default=[], metavar="NAME=JSON",
                     help="also time this Trends filter (repeatable), e.g. DAU over 90 days")
+    ap.add_argument("--burst", type=int, default=1, help="calls of one executor in a row (default 1: alternate "
+                                                            "call by call; N > 1: the first of each burst not timed)")
+    ap.add_argument("--moving-clock", action="store_true", help="a new now every call, as now=None gives")
     args = ap.parse_args(argv)
+    if args.burst < 1:
+        ap.error("--burst must be at least 1")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return pairs(args.path, [q for q in args.queries.split(",") if q], args.pairs, args.filter)
+        return pairs(args.path, [q for q in args.queries.split(",") if q], args.pairs, args.filter, args.burst,
+                     args.moving_clock)
 
 
 if __name__ == "__main__":
