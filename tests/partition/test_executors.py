@@ -253,3 +253,32 @@ def test_a_store_rewritten_in_place_is_read_afresh(tmp_path: Path, executor: Any
         os.utime(manifest, ns=(stamp + 1_000_000, stamp + 1_000_000))
     for parts in (old, tc.PartitionedStore.open(path)):
         assert max(tc.trends(parts, query, now=NOW, executor=executor).series[0].data) == 9
+
+
+def test_a_repeated_querys_shares_are_pickled_once(data: Any) -> None:
+    """The caller pickles a task's shares once per identity of its values (a dashboard's same
+    parsed query and clock); another clock, another partitioned store or a large message is
+    pickled afresh and answers the same."""
+    import datetime as dt
+
+    from trendcalc.partition.executors import _shares
+    from trendcalc.partition.phases import NOTHING, partial_answers_in
+    from trendcalc.partition.tasks import Task
+
+    store, parts = data
+    filt, project, limits = tc.parse_filter(QUERIES[0]), tc.Project(), tc.Limits()
+    now = dt.datetime(2024, 3, 15, 12, tzinfo=dt.timezone.utc)
+    task = Task(partial_answers_in, (filt, project, now, limits, NOTHING), each=parts.person_rows_handles())
+    sent, here = _shares(parts, task, 2, parts.stamp())
+    again = _shares(parts, Task(task.fn, task.args, task.each), 2, parts.stamp())
+    assert again[0] is sent and again[1] is here and len(sent) == 1
+    later = now + dt.timedelta(microseconds=1)
+    moved = _shares(parts, Task(task.fn, (filt, project, later, limits, NOTHING), task.each), 2, parts.stamp())
+    assert moved[0] is not sent and moved[0] != sent
+    reopened = tc.PartitionedStore.open(parts.root)
+    assert _shares(reopened, task, 2, reopened.stamp())[0] is not sent
+    for when in (now, later, now):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", tc.TrendcalcWarning)
+            want = tc.trends(store, QUERIES[0], now=when).to_dicts()
+        assert tc.trends(parts, QUERIES[0], now=when, executor="processes").to_dicts() == want

@@ -65,3 +65,11 @@ def test_a_repeated_message_is_the_same_objects() -> None:
     one, two = message_of(data), message_of(bytes(data))
     assert one == message and one is two
     assert message_of(dumps((run_many, (["/p/part-001"], [], 7)))) is not one
+
+
+def test_large_messages_are_not_kept() -> None:
+    from trendcalc.partition.messages import MEMO_BYTES
+
+    big = dumps((run_many, (["x" * MEMO_BYTES], [], None)))
+    assert len(big) > MEMO_BYTES
+    assert message_of(big) is not message_of(big)

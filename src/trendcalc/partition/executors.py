@@ -23,7 +23,7 @@ from typing import Any
 
 from ..errors import ValidationError
 from ..recent import Recent
-from .messages import dumps
+from .messages import MEMO_BYTES, dumps
 from .pipes import BrokenPool, PipePool
 from .store import PartitionedStore
 from .tasks import Map, Task, run_at, run_many
@@ -84,7 +84,8 @@ def _shares(parts: PartitionedStore, task: Task, n: int, stamp: int) -> tuple[li
     tasks = [task.for_partition(i) for i in range(len(paths))]
     shares = [(run_many, (paths[i::n], tasks[i::n], stamp)) for i in range(n)]
     sent = [dumps(share) for share in shares[:-1]]  # (raises before anything is sent)
-    _SHARES.put(key, (parts, task, sent, shares[-1]))
+    if sum(map(len, sent)) <= MEMO_BYTES:  # (keeps the task's values alive: only small ones)
+        _SHARES.put(key, (parts, task, sent, shares[-1]))
     return sent, shares[-1]
 
 

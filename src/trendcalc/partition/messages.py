@@ -47,6 +47,9 @@ SHARED_TYPES: frozenset[type] = frozenset({TrendsFilter, Project, Limits})
 """Frozen query values that are pickled once per object and unpickled once per byte string."""
 
 MEMO_SIZE = 64
+MEMO_BYTES = 1 << 16
+"""The largest message a worker keeps (``message_of``) or the caller keeps the pickled shares of
+(``executors._shares``): the memos stay small whatever the queries."""
 
 _dumped: Recent[tuple[Any, bytes]] = Recent(MEMO_SIZE)
 _loaded: Recent[Any] = Recent(MEMO_SIZE)
@@ -68,11 +71,14 @@ def message_of(data: bytes) -> Any:
     """A worker's message from its bytes, the same objects again for the same bytes: a dashboard
     sends the very same share again and again (same query, clock and partitions), and looking
     its bytes up (~1 µs) is cheaper than unpickling them (~12 µs, on the critical path: the
-    worker computes after it). A task never changes its arguments, so reusing them is safe."""
+    worker computes after it). A task never changes its arguments, so reusing them is safe.
+    Messages over ``MEMO_BYTES`` (first-phase facts such as sessions spanning partitions, which
+    change with every query) are not kept."""
     hit = _messages.find(data)
     if hit is None:
         hit = pickle.loads(data)
-        _messages.put(data, hit)
+        if len(data) <= MEMO_BYTES:
+            _messages.put(data, hit)
     return hit
 
 
