@@ -109,3 +109,36 @@ def test_relative_token_kinds_are_posthogs_only():
     # "x-3d" means 3 days ago (PostHog's pattern is [hdwmqysHDWMQY]); it used to mean now.
     assert axis("x-3d").days()[0] == "2024-03-12"
     assert axis("abc").days() == ["2024-03-15"]  # no token at all: now
+
+
+ZONES = ["UTC", "America/New_York", "Europe/London", "Australia/Lord_Howe", "Asia/Kathmandu"]
+
+
+@pytest.mark.parametrize("tz", ZONES)
+@pytest.mark.parametrize("text", ["-30d", "-24h", "-1w", "-90M", "-3600s", "-7d", "-2w", "-0d", "-1h"])
+def test_plain_deltas_step_as_relativedelta_does(tz: str, text: str) -> None:
+    """A relative date of weeks, days, hours, minutes or seconds steps back on the wall clock by
+    a ``timedelta`` (remembered per text) exactly as ``relativedelta`` does, across DST changes;
+    and the mapping handed back is the caller's own copy."""
+    from dateutil.relativedelta import relativedelta
+
+    from trendcalc.engine.timeaxis import parse_relative
+
+    zone = zoneinfo.ZoneInfo(tz)
+    start = dt.datetime(2024, 1, 1, 0, 30, tzinfo=dt.timezone.utc)
+    for hours in range(0, 24 * 366, 37):  # through both of each zone's DST changes in 2024
+        now = (start + dt.timedelta(hours=hours)).astimezone(zone)
+        value, mapping = parse_relative(text, now)
+        want = now - relativedelta(**mapping)
+        assert (value, value.tzinfo, value.utcoffset()) == (want, want.tzinfo, want.utcoffset())
+        mapping["days"] = 999  # the caller's copy
+    assert parse_relative(text, start)[1].get("days") != 999
+
+
+def test_absolute_dates_are_remembered_per_zone() -> None:
+    from trendcalc.engine.timeaxis import parse_absolute
+
+    a = parse_absolute("2024-03-10T02:30:00", zoneinfo.ZoneInfo("America/New_York"))
+    b = parse_absolute("2024-03-10T02:30:00", zoneinfo.ZoneInfo("Europe/London"))
+    assert a is not None and b is not None and a.tzinfo != b.tzinfo and a != b
+    assert parse_absolute("-30d", UTC) is None and parse_absolute("-30d", UTC) is None
