@@ -282,3 +282,19 @@ def test_a_repeated_querys_shares_are_pickled_once(data: Any) -> None:
             warnings.simplefilter("ignore", tc.TrendcalcWarning)
             want = tc.trends(store, QUERIES[0], now=when).to_dicts()
         assert tc.trends(parts, QUERIES[0], now=when, executor="processes").to_dicts() == want
+
+
+def test_persons_rows_files_are_opened_once_and_again_when_rewritten(tmp_path: Path) -> None:
+    import numpy as np
+
+    from trendcalc.partition.tasks import load_rows
+
+    path = tmp_path / "part-000.person_rows.npy"
+    np.save(path, np.array([3, 1, 2], dtype=np.int64))
+    first = load_rows(str(path))
+    assert first is not None and first.tolist() == [3, 1, 2] and load_rows(str(path)) is first
+    np.save(tmp_path / "new.npy", np.array([7, 8], dtype=np.int64))
+    (tmp_path / "new.npy").replace(path)  # as a rewritten store replaces its files
+    again = load_rows(str(path))
+    assert again is not None and again.tolist() == [7, 8]
+    assert load_rows(None) is None

@@ -10,6 +10,8 @@ of partitions already in memory.
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -66,8 +68,26 @@ RowsHandle = "str | np.ndarray | None"
 without them)."""
 
 
+_ROWS: dict[str, tuple[tuple[int, int, int], np.ndarray]] = {}
+_ROWS_LOCK = threading.Lock()
+
+
 def load_rows(handle: Any) -> np.ndarray | None:
-    """The rows a RowsHandle points at (None: the partition has none)."""
+    """The rows a RowsHandle points at (None: the partition has none). A file is opened once
+    per process and kept while its modification time, size and inode are unchanged: opening it
+    (``np.load`` memory-mapped) cost ~130 µs per partition per query, one ``stat`` ~5 µs."""
     if handle is None or isinstance(handle, np.ndarray):
         return handle
-    return np.load(handle, mmap_mode="r")
+    path = os.fspath(handle)
+    st = os.stat(path)
+    stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+    with _ROWS_LOCK:
+        hit = _ROWS.get(path)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    rows = np.load(path, mmap_mode="r")
+    with _ROWS_LOCK:
+        if len(_ROWS) >= 256:
+            _ROWS.pop(next(iter(_ROWS)))
+        _ROWS[path] = (stamp, rows)
+    return rows
