@@ -75,10 +75,12 @@ def run_map(run: Map, filt: TrendsFilter, project: Project, now: dt.datetime, li
             rows: tuple[Any, ...] | None = None, memo: Callable[[], Recent[Any]] | None = None, *, shared: bool = False,
             n_events: int | None = None) -> TrendsResult:
     """First phases (``phases.prepare``: global values the plan needs, and the up-front cost
-    check over all partitions, ``cost.py``), then every partition's Partials, merged. ``rows``:
-    per partition a ``tasks.RowsHandle`` (None: not known); ``memo``: gives the opened store's memo
-    of cost facts (asked only when the facts are); ``shared``: the partitions share the whole store's dictionaries; ``n_events``:
-    how many events the partitions hold (None: unknown), which spares most queries the facts."""
+    check over all partitions, ``cost.py``), then every partition's Partials, merged.
+
+    ``rows``: per partition a ``tasks.RowsHandle`` (None: not known); ``memo``: gives the opened
+    store's memo of cost facts (called only when the facts are asked); ``shared``: the partitions
+    share the whole store's dictionaries; ``n_events``: how many events the partitions hold (None:
+    unknown), which spares most queries the facts phase (``cost.fits_at_full_size``)."""
 
     found: list[Any] = []
 
