@@ -6,10 +6,11 @@ and the executor hands every task through two threads of the caller (its manager
 call queue's feeder thread) and a shared result queue, each a wake-up on a busy machine — on
 2 cores that hand-off cost about as much as a worker's DAU share over 2.5 M events. Here the
 caller writes each worker's share to its pipe and reads the answers back itself: one write and
-one read per worker, no helper thread. Messages are pickled as ``multiprocessing``'s
-``Connection`` pickles them, as ``ProcessPoolExecutor`` does, except that the query's frozen
-values (filter, project, limits) are pickled once per object and unpickled once per worker
-(``messages.py``): only between this process and the workers it started, never from stored data.
+one read per worker, no helper thread. Messages and answers are pickled by ``messages.py``:
+as ``multiprocessing`` pickles them, but the query's frozen values (filter, project, limits)
+once per object and unpickled once per worker, plain NumPy arrays as their bytes, and a
+repeated message's objects reused by the worker — only between this process and the workers
+it started, never from stored data.
 
 A call sends every worker its message before reading any answer, so the workers run at once;
 meanwhile the caller, which would otherwise only wait, computes one share itself (so a machine
