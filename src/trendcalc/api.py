@@ -14,10 +14,10 @@ from .lifecycle_result import LifecycleResult
 from .limits import DEFAULT_LIMITS, Limits
 from .partition.store import PartitionedStore
 from .project import Project
-from .query.lifecycle import LifecycleQuery
+from .query.lifecycle import LifecycleQuery, is_lifecycle
 from .query.model import TrendsFilter
 from .query.parse import parse_filter as _parse_filter
-from .query.stickiness import StickinessQuery
+from .query.stickiness import StickinessQuery, is_stickiness
 from .results import ActorsResult, TrendsResult
 from .stickiness_result import StickinessResult
 from .store import EventStore
@@ -51,17 +51,13 @@ def trends(
     exactly, or the query raises UnsupportedError before any partition runs (docs/scale-out.md).
     Advice warnings are not produced for a partitioned store.
     """
-    from .engine.advice import advise, range_advice
-    from .engine.supported import check_project
-    from .engine.trends import resolve_now, run_trends
-    from .query.stickiness import is_stickiness
-
     if is_stickiness(query):  # shown_as "Stickiness" / insight STICKINESS: the endpoint answered stickiness
         return stickiness(store, cast(Mapping[str, Any], query), project=project, now=now, limits=limits, executor=executor)
-    from .query.lifecycle import is_lifecycle
-
     if is_lifecycle(query) and not isinstance(query, TrendsFilter):  # shown_as "Lifecycle" / LIFECYCLE /
         return lifecycle(store, query, project=project, now=now, limits=limits, executor=executor)  # LifecycleQuery: as the endpoint did
+    from .engine.supported import check_project  # (the engine loads on first use, not at import)
+    from .engine.trends import resolve_now, run_trends
+
     store, project = _check_inputs(store, project, limits, partitioned=True)
     filt = parse_filter(query, limits=limits)
     check_project(filt, project, limits)
@@ -70,6 +66,8 @@ def trends(
         from .partition.run import run_partitioned
 
         return run_partitioned(store, filt, project, clock, limits, executor)
+    from .engine.advice import advise, range_advice
+
     _no_executor(executor)
     advice = advise(store, filt, project)
     result = run_trends(store, filt, project, clock, limits)

@@ -51,6 +51,30 @@ def test_clock_and_attrs_values_come_back_equal() -> None:
     assert (p.values.tolist(), p.groups, p.kinds.tolist(), p.has_rows) == ([[1.0] * 3] * 2, ("Chrome", None), [0, 1], True)
 
 
+@pytest.mark.parametrize("values", [
+    np.array([[3.0, 0.0, 7.0]]),  # a DAU answer: numbers inline as their bytes
+    np.array([[1, 2]], dtype=np.int64),
+    np.arange(6.0).reshape(2, 3)[:, ::2],  # not contiguous: the Partial by its fields
+    np.array([{"k": 1}], dtype=object),
+    None,  # the series does not exist in this partition
+    ({"a": 1}, [2, 3]),  # a merge state that is not an array
+])
+def test_partials_come_back_equal(values: Any) -> None:
+    kinds = np.array([0, 1], dtype=np.int8)
+    partials = [Partial(values, ("Chrome", None), kinds, True), Partial(values)]
+    back = pickle.loads(dumps((True, [partials])))[1][0]
+    for p, q in zip(back, partials):
+        assert type(p) is Partial and (p.groups, p.has_rows) == (q.groups, q.has_rows)
+        assert (p.kinds is None) == (q.kinds is None) and (q.kinds is None or p.kinds.tolist() == q.kinds.tolist())
+        if isinstance(values, np.ndarray):
+            assert p.values.dtype == values.dtype and p.values.shape == values.shape
+            assert p.values.tolist() == values.tolist()
+        else:
+            assert p.values == values
+    if isinstance(values, np.ndarray) and values.dtype.kind != "O":
+        back[0].values.flat[0] = 9  # writable: the merge may add into it
+
+
 def test_query_values_are_pickled_once_and_unpickled_once() -> None:
     filt = tc.parse_filter({"events": [{"id": "$pageview", "math": "dau"}], "date_from": "-7d"})
     first, second = dumps((filt, 1)), dumps((filt, 2))

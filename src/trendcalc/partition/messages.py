@@ -19,7 +19,9 @@ C-level lookup, where a ``reducer_override`` method was a Python call per pickle
 - a plain NumPy array of numbers travels as its bytes, dtype and shape (``ndarray``'s own
   reduction costs ~7 µs an array, most of a partition's answer);
 - UTC (the engine's clock is always UTC) as a reference, not as a timezone of a timedelta;
-- an attrs value of this package that ``reduces_by_fields`` names, as its class and field values.
+- an attrs value of this package that ``reduces_by_fields`` names, as its class and field values
+  (``reduces_with`` gives a class a reduction of its own: a partition's ``Partial`` sends its
+  values array inline, one call to rebuild both).
 
 Only between this process and the workers it started (as ``multiprocessing`` does), never from
 stored data.
@@ -116,11 +118,6 @@ def _timezone(tz: dt.timezone) -> Any:
     return (utc, ()) if tz is dt.timezone.utc else tz.__reduce__()
 
 
-def by_fields(cls: type, *values: Any) -> Any:
-    """An attrs instance rebuilt from its field values (what ``reduces_by_fields`` pickles it as)."""
-    return cls(*values)
-
-
 _TABLE: dict[type, Callable[[Any], Any]] = {**copyreg.dispatch_table, **getattr(ForkingPickler, "_extra_reducers", {}),
                                             **{t: _shared for t in SHARED_TYPES},
                                             np.ndarray: _array, dt.timezone: _timezone}
@@ -135,10 +132,17 @@ def reduces_by_fields(cls: C) -> C:
     attrs' own state for the small frozen values every message and answer holds."""
 
     def reduce(obj: Any) -> Any:
-        return by_fields, (cls, *attrs.astuple(obj, recurse=False))
+        return cls, attrs.astuple(obj, recurse=False)
 
     _TABLE[cls] = reduce
     return cls
+
+
+def reduces_with(cls: type, reduce: Callable[[Any], Any]) -> None:
+    """Pickle ``cls``'s instances (exact type) as ``reduce(obj)``, a ``(callable, args)`` pair:
+    for a value that a message or answer holds many of, or whose arrays are better sent inline
+    (``partials.Partial``)."""
+    _TABLE[cls] = reduce
 
 
 class _Pickler(pickle.Pickler):
@@ -153,4 +157,4 @@ def dumps(message: Any) -> bytes:
     return buf.getvalue()
 
 
-__all__ = ["SHARED_TYPES", "dumps", "message_of", "reduces_by_fields", "shared_value"]
+__all__ = ["SHARED_TYPES", "array_of", "dumps", "message_of", "reduces_by_fields", "reduces_with", "shared_value"]

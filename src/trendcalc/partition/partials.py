@@ -24,7 +24,7 @@ from ..query.displays import DISPLAYS
 from ..query.model import TrendsFilter
 from ..store import EventStore
 from .merge import merge_of
-from .messages import reduces_by_fields
+from .messages import array_of, reduces_with
 
 
 def context(store: EventStore, filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits) -> Any:
@@ -42,7 +42,6 @@ def empty_store() -> EventStore:
     return _EMPTY[0]
 
 
-@reduces_by_fields
 @attrs.frozen
 class Partial:
     """One partition's answer to one query before shaping: its math's partial state over the
@@ -56,6 +55,25 @@ class Partial:
     groups: tuple[Any, ...] | None = None
     kinds: np.ndarray | None = None
     has_rows: bool = False
+
+
+def partial_of(data: bytes, dtype: str, shape: tuple[int, ...], groups: tuple[Any, ...] | None,
+               kinds: np.ndarray | None, has_rows: bool) -> Partial:
+    """A Partial whose values array travelled as its bytes (``_reduce_partial``)."""
+    return Partial(array_of(data, dtype, shape), groups, kinds, has_rows)
+
+
+def _reduce_partial(p: Partial) -> Any:
+    """How a pool worker's answer pickles a Partial: values of numbers inline as their bytes
+    (one call to rebuild it, not one for the Partial and one for its array: a DAU answer is
+    a few Partials, on the critical path of every pool query), else by its fields."""
+    v = p.values
+    if type(v) is np.ndarray and v.dtype.kind in "biuf" and v.flags.c_contiguous:
+        return partial_of, (v.tobytes(), v.dtype.str, v.shape, p.groups, p.kinds, p.has_rows)
+    return Partial, (v, p.groups, p.kinds, p.has_rows)
+
+
+reduces_with(Partial, _reduce_partial)
 
 
 def partial_answers(store: EventStore, filt: TrendsFilter, project: Project, now: dt.datetime,

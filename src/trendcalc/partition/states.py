@@ -39,8 +39,11 @@ def as_cells(flat: np.ndarray, n_groups: int, n_buckets: int) -> np.ndarray:
 
 def merge_add(states: Sequence[np.ndarray], maps: Maps, n_groups: int, n_buckets: int) -> np.ndarray:
     """Cells that are sums over persons: the partitions' cells added (integers: any order)."""
-    if n_groups == 1 and all(len(g) == 1 for g in maps):  # no breakdown (the usual DAU): one vector sum
-        return np.sum([np.asarray(v, dtype=np.float64) for v in states], axis=0).reshape(1, n_buckets)
+    if n_groups == 1 and all(len(g) == 1 for g in maps):  # no breakdown (the usual DAU): vectors added
+        total = np.zeros(n_buckets, dtype=np.float64)
+        for v in states:
+            total += np.asarray(v, dtype=np.float64).reshape(n_buckets)
+        return total.reshape(1, n_buckets)
     out = np.zeros((n_groups, n_buckets), dtype=np.float64)
     for values, gmap in zip(states, maps):
         rows = np.asarray(values, dtype=np.float64).reshape(len(gmap), n_buckets)
