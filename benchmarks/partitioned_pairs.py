@@ -9,6 +9,10 @@ so both see the same moments; medians and the fastest decile per executor.
 - ``--burst N``: bursts of N calls of one executor, then N of the other; the first call of each
   burst is not counted (it follows the other executor). What a dashboard's refresh or a
   service answering a stream of queries costs: the worker's core is awake between calls.
+- The ratio is given three ways: medians of all calls, the fastest deciles, and *paired*: per
+  round, the median of one executor's burst (or call) over the other's next to it, then the
+  median and quartiles of those round ratios. Pairing cancels the VM's slow drifts (its speed
+  moved by up to 2× within minutes here), which the first two only average.
 - ``--moving-clock``: every call a new ``now`` (the fixed clock plus one microsecond a call),
   as ``now=None`` gives a live dashboard: no memo keyed by the clock serves it.
 
@@ -69,21 +73,29 @@ def pairs(path: str, names: list[str], n: int, adhoc: list[str] | None = None, b
             for _ in range(5):
                 call(ex)
         times: dict[Any, list[float]] = {None: [], "processes": []}
+        paired: list[float] = []  # per round: None's median over the pool's, the two bursts side by side
         timed_per_burst = max(burst - 1, 1)
         for i in range(max(1, -(-n // timed_per_burst))):
+            medians = {}
             for ex in ((None, "processes") if i % 2 else ("processes", None)):
                 runs = [call(ex) for _ in range(burst)]
-                times[ex] += runs[1:] if burst > 1 else runs
+                timed = runs[1:] if burst > 1 else runs
+                times[ex] += timed
+                medians[ex] = statistics.median(timed)
+            paired.append(medians[None] / medians["processes"])
         rec: dict[str, Any] = {"query": q.name, "burst": burst, "moving_clock": moving}
         for ex, name in ((None, "none"), ("processes", "processes")):
             rec[f"{name}_ms"] = statistics.median(times[ex]) * 1e3
             rec[f"{name}_fast_ms"] = sorted(times[ex])[len(times[ex]) // 10] * 1e3
         rec["ratio"] = rec["none_ms"] / rec["processes_ms"]
         rec["ratio_fast"] = rec["none_fast_ms"] / rec["processes_fast_ms"]
+        quartiles = statistics.quantiles(paired, n=4) if len(paired) > 1 else paired * 3
+        rec["ratio_paired"], rec["ratio_paired_q1"], rec["ratio_paired_q3"] = quartiles[1], quartiles[0], quartiles[2]
         mode = (f"bursts of {burst}" if burst > 1 else "call by call") + (", moving clock" if moving else "")
         print(f"{q.name} ({mode}): None {rec['none_ms']:.2f} ms, processes {rec['processes_ms']:.2f} ms, ratio "
               f"{rec['ratio']:.2f} (fastest decile {rec['none_fast_ms']:.2f} / {rec['processes_fast_ms']:.2f} "
-              f"= {rec['ratio_fast']:.2f})", flush=True)
+              f"= {rec['ratio_fast']:.2f}; paired {rec['ratio_paired']:.2f}, quartiles {rec['ratio_paired_q1']:.2f}"
+              f"–{rec['ratio_paired_q3']:.2f} over {len(paired)} rounds)", flush=True)
         out.append(rec)
     return out
 
