@@ -44,6 +44,19 @@ def test_runs_every_method_and_thread_count_agree(threads_always, data, method, 
     np.testing.assert_array_equal(got, ref)
 
 
+@settings(max_examples=60, deadline=None)
+@given(bucketed(), st.sampled_from([np.int32, np.int64, np.uint16]), st.sampled_from([1, 2]))
+def test_runs_agree_whatever_the_key_type(data, dtype, threads):
+    """The stores' person codes are int32: the bitmap's one-block loop indexes with an intp copy
+    of them, other key types as they are or copied likewise; every method gives the count."""
+    key, runs, n_keys, n_buckets, bucket = data
+    key = key.astype(dtype)
+    ref = _ref(key, bucket, n_buckets)
+    for method in (None, *distinct.METHODS):
+        got = distinct.count_distinct_runs(key, runs, n_keys, n_buckets, method=method, threads=threads)
+        np.testing.assert_array_equal(got, ref)
+
+
 @pytest.fixture
 def threads_always():
     """Threads on every scan, however small, so that the threaded path is exercised."""

@@ -300,11 +300,17 @@ def count_distinct_runs(
     if len(key) == 0 or n_buckets == 0:
         return out
     space = max(int(n_keys), 1)
-    bounds = [(np.asarray(r, dtype=np.int64) + p).tolist() for p, r in zip(_offsets(runs), runs)]
+    if len(runs) == 1:  # one block (the usual): its bounds as they are
+        bounds = [np.asarray(runs[0], dtype=np.int64).tolist()]
+    else:
+        bounds = [(np.asarray(r, dtype=np.int64) + p).tolist() for p, r in zip(_offsets(runs), runs)]
     how = method or choose_scan(_sizes(runs, n_buckets), space)
 
     def work(buckets: Sequence[int]) -> None:
         scratch = Scratch(space)
+        if how == "bitmap" and len(bounds) == 1:
+            _bitmap_runs(key, bounds[0], buckets, scratch, out)
+            return
         for b in buckets:
             parts = [key[r[b]:r[b + 1]] for r in bounds if r[b + 1] > r[b]]
             if not parts:
@@ -314,6 +320,27 @@ def count_distinct_runs(
 
     over_buckets(n_buckets, len(key), threads, work)
     return out
+
+
+def _bitmap_runs(key: np.ndarray, edges: Sequence[int], buckets: Sequence[int], scratch: Scratch, out: np.ndarray) -> None:
+    """``count_distinct_runs`` by bitmap over one block (rows ``edges[b]:edges[b+1]`` in bucket
+    b), with nothing per bucket but its NumPy calls: a partition's DAU is ~30 buckets of ~10 k
+    rows each, where the general loop's Python (the list of parts, the method's dispatch) was
+    ~15 % of the time."""
+    bits = scratch.bits()
+    cast = key.dtype != np.intp  # index with an intp copy (see Scratch.index), into one buffer
+    buf = np.empty(max([edges[b + 1] - edges[b] for b in buckets], default=0) if cast else 0, dtype=np.intp)
+    for b in buckets:
+        lo, hi = edges[b], edges[b + 1]
+        if hi > lo:
+            if cast:
+                idx = buf[:hi - lo]
+                np.copyto(idx, key[lo:hi], casting="unsafe")
+            else:
+                idx = key[lo:hi]
+            bits[idx] = True
+            out[b] = np.count_nonzero(bits)
+            bits.fill(False)
 
 
 def _offsets(runs: Sequence[np.ndarray]) -> list[int]:
