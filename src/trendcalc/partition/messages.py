@@ -134,7 +134,7 @@ def reduces_by_fields(cls: C) -> C:
     def reduce(obj: Any) -> Any:
         return cls, attrs.astuple(obj, recurse=False)
 
-    _TABLE[cls] = reduce
+    reduces_with(cls, reduce)
     return cls
 
 

@@ -11,13 +11,13 @@ of partitions already in memory.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
 import numpy as np
 
+from ..recent import Recent
 from ..store import EventStore
 from .messages import reduces_by_fields
 from .worker import load_partition
@@ -68,8 +68,7 @@ RowsHandle = "str | np.ndarray | None"
 without them)."""
 
 
-_ROWS: dict[str, tuple[tuple[int, int, int], np.ndarray]] = {}
-_ROWS_LOCK = threading.Lock()
+_ROWS: Recent[tuple[tuple[int, int, int], np.ndarray]] = Recent(256)
 
 
 def load_rows(handle: Any) -> np.ndarray | None:
@@ -81,13 +80,9 @@ def load_rows(handle: Any) -> np.ndarray | None:
     path = os.fspath(handle)
     st = os.stat(path)
     stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
-    with _ROWS_LOCK:
-        hit = _ROWS.get(path)
+    hit = _ROWS.find(path)
     if hit is not None and hit[0] == stamp:
         return hit[1]
     rows = np.load(path, mmap_mode="r")
-    with _ROWS_LOCK:
-        if len(_ROWS) >= 256:
-            _ROWS.pop(next(iter(_ROWS)))
-        _ROWS[path] = (stamp, rows)
+    _ROWS.put(path, (stamp, rows))
     return rows

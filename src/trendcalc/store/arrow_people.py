@@ -205,7 +205,6 @@ class PersonIds:
     def latest_per_did(self, did_codes: np.ndarray, by_time: np.ndarray | None, n_dids: int) -> tuple[pa.Array, np.ndarray]:
         """(the person_ids named, per distinct_id the code among them of its latest event's
         person_id, -1 for none); ``by_time``: the rows in (stable) time order (None: they are)."""
-        pa, pc = _pa()
         rows = _latest_row_per_did(did_codes, self.has, by_time, n_dids)
         named = rows >= 0
         uniq, codes = self.encode(self.col.take(arrow_ints(rows[named])))
