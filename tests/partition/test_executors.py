@@ -79,20 +79,46 @@ def test_a_process_pool_of_two_workers_equals_single_store(data: Any) -> None:
             assert tc.trends(parts, query, now=NOW, executor=pool).to_dicts() == single(store, query)
 
 
+def opened_partitions() -> list[str]:
+    """The partitions this process keeps open (run on each Dask worker)."""
+    from trendcalc.partition import worker
+
+    return sorted(Path(p).name for p in worker._open)
+
+
 def test_dask_local_cluster_equals_single_store(data: Any) -> None:
+    """Two worker processes on 127.0.0.1, started and stopped here. Work stealing is off so that
+    where each task ran is deterministic: each worker opened only its home partitions."""
     distributed = pytest.importorskip("distributed", reason="dask[distributed] is the optional extra 'dask'")
+    import dask
+
     store, parts = data
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                       dashboard_address=None)
+    with dask.config.set({"distributed.scheduler.work-stealing": False}):
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                           dashboard_address=None)
     try:
         client = distributed.Client(cluster)
         try:
             for query in QUERIES[:2]:
-                assert tc.trends(parts, query, now=NOW, executor=client).to_dicts() == single(store, query)
+                for _ in range(2):
+                    assert tc.trends(parts, query, now=NOW, executor=client).to_dicts() == single(store, query)
+            opened = client.run(opened_partitions)
+            names = [p.name for p in parts.paths]
+            first, second = sorted(opened)
+            assert opened[first] == sorted([names[0], names[2]]) and opened[second] == [names[1]]
         finally:
             client.close()
     finally:
         cluster.close()
+
+
+def test_homes_spread_partitions_over_worker_threads() -> None:
+    from trendcalc.partition.executors import homes
+
+    assert homes({"tcp://b:2": 1, "tcp://a:1": 2}, 7) == ["tcp://a:1", "tcp://a:1", "tcp://b:2"] * 2 + ["tcp://a:1"]
+    assert homes({"tcp://a:1": 1}, 2) == ["tcp://a:1", "tcp://a:1"]
+    assert homes({}, 2) == [None, None]
+    assert homes({"tcp://a:1": 0}, 1) == ["tcp://a:1"]  # (a worker reporting no thread still gets one slot)
 
 
 def test_open_reads_the_manifest(data: Any) -> None:

@@ -125,10 +125,27 @@ def _on_executor(pool: Executor, parts: PartitionedStore) -> Iterator[Map]:
     yield run
 
 
+def homes(threads: dict[str, int], partitions: int) -> list[str | None]:
+    """The worker each partition is sent to: one slot per worker thread (workers by address),
+    partition ``i`` to slot ``i mod slots``. The same partitions go to the same worker at every
+    query while the cluster is unchanged, so a worker opens only its share and keeps it open
+    (``worker.load_partition``); None for all when the cluster reports no worker."""
+    slots = [addr for addr in sorted(threads) for _ in range(max(1, int(threads[addr] or 1)))]
+    return [slots[i % len(slots)] if slots else None for i in range(partitions)]
+
+
 @contextmanager
 def _dask(client: Any, parts: PartitionedStore) -> Iterator[Map]:
+    """Each partition's task goes to its home worker (``homes``) as a loose restriction: the
+    scheduler may still run it elsewhere (a worker lost, or stealing from a busy one)."""
+    info = client.scheduler_info().get("workers", {})
+    home = homes({addr: w.get("nthreads", 1) for addr, w in info.items()}, parts.partitions)
+
     def run(task: Task) -> list[Any]:
-        futures = [client.submit(run_at, str(p), task.for_partition(i), pure=False) for i, p in enumerate(parts.paths)]
+        stamp = parts.stamp()
+        futures = [client.submit(run_at, str(p), task.for_partition(i), stamp, pure=False,
+                                 workers=None if home[i] is None else [home[i]], allow_other_workers=True)
+                   for i, p in enumerate(parts.paths)]
         return list(client.gather(futures))
 
     yield run

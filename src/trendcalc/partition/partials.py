@@ -91,11 +91,6 @@ def partial_answers(store: EventStore, filt: TrendsFilter, project: Project, now
     return out
 
 
-def partial_answers_at(path: str, filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits) -> list[Partial]:
-    """``partial_answers`` over the saved partition at ``path`` (what pool and Dask workers run)."""
-    return partial_answers(EventStore.load(path), filt, project, now, limits)
-
-
 def _partial_query(ctx: Any, q: Any) -> Partial:
     series = effective_series(q.series, ctx.filter.interval)
     if series is not q.series:
