@@ -327,3 +327,24 @@ def test_persons_rows_files_are_opened_once_and_again_when_rewritten(tmp_path: P
     again = load_rows(str(path))
     assert again is not None and again.tolist() == [7, 8]
     assert load_rows(None) is None
+
+
+def thread_cap(_store: tc.EventStore) -> Any:
+    """The cap on query threads where a partition task runs (a Task's module-level function)."""
+    from trendcalc.engine import distinct
+
+    return getattr(distinct._LOCAL, "cap", None)
+
+
+def test_a_given_executors_tasks_run_their_query_on_one_thread(data: Any) -> None:
+    """Its workers are the parallelism: k slots x Limits.threads would oversubscribe the cores."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from trendcalc.partition.executors import partition_map
+    from trendcalc.partition.tasks import Task
+
+    _, parts = data
+    with ThreadPoolExecutor(max_workers=2) as pool, partition_map(pool, parts) as run:
+        assert run(Task(thread_cap)) == [1, 1, 1]
+    with partition_map(None, parts) as run:
+        assert run(Task(thread_cap)) == [None, None, None]  # (in process: Limits.threads as given)

@@ -26,7 +26,7 @@ from ..recent import Recent
 from .messages import MEMO_BYTES, dumps
 from .pipes import BrokenPool, PipePool
 from .store import PartitionedStore
-from .tasks import Map, Task, run_at, run_many
+from .tasks import Map, Task, run_many, run_on_one_thread
 
 
 @contextmanager
@@ -119,7 +119,8 @@ def _processes(_executor: Any, parts: PartitionedStore) -> Iterator[Map]:
 @contextmanager
 def _on_executor(pool: Executor, parts: PartitionedStore) -> Iterator[Map]:
     def run(task: Task) -> list[Any]:
-        futures = [pool.submit(run_at, str(p), task.for_partition(i)) for i, p in enumerate(parts.paths)]
+        stamp = parts.stamp()
+        futures = [pool.submit(run_on_one_thread, str(p), task.for_partition(i), stamp) for i, p in enumerate(parts.paths)]
         return [f.result() for f in futures]
 
     yield run
@@ -143,7 +144,7 @@ def _dask(client: Any, parts: PartitionedStore) -> Iterator[Map]:
 
     def run(task: Task) -> list[Any]:
         stamp = parts.stamp()
-        futures = [client.submit(run_at, str(p), task.for_partition(i), stamp, pure=False,
+        futures = [client.submit(run_on_one_thread, str(p), task.for_partition(i), stamp, pure=False,
                                  workers=None if home[i] is None else [home[i]], allow_other_workers=True)
                    for i, p in enumerate(parts.paths)]
         return list(client.gather(futures))

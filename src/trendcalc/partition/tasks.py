@@ -48,6 +48,17 @@ def run_at(path: str, task: Task, stamp: int | None = None) -> Any:
     return task(load_partition(path, stamp))
 
 
+def run_on_one_thread(path: str, task: Task, stamp: int | None = None) -> Any:
+    """``run_at`` with the query on one thread: what a Dask worker or your executor runs. Their
+    task slots (worker threads or processes) are the parallelism, one per core as usual, so a
+    task that also took ``Limits.threads`` threads for its distinct counts would oversubscribe
+    the cores ``Limits.threads`` times."""
+    from ..engine.distinct import capped_here
+
+    with capped_here(1):
+        return run_at(path, task, stamp)
+
+
 def run_many(paths: Sequence[str], tasks: Sequence[Task], stamp: int | None = None) -> list[Any]:
     """``run_at`` of several partitions in order: one pool worker's share of a phase."""
     return [task(load_partition(p, stamp)) for p, task in zip(paths, tasks)]
