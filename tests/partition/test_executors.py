@@ -112,13 +112,12 @@ def test_dask_local_cluster_equals_single_store(data: Any) -> None:
         cluster.close()
 
 
-def test_homes_spread_partitions_over_worker_threads() -> None:
-    from trendcalc.partition.executors import homes
+def test_a_dask_cluster_has_a_slot_per_worker_thread() -> None:
+    from trendcalc.partition.executors import slots
 
-    assert homes({"tcp://b:2": 1, "tcp://a:1": 2}, 7) == ["tcp://a:1", "tcp://a:1", "tcp://b:2"] * 2 + ["tcp://a:1"]
-    assert homes({"tcp://a:1": 1}, 2) == ["tcp://a:1", "tcp://a:1"]
-    assert homes({}, 2) == [None, None]
-    assert homes({"tcp://a:1": 0}, 1) == ["tcp://a:1"]  # (a worker reporting no thread still gets one slot)
+    assert slots({"tcp://b:2": 1, "tcp://a:1": 2}) == ["tcp://a:1", "tcp://a:1", "tcp://b:2"]
+    assert slots({}) == []
+    assert slots({"tcp://a:1": 0}) == ["tcp://a:1"]  # (a worker reporting no thread still gets one slot)
 
 
 def test_open_reads_the_manifest(data: Any) -> None:

@@ -59,6 +59,11 @@ def run_on_one_thread(path: str, task: Task, stamp: int | None = None) -> Any:
         return run_at(path, task, stamp)
 
 
+def run_many_on_one_thread(paths: Sequence[str], tasks: Sequence[Task], stamp: int | None = None) -> list[Any]:
+    """``run_on_one_thread`` of several partitions in order: one Dask slot's share of a phase."""
+    return [run_on_one_thread(p, task, stamp) for p, task in zip(paths, tasks)]
+
+
 def run_many(paths: Sequence[str], tasks: Sequence[Task], stamp: int | None = None) -> list[Any]:
     """``run_at`` of several partitions in order: one pool worker's share of a phase."""
     return [task(load_partition(p, stamp)) for p, task in zip(paths, tasks)]
