@@ -49,7 +49,7 @@ def trends(
     ``executor`` — None (here, one after another), ``"processes"`` (a local process pool), a
     ``concurrent.futures.Executor`` or a ``dask.distributed.Client`` — and their answers merge
     exactly, or the query raises UnsupportedError before any partition runs (docs/scale-out.md).
-    Advice warnings are not produced for a partitioned store.
+    A partitioned store gives the same advice warnings, from its manifest.
     """
     if is_stickiness(query):  # shown_as "Stickiness" / insight STICKINESS: the endpoint answered stickiness
         return stickiness(store, cast(Mapping[str, Any], query), project=project, now=now, limits=limits, executor=executor)
@@ -62,19 +62,32 @@ def trends(
     filt = parse_filter(query, limits=limits)
     check_project(filt, project, limits)
     clock = resolve_now(now)
+    from .engine.advice import advise, range_advice
+
+    outline = _outline(store)
+    advice = advise(outline, filt, project)
     if isinstance(store, PartitionedStore):
         from .partition.run import run_partitioned
 
-        return run_partitioned(store, filt, project, clock, limits, executor)
-    from .engine.advice import advise, range_advice
-
-    _no_executor(executor)
-    advice = advise(store, filt, project)
-    result = run_trends(store, filt, project, clock, limits)
+        result = run_partitioned(store, filt, project, clock, limits, executor)
+    else:
+        _no_executor(executor)
+        result = run_trends(store, filt, project, clock, limits)
     if result.series:
         first = result.series[0].filter
-        advice += range_advice(store, filt, first.get("date_from"), first.get("date_to"), clock)
+        advice += range_advice(outline, filt, first.get("date_from"), first.get("date_to"), clock)
     return _with_warnings(result, advice)
+
+
+def _outline(store: EventStore | PartitionedStore) -> Any:
+    """What advice reads of ``store`` (``engine/advice.py``): a partitioned store's from its manifest."""
+    if isinstance(store, PartitionedStore):
+        from .partition.outline import manifest_outline
+
+        return manifest_outline(store)
+    from .engine.advice import store_outline
+
+    return store_outline(store)
 
 
 def stickiness(
@@ -92,7 +105,7 @@ def stickiness(
     ``query`` is a legacy filter dict with ``shown_as: "Stickiness"`` (or ``insight:
     "STICKINESS"``) or a ``{"kind": "StickinessQuery", ...}`` dict. Pure, like ``trends()``;
     raises ValidationError / UnsupportedError the same way. ``store`` may be a PartitionedStore
-    (run on ``executor`` as by ``trends()``; no advice warnings).
+    (run on ``executor`` as by ``trends()``).
     """
     from .engine.stickiness import run_stickiness, stickiness_advice
     from .engine.supported import check_project
@@ -105,8 +118,10 @@ def stickiness(
     clock = resolve_now(now)
     if isinstance(store, PartitionedStore):
         from .partition.insights import stickiness_partitioned
+        from .partition.partials import empty_store
 
-        return _on_partitions(store, executor, stickiness_partitioned, q, project, clock, limits, n_events=len(store))
+        result = _on_partitions(store, executor, stickiness_partitioned, q, project, clock, limits, n_events=len(store))
+        return _with_warnings(result, stickiness_advice(empty_store(), q, project, clock, limits, _outline(store)))
     _no_executor(executor)
     result = run_stickiness(store, q, project, clock, limits)
     advice = stickiness_advice(store, q, project, clock, limits)
@@ -129,7 +144,7 @@ def lifecycle(
     answered as PostHog's legacy engine did: weeks start on Monday) or a ``{"kind":
     "LifecycleQuery", ...}`` dict (PostHog's query runner: the project's week start). Pure in
     (store, query, project, now); raises ValidationError / UnsupportedError like ``trends()``.
-    ``store`` may be a PartitionedStore (run on ``executor`` as by ``trends()``; no advice warnings).
+    ``store`` may be a PartitionedStore (run on ``executor`` as by ``trends()``).
     """
     from .engine.advice import advise
     from .engine.lifecycle import run_lifecycle
@@ -141,15 +156,16 @@ def lifecycle(
     lq = parse_lifecycle(query, limits=limits)
     check_supported(lq.base)
     check_project(lq.base, project, limits)
+    advice = advise(_outline(store), lq.base, project) + [
+        QueryWarning("not_read", (k,), f"{k!r} is not read by a lifecycle (PostHog ignores it too)") for k in lq.ignored]
     if isinstance(store, PartitionedStore):
         from .partition.insights import lifecycle_partitioned
 
-        return _on_partitions(store, executor, lifecycle_partitioned, lq, project, resolve_now(now), limits,
-                              n_events=len(store))
-    _no_executor(executor)
-    advice = advise(store, lq.base, project) + [
-        QueryWarning("not_read", (k,), f"{k!r} is not read by a lifecycle (PostHog ignores it too)") for k in lq.ignored]
-    result = run_lifecycle(store, lq, project, resolve_now(now), limits)
+        result = _on_partitions(store, executor, lifecycle_partitioned, lq, project, resolve_now(now), limits,
+                                n_events=len(store))
+    else:
+        _no_executor(executor)
+        result = run_lifecycle(store, lq, project, resolve_now(now), limits)
     return _with_warnings(result, advice)
 
 

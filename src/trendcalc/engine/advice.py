@@ -1,16 +1,21 @@
 """Warnings for queries PostHog answers with zeros or text comparisons that were likely mistakes.
 
 The numbers stay PostHog's; the result carries ``warnings`` saying what probably went wrong and
-the nearest fix. Every check reads the store's dictionaries and bounds — names, keys, the time
-span — never its rows, so advice costs microseconds whatever the data size. A registry: one
-function per check, each yielding warnings; adding a check is one function in ``CHECKS``.
+the nearest fix. Every check reads the store's ``Outline`` — its event names, property keys and
+types, whether it has sessions, its time span — never its rows, so advice costs microseconds
+whatever the data size, and a partitioned store gives the same advice from its manifest
+(``partition/outline.py``). A registry: one function per check, each yielding warnings; adding
+a check is one function in ``CHECKS``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import difflib
-from collections.abc import Callable, Iterable, Iterator
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping
+
+import attrs
 
 from ..errors import QueryWarning
 from ..project import Project
@@ -46,10 +51,10 @@ def _hint(value: str, choices: Iterable[str]) -> str:
 class Keys:
     """The property keys a store has, by where they are read."""
 
-    def __init__(self, store: EventStore):
-        self.event = set(store.properties)
-        self.person = set(store.persons.properties) | set(VIRTUAL)
-        self.group = {gti: set(t.properties) for gti, t in store.groups.items()}
+    def __init__(self, event: Iterable[str], person: Iterable[str], group: Mapping[int, Iterable[str]]):
+        self.event = set(event)
+        self.person = set(person) | set(VIRTUAL)
+        self.group = {int(gti): set(keys) for gti, keys in group.items()}
 
     def known(self, kind: str, key: str, gti: int | None = None) -> bool:
         if kind == "event":
@@ -63,6 +68,40 @@ class Keys:
 
 
 
+@attrs.frozen
+class Outline:
+    """What advice reads of a store: never its rows.
+
+    ``keys`` None: the property keys are not known (a partitioned store written before its
+    manifest listed them), so nothing is said about unknown keys. ``inferred_type(name, kind,
+    group_type_index)``: the type the store infers for a property, as ``EventStore.inferred_type``."""
+
+    event_names: frozenset[str]
+    keys: Keys | None
+    has_sessions: bool
+    span: tuple[dt.datetime, dt.datetime] | None
+    inferred_type: Callable[[str, str, int | None], str | None]
+
+    def has_event(self, name: str) -> bool:
+        return name in self.event_names
+
+
+def store_outline(store: EventStore) -> Outline:
+    """The Outline of one store (kept with it)."""
+
+    ref = weakref.ref(store)  # (kept in the store's memo: no cycle back to it)
+
+    def inferred_type(name: str, kind: str, group_type_index: int | None) -> str | None:
+        held = ref()
+        return None if held is None else held.inferred_type(name, kind, group_type_index)
+
+    def build() -> Outline:
+        keys = Keys(store.properties, store.persons.properties, {gti: t.properties for gti, t in store.groups.items()})
+        return Outline(frozenset(store.event_names), keys, store.column("$session_id") is not None, _span(store),
+                       inferred_type)
+
+    return store.cached(("advice_outline",), build)  # type: ignore[no-any-return]
+
 
 def _query_leaves(filt: TrendsFilter) -> Iterator[PropertyFilter]:
     yield from iter_leaves(filt.properties)
@@ -70,17 +109,21 @@ def _query_leaves(filt: TrendsFilter) -> Iterator[PropertyFilter]:
         yield from iter_leaves(s.properties)
 
 
-def unknown_events(store: EventStore, filt: TrendsFilter, project: Project, keys: Keys) -> Iterator[QueryWarning]:
+def unknown_events(store: Outline, filt: TrendsFilter, project: Project) -> Iterator[QueryWarning]:
     for s in filt.series:
-        if s.kind == "events" and isinstance(s.id, str) and store.event_code(s.id) is None:
+        if s.kind == "events" and isinstance(s.id, str) and not store.has_event(s.id):
             field = "event" if filt.source == "query" else "id"
             yield QueryWarning("unknown_event", s.path + (field,),
-                               f"no event {s.id!r} in this store{_hint(s.id, store.event_names)} (the series answers zeros)")
+                               f"no event {s.id!r} in this store{_hint(s.id, sorted(store.event_names))} (the series answers zeros)")
         if s.kind == "actions" and project.action(s.id) is None:
             yield QueryWarning("unknown_action", s.path + ("id",), f"no action {s.id!r} in the project (the series is dropped)")
 
 
-def unknown_property_keys(store: EventStore, filt: TrendsFilter, project: Project, keys: Keys) -> Iterator[QueryWarning]:
+def unknown_property_keys(store: Outline, filt: TrendsFilter, project: Project) -> Iterator[QueryWarning]:
+    keys = store.keys
+    if keys is None:
+        return
+
     def check(kind: str, key: object, gti: int | None, path: tuple, what: str) -> Iterator[QueryWarning]:
         if isinstance(key, str) and kind in ("event", "person", "group") and not keys.known(kind, key, gti):
             where = {"event": "event", "person": "person", "group": f"group type {gti}"}[kind]
@@ -105,14 +148,15 @@ def unknown_property_keys(store: EventStore, filt: TrendsFilter, project: Projec
             yield from check("event", s.math_property, None, s.path + ("math_property",), "the math reads no value")
 
 
-def group_property_maths(store: EventStore, filt: TrendsFilter, project: Project, keys: Keys) -> Iterator[QueryWarning]:
+def group_property_maths(store: Outline, filt: TrendsFilter, project: Project) -> Iterator[QueryWarning]:
     """``math_property_type: group_properties`` reads the *event's* property of that name, as
     PostHog's query runner does (engine/math.py PROPERTY_READS): say so, and name the group
     types that do have the key, since the user most likely meant one of them."""
     for s in filt.series:
         if s.math_property is None or s.math_property_type != "group_properties":
             continue
-        holders = sorted(gti for gti, names in keys.group.items() if s.math_property in names)
+        groups = store.keys.group if store.keys is not None else {}
+        holders = sorted(gti for gti, names in groups.items() if s.math_property in names)
         also = (f"; the property {s.math_property!r} of group type {', '.join(map(str, holders))} is not read "
                 "(PostHog's property maths never read group properties)") if holders else ""
         yield QueryWarning("group_property_math", s.path + ("math_property_type",),
@@ -120,8 +164,8 @@ def group_property_maths(store: EventStore, filt: TrendsFilter, project: Project
                            f"as PostHog does (only person_properties reads elsewhere){also}")
 
 
-def session_maths(store: EventStore, filt: TrendsFilter, project: Project, keys: Keys) -> Iterator[QueryWarning]:
-    if store.column("$session_id") is not None:
+def session_maths(store: Outline, filt: TrendsFilter, project: Project) -> Iterator[QueryWarning]:
+    if store.has_sessions:
         return
     for s in filt.series:
         if s.math in SESSION_MATHS:
@@ -130,7 +174,7 @@ def session_maths(store: EventStore, filt: TrendsFilter, project: Project, keys:
                                "(rename your session column: rename={'session_id': '$session_id'})")
 
 
-def text_comparisons(store: EventStore, filt: TrendsFilter, project: Project, keys: Keys) -> Iterator[QueryWarning]:
+def text_comparisons(store: Outline, filt: TrendsFilter, project: Project) -> Iterator[QueryWarning]:
     for leaf in _query_leaves(filt):
         if leaf.operator in NUMERIC_OPERATORS and leaf.type in ("event", "person", "group"):
             kind = leaf.type
@@ -143,21 +187,25 @@ def text_comparisons(store: EventStore, filt: TrendsFilter, project: Project, ke
                                    f"'type': 'Numeric', 'kind': {kind!r}}}])")
 
 
-CHECKS: tuple[Callable[[EventStore, TrendsFilter, Project, Keys], Iterator[QueryWarning]], ...] = (
+CHECKS: tuple[Callable[[Outline, TrendsFilter, Project], Iterator[QueryWarning]], ...] = (
     unknown_events, unknown_property_keys, group_property_maths, session_maths, text_comparisons,
 )
 
 
-def advise(store: EventStore, filt: TrendsFilter, project: Project) -> list[QueryWarning]:
-    """Warnings about the query itself (names, keys, types), from the store's dictionaries."""
-    keys = store.cached(("advice_keys",), lambda: Keys(store))
-    return [w for check in CHECKS for w in check(store, filt, project, keys)]
+def _outline(store: EventStore | Outline) -> Outline:
+    return store if isinstance(store, Outline) else store_outline(store)
 
 
-def range_advice(store: EventStore, filt: TrendsFilter, date_from: str | None, date_to: str | None,
+def advise(store: EventStore | Outline, filt: TrendsFilter, project: Project) -> list[QueryWarning]:
+    """Warnings about the query itself (names, keys, types), from the store's outline."""
+    outline = _outline(store)
+    return [w for check in CHECKS for w in check(outline, filt, project)]
+
+
+def range_advice(store: EventStore | Outline, filt: TrendsFilter, date_from: str | None, date_to: str | None,
                  now: dt.datetime) -> list[QueryWarning]:
     """A warning when the resolved query range holds none of the store's events."""
-    span = store.cached(("advice_span",), lambda: _span(store))
+    span = _outline(store).span
     if span is None or date_from is None or date_to is None:
         return []
     lo, hi = dt.datetime.fromisoformat(date_from), dt.datetime.fromisoformat(date_to)
@@ -186,4 +234,4 @@ def _span(store: EventStore) -> tuple[dt.datetime, dt.datetime] | None:
     return us_to_datetime(first), us_to_datetime(last)
 
 
-__all__ = ["advise", "range_advice", "nearest", "CHECKS"]
+__all__ = ["CHECKS", "Keys", "Outline", "advise", "nearest", "range_advice", "store_outline"]

@@ -98,16 +98,23 @@ def run_stickiness(store: EventStore, q: StickinessQuery, project: Project, now:
 
 
 def stickiness_advice(store: EventStore, q: StickinessQuery, project: Project, now: dt.datetime,
-                      limits: Limits) -> list[Any]:
+                      limits: Limits, outline: Any = None) -> list[Any]:
     """The Trends warnings that apply (unknown events, actions and property keys; a range that
-    holds none of the store's events), for the query's current period."""
+    holds none of the store's events), for the query's current period.
+
+    ``outline``: what to advise from instead of ``store`` (a partitioned store's, from its
+    manifest; ``store`` is then an empty stand-in that only plans the range, so a ``date_from:
+    "all"`` range, which starts at the first event, is not checked)."""
     from .advice import advise, range_advice
 
-    ctx = stickiness_context(store, q, project, now, limits)
-    r = current_range(ctx)
+    about = store if outline is None else outline
     # stickiness counts actors and never reads a math property (as PostHog): nothing to warn about it
     series = tuple(attrs.evolve(s, math_property=None, math_property_type=None) for s in q.base.series)
-    return advise(store, attrs.evolve(q.base, series=series), project) + range_advice(store, q.base, r.date_from.isoformat(), r.date_to.isoformat(), now)
+    out = advise(about, attrs.evolve(q.base, series=series), project)
+    if outline is None or q.base.date_from != "all":
+        r = current_range(stickiness_context(store, q, project, now, limits))
+        out += range_advice(about, q.base, r.date_from.isoformat(), r.date_to.isoformat(), now)
+    return out
 
 
 # --- planning ---------------------------------------------------------------------------------

@@ -11,7 +11,9 @@ and written to the manifest (or a side file beside it):
   as "now". Queries on a partition read these types (``preset_inferred_types``).
 - **event time bounds**: per event name, the earliest and latest timestamp (µs) over all partitions;
 - **shared sessions**: the ``$session_id`` values whose events lie in more than one partition
-  (a session's events may belong to several persons), in ``sessions.json``.
+  (a session's events may belong to several persons), in ``sessions.json``;
+- **property keys**: every event, person and group property key of any partition, typed or not
+  (what advice needs to say "no such property": ``partition/outline.py``).
 
 Ties: when two values of one event property with different types are first seen at the same
 microsecond in different partitions, the single store picks the one first in its input; here
@@ -50,6 +52,9 @@ class Facts:
         self.person_types: dict[str, str] = {}
         self.sessions: list[Any] = []
         self.latest_us: int | None = None
+        self.event_keys: set[str] = set()
+        self.person_keys: set[str] = set()
+        self.group_keys: dict[int, set[str]] = {}
 
     def add(self, store: EventStore) -> None:
         """Fold one partition in (call in partition order)."""
@@ -64,6 +69,10 @@ class Facts:
                 lo, hi = int(ts[a]), int(ts[b - 1])
                 have = self.bounds.get(name)
                 self.bounds[name] = [lo, hi] if have is None else [min(have[0], lo), max(have[1], hi)]
+        self.event_keys.update(store.properties)
+        self.person_keys.update(store.persons.properties)
+        for gti, table in store.groups.items():
+            self.group_keys.setdefault(int(gti), set()).update(table.properties)
         col = store.properties.get(SESSION_KEY)
         if col is not None and len(col.dictionary):
             used = np.unique(col.codes[col.codes >= 0])
@@ -123,6 +132,11 @@ class Facts:
             else:
                 out[key] = types[min(typed, key=lambda i: (items[i][1], i))]  # type: ignore[assignment]
         return out
+
+    def property_keys(self) -> dict[str, Any]:
+        """The manifest's ``property_keys``: sorted keys by kind, group keys by group type."""
+        return {"event": sorted(self.event_keys), "person": sorted(self.person_keys),
+                "group": {str(gti): sorted(keys) for gti, keys in sorted(self.group_keys.items())}}
 
     def shared_sessions(self) -> list[Any]:
         """The ``$session_id`` values held by more than one partition."""

@@ -103,6 +103,7 @@ def write_partitions(store: EventStore, root: Path, k: int, assign: Assign | Non
         "dictionaries": "shared",  # (every partition holds the whole store's dictionaries; merges go by value)
         "property_types": store_facts(store),
         "event_time_bounds": facts.bounds,
+        "property_keys": facts.property_keys(),
         "shared_sessions": write_sessions(root, facts.shared_sessions()),
     }
     (root / MANIFEST).write_text(json.dumps(manifest, indent=1))

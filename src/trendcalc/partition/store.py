@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +107,14 @@ class PartitionedStore:
         from .worker import manifest_stamp
 
         return manifest_stamp(self.path_strings()[-1])
+
+    def kept(self, key: str, build: Callable[[], Any]) -> Any:
+        """``build()`` of this opened store's manifest, computed once (the manifest was read at
+        ``open``; a store rewritten in place is a new ``open``)."""
+        found = self._memo.get(("kept", key))
+        if found is None:
+            found = self._memo[("kept", key)] = build()
+        return found
 
     def memo(self, name: str, size: int = 64) -> Recent[Any]:
         """A memo named ``name`` kept with this opened store (``partition/cost.py``'s facts), valid

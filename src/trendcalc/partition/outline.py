@@ -1,0 +1,50 @@
+"""A partitioned store's advice ``Outline`` (``engine/advice.py``), read from its manifest alone:
+the caller of a Dask cluster may not be able to open the partitions, and advice must cost
+microseconds. Each part is the union of the partitions' own, as the single store has it:
+
+- event names: those with a time bound (every name has events);
+- property keys by kind (``property_keys``, written since the eighth session; a manifest without
+  them gives ``keys`` None, and no "unknown property" warning, rather than a wrong one);
+- sessions: a ``$session_id`` column in any partition;
+- the time span: the partitions' time bounds;
+- inferred types: the manifest's ``property_types``, the single store's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..engine.advice import Keys, Outline
+from ..timeutil import us_to_datetime
+from .facts import SESSION_KEY
+from .store import PartitionedStore
+
+
+def manifest_outline(parts: PartitionedStore) -> Outline:
+    """The Outline of ``parts`` (kept with the opened store)."""
+    return parts.kept("advice outline", lambda: _outline(parts.manifest, parts.time_bounds))  # type: ignore[no-any-return]
+
+
+def _outline(manifest: Any, time_bounds: Any) -> Outline:
+    names = frozenset(manifest.get("event_time_bounds", {}))
+    types = {(d.get("kind"), d.get("group_type_index"), d.get("name")): d.get("type")
+             for d in manifest.get("property_types", ())}
+    listed = manifest.get("property_keys")
+    if isinstance(listed, dict):
+        keys: Keys | None = Keys(listed.get("event", ()), listed.get("person", ()),
+                                 {int(g): ks for g, ks in listed.get("group", {}).items()})
+        sessions = SESSION_KEY in listed.get("event", ())
+    else:
+        keys = None
+        sessions = ("event", None, SESSION_KEY) in types
+    bounds = [b for b in time_bounds if b is not None]
+    span = (us_to_datetime(min(b[0] for b in bounds)), us_to_datetime(max(b[1] for b in bounds))) if bounds else None
+
+    def inferred_type(name: str, kind: str, group_type_index: int | None) -> str | None:
+        found = types.get((kind, group_type_index if kind == "group" else None, name))
+        return found if isinstance(found, str) else None
+
+    return Outline(names, keys, sessions, span, inferred_type)
+
+
+__all__ = ["manifest_outline"]
