@@ -6,13 +6,17 @@ nothing about keys rather than something wrong."""
 from __future__ import annotations
 
 import json
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 import trendcalc as tc
+from trendcalc.testing import strategies as tst
 
 NOW = "2024-03-08T00:00:00Z"
 EVENTS = [
@@ -119,3 +123,27 @@ def test_a_store_with_sessions_says_nothing_of_session_maths(tmp_path: Path) -> 
     parts = tc.partition(single, tmp_path / "p", partitions=2, durable=False)
     query = TRENDS[4]
     assert seen(tc.trends, single, query, now=NOW) == seen(tc.trends, parts, query, now=NOW) == []
+
+
+def _warned(run: Any) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tc.TrendcalcWarning)
+        try:
+            return [(w.code, w.path, w.message) for w in run().warnings]
+        except (tc.UnsupportedError, tc.ValidationError) as e:
+            return type(e).__name__
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(tst.scenarios(min_events=1, max_events=30), st.integers(1, 3))
+def test_random_queries_warn_as_the_single_store(scenario: Any, k: int) -> None:
+    """Random worlds and queries (``trendcalc.testing.strategies``): the same warnings, or the
+    same refusal of the query (a partitioned store refusing what it cannot answer exactly aside)."""
+    w = scenario.world
+    store = w.store()
+    want = _warned(lambda: tc.trends(store, scenario.query, project=w.project, now=w.now))
+    with tempfile.TemporaryDirectory() as tmp:
+        parts = tc.partition(store, Path(tmp) / "p", partitions=k, durable=False)
+        got = _warned(lambda: tc.trends(parts, scenario.query, project=w.project, now=w.now))
+    assume(got != "UnsupportedError")
+    assert got == want
