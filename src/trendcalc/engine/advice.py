@@ -67,7 +67,6 @@ class Keys:
         return self.event | self.person | set().union(*self.group.values())
 
 
-
 @attrs.frozen
 class Outline:
     """What advice reads of a store: never its rows.
@@ -88,7 +87,6 @@ class Outline:
 
 def store_outline(store: EventStore) -> Outline:
     """The Outline of one store (kept with it)."""
-
     ref = weakref.ref(store)  # (kept in the store's memo: no cycle back to it)
 
     def inferred_type(name: str, kind: str, group_type_index: int | None) -> str | None:
