@@ -44,6 +44,18 @@ QUERIES = {
                         "breakdownFilter": {"breakdowns": [{"property": "n", "histogram_bin_count": 3},
                                                            {"property": "$browser"}]},
                         "dateRange": {"date_from": "-21d"}},
+    # non-additive maths over a histogram: merged per number, then folded into the bins
+    "histogram-p90": {"events": [{"id": "$pageview", "math": "p90", "math_property": "n"}], "breakdown": "n",
+                      "breakdown_histogram_bin_count": 4, "date_from": "-30d"},
+    "histogram-avg-person": {"events": [{"id": "$pageview", "math": "avg", "math_property": "age",
+                                         "math_property_type": "person_properties"}, {"id": "purchase", "math": "max",
+                                                                                       "math_property": "n"}],
+                             "breakdown": "age", "breakdown_type": "person", "breakdown_histogram_bin_count": 3,
+                             "date_from": "-14d", "compare": True},
+    "histogram-sessions": {"events": [{"id": "$pageview", "math": "unique_session"}], "breakdown": "n",
+                           "breakdown_histogram_bin_count": 3, "date_from": "-30d", "display": "ActionsLineGraphCumulative"},
+    "histogram-per-actor": {"events": [{"id": "$pageview", "math": "avg_count_per_actor"}], "breakdown": "n",
+                            "breakdown_histogram_bin_count": 2, "display": "ActionsPie", "date_from": "-30d"},
     "all": {"events": [{"id": "purchase", "math": "dau"}], "date_from": "all", "interval": "week"},
     "all-action-compare": {"actions": [{"id": 1}], "date_from": "all", "compare": True, "interval": "week"},
     "all-histogram-formula": {"events": [{"id": "signup"}, {"id": "$pageview", "math": "dau"}], "date_from": "all",
@@ -121,3 +133,14 @@ def test_through_files_and_a_process_pool(world: tc.EventStore, tmp_path: Any) -
         want = answer(lambda query=query: tc.trends(world, query, project=PROJECT, now=NOW))
         assert answer(lambda query=query: tc.trends(parts, query, project=PROJECT, now=NOW, executor="processes")) == want
         assert answer(lambda query=query: tc.trends(parts, query, project=PROJECT, now=NOW)) == want
+
+
+def test_a_non_additive_math_over_a_histogram_among_several_breakdowns_is_refused(world: tc.EventStore) -> None:
+    query = {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "$pageview", "math": "p90",
+                                                "math_property": "n"}],
+             "breakdownFilter": {"breakdowns": [{"property": "n", "histogram_bin_count": 3}, {"property": "$browser"}]},
+             "dateRange": {"date_from": "-21d"}}
+    stores = [subset(world, person_partitions(world, 2, None) == p) for p in range(2)]
+    with pytest.raises(tc.UnsupportedError) as e:
+        run_stores(stores, tc.parse_filter(query), PROJECT, resolve_now(NOW))
+    assert e.value.path == ("series", 0, "math") and "several breakdowns" in str(e.value)

@@ -48,6 +48,8 @@ class ItemValues:
     fine: np.ndarray
     fine_label: np.ndarray
     labels: Sequence[str]
+    numbers: np.ndarray | None = None
+    """Histograms: the number of each fine id (NaN: not a number, the null marker's)."""
 
 
 EMPTY = ValueDictionary(())
@@ -104,7 +106,14 @@ def histogram_values(raw: RawColumn, bins: int, bounds: tuple[float, float] | No
     floats = raw.dictionary.floats()
     values = floats[raw.codes]
     uniq, fine = np.unique(values, return_inverse=True)  # NaN sorts last and is kept once
-    fine = fine.reshape(-1).astype(np.int32)
+    fine_label, labels = histogram_bins(uniq, bins, bounds)
+    return ItemValues(fine.reshape(-1).astype(np.int32), fine_label, labels, uniq)
+
+
+def histogram_bins(uniq: np.ndarray, bins: int, bounds: tuple[float, float] | None = None) -> tuple[np.ndarray, list[str]]:
+    """(the bin of each of the ascending distinct numbers ``uniq`` — NaN last, in the null
+    marker's bin —, the bins' labels): ``histogram_values``' bins, also what a partitioned
+    store's coordinator folds a non-additive math's numbers into (``partition/run.py``)."""
     numeric = ~np.isnan(uniq)
     labels: list[str] = []
     fine_label = np.full(len(uniq), -1, dtype=np.int32)
@@ -120,7 +129,7 @@ def histogram_values(raw: RawColumn, bins: int, bounds: tuple[float, float] | No
     if (fine_label < 0).any():
         fine_label[fine_label < 0] = len(labels)
         labels.append(BREAKDOWN_NULL)
-    return ItemValues(fine, fine_label, labels)
+    return fine_label, labels
 
 
 def numeric_bounds(raw: RawColumn) -> tuple[float, float] | None:
@@ -255,6 +264,10 @@ def general_grouping(ctx: QueryContext, breakdown: Breakdown, rows: RowKey) -> G
         labels = np.asarray(parts[0].labels, dtype=object)
         values: tuple[Any, ...] = tuple(labels[uniq_final].tolist())
         kinds = np.where(labels[uniq_final] == BREAKDOWN_NULL, NULL, NORMAL).astype(np.int8)
+        numbers = parts[0].numbers
+        if numbers is not None:  # (a histogram: its fine groups' numbers, for partitioned merges)
+            return Grouping(codes.astype(np.int32, copy=False).reshape(-1), fine_to_final.astype(np.int64).reshape(-1),
+                            values, kinds, fine_numbers=numbers[uniq_fine])
     else:
         final_idx = np.unravel_index(uniq_final, label_shape)
         values = tuple(tuple(p.labels[j] for p, j in zip(parts, col)) for col in zip(*(a.tolist() for a in final_idx)))

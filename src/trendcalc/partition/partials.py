@@ -49,7 +49,9 @@ class Partial:
     the math's ``merge.MathMerge`` entry.
 
     ``values`` is None when the series does not exist in this partition; ``groups``/``kinds`` are
-    the breakdown values and their classes (None without a breakdown grouping)."""
+    the breakdown values and their classes (None without a breakdown grouping) — for a
+    non-additive math over a histogram, the numbers before binning (None: not a number), which
+    the coordinator merges and then folds into the bins (``run.fold_histogram``)."""
 
     values: Any
     groups: tuple[Any, ...] | None = None
@@ -113,10 +115,14 @@ def _partial_query(ctx: Any, q: Any) -> Partial:
             frame.repeat_rows(grouping.take)
         frame.set_grouping(grouping)
     if entry.partial is not None:
-        if grouping is not None and not _one_to_one(grouping):
-            raise UnsupportedError(("breakdown",), f"math {series.math!r} over a folded breakdown (histogram bins) is "
-                                                   "not supported on a partitioned store")
-        state = entry.partial(frame)
+        state = entry.partial(frame)  # (per fine group: a histogram's numbers)
+        if grouping is not None and grouping.fine_numbers is not None:  # (merged by number, then binned)
+            numbers = [None if x != x else x for x in grouping.fine_numbers.tolist()]
+            return Partial(state, tuple(numbers), np.array([bd.NULL if x is None else bd.NORMAL for x in numbers],
+                                                           dtype=np.int8), frame.n_rows > 0)
+        if grouping is not None and not _one_to_one(grouping):  # check_partitionable refused it before any ran
+            raise UnsupportedError(("breakdown",), f"math {series.math!r} over a folded breakdown is not supported "
+                                                   "on a partitioned store")
     else:
         compute = first_seen if first else math.compute
         state = np.asarray(compute(frame), dtype=np.float64)

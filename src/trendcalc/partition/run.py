@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from ..engine import breakdown as bd
 from ..engine.grouping import Grouping
 from ..engine.math import effective_series, math_type
 from ..engine.trends import _is_other, _series_path, plan_queries, shape_query
@@ -28,11 +29,12 @@ from ..query.model import TrendsFilter
 from ..recent import Recent
 from ..results import SeriesResult, TrendsResult
 from ..store import EventStore
+from ..store.columns import BREAKDOWN_NULL
 from . import topn
 from .cost import check_partitioned_cost, fits_at_full_size
 from .executors import partition_map
 from .join import join_groups
-from .merge import check_partitionable, merge_of
+from .merge import check_partitionable, folds_numbers, merge_of
 from .partials import Partial, context, empty_store
 from .phases import Given, partial_answers_in, prepare
 from .store import PartitionedStore
@@ -196,5 +198,22 @@ def merge_query(ctx: Any, q: Any, partials: list[Partial], n_real: int) -> list[
     joined = join_groups([p.groups or () for p in present], [p.kinds for p in present])
     n = len(joined.values)
     merged = entry.finalize(entry.merge([p.values for p in present], joined.maps, n, n_buckets), n, n_buckets, ctx, q)
-    grouping = Grouping(codes=None, fine_to_final=np.arange(n), values=joined.values, kinds=joined.kinds)
+    if entry.partial is not None and folds_numbers(ctx.filter):
+        merged, grouping = fold_histogram(ctx.filter.breakdown.items[0].histogram_bin_count, joined.values, merged)
+    else:
+        grouping = Grouping(codes=None, fine_to_final=np.arange(n), values=joined.values, kinds=joined.kinds)
     return shape_query(ctx, q, math, merged, grouping, n_real, has_rows=has_rows)
+
+
+def fold_histogram(bins: int, numbers: tuple[Any, ...], values: np.ndarray) -> tuple[np.ndarray, Grouping]:
+    """A non-additive math's values per number (None: not a number) folded into the histogram's
+    bins as the engine folds them: numbers ascending (the null marker's last), bins on their min
+    and max — the query's rows' numeric bounds over all partitions — and each bin the sum of its
+    numbers' values in that order (``Grouping.fold``), so even float sums are the single store's."""
+    uniq = np.array([np.nan if x is None else float(x) for x in numbers], dtype=np.float64)
+    order = np.argsort(uniq, kind="stable")  # (NaN last)
+    fine_label, labels = bd.histogram_bins(uniq[order], bins)
+    kinds = np.array([bd.NULL if label == BREAKDOWN_NULL else bd.NORMAL for label in labels], dtype=np.int8)
+    folded = Grouping(codes=None, fine_to_final=fine_label.astype(np.int64), values=tuple(labels), kinds=kinds)
+    return folded.fold(values[order]), Grouping(codes=None, fine_to_final=np.arange(len(labels)),
+                                                values=tuple(labels), kinds=kinds)
