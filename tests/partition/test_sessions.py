@@ -166,3 +166,60 @@ def test_actors_of_a_session_breakdown(store: tc.EventStore, tmp_path: Any) -> N
             parts = tc.partition(store, tmp_path / f"p{k}", partitions=k, assign=SPLITS["round-robin"], durable=False)
             got = tc.actors(parts, query, now=NOW, **request)
             assert (got.rows, got.has_more) == (want.rows, want.has_more)
+
+
+UNIQUE_SESSIONS = {
+    "plain": {"events": [{"id": "$pageview", "math": "unique_session"}], "date_from": "2024-03-01", "date_to": "2024-03-14"},
+    "breakdown-cumulative": {"events": [{"id": "$pageview", "math": "unique_session"}, {"id": "$autocapture",
+                                                                                          "math": "unique_session"}],
+                             "date_from": "2024-03-01", "date_to": "2024-03-14", "breakdown": "$current_url",
+                             "display": "ActionsLineGraphCumulative"},
+    "total-compare": {"events": [{"id": "$pageview", "math": "unique_session"}], "date_from": "2024-03-08",
+                      "date_to": "2024-03-14", "compare": True, "display": "ActionsPie"},
+    "histogram": {"events": [{"id": "$pageview", "math": "unique_session"}], "date_from": "2024-03-01",
+                  "date_to": "2024-03-14", "breakdown": "$session_duration", "breakdown_type": "session",
+                  "breakdown_histogram_bin_count": 3},
+}
+
+
+@pytest.mark.parametrize("k", [2, 3, 7])
+def test_unique_sessions_count_one_partitions_sessions_there(k: int, tmp_path: Any) -> None:
+    """Through the manifest: only sessions in more than one partition (and the session-less
+    rows' one session ``''``) travel by key; the answers stay the single store's, and without
+    the manifest's list (written before it) every key travels, as before."""
+    import json
+
+    from trendcalc.partition import merge as pm
+
+    single = world()
+    parts = tc.partition(single, tmp_path / "p", partitions=k, durable=False)
+    shared = parts.shared_session_texts()
+    assert shared is not None and 0 < len(shared) < 40  # (most sessions span persons; k partitions share some)
+    sent: list[Any] = []
+    original = pm._unique_session_partial
+
+    def spy(frame: Any) -> Any:
+        state = original(frame)
+        sent.append(state)
+        return state
+
+    pm.MERGES["unique_session"] = pm.attrs.evolve(pm.MERGES["unique_session"], partial=spy)
+    try:
+        for name, query in UNIQUE_SESSIONS.items():
+            want = answer(lambda query=query: tc.trends(single, query, now=NOW))
+            assert any(any(s.get("data") or [s.get("aggregated_value")]) for s in want), name
+            sent.clear()
+            assert answer(lambda query=query: tc.trends(parts, query, now=NOW)) == want, name
+            keys = {t for s in sent for t in s.shared.key.tolist()}
+            assert keys <= shared | {""} and all(s.local is not None for s in sent), name
+            assert sum(float(np.sum(s.local)) for s in sent) > 0, name  # (some sessions are one partition's)
+    finally:
+        pm.MERGES["unique_session"] = pm.attrs.evolve(pm.MERGES["unique_session"], partial=original)
+    listing = parts.root / "sessions.json"
+    body = json.loads(listing.read_text())
+    del body["shared_texts"]
+    listing.write_text(json.dumps(body))
+    older = tc.PartitionedStore.open(parts.root)
+    assert older.shared_session_texts() is None
+    for name, query in UNIQUE_SESSIONS.items():
+        assert answer(lambda query=query: tc.trends(older, query, now=NOW)) == answer(lambda query=query: tc.trends(single, query, now=NOW)), name

@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..store import EventStore
+from ..store.columns import render_text
 from ..store.inferred_types import column_type, first_seen_seconds
 from ..typedetect import detect, has_datetime_keyword
 
@@ -51,6 +53,7 @@ class Facts:
         self.by_value: dict[str, dict[tuple[str, Any], list[Any]]] = {}  # date-like keys: value → [value, first s]
         self.person_types: dict[str, str] = {}
         self.sessions: list[Any] = []
+        self.session_texts: list[list[str]] = []
         self.latest_us: int | None = None
         self.event_keys: set[str] = set()
         self.person_keys: set[str] = set()
@@ -77,6 +80,7 @@ class Facts:
         if col is not None and len(col.dictionary):
             used = np.unique(col.codes[col.codes >= 0])
             self.sessions.append(np.asarray(col.dictionary.values, dtype=object)[used])
+            self.session_texts.append(sorted({render_text(v) for v in self.sessions[-1].tolist()}))
         if self.types:
             self._add_types(store, ts)
 
@@ -138,6 +142,15 @@ class Facts:
         return {"event": sorted(self.event_keys), "person": sorted(self.person_keys),
                 "group": {str(gti): sorted(keys) for gti, keys in sorted(self.group_keys.items())}}
 
+    def shared_session_texts(self) -> list[str]:
+        """The ``$session_id`` values as the session maths key them (``render_text``) that occur
+        in more than one partition: a session counted by ``unique_session`` merges by key across
+        partitions only when its key is one of these (``partition/merge.py``)."""
+        seen: Counter[str] = Counter()
+        for texts in self.session_texts:
+            seen.update(texts)
+        return sorted(t for t, n in seen.items() if n > 1)
+
     def shared_sessions(self) -> list[Any]:
         """The ``$session_id`` values held by more than one partition."""
         if len(self.sessions) < 2:
@@ -184,8 +197,11 @@ def store_facts(store: EventStore) -> list[dict[str, Any]]:
     return [dict(d) for d in store.property_definitions]
 
 
-def write_sessions(root: Path, shared: list[Any]) -> str:
-    (root / SESSIONS_FILE).write_text(json.dumps({"property": SESSION_KEY, "shared": shared}))
+def write_sessions(root: Path, facts: Facts) -> str:
+    """``sessions.json``: the ``$session_id`` values in more than one partition (``shared``), and
+    the same as the session maths key them (``shared_texts``)."""
+    body = {"property": SESSION_KEY, "shared": facts.shared_sessions(), "shared_texts": facts.shared_session_texts()}
+    (root / SESSIONS_FILE).write_text(json.dumps(body))
     return SESSIONS_FILE
 
 

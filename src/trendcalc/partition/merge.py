@@ -10,7 +10,8 @@ Per-actor maths are exact per partition too (a person is in one), but their cell
 or quantile over actors: partitions send the multiset of per-actor counts. Property maths send
 exact states: integer limbs of the exact sum (sum, avg), the minimum or maximum, the value
 counts (quantiles). Sessions and groups span persons: partitions send their (cell, key) pairs
-as text, merged by union; ``$session_duration`` also sends every session's first and last
+as text, merged by union (``unique_session`` only for the sessions the manifest lists in more
+than one partition; the others are counted where they are); ``$session_duration`` also sends every session's first and last
 event time, merged by min/max; weekly/monthly active groups send (group, key, day) triples.
 The finalize of each state is the engine's own reduction (``states.py``), so the answer is the
 single store's. The engine's shaping (ranking, top-N and Other, cumulative, smoothing, labels)
@@ -109,9 +110,35 @@ def _session_keys(frame: Any) -> tuple[np.ndarray, int, np.ndarray]:
     return keys, n, texts
 
 
-def _unique_session_partial(frame: Any) -> st.KeyCells:
+def _unique_session_partial(frame: Any) -> st.SessionKeys:
+    """Sessions only this partition has are counted here; the others' pairs go by key. Which
+    keys more partitions have comes from the manifest (``shared_session_texts``; rows without a
+    session are the one session ``''`` of every partition)."""
+    from ..engine.math import math_type
+
     keys, n, texts = _session_keys(frame)
-    return st.key_cells(frame.cell(), keys, n, texts)
+    shared = frame.ctx.given.get("shared_session_texts")
+    col = frame.store.column("$session_id")
+    spans = None
+    if shared is not None:
+        spans = _spans(texts, shared) if col is None else col.dictionary.cached(
+            ("session_spans", shared), lambda: _spans(texts, shared))
+    first = bool(frame.ctx.display.cumulative and math_type(frame.series.math).new_actors_cumulative)
+    return st.session_keys_state(frame.cell(), keys, n, texts, spans, frame.n_cells, frame.n_buckets, first,
+                                 lambda: frame.distinct_per_cell(keys, n))
+
+
+def _spans(texts: np.ndarray, shared: frozenset[str]) -> np.ndarray:
+    """Per session key (``texts``: sorted), whether more partitions have it: one of ``shared``,
+    or ``''`` (the session-less rows' one session). Binary searches for the (few) shared keys,
+    not a pass over the dictionary's (many)."""
+    spans = np.zeros(len(texts), dtype=bool)
+    wanted = np.array(sorted(shared | {""}), dtype=object)
+    at = np.searchsorted(texts, wanted)
+    inside = at < len(texts)
+    at, wanted = at[inside], wanted[inside]
+    spans[at[texts[at] == wanted]] = True
+    return spans
 
 
 def _session_duration_partial(frame: Any) -> st.SessionDurations:
@@ -185,7 +212,9 @@ KEYS_FIRST_SEEN = attrs.evolve(KEYS, finalize=_plain(st.finalize_first_seen))
 def _registry() -> dict[str, MathMerge]:
     out = {name: ADD for name in ("total", "dau", "weekly_active", "monthly_active", "unique_group",
                                   "first_time_for_user", "first_matching_event_for_user")}
-    out["unique_session"] = attrs.evolve(KEYS, partial=_unique_session_partial)
+    out["unique_session"] = MathMerge("sessions of one partition counted there; the others' (cell, key) pairs, "
+                                      "keys as text", st.merge_session_keys, _plain(st.finalize_session_keys),
+                                      _unique_session_partial)
     out["sum"] = MathMerge("exact sums as integer limbs, and counts", st.merge_sum, _plain(st.finalize_sum), _sum_partial)
     out["avg"] = MathMerge("exact sums as integer limbs, and counts", st.merge_sum, _plain(st.finalize_avg), _sum_partial)
     for name, ufunc in (("min", np.fmin), ("max", np.fmax)):
@@ -240,6 +269,8 @@ def merge_of(series: Series, filt: TrendsFilter, cumulative: bool = False) -> Ma
     entry = _entry(series, filt)
     if entry is not None and cumulative and entry.merge is st.merge_keys:
         entry = attrs.evolve(entry, finalize=KEYS_FIRST_SEEN.finalize)
+    elif entry is not None and cumulative and entry.merge is st.merge_session_keys:
+        entry = attrs.evolve(entry, finalize=_plain(st.finalize_session_keys_first_seen))
     return entry
 
 

@@ -74,11 +74,12 @@ NOTHING = Given()
 
 
 def prepare(filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits, run: Map,
-            check: Callable[[Mapping[Any, Any]], None] | None = None) -> Given:
+            check: Callable[[Mapping[Any, Any]], None] | None = None, known: Mapping[str, Any] | None = None) -> Given:
     """Run the first phases a Trends query needs (none for most): the earliest event for
     ``date_from: "all"``, then ``check`` (the up-front cost check, given that earliest event),
-    then the sessions spanning partitions and the histogram bounds (whose rows depend on the range)."""
-    common: dict[Any, Any] = {}
+    then the sessions spanning partitions and the histogram bounds (whose rows depend on the range).
+    ``known``: facts the manifest gave, passed on to every partition."""
+    common: dict[Any, Any] = dict(known or {})
     if filt.date_from == "all" and filt.series:
         common["earliest_us"] = min_or_none(run(Task(earliest_us_of, (filt, project, now, limits))))
     if check is not None:

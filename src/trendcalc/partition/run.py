@@ -48,9 +48,14 @@ def run_partitioned(parts: PartitionedStore, filt: TrendsFilter, project: Projec
     """The single-store answer, from the partitions' Partials merged exactly (or
     UnsupportedError before any partition runs)."""
     check_partitionable(filt, project)
+    known: dict[str, Any] = {}
+    if any(s.math == "unique_session" for s in filt.series):
+        texts = parts.shared_session_texts()
+        if texts is not None:  # (sessions in one partition then count there: only these merge by key)
+            known["shared_session_texts"] = texts
     with partition_map(executor, parts) as run:
         return run_map(run, filt, project, now, limits, parts.person_rows_handles(), lambda: parts.memo("cost"),
-                       shared=parts.manifest.get("dictionaries") == "shared", n_events=len(parts))
+                       shared=parts.manifest.get("dictionaries") == "shared", n_events=len(parts), known=known)
 
 
 def run_stores(stores: Sequence[EventStore], filt: TrendsFilter, project: Project, now: dt.datetime,
@@ -75,14 +80,16 @@ def _shares_dictionaries(stores: Sequence[EventStore]) -> bool:
 
 def run_map(run: Map, filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits,
             rows: tuple[Any, ...] | None = None, memo: Callable[[], Recent[Any]] | None = None, *, shared: bool = False,
-            n_events: int | None = None) -> TrendsResult:
+            n_events: int | None = None, known: Mapping[str, Any] | None = None) -> TrendsResult:
     """First phases (``phases.prepare``: global values the plan needs, and the up-front cost
     check over all partitions, ``cost.py``), then every partition's Partials, merged.
 
     ``rows``: per partition a ``tasks.RowsHandle`` (None: not known); ``memo``: gives the opened
     store's memo of cost facts (called only when the facts are asked); ``shared``: the partitions
     share the whole store's dictionaries; ``n_events``: how many events the partitions hold (None:
-    unknown), which spares most queries the facts phase (``cost.fits_at_full_size``)."""
+    unknown), which spares most queries the facts phase (``cost.fits_at_full_size``); ``known``:
+    facts of the whole store from its manifest every partition is given (the session keys in more
+    than one partition)."""
 
     found: list[Any] = []
 
@@ -94,7 +101,7 @@ def run_map(run: Map, filt: TrendsFilter, project: Project, now: dt.datetime, li
         found.append(check_partitioned_cost(ctx, queries, run, filt, project, now, limits, earliest, shared,
                                             memo() if memo is not None else None))
 
-    given = prepare(filt, project, now, limits, run, check)
+    given = prepare(filt, project, now, limits, run, check, known)
     ctx, queries = _plan(filt, project, now, limits, given)
     ranked = topn.two_phase_queries(ctx, queries, found[0] if found else None)
     if not ranked:

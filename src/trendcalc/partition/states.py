@@ -237,6 +237,72 @@ def finalize_first_seen(state: KeyCells, n_groups: int, n_buckets: int) -> np.nd
     return out.reshape(n_groups, n_buckets)
 
 
+@attrs.frozen
+class SessionKeys:
+    """``unique_session``'s state: the sessions only this partition has, counted here — distinct
+    per cell (``local``) and each (group, session) in its first bucket (``local_first``, the
+    cumulative display) — and the (cell, key) pairs of the sessions more partitions have
+    (``shared``), which merge by key. ``local`` None: which keys are shared is not known (a
+    manifest without ``shared_texts``, partitions in memory), so every pair is in ``shared``."""
+
+    local: np.ndarray | None
+    local_first: np.ndarray | None
+    shared: KeyCells
+
+
+def session_keys_state(cell: np.ndarray, key_id: np.ndarray, n_keys: int, texts: np.ndarray, spans: np.ndarray | None,
+                       n_cells: int, n_buckets: int, first: bool, distinct: Callable[[], np.ndarray]) -> SessionKeys:
+    """The SessionKeys of rows with cell ``cell`` and key ``texts[key_id]``; ``spans[k]``: key
+    ``k`` is in more than one partition (None: not known); ``first``: count each (group, local
+    key) in its first bucket instead (a cumulative display); ``distinct()``: the distinct keys
+    per cell of all the rows (the engine's fast count), from which the shared keys' are taken
+    off — the key sets are disjoint."""
+    if spans is None:
+        return SessionKeys(None, None, key_cells(cell, key_id, n_keys, texts))
+    cell, key_id = np.asarray(cell, np.int64), np.asarray(key_id, np.int64)
+    here = ~spans[key_id]
+    shared = key_cells(cell[~here], key_id[~here], n_keys, texts)
+    if not first:
+        local = np.asarray(distinct(), dtype=np.float64).reshape(-1) - np.bincount(shared.cell, minlength=n_cells)
+        return SessionKeys(local, None, shared)
+    c, k, _ = cells.distinct_pairs(cell[here], key_id[here], max(n_keys, 1))
+    c, k = np.asarray(c, np.int64), np.asarray(k, np.int64)
+    local = np.bincount(c, minlength=n_cells).astype(np.float64)
+    local_first = None
+    if first:
+        group, bucket = c // n_buckets, c % n_buckets
+        pair = group * max(n_keys, 1) + k
+        order = np.lexsort((bucket, pair))  # each (group, key) from its earliest bucket
+        new = np.ones(len(order), dtype=bool)
+        new[1:] = pair[order][1:] != pair[order][:-1]
+        local_first = np.bincount(c[order][new], minlength=n_cells).astype(np.float64)
+    return SessionKeys(local, local_first, shared)
+
+
+def merge_session_keys(states: Sequence[SessionKeys], maps: Maps, n_groups: int, n_buckets: int) -> SessionKeys:
+    shared = merge_keys([s.shared for s in states], maps, n_groups, n_buckets)
+    if not states or any(s.local is None for s in states):
+        return SessionKeys(None, None, shared)
+    local = merge_add([np.asarray(s.local) for s in states], maps, n_groups, n_buckets)
+    first = None if any(s.local_first is None for s in states) else merge_add(
+        [np.asarray(s.local_first) for s in states], maps, n_groups, n_buckets)
+    return SessionKeys(local, first, shared)
+
+
+def finalize_session_keys(state: SessionKeys, n_groups: int, n_buckets: int) -> np.ndarray:
+    out = finalize_distinct(state.shared, n_groups, n_buckets)
+    return out if state.local is None else out + as_cells(state.local, n_groups, n_buckets)
+
+
+def finalize_session_keys_first_seen(state: SessionKeys, n_groups: int, n_buckets: int) -> np.ndarray:
+    out = finalize_first_seen(state.shared, n_groups, n_buckets)
+    if state.local is None:
+        return out
+    if state.local_first is None:  # (every partition counts first buckets when the display is cumulative)
+        raise AssertionError("a cumulative unique_session without its partitions' first buckets")
+    return out + as_cells(state.local_first, n_groups, n_buckets)
+
+
 # --- $session_duration: sessions' global bounds --------------------------------------------------------
 
 

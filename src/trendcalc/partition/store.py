@@ -53,6 +53,19 @@ class PartitionedStore:
             return ()
         return tuple(json.loads((self.root / name).read_text()).get("shared", ()))
 
+    def shared_session_texts(self) -> frozenset[str] | None:
+        """The session keys (``$session_id`` as the session maths key it) in more than one
+        partition; None when the manifest predates this list (every key then merges by text)."""
+
+        def read() -> frozenset[str] | None:
+            name = self.manifest.get("shared_sessions")
+            if not name:
+                return None
+            texts = json.loads((self.root / name).read_text()).get("shared_texts")
+            return None if texts is None else frozenset(texts)
+
+        return self.kept("shared session texts", read)  # type: ignore[no-any-return]
+
     def __len__(self) -> int:
         return sum(self.events)
 
@@ -111,10 +124,9 @@ class PartitionedStore:
     def kept(self, key: str, build: Callable[[], Any]) -> Any:
         """``build()`` of this opened store's manifest, computed once (the manifest was read at
         ``open``; a store rewritten in place is a new ``open``)."""
-        found = self._memo.get(("kept", key))
-        if found is None:
-            found = self._memo[("kept", key)] = build()
-        return found
+        if ("kept", key) not in self._memo:
+            self._memo[("kept", key)] = build()
+        return self._memo[("kept", key)]
 
     def memo(self, name: str, size: int = 64) -> Recent[Any]:
         """A memo named ``name`` kept with this opened store (``partition/cost.py``'s facts), valid
