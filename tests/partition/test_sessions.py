@@ -223,3 +223,36 @@ def test_unique_sessions_count_one_partitions_sessions_there(k: int, tmp_path: A
     assert older.shared_session_texts() is None
     for name, query in UNIQUE_SESSIONS.items():
         assert answer(lambda query=query: tc.trends(older, query, now=NOW)) == answer(lambda query=query: tc.trends(single, query, now=NOW)), name
+
+
+@pytest.mark.parametrize("k", [2, 3, 7])
+def test_the_manifest_names_the_sessions_spanning_partitions(store: tc.EventStore, k: int, tmp_path: Any,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """``sessions.json``'s ``shared_ids`` are the sessions a first phase would find in more than
+    one partition; with them a query runs no such phase, and answers as the single store."""
+    import json
+    from collections import Counter
+
+    from trendcalc.partition import sessions as ps
+
+    parts = tc.partition(store, tmp_path / "p", partitions=k, assign=SPLITS["round-robin"], durable=False)
+    seen = Counter(s for i in range(k) for s in ps.session_ids_of(parts.load(i)))
+    assert parts.shared_session_ids() == tuple(sorted(s for s, n in seen.items() if n > 1))
+    assert len(parts.shared_session_ids() or ()) > 5
+    wants = {name: answer(lambda query=query: tc.trends(store, query, now=NOW)) for name, query in QUERIES.items()}
+
+    def no_phase(_store: Any) -> Any:
+        raise AssertionError("the sessions spanning partitions were looked for")
+
+    with monkeypatch.context() as m:
+        m.setattr(ps, "session_ids_of", no_phase)
+        for name, query in QUERIES.items():
+            assert answer(lambda query=query: tc.trends(parts, query, now=NOW)) == wants[name], name
+    listing = parts.root / "sessions.json"
+    body = json.loads(listing.read_text())
+    del body["shared_ids"]
+    listing.write_text(json.dumps(body))
+    older = tc.PartitionedStore.open(parts.root)
+    assert older.shared_session_ids() is None
+    for name, query in QUERIES.items():  # (found in a first phase, as before)
+        assert answer(lambda query=query: tc.trends(older, query, now=NOW)) == wants[name], name

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ import numpy as np
 from ..store import EventStore
 from ..store.columns import render_text
 from ..store.inferred_types import column_type, first_seen_seconds
+from ..store.sessions import UUID7
 from ..typedetect import detect, has_datetime_keyword
 
 SESSION_KEY = "$session_id"
@@ -53,7 +53,8 @@ class Facts:
         self.by_value: dict[str, dict[tuple[str, Any], list[Any]]] = {}  # date-like keys: value → [value, first s]
         self.person_types: dict[str, str] = {}
         self.sessions: list[Any] = []
-        self.session_texts: list[list[str]] = []
+        self.session_texts: list[Any] = []  # per partition its session keys as text (Arrow arrays: compact)
+        self.session_ids: list[Any] = []  # per partition its session-table ids (UUIDv7, lower case)
         self.latest_us: int | None = None
         self.event_keys: set[str] = set()
         self.person_keys: set[str] = set()
@@ -80,7 +81,13 @@ class Facts:
         if col is not None and len(col.dictionary):
             used = np.unique(col.codes[col.codes >= 0])
             self.sessions.append(np.asarray(col.dictionary.values, dtype=object)[used])
-            self.session_texts.append(sorted({render_text(v) for v in self.sessions[-1].tolist()}))
+            import pyarrow as pa
+
+            used_values = self.sessions[-1].tolist()
+            self.session_texts.append(pa.array(sorted({render_text(v) for v in used_values}), pa.string()))
+            # the session table's ids (store/sessions.py), from the values alone: no table built here
+            ids = {v.lower() for v in used_values if isinstance(v, str) and UUID7.match(v)}
+            self.session_ids.append(pa.array(sorted(ids), pa.string()))
         if self.types:
             self._add_types(store, ts)
 
@@ -146,10 +153,12 @@ class Facts:
         """The ``$session_id`` values as the session maths key them (``render_text``) that occur
         in more than one partition: a session counted by ``unique_session`` merges by key across
         partitions only when its key is one of these (``partition/merge.py``)."""
-        seen: Counter[str] = Counter()
-        for texts in self.session_texts:
-            seen.update(texts)
-        return sorted(t for t, n in seen.items() if n > 1)
+        return _in_several(self.session_texts)
+
+    def shared_session_ids(self) -> list[str]:
+        """The sessions (the session table's ids) with events in more than one partition: the
+        ones whose facts a query gathers from all partitions (``sessions.shared_sessions``)."""
+        return _in_several(self.session_ids)
 
     def shared_sessions(self) -> list[Any]:
         """The ``$session_id`` values held by more than one partition."""
@@ -165,6 +174,18 @@ class Facts:
         counts = pc.value_counts(allv)
         shared = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
         return sorted(shared.to_pylist(), key=str)
+
+
+def _in_several(per_partition: list[Any]) -> list[str]:
+    """The strings in more than one of the partitions' Arrow arrays (each without repeats), sorted."""
+    present = [a for a in per_partition if len(a)]
+    if len(present) < 2:
+        return []
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    counts = pc.value_counts(pa.chunked_array(present))
+    return sorted(counts.field("values").filter(pc.greater(counts.field("counts"), 1)).to_pylist())
 
 
 def definitions(facts: Facts, people: EventStore | None, latest_us: int | None) -> list[dict[str, Any]]:
@@ -198,9 +219,11 @@ def store_facts(store: EventStore) -> list[dict[str, Any]]:
 
 
 def write_sessions(root: Path, facts: Facts) -> str:
-    """``sessions.json``: the ``$session_id`` values in more than one partition (``shared``), and
-    the same as the session maths key them (``shared_texts``)."""
-    body = {"property": SESSION_KEY, "shared": facts.shared_sessions(), "shared_texts": facts.shared_session_texts()}
+    """``sessions.json``: the ``$session_id`` values in more than one partition (``shared``), the
+    same as the session maths key them (``shared_texts``), and the sessions the session table
+    forms from them (``shared_ids``: UUIDv7 ids, lower case) that span partitions."""
+    body = {"property": SESSION_KEY, "shared": facts.shared_sessions(), "shared_texts": facts.shared_session_texts(),
+            "shared_ids": facts.shared_session_ids()}
     (root / SESSIONS_FILE).write_text(json.dumps(body))
     return SESSIONS_FILE
 

@@ -34,7 +34,7 @@ from . import topn
 from .cost import check_partitioned_cost, fits_at_full_size
 from .executors import partition_map
 from .join import join_groups
-from .merge import check_partitionable, folds_numbers, merge_of
+from .merge import check_partitionable, folds_numbers, merge_of, needs_sessions
 from .partials import Partial, context, empty_store
 from .phases import Given, partial_answers_in, prepare
 from .store import PartitionedStore
@@ -49,6 +49,8 @@ def run_partitioned(parts: PartitionedStore, filt: TrendsFilter, project: Projec
     UnsupportedError before any partition runs)."""
     check_partitionable(filt, project)
     known: dict[str, Any] = {}
+    if needs_sessions(filt, project) and parts.shared_session_ids() is not None:
+        known["shared_session_ids"] = parts.shared_session_ids()  # (no phase to find them)
     if any(s.math == "unique_session" for s in filt.series):
         texts = parts.shared_session_texts()
         if texts is not None:  # (sessions in one partition then count there: only these merge by key)

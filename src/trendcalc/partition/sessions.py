@@ -34,13 +34,18 @@ KEYS = tuple(dict.fromkeys(("$session_id", "$current_url", "$external_click_url"
 """The event properties the session table reads."""
 
 
-def shared_sessions(run: Map) -> list[dict[str, Any]]:
+def shared_sessions(run: Map, known: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """The events (as records) of every session seen in more than one partition, partition by
-    partition in row order (empty: no session spans partitions)."""
-    seen: Counter[str] = Counter()
-    for ids in run(Task(session_ids_of)):
-        seen.update(ids)
-    shared = sorted(s for s, n in seen.items() if n > 1)
+    partition in row order (empty: no session spans partitions). ``known``: those sessions, as
+    the manifest lists them (``PartitionedStore.shared_session_ids``), else found here in a
+    first phase."""
+    if known is None:
+        seen: Counter[str] = Counter()
+        for ids in run(Task(session_ids_of)):
+            seen.update(ids)
+        shared = sorted(s for s, n in seen.items() if n > 1)
+    else:
+        shared = sorted(known)
     if not shared:
         return []
     records: list[dict[str, Any]] = []

@@ -66,6 +66,19 @@ class PartitionedStore:
 
         return self.kept("shared session texts", read)  # type: ignore[no-any-return]
 
+    def shared_session_ids(self) -> tuple[str, ...] | None:
+        """The sessions (session-table ids) with events in more than one partition; None when the
+        manifest predates this list (a query then finds them in a first phase)."""
+
+        def read() -> tuple[str, ...] | None:
+            name = self.manifest.get("shared_sessions")
+            if not name:
+                return None
+            ids = json.loads((self.root / name).read_text()).get("shared_ids")
+            return None if ids is None else tuple(ids)
+
+        return self.kept("shared session ids", read)  # type: ignore[no-any-return]
+
     def __len__(self) -> int:
         return sum(self.events)
 
