@@ -268,21 +268,24 @@ def session_keys_state(cell: np.ndarray, key_id: np.ndarray, n_keys: int, texts:
     c, k, _ = cells.distinct_pairs(cell[here], key_id[here], max(n_keys, 1))
     c, k = np.asarray(c, np.int64), np.asarray(k, np.int64)
     local = np.bincount(c, minlength=n_cells).astype(np.float64)
-    local_first = None
-    if first:
-        group, bucket = c // n_buckets, c % n_buckets
-        pair = group * max(n_keys, 1) + k
-        order = np.lexsort((bucket, pair))  # each (group, key) from its earliest bucket
-        new = np.ones(len(order), dtype=bool)
-        new[1:] = pair[order][1:] != pair[order][:-1]
-        local_first = np.bincount(c[order][new], minlength=n_cells).astype(np.float64)
+    group, bucket = c // n_buckets, c % n_buckets
+    pair = group * max(n_keys, 1) + k
+    order = np.lexsort((bucket, pair))  # each (group, key) from its earliest bucket
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = pair[order][1:] != pair[order][:-1]
+    local_first = np.bincount(c[order][new], minlength=n_cells).astype(np.float64)
     return SessionKeys(local, local_first, shared)
 
 
 def merge_session_keys(states: Sequence[SessionKeys], maps: Maps, n_groups: int, n_buckets: int) -> SessionKeys:
+    """Local counts added, shared pairs by union. Every partition was given the same list of
+    shared keys, so all split their sessions or none does."""
     shared = merge_keys([s.shared for s in states], maps, n_groups, n_buckets)
-    if not states or any(s.local is None for s in states):
+    split = [s.local is not None for s in states]
+    if not any(split):
         return SessionKeys(None, None, shared)
+    if not all(split):
+        raise AssertionError("partitions split their sessions by different lists")
     local = merge_add([np.asarray(s.local) for s in states], maps, n_groups, n_buckets)
     first = None if any(s.local_first is None for s in states) else merge_add(
         [np.asarray(s.local_first) for s in states], maps, n_groups, n_buckets)
