@@ -168,6 +168,17 @@ def test_actors_of_a_session_breakdown(store: tc.EventStore, tmp_path: Any) -> N
             assert (got.rows, got.has_more) == (want.rows, want.has_more)
 
 
+def written_before(parts: tc.PartitionedStore, key: str) -> tc.PartitionedStore:
+    """``parts`` reopened as if written before ``sessions.json`` listed ``key``."""
+    import json
+
+    listing = parts.root / "sessions.json"
+    body = json.loads(listing.read_text())
+    del body[key]
+    listing.write_text(json.dumps(body))
+    return tc.PartitionedStore.open(parts.root)
+
+
 UNIQUE_SESSIONS = {
     "plain": {"events": [{"id": "$pageview", "math": "unique_session"}], "date_from": "2024-03-01", "date_to": "2024-03-14"},
     "breakdown-cumulative": {"events": [{"id": "$pageview", "math": "unique_session"}, {"id": "$autocapture",
@@ -187,7 +198,6 @@ def test_unique_sessions_count_one_partitions_sessions_there(k: int, tmp_path: A
     """Through the manifest: only sessions in more than one partition (and the session-less
     rows' one session ``''``) travel by key; the answers stay the single store's, and without
     the manifest's list (written before it) every key travels, as before."""
-    import json
 
     from trendcalc.partition import merge as pm
 
@@ -215,11 +225,7 @@ def test_unique_sessions_count_one_partitions_sessions_there(k: int, tmp_path: A
             assert sum(float(np.sum(s.local)) for s in sent) > 0, name  # (some sessions are one partition's)
     finally:
         pm.MERGES["unique_session"] = pm.attrs.evolve(pm.MERGES["unique_session"], partial=original)
-    listing = parts.root / "sessions.json"
-    body = json.loads(listing.read_text())
-    del body["shared_texts"]
-    listing.write_text(json.dumps(body))
-    older = tc.PartitionedStore.open(parts.root)
+    older = written_before(parts, "shared_texts")
     assert older.shared_session_texts() is None
     for name, query in UNIQUE_SESSIONS.items():
         assert answer(lambda query=query: tc.trends(older, query, now=NOW)) == answer(lambda query=query: tc.trends(single, query, now=NOW)), name
@@ -230,7 +236,6 @@ def test_the_manifest_names_the_sessions_spanning_partitions(store: tc.EventStor
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """``sessions.json``'s ``shared_ids`` are the sessions a first phase would find in more than
     one partition; with them a query runs no such phase, and answers as the single store."""
-    import json
     from collections import Counter
 
     from trendcalc.partition import sessions as ps
@@ -248,11 +253,7 @@ def test_the_manifest_names_the_sessions_spanning_partitions(store: tc.EventStor
         m.setattr(ps, "session_ids_of", no_phase)
         for name, query in QUERIES.items():
             assert answer(lambda query=query: tc.trends(parts, query, now=NOW)) == wants[name], name
-    listing = parts.root / "sessions.json"
-    body = json.loads(listing.read_text())
-    del body["shared_ids"]
-    listing.write_text(json.dumps(body))
-    older = tc.PartitionedStore.open(parts.root)
+    older = written_before(parts, "shared_ids")
     assert older.shared_session_ids() is None
     for name, query in QUERIES.items():  # (found in a first phase, as before)
         assert answer(lambda query=query: tc.trends(older, query, now=NOW)) == wants[name], name

@@ -48,36 +48,29 @@ class PartitionedStore:
     @property
     def shared_sessions(self) -> tuple[Any, ...]:
         """The ``$session_id`` values whose events lie in more than one partition."""
-        name = self.manifest.get("shared_sessions")
-        if not name:
-            return ()
-        return tuple(json.loads((self.root / name).read_text()).get("shared", ()))
+        return tuple(self._session_listing("shared") or ())
 
     def shared_session_texts(self) -> frozenset[str] | None:
         """The session keys (``$session_id`` as the session maths key it) in more than one
         partition; None when the manifest predates this list (every key then merges by text)."""
-
-        def read() -> frozenset[str] | None:
-            name = self.manifest.get("shared_sessions")
-            if not name:
-                return None
-            texts = json.loads((self.root / name).read_text()).get("shared_texts")
-            return None if texts is None else frozenset(texts)
-
-        return self.kept("shared session texts", read)  # type: ignore[no-any-return]
+        texts = self._session_listing("shared_texts")
+        return None if texts is None else self.kept("shared session texts", lambda: frozenset(texts))  # type: ignore[no-any-return]
 
     def shared_session_ids(self) -> tuple[str, ...] | None:
         """The sessions (session-table ids) with events in more than one partition; None when the
         manifest predates this list (a query then finds them in a first phase)."""
+        ids = self._session_listing("shared_ids")
+        return None if ids is None else self.kept("shared session ids", lambda: tuple(ids))  # type: ignore[no-any-return]
 
-        def read() -> tuple[str, ...] | None:
+    def _session_listing(self, key: str) -> list[Any] | None:
+        """One list of ``sessions.json`` (read once per opened store); None: not written."""
+
+        def read() -> dict[str, Any]:
             name = self.manifest.get("shared_sessions")
-            if not name:
-                return None
-            ids = json.loads((self.root / name).read_text()).get("shared_ids")
-            return None if ids is None else tuple(ids)
+            return json.loads((self.root / name).read_text()) if name else {}
 
-        return self.kept("shared session ids", read)  # type: ignore[no-any-return]
+        found = self.kept("sessions listing", read).get(key)
+        return found if isinstance(found, list) else None
 
     def __len__(self) -> int:
         return sum(self.events)
