@@ -162,22 +162,22 @@ class Facts:
 
     def shared_sessions(self) -> list[Any]:
         """The ``$session_id`` values held by more than one partition."""
-        if len(self.sessions) < 2:
+        present = [v for v in self.sessions if len(v)]
+        if len(present) < 2:
             return []
         import pyarrow as pa
-        import pyarrow.compute as pc
 
         try:
-            allv = pa.chunked_array([pa.array(s) for s in self.sessions if len(s)])
+            arrays = [pa.array(v) for v in present]
+            pa.chunked_array(arrays)
         except (pa.ArrowException, TypeError):  # (values of several types: compared as text)
-            allv = pa.chunked_array([pa.array([str(v) for v in s], pa.string()) for s in self.sessions if len(s)])
-        counts = pc.value_counts(allv)
-        shared = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
-        return sorted(shared.to_pylist(), key=str)
+            arrays = [pa.array([str(x) for x in v], pa.string()) for v in present]
+        return _in_several(arrays, key=str)
 
 
-def _in_several(per_partition: list[Any]) -> list[str]:
-    """The strings in more than one of the partitions' Arrow arrays (each without repeats), sorted."""
+def _in_several(per_partition: list[Any], key: Any = None) -> list[Any]:
+    """The values in more than one of the partitions' Arrow arrays (each without repeats, all of
+    one type), sorted (by ``key``)."""
     present = [a for a in per_partition if len(a)]
     if len(present) < 2:
         return []
@@ -185,7 +185,7 @@ def _in_several(per_partition: list[Any]) -> list[str]:
     import pyarrow.compute as pc
 
     counts = pc.value_counts(pa.chunked_array(present))
-    return sorted(counts.field("values").filter(pc.greater(counts.field("counts"), 1)).to_pylist())
+    return sorted(counts.field("values").filter(pc.greater(counts.field("counts"), 1)).to_pylist(), key=key)
 
 
 def definitions(facts: Facts, people: EventStore | None, latest_us: int | None) -> list[dict[str, Any]]:
