@@ -56,6 +56,27 @@ QUERIES = {
                            "breakdown_histogram_bin_count": 3, "date_from": "-30d", "display": "ActionsLineGraphCumulative"},
     "histogram-per-actor": {"events": [{"id": "$pageview", "math": "avg_count_per_actor"}], "breakdown": "n",
                             "breakdown_histogram_bin_count": 2, "display": "ActionsPie", "date_from": "-30d"},
+    # ... and among several breakdowns: merged per (number, label), folded into (bin, label)
+    "histogram-multi-p90": {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "$pageview", "math": "p90",
+                                                               "math_property": "n"}],
+                            "breakdownFilter": {"breakdowns": [{"property": "n", "histogram_bin_count": 3},
+                                                               {"property": "$browser"}]},
+                            "dateRange": {"date_from": "-21d"}},
+    "histogram-multi-two": {"kind": "TrendsQuery",
+                            "series": [{"kind": "EventsNode", "event": "$pageview", "math": "avg", "math_property": "age",
+                                        "math_property_type": "person_properties"},
+                                       {"kind": "EventsNode", "event": "purchase", "math": "unique_session"}],
+                            "breakdownFilter": {"breakdowns": [{"property": "$browser"},
+                                                               {"property": "age", "type": "person", "histogram_bin_count": 2},
+                                                               {"property": "n", "histogram_bin_count": 4}]},
+                            "dateRange": {"date_from": "-30d"}, "compareFilter": {"compare": True}},
+    "histogram-multi-per-actor": {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "$pageview",
+                                                                     "math": "max_count_per_actor"}],
+                                  "trendsFilter": {"display": "ActionsTable"},
+                                  "breakdownFilter": {"breakdowns": [{"property": "n", "histogram_bin_count": 2},
+                                                                     {"property": "plan", "type": "person"}],
+                                                      "breakdown_limit": 3},
+                                  "dateRange": {"date_from": "-30d"}},
     "all": {"events": [{"id": "purchase", "math": "dau"}], "date_from": "all", "interval": "week"},
     "all-action-compare": {"actions": [{"id": 1}], "date_from": "all", "compare": True, "interval": "week"},
     "all-histogram-formula": {"events": [{"id": "signup"}, {"id": "$pageview", "math": "dau"}], "date_from": "all",
@@ -128,19 +149,8 @@ def test_histogram_edges_differ_per_partition_without_the_first_phase(world: tc.
 
 def test_through_files_and_a_process_pool(world: tc.EventStore, tmp_path: Any) -> None:
     parts = tc.partition(world, tmp_path / "p", partitions=3, durable=False)
-    for name in ("formula-breakdown", "histogram-person", "all-histogram-formula"):
+    for name in ("formula-breakdown", "histogram-person", "all-histogram-formula", "histogram-multi-two"):
         query = QUERIES[name]
         want = answer(lambda query=query: tc.trends(world, query, project=PROJECT, now=NOW))
         assert answer(lambda query=query: tc.trends(parts, query, project=PROJECT, now=NOW, executor="processes")) == want
         assert answer(lambda query=query: tc.trends(parts, query, project=PROJECT, now=NOW)) == want
-
-
-def test_a_non_additive_math_over_a_histogram_among_several_breakdowns_is_refused(world: tc.EventStore) -> None:
-    query = {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "$pageview", "math": "p90",
-                                                "math_property": "n"}],
-             "breakdownFilter": {"breakdowns": [{"property": "n", "histogram_bin_count": 3}, {"property": "$browser"}]},
-             "dateRange": {"date_from": "-21d"}}
-    stores = [subset(world, person_partitions(world, 2, None) == p) for p in range(2)]
-    with pytest.raises(tc.UnsupportedError) as e:
-        run_stores(stores, tc.parse_filter(query), PROJECT, resolve_now(NOW))
-    assert e.value.path == ("series", 0, "math") and "several breakdowns" in str(e.value)

@@ -1,7 +1,7 @@
 """Session filters and breakdowns on person-partitioned stores, on a world whose sessions span
 persons (so partitions): the facts of a shared session come from all its events — the single
 store's ``to_dicts()`` for k in {1, 2, 3, 7}, hash and adversarial splits, and through the
-files with a process pool; an entry/exit tie across partitions refuses."""
+files with a process pool; entry/exit ties across partitions."""
 
 from __future__ import annotations
 
@@ -114,15 +114,24 @@ def test_through_files_and_a_process_pool(store: tc.EventStore, tmp_path: Any) -
         assert answer(lambda name=name: tc.trends(parts, QUERIES[name], now=NOW, executor="processes")) == want
 
 
-def test_an_entry_tie_across_partitions_refuses(tmp_path: Any) -> None:
-    events = [{"event": "$pageview", "distinct_id": d, "timestamp": "2024-03-05T10:00:00Z",
-               "properties": {"$session_id": sid(1), "$current_url": url}}
-              for d, url in (("a", URLS[0]), ("b", URLS[1]))]
+def test_entry_and_exit_ties_across_partitions_match_the_single_store(tmp_path: Any) -> None:
+    """A session whose first instant holds $pageviews of b and a (b first in the input), and
+    whose last holds those of c and a: ties go by distinct_id — entry a's URL, exit c's — in the
+    single store and whichever partitions the three persons land in."""
+    rows = (("b", "10:00:00", URLS[1]), ("a", "10:00:00", URLS[0]), ("c", "10:05:00", URLS[2]),
+            ("a", "10:05:00", URLS[3]))
+    events = [{"event": "$pageview", "distinct_id": d, "timestamp": f"2024-03-05T{t}Z",
+               "properties": {"$session_id": sid(1), "$current_url": url}} for d, t, url in rows]
     store = tc.EventStore.from_records(events)
-    parts = tc.partition(store, tmp_path / "p", partitions=2, assign=lambda s, k: np.arange(len(s.persons)) % k,
-                         durable=False)
-    with pytest.raises(tc.UnsupportedError, match="ingestion order"):
-        tc.trends(parts, QUERIES["entry-url"], now=NOW)
+    queries = {end: {**QUERIES["entry-url"], "breakdown": f"${end}_current_url"} for end in ("entry", "end")}
+    want = {end: answer(lambda q=q: tc.trends(store, q, now=NOW)) for end, q in queries.items()}
+    assert [s["breakdown_value"] for s in want["entry"]] == [URLS[0]]
+    assert [s["breakdown_value"] for s in want["end"]] == [URLS[2]]
+    for shift in range(3):  # persons a, b, c (rows 0, 1, 2) in partitions rotated three ways
+        parts = tc.partition(store, tmp_path / f"p{shift}", partitions=3, durable=False,
+                             assign=lambda s, k, shift=shift: (np.arange(len(s.persons)) + shift) % k)
+        for end, q in queries.items():
+            assert answer(lambda q=q, parts=parts: tc.trends(parts, q, now=NOW)) == want[end], (shift, end)
 
 
 SESSION_FILTER = [{"key": "$session_duration", "value": 60, "operator": "gt", "type": "session"}]

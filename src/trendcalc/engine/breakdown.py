@@ -264,17 +264,24 @@ def general_grouping(ctx: QueryContext, breakdown: Breakdown, rows: RowKey) -> G
         labels = np.asarray(parts[0].labels, dtype=object)
         values: tuple[Any, ...] = tuple(labels[uniq_final].tolist())
         kinds = np.where(labels[uniq_final] == BREAKDOWN_NULL, NULL, NORMAL).astype(np.int8)
-        numbers = parts[0].numbers
-        if numbers is not None:  # (a histogram: its fine groups' numbers, for partitioned merges)
-            return Grouping(codes.astype(np.int32, copy=False).reshape(-1), fine_to_final.astype(np.int64).reshape(-1),
-                            values, kinds, fine_numbers=numbers[uniq_fine])
     else:
         final_idx = np.unravel_index(uniq_final, label_shape)
         values = tuple(tuple(p.labels[j] for p, j in zip(parts, col)) for col in zip(*(a.tolist() for a in final_idx)))
         if not breakdown.multi:
             values = tuple(v[0] for v in values)
         kinds = np.array([NULL if _has_null(v) else NORMAL for v in values], dtype=np.int8)
-    return Grouping(codes.astype(np.int32, copy=False).reshape(-1), fine_to_final.astype(np.int64).reshape(-1), values, kinds)
+    return Grouping(codes.astype(np.int32, copy=False).reshape(-1), fine_to_final.astype(np.int64).reshape(-1), values,
+                    kinds, fine_keys=_fine_keys(parts, fine_idx))
+
+
+def _fine_keys(parts: Sequence[ItemValues], fine_idx: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...] | None:
+    """With a histogram among the items: per item, each fine group's number (histograms; NaN:
+    not a number) or label (the others) — what a partitioned store merges a non-additive math's
+    states by before it folds them into the bins (``Grouping.fine_keys``). None without one."""
+    if all(p.numbers is None for p in parts):
+        return None
+    return tuple(p.numbers[i] if p.numbers is not None else np.asarray(p.labels, dtype=object)[p.fine_label[i]]
+                 for p, i in zip(parts, fine_idx))
 
 
 def dense_codes(key: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:

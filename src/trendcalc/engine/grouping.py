@@ -28,9 +28,10 @@ class Grouping:
     raw: np.ndarray | None = None
     composite: np.ndarray | None = None
     cell_counts: np.ndarray | None = None
-    fine_numbers: np.ndarray | None = None
-    """A one-item histogram: the number of each fine group (NaN: the null marker's), by which a
-    partitioned store merges a non-additive math's states before folding them into the bins."""
+    fine_keys: tuple[np.ndarray, ...] | None = None
+    """With a histogram among the breakdown items: per item, the number (histograms; NaN: the
+    null marker's) or the label (other items) of each fine group, by which a partitioned store
+    merges a non-additive math's states before folding them into the bins."""
 
     @property
     def n_fine(self) -> int:

@@ -286,10 +286,11 @@ def _entry(series: Series, filt: TrendsFilter) -> MathMerge | None:
 
 
 def folds_numbers(filt: TrendsFilter) -> bool:
-    """Whether the breakdown is one histogram: then a non-additive math's partials are per number
-    (the fine groups), merged by number and folded into the bins at the coordinator."""
+    """Whether a histogram is among the breakdown items: then a non-additive math's partials are
+    per fine group (the numbers, beside the other items' labels), merged by fine group and
+    folded into the bins at the coordinator."""
     b = filt.breakdown
-    return b is not None and not b.multi and len(b.items) == 1 and b.items[0].histogram_bin_count is not None
+    return b is not None and any(item.histogram_bin_count is not None for item in b.items)
 
 
 def check_partitionable(filt: TrendsFilter, project: Project) -> None:
@@ -299,12 +300,6 @@ def check_partitionable(filt: TrendsFilter, project: Project) -> None:
         if entry is None:
             raise UnsupportedError(s.path + ("math",), f"math {s.math!r} is not supported on a partitioned store: it "
                                                        "has no exact partial state")
-        if entry.partial is not None and filt.breakdown is not None and any(
-                item.histogram_bin_count is not None for item in filt.breakdown.items) and not folds_numbers(filt):
-            raise UnsupportedError(s.path + ("math",), f"math {s.math!r} with a histogram among several breakdowns is "
-                                                       "not supported on a partitioned store (the engine adds its "
-                                                       "values over the numbers of a bin; only additive maths merge "
-                                                       "there, or one histogram breakdown's numbers)")
         if s.math_expr is not None:
             _check_expression(s)
     check_filters_partitionable(filt, project, sessions=True)

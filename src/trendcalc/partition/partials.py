@@ -50,8 +50,9 @@ class Partial:
 
     ``values`` is None when the series does not exist in this partition; ``groups``/``kinds`` are
     the breakdown values and their classes (None without a breakdown grouping) — for a
-    non-additive math over a histogram, the numbers before binning (None: not a number), which
-    the coordinator merges and then folds into the bins (``run.fold_histogram``)."""
+    non-additive math over a histogram, the fine groups before binning (``fine_group_keys``:
+    numbers, None where not a number, beside the other items' labels), which the coordinator
+    merges and then folds into the bins (``run.fold_histogram``)."""
 
     values: Any
     groups: tuple[Any, ...] | None = None
@@ -116,10 +117,9 @@ def _partial_query(ctx: Any, q: Any) -> Partial:
         frame.set_grouping(grouping)
     if entry.partial is not None:
         state = entry.partial(frame)  # (per fine group: a histogram's numbers)
-        if grouping is not None and grouping.fine_numbers is not None:  # (merged by number, then binned)
-            numbers = [None if x != x else x for x in grouping.fine_numbers.tolist()]
-            return Partial(state, tuple(numbers), np.array([bd.NULL if x is None else bd.NORMAL for x in numbers],
-                                                           dtype=np.int8), frame.n_rows > 0)
+        if grouping is not None and grouping.fine_keys is not None:  # (merged by number, then binned)
+            keys = fine_group_keys(grouping.fine_keys, ctx.filter.breakdown.multi)
+            return Partial(state, keys, np.zeros(len(keys), dtype=np.int8), frame.n_rows > 0)
         if grouping is not None and not _one_to_one(grouping):  # check_partitionable refused it before any ran
             raise UnsupportedError(("breakdown",), f"math {series.math!r} over a folded breakdown is not supported "
                                                    "on a partitioned store")
@@ -130,6 +130,13 @@ def _partial_query(ctx: Any, q: Any) -> Partial:
     if grouping is None:
         return Partial(state, has_rows=frame.n_rows > 0)
     return Partial(state, tuple(grouping.values), np.asarray(grouping.kinds), frame.n_rows > 0)
+
+
+def fine_group_keys(columns: tuple[np.ndarray, ...], multi: bool) -> tuple[Any, ...]:
+    """Each fine group of a histogram breakdown as the coordinator merges it: its number (None:
+    not a number) for one histogram, else the tuple of its items' numbers and labels."""
+    cols = [[None if x != x else x for x in c.tolist()] if c.dtype.kind == "f" else c.tolist() for c in columns]
+    return tuple(cols[0]) if len(cols) == 1 and not multi else tuple(zip(*cols))
 
 
 def _one_to_one(grouping: Any) -> bool:

@@ -208,21 +208,38 @@ def merge_query(ctx: Any, q: Any, partials: list[Partial], n_real: int) -> list[
     n = len(joined.values)
     merged = entry.finalize(entry.merge([p.values for p in present], joined.maps, n, n_buckets), n, n_buckets, ctx, q)
     if entry.partial is not None and folds_numbers(ctx.filter):
-        merged, grouping = fold_histogram(ctx.filter.breakdown.items[0].histogram_bin_count, joined.values, merged)
+        merged, grouping = fold_histogram(ctx.filter.breakdown, joined.values, merged)
     else:
         grouping = Grouping(codes=None, fine_to_final=np.arange(n), values=joined.values, kinds=joined.kinds)
     return shape_query(ctx, q, math, merged, grouping, n_real, has_rows=has_rows)
 
 
-def fold_histogram(bins: int, numbers: tuple[Any, ...], values: np.ndarray) -> tuple[np.ndarray, Grouping]:
-    """A non-additive math's values per number (None: not a number) folded into the histogram's
-    bins as the engine folds them: numbers ascending (the null marker's last), bins on their min
-    and max — the query's rows' numeric bounds over all partitions — and each bin the sum of its
-    numbers' values in that order (``Grouping.fold``), so even float sums are the single store's."""
-    uniq = np.array([np.nan if x is None else float(x) for x in numbers], dtype=np.float64)
-    order = np.argsort(uniq, kind="stable")  # (NaN last)
-    fine_label, labels = bd.histogram_bins(uniq[order], bins)
-    kinds = np.array([bd.NULL if label == BREAKDOWN_NULL else bd.NORMAL for label in labels], dtype=np.int8)
-    folded = Grouping(codes=None, fine_to_final=fine_label.astype(np.int64), values=tuple(labels), kinds=kinds)
-    return folded.fold(values[order]), Grouping(codes=None, fine_to_final=np.arange(len(labels)),
-                                                values=tuple(labels), kinds=kinds)
+def fold_histogram(breakdown: Any, keys: tuple[Any, ...], values: np.ndarray) -> tuple[np.ndarray, Grouping]:
+    """A non-additive math's values per fine group (``partials.fine_group_keys``: a number, None
+    where not a number, or per item a number or a label) folded into the histograms' bins as the
+    engine folds them: each histogram's bins on the min and max of its numbers — the query's
+    rows' numeric bounds over all partitions —, and each final group the sum of its fine
+    groups' values in the engine's order, ascending by the histograms' numbers in item order
+    (the null marker's last; ``Grouping.fold``), so even float sums are the single store's."""
+    items = breakdown.items
+    one = len(items) == 1 and not breakdown.multi
+    columns = [keys] if one else list(zip(*keys)) if keys else [() for _ in items]
+    ranks, labels = [], []
+    for item, column in zip(items, columns):
+        if item.histogram_bin_count is None:
+            labels.append(np.asarray(column, dtype=object))
+            continue
+        numbers = np.array([np.nan if x is None else float(x) for x in column], dtype=np.float64)
+        uniq, rank = np.unique(numbers, return_inverse=True)  # (ascending, one NaN last)
+        bin_of, bin_labels = bd.histogram_bins(uniq, item.histogram_bin_count)
+        ranks.append(rank.reshape(-1))
+        labels.append(np.asarray(bin_labels, dtype=object)[bin_of[rank.reshape(-1)]])
+    order = np.lexsort(ranks[::-1])  # (lexsort's last key is the first)
+    finals = list(zip(*(c[order].tolist() for c in labels)))
+    position: dict[Any, int] = {}
+    fine_to_final = np.fromiter((position.setdefault(f, len(position)) for f in finals), dtype=np.int64, count=len(finals))
+    kinds = np.array([bd.NULL if BREAKDOWN_NULL in f else bd.NORMAL for f in position], dtype=np.int8)
+    final = tuple(position) if breakdown.multi else tuple(f[0] for f in position)
+    folded = Grouping(codes=None, fine_to_final=fine_to_final, values=final, kinds=kinds)
+    return folded.fold(values[order]), Grouping(codes=None, fine_to_final=np.arange(len(final)), values=final,
+                                                kinds=kinds)

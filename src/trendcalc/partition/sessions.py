@@ -9,10 +9,10 @@ those sessions' facts computed over all their events (``store/sessions.SessionTa
 small store of just them). Sessions inside one partition keep that partition's facts, which are
 already exact.
 
-The entry and exit event of a session are its first and last in time, ties broken by row order
-(event name, then ingestion order): when a shared session's first (or last) instant holds events
-of the same name from two partitions, their ingestion order is not known here, and the query
-raises UnsupportedError rather than guess.
+The entry and exit event of a session are its first and last in time, ties broken by event
+name, then distinct_id, then input order (``store/sessions.py``): events of one distinct_id are
+in one partition, in their input order, so the gathered events give the single store's entry and
+exit event whatever partitions they came from.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import UnsupportedError
 from ..store import EventStore
 from ..store.columns import PropertyColumn, ValueDictionary
 from ..store.sessions import CHANNEL_KEYS, ENTRY_PROPERTIES, SessionTable, session_table
@@ -49,30 +48,11 @@ def shared_sessions(run: Map, known: Sequence[str] | None = None) -> list[dict[s
     if not shared:
         return []
     records: list[dict[str, Any]] = []
-    edges: dict[str, dict[str, Any]] = {}
-    for part, found in enumerate(run(Task(session_events_of, (tuple(shared),)))):
-        for sid, ts, event, props in found:
-            records.append({"event": event, "distinct_id": "$session", "timestamp": us_to_datetime(ts).isoformat(),
+    for found in run(Task(session_events_of, (tuple(shared),))):
+        for distinct_id, ts, event, props in found:
+            records.append({"event": event, "distinct_id": distinct_id, "timestamp": us_to_datetime(ts).isoformat(),
                             "properties": props})
-            _check_edges(edges, sid, ts, event, part)
     return records
-
-
-def _check_edges(edges: dict[str, dict[str, Any]], sid: str, ts: int, event: str, part: int) -> None:
-    """UnsupportedError when a session's first or last instant holds events of one name from
-    two partitions (their order, which picks the entry/exit event, is not known here)."""
-    e = edges.setdefault(sid, {"lo": None, "hi": None, "lo_at": set(), "hi_at": set()})
-    for end, better in (("lo", lambda a, b: a < b), ("hi", lambda a, b: a > b)):
-        at = e[end + "_at"]
-        if e[end] is None or better(ts, e[end]):
-            e[end] = ts
-            at.clear()
-        if ts == e[end]:
-            if any(name == event and p != part for name, p in at):
-                raise UnsupportedError(("store",), f"session {sid!r} spans partitions and its {'first' if end == 'lo' else 'last'} "
-                                                   f"instant holds {event!r} events of two partitions: its entry/exit event "
-                                                   "depends on their ingestion order, which a partitioned store does not keep")
-            at.add((event, part))
 
 
 # --- the worker side ------------------------------------------------------------------------------
@@ -86,8 +66,8 @@ def session_ids_of(store: EventStore) -> list[str]:
 
 
 def session_events_of(store: EventStore, shared: Sequence[str]) -> list[tuple[str, int, str, dict[str, Any]]]:
-    """(session id, ts µs, event name, the session table's properties) of this partition's events
-    of the ``shared`` sessions, in row order."""
+    """(distinct_id, ts µs, event name, the session table's properties) of this partition's
+    events of the ``shared`` sessions, in row order."""
     table = session_table(store)
     if not len(table):
         return []
@@ -101,7 +81,8 @@ def session_events_of(store: EventStore, shared: Sequence[str]) -> list[tuple[st
         for key, col in columns:
             if col is not None and col.codes[r] >= 0:
                 props[key] = col.dictionary.values[int(col.codes[r])]
-        out.append((table.ids[int(s[r])], int(store.ts[r]), store.event_names[int(store.event[r])], props))
+        out.append((str(store.distinct_ids[int(store.distinct_id[r])]), int(store.ts[r]),
+                    store.event_names[int(store.event[r])], props))
     return out
 
 

@@ -95,7 +95,7 @@ class SessionTable:
         self.ids = tuple(ids)
         self.session_of_row = session_of_row
         has = np.flatnonzero(session_of_row >= 0)
-        order = has[np.lexsort((store.ts[has], session_of_row[has]))]
+        order = _by_distinct_id_on_ties(store, has[np.lexsort((store.ts[has], session_of_row[has]))], session_of_row)
         s = session_of_row[order]
         head = np.ones(len(order), dtype=bool)
         head[1:] = s[1:] != s[:-1]
@@ -163,6 +163,24 @@ class SessionTable:
         order, s = self._rows_by_session
         hit = self.store.event[order] == code
         return np.bincount(s[hit], minlength=len(self.ids)).astype(np.int64)
+
+
+def _by_distinct_id_on_ties(store: Any, order: np.ndarray, session_of_row: np.ndarray) -> np.ndarray:
+    """The rows of each session by time, ties by row order — event name, then input order —
+    except that events of one name at one instant from different distinct_ids go in the order
+    of their distinct_id texts. Upstream's argMin/argMax pick one of such tied events
+    arbitrarily; this order depends on the events alone, not on how they were split, so a
+    partitioned store whose session spans partitions (a distinct_id lives in one) finds the
+    same entry and exit event without knowing the input order across partitions."""
+    if len(order) < 2:
+        return order
+    s, ts, ev, did = session_of_row[order], store.ts[order], store.event[order], store.distinct_id[order]
+    tied = (s[1:] == s[:-1]) & (ts[1:] == ts[:-1]) & (ev[1:] == ev[:-1]) & (did[1:] != did[:-1])
+    if not tied.any():
+        return order
+    rank = np.empty(len(store.distinct_ids), dtype=np.int64)
+    rank[np.argsort(np.asarray(store.distinct_ids, dtype=object), kind="stable")] = np.arange(len(rank))
+    return order[np.lexsort((rank[did], ev, ts, s))]  # (stable: then row order)
 
 
 def mapped_column(codes: np.ndarray, dictionary: ValueDictionary, fn: Callable[[Any], Any]) -> PropertyColumn:

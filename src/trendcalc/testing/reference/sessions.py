@@ -34,11 +34,11 @@ def session_of(event: dict[str, Any]) -> str | None:
 
 
 def session_events(world: World, session: str) -> list[dict[str, Any]]:
-    """Every event of a session (any name, any date), by time; ties by (event name, input order)
-    — upstream's argMin/argMax pick one of them arbitrarily."""
+    """Every event of a session (any name, any date), by time; ties by (event name, distinct_id,
+    input order) — upstream's argMin/argMax pick one of them arbitrarily."""
     if "sessions" not in world.memo:
         by_session: dict[str, list[dict[str, Any]]] = {}
-        for e in sorted(world.events, key=lambda e: (e["ts"], e["event"], e["index"])):
+        for e in sorted(world.events, key=lambda e: (e["ts"], e["event"], e["distinct_id"], e["index"])):
             s = session_of(e)
             if s is not None:
                 by_session.setdefault(s, []).append(e)
