@@ -120,7 +120,8 @@ def stickiness(
         from .partition.insights import stickiness_partitioned
         from .partition.partials import empty_store
 
-        result = _on_partitions(store, executor, stickiness_partitioned, q, project, clock, limits, n_events=len(store))
+        result = _on_partitions(store, executor, stickiness_partitioned, q, project, clock, limits, n_events=len(store),
+                                shared_sessions=store.shared_session_ids)
         return _with_warnings(result, stickiness_advice(empty_store(), q, project, clock, limits, _outline(store)))
     _no_executor(executor)
     result = run_stickiness(store, q, project, clock, limits)
@@ -162,7 +163,7 @@ def lifecycle(
         from .partition.insights import lifecycle_partitioned
 
         result = _on_partitions(store, executor, lifecycle_partitioned, lq, project, resolve_now(now), limits,
-                                n_events=len(store))
+                                n_events=len(store), shared_sessions=store.shared_session_ids)
     else:
         _no_executor(executor)
         result = run_lifecycle(store, lq, project, resolve_now(now), limits)
@@ -221,7 +222,8 @@ def actors(
     if isinstance(store, PartitionedStore):
         from .partition.actors import actors_partitioned
 
-        return _on_partitions(store, executor, actors_partitioned, plan, project, resolve_now(now), limits)
+        return _on_partitions(store, executor, actors_partitioned, plan, project, resolve_now(now), limits,
+                              shared_sessions=store.shared_session_ids)
     _no_executor(executor)
     return answer_actors(store, plan, project, resolve_now(now), limits)
 

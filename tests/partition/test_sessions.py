@@ -266,3 +266,41 @@ def test_the_manifest_names_the_sessions_spanning_partitions(store: tc.EventStor
     assert older.shared_session_ids() is None
     for name, query in QUERIES.items():  # (found in a first phase, as before)
         assert answer(lambda query=query: tc.trends(older, query, now=NOW)) == wants[name], name
+
+
+def test_stickiness_lifecycle_and_actors_read_the_manifests_list(store: tc.EventStore, tmp_path: Any,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stickiness, lifecycle and actors with session filters take the sessions spanning
+    partitions from the manifest too (no phase looks for them), with the single store's answers;
+    a store written before the list finds them in a first phase."""
+    from trendcalc.partition import sessions as ps
+
+    parts = tc.partition(store, tmp_path / "p", partitions=3, assign=SPLITS["round-robin"], durable=False)
+    actors_query = {**QUERIES["entry-url"], "properties": SESSION_FILTER}
+    request = {"day": "2024-03-05", "select": ["id", "event_count"], "order_by": ["event_count DESC"]}
+
+    def answers(target: Any) -> dict[str, Any]:
+        out = {name: answer(lambda i=insight, q=query: getattr(tc, i)(target, q, now=NOW))
+               for name, (insight, query) in INSIGHTS.items()}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", tc.TrendcalcWarning)
+            got = tc.actors(target, actors_query, now=NOW, **request)
+        out["actors"] = (got.rows, got.has_more)
+        return out
+
+    want = answers(store)
+    assert want["actors"][0] and all(any(any(s["data"]) for s in want[name]) for name in INSIGHTS)
+    looked: list[int] = []
+    original = ps.session_ids_of
+
+    def spy(part: Any) -> Any:
+        looked.append(1)
+        return original(part)
+
+    with monkeypatch.context() as m:
+        m.setattr(ps, "session_ids_of", spy)
+        assert answers(parts) == want
+        assert not looked
+        older = written_before(parts, "shared_ids")
+        assert answers(older) == want
+        assert looked  # (found in a first phase, as before)

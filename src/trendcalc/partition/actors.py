@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
@@ -37,6 +37,9 @@ from ..store import EventStore
 from .merge import check_filters_partitionable
 from .phases import earliest_us_of, min_or_none
 from .tasks import Map, Task, load_rows
+
+if TYPE_CHECKING:
+    from .insights import Listing
 
 ID_COLUMNS = ("actor", "person", "group", "id", "actor_id")
 """Order terms by the actor's id: the engine ranks the id texts within its store; the texts compare
@@ -69,14 +72,15 @@ class Shape:
 
 
 def actors_partitioned(run: Map, plan: Any, project: Project, now: dt.datetime, limits: Limits,
-                       handles: tuple[Any, ...]) -> ActorsResult:
-    """One page of the point's actors over the partitions (``plan``: an engine ActorsPlan)."""
+                       handles: tuple[Any, ...], *, shared_sessions: Listing | None = None) -> ActorsResult:
+    """One page of the point's actors over the partitions (``plan``: an engine ActorsPlan;
+    ``shared_sessions``: as for ``insights.stickiness_partitioned``)."""
     from ..engine.actors.route import answer_actors
     from ..engine.actors.run import ActorHooks
     from .insights import session_facts
 
     check_actors_partitionable(plan, project)
-    given = session_facts(run, plan.base, project)
+    given = session_facts(run, plan.base, project, shared_sessions)
     if plan.base.date_from == "all":
         if plan.kind == "stickiness":
             from .insights import first_event_us_of

@@ -12,14 +12,16 @@ store's.
 stickiness' ``unique_group`` a partition reports its (group key, interval, events) triples, and
 the coordinator adds the events per (group, interval) before the criteria; for lifecycle's
 ``aggregation_group_type_index`` its active (group key, bucket) pairs, whose union the
-coordinator classifies (``engine/lifecycle.Statuses.of_pairs``). Session filters raise
-UnsupportedError (``merge.check_filters_partitionable``).
+coordinator classifies (``engine/lifecycle.Statuses.of_pairs``). Session filters and
+breakdowns read the facts of sessions spanning partitions (``session_facts``): the manifest lists
+them (``PartitionedStore.shared_session_ids``), else a first phase finds them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -58,14 +60,17 @@ def check_stickiness_partitionable(q: StickinessQuery, project: Project) -> None
 
 def stickiness_partitioned(run: Map, q: StickinessQuery, project: Project, now: dt.datetime,
                            limits: Limits, rows: tuple[Any, ...] | None = None, *,
-                           n_events: int | None = None) -> StickinessResult:
+                           n_events: int | None = None, shared_sessions: Listing | None = None) -> StickinessResult:
     """The single store's stickiness answer from the partitions' per-query interval counts
-    (persons) or (group, interval) event counts (groups)."""
+    (persons) or (group, interval) event counts (groups). ``shared_sessions``: gives the
+    sessions in more than one partition as the manifest lists them (``PartitionedStore.
+    shared_session_ids``; asked only when the query reads session facts; None: a first phase
+    finds them)."""
     from ..engine.stickiness import Histogram, plan_stickiness, shape, stickiness_context
 
     check_stickiness_partitionable(q, project)
     ctx = stickiness_context(_empty(), q, project, now, limits)  # checks; shaping reads no rows
-    given = session_facts(run, q.base, project)
+    given = session_facts(run, q.base, project, shared_sessions)
     if q.base.date_from == "all":
         given["first_event_us"] = min_or_none(run(Task(first_event_us_of)))
     check_insight_cost(run, "stickiness", q, project, now, limits,  # before any partition computes
@@ -189,16 +194,17 @@ def check_lifecycle_partitionable(lq: LifecycleQuery, project: Project) -> None:
 
 def lifecycle_partitioned(run: Map, lq: LifecycleQuery, project: Project, now: dt.datetime,
                           limits: Limits, rows: tuple[Any, ...] | None = None, *,
-                          n_events: int | None = None) -> LifecycleResult:
+                          n_events: int | None = None, shared_sessions: Listing | None = None) -> LifecycleResult:
     """The single store's lifecycle answer from the partitions' status counts per bucket
-    (persons) or active (group, bucket) pairs (groups)."""
+    (persons) or active (group, bucket) pairs (groups). ``shared_sessions``: as for
+    ``stickiness_partitioned``."""
     from ..engine.lifecycle import Statuses, scaled_counts, shape, unscaled_counts
 
     filt = lq.base
     if not filt.series:
         raise ValidationError(("series",) if filt.source == "query" else ("events",), "a lifecycle needs at least one series")
     check_lifecycle_partitionable(lq, project)
-    given = session_facts(run, filt, project)
+    given = session_facts(run, filt, project, shared_sessions)
     if filt.date_from == "all":
         given["earliest_us"] = min_or_none(run(Task(earliest_us_of, (filt, project, now, limits))))
     planning = {k: v for k, v in given.items() if k != "shared_sessions"}
@@ -266,13 +272,20 @@ def lifecycle_counts(store: EventStore, lq: LifecycleQuery, project: Project, no
     return texts[st.actor], st.bucket, created_at[st.actor]
 
 
-def session_facts(run: Map, filt: Any, project: Project) -> dict[str, Any]:
+Listing = Callable[[], "Sequence[str] | None"]
+"""Gives the sessions in more than one partition as a manifest lists them (None: not listed)."""
+
+
+def session_facts(run: Map, filt: Any, project: Project, known: Listing | None = None) -> dict[str, Any]:
     """``{"shared_sessions": events}`` when the query reads session facts and some session
-    spans partitions (``sessions.shared_sessions``), else ``{}``."""
+    spans partitions (``sessions.shared_sessions``), else ``{}``. ``known``: gives those sessions
+    as the manifest lists them (None, or it gives None: a first phase finds them)."""
     from .merge import needs_sessions
     from .sessions import shared_sessions
 
-    records = shared_sessions(run) if needs_sessions(filt, project) else []
+    if not needs_sessions(filt, project):
+        return {}
+    records = shared_sessions(run, known() if known is not None else None)
     return {"shared_sessions": records} if records else {}
 
 
