@@ -121,7 +121,7 @@ def stickiness(
         from .partition.partials import empty_store
 
         result = _on_partitions(store, executor, stickiness_partitioned, q, project, clock, limits, n_events=len(store),
-                                shared_sessions=store.shared_session_ids)
+                                shared_sessions=store.shared_session_events)
         return _with_warnings(result, stickiness_advice(empty_store(), q, project, clock, limits, _outline(store)))
     _no_executor(executor)
     result = run_stickiness(store, q, project, clock, limits)
@@ -163,7 +163,7 @@ def lifecycle(
         from .partition.insights import lifecycle_partitioned
 
         result = _on_partitions(store, executor, lifecycle_partitioned, lq, project, resolve_now(now), limits,
-                                n_events=len(store), shared_sessions=store.shared_session_ids)
+                                n_events=len(store), shared_sessions=store.shared_session_events)
     else:
         _no_executor(executor)
         result = run_lifecycle(store, lq, project, resolve_now(now), limits)
@@ -223,7 +223,7 @@ def actors(
         from .partition.actors import actors_partitioned
 
         return _on_partitions(store, executor, actors_partitioned, plan, project, resolve_now(now), limits,
-                              shared_sessions=store.shared_session_ids)
+                              shared_sessions=store.shared_session_events)
     _no_executor(executor)
     return answer_actors(store, plan, project, resolve_now(now), limits)
 

@@ -304,3 +304,29 @@ def test_stickiness_lifecycle_and_actors_read_the_manifests_list(store: tc.Event
         older = written_before(parts, "shared_ids")
         assert answers(older) == want
         assert looked  # (found in a first phase, as before)
+
+
+def test_shared_session_events_are_gathered_once_per_opened_store(store: tc.EventStore, tmp_path: Any,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The events of sessions spanning partitions depend on the data, not the query: the first
+    query with session facts gathers them, the next queries (Trends and the other insights) run
+    no phase for them, and the answers stay the single store's."""
+    from trendcalc.partition import sessions as ps
+
+    parts = tc.partition(store, tmp_path / "p", partitions=3, assign=SPLITS["round-robin"], durable=False)
+    calls: list[int] = []
+    original = ps.session_events_of
+
+    def spy(part: Any, shared: Any) -> Any:
+        calls.append(1)
+        return original(part, shared)
+
+    with monkeypatch.context() as m:
+        m.setattr(ps, "session_events_of", spy)
+        for name in ("entry-url", "duration-filter", "channel"):
+            assert answer(lambda name=name: tc.trends(parts, QUERIES[name], now=NOW)) == \
+                answer(lambda name=name: tc.trends(store, QUERIES[name], now=NOW)), name
+        for insight, query in INSIGHTS.values():
+            assert answer(lambda i=insight, q=query: getattr(tc, i)(parts, q, now=NOW)) == \
+                answer(lambda i=insight, q=query: getattr(tc, i)(store, q, now=NOW)), insight
+        assert len(calls) == parts.partitions  # (one phase, at the first query)

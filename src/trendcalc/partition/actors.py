@@ -39,7 +39,7 @@ from .phases import earliest_us_of, min_or_none
 from .tasks import Map, Task, load_rows
 
 if TYPE_CHECKING:
-    from .insights import Listing
+    from .insights import Gather
 
 ID_COLUMNS = ("actor", "person", "group", "id", "actor_id")
 """Order terms by the actor's id: the engine ranks the id texts within its store; the texts compare
@@ -72,7 +72,7 @@ class Shape:
 
 
 def actors_partitioned(run: Map, plan: Any, project: Project, now: dt.datetime, limits: Limits,
-                       handles: tuple[Any, ...], *, shared_sessions: Listing | None = None) -> ActorsResult:
+                       handles: tuple[Any, ...], *, shared_sessions: Gather | None = None) -> ActorsResult:
     """One page of the point's actors over the partitions (``plan``: an engine ActorsPlan;
     ``shared_sessions``: as for ``insights.stickiness_partitioned``)."""
     from ..engine.actors.route import answer_actors

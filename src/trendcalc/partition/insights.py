@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -60,12 +60,10 @@ def check_stickiness_partitionable(q: StickinessQuery, project: Project) -> None
 
 def stickiness_partitioned(run: Map, q: StickinessQuery, project: Project, now: dt.datetime,
                            limits: Limits, rows: tuple[Any, ...] | None = None, *,
-                           n_events: int | None = None, shared_sessions: Listing | None = None) -> StickinessResult:
+                           n_events: int | None = None, shared_sessions: Gather | None = None) -> StickinessResult:
     """The single store's stickiness answer from the partitions' per-query interval counts
-    (persons) or (group, interval) event counts (groups). ``shared_sessions``: gives the
-    sessions in more than one partition as the manifest lists them (``PartitionedStore.
-    shared_session_ids``; asked only when the query reads session facts; None: a first phase
-    finds them)."""
+    (persons) or (group, interval) event counts (groups). ``shared_sessions``: gives the events
+    of the sessions in more than one partition (``session_facts``; None: gathered here)."""
     from ..engine.stickiness import Histogram, plan_stickiness, shape, stickiness_context
 
     check_stickiness_partitionable(q, project)
@@ -194,7 +192,7 @@ def check_lifecycle_partitionable(lq: LifecycleQuery, project: Project) -> None:
 
 def lifecycle_partitioned(run: Map, lq: LifecycleQuery, project: Project, now: dt.datetime,
                           limits: Limits, rows: tuple[Any, ...] | None = None, *,
-                          n_events: int | None = None, shared_sessions: Listing | None = None) -> LifecycleResult:
+                          n_events: int | None = None, shared_sessions: Gather | None = None) -> LifecycleResult:
     """The single store's lifecycle answer from the partitions' status counts per bucket
     (persons) or active (group, bucket) pairs (groups). ``shared_sessions``: as for
     ``stickiness_partitioned``."""
@@ -272,20 +270,21 @@ def lifecycle_counts(store: EventStore, lq: LifecycleQuery, project: Project, no
     return texts[st.actor], st.bucket, created_at[st.actor]
 
 
-Listing = Callable[[], "Sequence[str] | None"]
-"""Gives the sessions in more than one partition as a manifest lists them (None: not listed)."""
+Gather = Callable[[Map], "list[dict[str, Any]]"]
+"""Gives the events of the sessions in more than one partition with a Map, as an opened store
+keeps them (``PartitionedStore.shared_session_events``)."""
 
 
-def session_facts(run: Map, filt: Any, project: Project, known: Listing | None = None) -> dict[str, Any]:
+def session_facts(run: Map, filt: Any, project: Project, gather: Gather | None = None) -> dict[str, Any]:
     """``{"shared_sessions": events}`` when the query reads session facts and some session
-    spans partitions (``sessions.shared_sessions``), else ``{}``. ``known``: gives those sessions
-    as the manifest lists them (None, or it gives None: a first phase finds them)."""
+    spans partitions (``sessions.shared_sessions``), else ``{}``. ``gather``: gives those events
+    (called only when the query reads session facts; None: found and gathered here)."""
     from .merge import needs_sessions
     from .sessions import shared_sessions
 
     if not needs_sessions(filt, project):
         return {}
-    records = shared_sessions(run, known() if known is not None else None)
+    records = gather(run) if gather is not None else shared_sessions(run)
     return {"shared_sessions": records} if records else {}
 
 

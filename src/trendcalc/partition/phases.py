@@ -78,15 +78,19 @@ def prepare(filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limi
     """Run the first phases a Trends query needs (none for most): the earliest event for
     ``date_from: "all"``, then ``check`` (the up-front cost check, given that earliest event),
     then the sessions spanning partitions and the histogram bounds (whose rows depend on the range).
-    ``known``: facts the manifest gave, passed on to every partition (the sessions spanning
-    partitions, ``shared_session_ids``, spare the phase that finds them and stay here)."""
-    common: dict[Any, Any] = {k: v for k, v in (known or {}).items() if k != "shared_session_ids"}
+    ``known``: facts the manifest gave, passed on to every partition; the sessions spanning
+    partitions stay here: ``shared_session_ids`` spare the phase that finds them, and
+    ``shared_session_events`` (called only when the query reads session facts) gives their
+    events as kept by the opened store (``PartitionedStore.shared_session_events``)."""
+    known = known or {}
+    common: dict[Any, Any] = {k: v for k, v in known.items() if k not in ("shared_session_ids", "shared_session_events")}
     if filt.date_from == "all" and filt.series:
         common["earliest_us"] = min_or_none(run(Task(earliest_us_of, (filt, project, now, limits))))
     if check is not None:
         check(common)
     if needs_sessions(filt, project):
-        records = shared_sessions(run, (known or {}).get("shared_session_ids"))
+        gather = known.get("shared_session_events")
+        records = gather() if gather is not None else shared_sessions(run, known.get("shared_session_ids"))
         if records:
             common["shared_sessions"] = records
     items = histogram_items(filt)

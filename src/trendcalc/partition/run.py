@@ -49,13 +49,13 @@ def run_partitioned(parts: PartitionedStore, filt: TrendsFilter, project: Projec
     UnsupportedError before any partition runs)."""
     check_partitionable(filt, project)
     known: dict[str, Any] = {}
-    if needs_sessions(filt, project) and parts.shared_session_ids() is not None:
-        known["shared_session_ids"] = parts.shared_session_ids()  # (no phase to find them)
     if any(s.math == "unique_session" for s in filt.series):
         texts = parts.shared_session_texts()
         if texts is not None:  # (sessions in one partition then count there: only these merge by key)
             known["shared_session_texts"] = texts
     with partition_map(executor, parts) as run:
+        if needs_sessions(filt, project):  # (their events, gathered once per opened store)
+            known["shared_session_events"] = lambda: parts.shared_session_events(run)
         return run_map(run, filt, project, now, limits, parts.person_rows_handles(), lambda: parts.memo("cost"),
                        shared=parts.manifest.get("dictionaries") == "shared", n_events=len(parts), known=known)
 

@@ -17,6 +17,7 @@ exit event whatever partitions they came from.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -91,8 +92,11 @@ class SplicedSessions(SessionTable):
     table of a store of all their events): same interface, the engine cannot tell."""
 
     def __init__(self, own: SessionTable, shared: SessionTable):  # noqa: D107  (no SessionTable.__init__: nothing to scan)
-        position = {sid: i for i, sid in enumerate(shared.ids)}
-        pairs = [(i, position[sid]) for i, sid in enumerate(own.ids) if sid in position]
+        pairs = []  # (own index, shared index): both id lists are sorted; a loop over the shared ones only
+        for j, sid in enumerate(shared.ids):
+            at = bisect_left(own.ids, sid)
+            if at < len(own.ids) and own.ids[at] == sid:
+                pairs.append((at, j))
         self._local = np.array([a for a, _ in pairs], dtype=np.int64)
         self._remote = np.array([b for _, b in pairs], dtype=np.int64)
         self._own, self._shared = own, shared

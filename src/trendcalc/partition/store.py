@@ -134,6 +134,16 @@ class PartitionedStore:
             self._memo[("kept", key)] = build()
         return self._memo[("kept", key)]
 
+    def shared_session_events(self, run: Callable[[Any], list[Any]]) -> list[dict[str, Any]]:
+        """The events of the sessions with events in more than one partition (what a query with
+        session filters or breakdowns splices into every partition's session table,
+        ``sessions.shared_sessions``), gathered with the Map ``run`` at the first such query and
+        kept while the manifest is unchanged: they depend on the data, not on the query, so a
+        dashboard's next query runs no phase for them."""
+        from .sessions import shared_sessions
+
+        return self.memo("sessions", 1).get("events", lambda: shared_sessions(run, self.shared_session_ids()))
+
     def memo(self, name: str, size: int = 64) -> Recent[Any]:
         """A memo named ``name`` kept with this opened store (``partition/cost.py``'s facts), valid
         while the manifest is unchanged (a store rewritten in place starts afresh)."""
