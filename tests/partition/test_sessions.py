@@ -29,6 +29,11 @@ def sid(j: int) -> str:
 
 
 def world() -> tc.EventStore:
+    """The store of ``world_records``."""
+    return tc.EventStore.from_records(world_records())
+
+
+def world_records() -> list[dict[str, Any]]:
     """30 persons; session j holds events of persons j % 30, (j + 7) % 30 and (j + 13) % 30 at
     distinct seconds, so most sessions span persons; some events carry no session."""
     events = []
@@ -46,7 +51,7 @@ def world() -> tc.EventStore:
     for p in range(30):
         events.append({"event": "$pageview", "distinct_id": f"u{p}", "timestamp": f"2024-03-{1 + p % 12:02d}T08:00:00Z",
                        "properties": {"$current_url": URLS[p % 4]}})
-    return tc.EventStore.from_records(events)
+    return events
 
 
 QUERIES = {
@@ -177,13 +182,14 @@ def test_actors_of_a_session_breakdown(store: tc.EventStore, tmp_path: Any) -> N
             assert (got.rows, got.has_more) == (want.rows, want.has_more)
 
 
-def written_before(parts: tc.PartitionedStore, key: str) -> tc.PartitionedStore:
-    """``parts`` reopened as if written before ``sessions.json`` listed ``key``."""
+def written_before(parts: tc.PartitionedStore, *keys: str) -> tc.PartitionedStore:
+    """``parts`` reopened as if written before ``sessions.json`` listed ``keys``."""
     import json
 
     listing = parts.root / "sessions.json"
     body = json.loads(listing.read_text())
-    del body[key]
+    for key in keys:
+        del body[key]
     listing.write_text(json.dumps(body))
     return tc.PartitionedStore.open(parts.root)
 
@@ -262,7 +268,7 @@ def test_the_manifest_names_the_sessions_spanning_partitions(store: tc.EventStor
         m.setattr(ps, "session_ids_of", no_phase)
         for name, query in QUERIES.items():
             assert answer(lambda query=query: tc.trends(parts, query, now=NOW)) == wants[name], name
-    older = written_before(parts, "shared_ids")
+    older = written_before(parts, "shared_ids", "events")
     assert older.shared_session_ids() is None
     for name, query in QUERIES.items():  # (found in a first phase, as before)
         assert answer(lambda query=query: tc.trends(older, query, now=NOW)) == wants[name], name
@@ -301,19 +307,24 @@ def test_stickiness_lifecycle_and_actors_read_the_manifests_list(store: tc.Event
         m.setattr(ps, "session_ids_of", spy)
         assert answers(parts) == want
         assert not looked
-        older = written_before(parts, "shared_ids")
+        older = written_before(parts, "shared_ids", "events")
         assert answers(older) == want
         assert looked  # (found in a first phase, as before)
 
 
-def test_shared_session_events_are_gathered_once_per_opened_store(store: tc.EventStore, tmp_path: Any,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    """The events of sessions spanning partitions depend on the data, not the query: the first
-    query with session facts gathers them, the next queries (Trends and the other insights) run
-    no phase for them, and the answers stay the single store's."""
+def test_shared_session_events_are_saved_with_the_partitions(store: tc.EventStore, tmp_path: Any,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The events of sessions spanning partitions depend on the data, not the query: they are
+    saved beside the partitions (``sessions.json``'s ``events``), so no query gathers them; a
+    store written before that gathers them at its first query that reads session facts, and
+    its next queries (Trends and the other insights) run no phase for them. The answers stay the
+    single store's."""
     from trendcalc.partition import sessions as ps
 
     parts = tc.partition(store, tmp_path / "p", partitions=3, assign=SPLITS["round-robin"], durable=False)
+    saved = tc.EventStore.load(tmp_path / "p" / ps.SHARED_EVENTS)
+    ids = set(parts.shared_session_ids() or ())
+    assert ids and set(ps.session_table(saved).ids) == ids  # (only the shared sessions, all of them)
     calls: list[int] = []
     original = ps.session_events_of
 
@@ -321,12 +332,51 @@ def test_shared_session_events_are_gathered_once_per_opened_store(store: tc.Even
         calls.append(1)
         return original(part, shared)
 
-    with monkeypatch.context() as m:
-        m.setattr(ps, "session_events_of", spy)
+    def same_answers(target: tc.PartitionedStore) -> None:
         for name in ("entry-url", "duration-filter", "channel"):
-            assert answer(lambda name=name: tc.trends(parts, QUERIES[name], now=NOW)) == \
+            assert answer(lambda name=name: tc.trends(target, QUERIES[name], now=NOW)) == \
                 answer(lambda name=name: tc.trends(store, QUERIES[name], now=NOW)), name
         for insight, query in INSIGHTS.values():
-            assert answer(lambda i=insight, q=query: getattr(tc, i)(parts, q, now=NOW)) == \
+            assert answer(lambda i=insight, q=query: getattr(tc, i)(target, q, now=NOW)) == \
                 answer(lambda i=insight, q=query: getattr(tc, i)(store, q, now=NOW)), insight
+
+    with monkeypatch.context() as m:
+        m.setattr(ps, "session_events_of", spy)
+        same_answers(parts)
+        assert not calls
+        same_answers(written_before(parts, "events"))
         assert len(calls) == parts.partitions  # (one phase, at the first query)
+
+
+def test_no_shared_sessions_no_saved_events(tmp_path: Any) -> None:
+    """Sessions each within one person: nothing spans partitions, nothing is saved."""
+    events = [{"event": "$pageview", "distinct_id": f"u{p}", "timestamp": f"2024-03-0{1 + p}T10:00:00Z",
+               "properties": {"$session_id": sid(p)}} for p in range(4)]
+    parts = tc.partition(tc.EventStore.from_records(events), tmp_path / "p", partitions=2, durable=False)
+    assert parts.shared_session_ids() == ()
+    assert parts.shared_session_events(lambda task: []) == []
+    assert not (tmp_path / "p" / "shared-sessions").exists()
+
+
+def test_streamed_from_files_the_shared_sessions_are_saved_too(tmp_path: Any) -> None:
+    """Partitions streamed from JSON lines files (per-partition dictionaries) save the shared
+    sessions' events as well, and answer session queries as the store of the same files."""
+    import json
+
+    from trendcalc.partition import sessions as ps
+
+    events = world_records()
+    files = []
+    for i in range(2):
+        f = tmp_path / f"e{i}.jsonl"
+        f.write_text("".join(json.dumps(e) + "\n" for e in events[i::2]))
+        files.append(f)
+    whole = tmp_path / "whole.jsonl"  # (the files' rows in their order)
+    whole.write_text("".join(f.read_text() for f in files))
+    single = tc.EventStore.from_jsonl(whole)
+    parts = tc.partition(str(tmp_path / "e*.jsonl"), tmp_path / "p", partitions=3, durable=False)
+    assert parts.manifest["dictionaries"] == "per-partition" and (tmp_path / "p" / ps.SHARED_EVENTS).is_dir()
+    for name in ("entry-url", "bounce-exit", "channel"):
+        want = answer(lambda name=name: tc.trends(single, QUERIES[name], now=NOW))
+        assert answer(lambda name=name: tc.trends(parts, QUERIES[name], now=NOW)) == want, name
+        assert answer(lambda name=name: tc.trends(parts, QUERIES[name], now=NOW, executor="processes")) == want, name

@@ -11,7 +11,8 @@ and written to the manifest (or a side file beside it):
   as "now". Queries on a partition read these types (``preset_inferred_types``).
 - **event time bounds**: per event name, the earliest and latest timestamp (µs) over all partitions;
 - **shared sessions**: the ``$session_id`` values whose events lie in more than one partition
-  (a session's events may belong to several persons), in ``sessions.json``;
+  (a session's events may belong to several persons), in ``sessions.json``, and those
+  sessions' events as a saved store beside the partitions;
 - **property keys**: every event, person and group property key of any partition, typed or not
   (what advice needs to say "no such property": ``partition/outline.py``).
 
@@ -218,12 +219,18 @@ def store_facts(store: EventStore) -> list[dict[str, Any]]:
     return [dict(d) for d in store.property_definitions]
 
 
-def write_sessions(root: Path, facts: Facts) -> str:
+def write_sessions(root: Path, facts: Facts, names: list[str], durable: bool = True) -> str:
     """``sessions.json``: the ``$session_id`` values in more than one partition (``shared``), the
-    same as the session maths key them (``shared_texts``), and the sessions the session table
-    forms from them (``shared_ids``: UUIDv7 ids, lower case) that span partitions."""
+    same as the session maths key them (``shared_texts``), the sessions the session table forms
+    from them (``shared_ids``: UUIDv7 ids, lower case) that span partitions, and ``events``: the
+    saved store (a directory beside the partitions ``names``) of those sessions' events, which
+    every partition's session table reads their facts from (``sessions.py``); None when no
+    session spans partitions."""
+    from .sessions import save_shared_events
+
+    ids = facts.shared_session_ids()
     body = {"property": SESSION_KEY, "shared": facts.shared_sessions(), "shared_texts": facts.shared_session_texts(),
-            "shared_ids": facts.shared_session_ids()}
+            "shared_ids": ids, "events": save_shared_events(root, names, ids, durable)}
     (root / SESSIONS_FILE).write_text(json.dumps(body))
     return SESSIONS_FILE
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -48,12 +49,32 @@ def shared_sessions(run: Map, known: Sequence[str] | None = None) -> list[dict[s
         shared = sorted(known)
     if not shared:
         return []
+    return [r for found in run(Task(session_events_of, (tuple(shared),))) for r in _records(found)]
+
+
+def _records(found: list[tuple[str, int, str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """``session_events_of``'s events as event records."""
+    return [{"event": event, "distinct_id": distinct_id, "timestamp": us_to_datetime(ts).isoformat(),
+             "properties": props} for distinct_id, ts, event, props in found]
+
+
+SHARED_EVENTS = "shared-sessions"
+"""The directory (beside the partitions) of the saved store of the shared sessions' events."""
+
+
+def save_shared_events(root: Path, names: Sequence[str], shared: Sequence[str], durable: bool = True) -> str | None:
+    """Save the events of the sessions ``shared`` (those with events in more than one partition)
+    of the saved partitions ``names`` under ``root`` as one store, ``root/shared-sessions``, and
+    return its name (None: no session is shared). Written while partitioning, so a query reads
+    their facts from it (``spliced_sessions``) instead of gathering them; each partition is
+    opened memory-mapped, one at a time."""
+    if not shared:
+        return None
     records: list[dict[str, Any]] = []
-    for found in run(Task(session_events_of, (tuple(shared),))):
-        for distinct_id, ts, event, props in found:
-            records.append({"event": event, "distinct_id": distinct_id, "timestamp": us_to_datetime(ts).isoformat(),
-                            "properties": props})
-    return records
+    for name in names:
+        records += _records(session_events_of(EventStore.load(root / name), shared))
+    EventStore.from_records(records).save(root / SHARED_EVENTS, durable=durable)
+    return SHARED_EVENTS
 
 
 # --- the worker side ------------------------------------------------------------------------------
@@ -138,10 +159,16 @@ class SplicedSessions(SessionTable):
         return PropertyColumn(codes, ValueDictionary(values))
 
 
-def spliced_sessions(store: EventStore, records: list[dict[str, Any]]) -> SessionTable:
-    """``store``'s session table with the sessions of ``records`` (from ``shared_sessions``)
-    computed over all their events."""
+def spliced_sessions(store: EventStore, shared: list[dict[str, Any]] | str) -> SessionTable:
+    """``store``'s session table with the shared sessions computed over all their events:
+    ``shared`` is their events as records (``shared_sessions``), or the path of the store of
+    them saved with the partitions (``save_shared_events``; opened once per process and kept,
+    with its session table, ``worker.load_partition``)."""
     own = session_table(store)
-    if not records:
+    if not shared:
         return own
-    return SplicedSessions(own, SessionTable(EventStore.from_records(records)))
+    if isinstance(shared, str):
+        from .worker import load_partition
+
+        return SplicedSessions(own, session_table(load_partition(shared)))
+    return SplicedSessions(own, SessionTable(EventStore.from_records(shared)))

@@ -104,7 +104,7 @@ def write_partitions(store: EventStore, root: Path, k: int, assign: Assign | Non
         "property_types": store_facts(store),
         "event_time_bounds": facts.bounds,
         "property_keys": facts.property_keys(),
-        "shared_sessions": write_sessions(root, facts),
+        "shared_sessions": write_sessions(root, facts, [f"part-{p:03d}" for p in range(k)], durable),
     }
     (root / MANIFEST).write_text(json.dumps(manifest, indent=1))
 

@@ -63,14 +63,18 @@ class PartitionedStore:
         return None if ids is None else self.kept("shared session ids", lambda: tuple(ids))  # type: ignore[no-any-return]
 
     def _session_listing(self, key: str) -> list[Any] | None:
-        """One list of ``sessions.json`` (read once per opened store); None: not written."""
+        """One list of ``sessions.json``; None: not written."""
+        found = self._sessions_file().get(key)
+        return found if isinstance(found, list) else None
+
+    def _sessions_file(self) -> dict[str, Any]:
+        """``sessions.json`` (read once per opened store); empty when the manifest names none."""
 
         def read() -> dict[str, Any]:
             name = self.manifest.get("shared_sessions")
             return json.loads((self.root / name).read_text()) if name else {}
 
-        found = self.kept("sessions listing", read).get(key)
-        return found if isinstance(found, list) else None
+        return self.kept("sessions listing", read)  # type: ignore[no-any-return]
 
     def __len__(self) -> int:
         return sum(self.events)
@@ -134,12 +138,16 @@ class PartitionedStore:
             self._memo[("kept", key)] = build()
         return self._memo[("kept", key)]
 
-    def shared_session_events(self, run: Callable[[Any], list[Any]]) -> list[dict[str, Any]]:
-        """The events of the sessions with events in more than one partition (what a query with
-        session filters or breakdowns splices into every partition's session table,
-        ``sessions.shared_sessions``), gathered with the Map ``run`` at the first such query and
-        kept while the manifest is unchanged: they depend on the data, not on the query, so a
-        dashboard's next query runs no phase for them."""
+    def shared_session_events(self, run: Callable[[Any], list[Any]]) -> list[dict[str, Any]] | str:
+        """The events of the sessions with events in more than one partition, which a query with
+        session filters or breakdowns splices into every partition's session table
+        (``sessions.spliced_sessions``): the path of the store of them saved while partitioning
+        (``sessions.json``'s ``events``; none when no session spans partitions). A store written
+        before that gathers them as records with the Map ``run`` at its first such query and
+        keeps them while the manifest is unchanged: they depend on the data, not on the query."""
+        listing = self._sessions_file()
+        if "events" in listing:
+            return str(self.root / listing["events"]) if listing["events"] else []
         from .sessions import shared_sessions
 
         return self.memo("sessions", 1).get("events", lambda: shared_sessions(run, self.shared_session_ids()))

@@ -104,7 +104,7 @@ def stream_partitions(source: Any, root: Path, k: int, *, persons: Any, groups: 
             "property_types": definitions(facts, people_store, dids.max_ts),
             "event_time_bounds": facts.bounds,
             "property_keys": facts.property_keys(),
-            "shared_sessions": write_sessions(tmp, facts),
+            "shared_sessions": write_sessions(tmp, facts, [f"part-{p:03d}" for p in range(k)], durable),
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
         replace_directory(tmp, root)
