@@ -174,13 +174,15 @@ def _by_distinct_id_on_ties(store: Any, order: np.ndarray, session_of_row: np.nd
     same entry and exit event without knowing the input order across partitions."""
     if len(order) < 2:
         return order
-    s, ts, ev, did = session_of_row[order], store.ts[order], store.event[order], store.distinct_id[order]
-    tied = (s[1:] == s[:-1]) & (ts[1:] == ts[:-1]) & (ev[1:] == ev[:-1]) & (did[1:] != did[:-1])
-    if not tied.any():
+    ts = store.ts[order]
+    at = np.flatnonzero(ts[1:] == ts[:-1])  # (neighbours at one instant: few; only they are compared)
+    a, b = order[at], order[at + 1]
+    ev, did = store.event, store.distinct_id
+    if not ((session_of_row[a] == session_of_row[b]) & (ev[a] == ev[b]) & (did[a] != did[b])).any():
         return order
     rank = np.empty(len(store.distinct_ids), dtype=np.int64)
     rank[np.argsort(np.asarray(store.distinct_ids, dtype=object), kind="stable")] = np.arange(len(rank))
-    return order[np.lexsort((rank[did], ev, ts, s))]  # (stable: then row order)
+    return order[np.lexsort((rank[did[order]], ev[order], ts, session_of_row[order]))]  # (stable: then row order)
 
 
 def mapped_column(codes: np.ndarray, dictionary: ValueDictionary, fn: Callable[[Any], Any]) -> PropertyColumn:
