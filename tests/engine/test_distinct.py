@@ -4,6 +4,8 @@ should for the shapes it was made for."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -260,3 +262,48 @@ def test_rolling_method_choices(monkeypatch):
     assert distinct.rolling_method(np.full(39, 2_500), 10_000_000, 31) == "slots"
     monkeypatch.setenv("TRENDCALC_DISTINCT", "marks")  # a forced distinct method is the slots way's
     assert distinct.rolling_method(np.full(39, 9_400), 96_000, 31) == "slots"
+
+
+def test_over_buckets_hands_each_bucket_to_one_thread_as_they_claim_them() -> None:
+    """Every bucket runs exactly once; the calling thread works too, so a pool thread that is
+    slow to start leaves it the buckets it has not claimed (no fixed half to wait for)."""
+    import threading
+    import time
+
+    seen: list[tuple[int, str]] = []
+    lock = threading.Lock()
+    caller = threading.current_thread().name
+
+    def work(buckets: Any) -> None:
+        if threading.current_thread().name != caller:
+            time.sleep(0.05)  # a pool thread that starts late
+        for b in buckets:
+            with lock:
+                seen.append((b, threading.current_thread().name))
+
+    distinct.over_buckets(40, distinct.THREAD_MIN_ROWS, 2, work)
+    assert sorted(b for b, _ in seen) == list(range(40))
+    assert sum(name == caller for _, name in seen) == 40  # (the late thread found none left)
+
+
+def test_over_buckets_raises_a_pool_threads_error_after_every_thread_is_done() -> None:
+    import threading
+
+    done = []
+    caller = threading.current_thread().name
+    claimed = threading.Event()
+
+    def work(buckets: Any) -> None:
+        if threading.current_thread().name != caller:
+            for b in buckets:  # claims one bucket, then fails on it
+                claimed.set()
+                raise ValueError(f"bucket {b}")
+            claimed.set()
+            return
+        assert claimed.wait(10)
+        for b in buckets:
+            done.append(b)
+
+    with pytest.raises(ValueError, match="bucket"):
+        distinct.over_buckets(1000, distinct.THREAD_MIN_ROWS, 2, work)
+    assert len(done) + 1 == 1000  # (the caller took every bucket but the one that raised)

@@ -25,10 +25,11 @@ sorts that do the work); the answers do not depend on the thread count.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -266,16 +267,40 @@ def _pool(threads: int) -> ThreadPoolExecutor:
         return _POOL[0]
 
 
-def over_buckets(n_buckets: int, rows: int, threads: int, work: Callable[[Sequence[int]], None]) -> None:
-    """Run ``work(buckets)`` over all buckets: on the calling thread, or split round-robin over
-    ``threads`` threads when the scan is large enough to pay for them."""
+class _Claims:
+    """Buckets ``0..n-1`` handed out one at a time to whichever thread iterates next (each
+    bucket to exactly one: ``itertools.count``'s step is atomic), so threads share the buckets
+    by how fast each actually runs."""
+
+    def __init__(self, n: int):
+        self._n = n
+        self._next = itertools.count().__next__
+
+    def __iter__(self) -> Iterator[int]:
+        while (b := self._next()) < self._n:
+            yield b
+
+
+def over_buckets(n_buckets: int, rows: int, threads: int, work: Callable[[Iterable[int]], None]) -> None:
+    """Run ``work(buckets)`` over all buckets (``work`` iterates its buckets once, each
+    independent of the others): on the calling thread, or on ``threads`` threads when the scan
+    is large enough to pay for them — the calling thread and ``threads - 1`` of the pool,
+    claiming buckets as they go (``_Claims``). The caller starts at once, and a pool thread
+    that wakes late, or a core the machine gives it slowly, takes fewer buckets instead of
+    holding the answer back (a fixed round-robin split waited for the slower half)."""
     threads = min(int(threads), n_buckets, getattr(_LOCAL, "cap", None) or _THREAD_CAP or n_buckets)
     if threads <= 1 or rows < THREAD_MIN_ROWS:
         work(range(n_buckets))
         return
-    futures = [_pool(threads).submit(work, range(i, n_buckets, threads)) for i in range(threads)]
-    for f in futures:
-        f.result()
+    claims = _Claims(n_buckets)
+    futures = [_pool(threads - 1).submit(work, claims) for _ in range(threads - 1)]
+    try:
+        work(claims)
+    finally:
+        errors = [f.exception() for f in futures]  # (waits: no thread still works after this returns)
+    for error in errors:
+        if error is not None:
+            raise error
 
 
 # --- the counts the engine asks for ------------------------------------------------------------------
@@ -306,7 +331,7 @@ def count_distinct_runs(
         bounds = [(np.asarray(r, dtype=np.int64) + p).tolist() for p, r in zip(_offsets(runs), runs)]
     how = method or choose_scan(_sizes(runs, n_buckets), space)
 
-    def work(buckets: Sequence[int]) -> None:
+    def work(buckets: Iterable[int]) -> None:
         scratch = Scratch(space)
         if how == "bitmap" and len(bounds) == 1:
             _bitmap_runs(key, bounds[0], buckets, scratch, out)
@@ -322,14 +347,14 @@ def count_distinct_runs(
     return out
 
 
-def _bitmap_runs(key: np.ndarray, edges: Sequence[int], buckets: Sequence[int], scratch: Scratch, out: np.ndarray) -> None:
+def _bitmap_runs(key: np.ndarray, edges: Sequence[int], buckets: Iterable[int], scratch: Scratch, out: np.ndarray) -> None:
     """``count_distinct_runs`` by bitmap over one block (rows ``edges[b]:edges[b+1]`` in bucket
     b), with nothing per bucket but its NumPy calls: a partition's DAU is ~30 buckets of ~10 k
     rows each, where the general loop's Python (the list of parts, the method's dispatch) was
     ~15 % of the time."""
     bits = scratch.bits()
     cast = key.dtype != np.intp  # index with an intp copy (see Scratch.index), into one buffer
-    buf = np.empty(max([edges[b + 1] - edges[b] for b in buckets], default=0) if cast else 0, dtype=np.intp)
+    buf = np.empty(max([hi - lo for lo, hi in zip(edges, edges[1:])], default=0) if cast else 0, dtype=np.intp)
     for b in buckets:
         lo, hi = edges[b], edges[b + 1]
         if hi > lo:
@@ -418,7 +443,7 @@ def rolling_slots(
     keys: list[np.ndarray] = [np.zeros(0, dtype=np.intp)] * n_slots
     how = method if method in METHODS else choose_scan(sizes, space, values=True)
 
-    def work(js: Sequence[int]) -> None:
+    def work(js: Iterable[int]) -> None:
         scratch = Scratch(space)
         for j in js:
             parts = [key[b[j]:b[j + 1]] for b in ends if b[j + 1] > b[j]]

@@ -16,7 +16,7 @@ where the values lie, only the time does.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import attrs
 import numpy as np
@@ -83,7 +83,7 @@ def front_counts(codes: np.ndarray, runs: Sequence[np.ndarray], n_codes: int, n_
     cuts = [0, n] if threads <= 1 or n < THREAD_MIN_ROWS else [n * i // threads for i in range(threads + 1)]
     parts: list[np.ndarray | None] = [None] * (len(cuts) - 1)
 
-    def work(indices: Sequence[int]) -> None:
+    def work(indices: Iterable[int]) -> None:
         for i in indices:
             a, b = cuts[i], cuts[i + 1]
             parts[i] = np.bincount(_keys(codes, runs, a, b, n_codes, stride, front, dtype), minlength=bins)

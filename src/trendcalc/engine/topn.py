@@ -22,7 +22,7 @@ shapes them. tests/engine/test_topn.py checks both paths give the same answers.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import attrs
@@ -78,7 +78,7 @@ def _parallel_sum(chunks: Sequence[tuple[int, int]], threads: int, rows: int, pa
         return part(*chunks[0])  # type: ignore[operator]
     outs: list[np.ndarray | None] = [None] * len(chunks)
 
-    def work(indices: Sequence[int]) -> None:
+    def work(indices: Iterable[int]) -> None:
         for i in indices:
             a, b = chunks[i]
             outs[i] = part(a, b)  # type: ignore[operator]
@@ -142,7 +142,7 @@ def slot_cells(codes: np.ndarray, code_slot: np.ndarray, runs: Sequence[np.ndarr
     chunks = _bucket_chunks(runs, n_buckets)
     counted: list[np.ndarray | None] = [None] * len(chunks)
 
-    def work(indices: Sequence[int]) -> None:
+    def work(indices: Iterable[int]) -> None:
         for i in indices:
             first, b0, b1, r = chunks[i]
             key = np.take(code_slot, codes[first:first + int(r[-1])], mode="wrap")  # code -1 → the last entry
