@@ -15,6 +15,10 @@ import pytest
 
 import trendcalc as tc
 
+from .test_sessions import NOW as SESSIONS_NOW
+from .test_sessions import QUERIES as SESSION_QUERIES
+from .test_sessions import world
+
 NOW = "2024-03-15T12:00:00Z"
 QUERIES = [
     {"events": [{"id": "$pageview", "math": "dau"}, {"id": "signup"}], "date_from": "-14d",
@@ -86,9 +90,11 @@ def opened_partitions() -> list[str]:
     return sorted(Path(p).name for p in worker._open)
 
 
-def test_dask_local_cluster_equals_single_store(data: Any) -> None:
+def test_dask_local_cluster_equals_single_store(data: Any, tmp_path: Path) -> None:
     """Two worker processes on 127.0.0.1, started and stopped here. Work stealing is off so that
-    where each task ran is deterministic: each worker opened only its home partitions."""
+    where each task ran is deterministic: each worker opened only its home partitions. Sessions
+    spanning partitions: the workers read their events from the store saved beside the
+    partitions (``shared-sessions``)."""
     distributed = pytest.importorskip("distributed", reason="dask[distributed] is the optional extra 'dask'")
     import dask
 
@@ -106,6 +112,16 @@ def test_dask_local_cluster_equals_single_store(data: Any) -> None:
             names = [p.name for p in parts.paths]
             first, second = sorted(opened)
             assert opened[first] == sorted([names[0], names[2]]) and opened[second] == [names[1]]
+            sessions = world()
+            shared = tc.partition(sessions, tmp_path / "s", partitions=2, durable=False)
+            assert shared.shared_session_ids()
+            for name in ("entry-url", "duration-filter"):
+                query = SESSION_QUERIES[name]
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", tc.TrendcalcWarning)
+                    want = tc.trends(sessions, query, now=SESSIONS_NOW).to_dicts()
+                    assert tc.trends(shared, query, now=SESSIONS_NOW, executor=client).to_dicts() == want, name
+            assert all("shared-sessions" in names for names in client.run(opened_partitions).values())
         finally:
             client.close()
     finally:
