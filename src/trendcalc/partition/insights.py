@@ -13,8 +13,9 @@ stickiness' ``unique_group`` a partition reports its (group key, interval, event
 the coordinator adds the events per (group, interval) before the criteria; for lifecycle's
 ``aggregation_group_type_index`` its active (group key, bucket) pairs, whose union the
 coordinator classifies (``engine/lifecycle.Statuses.of_pairs``). Session filters and
-breakdowns read the facts of sessions spanning partitions (``session_facts``): the manifest lists
-them (``PartitionedStore.shared_session_ids``), else a first phase finds them.
+breakdowns read the facts of sessions spanning partitions (``session_facts``) from the store of
+their events saved with the partitions, or, for a store written before it, from their events
+gathered once (``PartitionedStore.shared_session_events``).
 """
 
 from __future__ import annotations
@@ -270,9 +271,9 @@ def lifecycle_counts(store: EventStore, lq: LifecycleQuery, project: Project, no
     return texts[st.actor], st.bucket, created_at[st.actor]
 
 
-Gather = Callable[[Map], "list[dict[str, Any]]"]
-"""Gives the events of the sessions in more than one partition with a Map, as an opened store
-keeps them (``PartitionedStore.shared_session_events``)."""
+Gather = Callable[[Map], "list[dict[str, Any]] | str"]
+"""Gives the events of the sessions in more than one partition, with a Map if it must gather
+them: the path of their saved store or the records (``PartitionedStore.shared_session_events``)."""
 
 
 def session_facts(run: Map, filt: Any, project: Project, gather: Gather | None = None) -> dict[str, Any]:

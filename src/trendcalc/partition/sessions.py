@@ -2,12 +2,13 @@
 
 A session (``$session_id``) may hold events of several persons, so of several partitions; its
 facts (``$session_duration``, entry and exit URL, attribution, counts, bounce, channel) are
-functions of all its events. ``shared_sessions`` (two phases on the partitions) finds the
-sessions seen in more than one partition and gathers their events — only the columns the
-session table reads — and ``spliced_sessions`` gives a partition the store's session table with
-those sessions' facts computed over all their events (``store/sessions.SessionTable`` on a
-small store of just them). Sessions inside one partition keep that partition's facts, which are
-already exact.
+functions of all its events. While partitioning, ``save_shared_events`` saves the events of the
+sessions seen in more than one partition — only the columns the session table reads — as one
+small store beside the partitions; ``spliced_sessions`` gives a partition the store's session
+table with those sessions' facts computed over all their events (``store/sessions.SessionTable``
+of that store). For a store written before that, ``shared_sessions`` (one or two phases on the
+partitions) finds those sessions and gathers their events as records. Sessions inside one
+partition keep that partition's facts, which are already exact.
 
 The entry and exit event of a session are its first and last in time, ties broken by event
 name, then distinct_id, then input order (``store/sessions.py``): events of one distinct_id are
