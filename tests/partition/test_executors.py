@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import trendcalc as tc
+from trendcalc.partition.layout import person_rows_file
 
 from .test_sessions import NOW as SESSIONS_NOW
 from .test_sessions import QUERIES as SESSION_QUERIES
@@ -153,13 +154,22 @@ def test_open_reads_the_manifest(data: Any) -> None:
     assert all(len(p.persons) for p in loaded)  # the hash spreads 60 persons over all 3
 
 
-def test_refusals_name_the_field_before_running(data: Any) -> None:
-    _, parts = data
-    with pytest.raises(tc.UnsupportedError) as e:
-        tc.trends(parts, {"events": [{"id": "$pageview", "math": "hogql", "math_hogql": "uniq(person.id)"}]}, now=NOW)
-    assert e.value.path == ("events", 0, "math_hogql")
-    # (the group actors of a stickiness point no longer refuse: tests/partition/test_actors.py)
-
+def test_hogql_maths_read_person_ids_of_the_whole_store(data: Any, tmp_path: Path) -> None:
+    """``uniq(person.id)``: these persons have no id, so they are named by their row in the whole
+    store (the rows ``tc.partition`` saves beside each partition), through every executor; a
+    partition written without those rows refuses rather than name a person by its row in it."""
+    store, parts = data
+    query = {"events": [{"id": "$pageview", "math": "hogql", "math_hogql": "uniq(person.id) * 1000 + count()"}],
+             "date_from": "-14d", "breakdown": "$browser"}
+    want = single(store, query)
+    assert any(any(s["data"]) for s in want) and store.persons.ids[0] is None
+    assert tc.trends(parts, query, now=NOW).to_dicts() == want
+    assert tc.trends(parts, query, now=NOW, executor="processes").to_dicts() == want
+    bare = tc.partition(store, tmp_path / "bare", partitions=2, durable=False)
+    for p in bare.paths:
+        p.with_name(person_rows_file(p.name)).unlink()
+    with pytest.raises(tc.UnsupportedError, match="without"):
+        tc.trends(tc.PartitionedStore.open(bare.root), query, now=NOW)
 
 def test_sum_of_non_integers_is_the_single_stores(tmp_path: Path) -> None:
     """Floats whose row-order sums differ with the order (0.1·i) sum exactly on both sides."""

@@ -258,11 +258,6 @@ EXPRESSION_MERGES: dict[str, MathMerge] = {
 }
 """``math: hogql``: every aggregate the engine evaluates decomposes over rows (``hogql_states.py``)."""
 
-PARTITION_RELATIVE_FIELDS = (("person_id",), ("person", "id"))
-"""HogQL fields whose values are not the same in every partition (a person without an id is
-named by its row in its partition's person table)."""
-
-
 def merge_of(series: Series, filt: TrendsFilter, cumulative: bool = False) -> MathMerge | None:
     """The merge of a series' math (its effective math: ``engine.math.effective_series``);
     ``cumulative``: a cumulative display counting each actor once (``first_seen``)."""
@@ -300,8 +295,6 @@ def check_partitionable(filt: TrendsFilter, project: Project) -> None:
         if entry is None:
             raise UnsupportedError(s.path + ("math",), f"math {s.math!r} is not supported on a partitioned store: it "
                                                        "has no exact partial state")
-        if s.math_expr is not None:
-            _check_expression(s)
     check_filters_partitionable(filt, project, sessions=True)
 
 
@@ -320,17 +313,6 @@ def needs_sessions(filt: TrendsFilter, project: Project) -> bool:
     if filt.breakdown is not None and any(item.type == "session" for item in filt.breakdown.items):
         return True
     return any(leaf.type == "session" for leaf in _leaves_of(filt, project))
-
-
-def _check_expression(s: Series) -> None:
-    from ..hogql import Field, walk
-    from ..hogql.functions import normalize_chain
-
-    for node in walk(s.math_expr):
-        if isinstance(node, Field) and normalize_chain(node.chain) in PARTITION_RELATIVE_FIELDS:
-            raise UnsupportedError(s.path + ("math_hogql",), f"HogQL field {'.'.join(node.chain)} is not supported in "
-                                                             "a math on a partitioned store (persons without an id "
-                                                             "are named per partition)")
 
 
 def _leaves_of(filt: TrendsFilter, project: Project) -> Iterator[PropertyFilter]:

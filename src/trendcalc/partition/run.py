@@ -65,10 +65,13 @@ def run_stores(stores: Sequence[EventStore], filt: TrendsFilter, project: Projec
     """``run_partitioned`` over partitions already in memory (each an EventStore holding whole
     persons, e.g. from ``split.subset``): the same partial and merge code, no files.
     ``person_rows``: each partition's persons' rows in the whole store (``split.subset`` keeps
-    them in order: ``np.flatnonzero(part == p)``), which name persons without an id."""
+    them in order: ``np.flatnonzero(part == p)``), which name persons without an id (``person_id``
+    in breakdowns, filters and HogQL); without them, a query that names a person without an id
+    raises UnsupportedError rather than name it by its row in its partition."""
     check_partitionable(filt, project)
-    return run_map(on_stores(stores), filt, project, now, limits, None if person_rows is None else tuple(person_rows),
-                   shared=_shares_dictionaries(stores), n_events=sum(len(s) for s in stores))
+    rows = (None,) * len(stores) if person_rows is None else tuple(person_rows)
+    return run_map(on_stores(stores), filt, project, now, limits, rows, shared=_shares_dictionaries(stores),
+                   n_events=sum(len(s) for s in stores))
 
 
 def _shares_dictionaries(stores: Sequence[EventStore]) -> bool:
