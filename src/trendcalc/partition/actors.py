@@ -34,7 +34,6 @@ from ..limits import Limits
 from ..project import Project
 from ..results import ActorsResult
 from ..store import EventStore
-from .merge import check_filters_partitionable
 from .phases import earliest_us_of, min_or_none
 from .tasks import Map, Task, load_rows
 
@@ -79,7 +78,6 @@ def actors_partitioned(run: Map, plan: Any, project: Project, now: dt.datetime, 
     from ..engine.actors.run import ActorHooks
     from .insights import session_facts
 
-    check_actors_partitionable(plan, project)
     given = session_facts(run, plan.base, project, shared_sessions)
     if plan.base.date_from == "all":
         if plan.kind == "stickiness":
@@ -107,12 +105,6 @@ def actors_partitioned(run: Map, plan: Any, project: Project, now: dt.datetime, 
                                            "store, which tc.actors orders by")
     found: list[Candidates] = run(Task(candidates_of, (plan, project, now, limits, given), each=tuple(handles)))
     return merge_candidates(plan.request, shape, found, [r for r in rows if r is not None])
-
-
-def check_actors_partitionable(plan: Any, project: Project) -> None:
-    """UnsupportedError for filters a partition cannot evaluate alone (none today: session facts
-    come from ``insights.session_facts``)."""
-    check_filters_partitionable(plan.base, project, sessions=True)
 
 
 def _shape(actors: Any, req: Any, columns: list[Any], names: list[str], terms: list[Any]) -> Shape:

@@ -39,7 +39,6 @@ from ..results import SeriesResult
 from ..stickiness_result import StickinessResult
 from ..store import EventStore
 from .cost import combine, fits_at_full_size
-from .merge import check_filters_partitionable
 from .phases import earliest_us_of, min_or_none
 from .tasks import Map, Task
 
@@ -54,11 +53,6 @@ def _empty() -> EventStore:
 # --- stickiness -----------------------------------------------------------------------------------
 
 
-def check_stickiness_partitionable(q: StickinessQuery, project: Project) -> None:
-    """UnsupportedError for what a partitioned stickiness cannot answer exactly."""
-    check_filters_partitionable(q.base, project, sessions=True)
-
-
 def stickiness_partitioned(run: Map, q: StickinessQuery, project: Project, now: dt.datetime,
                            limits: Limits, rows: tuple[Any, ...] | None = None, *,
                            n_events: int | None = None, shared_sessions: Gather | None = None) -> StickinessResult:
@@ -67,7 +61,6 @@ def stickiness_partitioned(run: Map, q: StickinessQuery, project: Project, now: 
     of the sessions in more than one partition (``session_facts``; None: gathered here)."""
     from ..engine.stickiness import Histogram, plan_stickiness, shape, stickiness_context
 
-    check_stickiness_partitionable(q, project)
     ctx = stickiness_context(_empty(), q, project, now, limits)  # checks; shaping reads no rows
     given = session_facts(run, q.base, project, shared_sessions)
     if q.base.date_from == "all":
@@ -186,11 +179,6 @@ def add_padded(arrays: list[np.ndarray]) -> np.ndarray:
 # --- lifecycle ------------------------------------------------------------------------------------
 
 
-def check_lifecycle_partitionable(lq: LifecycleQuery, project: Project) -> None:
-    """UnsupportedError for what a partitioned lifecycle cannot answer exactly."""
-    check_filters_partitionable(lq.base, project, sessions=True)
-
-
 def lifecycle_partitioned(run: Map, lq: LifecycleQuery, project: Project, now: dt.datetime,
                           limits: Limits, rows: tuple[Any, ...] | None = None, *,
                           n_events: int | None = None, shared_sessions: Gather | None = None) -> LifecycleResult:
@@ -202,7 +190,6 @@ def lifecycle_partitioned(run: Map, lq: LifecycleQuery, project: Project, now: d
     filt = lq.base
     if not filt.series:
         raise ValidationError(("series",) if filt.source == "query" else ("events",), "a lifecycle needs at least one series")
-    check_lifecycle_partitionable(lq, project)
     given = session_facts(run, filt, project, shared_sessions)
     if filt.date_from == "all":
         given["earliest_us"] = min_or_none(run(Task(earliest_us_of, (filt, project, now, limits))))

@@ -295,17 +295,6 @@ def check_partitionable(filt: TrendsFilter, project: Project) -> None:
         if entry is None:
             raise UnsupportedError(s.path + ("math",), f"math {s.math!r} is not supported on a partitioned store: it "
                                                        "has no exact partial state")
-    check_filters_partitionable(filt, project, sessions=True)
-
-
-def check_filters_partitionable(filt: TrendsFilter, project: Project, *, sessions: bool = False) -> None:
-    """UnsupportedError naming the first property filter (global, series, action step, test
-    account) a partitioned run cannot evaluate exactly. ``sessions``: the run computes the facts
-    of sessions spanning partitions first (``sessions.py``), so session filters are exact."""
-    for leaf in _leaves_of(filt, project):
-        if leaf.type == "session" and not sessions:  # HogQL conditions read only the row and its person
-            raise UnsupportedError(leaf.path + ("type",), "session property filters are not supported here on a "
-                                                          "partitioned store (a session may span persons in several partitions)")
 
 
 def needs_sessions(filt: TrendsFilter, project: Project) -> bool:
