@@ -266,6 +266,64 @@ def test_a_pipe_pool_answers_with_and_without_spinning(tmp_path: Path, spin: flo
     assert sum(sizes) == 9
 
 
+def _sleep_then(seconds: float, value: int) -> int:
+    import time
+
+    time.sleep(seconds)
+    return value
+
+
+def _die() -> None:
+    import os
+
+    os._exit(3)
+
+
+@pytest.mark.parametrize(("worker_s", "here_s"), [(0.0, 0.0), (0.05, 0.0), (0.05, 0.01), (0.0, 0.03), (0.03, 0.03)])
+def test_the_caller_polls_for_answers_then_reads_them_in_order(worker_s: float, here_s: float) -> None:
+    """Workers answering before, about when, and long after the caller's own share (past its
+    poll, so it blocks in a read): every answer comes back in order."""
+    from trendcalc.partition.pipes import PipePool
+
+    pool = PipePool(2, 1)
+    try:
+        for _ in range(3):
+            shares = [(_sleep_then, (worker_s, 1)), (_sleep_then, (worker_s / 2, 2))]
+            assert pool.call(shares, here=(_sleep_then, (here_s, 3))) == [1, 2, 3]
+        assert pool.call([(_sleep_then, (worker_s, 4))]) == [4]  # (nothing here: no poll)
+    finally:
+        pool.shutdown()
+
+
+def test_a_worker_that_dies_mid_call_breaks_the_pool_and_the_executor_starts_a_fresh_one(tmp_path: Path) -> None:
+    """A worker dying while the caller polls or reads raises BrokenPool and stops the pool;
+    ``executor="processes"`` then answers from a fresh pool (a killed warm worker costs one retry)."""
+    import os
+    import signal
+
+    from trendcalc.partition import executors
+    from trendcalc.partition.pipes import BrokenPool, PipePool
+
+    pool = PipePool(1, 1)
+    with pytest.raises(BrokenPool, match="a partition worker died"):
+        pool.call([(_die, ())], here=(_sleep_then, (0.01, 0)))
+    assert pool.broken
+    with pytest.raises(BrokenPool, match="was stopped"):
+        pool.call([(_sleep_then, (0.0, 1))])
+
+    events = [{"event": "e", "distinct_id": f"u{i}", "timestamp": "2024-03-10T10:00:00Z"} for i in range(6)]
+    parts = tc.partition(tc.EventStore.from_records(events), tmp_path / "p", partitions=2, durable=False)
+    query = {"events": [{"id": "e", "math": "dau"}], "date_from": "-7d"}
+    want = tc.trends(parts, query, now=NOW).to_dicts()
+    assert tc.trends(parts, query, now=NOW, executor="processes").to_dicts() == want
+    warm = executors._warm_pool()
+    if warm.workers:  # (a 1-core machine's pool has no worker: the caller computes every share)
+        os.kill(warm._procs[0].pid, signal.SIGKILL)
+        warm._procs[0].join(timeout=5)
+    assert tc.trends(parts, query, now=NOW, executor="processes").to_dicts() == want
+    assert executors._warm_pool() is not warm or not warm.workers
+
+
 def test_the_spin_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     from trendcalc.partition.pipes import PipePool, _spin_seconds
 
