@@ -56,7 +56,25 @@ def test_partitioned_equals_single_store(scenario, k, split, rnd):
         return run_stores(stores, filt, w.project, resolve_now(w.now), LIMITS, [np.flatnonzero(part == p) for p in range(k)])
 
     got = outcome(run)
-    assert got != "unsupported"  # (nothing a partitioned store cannot answer is drawn)  # refused before any partition ran: nothing to compare
+    assert got != "unsupported"  # (nothing a partitioned store cannot answer is drawn)
+    assert got == want
+
+
+def test_partitions_in_memory_check_the_project_as_trends_does():
+    """Found by a long run of the tests below: ``run_stores`` (what they compare) answered zeros
+    where ``tc.trends`` raises, for a test-account filter the project cannot hold (a regex
+    given a number): it skipped ``tc.trends``' project check."""
+    events = [{"event": "e", "distinct_id": "u1", "timestamp": "2024-03-10T10:00:00Z"}]
+    persons = [{"distinct_ids": ["u1"], "properties": {"created": "2024-03-01"}}]
+    project = tc.Project(test_account_filters=({"key": "created", "type": "person", "operator": "regex", "value": 17},))
+    store = tc.EventStore.from_records(events, persons=persons)
+    query = {"events": [{"id": "e"}], "date_from": "-7d", "filter_test_accounts": True}
+    now = "2024-03-12"
+    want = outcome(lambda: tc.trends(store, query, project=project, now=now), message=True)
+    assert want[:2] == ("error", "ValidationError") and "must be a string" in want[2]
+    part = person_partitions(store, 2, None)
+    stores = [subset(store, part == p) for p in range(2)]
+    got = outcome(lambda: run_stores(stores, tc.parse_filter(query), project, resolve_now(now)), message=True)
     assert got == want
 
 

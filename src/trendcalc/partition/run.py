@@ -21,6 +21,7 @@ import numpy as np
 from ..engine import breakdown as bd
 from ..engine.grouping import Grouping
 from ..engine.math import effective_series, math_type
+from ..engine.supported import check_project
 from ..engine.trends import _is_other, _series_path, plan_queries, shape_query
 from ..errors import ValidationError
 from ..limits import DEFAULT_LIMITS, Limits
@@ -67,7 +68,10 @@ def run_stores(stores: Sequence[EventStore], filt: TrendsFilter, project: Projec
     ``person_rows``: each partition's persons' rows in the whole store (``split.subset`` keeps
     them in order: ``np.flatnonzero(part == p)``), which name persons without an id (``person_id``
     in breakdowns, filters and HogQL); without them, a query that names a person without an id
-    raises UnsupportedError rather than name it by its row in its partition."""
+    raises UnsupportedError rather than name it by its row in its partition. The project is
+    checked against the query as ``tc.trends`` checks it (``supported.check_project``): invalid
+    test-account filters raise ValidationError here as there."""
+    check_project(filt, project, limits)
     check_partitionable(filt, project)
     rows = (None,) * len(stores) if person_rows is None else tuple(person_rows)
     return run_map(on_stores(stores), filt, project, now, limits, rows, shared=_shares_dictionaries(stores),
