@@ -70,9 +70,17 @@ ANSWER_POLL_MAX = 1e-3
 before it blocks in a read; at most half the time its own share took (``PipePool.call``)."""
 
 
-def _await_answer(ready: Any, deadline: float) -> None:
-    """Poll a pipe (``ready``: a ``select.poll`` on it) until it has data, or hangs up, or
-    ``deadline`` passes; the caller then reads, blocking if need be."""
+def _readable(conn: Connection) -> Any:
+    """A ``select.poll`` on ``conn``: one system call per check (``Connection.poll`` builds a
+    selector each time)."""
+    ready = select.poll()
+    ready.register(conn.fileno(), select.POLLIN)
+    return ready
+
+
+def _poll_until(ready: Any, deadline: float) -> None:
+    """Poll a pipe (``ready``: ``_readable`` of it) until it has data or hangs up, or ``deadline``
+    (``time.perf_counter``) passes; the reader then reads, blocking if need be."""
     while not ready.poll(0) and time.perf_counter() < deadline:
         pass
 
@@ -81,23 +89,17 @@ class BrokenPool(RuntimeError):
     """A worker died (or a call was interrupted mid-way): the pool cannot be used again."""
 
 
-def _await(conn: Connection, spin: float) -> None:
-    """Poll ``conn`` for up to ``spin`` seconds (returns as soon as a message is there)."""
-    end = time.perf_counter() + spin
-    while not conn.poll(0) and time.perf_counter() < end:
-        pass
-
-
 def _serve(conn: Connection, threads: int, spin: float = 0.0) -> None:
     """A worker's loop: read ``(fn, args)``, answer ``(True, fn(*args))`` or ``(False, error)``;
     between tasks, poll for ``spin`` seconds before blocking (the module docstring says why)."""
     from ..engine.distinct import cap_threads
 
     cap_threads(threads)  # this worker's share of the cores (k workers x threads do not oversubscribe)
+    ready = _readable(conn)
     while True:
         try:
             if spin > 0:
-                _await(conn, spin)
+                _poll_until(ready, time.perf_counter() + spin)
             message = message_of(conn.recv_bytes())
         except (EOFError, OSError):
             return
@@ -138,7 +140,7 @@ class PipePool:
             raise ValueError(f"spin must be a non-negative number of seconds, got {spin!r}")
         ctx = mp.get_context()
         self._conns: list[Connection] = []
-        self._ready: list[Any] = []  # per pipe a select.poll on its end: a check costs one syscall
+        self._ready: list[Any] = []  # (_readable of each pipe)
         self._procs: list[Any] = []
         self._lock = threading.Lock()
         self.broken = False
@@ -148,9 +150,7 @@ class PipePool:
             proc.start()
             theirs.close()
             self._conns.append(mine)
-            ready = select.poll()
-            ready.register(mine.fileno(), select.POLLIN)
-            self._ready.append(ready)
+            self._ready.append(_readable(mine))
             self._procs.append(proc)
 
     @property
@@ -179,7 +179,7 @@ class PipePool:
                 now = time.perf_counter()
                 deadline = now + min(ANSWER_POLL_MAX, (now - started) / 2)
                 for conn, ready in zip(self._conns[:len(shares)], self._ready):
-                    _await_answer(ready, deadline)
+                    _poll_until(ready, deadline)
                     answers.append(conn.recv())
             except (EOFError, OSError) as exc:
                 self._stop()
