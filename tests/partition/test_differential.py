@@ -78,6 +78,29 @@ def test_partitions_in_memory_check_the_project_as_trends_does():
     assert got == want
 
 
+def test_of_two_invalid_filters_partitions_name_the_one_the_single_store_names():
+    """Found by a long run of the lifecycle test below: a query with two filters whose constants
+    their properties' types cannot take raised for the series' filter on the partitions (their
+    lifecycle evaluated the series' filters before the shared ones) and for the global filter
+    on the single store."""
+    from .test_insights_invariance import partitioned
+
+    events = [{"event": "e", "distinct_id": "u1", "timestamp": "2024-03-10T10:00:00Z"}]
+    project = tc.Project(property_definitions=({"name": "flag", "type": "Boolean", "kind": "person"},))
+    store = tc.EventStore.from_records(events, persons=[{"distinct_ids": ["u1"], "properties": {"plan": "pro"}}])
+    query = {"events": [{"id": "e", "properties": [{"key": "flag", "type": "person", "operator": "exact", "value": "Chrome"}]}],
+             "properties": [{"key": "$browser", "type": "event", "operator": "gte", "value": 10}],
+             "date_from": "-7d", "shown_as": "Lifecycle"}
+    now = "2024-03-12"
+    want = outcome(lambda: tc.lifecycle(store, query, project=project, now=now), message=True)
+    assert want[:2] == ("error", "ValidationError") and want[2].startswith("$.properties[0].value: property '$browser'")
+    for home in (0, 1):
+        part = person_partitions(store, 2, lambda s, k, home=home: np.full(len(s.persons), home, np.int32))
+        got = outcome(lambda part=part: partitioned("lifecycle", [subset(store, part == p) for p in range(2)], query, project, now),
+                      message=True)
+        assert got == want
+
+
 # formulas on the merged series (and date_from "all" when the strategy draws it)
 FORMULA_SCENARIOS = tst.scenarios(maths=SUPPORTED_MATHS, min_events=1, max_events=40, formula=True)
 
