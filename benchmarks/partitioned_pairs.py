@@ -15,10 +15,13 @@ so both see the same moments; medians and the fastest decile per executor.
   moved by up to 2× within minutes here), which the first two only average.
 - ``--moving-clock``: every call a new ``now`` (the fixed clock plus one microsecond a call),
   as ``now=None`` gives a live dashboard: no memo keyed by the clock serves it.
+- ``--poll-ab``: instead, the pool against itself with and without the caller's poll for the
+  workers' answers (``trendcalc/partition/pipes.py``), each pool call after a ``None`` call.
 
     python -m benchmarks.partitioned_pairs benchmarks/data/parts_10m_4 --queries Q2,Q9 --pairs 300
     python -m benchmarks.partitioned_pairs benchmarks/data/parts_10m_4 --queries Q2 --pairs 600 --burst 20
     TRENDCALC_THREADS=1 python -m benchmarks.partitioned_pairs ...   # one thread per process
+    python -m benchmarks.partitioned_pairs benchmarks/data/parts_10m_4 --queries Q2 --pairs 400 --poll-ab
     python -m benchmarks.partitioned_pairs benchmarks/data/parts_10m_4 --queries '' \
         --filter 'DAU90={"events": [{"id": "$pageview", "math": "dau"}], "date_from": "-90d"}'
 """
@@ -100,6 +103,46 @@ def pairs(path: str, names: list[str], n: int, adhoc: list[str] | None = None, b
     return out
 
 
+def poll_ab(path: str, names: list[str], n: int) -> list[dict[str, Any]]:
+    """The pool with the caller's poll for answers (``pipes.ANSWER_POLL_MAX``) against without
+    it (0: it blocks in a read at once): per round a ``None`` call, then the pool each way with a
+    ``None`` call between (the order flips every round); medians and the paired gain."""
+    import trendcalc as tc
+    from trendcalc.partition import pipes
+
+    parts = tc.PartitionedStore.open(path)
+    default = pipes.ANSWER_POLL_MAX
+    out = []
+    for q in [q for q in queries() if q.name in names]:
+        project = tc.Project.from_dict(q.project)
+
+        def call(ex: Any, q: Any = q, project: Any = project) -> float:
+            t = time.perf_counter()
+            tc.trends(parts, q.filter, project=project, now=NOW, executor=ex)
+            return time.perf_counter() - t
+
+        for _ in range(10):
+            call("processes")
+            call(None)
+        times: dict[float, list[float]] = {default: [], 0.0: []}
+        try:
+            for i in range(n):
+                call(None)
+                for poll in ((0.0, default) if i % 2 else (default, 0.0)):
+                    pipes.ANSWER_POLL_MAX = poll
+                    times[poll].append(call("processes"))
+                    call(None)
+        finally:
+            pipes.ANSWER_POLL_MAX = default
+        gains = [b / a for a, b in zip(times[default], times[0.0])]
+        rec = {"query": q.name, "poll_ms": statistics.median(times[default]) * 1e3,
+               "no_poll_ms": statistics.median(times[0.0]) * 1e3, "paired_gain": statistics.median(gains)}
+        print(f"{q.name}: processes {rec['poll_ms']:.3f} ms with the caller's poll, {rec['no_poll_ms']:.3f} ms "
+              f"without; paired {rec['paired_gain']:.3f}× over {n} rounds", flush=True)
+        out.append(rec)
+    return out
+
+
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("path", help="a partitioned store (tc.partition's directory)")
@@ -110,11 +153,15 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     ap.add_argument("--burst", type=int, default=1, help="calls of one executor in a row (default 1: alternate "
                                                             "call by call; N > 1: the first of each burst not timed)")
     ap.add_argument("--moving-clock", action="store_true", help="a new now every call, as now=None gives")
+    ap.add_argument("--poll-ab", action="store_true", help="instead: the pool with and without the caller's "
+                                                             "poll for the workers' answers")
     args = ap.parse_args(argv)
     if args.burst < 1:
         ap.error("--burst must be at least 1")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        if args.poll_ab:
+            return poll_ab(args.path, [q for q in args.queries.split(",") if q], args.pairs)
         return pairs(args.path, [q for q in args.queries.split(",") if q], args.pairs, args.filter, args.burst,
                      args.moving_clock)
 
