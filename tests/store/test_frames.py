@@ -113,3 +113,33 @@ def test_import_trendcalc_imports_no_optional_library():
             "print([m for m in ('pandas', 'polars', 'pyarrow', 'matplotlib', 'tqdm') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_pandas_int_cells_past_int64_are_kept_as_records_keep_them():
+    """Found by the long fuzz profile: an object column holding an int past int64 made Arrow's
+    conversion raise OverflowError out of from_pandas; the frame now goes row by row and keeps
+    the integers exactly, as from_records does."""
+    cells = [2**63, 1, -(2**63) - 1]
+    df = pd.DataFrame({"event": ["e"] * 3, "distinct_id": ["u1", "u2", "u3"], "timestamp": ["2024-03-01T10:00:00Z"] * 3,
+                       "n": pd.Series(cells, dtype=object)})
+    store = tc.EventStore.from_pandas(df)
+    records = tc.EventStore.from_records([{"event": "e", "distinct_id": f"u{i + 1}", "timestamp": "2024-03-01T10:00:00Z",
+                                           "properties": {"n": c}} for i, c in enumerate(cells)])
+    assert values(store, "n") == cells == values(records, "n")
+
+
+def test_pandas_datetimes_past_python_datetime_name_their_row():
+    """Found by the long fuzz profile: a zoned datetime column holding an instant past year 9999
+    made pandas raise NotImplementedError (converting the column to Python datetimes) instead of
+    the row's ValidationError; under errors="skip" the row is skipped and the others kept."""
+    import numpy as np
+
+    raw = np.array([1_700_000_000, 300_000_000_000], dtype=np.int64).view("datetime64[s]")  # 2023, year 11476
+    ts = pd.Series(raw).dt.tz_localize("UTC").dt.tz_convert("America/New_York")
+    df = pd.DataFrame({"event": ["e", "e"], "distinct_id": ["u1", "u2"], "timestamp": ts, "p": ["x", "y"]})
+    with pytest.raises(tc.ValidationError) as err:
+        tc.EventStore.from_pandas(df)
+    assert err.value.path == ("events", 1, "timestamp") and "outside years 1900..2299" in err.value.message
+    with pytest.warns(IngestWarning, match="skipped 1 malformed row"):
+        store = tc.EventStore.from_pandas(df, errors="skip")
+    assert store.ts.tolist() == [1_700_000_000_000_000] and values(store, "p") == ["x"]

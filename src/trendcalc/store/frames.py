@@ -48,7 +48,7 @@ def pandas_table(df: Any) -> Any | None:
         return None
     try:
         return _plain_strings(pa.Table.from_pandas(df, preserve_index=False))
-    except (pa.ArrowException, TypeError, ValueError):
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):  # (an int cell past int64: the row path)
         return None
 
 
@@ -61,7 +61,7 @@ def polars_table(df: Any) -> Any | None:
         return None
     try:
         return _plain_strings(pa.table(df.to_arrow()))
-    except (pa.ArrowException, TypeError, ValueError, pl.exceptions.PolarsError):
+    except (pa.ArrowException, TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
         return None
 
 
@@ -137,6 +137,8 @@ def pandas_items(df: Any, rename: Mapping[str, str] | None = None, tz: dt.tzinfo
             utc = local.dt.tz_convert("UTC").dt.tz_localize(None) if local.dt.tz is not None else s
             raw = utc.to_numpy()  # datetime64 in the column's own unit: range-checked, then scaled
             ts_us = _checked_us(raw.view(np.int64), np.datetime_data(raw.dtype)[0])
+            columns.append(ts_us.tolist())  # (read from ts_us: as Python datetimes, instants past year
+            continue  # 9999 or before year 1 raise in pandas; found by the long fuzz profile)
         columns.append(_no_nan(s.astype(object).where(s.notna(), None).tolist()))
     return _frame_items(names, columns, ts_us, rename)
 
