@@ -143,3 +143,33 @@ def test_pandas_datetimes_past_python_datetime_name_their_row():
     with pytest.warns(IngestWarning, match="skipped 1 malformed row"):
         store = tc.EventStore.from_pandas(df, errors="skip")
     assert store.ts.tolist() == [1_700_000_000_000_000] and values(store, "p") == ["x"]
+
+
+@pytest.mark.parametrize("tz", [None, "America/New_York"])
+def test_pandas_datetime_properties_are_the_same_text_on_every_path(tz):
+    """A datetime property column is stored as the Arrow path stores it (ISO text, ``Z`` when
+    zoned) also when the frame goes row by row — another column Arrow cannot convert, or
+    errors="skip" — where every row used to fail with "expected a JSON value, got Timestamp".
+    Outside years 1900..2299 the row is refused, naming it; a persons frame's datetimes still
+    read as instants."""
+    import numpy as np
+
+    ms = np.array([1_700_000_000_123, 1_600_000_000_000, 300_000_000_000_000], dtype=np.int64).view("datetime64[ms]")
+    signup = pd.Series(ms)
+    if tz:
+        signup = signup.dt.tz_localize("UTC").dt.tz_convert(tz)
+    base = {"event": ["e"] * 3, "distinct_id": ["u1", "u2", "u3"], "timestamp": ["2024-03-01T10:00:00Z"] * 3, "signup": signup}
+    z = "Z" if tz else ""
+    want = [f"2023-11-14T22:13:20.123{z}", f"2020-09-13T12:26:40.000{z}"]
+    arrow = tc.EventStore.from_pandas(pd.DataFrame(base).iloc[:2])
+    rows = tc.EventStore.from_pandas(pd.DataFrame({**base, "mixed": pd.Series([1, "x", 2], dtype=object)}).iloc[:2])
+    assert values(arrow, "signup") == want == values(rows, "signup")
+    with pytest.raises(tc.ValidationError) as err:
+        tc.EventStore.from_pandas(pd.DataFrame(base))
+    assert err.value.path == ("events", 2, "properties", "signup")
+    with pytest.warns(IngestWarning, match="skipped 1 malformed row"):
+        skipped = tc.EventStore.from_pandas(pd.DataFrame(base), errors="skip")
+    assert values(skipped, "signup") == want
+    persons = pd.DataFrame({"distinct_ids": [["u1"]], "created_at": signup.iloc[:1]})  # (a datetime column there too)
+    store = tc.EventStore.from_pandas(pd.DataFrame(base).iloc[:1], persons=persons)
+    assert store.persons.created_at.tolist() == [1_700_000_000_123_000]

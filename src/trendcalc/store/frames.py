@@ -137,9 +137,9 @@ def pandas_items(df: Any, rename: Mapping[str, str] | None = None, tz: dt.tzinfo
             utc = local.dt.tz_convert("UTC").dt.tz_localize(None) if local.dt.tz is not None else s
             raw = utc.to_numpy()  # datetime64 in the column's own unit: range-checked, then scaled
             ts_us = _checked_us(raw.view(np.int64), np.datetime_data(raw.dtype)[0])
-            columns.append(ts_us.tolist())  # (read from ts_us: as Python datetimes, instants past year
-            continue  # 9999 or before year 1 raise in pandas; found by the long fuzz profile)
-        columns.append(_no_nan(s.astype(object).where(s.notna(), None).tolist()))
+            columns.append(ts_us.tolist())  # (the builder reads ts_us)
+            continue
+        columns.append(_pandas_list(s))
     return _frame_items(names, columns, ts_us, rename)
 
 
@@ -181,6 +181,59 @@ class OutOfRangeTime:
         return "OutOfRangeTime"
 
 
+def _pandas_list(s: Any) -> list[Any]:
+    """A pandas column's cells as Python values (None for null, NaN and NaT); a datetime column's
+    as ``_pandas_datetimes`` gives them."""
+    import pandas as pd
+
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return _pandas_datetimes(s)
+    return _no_nan(s.astype(object).where(s.notna(), None).tolist())
+
+
+def _pandas_datetimes(s: Any) -> list[Any]:
+    """A datetime property column's cells as the Arrow path stores them (``arrow_time.datetime_text``:
+    ISO-8601 text, ``Z`` and UTC when zoned), None for NaT, and OutOfRangeTime outside years
+    1900..2299 (rejected like any such cell). As Python datetimes they were no JSON value, and
+    pandas raises converting a zoned instant past year 9999 (found by the long fuzz profile)."""
+    zoned = s.dt.tz is not None
+    naive = s.dt.tz_convert("UTC").dt.tz_localize(None) if zoned else s
+    raw = naive.to_numpy()
+    unit = np.datetime_data(raw.dtype)[0]
+    present = s.notna().to_numpy()
+    bad = outside(raw.view(np.int64), unit) & present
+    keep = present & ~bad
+    out: list[Any] = [None] * len(s)
+    if keep.any():
+        for i, text in zip(np.flatnonzero(keep).tolist(), _datetime_texts(naive[keep], unit, zoned)):
+            out[i] = text
+    for i in np.flatnonzero(bad).tolist():
+        out[i] = OutOfRangeTime()
+    return out
+
+
+def _datetime_texts(naive: Any, unit: str, zoned: bool) -> list[str]:
+    """ISO-8601 text of naive (UTC when ``zoned``) in-range datetimes: through Arrow's own
+    ``datetime_text`` when pyarrow is installed, else the same rule in pandas (a fraction only
+    when some value has one, of the unit's digits: 3 for ms, else 6; ``Z`` when zoned)."""
+    from .columnar import have_pyarrow
+
+    if have_pyarrow():
+        import pyarrow as pa
+
+        from .arrow_time import datetime_text
+
+        arr = pa.Array.from_pandas(naive)
+        if zoned:
+            arr = arr.cast(pa.timestamp(arr.type.unit, "UTC"))
+        return datetime_text(pa.chunked_array([arr])).to_pylist()
+    whole = bool(((naive.dt.microsecond == 0) & (naive.dt.nanosecond == 0)).all())
+    texts = naive.dt.strftime("%Y-%m-%dT%H:%M:%S" + ("" if whole else ".%f")).tolist()
+    if not whole and unit == "ms":
+        texts = [t[:-3] for t in texts]
+    return [t + "Z" for t in texts] if zoned else texts
+
+
 def _polars_list(s: Any) -> list[Any]:
     """``s.to_list()``, except that temporal cells outside years 1900..2299 become OutOfRangeTime:
     Polars panics (a BaseException) converting a datetime beyond Python's range."""
@@ -205,10 +258,8 @@ def frame_records(df: Any, kind: str) -> Any:
         return df
     mod = type(df).__module__.split(".")[0]
     if mod == "pandas":
-        return [
-            {k: v for k, v in rec.items() if not (v is None or (type(v) is float and math.isnan(v)))}
-            for rec in df.astype(object).where(df.notna(), None).to_dict("records")
-        ]
+        cols = {name: _pandas_list(df.iloc[:, j]) for j, name in enumerate(df.columns)}
+        return [{k: v[i] for k, v in cols.items() if v[i] is not None} for i in range(len(df))]
     if mod == "polars":
         cols = {name: _polars_list(df.get_column(name)) for name in df.columns}
         return [{k: v[i] for k, v in cols.items() if v[i] is not None} for i in range(len(df))]
