@@ -173,3 +173,25 @@ def test_pandas_datetime_properties_are_the_same_text_on_every_path(tz):
     persons = pd.DataFrame({"distinct_ids": [["u1"]], "created_at": signup.iloc[:1]})  # (a datetime column there too)
     store = tc.EventStore.from_pandas(pd.DataFrame(base).iloc[:1], persons=persons)
     assert store.persons.created_at.tolist() == [1_700_000_000_123_000]
+
+
+@pytest.mark.parametrize("unit", ["ms", "us", "ns"])
+@pytest.mark.parametrize("tz", [None, "America/New_York"])
+def test_polars_datetime_and_date_properties_are_the_same_text_on_every_path(unit, tz):
+    """Polars Datetime and Date property columns: the Arrow path's text also row by row
+    (errors="skip" used to skip every row: Python datetimes are no JSON value), and a zoned
+    nanosecond column in UTC (it printed its local wall clock with a ``Z``)."""
+    import datetime as dt
+
+    signup = pl.Series([dt.datetime(2023, 11, 14, 22, 13, 20, 123000), dt.datetime(2020, 9, 13, 12, 26, 40)]).cast(pl.Datetime(unit))
+    if tz:
+        signup = signup.dt.replace_time_zone("UTC").dt.convert_time_zone(tz)
+    df = pl.DataFrame({"event": ["e", "e"], "distinct_id": ["u1", "u2"], "timestamp": ["2024-03-01T10:00:00Z"] * 2,
+                       "signup": signup, "day": [dt.date(2020, 1, 1), dt.date(2021, 1, 1)]})
+    digits = "123" if unit == "ms" else "123000"
+    z = "Z" if tz else ""
+    want = [f"2023-11-14T22:13:20.{digits}{z}", f"2020-09-13T12:26:40.{'0' * len(digits)}{z}"]
+    for store in (tc.EventStore.from_polars(df), tc.EventStore.from_polars(df, errors="skip"),
+                  tc.EventStore.from_pandas(df.to_pandas())):
+        assert values(store, "signup") == want
+    assert values(tc.EventStore.from_polars(df, errors="skip"), "day") == ["2020-01-01", "2021-01-01"]

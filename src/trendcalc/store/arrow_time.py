@@ -140,7 +140,7 @@ def datetime_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
     whole = pc.cast(col, pa.timestamp("s"), safe=False)
     if t.unit != "s" and pc.all(pc.equal(pc.cast(whole, col.type), col)).as_py() is not False:
         col = whole  # whole seconds: no fraction
-    elif t.unit == "ns":
-        col = pc.cast(col, pa.timestamp("us", t.tz), safe=False)
+    elif t.unit == "ns":  # (to µs in the zone it is in now: UTC when zoned; t.tz printed local time as UTC)
+        col = pc.cast(col, pa.timestamp("us", "UTC" if t.tz is not None else None), safe=False)
     suffix = "Z" if t.tz is not None else ""
     return pc.strftime(col, format="%Y-%m-%dT%H:%M:%S" + suffix)

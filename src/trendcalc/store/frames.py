@@ -235,21 +235,53 @@ def _datetime_texts(naive: Any, unit: str, zoned: bool) -> list[str]:
 
 
 def _polars_list(s: Any) -> list[Any]:
-    """``s.to_list()``, except that temporal cells outside years 1900..2299 become OutOfRangeTime:
-    Polars panics (a BaseException) converting a datetime beyond Python's range."""
+    """``s.to_list()``, except that a Datetime or Date column's cells are the Arrow path's ISO
+    text (``arrow_time.datetime_text``; as Python datetimes they were no JSON value, so a frame
+    going row by row refused every row), and temporal cells outside years 1900..2299 become
+    OutOfRangeTime: Polars panics (a BaseException) converting a datetime beyond Python's range."""
     import polars as pl
 
     if s.dtype not in (pl.Datetime, pl.Date, pl.Duration):
         return s.to_list()
     unit = "D" if s.dtype == pl.Date else getattr(s.dtype, "time_unit", "us")
     raw = s.to_physical().cast(pl.Int64).fill_null(0).to_numpy()
-    bad = np.flatnonzero(outside(raw, unit) & ~s.is_null().to_numpy())
-    if not len(bad):
-        return s.to_list()
-    values = s.scatter(bad, None).to_list()
-    for i in bad.tolist():
+    present = ~s.is_null().to_numpy()
+    bad = outside(raw, unit) & present
+    if s.dtype == pl.Duration:
+        values = s.scatter(np.flatnonzero(bad), None).to_list() if bad.any() else s.to_list()
+    else:
+        keep = present & ~bad
+        values = [None] * len(s)
+        if keep.any():
+            for i, text in zip(np.flatnonzero(keep).tolist(), _polars_datetime_texts(s.filter(pl.Series(keep)))):
+                values[i] = text
+    for i in np.flatnonzero(bad).tolist():
         values[i] = OutOfRangeTime()
     return values
+
+
+def _polars_datetime_texts(s: Any) -> list[str]:
+    """ISO-8601 text of in-range Date/Datetime cells: Arrow's own ``datetime_text`` when pyarrow
+    is installed, else the same rule in Polars (``YYYY-MM-DD`` for dates; a fraction only when
+    some value has one, of the unit's digits: 3 for ms, else 6; UTC and ``Z`` when zoned)."""
+    import polars as pl
+
+    from .columnar import have_pyarrow
+
+    if have_pyarrow():
+        import pyarrow as pa
+
+        from .arrow_time import datetime_text
+
+        return datetime_text(pa.chunked_array([s.to_arrow()])).to_pylist()
+    if s.dtype == pl.Date:
+        return s.dt.strftime("%Y-%m-%d").to_list()
+    zoned = s.dtype.time_zone is not None
+    if zoned:
+        s = s.dt.convert_time_zone("UTC")
+    whole = bool((s.dt.nanosecond() == 0).all())
+    digits = "" if whole else ".%3f" if s.dtype.time_unit == "ms" else ".%6f"
+    return s.dt.strftime("%Y-%m-%dT%H:%M:%S" + digits + ("Z" if zoned else "")).to_list()
 
 
 def frame_records(df: Any, kind: str) -> Any:
