@@ -22,6 +22,16 @@ PREFIX = "properties."
 RESERVED = ("event", "distinct_id", "timestamp", "uuid", "person_id", "properties")
 
 
+def have_pyarrow() -> bool:
+    """pyarrow importable (checked without importing trendcalc's optional modules eagerly)."""
+    try:
+        import pyarrow  # noqa: F401
+        import pyarrow.compute  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _pa():
     try:
         import pyarrow as pa

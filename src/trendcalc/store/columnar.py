@@ -39,19 +39,10 @@ from typing import Any
 
 from ..errors import ValidationError
 from . import columnrule
+from .arrow_encode import have_pyarrow
 from .arrow_properties import struct_fields
 from .celltypes import type_arrow_column
 from .fixedkeys import numpy_of
-
-
-def have_pyarrow() -> bool:
-    """pyarrow importable (checked without importing trendcalc's optional modules eagerly)."""
-    try:
-        import pyarrow  # noqa: F401
-        import pyarrow.compute  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def _compression(path: Path) -> str | None:

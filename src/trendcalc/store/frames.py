@@ -216,7 +216,7 @@ def _datetime_texts(naive: Any, unit: str, zoned: bool) -> list[str]:
     """ISO-8601 text of naive (UTC when ``zoned``) in-range datetimes: through Arrow's own
     ``datetime_text`` when pyarrow is installed, else the same rule in pandas (a fraction only
     when some value has one, of the unit's digits: 3 for ms, else 6; ``Z`` when zoned)."""
-    from .columnar import have_pyarrow
+    from .arrow_encode import have_pyarrow
 
     if have_pyarrow():
         import pyarrow as pa
@@ -266,7 +266,7 @@ def _polars_datetime_texts(s: Any) -> list[str]:
     some value has one, of the unit's digits: 3 for ms, else 6; UTC and ``Z`` when zoned)."""
     import polars as pl
 
-    from .columnar import have_pyarrow
+    from .arrow_encode import have_pyarrow
 
     if have_pyarrow():
         import pyarrow as pa
