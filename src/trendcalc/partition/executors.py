@@ -24,10 +24,11 @@ from typing import Any
 
 from ..errors import ValidationError
 from ..recent import Recent
+from .claims import gather, run_claiming, run_share
 from .messages import MEMO_BYTES, dumps
 from .pipes import BrokenPool, PipePool
 from .store import PartitionedStore
-from .tasks import Map, Task, run_many, run_many_on_one_thread, run_on_one_thread
+from .tasks import Map, Task, run_many_on_one_thread, run_on_one_thread
 
 
 @contextmanager
@@ -71,11 +72,13 @@ def shutdown_pool() -> None:
 _SHARES: Recent[tuple[Any, ...]] = Recent(64)
 
 
-def _shares(parts: PartitionedStore, task: Task, n: int, stamp: int) -> tuple[list[bytes], Any]:
-    """The workers' shares of ``task`` pickled (``messages.dumps``), and the caller's own share.
-    Memoised by the identity of the task's values: a dashboard sends the same query (the same
-    parsed filter, project, limits and clock objects) again and again, and pickling its shares
-    cost ~20 µs a query; a new clock (``now=None``) is a new key."""
+def _shares(parts: PartitionedStore, task: Task, n: int, stamp: int) -> tuple[list[bytes], tuple[Any, ...]]:
+    """The workers' messages for ``task`` over ``n`` processes, pickled (``messages.dumps``), and
+    the arguments of the caller's own share: each process is a party of ``claims.run_claiming``
+    with every partition's path and task, its own share first. Memoised by the identity of the
+    task's values: a dashboard sends the same query (the same parsed filter, project, limits and
+    clock objects) again and again, and pickling its shares cost ~20 µs a query; a new clock
+    (``now=None``) is a new key."""
     key = (id(parts), stamp, n, task.fn, tuple(map(id, task.args)), id(task.each))
     hit = _SHARES.find(key)
     if hit is not None and hit[0] is parts and hit[1].fn is task.fn and hit[1].each is task.each and all(
@@ -83,26 +86,23 @@ def _shares(parts: PartitionedStore, task: Task, n: int, stamp: int) -> tuple[li
         return hit[2], hit[3]
     paths = list(parts.path_strings()[:-1])
     tasks = [task.for_partition(i) for i in range(len(paths))]
-    shares = [(run_many, (paths[i::n], tasks[i::n], stamp)) for i in range(n)]
-    sent = [dumps(share) for share in shares[:-1]]  # (raises before anything is sent)
+    sent = [dumps((run_share, (j, n, paths, tasks, stamp))) for j in range(n - 1)]  # (raises before anything is sent)
+    here = (n - 1, n, paths, tasks, stamp)
     if sum(map(len, sent)) <= MEMO_BYTES:  # (keeps the task's values alive: only small ones)
-        _SHARES.put(key, (parts, task, sent, shares[-1]))
-    return sent, shares[-1]
+        _SHARES.put(key, (parts, task, sent, here))
+    return sent, here
 
 
 def _batched(pool: PipePool, parts: PartitionedStore, task: Task) -> list[Any]:
-    """One share per core, each answering every n-th partition: a round trip per worker, not
-    per partition (hash-split partitions are of one size, so the shares are even); the last
-    share runs in this process. The same partitions go to the same process at every query,
-    which keeps them open."""
+    """One share per core, each of every n-th partition, sent in one message per worker (a
+    round trip per worker, not per partition); the last share runs in this process. The same
+    partitions go to the same process at every query, which keeps them open; a process done
+    with its share takes the partitions the others have not started (``claims.py``), so a late
+    or slow worker holds the answer back by at most about one partition."""
     n = max(1, min(parts.partitions, pool.workers + 1))
     stamp = parts.stamp()  # the manifest's, once for all partitions (no stat in the workers)
     sent, here = _shares(parts, task, n, stamp)
-    answers = pool.call(sent, here=here)
-    out: list[Any] = [None] * parts.partitions
-    for i, a in enumerate(answers):
-        out[i::n] = a
-    return out
+    return gather(parts.partitions, pool.call(sent, here=(run_claiming, (pool.cells, *here))))
 
 
 @contextmanager

@@ -15,8 +15,9 @@ it started, never from stored data.
 A call sends every worker its message before reading any answer, so the workers run at once;
 meanwhile the caller, which would otherwise only wait, computes one share itself (so a machine
 of ``c`` cores runs ``c - 1`` workers: no process more than cores, one hand-off fewer).
-The workers' shares are the size of the caller's, so their answers are due about when the
-caller's own share is done: the caller then polls the pipes for a short while (at most
+The workers' shares are the size of the caller's (and a process ahead takes over partitions
+from one behind, ``claims.py``), so their answers are due about when the caller's own share is
+done: the caller then polls the pipes for a short while (at most
 ``ANSWER_POLL_MAX``, 1 ms, and half its own share's time) before it blocks in a read. A blocked
 caller is woken by the answer; on this project's 2-vCPU VM that wake-up cost ~100 µs of a ~2 ms
 query (a worker answering 1 ms after a caller that waits: 114-129 µs from the answer to the
@@ -48,6 +49,7 @@ from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
+from .claims import cells_of, install, new_board, next_call
 from .messages import dumps, message_of
 
 
@@ -89,11 +91,14 @@ class BrokenPool(RuntimeError):
     """A worker died (or a call was interrupted mid-way): the pool cannot be used again."""
 
 
-def _serve(conn: Connection, threads: int, spin: float = 0.0) -> None:
+def _serve(conn: Connection, threads: int, spin: float = 0.0, board: Any = None) -> None:
     """A worker's loop: read ``(fn, args)``, answer ``(True, fn(*args))`` or ``(False, error)``;
-    between tasks, poll for ``spin`` seconds before blocking (the module docstring says why)."""
+    between tasks, poll for ``spin`` seconds before blocking (the module docstring says why).
+    ``board``: the pool's claims board (``claims.py``), installed for the tasks that share work."""
     from ..engine.distinct import cap_threads
 
+    if board is not None:
+        install(board)
     cap_threads(threads)  # this worker's share of the cores (k workers x threads do not oversubscribe)
     ready = _readable(conn)
     while True:
@@ -144,9 +149,12 @@ class PipePool:
         self._procs: list[Any] = []
         self._lock = threading.Lock()
         self.broken = False
+        self.board = new_board()
+        self.cells = cells_of(self.board)
+        """The claims board's cells (``claims.py``): the caller's own share claims on them."""
         for _ in range(workers):
             mine, theirs = ctx.Pipe(duplex=True)
-            proc = ctx.Process(target=_serve, args=(theirs, threads, spin), daemon=True, name="trendcalc-partition")
+            proc = ctx.Process(target=_serve, args=(theirs, threads, spin, self.board), daemon=True, name="trendcalc-partition")
             proc.start()
             theirs.close()
             self._conns.append(mine)
@@ -171,6 +179,7 @@ class PipePool:
                 raise BrokenPool("the partition worker pool was stopped")
             answers: list[tuple[bool, Any]] = []
             data = [share if isinstance(share, bytes) else dumps(share) for share in shares]  # (raises before sending)
+            next_call(self.cells)  # (before any message: a worker reads the call's number after its own)
             try:
                 for conn, message in zip(self._conns, data):
                     conn.send_bytes(message)
