@@ -249,7 +249,7 @@ def test_a_pipe_pool_answers_with_and_without_spinning(tmp_path: Path, spin: flo
     import time
 
     from trendcalc.partition.pipes import PipePool
-    from trendcalc.partition.tasks import Task, run_many
+    from trendcalc.partition.tasks import Task, run_many_on_one_thread
 
     events = [{"event": "e", "distinct_id": f"u{i}", "timestamp": "2024-03-10T10:00:00Z"} for i in range(9)]
     parts = tc.partition(tc.EventStore.from_records(events), tmp_path / "p", partitions=3, durable=False)
@@ -259,7 +259,7 @@ def test_a_pipe_pool_answers_with_and_without_spinning(tmp_path: Path, spin: flo
     try:
         for pause in (0.0, 0.0, 0.12, 0.0):
             time.sleep(pause)
-            answers = pool.call([(run_many, (paths[:2], [Task(_len)] * 2))], here=(run_many, (paths[2:], [Task(_len)])))
+            answers = pool.call([(run_many_on_one_thread, (paths[:2], [Task(_len)] * 2))], here=(run_many_on_one_thread, (paths[2:], [Task(_len)])))
             assert answers == [sizes[:2], sizes[2:]]
     finally:
         pool.shutdown()

@@ -15,7 +15,7 @@ import trendcalc as tc
 from trendcalc.partition.messages import dumps, message_of, shared_value
 from trendcalc.partition.partials import Partial
 from trendcalc.partition.phases import NOTHING, Given
-from trendcalc.partition.tasks import Task, run_many
+from trendcalc.partition.tasks import Task, run_many_on_one_thread
 
 
 @pytest.mark.parametrize("array", [
@@ -41,7 +41,7 @@ def test_clock_and_attrs_values_come_back_equal() -> None:
     now = dt.datetime(2024, 3, 15, 12, 0, 0, 123, tzinfo=dt.timezone.utc)
     other = dt.datetime(2024, 3, 15, 12, tzinfo=dt.timezone(dt.timedelta(hours=2)))
     values: list[Any] = [now, other, NOTHING, Given({"earliest_us": 5}, ({"x": 1},)),
-                         Task(run_many, (1, "a"), ("p",)),
+                         Task(run_many_on_one_thread, (1, "a"), ("p",)),
                          Partial(np.ones((2, 3)), ("Chrome", None), np.array([0, 1], dtype=np.int8), True)]
     back = pickle.loads(dumps(values))
     assert back[0] == now and back[0].tzinfo is dt.timezone.utc
@@ -84,16 +84,16 @@ def test_query_values_are_pickled_once_and_unpickled_once() -> None:
 
 
 def test_a_repeated_message_is_the_same_objects() -> None:
-    message = (run_many, (["/p/part-000"], [Task(run_many, (NOTHING,))], 7))
+    message = (run_many_on_one_thread, (["/p/part-000"], [Task(run_many_on_one_thread, (NOTHING,))], 7))
     data = dumps(message)
     one, two = message_of(data), message_of(bytes(data))
     assert one == message and one is two
-    assert message_of(dumps((run_many, (["/p/part-001"], [], 7)))) is not one
+    assert message_of(dumps((run_many_on_one_thread, (["/p/part-001"], [], 7)))) is not one
 
 
 def test_large_messages_are_not_kept() -> None:
     from trendcalc.partition.messages import MEMO_BYTES
 
-    big = dumps((run_many, (["x" * MEMO_BYTES], [], None)))
+    big = dumps((run_many_on_one_thread, (["x" * MEMO_BYTES], [], None)))
     assert len(big) > MEMO_BYTES
     assert message_of(big) is not message_of(big)

@@ -64,11 +64,6 @@ def run_many_on_one_thread(paths: Sequence[str], tasks: Sequence[Task], stamp: i
     return [run_on_one_thread(p, task, stamp) for p, task in zip(paths, tasks)]
 
 
-def run_many(paths: Sequence[str], tasks: Sequence[Task], stamp: int | None = None) -> list[Any]:
-    """``run_at`` of several partitions in order: one pool worker's share of a phase."""
-    return [task(load_partition(p, stamp)) for p, task in zip(paths, tasks)]
-
-
 Map = Callable[[Task], list[Any]]
 """Runs a task on every partition; the answers in partition order."""
 
