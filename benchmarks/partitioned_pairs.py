@@ -17,11 +17,15 @@ so both see the same moments; medians and the fastest decile per executor.
   as ``now=None`` gives a live dashboard: no memo keyed by the clock serves it.
 - ``--poll-ab``: instead, the pool against itself with and without the caller's poll for the
   workers' answers (``trendcalc/partition/pipes.py``), each pool call after a ``None`` call.
+- ``--claims-ab``: instead, the pool against itself with and without work sharing (a process
+  done with its share takes the partitions the others have not started,
+  ``trendcalc/partition/claims.py``), each pool call after a ``None`` call.
 
     python -m benchmarks.partitioned_pairs benchmarks/data/parts_10m_4 --queries Q2,Q9 --pairs 300
     python -m benchmarks.partitioned_pairs benchmarks/data/parts_10m_4 --queries Q2 --pairs 600 --burst 20
     TRENDCALC_THREADS=1 python -m benchmarks.partitioned_pairs ...   # one thread per process
     python -m benchmarks.partitioned_pairs benchmarks/data/parts_10m_4 --queries Q2 --pairs 400 --poll-ab
+    python -m benchmarks.partitioned_pairs benchmarks/data/parts_10m_8 --queries Q2,Q9 --pairs 400 --claims-ab
     python -m benchmarks.partitioned_pairs benchmarks/data/parts_10m_4 --queries '' \
         --filter 'DAU90={"events": [{"id": "$pageview", "math": "dau"}], "date_from": "-90d"}'
 """
@@ -107,11 +111,30 @@ def poll_ab(path: str, names: list[str], n: int) -> list[dict[str, Any]]:
     """The pool with the caller's poll for answers (``pipes.ANSWER_POLL_MAX``) against without
     it (0: it blocks in a read at once): per round a ``None`` call, then the pool each way with a
     ``None`` call between (the order flips every round); medians and the paired gain."""
+    import importlib
+
+    return _ab(path, names, n, importlib.import_module("trendcalc.partition.pipes"), "ANSWER_POLL_MAX", 0.0,
+               ("with the caller's poll", "without"))
+
+
+def claims_ab(path: str, names: list[str], n: int) -> list[dict[str, Any]]:
+    """The pool sharing work (``claims.SHARE_WORK``) against each process computing its own
+    share only, as ``poll_ab`` interleaves them."""
+    import importlib
+
+    return _ab(path, names, n, importlib.import_module("trendcalc.partition.claims"), "SHARE_WORK", False,
+               ("sharing work", "fixed shares"))
+
+
+def _ab(path: str, names: list[str], n: int, module: Any, attr: str, other: Any, words: tuple[str, str]
+        ) -> list[dict[str, Any]]:
+    """The pool with ``module.attr`` as it is (A) and as ``other`` (B), interleaved: per round a
+    ``None`` call, then the pool each way with a ``None`` call between (the order flips every
+    round); medians and the paired gain (B's time over A's)."""
     import trendcalc as tc
-    from trendcalc.partition import pipes
 
     parts = tc.PartitionedStore.open(path)
-    default = pipes.ANSWER_POLL_MAX
+    default = getattr(module, attr)
     out = []
     for q in [q for q in queries() if q.name in names]:
         project = tc.Project.from_dict(q.project)
@@ -124,23 +147,30 @@ def poll_ab(path: str, names: list[str], n: int) -> list[dict[str, Any]]:
         for _ in range(10):
             call("processes")
             call(None)
-        times: dict[float, list[float]] = {default: [], 0.0: []}
+        times: dict[str, list[float]] = {"a": [], "b": []}
         try:
             for i in range(n):
                 call(None)
-                for poll in ((0.0, default) if i % 2 else (default, 0.0)):
-                    pipes.ANSWER_POLL_MAX = poll
-                    times[poll].append(call("processes"))
+                for side in (("b", "a") if i % 2 else ("a", "b")):
+                    setattr(module, attr, default if side == "a" else other)
+                    times[side].append(call("processes"))
                     call(None)
         finally:
-            pipes.ANSWER_POLL_MAX = default
-        gains = [b / a for a, b in zip(times[default], times[0.0])]
-        rec = {"query": q.name, "poll_ms": statistics.median(times[default]) * 1e3,
-               "no_poll_ms": statistics.median(times[0.0]) * 1e3, "paired_gain": statistics.median(gains)}
-        print(f"{q.name}: processes {rec['poll_ms']:.3f} ms with the caller's poll, {rec['no_poll_ms']:.3f} ms "
-              f"without; paired {rec['paired_gain']:.3f}× over {n} rounds", flush=True)
+            setattr(module, attr, default)
+        gains = [b / a for a, b in zip(times["a"], times["b"])]
+        rec = {"query": q.name, "a": words[0], "a_ms": statistics.median(times["a"]) * 1e3, "b": words[1],
+               "b_ms": statistics.median(times["b"]) * 1e3, "paired_gain": statistics.median(gains),
+               "paired_q1": _quartiles(gains)[0], "paired_q3": _quartiles(gains)[1]}
+        print(f"{q.name}: processes {rec['a_ms']:.3f} ms {words[0]}, {rec['b_ms']:.3f} ms {words[1]}; paired "
+              f"{rec['paired_gain']:.3f}× (quartiles {rec['paired_q1']:.3f}–{rec['paired_q3']:.3f}) over {n} rounds",
+              flush=True)
         out.append(rec)
     return out
+
+
+def _quartiles(xs: list[float]) -> tuple[float, float]:
+    q = statistics.quantiles(xs, n=4) if len(xs) > 1 else [xs[0]] * 3
+    return q[0], q[2]
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
@@ -155,6 +185,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     ap.add_argument("--moving-clock", action="store_true", help="a new now every call, as now=None gives")
     ap.add_argument("--poll-ab", action="store_true", help="instead: the pool with and without the caller's "
                                                              "poll for the workers' answers")
+    ap.add_argument("--claims-ab", action="store_true", help="instead: the pool with and without work sharing")
     args = ap.parse_args(argv)
     if args.burst < 1:
         ap.error("--burst must be at least 1")
@@ -162,6 +193,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         warnings.simplefilter("ignore")
         if args.poll_ab:
             return poll_ab(args.path, [q for q in args.queries.split(",") if q], args.pairs)
+        if args.claims_ab:
+            return claims_ab(args.path, [q for q in args.queries.split(",") if q], args.pairs)
         return pairs(args.path, [q for q in args.queries.split(",") if q], args.pairs, args.filter, args.burst,
                      args.moving_clock)
 

@@ -81,8 +81,8 @@ def test_parties_on_one_board_compute_each_partition_once_in_a_call(parts: tc.Pa
         assert run_claiming(cells, 2, 3, paths, tasks, None) == []
         assert gather(6, [first]) == _sizes(parts)
     next_call(cells)
-    cells[1 + 5] = cells[0] << 8 | 1  # partition 5 already claimed by party 1 in this call
-    cells[1 + 1] = (cells[0] - 1) << 8 | 0  # partition 1 claimed in the call before: free again
+    cells[2 + 5] = cells[0] << 8 | 1  # partition 5 already claimed by party 1 in this call
+    cells[2 + 1] = (cells[0] - 1) << 8 | 0  # partition 1 claimed in the call before: free again
     mine = run_claiming(cells, 2, 3, paths, tasks, None)
     assert [i for i, _, _ in mine] == [2, 4, 3, 1, 0]  # its own (2), then the others' from the end, not 5
 
@@ -127,6 +127,10 @@ def test_the_caller_takes_over_a_slow_workers_partitions(parts: tc.PartitionedSt
         again = _batched(pool, parts, Task(_where, ({},)))  # nobody slow (who computes what: timing)
         assert [size for size, _ in again] == _sizes(parts)
         assert {pid for _, pid in again} <= {worker_pid, os.getpid()}
+        with pytest.MonkeyPatch.context() as patch:  # not sharing: the fixed shares, however slow
+            patch.setattr(importlib.import_module("trendcalc.partition.claims"), "SHARE_WORK", False)
+            fixed = _batched(pool, parts, Task(_where, ({worker_pid: 0.05},)))
+        assert fixed == [(size, worker_pid if i % 2 == 0 else os.getpid()) for i, size in enumerate(_sizes(parts))]
     finally:
         pool.shutdown()
 

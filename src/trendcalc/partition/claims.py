@@ -13,7 +13,8 @@ a process that is ahead takes over the work of one that is behind, a whole parti
 The board is an array of int64 in shared memory (``multiprocessing.RawArray``, given to each
 worker when it starts): cell 0 holds the number of the current call, which the caller bumps
 before it sends the call's messages (so a worker, which reads it after its message, sees it);
-cell ``1 + i`` holds ``call << 8 | party`` of whoever claimed partition ``i`` in that call.
+cell 1 whether the call shares work (``SHARE_WORK``); cell ``2 + i`` holds ``call << 8 | party``
+of whoever claimed partition ``i`` in that call.
 A claim is a read and a write, not an atomic exchange: two processes that reach the same
 partition at the same moment may both claim it and both compute it. That costs a partition's
 time, never correctness: a partition's answer does not depend on who computes it, and the
@@ -39,6 +40,11 @@ from .worker import load_partition
 SLOTS = 1 << 14
 """Partitions a board holds claims for: a store with more runs each process's own share only."""
 
+SHARE_WORK = True
+"""Whether the pool's processes take over each other's partitions (False: each computes its
+own share only, as before the board; for benchmarks to compare, ``benchmarks.partitioned_pairs
+--claims-ab``). Read by the caller at each call and passed on the board."""
+
 PARTY_BITS = 8
 """Bits of a claim that say who made it: at most 256 processes share a board."""
 
@@ -49,7 +55,7 @@ Answer = tuple[int, bool, Any]
 def new_board() -> Any:
     """A board in shared memory (all claims of call 0, which is never a call's number), to be
     given to each worker process when it starts (``install``)."""
-    return mp.get_context().RawArray("q", 1 + SLOTS)
+    return mp.get_context().RawArray("q", 2 + SLOTS)
 
 
 def cells_of(board: Any) -> np.ndarray:
@@ -58,8 +64,10 @@ def cells_of(board: Any) -> np.ndarray:
 
 
 def next_call(cells: np.ndarray) -> None:
-    """Start a call: bump its number (the caller, before it sends the call's messages)."""
+    """Start a call: bump its number and say whether it shares work (the caller, before it
+    sends the call's messages)."""
     cells[0] += 1
+    cells[1] = int(SHARE_WORK)
 
 
 _installed: np.ndarray | None = None
@@ -81,17 +89,17 @@ def claim_order(party: int, parties: int, count: int) -> list[int]:
 def run_claiming(cells: np.ndarray, party: int, parties: int, paths: Sequence[str], tasks: Sequence[Task],
                  stamp: int | None) -> list[Answer]:
     """Compute, in ``claim_order``, every partition no one has claimed in this call, claiming
-    each first; the outcomes of those computed here. A store of more than ``SLOTS`` partitions
-    (or more than 256 processes): each process its own share, no claims."""
-    shared = len(paths) <= SLOTS and parties <= 1 << PARTY_BITS
+    each first; the outcomes of those computed here. A call that does not share work, a store
+    of more than ``SLOTS`` partitions or more than 256 processes: each its own share, no claims."""
+    shared = bool(cells[1]) and len(paths) <= SLOTS and parties <= 1 << PARTY_BITS
     order = claim_order(party, parties, len(paths)) if shared else range(party, len(paths), parties)
     base = int(cells[0]) << PARTY_BITS
     out: list[Answer] = []
     for i in order:
         if shared:
-            if cells[1 + i] >= base:
+            if cells[2 + i] >= base:
                 continue
-            cells[1 + i] = base | party
+            cells[2 + i] = base | party
         try:
             out.append((i, True, tasks[i](load_partition(paths[i], stamp))))
         except Exception as exc:  # recorded; the caller raises the lowest partition's error
