@@ -164,9 +164,13 @@ def test_pandas_datetime_properties_are_the_same_text_on_every_path(tz):
     arrow = tc.EventStore.from_pandas(pd.DataFrame(base).iloc[:2])
     rows = tc.EventStore.from_pandas(pd.DataFrame({**base, "mixed": pd.Series([1, "x", 2], dtype=object)}).iloc[:2])
     assert values(arrow, "signup") == want == values(rows, "signup")
-    with pytest.raises(tc.ValidationError) as err:
-        tc.EventStore.from_pandas(pd.DataFrame(base))
-    assert err.value.path == ("events", 2, "properties", "signup")
+    refusals = []
+    for frame in (pd.DataFrame(base), pd.DataFrame({**base, "mixed": pd.Series([1, "x", 2], dtype=object)})):
+        with pytest.raises(tc.ValidationError) as err:
+            tc.EventStore.from_pandas(frame)  # (the Arrow path, then row by row)
+        refusals.append((err.value.path, err.value.message))
+    assert refusals == [(("events", 2, "properties", "signup"),
+                         "expected a JSON value: a datetime within years 1900..2299")] * 2
     with pytest.warns(IngestWarning, match="skipped 1 malformed row"):
         skipped = tc.EventStore.from_pandas(pd.DataFrame(base), errors="skip")
     assert values(skipped, "signup") == want
@@ -195,3 +199,20 @@ def test_polars_datetime_and_date_properties_are_the_same_text_on_every_path(uni
                   tc.EventStore.from_pandas(df.to_pandas())):
         assert values(store, "signup") == want
     assert values(tc.EventStore.from_polars(df, errors="skip"), "day") == ["2020-01-01", "2021-01-01"]
+
+
+def test_polars_temporal_cells_out_of_range_are_refused_as_the_arrow_path_refuses_them():
+    """A Polars Date or Datetime property cell outside years 1900..2299: the same message on the
+    Arrow path and row by row (which used to say "got OutOfRangeTime"); errors="skip" skips it."""
+    import datetime as dt
+
+    df = pl.DataFrame({"event": ["e", "e"], "distinct_id": ["u1", "u2"], "timestamp": ["2024-03-01T10:00:00Z"] * 2,
+                       "day": [dt.date(2020, 1, 1), dt.date(1850, 1, 1)]})
+    refusals = []
+    for frame in (df, df.with_columns(mixed=pl.Series([1, "x"], dtype=pl.Object))):  # (Arrow, then row by row)
+        with pytest.raises(tc.ValidationError) as err:
+            tc.EventStore.from_polars(frame)
+        refusals.append((err.value.path, err.value.message))
+    assert refusals == [(("events", 1, "properties", "day"), "expected a JSON value: a datetime within years 1900..2299")] * 2
+    with pytest.warns(IngestWarning, match="skipped 1 malformed row"):
+        assert values(tc.EventStore.from_polars(df, errors="skip"), "day") == ["2020-01-01"]

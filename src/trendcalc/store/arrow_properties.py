@@ -11,13 +11,12 @@ import numpy as np
 
 from ..errors import ValidationError
 from ..limits import DEFAULT_LIMITS, Limits
-from ..timeutil import MAX_YEAR, MIN_YEAR
 from .arrow_encode import PREFIX, _dictionary_codes, _first_row, _gather, _pa
 from .arrow_time import datetime_text
 from .columns import PropertyColumn, ValueDictionary
 from .fixedkeys import numpy_of
 from .ingest import Interner, properties_of
-from .timerange import checked_us
+from .timerange import OUT_OF_RANGE, checked_us
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -219,4 +218,4 @@ def _check_datetime_range(col: Any, t: Any, what: str, name: str) -> None:
         checked_us(raw, unit, (what, name))
     except ValidationError as exc:
         raise ValidationError((what, int(exc.path[1]), "properties", name),
-                              f"expected a JSON value: a datetime within years {MIN_YEAR}..{MAX_YEAR}") from None
+                              OUT_OF_RANGE) from None

@@ -23,7 +23,7 @@ from ..errors import ValidationError
 from ..timeutil import MAX_YEAR, MIN_YEAR, datetime_to_us
 from .builder import Item, Source
 from .readers import ColumnLayout
-from .timerange import outside, us_or
+from .timerange import OutOfRangeTime, outside, us_or
 
 _LO_US = datetime_to_us(dt.datetime(MIN_YEAR, 1, 1, tzinfo=dt.timezone.utc))
 _HI_US = datetime_to_us(dt.datetime(MAX_YEAR + 1, 1, 1, tzinfo=dt.timezone.utc))
@@ -172,13 +172,6 @@ def _checked_us(raw: np.ndarray, unit: str) -> np.ndarray:
     us = us_or(raw, unit, _OUT)
     us[raw == _NAT] = _NAT
     return us
-
-
-class OutOfRangeTime:
-    """A temporal cell Python's datetime types cannot hold (it is rejected like any datetime cell)."""
-
-    def __repr__(self) -> str:
-        return "OutOfRangeTime"
 
 
 def _pandas_list(s: Any) -> list[Any]:

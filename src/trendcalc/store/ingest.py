@@ -16,6 +16,7 @@ from ..errors import ValidationError, brief
 from ..jsonvalue import check_number, check_text
 from ..limits import DEFAULT_LIMITS, Limits
 from .tables import NO_TIME, PersonTable
+from .timerange import OUT_OF_RANGE, OutOfRangeTime
 
 
 def check_json_value(v: Any, path: tuple, depth: int = 0, limits: Limits = DEFAULT_LIMITS) -> None:
@@ -42,6 +43,8 @@ def check_json_value(v: Any, path: tuple, depth: int = 0, limits: Limits = DEFAU
         for i, x in enumerate(v):
             check_json_value(x, path + (i,), depth + 1, limits)
         return
+    if isinstance(v, OutOfRangeTime):
+        raise ValidationError(path, OUT_OF_RANGE)
     raise ValidationError(path, f"expected a JSON value, got {type(v).__name__}")
 
 

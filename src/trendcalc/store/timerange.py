@@ -20,6 +20,18 @@ US_PER = {"W": 604_800_000_000, "D": 86_400_000_000, "h": 3_600_000_000, "m": 60
           "us": 1}
 
 
+OUT_OF_RANGE = f"expected a JSON value: a datetime within years {MIN_YEAR}..{MAX_YEAR}"
+"""What a temporal property cell outside the years an instant may have is told (every reader)."""
+
+
+class OutOfRangeTime:
+    """A DataFrame's temporal cell outside years 1900..2299, on the row-by-row path: the row is
+    rejected with ``OUT_OF_RANGE``, as the Arrow path rejects it (``ingest.check_json_value``)."""
+
+    def __repr__(self) -> str:
+        return "OutOfRangeTime"
+
+
 def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
