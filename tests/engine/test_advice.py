@@ -60,6 +60,17 @@ def test_trends_query_paths():
     assert codes(r) == [("unknown_event", ("series", 0, "event")), ("unknown_property", ("breakdownFilter", "breakdown"))]
 
 
+def test_a_key_of_another_kind_is_named_where_it_is_not_suggested_as_itself():
+    # found transcribing test_trends_query_runner.py::test_formula_with_breakdown_and_no_data: a person
+    # breakdown on an event-only key said "did you mean '$browser'?" about '$browser' itself
+    r = run({"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "product_view"}],
+             "breakdownFilter": {"breakdown": "platform", "breakdown_type": "person"}, "dateRange": {"date_from": "2024-03-01"}})
+    assert codes(r) == [("unknown_property", ("breakdownFilter", "breakdown"))]
+    assert "'platform' is an event property" in r.warnings[0].message and "did you mean" not in r.warnings[0].message
+    r = run({"events": [{"id": "product_view"}], "properties": [{"key": "plan", "value": "pro"}], "date_from": "2024-03-01"})
+    assert "'plan' is a person property" in r.warnings[0].message
+
+
 def test_a_range_outside_the_data_says_the_data_range():
     r = run({"events": [{"id": "product_view", "math": "dau"}]}, now="2026-12-06T00:00:00Z")
     assert codes(r) == [("range_outside_data", ("date_from",))]

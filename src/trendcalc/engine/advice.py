@@ -66,6 +66,11 @@ class Keys:
     def all(self) -> set[str]:
         return self.event | self.person | set().union(*self.group.values())
 
+    def kinds_of(self, key: str) -> list[str]:
+        """Where ``key`` is a property, by kind (``event``, ``person``, ``group type N``)."""
+        where = (["event"] if key in self.event else []) + (["person"] if key in self.person else [])
+        return where + [f"group type {gti}" for gti, keys in sorted(self.group.items()) if key in keys]
+
 
 @attrs.frozen
 class Outline:
@@ -125,8 +130,10 @@ def unknown_property_keys(store: Outline, filt: TrendsFilter, project: Project) 
     def check(kind: str, key: object, gti: int | None, path: tuple, what: str) -> Iterator[QueryWarning]:
         if isinstance(key, str) and kind in ("event", "person", "group") and not keys.known(kind, key, gti):
             where = {"event": "event", "person": "person", "group": f"group type {gti}"}[kind]
-            yield QueryWarning("unknown_property", path,
-                               f"no {where} property {key!r} in this store{_hint(key, keys.all())} ({what})")
+            elsewhere = keys.kinds_of(key)  # the same key of another kind: name it, not "did you mean" itself
+            hint = (f"; {key!r} is a{'n' if elsewhere[0] == 'event' else ''} {' and '.join(elsewhere)} property"
+                    if elsewhere else _hint(key, keys.all()))
+            yield QueryWarning("unknown_property", path, f"no {where} property {key!r} in this store{hint} ({what})")
 
     for leaf in _query_leaves(filt):
         if leaf.operator not in ("is_not_set", "is_not", "not_icontains", "not_regex", "not_in"):
