@@ -32,6 +32,11 @@ QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
         "stickinessFilter": {"display": "ActionsLineGraphCumulative"}, "compareFilter": {"compare": True}}),
     "stickiness-all-weeks": ("stickiness", {"kind": "StickinessQuery", "series": SERIES, "interval": "week",
                                             "dateRange": {"date_from": "all"}}),
+    # math hogql: the expression's value is the actor, and a value's events span partitions as a group's do
+    "stickiness-hogql-actor-criteria": ("stickiness", {
+        "kind": "StickinessQuery", "series": [{"kind": "EventsNode", "event": "$pageview", "math": "hogql",
+                                               "math_hogql": "concat(properties.$browser, '/', toString(person.properties.plan))"}],
+        "dateRange": {"date_from": "-30d"}, "stickinessFilter": {"stickinessCriteria": {"operator": "gte", "value": 2}}}),
     "lifecycle": ("lifecycle", {"shown_as": "Lifecycle", "events": [{"id": "$pageview"}], "date_from": "-30d",
                                 "interval": "week"}),
     "lifecycle-groups": ("lifecycle", {"kind": "LifecycleQuery", "series": SERIES, "dateRange": {"date_from": "-30d"},
@@ -77,7 +82,7 @@ def test_groups_span_partitions(world: tc.EventStore) -> None:
 
 def test_through_files_and_a_process_pool(world: tc.EventStore, tmp_path: Any) -> None:
     parts = tc.partition(world, tmp_path / "p", partitions=3, durable=False)
-    for name in ("stickiness-groups-criteria", "lifecycle-groups", "stickiness-all-weeks"):
+    for name in ("stickiness-groups-criteria", "lifecycle-groups", "stickiness-all-weeks", "stickiness-hogql-actor-criteria"):
         insight, query = QUERIES[name]
         want = answer(lambda insight=insight, query=query: getattr(tc, insight)(world, query, project=PROJECT, now=NOW))
         got = answer(lambda insight=insight, query=query: getattr(tc, insight)(parts, query, project=PROJECT, now=NOW,

@@ -17,7 +17,7 @@ from typing import Any, cast
 import attrs
 import numpy as np
 
-from ..errors import UnsupportedError, ValidationError
+from ..errors import ValidationError
 from ..limits import Limits
 from ..project import Project
 from ..query.displays import DISPLAYS
@@ -68,16 +68,13 @@ def stickiness_context(store: EventStore, q: StickinessQuery, project: Project, 
 
 
 def check_stickiness_supported(q: StickinessQuery) -> None:
-    """UnsupportedError for what the engine does not compute: math 'hogql' (an expression as the
-    actor), and the filters ``check_supported`` refuses for Trends. A series math other than
-    unique_group only names the actor (persons), so it is not checked as a Trends math."""
+    """UnsupportedError for what the engine does not compute: the filters ``check_supported``
+    refuses for Trends. A series math other than unique_group only names the actor (persons, or
+    for math 'hogql' the expression's value), so it is not checked as a Trends math."""
     from .supported import check_supported
 
     series = []
     for s in q.base.series:
-        if s.math == "hogql":
-            path = s.path or (("series", s.index) if q.source == "query" else ("events", s.index))
-            raise UnsupportedError(path + ("math",), "math 'hogql' (an expression as the actor) is not supported for stickiness")
         if s.math != "unique_group":
             s = attrs.evolve(s, math="dau", math_property=None, math_property_type=None)
         series.append(s)
@@ -197,9 +194,12 @@ def selected_rows(ctx: QueryContext, query: Query) -> np.ndarray | None:
 
 
 def actor_ids(ctx: QueryContext, series: Series, rows: np.ndarray) -> np.ndarray:
-    """Actor per row: the ``$group_N`` key code for unique_group, else the person (or the
-    distinct_id when the project aggregates users by distinct_id)."""
+    """Actor per row: the ``$group_N`` key code for unique_group, the id of the expression's
+    value for math 'hogql' (-1: NULL, no actor), else the person (or the distinct_id when the
+    project aggregates users by distinct_id)."""
     store = ctx.store
+    if series.math == "hogql" and series.math_expr is not None:
+        return hogql_actors(ctx, series, rows)[0]
     if series.math == "unique_group" and series.math_group_type_index is not None:
         col = store.column(f"$group_{series.math_group_type_index}")
         if col is None:
@@ -249,6 +249,27 @@ def age(ts: np.ndarray, end: dt.datetime, interval: str, tz: Any) -> np.ndarray:
     return n - (end_into < into).astype(np.int64)
 
 
+def hogql_actors(ctx: QueryContext, series: Series, rows: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+    """Math 'hogql': (per row the id of its ``math_hogql`` value, -1 for NULL; the value of each
+    id). The runner groups by the value and counts it with count(DISTINCT), so equal values are
+    one actor (1 and 1.0 too) and NULL is none."""
+    from .hogql import row_results
+
+    inverse, results = row_results(ctx, series.math_expr, rows)
+    index: dict[Any, int] = {}
+    lut = [-1 if r is None else index.setdefault(_value_key(r), len(index)) for r in results]
+    return np.asarray(lut, dtype=np.int64)[inverse], list(index)
+
+
+def _value_key(v: Any) -> Any:
+    """A value as one GROUP BY key: numbers by value (bools as 0/1, all NaNs alike), text itself."""
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, float):
+        return ("nan",) if v != v else int(v) if v.is_integer() else v
+    return v
+
+
 @attrs.frozen
 class ActorIntervals:
     """Per row of one query: its actor (-1: outside every interval); per actor with at least one
@@ -279,7 +300,7 @@ def actor_interval_pairs(ctx: QueryContext, q: StickinessQuery, query: Query, cu
     key, n = interval_keys(ctx, q, query, current, ts)
     row_actor = actor_ids(ctx, query.series, rows)
     row_actor[key < 0] = -1
-    inside = key >= 0
+    inside = row_actor >= 0  # in an interval, with an actor (a NULL math_hogql value is none)
     actor, key = row_actor[inside], key[inside]
     if len(key) == 0:
         empty = np.zeros(0, np.int64)

@@ -13,7 +13,7 @@ import datetime as dt
 
 import numpy as np
 
-from ..errors import ValidationError
+from ..errors import UnsupportedError, ValidationError
 from ..limits import Limits
 from ..project import Project
 from ..query.actors_request import ActorsRequest
@@ -51,6 +51,9 @@ def run_stickiness_actors(store: EventStore, q: StickinessQuery, project: Projec
     per_series = 2 if filt.compare else 1
     query = plan.queries[req.series * per_series + (1 if req.compare == "previous" else 0)]
     series = query.series
+    if series.math == "hogql":  # (the runner's actors are then the expression's values: no persons or groups to list)
+        raise UnsupportedError(req.path("series"), "the actors of a stickiness series with math 'hogql' (its actors are "
+                                                   "the expression's values, not persons or groups) are not supported")
     group = series.math == "unique_group" and series.math_group_type_index is not None
     strategy, gti = ("group", series.math_group_type_index) if group else ("person", None)
     columns, names, terms = plan_columns(req, strategy, False, series.math)

@@ -21,6 +21,7 @@ import attrs
 from ..errors import UnsupportedError, ValidationError
 from ..store.columns import float_text
 from ..store.columns import to_float as json_text_float
+from .like import like
 
 # --- value helpers ------------------------------------------------------------------------------
 
@@ -326,6 +327,10 @@ def _scalars() -> dict[str, Scalar]:
         Scalar("substring", 2, 3, _substring),
         Scalar("startsWith", 2, 2, lambda s, p: _bool(_text(s).startswith(_text(p)))),
         Scalar("endsWith", 2, 2, lambda s, p: _bool(_text(s).endswith(_text(p)))),
+        Scalar("like", 2, 2, lambda s, p: _bool(like(_text(s), _text(p)))),
+        Scalar("ilike", 2, 2, lambda s, p: _bool(like(_text(s), _text(p), case_insensitive=True))),
+        Scalar("notLike", 2, 2, lambda s, p: _bool(not like(_text(s), _text(p)))),
+        Scalar("notILike", 2, 2, lambda s, p: _bool(not like(_text(s), _text(p), case_insensitive=True))),
         Scalar("replaceAll", 3, 3, lambda s, a, b: _text(s).replace(_text(a), _text(b)) if _text(a) else _text(s)),
         Scalar("empty", 1, 1, lambda s: _bool(to_text(s) == "")),
         Scalar("notEmpty", 1, 1, lambda s: _bool(to_text(s) != "")),

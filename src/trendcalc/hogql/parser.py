@@ -7,7 +7,7 @@ compiler. Operators become calls, as in HogQL itself (``a + b`` is ``plus(a, b)`
     expr AS alias            (aliases are dropped)
     a ? b : c                (right-associative)
     OR, AND, NOT
-    = == != <> < > <= >=, IS [NOT] NULL, [NOT] IN (...)
+    = == != <> < > <= >=, IS [NOT] NULL, [NOT] IN (...), [NOT] LIKE / ILIKE
     + - ||
     * / %
     unary -
@@ -38,6 +38,7 @@ _PUNCT = ("==", "!=", "<>", "<=", ">=", "||", "(", ")", ",", ".", "[", "]", "+",
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "b": "\b", "f": "\f", "\\": "\\", "'": "'", '"': '"', "`": "`"}
 _COMPARE = {"=": "equals", "==": "equals", "!=": "notEquals", "<>": "notEquals", "<": "less", ">": "greater",
             "<=": "lessOrEquals", ">=": "greaterOrEquals"}  # fmt: skip
+_LIKE = {"LIKE": "like", "ILIKE": "ilike"}
 _ADD = {"+": "plus", "-": "minus", "||": "concat"}
 _MUL = {"*": "multiply", "/": "divide", "%": "modulo"}
 
@@ -222,6 +223,14 @@ class _Parser:
                 raise self.unexpected("NULL")
             self.take()
             return Call("isNotNull" if negate else "isNull", (left,), position=t.pos)
+        like = _LIKE.get(t.text.upper()) if t.kind == "ident" else None
+        if like is not None:  # a LIKE b, a ILIKE b (LIKE is no keyword: like(a, b) stays a call)
+            self.take()
+            return Call(like, (left, self.add()), position=t.pos)
+        if self.is_kw("NOT") and self.peek(1).kind == "ident" and self.peek(1).text.upper() in _LIKE:
+            self.take()
+            negated = "not" + _LIKE[self.take().text.upper()].replace("ilike", "ILike").replace("like", "Like")
+            return Call(negated, (left, self.add()), position=t.pos)
         if self.is_kw("NOT") and self.peek(1).kind == "kw" and self.peek(1).text == "IN":
             self.take()
             self.take()

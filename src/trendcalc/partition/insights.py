@@ -124,10 +124,12 @@ def stickiness_counts(store: EventStore, q: StickinessQuery, project: Project, n
     """Per planned query (None when the series' action does not exist): for persons ("persons",
     N intervals, actors per number of qualifying intervals) — a person's events are all here;
     for groups ("groups", N, group key, interval key, events) per (group, interval) pair before
-    the criteria — a group's events may be in several partitions. ``rows``: see ``with_rows``."""
+    the criteria — a group's events may be in several partitions (so may a math 'hogql' value's:
+    its JSON text is the key). ``rows``: see ``with_rows``."""
     from ..engine.stickiness import (
         actor_interval_pairs,
         histogram,
+        hogql_actors,
         plan_stickiness,
         selected_rows,
         stickiness_context,
@@ -149,6 +151,15 @@ def stickiness_counts(store: EventStore, q: StickinessQuery, project: Project, n
             # the key as JSON text: distinct dictionary values stay distinct, and texts compare
             values = key_texts(col)
             out.append(("groups", n, values[actor], key, events))
+            continue
+        if s.math == "hogql":  # an expression's value is the actor: its events may be in several partitions too
+            selected = selected_rows(ctx, query)
+            if selected is None:
+                out.append(None)
+                continue
+            n, _, actor, key, events = actor_interval_pairs(ctx, q, query, plan.current, selected)
+            texts = np.asarray([json.dumps(v) for v in hogql_actors(ctx, s, selected)[1]], dtype=object)
+            out.append(("groups", n, texts[actor], key, events))
             continue
         h = histogram(ctx, q, query, plan.current)
         out.append(None if h is None else ("persons", h.n_intervals, np.bincount(h.intervals).astype(np.int64)))

@@ -11,6 +11,9 @@ parsers, and adds ``interval_count``, ``cumulative`` and ``criteria``:
   criteria, cumulative mode or an interval count);
 - a ``{"kind": "StickinessQuery", ...}`` dict (or an ``InsightVizNode`` wrapping one).
 
+In both, math ``hogql`` makes ``math_hogql`` a row expression whose value is each event's actor
+(the runner groups by it), not a Trends aggregate.
+
 Pure: imports no engine and no store.
 """
 
@@ -24,7 +27,7 @@ import attrs
 from ..errors import UnsupportedError, ValidationError, brief
 from ..jsonvalue import clean_json
 from ..limits import DEFAULT_LIMITS, Limits
-from .legacy import _int, parse_legacy
+from .legacy import _int, hogql_expression, parse_legacy
 from .model import TrendsFilter
 from .suggest import suggest
 from .trends_query import parse_trends_query
@@ -143,11 +146,12 @@ def parse_legacy_stickiness(q: Mapping, *, limits: Limits = DEFAULT_LIMITS) -> S
         if q.get(k) not in (None, "", []):
             raise UnsupportedError((k,), f"{k!r} is not part of a Stickiness insight (PostHog ignores it); remove it")
     trends_dict: dict[str, Any] = {k: v for k, v in q.items() if k not in LEGACY_IGNORED and k != "aggregation_group_type_index"}
+    texts: dict[tuple, str] = {}
     for kind in ("events", "actions"):
         items = trends_dict.get(kind)
         if isinstance(items, list):
-            trends_dict[kind] = [_legacy_entity(e) for e in items]
-    base = parse_legacy(trends_dict, limits=limits)
+            trends_dict[kind] = _hogql_placeholders([_legacy_entity(e) for e in items], (kind,), texts)
+    base = _row_expressions(parse_legacy(trends_dict, limits=limits), texts, limits)
     echo = base.echo + tuple((k, q[k]) for k in ("display",) if k in q)
     return StickinessQuery(base=attrs.evolve(base, display="ActionsLineGraph", echo=echo))
 
@@ -161,6 +165,37 @@ def _legacy_entity(e: Any) -> Any:
         return e
     drop = ("math_property", "math_property_type", "math_hogql", "math_group_type_index")
     return {**{k: v for k, v in e.items() if k not in drop}, "math": "dau"}
+
+
+# A stickiness series' math_hogql is a row expression, the actor of each event (the runner
+# groups by it); the Trends parsers read math_hogql as an aggregate, so it crosses them as this
+# placeholder and is parsed as a row expression afterwards.
+HOGQL_PLACEHOLDER = "count()"
+
+
+def _hogql_placeholders(items: list[Any], path: tuple, texts: dict[tuple, str]) -> list[Any]:
+    """``items`` with each math 'hogql' entity's math_hogql text moved into ``texts`` (by the
+    entity's JSON path) and replaced by the placeholder."""
+    out = []
+    for i, e in enumerate(items):
+        if isinstance(e, Mapping) and e.get("math") == "hogql" and isinstance(e.get("math_hogql"), str):
+            texts[path + (i,)] = e["math_hogql"]
+            e = {**e, "math_hogql": HOGQL_PLACEHOLDER}
+        out.append(e)
+    return out
+
+
+def _row_expressions(base: TrendsFilter, texts: dict[tuple, str], limits: Limits) -> TrendsFilter:
+    """``base`` with each placeholder math_hogql back to its text, parsed as a row expression."""
+    if not texts:
+        return base
+    series = tuple(
+        attrs.evolve(s, math_hogql=texts[s.path],
+                     math_expr=hogql_expression(texts[s.path], s.path + ("math_hogql",), limits, aggregate=False))
+        if s.math == "hogql" and s.path in texts else s
+        for s in base.series
+    )
+    return attrs.evolve(base, series=series)
 
 
 # --- StickinessQuery ----------------------------------------------------------------------------
@@ -185,7 +220,10 @@ def parse_stickiness_query(query: Mapping, *, limits: Limits = DEFAULT_LIMITS) -
     if query.get("series") is None:
         raise ValidationError(("series",), "a StickinessQuery needs `series`: a list of EventsNode / ActionsNode")
     trends_dict = {"kind": "TrendsQuery", **{k: query[k] for k in SHARED_FIELDS if k in query}}
-    base = parse_trends_query(trends_dict, limits=limits)
+    texts: dict[tuple, str] = {}
+    if isinstance(trends_dict["series"], list):
+        trends_dict["series"] = _hogql_placeholders(trends_dict["series"], ("series",), texts)
+    base = _row_expressions(parse_trends_query(trends_dict, limits=limits), texts, limits)
     sf = query.get("stickinessFilter")
     if sf is None:
         sf = {}

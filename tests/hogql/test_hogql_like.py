@@ -1,0 +1,78 @@
+"""LIKE patterns in the HogQL subset (``like``/``ilike``/``notLike``/``notILike`` and the infix
+forms). Found by posthog/api/test/test_stickiness.py::TestStickiness::test_stickiness_hogql_filter,
+whose filter is ``properties.$browser == 'Chrome' and like(person.properties.name, '%person%')``."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from trendcalc.hogql import evaluate, parse_expression
+from trendcalc.hogql.like import like
+
+
+def value(text: str, **fields):
+    tree = parse_expression(text, path=("x",), aggregate=False)
+    return evaluate(tree, lambda node: fields.get(node.chain[-1]))
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern", "expected"),
+    [
+        ("person1", "%person%", True),
+        ("person", "%person%", True),
+        ("perso", "%person%", False),
+        ("abc", "a_c", True),
+        ("abbc", "a_c", False),
+        ("abc", "abc", True),
+        ("abc", "ab", False),  # the whole string must match
+        ("", "%", True),
+        ("", "", True),
+        ("a", "", False),
+        ("aaa", "%a%a%a%", True),
+        ("aa", "%a%a%a%", False),
+        ("aba", "ab%ba", False),  # the first and last segments may not overlap
+        ("abba", "ab%ba", True),
+        ("a%c", "a\\%c", True),  # backslash: the next character is literal
+        ("abc", "a\\%c", False),
+        ("a_c", "a\\_c", True),
+        ("abc", "a\\_c", False),
+        ("a\\c", "a\\\\c", True),
+        ("日本語", "_本_", True),  # characters, not bytes
+    ],
+)
+def test_like_patterns(text, pattern, expected):
+    assert like(text, pattern) is expected
+
+
+def test_ilike_folds_case_and_like_does_not():
+    assert like("PERSON1", "%person%", case_insensitive=True)
+    assert not like("PERSON1", "%person%")
+
+
+def test_many_wildcards_do_not_backtrack():
+    start = time.perf_counter()
+    assert not like("a" * 20_000, "%a%a%a%a%a%a%a%a%b")
+    assert time.perf_counter() - start < 2.0
+
+
+@pytest.mark.parametrize(
+    ("text", "fields", "expected"),
+    [
+        ("like(person.properties.name, '%person%')", {"name": "person3"}, 1),
+        ("like(person.properties.name, '%person%')", {"name": "someone"}, 0),
+        ("like(person.properties.name, '%person%')", {}, None),  # NULL propagates
+        ("ilike(properties.a, 'CH%')", {"a": "Chrome"}, 1),
+        ("notLike(properties.a, 'Ch%')", {"a": "Chrome"}, 0),
+        ("notILike(properties.a, 'fire%')", {"a": "Chrome"}, 1),
+        ("properties.a LIKE '%ome'", {"a": "Chrome"}, 1),
+        ("properties.a like 'x%' OR 1", {"a": "Chrome"}, 1),
+        ("properties.a ILIKE 'CHROME'", {"a": "Chrome"}, 1),
+        ("properties.a NOT LIKE 'Ch%'", {"a": "Chrome"}, 0),
+        ("properties.a not ilike 'ch%'", {"a": "Safari"}, 1),
+        ("properties.a = 'Chrome' AND like(properties.b, '%x%')", {"a": "Chrome", "b": "axb"}, 1),
+    ],
+)
+def test_like_in_expressions(text, fields, expected):
+    assert value(text, **fields) == expected
