@@ -78,6 +78,24 @@ def test_a_range_outside_the_data_says_the_data_range():
     assert sum(r.to_dicts()[0]["data"]) == 0
 
 
+def test_a_range_outside_the_data_says_what_to_change():
+    """A relative range: pass now=; both dates absolute: nothing to do with now; an hourly range
+    whose date_to is a date (PostHog: that day's first hour, test_trends_query_runner.py's
+    test_trends_labels_hour): say so."""
+    hints = []
+    for query in ({"events": [{"id": "product_view"}], "date_from": "-7d"},
+                  {"events": [{"id": "product_view"}], "date_from": "2023-01-01", "date_to": "2023-01-31"},
+                  {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "product_view"}],
+                   "interval": "hour", "dateRange": {"date_from": "2024-02-29", "date_to": "2024-02-29"}}):
+        r = run(query, now="2026-12-06T00:00:00Z")
+        assert [c for c, _ in codes(r)] == ["range_outside_data"]
+        hints.append(r.warnings[0].message.split("); ", 1)[1])
+    assert hints == ["pass now= (e.g. now='2024-03-07') or absolute dates",
+                     "both dates are absolute: compare them with the store's",
+                     "with interval 'hour', date_to '2024-02-29' means that day's first hour: pass '2024-02-29T23:59:59' "
+                     "for the whole day"]
+
+
 def test_all_running_years_past_the_data_warns():
     r = run({"events": [{"id": "product_view"}], "date_from": "all"}, now="2026-12-06T00:00:00Z")
     assert codes(r) == [("range_past_data", ("date_to",))]

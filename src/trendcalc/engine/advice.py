@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
@@ -19,6 +20,7 @@ import attrs
 
 from ..errors import QueryWarning
 from ..project import Project
+from ..query.dates import is_absolute
 from ..query.model import PropertyFilter, TrendsFilter, iter_leaves
 from ..store import EventStore
 from ..store.virtual import VIRTUAL
@@ -225,7 +227,23 @@ def range_advice(store: EventStore | Outline, filt: TrendsFilter, date_from: str
         return []
     return [QueryWarning("range_outside_data", path,
                          f"the query range {lo:%Y-%m-%d %H:%M} – {hi:%Y-%m-%d %H:%M} holds none of the store's events "
-                         f"({first:%Y-%m-%d} – {last:%Y-%m-%d}); pass now= (e.g. now='{last:%Y-%m-%d}') or absolute dates")]
+                         f"({first:%Y-%m-%d} – {last:%Y-%m-%d}); {_range_hint(filt, last)}")]
+
+
+def _range_hint(filt: TrendsFilter, last: dt.datetime) -> str:
+    """What to change when the range misses the data: a relative range moves with ``now``; an
+    hourly range's date-only ``date_to`` is that day's first hour (as PostHog reads it); an
+    absolute range is as given."""
+    date_to = filt.date_to
+    if filt.interval == "hour" and date_to is not None and _DAY_ONLY.fullmatch(date_to):
+        return (f"with interval 'hour', date_to {date_to!r} means that day's first hour: pass "
+                f"'{date_to}T23:59:59' for the whole day")
+    if filt.date_from is not None and is_absolute(filt.date_from) and date_to is not None and is_absolute(date_to):
+        return "both dates are absolute: compare them with the store's"
+    return f"pass now= (e.g. now='{last:%Y-%m-%d}') or absolute dates"
+
+
+_DAY_ONLY = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}")
 
 
 def _span(store: EventStore) -> tuple[dt.datetime, dt.datetime] | None:
