@@ -26,6 +26,17 @@ def test_operators_become_calls_with_sql_precedence():
     assert row("properties.os NOT IN ('Mac', 'Linux')").name == "notIn"
     assert row("properties.a > 1 ? 'big' : 'small'").name == "if"
     assert row("CASE WHEN properties.a > 1 THEN 'big' ELSE 'small' END").name == "multiIf"
+    assert row("properties.u LIKE '%x%'") == Call("like", (Field(("properties", "u")), Const("%x%")))
+    assert row("properties.u not ilike 'x'").name == "notILike"
+    assert row("like(properties.u, 'x') AND ILIKE(properties.u, 'x')").args[1].name == "ilike"  # keywords as functions
+    assert row("properties.u LIKE 'a' || 'b'").args[1].name == "concat"  # the pattern binds tighter than LIKE
+
+
+def test_virtual_person_fields():
+    assert row("person.$virt_initial_channel_type = 'Organic Search'").args[0] == Field(("person", "$virt_initial_channel_type"))
+    row("events.person.$virt_initial_referring_domain_type")
+    with pytest.raises(tc.UnsupportedError):
+        row("person.$virt_unknown")
 
 
 def test_aliases_are_dropped_in_every_form_upstream_tests_use():

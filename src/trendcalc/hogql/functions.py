@@ -12,6 +12,7 @@ ask for a ``toFloat``); other strings make it NULL.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +22,7 @@ import attrs
 from ..errors import UnsupportedError, ValidationError
 from ..store.columns import float_text
 from ..store.columns import to_float as json_text_float
+from ..store.virtual import VIRTUAL
 
 # --- value helpers ------------------------------------------------------------------------------
 
@@ -260,6 +262,62 @@ def _null_if(a: Any, b: Any) -> Any:
     return None if a is None or _compare(a, b) == 0 else a
 
 
+_ANY_ONE = 0  # LIKE's ``_``
+_ANY_RUN = 1  # LIKE's ``%``
+
+
+@functools.lru_cache(maxsize=512)
+def _like_tokens(pattern: str, fold: bool) -> tuple[str | int, ...]:
+    """A LIKE pattern as tokens: a character (case-folded for ILIKE), ``_ANY_ONE`` or ``_ANY_RUN``.
+    ``\\`` escapes the next character (``\\%``, ``\\_``, ``\\\\``); a trailing one is literal."""
+    out: list[str | int] = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            i += 1
+            out.append(pattern[i].lower() if fold else pattern[i])
+        elif ch in "%_":
+            if not (ch == "%" and out and out[-1] == _ANY_RUN):  # %% is one run
+                out.append(_ANY_RUN if ch == "%" else _ANY_ONE)
+        else:
+            out.append(ch.lower() if fold else ch)
+        i += 1
+    return tuple(out)
+
+
+def _like_match(tokens: tuple[str | int, ...], text: str) -> bool:
+    """Whole-string wildcard match in O(len(text) * len(tokens)) at worst (no regex backtracking)."""
+    t = s = 0
+    star, mark = -1, 0
+    while s < len(text):
+        tok = tokens[t] if t < len(tokens) else None
+        if tok == _ANY_RUN:
+            star, mark = t, s
+            t += 1
+        elif tok is not None and (tok == _ANY_ONE or tok == text[s]):
+            t += 1
+            s += 1
+        elif star >= 0:  # let the last % take one more character
+            t, mark = star + 1, mark + 1
+            s = mark
+        else:
+            return False
+    return all(tok == _ANY_RUN for tok in tokens[t:])
+
+
+def _like(fold: bool, negate: bool) -> Callable[[Any, Any], int]:
+    """``like`` / ``ilike`` and their negations: ``%`` any run of characters (newlines too), ``_``
+    one character; ILIKE compares case-insensitively. Non-text values are read as ``toString``."""
+
+    def fn(s: Any, pattern: Any) -> int:
+        text = _text(s)
+        hit = _like_match(_like_tokens(_text(pattern), fold), text.lower() if fold else text)
+        return _bool(hit != negate)
+
+    return fn
+
+
 def _extreme(pick: Callable[..., Any]) -> Callable[..., Any]:
     def fn(*args: Any) -> Any:
         nums = [to_number(a) for a in args]
@@ -324,6 +382,10 @@ def _scalars() -> dict[str, Scalar]:
         Scalar("upper", 1, 1, lambda s: _text(s).translate(_ASCII_UPPER)),
         Scalar("trim", 1, 1, lambda s: _text(s).strip(" ")),
         Scalar("substring", 2, 3, _substring),
+        Scalar("like", 2, 2, _like(False, False)),
+        Scalar("notLike", 2, 2, _like(False, True)),
+        Scalar("ilike", 2, 2, _like(True, False)),
+        Scalar("notILike", 2, 2, _like(True, True)),
         Scalar("startsWith", 2, 2, lambda s, p: _bool(_text(s).startswith(_text(p)))),
         Scalar("endsWith", 2, 2, lambda s, p: _bool(_text(s).endswith(_text(p)))),
         Scalar("replaceAll", 3, 3, lambda s, a, b: _text(s).replace(_text(a), _text(b)) if _text(a) else _text(s)),
@@ -418,14 +480,22 @@ def normalize_chain(chain: tuple[str, ...]) -> tuple[str, ...]:
     return chain
 
 
+def is_virtual_person_field(c: tuple[str, ...]) -> bool:
+    """``person.$virt_…``: a field PostHog's persons table derives from stored properties."""
+    return len(c) == 2 and c[0] == "person" and c[1] in VIRTUAL
+
+
 def check_field(chain: tuple[str, ...], path: tuple, pos: int) -> None:
-    """A field the subset reads: ``properties.<key>``, ``person.properties.<key>``, ``person.id``
-    and the event columns in ``EVENT_FIELDS``."""
+    """A field the subset reads: ``properties.<key>``, ``person.properties.<key>``, ``person.id``,
+    the persons' virtual fields (``person.$virt_initial_channel_type``, ...) and the event
+    columns in ``EVENT_FIELDS``."""
     c = normalize_chain(chain)
     text = ".".join(chain)
     if c[0] == "properties" and len(c) == 2:
         return
     if c[0] == "person" and ((len(c) == 3 and c[1] == "properties") or c[1:] == ("id",)):
+        return
+    if is_virtual_person_field(c):
         return
     if len(c) == 1 and c[0] in EVENT_FIELDS:
         return

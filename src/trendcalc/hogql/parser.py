@@ -7,7 +7,7 @@ compiler. Operators become calls, as in HogQL itself (``a + b`` is ``plus(a, b)`
     expr AS alias            (aliases are dropped)
     a ? b : c                (right-associative)
     OR, AND, NOT
-    = == != <> < > <= >=, IS [NOT] NULL, [NOT] IN (...)
+    = == != <> < > <= >=, IS [NOT] NULL, [NOT] IN (...), [NOT] LIKE, [NOT] ILIKE
     + - ||
     * / %
     unary -
@@ -30,7 +30,10 @@ from .ast import Call, Const, Expr, Field, walk
 from .functions import AGGREGATES, canonical_function, check_field
 
 KEYWORDS = frozenset({"AND", "OR", "NOT", "AS", "NULL", "TRUE", "FALSE", "IS", "IN", "DISTINCT",
-                      "CASE", "WHEN", "THEN", "ELSE", "END"})  # fmt: skip
+                      "CASE", "WHEN", "THEN", "ELSE", "END", "LIKE", "ILIKE"})  # fmt: skip
+_LIKE = {"LIKE": ("like", "notLike"), "ILIKE": ("ilike", "notILike")}
+# keywords that are also function names: ``and(a, b)``, ``like(s, '%x%')``
+_CALLABLE_KEYWORDS = ("AND", "OR", "LIKE", "ILIKE")
 _NUMBER = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 _IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _PUNCT = ("==", "!=", "<>", "<=", ">=", "||", "(", ")", ",", ".", "[", "]", "+", "-", "*", "/", "%",
@@ -229,6 +232,12 @@ class _Parser:
         if self.is_kw("IN"):
             self.take()
             return Call("in", (left, *self.in_list()), position=t.pos)
+        negate = self.is_kw("NOT") and self.peek(1).kind == "kw" and self.peek(1).text in _LIKE
+        if negate:
+            self.take()
+        if self.peek().kind == "kw" and self.peek().text in _LIKE:
+            names = _LIKE[self.take().text]
+            return Call(names[negate], (left, self.add()), position=t.pos)
         return left
 
     def in_list(self) -> tuple[Expr, ...]:
@@ -277,8 +286,8 @@ class _Parser:
             return Const({"NULL": None, "TRUE": True, "FALSE": False}[t.text], position=t.pos)
         if t.kind == "kw" and t.text == "CASE":
             return self.case()
-        if t.kind == "kw" and t.text in ("AND", "OR") and self.peek(1).kind == "op" and self.peek(1).text == "(":
-            self.take()  # and(a, b, ...) / or(...): HogQL identifiers may be keywords
+        if t.kind == "kw" and t.text in _CALLABLE_KEYWORDS and self.peek(1).kind == "op" and self.peek(1).text == "(":
+            self.take()  # and(a, b, ...) / or(...) / like(s, p): HogQL identifiers may be keywords
             return self.call(t.text.lower(), t.pos)
         if self.is_op("("):
             self.take()
