@@ -65,6 +65,12 @@ def test_function_names_are_case_insensitive_and_canonical():
 
 def test_string_literals_and_escapes():
     assert row(r"'it''s \n ok'") == Const("it's \n ok")
+    # as HogQL's parse_string_literal_text: the quote's own escape, the common ones, \0 dropped,
+    # any other backslash kept (a LIKE pattern's \% reaches ClickHouse intact)
+    assert row(r"'a\'b\\c\0d\ve'") == Const("a'b\\cd\ve")
+    assert row(r"'100\%'") == Const("100\\%")
+    assert row(r"'say \"hi\"'") == Const('say \\"hi\\"')
+    assert row(r'properties."a\"b"') == Field(("properties", 'a"b'))
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,9 @@ _NUMBER = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 _IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _PUNCT = ("==", "!=", "<>", "<=", ">=", "||", "(", ")", ",", ".", "[", "]", "+", "-", "*", "/", "%",
           "=", "<", ">", "?", ":")  # fmt: skip
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "b": "\b", "f": "\f", "\\": "\\", "'": "'", '"': '"', "`": "`"}
+# HogQL's parse_string_literal_text: these escapes and the quote's own (``\\'`` in '...'); any
+# other backslash stays in the text (so LIKE still sees ``\\%``), and ``\\0`` is dropped.
+_ESCAPES = {"b": "\b", "f": "\f", "r": "\r", "n": "\n", "t": "\t", "0": "", "a": "\a", "v": "\v", "\\": "\\"}
 _COMPARE = {"=": "equals", "==": "equals", "!=": "notEquals", "<>": "notEquals", "<": "less", ">": "greater",
             "<=": "lessOrEquals", ">=": "greaterOrEquals"}  # fmt: skip
 _ADD = {"+": "plus", "-": "minus", "||": "concat"}
@@ -60,7 +62,8 @@ def _read_quoted(text: str, i: int, quote: str, path: tuple) -> tuple[str, int]:
     while j < n:
         ch = text[j]
         if ch == "\\" and j + 1 < n:
-            out.append(_ESCAPES.get(text[j + 1], text[j + 1]))
+            nxt = text[j + 1]
+            out.append(quote if nxt == quote else _ESCAPES.get(nxt, ch + nxt))
             j += 2
             continue
         if ch == quote:
