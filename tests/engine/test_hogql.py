@@ -114,3 +114,26 @@ def test_hogql_breakdown_actors():
     assert [(r["breakdown_value"], r["count"]) for r in tc.trends(store, q, now="2020-01-04").to_dicts()] == [("many", 2.0), ("one", 1.0)]
     rows = tc.actors(store, {"kind": "InsightActorsQuery", "source": q, "breakdown": "many", "day": "2020-01-02"}, now="2020-01-04").to_rows()
     assert sorted(r[0]["distinct_ids"][0] for r in rows) == ["b", "c"]
+
+
+def test_hogql_virtual_person_field_and_like_filter_on_lifecycle():
+    """Upstream test_lifecycle_virtual_person_property_hogql_filter (person.$virt_initial_channel_type
+    in a HogQL filter) and ee test_lifecycle_hogql_person_properties (like() on a person property):
+    both used to be UnsupportedError."""
+    persons = [{"distinct_ids": ["g"], "properties": {"$initial_referring_domain": "https://www.google.com",
+                                                      "email": "g@test.com"}, "created_at": "2020-01-12T12:00:00Z"},
+               {"distinct_ids": ["d"], "properties": {"$initial_referring_domain": "$direct", "email": "d@x.com"},
+                "created_at": "2020-01-12T12:00:00Z"}]
+    events = [{"event": "$pageview", "distinct_id": d, "timestamp": "2020-01-12T12:00:00Z"} for d in ("g", "d")]
+    store = tc.EventStore.from_records(events, persons=persons)
+
+    def new(condition: str) -> list[float]:
+        q = {"kind": "LifecycleQuery", "dateRange": {"date_from": "2020-01-12", "date_to": "2020-01-14"},
+             "series": [{"kind": "EventsNode", "event": "$pageview", "properties": [{"type": "hogql", "key": condition}]}]}
+        out = tc.lifecycle(store, q, now="2020-02-01").to_dicts()
+        return next(r["data"] for r in out if r["status"] == "new")
+
+    assert new("person.$virt_initial_channel_type = 'Organic Search'") == [1, 0, 0]
+    assert new("person.$virt_initial_channel_type IN ('Organic Search', 'Direct')") == [2, 0, 0]
+    assert new("like(person.properties.email, '%test.com')") == [1, 0, 0]
+    assert new("person.properties.email NOT ILIKE '%TEST.COM'") == [1, 0, 0]

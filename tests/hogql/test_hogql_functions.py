@@ -50,3 +50,42 @@ def value(text: str, **fields):
 )
 def test_scalar_semantics(text, fields, expected):
     assert value(text, **fields) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "fields", "expected"),
+    [
+        # upstream ee test_lifecycle_hogql_event_properties / _person_properties
+        ("like(properties.u, '%example%') and 'bla' != 'a%sd'", {"u": "http://example.com"}, 1),
+        ("like(properties.e, '%test.com')", {"e": "person@test.com"}, 1),
+        ("like(properties.e, '%test.com')", {"e": "person@test.com.au"}, 0),  # the whole string must match
+        ("like(properties.u, 'a_c')", {"u": "abc"}, 1),
+        ("like(properties.u, 'a_c')", {"u": "ac"}, 0),
+        ("like(properties.u, 'a%')", {"u": "a\nb"}, 1),  # % spans newlines
+        # HogQL text '100\\%' is the pattern 100\%: a literal %
+        ("like(properties.u, '100\\\\%')", {"u": "100%"}, 1),
+        ("like(properties.u, '100\\\\%')", {"u": "1000"}, 0),
+        ("like(properties.u, 'a\\\\_c')", {"u": "abc"}, 0),
+        ("like(properties.u, '%%')", {"u": ""}, 1),
+        ("like(properties.u, 'ABC')", {"u": "abc"}, 0),  # case-sensitive
+        ("ilike(properties.u, 'A%C')", {"u": "abbc"}, 1),
+        ("notLike(properties.u, '%b%')", {"u": "abc"}, 0),
+        ("notILike(properties.u, '%B%')", {"u": "xyz"}, 1),
+        ("like(properties.u, '%x%')", {"u": None}, None),  # NULL propagates
+        ("like(properties.n, '4%')", {"n": 42}, 1),  # a number reads as its text
+        ("properties.u LIKE '%b%'", {"u": "abc"}, 1),
+        ("properties.u NOT LIKE '%b%'", {"u": "abc"}, 0),
+        ("properties.u ILIKE '%B%'", {"u": "abc"}, 1),
+        ("properties.u NOT ILIKE '%B%'", {"u": "abc"}, 0),
+        ("NOT properties.u LIKE 'x%'", {"u": "abc"}, 1),
+    ],
+)
+def test_like_semantics(text, fields, expected):
+    assert value(text, **fields) == expected
+
+
+def test_like_is_linear_on_adversarial_patterns():
+    """No regex backtracking: many runs of % against a long text that almost matches."""
+    text = "a" * 20_000
+    pattern = "%a" * 50 + "%b"
+    assert value(f"like(properties.u, '{pattern}')", u=text) == 0

@@ -26,6 +26,17 @@ def test_operators_become_calls_with_sql_precedence():
     assert row("properties.os NOT IN ('Mac', 'Linux')").name == "notIn"
     assert row("properties.a > 1 ? 'big' : 'small'").name == "if"
     assert row("CASE WHEN properties.a > 1 THEN 'big' ELSE 'small' END").name == "multiIf"
+    assert row("properties.u LIKE '%x%'") == Call("like", (Field(("properties", "u")), Const("%x%")))
+    assert row("properties.u not ilike 'x'").name == "notILike"
+    assert row("like(properties.u, 'x') AND ILIKE(properties.u, 'x')").args[1].name == "ilike"  # keywords as functions
+    assert row("properties.u LIKE 'a' || 'b'").args[1].name == "concat"  # the pattern binds tighter than LIKE
+
+
+def test_virtual_person_fields():
+    assert row("person.$virt_initial_channel_type = 'Organic Search'").args[0] == Field(("person", "$virt_initial_channel_type"))
+    row("events.person.$virt_initial_referring_domain_type")
+    with pytest.raises(tc.UnsupportedError):
+        row("person.$virt_unknown")
 
 
 def test_aliases_are_dropped_in_every_form_upstream_tests_use():
@@ -54,6 +65,12 @@ def test_function_names_are_case_insensitive_and_canonical():
 
 def test_string_literals_and_escapes():
     assert row(r"'it''s \n ok'") == Const("it's \n ok")
+    # as HogQL's parse_string_literal_text: the quote's own escape, the common ones, \0 dropped,
+    # any other backslash kept (a LIKE pattern's \% reaches ClickHouse intact)
+    assert row(r"'a\'b\\c\0d\ve'") == Const("a'b\\cd\ve")
+    assert row(r"'100\%'") == Const("100\\%")
+    assert row(r"'say \"hi\"'") == Const('say \\"hi\\"')
+    assert row(r'properties."a\"b"') == Field(("properties", 'a"b'))
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import UnsupportedError
 from ..hogql import AGGREGATES, Call, Const, Expr, Field, evaluate, to_text, walk
-from ..hogql.functions import normalize_chain, to_float, truthy
+from ..hogql.functions import is_virtual_person_field, normalize_chain, to_float, truthy
 from ..store.columns import ValueDictionary, render_text
 from ..store.columns import to_float as json_float
 from . import cells
@@ -64,6 +64,11 @@ def field_codes(ctx: QueryContext, chain: tuple[str, ...], rows: np.ndarray | sl
         if col is None:
             return _nulls(rows), ()
         return col.codes[store.person[rows]], _typed_values(col.dictionary, ctx.project.property_type(c[2], "person"))
+    if is_virtual_person_field(c):  # person.$virt_…: text derived from the person's properties
+        col = person_column(store, c[1])
+        if col is None:
+            return _nulls(rows), ()
+        return col.codes[store.person[rows]], _typed_values(col.dictionary, None)
     if c in (("person_id",), ("person", "id")):
         ids = ctx.person_ids()
         return store.person[rows], ids

@@ -21,6 +21,7 @@ import attrs
 from ..errors import UnsupportedError, ValidationError
 from ..store.columns import float_text
 from ..store.columns import to_float as json_text_float
+from ..store.virtual import VIRTUAL
 from .like import like
 
 # --- value helpers ------------------------------------------------------------------------------
@@ -261,6 +262,16 @@ def _null_if(a: Any, b: Any) -> Any:
     return None if a is None or _compare(a, b) == 0 else a
 
 
+def _like(fold: bool, negate: bool) -> Callable[[Any, Any], int]:
+    """``like`` / ``ilike`` and their negations: ``%`` any run of characters (newlines too), ``_``
+    one character; ILIKE compares case-insensitively. Non-text values are read as ``toString``."""
+
+    def fn(s: Any, pattern: Any) -> int:
+        return _bool(like(_text(s), _text(pattern), case_insensitive=fold) != negate)
+
+    return fn
+
+
 def _extreme(pick: Callable[..., Any]) -> Callable[..., Any]:
     def fn(*args: Any) -> Any:
         nums = [to_number(a) for a in args]
@@ -325,12 +336,12 @@ def _scalars() -> dict[str, Scalar]:
         Scalar("upper", 1, 1, lambda s: _text(s).translate(_ASCII_UPPER)),
         Scalar("trim", 1, 1, lambda s: _text(s).strip(" ")),
         Scalar("substring", 2, 3, _substring),
+        Scalar("like", 2, 2, _like(False, False)),
+        Scalar("notLike", 2, 2, _like(False, True)),
+        Scalar("ilike", 2, 2, _like(True, False)),
+        Scalar("notILike", 2, 2, _like(True, True)),
         Scalar("startsWith", 2, 2, lambda s, p: _bool(_text(s).startswith(_text(p)))),
         Scalar("endsWith", 2, 2, lambda s, p: _bool(_text(s).endswith(_text(p)))),
-        Scalar("like", 2, 2, lambda s, p: _bool(like(_text(s), _text(p)))),
-        Scalar("ilike", 2, 2, lambda s, p: _bool(like(_text(s), _text(p), case_insensitive=True))),
-        Scalar("notLike", 2, 2, lambda s, p: _bool(not like(_text(s), _text(p)))),
-        Scalar("notILike", 2, 2, lambda s, p: _bool(not like(_text(s), _text(p), case_insensitive=True))),
         Scalar("replaceAll", 3, 3, lambda s, a, b: _text(s).replace(_text(a), _text(b)) if _text(a) else _text(s)),
         Scalar("empty", 1, 1, lambda s: _bool(to_text(s) == "")),
         Scalar("notEmpty", 1, 1, lambda s: _bool(to_text(s) != "")),
@@ -423,14 +434,22 @@ def normalize_chain(chain: tuple[str, ...]) -> tuple[str, ...]:
     return chain
 
 
+def is_virtual_person_field(c: tuple[str, ...]) -> bool:
+    """``person.$virt_…``: a field PostHog's persons table derives from stored properties."""
+    return len(c) == 2 and c[0] == "person" and c[1] in VIRTUAL
+
+
 def check_field(chain: tuple[str, ...], path: tuple, pos: int) -> None:
-    """A field the subset reads: ``properties.<key>``, ``person.properties.<key>``, ``person.id``
-    and the event columns in ``EVENT_FIELDS``."""
+    """A field the subset reads: ``properties.<key>``, ``person.properties.<key>``, ``person.id``,
+    the persons' virtual fields (``person.$virt_initial_channel_type``, ...) and the event
+    columns in ``EVENT_FIELDS``."""
     c = normalize_chain(chain)
     text = ".".join(chain)
     if c[0] == "properties" and len(c) == 2:
         return
     if c[0] == "person" and ((len(c) == 3 and c[1] == "properties") or c[1:] == ("id",)):
+        return
+    if is_virtual_person_field(c):
         return
     if len(c) == 1 and c[0] in EVENT_FIELDS:
         return

@@ -7,7 +7,7 @@ compiler. Operators become calls, as in HogQL itself (``a + b`` is ``plus(a, b)`
     expr AS alias            (aliases are dropped)
     a ? b : c                (right-associative)
     OR, AND, NOT
-    = == != <> < > <= >=, IS [NOT] NULL, [NOT] IN (...), [NOT] LIKE / ILIKE
+    = == != <> < > <= >=, IS [NOT] NULL, [NOT] IN (...), [NOT] LIKE, [NOT] ILIKE
     + - ||
     * / %
     unary -
@@ -30,15 +30,19 @@ from .ast import Call, Const, Expr, Field, walk
 from .functions import AGGREGATES, canonical_function, check_field
 
 KEYWORDS = frozenset({"AND", "OR", "NOT", "AS", "NULL", "TRUE", "FALSE", "IS", "IN", "DISTINCT",
-                      "CASE", "WHEN", "THEN", "ELSE", "END"})  # fmt: skip
+                      "CASE", "WHEN", "THEN", "ELSE", "END", "LIKE", "ILIKE"})  # fmt: skip
+_LIKE = {"LIKE": ("like", "notLike"), "ILIKE": ("ilike", "notILike")}
+# keywords that are also function names: ``and(a, b)``, ``like(s, '%x%')``
+_CALLABLE_KEYWORDS = ("AND", "OR", "LIKE", "ILIKE")
 _NUMBER = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 _IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _PUNCT = ("==", "!=", "<>", "<=", ">=", "||", "(", ")", ",", ".", "[", "]", "+", "-", "*", "/", "%",
           "=", "<", ">", "?", ":")  # fmt: skip
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "b": "\b", "f": "\f", "\\": "\\", "'": "'", '"': '"', "`": "`"}
+# HogQL's parse_string_literal_text: these escapes and the quote's own (``\\'`` in '...'); any
+# other backslash stays in the text (so LIKE still sees ``\\%``), and ``\\0`` is dropped.
+_ESCAPES = {"b": "\b", "f": "\f", "r": "\r", "n": "\n", "t": "\t", "0": "", "a": "\a", "v": "\v", "\\": "\\"}
 _COMPARE = {"=": "equals", "==": "equals", "!=": "notEquals", "<>": "notEquals", "<": "less", ">": "greater",
             "<=": "lessOrEquals", ">=": "greaterOrEquals"}  # fmt: skip
-_LIKE = {"LIKE": "like", "ILIKE": "ilike"}
 _ADD = {"+": "plus", "-": "minus", "||": "concat"}
 _MUL = {"*": "multiply", "/": "divide", "%": "modulo"}
 
@@ -58,7 +62,8 @@ def _read_quoted(text: str, i: int, quote: str, path: tuple) -> tuple[str, int]:
     while j < n:
         ch = text[j]
         if ch == "\\" and j + 1 < n:
-            out.append(_ESCAPES.get(text[j + 1], text[j + 1]))
+            nxt = text[j + 1]
+            out.append(quote if nxt == quote else _ESCAPES.get(nxt, ch + nxt))
             j += 2
             continue
         if ch == quote:
@@ -223,14 +228,6 @@ class _Parser:
                 raise self.unexpected("NULL")
             self.take()
             return Call("isNotNull" if negate else "isNull", (left,), position=t.pos)
-        like = _LIKE.get(t.text.upper()) if t.kind == "ident" else None
-        if like is not None:  # a LIKE b, a ILIKE b (LIKE is no keyword: like(a, b) stays a call)
-            self.take()
-            return Call(like, (left, self.add()), position=t.pos)
-        if self.is_kw("NOT") and self.peek(1).kind == "ident" and self.peek(1).text.upper() in _LIKE:
-            self.take()
-            negated = "not" + _LIKE[self.take().text.upper()].replace("ilike", "ILike").replace("like", "Like")
-            return Call(negated, (left, self.add()), position=t.pos)
         if self.is_kw("NOT") and self.peek(1).kind == "kw" and self.peek(1).text == "IN":
             self.take()
             self.take()
@@ -238,6 +235,12 @@ class _Parser:
         if self.is_kw("IN"):
             self.take()
             return Call("in", (left, *self.in_list()), position=t.pos)
+        negate = self.is_kw("NOT") and self.peek(1).kind == "kw" and self.peek(1).text in _LIKE
+        if negate:
+            self.take()
+        if self.peek().kind == "kw" and self.peek().text in _LIKE:
+            names = _LIKE[self.take().text]
+            return Call(names[negate], (left, self.add()), position=t.pos)
         return left
 
     def in_list(self) -> tuple[Expr, ...]:
@@ -286,8 +289,8 @@ class _Parser:
             return Const({"NULL": None, "TRUE": True, "FALSE": False}[t.text], position=t.pos)
         if t.kind == "kw" and t.text == "CASE":
             return self.case()
-        if t.kind == "kw" and t.text in ("AND", "OR") and self.peek(1).kind == "op" and self.peek(1).text == "(":
-            self.take()  # and(a, b, ...) / or(...): HogQL identifiers may be keywords
+        if t.kind == "kw" and t.text in _CALLABLE_KEYWORDS and self.peek(1).kind == "op" and self.peek(1).text == "(":
+            self.take()  # and(a, b, ...) / or(...) / like(s, p): HogQL identifiers may be keywords
             return self.call(t.text.lower(), t.pos)
         if self.is_op("("):
             self.take()
