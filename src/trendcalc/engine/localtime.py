@@ -7,6 +7,7 @@ offset changes is bisected to the minute to find the transition.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import numpy as np
 
@@ -59,16 +60,25 @@ def utc_offsets(ts: np.ndarray, tz: dt.tzinfo) -> np.ndarray:
 
 
 def local_midnights(lo_us: int, hi_us: int, tz: dt.tzinfo) -> np.ndarray:
-    """UTC µs of every local midnight from the day of ``lo`` to the day after ``hi``."""
+    """UTC µs of every local midnight from the day before ``lo``'s to the day after ``hi``'s
+    (read-only: memoised by those days, as every partition of a query and every repeat of it
+    asks for the same ones; a day's Python calendar arithmetic, ~3 µs, times the days)."""
     first = dt.datetime.fromtimestamp(lo_us / US, UTC).astimezone(tz).date() - dt.timedelta(days=1)
     last = dt.datetime.fromtimestamp(hi_us / US, UTC).astimezone(tz).date() + dt.timedelta(days=1)
+    return _midnights(first, last, tz)
+
+
+@functools.lru_cache(maxsize=256)
+def _midnights(first: dt.date, last: dt.date, tz: dt.tzinfo) -> np.ndarray:
     out = []
     d = first
     while d <= last:
         local = dt.datetime(d.year, d.month, d.day, tzinfo=tz)
         out.append(datetime_to_us(local.astimezone(UTC).astimezone(tz).astimezone(UTC)))
         d += dt.timedelta(days=1)
-    return np.asarray(out, dtype=np.int64)
+    midnights = np.asarray(out, dtype=np.int64)
+    midnights.flags.writeable = False
+    return midnights
 
 
 def truncate(ts: np.ndarray, unit: str, tz: dt.tzinfo) -> np.ndarray:

@@ -9,6 +9,7 @@ count over the range, a percentile over all values, ...), never a sum of per-buc
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 
 import attrs
@@ -18,6 +19,7 @@ from ..query.maths import QUANTILES
 from ..query.model import Series
 from ..store.columns import PropertyColumn, render_text
 from ..store.virtual import person_column
+from ..timeutil import datetime_to_us
 from . import cells
 from .active_slots import active_by_day_slots
 from .context import Frame, QueryContext
@@ -311,16 +313,21 @@ def active_counts(ctx: QueryContext, axis: TimeAxis, t: np.ndarray, actors: np.n
 
 
 def _windows(starts: list[dt.datetime], days: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each bucket's start and the start of its ``days``-day look-back window, in µs."""
-    starts_us = np.array([_us(s) for s in starts], dtype=np.int64)
-    window_us = np.array([_us(shift_days(s, -days)) for s in starts], dtype=np.int64)
+    """Each bucket's start and the start of its ``days``-day look-back window, in µs (read-only)."""
+    return _windows_of(tuple(starts), days, starts[0].tzinfo if starts else None)
+
+
+@functools.lru_cache(maxsize=256)
+def _windows_of(starts: tuple[dt.datetime, ...], days: int, tz: dt.tzinfo | None) -> tuple[np.ndarray, np.ndarray]:
+    # (``tz`` in the key: aware datetimes compare and hash by instant, and the look-back keeps
+    # the wall clock of the starts' own zone)
+    """``_windows``, memoised: every partition of a partitioned query, and every repeat of a
+    query, has the same buckets, and the calendar arithmetic (a timezone conversion or three per
+    bucket) cost ~0.45 ms a query — an eighth of a partition's weekly actors."""
+    starts_us = np.array([datetime_to_us(s) for s in starts], dtype=np.int64)
+    window_us = np.array([datetime_to_us(shift_days(s, -days)) for s in starts], dtype=np.int64)
+    starts_us.flags.writeable = window_us.flags.writeable = False
     return starts_us, window_us
-
-
-def _us(d: dt.datetime) -> int:
-    from ..timeutil import datetime_to_us
-
-    return datetime_to_us(d)
 
 
 def _registry() -> dict[str, MathType]:
