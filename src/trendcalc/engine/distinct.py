@@ -77,10 +77,11 @@ class Costs:
     sort: float = 0.34  # sort: per row per log2(rows)
     sort_values: float = 0.53  # sort: the same when the keys are wanted (a mask and a compress more)
     sort_values_call: float = 5200.0
-    slide: float = 2.9  # rolling windows: a row entering or leaving the per-key counts (read, add, write)
-    slide_miss: float = 6.0  # more per row when the counts (a byte a key) do not fit ``bitmap_cache``
+    slide: float = 2.9  # rolling windows: a key entering or leaving the per-key counts (read, add, write)
+    slide_miss: float = 6.0  # more per key when the counts (a byte a key) do not fit ``bitmap_cache``
     slide_compare: float = 1.5  # the ``slots`` slide's comparison and count per key
-    count_scan: float = 0.05  # the ``counts`` slide: counting the keys in use, per key per bucket
+    last_write: float = 2.1  # the ``last`` slide: a row's key cast to intp and its last slot written
+    last_scan: float = 0.15  # the ``last`` slide: comparing every key's last slot, per key per bucket
     page: float = 250.0  # first touch of a fresh 4 KiB page of a large scratch array
     marks_cache: int = 1 << 22  # bytes
     bitmap_cache: int = 1 << 22  # bytes
@@ -420,12 +421,12 @@ def rolling_slots(
 
     ``blocks``: (offset, bounds) per time-ordered block of ``key``: rows ``offset + bounds[j]``
     to ``offset + bounds[j+1]`` are in slot j (``slots`` ascending). The window of a bucket is a
-    range of slots, kept as per-key counts of the slots in it that slide with the buckets
-    (``ROLLING``): ``counts`` adds and removes each slot's rows and counts the keys in use per
-    bucket; ``slots`` finds each slot's distinct keys first (``method``: how, else the cheapest;
-    slots over ``threads`` threads) and slides over those, touching only the keys of the slots
-    that enter or leave. The cheaper of the two is taken (``rolling_method``); ``method=
-    "counts"`` forces the first."""
+    range of slots, slid with the buckets (``ROLLING``): ``last`` writes each key's last slot
+    seen, slot by slot, and counts per bucket the keys last seen inside its window; ``slots``
+    finds each slot's distinct keys first (``method``: how, else the cheapest; slots over
+    ``threads`` threads) and slides per-key counts over those, touching only the keys of the
+    slots that enter or leave. The cheaper of the two is taken (``rolling_method``);
+    ``method="last"`` forces the first."""
     out = np.zeros(len(starts), dtype=np.float64)
     n_slots = len(slots)
     if len(key) == 0 or len(starts) == 0 or n_slots == 0:
@@ -438,8 +439,8 @@ def rolling_slots(
     sizes = _sizes([b for _, b in blocks], n_slots)
     if method is None:
         method = rolling_method(sizes, space, len(starts), threads)
-    if method == "counts":
-        return _slide_rows(key, ends, space, n_slots, windows, out)
+    if method == "last":
+        return _slide_last(key, ends, space, n_slots, windows, out)
     keys: list[np.ndarray] = [np.zeros(0, dtype=np.intp)] * n_slots
     how = method if method in METHODS else choose_scan(sizes, space, values=True)
 
@@ -474,33 +475,33 @@ def rolling_slots(
     return out
 
 
-ROLLING = ("counts", "slots")
+ROLLING = ("last", "slots")
 """The two ways ``rolling_slots`` slides a window; ``rolling_method`` prices them."""
 
 
 def rolling_method(sizes: np.ndarray, space: int, n_buckets: int, threads: int = 1) -> str:
-    """``counts`` or ``slots``, whichever is estimated cheaper for slots of ``sizes`` rows over
+    """``last`` or ``slots``, whichever is estimated cheaper for slots of ``sizes`` rows over
     ``space`` keys and ``n_buckets`` windows (``TRENDCALC_DISTINCT`` forcing a distinct method
     means ``slots``, which uses it).
 
-    ``counts`` costs a random read and write per row entering and per row leaving (``slide``,
-    more once the counts outgrow the cache) and a pass over the key space per bucket
-    (``count_scan``); ``slots`` costs each slot's distinct keys (split over ``threads``) and the
-    same slide over those keys, with a comparison and a count more. Dense windows (a partition's
-    daily actors among its persons) take ``counts``: ~2.3× cheaper on the 10 M benchmark's
-    weekly actors; a few rows among millions of keys take ``slots``."""
+    ``last`` costs a random write per row (``last_write``, more once the last-slot array, two
+    bytes a key, outgrows the cache) and a pass over the key space per bucket (``last_scan``);
+    ``slots`` costs each slot's distinct keys (split over ``threads``) and a slide of per-key
+    counts over those keys as slots enter and leave. Dense windows (a partition's daily actors
+    among its persons) take ``last``: on the 10 M benchmark's weekly actors a partition's slide
+    took 2.0 ms against 4.2 ms by the per-key counts ``last`` replaced; a few rows among
+    millions of keys take ``slots``."""
     if os.environ.get("TRENDCALC_DISTINCT") in METHODS:
         return "slots"
     c = COSTS
     rows = float(sizes.sum())
     busy = max(int(np.count_nonzero(sizes)), 1)
-    miss = _miss(space, c.bitmap_cache)
-    slide = c.slide + c.slide_miss * miss
-    by_counts = 2 * rows * slide + n_buckets * space * c.count_scan
+    by_last = rows * (c.last_write + c.scatter_miss * _miss(2 * space, c.bitmap_cache)) + n_buckets * space * c.last_scan
     how = choose_scan(sizes, space, values=True)
     distinct_keys = busy * cost(how, rows / busy, space, values=True) / max(1, min(int(threads), busy))
+    slide = c.slide + c.slide_miss * _miss(space, c.bitmap_cache)
     by_slots = distinct_keys + 2 * rows * (slide + c.slide_compare)
-    return "counts" if by_counts <= by_slots else "slots"
+    return "last" if by_last <= by_slots else "slots"
 
 
 def _count_type(n_slots: int) -> type:
@@ -508,35 +509,25 @@ def _count_type(n_slots: int) -> type:
     return np.uint8 if n_slots < 255 else np.uint16 if n_slots < 65535 else np.uint32
 
 
-def _slide_rows(key: np.ndarray, ends: Sequence[list[int]], space: int, n_slots: int,
+def _slide_last(key: np.ndarray, ends: Sequence[list[int]], space: int, n_slots: int,
                 windows: Sequence[tuple[int, int]], out: np.ndarray) -> np.ndarray:
-    """``rolling_slots`` by ``counts``: each key's count of the window's slots it occurs in, kept
-    from the rows themselves — ``counts[rows] += 1`` adds one per key however often it repeats
-    in the slot (NumPy reads all the counts, adds, then writes: a repeated key writes the same
-    value), ``-= 1`` as a slot leaves — and the keys with a non-zero count per bucket. No
-    distinct step; a pass over the (byte-wide) counts per bucket."""
-    counts: np.ndarray = np.zeros(space, dtype=_count_type(n_slots))
-    scratch = Scratch(space)
-
-    def rows(j: int) -> np.ndarray | None:
-        parts = [key[b[j]:b[j + 1]] for b in ends if b[j + 1] > b[j]]
-        if not parts:
-            return None
-        return scratch.index(parts[0] if len(parts) == 1 else np.concatenate(parts))
-
-    a = b = 0  # counts = the slots a..b-1 added
+    """``rolling_slots`` by ``last``: each key's last slot seen, written slot by slot in time
+    order (``seen[rows] = j``: one random write per row, a key repeated in the slot writing the
+    same value); once the slots before a bucket's window end ``hi`` are written, its keys are
+    those last seen at or after the window's start ``lo``. No distinct step and nothing to take
+    off as a slot leaves (the per-key counts this replaced read, added and wrote every row twice,
+    entering and leaving); a pass over the (two-byte) last slots per bucket."""
+    seen: np.ndarray = np.full(space, -1, dtype=np.int16 if n_slots < 1 << 15 else np.int32)
+    idx = key if key.dtype == np.intp else key.astype(np.intp)  # once (see Scratch.index)
+    a = b = 0  # seen holds the slots a..b-1
     for i, (lo, hi) in enumerate(windows):
-        if lo < a or hi < b:  # a window that does not slide forward: start over
-            counts[:] = 0
+        if lo < a or hi < b:  # a window starting before the slots written, or ending before: start over
+            seen.fill(-1)
             a = b = lo
-        for j in range(a, min(lo, b)):
-            k = rows(j)
-            if k is not None:
-                counts[k] -= 1
-        for j in range(max(b, lo), hi):
-            k = rows(j)
-            if k is not None:
-                counts[k] += 1
-        a, b = lo, hi
-        out[i] = np.count_nonzero(counts)
+        for j in range(b, hi):
+            for e in ends:
+                if e[j + 1] > e[j]:
+                    seen[idx[e[j]:e[j + 1]]] = j
+        b = max(b, hi)
+        out[i] = np.count_nonzero(seen >= lo) if hi > lo else 0
     return out
