@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from trendcalc.hogql import evaluate, parse_expression
 from trendcalc.hogql.like import like
@@ -76,3 +78,32 @@ def test_many_wildcards_do_not_backtrack():
 )
 def test_like_in_expressions(text, fields, expected):
     assert value(text, **fields) == expected
+
+
+def _reference(text: str, pattern: str) -> bool:
+    """LIKE by a regular expression (the definition, not the matcher): ``%`` → ``.*``, ``_`` →
+    ``.``, a backslash makes the next character literal, whole string, newlines included."""
+    import re
+
+    out, i = [], 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            out.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        out.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
+        i += 1
+    return re.fullmatch("".join(out), text, re.DOTALL) is not None
+
+
+_ALPHABET = "ab%_\\\nA"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="abA\n%_\\", max_size=10), st.text(alphabet=_ALPHABET, max_size=8))
+def test_like_is_the_regular_expression_it_defines(text, pattern):
+    """Random texts and patterns (wildcards, escapes, a trailing backslash, newlines): the
+    matcher agrees with the regular expression LIKE defines; ILIKE with it on folded case."""
+    assert like(text, pattern) == _reference(text, pattern)
+    assert like(text, pattern, case_insensitive=True) == _reference(text.lower(), pattern.lower())
