@@ -11,12 +11,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trendcalc.hogql import evaluate, parse_expression
-from trendcalc.hogql.like import like
 
 
 def value(text: str, **fields):
     tree = parse_expression(text, path=("x",), aggregate=False)
     return evaluate(tree, lambda node: fields.get(node.chain[-1]))
+
+
+def like(text: str, pattern: str, case_insensitive: bool = False) -> bool:
+    """HogQL's ``like(s, p)`` / ``ilike(s, p)`` of two values (the same matcher as the LIKE and
+    ILIKE property operators, ``query/regex.py``: RE2, linear time)."""
+    return value(f"{'ilike' if case_insensitive else 'like'}(properties.s, properties.p)", s=text, p=pattern) == 1
 
 
 @pytest.mark.parametrize(

@@ -19,10 +19,10 @@ from typing import Any
 import attrs
 
 from ..errors import UnsupportedError, ValidationError
+from ..query.regex import compile_like
 from ..store.columns import float_text
 from ..store.columns import to_float as json_text_float
 from ..store.virtual import VIRTUAL
-from .like import like
 
 # --- value helpers ------------------------------------------------------------------------------
 
@@ -267,7 +267,8 @@ def _like(fold: bool, negate: bool) -> Callable[[Any, Any], int]:
     one character; ILIKE compares case-insensitively. Non-text values are read as ``toString``."""
 
     def fn(s: Any, pattern: Any) -> int:
-        return _bool(like(_text(s), _text(pattern), case_insensitive=fold) != negate)
+        hit = compile_like(_text(pattern), case_sensitive=not fold).search(_text(s)) is not None
+        return _bool(hit != negate)
 
     return fn
 
