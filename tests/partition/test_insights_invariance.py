@@ -1,4 +1,5 @@
-"""Every stickiness and lifecycle conformance case on person-partitioned stores: the same
+"""Every stickiness and lifecycle conformance case (shared and ``conformance/extra``) on
+person-partitioned stores: the same
 ``to_dicts()`` as the single store (or the same ValidationError), or UnsupportedError — for k in
 {1, 2, 3, 7} and a hash, an all-in-one (empty partitions) and a round-robin split, in memory;
 one configuration per case also through the files (``tc.partition`` → ``tc.stickiness`` /
@@ -23,11 +24,11 @@ from trendcalc.partition.tasks import on_stores
 from trendcalc.query.lifecycle import parse_lifecycle
 from trendcalc.query.stickiness import parse_stickiness
 
-from ..conformance.harness import LEGACY_KINDS, SHOWN_AS, load_cases
+from ..conformance.harness import LEGACY_KINDS, SHOWN_AS, load_cases, load_extra_cases
 from .splits import SPLITS
 
 KINDS = {"stickiness": "stickiness", "stickiness_query": "stickiness", "lifecycle": "lifecycle", "lifecycle_query": "lifecycle"}
-CASES = [c for c in load_cases() if c["query_kind"] in KINDS]
+CASES = [c for c in load_cases() + load_extra_cases() if c["query_kind"] in KINDS]
 KS = (1, 2, 3, 7)
 CONFIGS = [(k, name, assign) for k in KS for name, assign in SPLITS.items() if k > 1 or name == "hash"]
 
