@@ -144,7 +144,9 @@ def check(result: list[Any], assertion: dict[str, Any]) -> None:
     elif op == "sum":
         assert _num_eq(sum(actual), expected), f"{where}: expected sum {expected!r}, got {sum(actual)!r}"
     elif op == "field_sorted_eq":
-        got = [x.get(assertion["field"]) for x in actual]
+        field = assertion["field"]
+        # a list "field" is a path into each element (e.g. [0, "distinct_ids", 0] over actors rows)
+        got = [resolve(x, field) if isinstance(field, list) else x.get(field) for x in actual]
         assert Counter(map(_key, got)) == Counter(map(_key, expected)), f"{where}: expected {expected!r}, got {got!r}"
     else:
         raise AssertionError(f"unknown assertion op {op!r}")

@@ -199,6 +199,14 @@ def test_unsupported_names_the_field(query, path):
     assert exc.value.path == path
 
 
+def test_execution_strategy_modifiers_are_ignored():
+    """inCohortVia / personsArgMaxVersion choose how ClickHouse computes the same answer (upstream
+    test_trends_persons.py test_trends_all_cohort_breakdown_persons_* runs the three inCohortVia
+    ways with one expectation)."""
+    for modifiers in ({"inCohortVia": "leftjoin_conjoined"}, {"inCohortVia": "subquery"}, {"personsArgMaxVersion": "v2"}):
+        assert parse(modifiers=modifiers) == parse()
+
+
 def test_input_is_not_mutated():
     q = tq(trendsFilter={"formulaNodes": [{"formula": "A"}]}, breakdownFilter={"breakdowns": [{"property": "a"}]})
     before = repr(q)

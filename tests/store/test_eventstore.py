@@ -101,6 +101,21 @@ def test_groups_indexed_by_type_and_key():
     assert exc.value.path == ("groups", 0, "group_type_index")
 
 
+def test_a_group_with_an_empty_key_is_dropped():
+    """PostHog lets a group row have key '' but never counts it: an event's $group_0 '' means no
+    group (upstream test_trends_persons.py test_trends_math_group_persons_filters_empty)."""
+    s = tc.EventStore.from_records(
+        [{"event": "e", "distinct_id": "d", "timestamp": 0, "properties": {"$group_0": "org:1"}},
+         {"event": "e", "distinct_id": "d", "timestamp": 1, "properties": {"$group_0": ""}}],
+        groups=[{"group_type_index": 0, "group_key": "org:1"}, {"group_type_index": 0, "group_key": "", "properties": {"a": 1}}],
+    )
+    assert s.group_rows(0).tolist() == [0, -1]
+    assert len(s.groups[0].keys) == 1
+    with pytest.raises(tc.ValidationError) as exc:  # a missing key is still an error
+        tc.EventStore.from_records([], groups=[{"group_type_index": 0, "group_key": None}])
+    assert exc.value.path == ("groups", 0, "group_key")
+
+
 def test_from_jsonl(tmp_path):
     f = tmp_path / "events.jsonl"
     f.write_text('{"event": "e", "distinct_id": "d", "timestamp": "2020-01-01"}\n\n'

@@ -39,8 +39,9 @@ QUERY_FIELDS = (
     "response", "tags", "version", "dataColorTheme",
 )  # fmt: skip
 IGNORED_QUERY_FIELDS = ("response", "tags", "version", "dataColorTheme")
-# HogQL modifiers that never change a number (debug output only); any other one is unsupported.
-IGNORED_MODIFIERS = ("debug", "timings")
+# HogQL modifiers that never change a number (debug output, or how ClickHouse evaluates the same
+# answer: cohort membership joins, the persons-table dedup); any other one is unsupported.
+IGNORED_MODIFIERS = ("debug", "timings", "inCohortVia", "personsArgMaxVersion")
 OTHER_QUERY_KINDS = (
     "StickinessQuery", "LifecycleQuery", "FunnelsQuery", "RetentionQuery", "PathsQuery",
     "CalendarHeatmapQuery", "HogQLQuery", "EventsQuery", "ActorsQuery", "InsightActorsQuery",

@@ -144,6 +144,8 @@ class StoreBuilder:
         gti = rec.get("group_type_index")
         if isinstance(gti, bool) or not isinstance(gti, int) or not 0 <= gti <= 4:
             raise ValidationError(("group_type_index",), f"expected an int 0..4, got {brief(gti)}")
+        if rec.get("group_key") == "":
+            return  # PostHog keeps such a row but never counts '' as a group: an event's '' is no group
         key = _string_id(rec.get("group_key"), ("group_key",), "group_key", self.limits)
         keys, builders, created = self.groups.setdefault(gti, (Interner(), {}, {}))
         if key in keys.index:

@@ -25,6 +25,8 @@ from ..plan import earliest_timestamp
 from ..timeaxis import STEP, DateRange, TimeAxis, resolve_range
 
 HISTOGRAM_ALL_VALUES = '["",""]'  # PostHog's placeholder for "every bin"
+# what PostHog filters on when a lone value is given for multiple breakdowns (breakdown_mask)
+LONE_VALUE_ITEM = BreakdownItem("None")
 
 
 # --- the point's window ------------------------------------------------------------------------
@@ -160,8 +162,14 @@ def breakdown_mask(ctx: QueryContext, breakdown: Breakdown, lookup: Any, rows: n
     items = breakdown.items
     if items[0].type == "cohort":
         return _cohort_mask(ctx, lookup, rows, path)
+    if breakdown.multi and not isinstance(lookup, tuple):
+        # PostHog reads a lone value over `breakdowns` with its single-breakdown filter, whose
+        # property is str(breakdownFilter.breakdown) = "None": the null marker (and "Other")
+        # keep every row, any other value keeps the rows whose event property "None" has it
+        # (upstream test_trends_math_first_time_for_user_numeric_breakdowns)
+        return item_mask(ctx, LONE_VALUE_ITEM, _lookup_text(lookup), rows, path)
     if breakdown.multi:
-        if not isinstance(lookup, tuple) or len(lookup) != len(items):
+        if len(lookup) != len(items):
             raise ValidationError(path, f"expected a list of {len(items)} values, one per breakdown (the result's `breakdown_value`), got {brief(_jsonish(lookup))}")
         parts = list(zip(items, lookup, (path + (i,) for i in range(len(items)))))
     else:
