@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import trendcalc as tc
+from trendcalc.store.report import IngestWarning
 
 EVENTS = [
     {"event": "b", "distinct_id": "u1", "timestamp": "2020-01-02T00:00:00Z", "properties": {"p": 1}},
@@ -104,11 +105,14 @@ def test_groups_indexed_by_type_and_key():
 def test_a_group_with_an_empty_key_is_dropped():
     """PostHog lets a group row have key '' but never counts it: an event's $group_0 '' means no
     group (upstream test_trends_persons.py test_trends_math_group_persons_filters_empty)."""
-    s = tc.EventStore.from_records(
-        [{"event": "e", "distinct_id": "d", "timestamp": 0, "properties": {"$group_0": "org:1"}},
-         {"event": "e", "distinct_id": "d", "timestamp": 1, "properties": {"$group_0": ""}}],
-        groups=[{"group_type_index": 0, "group_key": "org:1"}, {"group_type_index": 0, "group_key": "", "properties": {"a": 1}}],
-    )
+    with pytest.warns(IngestWarning, match="group_key '' was left out") as caught:
+        s = tc.EventStore.from_records(
+            [{"event": "e", "distinct_id": "d", "timestamp": 0, "properties": {"$group_0": "org:1"}},
+             {"event": "e", "distinct_id": "d", "timestamp": 1, "properties": {"$group_0": ""}}],
+            groups=[{"group_type_index": 0, "group_key": "org:1"}, {"group_type_index": 0, "group_key": "", "properties": {"a": 1}},
+                    {"group_type_index": 1, "group_key": ""}],
+        )
+    assert len(caught) == 1  # (once for the build)
     assert s.group_rows(0).tolist() == [0, -1]
     assert len(s.groups[0].keys) == 1
     with pytest.raises(tc.ValidationError) as exc:  # a missing key is still an error

@@ -8,6 +8,7 @@ to the record (``("timestamp",)``); ``feed`` puts them where the record came fro
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -29,7 +30,7 @@ from .ingest import (
     remap_sorted,
 )
 from .progress import LARGE_ROWS, progress_bar
-from .report import ERRORS_MODES, IngestReport, SkippedRow
+from .report import ERRORS_MODES, IngestReport, IngestWarning, SkippedRow, user_stacklevel
 from .tables import NO_TIME, GroupTable
 
 
@@ -102,6 +103,7 @@ class StoreBuilder:
         self.e_builders: dict[str, ColumnBuilder] = {}
         # persons named on events (PostHog export shape): latest person_id per distinct_id; per
         # person_id and property key, the latest value
+        self.keyless_groups = 0  # group rows with group_key '' left out (one warning)
         self.did_person: dict[int, tuple[int, Any]] = {}
         self.person_props: dict[Any, dict[str, tuple[int, Any]]] = {}
 
@@ -144,8 +146,13 @@ class StoreBuilder:
         gti = rec.get("group_type_index")
         if isinstance(gti, bool) or not isinstance(gti, int) or not 0 <= gti <= 4:
             raise ValidationError(("group_type_index",), f"expected an int 0..4, got {brief(gti)}")
-        if rec.get("group_key") == "":
-            return  # PostHog keeps such a row but never counts '' as a group: an event's '' is no group
+        if rec.get("group_key") == "":  # PostHog keeps such a row but never counts '' as a group
+            self.keyless_groups += 1
+            if self.keyless_groups == 1:
+                warnings.warn("a group row with group_key '' was left out (and any more like it): PostHog never "
+                              "counts '' as a group, and an event's $group_N '' names none", IngestWarning,
+                              stacklevel=user_stacklevel())
+            return
         key = _string_id(rec.get("group_key"), ("group_key",), "group_key", self.limits)
         keys, builders, created = self.groups.setdefault(gti, (Interner(), {}, {}))
         if key in keys.index:
