@@ -268,3 +268,19 @@ def test_cumulative_breakdown_rows_are_ordered_by_their_running_totals():
         ("other_value", [0, 0, 0, 0, 0, 1, 1, 1]),
         (NULL, [0, 0, 0, 0, 1, 1, 1, 1]),
     ]
+
+
+def test_breakdown_values_are_cut_to_400_bytes():
+    """PostHog's ifNull(nullIf(left(toString(v), 400), ''), null marker) (PR #48274,
+    test_breakdown_limits.py): long values sharing their first 400 bytes are one breakdown value,
+    in the series and in the actors' breakdown filter; a character split by the cut is dropped."""
+    values = ["a" * 450, "a" * 400 + "b", "é" * 250, "short", ""]
+    events = [{"event": "$pageview", "distinct_id": f"p{i}", "timestamp": "2023-01-05T12:00:00Z",
+               "properties": {"$browser": v}} for i, v in enumerate(values)]
+    world = tc.EventStore.from_records(events)
+    q = {"events": [{"id": "$pageview"}], "date_from": "2023-01-01", "date_to": "2023-01-07", "breakdown": "$browser"}
+    out = by_value(tc.trends(world, q, now="2023-01-10T00:00:00Z").to_dicts())
+    assert set(out) == {"a" * 400, "é" * 200, "short", NULL}
+    assert out["a" * 400]["count"] == 2.0
+    rows = tc.actors(world, q, now="2023-01-10T00:00:00Z", day="2023-01-05", breakdown="a" * 400, select=["actor"]).to_rows()
+    assert sorted(r[0]["distinct_ids"][0] for r in rows) == ["p0", "p1"]

@@ -30,6 +30,7 @@ from .grouping import NORMAL, NULL, OTHER, Grouping  # noqa: F401  (re-exported:
 from .select import RowKey
 
 TEXT = "__text__"  # RawColumn.prop_type of values that are final breakdown text (no JSON rendering)
+BREAKDOWN_VALUE_MAX_LENGTH = 400  # PostHog's left(toString(v), 400) on breakdown values (PR #48274)
 
 
 @attrs.frozen
@@ -58,7 +59,9 @@ EMPTY = ValueDictionary(())
 def render_value(v: Any, prop_type: str | None, normalize: bool = False) -> str:
     """The breakdown string of one raw value (spec §6.2); the null marker for NULL/empty.
 
-    URL normalisation (§6.5) runs before the null check, so ``""`` and ``"?"`` become ``"/"``."""
+    URL normalisation (§6.5) runs before the null check, so ``""`` and ``"?"`` become ``"/"``.
+    The text is then cut to its first 400 bytes, as PostHog's ``left(toString(v), 400)``; values
+    that agree on those bytes share one breakdown value. (A character split by the cut is dropped.)"""
     if v is None:
         return BREAKDOWN_NULL
     if prop_type == TEXT:  # already the breakdown text (a hogql expression's toString)
@@ -73,7 +76,18 @@ def render_value(v: Any, prop_type: str | None, normalize: bool = False) -> str:
         r = render_text(v)
         if normalize:
             r = normalize_url(r)
-    return r if r != "" else BREAKDOWN_NULL
+    return truncate_value(r) if r != "" else BREAKDOWN_NULL
+
+
+def truncate_value(s: str) -> str:
+    """The first BREAKDOWN_VALUE_MAX_LENGTH bytes of ``s`` in UTF-8 (ClickHouse's ``left`` counts
+    bytes); a multi-byte character cut by the boundary is dropped."""
+    if len(s) <= BREAKDOWN_VALUE_MAX_LENGTH // 4:  # cannot exceed the byte limit
+        return s
+    b = s.encode("utf-8", "surrogatepass")
+    if len(b) <= BREAKDOWN_VALUE_MAX_LENGTH:
+        return s
+    return b[:BREAKDOWN_VALUE_MAX_LENGTH].decode("utf-8", "ignore")
 
 
 def normalize_url(s: str) -> str:

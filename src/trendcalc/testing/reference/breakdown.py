@@ -26,7 +26,8 @@ def normalize_url(s: str) -> str:
 
 
 def render_breakdown_value(v: Any, prop_type: str | None, normalize: bool) -> str:
-    """§6.2: typed rendering (Numeric, Boolean), else R(v); empty/NULL → the null marker."""
+    """§6.2: typed rendering (Numeric, Boolean), else R(v); empty/NULL → the null marker; then
+    the first 400 bytes (PostHog's left(toString(v), 400), PR #48274)."""
     if v is None:
         return NULL
     if prop_type == "Numeric":
@@ -39,7 +40,9 @@ def render_breakdown_value(v: Any, prop_type: str | None, normalize: bool) -> st
         text = render_text(v)
         if normalize:
             text = normalize_url(text)
-    return text or NULL
+    if not text:
+        return NULL
+    return text.encode("utf-8", "surrogatepass")[:400].decode("utf-8", "ignore")  # left(toString(v), 400) in bytes
 
 
 def raw_breakdown_value(world: World, item: BreakdownItem, event: dict[str, Any]) -> Any:
