@@ -200,6 +200,8 @@ def _node(node: Any, path: tuple, index: int, limits: Limits) -> Series:
         kind = "ActionsNode" if "id" in node else "EventsNode"
     if kind == "DataWarehouseNode":
         raise UnsupportedError(path + ("kind",), "data warehouse series are not supported")
+    if kind == "GroupNode":  # PostHog's combined series: the events of any (OR) or all of its nodes
+        raise UnsupportedError(path + ("kind",), "GroupNode series (several events or actions in one series) are not supported")
     if not isinstance(kind, str) or kind not in NODE_FIELDS:  # (a list kind is unhashable)
         raise ValidationError(path + ("kind",), f"unknown series kind {brief(kind)}{suggest(kind, tuple(NODE_FIELDS))}")
     _check_keys(node, NODE_FIELDS[kind], path)
