@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import warnings
 from typing import Any
 
 import attrs
@@ -11,11 +12,12 @@ import numpy as np
 from dateutil import parser as du_parser
 from dateutil.relativedelta import relativedelta
 
-from ...errors import UnsupportedError, ValidationError, brief
+from ...errors import TrendcalcWarning, UnsupportedError, ValidationError, brief, format_path
 from ...query.actors_request import ActorsRequest
 from ...query.displays import DISPLAYS
 from ...query.model import Breakdown, BreakdownItem, TrendsFilter
 from ...store.columns import BREAKDOWN_NULL, BREAKDOWN_OTHER
+from ...store.report import user_stacklevel
 from ...timeutil import MAX_YEAR, MIN_YEAR, UTC, datetime_to_us
 from .. import breakdown as bd
 from ..context import QueryContext
@@ -167,6 +169,11 @@ def breakdown_mask(ctx: QueryContext, breakdown: Breakdown, lookup: Any, rows: n
         # property is str(breakdownFilter.breakdown) = "None": the null marker (and "Other")
         # keep every row, any other value keeps the rows whose event property "None" has it
         # (upstream test_trends_math_first_time_for_user_numeric_breakdowns)
+        keeps = "every actor of the point" if lookup in (BREAKDOWN_NULL, BREAKDOWN_OTHER) else "the actors whose events have it"
+        warnings.warn(TrendcalcWarning(
+            f"{format_path(path)}: one value for a query with {len(items)} breakdowns; PostHog matches it against an event "
+            f"property named 'None' ({keeps}); pass a list of {len(items)} values, the result's breakdown_value"),
+            stacklevel=user_stacklevel())
         return item_mask(ctx, LONE_VALUE_ITEM, _lookup_text(lookup), rows, path)
     if breakdown.multi:
         if len(lookup) != len(items):
