@@ -13,6 +13,13 @@ so both see the same moments; medians and the fastest decile per executor.
   round, the median of one executor's burst (or call) over the other's next to it, then the
   median and quartiles of those round ratios. Pairing cancels the VM's slow drifts (its speed
   moved by up to 2× within minutes here), which the first two only average.
+- ``--gap MS``: the machine idles MS milliseconds before every call of either executor (the
+  caller sleeps): what a query costs when it arrives at an idle service. Call by call without a
+  gap favours ``None``: its call follows a pool call, in which its core was busy, while each
+  pool call follows a ``None`` call, in which the worker's core idled; a core that idled a few
+  milliseconds computes its first ~1.5 ms markedly slower here (2 vCPUs of a shared host: a
+  weekly-actors partition took ~1.7 ms after 5 ms idle against ~1.35 ms straight after another).
+  With a gap, every call of either executor starts from idle cores.
 - ``--moving-clock``: every call a new ``now`` (the fixed clock plus one microsecond a call),
   as ``now=None`` gives a live dashboard: no memo keyed by the clock serves it.
 - ``--poll-ab``: instead, the pool against itself with and without the caller's poll for the
@@ -55,10 +62,10 @@ class _Adhoc:
 
 
 def pairs(path: str, names: list[str], n: int, adhoc: list[str] | None = None, burst: int = 1,
-          moving: bool = False) -> list[dict[str, Any]]:
+          moving: bool = False, gap: float = 0.0) -> list[dict[str, Any]]:
     """Per query: the median and fastest-decile ms of each executor over ``n`` timed calls each,
     alternating call by call (``burst`` 1) or in bursts of ``burst`` calls (the first of each
-    not timed); ``moving``: a new clock every call."""
+    not timed); ``moving``: a new clock every call; ``gap``: seconds of idle before every call."""
     import trendcalc as tc
     from trendcalc.engine.trends import resolve_now
 
@@ -72,6 +79,8 @@ def pairs(path: str, names: list[str], n: int, adhoc: list[str] | None = None, b
 
         def call(ex: Any, q: Any = q, project: Any = project) -> float:
             now = base + dt.timedelta(microseconds=next(ticks)) if moving else NOW
+            if gap:
+                time.sleep(gap)
             t = time.perf_counter()
             tc.trends(parts, q.filter, project=project, now=now, executor=ex)
             return time.perf_counter() - t
@@ -90,7 +99,7 @@ def pairs(path: str, names: list[str], n: int, adhoc: list[str] | None = None, b
                 times[ex] += timed
                 medians[ex] = statistics.median(timed)
             paired.append(medians[None] / medians["processes"])
-        rec: dict[str, Any] = {"query": q.name, "burst": burst, "moving_clock": moving}
+        rec: dict[str, Any] = {"query": q.name, "burst": burst, "moving_clock": moving, "gap_ms": gap * 1e3}
         for ex, name in ((None, "none"), ("processes", "processes")):
             rec[f"{name}_ms"] = statistics.median(times[ex]) * 1e3
             rec[f"{name}_fast_ms"] = sorted(times[ex])[len(times[ex]) // 10] * 1e3
@@ -98,7 +107,8 @@ def pairs(path: str, names: list[str], n: int, adhoc: list[str] | None = None, b
         rec["ratio_fast"] = rec["none_fast_ms"] / rec["processes_fast_ms"]
         rec["ratio_paired"] = statistics.median(paired)
         rec["ratio_paired_q1"], rec["ratio_paired_q3"] = _quartiles(paired)
-        mode = (f"bursts of {burst}" if burst > 1 else "call by call") + (", moving clock" if moving else "")
+        mode = ((f"bursts of {burst}" if burst > 1 else "call by call") + (", moving clock" if moving else "")
+                + (f", {gap * 1e3:g} ms idle before each" if gap else ""))
         print(f"{q.name} ({mode}): None {rec['none_ms']:.2f} ms, processes {rec['processes_ms']:.2f} ms, ratio "
               f"{rec['ratio']:.2f} (fastest decile {rec['none_fast_ms']:.2f} / {rec['processes_fast_ms']:.2f} "
               f"= {rec['ratio_fast']:.2f}; paired {rec['ratio_paired']:.2f}, quartiles {rec['ratio_paired_q1']:.2f}"
@@ -185,12 +195,16 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     ap.add_argument("--burst", type=int, default=1, help="calls of one executor in a row (default 1: alternate "
                                                             "call by call; N > 1: the first of each burst not timed)")
     ap.add_argument("--moving-clock", action="store_true", help="a new now every call, as now=None gives")
+    ap.add_argument("--gap", type=float, default=0.0, metavar="MS",
+                    help="milliseconds the machine idles before every call of either executor")
     ap.add_argument("--poll-ab", action="store_true", help="instead: the pool with and without the caller's "
                                                              "poll for the workers' answers")
     ap.add_argument("--claims-ab", action="store_true", help="instead: the pool with and without work sharing")
     args = ap.parse_args(argv)
     if args.burst < 1:
         ap.error("--burst must be at least 1")
+    if not 0 <= args.gap < 60_000:
+        ap.error("--gap must be between 0 and 60000 ms")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if args.poll_ab:
@@ -198,7 +212,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         if args.claims_ab:
             return claims_ab(args.path, [q for q in args.queries.split(",") if q], args.pairs)
         return pairs(args.path, [q for q in args.queries.split(",") if q], args.pairs, args.filter, args.burst,
-                     args.moving_clock)
+                     args.moving_clock, args.gap / 1e3)
 
 
 if __name__ == "__main__":

@@ -325,20 +325,50 @@ def test_a_worker_that_dies_mid_call_breaks_the_pool_and_the_executor_starts_a_f
 
 
 def test_the_spin_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from trendcalc.partition.pipes import PipePool, _spin_seconds
+    from trendcalc.partition.pipes import POLL_CAP_MS, PipePool, _spin_seconds
 
+    assert POLL_CAP_MS == 20.0
     monkeypatch.delenv("TRENDCALC_POOL_SPIN_MS", raising=False)
-    assert _spin_seconds() == 0.0
+    assert _spin_seconds() == 0.02
     monkeypatch.setenv("TRENDCALC_POOL_SPIN_MS", "0")
     assert _spin_seconds() == 0.0
     monkeypatch.setenv("TRENDCALC_POOL_SPIN_MS", "2.5")
     assert _spin_seconds() == 0.0025
     for bad in ("-1", "soon", "nan", "inf"):
         monkeypatch.setenv("TRENDCALC_POOL_SPIN_MS", bad)
-        with pytest.warns(UserWarning, match="TRENDCALC_POOL_SPIN_MS must be a non-negative number"):
-            assert _spin_seconds() == 0.0
+        with pytest.warns(UserWarning, match="TRENDCALC_POOL_SPIN_MS must be a non-negative number of milliseconds, "
+                                             "got .*; using the default, 20"):
+            assert _spin_seconds() == 0.02
     with pytest.raises(ValueError, match="spin must be a non-negative number"):
         PipePool(1, 1, spin=-0.5)
+
+
+def test_the_poll_window_adapts_to_the_gaps_between_queries() -> None:
+    """``PollWindow``: closed at first; a query that came after the worker blocked, within the
+    cap, opens it to 1.5 times that gap (at least twice the window, at most the cap); one that
+    came while it polled leaves it; a gap over the cap closes it."""
+    from trendcalc.partition.pipes import PollWindow
+
+    w = PollWindow(0.02)
+    assert w.seconds == 0.0
+    w.update(0.004, caught=False)  # a stream: 4 ms between queries
+    assert w.seconds == pytest.approx(0.006)
+    w.update(0.005, caught=True)  # caught while polling: as it was
+    assert w.seconds == pytest.approx(0.006)
+    w.update(0.001, caught=False)  # blocked, then a query: at least twice the window
+    assert w.seconds == pytest.approx(0.012)
+    w.update(0.018, caught=False)  # at most the cap
+    assert w.seconds == pytest.approx(0.02)
+    w.update(0.02, caught=False)  # (a gap of the cap itself still counts as a stream)
+    assert w.seconds == pytest.approx(0.02)
+    w.update(3.0, caught=False)  # a notebook's pause: no polling until the next stream
+    assert w.seconds == 0.0
+    w.update(0.002, caught=False)
+    assert w.seconds == pytest.approx(0.003)
+    off = PollWindow(0.0)  # TRENDCALC_POOL_SPIN_MS=0: never polls
+    for gap in (0.0, 1e-4, 0.5):
+        off.update(gap, caught=False)
+        assert off.seconds == 0.0
 
 
 @pytest.mark.parametrize("executor", [None, "processes"])

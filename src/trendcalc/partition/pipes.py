@@ -23,14 +23,18 @@ caller is woken by the answer; on this project's 2-vCPU VM that wake-up cost ~10
 query (a worker answering 1 ms after a caller that waits: 114-129 µs from the answer to the
 call's return when blocked, 25-81 µs when polling), while the poll costs the caller's own core,
 which would otherwise be idle, for at most that short while.
-A worker may poll its pipe for a while after an answer before it blocks (``PipePool(spin=)``;
-``TRENDCALC_POOL_SPIN_MS`` when the pool starts; off by default): the next query of a burst then
-reaches a running worker on a core that is awake, instead of waking a sleeping process on a vCPU
-the hypervisor let idle. It trades a core for latency: on this project's 2-vCPU machine, with a
-10 ms poll, a pool DAU query over 10 M events took 2.6-3.2 ms against 2.8-3.0 ms without (a gain
-in some runs, none in others), and what the caller ran meanwhile on the other core was 12-32 %
-slower (benchmarks/RESULTS.md § Partitioned stores): it is for a process that serves queries and
-little else.
+After an answer a worker polls its pipe for a while before it blocks, so that the next query
+of a stream reaches a running worker instead of waking a sleeping one: on this project's
+2-vCPU VM (a Firecracker guest) a vCPU left idle a few milliseconds is slow to come back — the
+caller's write that wakes it took ~35 µs (p75 ~1.9 ms after 10 ms idle), the worker started
+~80 µs after the call, and its first partition ran ~25 % slower — so a pool query that followed
+a `None` call took 4.1 ms against 2.5 ms with a polling worker (DAU over 10 M events, medians of
+150 interleaved rounds, `benchmarks/RESULTS.md`; what the caller ran meanwhile was not slower).
+How long is adaptive, as KVM's halt polling is (``PollWindow``): a worker polls only as long as
+the recent gaps between its queries suggest, nothing while queries come seldom, at most
+``TRENDCALC_POOL_SPIN_MS`` (read when the pool starts; default ``POLL_CAP_MS``, 20 ms; 0: never
+poll) or ``PipePool(spin=)`` seconds. Polling keeps a core busy; the worker yields it to any other
+runnable thread between polls.
 A task that raises sends its exception back (pickled; one that does not pickle becomes a
 RuntimeError naming it) and the worker carries on. A worker that dies, or a call interrupted
 between its writes and its reads, leaves the pool unusable: it is stopped and ``BrokenPool``
@@ -52,9 +56,13 @@ from typing import Any
 from .claims import cells_of, install, new_board, next_call
 from .messages import dumps, message_of
 
+POLL_CAP_MS = 20.0
+"""The longest a worker polls its pipe after a task by default (milliseconds; ``PollWindow``)."""
+
 
 def _spin_seconds() -> float:
-    """``TRENDCALC_POOL_SPIN_MS`` (a non-negative number of milliseconds) in seconds, else 0 (off)."""
+    """``TRENDCALC_POOL_SPIN_MS`` (a non-negative number of milliseconds) in seconds, else
+    ``POLL_CAP_MS``'s."""
     env = os.environ.get("TRENDCALC_POOL_SPIN_MS", "").strip()
     if env:
         try:
@@ -63,8 +71,34 @@ def _spin_seconds() -> float:
             ms = -1.0
         if ms >= 0 and ms == ms and ms != float("inf"):
             return ms / 1e3
-        warnings.warn(f"TRENDCALC_POOL_SPIN_MS must be a non-negative number, got {env!r}; not polling", stacklevel=2)
-    return 0.0
+        warnings.warn(f"TRENDCALC_POOL_SPIN_MS must be a non-negative number of milliseconds, got {env!r}; "
+                      f"using the default, {POLL_CAP_MS:g}", stacklevel=2)
+    return POLL_CAP_MS / 1e3
+
+
+class PollWindow:
+    """How long a worker polls its pipe after a task before it blocks: adaptive, as KVM's halt
+    polling (``halt_poll_ns``) adapts. It starts at 0. A query that arrives while the worker
+    polls leaves the window as it is; one that arrives after the worker blocked, within
+    ``cap`` seconds of the last answer, widens it to cover such a gap next time (1.5 times the
+    gap, at least twice the window, at most ``cap``); a gap longer than ``cap`` closes it (back to
+    0: queries come seldom, and polling would only burn a core). So a stream of queries (a
+    dashboard's tiles, a service under load) finds its workers awake after one gap, and a
+    notebook's occasional query costs no polling at all."""
+
+    def __init__(self, cap: float) -> None:
+        self.cap = cap
+        self.seconds = 0.0
+
+    def update(self, gap: float, caught: bool) -> None:
+        """After a gap of ``gap`` seconds from an answer to the next query; ``caught``: the query
+        arrived while the worker polled."""
+        if caught:
+            return
+        if gap <= self.cap:
+            self.seconds = min(self.cap, max(2 * self.seconds, 1.5 * gap))
+        else:
+            self.seconds = 0.0
 
 
 ANSWER_POLL_MAX = 1e-3
@@ -80,11 +114,17 @@ def _readable(conn: Connection) -> Any:
     return ready
 
 
-def _poll_until(ready: Any, deadline: float) -> None:
+def _poll_until(ready: Any, deadline: float, polite: bool = False) -> bool:
     """Poll a pipe (``ready``: ``_readable`` of it) until it has data or hangs up, or ``deadline``
-    (``time.perf_counter``) passes; the reader then reads, blocking if need be."""
-    while not ready.poll(0) and time.perf_counter() < deadline:
-        pass
+    (``time.perf_counter``) passes; whether it has (the reader then reads, blocking if need be).
+    ``polite``: yield the core between polls to any other runnable thread (a worker between
+    queries, which may poll for milliseconds)."""
+    while not ready.poll(0):
+        if time.perf_counter() >= deadline:
+            return False
+        if polite:
+            os.sched_yield()
+    return True
 
 
 class BrokenPool(RuntimeError):
@@ -93,7 +133,8 @@ class BrokenPool(RuntimeError):
 
 def _serve(conn: Connection, threads: int, spin: float = 0.0, board: Any = None) -> None:
     """A worker's loop: read ``(fn, args)``, answer ``(True, fn(*args))`` or ``(False, error)``;
-    between tasks, poll for ``spin`` seconds before blocking (the module docstring says why).
+    between tasks, poll for at most ``spin`` seconds before blocking, as ``PollWindow`` says (the
+    module docstring says why).
     ``board``: the pool's claims board (``claims.py``), installed for the tasks that share work."""
     from ..engine.distinct import cap_threads
 
@@ -101,11 +142,14 @@ def _serve(conn: Connection, threads: int, spin: float = 0.0, board: Any = None)
         install(board)
     cap_threads(threads)  # this worker's share of the cores (k workers x threads do not oversubscribe)
     ready = _readable(conn)
+    window = PollWindow(spin)
+    answered = time.perf_counter()
     while True:
         try:
-            if spin > 0:
-                _poll_until(ready, time.perf_counter() + spin)
-            message = message_of(conn.recv_bytes())
+            caught = window.seconds > 0 and _poll_until(ready, answered + window.seconds, polite=True)
+            received = conn.recv_bytes()
+            window.update(time.perf_counter() - answered, caught)
+            message = message_of(received)
         except (EOFError, OSError):
             return
         if message is None:
@@ -120,6 +164,7 @@ def _serve(conn: Connection, threads: int, spin: float = 0.0, board: Any = None)
         except Exception as exc:  # an answer or error that does not pickle
             data = dumps((False, RuntimeError(f"a partition task's answer does not pickle: {exc!r}")))
         conn.send_bytes(data)
+        answered = time.perf_counter()
 
 
 def _run_here(share: tuple[Callable[..., Any], tuple[Any, ...]], threads: int) -> tuple[bool, Any]:
@@ -136,8 +181,8 @@ def _run_here(share: tuple[Callable[..., Any], tuple[Any, ...]], threads: int) -
 
 class PipePool:
     """``workers`` processes, each with ``threads`` query threads, reached over one pipe each;
-    each polls ``spin`` seconds after a task before it sleeps (None: ``TRENDCALC_POOL_SPIN_MS``,
-    else 0: it sleeps at once)."""
+    each polls at most ``spin`` seconds after a task before it sleeps, as ``PollWindow`` adapts it
+    (None: ``TRENDCALC_POOL_SPIN_MS``, else ``POLL_CAP_MS``; 0: it sleeps at once)."""
 
     def __init__(self, workers: int, threads: int = 1, spin: float | None = None) -> None:
         spin = _spin_seconds() if spin is None else float(spin)
@@ -224,4 +269,4 @@ class PipePool:
                 self._stop()
 
 
-__all__ = ["BrokenPool", "PipePool"]
+__all__ = ["POLL_CAP_MS", "BrokenPool", "PipePool", "PollWindow"]
