@@ -27,9 +27,10 @@ After an answer a worker polls its pipe for a while before it blocks, so that th
 of a stream reaches a running worker instead of waking a sleeping one: on this project's
 2-vCPU VM (a Firecracker guest) a vCPU left idle a few milliseconds is slow to come back — the
 caller's write that wakes it took ~35 µs (p75 ~1.9 ms after 10 ms idle), the worker started
-~80 µs after the call, and its first partition ran ~25 % slower — so a pool query that followed
-a `None` call took 4.1 ms against 2.5 ms with a polling worker (DAU over 10 M events, medians of
-150 interleaved rounds, `benchmarks/RESULTS.md`; what the caller ran meanwhile was not slower).
+~80 µs after the call, and its first partition ran ~25 % slower. A pool DAU query over 10 M
+events that followed a ``None`` call took 2.34 ms, 2.12 ms with a polling worker (medians of 20
+interleaved blocks; with the machine idle 10 ms before every call, 1.17× and 1.83× faster than
+one process: ``benchmarks/RESULTS.md``); what the caller ran meanwhile was not slower.
 How long is adaptive, as KVM's halt polling is (``PollWindow``): a worker polls only as long as
 the recent gaps between its queries suggest, nothing while queries come seldom, at most
 ``TRENDCALC_POOL_SPIN_MS`` (read when the pool starts; default ``POLL_CAP_MS``, 20 ms; 0: never
