@@ -14,7 +14,7 @@ import pytest
 import trendcalc as tc
 from trendcalc.engine.cost import estimate
 from trendcalc.engine.trends import plan_queries, resolve_now
-from trendcalc.partition.cost import combine, facts_of
+from trendcalc.partition.cost import combine, dictionaries_of, facts_of
 from trendcalc.partition.partials import context
 from trendcalc.partition.phases import partial_answers_in
 from trendcalc.partition.run import run_map
@@ -33,6 +33,7 @@ QUERIES = [
     {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "purchase"}], "interval": "week",
      "breakdownFilter": {"breakdowns": [{"property": "$browser"}, {"property": "n"}]}, "dateRange": {"date_from": "all"}},
     {"events": [{"id": "$pageview"}], "date_from": "-30d", "breakdown": "distinct_id", "breakdown_type": "event_metadata"},
+    {"events": [{"id": "signup"}], "date_from": "-30d", "breakdown": "$group_0", "breakdown_type": "event_metadata"},
 ]
 
 
@@ -41,7 +42,8 @@ def _split(world: tc.EventStore, k: int, assign: Any = None) -> list[tc.EventSto
     return [subset(world, part == p) for p in range(k)]
 
 
-def _estimates(world: tc.EventStore, stores: list[tc.EventStore], query: dict[str, Any], shared: bool) -> tuple[Any, Any]:
+def _estimates(world: tc.EventStore, stores: list[tc.EventStore], query: dict[str, Any], shared: bool,
+               value_bounds: Any = None) -> tuple[Any, Any]:
     """(the single store's estimate, the one combined from the partitions' facts)."""
     filt, now, limits = tc.parse_filter(query), resolve_now(NOW), tc.Limits()
     ctx = context(world, filt, PROJECT, now, limits)
@@ -51,15 +53,26 @@ def _estimates(world: tc.EventStore, stores: list[tc.EventStore], query: dict[st
         from trendcalc.engine.plan import earliest_event_us
 
         earliest["earliest_us"] = earliest_event_us(ctx, filt.series)
-    facts = combine(filt, [facts_of(s, filt, PROJECT, now, limits, earliest) for s in stores], shared)
+    facts = combine(filt, [facts_of(s, filt, PROJECT, now, limits, earliest) for s in stores], shared, value_bounds)
     return estimate(ctx, queries), estimate(ctx, queries, facts=facts)
 
 
 @pytest.mark.parametrize("query", QUERIES)
 @pytest.mark.parametrize("k,assign", [(1, None), (3, None), (4, round_robin)])
-def test_estimate_over_shared_dictionaries_is_the_single_stores(query: dict[str, Any], k: int, assign: Any) -> None:
+@pytest.mark.parametrize("layout", ["memory", "saved"])
+def test_estimate_over_shared_dictionaries_is_the_single_stores(query: dict[str, Any], k: int, assign: Any, layout: str,
+                                                                tmp_path: Path) -> None:
+    """Partitions of an EventStore: in memory they share its dictionaries; saved, each holds
+    compact ones and the manifest the store's value bounds (``partition/compact.py``). Either
+    way the estimate is the single store's (``$group_0`` and the person ``plan``: some rows lack them)."""
     world = store()
-    single, parted = _estimates(world, _split(world, k, assign), query, shared=True)
+    if layout == "memory":
+        stores, shared, bounds = _split(world, k, assign), True, None
+    else:
+        parts = tc.partition(world, tmp_path / "p", partitions=k, assign=assign, durable=False)
+        stores, (shared, bounds) = [parts.load(i) for i in range(k)], dictionaries_of(parts.manifest)
+        assert parts.manifest["dictionaries"] == "compact" and bounds is not None
+    single, parted = _estimates(world, stores, query, shared, bounds)
     assert single.rows > 0 and single.work > 0
     assert parted == single
 

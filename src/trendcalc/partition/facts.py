@@ -2,8 +2,8 @@
 and written to the manifest (or a side file beside it):
 
 - **property types**: the types the single store infers (``store/inferred_types.py``), because
-  each partition's own inference sees only its rows (its dictionaries hold its values only when
-  built from files, and its latest event is not the store's). Event properties are merged from
+  each partition's own inference sees only its rows (its dictionaries hold its values only, and
+  its latest event is not the store's). Event properties are merged from
   per-partition summaries: the set of types their values get and the typed value seen first; a
   column whose type may depend on "now" (a date-like key holding integers) keeps every value's
   first sighting, so its types are computed from the global first sightings. Person and group

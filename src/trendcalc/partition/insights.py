@@ -342,5 +342,6 @@ def check_insight_cost(run: Map, kind: str, q: Any, project: Project, now: dt.da
     ctx, queries, outputs = insight_plan(_empty(), kind, q, project, now, limits, given)
     if fits_at_full_size(ctx, queries, n_events, outputs, breakdown=False):
         return
+    # (no breakdown, so no value bound to combine: the dictionaries' layout does not matter here)
     facts = combine(q.base, run(Task(insight_facts_of, (kind, q, project, now, limits, given))), True)
     check_estimate(ctx, estimate(ctx, queries, outputs, breakdown=False, facts=facts), len(queries))

@@ -32,7 +32,7 @@ from ..results import SeriesResult, TrendsResult
 from ..store import EventStore
 from ..store.columns import BREAKDOWN_NULL
 from . import topn
-from .cost import check_partitioned_cost, fits_at_full_size
+from .cost import ValueBounds, check_partitioned_cost, dictionaries_of, fits_at_full_size
 from .executors import partition_map
 from .join import join_groups
 from .merge import check_partitionable, folds_numbers, merge_of, needs_sessions
@@ -57,8 +57,9 @@ def run_partitioned(parts: PartitionedStore, filt: TrendsFilter, project: Projec
     with partition_map(executor, parts) as run:
         if needs_sessions(filt, project):  # (their events, gathered once per opened store)
             known["shared_session_events"] = lambda: parts.shared_session_events(run)
+        shared, bounds = parts.kept("dictionaries", lambda: dictionaries_of(parts.manifest))
         return run_map(run, filt, project, now, limits, parts.person_rows_handles(), lambda: parts.memo("cost"),
-                       shared=parts.manifest.get("dictionaries") == "shared", n_events=len(parts), known=known)
+                       shared=shared, value_bounds=bounds, n_events=len(parts), known=known)
 
 
 def run_stores(stores: Sequence[EventStore], filt: TrendsFilter, project: Project, now: dt.datetime,
@@ -89,14 +90,17 @@ def _shares_dictionaries(stores: Sequence[EventStore]) -> bool:
 
 def run_map(run: Map, filt: TrendsFilter, project: Project, now: dt.datetime, limits: Limits,
             rows: tuple[Any, ...] | None = None, memo: Callable[[], Recent[Any]] | None = None, *, shared: bool = False,
-            n_events: int | None = None, known: Mapping[str, Any] | None = None) -> TrendsResult:
+            value_bounds: ValueBounds | None = None, n_events: int | None = None,
+            known: Mapping[str, Any] | None = None) -> TrendsResult:
     """First phases (``phases.prepare``: global values the plan needs, and the up-front cost
     check over all partitions, ``cost.py``), then every partition's Partials, merged.
 
     ``rows``: per partition a ``tasks.RowsHandle`` (None: not known); ``memo``: gives the opened
     store's memo of cost facts (called only when the facts are asked); ``shared``: the partitions
-    share the whole store's dictionaries; ``n_events``: how many events the partitions hold (None:
-    unknown), which spares most queries the facts phase (``cost.fits_at_full_size``); ``known``:
+    share the whole store's dictionaries (or, with ``value_bounds``, the whole store's value
+    bounds of the properties they hold in compact dictionaries: ``cost.dictionaries_of``);
+    ``n_events``: how many events the partitions hold (None: unknown), which spares most
+    queries the facts phase (``cost.fits_at_full_size``); ``known``:
     facts of the whole store from its manifest every partition is given (the session keys in more
     than one partition)."""
 
@@ -108,7 +112,7 @@ def run_map(run: Map, filt: TrendsFilter, project: Project, now: dt.datetime, li
         if not topn.reads_facts(ctx) and _fits(ctx, queries, n_events):
             return  # within the limits whatever the facts, and nothing else reads them
         found.append(check_partitioned_cost(ctx, queries, run, filt, project, now, limits, earliest, shared,
-                                            memo() if memo is not None else None))
+                                            memo() if memo is not None else None, value_bounds))
 
     given = prepare(filt, project, now, limits, run, check, known)
     ctx, queries = _plan(filt, project, now, limits, given)

@@ -2,9 +2,12 @@
 
 Person resolution (which person a distinct_id belongs to, the latest-event rule) has already
 happened in the built store, so the split is global and exact: a person's rows, distinct_ids and
-person-table row go to one partition. Rows stay in (event, timestamp) order, event names and
-property dictionaries are shared unchanged (a partition's codes index the same dictionaries),
-and the group tables — groups span persons — are copied into every partition.
+person-table row go to one partition. Rows stay in (event, timestamp) order, event names are
+shared unchanged, and the group tables — groups span persons — are copied into every partition.
+Property dictionaries are shared unchanged by partitions kept in memory (``subset``: a
+partition's codes index the whole store's dictionaries); saved partitions get compact ones,
+only the values they use (``compact.py``), and the manifest records the whole store's value
+bounds for the cost check (``"dictionaries": "compact"``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from ..errors import ValidationError
 from ..store import EventStore
 from ..store.columns import PropertyColumn
 from ..store.tables import PersonTable
+from .compact import COMPACT, compact_columns, value_bounds
 from .facts import Facts, store_facts, write_sessions
 from .layout import FORMAT, MANIFEST, VERSION, Assign, person_rows_file
 from .resolve import splitmix64
@@ -40,9 +44,11 @@ def person_partitions(store: EventStore, k: int, assign: Assign | None) -> np.nd
     return part.astype(np.int32)
 
 
-def subset(store: EventStore, in_part: np.ndarray) -> EventStore:
+def subset(store: EventStore, in_part: np.ndarray, *, compact: bool = False) -> EventStore:
     """The store of the persons where ``in_part`` (a mask over person rows) is true: their events,
-    distinct_ids and person rows, remapped to dense codes; dictionaries and groups shared."""
+    distinct_ids and person rows, remapped to dense codes; dictionaries and groups shared
+    (``compact``: event and person property dictionaries cut to the values the partition uses,
+    ``compact.compact_column``, for a partition to be saved)."""
     persons = store.persons
     pod = np.asarray(persons.person_of_distinct_id)
     prows = np.flatnonzero(in_part)
@@ -52,10 +58,14 @@ def subset(store: EventStore, in_part: np.ndarray) -> EventStore:
     new_distinct = np.full(len(pod), -1, dtype=np.int64)
     new_distinct[dcodes] = np.arange(len(dcodes))
     rows = np.flatnonzero(in_part[store.person]) if len(store.person) else np.zeros(0, np.int64)
+    person_properties = {k: PropertyColumn(np.asarray(c.codes)[prows], c.dictionary) for k, c in persons.properties.items()}
+    properties = {k: PropertyColumn(np.asarray(c.codes)[rows], c.dictionary) for k, c in store.properties.items()}
+    if compact:
+        person_properties, properties = compact_columns(person_properties), compact_columns(properties)
     table = PersonTable(
         ids=np.asarray(persons.ids)[prows],
         created_at=np.asarray(persons.created_at)[prows],
-        properties={k: PropertyColumn(np.asarray(c.codes)[prows], c.dictionary) for k, c in persons.properties.items()},
+        properties=person_properties,
         person_of_distinct_id=new_person[pod[dcodes]].astype(pod.dtype),
         synthetic=np.asarray(persons.synthetic)[prows],
     )
@@ -65,7 +75,7 @@ def subset(store: EventStore, in_part: np.ndarray) -> EventStore:
         event_names=store.event_names,
         distinct_id=new_distinct[np.asarray(store.distinct_id)[rows]].astype(store.distinct_id.dtype),
         distinct_ids=np.asarray(store.distinct_ids)[dcodes],
-        properties={k: PropertyColumn(np.asarray(c.codes)[rows], c.dictionary) for k, c in store.properties.items()},
+        properties=properties,
         persons=table,
         groups=store.groups,
         uuid=None if store.uuid is None else np.asarray(store.uuid)[rows],
@@ -87,7 +97,7 @@ def write_partitions(store: EventStore, root: Path, k: int, assign: Assign | Non
     entries: list[dict[str, Any]] = []
     facts = Facts(types=False)
     for p in range(k):  # a loop over partitions, each a vectorised slice
-        sub = subset(store, part == p)
+        sub = subset(store, part == p, compact=True)  # (only its own values: k whole dictionaries cost k times)
         name = f"part-{p:03d}"
         sub.save(root / name, durable=durable)
         np.save(root / person_rows_file(name), np.flatnonzero(part == p).astype(np.int64))  # for tc.actors' order
@@ -100,7 +110,8 @@ def write_partitions(store: EventStore, root: Path, k: int, assign: Assign | Non
         "k": k,
         "split": "splitmix64(person row) mod k" if assign is None else "custom assign",
         "partitions": entries,
-        "dictionaries": "shared",  # (every partition holds the whole store's dictionaries; merges go by value)
+        "dictionaries": COMPACT,  # (each partition holds the values it uses, in the store's order; merges go by value)
+        "value_bounds": value_bounds(store),  # (the single store's, for the cost check: partition/cost.py)
         "property_types": store_facts(store),
         "event_time_bounds": facts.bounds,
         "property_keys": facts.property_keys(),
