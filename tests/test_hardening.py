@@ -7,7 +7,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -290,3 +292,26 @@ def test_polars_date_out_of_range() -> None:
     with pytest.raises(tc.ValidationError, match=r"events\[0\]\.timestamp: timestamp outside years"):
         tc.EventStore.from_polars(df)
     assert tc.EventStore.from_polars(df[1:]).time_range()[0].isoformat() == "2024-03-12T00:00:00+00:00"
+
+
+_ARRAY = np.array([1, 2])  # (``==`` on it answers an array, and ``if`` on that raises ValueError)
+_ONE_EVENT = [{"event": "e", "distinct_id": "u", "timestamp": "2024-03-10T10:00:00Z"}]
+
+
+@pytest.mark.parametrize(("call", "path"), [
+    (lambda s: tc.trends(s, {"kind": _ARRAY, "series": []}, now="2024-03-11"), "$.kind"),
+    (lambda s: tc.trends(s, {"events": [{"id": "e"}], "shown_as": _ARRAY}, now="2024-03-11"), "$.shown_as"),
+    (lambda s: tc.trends(s, {"kind": "InsightVizNode", "source": {"kind": _ARRAY}}, now="2024-03-11"), "$.source.kind"),
+    (lambda s: tc.stickiness(s, {"kind": _ARRAY}, now="2024-03-11"), "$.kind"),
+    (lambda s: tc.lifecycle(s, {"kind": _ARRAY}, now="2024-03-11"), "$.kind"),
+    (lambda s: tc.actors(s, {"kind": _ARRAY}, now="2024-03-11", day="2024-03-10"), "$.kind"),
+    (lambda s: tc.actors(s, {"kind": "ActorsQuery", "search": _ARRAY, "source": {}}, now="2024-03-11"), "$.search"),
+    (lambda s: tc.actors(s, {"kind": "ActorsQuery", "source": {"kind": _ARRAY}}, now="2024-03-11"), "$.source.kind"),
+])
+def test_an_array_where_the_insight_is_told_apart_is_a_validation_error(call: Any, path: str) -> None:
+    """Telling Trends, Stickiness, Lifecycle and actors requests apart reads ``kind``,
+    ``shown_as`` and ``insight`` before the filter is parsed; a NumPy array there (a notebook's
+    value, found by the long fuzz profile) raised NumPy's "truth value of an array is ambiguous"
+    ValueError instead of naming the field."""
+    with pytest.raises(tc.ValidationError, match=re.escape(f"{path}: expected a JSON value, got ndarray")):
+        call(tc.EventStore.from_records(_ONE_EVENT))

@@ -15,7 +15,7 @@ import attrs
 import numpy as np
 
 from ..errors import UnsupportedError, ValidationError, brief, format_path
-from ..jsonvalue import check_number, check_text
+from ..jsonvalue import check_number, check_text, clean_json
 from ..limits import Limits
 from .suggest import suggest
 
@@ -66,6 +66,8 @@ def split_actors_query(query: Any, overrides: Mapping[str, Any], limits: Limits)
     keyword ``overrides`` (None = not given). A field given twice is an error."""
     raw: dict[str, Any] = {}
     paths: dict[str, tuple] = {}
+    if isinstance(query, Mapping):  # (checked first: the raw dict's values meet ``==`` and ``if`` below)
+        query = clean_json(query, (), limits)
     source = query
     kind = query.get("kind") if isinstance(query, Mapping) else None
     insight: Mapping | None = None

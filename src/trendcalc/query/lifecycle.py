@@ -92,13 +92,13 @@ def is_lifecycle(query: Any) -> bool:
         return True
     if not isinstance(query, Mapping):
         return False
-    kind = query.get("kind")
-    if kind == "InsightVizNode":
-        return is_lifecycle(query.get("source"))
+    kind = query.get("kind")  # (raw input: compared only as text; the parse reports anything else)
     if kind is not None:
-        return kind == "LifecycleQuery"
-    insight = query.get("insight")
-    return query.get("shown_as") == "Lifecycle" or (isinstance(insight, str) and insight.upper() == "LIFECYCLE")
+        if not isinstance(kind, str):
+            return False
+        return is_lifecycle(query.get("source")) if kind == "InsightVizNode" else kind == "LifecycleQuery"
+    insight, shown_as = query.get("insight"), query.get("shown_as")
+    return (isinstance(shown_as, str) and shown_as == "Lifecycle") or (isinstance(insight, str) and insight.upper() == "LIFECYCLE")
 
 
 def parse_lifecycle(query: Any, *, limits: Limits = DEFAULT_LIMITS) -> LifecycleQuery:

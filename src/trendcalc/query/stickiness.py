@@ -100,14 +100,19 @@ def is_stickiness(query: Any) -> bool:
         return True
     if not isinstance(query, Mapping):
         return False
-    kind = query.get("kind")
-    if kind == "InsightVizNode":
-        src = query.get("source")
-        return isinstance(src, Mapping) and src.get("kind") == QUERY_KIND
+    kind = query.get("kind")  # (raw input: compared only as text; the parse reports anything else)
     if kind is not None:
-        return kind == QUERY_KIND
+        if _text(kind) == "InsightVizNode":
+            src = query.get("source")
+            return isinstance(src, Mapping) and _text(src.get("kind")) == QUERY_KIND
+        return _text(kind) == QUERY_KIND
     insight = query.get("insight")
-    return query.get("shown_as") == STICKINESS_SHOWN_AS or (isinstance(insight, str) and insight.upper() == STICKINESS_INSIGHT)
+    return _text(query.get("shown_as")) == STICKINESS_SHOWN_AS or (isinstance(insight, str) and insight.upper() == STICKINESS_INSIGHT)
+
+
+def _text(value: Any) -> str | None:
+    """``value`` when it is text, else None: raw input (an array's ``==`` answers an array)."""
+    return value if isinstance(value, str) else None
 
 
 def parse_stickiness(query: Any, *, limits: Limits = DEFAULT_LIMITS) -> StickinessQuery:
