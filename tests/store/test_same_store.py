@@ -147,3 +147,22 @@ def test_date_like_json_text_stays_text(tmp_path):
     store = tc.EventStore.from_jsonl(path)
     assert store.properties["signed_up"].value(0) == "2024-02-01"
     assert store.properties["at"].value(0) == "2024-02-01 10:00:00"
+
+
+def test_zero_and_minus_zero_stay_two_values_on_every_path():
+    """-0.0 and 0.0 are equal numbers but two JSON values (``-0.0`` renders as such): the
+    records path kept them apart, while a DataFrame's object column holding other numbers too
+    (interned value by value) stored 0.0 as the -0.0 seen first — found by the long fuzz profile."""
+    pd = pytest.importorskip("pandas")
+    from trendcalc.store.columns import intern_key
+
+    assert intern_key(0.0) != intern_key(-0.0) and intern_key(1.5) == intern_key(1.5)
+    cells = [2**63 - 1, -0.0, 0.0, -0.0, 1]
+    records = [{"event": "e", "distinct_id": f"u{i}", "timestamp": "2024-03-10T10:00:00Z", "properties": {"p": v}}
+               for i, v in enumerate(cells)]
+    frame = pd.DataFrame({"event": ["e"] * 5, "distinct_id": [f"u{i}" for i in range(5)],
+                          "timestamp": pd.to_datetime(["2024-03-10T10:00:00Z"] * 5), "p": pd.Series(cells, dtype=object)})
+    for store in (tc.EventStore.from_records(records), tc.EventStore.from_pandas(frame)):
+        col = store.column("p")
+        got = [col.dictionary.values[c] for c in col.codes.tolist()]
+        assert [json.dumps(v) for v in got] == ["9223372036854775807", "-0.0", "0.0", "-0.0", "1"]

@@ -78,7 +78,8 @@ def float_text(f: float) -> str:
 
 
 def intern_key(v: Any) -> Any:
-    """A hashable key that keeps 1, 1.0, True and "1" distinct."""
+    """A hashable key that keeps 1, 1.0, True and "1" distinct, and 0.0 and -0.0 (equal as
+    numbers, but two JSON values: ``-0.0`` renders as such)."""
     t = type(v)
     if t is str:
         return v
@@ -87,7 +88,7 @@ def intern_key(v: Any) -> Any:
     if t is int:
         return (2, v)
     if t is float:
-        return (3, v)
+        return (3, v) if v else (3, v, math.copysign(1.0, v))
     return (4, json.dumps(v, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
 
 
