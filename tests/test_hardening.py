@@ -315,3 +315,12 @@ def test_an_array_where_the_insight_is_told_apart_is_a_validation_error(call: An
     ValueError instead of naming the field."""
     with pytest.raises(tc.ValidationError, match=re.escape(f"{path}: expected a JSON value, got ndarray")):
         call(tc.EventStore.from_records(_ONE_EVENT))
+
+
+def test_an_insight_actors_query_over_a_parsed_filter_still_answers() -> None:
+    """The request fields are checked as JSON values one by one, not the whole request: an
+    InsightActorsQuery whose source is a parsed ``TrendsFilter`` (not JSON) answers as before."""
+    store = tc.EventStore.from_records(_ONE_EVENT)
+    filt = tc.parse_filter({"events": [{"id": "e"}], "date_from": "2024-03-09", "date_to": "2024-03-11"})
+    rows = tc.actors(store, {"kind": "InsightActorsQuery", "source": filt, "day": "2024-03-10"}, now="2024-03-11").to_dicts()
+    assert [r["event_distinct_ids"] for r in rows] == [["u"]]

@@ -66,25 +66,27 @@ def split_actors_query(query: Any, overrides: Mapping[str, Any], limits: Limits)
     keyword ``overrides`` (None = not given). A field given twice is an error."""
     raw: dict[str, Any] = {}
     paths: dict[str, tuple] = {}
-    if isinstance(query, Mapping):  # (checked first: the raw dict's values meet ``==`` and ``if`` below)
-        query = clean_json(query, (), limits)
     source = query
-    kind = query.get("kind") if isinstance(query, Mapping) else None
+    # (raw input: its structure is read as text and sizes only — an array's ``==`` answers an
+    # array — and every field taken is checked as a JSON value, ``_taken``)
+    kind = _text(query.get("kind")) if isinstance(query, Mapping) else None
     insight: Mapping | None = None
     prefix: tuple = ()
     if kind == "ActorsQuery":
         _check_keys(query, ACTORS_QUERY_KEYS, ())
         for key in ("search",):
-            if query.get(key) not in (None, ""):
+            if _taken(query.get(key), (key,), limits) not in (None, ""):
                 raise UnsupportedError((key,), "searching actors is not supported")
         for key in ("properties", "fixedProperties"):
-            if query.get(key):
+            if _taken(query.get(key), (key,), limits):
                 raise UnsupportedError((key,), "filtering actors by their properties is not supported")
         for key, name in ACTORS_FIELD_NAMES.items():
             if query.get(key) is not None:
-                raw[name], paths[name] = query[key], (key,)
+                raw[name], paths[name] = _taken(query[key], (key,), limits), (key,)
         insight = query.get("source")
-        if not isinstance(insight, Mapping) or insight.get("kind") != "InsightActorsQuery":
+        if isinstance(insight, Mapping):
+            _taken(insight.get("kind"), ("source", "kind"), limits)
+        if not isinstance(insight, Mapping) or _text(insight.get("kind")) != "InsightActorsQuery":
             got = insight.get("kind") if isinstance(insight, Mapping) else insight
             raise UnsupportedError(("source", "kind"), f"an ActorsQuery over {brief(got)}: trendcalc answers ActorsQuery over an InsightActorsQuery of a Trends query only")
         prefix = ("source",)
@@ -94,7 +96,7 @@ def split_actors_query(query: Any, overrides: Mapping[str, Any], limits: Limits)
         _check_keys(insight, INSIGHT_ACTORS_KEYS, prefix)
         for key, name in INSIGHT_FIELD_NAMES.items():
             if insight.get(key) is not None:
-                raw[name], paths[name] = insight[key], prefix + (key,)
+                raw[name], paths[name] = _taken(insight[key], prefix + (key,), limits), prefix + (key,)
         source = insight.get("source")
         if source is None:
             raise ValidationError(prefix + ("source",), "an InsightActorsQuery needs the Trends query as its source")
@@ -103,8 +105,19 @@ def split_actors_query(query: Any, overrides: Mapping[str, Any], limits: Limits)
             continue
         if name in raw:
             raise ValidationError(("actors_request", name), f"{name} is given both in the query ({format_path(paths[name])}) and as an argument")
-        raw[name], paths[name] = value, ("actors_request", name)
+        raw[name], paths[name] = _taken(value, ("actors_request", name), limits), ("actors_request", name)
     return source, _validate(raw, paths, limits)
+
+
+def _text(value: Any) -> str | None:
+    """``value`` when it is text, else None."""
+    return value if isinstance(value, str) else None
+
+
+def _taken(value: Any, path: tuple, limits: Limits) -> Any:
+    """A request field's value checked as a JSON value (a date or datetime allowed) before it
+    meets ``==``, ``in`` or ``if``; ValidationError at ``path`` otherwise."""
+    return clean_json(value, path, limits)
 
 
 def _check_keys(d: Mapping, allowed: tuple[str, ...], path: tuple) -> None:
