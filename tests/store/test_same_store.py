@@ -166,3 +166,21 @@ def test_zero_and_minus_zero_stay_two_values_on_every_path():
         col = store.column("p")
         got = [col.dictionary.values[c] for c in col.codes.tolist()]
         assert [json.dumps(v) for v in got] == ["9223372036854775807", "-0.0", "0.0", "-0.0", "1"]
+
+
+def test_a_dataframe_column_of_mixed_cells_is_never_coerced():
+    """Arrow converts an object column by one inferred type: beside a datetime, the ints 0 and 5
+    became the times 1970-01-01T00:00:00 and …00.000005, and beside 1.5 the int 1 became 1.0
+    (found by the long fuzz profile). Such frames now go through the row path: it keeps each
+    number's own value, and a datetime cell among other values is refused with its path (a
+    DataFrame cell is a JSON value, or a whole datetime column), never stored as something else."""
+    import datetime as dt
+
+    pd = pytest.importorskip("pandas")
+    base = {"event": ["e"] * 4, "distinct_id": list("abcd"), "timestamp": pd.to_datetime(["2024-03-10T10:00:00Z"] * 4)}
+    store = tc.EventStore.from_pandas(pd.DataFrame({**base, "n": pd.Series([1, 1.5, None, 2], dtype=object)}))
+    n = store.column("n")
+    assert [json.dumps(n.value(i)) for i in range(4)] == ["1", "1.5", "null", "2"]
+    mixed = pd.DataFrame({**base, "t": pd.Series([dt.datetime(2020, 1, 1), 0, 5, None], dtype=object)})
+    with pytest.raises(tc.ValidationError, match=r"\$\.events\[0\]\.properties\.t: expected a JSON value, got datetime"):
+        tc.EventStore.from_pandas(mixed)

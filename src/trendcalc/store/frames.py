@@ -46,6 +46,9 @@ def pandas_table(df: Any) -> Any | None:
 
     if not isinstance(df, pd.DataFrame) or not all(isinstance(c, str) for c in df.columns) or df.columns.has_duplicates:
         return None
+    if any(pd.api.types.is_object_dtype(dtype) and pd.api.types.infer_dtype(df[c], skipna=True).startswith("mixed")
+           for c, dtype in df.dtypes.items()):
+        return None  # (Arrow would coerce mixed cells: ints beside a datetime become times, 1 beside 1.5 becomes 1.0)
     try:
         return _plain_strings(pa.Table.from_pandas(df, preserve_index=False))
     except (pa.ArrowException, TypeError, ValueError, OverflowError):  # (an int cell past int64: the row path)
