@@ -36,6 +36,12 @@ def check_text(s: str, path: tuple, max_length: int, what: str = "string", limit
     return s
 
 
+def text_or_none(value: Any) -> str | None:
+    """``value`` when it is text, else None: how raw input is compared before it is checked (a
+    NumPy array's ``==`` answers an array, which ``if`` refuses)."""
+    return value if isinstance(value, str) else None
+
+
 def check_number(v: Any, path: tuple) -> int | float:
     """A finite int or float (numpy scalars become Python numbers); bools are not numbers here."""
     if isinstance(v, (np.integer, np.floating)):

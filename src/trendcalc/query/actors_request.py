@@ -15,7 +15,7 @@ import attrs
 import numpy as np
 
 from ..errors import UnsupportedError, ValidationError, brief, format_path
-from ..jsonvalue import check_number, check_text, clean_json
+from ..jsonvalue import check_number, check_text, clean_json, text_or_none
 from ..limits import Limits
 from .suggest import suggest
 
@@ -68,25 +68,25 @@ def split_actors_query(query: Any, overrides: Mapping[str, Any], limits: Limits)
     paths: dict[str, tuple] = {}
     source = query
     # (raw input: its structure is read as text and sizes only — an array's ``==`` answers an
-    # array — and every field taken is checked as a JSON value, ``_taken``)
-    kind = _text(query.get("kind")) if isinstance(query, Mapping) else None
+    # array — and every field taken is checked as a JSON value, ``clean_json``, before ``==``, ``in`` or ``if``)
+    kind = text_or_none(query.get("kind")) if isinstance(query, Mapping) else None
     insight: Mapping | None = None
     prefix: tuple = ()
     if kind == "ActorsQuery":
         _check_keys(query, ACTORS_QUERY_KEYS, ())
         for key in ("search",):
-            if _taken(query.get(key), (key,), limits) not in (None, ""):
+            if clean_json(query.get(key), (key,), limits) not in (None, ""):
                 raise UnsupportedError((key,), "searching actors is not supported")
         for key in ("properties", "fixedProperties"):
-            if _taken(query.get(key), (key,), limits):
+            if clean_json(query.get(key), (key,), limits):
                 raise UnsupportedError((key,), "filtering actors by their properties is not supported")
         for key, name in ACTORS_FIELD_NAMES.items():
             if query.get(key) is not None:
-                raw[name], paths[name] = _taken(query[key], (key,), limits), (key,)
+                raw[name], paths[name] = clean_json(query[key], (key,), limits), (key,)
         insight = query.get("source")
         if isinstance(insight, Mapping):
-            _taken(insight.get("kind"), ("source", "kind"), limits)
-        if not isinstance(insight, Mapping) or _text(insight.get("kind")) != "InsightActorsQuery":
+            clean_json(insight.get("kind"), ("source", "kind"), limits)
+        if not isinstance(insight, Mapping) or text_or_none(insight.get("kind")) != "InsightActorsQuery":
             got = insight.get("kind") if isinstance(insight, Mapping) else insight
             raise UnsupportedError(("source", "kind"), f"an ActorsQuery over {brief(got)}: trendcalc answers ActorsQuery over an InsightActorsQuery of a Trends query only")
         prefix = ("source",)
@@ -96,7 +96,7 @@ def split_actors_query(query: Any, overrides: Mapping[str, Any], limits: Limits)
         _check_keys(insight, INSIGHT_ACTORS_KEYS, prefix)
         for key, name in INSIGHT_FIELD_NAMES.items():
             if insight.get(key) is not None:
-                raw[name], paths[name] = _taken(insight[key], prefix + (key,), limits), prefix + (key,)
+                raw[name], paths[name] = clean_json(insight[key], prefix + (key,), limits), prefix + (key,)
         source = insight.get("source")
         if source is None:
             raise ValidationError(prefix + ("source",), "an InsightActorsQuery needs the Trends query as its source")
@@ -105,19 +105,8 @@ def split_actors_query(query: Any, overrides: Mapping[str, Any], limits: Limits)
             continue
         if name in raw:
             raise ValidationError(("actors_request", name), f"{name} is given both in the query ({format_path(paths[name])}) and as an argument")
-        raw[name], paths[name] = _taken(value, ("actors_request", name), limits), ("actors_request", name)
+        raw[name], paths[name] = clean_json(value, ("actors_request", name), limits), ("actors_request", name)
     return source, _validate(raw, paths, limits)
-
-
-def _text(value: Any) -> str | None:
-    """``value`` when it is text, else None."""
-    return value if isinstance(value, str) else None
-
-
-def _taken(value: Any, path: tuple, limits: Limits) -> Any:
-    """A request field's value checked as a JSON value (a date or datetime allowed) before it
-    meets ``==``, ``in`` or ``if``; ValidationError at ``path`` otherwise."""
-    return clean_json(value, path, limits)
 
 
 def _check_keys(d: Mapping, allowed: tuple[str, ...], path: tuple) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 import attrs
 
 from ..errors import UnsupportedError, ValidationError
-from ..jsonvalue import clean_json
+from ..jsonvalue import clean_json, text_or_none
 from ..limits import DEFAULT_LIMITS, Limits
 from .legacy import DISPLAY_ONLY, parse_legacy
 from .model import TrendsFilter
@@ -94,11 +94,11 @@ def is_lifecycle(query: Any) -> bool:
         return False
     kind = query.get("kind")  # (raw input: compared only as text; the parse reports anything else)
     if kind is not None:
-        if not isinstance(kind, str):
-            return False
-        return is_lifecycle(query.get("source")) if kind == "InsightVizNode" else kind == "LifecycleQuery"
-    insight, shown_as = query.get("insight"), query.get("shown_as")
-    return (isinstance(shown_as, str) and shown_as == "Lifecycle") or (isinstance(insight, str) and insight.upper() == "LIFECYCLE")
+        if text_or_none(kind) == "InsightVizNode":
+            return is_lifecycle(query.get("source"))
+        return text_or_none(kind) == "LifecycleQuery"
+    insight = query.get("insight")
+    return text_or_none(query.get("shown_as")) == "Lifecycle" or (isinstance(insight, str) and insight.upper() == "LIFECYCLE")
 
 
 def parse_lifecycle(query: Any, *, limits: Limits = DEFAULT_LIMITS) -> LifecycleQuery:

@@ -25,7 +25,7 @@ from typing import Any
 import attrs
 
 from ..errors import UnsupportedError, ValidationError, brief
-from ..jsonvalue import clean_json
+from ..jsonvalue import clean_json, text_or_none
 from ..limits import DEFAULT_LIMITS, Limits
 from .legacy import _int, hogql_expression, parse_legacy
 from .model import TrendsFilter
@@ -102,17 +102,13 @@ def is_stickiness(query: Any) -> bool:
         return False
     kind = query.get("kind")  # (raw input: compared only as text; the parse reports anything else)
     if kind is not None:
-        if _text(kind) == "InsightVizNode":
+        if text_or_none(kind) == "InsightVizNode":
             src = query.get("source")
-            return isinstance(src, Mapping) and _text(src.get("kind")) == QUERY_KIND
-        return _text(kind) == QUERY_KIND
+            return isinstance(src, Mapping) and text_or_none(src.get("kind")) == QUERY_KIND
+        return text_or_none(kind) == QUERY_KIND
     insight = query.get("insight")
-    return _text(query.get("shown_as")) == STICKINESS_SHOWN_AS or (isinstance(insight, str) and insight.upper() == STICKINESS_INSIGHT)
+    return text_or_none(query.get("shown_as")) == STICKINESS_SHOWN_AS or (isinstance(insight, str) and insight.upper() == STICKINESS_INSIGHT)
 
-
-def _text(value: Any) -> str | None:
-    """``value`` when it is text, else None: raw input (an array's ``==`` answers an array)."""
-    return value if isinstance(value, str) else None
 
 
 def parse_stickiness(query: Any, *, limits: Limits = DEFAULT_LIMITS) -> StickinessQuery:
