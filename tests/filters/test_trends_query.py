@@ -180,7 +180,6 @@ def test_validation_errors_name_the_path(query, path, words):
         ({"kind": "FunnelsQuery", "series": []}, ("kind",)),
         ({"kind": "InsightVizNode", "source": {"kind": "StickinessQuery", "series": []}}, ("source", "kind")),
         (tq(series=[{"kind": "DataWarehouseNode", "table_name": "t"}]), ("series", 0, "kind")),
-        (tq(series=[{"kind": "GroupNode", "operator": "OR", "nodes": [{"kind": "EventsNode", "event": "a"}]}]), ("series", 0, "kind")),
         (tq(series=[{"event": "e", "math_multiplier": 2}]), ("series", 0, "math_multiplier")),
         (tq(series=[{"event": "e", "fixedProperties": [{"key": "a", "value": 1}]}]), ("series", 0, "fixedProperties")),
         (tq(series=[{"event": "e", "math": "hogql", "math_hogql": "sum(arrayJoin(properties.x))"}]), ("series", 0, "math_hogql")),

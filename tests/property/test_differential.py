@@ -337,6 +337,15 @@ def test_formulas_trends_query(scenario):
 
 
 @share(50)
+@given(tst.scenarios(query_form=True, group_series=True, intervals=("hour", "day", "week", "month")))
+def test_group_node_series(scenario):
+    """GroupNode series: the events of any (OR) or every (AND) node, each node an event, all
+    events or an action (maybe missing) with its own property filters; math, breakdowns,
+    formulas and compare over them as over any series."""
+    assert_same(scenario)
+
+
+@share(50)
 @given(tst.scenarios(compare=True, query_form=True, intervals=("minute", "hour", "day", "week", "month")))
 def test_compare(scenario):
     """compareFilter: the previous period, or ``compare_to`` (human-friendly months and years as

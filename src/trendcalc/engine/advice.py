@@ -112,16 +112,27 @@ def _query_leaves(filt: TrendsFilter) -> Iterator[PropertyFilter]:
     yield from iter_leaves(filt.properties)
     for s in filt.series:
         yield from iter_leaves(s.properties)
+        if s.kind == "group":
+            for m in s.id.members:
+                yield from iter_leaves(m.properties)
 
 
 def unknown_events(store: Outline, filt: TrendsFilter, project: Project) -> Iterator[QueryWarning]:
+    field = "event" if filt.source == "query" else "id"
     for s in filt.series:
         if s.kind == "events" and isinstance(s.id, str) and not store.has_event(s.id):
-            field = "event" if filt.source == "query" else "id"
             yield QueryWarning("unknown_event", s.path + (field,),
                                f"no event {s.id!r} in this store{_hint(s.id, sorted(store.event_names))} (the series answers zeros)")
         if s.kind == "actions" and project.action(s.id) is None:
             yield QueryWarning("unknown_action", s.path + ("id",), f"no action {s.id!r} in the project (the series is dropped)")
+        if s.kind == "group":
+            for i, m in enumerate(s.id.members):
+                path = s.path + ("nodes", i)
+                if m.kind == "events" and isinstance(m.id, str) and not store.has_event(m.id):
+                    yield QueryWarning("unknown_event", path + ("event",), f"no event {m.id!r} in this store"
+                                       f"{_hint(m.id, sorted(store.event_names))} (the node selects no event)")
+                if m.kind == "actions" and project.action(m.id) is None:
+                    yield QueryWarning("unknown_action", path + ("id",), f"no action {m.id!r} in the project (the node selects no event)")
 
 
 def unknown_property_keys(store: Outline, filt: TrendsFilter, project: Project) -> Iterator[QueryWarning]:

@@ -38,6 +38,7 @@ from .block_positions import block_positions, rows_between
 from .context import QueryContext
 from .math import MATHS, effective_series
 from .plan import Query, series_event_names
+from .series_parts import selection_groups
 
 DAY_US = 86_400_000_000
 LOOKBACK_US = 31 * DAY_US
@@ -238,12 +239,8 @@ def shared_group(ctx: QueryContext) -> PropertyGroup | None:
 
 
 def _action_leaves(ctx: QueryContext, s: Series) -> int:
-    if s.kind != "actions":
-        return 0
-    action = ctx.project.action(s.id)
-    if action is None or action.error is not None:
-        return 0
-    return sum(count_leaves(step.conditions) for step in action.steps)
+    """Leaves of the conditions that choose the series' events (action steps, GroupNode members)."""
+    return sum(count_leaves(g) for g in selection_groups(ctx.project, s))
 
 
 # --- the estimate and the check -----------------------------------------------------------------

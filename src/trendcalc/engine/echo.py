@@ -16,7 +16,7 @@ def action_dict(ctx: QueryContext, q: Query) -> dict[str, Any]:
     s = q.series
     return {
         "days": q.axis.action_day_strings(),
-        "id": s.id if s.kind == "events" else s.id,
+        "id": None if s.kind == "group" else s.id,
         "type": "events",
         "order": s.index,
         "name": s.label,

@@ -12,6 +12,7 @@ from ..errors import ValidationError
 from ..query.model import Series
 from ..timeutil import UTC, us_to_datetime
 from .context import QueryContext
+from .series_parts import event_names
 from .timeaxis import DateRange, TimeAxis, build_axis, resolve_range
 
 EARLIEST_FLOOR = dt.datetime(1980, 1, 1, tzinfo=UTC)
@@ -85,9 +86,4 @@ def earliest_event_us(ctx: QueryContext, series: tuple[Series, ...]) -> int | No
 
 
 def series_event_names(ctx: QueryContext, s: Series) -> list[str | None]:
-    if s.kind == "events":
-        return [s.id]
-    action = ctx.project.action(s.id)
-    if action is None:
-        return []
-    return [step.event for step in action.steps]
+    return event_names(ctx.project, s)

@@ -17,6 +17,7 @@ from .breakdown import EXPRESSION_SOURCES as BREAKDOWN_EXPRESSIONS
 from .breakdown import SOURCES as BREAKDOWN_SOURCES
 from .math import EXPRESSION_MATHS, MATHS, PROPERTY_READS
 from .predicates.operators import IMPLEMENTATIONS
+from .series_parts import selection_groups, series_actions
 
 # Display types PostHog routes to other runners; valid upstream, not computed here.
 UNSUPPORTED_DISPLAYS = ("CalendarHeatmap", "BoxPlot", "SlopeGraph")
@@ -65,11 +66,10 @@ def check_project(filt: TrendsFilter, project: Project, limits: Limits = DEFAULT
         groups.append(project.test_accounts)
     for s in filt.series:
         groups.append(s.properties)
-        action = project.action(s.id) if s.kind == "actions" else None
-        if action is not None:
+        for action in series_actions(project, s):
             if action.error is not None:
                 raise action.error
-            groups.extend(step.conditions for step in action.steps)
+        groups.extend(selection_groups(project, s))
     leaves = [leaf for g in groups for leaf in iter_leaves(g)]
     if project.path_cleaning_error is not None and any(leaf.operator == "is_cleaned_path_exact" for leaf in leaves):
         raise project.path_cleaning_error

@@ -117,6 +117,10 @@ def select_rows(ctx: QueryContext, q: Query, lo_us: int, hi_us: int) -> Rows | N
     s = q.series
     if s.kind == "events":
         return event_selection(ctx.store, [s.id], lo_us, hi_us)
+    if s.kind == "group":
+        from .predicates.groups import group_rows
+
+        return Rows.from_index(ctx.store, group_rows(ctx, s.id, lo_us, hi_us))
     from .predicates.actions import action_rows
 
     rows = action_rows(ctx, s.id, lo_us, hi_us)

@@ -27,6 +27,7 @@ import attrs
 import numpy as np
 
 from ..engine.math import effective_series, reads_person
+from ..engine.series_parts import selection_groups
 from ..errors import UnsupportedError
 from ..project import Project
 from ..query.maths import MATH_SPECS, QUANTILES
@@ -310,9 +311,7 @@ def _leaves_of(filt: TrendsFilter, project: Project) -> Iterator[PropertyFilter]
         groups.append(project.test_accounts)
     for s in filt.series:
         groups.append(s.properties)
-        action = project.action(s.id) if s.kind == "actions" else None
-        if action is not None:
-            groups.extend(step.conditions for step in action.steps)
+        groups.extend(selection_groups(project, s))
     for g in groups:
         yield from _leaves(g)
 

@@ -29,7 +29,7 @@ from ..limits import DEFAULT_LIMITS, Limits
 from .legacy import DISPLAY_ONLY, parse_legacy
 from .model import TrendsFilter
 from .suggest import suggest
-from .trends_query import parse_trends_query
+from .trends_query import parse_trends_query, refuse_group_series
 
 STATUSES = ("new", "returning", "resurrecting", "dormant")  # PostHog's fixed result order
 LIFECYCLE_INTERVALS = ("minute", "hour", "day", "week", "month")
@@ -219,7 +219,7 @@ def _parse_query(q: Mapping, limits: Limits) -> LifecycleQuery:
     trends_part = {k: v for k, v in q.items() if k not in ("lifecycleFilter", "customAggregationTarget")}
     trends_part["kind"] = "TrendsQuery"
     trends_part["series"] = _entities_without_math(series)
-    base = parse_trends_query(trends_part, limits=limits)
+    base = refuse_group_series(parse_trends_query(trends_part, limits=limits), "Lifecycle")
     toggled = _toggled(lf.get("toggledLifecycles"), ("lifecycleFilter", "toggledLifecycles"))
     echo = tuple((k, lf[k]) for k in LIFECYCLE_FILTER_FIELDS if k in lf)
     return LifecycleQuery(base=base, engine="runner", toggled=toggled, echo=echo)

@@ -53,11 +53,29 @@ def iter_leaves(group: PropertyGroup | None) -> Iterator[PropertyFilter]:
 
 
 @attrs.frozen
-class Series:
-    """One event, action or all-events series, in final (sorted) order at ``index``."""
+class GroupMember:
+    """One node of a GroupNode series: an event (None = all events) or an action, with the
+    node's own property filters, which narrow only this node's events."""
 
     kind: str  # "events" | "actions"
-    id: Any  # event name (None = all events) or action id
+    id: Any
+    properties: PropertyGroup = TRUE_GROUP
+
+
+@attrs.frozen
+class SeriesGroup:
+    """A GroupNode series' selection: the events of any (``OR``) or of every (``AND``) member."""
+
+    operator: str  # "OR" | "AND"
+    members: tuple[GroupMember, ...]
+
+
+@attrs.frozen
+class Series:
+    """One event, action, all-events or GroupNode series, in final (sorted) order at ``index``."""
+
+    kind: str  # "events" | "actions" | "group"
+    id: Any  # event name (None = all events), action id, or the SeriesGroup of a "group" series
     index: int
     label: str  # event name / "All events" / action name
     name: str | None = None

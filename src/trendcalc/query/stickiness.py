@@ -30,7 +30,7 @@ from ..limits import DEFAULT_LIMITS, Limits
 from .legacy import _int, hogql_expression, parse_legacy
 from .model import TrendsFilter
 from .suggest import suggest
-from .trends_query import parse_trends_query
+from .trends_query import parse_trends_query, refuse_group_series
 
 STICKINESS_SHOWN_AS = "Stickiness"
 STICKINESS_INSIGHT = "STICKINESS"
@@ -224,7 +224,7 @@ def parse_stickiness_query(query: Mapping, *, limits: Limits = DEFAULT_LIMITS) -
     texts: dict[tuple, str] = {}
     if isinstance(trends_dict["series"], list):
         trends_dict["series"] = _hogql_placeholders(trends_dict["series"], ("series",), texts)
-    base = _row_expressions(parse_trends_query(trends_dict, limits=limits), texts, limits)
+    base = _row_expressions(refuse_group_series(parse_trends_query(trends_dict, limits=limits), "Stickiness"), texts, limits)
     sf = query.get("stickinessFilter")
     if sf is None:
         sf = {}

@@ -28,7 +28,7 @@ from .legacy import (
     parse_interval,
     parse_sampling,
 )
-from .model import Formula, Series, TrendsFilter
+from .model import Formula, GroupMember, Series, SeriesGroup, TrendsFilter
 from .properties import parse_global_properties
 from .suggest import suggest
 
@@ -56,7 +56,9 @@ NODE_COMMON = (
 NODE_FIELDS = {
     "EventsNode": ("event", "limit", "orderBy", *NODE_COMMON),
     "ActionsNode": ("id", *NODE_COMMON),
+    "GroupNode": ("operator", "nodes", "limit", "orderBy", *NODE_COMMON),
 }
+GROUP_OPERATORS = ("OR", "AND")
 IGNORED_NODE_FIELDS = ("kind", "limit", "orderBy", "response", "version", "optionalInFunnel")
 
 DATE_RANGE_FIELDS = ("date_from", "date_to", "explicitDate")
@@ -200,18 +202,12 @@ def _node(node: Any, path: tuple, index: int, limits: Limits) -> Series:
         kind = "ActionsNode" if "id" in node else "EventsNode"
     if kind == "DataWarehouseNode":
         raise UnsupportedError(path + ("kind",), "data warehouse series are not supported")
-    if kind == "GroupNode":  # PostHog's combined series: the events of any (OR) or all of its nodes
-        raise UnsupportedError(path + ("kind",), "GroupNode series (several events or actions in one series) are not supported")
     if not isinstance(kind, str) or kind not in NODE_FIELDS:  # (a list kind is unhashable)
         raise ValidationError(path + ("kind",), f"unknown series kind {brief(kind)}{suggest(kind, tuple(NODE_FIELDS))}")
     _check_keys(node, NODE_FIELDS[kind], path)
-    multiplier = node.get("math_multiplier")
-    if multiplier is not None and multiplier != 1:
-        raise UnsupportedError(path + ("math_multiplier",), "math_multiplier is not supported")
-    if node.get("math_property_revenue_currency") is not None:
-        raise UnsupportedError(path + ("math_property_revenue_currency",), "revenue currency conversion is not supported")
-    if node.get("fixedProperties"):
-        raise UnsupportedError(path + ("fixedProperties",), "fixedProperties are not supported")
+    _check_node_unsupported(node, path)
+    if kind == "GroupNode":
+        return _group_node(node, path, index, limits)
     if kind == "EventsNode":
         ident, label = entity_identity("events", node.get("event"), node.get("name"), path + ("event",), limits)
         return entity_series(node, "events", ident, label, path, index, limits)
@@ -219,6 +215,51 @@ def _node(node: Any, path: tuple, index: int, limits: Limits) -> Series:
         raise ValidationError(path + ("id",), "an ActionsNode needs the action `id`")
     ident, label = entity_identity("actions", node.get("id"), node.get("name"), path + ("id",), limits)
     return entity_series(node, "actions", ident, label, path, index, limits)
+
+
+def refuse_group_series(filt: TrendsFilter, insight: str) -> TrendsFilter:
+    """``filt`` when none of its series is a GroupNode; UnsupportedError naming the first one
+    otherwise (GroupNode series are answered for Trends only)."""
+    for s in filt.series:
+        if s.kind == "group":
+            raise UnsupportedError(s.path + ("kind",), f"GroupNode series are supported in Trends only, not in {insight}")
+    return filt
+
+
+def _check_node_unsupported(node: Mapping, path: tuple) -> None:
+    """Node fields that would change the numbers in ways trendcalc does not implement."""
+    multiplier = node.get("math_multiplier")
+    if multiplier is not None and multiplier != 1:
+        raise UnsupportedError(path + ("math_multiplier",), "math_multiplier is not supported")
+    if node.get("math_property_revenue_currency") is not None:
+        raise UnsupportedError(path + ("math_property_revenue_currency",), "revenue currency conversion is not supported")
+    if node.get("fixedProperties"):
+        raise UnsupportedError(path + ("fixedProperties",), "fixedProperties are not supported")
+
+
+def _group_node(node: Mapping, path: tuple, index: int, limits: Limits) -> Series:
+    """A GroupNode: one series over the events of any (``OR``) or every (``AND``) of its
+    ``nodes`` (EventsNode / ActionsNode), each node narrowed by its own ``properties``; the
+    group's math, names and ``properties`` are the series'. A node's math and names are not
+    read (the group's math counts). Label: the group's ``name``, else its nodes' labels joined
+    by ", "."""
+    op = node.get("operator", "OR")
+    if not isinstance(op, str) or op not in GROUP_OPERATORS:
+        raise ValidationError(path + ("operator",), f"expected one of {list(GROUP_OPERATORS)}, got {brief(op)}"
+                                                     f"{suggest(op, GROUP_OPERATORS) if isinstance(op, str) else ''}")
+    nodes = node.get("nodes")
+    if not isinstance(nodes, (list, tuple)) or not nodes:
+        raise ValidationError(path + ("nodes",), "a GroupNode needs `nodes`: a non-empty list of EventsNode / ActionsNode")
+    members, labels = [], []
+    for i, n in enumerate(nodes):
+        member = _node(n, path + ("nodes", i), index, limits)
+        if member.kind == "group":
+            raise UnsupportedError(path + ("nodes", i, "kind"), "a GroupNode inside a GroupNode is not supported")
+        members.append(GroupMember(member.kind, member.id, member.properties))
+        labels.append(member.label)
+    name = node.get("name")
+    label = name if isinstance(name, str) and name else ", ".join(labels)
+    return entity_series(node, "group", SeriesGroup(op, tuple(members)), label, path, index, limits)
 
 
 def _formulas(tf: Mapping, n_series: int, limits: Limits) -> tuple[Formula, ...]:

@@ -370,6 +370,37 @@ def _more_formulas(draw: st.DrawFn, q: dict[str, Any]) -> dict[str, Any]:
     return {**q, "trendsFilter": rest}
 
 
+@st.composite
+def group_nodes(draw: st.DrawFn, q: dict[str, Any], *, event_names: Sequence[str] = EVENT_NAMES,
+                action_ids: Sequence[int] = (), now: dt.datetime | None = None, timezone: str = "UTC",
+                cohort_ids: Sequence[Any] = ()) -> dict[str, Any]:
+    """A TrendsQuery with some of its series turned into GroupNodes: the series' event or action
+    and one or two more (events, None = all events, or actions, maybe a missing one) as nodes, each
+    maybe with its own property filters, OR-ed (sometimes AND-ed); the series' math, names and
+    properties stay the group's."""
+    series_out = []
+    for node in q["series"]:
+        if draw(st.integers(0, 3)) != 0:
+            series_out.append(node)
+            continue
+        own = ({"kind": "ActionsNode", "id": node["id"]} if node["kind"] == "ActionsNode"
+               else {"kind": "EventsNode", "event": node["event"]})
+        members = [own]
+        for _ in range(draw(st.integers(1, 2))):
+            if action_ids and draw(st.integers(0, 3)) == 0:
+                members.append({"kind": "ActionsNode", "id": draw(st.sampled_from(tuple(action_ids) + (99,)))})
+            else:
+                members.append({"kind": "EventsNode", "event": draw(st.sampled_from(tuple(event_names) + (None,)))})
+        for m in members:
+            if draw(st.integers(0, 2)) == 0:
+                m["properties"] = draw(property_filters(groups=False, max_leaves=2, cohort_ids=cohort_ids, now=now,
+                                                        timezone=timezone))
+        rest = {k: v for k, v in node.items() if k not in ("kind", "event", "id")}
+        operator = "AND" if draw(st.integers(0, 4)) == 0 else "OR"
+        series_out.append({"kind": "GroupNode", "operator": operator, "nodes": draw(st.permutations(members)), **rest})
+    return {**q, "series": series_out}
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A world and a query over it."""
@@ -386,9 +417,11 @@ class Scenario:
 
 @st.composite
 def scenarios(draw: st.DrawFn, *, min_events: int = 0, max_events: int = 30, timezone: str | None = None,
-              timezone_pool: Sequence[str] = TIMEZONES, query_form: bool = False, **filter_kwargs: Any) -> Scenario:
+              timezone_pool: Sequence[str] = TIMEZONES, query_form: bool = False, group_series: bool = False,
+              **filter_kwargs: Any) -> Scenario:
     """A world and a Trends filter over it (absolute dates near its ``now``, its actions);
-    ``filter_kwargs`` go to ``trends_filters``; ``query_form`` gives the TrendsQuery form."""
+    ``filter_kwargs`` go to ``trends_filters``; ``query_form`` gives the TrendsQuery form, and
+    with ``group_series`` some of its series become GroupNodes (``group_nodes``)."""
     tz = timezone or draw(timezones(allowed=timezone_pool))
     w = draw(worlds(min_events=min_events, max_events=max_events, timezone=tz))
     action_ids = [a["id"] for a in w.project.actions]
@@ -396,4 +429,7 @@ def scenarios(draw: st.DrawFn, *, min_events: int = 0, max_events: int = 30, tim
     q = draw(trends_filters(now=w.now, timezone=w.project.timezone, action_ids=action_ids, **filter_kwargs))
     if query_form:
         q = _more_formulas(draw, to_trends_query(q))
+        if group_series:
+            q = draw(group_nodes(q, action_ids=action_ids, now=w.now, timezone=w.project.timezone,
+                                 cohort_ids=filter_kwargs["cohort_ids"]))
     return Scenario(w, q)

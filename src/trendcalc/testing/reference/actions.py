@@ -9,7 +9,7 @@ from typing import Any
 
 from ...limits import DEFAULT_LIMITS
 from ...project import Project
-from ...query.model import Series
+from ...query.model import GroupMember, Series
 from ...query.properties import parse_entity_properties
 from .elements import chain_href, chain_texts, element_chain, selector_matches, tag_name_matches
 from .operators import as_text, like_pattern, typed_value
@@ -62,10 +62,28 @@ def url_matches(url: str, value: str, matching: str | None) -> bool:
 
 def series_matches(world: World, series: Series, project: Project, event: dict[str, Any]) -> bool:
     """Event name (None = all events), or any step of the action (an action without steps
-    matches every event)."""
+    matches every event), or any (OR) / every (AND) member of a GroupNode."""
     if series.kind == "events":
         return series.id is None or series.id == event["event"]
+    if series.kind == "group":
+        hits = [member_matches(world, project, m, event) for m in series.id.members]
+        return any(hits) if series.id.operator == "OR" else all(hits)
     action = project.action_source(series.id)
     assert action is not None, series.id  # run_query drops the series of a missing action first
+    return action_matches(world, project, action, event)
+
+
+def action_matches(world: World, project: Project, action: Mapping[str, Any], event: dict[str, Any]) -> bool:
     steps = action.get("steps") or []
     return not steps or any(step_matches(world, project, step, event) for step in steps)
+
+
+def member_matches(world: World, project: Project, member: GroupMember, event: dict[str, Any]) -> bool:
+    """One GroupNode member: its event (None = any) or its action (a missing one: no event),
+    and the member's own property filters."""
+    if member.kind == "events":
+        hit = member.id is None or member.id == event["event"]
+    else:
+        action = project.action_source(member.id)
+        hit = action is not None and action_matches(world, project, action, event)
+    return hit and group_holds(world, project, member.properties, event)

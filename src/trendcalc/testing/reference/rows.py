@@ -82,9 +82,14 @@ def query_filter_groups(filt: TrendsFilter, project: Project, series: Series) ->
     groups = [filt.properties, series.properties]
     if filt.filter_test_accounts and project.test_account_filters:
         groups.append(parse_test_account_filters(project.test_account_filters, DEFAULT_LIMITS))
+    actions = []
     if series.kind == "actions":
-        action = project.action_source(series.id)
-        assert action is not None, series.id  # run_query drops the series of a missing action first
-        for step in action.get("steps") or []:
+        actions.append(project.action_source(series.id))
+        assert actions[0] is not None, series.id  # run_query drops the series of a missing action first
+    if series.kind == "group":
+        groups.extend(m.properties for m in series.id.members)
+        actions.extend(project.action_source(m.id) for m in series.id.members if m.kind == "actions")
+    for action in actions:
+        for step in (action or {}).get("steps") or []:
             groups.append(parse_entity_properties(step.get("properties"), ("steps",), DEFAULT_LIMITS, raw=True))
     return groups
