@@ -24,7 +24,8 @@ DEFAULTS = {
     "max_buckets": 50_000, "max_series": 200, "max_breakdown_values": 10_000, "max_cells": 20_000_000,
     "max_breakdown_cells": 1_000_000_000, "max_work": 2_000_000_000,
     "max_formula_length": 1_000, "max_formula_depth": 64, "max_property_depth": 16, "max_regex_length": 2_000,
-    "max_string_length": 65_536, "max_list_length": 10_000, "max_json_depth": 64, "max_name_length": 4_096,
+    "max_string_length": 65_536, "max_list_length": 10_000, "max_json_depth": 64, "max_json_values": 1_000_000,
+    "max_name_length": 4_096,
     "max_ingest_string_length": 1 << 20, "max_ingest_depth": 32, "threads": 2,
 }  # fmt: skip
 
@@ -174,6 +175,25 @@ def test_max_json_depth() -> None:
     fails({"events": [PV], "result_customizations": {"a": {"b": {"c": {"d": 1}}}}}, lim, "max_json_depth=4",
           ("result_customizations", "a", "b", "c"))  # fmt: skip
     fails({"events": "[[[[[[1]]]]]]"}, lim, "max_json_depth=4", ("events",) + (0,) * 4)
+
+
+def test_max_json_values() -> None:
+    lim = tc.Limits(max_json_values=12)
+    # the filter, events, its node and name, properties, the leaf, its key, the value list: 8 + members
+    assert ok({"events": [PV], "properties": [{"key": "$browser", "value": ["a", "b", "c", "d"]}]}, lim) is not None
+    fails({"events": [PV], "properties": [{"key": "$browser", "value": ["a", "b", "c", "d", "e"]}]}, lim, "max_json_values=12",
+          ("properties", 0, "value", 4))  # fmt: skip
+
+
+def test_a_filter_that_shares_its_parts_is_refused_fast() -> None:
+    """A Python-built filter nesting one shared group 30 times stands for 2^30 leaves: refused at
+    max_json_values after a million, not walked (or serialised for the parse cache) as a tree.
+    Found by the long fuzz profile (the parse cache's marshal hung)."""
+    group: dict = {"key": "$browser", "value": "Chrome"}
+    for _ in range(30):
+        group = {"type": "AND", "values": [group, group]}
+    with pytest.raises(tc.ValidationError, match="max_json_values=1000000"):
+        tc.parse_filter({"events": [PV], "properties": group})
 
 
 def test_max_name_length_in_filters() -> None:

@@ -55,9 +55,16 @@ def check_number(v: Any, path: tuple) -> int | float:
     return float(v)
 
 
-def clean_json(value: Any, path: tuple, limits: Limits, depth: int = 0) -> Any:
+def clean_json(value: Any, path: tuple, limits: Limits, depth: int = 0, budget: list[int] | None = None) -> Any:
     """A checked copy of a JSON-like value (dict/list/tuple/str/number/bool/None, and
-    datetime/date for date fields); ValidationError with the path of the first bad member."""
+    datetime/date for date fields); ValidationError with the path of the first bad member.
+    ``budget``: the values left of ``limits.max_json_values`` (one list shared by the walk)."""
+    if budget is None:
+        budget = [limits.max_json_values]
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise ValidationError(path, f"more than max_json_values={limits.max_json_values} values (a part that "
+                                    "appears in several places counts each time)")
     if value is None or isinstance(value, (bool, np.bool_)):
         return None if value is None else bool(value)
     if isinstance(value, str):
@@ -78,13 +85,13 @@ def clean_json(value: Any, path: tuple, limits: Limits, depth: int = 0) -> Any:
                 where = path + (f"<{type(k).__name__} key>",)
                 raise ValidationError(where, f"object keys must be strings, got {type(k).__name__}")
             check_text(k, path + (k[:64],), limits.max_string_length, "key")
-            out[k] = clean_json(v, path + (k,), limits, depth + 1)
+            out[k] = clean_json(v, path + (k,), limits, depth + 1, budget)
         return out
     if isinstance(value, (list, tuple)):
         if len(value) > limits.max_list_length:  # located at the first member over the limit
             where = path + (limits.max_list_length,)
             raise ValidationError(where, f"list of {len(value)} members exceeds max_list_length={limits.max_list_length}")
-        items = [clean_json(v, path + (i,), limits, depth + 1) for i, v in enumerate(value)]
+        items = [clean_json(v, path + (i,), limits, depth + 1, budget) for i, v in enumerate(value)]
         return items if isinstance(value, list) else tuple(items)
     raise ValidationError(path, f"expected a JSON value, got {type(value).__name__}")
 

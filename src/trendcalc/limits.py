@@ -42,6 +42,9 @@ class Limits:
     max_list_length: members of any list or object in a filter (property value lists, cohort
         ids, series lists, ...).
     max_json_depth: nesting depth of any value in a filter (raise it with max_property_depth).
+    max_json_values: values (scalars, lists and objects) in one filter, a part that appears in
+        several places counted each time: a Python-built filter that shares its parts (a list
+        holding the same object twice, nested) stands for a tree that doubles at every level.
     max_name_length: characters of an event name, property key, distinct_id or group key, in
         filters and in ingested records.
     max_ingest_string_length / max_ingest_depth: characters of any string value and nesting
@@ -64,6 +67,7 @@ class Limits:
     max_string_length: int = attrs.field(default=65_536, validator=_positive)
     max_list_length: int = attrs.field(default=10_000, validator=_positive)
     max_json_depth: int = attrs.field(default=64, validator=_positive)
+    max_json_values: int = attrs.field(default=1_000_000, validator=_positive)
     max_name_length: int = attrs.field(default=4_096, validator=_positive)
     max_ingest_string_length: int = attrs.field(default=1 << 20, validator=_positive)
     max_ingest_depth: int = attrs.field(default=32, validator=_positive)

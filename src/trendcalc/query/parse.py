@@ -24,7 +24,10 @@ def parse_filter(query: Any, *, limits: Limits = DEFAULT_LIMITS) -> TrendsFilter
 
     Recently parsed filters are reused when the dict is plain JSON (``marshal`` serialises only
     the exact built-in types, and equal bytes decode to equal values, so the bytes are an exact
-    key) and the parsed filter holds no mutable value it would hand to results."""
+    key) and the parsed filter holds no mutable value it would hand to results. The key is
+    marshal's version 4, which writes a part shared by several places once (version 2 wrote a
+    Python-built filter that nests a shared list as the tree it stands for, 2^depth times);
+    equal filters built apart may then key apart, which only costs a parse."""
     if isinstance(query, TrendsFilter):
         return query
     if not isinstance(query, Mapping):
@@ -32,7 +35,7 @@ def parse_filter(query: Any, *, limits: Limits = DEFAULT_LIMITS) -> TrendsFilter
     if not isinstance(limits, Limits):
         raise ValidationError(("limits",), "expected a trendcalc.Limits")
     try:
-        key = marshal.dumps(cast(Any, query), 2)  # version 2: no back-references, so equal values give equal bytes
+        key = marshal.dumps(cast(Any, query), 4)
     except ValueError:  # a subclass, a datetime, a numpy scalar...: parsed every time
         return _parse(query, limits)
     if len(key) > _MAX_KEY_BYTES:
