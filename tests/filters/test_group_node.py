@@ -143,3 +143,8 @@ def test_other_insights_refuse_groups(kind):
     with pytest.raises(tc.UnsupportedError) as exc:
         run(store, q, project=PROJECT, now=NOW)
     assert exc.value.path[-2:] == (1, "kind") or exc.value.path[-2:] == (0, "kind")
+
+
+def test_date_from_all_starts_at_the_first_event_of_any_node():
+    d = trends(group(node("b"), node("c")), dateRange={"date_from": "all", "date_to": "2024-01-05"})[0]
+    assert d["days"][0] == "2024-01-03" and d["data"] == [2, 1, 0]

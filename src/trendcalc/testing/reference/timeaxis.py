@@ -281,15 +281,18 @@ def week_label(day: dt.date, r: DateRange, week_start_day: int) -> str:
 
 
 def earliest_timestamp(world: World, filt: TrendsFilter, project: Project) -> dt.datetime:
-    """§1.7: the first event of any series' event names (action steps; None = any), floored at
-    1980-01-01; 1980-01-01 when there is none. Property filters are not applied."""
+    """§1.7: the first event of any series' event names (action steps, a GroupNode's nodes' events
+    and steps; None = any), floored at 1980-01-01; 1980-01-01 when there is none. Property
+    filters are not applied."""
     names: list[Any] = []
     for s in filt.series:
-        if s.kind == "events":
-            names.append(s.id)
-        else:
-            action = project.action_source(s.id)
-            names += [step.get("event") for step in (action or {}).get("steps") or []]
+        entities = [(m.kind, m.id) for m in s.id.members] if s.kind == "group" else [(s.kind, s.id)]
+        for kind, ident in entities:
+            if kind == "events":
+                names.append(ident)
+            else:
+                action = project.action_source(ident)
+                names += [step.get("event") for step in (action or {}).get("steps") or []]
     times = [e["ts"] for e in world.events if any(n is None or n == e["event"] for n in names)]
     return max(min(times), EARLIEST_FLOOR) if times else EARLIEST_FLOOR
 
