@@ -104,6 +104,7 @@ __all__ = [
     "element_leaves",
     "element_properties",
     "events",
+    "group_nodes",
     "groups",
     "instants",
     "persons",
