@@ -60,6 +60,25 @@ def test_partitioned_equals_single_store(scenario, k, split, rnd):
     assert got == want
 
 
+# GroupNode series (each node an event, all events or an action, with its own filters; OR / AND)
+GROUP_SCENARIOS = tst.scenarios(maths=SUPPORTED_MATHS, min_events=1, max_events=40, formula=False, query_form=True,
+                                group_series=True)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(GROUP_SCENARIOS, st.integers(2, 4), st.randoms(use_true_random=False))
+def test_group_node_series_partitioned_equal_single_store(scenario, k, rnd):
+    w = scenario.world
+    store = w.store()
+    want = outcome(lambda: tc.trends(store, scenario.query, project=w.project, now=w.now, limits=LIMITS))
+    part = person_partitions(store, k, lambda s, k: np.array([rnd.randrange(k) for _ in range(len(s.persons))], np.int32))
+    stores = [subset(store, part == p) for p in range(k)]
+    got = outcome(lambda: run_stores(stores, tc.parse_filter(scenario.query, limits=LIMITS), w.project,
+                                     resolve_now(w.now), LIMITS, [np.flatnonzero(part == p) for p in range(k)]))
+    assert got != "unsupported"  # (nothing a partitioned store cannot answer is drawn)
+    assert got == want
+
+
 def test_partitions_in_memory_check_the_project_as_trends_does():
     """Found by a long run of the tests below: ``run_stores`` (what they compare) answered zeros
     where ``tc.trends`` raises, for a test-account filter the project cannot hold (a regex

@@ -375,13 +375,13 @@ def _more_formulas(draw: st.DrawFn, q: dict[str, Any]) -> dict[str, Any]:
 def group_nodes(draw: st.DrawFn, q: dict[str, Any], *, event_names: Sequence[str] = EVENT_NAMES,
                 action_ids: Sequence[int] = (), now: dt.datetime | None = None, timezone: str = "UTC",
                 cohort_ids: Sequence[Any] = ()) -> dict[str, Any]:
-    """A TrendsQuery with some of its series turned into GroupNodes: the series' event or action
-    and one or two more (events, None = all events, or actions, maybe a missing one) as nodes, each
-    maybe with its own property filters, OR-ed (sometimes AND-ed); the series' math, names and
-    properties stay the group's."""
+    """A TrendsQuery with some of its series (always the first) turned into GroupNodes: the
+    series' event or action and one or two more (events, None = all events, or actions, maybe a
+    missing one) as nodes, each maybe with its own property filters, OR-ed (sometimes AND-ed);
+    the series' math, names and properties stay the group's."""
     series_out = []
-    for node in q["series"]:
-        if draw(st.integers(0, 3)) != 0:
+    for i, node in enumerate(q["series"]):
+        if i > 0 and draw(st.integers(0, 2)) != 0:
             series_out.append(node)
             continue
         own = ({"kind": "ActionsNode", "id": node["id"]} if node["kind"] == "ActionsNode"
