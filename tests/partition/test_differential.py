@@ -68,15 +68,7 @@ GROUP_SCENARIOS = tst.scenarios(maths=SUPPORTED_MATHS, min_events=1, max_events=
 @settings(max_examples=25, deadline=None, derandomize=True)
 @given(GROUP_SCENARIOS, st.integers(2, 4), st.randoms(use_true_random=False))
 def test_group_node_series_partitioned_equal_single_store(scenario, k, rnd):
-    w = scenario.world
-    store = w.store()
-    want = outcome(lambda: tc.trends(store, scenario.query, project=w.project, now=w.now, limits=LIMITS))
-    part = person_partitions(store, k, lambda s, k: np.array([rnd.randrange(k) for _ in range(len(s.persons))], np.int32))
-    stores = [subset(store, part == p) for p in range(k)]
-    got = outcome(lambda: run_stores(stores, tc.parse_filter(scenario.query, limits=LIMITS), w.project,
-                                     resolve_now(w.now), LIMITS, [np.flatnonzero(part == p) for p in range(k)]))
-    assert got != "unsupported"  # (nothing a partitioned store cannot answer is drawn)
-    assert got == want
+    _random_split_equals_single(scenario, k, rnd)
 
 
 def test_partitions_in_memory_check_the_project_as_trends_does():
@@ -127,6 +119,11 @@ FORMULA_SCENARIOS = tst.scenarios(maths=SUPPORTED_MATHS, min_events=1, max_event
 @settings(max_examples=25, deadline=None, derandomize=True)
 @given(FORMULA_SCENARIOS, st.integers(2, 4), st.randoms(use_true_random=False))
 def test_formulas_partitioned_equal_single_store(scenario, k, rnd):
+    _random_split_equals_single(scenario, k, rnd)
+
+
+def _random_split_equals_single(scenario, k, rnd):
+    """``tc.trends`` on a random person split into ``k`` in-memory partitions equals the single store."""
     w = scenario.world
     store = w.store()
     want = outcome(lambda: tc.trends(store, scenario.query, project=w.project, now=w.now, limits=LIMITS))
