@@ -74,12 +74,23 @@ def test_a_mutated_dict_is_parsed_again() -> None:
     assert first.series[0].id == "$pageview"
 
 
-def test_non_plain_json_is_parsed_every_time_and_equal() -> None:
+def test_non_plain_json_is_keyed_by_its_checked_copy() -> None:
     _clear()
-    ordered = OrderedDict(Q)  # a dict subclass: not marshal-able, so never a key
+    ordered = OrderedDict(Q)  # a dict subclass: not marshal-able; its checked copy (plain JSON) is the key
     a, b = tc.parse_filter(ordered), tc.parse_filter(ordered)
-    assert a == b == tc.parse_filter(dict(Q))
-    assert a is not b
+    assert a is b and a == tc.parse_filter(dict(Q))
+    dated = {**Q, "date_from": dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)}  # a datetime: no key at all
+    assert tc.parse_filter(dated) is not tc.parse_filter(dated)
+
+
+def test_equal_filters_built_apart_share_one_parse() -> None:
+    """The fast key (marshal version 4) depends on how the dict was built; the checked copy's
+    version 2 bytes do not, so an equal filter is parsed once however it was made."""
+    _clear()
+    shared_leaf = {"key": "$browser", "value": "Chrome"}
+    built = {**Q, "properties": [shared_leaf, shared_leaf]}
+    literal = {**Q, "properties": [{"key": "$browser", "value": "Chrome"}, {"key": "$browser", "value": "Chrome"}]}
+    assert tc.parse_filter(built) is tc.parse_filter(literal)
 
 
 def test_an_invalid_filter_fails_every_time() -> None:
@@ -137,3 +148,26 @@ def test_warm_answers_equal_cold_answers() -> None:
                 assert tc.trends(store, q, project=project, now=now).to_dicts() == warm
                 _clear()
                 assert tc.trends(store, q, project=project, now=now).to_dicts() == warm
+
+
+def test_recent_keeps_at_most_max_weight() -> None:
+    memo: Recent[list[int]] = Recent(10, max_weight=100, weight=len)
+    for i in range(10):
+        memo.get(i, lambda i=i: [i] * 30)
+    assert sorted(k for k in range(10) if memo.find(k) is not None) == [7, 8, 9]  # 3 × 30 <= 100
+    assert memo.get("big", lambda: [0] * 101) == [0] * 101 and memo.find("big") is None  # returned, not kept
+    memo.put(9, [9] * 100)  # a key stored again replaces its weight
+    assert [k for k in range(10) if memo.find(k) is not None] == [9]
+    with pytest.raises(ValueError):
+        Recent(10, max_weight=100)
+
+
+def test_long_hourly_axes_are_not_all_kept() -> None:
+    """256 recent axes of ~49,000 hours each held ~4.6 GB (found by the long fuzz profile, which
+    ran out of memory): the axes memo keeps at most 250,000 buckets in all."""
+    timeaxis._AXES.clear()
+    store = tc.EventStore.from_records([{"event": "a", "distinct_id": "u", "timestamp": "2020-01-01T00:00:00Z"}])
+    for i in range(12):
+        q = {"events": [{"id": "a"}], "interval": "hour", "date_from": f"-{2000 + i}d", "date_to": "2020-01-01"}
+        tc.trends(store, q, now="2020-01-02").to_dicts()
+    assert 0 < timeaxis._AXES._total <= 250_000 and len(timeaxis._AXES) < 12

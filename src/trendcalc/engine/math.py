@@ -9,7 +9,6 @@ count over the range, a percentile over all values, ...), never a sum of per-buc
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Callable
 
 import attrs
@@ -17,6 +16,7 @@ import numpy as np
 
 from ..query.maths import QUANTILES
 from ..query.model import Series
+from ..recent import Recent
 from ..store.columns import PropertyColumn, render_text
 from ..store.virtual import person_column
 from ..timeutil import datetime_to_us
@@ -312,18 +312,22 @@ def active_counts(ctx: QueryContext, axis: TimeAxis, t: np.ndarray, actors: np.n
     return flat.reshape(n_groups, 1)
 
 
+# at most 1,000,000 buckets' windows held in all (16 MB)
+_WINDOWS: Recent[tuple[np.ndarray, np.ndarray]] = Recent(256, max_weight=1_000_000, weight=lambda w: len(w[0]))
+
+
 def _windows(starts: list[dt.datetime], days: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each bucket's start and the start of its ``days``-day look-back window, in µs (read-only)."""
-    return _windows_of(tuple(starts), days, starts[0].tzinfo if starts else None)
-
-
-@functools.lru_cache(maxsize=256)
-def _windows_of(starts: tuple[dt.datetime, ...], days: int, tz: dt.tzinfo | None) -> tuple[np.ndarray, np.ndarray]:
+    """Each bucket's start and the start of its ``days``-day look-back window, in µs (read-only),
+    memoised: every partition of a partitioned query, and every repeat of a query, has the same
+    buckets, and the calendar arithmetic (a timezone conversion or three per bucket) cost
+    ~0.45 ms a query — an eighth of a partition's weekly actors."""
+    key = (tuple(starts), days, starts[0].tzinfo if starts else None)
     # (``tz`` in the key: aware datetimes compare and hash by instant, and the look-back keeps
     # the wall clock of the starts' own zone)
-    """``_windows``, memoised: every partition of a partitioned query, and every repeat of a
-    query, has the same buckets, and the calendar arithmetic (a timezone conversion or three per
-    bucket) cost ~0.45 ms a query — an eighth of a partition's weekly actors."""
+    return _WINDOWS.get(key, lambda: _windows_of(starts, days))
+
+
+def _windows_of(starts: list[dt.datetime], days: int) -> tuple[np.ndarray, np.ndarray]:
     starts_us = np.array([datetime_to_us(s) for s in starts], dtype=np.int64)
     window_us = np.array([datetime_to_us(shift_days(s, -days)) for s in starts], dtype=np.int64)
     starts_us.flags.writeable = window_us.flags.writeable = False

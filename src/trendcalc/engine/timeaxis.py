@@ -454,7 +454,8 @@ def _range_key(r: DateRange | None) -> tuple | None:
     return r._key
 
 
-_AXES: Recent[TimeAxis] = Recent(256)
+# at most 250,000 buckets held in all (~90 MB of starts, edges and labels)
+_AXES: Recent[TimeAxis] = Recent(256, max_weight=250_000, weight=lambda axis: axis.n_buckets)
 
 
 def build_axis(r: DateRange, week_start_day: int, *, max_buckets: int, label_range: DateRange | None = None,

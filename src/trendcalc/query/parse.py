@@ -24,28 +24,41 @@ def parse_filter(query: Any, *, limits: Limits = DEFAULT_LIMITS) -> TrendsFilter
 
     Recently parsed filters are reused when the dict is plain JSON (``marshal`` serialises only
     the exact built-in types, and equal bytes decode to equal values, so the bytes are an exact
-    key) and the parsed filter holds no mutable value it would hand to results. The key is
-    marshal's version 4, which writes a part shared by several places once (version 2 wrote a
-    Python-built filter that nests a shared list as the tree it stands for, 2^depth times);
-    equal filters built apart may then key apart, which only costs a parse."""
+    key) and the parsed filter holds no mutable value it would hand to results. Two keys: the
+    query's marshal version 4 (fast; a part shared by several places written once, so a
+    Python-built filter nesting a shared list twenty times is not written as its 2^20-leaf tree,
+    which hung version 2), and, when that misses, version 2 of the checked copy (a tree of at
+    most ``max_json_values`` values; equal filters give equal bytes however they were built)."""
     if isinstance(query, TrendsFilter):
         return query
     if not isinstance(query, Mapping):
         raise ValidationError((), f"expected a filter object, got {type(query).__name__}")
     if not isinstance(limits, Limits):
         raise ValidationError(("limits",), "expected a trendcalc.Limits")
-    try:
-        key = marshal.dumps(cast(Any, query), 4)
-    except ValueError:  # a subclass, a datetime, a numpy scalar...: parsed every time
-        return _parse(query, limits)
-    if len(key) > _MAX_KEY_BYTES:
-        return _parse(query, limits)
-    filt = _PARSED.find((key, limits))
+    fast = _key(query, 4)
+    filt = None if fast is None else _PARSED.find((fast, limits))
+    if filt is not None:
+        return filt
+    checked = clean_json(query, (), limits)  # bounded JSON, copied: parsers never see caller objects
+    canonical = _key(checked, 2)
+    filt = None if canonical is None else _PARSED.find((canonical, limits))
     if filt is None:
-        filt = _parse(query, limits)
-        if _immutable(filt):
-            _PARSED.put((key, limits), filt)
+        filt = _parse(checked, limits)
+    if _immutable(filt):
+        for key in (fast, canonical):
+            if key is not None:
+                _PARSED.put((key, limits), filt)
     return filt
+
+
+def _key(value: Any, version: int) -> bytes | None:
+    """``value``'s marshal bytes in ``version``, None when it is not plain JSON (a subclass, a
+    datetime, a numpy scalar...) or its bytes are too long to keep."""
+    try:
+        key = marshal.dumps(cast(Any, value), version)
+    except ValueError:
+        return None
+    return key if len(key) <= _MAX_KEY_BYTES else None
 
 
 def _immutable(filt: TrendsFilter) -> bool:
@@ -55,7 +68,7 @@ def _immutable(filt: TrendsFilter) -> bool:
 
 
 def _parse(query: Mapping[str, Any], limits: Limits) -> TrendsFilter:
-    query = clean_json(query, (), limits)  # bounded JSON, copied: parsers never see caller objects
+    """``query`` checked and copied by ``clean_json`` → its parsed filter."""
     if query.get("kind") is not None:
         return parse_trends_query(query, limits=limits)
     return parse_legacy(query, limits=limits)
