@@ -482,7 +482,8 @@ def expected_hogql_trends(
     if not filt.series:
         return []  # no series: an empty answer, as the runner gives
     world = load_world(events, persons, groups)
-    r = current_range(world, filt, project, resolve_now(now))
+    world.now = resolve_now(now)  # relative is_date_* values (cohorts, filters) count from it
+    r = current_range(world, filt, project, world.now)
     total_value = filt.display in TOTAL_VALUE_DISPLAYS
     starts = [] if total_value else bucket_starts(r, project.week_start_day, limits.max_buckets)
     queries = [Query(s, r, starts, None, max_buckets=limits.max_buckets) for s in filt.series]
