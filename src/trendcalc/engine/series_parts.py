@@ -19,7 +19,11 @@ from ..query.model import PropertyGroup, Series
 def series_actions(project: Project, s: Series) -> Iterator[Action]:
     """The project actions the series reads (its own, or its GroupNode members'), those that
     exist (a missing one selects nothing; the advice names it)."""
-    ids = [s.id] if s.kind == "actions" else [m.id for m in s.id.members if m.kind == "actions"] if s.kind == "group" else []
+    ids: list = []
+    if s.kind == "actions":
+        ids = [s.id]
+    elif s.kind == "group":
+        ids = [m.id for m in s.id.members if m.kind == "actions"]
     for ident in ids:
         action = project.action(ident)
         if action is not None:
