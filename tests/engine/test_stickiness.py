@@ -210,6 +210,32 @@ def test_legacy_filter_routes_through_trends_and_normalises_math():
     assert tc.trends(store, query(), now="2020-01-21").to_dicts() == run(query())
 
 
+def test_tc_stickiness_takes_a_legacy_filter_without_shown_as():
+    # The function names the insight (as tc.lifecycle does); tc.trends still needs shown_as.
+    store = runner_world()
+    f = {"shown_as": "Stickiness", "date_from": "2020-01-11", "date_to": "2020-01-20", "events": [{"id": "$pageview"}]}
+    bare = {k: v for k, v in f.items() if k != "shown_as"}
+    want = tc.stickiness(store, f, now="2020-01-21").to_dicts()
+    assert want[0]["data"] == [0, 0, 0, 0, 1, 0, 0, 0, 1, 0]
+    assert tc.stickiness(store, bare, now="2020-01-21").to_dicts() == want
+    assert tc.stickiness(store, bare | {"insight": "TRENDS"}, now="2020-01-21").to_dicts() == want
+    assert tc.trends(store, bare, now="2020-01-21").to_dicts() != want  # a Trends answer: days are dates
+    assert tc.trends(store, bare, now="2020-01-21").to_dicts()[0]["days"][0] == "2020-01-11"
+
+
+@pytest.mark.parametrize(("extra", "path", "message"), [
+    ({"shown_as": "Lifecycle"}, ("shown_as",), "got 'Lifecycle'"),
+    ({"insight": "FUNNELS"}, ("insight",), "got 'FUNNELS'"),
+    ({"insight": 7}, ("insight",), "expected an insight name"),
+])
+def test_tc_stickiness_refuses_a_filter_naming_another_insight(extra, path, message):
+    f = {"date_from": "2020-01-11", "date_to": "2020-01-20", "events": [{"id": "$pageview"}]} | extra
+    with pytest.raises(tc.ValidationError) as exc:
+        tc.stickiness(runner_world(), f, now="2020-01-21")
+    assert tuple(exc.value.path) == path
+    assert message in str(exc.value)
+
+
 @pytest.mark.parametrize(("q", "path"), [
     (query(stickinessFilter={"stickinessCriteria": {"operator": "gte", "value": -1}}), ("stickinessFilter", "stickinessCriteria", "value")),
     (query(stickinessFilter={"stickinessCriteria": {"operator": "exact", "value": 0}}), ("stickinessFilter", "stickinessCriteria", "value")),

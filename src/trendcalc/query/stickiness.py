@@ -138,11 +138,16 @@ def parse_stickiness(query: Any, *, limits: Limits = DEFAULT_LIMITS) -> Stickine
 
 def parse_legacy_stickiness(q: Mapping, *, limits: Limits = DEFAULT_LIMITS) -> StickinessQuery:
     """A legacy ``/insights/trend/`` filter with shown_as Stickiness → StickinessQuery."""
-    insight = q.get("insight")
+    insight, shown_as = q.get("insight"), q.get("shown_as")
     if insight is not None and not isinstance(insight, str):
         raise ValidationError(("insight",), "expected an insight name")
-    if not is_stickiness(q):
-        raise ValidationError(("shown_as",), "a stickiness filter needs shown_as 'Stickiness' or insight 'STICKINESS'")
+    # Asked for by name (tc.stickiness), a filter may leave shown_as out, as a lifecycle filter
+    # may; one that names another insight is a mistake.
+    if shown_as not in (None, "", STICKINESS_SHOWN_AS) and not (insight and insight.upper() == STICKINESS_INSIGHT):
+        raise ValidationError(("shown_as",), f"a stickiness filter has shown_as {STICKINESS_SHOWN_AS!r}, got {shown_as!r}")
+    if insight not in (None, "") and insight.upper() not in ("TRENDS", STICKINESS_INSIGHT):
+        raise ValidationError(("insight",), f"a stickiness filter has insight {STICKINESS_INSIGHT!r} (or 'TRENDS' with "
+                              f"shown_as {STICKINESS_SHOWN_AS!r}), got {insight!r}")
     for k in LEGACY_REFUSED:
         if q.get(k) not in (None, "", []):
             raise UnsupportedError((k,), f"{k!r} is not part of a Stickiness insight (PostHog ignores it); remove it")
