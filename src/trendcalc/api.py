@@ -147,7 +147,7 @@ def lifecycle(
     (store, query, project, now); raises ValidationError / UnsupportedError like ``trends()``.
     ``store`` may be a PartitionedStore (run on ``executor`` as by ``trends()``).
     """
-    from .engine.advice import advise
+    from .engine.advice import advise, legacy_lifecycle_advice
     from .engine.lifecycle import run_lifecycle
     from .engine.supported import check_project, check_supported
     from .engine.trends import resolve_now
@@ -159,6 +159,8 @@ def lifecycle(
     check_project(lq.base, project, limits)
     advice = advise(_outline(store), lq.base, project) + [
         QueryWarning("not_read", (k,), f"{k!r} is not read by a lifecycle (PostHog ignores it too)") for k in lq.ignored]
+    if lq.engine == "legacy":
+        advice += legacy_lifecycle_advice(_outline(store))
     if isinstance(store, PartitionedStore):
         from .partition.insights import lifecycle_partitioned
 

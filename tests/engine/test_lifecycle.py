@@ -116,6 +116,25 @@ def test_legacy_engine_keeps_personless_events_and_drops_ids_without_a_person():
     # the legacy person INNER JOIN: anon is gone; p1 new 01-10, returning 01-11, dormant 01-12
     assert by_status(r) == {"new": [1.0, 0.0, 0.0], "returning": [0.0, 1.0, 0.0],
                             "resurrecting": [0.0, 0.0, 0.0], "dormant": [0.0, 0.0, -1.0]}
+    assert [(w.code, w.path) for w in r.warnings] == [("personless_dropped", ())]
+    assert str(r.warnings[0]).startswith("$: 1 of the store's persons are distinct_ids without a person row")
+
+
+def test_only_the_legacy_form_on_a_store_with_personless_ids_warns_of_the_person_join():
+    f = {"events": [{"id": "$pageview"}], "shown_as": "Lifecycle", "date_from": "2020-01-10", "date_to": "2020-01-12"}
+    q = lq(dateRange={"date_from": "2020-01-10", "date_to": "2020-01-12"})
+    bare = tc.EventStore.from_records([ev("a", "2020-01-10T12:00:00Z"), ev("b", "2020-01-11T12:00:00Z")])
+    with pytest.warns(tc.TrendcalcWarning, match="drops their events"):
+        legacy = tc.lifecycle(bare, f, project=UTC_PROJECT, now="2020-02-01T00:00:00Z")
+    assert all(v == 0 for d in legacy.to_dicts() for v in d["data"])  # the legacy engine's numbers stay
+    assert str(legacy.warnings[0]).startswith("$: 2 of the store's persons")
+    assert tc.lifecycle(bare, q, project=UTC_PROJECT, now="2020-02-01T00:00:00Z").warnings == ()
+    assert tc.trends(bare, f, project=UTC_PROJECT, now="2020-02-01T00:00:00Z").warnings == legacy.warnings
+    people = [{"distinct_ids": ["a"]}, {"distinct_ids": ["b"], "created_at": "2020-01-11T00:00:00Z"}]
+    whole = tc.EventStore.from_records([ev("a", "2020-01-10T12:00:00Z"), ev("b", "2020-01-11T12:00:00Z")], persons=people)
+    r = tc.lifecycle(whole, f, project=UTC_PROJECT, now="2020-02-01T00:00:00Z")
+    assert r.warnings == ()
+    assert by_status(r)["new"] == [0.0, 1.0, 0.0]
 
 
 def test_merged_distinct_ids_are_one_person():
@@ -206,7 +225,8 @@ def test_trends_routes_every_lifecycle_form():
 
 
 def test_legacy_fields_the_engine_does_not_read_are_reported():
-    store = tc.EventStore.from_records([ev("u", "2020-01-10T12:00:00Z", **{"$browser": "Chrome"})])
+    store = tc.EventStore.from_records([ev("u", "2020-01-10T12:00:00Z", **{"$browser": "Chrome"})],
+                                       persons=[{"distinct_ids": ["u"]}])  # (no person-join warning)
     f = {"events": [{"id": "$pageview", "math": "sum"}], "shown_as": "Lifecycle", "date_from": "2020-01-10",
          "date_to": "2020-01-11"}
     plain = tc.lifecycle(store, f, project=UTC_PROJECT)

@@ -147,3 +147,29 @@ def test_random_queries_warn_as_the_single_store(scenario: Any, k: int) -> None:
         got = _warned(lambda: tc.trends(parts, scenario.query, project=w.project, now=w.now))
     assume(got != "UnsupportedError")
     assert got == want
+
+
+def test_the_legacy_lifecycle_person_join_warning_counts_every_partitions_personless_ids(tmp_path: Path) -> None:
+    """Persons given for u0..u3 only: the other five ids have no person row, which the legacy
+    lifecycle engine drops; the manifest counts them per partition (``persons_without_rows``)."""
+    some = PERSONS[:4]
+    single = tc.EventStore.from_records(EVENTS, persons=some)
+    files = tmp_path / "events.jsonl"
+    files.write_text("\n".join(json.dumps(e) for e in EVENTS))
+    query = {"insight": "LIFECYCLE", "events": [{"id": "product_view"}], "date_from": "2024-03-01"}
+    want = seen(tc.lifecycle, single, query, now=NOW)
+    assert [(code, path) for code, path, _ in want] == [("personless_dropped", ())]
+    assert want[0][2].startswith("5 of the store's persons are distinct_ids without a person row")
+    cut = tc.partition(single, tmp_path / "cut", partitions=3, durable=False)
+    streamed = tc.partition(str(files), tmp_path / "streamed", partitions=2, persons=some, durable=False)
+    for parts in (cut, streamed):
+        assert sum(p["persons_without_rows"] for p in parts.manifest["partitions"]) == 5
+        assert seen(tc.lifecycle, parts, query, now=NOW) == want
+    runner = {"kind": "LifecycleQuery", "series": [{"kind": "EventsNode", "event": "product_view"}]}
+    assert seen(tc.lifecycle, cut, runner, now=NOW) == seen(tc.lifecycle, single, runner, now=NOW) == []
+    manifest = cut.root / "manifest.json"  # written before the count: not known, not said
+    data = json.loads(manifest.read_text())
+    for p in data["partitions"]:
+        del p["persons_without_rows"]
+    manifest.write_text(json.dumps(data))
+    assert seen(tc.lifecycle, tc.PartitionedStore.open(cut.root), query, now=NOW) == []

@@ -17,6 +17,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import attrs
+import numpy as np
 
 from ..errors import QueryWarning
 from ..project import Project
@@ -80,13 +81,16 @@ class Outline:
 
     ``keys`` None: the property keys are not known (a partitioned store written before its
     manifest listed them), so nothing is said about unknown keys. ``inferred_type(name, kind,
-    group_type_index)``: the type the store infers for a property, as ``EventStore.inferred_type``."""
+    group_type_index)``: the type the store infers for a property, as ``EventStore.inferred_type``.
+    ``persons_without_rows``: how many persons are distinct_ids with no person row (None: not
+    known, a partitioned store written before its manifest counted them)."""
 
     event_names: frozenset[str]
     keys: Keys | None
     has_sessions: bool
     span: tuple[dt.datetime, dt.datetime] | None
     inferred_type: Callable[[str, str, int | None], str | None]
+    persons_without_rows: int | None = None
 
     def has_event(self, name: str) -> bool:
         return name in self.event_names
@@ -103,9 +107,27 @@ def store_outline(store: EventStore) -> Outline:
     def build() -> Outline:
         keys = Keys(store.properties, store.persons.properties, {gti: t.properties for gti, t in store.groups.items()})
         return Outline(frozenset(store.event_names), keys, store.column("$session_id") is not None, _span(store),
-                       inferred_type)
+                       inferred_type, personless_count(store))
 
     return store.cached(("advice_outline",), build)  # type: ignore[no-any-return]
+
+
+def personless_count(store: EventStore) -> int:
+    """How many of ``store``'s persons are distinct_ids with no person row (made up at load)."""
+    return int(np.count_nonzero(store.persons.synthetic))
+
+
+def legacy_lifecycle_advice(store: EventStore | Outline) -> list[QueryWarning]:
+    """The legacy lifecycle engine joins events to person rows, so a store with distinct_ids
+    that have none (built without ``persons=``) loses their events there: often all of them, a
+    chart of zeros. PostHog always has a person row; the numbers stay the legacy engine's."""
+    n = _outline(store).persons_without_rows
+    if not n:
+        return []
+    return [QueryWarning("personless_dropped", (),
+                         f"{n:,} of the store's persons are distinct_ids without a person row; the legacy lifecycle "
+                         "engine, which answers this filter form, drops their events (its person join). Pass "
+                         "persons= when building the store, or ask in the LifecycleQuery form, which counts them")]
 
 
 def _query_leaves(filt: TrendsFilter) -> Iterator[PropertyFilter]:

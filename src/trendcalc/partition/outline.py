@@ -7,7 +7,9 @@ microseconds. Each part is the union of the partitions' own, as the single store
   them gives ``keys`` None, and no "unknown property" warning, rather than a wrong one);
 - sessions: a ``$session_id`` column in any partition;
 - the time span: the partitions' time bounds;
-- inferred types: the manifest's ``property_types``, the single store's.
+- inferred types: the manifest's ``property_types``, the single store's;
+- persons without a person row: the partitions' ``persons_without_rows`` (written since the
+  fourteenth session; None before, and no warning that needs it).
 """
 
 from __future__ import annotations
@@ -44,7 +46,9 @@ def _outline(manifest: Any, time_bounds: Any) -> Outline:
         found = types.get((kind, group_type_index if kind == "group" else None, name))
         return found if isinstance(found, str) else None
 
-    return Outline(names, keys, sessions, span, inferred_type)
+    counts = [p.get("persons_without_rows") for p in manifest.get("partitions", ())]
+    personless = sum(counts) if counts and all(isinstance(c, int) for c in counts) else None
+    return Outline(names, keys, sessions, span, inferred_type, personless)
 
 
 __all__ = ["manifest_outline"]

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..engine.advice import personless_count
 from ..errors import ValidationError
 from ..store import EventStore
 from ..store.columns import PropertyColumn
@@ -103,7 +104,8 @@ def write_partitions(store: EventStore, root: Path, k: int, assign: Assign | Non
         np.save(root / person_rows_file(name), np.flatnonzero(part == p).astype(np.int64))  # for tc.actors' order
         facts.add(sub)
         bounds = None if not len(sub) else [int(np.min(sub.ts)), int(np.max(sub.ts))]
-        entries.append({"path": name, "events": len(sub), "persons": len(sub.persons), "time_bounds": bounds})
+        entries.append({"path": name, "events": len(sub), "persons": len(sub.persons),
+                            "persons_without_rows": personless_count(sub), "time_bounds": bounds})
     manifest = {
         "format": FORMAT,
         "version": VERSION,

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ..engine.advice import personless_count
 from ..errors import InputRowError, ValidationError
 from ..store import EventStore, columnrule
 from ..store.arrow_encode import _pa
@@ -88,7 +89,8 @@ def stream_partitions(source: Any, root: Path, k: int, *, persons: Any, groups: 
                 np.save(tmp / person_rows_file(name), rows)
             facts.add(sub)
             bounds = None if not len(sub) else [int(np.min(sub.ts)), int(np.max(sub.ts))]
-            entries.append({"path": name, "events": len(sub), "persons": len(sub.persons), "time_bounds": bounds})
+            entries.append({"path": name, "events": len(sub), "persons": len(sub.persons),
+                            "persons_without_rows": personless_count(sub), "time_bounds": bounds})
             del sub
             shutil.rmtree(spill / f"p{p:04d}", ignore_errors=True)
             release_memory()
