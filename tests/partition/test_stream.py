@@ -329,3 +329,28 @@ def test_csv_columns_are_typed_over_all_files(tmp_path: Path) -> None:
         assert tc.trends(parts, q, now="2024-01-10").to_dicts() == tc.trends(store, q, now="2024-01-10").to_dicts()
     values = {v for i in range(3) for v in parts.load(i).column("plan").dictionary.values}
     assert values == {"0", "1", "2", "pro", "007"}
+
+
+@pytest.mark.parametrize("timezone", [None, "Europe/Berlin"])
+def test_csv_timestamps_mixing_epoch_seconds_and_iso_text_read_as_the_one_file_store(tmp_path: Path, timezone: Any) -> None:
+    """The one-file CSV reader reads each timestamp cell by its own form: a number is epoch
+    seconds, text is ISO-8601 (naive text in ``timezone``). Streamed, a column whose cells mix
+    the two, in one file or over files (all epoch in one, all text in another), reads alike."""
+    head = "event,distinct_id,timestamp\n"
+    epoch = "".join(f"e,u{i},{1704067200 + 3600 * 7 * i}\n" for i in range(20))  # 2024-01-01T00:00Z on
+    text = "".join(f"e,v{i},2024-01-0{1 + i % 6} {i % 24:02d}:30:00\n" for i in range(20))
+    mixed = "".join(f"e,w{i},{1704067200 + 5000 * i if i % 2 else f'2024-01-0{1 + i % 5}T10:00:00Z'}\n" for i in range(20))
+    (tmp_path / "epoch.csv").write_text(head + epoch)
+    (tmp_path / "text.csv").write_text(head + text)
+    (tmp_path / "mixed.csv").write_text(head + mixed)
+    (tmp_path / "all.csv").write_text(head + epoch + text + mixed)
+    store = tc.EventStore.from_csv(tmp_path / "all.csv", timezone=timezone)
+    q = {"events": [{"id": "e", "math": "dau"}], "interval": "hour", "date_from": "2023-12-31", "date_to": "2024-01-08"}
+    want = tc.trends(store, q, now="2024-01-09").to_dicts()
+    assert sum(want[0]["data"]) == 60  # every event in range, one per person
+    for files, chunk_rows in (([tmp_path / "epoch.csv", tmp_path / "text.csv", tmp_path / "mixed.csv"], 7),
+                              ([tmp_path / "all.csv"], 1 << 20), ([tmp_path / "mixed.csv"], 3)):
+        parts = tc.partition(files, tmp_path / "p", partitions=3, timezone=timezone, durable=False,
+                             chunk_rows=chunk_rows, overwrite=True)
+        single = store if len(files) > 1 or files[0].name == "all.csv" else tc.EventStore.from_csv(files[0], timezone=timezone)
+        assert tc.trends(parts, q, now="2024-01-09").to_dicts() == tc.trends(single, q, now="2024-01-09").to_dicts()

@@ -31,8 +31,9 @@ from ..errors import InputRowError, UnsupportedError, ValidationError
 from ..store import columnrule
 from ..store.arrow import normalized_names
 from ..store.arrow_encode import _pa
-from ..store.arrow_time import _timestamps, naive_in_zone
+from ..store.arrow_time import _timestamps, csv_text_timestamps, naive_in_zone
 from ..store.celltypes import FALSE, INT_PATTERN, NUMBER_PATTERN, TRUE
+from ..store.readers import EPOCH_PATTERN
 
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet",
            ".pq": "parquet"}
@@ -200,11 +201,14 @@ class Kind:
     numbers: bool = True
     finite: bool = True
     bools: bool = True
+    epochs: bool = False  # some cell is epoch seconds (``readers.epoch_cell``; for the timestamp column)
 
     def add(self, col: Any) -> None:
         pa, pc = _pa()
         if col.null_count == len(col):
             return
+        if not self.epochs and bool(pc.any(pc.match_substring_regex(col, EPOCH_PATTERN)).as_py()):
+            self.epochs = True
 
         def every(mask: Any) -> bool:
             return bool(pc.all(mask).as_py() is not False)
@@ -310,11 +314,7 @@ class CsvSource:
             first += table.num_rows
 
     def _typed_timestamp(self, table: Any) -> Any:
-        ts = self.kinds.get("timestamp")
-        if ts is not None and ts.kind in ("int", "float"):
-            i = table.column_names.index("timestamp")
-            return table.set_column(i, "timestamp", typed(table.column("timestamp"), ts.kind))
-        return table
+        return timestamps_typed(table, self.kinds.get("timestamp"), self.tz)
 
     def chunks(self, kinds: Mapping[str, Kind]) -> Iterator[tuple[Any, Keys]]:
         """Pass 2: chunks typed with the kinds folded over all files (``kinds``)."""
@@ -328,11 +328,21 @@ class CsvSource:
             first += table.num_rows
 
     def _typed_with(self, table: Any, kinds: Mapping[str, Kind]) -> Any:
-        ts = kinds.get("timestamp")
-        if ts is not None and ts.kind in ("int", "float"):
-            i = table.column_names.index("timestamp")
-            return table.set_column(i, "timestamp", typed(table.column("timestamp"), ts.kind))
+        return timestamps_typed(table, kinds.get("timestamp"), self.tz)
+
+
+def timestamps_typed(table: Any, ts: Kind | None, tz: Any) -> Any:
+    """``table`` with its CSV timestamp column read as the one-file store reads it: numbers when
+    every cell is epoch seconds (``kind``), each cell by its own form when epoch seconds and
+    ISO-8601 text mix (``epochs``: the row reader's rule, ``store/readers.py``), else text."""
+    if ts is None:
         return table
+    i = table.column_names.index("timestamp")
+    if ts.kind in ("int", "float"):
+        return table.set_column(i, "timestamp", typed(table.column("timestamp"), ts.kind))
+    if ts.epochs:
+        return table.set_column(i, "timestamp", csv_text_timestamps(table.column("timestamp"), tz))
+    return table
 
 
 def merged_kinds(sources: Sequence[CsvSource]) -> dict[str, Kind]:
@@ -346,6 +356,7 @@ def merged_kinds(sources: Sequence[CsvSource]) -> dict[str, Kind]:
             m.numbers &= k.numbers
             m.finite &= k.finite
             m.bools &= k.bools
+            m.epochs |= k.epochs
     return out
 
 

@@ -94,6 +94,29 @@ def _iso_strings(col: pa.ChunkedArray, what: str, name: str) -> np.ndarray:
 
 
 
+def csv_text_timestamps(col: pa.ChunkedArray, tz: dt.tzinfo) -> pa.ChunkedArray:
+    """A CSV timestamp column of text mixing epoch seconds and ISO-8601 (a column of one file,
+    or a chunk of one, as the streamed partitioning reads it), as UTC timestamps: each distinct
+    cell read as the row reader reads it (``readers.epoch_cell``; naive text in ``tz``). A cell
+    neither form reads leaves the column as it is, for ``_timestamps`` to name its row."""
+    from .readers import epoch_cell
+
+    pa, pc = _pa()
+    t = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
+    if not (pa.types.is_string(t) or pa.types.is_large_string(t)) or col.null_count:
+        return col
+    uniq, codes = _dictionary_codes(col)
+    values = uniq.to_pylist()
+    epochs = [epoch_cell(v) for v in values]
+    out = np.empty(len(values), dtype=np.int64)
+    for i, (v, e) in enumerate(zip(values, epochs)):
+        try:
+            out[i] = to_us(v if e is None else e, (), default_tz=tz)
+        except ValidationError:
+            return col
+    return pa.chunked_array([pa.array(out[codes], pa.int64()).cast(pa.timestamp("us", "UTC"))])
+
+
 def naive_in_zone(col: pa.ChunkedArray, tz: dt.tzinfo) -> pa.ChunkedArray:
     """``col`` with its naive timestamps read as wall-clock time in ``tz`` (``timezone=``): a
     naive timestamp or date column is localised, text without an offset is parsed in ``tz``;

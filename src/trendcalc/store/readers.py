@@ -41,7 +41,18 @@ from .ingest import JSONTextError, loads_json
 from .progress import LARGE_BYTES, progress_bar
 
 RESERVED = columnrule.RECOGNISED
-_EPOCH_RE = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
+EPOCH_PATTERN = r"^[+-]?\d+(?:\.\d+)?$"
+"""A CSV timestamp cell written as epoch seconds (at most 32 characters: ``epoch_cell``)."""
+_EPOCH_RE = re.compile(EPOCH_PATTERN)
+
+
+def epoch_cell(ts: str) -> int | float | None:
+    """A CSV ``timestamp`` cell's epoch seconds when it is written as a number (``1709290800``,
+    ``1709290800.5``), else None (ISO-8601 text). Every CSV reader (rows, columns, streamed)
+    reads a cell by this rule, so a column mixing both forms reads alike everywhere."""
+    if len(ts) <= 32 and _EPOCH_RE.match(ts):  # (not int() of 5000 digits)
+        return float(ts) if "." in ts else int(ts)
+    return None
 _CSV_FIELD_LIMIT = 16 << 20
 _TICK = 4096  # rows between progress updates
 # What reading a (possibly gzipped) file can raise besides decoding: a truncated or corrupt .gz
@@ -186,8 +197,10 @@ class ColumnLayout:
             if cell is not missing and cell != missing:
                 rec[name] = cell
         ts = rec.get("timestamp")
-        if isinstance(ts, str) and len(ts) <= 32 and _EPOCH_RE.match(ts):  # (not int() of 5000 digits)
-            rec["timestamp"] = float(ts) if "." in ts else int(ts)
+        if isinstance(ts, str):
+            epoch = epoch_cell(ts)
+            if epoch is not None:
+                rec["timestamp"] = epoch
         rec["properties"] = self._merge(row, self.props_json, self.flat, missing)
         if self.person_json >= 0 or self.person_flat:
             rec["person_properties"] = self._merge(row, self.person_json, self.person_flat, missing)
