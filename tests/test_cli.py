@@ -143,3 +143,63 @@ def test_help_has_examples():
 def test_demo_still_runs(capsys):
     code, out, _ = run(capsys, "demo")
     assert code == 0 and "Pageviews per day" in out
+
+
+def test_partition_then_query_on_every_core(files, capsys):
+    """``trendcalc partition`` streams files by person; ``query --store`` opens the partitioned
+    store (same answer as the file), ``--executor processes`` runs its partitions in a pool."""
+    code, _, err = run(capsys, "partition", "--events", files / "events.csv", "--persons", files / "persons.jsonl",
+                       "--out", files / "parts", "--partitions", 2)
+    assert code == 0, err
+    assert "2 partitions" in err and "--executor processes" in err
+    want = json.loads(run(capsys, "query", "--events", files / "events.csv", "--persons", files / "persons.jsonl",
+                          "--filter", files / "filter.json", "--now", NOW, "--format", "json")[1])
+    assert want[0]["data"] == [1, 2, 0]
+    for extra in ((), ("--executor", "none"), ("--executor", "processes")):
+        code, out, err = run(capsys, "query", "--store", files / "parts", "--filter", files / "filter.json", "--now", NOW,
+                             "--format", "json", *extra)
+        assert code == 0, err
+        assert json.loads(out) == want
+    code, out, err = run(capsys, "query", "--store", files / "parts", "--now", NOW, "--format", "json", "--filter",
+                         json.dumps({"kind": "LifecycleQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}],
+                                     "dateRange": {"date_from": "2024-03-01", "date_to": "2024-03-03"}}))
+    assert code == 0, err
+    assert [d["status"] for d in json.loads(out)] == ["new", "returning", "resurrecting", "dormant"]
+    code, _, err = run(capsys, "save", "--events", files / "events.csv", "--out", files / "store")
+    assert code == 0, err
+    code, _, err = run(capsys, "partition", "--events", files / "store", "--out", files / "parts2", "--partitions", 3)
+    assert code == 0, err
+    total = json.dumps({**FILTER, "display": "BoldNumber"})  # distinct persons over the range
+    code, out, err = run(capsys, "query", "--store", files / "parts", "--filter", total, "--now", NOW, "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)[0]["aggregated_value"] == 2  # u1 and anon are one person
+    code, out, err = run(capsys, "query", "--store", files / "parts2", "--filter", total, "--now", NOW,
+                         "--format", "json", "--executor", "processes")
+    assert code == 0, err
+    assert json.loads(out)[0]["aggregated_value"] == 3  # saved without persons: anon is a person of its own
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["query", "--events", "{d}/events.csv", "--executor", "processes"],
+     "--executor processes runs the partitions of a partitioned store"),
+    (["partition", "--events", "{d}/events.csv", "--out", "{d}/p", "--partitions", "0"], "--partitions 0: expected at least 1"),
+    (["partition", "--events", "{d}/nothing-*.csv", "--out", "{d}/p", "--partitions", "2"], "no file matches"),
+    (["partition", "--events", "{d}/events.csv", "--out", "{d}/p", "--partitions", "2", "--rename", "ts"],
+     "--rename 'ts': expected YOURS=OURS"),
+])
+def test_partition_and_executor_input_errors(files, capsys, argv, message):
+    argv = [a.format(d=files) for a in argv]
+    if argv[0] == "query":
+        argv += ["--filter", str(files / "filter.json")]
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert message in err and err.count("\n") == 1
+
+
+def test_partitioning_a_saved_store_takes_no_ingest_options(files, capsys):
+    assert run(capsys, "save", "--events", files / "events.csv", "--out", files / "store")[0] == 0
+    code, _, err = run(capsys, "partition", "--events", files / "store", "--persons", files / "persons.jsonl",
+                       "--out", files / "p", "--partitions", 2)
+    assert code == 2
+    assert "a saved store is partitioned on its own" in err
+    assert not (files / "p").exists()

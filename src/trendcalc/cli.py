@@ -1,5 +1,6 @@
 """Command line: ``trendcalc query`` (run a Trends filter over a file of events), ``trendcalc save``
-(build a store once, query it many times), ``trendcalc serve`` (the HTTP API, see server/) and
+(build a store once, query it many times), ``trendcalc partition`` (split events by person into
+a partitioned store, queried on all cores), ``trendcalc serve`` (the HTTP API, see server/) and
 ``trendcalc demo``. Bad input prints one line with
 where it is (file and line, or the JSON path) and exits with status 2."""
 
@@ -24,6 +25,8 @@ examples:
   trendcalc save  --events export.jsonl.gz --out ./store      # ingest once ...
   trendcalc query --store ./store --filter query.json         # ... query many times (memory-mapped)
   trendcalc query --store ./store --filter '{"shown_as": "Stickiness", "events": [{"id": "$pageview"}]}'
+  trendcalc partition --events 'exports/*.parquet' --out ./parts --partitions 8   # by person, streamed
+  trendcalc query --store ./parts --executor processes --filter query.json        # ... on every core
   trendcalc serve ./store --project project.json             # PostHog's Trends API over HTTP
   trendcalc demo
 
@@ -32,6 +35,10 @@ events files by extension: .jsonl/.ndjson (JSON lines), .json (an array, or Post
 and/or one column per property), .parquet; a .gz suffix is decompressed. --persons and --groups
 take JSON lines or a JSON array. Exit status: 0 ok, 2 bad input (one line on stderr saying where).
 """
+
+
+EXECUTORS: dict[str, str | None] = {"none": None, "processes": "processes"}
+"""``query --executor``: where a partitioned store's partitions run (``tc.trends``' executor)."""
 
 
 class InputError(Exception):
@@ -77,14 +84,18 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{query,save,serve,demo}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{query,save,partition,serve,demo}")
 
     q = sub.add_parser("query", help="run a Trends filter over events and print the result", epilog=EXAMPLES,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     src = q.add_mutually_exclusive_group(required=True)
     src.add_argument("--events", metavar="FILE", help="events file (.jsonl, .json, .csv, .parquet; .gz ok)")
-    src.add_argument("--store", metavar="DIR", help="a store written by `trendcalc save` or EventStore.save")
+    src.add_argument("--store", metavar="DIR", help="a store written by `trendcalc save` or EventStore.save, or a "
+                                                 "partitioned store written by `trendcalc partition` or tc.partition")
     _ingest_args(q)
+    q.add_argument("--executor", choices=EXECUTORS, default="none",
+                   help="where a partitioned store's partitions run: none (this process, one after another; the "
+                        "default) or processes (a local process pool, every core)")
     q.add_argument("--filter", required=True, metavar="FILE_OR_JSON",
                    help="the query: a legacy filter (shown_as 'Stickiness' or 'Lifecycle' too), a TrendsQuery, "
                         "StickinessQuery or LifecycleQuery, as a JSON file, inline JSON, or - for stdin; the kind is inferred")
@@ -104,6 +115,22 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, metavar="DIR", help="the store directory to write")
     s.add_argument("--overwrite", action="store_true", help="replace an existing store at --out")
     s.set_defaults(run=_save)
+
+    pt = sub.add_parser("partition", help="split events by person into a partitioned store (streamed from files)",
+                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    pt.add_argument("--events", required=True, action="append", metavar="FILE_OR_GLOB",
+                    help="events files (JSON lines, CSV or Parquet, all one format; .gz ok), a glob pattern (quote "
+                         "it), repeatable: read as one input in that order; or one saved store directory")
+    pt.add_argument("--persons", metavar="FILE", help="persons: JSON lines or array of {distinct_ids, properties, ...}")
+    pt.add_argument("--groups", metavar="FILE", help="groups: JSON lines or array of {group_type_index, group_key, ...}")
+    pt.add_argument("--rename", action="append", default=[], metavar="YOURS=OURS",
+                    help="events column rename, repeatable: --rename user_id=distinct_id")
+    pt.add_argument("--input-timezone", metavar="TZ", help="the zone of naive timestamps in the events files (default UTC)")
+    pt.add_argument("--out", required=True, metavar="DIR", help="the partitioned store directory to write")
+    pt.add_argument("--partitions", required=True, type=int, metavar="K",
+                    help="how many partitions: at least one per core (or Dask worker thread) to run on")
+    pt.add_argument("--overwrite", action="store_true", help="replace an existing partitioned store at --out")
+    pt.set_defaults(run=_partition)
 
     from .server.command import add_serve_parser
 
@@ -127,13 +154,14 @@ def _ingest_args(p: argparse.ArgumentParser) -> None:
 def open_events(path: str, persons: str | None = None, groups: str | None = None, *,
                 errors: str = "raise", progress: bool | None = None, rename: dict[str, str] | None = None,
                 timezone: str | None = None) -> Any:
-    """An EventStore from an events file chosen by extension, or a saved store directory. Every
+    """An EventStore from an events file chosen by extension, or a saved (or partitioned) store
+    directory. Every
     format follows the same column rule and takes the same keywords (store/columnrule.py)."""
     from .store import EventStore
 
     p = Path(path)
     if p.is_dir():
-        return EventStore.load(p)
+        return open_store(path)
     if not p.exists():
         raise InputError(f"{path}: no such file")
     ext = p.suffixes[-2] if p.suffix == ".gz" and len(p.suffixes) > 1 else p.suffix
@@ -148,15 +176,20 @@ def open_events(path: str, persons: str | None = None, groups: str | None = None
     raise InputError(f"{path}: unknown events format {p.suffix!r} (use .jsonl, .json, .csv or .parquet)")
 
 
-def _ingest(args: argparse.Namespace) -> Any:
-    progress = False if args.no_progress else None
-    errors = "skip" if args.skip_bad_rows else "raise"
+def _renames(items: list[str]) -> dict[str, str]:
     rename = {}
-    for item in args.rename:
+    for item in items:
         yours, sep, ours = item.partition("=")
         if not sep or not yours or not ours:
             raise InputError(f"--rename {item!r}: expected YOURS=OURS, e.g. user_id=distinct_id")
         rename[yours] = ours
+    return rename
+
+
+def _ingest(args: argparse.Namespace) -> Any:
+    progress = False if args.no_progress else None
+    errors = "skip" if args.skip_bad_rows else "raise"
+    rename = _renames(args.rename)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the report is printed below instead
         store = open_events(args.events, args.persons, args.groups, errors=errors, progress=progress, rename=rename,
@@ -222,10 +255,15 @@ def _query(args: argparse.Namespace) -> int:
     project = Project.from_dict(project_dict)
     if args.store and (args.persons or args.groups or args.skip_bad_rows or args.rename or args.input_timezone):
         raise InputError("--persons, --groups, --rename and --skip-bad-rows go with --events (a saved store has them already)")
-    store = EventStore.load(args.store) if args.store else _ingest(args)
+    store = open_store(args.store) if args.store else _ingest(args)
+    executor = EXECUTORS[args.executor]
+    if executor is not None and isinstance(store, EventStore):
+        raise InputError(f"--executor {args.executor} runs the partitions of a partitioned store (trendcalc partition); "
+                         f"{args.store or args.events} is one store")
     with warnings.catch_warnings():  # printed below, once, in the CLI's own words
         warnings.simplefilter("ignore", TrendcalcWarning)
-        result = trends(store, query, project=project, now=args.now)  # routes stickiness filters/queries itself
+        # routes stickiness and lifecycle filters/queries itself
+        result = trends(store, query, project=project, now=args.now, executor=executor)
     for w in result.warnings:
         print(f"trendcalc: warning: {w}", file=sys.stderr)
     if args.strict and result.warnings:
@@ -240,6 +278,45 @@ def _query(args: argparse.Namespace) -> int:
     if args.plot:
         result.plot().savefig(args.plot)
         print(f"plot written to {args.plot}", file=sys.stderr)
+    return 0
+
+
+def open_store(path: str) -> Any:
+    """The saved store at ``path``: an EventStore, or a PartitionedStore when the directory holds
+    a partitioned store's manifest."""
+    from .partition.layout import FORMAT, MANIFEST
+    from .partition.store import PartitionedStore
+    from .store import EventStore
+
+    manifest = Path(path) / MANIFEST
+    try:
+        head = json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else None
+    except (OSError, ValueError, UnicodeDecodeError):
+        head = None  # EventStore.load says what is wrong with it
+    if isinstance(head, dict) and head.get("format") == FORMAT:
+        return PartitionedStore.open(path)
+    return EventStore.load(path)
+
+
+def _partition(args: argparse.Namespace) -> int:
+    from .partition.store import partition
+
+    if args.partitions < 1:
+        raise InputError(f"--partitions {args.partitions}: expected at least 1")
+    given = args.events
+    dirs = [p for p in given if Path(p).is_dir()]
+    rename = _renames(args.rename)
+    if dirs:
+        if len(given) > 1 or args.persons or args.groups or rename or args.input_timezone:
+            raise InputError(f"--events {dirs[0]}: a saved store is partitioned on its own, without other files, "
+                             "--persons, --groups, --rename or --input-timezone (it has them already)")
+        parts = partition(open_store(dirs[0]), args.out, args.partitions, overwrite=args.overwrite)
+    else:
+        parts = partition(given if len(given) > 1 else given[0], args.out, args.partitions, persons=args.persons,
+                          groups=args.groups, rename=rename or None, timezone=args.input_timezone,
+                          overwrite=args.overwrite)
+    print(f"{parts}\nquery it with: trendcalc query --store {args.out} --executor processes --filter ...",
+          file=sys.stderr)
     return 0
 
 
