@@ -26,7 +26,7 @@ DEFAULTS = {
     "max_formula_length": 1_000, "max_formula_depth": 64, "max_property_depth": 16, "max_regex_length": 2_000,
     "max_string_length": 65_536, "max_list_length": 10_000, "max_json_depth": 64, "max_json_values": 1_000_000,
     "max_name_length": 4_096,
-    "max_ingest_string_length": 1 << 20, "max_ingest_depth": 32, "threads": 2,
+    "max_ingest_string_length": 1 << 20, "max_ingest_depth": 32, "max_ingest_values": 1_000_000, "threads": 2,
 }  # fmt: skip
 
 
@@ -222,6 +222,33 @@ def test_ingest_limits() -> None:
         with pytest.raises(tc.ValidationError) as err:
             build([rec], lim)
         assert limit in err.value.message and err.value.path == path, err.value
+
+
+def test_max_ingest_values() -> None:
+    ev = {"event": "e", "distinct_id": "d", "timestamp": 0}
+    lim = tc.Limits(max_ingest_values=5)
+    assert len(build([{**ev, "properties": {"k": [1, 2, 3, 4], "j": [1, 2, 3, 4]}}], lim)) == 1  # per value: 5 each
+    with pytest.raises(tc.ValidationError) as err:
+        build([ev, {**ev, "properties": {"k": [1, 2, [3, 4]]}}], lim)
+    assert "max_ingest_values=5" in err.value.message and err.value.path == ("events", 1, "properties", "k")
+
+
+def test_records_that_share_their_parts_are_refused_fast() -> None:
+    """A Python-built property value nesting one shared list 40 times stands for 2^40 leaves:
+    refused at max_ingest_values after a million steps, not walked (nor converted by Arrow, nor
+    printed in a message) as a tree. Found by the long fuzz profile (from_records hung)."""
+    tags: list = [1]
+    for _ in range(40):
+        tags = [tags, tags]
+    ev = {"event": "e", "distinct_id": "d", "timestamp": 0}
+    with pytest.raises(tc.ValidationError) as err:
+        build([ev, {**ev, "properties": {"tags": tags}}], tc.Limits(max_ingest_depth=64))
+    assert "max_ingest_values=1,000,000" in err.value.message and err.value.path == ("events", 1, "properties", "tags")
+    with pytest.raises(tc.ValidationError) as err:  # where a name belongs: the message shows a few members
+        build([{**ev, "event": {"type": "AND", "values": tags}}], tc.Limits())
+    assert err.value.path == ("events", 0, "event") and len(str(err.value)) < 200
+    with pytest.raises(tc.ValidationError):  # as a flat property (a top-level key) too
+        build([{**ev, "tags": tags}], tc.Limits(max_ingest_depth=64))
 
 
 def test_ingest_limits_from_files(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Sequence
 
 PathElem = str | int
@@ -16,12 +17,22 @@ def format_path(path: Sequence[PathElem]) -> str:
 
 
 def brief(value: object, limit: int = 80) -> str:
-    """A short repr of a caller's value for messages: bounded, and never raising."""
+    """A short repr of a caller's value for messages: bounded, and never raising. Containers are
+    shown a few members and levels deep (``reprlib``): a full repr of a value built in Python that
+    shares its parts would write out the whole tree it stands for."""
     try:
-        text = repr(value) if not isinstance(value, str) or len(value) <= limit else repr(value[:limit])
+        if isinstance(value, (dict, list, tuple, set, frozenset)):
+            text = _BRIEF.repr(value)
+        else:
+            text = repr(value) if not isinstance(value, str) or len(value) <= limit else repr(value[:limit])
     except Exception:  # noqa: BLE001 - a hostile __repr__, or an int too long to print
         text = f"<{type(value).__name__}>"
     return text if len(text) <= limit + 2 else text[: limit - 1] + "…"
+
+
+_BRIEF = reprlib.Repr()
+_BRIEF.maxlevel, _BRIEF.maxdict, _BRIEF.maxlist, _BRIEF.maxtuple, _BRIEF.maxset = 3, 4, 4, 4, 4
+_BRIEF.maxstring = _BRIEF.maxother = 40
 
 
 def _path_elem(p: object) -> PathElem:

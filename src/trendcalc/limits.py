@@ -49,6 +49,8 @@ class Limits:
         filters and in ingested records.
     max_ingest_string_length / max_ingest_depth: characters of any string value and nesting
         depth of any property value in ingested records (``EventStore.from_records(limits=)``).
+    max_ingest_values: values in one ingested property value, a part that appears in several
+        places counted each time (as ``max_json_values``, for records built in Python).
     threads: threads one query may use for its large scans (distinct counts per bucket, over at
         least 200 k rows); 1 keeps a query on one core. Answers do not depend on it. Default 2,
         or the environment variable ``TRENDCALC_THREADS`` when set.
@@ -71,6 +73,7 @@ class Limits:
     max_name_length: int = attrs.field(default=4_096, validator=_positive)
     max_ingest_string_length: int = attrs.field(default=1 << 20, validator=_positive)
     max_ingest_depth: int = attrs.field(default=32, validator=_positive)
+    max_ingest_values: int = attrs.field(default=1_000_000, validator=_positive)
     threads: int = attrs.field(factory=lambda: default_threads(), validator=_positive)
 
 

@@ -32,8 +32,10 @@ errors always name the file and line.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Callable, Iterator, Mapping
+from itertools import chain, compress
 from pathlib import Path
 from typing import Any
 
@@ -353,6 +355,8 @@ def records_table(events: Any, rename: Any = None) -> tuple[Any, dict[str, Any]]
 
     if not isinstance(events, list) or not events or not all(type(e) is dict for e in events[:1]):
         return None
+    if _nested(events):
+        return None
     try:
         table = pa.Table.from_struct_array(pa.array(events))
     except (pa.ArrowException, TypeError, ValueError, OverflowError):
@@ -379,6 +383,38 @@ def records_table(events: Any, rename: Any = None) -> tuple[Any, dict[str, Any]]
 
             out[key] = np.asarray(keep, dtype=np.int64)
     return table, out
+
+
+def _nested(events: list) -> bool:
+    """Whether a record holds anything but scalars and objects of scalars (its ``properties``,
+    ``person_properties``, or a property whose value is an object), or is not a dict. Such
+    records are the row builder's, which reads nested values and bounds them
+    (``ingest.check_json_value``): Arrow's conversion would walk a value built in Python that
+    shares its parts as the tree it stands for (a list holding the same list twice, nested:
+    2^depth steps), and nested values leave the columnar path anyway. The types are gathered in
+    C (about a third of Arrow's conversion), then the few distinct ones are judged."""
+    try:
+        values = list(chain.from_iterable(map(dict.values, events)))
+    except TypeError:  # (a record that is not a dict)
+        return True
+    types = list(map(type, values))
+    kinds = set(types)
+    if all(map(_scalar, kinds)):
+        return False
+    if not all(k is dict or _scalar(k) for k in kinds):
+        return True
+    objects = compress(values, map(_DICT.__contains__, types))
+    return not all(map(_scalar, set(map(type, chain.from_iterable(map(dict.values, objects))))))
+
+
+def _scalar(kind: type) -> bool:
+    """A type Arrow converts without looking inside (text, numbers, booleans, None, dates)."""
+    import numpy as np
+
+    return kind is type(None) or issubclass(kind, (str, int, float, dt.date, np.generic))
+
+
+_DICT = frozenset({dict})
 
 
 def _has_time(table: Any) -> bool:

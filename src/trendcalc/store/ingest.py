@@ -21,7 +21,18 @@ from .timerange import OUT_OF_RANGE, OutOfRangeTime
 
 def check_json_value(v: Any, path: tuple, depth: int = 0, limits: Limits = DEFAULT_LIMITS) -> None:
     """Raise ValidationError unless ``v`` is a JSON value of sane size: finite numbers within
-    float range, valid Unicode, Limits.max_ingest_string_length and max_ingest_depth."""
+    float range, valid Unicode, Limits.max_ingest_string_length, max_ingest_depth and
+    max_ingest_values (a part that appears in several places counted each time, so a value built
+    in Python that shares its parts — a list holding the same list twice, nested — is refused
+    after that many steps instead of walked as the tree it stands for)."""
+    _check_value(v, path, depth, limits, [limits.max_ingest_values])
+
+
+def _check_value(v: Any, path: tuple, depth: int, limits: Limits, budget: list[int]) -> None:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise ValidationError(path[:len(path) - depth], f"more than max_ingest_values={limits.max_ingest_values:,} values "
+                              "in one property value (a part that appears in several places counts each time)")
     if v is None or isinstance(v, bool):
         return
     if isinstance(v, (int, float)):
@@ -37,11 +48,11 @@ def check_json_value(v: Any, path: tuple, depth: int = 0, limits: Limits = DEFAU
             if not isinstance(k, str):
                 raise ValidationError(path, f"object keys must be strings, got {type(k).__name__}")
             check_text(k, path, limits.max_name_length, "key", "max_name_length")
-            check_json_value(x, path + (k,), depth + 1, limits)
+            _check_value(x, path + (k,), depth + 1, limits, budget)
         return
     if isinstance(v, (list, tuple)):
         for i, x in enumerate(v):
-            check_json_value(x, path + (i,), depth + 1, limits)
+            _check_value(x, path + (i,), depth + 1, limits, budget)
         return
     if isinstance(v, OutOfRangeTime):
         raise ValidationError(path, OUT_OF_RANGE)
