@@ -191,6 +191,9 @@ def reference_stickiness(
     periods: list[tuple[str | None, timeaxis.DateRange]] = [("current" if filt.compare else None, current)]
     if filt.compare:
         periods.append(("previous", previous_range(filt, project, current)))
+    # the range's buckets are bounded whatever its series (a query of only missing actions too),
+    # as the engine checks the range before it reads a series
+    timeaxis.bucket_starts(current, project.week_start_day, limits.max_buckets)
     out = []
     for s in filt.series:
         if s.kind == "actions" and project.action_source(s.id) is None:
