@@ -30,6 +30,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..errors import ValidationError
+from ..partition.store import PartitionedStore
 from ..store import EventStore
 from .config import ProjectConfig, ServerConfig, Token
 from .envelope import csv_filename, dumps, legacy_body, posthog_csv, query_body
@@ -195,7 +196,7 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 def create_app(
     config: ServerConfig,
     *,
-    stores: Mapping[int, EventStore] | None = None,
+    stores: Mapping[int, EventStore | PartitionedStore] | None = None,
     reload_on_sighup: bool = False,
 ) -> Starlette:
     """The ASGI app serving ``config``'s projects, for ``trendcalc serve`` or any ASGI server.

@@ -13,6 +13,7 @@ examples:
   trendcalc serve ./store --project project.json --port 8080 --watch 2
   trendcalc serve ./store --host 0.0.0.0 --token-file api.token   # beyond loopback: a token is required
   trendcalc serve --config serve.json                        # several projects, stores and tokens
+  trendcalc serve ./parts --executor processes               # a partitioned store, on every core
 
   curl -s -X POST http://127.0.0.1:8000/api/projects/1/insights/trend/ \\
        -H 'Content-Type: application/json' -d '{"events": [{"id": "$pageview"}], "date_from": "-7d"}'
@@ -26,7 +27,8 @@ def add_serve_parser(sub: Any) -> None:
     """The ``serve`` subcommand's arguments."""
     s = sub.add_parser("serve", help="answer PostHog's Trends API over HTTP (needs trendcalc[server])",
                        epilog=SERVE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    s.add_argument("store", nargs="?", metavar="STORE_DIR", help="a saved store directory (trendcalc save)")
+    s.add_argument("store", nargs="?", metavar="STORE_DIR",
+                   help="a saved store directory (trendcalc save), or a partitioned store (trendcalc partition)")
     s.add_argument("--config", metavar="SERVE_JSON", help="several projects, each with its store, settings and tokens")
     s.add_argument("--project", metavar="FILE_OR_JSON", help="project settings (timezone, actions, cohorts, ...)")
     s.add_argument("--project-id", type=int, default=1, help="the project id in URLs (default: 1)")
@@ -38,6 +40,9 @@ def add_serve_parser(sub: Any) -> None:
     s.add_argument("--workers", type=int, help="query threads (default: the number of cores, at least 2)")
     s.add_argument("--time-budget", type=float, metavar="SECONDS", help="per request; past it the answer is 504 (default: 30)")
     s.add_argument("--max-body-bytes", type=int, help="larger request bodies get 413 (default: 1048576)")
+    s.add_argument("--executor", choices=("processes",),
+                   help="run a partitioned store's partitions on a local process pool (every core; default: in "
+                        "the serving process)")
     s.add_argument("--watch", type=float, metavar="SECONDS", help="check the store directories for replacement this often")
     s.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"))
     s.set_defaults(run=run)
@@ -50,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(
         args.store, config_file=args.config, project=args.project, project_id=args.project_id, host=args.host,
         port=args.port, token=args.token, token_file=args.token_file, workers=args.workers,
-        time_budget=args.time_budget, max_body_bytes=args.max_body_bytes, watch=args.watch,
+        time_budget=args.time_budget, max_body_bytes=args.max_body_bytes, watch=args.watch, executor=args.executor,
     )  # fmt: skip
     check_bind(config)
     try:

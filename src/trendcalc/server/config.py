@@ -40,7 +40,9 @@ ALL_PROJECTS = "*"
 
 _TOP_KEYS = ("host", "port", "workers", "time_budget", "max_body_bytes", "cache_entries", "watch",
              "tokens", "projects")  # fmt: skip
-_PROJECT_KEYS = ("id", "store", "project", "tokens", "time_budget", "limits")
+_PROJECT_KEYS = ("id", "store", "project", "tokens", "time_budget", "limits", "executor")
+EXECUTORS = (None, "processes")
+"""Where a partitioned store's partitions run: this process (None) or the local process pool."""
 _TOKEN_KEYS = ("token", "token_file", "projects")
 
 
@@ -53,6 +55,7 @@ class ProjectConfig:
     project: Project = attrs.field(factory=Project)
     limits: Limits = attrs.field(factory=Limits)
     time_budget: float | None = None  # None: the server's
+    executor: str | None = None  # a partitioned store's: None (in process) or "processes"
 
 
 @attrs.frozen
@@ -215,6 +218,7 @@ def parse_config(data: Any, base: Path, *, name: str = "serve.json") -> ServerCo
         if not isinstance(store, str) or not store:
             raise ValidationError((*where, "store"), "expected the path of a saved store directory")
         budget = p.get("time_budget")
+        executor = _executor(p.get("executor"), (*where, "executor"))
         projects.append(
             ProjectConfig(
                 id=pid,
@@ -222,6 +226,7 @@ def parse_config(data: Any, base: Path, *, name: str = "serve.json") -> ServerCo
                 project=load_project_settings(p.get("project"), base, (*where, "project")),
                 limits=_limits(p.get("limits"), (*where, "limits")),
                 time_budget=None if budget is None else float(_number(budget, (*where, "time_budget"))),
+                executor=executor,
             )
         )
         own = p.get("tokens", [])
@@ -281,6 +286,13 @@ def _token(t: Any, base: Path, where: tuple, *, default: list[int] | None) -> To
     return Token(secret, frozenset(_project_id(v, (*where, "projects", k)) for k, v in enumerate(scope)))
 
 
+def _executor(value: Any, where: tuple) -> str | None:
+    if value not in EXECUTORS:
+        raise ValidationError(where, f"expected null or \"processes\" (a partitioned store's partitions on a local "
+                                     f"process pool), got {value!r}")
+    return value  # type: ignore[no-any-return]
+
+
 def config_from_args(
     store: str | None,
     *,
@@ -295,12 +307,14 @@ def config_from_args(
     time_budget: float | None = None,
     max_body_bytes: int | None = None,
     watch: float | None = None,
+    executor: str | None = None,
 ) -> ServerConfig:
     """The command line's ServerConfig: ``--config`` (then STORE_DIR/--project are refused), or
     one project from STORE_DIR. Flags given on the command line win over the file's values."""
     if config_file is not None:
-        if store is not None or project is not None:
-            raise ValidationError(("--config",), "STORE_DIR and --project go in serve.json's projects when --config is given")
+        if store is not None or project is not None or executor is not None:
+            raise ValidationError(("--config",), "STORE_DIR, --project and --executor go in serve.json's projects when "
+                                                 "--config is given")
         path = Path(config_file)
         cfg = parse_config(_read_json(path, (config_file,)), path.resolve().parent, name=path.name)
     else:
@@ -316,6 +330,7 @@ def config_from_args(
             id=_project_id(project_id, ("--project-id",)),
             store=Path(store),
             project=load_project_settings(settings, Path.cwd(), ("--project",)),
+            executor=_executor(executor, ("--executor",)),
         ),))  # fmt: skip
     if token is not None and token_file is not None:
         raise ValidationError(("--token",), "give --token or --token-file, not both")

@@ -136,7 +136,8 @@ class Runner:
                 return Answer(hit, True, key, timezone)
 
         def compute() -> Entry:
-            result = fn(loaded.store, req.query, project=project.project, now=clock, limits=project.limits)
+            result = fn(loaded.store, req.query, project=project.project, now=clock, limits=project.limits,
+                        **({"executor": project.executor} if project.executor is not None else {}))
             payload = dumps(result_payload(req.kind, result))
             return Entry(result, dt.datetime.now(dt.timezone.utc), resolved, {"json": payload})
 

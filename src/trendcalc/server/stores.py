@@ -8,11 +8,18 @@ memory-mapped (an mmap keeps its file alive after ``save(overwrite=True)`` remov
 
 The version is the sha256 of the store's manifest (which lists every file's sha256), so it names
 the store's content: it is part of every cache key.
+
+A partitioned store (``trendcalc partition``) is served as well: its version hashes its manifest
+and every partition's. Its partitions are opened where they are queried (in this process, or by
+the workers of ``executor: "processes"``) and kept open while its manifest is unchanged, so a
+store replaced in place is picked up by the next request; unlike a saved store, a request in
+flight while partitions are replaced may read the new ones.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import threading
@@ -23,6 +30,8 @@ import attrs
 import numpy as np
 
 from ..errors import StoreFormatError, ValidationError
+from ..partition.layout import FORMAT as PARTITIONED
+from ..partition.store import PartitionedStore
 from ..store import EventStore
 from ..store.persist import MANIFEST
 from .config import ServerConfig
@@ -34,7 +43,7 @@ log = logging.getLogger("trendcalc.server")
 class Loaded:
     """One opened store and the version naming its content."""
 
-    store: EventStore
+    store: EventStore | PartitionedStore
     version: str
     signature: tuple[Any, ...]  # what the watcher compares to notice a replaced directory
 
@@ -59,6 +68,15 @@ def _materialize(store: EventStore) -> None:
         np.asarray(store.uuid)
 
 
+def _partitioned(manifest: bytes) -> bool:
+    """Whether a manifest is a partitioned store's (``trendcalc partition``)."""
+    try:
+        head = json.loads(manifest)
+    except ValueError:
+        return False  # EventStore.load says what is wrong with it
+    return isinstance(head, dict) and head.get("format") == PARTITIONED
+
+
 def open_store(path: Path, *, attempts: int = 3) -> Loaded:
     """Open the saved store at ``path``, fully read (see the module docstring).
 
@@ -72,6 +90,12 @@ def open_store(path: Path, *, attempts: int = 3) -> Loaded:
         try:
             before = (path / MANIFEST).read_bytes()
             sig = signature(path)
+            if _partitioned(before):
+                parts = PartitionedStore.open(path)
+                content = before + b"".join((p / MANIFEST).read_bytes() for p in parts.paths)
+                if (path / MANIFEST).read_bytes() == before:
+                    return Loaded(parts, hashlib.sha256(content).hexdigest()[:16], sig)
+                continue
             store = EventStore.load(path)
             _materialize(store)
             if (path / MANIFEST).read_bytes() == before:
@@ -86,7 +110,7 @@ def open_store(path: Path, *, attempts: int = 3) -> Loaded:
 class Stores:
     """The current ``Loaded`` of every project; ``reload`` swaps in replaced stores."""
 
-    def __init__(self, config: ServerConfig, *, preloaded: dict[int, EventStore] | None = None):
+    def __init__(self, config: ServerConfig, *, preloaded: dict[int, EventStore | PartitionedStore] | None = None):
         self._config = config
         self._lock = threading.Lock()  # one reload at a time; readers never take it
         self._current: dict[int, Loaded] = {}
@@ -99,6 +123,9 @@ class Stores:
                     self._current[p.id] = open_store(p.store)
                 except ValidationError as exc:
                     raise ValidationError(("projects", p.id, "store"), str(exc)) from None
+            if p.executor is not None and not isinstance(self._current[p.id].store, PartitionedStore):
+                raise ValidationError(("projects", p.id, "executor"), f"executor {p.executor!r} runs the partitions of a "
+                                      "partitioned store (trendcalc partition); this project's store is one store")
 
     def get(self, project_id: int) -> Loaded:
         """The project's current store (a plain dict read: atomic under the GIL)."""
