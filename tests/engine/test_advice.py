@@ -133,3 +133,51 @@ def test_cli_prints_warnings_and_strict_exits_2(tmp_path, capsys):
 def test_keys_the_engine_reads_without_a_column_are_not_unknown(key):
     r = run({"events": [{"id": "product_view"}], "properties": [{"key": key, "operator": "is_set"}], "date_from": "2024-03-01"})
     assert r.warnings == ()
+
+
+TEXT = tc.EventStore.from_records(
+    [{"event": "buy", "distinct_id": f"u{i}", "timestamp": f"2024-03-0{1 + i % 5}T10:00:00Z",
+      "properties": {"price": f"${i}.00", "amount": str(i), "plan": ["pro", "free", "Team"][i % 3]}} for i in range(12)],
+    persons=[{"distinct_ids": ["u1"], "properties": {"tier": "Gold"}}],
+)  # fmt: skip
+RANGE = {"date_from": "2024-03-01", "date_to": "2024-03-05"}
+
+
+def warned(query):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tc.TrendcalcWarning)
+        return tc.trends(TEXT, query if "kind" in query else {**RANGE, **query}, now=NOW)
+
+
+def test_a_property_math_over_text_that_is_never_a_number_warns_and_keeps_the_zeros():
+    r = warned({"events": [{"id": "buy", "math": "sum", "math_property": "price"}]})
+    assert r.to_dicts()[0]["data"] == [0, 0, 0, 0, 0]
+    assert codes(r) == [("text_math", ("events", 0, "math_property"))]
+    assert str(r.warnings[0]).startswith("$.events[0].math_property: no value of the event property 'price' reads as a "
+                                         "number ('$0.00', '$1.00', '$2.00', …); math 'sum' reads numbers")
+    p90 = warned({"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "buy", "math": "p90",
+                                                      "math_property": "tier", "math_property_type": "person_properties"}],
+                  "dateRange": RANGE})
+    assert codes(p90) == [("text_math", ("series", 0, "math_property"))] and "person property 'tier'" in str(p90.warnings[0])
+    numeric_text = warned({"events": [{"id": "buy", "math": "avg", "math_property": "amount"}]})  # '3' reads as 3
+    assert numeric_text.warnings == () and sum(numeric_text.to_dicts()[0]["data"]) > 0
+    assert warned({"events": [{"id": "buy", "math": "total"}]}).warnings == ()
+
+
+def test_an_exact_value_no_event_has_warns_with_the_stored_spelling():
+    r = warned({"events": [{"id": "buy"}], "properties": [{"key": "plan", "value": "Pro"}]})
+    assert r.to_dicts()[0]["data"] == [0, 0, 0, 0, 0]
+    assert codes(r) == [("absent_value", ("properties", 0, "value"))]
+    assert str(r.warnings[0]) == ("$.properties[0].value: no event has 'plan' = 'Pro'; 'pro' differs only in case "
+                                  "(exact compares case; icontains does not) (the filter matches no event)")
+    near = warned({"events": [{"id": "buy", "properties": [{"key": "plan", "value": ["tema", "x"]}]}]})
+    assert codes(near) == [("absent_value", ("events", 0, "properties", 0, "value"))]
+    assert "= ['tema', 'x']; did you mean 'Team'?" in str(near.warnings[0])
+    person = warned({"events": [{"id": "buy"}], "properties": [{"key": "tier", "value": "gold", "type": "person"}]})
+    assert codes(person) == [("absent_value", ("properties", 0, "value"))] and "no person has 'tier'" in str(person.warnings[0])
+    for fine in ({"key": "plan", "value": ["Pro", "free"]},  # one of them is there
+                 {"key": "plan", "value": "Pro", "operator": "is_not"},  # matches every event
+                 {"key": "plan", "value": "Pro", "operator": "icontains"},
+                 {"key": "amount", "value": "3"},  # the text of a stored value
+                 {"key": "plann", "value": "pro"}):  # (unknown_property says that one)
+        assert "absent_value" not in [c for c, _ in codes(warned({"events": [{"id": "buy"}], "properties": [fine]}))], fine

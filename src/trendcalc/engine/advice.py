@@ -19,14 +19,15 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 import attrs
 import numpy as np
 
-from ..errors import QueryWarning
+from ..errors import QueryWarning, brief
 from ..project import Project
 from ..query.dates import is_absolute
 from ..query.model import PropertyFilter, TrendsFilter, iter_leaves
 from ..store import EventStore
+from ..store.columns import ValueDictionary
 from ..store.virtual import VIRTUAL
 from ..timeutil import us_to_datetime
-from .math import reads_person
+from .math import REDUCERS, SPECIAL_PROPERTIES, reads_person
 from .property_types import with_inferred_types
 
 NUMERIC_OPERATORS = ("gt", "gte", "lt", "lte", "min", "max", "between", "not_between")
@@ -83,7 +84,9 @@ class Outline:
     manifest listed them), so nothing is said about unknown keys. ``inferred_type(name, kind,
     group_type_index)``: the type the store infers for a property, as ``EventStore.inferred_type``.
     ``persons_without_rows``: how many persons are distinct_ids with no person row (None: not
-    known, a partitioned store written before its manifest counted them)."""
+    known, a partitioned store written before its manifest counted them). ``dictionary(kind,
+    key, group_type_index)``: a property's distinct values (None: no such column, or not known:
+    a partitioned store's manifest does not hold them)."""
 
     event_names: frozenset[str]
     keys: Keys | None
@@ -91,6 +94,7 @@ class Outline:
     span: tuple[dt.datetime, dt.datetime] | None
     inferred_type: Callable[[str, str, int | None], str | None]
     persons_without_rows: int | None = None
+    dictionary: Callable[[str, str, int | None], ValueDictionary | None] = lambda kind, key, gti: None  # noqa: E731
 
     def has_event(self, name: str) -> bool:
         return name in self.event_names
@@ -104,10 +108,23 @@ def store_outline(store: EventStore) -> Outline:
         held = ref()
         return None if held is None else held.inferred_type(name, kind, group_type_index)
 
+    def dictionary(kind: str, key: str, group_type_index: int | None) -> ValueDictionary | None:
+        held = ref()
+        if held is None:
+            return None
+        if kind == "event":
+            col = held.column(key)
+        elif kind == "person":
+            col = None if key in VIRTUAL else held.persons.column(key)
+        else:
+            table = held.groups.get(group_type_index) if group_type_index is not None else None
+            col = table.column(key) if table is not None else None
+        return col.dictionary if col is not None else None
+
     def build() -> Outline:
         keys = Keys(store.properties, store.persons.properties, {gti: t.properties for gti, t in store.groups.items()})
         return Outline(frozenset(store.event_names), keys, store.column("$session_id") is not None, _span(store),
-                       inferred_type, personless_count(store))
+                       inferred_type, personless_count(store), dictionary)
 
     return store.cached(("advice_outline",), build)  # type: ignore[no-any-return]
 
@@ -227,8 +244,71 @@ def text_comparisons(store: Outline, filt: TrendsFilter, project: Project) -> It
                                    f"'type': 'Numeric', 'kind': {kind!r}}}])")
 
 
+def text_maths(store: Outline, filt: TrendsFilter, project: Project) -> Iterator[QueryWarning]:
+    """A property math (sum, avg, p90, ...) over a property none of whose values reads as a
+    number: PostHog's toFloat gives NULL for each, so the series is zeros."""
+    for s in filt.series:
+        prop = s.math_property
+        if s.math not in REDUCERS or not prop or prop in SPECIAL_PROPERTIES or prop in SESSION_MATH_PROPERTIES:
+            continue
+        kind = "person" if reads_person(s) else "event"
+        values = store.dictionary(kind, prop, None)
+        if values is None or not len(values) or not bool(np.isnan(values.floats()[:-1]).all()):
+            continue
+        sample = ", ".join(brief(v, 20) for v in values.values[:3]) + (", …" if len(values) > 3 else "")
+        yield QueryWarning("text_math", s.path + ("math_property",),
+                           f"no value of the {kind} property {prop!r} reads as a number ({sample}); math {s.math!r} "
+                           "reads numbers (PostHog's toFloat: text that is not a number is NULL), so the series "
+                           "answers zeros")
+
+
+def absent_values(store: Outline, filt: TrendsFilter, project: Project) -> Iterator[QueryWarning]:
+    """An ``exact`` filter on a text property naming only values no event (person, group) has:
+    it matches nothing, often for a value that differs in case from a stored one."""
+    typed = with_inferred_types(project, store)
+    for leaf in _query_leaves(filt):
+        if leaf.operator not in (None, "exact") or leaf.type not in ("event", "person", "group"):
+            continue
+        wanted = leaf.value if isinstance(leaf.value, (list, tuple)) else [leaf.value]
+        if not wanted or not all(isinstance(v, str) for v in wanted):
+            continue
+        if typed.property_type(leaf.key, leaf.type, leaf.group_type_index) not in (None, "String"):
+            continue
+        values = store.dictionary(leaf.type, leaf.key, leaf.group_type_index)
+        if values is None:
+            continue  # (no such key: unknown_property says so)
+        texts = _texts(values)
+        if any(v in texts for v in wanted):
+            continue
+        where = {"event": "event", "person": "person", "group": f"group of type {leaf.group_type_index}"}[leaf.type]
+        shown = wanted[0] if len(wanted) == 1 else list(wanted)
+        yield QueryWarning("absent_value", leaf.path + ("value",),
+                           f"no {where} has {leaf.key!r} = {shown!r}{_value_hint(wanted[0], texts, values)} "
+                           "(the filter matches no event)")
+
+
+def _texts(values: ValueDictionary) -> frozenset[str]:
+    """The values as the filter compares them (their JSON text), kept with the dictionary."""
+    found: frozenset[str] = values.cached("advice texts", lambda: frozenset(t for t in values.text()[:-1] if t is not None))
+    return found
+
+
+def _value_hint(value: str, texts: frozenset[str], values: ValueDictionary) -> str:
+    """The stored value that differs only in case, else (in a dictionary of at most 10,000
+    values) the nearest one."""
+    lower: dict[str, str] = values.cached("advice lower", lambda: {t.lower(): t for t in sorted(texts)})
+    same = lower.get(value.lower())
+    if same is not None:
+        return f"; {same!r} differs only in case (exact compares case; icontains does not)"
+    if len(lower) > 10_000:
+        return ""
+    near = nearest(value.lower(), list(lower))  # (case aside: 'tema' is near 'Team')
+    return f"; did you mean {lower[near]!r}?" if near is not None else ""
+
+
 CHECKS: tuple[Callable[[Outline, TrendsFilter, Project], Iterator[QueryWarning]], ...] = (
-    unknown_events, unknown_property_keys, group_property_maths, session_maths, text_comparisons,
+    unknown_events, unknown_property_keys, group_property_maths, session_maths, text_comparisons, text_maths,
+    absent_values,
 )
 
 

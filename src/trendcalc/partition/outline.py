@@ -9,14 +9,24 @@ microseconds. Each part is the union of the partitions' own, as the single store
 - the time span: the partitions' time bounds;
 - inferred types: the manifest's ``property_types``, the single store's;
 - persons without a person row: the partitions' ``persons_without_rows`` (written since the
-  fourteenth session; None before, and no warning that needs it).
+  fourteenth session; None before, and no warning that needs it);
+- a property's values (for the warnings about a property math over text, and an ``exact``
+  value no event has): the union of the partitions' dictionaries, read from the partitions
+  where this process can open them (memory-mapped; only for the keys such a filter or math
+  names), else not known, and those two warnings are not given (a Dask client that cannot read
+  the workers' paths).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from ..engine.advice import Keys, Outline
+import attrs
+
+from ..engine.advice import Keys, Outline, store_outline
+from ..errors import ValidationError
+from ..store.columns import ValueDictionary
 from ..timeutil import us_to_datetime
 from .facts import SESSION_KEY
 from .store import PartitionedStore
@@ -24,7 +34,27 @@ from .store import PartitionedStore
 
 def manifest_outline(parts: PartitionedStore) -> Outline:
     """The Outline of ``parts`` (kept with the opened store)."""
-    return parts.kept("advice outline", lambda: _outline(parts.manifest, parts.time_bounds))  # type: ignore[no-any-return]
+    return parts.kept("advice outline", lambda: attrs.evolve(_outline(parts.manifest, parts.time_bounds),  # type: ignore[no-any-return]
+                                                             dictionary=_union_dictionary(parts)))
+
+
+def _union_dictionary(parts: PartitionedStore) -> Callable[[str, str, int | None], ValueDictionary | None]:
+    """A property's values over every partition (see the module docstring), kept per key."""
+    kept: dict[tuple[str, str, int | None], ValueDictionary | None] = {}
+
+    def dictionary(kind: str, key: str, group_type_index: int | None) -> ValueDictionary | None:
+        at = (kind, key, group_type_index)
+        if at not in kept:
+            try:
+                found = [store_outline(parts.load(i)).dictionary(kind, key, group_type_index)
+                         for i in range(parts.partitions)]
+                present = [d for d in found if d is not None]
+                kept[at] = ValueDictionary(tuple(dict.fromkeys(v for d in present for v in d.values))) if present else None
+            except (OSError, ValidationError, TypeError):  # (partitions this process cannot open; unhashable values)
+                kept[at] = None
+        return kept[at]
+
+    return dictionary
 
 
 def _outline(manifest: Any, time_bounds: Any) -> Outline:
