@@ -11,13 +11,13 @@ in a TrendsFilter refers back to the caller's (mutable) objects.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from . import jsontext
 from .errors import ValidationError
 from .limits import Limits
 
@@ -102,7 +102,7 @@ def loads_json(text: str, path: tuple, limits: Limits) -> Any:
     Raises ValueError (not ValidationError) when ``text`` is not JSON, so callers can fall back
     to treating it as a plain string; ValidationError when it is JSON beyond the limits."""
     try:
-        value = json.loads(text)
-    except RecursionError:
+        value = jsontext.loads(text)
+    except jsontext.TooDeep:
         raise ValidationError(path, f"JSON text nested deeper than max_json_depth={limits.max_json_depth}") from None
     return clean_json(value, path, limits)

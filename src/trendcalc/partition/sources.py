@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import jsontext
 from ..errors import InputRowError, UnsupportedError, ValidationError
 from ..store import columnrule
 from ..store.arrow import normalized_names
@@ -423,7 +424,9 @@ class JsonlSource:
         names = self._key_names()
         joined = _lines_bytes(block, starts, ends)
         table = None
-        for did_t in (pa.string(), pa.int64()):
+        # (a line nested deeper than Arrow's reader recurses safely goes to Python's json, which
+        # refuses it with its line: jsontext)
+        for did_t in (pa.string(), pa.int64()) if not jsontext.deep_line(joined) else ():
             for ts_t in (pa.string(), pa.float64()):
                 schema = pa.schema([(names["distinct_id"], did_t), (names["timestamp"], ts_t), (names["person_id"], pa.string())])
                 try:
@@ -458,7 +461,6 @@ class JsonlSource:
     def _python_keys(self, block: bytes, starts: np.ndarray, ends: np.ndarray, lines: np.ndarray,
                      names: Mapping[str, str]) -> Any:
         """The key fields by Python's json, line by line (a block whose keys change type)."""
-        import json
 
         from ..timeutil import to_us
 
@@ -466,7 +468,7 @@ class JsonlSource:
         dids, pids, ts = [], [], []
         for s, e, line in zip(starts.tolist(), ends.tolist(), lines.tolist()):
             try:
-                rec = json.loads(block[s:e])
+                rec = jsontext.loads(block[s:e])
             except ValueError as exc:
                 raise InputRowError.at("events", str(self.path), line, "line", (), f"invalid JSON: {exc}") from None
             if not isinstance(rec, dict):

@@ -12,12 +12,12 @@ Query endpoint: ``{"query": {"kind": ...}, "refresh": ...}``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
+from .. import jsontext
 from ..errors import UnsupportedError, ValidationError
 from .errors import ApiError, parse_error
 
@@ -51,7 +51,7 @@ def decode_json_body(raw: bytes) -> Any:
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
+        return jsontext.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise parse_error(str(exc)) from None
 
@@ -61,7 +61,7 @@ def _from_query_string(params: Mapping[str, str]) -> dict[str, Any]:
     for key, text in params.items():
         if key in JSON_TEXT_FIELDS or (key == "breakdown" and text.lstrip().startswith("[")):
             try:
-                out[key] = json.loads(text)
+                out[key] = jsontext.loads(text)
             except ValueError:
                 raise ApiError(400, "validation_error", "invalid_input",
                                f"expected JSON text in the query parameter {key!r}", key) from None

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ValidationError
+from ..jsontext import file_has_deep_line
 from . import columnrule
 from .arrow_encode import have_pyarrow
 from .arrow_properties import struct_fields
@@ -171,14 +172,20 @@ def jsonl_table(path: Path, rename: Any = None) -> tuple[Any, Mapping[str, Any]]
         return pa.input_stream(str(path), compression=_compression(path))
 
     counted = None  # the file's newlines, counted while jsonblocks read it (linecount; not gzip)
+    compressed = _compression(path) is not None
     try:
-        table = _streamed(source, options)
+        # A line nested deeper than Arrow's reader recurses safely (it would crash the process):
+        # measured first in an uncompressed file; a compressed one is read by jsonblocks, which
+        # measures each block it holds (one decompression)
+        if not compressed and file_has_deep_line(path):
+            return None
+        table = None if compressed else _streamed(source, options)
         if table is None:  # (a later block differs from the first one in fields or types)
             # each block read on its own and unified by jsonblocks' rules, not by pjson.read_json,
             # which crashes on a boolean-only block in a text field (pyarrow 26)
             from .jsonblocks import read_blocks
 
-            if _compression(path) is not None:
+            if compressed:
                 stream: Any = source()
             else:
                 from .linecount import CountingFile

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import jsontext
 from ..errors import ValidationError, brief
 from ..jsonvalue import check_number, check_text
 from ..limits import DEFAULT_LIMITS, Limits
@@ -90,11 +91,11 @@ def loads_json(text: str | bytes) -> Any:
     """json.loads for ingested text, raising only JSONTextError: also for nesting deep enough to
     exhaust the stack, integers too long to convert, and a key given twice in one object."""
     try:
-        return json.loads(text, object_pairs_hook=_unique_keys)
+        return jsontext.loads(text, object_pairs_hook=_unique_keys)
     except JSONTextError:
         raise
-    except RecursionError:
-        raise JSONTextError("nested too deeply") from None
+    except jsontext.TooDeep as exc:
+        raise JSONTextError(str(exc)) from None
     except ValueError as exc:  # JSONDecodeError, bad UTF-8 in bytes, an over-long integer
         raise JSONTextError(getattr(exc, "msg", None) or str(exc)[:200]) from None
 

@@ -37,6 +37,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from ..jsontext import deep_line
+
 _THREADS = max(1, min(8, os.cpu_count() or 1))  # blocks parsed at once (each by one Arrow thread)
 _AHEAD = _THREADS + 1  # blocks read but not yet parsed, at most (bounds the memory of the read)
 _SLACK = 1 << 16  # bytes beyond a block in each buffer: room for the line the previous read cut
@@ -46,7 +48,9 @@ def read_blocks(stream: Any, block_size: int, text_schema: Callable[[Any], Any |
     """The JSON lines of the open binary ``stream`` (a ``readinto`` method) as one Arrow table,
     or None when its blocks cannot be unified by this module's rules. Arrow errors (malformed
     JSON, a value changing kind inside a block) propagate, as from ``read_json``. At most
-    ``_AHEAD`` blocks are read ahead of the parse (the file is never all in memory)."""
+    ``_AHEAD`` blocks are read ahead of the parse (the file is never all in memory). None too
+    for a block with a line nested too deeply for Arrow (``jsontext.deep_line``): the row reader
+    reports it."""
     import pyarrow as pa
 
     tables = []
@@ -61,6 +65,8 @@ def read_blocks(stream: Any, block_size: int, text_schema: Callable[[Any], Any |
                 free.append(buf)
 
         for buf, block in _cut(stream, block_size, free):
+            if deep_line(memoryview(block)):  # (Arrow's reader would overflow its stack on it)
+                return None
             pending.append((pool.submit(_parse, block, text_schema), buf))
             del block
             while len(pending) > _AHEAD:
