@@ -47,10 +47,12 @@ overflowed its stack between 16,000 and 20,000 levels here); longer ones are mea
 
 
 def deep_line(block: bytes | memoryview) -> bool:
-    """Whether a line of ``block`` (JSON lines) nests deeper than MAX_TEXT_DEPTH. Arrow's JSON
-    reader recurses once per level in C++ and overflows its stack on such a line (a crash, not an
-    error), so a file is measured before Arrow reads it: its newlines found vectorised, and only
-    lines longer than LONG_LINE bytes looked into (about 4 ms per 16 MiB)."""
+    """Whether a line of ``block`` (JSON lines) longer than LONG_LINE bytes nests deeper than
+    MAX_TEXT_DEPTH. Arrow's JSON reader recurses once per level in C++ and overflows its stack on
+    a line nested deeply enough (a crash, not an error), so a file is measured before Arrow reads
+    it: its newlines found vectorised, and only the long lines looked into (about 4 ms per 16 MiB).
+    A shorter line cannot nest deep enough to crash Arrow; the row reader refuses one nested
+    deeper than MAX_TEXT_DEPTH (``loads``)."""
     a = np.frombuffer(block, dtype=np.uint8)
     ends = np.flatnonzero(a == 10)
     starts = np.concatenate(([0], ends + 1))
