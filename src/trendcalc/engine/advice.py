@@ -262,6 +262,11 @@ def text_maths(store: Outline, filt: TrendsFilter, project: Project) -> Iterator
                            "answers zeros")
 
 
+ABSENT_VALUE_MAX = 200_000
+"""``absent_values`` looks at properties with at most this many distinct values (a set of their
+texts is kept with the dictionary; session ids and the like are left alone)."""
+
+
 def absent_values(store: Outline, filt: TrendsFilter, project: Project) -> Iterator[QueryWarning]:
     """An ``exact`` filter on a text property naming only values no event (person, group) has:
     it matches nothing, often for a value that differs in case from a stored one."""
@@ -275,8 +280,8 @@ def absent_values(store: Outline, filt: TrendsFilter, project: Project) -> Itera
         if typed.property_type(leaf.key, leaf.type, leaf.group_type_index) not in (None, "String"):
             continue
         values = store.dictionary(leaf.type, leaf.key, leaf.group_type_index)
-        if values is None:
-            continue  # (no such key: unknown_property says so)
+        if values is None or len(values) > ABSENT_VALUE_MAX:
+            continue  # (no such key: unknown_property says so; ids and the like: not worth a set)
         texts = _texts(values)
         if any(v in texts for v in wanted):
             continue
