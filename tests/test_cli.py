@@ -203,3 +203,16 @@ def test_partitioning_a_saved_store_takes_no_ingest_options(files, capsys):
     assert code == 2
     assert "a saved store is partitioned on its own" in err
     assert not (files / "p").exists()
+
+
+def test_the_source_may_be_given_without_its_flag(files, capsys):
+    """``trendcalc query FILE_OR_DIR``: a file is --events, a directory --store."""
+    want = run(capsys, "query", "--events", files / "events.csv", "--filter", files / "filter.json", "--now", NOW,
+               "--format", "json")[1]
+    assert run(capsys, "query", files / "events.csv", "--filter", files / "filter.json", "--now", NOW,
+               "--format", "json")[1] == want
+    assert run(capsys, "save", "--events", files / "events.csv", "--out", files / "store")[0] == 0
+    assert run(capsys, "query", files / "store", "--filter", files / "filter.json", "--now", NOW,
+               "--format", "json")[1] == want
+    with pytest.raises(SystemExit):  # both: argparse refuses, as for --events with --store
+        main(["query", str(files / "events.csv"), "--events", str(files / "events.csv"), "--filter", "{}"])

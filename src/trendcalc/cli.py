@@ -89,6 +89,8 @@ def _parser() -> argparse.ArgumentParser:
     q = sub.add_parser("query", help="run a Trends filter over events and print the result", epilog=EXAMPLES,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     src = q.add_mutually_exclusive_group(required=True)
+    src.add_argument("source", nargs="?", metavar="FILE_OR_DIR",
+                     help="an events file (as --events) or a store directory (as --store)")
     src.add_argument("--events", metavar="FILE", help="events file (.jsonl, .json, .csv, .parquet; .gz ok)")
     src.add_argument("--store", metavar="DIR", help="a store written by `trendcalc save` or EventStore.save, or a "
                                                  "partitioned store written by `trendcalc partition` or tc.partition")
@@ -236,6 +238,15 @@ def _check_plot_path(path: str) -> None:
         raise InputError(f"--plot {path}: directory {str(p.parent)!r} does not exist")
 
 
+def _source(args: argparse.Namespace) -> None:
+    """The positional FILE_OR_DIR as --store (a directory) or --events (anything else)."""
+    if args.source is not None:
+        if Path(args.source).is_dir():
+            args.store = args.source
+        else:
+            args.events = args.source
+
+
 def _query(args: argparse.Namespace) -> int:
     import warnings
 
@@ -244,6 +255,7 @@ def _query(args: argparse.Namespace) -> int:
     from .project import Project
     from .store import EventStore
 
+    _source(args)
     if args.plot:  # the extra, the directory and the format are checked before any work is done
         _check_plot_path(args.plot)
     query = _json_arg(args.filter, "--filter")
