@@ -461,3 +461,43 @@ def test_a_given_executors_tasks_run_their_query_on_one_thread(data: Any) -> Non
         assert run(Task(thread_cap)) == [1, 1, 1]
     with partition_map(None, parts) as run:
         assert run(Task(thread_cap)) == [None, None, None]  # (in process: Limits.threads as given)
+
+
+def test_workers_exit_when_the_process_that_started_them_is_killed() -> None:
+    """A pool's process killed outright (no exit handlers) cannot stop its workers; they notice
+    within ORPHAN_CHECK_MS and exit, instead of holding their partitions (and any inherited
+    socket, a server's port) for ever. Found as leftover workers of killed test servers."""
+    import os
+    import signal
+    import time
+
+    from trendcalc.partition.pipes import ORPHAN_CHECK_MS
+
+    code = ("import os, sys, time\n"
+            "from trendcalc.partition.pipes import PipePool\n"
+            "pool = PipePool(2, 1, spin=0.0)\n"
+            "assert pool.call([(os.getpid, ()), (os.getpid, ())]) != []\n"
+            "print(' '.join(str(p.pid) for p in pool._procs), flush=True)\n"
+            "time.sleep(60)\n")
+    owner = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        workers = [int(p) for p in owner.stdout.readline().split()]  # type: ignore[union-attr]
+        assert len(workers) == 2
+
+        def alive(pid: int) -> bool:
+            try:
+                with open(f"/proc/{pid}/stat") as fh:
+                    return fh.read().split(")")[-1].split()[0] != "Z"
+            except FileNotFoundError:
+                return False
+
+        assert all(alive(p) for p in workers)
+        os.kill(owner.pid, signal.SIGKILL)
+        owner.wait(timeout=10)
+        deadline = time.monotonic() + 10 * ORPHAN_CHECK_MS / 1000
+        while any(alive(p) for p in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(alive(p) for p in workers)
+    finally:
+        if owner.poll() is None:
+            owner.kill()

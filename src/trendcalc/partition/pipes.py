@@ -107,6 +107,14 @@ ANSWER_POLL_MAX = 1e-3
 before it blocks in a read; at most half the time its own share took (``PipePool.call``)."""
 
 
+ORPHAN_CHECK_MS = 1000
+"""How often a worker blocked between queries checks that the process that started it is alive:
+killed (SIGKILL, or SIGTERM without Python's exit handlers), it cannot stop its workers, and a
+forked worker holds the other end of its own pipe, so no end-of-file would ever wake it. A
+worker outliving its pool would keep its partitions mapped and any socket it inherited (a
+server's port) open."""
+
+
 def _readable(conn: Connection) -> Any:
     """A ``select.poll`` on ``conn``: one system call per check (``Connection.poll`` builds a
     selector each time)."""
@@ -145,9 +153,13 @@ def _serve(conn: Connection, threads: int, spin: float = 0.0, board: Any = None)
     ready = _readable(conn)
     window = PollWindow(spin)
     answered = time.perf_counter()
+    parent = os.getppid()
     while True:
         try:
             caught = window.seconds > 0 and _poll_until(ready, answered + window.seconds, polite=True)
+            while not caught and not ready.poll(ORPHAN_CHECK_MS):  # (a message wakes the poll at once)
+                if os.getppid() != parent:
+                    return  # the pool's process died without stopping us (killed): nothing will come
             received = conn.recv_bytes()
             window.update(time.perf_counter() - answered, caught)
             message = message_of(received)
