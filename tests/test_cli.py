@@ -216,3 +216,13 @@ def test_the_source_may_be_given_without_its_flag(files, capsys):
                "--format", "json")[1] == want
     with pytest.raises(SystemExit):  # both: argparse refuses, as for --events with --store
         main(["query", str(files / "events.csv"), "--events", str(files / "events.csv"), "--filter", "{}"])
+
+
+def test_a_partitioned_store_is_not_saved_or_partitioned_again(files, capsys):
+    assert run(capsys, "partition", "--events", files / "events.csv", "--out", files / "parts", "--partitions", 2)[0] == 0
+    for argv, words in ((["save", "--events", files / "parts", "--out", files / "s"], "it is saved already"),
+                        (["partition", "--events", files / "parts", "--out", files / "p2", "--partitions", 3],
+                         "partition its input files again")):
+        code, out, err = run(capsys, *argv)
+        assert code == 2 and out == ""
+        assert err == f"trendcalc: error: {files / 'parts'} is a partitioned store: " + err.split(": ", 3)[3] and words in err

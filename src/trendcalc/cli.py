@@ -196,7 +196,7 @@ def _ingest(args: argparse.Namespace) -> Any:
         warnings.simplefilter("ignore")  # the report is printed below instead
         store = open_events(args.events, args.persons, args.groups, errors=errors, progress=progress, rename=rename,
                             timezone=args.input_timezone)
-    report = store.ingest_report
+    report = getattr(store, "ingest_report", None)  # (none for a saved or partitioned store's directory)
     if report is not None and report.skipped:
         print(report, file=sys.stderr)
     return store
@@ -322,7 +322,8 @@ def _partition(args: argparse.Namespace) -> int:
         if len(given) > 1 or args.persons or args.groups or rename or args.input_timezone:
             raise InputError(f"--events {dirs[0]}: a saved store is partitioned on its own, without other files, "
                              "--persons, --groups, --rename or --input-timezone (it has them already)")
-        parts = partition(open_store(dirs[0]), args.out, args.partitions, overwrite=args.overwrite)
+        store = _one_store(open_store(dirs[0]), dirs[0], "partition its input files again, or its saved store")
+        parts = partition(store, args.out, args.partitions, overwrite=args.overwrite)
     else:
         parts = partition(given if len(given) > 1 else given[0], args.out, args.partitions, persons=args.persons,
                           groups=args.groups, rename=rename or None, timezone=args.input_timezone,
@@ -332,8 +333,17 @@ def _partition(args: argparse.Namespace) -> int:
     return 0
 
 
+def _one_store(store: Any, path: str, what: str) -> Any:
+    """``store`` when it is one EventStore; an InputError for a partitioned store's directory."""
+    from .store import EventStore
+
+    if not isinstance(store, EventStore):
+        raise InputError(f"{path} is a partitioned store: {what}")
+    return store
+
+
 def _save(args: argparse.Namespace) -> int:
-    store = _ingest(args)
+    store = _one_store(_ingest(args), args.events, "it is saved already (query it with --store)")
     path = store.save(args.out, overwrite=args.overwrite)
     print(f"{store}\nsaved to {path}", file=sys.stderr)
     return 0
