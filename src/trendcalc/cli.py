@@ -296,16 +296,16 @@ def _query(args: argparse.Namespace) -> int:
 def open_store(path: str) -> Any:
     """The saved store at ``path``: an EventStore, or a PartitionedStore when the directory holds
     a partitioned store's manifest."""
-    from .partition.layout import FORMAT, MANIFEST
+    from .partition.layout import MANIFEST, is_partitioned_manifest
     from .partition.store import PartitionedStore
     from .store import EventStore
 
     manifest = Path(path) / MANIFEST
     try:
-        head = json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else None
-    except (OSError, ValueError, UnicodeDecodeError):
-        head = None  # EventStore.load says what is wrong with it
-    if isinstance(head, dict) and head.get("format") == FORMAT:
+        partitioned = manifest.is_file() and is_partitioned_manifest(manifest.read_bytes())
+    except OSError:
+        partitioned = False  # EventStore.load says what is wrong with it
+    if partitioned:
         return PartitionedStore.open(path)
     return EventStore.load(path)
 

@@ -270,13 +270,14 @@ texts is kept with the dictionary; session ids and the like are left alone)."""
 def absent_values(store: Outline, filt: TrendsFilter, project: Project) -> Iterator[QueryWarning]:
     """An ``exact`` filter on a text property naming only values no event (person, group) has:
     it matches nothing, often for a value that differs in case from a stored one."""
-    typed = with_inferred_types(project, store)
+    typed = None
     for leaf in _query_leaves(filt):
         if leaf.operator not in (None, "exact") or leaf.type not in ("event", "person", "group"):
             continue
         wanted = leaf.value if isinstance(leaf.value, (list, tuple)) else [leaf.value]
         if not wanted or not all(isinstance(v, str) for v in wanted):
             continue
+        typed = typed or with_inferred_types(project, store)  # (only for a query with such a filter)
         if typed.property_type(leaf.key, leaf.type, leaf.group_type_index) not in (None, "String"):
             continue
         values = store.dictionary(leaf.type, leaf.key, leaf.group_type_index)

@@ -3,6 +3,7 @@ shape of the ``assign`` hook (shared by the writer, ``split.py``, and the reader
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import numpy as np
@@ -15,6 +16,16 @@ MANIFEST = "manifest.json"
 
 Assign = Callable[[EventStore, int], np.ndarray]
 """``assign(store, k)``: the partition (0..k-1) of every person row of ``store``."""
+
+
+def is_partitioned_manifest(data: bytes | str) -> bool:
+    """Whether a directory's ``manifest.json`` text is a partitioned store's (a saved store's, or
+    text that is not JSON, is not: its own reader says what is wrong with it)."""
+    try:
+        head = json.loads(data)
+    except ValueError:
+        return False
+    return isinstance(head, dict) and head.get("format") == FORMAT
 
 
 def person_rows_file(name: str) -> str:

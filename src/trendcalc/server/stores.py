@@ -19,7 +19,6 @@ flight while partitions are replaced may read the new ones.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import threading
@@ -30,7 +29,7 @@ import attrs
 import numpy as np
 
 from ..errors import StoreFormatError, ValidationError
-from ..partition.layout import FORMAT as PARTITIONED
+from ..partition.layout import is_partitioned_manifest
 from ..partition.store import PartitionedStore
 from ..store import EventStore
 from ..store.persist import MANIFEST
@@ -68,15 +67,6 @@ def _materialize(store: EventStore) -> None:
         np.asarray(store.uuid)
 
 
-def _partitioned(manifest: bytes) -> bool:
-    """Whether a manifest is a partitioned store's (``trendcalc partition``)."""
-    try:
-        head = json.loads(manifest)
-    except ValueError:
-        return False  # EventStore.load says what is wrong with it
-    return isinstance(head, dict) and head.get("format") == PARTITIONED
-
-
 def open_store(path: Path, *, attempts: int = 3) -> Loaded:
     """Open the saved store at ``path``, fully read (see the module docstring).
 
@@ -90,7 +80,7 @@ def open_store(path: Path, *, attempts: int = 3) -> Loaded:
         try:
             before = (path / MANIFEST).read_bytes()
             sig = signature(path)
-            if _partitioned(before):
+            if is_partitioned_manifest(before):
                 parts = PartitionedStore.open(path)
                 content = before + b"".join((p / MANIFEST).read_bytes() for p in parts.paths)
                 if (path / MANIFEST).read_bytes() == before:
